@@ -1,0 +1,176 @@
+//! The one error shape every client sees.
+//!
+//! HTTP errors are `{"error": {"code": "...", "message": "...", "fields": {...}}}`; WebSocket error
+//! frames carry the same [`ErrorCode`]. Clients switch on `code`, never on `message`, which is prose for
+//! people and may change.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Machine-readable error codes, `snake_case` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not valid JSON or does not have the expected shape.
+    InvalidJson,
+    /// The body parsed but some fields are invalid; `fields` names them.
+    ValidationFailed,
+    /// The request is malformed in some other way (bad query string, bad path parameter).
+    BadRequest,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// The request's Content-Type is not `application/json`.
+    UnsupportedMediaType,
+    /// No credentials were presented where they are required.
+    Unauthorized,
+    /// Wrong username or password.
+    InvalidCredentials,
+    /// The access token is malformed or its signature does not verify.
+    TokenInvalid,
+    /// The access token has expired; refresh it.
+    TokenExpired,
+    /// The session behind the token was logged out or revoked.
+    TokenRevoked,
+    /// Authenticated, but not allowed to do this.
+    Forbidden,
+    /// No such resource (or the caller may not know it exists).
+    NotFound,
+    /// No such route or method.
+    RouteNotFound,
+    /// The username is already registered (case-insensitively).
+    UsernameTaken,
+    /// Too many requests; retry after `Retry-After` seconds.
+    RateLimited,
+    /// Too many failed logins for this account; retry after `Retry-After` seconds.
+    AccountLocked,
+    /// The client's protocol major version differs from the server's.
+    ProtocolMismatch,
+    /// A WebSocket frame could not be parsed.
+    MalformedFrame,
+    /// A WebSocket frame has a `type` the server does not know.
+    UnknownFrame,
+    /// A WebSocket frame was larger than the server accepts.
+    FrameTooLarge,
+    /// A frame that needs the handshake was sent before it, or a second hello.
+    HandshakeRequired,
+    /// Something failed on the server; it was logged.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::ValidationFailed => "validation_failed",
+            Self::BadRequest => "bad_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::TokenInvalid => "token_invalid",
+            Self::TokenExpired => "token_expired",
+            Self::TokenRevoked => "token_revoked",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::RouteNotFound => "route_not_found",
+            Self::UsernameTaken => "username_taken",
+            Self::RateLimited => "rate_limited",
+            Self::AccountLocked => "account_locked",
+            Self::ProtocolMismatch => "protocol_mismatch",
+            Self::MalformedFrame => "malformed_frame",
+            Self::UnknownFrame => "unknown_frame",
+            Self::FrameTooLarge => "frame_too_large",
+            Self::HandshakeRequired => "handshake_required",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status that goes with this code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::InvalidJson | Self::ValidationFailed | Self::BadRequest => 400,
+            Self::MalformedFrame | Self::UnknownFrame | Self::HandshakeRequired => 400,
+            Self::ProtocolMismatch => 400,
+            Self::Unauthorized
+            | Self::InvalidCredentials
+            | Self::TokenInvalid
+            | Self::TokenExpired
+            | Self::TokenRevoked => 401,
+            Self::Forbidden => 403,
+            Self::NotFound | Self::RouteNotFound => 404,
+            Self::UsernameTaken => 409,
+            Self::PayloadTooLarge | Self::FrameTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::RateLimited | Self::AccountLocked => 429,
+            Self::Internal => 500,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The body of every HTTP error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// Prose for people; clients must not parse it.
+    pub message: String,
+    /// For `validation_failed`: field name → what is wrong with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { error: ErrorDetail { code, message: message.into(), fields: None } }
+    }
+
+    pub fn with_fields(mut self, fields: BTreeMap<String, String>) -> Self {
+        self.error.fields = Some(fields);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_str_matches_serde() {
+        for code in [
+            ErrorCode::InvalidJson,
+            ErrorCode::ValidationFailed,
+            ErrorCode::TokenRevoked,
+            ErrorCode::UsernameTaken,
+            ErrorCode::AccountLocked,
+            ErrorCode::RouteNotFound,
+            ErrorCode::HandshakeRequired,
+        ] {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+
+    #[test]
+    fn statuses_are_client_errors_except_internal() {
+        assert_eq!(ErrorCode::UsernameTaken.http_status(), 409);
+        assert_eq!(ErrorCode::AccountLocked.http_status(), 429);
+        assert_eq!(ErrorCode::PayloadTooLarge.http_status(), 413);
+        assert_eq!(ErrorCode::UnsupportedMediaType.http_status(), 415);
+        assert_eq!(ErrorCode::Internal.http_status(), 500);
+    }
+}

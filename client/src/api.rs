@@ -1,0 +1,350 @@
+//! A typed HTTP client for the REST API under `/api/v1`.
+//!
+//! Every endpoint is one method taking and returning `jeco_shared` types. Failures are one enum,
+//! [`ApiError`], that keeps apart what a caller reacts to differently: the server could not be
+//! reached (retry later, check the address), the server refused with a typed
+//! [`ErrorCode`](jeco_shared::ErrorCode) (show the message, mark the fields, sign in again…), or the
+//! server answered something that is not the Jeco protocol (wrong address, a proxy page).
+//!
+//! The client holds no tokens: callers pass the access token per call, so one `ApiClient` can serve
+//! any number of sessions and token policy stays in [`crate::Client`].
+
+use crate::address::ServerAddress;
+use jeco_shared::auth::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
+use jeco_shared::health::Health;
+use jeco_shared::users::User;
+use jeco_shared::{ErrorBody, ErrorCode};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How long to wait for a TCP (and TLS) connection. Short: an unreachable server should be reported
+/// while the person is still looking at the form.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a whole request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes of an unexpected (non-JSON) body kept for the error message.
+const SNIPPET_LEN: usize = 200;
+
+/// Why an API call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No HTTP answer: connection refused, DNS failure, TLS failure, timeout.
+    #[error("could not reach the server at {server}: {reason}")]
+    Unreachable {
+        server: String,
+        reason: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server refused the request with a Jeco error body.
+    #[error("{message}")]
+    Server {
+        status: u16,
+        code: ErrorCode,
+        message: String,
+        /// Field name → problem, for `validation_failed`.
+        fields: Option<BTreeMap<String, String>>,
+        /// Seconds from the `Retry-After` header, for `rate_limited` and `account_locked`.
+        retry_after: Option<u64>,
+    },
+    /// The answer is not what a Jeco server sends (wrong address, a proxy's error page, a newer or
+    /// older server with another body shape).
+    #[error("unexpected answer from {server} (HTTP {status}): {detail}")]
+    UnexpectedResponse {
+        server: String,
+        status: u16,
+        detail: String,
+    },
+}
+
+impl ApiError {
+    /// The server's error code, when the server sent one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Server { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// True when the presented credentials (token or password) are no good and signing in again is
+    /// the only way forward.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(
+            self.code(),
+            Some(
+                ErrorCode::Unauthorized
+                    | ErrorCode::TokenInvalid
+                    | ErrorCode::TokenExpired
+                    | ErrorCode::TokenRevoked
+                    | ErrorCode::InvalidCredentials
+            )
+        )
+    }
+}
+
+/// The REST API of one server.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    server: ServerAddress,
+}
+
+impl ApiClient {
+    /// A client for `server`, identifying itself with `user_agent`.
+    pub fn new(server: ServerAddress, user_agent: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            // Only fails when the TLS backend cannot initialise, which is a broken build.
+            .expect("the HTTP client builds with the compiled-in rustls backend");
+        Self { http, server }
+    }
+
+    pub fn server(&self) -> &ServerAddress {
+        &self.server
+    }
+
+    /// `GET /health` — whether the server is up, and its version and protocol.
+    pub async fn health(&self) -> Result<Health, ApiError> {
+        self.send(self.request(Method::GET, "/health")).await
+    }
+
+    /// `POST /auth/register` — creates an account and signs it in.
+    pub async fn register(&self, body: &RegisterRequest) -> Result<TokenResponse, ApiError> {
+        self.send(self.request(Method::POST, "/auth/register").json(body))
+            .await
+    }
+
+    /// `POST /auth/login`
+    pub async fn login(&self, body: &LoginRequest) -> Result<TokenResponse, ApiError> {
+        self.send(self.request(Method::POST, "/auth/login").json(body))
+            .await
+    }
+
+    /// `POST /auth/refresh` — trades a refresh token for a new pair. The old refresh token is dead
+    /// afterwards, whatever happens to the answer.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, ApiError> {
+        let body = RefreshRequest {
+            refresh_token: refresh_token.to_owned(),
+        };
+        self.send(self.request(Method::POST, "/auth/refresh").json(&body))
+            .await
+    }
+
+    /// `POST /auth/logout` — ends the session the access token belongs to.
+    pub async fn logout(&self, access_token: &str) -> Result<(), ApiError> {
+        let request = self
+            .request(Method::POST, "/auth/logout")
+            .bearer_auth(access_token);
+        let response = self.execute(request).await?;
+        self.check(response).await.map(drop)
+    }
+
+    /// `GET /users/me`
+    pub async fn me(&self, access_token: &str) -> Result<User, ApiError> {
+        self.send(
+            self.request(Method::GET, "/users/me")
+                .bearer_auth(access_token),
+        )
+        .await
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.server.api_url(path))
+    }
+
+    async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ApiError> {
+        let response = self.execute(request).await?;
+        let response = self.check(response).await?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::UnexpectedResponse {
+            server: self.server.to_string(),
+            status,
+            detail: format!("the body does not parse ({e}): {}", snippet(&bytes)),
+        })
+    }
+
+    async fn execute(&self, request: RequestBuilder) -> Result<Response, ApiError> {
+        request.send().await.map_err(|e| self.unreachable(e))
+    }
+
+    /// Passes successful responses through and turns the rest into [`ApiError`].
+    async fn check(&self, response: Response) -> Result<Response, ApiError> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let bytes = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        Err(self.error_from_body(status, retry_after, &bytes))
+    }
+
+    fn error_from_body(
+        &self,
+        status: StatusCode,
+        retry_after: Option<u64>,
+        body: &[u8],
+    ) -> ApiError {
+        match serde_json::from_slice::<ErrorBody>(body) {
+            Ok(ErrorBody { error }) => ApiError::Server {
+                status: status.as_u16(),
+                code: error.code,
+                message: error.message,
+                fields: error.fields,
+                retry_after,
+            },
+            Err(_) => ApiError::UnexpectedResponse {
+                server: self.server.to_string(),
+                status: status.as_u16(),
+                detail: if body.is_empty() {
+                    "empty body".to_owned()
+                } else {
+                    snippet(body)
+                },
+            },
+        }
+    }
+
+    fn unreachable(&self, source: reqwest::Error) -> ApiError {
+        let reason = if source.is_timeout() {
+            "the request timed out".to_owned()
+        } else if source.is_connect() {
+            "the connection was refused or could not be made".to_owned()
+        } else {
+            source.to_string()
+        };
+        ApiError::Unreachable {
+            server: self.server.to_string(),
+            reason,
+            source,
+        }
+    }
+}
+
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut cut: String = text.chars().take(SNIPPET_LEN).collect();
+    if text.chars().count() > SNIPPET_LEN {
+        cut.push('…');
+    }
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A one-shot HTTP server that answers the first request with `response` verbatim, so error
+    /// handling can be tested against bodies a real Jeco server would never send.
+    async fn canned(response: &'static str) -> ServerAddress {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 8192];
+            let _ = socket.read(&mut buf).await.unwrap();
+            socket.write_all(response.as_bytes()).await.unwrap();
+            socket.shutdown().await.unwrap();
+        });
+        ServerAddress::parse(&addr.to_string()).unwrap()
+    }
+
+    fn client(server: ServerAddress) -> ApiClient {
+        ApiClient::new(server, crate::DEFAULT_CLIENT_NAME)
+    }
+
+    #[tokio::test]
+    async fn error_body_becomes_typed_error_with_fields_and_retry_after() {
+        let body = r#"{"error":{"code":"validation_failed","message":"bad input","fields":{"username":"too short"}}}"#;
+        let response: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nretry-after: 7\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_boxed_str(),
+        );
+        let err = client(canned(response).await).health().await.unwrap_err();
+        match err {
+            ApiError::Server {
+                status,
+                code,
+                message,
+                fields,
+                retry_after,
+            } => {
+                assert_eq!(status, 400);
+                assert_eq!(code, ErrorCode::ValidationFailed);
+                assert_eq!(message, "bad input");
+                assert_eq!(fields.unwrap()["username"], "too short");
+                assert_eq!(retry_after, Some(7));
+            }
+            other => panic!("expected a server error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn non_jeco_error_page_is_unexpected_response() {
+        let response = "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 17\r\nconnection: close\r\n\r\n<h1>gateway</h1>\n";
+        let err = client(canned(response).await).health().await.unwrap_err();
+        assert!(
+            matches!(&err, ApiError::UnexpectedResponse { status: 502, detail, .. } if detail.contains("gateway")),
+            "{err:?}"
+        );
+        assert_eq!(err.code(), None);
+    }
+
+    #[tokio::test]
+    async fn success_with_wrong_shape_is_unexpected_response() {
+        let response = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+        let err = client(canned(response).await).health().await.unwrap_err();
+        assert!(
+            matches!(err, ApiError::UnexpectedResponse { status: 200, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn closed_port_is_unreachable() {
+        // Bind then drop, so the port is (almost certainly) closed.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = ServerAddress::parse(&format!("127.0.0.1:{port}")).unwrap();
+        let err = client(server).health().await.unwrap_err();
+        assert!(matches!(err, ApiError::Unreachable { .. }), "{err:?}");
+        assert!(err.to_string().contains("could not reach"), "{err}");
+    }
+
+    #[test]
+    fn auth_failures_are_recognised() {
+        let server_error = |code| ApiError::Server {
+            status: code_status(code),
+            code,
+            message: String::new(),
+            fields: None,
+            retry_after: None,
+        };
+        assert!(server_error(ErrorCode::TokenRevoked).is_auth_failure());
+        assert!(server_error(ErrorCode::InvalidCredentials).is_auth_failure());
+        assert!(!server_error(ErrorCode::RateLimited).is_auth_failure());
+        assert!(!server_error(ErrorCode::Internal).is_auth_failure());
+    }
+
+    fn code_status(code: ErrorCode) -> u16 {
+        code.http_status()
+    }
+}

@@ -1,0 +1,321 @@
+//! [`Client`]: one signed-in (or signed-out) session against one server.
+//!
+//! The client owns the session's token policy so embedders do not each reinvent it:
+//!
+//! - Sign-in answers are saved to the [`TokenStore`] before the call returns, so a crash right after
+//!   signing in does not lose the session.
+//! - Access tokens are refreshed shortly before they expire, or when the server says
+//!   `token_expired`. Refreshes are serialized by a lock and re-read the store under it: a refresh
+//!   token is single-use, and presenting it twice (two concurrent refreshes) would make the server
+//!   revoke the whole session as stolen.
+//! - When the server says the session is over (revoked, invalid), the saved tokens are cleared and
+//!   the caller sees "signed out" rather than an endless stream of 401s.
+
+use crate::address::{InvalidAddress, ServerAddress};
+use crate::api::{ApiClient, ApiError};
+use crate::sync::{self, SyncConnection, SyncError, SyncOptions};
+use crate::tokens::{MemoryTokenStore, StoredTokens, TokenStore, TokenStoreError};
+use jeco_shared::ErrorCode;
+use jeco_shared::auth::{LoginRequest, RegisterRequest, TokenResponse};
+use jeco_shared::users::User;
+use std::sync::Arc;
+
+/// Refresh the access token when it has less than this many seconds left.
+const REFRESH_MARGIN_SECS: u64 = 30;
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Address(#[from] InvalidAddress),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Tokens(#[from] TokenStoreError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// The operation needs a session and there is none (never signed in, signed out, or the
+    /// session was revoked).
+    #[error("not signed in")]
+    NotSignedIn,
+}
+
+impl ClientError {
+    /// The protocol error code behind this failure, when there is one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Api(e) => e.code(),
+            Self::Sync(e) => e.code(),
+            Self::NotSignedIn => Some(ErrorCode::Unauthorized),
+            Self::Address(_) | Self::Tokens(_) => None,
+        }
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    server: String,
+    tokens: Option<Arc<dyn TokenStore>>,
+    client_name: String,
+}
+
+impl ClientBuilder {
+    /// Where the tokens are kept; in memory unless set.
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.tokens = Some(store);
+        self
+    }
+
+    /// Name and version reported to the server (User-Agent and the WebSocket hello).
+    pub fn client_name(mut self, name: impl Into<String>) -> Self {
+        self.client_name = name.into();
+        self
+    }
+
+    pub fn build(self) -> Result<Client, ClientError> {
+        let server = ServerAddress::parse(&self.server)?;
+        Ok(Client {
+            api: ApiClient::new(server, &self.client_name),
+            tokens: self
+                .tokens
+                .unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
+            refresh_lock: tokio::sync::Mutex::new(()),
+            client_name: self.client_name,
+        })
+    }
+}
+
+/// The engine for one server and one account. Cheap to share behind an `Arc`; all methods take
+/// `&self`.
+#[derive(Debug)]
+pub struct Client {
+    api: ApiClient,
+    tokens: Arc<dyn TokenStore>,
+    refresh_lock: tokio::sync::Mutex<()>,
+    client_name: String,
+}
+
+impl Client {
+    /// Starts building a client for the server at `server` (as a person would type it).
+    pub fn builder(server: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            server: server.into(),
+            tokens: None,
+            client_name: crate::DEFAULT_CLIENT_NAME.to_owned(),
+        }
+    }
+
+    pub fn server(&self) -> &ServerAddress {
+        self.api.server()
+    }
+
+    /// The raw API, for calls the engine does not wrap yet.
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
+    /// Whether the server is up, and what it runs.
+    pub async fn health(&self) -> Result<jeco_shared::health::Health, ClientError> {
+        Ok(self.api.health().await?)
+    }
+
+    /// Creates an account and signs in as it.
+    pub async fn register(
+        &self,
+        username: &str,
+        password: &str,
+        display_name: Option<&str>,
+    ) -> Result<User, ClientError> {
+        let body = RegisterRequest {
+            username: username.trim().to_lowercase(),
+            password: password.to_owned(),
+            display_name: display_name
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned),
+        };
+        let response = self.api.register(&body).await?;
+        self.adopt(&response)
+    }
+
+    /// Signs in.
+    pub async fn login(&self, username: &str, password: &str) -> Result<User, ClientError> {
+        let body = LoginRequest {
+            username: username.trim().to_lowercase(),
+            password: password.to_owned(),
+        };
+        let response = self.api.login(&body).await?;
+        self.adopt(&response)
+    }
+
+    fn adopt(&self, response: &TokenResponse) -> Result<User, ClientError> {
+        self.tokens.save(&StoredTokens::from_response(response))?;
+        Ok(response.user.clone())
+    }
+
+    /// Signs out: ends the session on the server, then forgets the tokens. The tokens are forgotten
+    /// even when the server cannot be reached — signing out must always work locally — and that
+    /// server error is returned afterwards so the caller can say the server was not told.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        let Some(tokens) = self.tokens.load()? else {
+            return Ok(());
+        };
+        let told_server = match self.api.logout(&tokens.access_token).await {
+            Ok(()) => Ok(()),
+            // An expired access token cannot log out; refresh once, then log out with the new one.
+            Err(e) if e.code() == Some(ErrorCode::TokenExpired) => {
+                match self.refreshed(&tokens).await {
+                    Ok(Some(fresh)) => self.api.logout(&fresh.access_token).await,
+                    Ok(None) => Ok(()),
+                    Err(ClientError::Api(e)) => Err(e),
+                    Err(other) => {
+                        self.tokens.clear()?;
+                        return Err(other);
+                    }
+                }
+            }
+            // Already over on the server: nothing to tell it.
+            Err(e) if e.is_auth_failure() => Ok(()),
+            Err(e) => Err(e),
+        };
+        self.tokens.clear()?;
+        told_server.map_err(ClientError::from)
+    }
+
+    /// Whether a session is saved (without asking the server).
+    pub fn has_session(&self) -> Result<bool, ClientError> {
+        Ok(self.tokens.load()?.is_some())
+    }
+
+    /// The signed-in user, asking the server (and refreshing the access token if needed), or `None`
+    /// when nobody is signed in or the saved session is no longer valid.
+    pub async fn current_user(&self) -> Result<Option<User>, ClientError> {
+        let token = match self.access_token().await {
+            Ok(token) => token,
+            Err(ClientError::NotSignedIn) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match self.api.me(&token).await {
+            Ok(user) => Ok(Some(user)),
+            Err(e) if e.code() == Some(ErrorCode::TokenExpired) => {
+                // The clock says valid, the server says expired (clock skew): refresh once.
+                let Some(tokens) = self.tokens.load()? else {
+                    return Ok(None);
+                };
+                match self.refreshed(&tokens).await? {
+                    Some(fresh) => Ok(Some(self.api.me(&fresh.access_token).await?)),
+                    None => Ok(None),
+                }
+            }
+            Err(e) if e.is_auth_failure() => {
+                self.tokens.clear()?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A valid access token, refreshed first when it is about to expire.
+    pub async fn access_token(&self) -> Result<String, ClientError> {
+        let tokens = self.tokens.load()?.ok_or(ClientError::NotSignedIn)?;
+        if !tokens.access_expires_within(REFRESH_MARGIN_SECS) {
+            return Ok(tokens.access_token);
+        }
+        self.refreshed(&tokens)
+            .await?
+            .map(|t| t.access_token)
+            .ok_or(ClientError::NotSignedIn)
+    }
+
+    /// Refreshes the pair that `seen` belongs to, unless another task already did. Returns `None`
+    /// (and clears the store) when the server says the session is over.
+    async fn refreshed(&self, seen: &StoredTokens) -> Result<Option<StoredTokens>, ClientError> {
+        let _guard = self.refresh_lock.lock().await;
+        let Some(current) = self.tokens.load()? else {
+            return Ok(None);
+        };
+        if current.refresh_token != seen.refresh_token {
+            // Someone refreshed while we waited for the lock; their pair is the live one.
+            return Ok(Some(current));
+        }
+        match self.api.refresh(&current.refresh_token).await {
+            Ok(response) => {
+                let fresh = StoredTokens::from_response(&response);
+                self.tokens.save(&fresh)?;
+                Ok(Some(fresh))
+            }
+            Err(e) if e.is_auth_failure() => {
+                tracing::info!(code = ?e.code(), "session ended on the server; forgetting its tokens");
+                self.tokens.clear()?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens the sync connection with a fresh access token.
+    pub async fn connect_sync(&self) -> Result<SyncConnection, ClientError> {
+        self.connect_sync_with(SyncOptions {
+            client_name: self.client_name.clone(),
+            ..SyncOptions::default()
+        })
+        .await
+    }
+
+    /// [`Client::connect_sync`] with explicit options.
+    pub async fn connect_sync_with(
+        &self,
+        options: SyncOptions,
+    ) -> Result<SyncConnection, ClientError> {
+        let token = self.access_token().await?;
+        match sync::connect(&self.server().ws_url(), &token, options.clone()).await {
+            Err(e) if e.code() == Some(ErrorCode::TokenExpired) => {
+                let Some(tokens) = self.tokens.load()? else {
+                    return Err(ClientError::NotSignedIn);
+                };
+                let fresh = self
+                    .refreshed(&tokens)
+                    .await?
+                    .ok_or(ClientError::NotSignedIn)?;
+                Ok(sync::connect(&self.server().ws_url(), &fresh.access_token, options).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_validates_the_address() {
+        assert!(matches!(
+            Client::builder("ftp://nope").build(),
+            Err(ClientError::Address(_))
+        ));
+        let client = Client::builder("localhost:7878")
+            .client_name("test/1")
+            .build()
+            .unwrap();
+        assert_eq!(client.server().as_str(), "http://localhost:7878");
+        assert!(!client.has_session().unwrap());
+    }
+
+    #[tokio::test]
+    async fn signed_out_client_has_no_user_and_logout_is_a_no_op() {
+        // Port 9 (discard) is never a Jeco server; none of these calls may touch the network.
+        let client = Client::builder("127.0.0.1:9").build().unwrap();
+        assert_eq!(client.current_user().await.unwrap(), None);
+        client.logout().await.unwrap();
+        assert!(matches!(
+            client.access_token().await,
+            Err(ClientError::NotSignedIn)
+        ));
+        assert_eq!(
+            ClientError::NotSignedIn.code(),
+            Some(ErrorCode::Unauthorized)
+        );
+    }
+}

@@ -1,1 +1,44 @@
-//! Placeholder.
+//! # jeco-server — the Jeco Chat server
+//!
+//! A library with a thin binary on top. The binary (`jeco-server serve`) and the desktop app's
+//! embedded mode both run a [`RunningServer`] built from a [`Config`]; tests do the same on
+//! `127.0.0.1:0`.
+//!
+//! Layers, top to bottom:
+//! - [`api`] — axum routers under `/api/v1`, the OpenAPI document and the docs page. Parses and
+//!   renders; decides nothing.
+//! - [`gateway`] — the WebSocket endpoint: handshake, heartbeats, bounded outbound queues and the
+//!   registry of live connections.
+//! - [`services`] — the domain rules (accounts, sessions, lockout). All authorization lives here so
+//!   REST and WebSocket share it.
+//! - [`storage`] — a trait and its SQLite backend; the only place with SQL.
+//!
+//! Plus [`config`] (layered configuration, secrets redacted) and the signing secret that is
+//! generated into the data directory on first start.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), jeco_server::Error> {
+//! let config = jeco_server::Config::with_data_dir("/tmp/jeco");
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//! let server = jeco_server::RunningServer::start(config, listener).await?;
+//! println!("listening on http://{}", server.local_addr());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod config;
+mod error;
+pub mod gateway;
+mod server;
+pub mod services;
+mod signing_secret;
+mod state;
+pub mod storage;
+
+pub use config::{Config, Secret};
+pub use error::Error;
+pub use server::{RunningServer, open_accounts};
+pub use state::AppState;

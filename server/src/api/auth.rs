@@ -1,0 +1,117 @@
+//! `/api/v1/auth/*`: register, login, refresh, logout. Thin: parse, call [`Accounts`], render.
+//!
+//! [`Accounts`]: crate::services::Accounts
+
+use super::errors::ApiError;
+use super::extract::{Auth, Json};
+use super::rate_limit::limit_auth;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use jeco_shared::ErrorBody;
+use jeco_shared::auth::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router(state: AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .route_layer(from_fn_with_state(state, limit_auth))
+}
+
+/// Create an account and sign in.
+///
+/// Usernames are 3–32 characters of `a-z 0-9 _ . -`, case-insensitive; passwords at least 8
+/// characters. The answer is the same as a login's, so the new user is signed in.
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created and signed in", body = TokenResponse),
+        (status = 400, description = "Invalid JSON or fields (see `fields`)", body = ErrorBody),
+        (status = 409, description = "Username taken", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody),
+    )
+)]
+pub async fn register(
+    State(state): State<AppState>,
+    Json(req): Json<RegisterRequest>,
+) -> Result<(StatusCode, axum::Json<TokenResponse>), ApiError> {
+    let tokens = state.accounts.register(req).await?;
+    Ok((StatusCode::CREATED, axum::Json(tokens)))
+}
+
+/// Sign in with username and password.
+///
+/// After 5 failed attempts within 15 minutes (configurable) the account answers `429
+/// account_locked` with `Retry-After` until the window passes.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = "Invalid JSON", body = ErrorBody),
+        (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 429, description = "Account locked or too many requests; see Retry-After", body = ErrorBody),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> Result<axum::Json<TokenResponse>, ApiError> {
+    Ok(axum::Json(state.accounts.login(req).await?))
+}
+
+/// Exchange a refresh token for a new token pair.
+///
+/// Refresh tokens are single-use. Presenting one that was already exchanged revokes the whole
+/// session (`401 token_revoked`): it means the token was copied.
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New token pair", body = TokenResponse),
+        (status = 400, description = "Invalid JSON", body = ErrorBody),
+        (status = 401, description = "Unknown (`token_invalid`), expired (`token_expired`) or revoked (`token_revoked`) refresh token", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody),
+    )
+)]
+pub async fn refresh(
+    State(state): State<AppState>,
+    Json(req): Json<RefreshRequest>,
+) -> Result<axum::Json<TokenResponse>, ApiError> {
+    Ok(axum::Json(state.accounts.refresh(req).await?))
+}
+
+/// Sign out: revokes this session's refresh tokens; its access token stops working at once, on
+/// REST and on the WebSocket (open sockets are closed with 4003).
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Missing, invalid, expired or revoked access token", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody),
+    )
+)]
+pub async fn logout(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> Result<StatusCode, ApiError> {
+    state.accounts.logout(&who).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,115 @@
+//! The one HTTP error shape, [`jeco_shared::ErrorBody`], and the conversions into it.
+//!
+//! Handlers return `Result<_, ApiError>`; a service error becomes an `ApiError` with the status its
+//! code implies. Internal failures are logged here with their cause and shown to clients only as
+//! `internal`, so no database detail leaks.
+
+use crate::services::ServiceError;
+use crate::services::lockout::retry_after_secs;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jeco_shared::{ErrorBody, ErrorCode};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Debug)]
+pub struct ApiError {
+    code: ErrorCode,
+    message: String,
+    fields: Option<BTreeMap<String, String>>,
+    retry_after: Option<Duration>,
+    status: Option<StatusCode>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            fields: None,
+            retry_after: None,
+            status: None,
+        }
+    }
+
+    pub fn with_fields(mut self, fields: BTreeMap<String, String>) -> Self {
+        self.fields = Some(fields);
+        self
+    }
+
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    /// Overrides the status implied by the code (for example 503 during shutdown).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let code = e.code();
+        match e {
+            ServiceError::Validation(fields) => {
+                ApiError::new(code, "some fields are invalid").with_fields(fields)
+            }
+            ServiceError::AccountLocked { retry_after } => {
+                ApiError::new(code, e.to_string()).with_retry_after(retry_after)
+            }
+            ServiceError::Storage(_) | ServiceError::Internal(_) => {
+                tracing::error!(error = %e, "request failed");
+                ApiError::new(code, "internal server error")
+            }
+            other => ApiError::new(code, other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status.unwrap_or_else(|| {
+            StatusCode::from_u16(self.code.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        });
+        let mut body = ErrorBody::new(self.code, self.message);
+        if let Some(fields) = self.fields {
+            body = body.with_fields(fields);
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        if let Some(after) = self.retry_after {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs(after)),
+            );
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Fallback for unknown paths.
+pub async fn route_not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        ErrorCode::RouteNotFound,
+        format!("no route for {}", uri.path()),
+    )
+}
+
+/// Fallback for known paths with the wrong method.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        ErrorCode::RouteNotFound,
+        format!("{} is not allowed on {}", method, uri.path()),
+    )
+    .with_status(StatusCode::METHOD_NOT_ALLOWED)
+}

@@ -1,0 +1,242 @@
+//! Request extractors whose rejections use the one error shape.
+//!
+//! axum's own `Json`, `Query` and `Path` answer with plain-text bodies; these wrappers keep their
+//! behaviour but map every rejection to an [`ApiError`] with a precise code:
+//! wrong content type → 415, body over the limit → 413, broken JSON → 400 `invalid_json`, JSON of
+//! the wrong shape → 400 `validation_failed` naming the field.
+
+use super::errors::ApiError;
+use crate::services::Principal;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use jeco_shared::ErrorCode;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+
+/// A JSON request body.
+pub struct Json<T>(pub T);
+
+fn is_json(parts: &axum::http::HeaderMap) -> bool {
+    let Some(value) = parts
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "expected a JSON body with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+            } else {
+                ApiError::new(ErrorCode::BadRequest, rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Parses a JSON body, telling syntax errors from shape errors.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = parsed.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = without_position(&inner.to_string());
+                let (field, problem) = field_problem(&path, &message);
+                ApiError::new(ErrorCode::ValidationFailed, format!("{field}: {problem}"))
+                    .with_fields(BTreeMap::from([(field, problem)]))
+            }
+            _ => invalid_json(&inner),
+        }
+    })?;
+    de.end().map_err(|e| invalid_json(&e))?;
+    Ok(value)
+}
+
+fn invalid_json(e: &serde_json::Error) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidJson,
+        format!("the body is not valid JSON: {e}"),
+    )
+}
+
+/// serde_json appends " at line L column C"; the field path says more to an API client.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Names the field a shape error is about: the path, or for missing/unknown fields at that path the
+/// field named in the message.
+fn field_problem(path: &str, message: &str) -> (String, String) {
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    let join = |name: String| {
+        if path == "." {
+            name
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    if let Some(name) = named("missing field `") {
+        return (join(name), "is required".to_owned());
+    }
+    if let Some(name) = named("unknown field `") {
+        return (join(name), "is not a known field".to_owned());
+    }
+    let field = if path == "." {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
+    (field, message.to_owned())
+}
+
+/// A query string.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|r| ApiError::new(ErrorCode::BadRequest, r.body_text()))
+    }
+}
+
+/// Path parameters.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|r| ApiError::new(ErrorCode::BadRequest, r.body_text()))
+    }
+}
+
+/// The signed-in caller, from `Authorization: Bearer <access token>`; the session is checked on
+/// every request so logout takes effect immediately.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let Some(header) = header else {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "sign in: send Authorization: Bearer <access token>",
+            ));
+        };
+        let token = header
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "the Authorization scheme must be Bearer",
+                )
+            })?;
+        Ok(Auth(state.accounts.authenticate(token).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jeco_shared::auth::LoginRequest;
+
+    #[test]
+    fn json_errors_are_classified() {
+        let e = parse_json::<LoginRequest>(b"{\"username\": ").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidJson);
+        let e = parse_json::<LoginRequest>(br#"{"username": 5, "password": "x"}"#).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ValidationFailed);
+        let e = parse_json::<LoginRequest>(br#"{"username": "a"}"#).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ValidationFailed);
+        let e = parse_json::<LoginRequest>(br#"{"username": "a", "password": "b"} trailing"#)
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidJson);
+        assert!(parse_json::<LoginRequest>(br#"{"username": "a", "password": "b"}"#).is_ok());
+    }
+
+    #[test]
+    fn field_names_come_from_path_or_message() {
+        assert_eq!(
+            field_problem(".", "missing field `password`"),
+            ("password".into(), "is required".into())
+        );
+        assert_eq!(
+            field_problem(
+                ".",
+                "unknown field `pwd`, expected one of `username`, `password`"
+            ),
+            ("pwd".into(), "is not a known field".into())
+        );
+        assert_eq!(
+            field_problem("username", "invalid type: integer `5`, expected a string"),
+            (
+                "username".into(),
+                "invalid type: integer `5`, expected a string".into()
+            )
+        );
+        assert_eq!(without_position("oops at line 1 column 5"), "oops");
+    }
+
+    #[test]
+    fn content_types() {
+        let mut h = axum::http::HeaderMap::new();
+        assert!(!is_json(&h));
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
+        assert!(is_json(&h));
+        h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        assert!(!is_json(&h));
+    }
+}

@@ -1,0 +1,262 @@
+//! Command line: subcommands plus every configuration knob as a flag with its `JECO_*` variable.
+//!
+//! Flags and environment variables are one layer here (clap reads both; a flag beats its variable),
+//! applied over the TOML file, which is applied over the defaults.
+
+use clap::{Args, Parser, Subcommand};
+use jeco_server::{Config, Secret};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jeco-server",
+    version,
+    about = "Jeco Chat server: HTTP API, WebSocket gateway and accounts on an embedded SQLite database.",
+    long_about = "Jeco Chat server: HTTP API, WebSocket gateway and accounts on an embedded SQLite database.\n\n\
+        Runs with no configuration: `jeco-server serve` listens on 127.0.0.1:7878 and keeps its \
+        database and signing secret in the platform data directory.\n\n\
+        Configuration is layered: built-in defaults, then the TOML file (--config / JECO_CONFIG, keys \
+        named like the flags with '_' for '-'), then JECO_* environment variables, then flags. \
+        `jeco-server print-config` shows the result with secrets redacted.\n\n\
+        API docs: http://<bind>/api/docs"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server until SIGINT or SIGTERM. Prints "listening on http://ADDR" once ready.
+    Serve,
+    /// Print the effective configuration as TOML, secrets redacted.
+    PrintConfig,
+    /// Administer accounts in the data directory (works while the server runs).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account. The password is prompted for, or read from stdin with --password-stdin.
+    CreateUser {
+        /// 3–32 characters of a-z 0-9 _ . - (case-insensitive).
+        username: String,
+        /// Make the account a server administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Display name shown instead of the username.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Every knob of [`Config`]. See `Config`'s field docs; defaults are in `print-config`.
+#[derive(Debug, Args, Default)]
+pub struct ConfigArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "JECO_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7878]. Port 0 picks a free port.
+    #[arg(long, env = "JECO_BIND", global = true, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+    /// Directory for jeco.db and secret.key [default: platform data dir, e.g. ~/.local/share/jeco-server].
+    #[arg(long, env = "JECO_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Access token (JWT) lifetime in minutes [default: 15].
+    #[arg(
+        long,
+        env = "JECO_ACCESS_TOKEN_TTL_MINUTES",
+        global = true,
+        value_name = "MIN"
+    )]
+    pub access_token_ttl_minutes: Option<u64>,
+    /// Refresh token lifetime in days [default: 30].
+    #[arg(
+        long,
+        env = "JECO_REFRESH_TOKEN_TTL_DAYS",
+        global = true,
+        value_name = "DAYS"
+    )]
+    pub refresh_token_ttl_days: Option<u64>,
+    /// Largest HTTP request body in bytes [default: 65536].
+    #[arg(long, env = "JECO_MAX_BODY_BYTES", global = true, value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Comma-separated origins allowed by CORS [default: none, CORS off].
+    #[arg(
+        long,
+        env = "JECO_CORS_ALLOWED_ORIGINS",
+        global = true,
+        value_delimiter = ',',
+        value_name = "ORIGINS"
+    )]
+    pub cors_allowed_origins: Option<Vec<String>>,
+    /// Failed logins within the window that lock an account [default: 5].
+    #[arg(
+        long,
+        env = "JECO_LOGIN_LOCKOUT_ATTEMPTS",
+        global = true,
+        value_name = "N"
+    )]
+    pub login_lockout_attempts: Option<u32>,
+    /// Lockout window in seconds [default: 900].
+    #[arg(
+        long,
+        env = "JECO_LOGIN_LOCKOUT_WINDOW_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub login_lockout_window_secs: Option<u64>,
+    /// Sustained requests per minute per IP on /api/v1/auth/* [default: 30].
+    #[arg(
+        long,
+        env = "JECO_AUTH_RATE_PER_MINUTE",
+        global = true,
+        value_name = "N"
+    )]
+    pub auth_rate_per_minute: Option<u32>,
+    /// Burst of requests per IP on /api/v1/auth/* [default: 10].
+    #[arg(long, env = "JECO_AUTH_RATE_BURST", global = true, value_name = "N")]
+    pub auth_rate_burst: Option<u32>,
+    /// WebSocket heartbeat interval in ms [default: 25000].
+    #[arg(
+        long,
+        env = "JECO_WS_HEARTBEAT_INTERVAL_MS",
+        global = true,
+        value_name = "MS"
+    )]
+    pub ws_heartbeat_interval_ms: Option<u64>,
+    /// WebSocket idle timeout in ms [default: 60000].
+    #[arg(
+        long,
+        env = "JECO_WS_IDLE_TIMEOUT_MS",
+        global = true,
+        value_name = "MS"
+    )]
+    pub ws_idle_timeout_ms: Option<u64>,
+    /// Time allowed for the WebSocket hello in ms [default: 10000].
+    #[arg(
+        long,
+        env = "JECO_WS_HANDSHAKE_TIMEOUT_MS",
+        global = true,
+        value_name = "MS"
+    )]
+    pub ws_handshake_timeout_ms: Option<u64>,
+    /// Largest WebSocket message in bytes [default: 65536].
+    #[arg(
+        long,
+        env = "JECO_WS_MAX_FRAME_BYTES",
+        global = true,
+        value_name = "BYTES"
+    )]
+    pub ws_max_frame_bytes: Option<usize>,
+    /// Frames queued for a slow WebSocket client before it is dropped [default: 256].
+    #[arg(long, env = "JECO_WS_OUTBOUND_QUEUE", global = true, value_name = "N")]
+    pub ws_outbound_queue: Option<usize>,
+    /// Create this admin account at start if missing (with --admin-password).
+    #[arg(long, env = "JECO_ADMIN_USERNAME", global = true, value_name = "NAME")]
+    pub admin_username: Option<String>,
+    /// Password of the bootstrap admin. Prefer the environment variable over the flag.
+    #[arg(
+        long,
+        env = "JECO_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub admin_password: Option<Secret>,
+}
+
+impl ConfigArgs {
+    /// Defaults → TOML file → environment and flags.
+    pub fn load(&self) -> Result<Config, jeco_server::config::ConfigError> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_toml_file(path)?,
+            None => Config::default(),
+        };
+        self.apply(&mut config);
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply(&self, c: &mut Config) {
+        macro_rules! overlay {
+            ($($field:ident),* $(,)?) => {
+                $( if let Some(v) = &self.$field { c.$field = v.clone(); } )*
+            };
+        }
+        overlay!(
+            bind,
+            data_dir,
+            access_token_ttl_minutes,
+            refresh_token_ttl_days,
+            max_body_bytes,
+            cors_allowed_origins,
+            login_lockout_attempts,
+            login_lockout_window_secs,
+            auth_rate_per_minute,
+            auth_rate_burst,
+            ws_heartbeat_interval_ms,
+            ws_idle_timeout_ms,
+            ws_handshake_timeout_ms,
+            ws_max_frame_bytes,
+            ws_outbound_queue,
+        );
+        if let Some(v) = &self.admin_username {
+            c.admin_username = Some(v.clone());
+        }
+        if let Some(v) = &self.admin_password {
+            c.admin_password = Some(v.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:1111\"\nauth_rate_burst = 3\nmax_body_bytes = 1000\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "jeco-server",
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:2222",
+            "--cors-allowed-origins",
+            "https://a.example,https://b.example",
+        ])
+        .unwrap();
+        let c = cli.config.load().unwrap();
+        assert_eq!(c.bind.port(), 2222);
+        assert_eq!(c.auth_rate_burst, 3);
+        assert_eq!(c.max_body_bytes, 1000);
+        assert_eq!(
+            c.cors_allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(c.access_token_ttl_minutes, 15);
+    }
+}

@@ -1,0 +1,128 @@
+//! `jeco-server`: serve, print the configuration, or administer accounts. See `--help`.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use cli::{AdminCommand, Cli, Command};
+use jeco_server::services::ServiceError;
+use jeco_server::services::accounts::NewAccount;
+use jeco_server::{Config, RunningServer};
+use std::io::{BufRead, IsTerminal, Write};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = cli.config.load()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Serve => {
+            init_tracing("info");
+            runtime.block_on(serve(config))
+        }
+        Command::PrintConfig => {
+            print!(
+                "# Effective jeco-server configuration (secrets redacted)\n{}",
+                config.to_redacted_toml()
+            );
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    username,
+                    admin,
+                    display_name,
+                    password_stdin,
+                },
+        } => {
+            init_tracing("warn");
+            let password = read_password(password_stdin)?;
+            let account = NewAccount {
+                username,
+                password,
+                display_name,
+                is_admin: admin,
+            };
+            runtime.block_on(create_user(config, account))
+        }
+    }
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let server = RunningServer::start(config, listener).await?;
+    // Scripts and tests read the real address from here (the configured port may be 0).
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "listening on http://{}", server.local_addr())?;
+    stdout.flush()?;
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if !from_stdin && std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        if first != second {
+            bail!("the passwords differ");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}
+
+async fn create_user(config: Config, account: NewAccount) -> anyhow::Result<()> {
+    let accounts = jeco_server::open_accounts(&config).await?;
+    match accounts.create_account(account).await {
+        Ok(user) => {
+            let role = if user.is_admin { "admin" } else { "user" };
+            println!("created {role} {} (id {})", user.username, user.id);
+            Ok(())
+        }
+        Err(ServiceError::Validation(fields)) => {
+            let problems: Vec<String> = fields.iter().map(|(f, p)| format!("{f} {p}")).collect();
+            bail!("invalid account: {}", problems.join("; "))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

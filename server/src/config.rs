@@ -1,0 +1,294 @@
+//! Server configuration: one plain struct with every knob, layered
+//! defaults → optional TOML file → `JECO_*` environment → command-line flags.
+//!
+//! The struct is deliberately flat (units in the names: `_secs`, `_ms`, `_bytes`) so that one field
+//! maps to one TOML key, one environment variable and one flag without a nesting convention to
+//! learn. The binary owns the flag/env layer (clap); this module owns defaults, the file layer,
+//! validation and printing. [`Secret`] values never appear in `Debug` output or in
+//! `print-config`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The effective configuration of a server. `Config::default()` is a working zero-config server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Directory for the database (`jeco.db`) and the signing secret (`secret.key`).
+    pub data_dir: PathBuf,
+    /// Lifetime of an access token (JWT), in minutes.
+    pub access_token_ttl_minutes: u64,
+    /// Lifetime of a refresh token, in days.
+    pub refresh_token_ttl_days: u64,
+    /// Largest accepted HTTP request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Origins allowed to call the API from a browser. Empty: CORS is off (no CORS headers).
+    pub cors_allowed_origins: Vec<String>,
+    /// Failed logins for one account within the window that lock it.
+    pub login_lockout_attempts: u32,
+    /// Lockout window, in seconds.
+    pub login_lockout_window_secs: u64,
+    /// Requests per minute one IP address may make to `/api/v1/auth/*` (sustained rate).
+    pub auth_rate_per_minute: u32,
+    /// Requests one IP address may make to `/api/v1/auth/*` in a burst.
+    pub auth_rate_burst: u32,
+    /// How often the server pings WebSocket clients and asks them to ping, in milliseconds.
+    pub ws_heartbeat_interval_ms: u64,
+    /// A WebSocket connection silent this long is closed, in milliseconds.
+    pub ws_idle_timeout_ms: u64,
+    /// Time a new WebSocket connection has to complete hello → ready, in milliseconds.
+    pub ws_handshake_timeout_ms: u64,
+    /// Largest accepted WebSocket message, in bytes. Larger ones get a `frame_too_large` error frame.
+    pub ws_max_frame_bytes: usize,
+    /// Frames that may wait for a slow WebSocket client before it is disconnected (close 4006).
+    pub ws_outbound_queue: usize,
+    /// With `admin_password`: create this admin account at start if it does not exist.
+    pub admin_username: Option<String>,
+    /// Password for `admin_username`.
+    pub admin_password: Option<Secret>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            data_dir: default_data_dir(),
+            access_token_ttl_minutes: 15,
+            refresh_token_ttl_days: 30,
+            max_body_bytes: 64 * 1024,
+            cors_allowed_origins: Vec::new(),
+            login_lockout_attempts: 5,
+            login_lockout_window_secs: 15 * 60,
+            auth_rate_per_minute: 30,
+            auth_rate_burst: 10,
+            ws_heartbeat_interval_ms: 25_000,
+            ws_idle_timeout_ms: 60_000,
+            ws_handshake_timeout_ms: 10_000,
+            ws_max_frame_bytes: 64 * 1024,
+            ws_outbound_queue: 256,
+            admin_username: None,
+            admin_password: None,
+        }
+    }
+}
+
+/// The platform data directory (`~/.local/share/jeco-server` on Linux), or `./jeco-data` when the
+/// platform has none (no home directory).
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "jeco-server")
+        .map(|dirs| dirs.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("jeco-data"))
+}
+
+/// Why a configuration could not be loaded or is not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, with the given data directory.
+    pub fn with_data_dir(dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: dir.into(),
+            ..Config::default()
+        }
+    }
+
+    /// Defaults overlaid with a TOML file; keys absent from the file keep their defaults.
+    pub fn from_toml_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Checks values that would make the server misbehave rather than fail loudly.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive: [(&str, u64); 10] = [
+            ("access_token_ttl_minutes", self.access_token_ttl_minutes),
+            ("refresh_token_ttl_days", self.refresh_token_ttl_days),
+            ("max_body_bytes", self.max_body_bytes as u64),
+            ("login_lockout_attempts", self.login_lockout_attempts.into()),
+            ("login_lockout_window_secs", self.login_lockout_window_secs),
+            ("auth_rate_per_minute", self.auth_rate_per_minute.into()),
+            ("auth_rate_burst", self.auth_rate_burst.into()),
+            ("ws_heartbeat_interval_ms", self.ws_heartbeat_interval_ms),
+            ("ws_handshake_timeout_ms", self.ws_handshake_timeout_ms),
+            ("ws_outbound_queue", self.ws_outbound_queue as u64),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} must be greater than 0"
+                )));
+            }
+        }
+        if self.ws_idle_timeout_ms <= self.ws_heartbeat_interval_ms {
+            return Err(ConfigError::Invalid(
+                "ws_idle_timeout_ms must be greater than ws_heartbeat_interval_ms".into(),
+            ));
+        }
+        if self.ws_max_frame_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "ws_max_frame_bytes must be at least 1024".into(),
+            ));
+        }
+        if self.admin_username.is_some() != self.admin_password.is_some() {
+            return Err(ConfigError::Invalid(
+                "admin_username and admin_password must be set together".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The configuration as TOML, secrets replaced by `[redacted]`.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("jeco.db")
+    }
+
+    pub fn secret_path(&self) -> PathBuf {
+        self.data_dir.join("secret.key")
+    }
+
+    pub fn access_token_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_token_ttl_minutes * 60)
+    }
+
+    pub fn refresh_token_ttl(&self) -> Duration {
+        Duration::from_secs(self.refresh_token_ttl_days * 24 * 60 * 60)
+    }
+}
+
+/// A value that must not be printed: `Debug`, `Display` and `Serialize` all show `[redacted]`.
+/// Read it with [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+const REDACTED: &str = "[redacted]";
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(REDACTED)
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret::new(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_zero_config() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:7878");
+        assert_eq!(c.access_token_ttl(), Duration::from_secs(900));
+        assert!(c.cors_allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn file_overlays_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jeco.toml");
+        std::fs::write(
+            &path,
+            "bind = \"0.0.0.0:9000\"\nlogin_lockout_attempts = 3\n",
+        )
+        .unwrap();
+        let c = Config::from_toml_file(&path).unwrap();
+        assert_eq!(c.bind.port(), 9000);
+        assert_eq!(c.login_lockout_attempts, 3);
+        assert_eq!(c.refresh_token_ttl_days, 30);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jeco.toml");
+        std::fs::write(&path, "bnid = \"0.0.0.0:9000\"\n").unwrap();
+        assert!(matches!(
+            Config::from_toml_file(&path),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn secrets_are_redacted_everywhere() {
+        let c = Config {
+            admin_username: Some("root".into()),
+            admin_password: Some(Secret::new("hunter2-very-secret")),
+            ..Config::with_data_dir("/tmp/x")
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let toml = c.to_redacted_toml();
+        assert!(!toml.contains("hunter2"), "{toml}");
+        assert!(toml.contains("admin_password = \"[redacted]\""), "{toml}");
+        assert_eq!(c.admin_password.unwrap().expose(), "hunter2-very-secret");
+    }
+
+    #[test]
+    fn validation_catches_nonsense() {
+        let mut c = Config::with_data_dir("/tmp/x");
+        c.ws_idle_timeout_ms = c.ws_heartbeat_interval_ms;
+        assert!(c.validate().is_err());
+        let c = Config {
+            admin_username: Some("root".into()),
+            ..Config::with_data_dir("/tmp/x")
+        };
+        assert!(c.validate().is_err());
+    }
+}

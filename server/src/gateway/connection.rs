@@ -1,0 +1,304 @@
+//! One WebSocket connection, from upgrade to close.
+//!
+//! The task reads; a separate writer task ([`super::outbound`]) writes. The reader goes through two
+//! phases:
+//! 1. **Handshake**: within `handshake_timeout` the first text frame must be a hello. The protocol
+//!    major version is checked first (so an old client learns to upgrade rather than to re-login),
+//!    then the token. Every refusal is a distinct close code from [`jeco_shared::ws::close`].
+//! 2. **Live**: answers pings, turns bad frames into error frames (the connection survives), sends a
+//!    WebSocket ping every heartbeat interval, and closes on idle timeout (4005), on a registry
+//!    request (4003 after logout), on a full outbound queue (4006) or on server shutdown (1001).
+
+use super::GatewaySettings;
+use super::frames;
+use super::outbound::{self, Closer, Outbox, PushError};
+use super::registry::{CloseRequest, Registry};
+use crate::services::{Accounts, Principal, ServiceError};
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
+use jeco_shared::ws::{ClientFrame, ServerFrame, close};
+use jeco_shared::{ErrorCode, PROTOCOL_MAJOR, PROTOCOL_VERSION, protocol_major};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// Close code for an unexpected server-side failure (standard "internal error").
+const INTERNAL_ERROR: u16 = 1011;
+/// How long to keep reading after sending a close frame, so the peer's reply is consumed.
+const CLOSE_DRAIN: Duration = Duration::from_secs(2);
+
+pub struct Context {
+    pub accounts: Arc<Accounts>,
+    pub registry: Arc<Registry>,
+    pub settings: GatewaySettings,
+    pub shutdown: watch::Receiver<bool>,
+    /// Token from `Sec-WebSocket-Protocol`, if the client put it there.
+    pub header_token: Option<String>,
+}
+
+/// Why the connection ends, decided by the reader.
+struct Ending {
+    code: u16,
+    reason: String,
+}
+
+impl Ending {
+    fn new(code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+pub async fn run(socket: WebSocket, mut ctx: Context) {
+    let (sink, mut stream) = socket.split();
+    let (outbox, closer, writer) = outbound::spawn(sink, ctx.settings.outbound_queue);
+    let ending = match handshake(&mut stream, &outbox, &mut ctx).await {
+        Ok(Some(principal)) => live(&mut stream, &outbox, &mut ctx, principal).await,
+        Ok(None) => None,
+        Err(ending) => Some(ending),
+    };
+    finish(stream, closer, writer, ending).await;
+}
+
+/// Sends the close frame (if any), then reads until the peer closes or a short timeout.
+async fn finish(
+    mut stream: SplitStream<WebSocket>,
+    closer: Closer,
+    writer: tokio::task::JoinHandle<()>,
+    ending: Option<Ending>,
+) {
+    match ending {
+        Some(Ending { code, reason }) => {
+            tracing::debug!(code, %reason, "closing websocket");
+            closer.close(code, &reason);
+            let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+                while let Some(Ok(_)) = stream.next().await {}
+            })
+            .await;
+        }
+        None => drop(closer),
+    }
+    let _ = tokio::time::timeout(CLOSE_DRAIN, writer).await;
+}
+
+/// Sends an error frame; a failure to enqueue is the caller's problem only for a full queue.
+fn send(outbox: &Outbox, frame: &ServerFrame) -> Result<(), Ending> {
+    match outbox.push(frames::encode(frame)) {
+        Ok(()) | Err(PushError::Closed) => Ok(()),
+        Err(PushError::Full) => Err(Ending::new(close::SLOW_CONSUMER, "outbound queue full")),
+    }
+}
+
+fn error_frame(code: ErrorCode, message: impl Into<String>, frame: Option<&str>) -> ServerFrame {
+    ServerFrame::Error {
+        code,
+        message: message.into(),
+        frame: frame.map(str::to_owned),
+    }
+}
+
+/// Returns the authenticated principal, `Ok(None)` when the peer went away, or how to close.
+async fn handshake(
+    stream: &mut SplitStream<WebSocket>,
+    outbox: &Outbox,
+    ctx: &mut Context,
+) -> Result<Option<Principal>, Ending> {
+    let deadline = Instant::now() + ctx.settings.handshake_timeout;
+    let hello = loop {
+        let message = tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(Ending::new(close::HANDSHAKE_TIMEOUT, "no hello within the handshake timeout"));
+            }
+            _ = ctx.shutdown.wait_for(|down| *down) => {
+                return Err(Ending::new(close::GOING_AWAY, "server shutting down"));
+            }
+            message = stream.next() => message,
+        };
+        match message {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(None),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Binary(_))) => {
+                send(
+                    outbox,
+                    &error_frame(
+                        ErrorCode::HandshakeRequired,
+                        "expected a hello text frame",
+                        None,
+                    ),
+                )?;
+                return Err(Ending::new(close::HANDSHAKE_REQUIRED, "expected hello"));
+            }
+            Some(Ok(Message::Text(text))) => match frames::parse(text.as_str()) {
+                Ok(ClientFrame::Hello {
+                    protocol,
+                    token,
+                    client,
+                }) => break (protocol, token, client),
+                Ok(other) => {
+                    let ty = frames::frame_type(&other);
+                    send(
+                        outbox,
+                        &error_frame(ErrorCode::HandshakeRequired, "send hello first", Some(ty)),
+                    )?;
+                    return Err(Ending::new(close::HANDSHAKE_REQUIRED, "expected hello"));
+                }
+                Err(e) => {
+                    send(
+                        outbox,
+                        &error_frame(ErrorCode::HandshakeRequired, e.message, e.frame.as_deref()),
+                    )?;
+                    return Err(Ending::new(close::HANDSHAKE_REQUIRED, "expected hello"));
+                }
+            },
+        }
+    };
+    let (protocol, token, client) = hello;
+    if protocol_major(&protocol) != Some(PROTOCOL_MAJOR) {
+        let message =
+            format!("this server speaks protocol {PROTOCOL_VERSION}; the client sent {protocol:?}");
+        send(
+            outbox,
+            &error_frame(ErrorCode::ProtocolMismatch, message, Some("hello")),
+        )?;
+        return Err(Ending::new(
+            close::PROTOCOL_MISMATCH,
+            format!("server protocol is {PROTOCOL_VERSION}"),
+        ));
+    }
+    let Some(token) = token.or_else(|| ctx.header_token.take()) else {
+        send(
+            outbox,
+            &error_frame(
+                ErrorCode::Unauthorized,
+                "no access token in hello or subprotocol",
+                Some("hello"),
+            ),
+        )?;
+        return Err(Ending::new(close::HANDSHAKE_REQUIRED, "no access token"));
+    };
+    let principal = ctx
+        .accounts
+        .authenticate(&token)
+        .await
+        .map_err(|e| match e {
+            ServiceError::TokenExpired => Ending::new(close::TOKEN_EXPIRED, "token expired"),
+            ServiceError::TokenRevoked(_) => Ending::new(close::TOKEN_REVOKED, "session revoked"),
+            ServiceError::TokenInvalid => Ending::new(close::TOKEN_INVALID, "token invalid"),
+            other => {
+                tracing::error!(error = %other, "websocket authentication failed");
+                Ending::new(INTERNAL_ERROR, "internal error")
+            }
+        })?;
+    let user = ctx.accounts.me(&principal).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot load user for websocket");
+        Ending::new(INTERNAL_ERROR, "internal error")
+    })?;
+    tracing::info!(
+        user = principal.user_id.0,
+        session = principal.session_id.0,
+        client = client.as_deref().unwrap_or("-"),
+        "websocket ready"
+    );
+    send(
+        outbox,
+        &ServerFrame::Ready {
+            protocol: PROTOCOL_VERSION.to_owned(),
+            server_version: env!("CARGO_PKG_VERSION").to_owned(),
+            user,
+            session_id: principal.session_id,
+            heartbeat_interval_ms: ctx.settings.heartbeat_interval.as_millis() as u64,
+            idle_timeout_ms: ctx.settings.idle_timeout.as_millis() as u64,
+        },
+    )?;
+    Ok(Some(principal))
+}
+
+/// The live phase. Returns how to close, or `None` when the peer went away.
+async fn live(
+    stream: &mut SplitStream<WebSocket>,
+    outbox: &Outbox,
+    ctx: &mut Context,
+    principal: Principal,
+) -> Option<Ending> {
+    let (_registration, mut control) = ctx
+        .registry
+        .register(principal.user_id, principal.session_id);
+    // A logout between authentication and registration would otherwise go unnoticed.
+    match ctx.accounts.session_is_live(principal.session_id).await {
+        Ok(true) => {}
+        Ok(false) => return Some(Ending::new(close::TOKEN_REVOKED, "session revoked")),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot re-check websocket session");
+            return Some(Ending::new(INTERNAL_ERROR, "internal error"));
+        }
+    }
+    let settings = ctx.settings;
+    let mut heartbeat = tokio::time::interval_at(
+        Instant::now() + settings.heartbeat_interval,
+        settings.heartbeat_interval,
+    );
+    let idle = tokio::time::sleep(settings.idle_timeout);
+    tokio::pin!(idle);
+    loop {
+        let message = tokio::select! {
+            _ = ctx.shutdown.wait_for(|down| *down) => {
+                return Some(Ending::new(close::GOING_AWAY, "server shutting down"));
+            }
+            request = control.recv() => {
+                let CloseRequest { code, reason } = request?;
+                return Some(Ending::new(code, reason));
+            }
+            _ = &mut idle => {
+                return Some(Ending::new(close::HEARTBEAT_TIMEOUT, "nothing heard within the idle timeout"));
+            }
+            _ = heartbeat.tick() => {
+                if let Err(PushError::Full) = outbox.push(Message::Ping(Default::default())) {
+                    return Some(Ending::new(close::SLOW_CONSUMER, "outbound queue full"));
+                }
+                continue;
+            }
+            message = stream.next() => message,
+        };
+        // Any frame, including a pong to our ping, proves the peer is alive.
+        idle.as_mut().reset(Instant::now() + settings.idle_timeout);
+        let reply = match message {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Binary(data))) if data.len() > settings.max_frame_bytes => {
+                too_large(data.len(), settings.max_frame_bytes)
+            }
+            Some(Ok(Message::Binary(_))) => error_frame(
+                ErrorCode::MalformedFrame,
+                "binary frames are not supported; send JSON text",
+                None,
+            ),
+            Some(Ok(Message::Text(text))) if text.len() > settings.max_frame_bytes => {
+                too_large(text.len(), settings.max_frame_bytes)
+            }
+            Some(Ok(Message::Text(text))) => match frames::parse(text.as_str()) {
+                Ok(ClientFrame::Ping { nonce }) => ServerFrame::Pong { nonce },
+                Ok(ClientFrame::Hello { .. }) => error_frame(
+                    ErrorCode::HandshakeRequired,
+                    "already handshaken; hello is sent once",
+                    Some("hello"),
+                ),
+                Err(e) => e.to_frame(),
+            },
+        };
+        if let Err(ending) = send(outbox, &reply) {
+            return Some(ending);
+        }
+    }
+}
+
+fn too_large(len: usize, max: usize) -> ServerFrame {
+    error_frame(
+        ErrorCode::FrameTooLarge,
+        format!("frame of {len} bytes exceeds the limit of {max} bytes"),
+        None,
+    )
+}

@@ -1,0 +1,114 @@
+//! Reading client frames and writing server frames.
+//!
+//! Parsing goes through `serde_json::Value` first so the three ways a frame can be wrong get three
+//! answers: not JSON at all (`malformed_frame`), a `type` the server does not know (`unknown_frame`,
+//! so newer clients can probe), or a known type with bad fields (`malformed_frame` naming the type).
+
+use axum::extract::ws::Message;
+use jeco_shared::ErrorCode;
+use jeco_shared::ws::{ClientFrame, ServerFrame};
+
+/// Every `type` of [`ClientFrame`]. A test checks it against the enum.
+const KNOWN_TYPES: &[&str] = &["hello", "ping"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The frame's `type`, when it could be read.
+    pub frame: Option<String>,
+}
+
+impl FrameError {
+    pub fn to_frame(&self) -> ServerFrame {
+        ServerFrame::Error {
+            code: self.code,
+            message: self.message.clone(),
+            frame: self.frame.clone(),
+        }
+    }
+}
+
+pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+    let malformed = |frame: Option<String>, message: String| FrameError {
+        code: ErrorCode::MalformedFrame,
+        message,
+        frame,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| malformed(None, format!("not valid JSON: {e}")))?;
+    let Some(ty) = value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned)
+    else {
+        return Err(malformed(
+            None,
+            "a frame is a JSON object with a string \"type\"".into(),
+        ));
+    };
+    if !KNOWN_TYPES.contains(&ty.as_str()) {
+        return Err(FrameError {
+            code: ErrorCode::UnknownFrame,
+            message: format!("unknown frame type {ty:?}"),
+            frame: Some(ty),
+        });
+    }
+    serde_json::from_value(value)
+        .map_err(|e| malformed(Some(ty.clone()), format!("bad {ty} frame: {e}")))
+}
+
+/// Encodes a server frame as a text message.
+pub fn encode(frame: &ServerFrame) -> Message {
+    // Serializing our own enum of strings and numbers cannot fail.
+    Message::text(serde_json::to_string(frame).unwrap_or_default())
+}
+
+/// The `type` of a client frame, for error frames and logs.
+pub fn frame_type(frame: &ClientFrame) -> &'static str {
+    match frame {
+        ClientFrame::Hello { .. } => "hello",
+        ClientFrame::Ping { .. } => "ping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_types_match_the_protocol_enum() {
+        let samples = [
+            ClientFrame::Hello {
+                protocol: "1.0".into(),
+                token: None,
+                client: None,
+            },
+            ClientFrame::Ping { nonce: 1 },
+        ];
+        assert_eq!(samples.len(), KNOWN_TYPES.len());
+        for f in samples {
+            let json = serde_json::to_string(&f).unwrap();
+            assert!(KNOWN_TYPES.contains(&frame_type(&f)));
+            assert_eq!(parse(&json).unwrap(), f);
+        }
+    }
+
+    #[test]
+    fn three_kinds_of_bad_frames() {
+        let e = parse("{not json").unwrap_err();
+        assert_eq!((e.code, e.frame), (ErrorCode::MalformedFrame, None));
+        let e = parse(r#"{"nonce": 1}"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::MalformedFrame);
+        let e = parse(r#"{"type": "teleport"}"#).unwrap_err();
+        assert_eq!(
+            (e.code, e.frame.as_deref()),
+            (ErrorCode::UnknownFrame, Some("teleport"))
+        );
+        let e = parse(r#"{"type": "ping", "nonce": "x"}"#).unwrap_err();
+        assert_eq!(
+            (e.code, e.frame.as_deref()),
+            (ErrorCode::MalformedFrame, Some("ping"))
+        );
+    }
+}

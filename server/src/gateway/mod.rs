@@ -1,0 +1,215 @@
+//! The WebSocket gateway at `GET /api/v1/ws`: one long-lived connection per client.
+//!
+//! The protocol is described in [`jeco_shared::ws`]; this module is the server side of it.
+//!
+//! Shape, and why:
+//! - Each connection is a reader task ([`connection`]) plus a writer task fed by a **bounded**
+//!   queue ([`outbound`]). Anything that wants to talk to a client enqueues without waiting; when a
+//!   client reads too slowly and its queue fills, it is disconnected with close 4006 instead of
+//!   slowing the sender or growing memory. (It resumes on reconnect.)
+//! - Authentication happens *after* the upgrade, at hello, so that a refused client learns why from
+//!   a close code (browsers cannot see an HTTP status on a failed upgrade). The token comes from the
+//!   `Sec-WebSocket-Protocol` header or the hello frame, never from the query string.
+//! - Live connections are indexed in a [`registry::Registry`] by user and by session. Logout and
+//!   refresh-token theft detection close a session's sockets through it (close 4003); the next issue
+//!   fans events out to a user's connections through the same index, encoding each event once and
+//!   sharing the bytes.
+//! - Shutdown is explicit: every connection watches a shutdown signal and closes with 1001, and
+//!   [`Gateway::shutdown`] waits until all connection tasks have finished (upgraded sockets are no
+//!   longer tracked by the HTTP server's graceful shutdown).
+
+pub mod connection;
+pub mod frames;
+pub mod outbound;
+pub mod registry;
+
+use crate::api::errors::ApiError;
+use crate::services::Accounts;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::http::HeaderMap;
+use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
+use axum::response::{IntoResponse, Response};
+use jeco_shared::ErrorCode;
+use jeco_shared::ws::{AUTH_SUBPROTOCOL_PREFIX, SUBPROTOCOL};
+use registry::Registry;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Timing and size limits of the gateway, from [`crate::Config`].
+#[derive(Debug, Clone, Copy)]
+pub struct GatewaySettings {
+    pub heartbeat_interval: Duration,
+    pub idle_timeout: Duration,
+    pub handshake_timeout: Duration,
+    /// Largest message the gateway accepts; bigger ones get a `frame_too_large` error frame.
+    pub max_frame_bytes: usize,
+    pub outbound_queue: usize,
+}
+
+impl GatewaySettings {
+    pub fn from_config(config: &crate::Config) -> Self {
+        Self {
+            heartbeat_interval: Duration::from_millis(config.ws_heartbeat_interval_ms),
+            idle_timeout: Duration::from_millis(config.ws_idle_timeout_ms),
+            handshake_timeout: Duration::from_millis(config.ws_handshake_timeout_ms),
+            max_frame_bytes: config.ws_max_frame_bytes,
+            outbound_queue: config.ws_outbound_queue,
+        }
+    }
+
+    /// The transport-level cap. Messages between `max_frame_bytes` and this are read and answered
+    /// with an error frame (the connection survives); beyond it the WebSocket library refuses to
+    /// buffer them and the connection is dropped, which bounds memory per connection.
+    pub fn transport_max_bytes(&self) -> usize {
+        (self.max_frame_bytes * 4).max(256 * 1024)
+    }
+}
+
+pub struct Gateway {
+    pub registry: Arc<Registry>,
+    accounts: Arc<Accounts>,
+    settings: GatewaySettings,
+    shutdown: watch::Sender<bool>,
+    /// Each connection task holds a clone; shutdown waits until all are dropped.
+    tracker: Mutex<Option<mpsc::Sender<()>>>,
+    all_done: tokio::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+impl Gateway {
+    pub fn new(
+        registry: Arc<Registry>,
+        accounts: Arc<Accounts>,
+        settings: GatewaySettings,
+    ) -> Self {
+        let (tracker, all_done) = mpsc::channel(1);
+        Self {
+            registry,
+            accounts,
+            settings,
+            shutdown: watch::Sender::new(false),
+            tracker: Mutex::new(Some(tracker)),
+            all_done: tokio::sync::Mutex::new(all_done),
+        }
+    }
+
+    pub fn settings(&self) -> GatewaySettings {
+        self.settings
+    }
+
+    /// Closes every connection with 1001 and waits for their tasks to end.
+    pub async fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+        self.tracker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        // `recv` returns `None` once every connection's clone of the tracker is dropped.
+        let _ = self.all_done.lock().await.recv().await;
+    }
+
+    fn track(&self) -> Option<mpsc::Sender<()>> {
+        self.tracker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// The access token a client put in `Sec-WebSocket-Protocol` as `jeco.auth.<token>`, if any.
+pub fn token_from_protocols(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| {
+            p.trim()
+                .strip_prefix(AUTH_SUBPROTOCOL_PREFIX)
+                .map(str::to_owned)
+        })
+        .filter(|t| !t.is_empty())
+}
+
+/// Open the WebSocket gateway.
+///
+/// Send the access token as the subprotocol `jeco.auth.<token>` next to `jeco.v1`, or in the hello
+/// frame. Then follow the protocol in the `jeco_shared::ws` docs: hello → ready, pings, error frames
+/// and the close codes 4000–4007.
+#[utoipa::path(
+    get,
+    path = "/ws",
+    tag = "gateway",
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = jeco_shared::ErrorBody),
+        (status = 503, description = "The server is shutting down", body = jeco_shared::ErrorBody),
+    )
+)]
+pub async fn ws_handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(rejection) => {
+            return ApiError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "this endpoint speaks WebSocket only: {}",
+                    rejection.body_text()
+                ),
+            )
+            .into_response();
+        }
+    };
+    let gateway = state.gateway.clone();
+    let Some(tracker) = gateway.track() else {
+        return ApiError::new(ErrorCode::Internal, "the server is shutting down")
+            .with_status(axum::http::StatusCode::SERVICE_UNAVAILABLE)
+            .into_response();
+    };
+    let header_token = token_from_protocols(&headers);
+    let limit = gateway.settings.transport_max_bytes();
+    upgrade
+        .protocols([SUBPROTOCOL])
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| async move {
+            let ctx = connection::Context {
+                accounts: gateway.accounts.clone(),
+                registry: gateway.registry.clone(),
+                settings: gateway.settings,
+                shutdown: gateway.shutdown.subscribe(),
+                header_token,
+            };
+            connection::run(socket, ctx).await;
+            drop(tracker);
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn token_is_read_from_the_subprotocol_list() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static("jeco.v1, jeco.auth.abc.def"),
+        );
+        assert_eq!(token_from_protocols(&h).as_deref(), Some("abc.def"));
+        h.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static("jeco.v1"));
+        assert_eq!(token_from_protocols(&h), None);
+        h.insert(
+            SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static("jeco.auth."),
+        );
+        assert_eq!(token_from_protocols(&h), None);
+    }
+}

@@ -1,0 +1,107 @@
+//! The write side of a connection: a bounded queue drained by one writer task.
+//!
+//! Producers never wait: [`Outbox::push`] either enqueues or reports that the client is not keeping
+//! up, and the connection is then closed with 4006. A close request bypasses the queue (a slow
+//! client must still be told why it is being dropped) and is itself bounded by a timeout.
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::SinkExt;
+use futures_util::stream::SplitSink;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// How long the writer tries to deliver a close frame before giving up on the socket.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Enqueues frames for one connection.
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    tx: mpsc::Sender<Message>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The queue is full: the client reads too slowly.
+    #[error("outbound queue is full")]
+    Full,
+    /// The writer has stopped (the socket is gone).
+    #[error("connection is closed")]
+    Closed,
+}
+
+impl Outbox {
+    pub fn push(&self, message: Message) -> Result<(), PushError> {
+        self.tx.try_send(message).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => PushError::Full,
+            mpsc::error::TrySendError::Closed(_) => PushError::Closed,
+        })
+    }
+}
+
+/// Asks the writer to send a close frame and stop.
+#[derive(Debug)]
+pub struct Closer(oneshot::Sender<CloseFrame>);
+
+impl Closer {
+    pub fn close(self, code: u16, reason: &str) {
+        let _ = self.0.send(CloseFrame {
+            code,
+            reason: reason.to_owned().into(),
+        });
+    }
+}
+
+/// Creates the queue and spawns the writer task for `sink`.
+pub fn spawn(
+    sink: SplitSink<WebSocket, Message>,
+    capacity: usize,
+) -> (Outbox, Closer, JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(capacity);
+    let (close_tx, close_rx) = oneshot::channel();
+    let task = tokio::spawn(write_loop(sink, rx, close_rx));
+    (Outbox { tx }, Closer(close_tx), task)
+}
+
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queue: mpsc::Receiver<Message>,
+    mut close: oneshot::Receiver<CloseFrame>,
+) {
+    let frame = loop {
+        let message = tokio::select! {
+            biased;
+            frame = &mut close => break frame.ok(),
+            message = queue.recv() => match message {
+                Some(m) => m,
+                None => break None,
+            },
+        };
+        // A send blocked on a full socket must not delay the close.
+        tokio::select! {
+            biased;
+            frame = &mut close => break frame.ok(),
+            sent = sink.send(message) => if sent.is_err() { return },
+        }
+    };
+    if let Some(frame) = frame {
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+    }
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_is_reported_instead_of_waited_on() {
+        let (tx, rx) = mpsc::channel(2);
+        let outbox = Outbox { tx };
+        outbox.push(Message::text("1")).unwrap();
+        outbox.push(Message::text("2")).unwrap();
+        assert_eq!(outbox.push(Message::text("3")), Err(PushError::Full));
+        drop(rx);
+        assert_eq!(outbox.push(Message::text("4")), Err(PushError::Closed));
+    }
+}

@@ -1,0 +1,141 @@
+//! Assembling and running a server: what `jeco-server serve`, the desktop app's embedded mode and
+//! the tests all use.
+//!
+//! [`RunningServer::start`] takes an already-bound listener (so callers choose the port, including
+//! `127.0.0.1:0`), opens the data directory, and returns once the server is accepting.
+//! [`RunningServer::shutdown`] stops accepting, lets in-flight requests finish, closes WebSockets
+//! with 1001 and waits for them.
+
+use crate::api;
+use crate::api::rate_limit::AuthRateLimiter;
+use crate::config::Config;
+use crate::error::Error;
+use crate::gateway::registry::Registry;
+use crate::gateway::{Gateway, GatewaySettings};
+use crate::services::accounts::AccountSettings;
+use crate::services::tokens::TokenKeys;
+use crate::services::{Accounts, NoObserver, SessionObserver, now_ms};
+use crate::signing_secret;
+use crate::state::AppState;
+use crate::storage::Storage;
+use crate::storage::sqlite::SqliteStorage;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A server that is accepting connections.
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    serving: JoinHandle<()>,
+    gateway: Arc<Gateway>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Storage, signing keys and the accounts service for a data directory: the part of a server that
+/// the admin CLI needs too.
+pub(crate) struct Core {
+    pub storage: Arc<dyn Storage>,
+    pub accounts: Arc<Accounts>,
+}
+
+pub(crate) async fn open_core(
+    config: &Config,
+    observer: Arc<dyn SessionObserver>,
+) -> Result<Core, Error> {
+    config.validate()?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let secret = signing_secret::load_or_create(&config.secret_path())?;
+    let storage: Arc<dyn Storage> =
+        Arc::new(SqliteStorage::open(config.database_path(), now_ms()).await?);
+    let accounts = Arc::new(Accounts::new(
+        storage.clone(),
+        TokenKeys::new(secret.bytes()),
+        AccountSettings::from_config(config),
+        observer,
+    ));
+    Ok(Core { storage, accounts })
+}
+
+/// Opens the data directory without serving (for `jeco-server admin`).
+pub async fn open_accounts(config: &Config) -> Result<Arc<Accounts>, Error> {
+    Ok(open_core(config, Arc::new(NoObserver)).await?.accounts)
+}
+
+impl RunningServer {
+    /// Opens the database (migrating it), loads or creates the signing secret, creates the
+    /// bootstrap admin if configured, and starts serving on `listener`.
+    pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServer, Error> {
+        let local_addr = listener.local_addr().map_err(Error::Listener)?;
+        let registry = Arc::new(Registry::default());
+        let Core { storage, accounts } = open_core(&config, registry.clone()).await?;
+        if let (Some(username), Some(password)) = (&config.admin_username, &config.admin_password) {
+            let created = accounts
+                .ensure_admin(username, password.expose())
+                .await
+                .map_err(Error::AdminBootstrap)?;
+            if created {
+                tracing::info!(%username, "created the bootstrap admin account");
+            }
+        }
+        let gateway = Arc::new(Gateway::new(
+            registry,
+            accounts.clone(),
+            GatewaySettings::from_config(&config),
+        ));
+        let state = AppState {
+            accounts,
+            storage,
+            gateway: gateway.clone(),
+            auth_limiter: Arc::new(AuthRateLimiter::new(
+                config.auth_rate_per_minute,
+                config.auth_rate_burst,
+            )),
+        };
+        let app = api::router(state, &config);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            let result = axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "server stopped with an error");
+            }
+        });
+        tracing::info!(addr = %local_addr, data_dir = %config.data_dir.display(), "jeco-server started");
+        Ok(RunningServer {
+            local_addr,
+            stop,
+            serving,
+            gateway,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Graceful stop: no new connections, in-flight requests finish, WebSockets close with 1001.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        self.gateway.shutdown().await;
+        let _ = self.serving.await;
+        tracing::info!("jeco-server stopped");
+    }
+}

@@ -1,0 +1,456 @@
+//! Accounts: registration, login, token refresh and logout, profiles and user lookup.
+//!
+//! Every rule about who may do what with an account lives here (see the `services` module doc).
+//! A login creates a *session*, which is one refresh-token family: refresh rotates the token inside
+//! the family, presenting an already-rotated token revokes the family (theft detection), logout
+//! revokes it. Access tokens name their session (`sid`), and [`Accounts::authenticate`] checks the
+//! session on every request, so a revoked session stops working everywhere at once; live WebSocket
+//! connections are closed through the [`SessionObserver`].
+
+use super::lockout::LockoutPolicy;
+use super::tokens::{self, TokenKeys};
+use super::{Principal, ServiceError, SessionObserver, now_ms, passwords};
+use crate::storage::{NewUser, ProfileChange, RefreshOutcome, Storage, StorageError, UserRecord};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jeco_shared::auth::{
+    AccessClaims, DISPLAY_NAME_MAX, LoginRequest, PASSWORD_MAX, PASSWORD_MIN, RefreshRequest,
+    RegisterRequest, TokenResponse, username_problem,
+};
+use jeco_shared::users::{
+    BIO_MAX, STATUS_TEXT_MAX, USER_PAGE_DEFAULT, USER_PAGE_MAX, UpdateProfileRequest, User,
+    UserPage,
+};
+use jeco_shared::{SessionId, UserId};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Token lifetimes and lockout policy.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountSettings {
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub lockout: LockoutPolicy,
+}
+
+impl AccountSettings {
+    pub fn from_config(config: &crate::Config) -> Self {
+        Self {
+            access_ttl: config.access_token_ttl(),
+            refresh_ttl: config.refresh_token_ttl(),
+            lockout: LockoutPolicy {
+                attempts: config.login_lockout_attempts,
+                window: Duration::from_secs(config.login_lockout_window_secs),
+            },
+        }
+    }
+}
+
+/// A new account, as the admin CLI and the bootstrap create it.
+#[derive(Clone)]
+pub struct NewAccount {
+    pub username: String,
+    pub password: String,
+    pub display_name: Option<String>,
+    pub is_admin: bool,
+}
+
+pub struct Accounts {
+    storage: Arc<dyn Storage>,
+    keys: TokenKeys,
+    settings: AccountSettings,
+    observer: Arc<dyn SessionObserver>,
+}
+
+impl Accounts {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        keys: TokenKeys,
+        settings: AccountSettings,
+        observer: Arc<dyn SessionObserver>,
+    ) -> Self {
+        Self {
+            storage,
+            keys,
+            settings,
+            observer,
+        }
+    }
+
+    /// `POST /auth/register`: creates the account and signs it in.
+    pub async fn register(&self, req: RegisterRequest) -> Result<TokenResponse, ServiceError> {
+        let user = self
+            .create_account(NewAccount {
+                username: req.username,
+                password: req.password,
+                display_name: req.display_name,
+                is_admin: false,
+            })
+            .await?;
+        self.start_session(user).await
+    }
+
+    /// Validates and creates an account without signing in.
+    pub async fn create_account(&self, account: NewAccount) -> Result<UserRecord, ServiceError> {
+        let username = account.username.trim().to_lowercase();
+        let mut problems = BTreeMap::new();
+        if let Some(p) = username_problem(&username) {
+            problems.insert("username".to_owned(), p.to_owned());
+        }
+        if let Some(p) = password_problem(&account.password) {
+            problems.insert("password".to_owned(), p.to_owned());
+        }
+        let display_name = match clean_text(account.display_name, DISPLAY_NAME_MAX) {
+            Ok(v) => v,
+            Err(p) => {
+                problems.insert("display_name".to_owned(), p);
+                None
+            }
+        };
+        if !problems.is_empty() {
+            return Err(ServiceError::Validation(problems));
+        }
+        // Cheap early answer before the expensive hash; the unique index settles races.
+        if self.storage.user_by_username(&username).await?.is_some() {
+            return Err(ServiceError::UsernameTaken);
+        }
+        let password_hash = passwords::hash(account.password).await?;
+        let new = NewUser {
+            username,
+            password_hash,
+            display_name,
+            is_admin: account.is_admin,
+            created_at_ms: now_ms(),
+        };
+        match self.storage.create_user(new).await {
+            Ok(user) => Ok(user),
+            Err(StorageError::Conflict) => Err(ServiceError::UsernameTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Creates the bootstrap admin unless an account with that name exists. Returns whether it
+    /// created one.
+    pub async fn ensure_admin(&self, username: &str, password: &str) -> Result<bool, ServiceError> {
+        let account = NewAccount {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            display_name: None,
+            is_admin: true,
+        };
+        match self.create_account(account).await {
+            Ok(_) => Ok(true),
+            Err(ServiceError::UsernameTaken) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /auth/login`, with lockout after repeated failures.
+    pub async fn login(&self, req: LoginRequest) -> Result<TokenResponse, ServiceError> {
+        let username = req.username.trim().to_lowercase();
+        let now = now_ms();
+        let policy = self.settings.lockout;
+        let recent = self
+            .storage
+            .recent_login_failures(&username, now - policy.window_ms(), policy.attempts)
+            .await?;
+        if let Some(retry_after) = policy.locked_for(&recent, now) {
+            return Err(ServiceError::AccountLocked { retry_after });
+        }
+        let user = self.storage.user_by_username(&username).await?;
+        // Over-long passwords are refused without hashing them (hashing cost is the attacker's
+        // lever); unknown users are checked against a dummy hash so both take the same time.
+        let ok = req.password.chars().count() <= PASSWORD_MAX
+            && passwords::verify(req.password, user.as_ref().map(|u| u.password_hash.clone()))
+                .await?;
+        match user {
+            Some(user) if ok => {
+                self.storage.clear_login_failures(&username).await?;
+                self.start_session(user).await
+            }
+            _ => {
+                self.storage
+                    .record_login_failure(&username, now, now - policy.window_ms())
+                    .await?;
+                tracing::info!(%username, "failed login");
+                Err(ServiceError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// `POST /auth/refresh`: rotates the refresh token. Reuse of a rotated token revokes the family.
+    pub async fn refresh(&self, req: RefreshRequest) -> Result<TokenResponse, ServiceError> {
+        let old = tokens::hash_refresh_token(&req.refresh_token);
+        let (token, new) = tokens::new_refresh_token()?;
+        let now = now_ms();
+        let expires = now + self.settings.refresh_ttl.as_millis() as i64;
+        match self
+            .storage
+            .rotate_refresh_token(old, new, expires, now)
+            .await?
+        {
+            RefreshOutcome::Rotated { session, user } => {
+                let user = self
+                    .storage
+                    .user_by_id(user)
+                    .await?
+                    .ok_or(ServiceError::TokenRevoked("the account no longer exists"))?;
+                self.token_response(user, session, token)
+            }
+            RefreshOutcome::Reused { session } => {
+                tracing::warn!(session = session.0, "refresh token reused; session revoked");
+                self.observer.session_revoked(session);
+                Err(ServiceError::TokenRevoked(
+                    "this refresh token was already used; the session has been revoked",
+                ))
+            }
+            RefreshOutcome::Revoked => Err(ServiceError::TokenRevoked("the session was revoked")),
+            RefreshOutcome::Expired => Err(ServiceError::TokenExpired),
+            RefreshOutcome::Unknown => Err(ServiceError::TokenInvalid),
+        }
+    }
+
+    /// `POST /auth/logout`: revokes the caller's session everywhere.
+    pub async fn logout(&self, who: &Principal) -> Result<(), ServiceError> {
+        self.storage
+            .revoke_session(who.session_id, now_ms())
+            .await?;
+        self.observer.session_revoked(who.session_id);
+        Ok(())
+    }
+
+    /// Verifies an access token and that its session is still live.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, ServiceError> {
+        let claims = self.keys.verify(access_token)?;
+        let user_id: i64 = claims.sub.parse().map_err(|_| ServiceError::TokenInvalid)?;
+        let session = self
+            .storage
+            .session(SessionId(claims.sid))
+            .await?
+            .ok_or(ServiceError::TokenInvalid)?;
+        if session.user_id.0 != user_id {
+            return Err(ServiceError::TokenInvalid);
+        }
+        if session.revoked {
+            return Err(ServiceError::TokenRevoked(
+                "the session was logged out or revoked",
+            ));
+        }
+        Ok(Principal {
+            user_id: session.user_id,
+            session_id: session.id,
+            is_admin: session.is_admin,
+        })
+    }
+
+    /// Whether a session is still live (the gateway re-checks after registering a connection).
+    pub async fn session_is_live(&self, session: SessionId) -> Result<bool, ServiceError> {
+        Ok(self
+            .storage
+            .session(session)
+            .await?
+            .is_some_and(|s| !s.revoked))
+    }
+
+    pub async fn me(&self, who: &Principal) -> Result<User, ServiceError> {
+        self.user(who, who.user_id).await
+    }
+
+    /// Any signed-in user may see any profile: the directory is server-wide.
+    pub async fn user(&self, _who: &Principal, id: UserId) -> Result<User, ServiceError> {
+        let user = self
+            .storage
+            .user_by_id(id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(to_user(&user))
+    }
+
+    /// `PATCH /users/me`: absent fields stay, `null` or blank clears.
+    pub async fn update_me(
+        &self,
+        who: &Principal,
+        req: UpdateProfileRequest,
+    ) -> Result<User, ServiceError> {
+        let mut problems = BTreeMap::new();
+        let mut check = |name: &str, value: Option<Option<String>>, max: usize| {
+            value.map(|v| {
+                clean_text(v, max).unwrap_or_else(|p| {
+                    problems.insert(name.to_owned(), p);
+                    None
+                })
+            })
+        };
+        let change = ProfileChange {
+            display_name: check("display_name", req.display_name, DISPLAY_NAME_MAX),
+            bio: check("bio", req.bio, BIO_MAX),
+            status_text: check("status_text", req.status_text, STATUS_TEXT_MAX),
+        };
+        if !problems.is_empty() {
+            return Err(ServiceError::Validation(problems));
+        }
+        let user = self
+            .storage
+            .update_profile(who.user_id, change)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(to_user(&user))
+    }
+
+    /// `GET /users?q=&limit=&cursor=`: prefix search on username or display name, keyset-paged by
+    /// username. The cursor is opaque to clients.
+    pub async fn search(
+        &self,
+        _who: &Principal,
+        query: Option<&str>,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<UserPage, ServiceError> {
+        let limit = limit.unwrap_or(USER_PAGE_DEFAULT);
+        if !(1..=USER_PAGE_MAX).contains(&limit) {
+            return Err(ServiceError::field(
+                "limit",
+                format!("must be between 1 and {USER_PAGE_MAX}"),
+            ));
+        }
+        let after = cursor
+            .map(|c| {
+                URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        ServiceError::field("cursor", "is not a cursor from this server")
+                    })
+            })
+            .transpose()?;
+        let prefix = query.unwrap_or("").trim();
+        let mut rows = self
+            .storage
+            .search_users(prefix, after.as_deref(), limit + 1)
+            .await?;
+        let next_cursor = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last()
+                .map(|u| URL_SAFE_NO_PAD.encode(u.username.as_bytes()))
+        } else {
+            None
+        };
+        Ok(UserPage {
+            items: rows.iter().map(to_user).collect(),
+            next_cursor,
+        })
+    }
+
+    async fn start_session(&self, user: UserRecord) -> Result<TokenResponse, ServiceError> {
+        let (token, hash) = tokens::new_refresh_token()?;
+        let now = now_ms();
+        let expires = now + self.settings.refresh_ttl.as_millis() as i64;
+        let session = self
+            .storage
+            .create_session(user.id, hash, expires, now)
+            .await?;
+        self.token_response(user, session, token)
+    }
+
+    fn token_response(
+        &self,
+        user: UserRecord,
+        session: SessionId,
+        refresh_token: String,
+    ) -> Result<TokenResponse, ServiceError> {
+        let iat = (now_ms() / 1000) as u64;
+        let ttl = self.settings.access_ttl.as_secs();
+        let claims = AccessClaims {
+            sub: user.id.0.to_string(),
+            sid: session.0,
+            iat,
+            exp: iat + ttl,
+            adm: user.is_admin,
+        };
+        Ok(TokenResponse {
+            access_token: self.keys.issue(&claims)?,
+            refresh_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: ttl,
+            user: to_user(&user),
+        })
+    }
+}
+
+fn password_problem(password: &str) -> Option<&'static str> {
+    let len = password.chars().count();
+    if len < PASSWORD_MIN {
+        Some("must be at least 8 characters")
+    } else if len > PASSWORD_MAX {
+        Some("must be at most 256 characters")
+    } else {
+        None
+    }
+}
+
+/// Trims optional free text; blank becomes `None`. Errors name the limit.
+fn clean_text(value: Option<String>, max: usize) -> Result<Option<String>, String> {
+    let Some(value) = value else { return Ok(None) };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if trimmed.chars().any(|c| c.is_control() && c != '\n') {
+        return Err("must not contain control characters".to_owned());
+    }
+    Ok(Some(trimmed.to_owned()))
+}
+
+/// The public view of a user.
+pub fn to_user(u: &UserRecord) -> User {
+    User {
+        id: u.id,
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        bio: u.bio.clone(),
+        status_text: u.status_text.clone(),
+        is_admin: u.is_admin,
+        created_at: rfc3339(u.created_at_ms),
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_cleaning() {
+        assert_eq!(clean_text(Some("  hi ".into()), 5), Ok(Some("hi".into())));
+        assert_eq!(clean_text(Some("   ".into()), 5), Ok(None));
+        assert!(clean_text(Some("toolong".into()), 5).is_err());
+        assert!(clean_text(Some("a\u{7}b".into()), 5).is_err());
+    }
+
+    #[test]
+    fn passwords_have_bounds() {
+        assert!(password_problem("short").is_some());
+        assert!(password_problem("long enough").is_none());
+        assert!(password_problem(&"x".repeat(257)).is_some());
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.5Z");
+    }
+}

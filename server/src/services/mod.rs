@@ -1,0 +1,98 @@
+//! Domain services: the rules of the product, below HTTP and WebSocket handlers.
+//!
+//! Handlers parse input and render output; everything that decides *whether* something is allowed
+//! lives here, so the REST API and the gateway cannot disagree. Services talk to the database only
+//! through [`crate::storage::Storage`] and report failures as [`ServiceError`], whose
+//! [`code`](ServiceError::code) is the client-visible [`ErrorCode`].
+
+pub mod accounts;
+pub mod lockout;
+pub mod passwords;
+pub mod tokens;
+
+use jeco_shared::{ErrorCode, SessionId, UserId};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use accounts::Accounts;
+
+/// Who is making a request: established from a verified access token and a live session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub is_admin: bool,
+}
+
+/// Told when a session is revoked (logout, refresh-token reuse), so live connections of that
+/// session can be closed. The gateway's connection registry implements it.
+pub trait SessionObserver: Send + Sync + 'static {
+    fn session_revoked(&self, session: SessionId);
+}
+
+/// A [`SessionObserver`] for contexts without live connections (the admin CLI).
+#[derive(Debug, Default)]
+pub struct NoObserver;
+
+impl SessionObserver for NoObserver {
+    fn session_revoked(&self, _session: SessionId) {}
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("validation failed")]
+    Validation(BTreeMap<String, String>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("username is already taken")]
+    UsernameTaken,
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("too many failed logins; try again later")]
+    AccountLocked { retry_after: Duration },
+    #[error("the access token is invalid")]
+    TokenInvalid,
+    #[error("the token has expired")]
+    TokenExpired,
+    #[error("{0}")]
+    TokenRevoked(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("storage failed: {0}")]
+    Storage(#[from] crate::storage::StorageError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// One field problem.
+    pub fn field(name: &str, problem: impl Into<String>) -> Self {
+        Self::Validation(BTreeMap::from([(name.to_owned(), problem.into())]))
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::UsernameTaken => ErrorCode::UsernameTaken,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::AccountLocked { .. } => ErrorCode::AccountLocked,
+            Self::TokenInvalid => ErrorCode::TokenInvalid,
+            Self::TokenExpired => ErrorCode::TokenExpired,
+            Self::TokenRevoked(_) => ErrorCode::TokenRevoked,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

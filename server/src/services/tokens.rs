@@ -1,0 +1,125 @@
+//! Access and refresh tokens.
+//!
+//! Access tokens are HS256 JWTs carrying [`AccessClaims`], signed with the server's generated secret;
+//! they are checked on every request together with their session, so logout takes effect at once.
+//! Refresh tokens are opaque: 32 random bytes, base64url, of which only the SHA-256 is stored — a
+//! database leak does not hand out sessions.
+
+use super::ServiceError;
+use crate::storage::TokenHash;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jeco_shared::auth::AccessClaims;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use sha2::{Digest, Sha256};
+
+/// Signs and verifies access tokens.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKeys([redacted])")
+    }
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is exact: clients refresh ahead of time, and tests rely on it.
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    pub fn issue(&self, claims: &AccessClaims) -> Result<String, ServiceError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(|e| ServiceError::Internal(format!("cannot sign token: {e}")))
+    }
+
+    /// Verifies signature and expiry. Does not look at the session; see `Accounts::authenticate`.
+    pub fn verify(&self, token: &str) -> Result<AccessClaims, ServiceError> {
+        match jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation) {
+            Ok(data) => Ok(data.claims),
+            Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {
+                Err(ServiceError::TokenExpired)
+            }
+            Err(_) => Err(ServiceError::TokenInvalid),
+        }
+    }
+}
+
+/// A new refresh token and the hash to store.
+pub fn new_refresh_token() -> Result<(String, TokenHash), ServiceError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = hash_refresh_token(&token);
+    Ok((token, hash))
+}
+
+pub fn hash_refresh_token(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: u64) -> AccessClaims {
+        AccessClaims {
+            sub: "1".into(),
+            sid: 2,
+            iat: 0,
+            exp,
+            adm: false,
+        }
+    }
+
+    fn now() -> u64 {
+        jsonwebtoken::get_current_timestamp()
+    }
+
+    #[test]
+    fn round_trip() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef");
+        let c = claims(now() + 60);
+        assert_eq!(keys.verify(&keys.issue(&c).unwrap()).unwrap(), c);
+    }
+
+    #[test]
+    fn expired_wrong_key_and_garbage_are_told_apart() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef");
+        let other = TokenKeys::new(b"another secret, another server!!");
+        let expired = keys.issue(&claims(now() - 10)).unwrap();
+        assert!(matches!(
+            keys.verify(&expired),
+            Err(ServiceError::TokenExpired)
+        ));
+        let foreign = other.issue(&claims(now() + 60)).unwrap();
+        assert!(matches!(
+            keys.verify(&foreign),
+            Err(ServiceError::TokenInvalid)
+        ));
+        assert!(matches!(
+            keys.verify("not.a.jwt"),
+            Err(ServiceError::TokenInvalid)
+        ));
+    }
+
+    #[test]
+    fn refresh_tokens_are_random_and_hashed() {
+        let (a, ha) = new_refresh_token().unwrap();
+        let (b, _) = new_refresh_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(hash_refresh_token(&a), ha);
+    }
+}

@@ -1,0 +1,15 @@
+//! What every request handler can reach. Cheap to clone (all `Arc`s).
+
+use crate::api::rate_limit::AuthRateLimiter;
+use crate::gateway::Gateway;
+use crate::services::Accounts;
+use crate::storage::Storage;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub accounts: Arc<Accounts>,
+    pub storage: Arc<dyn Storage>,
+    pub gateway: Arc<Gateway>,
+    pub auth_limiter: Arc<AuthRateLimiter>,
+}

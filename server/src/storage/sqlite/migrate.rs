@@ -1,0 +1,115 @@
+//! Numbered migrations, embedded in the binary and applied at open.
+//!
+//! Each migration runs in its own transaction together with its row in `schema_migrations`, so a
+//! crash leaves the database at a whole version. Released migrations are never edited; a change is a
+//! new file. A database newer than this binary is refused rather than misread.
+
+use super::super::StorageError;
+use rusqlite::{Connection, TransactionBehavior, params};
+
+pub(super) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub(super) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_accounts",
+    sql: include_str!("../../../migrations/0001_accounts.sql"),
+}];
+
+/// Applies every migration newer than the database. Returns the versions applied.
+pub(super) fn migrate(conn: &mut Connection, now_ms: i64) -> Result<Vec<i64>, StorageError> {
+    let backend = |e: rusqlite::Error| StorageError::Backend(Box::new(e));
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            name       TEXT    NOT NULL,
+            applied_at INTEGER NOT NULL
+        )",
+    )
+    .map_err(backend)?;
+    let current: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    let newest_known = MIGRATIONS.last().map_or(0, |m| m.version);
+    if current > newest_known {
+        return Err(StorageError::Migration {
+            version: current,
+            source: format!(
+                "the database is at schema version {current}, newer than this server knows \
+                 ({newest_known}); upgrade jeco-server"
+            )
+            .into(),
+        });
+    }
+    let mut applied = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let fail = |e: rusqlite::Error| StorageError::Migration {
+            version: m.version,
+            source: Box::new(e),
+        };
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        tx.execute_batch(m.sql).map_err(fail)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, now_ms],
+        )
+        .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        applied.push(m.version);
+    }
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_increasing_and_names_match() {
+        for pair in MIGRATIONS.windows(2) {
+            assert!(pair[0].version < pair[1].version);
+        }
+        for m in MIGRATIONS {
+            assert!(
+                m.name.starts_with(&format!("{:04}_", m.version)),
+                "{}",
+                m.name
+            );
+        }
+    }
+
+    #[test]
+    fn migrate_is_idempotent_and_recorded() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1]);
+        assert!(migrate(&mut conn, 2).unwrap().is_empty());
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, 1).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (999, 'future', 0)",
+            [],
+        )
+        .unwrap();
+        assert!(matches!(
+            migrate(&mut conn, 1),
+            Err(StorageError::Migration { version: 999, .. })
+        ));
+    }
+}

@@ -1,0 +1,78 @@
+//! # jeco-desktop — the Jeco Chat desktop app
+//!
+//! A thin Tauri 2 shell: it registers the window and the [`commands`] the UI calls, and little
+//! else. The work happens in `jeco-client` (the engine) and, in embedded mode, `jeco-server`
+//! running in-process. Native services are small modules with their own tests:
+//!
+//! - [`keychain`] — sign-in tokens in the OS keychain (a `jeco_client::TokenStore`);
+//! - [`embedded`] — the in-process server, data in the app data directory;
+//! - [`session`] — which server the app talks to and the engine for it;
+//! - [`settings`] — environment overrides (`JECO_DESKTOP_*`) and remembered choices;
+//! - [`error`] — the `{code, message, fields?}` shape every command error takes.
+
+#![forbid(unsafe_code)]
+
+pub mod commands;
+pub mod embedded;
+pub mod error;
+pub mod keychain;
+pub mod session;
+pub mod settings;
+
+use session::AppState;
+use settings::Overrides;
+use tauri::Manager;
+
+/// Builds and runs the app until its last window closes.
+pub fn run() {
+    init_logging();
+    let overrides = match Overrides::from_env() {
+        Ok(overrides) => overrides,
+        Err(message) => {
+            eprintln!("jeco-desktop: {message}");
+            std::process::exit(2);
+        }
+    };
+
+    let app = tauri::Builder::default()
+        .setup(move |app| {
+            let data_dir = match &overrides.data_dir {
+                Some(dir) => dir.clone(),
+                None => app.path().app_data_dir()?,
+            };
+            std::fs::create_dir_all(&data_dir)?;
+            tracing::info!(data_dir = %data_dir.display(), "starting");
+            // Starting the embedded server takes a moment (opening and migrating its database);
+            // doing it before the window shows means the first screen already knows its server.
+            let state = tauri::async_runtime::block_on(AppState::start(data_dir, &overrides));
+            app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_status,
+            commands::set_server_address,
+            commands::register,
+            commands::login,
+            commands::logout,
+            commands::current_user,
+        ])
+        .build(tauri::generate_context!("../tauri.conf.json"))
+        .expect("the Tauri app builds from tauri.conf.json");
+
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event
+            && let Some(state) = handle.try_state::<AppState>()
+        {
+            tauri::async_runtime::block_on(state.shutdown());
+        }
+    });
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("JECO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

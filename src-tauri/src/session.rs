@@ -1,0 +1,345 @@
+//! The app's one piece of state: which server it talks to, the engine for that server, and the
+//! embedded server when it runs.
+//!
+//! Commands borrow the current [`Client`] (an `Arc`, so a slow request never holds the lock) and
+//! switching servers swaps it. Each server gets its own keychain entry, so switching back finds
+//! the session that was there.
+
+use crate::embedded::{EmbeddedError, EmbeddedServer};
+use crate::error::CommandError;
+use crate::keychain::KeychainTokenStore;
+use crate::settings::{Overrides, Settings};
+use jeco_client::{Client, ServerAddress};
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// Name and version sent to servers.
+pub const CLIENT_NAME: &str = concat!("jeco-desktop/", env!("CARGO_PKG_VERSION"));
+
+/// Which server the app talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerTarget {
+    Embedded,
+    Remote(ServerAddress),
+}
+
+impl ServerTarget {
+    /// The keychain account for this server's tokens. The embedded server's address changes from
+    /// run to run (a free port), so it is keyed by its data directory instead.
+    pub fn keychain_account(&self, data_dir: &Path) -> String {
+        match self {
+            Self::Embedded => format!("embedded:{}", data_dir.display()),
+            Self::Remote(address) => address.to_string(),
+        }
+    }
+}
+
+/// What the UI shows about the connection (`app_status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    pub app_version: String,
+    /// `"embedded"` or `"remote"`.
+    pub mode: &'static str,
+    /// The address the app talks to; `None` only when the embedded server failed to start.
+    pub server_address: Option<String>,
+    pub embedded: EmbeddedStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmbeddedStatus {
+    /// `"running"`, `"stopped"` (talking to another server) or `"failed"`.
+    pub state: &'static str,
+    pub address: Option<String>,
+    pub data_dir: String,
+    pub error: Option<String>,
+}
+
+struct Inner {
+    target: ServerTarget,
+    client: Option<Arc<Client>>,
+    embedded: Option<EmbeddedServer>,
+    embedded_error: Option<String>,
+}
+
+/// Managed by Tauri; one per app.
+pub struct AppState {
+    data_dir: PathBuf,
+    embedded_bind: SocketAddr,
+    /// Set when `JECO_DESKTOP_SERVER` chose the server: the choice is then not remembered.
+    server_from_env: bool,
+    inner: Mutex<Inner>,
+}
+
+impl AppState {
+    /// Picks the server (environment, then remembered choice, then embedded), starting the
+    /// embedded server if that is the one. Never fails: problems show up in [`AppStatus`] and in
+    /// command errors, where the UI can explain them.
+    pub async fn start(data_dir: PathBuf, overrides: &Overrides) -> Self {
+        let chosen = overrides
+            .server
+            .clone()
+            .or_else(|| Settings::load(&data_dir).server);
+        let state = Self {
+            embedded_bind: overrides
+                .embedded_bind
+                .unwrap_or(crate::embedded::DEFAULT_BIND),
+            server_from_env: overrides.server.is_some(),
+            inner: Mutex::new(Inner {
+                target: ServerTarget::Embedded,
+                client: None,
+                embedded: None,
+                embedded_error: None,
+            }),
+            data_dir,
+        };
+        let result = match chosen {
+            Some(address) => state.switch(Some(&address), false).await,
+            None => state.switch(None, false).await,
+        };
+        if let Err(e) = result {
+            tracing::error!(code = %e.code, message = %e.message, "could not set up the server at start");
+        }
+        state
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The engine for the current server.
+    pub async fn client(&self) -> Result<Arc<Client>, CommandError> {
+        let inner = self.inner.lock().await;
+        inner.client.clone().ok_or_else(|| {
+            let reason = inner
+                .embedded_error
+                .clone()
+                .unwrap_or_else(|| "no server is selected".to_owned());
+            CommandError::new(
+                "embedded_server_failed",
+                format!("The built-in server is not running: {reason}"),
+            )
+        })
+    }
+
+    pub async fn status(&self) -> AppStatus {
+        let inner = self.inner.lock().await;
+        let embedded_address = inner.embedded.as_ref().map(|e| e.address().to_string());
+        AppStatus {
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            mode: match inner.target {
+                ServerTarget::Embedded => "embedded",
+                ServerTarget::Remote(_) => "remote",
+            },
+            server_address: inner.client.as_ref().map(|c| c.server().to_string()),
+            embedded: EmbeddedStatus {
+                state: match (&inner.embedded, &inner.embedded_error) {
+                    (Some(_), _) => "running",
+                    (None, Some(_)) => "failed",
+                    (None, None) => "stopped",
+                },
+                address: embedded_address,
+                data_dir: self.embedded_data_dir().display().to_string(),
+                error: inner.embedded_error.clone(),
+            },
+        }
+    }
+
+    /// Points the app at `address`, or at the embedded server when `None`/empty or equal to the
+    /// embedded server's address. A remote server must answer its health check before the switch,
+    /// so a typo is reported on the field instead of at the next sign-in.
+    pub async fn set_server(&self, address: Option<&str>) -> Result<AppStatus, CommandError> {
+        self.switch(address, true).await?;
+        Ok(self.status().await)
+    }
+
+    async fn switch(&self, address: Option<&str>, remember: bool) -> Result<(), CommandError> {
+        let requested = address.map(str::trim).filter(|a| !a.is_empty());
+        let mut inner = self.inner.lock().await;
+        let target = match requested {
+            None => ServerTarget::Embedded,
+            Some(text) => {
+                let parsed = ServerAddress::parse(text).map_err(|e| {
+                    CommandError::new("invalid_address", e.to_string())
+                        .with_field("server", e.reason.clone())
+                })?;
+                let is_embedded = inner
+                    .embedded
+                    .as_ref()
+                    .is_some_and(|e| e.address() == &parsed);
+                if is_embedded {
+                    ServerTarget::Embedded
+                } else {
+                    ServerTarget::Remote(parsed)
+                }
+            }
+        };
+
+        let address = match &target {
+            ServerTarget::Embedded => {
+                if inner.embedded.is_none() {
+                    match EmbeddedServer::start(&self.embedded_data_dir(), self.embedded_bind).await
+                    {
+                        Ok(server) => {
+                            inner.embedded = Some(server);
+                            inner.embedded_error = None;
+                        }
+                        Err(e) => {
+                            inner.embedded_error = Some(e.to_string());
+                            inner.client = None;
+                            inner.target = ServerTarget::Embedded;
+                            return Err(embedded_failed(&e));
+                        }
+                    }
+                }
+                inner
+                    .embedded
+                    .as_ref()
+                    .expect("started above")
+                    .address()
+                    .clone()
+            }
+            ServerTarget::Remote(address) => address.clone(),
+        };
+
+        let store = KeychainTokenStore::open(&target.keychain_account(&self.data_dir))?;
+        let client = Client::builder(address.as_str())
+            .token_store(Arc::new(store))
+            .client_name(CLIENT_NAME)
+            .build()?;
+        if matches!(target, ServerTarget::Remote(_)) && remember {
+            client.health().await.map_err(|e| {
+                let error = CommandError::from(e);
+                let field = error.message.clone();
+                error.with_field("server", field)
+            })?;
+        }
+        tracing::info!(server = %address, "using server");
+        inner.client = Some(Arc::new(client));
+        inner.target = target.clone();
+        drop(inner);
+
+        if remember && !self.server_from_env {
+            let settings = Settings {
+                server: match &target {
+                    ServerTarget::Embedded => None,
+                    ServerTarget::Remote(address) => Some(address.to_string()),
+                },
+            };
+            if let Err(e) = settings.save(&self.data_dir) {
+                tracing::warn!(error = %e, "could not remember the server choice");
+            }
+        }
+        Ok(())
+    }
+
+    fn embedded_data_dir(&self) -> PathBuf {
+        self.data_dir.join("server")
+    }
+
+    /// Stops the embedded server, if it runs (at app exit).
+    pub async fn shutdown(&self) {
+        let embedded = self.inner.lock().await.embedded.take();
+        if let Some(server) = embedded {
+            server.shutdown().await;
+        }
+    }
+}
+
+fn embedded_failed(error: &EmbeddedError) -> CommandError {
+    CommandError::new(
+        "embedded_server_failed",
+        format!("The built-in server could not start: {error}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keychain_accounts_tell_servers_apart() {
+        let dir = Path::new("/data/a");
+        assert_eq!(
+            ServerTarget::Embedded.keychain_account(dir),
+            "embedded:/data/a"
+        );
+        let remote = ServerTarget::Remote(ServerAddress::parse("chat.example.com/").unwrap());
+        assert_eq!(remote.keychain_account(dir), "http://chat.example.com");
+    }
+
+    #[tokio::test]
+    async fn starts_embedded_by_default_and_switches_servers() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::start(dir.path().to_owned(), &Overrides::default()).await;
+        let status = state.status().await;
+        assert_eq!(status.mode, "embedded");
+        assert_eq!(status.embedded.state, "running");
+        assert_eq!(status.server_address, status.embedded.address);
+        assert!(state.client().await.unwrap().health().await.is_ok());
+
+        // A typo is refused on the field, and the app stays where it was.
+        let err = state.set_server(Some("ftp://nope")).await.unwrap_err();
+        assert_eq!(err.code, "invalid_address");
+        assert!(err.fields.unwrap().contains_key("server"));
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = state
+            .set_server(Some(&closed.to_string()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "server_unreachable");
+        assert_eq!(state.status().await.mode, "embedded");
+
+        // Another real server: switch, remember, and come back to the embedded one.
+        let other_dir = tempfile::tempdir().unwrap();
+        let other = EmbeddedServer::start(other_dir.path(), crate::embedded::DEFAULT_BIND)
+            .await
+            .unwrap();
+        let status = state
+            .set_server(Some(other.address().as_str()))
+            .await
+            .unwrap();
+        assert_eq!(status.mode, "remote");
+        assert_eq!(
+            status.server_address.as_deref(),
+            Some(other.address().as_str())
+        );
+        assert_eq!(
+            Settings::load(dir.path()).server.as_deref(),
+            Some(other.address().as_str())
+        );
+        let status = state.set_server(None).await.unwrap();
+        assert_eq!(status.mode, "embedded");
+        assert_eq!(Settings::load(dir.path()).server, None);
+
+        other.shutdown().await;
+        state.shutdown().await;
+        assert_eq!(state.status().await.embedded.state, "stopped");
+    }
+
+    #[tokio::test]
+    async fn environment_server_wins_and_is_not_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let overrides = Overrides {
+            server: Some("127.0.0.1:9".into()),
+            ..Overrides::default()
+        };
+        let state = AppState::start(dir.path().to_owned(), &overrides).await;
+        let status = state.status().await;
+        assert_eq!(status.mode, "remote");
+        assert_eq!(status.server_address.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(
+            status.embedded.state, "stopped",
+            "no embedded server when one is given"
+        );
+        assert!(!Settings::path(dir.path()).exists());
+    }
+}

@@ -1,0 +1,66 @@
+import { useEffect, useState } from 'react';
+import { api, AppStatus, toCommandError, User } from './api';
+import { LoginScreen } from './components/LoginScreen';
+import { SignedInView } from './components/SignedInView';
+import { Logo } from './components/Logo';
+
+type Screen =
+  | { kind: 'loading' }
+  | { kind: 'login'; error: string | null }
+  | { kind: 'signed-in'; user: User };
+
+/** Decides between the sign-in screen and the signed-in view; the app's state lives in Rust. */
+export function App() {
+  const [status, setStatus] = useState<AppStatus | null>(null);
+  const [screen, setScreen] = useState<Screen>({ kind: 'loading' });
+
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      const [statusResult, userResult] = await Promise.allSettled([api.appStatus(), api.currentUser()]);
+      if (cancelled) return;
+      if (statusResult.status === 'fulfilled') setStatus(statusResult.value);
+      if (userResult.status === 'fulfilled' && userResult.value) {
+        setScreen({ kind: 'signed-in', user: userResult.value });
+      } else if (userResult.status === 'rejected') {
+        const error = toCommandError(userResult.reason);
+        // Not being signed in is the normal start; anything else is worth showing.
+        setScreen({ kind: 'login', error: error.code === 'not_signed_in' ? null : error.message });
+      } else {
+        setScreen({ kind: 'login', error: null });
+      }
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+
+  switch (screen.kind) {
+    case 'loading':
+      return (
+        <div className="splash" aria-busy="true">
+          <Logo size={64} />
+        </div>
+      );
+    case 'login':
+      return (
+        <LoginScreen
+          status={status}
+          initialError={screen.error}
+          onStatusChange={setStatus}
+          onSignedIn={(user, next) => {
+            setStatus(next);
+            setScreen({ kind: 'signed-in', user });
+          }}
+        />
+      );
+    case 'signed-in':
+      return (
+        <SignedInView
+          user={screen.user}
+          status={status}
+          onSignedOut={() => setScreen({ kind: 'login', error: null })}
+        />
+      );
+  }
+}

@@ -1,0 +1,268 @@
+import { cloneElement, FormEvent, ReactElement, useEffect, useId, useState } from 'react';
+import { api, AppStatus, toCommandError, User } from '../api';
+import { describeError, FormErrors } from '../errors';
+import { Logo } from './Logo';
+
+type Mode = 'login' | 'register';
+
+interface Props {
+  status: AppStatus | null;
+  /** An error from before the form was used (for example the keychain failing at start). */
+  initialError?: string | null;
+  onSignedIn: (user: User, status: AppStatus) => void;
+  onStatusChange: (status: AppStatus) => void;
+}
+
+const NO_ERRORS: FormErrors = { banner: null, fields: {} };
+
+/** Sign-in and account creation, with the server address the app talks to. */
+export function LoginScreen({ status, initialError = null, onSignedIn, onStatusChange }: Props) {
+  const [mode, setMode] = useState<Mode>('login');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [displayName, setDisplayName] = useState('');
+  const [server, setServer] = useState(status?.serverAddress ?? '');
+  const [busy, setBusy] = useState(false);
+  const [errors, setErrors] = useState<FormErrors>({ banner: initialError, fields: {} });
+
+  // The embedded server's address arrives after the first render; show it once known.
+  useEffect(() => {
+    setServer((current) => (current === '' ? (status?.serverAddress ?? '') : current));
+  }, [status?.serverAddress]);
+
+  function switchMode(next: Mode) {
+    setMode(next);
+    setErrors(NO_ERRORS);
+  }
+
+  function localProblems(): FormErrors['fields'] {
+    const problems: FormErrors['fields'] = {};
+    if (!username.trim()) problems.username = 'Enter a username.';
+    if (!password) problems.password = 'Enter a password.';
+    else if (mode === 'register' && password.length < 8) problems.password = 'Use at least 8 characters.';
+    return problems;
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (busy) return;
+    const problems = localProblems();
+    if (Object.keys(problems).length) {
+      setErrors({ banner: null, fields: problems });
+      return;
+    }
+    setBusy(true);
+    setErrors(NO_ERRORS);
+    try {
+      let current = status;
+      const wanted = server.trim();
+      if (!current || wanted !== (current.serverAddress ?? '')) {
+        current = await api.setServerAddress(wanted === '' ? null : wanted);
+        onStatusChange(current);
+        setServer(current.serverAddress ?? '');
+      }
+      const user =
+        mode === 'register'
+          ? await api.register(username, password, displayName.trim() || null)
+          : await api.login(username, password);
+      onSignedIn(user, current);
+    } catch (error) {
+      setErrors(describeError(toCommandError(error)));
+      setBusy(false);
+    }
+  }
+
+  async function useBuiltInServer() {
+    setBusy(true);
+    setErrors(NO_ERRORS);
+    try {
+      const next = await api.setServerAddress(null);
+      onStatusChange(next);
+      setServer(next.serverAddress ?? '');
+    } catch (error) {
+      setErrors(describeError(toCommandError(error)));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const isRegister = mode === 'register';
+  const serverIsEmbedded =
+    status?.embedded.address != null && server.trim() === status.embedded.address;
+
+  return (
+    <main className="auth-page">
+      <section className="auth-card" aria-labelledby="auth-title">
+        <header className="auth-header">
+          <Logo size={56} />
+          <h1 id="auth-title">{isRegister ? 'Create your account' : 'Welcome back'}</h1>
+          <p className="muted">
+            {isRegister ? 'Join your team on Jeco Chat.' : 'Sign in to continue to Jeco Chat.'}
+          </p>
+        </header>
+
+        <div className="segmented" role="tablist" aria-label="Sign in or create an account">
+          <button
+            type="button"
+            role="tab"
+            data-testid="tab-login"
+            aria-selected={!isRegister}
+            className={!isRegister ? 'active' : ''}
+            onClick={() => switchMode('login')}
+            disabled={busy}
+          >
+            Sign in
+          </button>
+          <button
+            type="button"
+            role="tab"
+            data-testid="tab-register"
+            aria-selected={isRegister}
+            className={isRegister ? 'active' : ''}
+            onClick={() => switchMode('register')}
+            disabled={busy}
+          >
+            Create account
+          </button>
+        </div>
+
+        {errors.banner && (
+          <div className="banner error" role="alert" data-testid="form-error">
+            {errors.banner}
+          </div>
+        )}
+
+        <form onSubmit={submit} noValidate aria-busy={busy}>
+          <Field
+            id="username"
+            label="Username"
+            error={errors.fields.username}
+            hint={isRegister ? '3–32 characters: a–z, 0–9, _ . -' : undefined}
+          >
+            <input
+              id="username"
+              name="username"
+              autoComplete="username"
+              autoCapitalize="none"
+              spellCheck={false}
+              value={username}
+              onChange={(e) => setUsername(e.target.value)}
+              disabled={busy}
+            />
+          </Field>
+
+          {isRegister && (
+            <Field id="display-name" label="Display name" optional error={errors.fields.display_name}>
+              <input
+                id="display-name"
+                name="display_name"
+                autoComplete="name"
+                value={displayName}
+                onChange={(e) => setDisplayName(e.target.value)}
+                disabled={busy}
+              />
+            </Field>
+          )}
+
+          <Field
+            id="password"
+            label="Password"
+            error={errors.fields.password}
+            hint={isRegister ? 'At least 8 characters.' : undefined}
+          >
+            <input
+              id="password"
+              name="password"
+              type="password"
+              autoComplete={isRegister ? 'new-password' : 'current-password'}
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              disabled={busy}
+            />
+          </Field>
+
+          <Field
+            id="server-address"
+            label="Server address"
+            error={errors.fields.server}
+            hint={serverHint(status, serverIsEmbedded)}
+          >
+            <input
+              id="server-address"
+              name="server"
+              autoCapitalize="none"
+              spellCheck={false}
+              placeholder="https://chat.example.com"
+              value={server}
+              onChange={(e) => setServer(e.target.value)}
+              disabled={busy}
+            />
+          </Field>
+          {status?.mode === 'remote' && (
+            <button type="button" className="link" onClick={useBuiltInServer} disabled={busy}>
+              Use the built-in server instead
+            </button>
+          )}
+
+          <button type="submit" className="primary" data-testid="submit" disabled={busy}>
+            {busy && <span className="spinner" aria-hidden="true" />}
+            {busy
+              ? isRegister
+                ? 'Creating account…'
+                : 'Signing in…'
+              : isRegister
+                ? 'Create account'
+                : 'Sign in'}
+          </button>
+        </form>
+      </section>
+      <footer className="auth-footer muted">
+        Jeco Chat {status?.appVersion ? `v${status.appVersion}` : ''}
+      </footer>
+    </main>
+  );
+}
+
+function serverHint(status: AppStatus | null, serverIsEmbedded: boolean): string {
+  if (!status) return 'Connecting to the built-in server…';
+  if (serverIsEmbedded) return 'Built-in server on this computer. Enter another address to join a team server.';
+  if (status.embedded.state === 'failed') return 'The built-in server is not running; enter a server address.';
+  return 'The Jeco server your team uses.';
+}
+
+interface FieldProps {
+  id: string;
+  label: string;
+  optional?: boolean;
+  hint?: string;
+  error?: string;
+  children: ReactElement<React.InputHTMLAttributes<HTMLInputElement>>;
+}
+
+function Field({ id, label, optional, hint, error, children }: FieldProps) {
+  const messageId = useId();
+  const input = cloneElement(children, {
+    'aria-invalid': error ? true : undefined,
+    'aria-describedby': error || hint ? messageId : undefined,
+  });
+  return (
+    <div className={`field${error ? ' has-error' : ''}`}>
+      <label htmlFor={id}>
+        {label}
+        {optional && <span className="optional"> (optional)</span>}
+      </label>
+      {input}
+      {error ? (
+        <p id={messageId} className="field-error" data-testid={`error-${id}`}>
+          {error}
+        </p>
+      ) : (
+        hint && (
+          <p id={messageId} className="field-hint">
+            {hint}
+          </p>
+        )
+      )}
+    </div>
+  );
+}

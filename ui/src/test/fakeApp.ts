@@ -1,0 +1,58 @@
+// A scripted stand-in for the Rust side of the app, installed with Tauri's mockIPC. Each test
+// sets the answers it needs; every call is recorded so tests can check what the UI asked for.
+import { mockIPC } from '@tauri-apps/api/mocks';
+import type { AppStatus, CommandError, User } from '../api';
+
+export const EMBEDDED = 'http://127.0.0.1:41234';
+
+export function status(overrides: Partial<AppStatus> = {}): AppStatus {
+  return {
+    appVersion: '0.1.0',
+    mode: 'embedded',
+    serverAddress: EMBEDDED,
+    embedded: { state: 'running', address: EMBEDDED, dataDir: '/data/server', error: null },
+    ...overrides,
+  };
+}
+
+export function user(overrides: Partial<User> = {}): User {
+  return {
+    id: 1,
+    username: 'ada',
+    display_name: 'Ada Lovelace',
+    bio: null,
+    status_text: null,
+    is_admin: false,
+    created_at: '2025-01-01T00:00:00Z',
+    ...overrides,
+  };
+}
+
+export type Handler = (args: Record<string, unknown>) => unknown;
+
+export interface Call {
+  cmd: string;
+  args: Record<string, unknown>;
+}
+
+/** Installs the fake. Unlisted commands fail loudly, like a missing handler in Rust would. */
+export function fakeApp(handlers: Record<string, Handler>): Call[] {
+  const calls: Call[] = [];
+  const defaults: Record<string, Handler> = {
+    app_status: () => status(),
+    current_user: () => null,
+  };
+  mockIPC(async (cmd, payload) => {
+    const args = (payload ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args });
+    const handler = handlers[cmd] ?? defaults[cmd];
+    if (!handler) throw { code: 'internal', message: `unexpected command ${cmd}` };
+    return handler(args);
+  });
+  return calls;
+}
+
+/** A command failure as src-tauri sends it. */
+export function fail(error: CommandError): never {
+  throw error;
+}

@@ -101,12 +101,11 @@ fn field_problem(path: &str, message: &str) -> (String, String) {
             .and_then(|rest| rest.split('`').next())
             .map(str::to_owned)
     };
-    let join = |name: String| {
-        if path == "." {
-            name
-        } else {
-            format!("{path}.{name}")
-        }
+    // serde_path_to_error already ends the path with an unknown field's name, not a missing one's.
+    let join = |name: String| match path {
+        "." => name,
+        p if p == name || p.ends_with(&format!(".{name}")) => p.to_owned(),
+        p => format!("{p}.{name}"),
     };
     if let Some(name) = named("missing field `") {
         return (join(name), "is required".to_owned());
@@ -216,6 +215,17 @@ mod tests {
                 "unknown field `pwd`, expected one of `username`, `password`"
             ),
             ("pwd".into(), "is not a known field".into())
+        );
+        assert_eq!(
+            field_problem(
+                "pwd",
+                "unknown field `pwd`, expected one of `username`, `password`"
+            ),
+            ("pwd".into(), "is not a known field".into())
+        );
+        assert_eq!(
+            field_problem("user", "missing field `name`"),
+            ("user.name".into(), "is required".into())
         );
         assert_eq!(
             field_problem("username", "invalid type: integer `5`, expected a string"),

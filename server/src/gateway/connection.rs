@@ -74,7 +74,7 @@ async fn finish(
     match ending {
         Some(Ending { code, reason }) => {
             tracing::debug!(code, %reason, "closing websocket");
-            closer.close(code, &reason);
+            closer.close(code, &reason, code != close::SLOW_CONSUMER);
             let _ = tokio::time::timeout(CLOSE_DRAIN, async {
                 while let Some(Ok(_)) = stream.next().await {}
             })

@@ -41,14 +41,23 @@ impl Outbox {
 
 /// Asks the writer to send a close frame and stop.
 #[derive(Debug)]
-pub struct Closer(oneshot::Sender<CloseFrame>);
+pub struct Closer(oneshot::Sender<CloseRequest>);
+
+#[derive(Debug)]
+struct CloseRequest {
+    frame: CloseFrame,
+    /// Deliver frames already queued first (an error frame explaining the close), unless the close
+    /// is because the client is not reading.
+    flush: bool,
+}
 
 impl Closer {
-    pub fn close(self, code: u16, reason: &str) {
-        let _ = self.0.send(CloseFrame {
+    pub fn close(self, code: u16, reason: &str, flush: bool) {
+        let frame = CloseFrame {
             code,
             reason: reason.to_owned().into(),
-        });
+        };
+        let _ = self.0.send(CloseRequest { frame, flush });
     }
 }
 
@@ -66,12 +75,12 @@ pub fn spawn(
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Message>,
-    mut close: oneshot::Receiver<CloseFrame>,
+    mut close: oneshot::Receiver<CloseRequest>,
 ) {
-    let frame = loop {
+    let request = loop {
         let message = tokio::select! {
             biased;
-            frame = &mut close => break frame.ok(),
+            request = &mut close => break request.ok(),
             message = queue.recv() => match message {
                 Some(m) => m,
                 None => break None,
@@ -80,12 +89,20 @@ async fn write_loop(
         // A send blocked on a full socket must not delay the close.
         tokio::select! {
             biased;
-            frame = &mut close => break frame.ok(),
+            request = &mut close => break request.ok(),
             sent = sink.send(message) => if sent.is_err() { return },
         }
     };
-    if let Some(frame) = frame {
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+    if let Some(CloseRequest { frame, flush }) = request {
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+            if flush {
+                while let Ok(message) = queue.try_recv() {
+                    sink.send(message).await?;
+                }
+            }
+            sink.send(Message::Close(Some(frame))).await
+        })
+        .await;
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
 }

@@ -1,0 +1,231 @@
+//! The `jeco-server` binary itself: serve + SIGTERM, print-config, admin create-user, --help.
+
+use crate::support::*;
+use jeco_shared::auth::TokenResponse;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_jeco-server");
+
+/// A command without inherited `JECO_*` variables.
+fn jeco() -> Command {
+    let mut cmd = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("JECO_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("jeco-server did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn serve_prints_its_address_and_exits_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = jeco()
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    });
+    let line = tokio::time::timeout(PATIENCE, line)
+        .await
+        .expect("no address printed")
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    let resp = reqwest::get(format!("{base}/api/v1/health")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(dir.path().join("jeco.db").exists());
+    assert!(dir.path().join("secret.key").exists());
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = tokio::task::spawn_blocking(move || wait_with_timeout(&mut child, PATIENCE))
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[test]
+fn print_config_layers_and_redacts_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jeco.toml");
+    std::fs::write(
+        &file,
+        "max_body_bytes = 12345\nlogin_lockout_attempts = 7\n",
+    )
+    .unwrap();
+    let out = jeco()
+        .args(["print-config", "--login-lockout-attempts", "9", "--config"])
+        .arg(&file)
+        .env("JECO_BIND", "127.0.0.1:9999")
+        .env("JECO_ADMIN_USERNAME", "root")
+        .env("JECO_ADMIN_PASSWORD", "hunter2-top-secret")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("admin_password = \"[redacted]\""), "{text}");
+    assert!(
+        text.contains("bind = \"127.0.0.1:9999\""),
+        "env applies: {text}"
+    );
+    assert!(
+        text.contains("max_body_bytes = 12345"),
+        "file applies: {text}"
+    );
+    assert!(
+        text.contains("login_lockout_attempts = 9"),
+        "flag beats file: {text}"
+    );
+    // The output is valid TOML for the same config.
+    let parsed: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(parsed["refresh_token_ttl_days"].as_integer(), Some(30));
+
+    let bad = jeco()
+        .args(["print-config", "--ws-outbound-queue", "0"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn help_documents_every_knob_with_its_variable() {
+    let out = jeco().args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for var in [
+        "JECO_CONFIG",
+        "JECO_BIND",
+        "JECO_DATA_DIR",
+        "JECO_ACCESS_TOKEN_TTL_MINUTES",
+        "JECO_REFRESH_TOKEN_TTL_DAYS",
+        "JECO_MAX_BODY_BYTES",
+        "JECO_CORS_ALLOWED_ORIGINS",
+        "JECO_LOGIN_LOCKOUT_ATTEMPTS",
+        "JECO_LOGIN_LOCKOUT_WINDOW_SECS",
+        "JECO_AUTH_RATE_PER_MINUTE",
+        "JECO_AUTH_RATE_BURST",
+        "JECO_WS_HEARTBEAT_INTERVAL_MS",
+        "JECO_WS_IDLE_TIMEOUT_MS",
+        "JECO_WS_HANDSHAKE_TIMEOUT_MS",
+        "JECO_WS_MAX_FRAME_BYTES",
+        "JECO_WS_OUTBOUND_QUEUE",
+        "JECO_ADMIN_USERNAME",
+        "JECO_ADMIN_PASSWORD",
+    ] {
+        assert!(help.contains(var), "{var} missing from serve --help");
+    }
+    let top = String::from_utf8(jeco().arg("--help").output().unwrap().stdout).unwrap();
+    for word in ["serve", "print-config", "admin", "JECO_BIND"] {
+        assert!(top.contains(word), "{word} missing from --help");
+    }
+}
+
+fn create_user(data_dir: &std::path::Path, args: &[&str], password: &str) -> std::process::Output {
+    let mut child = jeco()
+        .args(["admin", "create-user"])
+        .args(args)
+        .args(["--password-stdin", "--data-dir"])
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn admin_create_user_then_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = create_user(
+        dir.path(),
+        &["Boss", "--admin", "--display-name", "The Boss"],
+        "admin password 1",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin boss"));
+
+    let dup = create_user(dir.path(), &["boss"], "another password");
+    assert!(!dup.status.success());
+    assert!(
+        String::from_utf8_lossy(&dup.stderr).contains("taken"),
+        "{}",
+        String::from_utf8_lossy(&dup.stderr)
+    );
+    let bad = create_user(dir.path(), &["x"], "short");
+    assert!(!bad.status.success());
+    assert!(!String::from_utf8_lossy(&bad.stderr).contains("short\n"));
+
+    let plain = create_user(dir.path(), &["worker"], "worker password");
+    assert!(plain.status.success());
+
+    let config = test_config(dir.path());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = jeco_server::RunningServer::start(config, listener)
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let login = |u: &'static str, p: &'static str| {
+        http.post(format!("http://{}/api/v1/auth/login", server.local_addr()))
+            .json(&serde_json::json!({"username": u, "password": p}))
+            .send()
+    };
+    let boss: TokenResponse = login("boss", "admin password 1")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(boss.user.is_admin);
+    assert_eq!(boss.user.display_name.as_deref(), Some("The Boss"));
+    let worker: TokenResponse = login("worker", "worker password")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!worker.user.is_admin);
+    server.shutdown().await;
+}

@@ -1,0 +1,272 @@
+//! The WebSocket gateway: handshake, refusals with distinct close codes, error frames that keep the
+//! connection open, heartbeats and timeouts.
+
+use crate::support::*;
+use futures_util::{SinkExt, StreamExt};
+use jeco_shared::ErrorCode;
+use jeco_shared::auth::AccessClaims;
+use jeco_shared::ws::{ServerFrame, close};
+use serde_json::json;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+fn error_code(frame: &ServerFrame) -> ErrorCode {
+    match frame {
+        ServerFrame::Error { code, .. } => *code,
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+}
+
+async fn assert_alive(ws: &mut Ws, nonce: u64) {
+    send_json(ws, json!({"type": "ping", "nonce": nonce})).await;
+    assert_eq!(next_frame(ws).await, ServerFrame::Pong { nonce });
+}
+
+#[tokio::test]
+async fn ready_with_token_in_subprotocol_or_hello() {
+    let s = TestServer::start().await;
+    let t = s.register("lena").await;
+
+    let (mut ws, ready) = s.ws_ready(&t.access_token).await;
+    let ServerFrame::Ready {
+        protocol,
+        user,
+        heartbeat_interval_ms,
+        idle_timeout_ms,
+        ..
+    } = ready
+    else {
+        unreachable!()
+    };
+    assert_eq!(protocol, jeco_shared::PROTOCOL_VERSION);
+    assert_eq!(user, t.user);
+    assert_eq!(heartbeat_interval_ms, s.config.ws_heartbeat_interval_ms);
+    assert_eq!(idle_timeout_ms, s.config.ws_idle_timeout_ms);
+    assert_alive(&mut ws, 1).await;
+
+    let mut ws = s.ws(&["jeco.v1"]).await;
+    send_json(
+        &mut ws,
+        json!({"type": "hello", "protocol": "1.3", "token": t.access_token, "client": "test/1"}),
+    )
+    .await;
+    assert!(
+        matches!(next_frame(&mut ws).await, ServerFrame::Ready { user, .. } if user.username == "lena")
+    );
+    assert_alive(&mut ws, u64::MAX).await;
+
+    // Without any subprotocol header at all, the hello token is enough.
+    let mut ws = s.ws(&[]).await;
+    send_json(
+        &mut ws,
+        json!({"type": "hello", "protocol": "1.0", "token": t.access_token}),
+    )
+    .await;
+    assert!(matches!(
+        next_frame(&mut ws).await,
+        ServerFrame::Ready { .. }
+    ));
+}
+
+#[tokio::test]
+async fn refusals_have_distinct_close_codes() {
+    let s = TestServer::start().await;
+    let t = s.register("mike").await;
+
+    // Invalid token.
+    let mut ws = s.ws(&["jeco.v1", "jeco.auth.not-a-token"]).await;
+    send_json(&mut ws, json!({"type": "hello", "protocol": "1.0"})).await;
+    assert_eq!(expect_close(&mut ws).await, close::TOKEN_INVALID);
+
+    // Expired token.
+    use base64::Engine;
+    let payload = t.access_token.split('.').nth(1).unwrap();
+    let claims: AccessClaims = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let expired = forge_token(
+        s.dir.path(),
+        &AccessClaims {
+            exp: unix_now() - 5,
+            ..claims
+        },
+    );
+    let mut ws = s.ws(&["jeco.v1"]).await;
+    send_json(
+        &mut ws,
+        json!({"type": "hello", "protocol": "1.0", "token": expired}),
+    )
+    .await;
+    assert_eq!(expect_close(&mut ws).await, close::TOKEN_EXPIRED);
+
+    // No token anywhere.
+    let mut ws = s.ws(&["jeco.v1"]).await;
+    send_json(&mut ws, json!({"type": "hello", "protocol": "1.0"})).await;
+    assert_eq!(
+        error_code(&next_frame(&mut ws).await),
+        ErrorCode::Unauthorized
+    );
+    assert_eq!(expect_close(&mut ws).await, close::HANDSHAKE_REQUIRED);
+
+    // First frame is not a hello.
+    let mut ws = s
+        .ws(&["jeco.v1", &format!("jeco.auth.{}", t.access_token)])
+        .await;
+    send_json(&mut ws, json!({"type": "ping", "nonce": 1})).await;
+    assert_eq!(
+        error_code(&next_frame(&mut ws).await),
+        ErrorCode::HandshakeRequired
+    );
+    assert_eq!(expect_close(&mut ws).await, close::HANDSHAKE_REQUIRED);
+
+    // Protocol major mismatch: refused clearly even with a good token.
+    let mut ws = s
+        .ws(&["jeco.v1", &format!("jeco.auth.{}", t.access_token)])
+        .await;
+    send_json(&mut ws, json!({"type": "hello", "protocol": "2.0"})).await;
+    let frame = next_frame(&mut ws).await;
+    assert_eq!(error_code(&frame), ErrorCode::ProtocolMismatch);
+    assert_eq!(expect_close(&mut ws).await, close::PROTOCOL_MISMATCH);
+
+    // Revoked (logged out) token.
+    assert_eq!(
+        s.post("/api/v1/auth/logout", json!({}), Some(&t.access_token))
+            .await
+            .status(),
+        204
+    );
+    let mut ws = s
+        .ws(&["jeco.v1", &format!("jeco.auth.{}", t.access_token)])
+        .await;
+    send_json(&mut ws, json!({"type": "hello", "protocol": "1.0"})).await;
+    assert_eq!(expect_close(&mut ws).await, close::TOKEN_REVOKED);
+}
+
+#[tokio::test]
+async fn handshake_timeout() {
+    let s = TestServer::start_with(|c| c.ws_handshake_timeout_ms = 300).await;
+    let mut ws = s.ws(&["jeco.v1"]).await;
+    assert_eq!(expect_close(&mut ws).await, close::HANDSHAKE_TIMEOUT);
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames_and_the_connection_survives() {
+    let s = TestServer::start_with(|c| c.ws_max_frame_bytes = 1024).await;
+    let t = s.register("nina").await;
+    let (mut ws, _) = s.ws_ready(&t.access_token).await;
+
+    ws.send(Message::text("{this is not json")).await.unwrap();
+    assert_eq!(
+        error_code(&next_frame(&mut ws).await),
+        ErrorCode::MalformedFrame
+    );
+    assert_alive(&mut ws, 1).await;
+
+    send_json(&mut ws, json!({"type": "teleport", "to": "mars"})).await;
+    let frame = next_frame(&mut ws).await;
+    assert_eq!(
+        frame,
+        ServerFrame::Error {
+            code: ErrorCode::UnknownFrame,
+            message: "unknown frame type \"teleport\"".into(),
+            frame: Some("teleport".into()),
+        }
+    );
+    assert_alive(&mut ws, 2).await;
+
+    send_json(&mut ws, json!({"type": "ping", "nonce": "seven"})).await;
+    assert_eq!(
+        error_code(&next_frame(&mut ws).await),
+        ErrorCode::MalformedFrame
+    );
+
+    send_json(&mut ws, json!({"no": "type"})).await;
+    assert_eq!(
+        error_code(&next_frame(&mut ws).await),
+        ErrorCode::MalformedFrame
+    );
+
+    ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+    assert_eq!(
+        error_code(&next_frame(&mut ws).await),
+        ErrorCode::MalformedFrame
+    );
+
+    send_json(&mut ws, json!({"type": "hello", "protocol": "1.0"})).await;
+    assert_eq!(
+        error_code(&next_frame(&mut ws).await),
+        ErrorCode::HandshakeRequired
+    );
+
+    let big = json!({"type": "ping", "nonce": 1, "pad": "x".repeat(4000)});
+    send_json(&mut ws, big).await;
+    assert_eq!(
+        error_code(&next_frame(&mut ws).await),
+        ErrorCode::FrameTooLarge
+    );
+    assert_alive(&mut ws, 3).await;
+}
+
+#[tokio::test]
+async fn server_pings_and_client_pings_keep_the_connection_alive() {
+    let s = TestServer::start_with(|c| {
+        c.ws_heartbeat_interval_ms = 100;
+        c.ws_idle_timeout_ms = 1500;
+    })
+    .await;
+    let t = s.register("otto").await;
+    let (mut ws, _) = s.ws_ready(&t.access_token).await;
+    // The server sends WebSocket pings on its own.
+    let got_ping = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Some(Ok(Message::Ping(_))) = ws.next().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(got_ping.is_ok(), "no server ping");
+    // While the client keeps reading (answering pings), the connection outlives the idle timeout.
+    let until = tokio::time::Instant::now() + Duration::from_millis(2500);
+    while tokio::time::Instant::now() < until {
+        match tokio::time::timeout(Duration::from_millis(100), ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => panic!("closed while alive: {frame:?}"),
+            Ok(Some(Err(e))) => panic!("error while alive: {e}"),
+            _ => {}
+        }
+    }
+    assert_alive(&mut ws, 9).await;
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_after_the_idle_timeout() {
+    let s = TestServer::start_with(|c| {
+        c.ws_heartbeat_interval_ms = 100;
+        c.ws_idle_timeout_ms = 400;
+    })
+    .await;
+    let t = s.register("pia").await;
+    let (mut ws, _) = s.ws_ready(&t.access_token).await;
+    // Not reading means not answering the server's pings: the client is silent.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(expect_close(&mut ws).await, close::HEARTBEAT_TIMEOUT);
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_disconnected_as_a_slow_consumer() {
+    let s = TestServer::start_with(|c| c.ws_outbound_queue = 2).await;
+    let t = s.register("quentin").await;
+    let (mut ws, _) = s.ws_ready(&t.access_token).await;
+    // Each of these earns an error frame twice its size (the unknown type is echoed back). Sending
+    // many without reading fills the socket buffers and then the bounded queue.
+    let frame = json!({"type": "x".repeat(60_000)}).to_string();
+    for _ in 0..400 {
+        if ws.send(Message::text(frame.clone())).await.is_err() {
+            break;
+        }
+    }
+    assert_eq!(expect_close(&mut ws).await, close::SLOW_CONSUMER);
+}

@@ -1,0 +1,12 @@
+//! Integration tests: real servers on 127.0.0.1:0 with temp data dirs, over real HTTP and
+//! WebSocket. One binary (so it links once), one module per area.
+
+mod admin;
+mod auth;
+mod binary;
+mod docs;
+mod gateway;
+mod input;
+mod restart;
+mod support;
+mod users;

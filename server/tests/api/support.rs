@@ -1,0 +1,225 @@
+//! Starting real servers for tests: a temp data dir, `127.0.0.1:0`, real HTTP and WebSocket clients.
+
+use futures_util::{SinkExt, StreamExt};
+use jeco_server::{Config, RunningServer};
+use jeco_shared::ErrorBody;
+use jeco_shared::auth::TokenResponse;
+use jeco_shared::ws::ServerFrame;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long a test waits for something that should happen promptly.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Test defaults: generous budgets so tests do not trip the per-IP limiter unless they mean to.
+pub fn test_config(dir: &std::path::Path) -> Config {
+    Config {
+        auth_rate_per_minute: 100_000,
+        auth_rate_burst: 100_000,
+        ..Config::with_data_dir(dir)
+    }
+}
+
+pub struct TestServer {
+    server: Option<RunningServer>,
+    pub dir: TempDir,
+    pub config: Config,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        let server = start_server(config.clone()).await;
+        let base = format!("http://{}", server.local_addr());
+        Self {
+            server: Some(server),
+            dir,
+            config,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Shuts down and starts again on the same data dir (on a new port).
+    pub async fn restart(&mut self) {
+        self.shutdown().await;
+        let server = start_server(self.config.clone()).await;
+        self.base = format!("http://{}", server.local_addr());
+        self.server = Some(server);
+    }
+
+    pub async fn shutdown(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/api/v1/ws", self.base.replacen("http", "ws", 1))
+    }
+
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.post(self.url(path)).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.get(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn register(&self, username: &str) -> TokenResponse {
+        let resp = self
+            .post(
+                "/api/v1/auth/register",
+                json!({"username": username, "password": PASSWORD}),
+                None,
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED, "register {username}");
+        resp.json().await.unwrap()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post(
+            "/api/v1/auth/login",
+            json!({"username": username, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    /// Opens the gateway with the given `Sec-WebSocket-Protocol` entries.
+    pub async fn ws(&self, protocols: &[&str]) -> Ws {
+        let mut request = self.ws_url().into_client_request().unwrap();
+        if !protocols.is_empty() {
+            request.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                protocols.join(", ").parse().unwrap(),
+            );
+        }
+        let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        if !protocols.is_empty() {
+            assert_eq!(response.headers()["sec-websocket-protocol"], "jeco.v1");
+        }
+        ws
+    }
+
+    /// Opens the gateway with the token in the subprotocol header and completes hello → ready.
+    pub async fn ws_ready(&self, token: &str) -> (Ws, ServerFrame) {
+        let mut ws = self.ws(&["jeco.v1", &format!("jeco.auth.{token}")]).await;
+        send_json(
+            &mut ws,
+            json!({"type": "hello", "protocol": jeco_shared::PROTOCOL_VERSION}),
+        )
+        .await;
+        let ready = next_frame(&mut ws).await;
+        assert!(matches!(ready, ServerFrame::Ready { .. }), "{ready:?}");
+        (ws, ready)
+    }
+}
+
+async fn start_server(config: Config) -> RunningServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    RunningServer::start(config, listener).await.unwrap()
+}
+
+/// Asserts status and error code and returns the error body.
+pub async fn expect_error(resp: reqwest::Response, status: u16, code: &str) -> ErrorBody {
+    assert_eq!(resp.status().as_u16(), status, "status for expected {code}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    serde_json::from_value(body).unwrap()
+}
+
+pub async fn send_json(ws: &mut Ws, value: Value) {
+    ws.send(Message::text(value.to_string())).await.unwrap();
+}
+
+/// The next application frame, skipping WebSocket pings and pongs.
+pub async fn next_frame(ws: &mut Ws) -> ServerFrame {
+    loop {
+        let message = tokio::time::timeout(PATIENCE, ws.next())
+            .await
+            .expect("timed out waiting for a frame")
+            .expect("connection ended")
+            .expect("websocket error");
+        match message {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+/// Reads until the server's close frame and returns its code, skipping other frames.
+pub async fn expect_close(ws: &mut Ws) -> u16 {
+    loop {
+        let message = tokio::time::timeout(PATIENCE, ws.next())
+            .await
+            .expect("timed out waiting for close");
+        match message {
+            Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+            Some(Ok(Message::Close(None))) => panic!("close without a code"),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("websocket error before close: {e}"),
+            None => panic!("connection ended without a close frame"),
+        }
+    }
+}
+
+/// Signs an access token with the server's secret (for expired-token tests).
+pub fn forge_token(data_dir: &std::path::Path, claims: &jeco_shared::auth::AccessClaims) -> String {
+    use base64::Engine;
+    let text = std::fs::read_to_string(data_dir.join("secret.key")).unwrap();
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .unwrap();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(&secret),
+    )
+    .unwrap()
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}

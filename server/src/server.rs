@@ -34,14 +34,6 @@ pub struct RunningServer {
     gateway: Arc<Gateway>,
 }
 
-impl std::fmt::Debug for Gateway {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gateway")
-            .field("registry", &self.registry)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Storage, signing keys and the accounts service for a data directory: the part of a server that
 /// the admin CLI needs too.
 pub(crate) struct Core {
@@ -54,7 +46,7 @@ pub(crate) async fn open_core(
     observer: Arc<dyn SessionObserver>,
 ) -> Result<Core, Error> {
     config.validate()?;
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
+    create_data_dir(&config.data_dir).map_err(|source| Error::DataDir {
         path: config.data_dir.clone(),
         source,
     })?;
@@ -68,6 +60,18 @@ pub(crate) async fn open_core(
         observer,
     ));
     Ok(Core { storage, accounts })
+}
+
+/// Creates the data directory (owner-only on Unix: it holds the signing secret and every account).
+fn create_data_dir(path: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
 }
 
 /// Opens the data directory without serving (for `jeco-server admin`).

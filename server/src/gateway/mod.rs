@@ -78,6 +78,14 @@ pub struct Gateway {
     all_done: tokio::sync::Mutex<mpsc::Receiver<()>>,
 }
 
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Gateway {
     pub fn new(
         registry: Arc<Registry>,

@@ -36,10 +36,11 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitSt
 
 #[tokio::test]
 async fn serve_prints_its_address_and_exits_cleanly_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("fresh");
     let mut child = jeco()
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
+        .arg(&data)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -63,8 +64,14 @@ async fn serve_prints_its_address_and_exits_cleanly_on_sigterm() {
 
     let resp = reqwest::get(format!("{base}/api/v1/health")).await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(dir.path().join("jeco.db").exists());
-    assert!(dir.path().join("secret.key").exists());
+    assert!(data.join("jeco.db").exists());
+    assert!(data.join("secret.key").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "data dir is owner-only");
+    }
 
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -26,7 +26,10 @@ describe('sign-in screen', () => {
     await userEvent.click(screen.getByTestId('submit'));
 
     expect(await screen.findByTestId('welcome')).toHaveTextContent('Welcome, Ada Lovelace!');
-    expect(calls.find((c) => c.cmd === 'login')?.args).toEqual({ username: 'ada', password: 'secret-password' });
+    expect(calls.find((c) => c.cmd === 'login')?.args).toEqual({
+      username: 'ada',
+      password: 'secret-password',
+    });
     // The address did not change, so the server was not switched.
     expect(calls.some((c) => c.cmd === 'set_server_address')).toBe(false);
 
@@ -36,7 +39,9 @@ describe('sign-in screen', () => {
   });
 
   it('registers with a display name', async () => {
-    const calls = fakeApp({ register: (args) => user({ username: 'grace', display_name: args.displayName as string }) });
+    const calls = fakeApp({
+      register: (args) => user({ username: 'grace', display_name: args.displayName as string }),
+    });
     await renderLogin();
     await userEvent.click(screen.getByTestId('tab-register'));
     expect(screen.getByRole('heading', { name: 'Create your account' })).toBeInTheDocument();
@@ -85,7 +90,9 @@ describe('sign-in screen', () => {
 
     answer = () => fail({ code: 'account_locked', message: 'locked', retryAfterSecs: 600 });
     await userEvent.click(screen.getByTestId('submit'));
-    await waitFor(() => expect(screen.getByTestId('form-error')).toHaveTextContent('Try again in 10 minutes.'));
+    await waitFor(() =>
+      expect(screen.getByTestId('form-error')).toHaveTextContent('Try again in 10 minutes.'),
+    );
 
     answer = () => fail({ code: 'keychain_unavailable', message: 'the OS keychain could not save' });
     await userEvent.click(screen.getByTestId('submit'));
@@ -169,7 +176,10 @@ describe('start-up', () => {
   });
 
   it('shows a keychain failure at start instead of hiding it', async () => {
-    fakeApp({ current_user: () => fail({ code: 'keychain_unavailable', message: 'the OS keychain could not read the sign-in tokens' }) });
+    fakeApp({
+      current_user: () =>
+        fail({ code: 'keychain_unavailable', message: 'the OS keychain could not read the sign-in tokens' }),
+    });
     render(<App />);
     expect(await screen.findByTestId('form-error')).toHaveTextContent('OS keychain could not read');
   });

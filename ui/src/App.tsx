@@ -5,9 +5,7 @@ import { SignedInView } from './components/SignedInView';
 import { Logo } from './components/Logo';
 
 type Screen =
-  | { kind: 'loading' }
-  | { kind: 'login'; error: string | null }
-  | { kind: 'signed-in'; user: User };
+  { kind: 'loading' } | { kind: 'login'; error: string | null } | { kind: 'signed-in'; user: User };
 
 /** Decides between the sign-in screen and the signed-in view; the app's state lives in Rust. */
 export function App() {

@@ -16,15 +16,22 @@ describe('describeError', () => {
   });
 
   it('puts address problems on the server field', () => {
-    expect(describeError({ code: 'unexpected_response', message: 'Not Jeco.' }).fields.server).toBe('Not Jeco.');
-    expect(describeError({ code: 'invalid_address', message: 'm', fields: { server: 'it is empty' } }).fields.server).toBe(
-      'It is empty',
+    expect(describeError({ code: 'unexpected_response', message: 'Not Jeco.' }).fields.server).toBe(
+      'Not Jeco.',
     );
+    expect(
+      describeError({ code: 'invalid_address', message: 'm', fields: { server: 'it is empty' } }).fields
+        .server,
+    ).toBe('It is empty');
   });
 
   it('tells rate limits in seconds and lockouts in minutes', () => {
-    expect(describeError({ code: 'rate_limited', message: '', retryAfterSecs: 12 }).banner).toContain('12 seconds');
-    expect(describeError({ code: 'account_locked', message: '', retryAfterSecs: 30 }).banner).toContain('a minute');
+    expect(describeError({ code: 'rate_limited', message: '', retryAfterSecs: 12 }).banner).toContain(
+      '12 seconds',
+    );
+    expect(describeError({ code: 'account_locked', message: '', retryAfterSecs: 30 }).banner).toContain(
+      'a minute',
+    );
   });
 
   it('shows unknown codes with their message', () => {

@@ -87,146 +87,162 @@ export function LoginScreen({ status, initialError = null, onSignedIn, onStatusC
   }
 
   const isRegister = mode === 'register';
-  const serverIsEmbedded =
-    status?.embedded.address != null && server.trim() === status.embedded.address;
+  const serverIsEmbedded = status?.embedded.address != null && server.trim() === status.embedded.address;
 
   return (
     <main className="auth-page">
-      <section className="auth-card" aria-labelledby="auth-title">
-        <header className="auth-header">
-          <Logo size={56} />
-          <h1 id="auth-title">{isRegister ? 'Create your account' : 'Welcome back'}</h1>
-          <p className="muted">
-            {isRegister ? 'Join your team on Jeco Chat.' : 'Sign in to continue to Jeco Chat.'}
-          </p>
-        </header>
-
-        <div className="segmented" role="tablist" aria-label="Sign in or create an account">
-          <button
-            type="button"
-            role="tab"
-            data-testid="tab-login"
-            aria-selected={!isRegister}
-            className={!isRegister ? 'active' : ''}
-            onClick={() => switchMode('login')}
-            disabled={busy}
-          >
-            Sign in
-          </button>
-          <button
-            type="button"
-            role="tab"
-            data-testid="tab-register"
-            aria-selected={isRegister}
-            className={isRegister ? 'active' : ''}
-            onClick={() => switchMode('register')}
-            disabled={busy}
-          >
-            Create account
-          </button>
+      <aside className="auth-hero" aria-hidden="true">
+        <div className="hero-brand">
+          <Logo size={44} />
+          <span>Jeco Chat</span>
         </div>
+        <div className="hero-copy">
+          <h2>Chat with your team, on a server you control.</h2>
+          <ul>
+            <li>A built-in server: nothing to set up</li>
+            <li>Or join your team&apos;s server by its address</li>
+            <li>Your sign-in stays in the system keychain</li>
+          </ul>
+        </div>
+        <p className="hero-foot">Jeco Chat {status?.appVersion ? `v${status.appVersion}` : ''}</p>
+      </aside>
+      <div className="auth-panel">
+        <section className="auth-card" aria-labelledby="auth-title">
+          <header className="auth-header">
+            <Logo size={48} />
+            <h1 id="auth-title">{isRegister ? 'Create your account' : 'Welcome back'}</h1>
+            <p className="muted">
+              {isRegister ? 'Join your team on Jeco Chat.' : 'Sign in to continue to Jeco Chat.'}
+            </p>
+          </header>
 
-        {errors.banner && (
-          <div className="banner error" role="alert" data-testid="form-error">
-            {errors.banner}
-          </div>
-        )}
-
-        <form onSubmit={submit} noValidate aria-busy={busy}>
-          <Field
-            id="username"
-            label="Username"
-            error={errors.fields.username}
-            hint={isRegister ? '3–32 characters: a–z, 0–9, _ . -' : undefined}
-          >
-            <input
-              id="username"
-              name="username"
-              autoComplete="username"
-              autoCapitalize="none"
-              spellCheck={false}
-              value={username}
-              onChange={(e) => setUsername(e.target.value)}
+          <div className="segmented" role="tablist" aria-label="Sign in or create an account">
+            <button
+              type="button"
+              role="tab"
+              data-testid="tab-login"
+              aria-selected={!isRegister}
+              className={!isRegister ? 'active' : ''}
+              onClick={() => switchMode('login')}
               disabled={busy}
-            />
-          </Field>
+            >
+              Sign in
+            </button>
+            <button
+              type="button"
+              role="tab"
+              data-testid="tab-register"
+              aria-selected={isRegister}
+              className={isRegister ? 'active' : ''}
+              onClick={() => switchMode('register')}
+              disabled={busy}
+            >
+              Create account
+            </button>
+          </div>
 
-          {isRegister && (
-            <Field id="display-name" label="Display name" optional error={errors.fields.display_name}>
+          {errors.banner && (
+            <div className="banner error" role="alert" data-testid="form-error">
+              {errors.banner}
+            </div>
+          )}
+
+          <form onSubmit={submit} noValidate aria-busy={busy}>
+            <Field
+              id="username"
+              label="Username"
+              error={errors.fields.username}
+              hint={isRegister ? '3–32 characters: a–z, 0–9, _ . -' : undefined}
+            >
               <input
-                id="display-name"
-                name="display_name"
-                autoComplete="name"
-                value={displayName}
-                onChange={(e) => setDisplayName(e.target.value)}
+                id="username"
+                name="username"
+                autoComplete="username"
+                autoCapitalize="none"
+                spellCheck={false}
+                value={username}
+                onChange={(e) => setUsername(e.target.value)}
                 disabled={busy}
               />
             </Field>
-          )}
 
-          <Field
-            id="password"
-            label="Password"
-            error={errors.fields.password}
-            hint={isRegister ? 'At least 8 characters.' : undefined}
-          >
-            <input
+            {isRegister && (
+              <Field id="display-name" label="Display name" optional error={errors.fields.display_name}>
+                <input
+                  id="display-name"
+                  name="display_name"
+                  autoComplete="name"
+                  value={displayName}
+                  onChange={(e) => setDisplayName(e.target.value)}
+                  disabled={busy}
+                />
+              </Field>
+            )}
+
+            <Field
               id="password"
-              name="password"
-              type="password"
-              autoComplete={isRegister ? 'new-password' : 'current-password'}
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-              disabled={busy}
-            />
-          </Field>
+              label="Password"
+              error={errors.fields.password}
+              hint={isRegister ? 'At least 8 characters.' : undefined}
+            >
+              <input
+                id="password"
+                name="password"
+                type="password"
+                autoComplete={isRegister ? 'new-password' : 'current-password'}
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+                disabled={busy}
+              />
+            </Field>
 
-          <Field
-            id="server-address"
-            label="Server address"
-            error={errors.fields.server}
-            hint={serverHint(status, serverIsEmbedded)}
-          >
-            <input
+            <div className="divider" role="presentation" />
+            <Field
               id="server-address"
-              name="server"
-              autoCapitalize="none"
-              spellCheck={false}
-              placeholder="https://chat.example.com"
-              value={server}
-              onChange={(e) => setServer(e.target.value)}
-              disabled={busy}
-            />
-          </Field>
-          {status?.mode === 'remote' && (
-            <button type="button" className="link" onClick={useBuiltInServer} disabled={busy}>
-              Use the built-in server instead
-            </button>
-          )}
+              label="Server address"
+              error={errors.fields.server}
+              hint={serverHint(status, serverIsEmbedded)}
+            >
+              <input
+                id="server-address"
+                name="server"
+                autoCapitalize="none"
+                spellCheck={false}
+                placeholder="https://chat.example.com"
+                value={server}
+                onChange={(e) => setServer(e.target.value)}
+                disabled={busy}
+              />
+            </Field>
+            {status?.mode === 'remote' && (
+              <button type="button" className="link" onClick={useBuiltInServer} disabled={busy}>
+                Use the built-in server instead
+              </button>
+            )}
 
-          <button type="submit" className="primary" data-testid="submit" disabled={busy}>
-            {busy && <span className="spinner" aria-hidden="true" />}
-            {busy
-              ? isRegister
-                ? 'Creating account…'
-                : 'Signing in…'
-              : isRegister
-                ? 'Create account'
-                : 'Sign in'}
-          </button>
-        </form>
-      </section>
-      <footer className="auth-footer muted">
-        Jeco Chat {status?.appVersion ? `v${status.appVersion}` : ''}
-      </footer>
+            <button type="submit" className="primary" data-testid="submit" disabled={busy}>
+              {busy && <span className="spinner" aria-hidden="true" />}
+              {busy
+                ? isRegister
+                  ? 'Creating account…'
+                  : 'Signing in…'
+                : isRegister
+                  ? 'Create account'
+                  : 'Sign in'}
+            </button>
+          </form>
+        </section>
+      </div>
     </main>
   );
 }
 
 function serverHint(status: AppStatus | null, serverIsEmbedded: boolean): string {
   if (!status) return 'Connecting to the built-in server…';
-  if (serverIsEmbedded) return 'Built-in server on this computer. Enter another address to join a team server.';
-  if (status.embedded.state === 'failed') return 'The built-in server is not running; enter a server address.';
+  if (serverIsEmbedded)
+    return 'Built-in server on this computer. Enter another address to join a team server.';
+  if (status.embedded.state === 'failed')
+    return 'The built-in server is not running; enter a server address.';
   return 'The Jeco server your team uses.';
 }
 

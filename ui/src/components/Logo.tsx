@@ -9,7 +9,10 @@ export function Logo({ size = 40 }: { size?: number }) {
         </linearGradient>
       </defs>
       <rect x="4" y="4" width="92" height="92" rx="20" fill="url(#jeco-logo-gradient)" />
-      <path d="M35 27h30a12 12 0 0 1 12 12v14a12 12 0 0 1-12 12H49L29 78l4-14a12 12 0 0 1-10-12V39a12 12 0 0 1 12-12z" fill="#fff" />
+      <path
+        d="M35 27h30a12 12 0 0 1 12 12v14a12 12 0 0 1-12 12H49L29 78l4-14a12 12 0 0 1-10-12V39a12 12 0 0 1 12-12z"
+        fill="#fff"
+      />
       <circle cx="38" cy="46" r="4.5" fill="#5b45e8" />
       <circle cx="50" cy="46" r="4.5" fill="#6042ea" />
       <circle cx="62" cy="46" r="4.5" fill="#663fec" />

@@ -1,0 +1,7 @@
+//! The engine against a real `jeco-server` on `127.0.0.1:0`, over real HTTP and WebSocket.
+//! One test binary (links once); one module per concern.
+
+mod auth;
+mod support;
+mod sync;
+mod tokens;

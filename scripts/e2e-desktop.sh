@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Desktop end-to-end test: builds the UI and the desktop app, then drives the built app under Xvfb
+# through tauri-driver + WebKitWebDriver against a real jeco-server (tests/tests/desktop).
+#
+# The app keeps its tokens in the OS keychain, so the test runs inside a fresh D-Bus session with a
+# throwaway, unlocked GNOME Keyring (its files in a temporary directory, never the user's keyring).
+#
+# Needs (Debian/Ubuntu): libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-appindicator3-dev
+# librsvg2-dev libxdo-dev pkg-config xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring,
+# Node 20+ with npm, and tauri-driver (installed here when missing).
+#
+# Usage: scripts/e2e-desktop.sh [extra args for the test binary, e.g. --nocapture]
+# Screenshots: target/screenshots/*.png; driver log: target/e2e-tauri-driver.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for tool in cargo npm xvfb-run dbus-run-session gnome-keyring-daemon WebKitWebDriver; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+  echo "e2e-desktop: missing tools: ${missing[*]}" >&2
+  echo "  apt-get install -y --no-install-recommends xvfb xauth dbus dbus-x11 gnome-keyring webkit2gtk-driver nodejs npm" >&2
+  exit 1
+fi
+
+if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+  echo "e2e-desktop: installing tauri-driver"
+  cargo install tauri-driver --version '^2' --locked
+fi
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+echo "e2e-desktop: building the UI"
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  npm --prefix ui ci --no-audit --no-fund
+fi
+npm --prefix ui run build
+
+echo "e2e-desktop: building the desktop app and the test"
+cargo build -p jeco-desktop
+cargo test -p jeco-e2e --test desktop --no-run
+
+keyring_home="$(mktemp -d)"
+trap 'rm -rf "$keyring_home"' EXIT
+export JECO_E2E_KEYRING_HOME="$keyring_home"
+export JECO_E2E_TEST_ARGS="$*"
+
+# Run the session in its own PID namespace when the machine allows it (root or user namespaces):
+# every daemon started for the test (D-Bus, keyring, accessibility bus, Xvfb, drivers, the app)
+# ends with it, and nothing inside can signal processes outside.
+isolate=()
+if unshare --pid --fork --mount-proc --kill-child true >/dev/null 2>&1; then
+  isolate=(unshare --pid --fork --mount-proc --kill-child)
+fi
+
+echo "e2e-desktop: running under ${isolate[*]:+${isolate[*]} + }dbus-run-session + gnome-keyring + xvfb-run"
+"${isolate[@]}" dbus-run-session -- bash -euo pipefail -c '
+  # An unlocked "login" keyring in a throwaway home: the Secret Service the app and the test use.
+  eval "$(printf "jeco-e2e" | HOME="$JECO_E2E_KEYRING_HOME" XDG_DATA_HOME="$JECO_E2E_KEYRING_HOME/share" \
+    gnome-keyring-daemon --unlock --components=secrets)"
+  # The daemon exits with this D-Bus session.
+  xvfb-run -a -s "-screen 0 1280x1024x24" \
+    cargo test -p jeco-e2e --test desktop -- --test-threads=1 $JECO_E2E_TEST_ARGS
+'

@@ -1,0 +1,173 @@
+//! Launching the built desktop app under a WebDriver: finding the prerequisites, running
+//! `tauri-driver` (which starts WebKitWebDriver, which starts the app), and cleaning up.
+//!
+//! Missing prerequisites fail the scenario with a list of what is missing and how to get it. The
+//! only way to not run it is to say why, in `JECO_E2E_SKIP_DESKTOP=<reason>`.
+
+use anyhow::{Context, Result, bail};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Set to a reason to skip the desktop scenarios (the reason is printed).
+pub const ENV_SKIP: &str = "JECO_E2E_SKIP_DESKTOP";
+/// Path of the app binary; default `<target>/debug/jeco-desktop`.
+pub const ENV_APP_BIN: &str = "JECO_DESKTOP_BIN";
+/// Path of `tauri-driver`; default: `PATH`, then `~/.cargo/bin`.
+pub const ENV_TAURI_DRIVER: &str = "TAURI_DRIVER";
+
+/// Everything needed to drive the app.
+#[derive(Debug, Clone)]
+pub struct Prerequisites {
+    pub app: PathBuf,
+    pub tauri_driver: PathBuf,
+    pub native_driver: PathBuf,
+}
+
+/// `Ok(None)` when the scenario is explicitly skipped; `Err` listing everything that is missing.
+pub fn prerequisites() -> Result<Option<Prerequisites>> {
+    if let Some(reason) = std::env::var(ENV_SKIP)
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+    {
+        eprintln!("SKIPPING the desktop end-to-end scenario: {ENV_SKIP}={reason}");
+        return Ok(None);
+    }
+    let mut missing = Vec::new();
+
+    let app = std::env::var_os(ENV_APP_BIN)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::target_dir().join("debug").join("jeco-desktop"));
+    if !app.is_file() {
+        missing.push(format!(
+            "the desktop app binary {} ({ENV_APP_BIN}): build it with `npm --prefix ui ci && npm --prefix ui run build && cargo build -p jeco-desktop`",
+            app.display()
+        ));
+    }
+    let tauri_driver = std::env::var_os(ENV_TAURI_DRIVER)
+        .map(PathBuf::from)
+        .or_else(|| {
+            find_on_path("tauri-driver").or_else(|| {
+                let home = std::env::var_os("HOME")?;
+                Some(PathBuf::from(home).join(".cargo/bin/tauri-driver")).filter(|p| p.is_file())
+            })
+        });
+    if tauri_driver.is_none() {
+        missing.push("tauri-driver: `cargo install tauri-driver --version ^2 --locked`".to_owned());
+    }
+    let native_driver = find_on_path("WebKitWebDriver");
+    if native_driver.is_none() {
+        missing.push("WebKitWebDriver: `apt-get install webkit2gtk-driver`".to_owned());
+    }
+    if std::env::var_os("DISPLAY").is_none() {
+        missing.push("an X display (DISPLAY): run under `xvfb-run -a`".to_owned());
+    }
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        missing.push(
+            "a D-Bus session with an unlocked Secret Service for the keychain (DBUS_SESSION_BUS_ADDRESS): \
+             run under `dbus-run-session` with `gnome-keyring-daemon --unlock --components=secrets`"
+                .to_owned(),
+        );
+    }
+    if !missing.is_empty() {
+        bail!(
+            "the desktop end-to-end scenario cannot run; missing:\n  - {}\n\
+             `scripts/e2e-desktop.sh` installs and starts all of it; set {ENV_SKIP}=<reason> to skip on purpose.",
+            missing.join("\n  - ")
+        );
+    }
+    Ok(Some(Prerequisites {
+        app: app.canonicalize()?,
+        tauri_driver: tauri_driver.expect("checked above"),
+        native_driver: native_driver.expect("checked above"),
+    }))
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running `tauri-driver`, in its own process group so that dropping it also ends the
+/// WebKitWebDriver and app processes it started.
+pub struct Driver {
+    child: Child,
+    pub url: String,
+}
+
+impl Driver {
+    /// Starts `tauri-driver` on free ports with `env` added to the environment it (and so the app)
+    /// inherits, and waits until it accepts requests.
+    pub async fn start(prereqs: &Prerequisites, env: &[(&str, &Path)], log: &Path) -> Result<Self> {
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let log_file =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let mut command = Command::new(&prereqs.tauri_driver);
+        command
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--native-port")
+            .arg(native_port.to_string())
+            .arg("--native-driver")
+            .arg(&prereqs.native_driver)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", prereqs.tauri_driver.display()))?;
+        let driver = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(answer) = http.get(format!("{}/status", driver.url)).send().await
+                && answer.status().is_success()
+            {
+                return Ok(driver);
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "tauri-driver did not answer on {} within 20 s; see {}",
+                    driver.url,
+                    log.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Capabilities that make the driver launch `app`.
+    pub fn capabilities(app: &Path) -> serde_json::Value {
+        serde_json::json!({ "alwaysMatch": { "tauri:options": { "application": app } } })
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The whole group: tauri-driver, WebKitWebDriver and any app still running. (Not by
+        // running `kill -TERM -<pgid>`: procps-ng 4.0.2, Debian 12's, sends that to every process.)
+        #[cfg(unix)]
+        if let Ok(pgid) = i32::try_from(self.child.id()) {
+            use nix::sys::signal::{Signal, killpg};
+            let _ = killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGTERM);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -32,7 +32,9 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 echo "e2e-desktop: building the UI"
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
-  npm --prefix ui ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: npm 11 writes lockfiles without other platforms' optional packages
+  # (@rollup/rollup-*, @tauri-apps/cli-*), which `npm ci` then rejects as out of sync.
+  npm --prefix ui install --no-audit --no-fund
 fi
 npm --prefix ui run build
 

@@ -17,7 +17,7 @@ fn main() {
     if embeds_ui && !index.exists() {
         panic!(
             "ui/dist/index.html is missing: build the UI first with \
-             `npm --prefix ui ci && npm --prefix ui run build` \
+             `npm --prefix ui install && npm --prefix ui run build` \
              (or build with --no-default-features to load the Vite dev server instead)"
         );
     }

@@ -41,7 +41,7 @@ pub fn prerequisites() -> Result<Option<Prerequisites>> {
         .unwrap_or_else(|| crate::target_dir().join("debug").join("jeco-desktop"));
     if !app.is_file() {
         missing.push(format!(
-            "the desktop app binary {} ({ENV_APP_BIN}): build it with `npm --prefix ui ci && npm --prefix ui run build && cargo build -p jeco-desktop`",
+            "the desktop app binary {} ({ENV_APP_BIN}): build it with `npm --prefix ui install && npm --prefix ui run build && cargo build -p jeco-desktop`",
             app.display()
         ));
     }

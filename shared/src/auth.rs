@@ -104,7 +104,10 @@ mod tests {
 
     #[test]
     fn usernames() {
-        assert_eq!(username_problem("ab"), Some("must be at least 3 characters"));
+        assert_eq!(
+            username_problem("ab"),
+            Some("must be at least 3 characters")
+        );
         assert!(username_problem("abc").is_none());
         assert!(username_problem("a.b-c_9").is_none());
         assert!(username_problem(&"a".repeat(32)).is_none());

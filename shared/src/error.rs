@@ -136,7 +136,13 @@ pub struct ErrorDetail {
 
 impl ErrorBody {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { error: ErrorDetail { code, message: message.into(), fields: None } }
+        Self {
+            error: ErrorDetail {
+                code,
+                message: message.into(),
+                fields: None,
+            },
+        }
     }
 
     pub fn with_fields(mut self, fields: BTreeMap<String, String>) -> Self {

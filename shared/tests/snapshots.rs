@@ -22,9 +22,15 @@ fn user() -> User {
 
 #[test]
 fn error_bodies() {
-    insta::assert_json_snapshot!("error_plain", ErrorBody::new(ErrorCode::UsernameTaken, "username is taken"));
+    insta::assert_json_snapshot!(
+        "error_plain",
+        ErrorBody::new(ErrorCode::UsernameTaken, "username is taken")
+    );
     let mut fields = BTreeMap::new();
-    fields.insert("username".to_string(), "must be at least 3 characters".to_string());
+    fields.insert(
+        "username".to_string(),
+        "must be at least 3 characters".to_string(),
+    );
     insta::assert_json_snapshot!(
         "error_fields",
         ErrorBody::new(ErrorCode::ValidationFailed, "invalid fields").with_fields(fields)
@@ -35,10 +41,25 @@ fn error_bodies() {
 fn auth_bodies() {
     insta::assert_json_snapshot!(
         "register_request",
-        RegisterRequest { username: "ada".into(), password: "correct horse".into(), display_name: Some("Ada".into()) }
+        RegisterRequest {
+            username: "ada".into(),
+            password: "correct horse".into(),
+            display_name: Some("Ada".into())
+        }
     );
-    insta::assert_json_snapshot!("login_request", LoginRequest { username: "ada".into(), password: "pw".into() });
-    insta::assert_json_snapshot!("refresh_request", RefreshRequest { refresh_token: "r".into() });
+    insta::assert_json_snapshot!(
+        "login_request",
+        LoginRequest {
+            username: "ada".into(),
+            password: "pw".into()
+        }
+    );
+    insta::assert_json_snapshot!(
+        "refresh_request",
+        RefreshRequest {
+            refresh_token: "r".into()
+        }
+    );
     insta::assert_json_snapshot!(
         "token_response",
         TokenResponse {
@@ -51,21 +72,41 @@ fn auth_bodies() {
     );
     insta::assert_json_snapshot!(
         "access_claims",
-        AccessClaims { sub: "42".into(), sid: 7, iat: 1, exp: 901, adm: false }
+        AccessClaims {
+            sub: "42".into(),
+            sid: 7,
+            iat: 1,
+            exp: 901,
+            adm: false
+        }
     );
 }
 
 #[test]
 fn user_bodies() {
     insta::assert_json_snapshot!("user", user());
-    insta::assert_json_snapshot!("user_page", UserPage { items: vec![user()], next_cursor: Some("42".into()) });
+    insta::assert_json_snapshot!(
+        "user_page",
+        UserPage {
+            items: vec![user()],
+            next_cursor: Some("42".into())
+        }
+    );
     insta::assert_json_snapshot!(
         "update_profile",
-        UpdateProfileRequest { display_name: Some(Some("A".into())), bio: Some(None), status_text: None }
+        UpdateProfileRequest {
+            display_name: Some(Some("A".into())),
+            bio: Some(None),
+            status_text: None
+        }
     );
     insta::assert_json_snapshot!(
         "health",
-        Health { status: "ok".into(), version: "0.1.0".into(), protocol: PROTOCOL_VERSION.into() }
+        Health {
+            status: "ok".into(),
+            version: "0.1.0".into(),
+            protocol: PROTOCOL_VERSION.into()
+        }
     );
 }
 
@@ -73,7 +114,11 @@ fn user_bodies() {
 fn ws_frames() {
     insta::assert_json_snapshot!(
         "ws_hello",
-        ClientFrame::Hello { protocol: "1.0".into(), token: Some("a.b.c".into()), client: Some("jeco-cli/0.1.0".into()) }
+        ClientFrame::Hello {
+            protocol: "1.0".into(),
+            token: Some("a.b.c".into()),
+            client: Some("jeco-cli/0.1.0".into())
+        }
     );
     insta::assert_json_snapshot!("ws_ping", ClientFrame::Ping { nonce: 3 });
     insta::assert_json_snapshot!(
@@ -90,14 +135,22 @@ fn ws_frames() {
     insta::assert_json_snapshot!("ws_pong", ServerFrame::Pong { nonce: 3 });
     insta::assert_json_snapshot!(
         "ws_error",
-        ServerFrame::Error { code: ErrorCode::UnknownFrame, message: "unknown frame type".into(), frame: Some("nope".into()) }
+        ServerFrame::Error {
+            code: ErrorCode::UnknownFrame,
+            message: "unknown frame type".into(),
+            frame: Some("nope".into())
+        }
     );
 }
 
 #[test]
 fn frames_round_trip() {
     let frames = [
-        ClientFrame::Hello { protocol: "1.0".into(), token: None, client: None },
+        ClientFrame::Hello {
+            protocol: "1.0".into(),
+            token: None,
+            client: None,
+        },
         ClientFrame::Ping { nonce: u64::MAX },
     ];
     for f in frames {

@@ -22,7 +22,9 @@ async fn register_sign_in_and_out_in_the_desktop_app() -> Result<()> {
     let Some(prereqs) = prerequisites()? else {
         return Ok(());
     };
-    let screenshots = jeco_e2e::target_dir().join("screenshots");
+    let screenshots = jeco_e2e::workspace_root()
+        .join("target")
+        .join("screenshots");
     std::fs::create_dir_all(&screenshots)?;
 
     let server = TestServer::start().await?;
@@ -132,7 +134,9 @@ async fn embedded_server_by_default() -> Result<()> {
     let Some(prereqs) = prerequisites()? else {
         return Ok(());
     };
-    let screenshots = jeco_e2e::target_dir().join("screenshots");
+    let screenshots = jeco_e2e::workspace_root()
+        .join("target")
+        .join("screenshots");
     let data_dir = tempfile::tempdir()?;
     let log = jeco_e2e::target_dir().join("e2e-tauri-driver-embedded.log");
     let driver = Driver::start(

@@ -213,6 +213,7 @@ pub async fn connect(
         protocol: PROTOCOL_VERSION.to_owned(),
         token: Some(access_token.to_owned()),
         client: Some(options.client_name.clone()),
+        resume: None,
     };
     let send_hello = socket.send(text_frame(&hello)).await;
     // A server that closes right away (bad token in a header, shutting down) is read below.
@@ -370,10 +371,12 @@ async fn run(
                                 let _ = events.send(SyncEvent::Pong { nonce, round_trip: sent.elapsed() });
                             }
                         }
-                        Ok(ServerFrame::Error { code, message, frame }) => {
+                        Ok(ServerFrame::Error { code, message, frame, .. }) => {
                             let _ = events.send(SyncEvent::ServerError { code, message, frame });
                         }
                         Ok(ServerFrame::Ready { .. }) => tracing::warn!("ignoring a second ready frame"),
+                        // Conversation frames (events, acks, typing, presence) are not handled yet.
+                        Ok(other) => tracing::debug!(?other, "ignoring a frame this engine does not handle yet"),
                         // Newer servers may send frame types this build does not know (minor versions).
                         Err(e) => tracing::debug!(error = %e, "ignoring an unreadable frame"),
                     }
@@ -493,6 +496,7 @@ mod tests {
                         }
                     }
                     ClientFrame::Ping { nonce } => ServerFrame::Pong { nonce },
+                    _ => continue,
                 };
                 ws.send(Message::text(serde_json::to_string(&answer).unwrap()))
                     .await
@@ -523,6 +527,7 @@ mod tests {
                 protocol,
                 token,
                 client,
+                ..
             } => {
                 assert_eq!(protocol, PROTOCOL_VERSION);
                 assert_eq!(token.as_deref(), Some("tok"));

@@ -47,6 +47,17 @@ pub struct Config {
     pub ws_max_frame_bytes: usize,
     /// Frames that may wait for a slow WebSocket client before it is disconnected (close 4006).
     pub ws_outbound_queue: usize,
+    /// Longest message text, in characters.
+    pub message_max_chars: usize,
+    /// Messages one user may send per second (sustained), over REST and WebSocket together.
+    pub message_rate_per_sec: u32,
+    /// Messages one user may send in a burst.
+    pub message_rate_burst: u32,
+    /// A resuming client further behind than this many events in a conversation gets a `resync`
+    /// frame instead of a replay.
+    pub resume_max_events: u32,
+    /// How long a typing indicator lasts without being repeated, in milliseconds.
+    pub typing_timeout_ms: u64,
     /// With `admin_password`: create this admin account at start if it does not exist.
     pub admin_username: Option<String>,
     /// Password for `admin_username`.
@@ -71,6 +82,11 @@ impl Default for Config {
             ws_handshake_timeout_ms: 10_000,
             ws_max_frame_bytes: 64 * 1024,
             ws_outbound_queue: 256,
+            message_max_chars: jeco_shared::messages::MESSAGE_MAX_CHARS_DEFAULT,
+            message_rate_per_sec: 10,
+            message_rate_burst: 20,
+            resume_max_events: 1000,
+            typing_timeout_ms: 6000,
             admin_username: None,
             admin_password: None,
         }
@@ -125,7 +141,7 @@ impl Config {
 
     /// Checks values that would make the server misbehave rather than fail loudly.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive: [(&str, u64); 10] = [
+        let positive: [(&str, u64); 15] = [
             ("access_token_ttl_minutes", self.access_token_ttl_minutes),
             ("refresh_token_ttl_days", self.refresh_token_ttl_days),
             ("max_body_bytes", self.max_body_bytes as u64),
@@ -136,6 +152,11 @@ impl Config {
             ("ws_heartbeat_interval_ms", self.ws_heartbeat_interval_ms),
             ("ws_handshake_timeout_ms", self.ws_handshake_timeout_ms),
             ("ws_outbound_queue", self.ws_outbound_queue as u64),
+            ("message_max_chars", self.message_max_chars as u64),
+            ("message_rate_per_sec", self.message_rate_per_sec.into()),
+            ("message_rate_burst", self.message_rate_burst.into()),
+            ("resume_max_events", self.resume_max_events.into()),
+            ("typing_timeout_ms", self.typing_timeout_ms),
         ];
         for (name, value) in positive {
             if value == 0 {

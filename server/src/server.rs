@@ -14,7 +14,7 @@ use crate::gateway::registry::Registry;
 use crate::gateway::{Gateway, GatewaySettings};
 use crate::services::accounts::AccountSettings;
 use crate::services::tokens::TokenKeys;
-use crate::services::{Accounts, NoObserver, SessionObserver, now_ms};
+use crate::services::{Accounts, Chat, NoObserver, SessionObserver, now_ms};
 use crate::signing_secret;
 use crate::state::AppState;
 use crate::storage::Storage;
@@ -95,13 +95,16 @@ impl RunningServer {
                 tracing::info!(%username, "created the bootstrap admin account");
             }
         }
+        let chat = Chat::new(storage.clone(), registry.clone(), &config);
         let gateway = Arc::new(Gateway::new(
             registry,
             accounts.clone(),
+            chat.clone(),
             GatewaySettings::from_config(&config),
         ));
         let state = AppState {
             accounts,
+            chat,
             storage,
             gateway: gateway.clone(),
             auth_limiter: Arc::new(AuthRateLimiter::new(

@@ -2,13 +2,14 @@
 
 use crate::api::rate_limit::AuthRateLimiter;
 use crate::gateway::Gateway;
-use crate::services::Accounts;
+use crate::services::{Accounts, Chat};
 use crate::storage::Storage;
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: Arc<Accounts>,
+    pub chat: Chat,
     pub storage: Arc<dyn Storage>,
     pub gateway: Arc<Gateway>,
     pub auth_limiter: Arc<AuthRateLimiter>,

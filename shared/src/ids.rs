@@ -29,3 +29,11 @@ id_type!(
     /// A login session: one refresh-token family, from login until logout or revocation.
     SessionId
 );
+id_type!(
+    /// A conversation: a team channel, a group room or a direct conversation.
+    ConversationId
+);
+id_type!(
+    /// A message, unique across all conversations.
+    MessageId
+);

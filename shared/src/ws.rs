@@ -12,11 +12,35 @@
 //!    `idle_timeout_ms` is closed with [`close::HEARTBEAT_TIMEOUT`]. The server also sends WebSocket
 //!    pings, which every WebSocket library answers by itself.
 //!
-//! A frame the server cannot accept (malformed, unknown type, too large) gets a
-//! [`ServerFrame::Error`] and the connection stays open.
+//! 4. **Resume.** A reconnecting client puts its last positions ([`crate::events::Resume`]) in the
+//!    hello. After `ready` the server replays, in order and exactly once, every conversation event
+//!    after those positions and every user event after `user_seq`, then sends
+//!    [`ServerFrame::CaughtUp`]. A conversation (or the user log) that is too far behind gets
+//!    [`ServerFrame::Resync`] instead of its events: reload it over REST and continue from the given
+//!    `seq`. A client without a resume starts from the present: no replay, no `caught_up`.
+//! 5. **Live.** One connection carries every conversation the user is in:
+//!    - [`ServerFrame::Event`] — a stored change at `conversation_id`/`seq` (messages created,
+//!      edited, deleted; reactions; pins; read receipts; members added or removed; renames). Events
+//!      of one conversation arrive in `seq` order without gaps or duplicates.
+//!    - [`ServerFrame::UserEvent`] — a change addressed to this user at its own `seq` (added to or
+//!      removed from a conversation).
+//!    - [`ServerFrame::Typing`] and [`ServerFrame::Presence`] — ephemeral, never stored, no position.
+//!
+//! Client actions after `ready`:
+//! - [`ClientFrame::Send`] posts a message. The answer is [`ServerFrame::Ack`] (after the message is
+//!   committed) or an error frame carrying the same `client_id`. Resending the same `client_id`
+//!   returns the original message, never a second one.
+//! - [`ClientFrame::Typing`] (`active` true/false; the server ends it by itself after a few seconds),
+//!   [`ClientFrame::MarkRead`] (a read receipt to the other members), [`ClientFrame::SetPresence`]
+//!   (online/away for this connection).
+//!
+//! A frame the server cannot accept (malformed, unknown type, too large, an unknown or inaccessible
+//! conversation, a rate limit) gets a [`ServerFrame::Error`] and the connection stays open.
 
 use crate::error::ErrorCode;
-use crate::ids::SessionId;
+use crate::events::{ConversationEvent, PresenceStatus, Resume, UserEvent};
+use crate::ids::{ConversationId, MessageId, SessionId, UserId};
+use crate::messages::Message;
 use crate::users::User;
 use serde::{Deserialize, Serialize};
 
@@ -39,12 +63,37 @@ pub enum ClientFrame {
         /// Free-form client name and version, for the server's logs ("jeco-desktop/0.1.0").
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client: Option<String>,
+        /// Positions to resume from after a reconnect.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<Resume>,
     },
     /// Application heartbeat; answered with [`ServerFrame::Pong`] carrying the same nonce.
     Ping {
         #[serde(default)]
         nonce: u64,
     },
+    /// Send a message; answered with [`ServerFrame::Ack`] or an error frame with this `client_id`.
+    Send {
+        conversation_id: ConversationId,
+        /// Idempotency key, at most 64 bytes.
+        client_id: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MessageId>,
+    },
+    /// Start (`true`) or stop (`false`) typing. Typing ends by itself after a few seconds; repeat
+    /// `true` while the user keeps typing.
+    Typing {
+        conversation_id: ConversationId,
+        active: bool,
+    },
+    /// Everything up to `seq` in the conversation has been read.
+    MarkRead {
+        conversation_id: ConversationId,
+        seq: i64,
+    },
+    /// This connection's presence: `online` or `away` (`offline` is refused).
+    SetPresence { status: PresenceStatus },
 }
 
 /// Frames the server sends.
@@ -73,6 +122,39 @@ pub enum ServerFrame {
         /// The `type` of the client frame this answers, when it could be read.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         frame: Option<String>,
+        /// For a refused `send`: its `client_id`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// A `send` was committed (or had been, for a retry). Only the sender's connection gets it.
+    Ack {
+        client_id: String,
+        message: Message,
+    },
+    /// A stored change in a conversation.
+    Event(ConversationEvent),
+    /// A stored change addressed to this user.
+    UserEvent(UserEvent),
+    /// The replay requested by the hello's resume is complete; what follows is live.
+    CaughtUp,
+    /// Too far behind to replay: reload this conversation (or, without `conversation_id`, the
+    /// conversation list) over REST; events continue after `seq`.
+    Resync {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<ConversationId>,
+        seq: i64,
+    },
+    /// Someone started or stopped typing. `active: true` lapses after `expires_in_ms`.
+    Typing {
+        conversation_id: ConversationId,
+        user_id: UserId,
+        active: bool,
+        expires_in_ms: u64,
+    },
+    /// A user's presence changed.
+    Presence {
+        user_id: UserId,
+        status: PresenceStatus,
     },
 }
 

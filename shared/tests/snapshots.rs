@@ -2,7 +2,10 @@
 //! snapshot diff and has to be accepted on purpose (`cargo insta review`).
 
 use jeco_shared::auth::*;
+use jeco_shared::conversations::*;
+use jeco_shared::events::*;
 use jeco_shared::health::Health;
+use jeco_shared::messages::*;
 use jeco_shared::users::*;
 use jeco_shared::ws::*;
 use jeco_shared::*;
@@ -117,7 +120,8 @@ fn ws_frames() {
         ClientFrame::Hello {
             protocol: "1.0".into(),
             token: Some("a.b.c".into()),
-            client: Some("jeco-cli/0.1.0".into())
+            client: Some("jeco-cli/0.1.0".into()),
+            resume: None,
         }
     );
     insta::assert_json_snapshot!("ws_ping", ClientFrame::Ping { nonce: 3 });
@@ -138,7 +142,8 @@ fn ws_frames() {
         ServerFrame::Error {
             code: ErrorCode::UnknownFrame,
             message: "unknown frame type".into(),
-            frame: Some("nope".into())
+            frame: Some("nope".into()),
+            client_id: None,
         }
     );
 }
@@ -150,11 +155,344 @@ fn frames_round_trip() {
             protocol: "1.0".into(),
             token: None,
             client: None,
+            resume: Some(resume()),
         },
         ClientFrame::Ping { nonce: u64::MAX },
+        send_frame(),
     ];
     for f in frames {
         let s = serde_json::to_string(&f).unwrap();
         assert_eq!(serde_json::from_str::<ClientFrame>(&s).unwrap(), f);
     }
+}
+
+fn message() -> Message {
+    Message {
+        id: MessageId(9),
+        conversation_id: ConversationId(3),
+        seq: 12,
+        sender_id: UserId(42),
+        client_id: "0b7e-4c1a".into(),
+        text: "hi @bob".into(),
+        reply_to: Some(MessageId(8)),
+        reply_count: 0,
+        created_at: "2026-11-23T10:00:00Z".into(),
+        edited_at: None,
+        deleted: false,
+        pinned: false,
+        mentions: Mentions {
+            user_ids: vec![UserId(7)],
+            channel: false,
+            here: false,
+        },
+        reactions: vec![Reaction {
+            emoji: "👍".into(),
+            count: 1,
+            user_ids: vec![UserId(7)],
+        }],
+    }
+}
+
+fn resume() -> Resume {
+    Resume {
+        conversations: vec![Position {
+            conversation_id: ConversationId(3),
+            seq: 11,
+        }],
+        user_seq: 4,
+    }
+}
+
+fn send_frame() -> ClientFrame {
+    ClientFrame::Send {
+        conversation_id: ConversationId(3),
+        client_id: "0b7e-4c1a".into(),
+        text: "hi @bob".into(),
+        reply_to: None,
+    }
+}
+
+#[test]
+fn conversation_bodies() {
+    let member = Member {
+        user_id: UserId(42),
+        role: MemberRole::Owner,
+        joined_at: "2026-11-23T10:00:00Z".into(),
+    };
+    insta::assert_json_snapshot!(
+        "conversation",
+        Conversation {
+            id: ConversationId(3),
+            kind: ConversationKind::Direct,
+            name: None,
+            created_at: "2026-11-23T10:00:00Z".into(),
+            last_activity_at: "2026-11-23T10:05:00Z".into(),
+            last_seq: 12,
+            read_seq: 10,
+            unread_count: 1,
+            mention_count: 1,
+            my_role: MemberRole::Member,
+            last_message: Some(MessagePreview {
+                id: MessageId(9),
+                sender_id: UserId(7),
+                text: "hi @ada".into(),
+                deleted: false,
+                created_at: "2026-11-23T10:05:00Z".into(),
+            }),
+            members: vec![member.clone()],
+            peer_presence: Some(PresenceStatus::Online),
+        }
+    );
+    insta::assert_json_snapshot!(
+        "create_group",
+        CreateGroupRequest {
+            name: "Trip".into(),
+            member_ids: vec![UserId(7)]
+        }
+    );
+    insta::assert_json_snapshot!("open_direct", OpenDirectRequest { user_id: UserId(7) });
+    insta::assert_json_snapshot!(
+        "update_conversation",
+        UpdateConversationRequest {
+            name: "Trip".into()
+        }
+    );
+    insta::assert_json_snapshot!(
+        "add_members",
+        AddMembersRequest {
+            user_ids: vec![UserId(7)]
+        }
+    );
+    insta::assert_json_snapshot!("mark_read", MarkReadRequest { seq: 12 });
+    insta::assert_json_snapshot!(
+        "read_state",
+        ReadState {
+            conversation_id: ConversationId(3),
+            read_seq: 12,
+            unread_count: 0,
+            mention_count: 0
+        }
+    );
+    insta::assert_json_snapshot!("member", member);
+}
+
+#[test]
+fn message_bodies() {
+    insta::assert_json_snapshot!("message", message());
+    insta::assert_json_snapshot!(
+        "message_page",
+        MessagePage {
+            items: vec![message()],
+            has_more_before: true,
+            has_more_after: false
+        }
+    );
+    insta::assert_json_snapshot!(
+        "send_message",
+        SendMessageRequest {
+            client_id: "0b7e-4c1a".into(),
+            text: "hi".into(),
+            reply_to: Some(MessageId(8))
+        }
+    );
+    insta::assert_json_snapshot!("edit_message", EditMessageRequest { text: "hi!".into() });
+    insta::assert_json_snapshot!(
+        "reaction_request",
+        ReactionRequest {
+            emoji: "👍".into()
+        }
+    );
+    insta::assert_json_snapshot!(
+        "reaction_toggled",
+        ReactionToggled {
+            added: true,
+            reactions: message().reactions
+        }
+    );
+}
+
+fn event(body: EventBody) -> ServerFrame {
+    ServerFrame::Event(ConversationEvent {
+        conversation_id: ConversationId(3),
+        seq: 12,
+        at: "2026-11-23T10:00:00Z".into(),
+        actor_id: UserId(42),
+        body,
+    })
+}
+
+#[test]
+fn event_frames() {
+    let m = MessageId(9);
+    let u = UserId(7);
+    let bodies = [
+        (
+            "created",
+            EventBody::ConversationCreated {
+                conversation_kind: ConversationKind::Group,
+                name: Some("Trip".into()),
+            },
+        ),
+        (
+            "renamed",
+            EventBody::ConversationRenamed {
+                name: "Trip 2".into(),
+            },
+        ),
+        (
+            "member_added",
+            EventBody::MemberAdded {
+                user_id: u,
+                role: MemberRole::Member,
+            },
+        ),
+        ("member_removed", EventBody::MemberRemoved { user_id: u }),
+        (
+            "message_created",
+            EventBody::MessageCreated { message: message() },
+        ),
+        (
+            "message_edited",
+            EventBody::MessageEdited {
+                message_id: m,
+                text: "hi!".into(),
+                edited_at: "2026-11-23T10:01:00Z".into(),
+                mentions: Mentions::default(),
+            },
+        ),
+        (
+            "message_deleted",
+            EventBody::MessageDeleted { message_id: m },
+        ),
+        (
+            "reaction_added",
+            EventBody::ReactionAdded {
+                message_id: m,
+                user_id: u,
+                emoji: "👍".into(),
+            },
+        ),
+        (
+            "reaction_removed",
+            EventBody::ReactionRemoved {
+                message_id: m,
+                user_id: u,
+                emoji: "👍".into(),
+            },
+        ),
+        ("pinned", EventBody::MessagePinned { message_id: m }),
+        ("unpinned", EventBody::MessageUnpinned { message_id: m }),
+        (
+            "read_receipt",
+            EventBody::ReadReceipt {
+                user_id: u,
+                read_seq: 12,
+            },
+        ),
+    ];
+    for (name, body) in bodies {
+        let frame = event(body);
+        insta::assert_json_snapshot!(format!("ws_event_{name}"), frame);
+        let text = serde_json::to_string(&frame).unwrap();
+        assert_eq!(serde_json::from_str::<ServerFrame>(&text).unwrap(), frame);
+    }
+    let user_events = [
+        (
+            "added",
+            UserEventBody::ConversationAdded {
+                conversation_id: ConversationId(3),
+                from_seq: 5,
+            },
+        ),
+        (
+            "removed",
+            UserEventBody::ConversationRemoved {
+                conversation_id: ConversationId(3),
+            },
+        ),
+    ];
+    for (name, body) in user_events {
+        let frame = ServerFrame::UserEvent(UserEvent {
+            seq: 4,
+            at: "2026-11-23T10:00:00Z".into(),
+            body,
+        });
+        insta::assert_json_snapshot!(format!("ws_user_event_{name}"), frame);
+        let text = serde_json::to_string(&frame).unwrap();
+        assert_eq!(serde_json::from_str::<ServerFrame>(&text).unwrap(), frame);
+    }
+}
+
+#[test]
+fn realtime_frames() {
+    insta::assert_json_snapshot!(
+        "ws_hello_resume",
+        ClientFrame::Hello {
+            protocol: "1.0".into(),
+            token: None,
+            client: None,
+            resume: Some(resume()),
+        }
+    );
+    insta::assert_json_snapshot!("ws_send", send_frame());
+    insta::assert_json_snapshot!(
+        "ws_typing_client",
+        ClientFrame::Typing {
+            conversation_id: ConversationId(3),
+            active: true
+        }
+    );
+    insta::assert_json_snapshot!(
+        "ws_mark_read",
+        ClientFrame::MarkRead {
+            conversation_id: ConversationId(3),
+            seq: 12
+        }
+    );
+    insta::assert_json_snapshot!(
+        "ws_set_presence",
+        ClientFrame::SetPresence {
+            status: PresenceStatus::Away
+        }
+    );
+    insta::assert_json_snapshot!(
+        "ws_ack",
+        ServerFrame::Ack {
+            client_id: "0b7e-4c1a".into(),
+            message: message()
+        }
+    );
+    insta::assert_json_snapshot!("ws_caught_up", ServerFrame::CaughtUp);
+    insta::assert_json_snapshot!(
+        "ws_resync",
+        ServerFrame::Resync {
+            conversation_id: Some(ConversationId(3)),
+            seq: 40
+        }
+    );
+    insta::assert_json_snapshot!(
+        "ws_typing",
+        ServerFrame::Typing {
+            conversation_id: ConversationId(3),
+            user_id: UserId(7),
+            active: true,
+            expires_in_ms: 6000
+        }
+    );
+    insta::assert_json_snapshot!(
+        "ws_presence",
+        ServerFrame::Presence {
+            user_id: UserId(7),
+            status: PresenceStatus::Online
+        }
+    );
+    insta::assert_json_snapshot!(
+        "ws_error_send",
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: "too many messages; slow down".into(),
+            frame: Some("send".into()),
+            client_id: Some("0b7e-4c1a".into())
+        }
+    );
 }

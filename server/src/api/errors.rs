@@ -60,7 +60,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::Validation(fields) => {
                 ApiError::new(code, "some fields are invalid").with_fields(fields)
             }
-            ServiceError::AccountLocked { retry_after } => {
+            ServiceError::AccountLocked { retry_after }
+            | ServiceError::RateLimited { retry_after } => {
                 ApiError::new(code, e.to_string()).with_retry_after(retry_after)
             }
             ServiceError::Storage(_) | ServiceError::Internal(_) => {

@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1`, its OpenAPI document and the API docs page.
 //!
-//! One router per resource ([`auth`], [`users`], [`health`], plus the gateway's upgrade route), each
+//! One router per resource ([`auth`], [`users`], [`conversations`], [`messages`], [`health`], plus
+//! the gateway's upgrade route), each
 //! handler annotated with `#[utoipa::path]` so that the OpenAPI document at
 //! `/api/v1/openapi.json` is generated from the code that serves it and cannot drift. Swagger UI at
 //! `/api/docs` is compiled into the binary (no CDN), and its "Authorize" button takes the
@@ -11,9 +12,11 @@
 //! is marked sensitive), and 404/405 in the one error shape.
 
 pub mod auth;
+pub mod conversations;
 pub mod errors;
 pub mod extract;
 pub mod health;
+pub mod messages;
 pub mod rate_limit;
 pub mod users;
 
@@ -49,6 +52,8 @@ pub const DOCS_PATH: &str = "/api/docs";
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "users", description = "Profiles and the user directory"),
+        (name = "conversations", description = "Group rooms, direct conversations, members and read state"),
+        (name = "messages", description = "Messages, threads, reactions and pins"),
         (name = "gateway", description = "Real-time WebSocket gateway"),
         (name = "meta", description = "Server status"),
     )
@@ -71,6 +76,8 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
     let v1 = OpenApiRouter::new()
         .merge(auth::router(state.clone()))
         .merge(users::router())
+        .merge(conversations::router())
+        .merge(messages::router())
         .merge(health::router())
         .routes(routes!(crate::gateway::ws_handler));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -5,18 +5,25 @@
 //! 1. **Handshake**: within `handshake_timeout` the first text frame must be a hello. The protocol
 //!    major version is checked first (so an old client learns to upgrade rather than to re-login),
 //!    then the token. Every refusal is a distinct close code from [`jeco_shared::ws::close`].
-//! 2. **Live**: answers pings, turns bad frames into error frames (the connection survives), sends a
-//!    WebSocket ping every heartbeat interval, and closes on idle timeout (4005), on a registry
-//!    request (4003 after logout), on a full outbound queue (4006) or on server shutdown (1001).
+//! 2. **Live**: registers for deliveries, replays what a resuming client missed (see [`super::follow`]),
+//!    then forwards published events in order, runs client actions (send, typing, mark read,
+//!    presence) through the services, answers pings, turns bad frames into error frames (the
+//!    connection survives), sends a WebSocket ping every heartbeat interval, and closes on idle
+//!    timeout (4005), on a registry request (4003 after logout, 4006 when deliveries overflow), on
+//!    a full outbound queue (4006) or on server shutdown (1001). Presence is refreshed when the
+//!    connection goes live and again after it is unregistered.
 
 use super::GatewaySettings;
+use super::follow::{Follower, Out};
 use super::frames;
 use super::outbound::{self, Closer, Outbox, PushError};
-use super::registry::{CloseRequest, Registry};
-use crate::services::{Accounts, Principal, ServiceError};
+use super::registry::{CloseRequest, ConnectionId, Registry};
+use crate::services::{Accounts, Chat, Principal, ServiceError};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
+use jeco_shared::events::{PresenceStatus, Resume};
+use jeco_shared::messages::SendMessageRequest;
 use jeco_shared::ws::{ClientFrame, ServerFrame, close};
 use jeco_shared::{ErrorCode, PROTOCOL_MAJOR, PROTOCOL_VERSION, protocol_major};
 use std::sync::Arc;
@@ -31,6 +38,7 @@ const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
 pub struct Context {
     pub accounts: Arc<Accounts>,
+    pub chat: Chat,
     pub registry: Arc<Registry>,
     pub settings: GatewaySettings,
     pub shutdown: watch::Receiver<bool>,
@@ -57,7 +65,14 @@ pub async fn run(socket: WebSocket, mut ctx: Context) {
     let (sink, mut stream) = socket.split();
     let (outbox, closer, writer) = outbound::spawn(sink, ctx.settings.outbound_queue);
     let ending = match handshake(&mut stream, &outbox, &mut ctx).await {
-        Ok(Some(principal)) => live(&mut stream, &outbox, &mut ctx, principal).await,
+        Ok(Some((principal, resume))) => {
+            let ending = live(&mut stream, &outbox, &mut ctx, principal, resume).await;
+            // Unregistered by now: the user may have gone offline.
+            if let Err(e) = ctx.chat.presence.refresh(principal.user_id).await {
+                tracing::warn!(error = %e, "cannot update presence");
+            }
+            ending
+        }
         Ok(None) => None,
         Err(ending) => Some(ending),
     };
@@ -98,15 +113,43 @@ fn error_frame(code: ErrorCode, message: impl Into<String>, frame: Option<&str>)
         code,
         message: message.into(),
         frame: frame.map(str::to_owned),
+        client_id: None,
     }
 }
+
+/// The error frame for a refused client action; internal failures are logged, not described.
+fn service_error_frame(e: ServiceError, frame: &str, client_id: Option<String>) -> ServerFrame {
+    let code = e.code();
+    let message = match e {
+        ServiceError::Storage(_) | ServiceError::Internal(_) => {
+            tracing::error!(error = %e, frame, "websocket action failed");
+            "internal server error".to_owned()
+        }
+        ServiceError::Validation(fields) => fields
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    };
+    ServerFrame::Error {
+        code,
+        message,
+        frame: Some(frame.to_owned()),
+        client_id,
+    }
+}
+
+/// How long a replay may wait for room in the connection's own queue before the client counts as
+/// a slow consumer.
+const REPLAY_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Returns the authenticated principal, `Ok(None)` when the peer went away, or how to close.
 async fn handshake(
     stream: &mut SplitStream<WebSocket>,
     outbox: &Outbox,
     ctx: &mut Context,
-) -> Result<Option<Principal>, Ending> {
+) -> Result<Option<(Principal, Option<Resume>)>, Ending> {
     let deadline = Instant::now() + ctx.settings.handshake_timeout;
     let hello = loop {
         let message = tokio::select! {
@@ -137,7 +180,8 @@ async fn handshake(
                     protocol,
                     token,
                     client,
-                }) => break (protocol, token, client),
+                    resume,
+                }) => break (protocol, token, client, resume),
                 Ok(other) => {
                     let ty = frames::frame_type(&other);
                     send(
@@ -156,7 +200,7 @@ async fn handshake(
             },
         }
     };
-    let (protocol, token, client) = hello;
+    let (protocol, token, client, resume) = hello;
     if protocol_major(&protocol) != Some(PROTOCOL_MAJOR) {
         let message =
             format!("this server speaks protocol {PROTOCOL_VERSION}; the client sent {protocol:?}");
@@ -214,7 +258,7 @@ async fn handshake(
             idle_timeout_ms: ctx.settings.idle_timeout.as_millis() as u64,
         },
     )?;
-    Ok(Some(principal))
+    Ok(Some((principal, resume)))
 }
 
 /// The live phase. Returns how to close, or `None` when the peer went away.
@@ -223,10 +267,15 @@ async fn live(
     outbox: &Outbox,
     ctx: &mut Context,
     principal: Principal,
+    resume: Option<Resume>,
 ) -> Option<Ending> {
-    let (_registration, mut control) = ctx
-        .registry
-        .register(principal.user_id, principal.session_id);
+    let settings = ctx.settings;
+    // Registered before positions are read, so no event falls between the replay and live.
+    let (registration, mut control, mut deliveries) = ctx.registry.register(
+        principal.user_id,
+        principal.session_id,
+        settings.outbound_queue,
+    );
     // A logout between authentication and registration would otherwise go unnoticed.
     match ctx.accounts.session_is_live(principal.session_id).await {
         Ok(true) => {}
@@ -236,7 +285,34 @@ async fn live(
             return Some(Ending::new(INTERNAL_ERROR, "internal error"));
         }
     }
-    let settings = ctx.settings;
+    if let Err(e) = ctx.chat.presence.refresh(principal.user_id).await {
+        tracing::warn!(error = %e, "cannot update presence");
+    }
+    let mut follower = match Follower::start(
+        principal.user_id,
+        ctx.chat.storage.clone(),
+        resume,
+        settings.resume_max_events,
+    )
+    .await
+    {
+        Ok((follower, replay)) => {
+            for frame in &replay {
+                if outbox
+                    .push_wait(frames::encode(frame), REPLAY_PATIENCE)
+                    .await
+                    .is_err()
+                {
+                    return Some(Ending::new(close::SLOW_CONSUMER, "outbound queue full"));
+                }
+            }
+            follower
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start following conversations");
+            return Some(Ending::new(INTERNAL_ERROR, "internal error"));
+        }
+    };
     let mut heartbeat = tokio::time::interval_at(
         Instant::now() + settings.heartbeat_interval,
         settings.heartbeat_interval,
@@ -255,13 +331,37 @@ async fn live(
             _ = &mut idle => {
                 return Some(Ending::new(close::HEARTBEAT_TIMEOUT, "nothing heard within the idle timeout"));
             }
+            delivery = deliveries.recv() => Input::Delivery(delivery),
             _ = heartbeat.tick() => {
                 if let Err(PushError::Full) = outbox.push(Message::Ping(Default::default())) {
                     return Some(Ending::new(close::SLOW_CONSUMER, "outbound queue full"));
                 }
                 continue;
             }
-            message = stream.next() => message,
+            message = stream.next() => Input::Socket(message),
+        };
+        let message = match message {
+            Input::Socket(message) => message,
+            Input::Delivery(None) => continue,
+            Input::Delivery(Some(delivery)) => {
+                let outs = match follower.deliver(delivery).await {
+                    Ok(outs) => outs,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot deliver an event");
+                        return Some(Ending::new(INTERNAL_ERROR, "internal error"));
+                    }
+                };
+                for out in outs {
+                    let message = match out {
+                        Out::Shared(bytes) => Message::Text(bytes),
+                        Out::Frame(frame) => frames::encode(&frame),
+                    };
+                    if let Err(PushError::Full) = outbox.push(message) {
+                        return Some(Ending::new(close::SLOW_CONSUMER, "outbound queue full"));
+                    }
+                }
+                continue;
+            }
         };
         // Any frame, including a pong to our ping, proves the peer is alive.
         idle.as_mut().reset(Instant::now() + settings.idle_timeout);
@@ -286,12 +386,89 @@ async fn live(
                     "already handshaken; hello is sent once",
                     Some("hello"),
                 ),
+                Ok(action) => match act(ctx, &principal, registration.id(), action).await {
+                    Some(reply) => reply,
+                    None => continue,
+                },
                 Err(e) => e.to_frame(),
             },
         };
         if let Err(ending) = send(outbox, &reply) {
             return Some(ending);
         }
+    }
+}
+
+/// What woke the live loop up.
+enum Input {
+    Socket(Option<Result<Message, axum::Error>>),
+    Delivery(Option<super::registry::Delivery>),
+}
+
+/// Runs a client action through the services; returns the reply, if the action has one.
+async fn act(
+    ctx: &Context,
+    principal: &Principal,
+    connection: ConnectionId,
+    frame: ClientFrame,
+) -> Option<ServerFrame> {
+    let chat = &ctx.chat;
+    let ty = frames::frame_type(&frame);
+    match frame {
+        ClientFrame::Send {
+            conversation_id,
+            client_id,
+            text,
+            reply_to,
+        } => {
+            let req = SendMessageRequest {
+                client_id: client_id.clone(),
+                text,
+                reply_to,
+            };
+            // The ack goes out only after the service returns, that is, after the commit.
+            Some(
+                match chat.messages.send(principal, conversation_id, req).await {
+                    Ok((message, _)) => ServerFrame::Ack { client_id, message },
+                    Err(e) => service_error_frame(e, ty, Some(client_id)),
+                },
+            )
+        }
+        ClientFrame::Typing {
+            conversation_id,
+            active,
+        } => chat
+            .typing
+            .set(principal, conversation_id, active)
+            .await
+            .err()
+            .map(|e| service_error_frame(e, ty, None)),
+        ClientFrame::MarkRead {
+            conversation_id,
+            seq,
+        } => chat
+            .conversations
+            .mark_read(principal, conversation_id, seq)
+            .await
+            .err()
+            .map(|e| service_error_frame(e, ty, None)),
+        ClientFrame::SetPresence { status } => {
+            if status == PresenceStatus::Offline {
+                return Some(error_frame(
+                    ErrorCode::ValidationFailed,
+                    "status: a connected client is online or away",
+                    Some(ty),
+                ));
+            }
+            ctx.registry
+                .set_away(connection, status == PresenceStatus::Away);
+            chat.presence
+                .refresh(principal.user_id)
+                .await
+                .err()
+                .map(|e| service_error_frame(e, ty, None))
+        }
+        ClientFrame::Hello { .. } | ClientFrame::Ping { .. } => None,
     }
 }
 

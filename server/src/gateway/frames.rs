@@ -9,7 +9,14 @@ use jeco_shared::ErrorCode;
 use jeco_shared::ws::{ClientFrame, ServerFrame};
 
 /// Every `type` of [`ClientFrame`]. A test checks it against the enum.
-const KNOWN_TYPES: &[&str] = &["hello", "ping"];
+const KNOWN_TYPES: &[&str] = &[
+    "hello",
+    "ping",
+    "send",
+    "typing",
+    "mark_read",
+    "set_presence",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameError {
@@ -25,6 +32,7 @@ impl FrameError {
             code: self.code,
             message: self.message.clone(),
             frame: self.frame.clone(),
+            client_id: None,
         }
     }
 }
@@ -69,6 +77,10 @@ pub fn frame_type(frame: &ClientFrame) -> &'static str {
     match frame {
         ClientFrame::Hello { .. } => "hello",
         ClientFrame::Ping { .. } => "ping",
+        ClientFrame::Send { .. } => "send",
+        ClientFrame::Typing { .. } => "typing",
+        ClientFrame::MarkRead { .. } => "mark_read",
+        ClientFrame::SetPresence { .. } => "set_presence",
     }
 }
 
@@ -83,8 +95,26 @@ mod tests {
                 protocol: "1.0".into(),
                 token: None,
                 client: None,
+                resume: None,
             },
             ClientFrame::Ping { nonce: 1 },
+            ClientFrame::Send {
+                conversation_id: jeco_shared::ConversationId(1),
+                client_id: "c".into(),
+                text: "t".into(),
+                reply_to: None,
+            },
+            ClientFrame::Typing {
+                conversation_id: jeco_shared::ConversationId(1),
+                active: true,
+            },
+            ClientFrame::MarkRead {
+                conversation_id: jeco_shared::ConversationId(1),
+                seq: 1,
+            },
+            ClientFrame::SetPresence {
+                status: jeco_shared::events::PresenceStatus::Away,
+            },
         ];
         assert_eq!(samples.len(), KNOWN_TYPES.len());
         for f in samples {

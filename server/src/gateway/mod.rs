@@ -11,20 +11,24 @@
 //!   a close code (browsers cannot see an HTTP status on a failed upgrade). The token comes from the
 //!   `Sec-WebSocket-Protocol` header or the hello frame, never from the query string.
 //! - Live connections are indexed in a [`registry::Registry`] by user and by session. Logout and
-//!   refresh-token theft detection close a session's sockets through it (close 4003); the next issue
-//!   fans events out to a user's connections through the same index, encoding each event once and
-//!   sharing the bytes.
+//!   refresh-token theft detection close a session's sockets through it (close 4003), and it is the
+//!   in-process [`crate::services::Fanout`]: each event is encoded once and the same bytes are queued
+//!   for every recipient connection.
+//! - One connection multiplexes every conversation of its user. [`follow`] keeps each
+//!   conversation's events gap-free and duplicate-free across resume, live delivery and races
+//!   between publishers.
 //! - Shutdown is explicit: every connection watches a shutdown signal and closes with 1001, and
 //!   [`Gateway::shutdown`] waits until all connection tasks have finished (upgraded sockets are no
 //!   longer tracked by the HTTP server's graceful shutdown).
 
 pub mod connection;
+pub mod follow;
 pub mod frames;
 pub mod outbound;
 pub mod registry;
 
 use crate::api::errors::ApiError;
-use crate::services::Accounts;
+use crate::services::{Accounts, Chat};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
@@ -47,6 +51,8 @@ pub struct GatewaySettings {
     /// Largest message the gateway accepts; bigger ones get a `frame_too_large` error frame.
     pub max_frame_bytes: usize,
     pub outbound_queue: usize,
+    /// Events per conversation a resuming client may be behind before it is told to resync.
+    pub resume_max_events: u32,
 }
 
 impl GatewaySettings {
@@ -57,6 +63,7 @@ impl GatewaySettings {
             handshake_timeout: Duration::from_millis(config.ws_handshake_timeout_ms),
             max_frame_bytes: config.ws_max_frame_bytes,
             outbound_queue: config.ws_outbound_queue,
+            resume_max_events: config.resume_max_events,
         }
     }
 
@@ -71,6 +78,7 @@ impl GatewaySettings {
 pub struct Gateway {
     pub registry: Arc<Registry>,
     accounts: Arc<Accounts>,
+    chat: Chat,
     settings: GatewaySettings,
     shutdown: watch::Sender<bool>,
     /// Each connection task holds a clone; shutdown waits until all are dropped.
@@ -90,12 +98,14 @@ impl Gateway {
     pub fn new(
         registry: Arc<Registry>,
         accounts: Arc<Accounts>,
+        chat: Chat,
         settings: GatewaySettings,
     ) -> Self {
         let (tracker, all_done) = mpsc::channel(1);
         Self {
             registry,
             accounts,
+            chat,
             settings,
             shutdown: watch::Sender::new(false),
             tracker: Mutex::new(Some(tracker)),
@@ -189,6 +199,7 @@ pub async fn ws_handler(
         .on_upgrade(move |socket| async move {
             let ctx = connection::Context {
                 accounts: gateway.accounts.clone(),
+                chat: gateway.chat.clone(),
                 registry: gateway.registry.clone(),
                 settings: gateway.settings,
                 shutdown: gateway.shutdown.subscribe(),

@@ -31,6 +31,18 @@ pub enum PushError {
 }
 
 impl Outbox {
+    /// Enqueues, waiting up to `patience` for room. Only for a connection's own bulk output (a
+    /// resume replay larger than the queue), never for fan-out.
+    pub async fn push_wait(&self, message: Message, patience: Duration) -> Result<(), PushError> {
+        self.tx
+            .send_timeout(message, patience)
+            .await
+            .map_err(|e| match e {
+                mpsc::error::SendTimeoutError::Timeout(_) => PushError::Full,
+                mpsc::error::SendTimeoutError::Closed(_) => PushError::Closed,
+            })
+    }
+
     pub fn push(&self, message: Message) -> Result<(), PushError> {
         self.tx.try_send(message).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => PushError::Full,

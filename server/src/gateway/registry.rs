@@ -1,11 +1,19 @@
-//! Index of live, authenticated connections by user and by session.
+//! Index of live, authenticated connections by user and by session, and the in-process
+//! [`Fanout`].
 //!
 //! A connection registers after its hello succeeds and is removed when its [`Registration`] drops,
-//! so the index cannot leak entries on any exit path. Control messages (close with a code) go to
-//! the connection task, which owns its socket; the registry never touches sockets itself and its
-//! lock is only held for map updates.
+//! so the index cannot leak entries on any exit path. Control messages (close with a code) and
+//! [`Delivery`]s (encoded frames) go to the connection task, which owns its socket; the registry
+//! never touches sockets itself and its lock is only held for map updates and non-blocking
+//! `try_send`s — never across an `await`.
+//!
+//! Publishing encodes nothing: the frame arrives as JSON text, becomes one reference-counted
+//! [`Utf8Bytes`] and every recipient connection gets a clone of the same bytes. A connection whose
+//! delivery queue is full is asked to close with 4006 (it will resume); the others are unaffected.
 
-use crate::services::SessionObserver;
+use crate::services::{Fanout, Outgoing, SessionObserver, Stream};
+use axum::extract::ws::Utf8Bytes;
+use jeco_shared::events::PresenceStatus;
 use jeco_shared::ws::close;
 use jeco_shared::{SessionId, UserId};
 use std::collections::{HashMap, HashSet};
@@ -23,10 +31,19 @@ pub struct CloseRequest {
     pub reason: &'static str,
 }
 
+/// An encoded frame for one connection; the bytes are shared with every other recipient.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub stream: Stream,
+    pub frame: Utf8Bytes,
+}
+
 struct Entry {
     user: UserId,
     session: SessionId,
     control: mpsc::Sender<CloseRequest>,
+    deliveries: mpsc::Sender<Delivery>,
+    away: bool,
 }
 
 #[derive(Default)]
@@ -73,14 +90,21 @@ impl Registry {
         self.index.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a connection; close requests for it arrive on the returned receiver.
+    /// Registers a connection. Close requests for it arrive on the first receiver, published
+    /// frames on the second, which holds at most `queue` of them.
     pub fn register(
         self: &Arc<Self>,
         user: UserId,
         session: SessionId,
-    ) -> (Registration, mpsc::Receiver<CloseRequest>) {
+        queue: usize,
+    ) -> (
+        Registration,
+        mpsc::Receiver<CloseRequest>,
+        mpsc::Receiver<Delivery>,
+    ) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (control, rx) = mpsc::channel(1);
+        let (deliveries, deliveries_rx) = mpsc::channel(queue.max(1));
         let mut index = self.lock();
         index.connections.insert(
             id,
@@ -88,6 +112,8 @@ impl Registry {
                 user,
                 session,
                 control,
+                deliveries,
+                away: false,
             },
         );
         index.by_session.entry(session).or_default().insert(id);
@@ -98,7 +124,15 @@ impl Registry {
                 id,
             },
             rx,
+            deliveries_rx,
         )
+    }
+
+    /// Marks one connection away (or back).
+    pub fn set_away(&self, id: ConnectionId, away: bool) {
+        if let Some(entry) = self.lock().connections.get_mut(&id) {
+            entry.away = away;
+        }
     }
 
     fn remove(&self, id: ConnectionId) {
@@ -144,6 +178,49 @@ impl Registry {
     }
 }
 
+impl Fanout for Registry {
+    fn publish(&self, recipients: &[UserId], frame: Outgoing) {
+        let bytes = Utf8Bytes::from(frame.json);
+        let index = self.lock();
+        for user in recipients {
+            let Some(ids) = index.by_user.get(user) else {
+                continue;
+            };
+            for entry in ids.iter().filter_map(|id| index.connections.get(id)) {
+                let delivery = Delivery {
+                    stream: frame.stream,
+                    frame: bytes.clone(),
+                };
+                if let Err(mpsc::error::TrySendError::Full(_)) = entry.deliveries.try_send(delivery)
+                {
+                    let _ = entry.control.try_send(CloseRequest {
+                        code: close::SLOW_CONSUMER,
+                        reason: "outbound queue full",
+                    });
+                }
+            }
+        }
+    }
+
+    fn presence(&self, user: UserId) -> PresenceStatus {
+        let index = self.lock();
+        let Some(ids) = index.by_user.get(&user) else {
+            return PresenceStatus::Offline;
+        };
+        let mut entries = ids
+            .iter()
+            .filter_map(|id| index.connections.get(id))
+            .peekable();
+        if entries.peek().is_none() {
+            PresenceStatus::Offline
+        } else if entries.any(|e| !e.away) {
+            PresenceStatus::Online
+        } else {
+            PresenceStatus::Away
+        }
+    }
+}
+
 impl SessionObserver for Registry {
     fn session_revoked(&self, session: SessionId) {
         let closed = self.close_session(
@@ -170,8 +247,8 @@ mod tests {
     #[tokio::test]
     async fn close_session_reaches_only_that_session() {
         let reg = Arc::new(Registry::default());
-        let (a, mut rx_a) = reg.register(UserId(1), SessionId(10));
-        let (_b, mut rx_b) = reg.register(UserId(1), SessionId(11));
+        let (a, mut rx_a, _) = reg.register(UserId(1), SessionId(10), 4);
+        let (_b, mut rx_b, _) = reg.register(UserId(1), SessionId(11), 4);
         assert_eq!(reg.user_connection_count(UserId(1)), 2);
         reg.session_revoked(SessionId(10));
         assert_eq!(rx_a.recv().await.unwrap().code, close::TOKEN_REVOKED);
@@ -188,5 +265,33 @@ mod tests {
             ),
             0
         );
+    }
+
+    #[tokio::test]
+    async fn publish_shares_bytes_and_drops_slow_consumers() {
+        let reg = Arc::new(Registry::default());
+        let (a, _ctl_a, mut del_a) = reg.register(UserId(1), SessionId(10), 1);
+        let (_b, mut ctl_b, mut del_b) = reg.register(UserId(2), SessionId(11), 1);
+        let (_c, _ctl_c, mut del_c) = reg.register(UserId(3), SessionId(12), 1);
+        let frame = |json: &str| Outgoing {
+            stream: Stream::Ephemeral,
+            json: json.into(),
+        };
+        reg.publish(&[UserId(1), UserId(2)], frame("{\"n\":1}"));
+        let got_a = del_a.recv().await.unwrap().frame;
+        let got_b = del_b.try_recv().unwrap().frame;
+        assert_eq!(got_a.as_str(), "{\"n\":1}");
+        // The same allocation, not a copy.
+        assert_eq!(got_a.as_str().as_ptr(), got_b.as_str().as_ptr());
+        assert!(del_c.try_recv().is_err());
+        // User 2 has not read its first frame... now it has; fill its queue of one and overflow.
+        reg.publish(&[UserId(2)], frame("2"));
+        reg.publish(&[UserId(2)], frame("3"));
+        assert_eq!(ctl_b.recv().await.unwrap().code, close::SLOW_CONSUMER);
+        assert_eq!(reg.presence(UserId(1)), PresenceStatus::Online);
+        reg.set_away(a.id(), true);
+        assert_eq!(reg.presence(UserId(1)), PresenceStatus::Away);
+        drop(a);
+        assert_eq!(reg.presence(UserId(1)), PresenceStatus::Offline);
     }
 }

@@ -6,15 +6,69 @@
 //! [`code`](ServiceError::code) is the client-visible [`ErrorCode`].
 
 pub mod accounts;
+pub mod conversations;
+pub mod fanout;
 pub mod lockout;
+pub mod mentions;
+pub mod messages;
 pub mod passwords;
+pub mod presence;
+pub mod rate;
+pub mod render;
 pub mod tokens;
+pub mod typing;
 
 use jeco_shared::{ErrorCode, SessionId, UserId};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use accounts::Accounts;
+pub use conversations::Conversations;
+pub use fanout::{Fanout, Outgoing, Stream};
+pub use messages::Messages;
+pub use presence::Presence;
+pub use typing::Typing;
+
+/// The conversation services, as the API and the gateway share them.
+#[derive(Clone)]
+pub struct Chat {
+    pub conversations: std::sync::Arc<Conversations>,
+    pub messages: std::sync::Arc<Messages>,
+    pub typing: std::sync::Arc<Typing>,
+    pub presence: std::sync::Arc<Presence>,
+    /// For the gateway's replay of stored events.
+    pub storage: std::sync::Arc<dyn crate::storage::Storage>,
+}
+
+impl Chat {
+    pub fn new(
+        storage: std::sync::Arc<dyn crate::storage::Storage>,
+        fanout: std::sync::Arc<dyn Fanout>,
+        config: &crate::Config,
+    ) -> Self {
+        use std::sync::Arc;
+        let conversations = Arc::new(Conversations::new(storage.clone(), fanout.clone()));
+        let messages = Arc::new(Messages::new(
+            storage.clone(),
+            fanout.clone(),
+            conversations.clone(),
+            messages::MessageSettings::from_config(config),
+        ));
+        let typing = Typing::new(
+            conversations.clone(),
+            fanout.clone(),
+            Duration::from_millis(config.typing_timeout_ms),
+        );
+        let presence = Arc::new(Presence::new(storage.clone(), fanout));
+        Self {
+            conversations,
+            messages,
+            typing,
+            presence,
+            storage,
+        }
+    }
+}
 
 /// Who is making a request: established from a verified access token and a live session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,10 +114,23 @@ pub enum ServiceError {
     NotFound,
     #[error("forbidden")]
     Forbidden,
+    #[error("too many messages; slow down")]
+    RateLimited { retry_after: Duration },
     #[error("storage failed: {0}")]
-    Storage(#[from] crate::storage::StorageError),
+    Storage(crate::storage::StorageError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<crate::storage::StorageError> for ServiceError {
+    /// A row that vanished between the service's check and the write reads as "not found", the
+    /// same answer as if it never existed.
+    fn from(e: crate::storage::StorageError) -> Self {
+        match e {
+            crate::storage::StorageError::NotFound => Self::NotFound,
+            other => Self::Storage(other),
+        }
+    }
 }
 
 impl ServiceError {
@@ -84,6 +151,7 @@ impl ServiceError {
             Self::TokenRevoked(_) => ErrorCode::TokenRevoked,
             Self::NotFound => ErrorCode::NotFound,
             Self::Forbidden => ErrorCode::Forbidden,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

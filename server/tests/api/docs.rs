@@ -22,6 +22,28 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
         ("/api/v1/users", "get"),
         ("/api/v1/health", "get"),
         ("/api/v1/ws", "get"),
+        ("/api/v1/conversations", "get"),
+        ("/api/v1/conversations", "post"),
+        ("/api/v1/conversations/direct", "post"),
+        ("/api/v1/conversations/{id}", "get"),
+        ("/api/v1/conversations/{id}", "patch"),
+        ("/api/v1/conversations/{id}/members", "get"),
+        ("/api/v1/conversations/{id}/members", "post"),
+        ("/api/v1/conversations/{id}/members/{user_id}", "delete"),
+        ("/api/v1/conversations/{id}/read", "post"),
+        ("/api/v1/conversations/{id}/messages", "get"),
+        ("/api/v1/conversations/{id}/messages", "post"),
+        ("/api/v1/conversations/{id}/messages/{mid}", "get"),
+        ("/api/v1/conversations/{id}/messages/{mid}", "patch"),
+        ("/api/v1/conversations/{id}/messages/{mid}", "delete"),
+        ("/api/v1/conversations/{id}/messages/{mid}/replies", "get"),
+        (
+            "/api/v1/conversations/{id}/messages/{mid}/reactions",
+            "post",
+        ),
+        ("/api/v1/conversations/{id}/pins", "get"),
+        ("/api/v1/conversations/{id}/pins/{mid}", "put"),
+        ("/api/v1/conversations/{id}/pins/{mid}", "delete"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
@@ -52,6 +74,14 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
         "UserPage",
         "ErrorBody",
         "Health",
+        "Conversation",
+        "ConversationList",
+        "CreateGroupRequest",
+        "Message",
+        "MessagePage",
+        "SendMessageRequest",
+        "ReactionToggled",
+        "ReadState",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),

@@ -173,6 +173,7 @@ async fn bad_frames_get_error_frames_and_the_connection_survives() {
             code: ErrorCode::UnknownFrame,
             message: "unknown frame type \"teleport\"".into(),
             frame: Some("teleport".into()),
+            client_id: None,
         }
     );
     assert_alive(&mut ws, 2).await;

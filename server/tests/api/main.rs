@@ -4,9 +4,13 @@
 mod admin;
 mod auth;
 mod binary;
+mod conversations;
 mod docs;
 mod gateway;
 mod input;
+mod messages;
+mod realtime;
 mod restart;
+mod resume;
 mod support;
 mod users;

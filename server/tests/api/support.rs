@@ -88,6 +88,85 @@ impl TestServer {
         req.send().await.unwrap()
     }
 
+    /// Any method with an optional JSON body and a bearer token.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        token: &str,
+    ) -> reqwest::Response {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// A successful call's JSON body (asserting the status).
+    pub async fn ok(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        token: &str,
+        status: u16,
+    ) -> Value {
+        let resp = self.call(method.clone(), path, body, token).await;
+        let got = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        assert_eq!(got, status, "{method} {path}: {text}");
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        }
+    }
+
+    /// Creates a group owned by `token`'s user with the given members; returns its id.
+    pub async fn group(&self, token: &str, name: &str, members: &[i64]) -> i64 {
+        let c = self
+            .ok(
+                reqwest::Method::POST,
+                "/api/v1/conversations",
+                Some(json!({"name": name, "member_ids": members})),
+                token,
+                201,
+            )
+            .await;
+        c["id"].as_i64().unwrap()
+    }
+
+    /// Sends a message over REST; returns the message.
+    pub async fn say(&self, token: &str, conversation: i64, client_id: &str, text: &str) -> Value {
+        self.ok(
+            reqwest::Method::POST,
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            Some(json!({"client_id": client_id, "text": text})),
+            token,
+            201,
+        )
+        .await
+    }
+
+    /// hello (with an optional resume) → ready; the frames after ready are the caller's to read.
+    pub async fn ws_resume(&self, token: &str, resume: Option<Value>) -> Ws {
+        let mut ws = self.ws(&["jeco.v1", &format!("jeco.auth.{token}")]).await;
+        let mut hello = json!({"type": "hello", "protocol": jeco_shared::PROTOCOL_VERSION});
+        if let Some(resume) = resume {
+            hello["resume"] = resume;
+        }
+        send_json(&mut ws, hello).await;
+        let ready = next_frame(&mut ws).await;
+        assert!(matches!(ready, ServerFrame::Ready { .. }), "{ready:?}");
+        ws
+    }
+
+    /// A live connection without resume (it starts from the present).
+    pub async fn ws_live(&self, token: &str) -> Ws {
+        self.ws_resume(token, None).await
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         let mut req = self.http.get(self.url(path));
         if let Some(token) = token {
@@ -182,6 +261,40 @@ pub async fn next_frame(ws: &mut Ws) -> ServerFrame {
             Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+/// The next frame that satisfies `want`, skipping others (presence, typing, …).
+pub async fn next_where(ws: &mut Ws, want: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
+    loop {
+        let frame = next_frame(ws).await;
+        if want(&frame) {
+            return frame;
+        }
+    }
+}
+
+/// The next conversation event, skipping ephemeral frames.
+pub async fn next_event(ws: &mut Ws) -> jeco_shared::events::ConversationEvent {
+    match next_where(ws, |f| matches!(f, ServerFrame::Event(_))).await {
+        ServerFrame::Event(e) => e,
+        _ => unreachable!(),
+    }
+}
+
+/// Every application frame that arrives within `wait` (to show that nothing else came).
+pub async fn frames_within(ws: &mut Ws, wait: Duration) -> Vec<ServerFrame> {
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return out,
+            Ok(Some(Ok(Message::Text(text)))) => {
+                out.push(serde_json::from_str(text.as_str()).unwrap())
+            }
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+            Ok(other) => panic!("unexpected {other:?}"),
         }
     }
 }

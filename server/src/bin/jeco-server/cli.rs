@@ -161,6 +161,26 @@ pub struct ConfigArgs {
     /// Frames queued for a slow WebSocket client before it is dropped [default: 256].
     #[arg(long, env = "JECO_WS_OUTBOUND_QUEUE", global = true, value_name = "N")]
     pub ws_outbound_queue: Option<usize>,
+    /// Longest message text in characters [default: 4000].
+    #[arg(long, env = "JECO_MESSAGE_MAX_CHARS", global = true, value_name = "N")]
+    pub message_max_chars: Option<usize>,
+    /// Messages per second one user may send, sustained [default: 10].
+    #[arg(
+        long,
+        env = "JECO_MESSAGE_RATE_PER_SEC",
+        global = true,
+        value_name = "N"
+    )]
+    pub message_rate_per_sec: Option<u32>,
+    /// Messages one user may send in a burst [default: 20].
+    #[arg(long, env = "JECO_MESSAGE_RATE_BURST", global = true, value_name = "N")]
+    pub message_rate_burst: Option<u32>,
+    /// Events a resuming client may be behind per conversation before it must resync [default: 1000].
+    #[arg(long, env = "JECO_RESUME_MAX_EVENTS", global = true, value_name = "N")]
+    pub resume_max_events: Option<u32>,
+    /// How long a typing indicator lasts unless repeated, in ms [default: 6000].
+    #[arg(long, env = "JECO_TYPING_TIMEOUT_MS", global = true, value_name = "MS")]
+    pub typing_timeout_ms: Option<u64>,
     /// Create this admin account at start if missing (with --admin-password).
     #[arg(long, env = "JECO_ADMIN_USERNAME", global = true, value_name = "NAME")]
     pub admin_username: Option<String>,
@@ -209,6 +229,11 @@ impl ConfigArgs {
             ws_handshake_timeout_ms,
             ws_max_frame_bytes,
             ws_outbound_queue,
+            message_max_chars,
+            message_rate_per_sec,
+            message_rate_burst,
+            resume_max_events,
+            typing_timeout_ms,
         );
         if let Some(v) = &self.admin_username {
             c.admin_username = Some(v.clone());

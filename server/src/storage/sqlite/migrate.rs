@@ -13,11 +13,18 @@ pub(super) struct Migration {
     pub sql: &'static str,
 }
 
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_accounts",
-    sql: include_str!("../../../migrations/0001_accounts.sql"),
-}];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_accounts",
+        sql: include_str!("../../../migrations/0001_accounts.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_conversations",
+        sql: include_str!("../../../migrations/0002_conversations.sql"),
+    },
+];
 
 /// Applies every migration newer than the database. Returns the versions applied.
 pub(super) fn migrate(conn: &mut Connection, now_ms: i64) -> Result<Vec<i64>, StorageError> {
@@ -90,7 +97,7 @@ mod tests {
     #[test]
     fn migrate_is_idempotent_and_recorded() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1]);
+        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2]);
         assert!(migrate(&mut conn, 2).unwrap().is_empty());
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))

@@ -1,0 +1,221 @@
+//! `/api/v1/conversations/*`: the conversation list, group rooms, direct conversations, members and
+//! read state. Messages are in [`super::messages`].
+
+use super::errors::ApiError;
+use super::extract::{Auth, Json, Path};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use jeco_shared::conversations::{
+    AddMembersRequest, Conversation, ConversationList, CreateGroupRequest, MarkReadRequest, Member,
+    OpenDirectRequest, ReadState, UpdateConversationRequest,
+};
+use jeco_shared::{ConversationId, ErrorBody, UserId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create_group))
+        .routes(routes!(open_direct))
+        .routes(routes!(get_one, rename))
+        .routes(routes!(members, add_members))
+        .routes(routes!(remove_member))
+        .routes(routes!(mark_read))
+}
+
+/// The caller's conversations, most recent activity first, with last message, unread and mention
+/// counts and (for direct conversations) the other member's presence.
+#[utoipa::path(get, path = "/conversations", tag = "conversations", security(("bearer" = [])),
+    responses(
+        (status = 200, body = ConversationList),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> Result<axum::Json<ConversationList>, ApiError> {
+    Ok(axum::Json(state.chat.conversations.list(&who).await?))
+}
+
+/// Create a group room; the caller becomes its owner.
+#[utoipa::path(post, path = "/conversations", tag = "conversations", security(("bearer" = [])),
+    request_body = CreateGroupRequest,
+    responses(
+        (status = 201, body = Conversation),
+        (status = 400, description = "Invalid name or unknown member", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ))]
+pub async fn create_group(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Json(req): Json<CreateGroupRequest>,
+) -> Result<(StatusCode, axum::Json<Conversation>), ApiError> {
+    let c = state.chat.conversations.create_group(&who, req).await?;
+    Ok((StatusCode::CREATED, axum::Json(c)))
+}
+
+/// The direct conversation with a user: created (201) on first use, the same one (200) after.
+#[utoipa::path(post, path = "/conversations/direct", tag = "conversations", security(("bearer" = [])),
+    request_body = OpenDirectRequest,
+    responses(
+        (status = 200, description = "It already existed", body = Conversation),
+        (status = 201, description = "Created now", body = Conversation),
+        (status = 400, description = "Unknown user or oneself", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ))]
+pub async fn open_direct(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Json(req): Json<OpenDirectRequest>,
+) -> Result<(StatusCode, axum::Json<Conversation>), ApiError> {
+    let (c, created) = state.chat.conversations.open_direct(&who, req).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(c)))
+}
+
+/// One conversation as the caller sees it.
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, body = Conversation),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such conversation, or not a member", body = ErrorBody),
+    ))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Conversation>, ApiError> {
+    Ok(axum::Json(
+        state
+            .chat
+            .conversations
+            .get(&who, ConversationId(id))
+            .await?,
+    ))
+}
+
+/// Rename a group room (any member).
+#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = UpdateConversationRequest,
+    responses(
+        (status = 200, body = Conversation),
+        (status = 400, description = "Invalid name, or a direct conversation", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such conversation, or not a member", body = ErrorBody),
+    ))]
+pub async fn rename(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<i64>,
+    Json(req): Json<UpdateConversationRequest>,
+) -> Result<axum::Json<Conversation>, ApiError> {
+    Ok(axum::Json(
+        state
+            .chat
+            .conversations
+            .rename(&who, ConversationId(id), req)
+            .await?,
+    ))
+}
+
+/// The members of a conversation.
+#[utoipa::path(get, path = "/conversations/{id}/members", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, body = Vec<Member>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such conversation, or not a member", body = ErrorBody),
+    ))]
+pub async fn members(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<Member>>, ApiError> {
+    Ok(axum::Json(
+        state
+            .chat
+            .conversations
+            .members(&who, ConversationId(id))
+            .await?,
+    ))
+}
+
+/// Add people to a group room (any member). Returns the members afterwards.
+#[utoipa::path(post, path = "/conversations/{id}/members", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = AddMembersRequest,
+    responses(
+        (status = 200, body = Vec<Member>),
+        (status = 400, description = "Unknown user, too many members, or a direct conversation", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such conversation, or not a member", body = ErrorBody),
+    ))]
+pub async fn add_members(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<i64>,
+    Json(req): Json<AddMembersRequest>,
+) -> Result<axum::Json<Vec<Member>>, ApiError> {
+    Ok(axum::Json(
+        state
+            .chat
+            .conversations
+            .add_members(&who, ConversationId(id), req)
+            .await?,
+    ))
+}
+
+/// Remove a member (owners and admins), or leave (one's own id).
+#[utoipa::path(delete, path = "/conversations/{id}/members/{user_id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), ("user_id" = i64, Path, description = "Member to remove")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "A direct conversation", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only owners and admins remove others", body = ErrorBody),
+        (status = 404, description = "No such conversation or member", body = ErrorBody),
+    ))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((id, user)): Path<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .chat
+        .conversations
+        .remove_member(&who, ConversationId(id), UserId(user))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mark everything up to `seq` as read; the other members get a read receipt.
+#[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = MarkReadRequest,
+    responses(
+        (status = 200, body = ReadState),
+        (status = 400, description = "Invalid seq", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such conversation, or not a member", body = ErrorBody),
+    ))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<i64>,
+    Json(req): Json<MarkReadRequest>,
+) -> Result<axum::Json<ReadState>, ApiError> {
+    Ok(axum::Json(
+        state
+            .chat
+            .conversations
+            .mark_read(&who, ConversationId(id), req.seq)
+            .await?,
+    ))
+}

@@ -1,0 +1,192 @@
+//! Per-connection positions: resume on connect, gap-free and duplicate-free delivery afterwards.
+//!
+//! A connection registers for deliveries *before* it reads positions from storage, so every event
+//! is either already visible to that read or published to the connection afterwards. The follower
+//! then remembers, per conversation and for the user's own log, the last `seq` handed to the
+//! socket:
+//! - a delivery at or below that position was already sent (by the replay) and is dropped;
+//! - a delivery right after it is sent;
+//! - a delivery further ahead means events were published out of order (two commits racing to
+//!   publish) — everything in between is committed already, so it is read from the log and sent
+//!   first. The late delivery is dropped when it arrives.
+//!
+//! So a client sees each conversation's events exactly once and in order, whether they came live,
+//! from a replay, or from a gap fill. Replay and gap fill render stored events exactly as the live
+//! path does ([`crate::services::render`]).
+
+use crate::services::{ServiceError, Stream, render};
+use crate::storage::Storage;
+use jeco_shared::events::Resume;
+use jeco_shared::ws::ServerFrame;
+use jeco_shared::{ConversationId, UserId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::registry::Delivery;
+
+/// A frame to write: either shared bytes from the fan-out or a frame rendered here.
+pub enum Out {
+    Shared(axum::extract::ws::Utf8Bytes),
+    Frame(Box<ServerFrame>),
+}
+
+pub struct Follower {
+    user: UserId,
+    storage: Arc<dyn Storage>,
+    /// Last conversation `seq` sent, per conversation the user is in.
+    positions: HashMap<ConversationId, i64>,
+    /// Last user-log `seq` sent.
+    user_seq: i64,
+}
+
+impl Follower {
+    /// Starts following `user`'s conversations. With `resume`, returns the replay (or resync
+    /// frames) followed by `caught_up`; without, nothing (the client starts from the present).
+    pub async fn start(
+        user: UserId,
+        storage: Arc<dyn Storage>,
+        resume: Option<Resume>,
+        max_replay: u32,
+    ) -> Result<(Self, Vec<ServerFrame>), ServiceError> {
+        let heads = storage.membership_heads(user).await?;
+        let user_head = storage.user_event_head(user).await?;
+        let mut frames = Vec::new();
+        let mut positions: HashMap<ConversationId, i64> = heads
+            .iter()
+            .map(|h| (h.conversation_id, h.last_seq))
+            .collect();
+        let mut user_seq = user_head;
+        let resuming = resume.is_some();
+        if let Some(resume) = resume {
+            for p in resume.conversations {
+                let Some(head) = heads
+                    .iter()
+                    .find(|h| h.conversation_id == p.conversation_id)
+                else {
+                    // Not a member (any more): the user log says so; nothing to replay.
+                    continue;
+                };
+                // Never replay from before the user joined.
+                let from = p.seq.max(head.joined_seq - 1).max(0);
+                if from >= head.last_seq {
+                    continue;
+                }
+                if head.last_seq - from > i64::from(max_replay) {
+                    frames.push(ServerFrame::Resync {
+                        conversation_id: Some(head.conversation_id),
+                        seq: head.last_seq,
+                    });
+                    continue;
+                }
+                let events = storage
+                    .events_after(head.conversation_id, from, max_replay)
+                    .await?;
+                if let Some(last) = events.last() {
+                    positions.insert(head.conversation_id, last.seq);
+                }
+                frames.extend(events.iter().map(|e| ServerFrame::Event(render::event(e))));
+            }
+            let from = resume.user_seq.max(0);
+            if from < user_head {
+                if user_head - from > i64::from(max_replay) {
+                    frames.push(ServerFrame::Resync {
+                        conversation_id: None,
+                        seq: user_head,
+                    });
+                } else {
+                    let events = storage.user_events_after(user, from, max_replay).await?;
+                    if let Some(last) = events.last() {
+                        user_seq = last.seq;
+                    }
+                    frames.extend(
+                        events
+                            .iter()
+                            .map(|e| ServerFrame::UserEvent(render::user_event(e))),
+                    );
+                }
+            }
+        }
+        if resuming {
+            frames.push(ServerFrame::CaughtUp);
+        }
+        Ok((
+            Self {
+                user,
+                storage,
+                positions,
+                user_seq,
+            },
+            frames,
+        ))
+    }
+
+    /// What to write for one delivery: nothing (already sent), the delivery itself, or the missed
+    /// events before it and then it.
+    pub async fn deliver(&mut self, delivery: Delivery) -> Result<Vec<Out>, ServiceError> {
+        match delivery.stream {
+            Stream::Ephemeral => Ok(vec![Out::Shared(delivery.frame)]),
+            Stream::Conversation { id, seq } => {
+                let position = match self.positions.get(&id) {
+                    Some(p) => *p,
+                    // Joined after this connection started: follow from the joining event.
+                    None => match self.storage.member(id, self.user).await? {
+                        Some(m) => m.joined_seq - 1,
+                        None => return Ok(Vec::new()),
+                    },
+                };
+                if seq <= position {
+                    return Ok(Vec::new());
+                }
+                let mut out = Vec::new();
+                if seq > position + 1 {
+                    let missed = self
+                        .storage
+                        .events_after(id, position, (seq - position - 1) as u32)
+                        .await?;
+                    out.extend(
+                        missed
+                            .iter()
+                            .map(|e| Out::Frame(Box::new(ServerFrame::Event(render::event(e))))),
+                    );
+                }
+                out.push(Out::Shared(delivery.frame));
+                self.positions.insert(id, seq);
+                Ok(out)
+            }
+            Stream::User { seq, left } => {
+                if seq <= self.user_seq {
+                    return Ok(Vec::new());
+                }
+                let mut out = Vec::new();
+                if seq > self.user_seq + 1 {
+                    let missed = self
+                        .storage
+                        .user_events_after(
+                            self.user,
+                            self.user_seq,
+                            (seq - self.user_seq - 1) as u32,
+                        )
+                        .await?;
+                    for e in &missed {
+                        if let Stream::User {
+                            left: Some(conversation),
+                            ..
+                        } = render::user_stream(e)
+                        {
+                            self.positions.remove(&conversation);
+                        }
+                        out.push(Out::Frame(Box::new(ServerFrame::UserEvent(
+                            render::user_event(e),
+                        ))));
+                    }
+                }
+                if let Some(conversation) = left {
+                    self.positions.remove(&conversation);
+                }
+                out.push(Out::Shared(delivery.frame));
+                self.user_seq = seq;
+                Ok(out)
+            }
+        }
+    }
+}

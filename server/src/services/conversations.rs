@@ -1,0 +1,331 @@
+//! Conversations: group rooms and direct conversations (channels join with teams), their members
+//! and read positions.
+//!
+//! Authorization rules live here. Whoever is not a member of a conversation gets `not_found` for it
+//! — the same answer as for an id that does not exist — so membership cannot be probed. Any member
+//! may rename a group and add people; removing someone else takes an owner or admin; anyone may
+//! leave. A direct conversation always has exactly its two members.
+
+use super::accounts::rfc3339;
+use super::fanout::{Fanout, publish_committed};
+use super::{Principal, ServiceError, now_ms};
+use crate::storage::{ConversationSummary, MemberRecord, NewGroup, Storage};
+use jeco_shared::conversations::{
+    AddMembersRequest, Conversation, ConversationKind, ConversationList, CreateGroupRequest,
+    GROUP_MEMBERS_MAX, Member, MessagePreview, NAME_MAX, OpenDirectRequest, ReadState,
+    UpdateConversationRequest,
+};
+use jeco_shared::{ConversationId, UserId};
+use std::sync::Arc;
+
+/// Characters of the last message shown in the conversation list.
+const PREVIEW_CHARS: usize = 140;
+
+pub struct Conversations {
+    storage: Arc<dyn Storage>,
+    fanout: Arc<dyn Fanout>,
+}
+
+fn member(m: &MemberRecord) -> Member {
+    Member {
+        user_id: m.user_id,
+        role: m.role,
+        joined_at: rfc3339(m.joined_at_ms),
+    }
+}
+
+fn valid_name(name: &str) -> Result<String, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ServiceError::field("name", "must not be empty"));
+    }
+    if name.chars().count() > NAME_MAX {
+        return Err(ServiceError::field(
+            "name",
+            format!("must be at most {NAME_MAX} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+impl Conversations {
+    pub fn new(storage: Arc<dyn Storage>, fanout: Arc<dyn Fanout>) -> Self {
+        Self { storage, fanout }
+    }
+
+    /// The caller's membership, or `not_found` whether the conversation is missing or foreign.
+    pub async fn require_member(
+        &self,
+        id: ConversationId,
+        user: UserId,
+    ) -> Result<MemberRecord, ServiceError> {
+        self.storage
+            .member(id, user)
+            .await?
+            .ok_or(ServiceError::NotFound)
+    }
+
+    fn render(&self, s: ConversationSummary) -> Conversation {
+        let peer_presence = (s.conversation.kind == ConversationKind::Direct)
+            .then(|| {
+                s.members
+                    .iter()
+                    .find(|m| m.user_id != s.me.user_id)
+                    .map(|m| self.fanout.presence(m.user_id))
+            })
+            .flatten();
+        Conversation {
+            id: s.conversation.id,
+            kind: s.conversation.kind,
+            name: s.conversation.name,
+            created_at: rfc3339(s.conversation.created_at_ms),
+            last_activity_at: rfc3339(s.conversation.last_activity_ms),
+            last_seq: s.conversation.last_seq,
+            read_seq: s.me.read_seq,
+            unread_count: s.unread,
+            mention_count: s.mentions,
+            my_role: s.me.role,
+            last_message: s.last_message.map(|m| MessagePreview {
+                id: m.id,
+                sender_id: m.sender_id,
+                text: m.body.chars().take(PREVIEW_CHARS).collect(),
+                deleted: m.deleted_at_ms.is_some(),
+                created_at: rfc3339(m.created_at_ms),
+            }),
+            members: s.members.iter().map(member).collect(),
+            peer_presence,
+        }
+    }
+
+    pub async fn list(&self, who: &Principal) -> Result<ConversationList, ServiceError> {
+        let items = self.storage.conversations_of(who.user_id).await?;
+        Ok(ConversationList {
+            items: items.into_iter().map(|s| self.render(s)).collect(),
+        })
+    }
+
+    pub async fn get(
+        &self,
+        who: &Principal,
+        id: ConversationId,
+    ) -> Result<Conversation, ServiceError> {
+        let summary = self
+            .storage
+            .conversation_summary(id, who.user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(self.render(summary))
+    }
+
+    async fn require_users(&self, field: &str, users: &[UserId]) -> Result<(), ServiceError> {
+        for &u in users {
+            if self.storage.user_by_id(u).await?.is_none() {
+                return Err(ServiceError::field(field, format!("no user with id {u}")));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create_group(
+        &self,
+        who: &Principal,
+        req: CreateGroupRequest,
+    ) -> Result<Conversation, ServiceError> {
+        let name = valid_name(&req.name)?;
+        let mut members: Vec<UserId> = Vec::new();
+        for u in req.member_ids {
+            if u != who.user_id && !members.contains(&u) {
+                members.push(u);
+            }
+        }
+        if members.len() + 1 > GROUP_MEMBERS_MAX {
+            return Err(ServiceError::field(
+                "member_ids",
+                format!("a group has at most {GROUP_MEMBERS_MAX} members"),
+            ));
+        }
+        self.require_users("member_ids", &members).await?;
+        let (record, committed) = self
+            .storage
+            .create_group(NewGroup {
+                name,
+                owner: who.user_id,
+                members,
+                now_ms: now_ms(),
+            })
+            .await?;
+        publish_committed(self.fanout.as_ref(), &committed);
+        self.get(who, record.id).await
+    }
+
+    /// The direct conversation with another user, created on first use. Returns whether it was
+    /// created now.
+    pub async fn open_direct(
+        &self,
+        who: &Principal,
+        req: OpenDirectRequest,
+    ) -> Result<(Conversation, bool), ServiceError> {
+        if req.user_id == who.user_id {
+            return Err(ServiceError::field(
+                "user_id",
+                "a direct conversation needs another user",
+            ));
+        }
+        self.require_users("user_id", &[req.user_id]).await?;
+        let (record, committed) = self
+            .storage
+            .open_direct(who.user_id, req.user_id, now_ms())
+            .await?;
+        if let Some(committed) = &committed {
+            publish_committed(self.fanout.as_ref(), committed);
+        }
+        Ok((self.get(who, record.id).await?, committed.is_some()))
+    }
+
+    async fn require_group(
+        &self,
+        id: ConversationId,
+        who: &Principal,
+    ) -> Result<MemberRecord, ServiceError> {
+        let me = self.require_member(id, who.user_id).await?;
+        let conversation = self
+            .storage
+            .conversation(id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if conversation.kind == ConversationKind::Direct {
+            return Err(ServiceError::BadRequest(
+                "a direct conversation always has exactly its two members and no name".into(),
+            ));
+        }
+        Ok(me)
+    }
+
+    pub async fn rename(
+        &self,
+        who: &Principal,
+        id: ConversationId,
+        req: UpdateConversationRequest,
+    ) -> Result<Conversation, ServiceError> {
+        let name = valid_name(&req.name)?;
+        self.require_group(id, who).await?;
+        let committed = self
+            .storage
+            .rename_conversation(id, who.user_id, name, now_ms())
+            .await?;
+        publish_committed(self.fanout.as_ref(), &committed);
+        self.get(who, id).await
+    }
+
+    pub async fn members(
+        &self,
+        who: &Principal,
+        id: ConversationId,
+    ) -> Result<Vec<Member>, ServiceError> {
+        self.require_member(id, who.user_id).await?;
+        Ok(self.storage.members(id).await?.iter().map(member).collect())
+    }
+
+    pub async fn add_members(
+        &self,
+        who: &Principal,
+        id: ConversationId,
+        req: AddMembersRequest,
+    ) -> Result<Vec<Member>, ServiceError> {
+        self.require_group(id, who).await?;
+        if req.user_ids.is_empty() {
+            return Err(ServiceError::field("user_ids", "must not be empty"));
+        }
+        self.require_users("user_ids", &req.user_ids).await?;
+        let current = self.storage.members(id).await?;
+        let new = req
+            .user_ids
+            .iter()
+            .filter(|u| !current.iter().any(|m| m.user_id == **u))
+            .count();
+        if current.len() + new > GROUP_MEMBERS_MAX {
+            return Err(ServiceError::field(
+                "user_ids",
+                format!("a group has at most {GROUP_MEMBERS_MAX} members"),
+            ));
+        }
+        let committed = self
+            .storage
+            .add_members(id, who.user_id, req.user_ids, now_ms())
+            .await?;
+        publish_committed(self.fanout.as_ref(), &committed);
+        self.members(who, id).await
+    }
+
+    /// Removes `user`; removing oneself is leaving.
+    pub async fn remove_member(
+        &self,
+        who: &Principal,
+        id: ConversationId,
+        user: UserId,
+    ) -> Result<(), ServiceError> {
+        let me = self.require_group(id, who).await?;
+        if user != who.user_id {
+            let target = self
+                .storage
+                .member(id, user)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            if !me.role.is_admin() || target.role < me.role {
+                return Err(ServiceError::Forbidden);
+            }
+        }
+        let committed = self
+            .storage
+            .remove_member(id, who.user_id, user, now_ms())
+            .await?;
+        publish_committed(self.fanout.as_ref(), &committed);
+        Ok(())
+    }
+
+    pub async fn mark_read(
+        &self,
+        who: &Principal,
+        id: ConversationId,
+        seq: i64,
+    ) -> Result<ReadState, ServiceError> {
+        if seq < 0 {
+            return Err(ServiceError::field("seq", "must not be negative"));
+        }
+        self.require_member(id, who.user_id).await?;
+        if let Some(committed) = self
+            .storage
+            .mark_read(id, who.user_id, seq, now_ms())
+            .await?
+        {
+            publish_committed(self.fanout.as_ref(), &committed);
+        }
+        let s = self
+            .storage
+            .conversation_summary(id, who.user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(ReadState {
+            conversation_id: id,
+            read_seq: s.me.read_seq,
+            unread_count: s.unread,
+            mention_count: s.mentions,
+        })
+    }
+
+    /// Members of a conversation (for typing fan-out), after checking the caller is one.
+    pub async fn member_ids(
+        &self,
+        id: ConversationId,
+        user: UserId,
+    ) -> Result<Vec<UserId>, ServiceError> {
+        self.require_member(id, user).await?;
+        Ok(self
+            .storage
+            .members(id)
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect())
+    }
+}

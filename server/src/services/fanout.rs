@@ -1,0 +1,86 @@
+//! How services reach live connections without knowing about sockets.
+//!
+//! A service commits a change, renders its event to JSON **once**, and hands that one string with
+//! its recipients to a [`Fanout`]. The gateway's registry implements it: it turns the string into
+//! shared bytes and enqueues the same bytes on every recipient connection's bounded queue, without
+//! waiting (a full queue disconnects that client, never the sender). Today the fan-out is in-process;
+//! a Redis-backed one for several instances implements the same trait.
+
+use super::render;
+use crate::storage::Committed;
+use jeco_shared::events::PresenceStatus;
+use jeco_shared::ws::ServerFrame;
+use jeco_shared::{ConversationId, UserId};
+
+/// Which stream a frame belongs to, so a connection can keep its positions gap-free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// A conversation event at `seq`.
+    Conversation { id: ConversationId, seq: i64 },
+    /// An event of the recipient's own log at `seq`; `left` names a conversation the user is no
+    /// longer in, so the connection stops following it.
+    User {
+        seq: i64,
+        left: Option<ConversationId>,
+    },
+    /// Typing and presence: no position, not replayed.
+    Ephemeral,
+}
+
+/// One encoded frame on its way to some users.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub stream: Stream,
+    /// The frame's JSON, encoded once for all recipients.
+    pub json: String,
+}
+
+pub trait Fanout: Send + Sync + 'static {
+    /// Enqueues `frame` on every live connection of every recipient. Never waits.
+    fn publish(&self, recipients: &[UserId], frame: Outgoing);
+    /// The user's presence across their live connections.
+    fn presence(&self, user: UserId) -> PresenceStatus;
+}
+
+/// A [`Fanout`] with no connections (the admin CLI, unit tests).
+#[derive(Debug, Default)]
+pub struct NoFanout;
+
+impl Fanout for NoFanout {
+    fn publish(&self, _recipients: &[UserId], _frame: Outgoing) {}
+    fn presence(&self, _user: UserId) -> PresenceStatus {
+        PresenceStatus::Offline
+    }
+}
+
+/// Encodes a frame. Serializing our own types of strings and numbers cannot fail.
+pub fn encode(frame: &ServerFrame) -> String {
+    serde_json::to_string(frame).unwrap_or_default()
+}
+
+/// Publishes what a commit produced: its conversation events to the members, its user events to
+/// their users. Called only after the commit.
+pub fn publish_committed(fanout: &dyn Fanout, committed: &Committed) {
+    // User events first: a client learns it was added before the conversation's events arrive.
+    for event in &committed.user_events {
+        fanout.publish(
+            &[event.user_id],
+            Outgoing {
+                stream: render::user_stream(event),
+                json: encode(&ServerFrame::UserEvent(render::user_event(event))),
+            },
+        );
+    }
+    for event in &committed.events {
+        fanout.publish(
+            &committed.recipients,
+            Outgoing {
+                stream: Stream::Conversation {
+                    id: event.conversation_id,
+                    seq: event.seq,
+                },
+                json: encode(&ServerFrame::Event(render::event(event))),
+            },
+        );
+    }
+}

@@ -1,0 +1,384 @@
+//! Messages: sending (idempotent by client id, rate-limited, acknowledged only after commit),
+//! history, threads, edits, deletes, reactions and pins.
+//!
+//! Every operation first establishes that the caller is a member of the conversation (else
+//! `not_found`) and that the message belongs to that conversation (else `not_found`), then applies
+//! the rule of the operation: only the author edits; the author or a conversation admin deletes; any
+//! member reacts and pins.
+
+use super::conversations::Conversations;
+use super::fanout::{Fanout, publish_committed};
+use super::mentions;
+use super::rate::MessageRateLimiter;
+use super::{Principal, ServiceError, now_ms, render};
+use crate::storage::{
+    HistoryAnchor, HistoryPage, MentionSet, MessageRecord, NewMessage, SendOutcome, Storage,
+};
+use jeco_shared::messages::{
+    CLIENT_ID_MAX, EMOJI_MAX, MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX, Message, MessagePage,
+    ReactionToggled, SendMessageRequest,
+};
+use jeco_shared::{ConversationId, MessageId, UserId};
+use std::sync::Arc;
+
+/// Message limits, from [`crate::Config`].
+#[derive(Debug, Clone, Copy)]
+pub struct MessageSettings {
+    pub max_chars: usize,
+    pub rate_per_sec: u32,
+    pub rate_burst: u32,
+}
+
+impl MessageSettings {
+    pub fn from_config(config: &crate::Config) -> Self {
+        Self {
+            max_chars: config.message_max_chars,
+            rate_per_sec: config.message_rate_per_sec,
+            rate_burst: config.message_rate_burst,
+        }
+    }
+}
+
+/// Where a history page starts (validated from query parameters).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HistoryQuery {
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub around: Option<MessageId>,
+    pub limit: Option<u32>,
+}
+
+pub struct Messages {
+    storage: Arc<dyn Storage>,
+    fanout: Arc<dyn Fanout>,
+    conversations: Arc<Conversations>,
+    settings: MessageSettings,
+    limiter: MessageRateLimiter,
+}
+
+fn page(p: HistoryPage) -> MessagePage {
+    MessagePage {
+        items: p.items.iter().map(render::message).collect(),
+        has_more_before: p.more_before,
+        has_more_after: p.more_after,
+    }
+}
+
+impl Messages {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        fanout: Arc<dyn Fanout>,
+        conversations: Arc<Conversations>,
+        settings: MessageSettings,
+    ) -> Self {
+        Self {
+            storage,
+            fanout,
+            conversations,
+            limiter: MessageRateLimiter::new(settings.rate_per_sec, settings.rate_burst),
+            settings,
+        }
+    }
+
+    fn valid_text(&self, text: &str) -> Result<String, ServiceError> {
+        if text.trim().is_empty() {
+            return Err(ServiceError::field("text", "must not be empty"));
+        }
+        if text.chars().count() > self.settings.max_chars {
+            return Err(ServiceError::field(
+                "text",
+                format!("must be at most {} characters", self.settings.max_chars),
+            ));
+        }
+        Ok(text.to_owned())
+    }
+
+    /// Resolves `@username` to members of the conversation; other names are plain text.
+    async fn mentions(
+        &self,
+        conversation: ConversationId,
+        text: &str,
+    ) -> Result<MentionSet, ServiceError> {
+        let parsed = mentions::parse(text);
+        let mut users = Vec::new();
+        if !parsed.usernames.is_empty() {
+            let members = self.storage.members(conversation).await?;
+            for name in &parsed.usernames {
+                if let Some(u) = self.storage.user_by_username(name).await?
+                    && members.iter().any(|m| m.user_id == u.id)
+                    && !users.contains(&u.id)
+                {
+                    users.push(u.id);
+                }
+            }
+        }
+        Ok(MentionSet {
+            users,
+            channel: parsed.channel,
+            here: parsed.here,
+        })
+    }
+
+    /// Sends a message. A retry with the same `client_id` returns the original message (and does
+    /// not publish again). Returns only after the message is committed, with whether it was created
+    /// now.
+    pub async fn send(
+        &self,
+        who: &Principal,
+        conversation: ConversationId,
+        req: SendMessageRequest,
+    ) -> Result<(Message, bool), ServiceError> {
+        if req.client_id.is_empty() || req.client_id.len() > CLIENT_ID_MAX {
+            return Err(ServiceError::field(
+                "client_id",
+                format!("must be 1 to {CLIENT_ID_MAX} bytes"),
+            ));
+        }
+        let text = self.valid_text(&req.text)?;
+        self.conversations
+            .require_member(conversation, who.user_id)
+            .await?;
+        if let Some(parent) = req.reply_to {
+            self.message_in(conversation, parent).await?;
+        }
+        if let Err(wait) = self.limiter.check(who.user_id) {
+            return Err(ServiceError::RateLimited { retry_after: wait });
+        }
+        let mentions = self.mentions(conversation, &text).await?;
+        let outcome = self
+            .storage
+            .send_message(NewMessage {
+                conversation_id: conversation,
+                sender_id: who.user_id,
+                client_id: req.client_id,
+                body: text,
+                reply_to: req.reply_to,
+                mentions,
+                now_ms: now_ms(),
+            })
+            .await?;
+        match outcome {
+            SendOutcome::Created { message, committed } => {
+                publish_committed(self.fanout.as_ref(), &committed);
+                Ok((render::message(&message), true))
+            }
+            SendOutcome::Duplicate(message) => Ok((render::message(&message), false)),
+        }
+    }
+
+    /// The message, if it is in `conversation`.
+    async fn message_in(
+        &self,
+        conversation: ConversationId,
+        id: MessageId,
+    ) -> Result<MessageRecord, ServiceError> {
+        self.storage
+            .message(id)
+            .await?
+            .filter(|m| m.conversation_id == conversation)
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// A message the caller can see, for an action on it.
+    async fn visible(
+        &self,
+        who: &Principal,
+        conversation: ConversationId,
+        id: MessageId,
+    ) -> Result<(crate::storage::MemberRecord, MessageRecord), ServiceError> {
+        let me = self
+            .conversations
+            .require_member(conversation, who.user_id)
+            .await?;
+        Ok((me, self.message_in(conversation, id).await?))
+    }
+
+    pub async fn get(
+        &self,
+        who: &Principal,
+        conversation: ConversationId,
+        id: MessageId,
+    ) -> Result<Message, ServiceError> {
+        let (_, m) = self.visible(who, conversation, id).await?;
+        Ok(render::message(&m))
+    }
+
+    pub async fn history(
+        &self,
+        who: &Principal,
+        conversation: ConversationId,
+        q: HistoryQuery,
+    ) -> Result<MessagePage, ServiceError> {
+        let limit = q.limit.unwrap_or(MESSAGE_PAGE_DEFAULT);
+        if limit == 0 || limit > MESSAGE_PAGE_MAX {
+            return Err(ServiceError::field(
+                "limit",
+                format!("must be 1 to {MESSAGE_PAGE_MAX}"),
+            ));
+        }
+        let anchor = match (q.before, q.after, q.around) {
+            (None, None, None) => HistoryAnchor::Latest,
+            (Some(s), None, None) => HistoryAnchor::Before(s),
+            (None, Some(s), None) => HistoryAnchor::After(s),
+            (None, None, Some(id)) => HistoryAnchor::Around(id),
+            _ => {
+                return Err(ServiceError::BadRequest(
+                    "give at most one of before, after and around".into(),
+                ));
+            }
+        };
+        self.conversations
+            .require_member(conversation, who.user_id)
+            .await?;
+        Ok(page(
+            self.storage.history(conversation, anchor, limit).await?,
+        ))
+    }
+
+    pub async fn replies(
+        &self,
+        who: &Principal,
+        conversation: ConversationId,
+        parent: MessageId,
+        after: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<MessagePage, ServiceError> {
+        let limit = limit.unwrap_or(MESSAGE_PAGE_DEFAULT);
+        if limit == 0 || limit > MESSAGE_PAGE_MAX {
+            return Err(ServiceError::field(
+                "limit",
+                format!("must be 1 to {MESSAGE_PAGE_MAX}"),
+            ));
+        }
+        self.visible(who, conversation, parent).await?;
+        Ok(page(
+            self.storage
+                .replies(parent, after.unwrap_or(0), limit)
+                .await?,
+        ))
+    }
+
+    pub async fn edit(
+        &self,
+        who: &Principal,
+        conversation: ConversationId,
+        id: MessageId,
+        text: &str,
+    ) -> Result<Message, ServiceError> {
+        let text = self.valid_text(text)?;
+        let (_, m) = self.visible(who, conversation, id).await?;
+        if m.deleted_at_ms.is_some() {
+            return Err(ServiceError::NotFound);
+        }
+        if m.sender_id != who.user_id {
+            return Err(ServiceError::Forbidden);
+        }
+        let mentions = self.mentions(conversation, &text).await?;
+        let committed = self
+            .storage
+            .edit_message(id, who.user_id, text, mentions, now_ms())
+            .await?;
+        publish_committed(self.fanout.as_ref(), &committed);
+        self.get(who, conversation, id).await
+    }
+
+    pub async fn delete(
+        &self,
+        who: &Principal,
+        conversation: ConversationId,
+        id: MessageId,
+    ) -> Result<(), ServiceError> {
+        let (me, m) = self.visible(who, conversation, id).await?;
+        if m.deleted_at_ms.is_some() {
+            return Err(ServiceError::NotFound);
+        }
+        if m.sender_id != who.user_id && !me.role.is_admin() {
+            return Err(ServiceError::Forbidden);
+        }
+        let committed = self
+            .storage
+            .delete_message(id, who.user_id, now_ms())
+            .await?;
+        publish_committed(self.fanout.as_ref(), &committed);
+        Ok(())
+    }
+
+    pub async fn toggle_reaction(
+        &self,
+        who: &Principal,
+        conversation: ConversationId,
+        id: MessageId,
+        emoji: &str,
+    ) -> Result<ReactionToggled, ServiceError> {
+        let emoji = emoji.trim();
+        if emoji.is_empty()
+            || emoji.chars().count() > EMOJI_MAX
+            || emoji.contains(char::is_whitespace)
+        {
+            return Err(ServiceError::field(
+                "emoji",
+                format!("must be 1 to {EMOJI_MAX} characters without spaces"),
+            ));
+        }
+        let (_, m) = self.visible(who, conversation, id).await?;
+        if m.deleted_at_ms.is_some() {
+            return Err(ServiceError::NotFound);
+        }
+        let (added, reactions, committed) = self
+            .storage
+            .toggle_reaction(id, who.user_id, emoji.to_owned(), now_ms())
+            .await?;
+        publish_committed(self.fanout.as_ref(), &committed);
+        Ok(ReactionToggled {
+            added,
+            reactions: render::reactions(&reactions),
+        })
+    }
+
+    pub async fn set_pinned(
+        &self,
+        who: &Principal,
+        conversation: ConversationId,
+        id: MessageId,
+        pinned: bool,
+    ) -> Result<Message, ServiceError> {
+        let (_, m) = self.visible(who, conversation, id).await?;
+        if m.deleted_at_ms.is_some() {
+            return Err(ServiceError::NotFound);
+        }
+        if let Some(committed) = self
+            .storage
+            .set_pinned(id, who.user_id, pinned, now_ms())
+            .await?
+        {
+            publish_committed(self.fanout.as_ref(), &committed);
+        }
+        self.get(who, conversation, id).await
+    }
+
+    pub async fn pins(
+        &self,
+        who: &Principal,
+        conversation: ConversationId,
+    ) -> Result<Vec<Message>, ServiceError> {
+        self.conversations
+            .require_member(conversation, who.user_id)
+            .await?;
+        Ok(self
+            .storage
+            .pins(conversation)
+            .await?
+            .iter()
+            .map(render::message)
+            .collect())
+    }
+
+    /// Who is in `conversation` (for the gateway), after checking `user` is.
+    pub async fn member_ids(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<Vec<UserId>, ServiceError> {
+        self.conversations.member_ids(conversation, user).await
+    }
+}

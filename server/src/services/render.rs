@@ -1,0 +1,146 @@
+//! Storage records → wire types. One place, so live fan-out and replay render identically.
+
+use super::accounts::rfc3339;
+use super::fanout::Stream;
+use crate::storage::{
+    EventData, EventRecord, MentionSet, MessageRecord, ReactionRecord, UserEventData,
+    UserEventRecord,
+};
+use jeco_shared::events::{ConversationEvent, EventBody, UserEvent, UserEventBody};
+use jeco_shared::messages::{Mentions, Message, Reaction};
+
+pub fn mentions(m: &MentionSet) -> Mentions {
+    Mentions {
+        user_ids: m.users.clone(),
+        channel: m.channel,
+        here: m.here,
+    }
+}
+
+pub fn reactions(r: &[ReactionRecord]) -> Vec<Reaction> {
+    r.iter()
+        .map(|r| Reaction {
+            emoji: r.emoji.clone(),
+            count: r.users.len() as u32,
+            user_ids: r.users.clone(),
+        })
+        .collect()
+}
+
+pub fn message(m: &MessageRecord) -> Message {
+    Message {
+        id: m.id,
+        conversation_id: m.conversation_id,
+        seq: m.seq,
+        sender_id: m.sender_id,
+        client_id: m.client_id.clone(),
+        text: m.body.clone(),
+        reply_to: m.reply_to,
+        reply_count: m.reply_count,
+        created_at: rfc3339(m.created_at_ms),
+        edited_at: m.edited_at_ms.map(rfc3339),
+        deleted: m.deleted_at_ms.is_some(),
+        pinned: m.pinned,
+        mentions: mentions(&m.mentions),
+        reactions: reactions(&m.reactions),
+    }
+}
+
+pub fn event(e: &EventRecord) -> ConversationEvent {
+    let body = match &e.data {
+        EventData::ConversationCreated { kind, name } => EventBody::ConversationCreated {
+            conversation_kind: *kind,
+            name: name.clone(),
+        },
+        EventData::ConversationRenamed { name } => {
+            EventBody::ConversationRenamed { name: name.clone() }
+        }
+        EventData::MemberAdded { user, role } => EventBody::MemberAdded {
+            user_id: *user,
+            role: *role,
+        },
+        EventData::MemberRemoved { user } => EventBody::MemberRemoved { user_id: *user },
+        EventData::MessageCreated { message: m } => EventBody::MessageCreated {
+            message: message(m),
+        },
+        EventData::MessageEdited {
+            message,
+            body,
+            edited_at_ms,
+            mentions: m,
+        } => EventBody::MessageEdited {
+            message_id: *message,
+            text: body.clone(),
+            edited_at: rfc3339(*edited_at_ms),
+            mentions: mentions(m),
+        },
+        EventData::MessageDeleted { message } => EventBody::MessageDeleted {
+            message_id: *message,
+        },
+        EventData::ReactionAdded {
+            message,
+            user,
+            emoji,
+        } => EventBody::ReactionAdded {
+            message_id: *message,
+            user_id: *user,
+            emoji: emoji.clone(),
+        },
+        EventData::ReactionRemoved {
+            message,
+            user,
+            emoji,
+        } => EventBody::ReactionRemoved {
+            message_id: *message,
+            user_id: *user,
+            emoji: emoji.clone(),
+        },
+        EventData::Pinned { message } => EventBody::MessagePinned {
+            message_id: *message,
+        },
+        EventData::Unpinned { message } => EventBody::MessageUnpinned {
+            message_id: *message,
+        },
+        EventData::Read { user, seq } => EventBody::ReadReceipt {
+            user_id: *user,
+            read_seq: *seq,
+        },
+    };
+    ConversationEvent {
+        conversation_id: e.conversation_id,
+        seq: e.seq,
+        at: rfc3339(e.at_ms),
+        actor_id: e.actor,
+        body,
+    }
+}
+
+pub fn user_event(e: &UserEventRecord) -> UserEvent {
+    let body = match e.data {
+        UserEventData::ConversationAdded {
+            conversation,
+            from_seq,
+        } => UserEventBody::ConversationAdded {
+            conversation_id: conversation,
+            from_seq,
+        },
+        UserEventData::ConversationRemoved { conversation } => UserEventBody::ConversationRemoved {
+            conversation_id: conversation,
+        },
+    };
+    UserEvent {
+        seq: e.seq,
+        at: rfc3339(e.at_ms),
+        body,
+    }
+}
+
+pub fn user_stream(e: &UserEventRecord) -> Stream {
+    Stream::User {
+        seq: e.seq,
+        left: match e.data {
+            UserEventData::ConversationRemoved { conversation } => Some(conversation),
+            UserEventData::ConversationAdded { .. } => None,
+        },
+    }
+}

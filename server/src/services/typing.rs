@@ -1,0 +1,112 @@
+//! Typing indicators: relayed to the other members, never stored, and ended by the server itself
+//! when a client stops repeating them (it may have crashed or lost its network).
+//!
+//! Each (conversation, user) pair has a generation number. Every `start` bumps it and schedules an
+//! expiry for that generation; the expiry only fires if nothing newer happened since, so repeated
+//! starts extend the indicator and a `stop` cancels it.
+
+use super::conversations::Conversations;
+use super::fanout::{Fanout, Outgoing, Stream, encode};
+use super::{Principal, ServiceError};
+use jeco_shared::ws::ServerFrame;
+use jeco_shared::{ConversationId, UserId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Key = (ConversationId, UserId);
+
+pub struct Typing {
+    conversations: Arc<Conversations>,
+    fanout: Arc<dyn Fanout>,
+    timeout: Duration,
+    active: Mutex<HashMap<Key, u64>>,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl Typing {
+    pub fn new(
+        conversations: Arc<Conversations>,
+        fanout: Arc<dyn Fanout>,
+        timeout: Duration,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            conversations,
+            fanout,
+            timeout,
+            active: Mutex::new(HashMap::new()),
+            generation: Default::default(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, u64>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn announce(&self, recipients: &[UserId], key: Key, active: bool) {
+        let (conversation_id, user_id) = key;
+        let others: Vec<UserId> = recipients
+            .iter()
+            .copied()
+            .filter(|u| *u != user_id)
+            .collect();
+        self.fanout.publish(
+            &others,
+            Outgoing {
+                stream: Stream::Ephemeral,
+                json: encode(&ServerFrame::Typing {
+                    conversation_id,
+                    user_id,
+                    active,
+                    expires_in_ms: if active {
+                        self.timeout.as_millis() as u64
+                    } else {
+                        0
+                    },
+                }),
+            },
+        );
+    }
+
+    /// `active: true` starts or extends the indicator; `false` ends it.
+    pub async fn set(
+        self: &Arc<Self>,
+        who: &Principal,
+        conversation: ConversationId,
+        active: bool,
+    ) -> Result<(), ServiceError> {
+        let members = self
+            .conversations
+            .member_ids(conversation, who.user_id)
+            .await?;
+        let key = (conversation, who.user_id);
+        if !active {
+            if self.lock().remove(&key).is_some() {
+                self.announce(&members, key, false);
+            }
+            return Ok(());
+        }
+        let generation = self
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.lock().insert(key, generation);
+        self.announce(&members, key, true);
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(this.timeout).await;
+            let expired = {
+                let mut active = this.lock();
+                if active.get(&key) == Some(&generation) {
+                    active.remove(&key);
+                    true
+                } else {
+                    false
+                }
+            };
+            if expired {
+                this.announce(&members, key, false);
+            }
+        });
+        Ok(())
+    }
+}

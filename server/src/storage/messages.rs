@@ -1,0 +1,138 @@
+//! Messages with their replies, mentions, reactions and pins.
+
+use super::StorageError;
+use super::events::Committed;
+use async_trait::async_trait;
+use jeco_shared::{ConversationId, MessageId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Who a message mentions, as resolved when it was sent or edited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MentionSet {
+    pub users: Vec<UserId>,
+    pub channel: bool,
+    pub here: bool,
+}
+
+/// One emoji's reactions, in the order they were added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionRecord {
+    pub emoji: String,
+    pub users: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub seq: i64,
+    pub sender_id: UserId,
+    pub client_id: String,
+    pub body: String,
+    pub reply_to: Option<MessageId>,
+    pub reply_count: u32,
+    pub created_at_ms: i64,
+    pub edited_at_ms: Option<i64>,
+    pub deleted_at_ms: Option<i64>,
+    pub pinned: bool,
+    pub mentions: MentionSet,
+    pub reactions: Vec<ReactionRecord>,
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub conversation_id: ConversationId,
+    pub sender_id: UserId,
+    pub client_id: String,
+    pub body: String,
+    pub reply_to: Option<MessageId>,
+    pub mentions: MentionSet,
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub enum SendOutcome {
+    /// Stored now, with its `message_created` event.
+    Created {
+        message: MessageRecord,
+        committed: Committed,
+    },
+    /// The sender had already used this `client_id`: the original message.
+    Duplicate(MessageRecord),
+}
+
+/// Where a history page is anchored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryAnchor {
+    /// The newest messages.
+    Latest,
+    /// Messages with `seq` below this.
+    Before(i64),
+    /// Messages with `seq` above this.
+    After(i64),
+    /// About half before and half after this message, including it.
+    Around(MessageId),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// Oldest first.
+    pub items: Vec<MessageRecord>,
+    pub more_before: bool,
+    pub more_after: bool,
+}
+
+#[async_trait]
+pub trait MessageStore: Send + Sync + 'static {
+    /// Stores a message and its event, or returns the original for a reused (sender, client_id).
+    async fn send_message(&self, message: NewMessage) -> Result<SendOutcome, StorageError>;
+    async fn message(&self, id: MessageId) -> Result<Option<MessageRecord>, StorageError>;
+    /// A page of top-level and reply messages of a conversation in `seq` order.
+    async fn history(
+        &self,
+        conversation: ConversationId,
+        anchor: HistoryAnchor,
+        limit: u32,
+    ) -> Result<HistoryPage, StorageError>;
+    /// Replies to `parent` with `seq > after`, oldest first.
+    async fn replies(
+        &self,
+        parent: MessageId,
+        after: i64,
+        limit: u32,
+    ) -> Result<HistoryPage, StorageError>;
+    async fn edit_message(
+        &self,
+        id: MessageId,
+        actor: UserId,
+        body: String,
+        mentions: MentionSet,
+        now_ms: i64,
+    ) -> Result<Committed, StorageError>;
+    async fn delete_message(
+        &self,
+        id: MessageId,
+        actor: UserId,
+        now_ms: i64,
+    ) -> Result<Committed, StorageError>;
+    /// Adds `user`'s `emoji` reaction, or removes it if present. Returns whether it was added and
+    /// the message's reactions afterwards.
+    async fn toggle_reaction(
+        &self,
+        id: MessageId,
+        user: UserId,
+        emoji: String,
+        now_ms: i64,
+    ) -> Result<(bool, Vec<ReactionRecord>, Committed), StorageError>;
+    /// Pins or unpins; `None` when it already was in that state.
+    async fn set_pinned(
+        &self,
+        id: MessageId,
+        actor: UserId,
+        pinned: bool,
+        now_ms: i64,
+    ) -> Result<Option<Committed>, StorageError>;
+    /// Pinned messages of a conversation, most recently pinned first.
+    async fn pins(&self, conversation: ConversationId) -> Result<Vec<MessageRecord>, StorageError>;
+}

@@ -1,0 +1,196 @@
+//! [`EventStore`] on SQLite, and the helpers every write transaction uses to append events.
+
+use super::{SqliteStorage, backend};
+use crate::storage::{
+    EventData, EventRecord, EventStore, MembershipHead, StorageError, UserEventData,
+    UserEventRecord,
+};
+use async_trait::async_trait;
+use jeco_shared::{ConversationId, UserId};
+use rusqlite::{Connection, params};
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StorageError> {
+    serde_json::to_string(value).map_err(|e| StorageError::Backend(Box::new(e)))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Appends an event to `conversation`'s log at its next position. Must run inside the write
+/// transaction of the change it records.
+pub(super) fn append_event(
+    tx: &Connection,
+    conversation: ConversationId,
+    actor: UserId,
+    now_ms: i64,
+    data: EventData,
+) -> Result<EventRecord, StorageError> {
+    let seq: i64 = tx
+        .query_row(
+            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+            [conversation.0],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    tx.execute(
+        "INSERT INTO conversation_events (conversation_id, seq, actor_id, at, data)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![conversation.0, seq, actor.0, now_ms, to_json(&data)?],
+    )
+    .map_err(backend)?;
+    Ok(EventRecord {
+        conversation_id: conversation,
+        seq,
+        actor,
+        at_ms: now_ms,
+        data,
+    })
+}
+
+/// Appends an event to `user`'s own log at its next position.
+pub(super) fn append_user_event(
+    tx: &Connection,
+    user: UserId,
+    now_ms: i64,
+    data: UserEventData,
+) -> Result<UserEventRecord, StorageError> {
+    let seq: i64 = tx
+        .query_row(
+            "INSERT INTO user_event_heads (user_id, last_seq) VALUES (?1, 1)
+             ON CONFLICT (user_id) DO UPDATE SET last_seq = last_seq + 1
+             RETURNING last_seq",
+            [user.0],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    tx.execute(
+        "INSERT INTO user_events (user_id, seq, at, data) VALUES (?1, ?2, ?3, ?4)",
+        params![user.0, seq, now_ms, to_json(&data)?],
+    )
+    .map_err(backend)?;
+    Ok(UserEventRecord {
+        user_id: user,
+        seq,
+        at_ms: now_ms,
+        data,
+    })
+}
+
+/// The members of a conversation, in joining order.
+pub(super) fn member_ids(
+    c: &Connection,
+    conversation: ConversationId,
+) -> Result<Vec<UserId>, StorageError> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT user_id FROM conversation_members WHERE conversation_id = ?1
+             ORDER BY joined_seq, user_id",
+        )
+        .map_err(backend)?;
+    stmt.query_map([conversation.0], |r| Ok(UserId(r.get(0)?)))
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)
+}
+
+#[async_trait]
+impl EventStore for SqliteStorage {
+    async fn events_after(
+        &self,
+        conversation: ConversationId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, StorageError> {
+        self.pool
+            .run(move |c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT seq, actor_id, at, data FROM conversation_events
+                         WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                    )
+                    .map_err(backend)?;
+                stmt.query_map(params![conversation.0, after, limit], |r| {
+                    Ok(EventRecord {
+                        conversation_id: conversation,
+                        seq: r.get(0)?,
+                        actor: UserId(r.get(1)?),
+                        at_ms: r.get(2)?,
+                        data: from_json(&r.get::<_, String>(3)?)?,
+                    })
+                })
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)
+            })
+            .await
+    }
+
+    async fn user_events_after(
+        &self,
+        user: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<UserEventRecord>, StorageError> {
+        self.pool
+            .run(move |c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT seq, at, data FROM user_events
+                         WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                    )
+                    .map_err(backend)?;
+                stmt.query_map(params![user.0, after, limit], |r| {
+                    Ok(UserEventRecord {
+                        user_id: user,
+                        seq: r.get(0)?,
+                        at_ms: r.get(1)?,
+                        data: from_json(&r.get::<_, String>(2)?)?,
+                    })
+                })
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)
+            })
+            .await
+    }
+
+    async fn user_event_head(&self, user: UserId) -> Result<i64, StorageError> {
+        self.pool
+            .run(move |c| {
+                c.query_row(
+                    "SELECT COALESCE((SELECT last_seq FROM user_event_heads WHERE user_id = ?1), 0)",
+                    [user.0],
+                    |r| r.get(0),
+                )
+                .map_err(backend)
+            })
+            .await
+    }
+
+    async fn membership_heads(&self, user: UserId) -> Result<Vec<MembershipHead>, StorageError> {
+        self.pool
+            .run(move |c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT c.id, c.last_seq, m.joined_seq
+                         FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
+                         WHERE m.user_id = ?1",
+                    )
+                    .map_err(backend)?;
+                stmt.query_map([user.0], |r| {
+                    Ok(MembershipHead {
+                        conversation_id: ConversationId(r.get(0)?),
+                        last_seq: r.get(1)?,
+                        joined_seq: r.get(2)?,
+                    })
+                })
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)
+            })
+            .await
+    }
+}

@@ -1,0 +1,546 @@
+//! [`MessageStore`] on SQLite.
+
+use super::events::{append_event, member_ids};
+use super::{SqliteStorage, backend, write};
+use crate::storage::{
+    Committed, EventData, HistoryAnchor, HistoryPage, MentionSet, MessageRecord, MessageStore,
+    NewMessage, ReactionRecord, SendOutcome, StorageError,
+};
+use async_trait::async_trait;
+use jeco_shared::{ConversationId, MessageId, UserId};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body,
+    m.reply_to,
+    (SELECT COUNT(*) FROM messages r WHERE r.reply_to = m.id AND r.deleted_at IS NULL),
+    m.created_at, m.edited_at, m.deleted_at, m.pinned_at IS NOT NULL, m.mentions_channel,
+    m.mentions_here";
+
+fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
+    Ok(MessageRecord {
+        id: MessageId(r.get(0)?),
+        conversation_id: ConversationId(r.get(1)?),
+        seq: r.get(2)?,
+        sender_id: UserId(r.get(3)?),
+        client_id: r.get(4)?,
+        body: r.get(5)?,
+        reply_to: r.get::<_, Option<i64>>(6)?.map(MessageId),
+        reply_count: r.get(7)?,
+        created_at_ms: r.get(8)?,
+        edited_at_ms: r.get(9)?,
+        deleted_at_ms: r.get(10)?,
+        pinned: r.get(11)?,
+        mentions: MentionSet {
+            users: Vec::new(),
+            channel: r.get(12)?,
+            here: r.get(13)?,
+        },
+        reactions: Vec::new(),
+    })
+}
+
+/// Fills in mentioned users and reactions.
+fn complete(c: &Connection, messages: &mut [MessageRecord]) -> Result<(), StorageError> {
+    let mut mentions = c
+        .prepare_cached(
+            "SELECT user_id FROM message_mentions WHERE message_id = ?1 ORDER BY user_id",
+        )
+        .map_err(backend)?;
+    let mut reactions = c
+        .prepare_cached(
+            "SELECT emoji, user_id FROM reactions WHERE message_id = ?1
+             ORDER BY (SELECT MIN(created_at) FROM reactions f
+                       WHERE f.message_id = reactions.message_id AND f.emoji = reactions.emoji),
+                      emoji, created_at, user_id",
+        )
+        .map_err(backend)?;
+    for m in messages {
+        m.mentions.users = mentions
+            .query_map([m.id.0], |r| Ok(UserId(r.get(0)?)))
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        let rows = reactions
+            .query_map([m.id.0], |r| {
+                Ok((r.get::<_, String>(0)?, UserId(r.get(1)?)))
+            })
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        m.reactions = group_reactions(rows);
+    }
+    Ok(())
+}
+
+fn group_reactions(rows: Vec<(String, UserId)>) -> Vec<ReactionRecord> {
+    let mut out: Vec<ReactionRecord> = Vec::new();
+    for (emoji, user) in rows {
+        match out.iter_mut().find(|r| r.emoji == emoji) {
+            Some(r) => r.users.push(user),
+            None => out.push(ReactionRecord {
+                emoji,
+                users: vec![user],
+            }),
+        }
+    }
+    out
+}
+
+/// Messages matching `condition` (on alias `m`), with the given order and limit.
+fn select_messages(
+    c: &Connection,
+    condition: &str,
+    order: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<MessageRecord>, StorageError> {
+    let sql =
+        format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE {condition} ORDER BY {order}");
+    let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
+    let mut rows = stmt
+        .query_map(params, message_from_row)
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    complete(c, &mut rows)?;
+    Ok(rows)
+}
+
+pub(super) fn message_by_id(
+    c: &Connection,
+    id: MessageId,
+) -> Result<Option<MessageRecord>, StorageError> {
+    Ok(select_messages(c, "m.id = ?1", "m.id", &[&id.0])?.pop())
+}
+
+/// The newest message of a conversation.
+pub(super) fn last_message(
+    c: &Connection,
+    conversation: ConversationId,
+) -> Result<Option<MessageRecord>, StorageError> {
+    Ok(select_messages(
+        c,
+        "m.conversation_id = ?1",
+        "m.seq DESC LIMIT 1",
+        &[&conversation.0],
+    )?
+    .pop())
+}
+
+fn exists(
+    c: &Connection,
+    condition: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<bool, StorageError> {
+    c.query_row(
+        &format!("SELECT EXISTS (SELECT 1 FROM messages m WHERE {condition})"),
+        params,
+        |r| r.get(0),
+    )
+    .map_err(backend)
+}
+
+fn history(
+    c: &Connection,
+    conversation: ConversationId,
+    anchor: HistoryAnchor,
+    limit: u32,
+) -> Result<HistoryPage, StorageError> {
+    let conv = conversation.0;
+    let n = i64::from(limit);
+    let older = |below: i64, take: i64| -> Result<(Vec<MessageRecord>, bool), StorageError> {
+        let mut items = select_messages(
+            c,
+            "m.conversation_id = ?1 AND m.seq < ?2",
+            "m.seq DESC LIMIT ?3",
+            &[&conv, &below, &(take + 1)],
+        )?;
+        let more = items.len() as i64 > take;
+        items.truncate(take as usize);
+        items.reverse();
+        Ok((items, more))
+    };
+    let newer = |from: i64, take: i64| -> Result<(Vec<MessageRecord>, bool), StorageError> {
+        let mut items = select_messages(
+            c,
+            "m.conversation_id = ?1 AND m.seq >= ?2",
+            "m.seq LIMIT ?3",
+            &[&conv, &from, &(take + 1)],
+        )?;
+        let more = items.len() as i64 > take;
+        items.truncate(take as usize);
+        Ok((items, more))
+    };
+    Ok(match anchor {
+        HistoryAnchor::Latest => {
+            let (items, more_before) = older(i64::MAX, n)?;
+            HistoryPage {
+                items,
+                more_before,
+                more_after: false,
+            }
+        }
+        HistoryAnchor::Before(seq) => {
+            let (items, more_before) = older(seq, n)?;
+            let more_after = exists(c, "m.conversation_id = ?1 AND m.seq >= ?2", &[&conv, &seq])?;
+            HistoryPage {
+                items,
+                more_before,
+                more_after,
+            }
+        }
+        HistoryAnchor::After(seq) => {
+            let (items, more_after) = newer(seq.saturating_add(1), n)?;
+            let more_before = exists(c, "m.conversation_id = ?1 AND m.seq <= ?2", &[&conv, &seq])?;
+            HistoryPage {
+                items,
+                more_before,
+                more_after,
+            }
+        }
+        HistoryAnchor::Around(id) => {
+            let seq: i64 = c
+                .query_row(
+                    "SELECT seq FROM messages WHERE id = ?1 AND conversation_id = ?2",
+                    params![id.0, conv],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?
+                .ok_or(StorageError::NotFound)?;
+            let before = n / 2;
+            let (mut items, more_before) = older(seq, before)?;
+            let (after, more_after) = newer(seq, n - before)?;
+            items.extend(after);
+            HistoryPage {
+                items,
+                more_before,
+                more_after,
+            }
+        }
+    })
+}
+
+fn insert_mentions(c: &Connection, id: MessageId, users: &[UserId]) -> Result<(), StorageError> {
+    c.execute("DELETE FROM message_mentions WHERE message_id = ?1", [id.0])
+        .map_err(backend)?;
+    for u in users {
+        c.execute(
+            "INSERT OR IGNORE INTO message_mentions (message_id, user_id) VALUES (?1, ?2)",
+            params![id.0, u.0],
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// The conversation a message belongs to, or `NotFound`.
+fn conversation_of(c: &Connection, id: MessageId) -> Result<ConversationId, StorageError> {
+    c.query_row(
+        "SELECT conversation_id FROM messages WHERE id = ?1",
+        [id.0],
+        |r| Ok(ConversationId(r.get(0)?)),
+    )
+    .optional()
+    .map_err(backend)?
+    .ok_or(StorageError::NotFound)
+}
+
+/// One event in a conversation, for everyone currently in it.
+fn committed_one(
+    tx: &Connection,
+    conversation: ConversationId,
+    actor: UserId,
+    now_ms: i64,
+    data: EventData,
+) -> Result<Committed, StorageError> {
+    let event = append_event(tx, conversation, actor, now_ms, data)?;
+    Ok(Committed {
+        events: vec![event],
+        recipients: member_ids(tx, conversation)?,
+        user_events: Vec::new(),
+    })
+}
+
+#[async_trait]
+impl MessageStore for SqliteStorage {
+    async fn send_message(&self, m: NewMessage) -> Result<SendOutcome, StorageError> {
+        self.pool
+            .run(move |c| {
+                write(c, |tx| {
+                    let existing: Option<i64> = tx
+                        .query_row(
+                            "SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2",
+                            params![m.sender_id.0, m.client_id],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(backend)?;
+                    if let Some(id) = existing {
+                        return message_by_id(tx, MessageId(id))?
+                            .map(SendOutcome::Duplicate)
+                            .ok_or(StorageError::NotFound);
+                    }
+                    // The message's seq is the position of its event: the conversation's next one.
+                    let seq: i64 = tx
+                        .query_row(
+                            "SELECT last_seq + 1 FROM conversations WHERE id = ?1",
+                            [m.conversation_id.0],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(backend)?
+                        .ok_or(StorageError::NotFound)?;
+                    tx.execute(
+                        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body,
+                             reply_to, created_at, mentions_channel, mentions_here)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        params![
+                            m.conversation_id.0,
+                            seq,
+                            m.sender_id.0,
+                            m.client_id,
+                            m.body,
+                            m.reply_to.map(|r| r.0),
+                            m.now_ms,
+                            m.mentions.channel,
+                            m.mentions.here
+                        ],
+                    )
+                    .map_err(backend)?;
+                    let id = MessageId(tx.last_insert_rowid());
+                    insert_mentions(tx, id, &m.mentions.users)?;
+                    tx.execute(
+                        "UPDATE conversations SET last_activity_at = ?1 WHERE id = ?2",
+                        params![m.now_ms, m.conversation_id.0],
+                    )
+                    .map_err(backend)?;
+                    let message = message_by_id(tx, id)?.ok_or(StorageError::NotFound)?;
+                    let committed = committed_one(
+                        tx,
+                        m.conversation_id,
+                        m.sender_id,
+                        m.now_ms,
+                        EventData::MessageCreated {
+                            message: message.clone(),
+                        },
+                    )?;
+                    debug_assert_eq!(committed.events[0].seq, seq);
+                    Ok(SendOutcome::Created { message, committed })
+                })
+            })
+            .await
+    }
+
+    async fn message(&self, id: MessageId) -> Result<Option<MessageRecord>, StorageError> {
+        self.pool.run(move |c| message_by_id(c, id)).await
+    }
+
+    async fn history(
+        &self,
+        conversation: ConversationId,
+        anchor: HistoryAnchor,
+        limit: u32,
+    ) -> Result<HistoryPage, StorageError> {
+        self.pool
+            .run(move |c| history(c, conversation, anchor, limit))
+            .await
+    }
+
+    async fn replies(
+        &self,
+        parent: MessageId,
+        after: i64,
+        limit: u32,
+    ) -> Result<HistoryPage, StorageError> {
+        self.pool
+            .run(move |c| {
+                let take = i64::from(limit);
+                let mut items = select_messages(
+                    c,
+                    "m.reply_to = ?1 AND m.seq > ?2",
+                    "m.seq LIMIT ?3",
+                    &[&parent.0, &after, &(take + 1)],
+                )?;
+                let more_after = items.len() as i64 > take;
+                items.truncate(take as usize);
+                let more_before = after > 0
+                    && exists(c, "m.reply_to = ?1 AND m.seq <= ?2", &[&parent.0, &after])?;
+                Ok(HistoryPage {
+                    items,
+                    more_before,
+                    more_after,
+                })
+            })
+            .await
+    }
+
+    async fn edit_message(
+        &self,
+        id: MessageId,
+        actor: UserId,
+        body: String,
+        mentions: MentionSet,
+        now_ms: i64,
+    ) -> Result<Committed, StorageError> {
+        self.pool
+            .run(move |c| {
+                write(c, |tx| {
+                    let conversation = conversation_of(tx, id)?;
+                    tx.execute(
+                        "UPDATE messages SET body = ?1, edited_at = ?2, mentions_channel = ?3,
+                             mentions_here = ?4
+                         WHERE id = ?5",
+                        params![body, now_ms, mentions.channel, mentions.here, id.0],
+                    )
+                    .map_err(backend)?;
+                    insert_mentions(tx, id, &mentions.users)?;
+                    committed_one(
+                        tx,
+                        conversation,
+                        actor,
+                        now_ms,
+                        EventData::MessageEdited {
+                            message: id,
+                            body,
+                            edited_at_ms: now_ms,
+                            mentions,
+                        },
+                    )
+                })
+            })
+            .await
+    }
+
+    async fn delete_message(
+        &self,
+        id: MessageId,
+        actor: UserId,
+        now_ms: i64,
+    ) -> Result<Committed, StorageError> {
+        self.pool
+            .run(move |c| {
+                write(c, |tx| {
+                    let conversation = conversation_of(tx, id)?;
+                    // The row stays as a tombstone so replies and positions keep their anchor.
+                    tx.execute(
+                        "UPDATE messages SET body = '', deleted_at = ?1, pinned_at = NULL,
+                             mentions_channel = 0, mentions_here = 0
+                         WHERE id = ?2",
+                        params![now_ms, id.0],
+                    )
+                    .map_err(backend)?;
+                    insert_mentions(tx, id, &[])?;
+                    tx.execute("DELETE FROM reactions WHERE message_id = ?1", [id.0])
+                        .map_err(backend)?;
+                    committed_one(
+                        tx,
+                        conversation,
+                        actor,
+                        now_ms,
+                        EventData::MessageDeleted { message: id },
+                    )
+                })
+            })
+            .await
+    }
+
+    async fn toggle_reaction(
+        &self,
+        id: MessageId,
+        user: UserId,
+        emoji: String,
+        now_ms: i64,
+    ) -> Result<(bool, Vec<ReactionRecord>, Committed), StorageError> {
+        self.pool
+            .run(move |c| {
+                write(c, |tx| {
+                    let conversation = conversation_of(tx, id)?;
+                    let removed = tx
+                        .execute(
+                            "DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3",
+                            params![id.0, emoji, user.0],
+                        )
+                        .map_err(backend)?
+                        > 0;
+                    if !removed {
+                        tx.execute(
+                            "INSERT INTO reactions (message_id, emoji, user_id, created_at)
+                             VALUES (?1, ?2, ?3, ?4)",
+                            params![id.0, emoji, user.0, now_ms],
+                        )
+                        .map_err(backend)?;
+                    }
+                    let data = if removed {
+                        EventData::ReactionRemoved {
+                            message: id,
+                            user,
+                            emoji,
+                        }
+                    } else {
+                        EventData::ReactionAdded {
+                            message: id,
+                            user,
+                            emoji,
+                        }
+                    };
+                    let committed = committed_one(tx, conversation, user, now_ms, data)?;
+                    let reactions = message_by_id(tx, id)?
+                        .map(|m| m.reactions)
+                        .unwrap_or_default();
+                    Ok((!removed, reactions, committed))
+                })
+            })
+            .await
+    }
+
+    async fn set_pinned(
+        &self,
+        id: MessageId,
+        actor: UserId,
+        pinned: bool,
+        now_ms: i64,
+    ) -> Result<Option<Committed>, StorageError> {
+        self.pool
+            .run(move |c| {
+                write(c, |tx| {
+                    let conversation = conversation_of(tx, id)?;
+                    let changed = if pinned {
+                        tx.execute(
+                            "UPDATE messages SET pinned_at = ?1
+                             WHERE id = ?2 AND pinned_at IS NULL AND deleted_at IS NULL",
+                            params![now_ms, id.0],
+                        )
+                    } else {
+                        tx.execute(
+                            "UPDATE messages SET pinned_at = NULL WHERE id = ?1 AND pinned_at IS NOT NULL",
+                            [id.0],
+                        )
+                    }
+                    .map_err(backend)?;
+                    if changed == 0 {
+                        return Ok(None);
+                    }
+                    let data = if pinned {
+                        EventData::Pinned { message: id }
+                    } else {
+                        EventData::Unpinned { message: id }
+                    };
+                    committed_one(tx, conversation, actor, now_ms, data).map(Some)
+                })
+            })
+            .await
+    }
+
+    async fn pins(&self, conversation: ConversationId) -> Result<Vec<MessageRecord>, StorageError> {
+        self.pool
+            .run(move |c| {
+                select_messages(
+                    c,
+                    "m.conversation_id = ?1 AND m.pinned_at IS NOT NULL",
+                    "m.pinned_at DESC, m.seq DESC",
+                    &[&conversation.0],
+                )
+            })
+            .await
+    }
+}

@@ -1,0 +1,144 @@
+//! Events: every stored change, with its position.
+//!
+//! Each conversation has a gap-free event log: the n-th change in a conversation (a message, an
+//! edit, a reaction, a pin, a read receipt, a membership or conversation change) is the event with
+//! `seq` n. Each user has a second log for things addressed to them alone (being added to or
+//! removed from a conversation), with its own gap-free `seq`. A client remembers the last `seq` it
+//! applied per conversation and for itself, and on reconnect sends those positions
+//! ([`Resume`]); the server replays exactly the events after them, in order.
+//!
+//! Typing and presence are not events: they are never stored and carry no position.
+
+use crate::conversations::{ConversationKind, MemberRole};
+use crate::ids::{ConversationId, MessageId, UserId};
+use crate::messages::{Mentions, Message};
+use serde::{Deserialize, Serialize};
+
+/// A change in a conversation, at position `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationEvent {
+    pub conversation_id: ConversationId,
+    pub seq: i64,
+    /// RFC 3339 UTC timestamp of the change.
+    pub at: String,
+    /// Who made the change.
+    pub actor_id: UserId,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// What changed, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventBody {
+    /// The first event of every conversation.
+    ConversationCreated {
+        conversation_kind: ConversationKind,
+        name: Option<String>,
+    },
+    ConversationRenamed {
+        name: String,
+    },
+    MemberAdded {
+        user_id: UserId,
+        role: MemberRole,
+    },
+    /// Removed by someone else, or left (`user_id` is the actor).
+    MemberRemoved {
+        user_id: UserId,
+    },
+    MessageCreated {
+        message: Message,
+    },
+    MessageEdited {
+        message_id: MessageId,
+        text: String,
+        edited_at: String,
+        mentions: Mentions,
+    },
+    MessageDeleted {
+        message_id: MessageId,
+    },
+    ReactionAdded {
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: String,
+    },
+    ReactionRemoved {
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: String,
+    },
+    MessagePinned {
+        message_id: MessageId,
+    },
+    MessageUnpinned {
+        message_id: MessageId,
+    },
+    /// A member has read up to `seq` (a read receipt).
+    ReadReceipt {
+        user_id: UserId,
+        read_seq: i64,
+    },
+}
+
+/// A change addressed to one user, at position `seq` in that user's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserEvent {
+    pub seq: i64,
+    pub at: String,
+    #[serde(flatten)]
+    pub body: UserEventBody,
+}
+
+/// What happened to the user, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UserEventBody {
+    /// The user became a member; its events start at `from_seq` (fetch it with
+    /// `GET /conversations/{id}`).
+    ConversationAdded {
+        conversation_id: ConversationId,
+        from_seq: i64,
+    },
+    /// The user left or was removed; no more events of it arrive.
+    ConversationRemoved { conversation_id: ConversationId },
+}
+
+/// Online status, counted across all of a user's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    /// At least one connection is active.
+    Online,
+    /// Connected, but every connection said it is away.
+    Away,
+    /// No live connection.
+    Offline,
+}
+
+/// A client's last applied position in one conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Position {
+    pub conversation_id: ConversationId,
+    pub seq: i64,
+}
+
+/// The positions a reconnecting client has reached: sent in the hello frame.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Resume {
+    /// Conversations the client has state for. Conversations it does not list are not replayed.
+    #[serde(default)]
+    pub conversations: Vec<Position>,
+    /// Last applied position in the user's own log.
+    #[serde(default)]
+    pub user_seq: i64,
+}

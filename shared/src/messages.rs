@@ -1,0 +1,114 @@
+//! Messages (`/api/v1/conversations/{id}/messages/*`): send, history, threads, edits, deletes,
+//! reactions and pins.
+//!
+//! Every send carries a client-generated `client_id`. The server keeps (sender, client_id) unique,
+//! so a send retried after a lost answer returns the original message instead of a second copy.
+
+use crate::ids::{ConversationId, MessageId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Default largest message text, in characters (servers may configure another).
+pub const MESSAGE_MAX_CHARS_DEFAULT: usize = 4000;
+/// Largest `client_id`, in bytes.
+pub const CLIENT_ID_MAX: usize = 64;
+/// Largest reaction emoji (or short code), in characters.
+pub const EMOJI_MAX: usize = 32;
+/// Default and largest history page.
+pub const MESSAGE_PAGE_DEFAULT: u32 = 50;
+pub const MESSAGE_PAGE_MAX: u32 = 200;
+
+/// Who a message mentions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Mentions {
+    /// Members named with `@username`.
+    pub user_ids: Vec<UserId>,
+    /// `@channel`: everyone in the conversation.
+    pub channel: bool,
+    /// `@here`: everyone in the conversation who is online.
+    pub here: bool,
+}
+
+/// One emoji's reactions on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: u32,
+    /// Who reacted, in the order they did.
+    pub user_ids: Vec<UserId>,
+}
+
+/// A message as stored now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    /// Position of the event that created it.
+    pub seq: i64,
+    pub sender_id: UserId,
+    /// The sender's idempotency key.
+    pub client_id: String,
+    /// Empty when deleted.
+    pub text: String,
+    pub reply_to: Option<MessageId>,
+    /// Replies in this message's thread.
+    pub reply_count: u32,
+    pub created_at: String,
+    pub edited_at: Option<String>,
+    pub deleted: bool,
+    pub pinned: bool,
+    pub mentions: Mentions,
+    pub reactions: Vec<Reaction>,
+}
+
+/// `POST /api/v1/conversations/{id}/messages`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageRequest {
+    /// Client-generated idempotency key (for example a UUID), at most 64 bytes.
+    pub client_id: String,
+    pub text: String,
+    /// Reply in the thread of this message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
+}
+
+/// `PATCH /api/v1/conversations/{id}/messages/{mid}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EditMessageRequest {
+    pub text: String,
+}
+
+/// `POST /api/v1/conversations/{id}/messages/{mid}/reactions`: toggles the caller's reaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReactionRequest {
+    pub emoji: String,
+}
+
+/// The answer to a reaction toggle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReactionToggled {
+    /// `true` when the reaction was added, `false` when it was removed.
+    pub added: bool,
+    /// The message's reactions afterwards.
+    pub reactions: Vec<Reaction>,
+}
+
+/// A page of messages in `seq` order (oldest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessagePage {
+    pub items: Vec<Message>,
+    /// There are older messages than the first item.
+    pub has_more_before: bool,
+    /// There are newer messages than the last item.
+    pub has_more_after: bool,
+}

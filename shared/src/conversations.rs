@@ -93,6 +93,9 @@ pub struct Conversation {
     /// Direct conversations: the other member's presence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_presence: Option<PresenceStatus>,
+    /// Channels: their team, topic, visibility and archive state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<crate::teams::ChannelInfo>,
 }
 
 /// `GET /api/v1/conversations`: the caller's conversations, most recent activity first.
@@ -121,12 +124,19 @@ pub struct OpenDirectRequest {
     pub user_id: UserId,
 }
 
-/// `PATCH /api/v1/conversations/{id}`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `PATCH /api/v1/conversations/{id}`: any of the fields; `topic` and `archived` only for channels.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateConversationRequest {
-    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Channels: the new topic; an empty string clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Channels: archive (`true`, team or channel admins) or unarchive (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
 }
 
 /// `POST /api/v1/conversations/{id}/members`

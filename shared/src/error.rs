@@ -56,6 +56,18 @@ pub enum ErrorCode {
     HandshakeRequired,
     /// Something failed on the server; it was logged.
     Internal,
+    /// No invitation has this code.
+    InviteNotFound,
+    /// The invitation's expiry has passed.
+    InviteExpired,
+    /// The invitation was revoked by a team admin.
+    InviteRevoked,
+    /// The invitation has been used as often as it allows.
+    InviteUsedUp,
+    /// The channel is archived: readable, but nothing new may be posted.
+    ConversationArchived,
+    /// A team's owner must transfer ownership before leaving.
+    OwnerMustTransfer,
 }
 
 impl ErrorCode {
@@ -84,6 +96,12 @@ impl ErrorCode {
             Self::FrameTooLarge => "frame_too_large",
             Self::HandshakeRequired => "handshake_required",
             Self::Internal => "internal",
+            Self::InviteNotFound => "invite_not_found",
+            Self::InviteExpired => "invite_expired",
+            Self::InviteRevoked => "invite_revoked",
+            Self::InviteUsedUp => "invite_used_up",
+            Self::ConversationArchived => "conversation_archived",
+            Self::OwnerMustTransfer => "owner_must_transfer",
         }
     }
 
@@ -105,6 +123,9 @@ impl ErrorCode {
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::AccountLocked => 429,
             Self::Internal => 500,
+            Self::InviteNotFound => 404,
+            Self::InviteExpired | Self::InviteRevoked | Self::InviteUsedUp => 410,
+            Self::ConversationArchived | Self::OwnerMustTransfer => 409,
         }
     }
 }
@@ -165,6 +186,12 @@ mod tests {
             ErrorCode::AccountLocked,
             ErrorCode::RouteNotFound,
             ErrorCode::HandshakeRequired,
+            ErrorCode::InviteNotFound,
+            ErrorCode::InviteExpired,
+            ErrorCode::InviteRevoked,
+            ErrorCode::InviteUsedUp,
+            ErrorCode::ConversationArchived,
+            ErrorCode::OwnerMustTransfer,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

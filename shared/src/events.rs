@@ -10,7 +10,7 @@
 //! Typing and presence are not events: they are never stored and carry no position.
 
 use crate::conversations::{ConversationKind, MemberRole};
-use crate::ids::{ConversationId, MessageId, UserId};
+use crate::ids::{ConversationId, MessageId, TeamId, UserId};
 use crate::messages::{Mentions, Message};
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +82,14 @@ pub enum EventBody {
         user_id: UserId,
         read_seq: i64,
     },
+    /// A channel's topic was set (`null`: cleared).
+    TopicChanged {
+        topic: Option<String>,
+    },
+    /// A channel was archived (readable, no new messages) or unarchived.
+    ArchivedChanged {
+        archived: bool,
+    },
 }
 
 /// A change addressed to one user, at position `seq` in that user's log.
@@ -107,6 +115,14 @@ pub enum UserEventBody {
     },
     /// The user left or was removed; no more events of it arrive.
     ConversationRemoved { conversation_id: ConversationId },
+    /// The user joined a team (created it, was added, or redeemed an invitation); fetch it with
+    /// `GET /teams/{id}`. Its channels the user is in arrive as `conversation_added`.
+    TeamAdded { team_id: TeamId, role: MemberRole },
+    /// The user left or was removed from a team, or it was deleted; the `conversation_removed`
+    /// events for its channels come with it.
+    TeamRemoved { team_id: TeamId },
+    /// Something about a team the user is in changed (name, members, roles); refetch it.
+    TeamChanged { team_id: TeamId },
 }
 
 /// Online status, counted across all of a user's connections.

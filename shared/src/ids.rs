@@ -37,3 +37,11 @@ id_type!(
     /// A message, unique across all conversations.
     MessageId
 );
+id_type!(
+    /// A team: members with roles, its channels and its invitations.
+    TeamId
+);
+id_type!(
+    /// An invitation to a team.
+    InviteId
+);

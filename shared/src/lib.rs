@@ -19,11 +19,12 @@ pub mod events;
 pub mod health;
 pub mod ids;
 pub mod messages;
+pub mod teams;
 pub mod users;
 pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
-pub use ids::{ConversationId, MessageId, SessionId, UserId};
+pub use ids::{ConversationId, InviteId, MessageId, SessionId, TeamId, UserId};
 
 /// Version of the protocol spoken by this build, `MAJOR.MINOR`.
 ///

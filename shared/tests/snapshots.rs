@@ -6,6 +6,7 @@ use jeco_shared::conversations::*;
 use jeco_shared::events::*;
 use jeco_shared::health::Health;
 use jeco_shared::messages::*;
+use jeco_shared::teams::*;
 use jeco_shared::users::*;
 use jeco_shared::ws::*;
 use jeco_shared::*;
@@ -241,6 +242,7 @@ fn conversation_bodies() {
             }),
             members: vec![member.clone()],
             peer_presence: Some(PresenceStatus::Online),
+            channel: None,
         }
     );
     insta::assert_json_snapshot!(
@@ -254,7 +256,8 @@ fn conversation_bodies() {
     insta::assert_json_snapshot!(
         "update_conversation",
         UpdateConversationRequest {
-            name: "Trip".into()
+            name: Some("Trip".into()),
+            ..Default::default()
         }
     );
     insta::assert_json_snapshot!(
@@ -495,4 +498,116 @@ fn realtime_frames() {
             client_id: Some("0b7e-4c1a".into())
         }
     );
+}
+
+#[test]
+fn team_bodies() {
+    insta::assert_json_snapshot!(
+        "team",
+        Team {
+            id: TeamId(2),
+            name: "Rocket".into(),
+            created_at: "2026-11-23T10:00:00Z".into(),
+            my_role: MemberRole::Admin,
+            member_count: 3,
+            default_channel_id: ConversationId(5),
+        }
+    );
+    insta::assert_json_snapshot!(
+        "add_team_member",
+        AddTeamMemberRequest {
+            user_id: UserId(7),
+            role: Some(MemberRole::Admin),
+        }
+    );
+    insta::assert_json_snapshot!(
+        "create_invite",
+        CreateInviteRequest {
+            expires_in_secs: Some(3600),
+            max_uses: Some(5),
+        }
+    );
+    insta::assert_json_snapshot!(
+        "invite",
+        Invite {
+            id: InviteId(4),
+            team_id: TeamId(2),
+            code: "k3J9xQ2mPz8wV1aB".into(),
+            created_by: UserId(1),
+            created_at: "2026-11-23T10:00:00Z".into(),
+            expires_at: Some("2026-11-23T11:00:00Z".into()),
+            max_uses: Some(5),
+            uses: 1,
+            revoked: false,
+        }
+    );
+    insta::assert_json_snapshot!(
+        "channel",
+        Channel {
+            id: ConversationId(9),
+            name: "design".into(),
+            info: ChannelInfo {
+                team_id: TeamId(2),
+                topic: Some("Pixels".into()),
+                private: true,
+                archived: false,
+                is_default: false,
+            },
+            member_count: 2,
+            joined: true,
+        }
+    );
+    insta::assert_json_snapshot!(
+        "create_channel",
+        CreateChannelRequest {
+            name: "design".into(),
+            private: true,
+            topic: None,
+        }
+    );
+    insta::assert_json_snapshot!(
+        "update_channel",
+        UpdateConversationRequest {
+            topic: Some("Pixels".into()),
+            archived: Some(true),
+            ..Default::default()
+        }
+    );
+    insta::assert_json_snapshot!(
+        "ws_event_topic_changed",
+        event(EventBody::TopicChanged {
+            topic: Some("Pixels".into())
+        })
+    );
+    insta::assert_json_snapshot!(
+        "ws_event_archived_changed",
+        event(EventBody::ArchivedChanged { archived: true })
+    );
+    for (name, body) in [
+        (
+            "ws_user_event_team_added",
+            UserEventBody::TeamAdded {
+                team_id: TeamId(2),
+                role: MemberRole::Member,
+            },
+        ),
+        (
+            "ws_user_event_team_removed",
+            UserEventBody::TeamRemoved { team_id: TeamId(2) },
+        ),
+        (
+            "ws_user_event_team_changed",
+            UserEventBody::TeamChanged { team_id: TeamId(2) },
+        ),
+    ] {
+        let frame = ServerFrame::UserEvent(UserEvent {
+            seq: 4,
+            at: "2026-11-23T10:00:00Z".into(),
+            body,
+        });
+        insta::assert_json_snapshot!(name, frame);
+        let back: ServerFrame =
+            serde_json::from_str(&serde_json::to_string(&frame).unwrap()).unwrap();
+        assert_eq!(back, frame);
+    }
 }

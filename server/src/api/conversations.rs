@@ -18,7 +18,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create_group))
         .routes(routes!(open_direct))
-        .routes(routes!(get_one, rename))
+        .routes(routes!(get_one, rename, delete_channel))
+        .routes(routes!(join_channel))
         .routes(routes!(members, add_members))
         .routes(routes!(remove_member))
         .routes(routes!(mark_read))
@@ -100,14 +101,16 @@ pub async fn get_one(
     ))
 }
 
-/// Rename a group room (any member).
+/// Rename a group room or channel (any member); set a channel's topic (any member) or archive or
+/// unarchive it (channel owner/admins and team admins).
 #[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id")),
     request_body = UpdateConversationRequest,
     responses(
         (status = 200, body = Conversation),
-        (status = 400, description = "Invalid name, or a direct conversation", body = ErrorBody),
+        (status = 400, description = "Invalid fields, a direct conversation, or topic/archive on a group", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Archiving takes a channel or team admin", body = ErrorBody),
         (status = 404, description = "No such conversation, or not a member", body = ErrorBody),
     ))]
 pub async fn rename(
@@ -120,7 +123,7 @@ pub async fn rename(
         state
             .chat
             .conversations
-            .rename(&who, ConversationId(id), req)
+            .update(&who, ConversationId(id), req)
             .await?,
     ))
 }
@@ -217,5 +220,43 @@ pub async fn mark_read(
             .conversations
             .mark_read(&who, ConversationId(id), req.seq)
             .await?,
+    ))
+}
+
+/// Delete a channel with its messages (team owner/admins; not the default channel). Members are
+/// told with `conversation_removed`.
+#[utoipa::path(delete, path = "/conversations/{id}", tag = "channels", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Not a channel, or the default channel", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only team admins delete channels", body = ErrorBody),
+        (status = 404, description = "No such conversation, or not visible to the caller", body = ErrorBody),
+    ))]
+pub async fn delete_channel(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.chat.channels.delete(&who, ConversationId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Join a public channel of one of the caller's teams (already a member: the same answer).
+#[utoipa::path(post, path = "/conversations/{id}/join", tag = "channels", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, body = Conversation),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such channel, not in its team, or private", body = ErrorBody),
+    ))]
+pub async fn join_channel(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Conversation>, ApiError> {
+    Ok(axum::Json(
+        state.chat.channels.join(&who, ConversationId(id)).await?,
     ))
 }

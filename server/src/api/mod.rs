@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1`, its OpenAPI document and the API docs page.
 //!
-//! One router per resource ([`auth`], [`users`], [`conversations`], [`messages`], [`health`], plus
+//! One router per resource ([`auth`], [`users`], [`conversations`], [`messages`], [`teams`],
+//! [`health`], plus
 //! the gateway's upgrade route), each
 //! handler annotated with `#[utoipa::path]` so that the OpenAPI document at
 //! `/api/v1/openapi.json` is generated from the code that serves it and cannot drift. Swagger UI at
@@ -18,6 +19,7 @@ pub mod extract;
 pub mod health;
 pub mod messages;
 pub mod rate_limit;
+pub mod teams;
 pub mod users;
 
 use crate::Config;
@@ -54,6 +56,8 @@ pub const DOCS_PATH: &str = "/api/docs";
         (name = "users", description = "Profiles and the user directory"),
         (name = "conversations", description = "Group rooms, direct conversations, members and read state"),
         (name = "messages", description = "Messages, threads, reactions and pins"),
+        (name = "teams", description = "Teams, their members and invitations"),
+        (name = "channels", description = "A team's channels (conversations of kind channel)"),
         (name = "gateway", description = "Real-time WebSocket gateway"),
         (name = "meta", description = "Server status"),
     )
@@ -78,6 +82,7 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(users::router())
         .merge(conversations::router())
         .merge(messages::router())
+        .merge(teams::router())
         .merge(health::router())
         .routes(routes!(crate::gateway::ws_handler));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

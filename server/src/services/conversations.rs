@@ -1,5 +1,6 @@
-//! Conversations: group rooms and direct conversations (channels join with teams), their members
-//! and read positions.
+//! Conversations: group rooms, direct conversations and team channels, their members and read
+//! positions. What only channels have (topic, archive) is changed through [`Conversations::update`];
+//! creating, listing, joining and deleting channels is in [`super::channels`].
 //!
 //! Authorization rules live here. Whoever is not a member of a conversation gets `not_found` for it
 //! — the same answer as for an id that does not exist — so membership cannot be probed. Any member
@@ -7,6 +8,7 @@
 //! leave. A direct conversation always has exactly its two members.
 
 use super::accounts::rfc3339;
+use super::channels::{info as channel_info, valid_topic};
 use super::fanout::{Fanout, publish_committed};
 use super::{Principal, ServiceError, now_ms};
 use crate::storage::{ConversationSummary, MemberRecord, NewGroup, Storage};
@@ -94,14 +96,49 @@ impl Conversations {
             }),
             members: s.members.iter().map(member).collect(),
             peer_presence,
+            channel: None,
+        }
+    }
+
+    /// Adds what a channel has beyond a conversation.
+    async fn with_channel(&self, mut c: Conversation) -> Result<Conversation, ServiceError> {
+        if c.kind == ConversationKind::Channel {
+            c.channel = self.storage.channel(c.id).await?.as_ref().map(channel_info);
+        }
+        Ok(c)
+    }
+
+    /// Whether `me` may moderate (delete others' messages, archive): the conversation's owner or
+    /// admins and, in a channel, the team's owner and admins.
+    pub async fn moderates(&self, me: &MemberRecord) -> Result<bool, ServiceError> {
+        if me.role.is_admin() {
+            return Ok(true);
+        }
+        let Some(channel) = self.storage.channel(me.conversation_id).await? else {
+            return Ok(false);
+        };
+        Ok(self
+            .storage
+            .team_member(channel.team_id, me.user_id)
+            .await?
+            .is_some_and(|t| t.role.is_admin()))
+    }
+
+    /// `conversation_archived` for an archived channel: it is readable, but takes nothing new.
+    pub async fn require_writable(&self, id: ConversationId) -> Result<(), ServiceError> {
+        match self.storage.channel(id).await? {
+            Some(c) if c.archived => Err(ServiceError::ConversationArchived),
+            _ => Ok(()),
         }
     }
 
     pub async fn list(&self, who: &Principal) -> Result<ConversationList, ServiceError> {
-        let items = self.storage.conversations_of(who.user_id).await?;
-        Ok(ConversationList {
-            items: items.into_iter().map(|s| self.render(s)).collect(),
-        })
+        let summaries = self.storage.conversations_of(who.user_id).await?;
+        let mut items = Vec::with_capacity(summaries.len());
+        for s in summaries {
+            items.push(self.with_channel(self.render(s)).await?);
+        }
+        Ok(ConversationList { items })
     }
 
     pub async fn get(
@@ -114,7 +151,7 @@ impl Conversations {
             .conversation_summary(id, who.user_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        Ok(self.render(summary))
+        self.with_channel(self.render(summary)).await
     }
 
     async fn require_users(&self, field: &str, users: &[UserId]) -> Result<(), ServiceError> {
@@ -201,19 +238,52 @@ impl Conversations {
         Ok(me)
     }
 
-    pub async fn rename(
+    /// Renames (any member of a group or channel); sets a channel's topic (any member) or archive
+    /// state (moderators). Everything is checked before anything changes.
+    pub async fn update(
         &self,
         who: &Principal,
         id: ConversationId,
         req: UpdateConversationRequest,
     ) -> Result<Conversation, ServiceError> {
-        let name = valid_name(&req.name)?;
-        self.require_group(id, who).await?;
-        let committed = self
-            .storage
-            .rename_conversation(id, who.user_id, name, now_ms())
-            .await?;
-        publish_committed(self.fanout.as_ref(), &committed);
+        let name = req.name.as_deref().map(valid_name).transpose()?;
+        let topic = req.topic.as_deref().map(valid_topic).transpose()?;
+        if name.is_none() && topic.is_none() && req.archived.is_none() {
+            return Err(ServiceError::field(
+                "name",
+                "give at least one of name, topic and archived",
+            ));
+        }
+        let me = self.require_group(id, who).await?;
+        if (topic.is_some() || req.archived.is_some()) && self.storage.channel(id).await?.is_none()
+        {
+            return Err(ServiceError::BadRequest(
+                "only channels have a topic or an archive state".into(),
+            ));
+        }
+        if req.archived.is_some() && !self.moderates(&me).await? {
+            return Err(ServiceError::Forbidden);
+        }
+        let now = now_ms();
+        if let Some(name) = name {
+            let committed = self
+                .storage
+                .rename_conversation(id, who.user_id, name, now)
+                .await?;
+            publish_committed(self.fanout.as_ref(), &committed);
+        }
+        if let Some(topic) = topic {
+            let committed = self.storage.set_topic(id, who.user_id, topic, now).await?;
+            publish_committed(self.fanout.as_ref(), &committed);
+        }
+        if let Some(archived) = req.archived
+            && let Some(committed) = self
+                .storage
+                .set_archived(id, who.user_id, archived, now)
+                .await?
+        {
+            publish_committed(self.fanout.as_ref(), &committed);
+        }
         self.get(who, id).await
     }
 
@@ -237,6 +307,22 @@ impl Conversations {
             return Err(ServiceError::field("user_ids", "must not be empty"));
         }
         self.require_users("user_ids", &req.user_ids).await?;
+        // A channel's members come from its team.
+        if let Some(channel) = self.storage.channel(id).await? {
+            for &u in &req.user_ids {
+                if self
+                    .storage
+                    .team_member(channel.team_id, u)
+                    .await?
+                    .is_none()
+                {
+                    return Err(ServiceError::field(
+                        "user_ids",
+                        format!("user {u} is not a member of the channel's team"),
+                    ));
+                }
+            }
+        }
         let current = self.storage.members(id).await?;
         let new = req
             .user_ids

@@ -138,6 +138,7 @@ impl Messages {
         self.conversations
             .require_member(conversation, who.user_id)
             .await?;
+        self.conversations.require_writable(conversation).await?;
         if let Some(parent) = req.reply_to {
             self.message_in(conversation, parent).await?;
         }
@@ -273,6 +274,7 @@ impl Messages {
         if m.sender_id != who.user_id {
             return Err(ServiceError::Forbidden);
         }
+        self.conversations.require_writable(conversation).await?;
         let mentions = self.mentions(conversation, &text).await?;
         let committed = self
             .storage
@@ -292,7 +294,7 @@ impl Messages {
         if m.deleted_at_ms.is_some() {
             return Err(ServiceError::NotFound);
         }
-        if m.sender_id != who.user_id && !me.role.is_admin() {
+        if m.sender_id != who.user_id && !self.conversations.moderates(&me).await? {
             return Err(ServiceError::Forbidden);
         }
         let committed = self

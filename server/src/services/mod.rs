@@ -6,6 +6,7 @@
 //! [`code`](ServiceError::code) is the client-visible [`ErrorCode`].
 
 pub mod accounts;
+pub mod channels;
 pub mod conversations;
 pub mod fanout;
 pub mod lockout;
@@ -15,6 +16,7 @@ pub mod passwords;
 pub mod presence;
 pub mod rate;
 pub mod render;
+pub mod teams;
 pub mod tokens;
 pub mod typing;
 
@@ -23,10 +25,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use accounts::Accounts;
+pub use channels::Channels;
 pub use conversations::Conversations;
 pub use fanout::{Fanout, Outgoing, Stream};
 pub use messages::Messages;
 pub use presence::Presence;
+pub use teams::Teams;
 pub use typing::Typing;
 
 /// The conversation services, as the API and the gateway share them.
@@ -36,6 +40,8 @@ pub struct Chat {
     pub messages: std::sync::Arc<Messages>,
     pub typing: std::sync::Arc<Typing>,
     pub presence: std::sync::Arc<Presence>,
+    pub teams: std::sync::Arc<Teams>,
+    pub channels: std::sync::Arc<Channels>,
     /// For the gateway's replay of stored events.
     pub storage: std::sync::Arc<dyn crate::storage::Storage>,
 }
@@ -59,12 +65,21 @@ impl Chat {
             fanout.clone(),
             Duration::from_millis(config.typing_timeout_ms),
         );
-        let presence = Arc::new(Presence::new(storage.clone(), fanout));
+        let presence = Arc::new(Presence::new(storage.clone(), fanout.clone()));
+        let teams = Arc::new(Teams::new(storage.clone(), fanout.clone()));
+        let channels = Arc::new(Channels::new(
+            storage.clone(),
+            fanout,
+            teams.clone(),
+            conversations.clone(),
+        ));
         Self {
             conversations,
             messages,
             typing,
             presence,
+            teams,
+            channels,
             storage,
         }
     }
@@ -116,6 +131,18 @@ pub enum ServiceError {
     Forbidden,
     #[error("too many messages; slow down")]
     RateLimited { retry_after: Duration },
+    #[error("no invitation has this code")]
+    InviteNotFound,
+    #[error("this invitation has expired")]
+    InviteExpired,
+    #[error("this invitation was revoked")]
+    InviteRevoked,
+    #[error("this invitation has been used up")]
+    InviteUsedUp,
+    #[error("the channel is archived; unarchive it to post")]
+    ConversationArchived,
+    #[error("the owner must transfer ownership before leaving")]
+    OwnerMustTransfer,
     #[error("storage failed: {0}")]
     Storage(crate::storage::StorageError),
     #[error("internal error: {0}")]
@@ -152,6 +179,12 @@ impl ServiceError {
             Self::NotFound => ErrorCode::NotFound,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::InviteNotFound => ErrorCode::InviteNotFound,
+            Self::InviteExpired => ErrorCode::InviteExpired,
+            Self::InviteRevoked => ErrorCode::InviteRevoked,
+            Self::InviteUsedUp => ErrorCode::InviteUsedUp,
+            Self::ConversationArchived => ErrorCode::ConversationArchived,
+            Self::OwnerMustTransfer => ErrorCode::OwnerMustTransfer,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -105,6 +105,12 @@ pub fn event(e: &EventRecord) -> ConversationEvent {
             user_id: *user,
             read_seq: *seq,
         },
+        EventData::TopicChanged { topic } => EventBody::TopicChanged {
+            topic: topic.clone(),
+        },
+        EventData::ArchivedChanged { archived } => EventBody::ArchivedChanged {
+            archived: *archived,
+        },
     };
     ConversationEvent {
         conversation_id: e.conversation_id,
@@ -127,6 +133,12 @@ pub fn user_event(e: &UserEventRecord) -> UserEvent {
         UserEventData::ConversationRemoved { conversation } => UserEventBody::ConversationRemoved {
             conversation_id: conversation,
         },
+        UserEventData::TeamAdded { team, role } => UserEventBody::TeamAdded {
+            team_id: team,
+            role,
+        },
+        UserEventData::TeamRemoved { team } => UserEventBody::TeamRemoved { team_id: team },
+        UserEventData::TeamChanged { team } => UserEventBody::TeamChanged { team_id: team },
     };
     UserEvent {
         seq: e.seq,
@@ -140,7 +152,10 @@ pub fn user_stream(e: &UserEventRecord) -> Stream {
         seq: e.seq,
         left: match e.data {
             UserEventData::ConversationRemoved { conversation } => Some(conversation),
-            UserEventData::ConversationAdded { .. } => None,
+            UserEventData::ConversationAdded { .. }
+            | UserEventData::TeamAdded { .. }
+            | UserEventData::TeamRemoved { .. }
+            | UserEventData::TeamChanged { .. } => None,
         },
     }
 }

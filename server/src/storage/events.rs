@@ -15,7 +15,7 @@ use super::StorageError;
 use super::messages::{MentionSet, MessageRecord};
 use async_trait::async_trait;
 use jeco_shared::conversations::{ConversationKind, MemberRole};
-use jeco_shared::{ConversationId, MessageId, UserId};
+use jeco_shared::{ConversationId, MessageId, TeamId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What changed in a conversation.
@@ -68,6 +68,12 @@ pub enum EventData {
         user: UserId,
         seq: i64,
     },
+    TopicChanged {
+        topic: Option<String>,
+    },
+    ArchivedChanged {
+        archived: bool,
+    },
 }
 
 /// One event of a conversation's log.
@@ -90,6 +96,16 @@ pub enum UserEventData {
     },
     ConversationRemoved {
         conversation: ConversationId,
+    },
+    TeamAdded {
+        team: TeamId,
+        role: MemberRole,
+    },
+    TeamRemoved {
+        team: TeamId,
+    },
+    TeamChanged {
+        team: TeamId,
     },
 }
 

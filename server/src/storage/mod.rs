@@ -3,7 +3,8 @@
 //! [`Storage`] is what the domain services need from a database, phrased in domain terms. It is the
 //! sum of one sub-trait per concern — [`AccountStore`] (users, sessions, failed logins),
 //! [`ConversationStore`] (conversations, members, read positions), [`MessageStore`] (messages,
-//! reactions, pins) and [`EventStore`] (the event logs that clients resume from) — so no single
+//! reactions, pins) [`EventStore`] (the event logs that clients resume from) and [`TeamStore`] (teams, invitations,
+//! channels) — so no single
 //! file has to hold every query. Every backend implements them with its own SQL and its own
 //! migrations; today that is [`sqlite::SqliteStorage`], PostgreSQL comes later behind the same traits.
 //!
@@ -19,6 +20,7 @@ pub mod conversations;
 pub mod events;
 pub mod messages;
 pub mod sqlite;
+pub mod teams;
 
 pub use accounts::{
     AccountStore, NewUser, ProfileChange, RefreshOutcome, SessionRecord, TokenHash, UserRecord,
@@ -32,6 +34,10 @@ pub use events::{
 pub use messages::{
     HistoryAnchor, HistoryPage, MentionSet, MessageRecord, MessageStore, NewMessage,
     ReactionRecord, SendOutcome,
+};
+pub use teams::{
+    ChannelRecord, InviteRecord, NewChannel, NewInvite, Redeemed, TeamMemberRecord, TeamRecord,
+    TeamStore,
 };
 
 use async_trait::async_trait;
@@ -60,7 +66,9 @@ pub enum StorageError {
 
 /// Everything the services persist. See the module doc.
 #[async_trait]
-pub trait Storage: AccountStore + ConversationStore + MessageStore + EventStore {
+pub trait Storage:
+    AccountStore + ConversationStore + MessageStore + EventStore + TeamStore
+{
     /// Cheap round trip to the database, for health checks.
     async fn ping(&self) -> Result<(), StorageError>;
 }

@@ -3,7 +3,9 @@
 
 mod admin;
 mod auth;
+mod authz_matrix;
 mod binary;
+mod channels;
 mod conversations;
 mod docs;
 mod gateway;
@@ -13,4 +15,5 @@ mod realtime;
 mod restart;
 mod resume;
 mod support;
+mod teams;
 mod users;

@@ -336,3 +336,69 @@ pub fn unix_now() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+/// Creates a team owned by `token`'s user; returns its id and its `#general` channel.
+pub async fn team(s: &TestServer, token: &str, name: &str) -> (i64, i64) {
+    let t = s
+        .ok(
+            reqwest::Method::POST,
+            "/api/v1/teams",
+            Some(json!({"name": name})),
+            token,
+            201,
+        )
+        .await;
+    (
+        t["id"].as_i64().unwrap(),
+        t["default_channel_id"].as_i64().unwrap(),
+    )
+}
+
+/// Adds a user to a team with a role (`member` or `admin`).
+pub async fn add_to_team(s: &TestServer, token: &str, team: i64, user: i64, role: &str) {
+    s.ok(
+        reqwest::Method::POST,
+        &format!("/api/v1/teams/{team}/members"),
+        Some(json!({"user_id": user, "role": role})),
+        token,
+        200,
+    )
+    .await;
+}
+
+/// Creates a channel in a team; returns its conversation id.
+pub async fn channel(s: &TestServer, token: &str, team: i64, name: &str, private: bool) -> i64 {
+    let c = s
+        .ok(
+            reqwest::Method::POST,
+            &format!("/api/v1/teams/{team}/channels"),
+            Some(json!({"name": name, "private": private})),
+            token,
+            201,
+        )
+        .await;
+    c["id"].as_i64().unwrap()
+}
+
+/// The next user event, skipping everything else.
+pub async fn next_user_event(ws: &mut Ws) -> jeco_shared::events::UserEvent {
+    match next_where(ws, |f| matches!(f, ServerFrame::UserEvent(_))).await {
+        ServerFrame::UserEvent(e) => e,
+        _ => unreachable!(),
+    }
+}
+
+/// A connection that is certainly following the user's conversations: it resumes from "now" for
+/// the user's own log and waits for `caught_up`, which the gateway sends only after registering the
+/// connection for live deliveries. (`ready` comes before that registration, so an event committed
+/// right after `ready` can miss a plain [`TestServer::ws_live`] connection.)
+pub async fn ws_caught_up(s: &TestServer, token: &str) -> Ws {
+    let mut ws = s
+        .ws_resume(
+            token,
+            Some(json!({"conversations": [], "user_seq": i64::MAX})),
+        )
+        .await;
+    next_where(&mut ws, |f| matches!(f, ServerFrame::CaughtUp)).await;
+    ws
+}

@@ -29,7 +29,7 @@ fn kind_from(text: &str) -> rusqlite::Result<ConversationKind> {
     }
 }
 
-fn role_str(role: MemberRole) -> &'static str {
+pub(super) fn role_str(role: MemberRole) -> &'static str {
     match role {
         MemberRole::Owner => "owner",
         MemberRole::Admin => "admin",
@@ -37,7 +37,7 @@ fn role_str(role: MemberRole) -> &'static str {
     }
 }
 
-fn role_from(text: &str) -> rusqlite::Result<MemberRole> {
+pub(super) fn role_from(text: &str) -> rusqlite::Result<MemberRole> {
     match text {
         "owner" => Ok(MemberRole::Owner),
         "admin" => Ok(MemberRole::Admin),
@@ -69,7 +69,7 @@ fn conversation_from_row(r: &Row<'_>) -> rusqlite::Result<ConversationRecord> {
     })
 }
 
-fn conversation_by_id(
+pub(super) fn conversation_by_id(
     c: &Connection,
     id: ConversationId,
 ) -> Result<Option<ConversationRecord>, StorageError> {
@@ -95,7 +95,7 @@ fn member_from_row(r: &Row<'_>) -> rusqlite::Result<MemberRecord> {
     })
 }
 
-fn member(
+pub(super) fn member(
     c: &Connection,
     id: ConversationId,
     user: UserId,
@@ -143,7 +143,7 @@ fn insert_conversation(
 }
 
 /// Adds a member with its `member_added` event and `conversation_added` user event.
-fn add_member(
+pub(super) fn add_member(
     tx: &Connection,
     id: ConversationId,
     actor: UserId,
@@ -173,7 +173,7 @@ fn add_member(
 }
 
 /// A new conversation with its creation event and its members.
-fn create(
+pub(super) fn create(
     tx: &Connection,
     kind: ConversationKind,
     name: Option<String>,

@@ -24,6 +24,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "0002_conversations",
         sql: include_str!("../../../migrations/0002_conversations.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_teams",
+        sql: include_str!("../../../migrations/0003_teams.sql"),
+    },
 ];
 
 /// Applies every migration newer than the database. Returns the versions applied.
@@ -97,7 +102,7 @@ mod tests {
     #[test]
     fn migrate_is_idempotent_and_recorded() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2]);
+        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2, 3]);
         assert!(migrate(&mut conn, 2).unwrap().is_empty());
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))

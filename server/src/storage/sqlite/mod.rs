@@ -15,6 +15,7 @@ mod events;
 mod messages;
 mod migrate;
 mod pool;
+mod teams;
 
 use super::{Storage, StorageError};
 use async_trait::async_trait;

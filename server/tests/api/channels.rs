@@ -1,0 +1,406 @@
+//! Channels in a team: create, list, join, rename, topic, archive, delete; private channels that
+//! non-members cannot detect; team admins moderating messages.
+
+use crate::support::*;
+use jeco_shared::events::{EventBody, UserEventBody};
+use jeco_shared::ws::ServerFrame;
+use jeco_shared::{ConversationId, ErrorCode};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn channel_lifecycle_topic_archive_and_delete() {
+    let s = TestServer::start().await;
+    let owner = s.register("owner").await;
+    let admin = s.register("admin").await;
+    let bob = s.register("bob").await;
+    let (o, a, b) = (
+        owner.access_token.as_str(),
+        admin.access_token.as_str(),
+        bob.access_token.as_str(),
+    );
+    let (t, general) = team(&s, o, "Rocket").await;
+    add_to_team(&s, o, t, admin.user.id.0, "admin").await;
+    add_to_team(&s, o, t, bob.user.id.0, "member").await;
+
+    // Any team member creates a channel and owns it; others join public ones.
+    let created = s
+        .ok(
+            Method::POST,
+            &format!("/api/v1/teams/{t}/channels"),
+            Some(json!({"name": "#design", "topic": "Pixels"})),
+            b,
+            201,
+        )
+        .await;
+    let design = created["id"].as_i64().unwrap();
+    assert_eq!(created["kind"], "channel");
+    assert_eq!(created["name"], "design");
+    assert_eq!(created["my_role"], "owner");
+    assert_eq!(created["channel"]["topic"], "Pixels");
+    let listed = s
+        .ok(
+            Method::GET,
+            &format!("/api/v1/teams/{t}/channels"),
+            None,
+            a,
+            200,
+        )
+        .await;
+    let names: Vec<(&str, bool)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["joined"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(names, [("design", false), ("general", true)]);
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{design}/join"),
+        None,
+        a,
+        200,
+    )
+    .await;
+    let again = s
+        .ok(
+            Method::POST,
+            &format!("/api/v1/conversations/{design}/join"),
+            None,
+            a,
+            200,
+        )
+        .await;
+    assert_eq!(again["members"].as_array().unwrap().len(), 2);
+
+    // Rename and topic are conversation events every member receives.
+    let mut admin_ws = ws_caught_up(&s, a).await;
+    let renamed = s
+        .ok(
+            Method::PATCH,
+            &format!("/api/v1/conversations/{design}"),
+            Some(json!({"name": "ux", "topic": "  Flows  "})),
+            b,
+            200,
+        )
+        .await;
+    assert_eq!(renamed["name"], "ux");
+    assert_eq!(renamed["channel"]["topic"], "Flows");
+    assert_eq!(
+        next_event(&mut admin_ws).await.body,
+        EventBody::ConversationRenamed { name: "ux".into() }
+    );
+    assert_eq!(
+        next_event(&mut admin_ws).await.body,
+        EventBody::TopicChanged {
+            topic: Some("Flows".into())
+        }
+    );
+    // A group has no topic.
+    let g = s.group(o, "Room", &[]).await;
+    let r = s
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/conversations/{g}"),
+            Some(json!({"topic": "x"})),
+            o,
+        )
+        .await;
+    expect_error(r, 400, "bad_request").await;
+
+    // Archiving takes a moderator: the team admin may, a plain member of the channel may not.
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{general}/join"),
+        None,
+        b,
+        200,
+    )
+    .await;
+    let r = s
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/conversations/{general}"),
+            Some(json!({"archived": true})),
+            b,
+        )
+        .await;
+    expect_error(r, 403, "forbidden").await;
+    let archived = s
+        .ok(
+            Method::PATCH,
+            &format!("/api/v1/conversations/{design}"),
+            Some(json!({"archived": true})),
+            a,
+            200,
+        )
+        .await;
+    assert_eq!(archived["channel"]["archived"], true);
+    assert_eq!(
+        next_event(&mut admin_ws).await.body,
+        EventBody::ArchivedChanged { archived: true }
+    );
+    // Archived: readable, but no new messages over REST or WebSocket.
+    let r = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{design}/messages"),
+            Some(json!({"client_id": "late", "text": "hello?"})),
+            b,
+        )
+        .await;
+    expect_error(r, 409, "conversation_archived").await;
+    let mut bob_ws = ws_caught_up(&s, b).await;
+    send_json(
+        &mut bob_ws,
+        json!({"type": "send", "conversation_id": design, "client_id": "late-ws", "text": "hi"}),
+    )
+    .await;
+    let err = next_where(&mut bob_ws, |f| matches!(f, ServerFrame::Error { .. })).await;
+    assert!(
+        matches!(&err, ServerFrame::Error { code: ErrorCode::ConversationArchived, client_id: Some(c), .. } if c == "late-ws"),
+        "{err:?}"
+    );
+    s.ok(
+        Method::GET,
+        &format!("/api/v1/conversations/{design}/messages"),
+        None,
+        b,
+        200,
+    )
+    .await;
+    s.ok(
+        Method::PATCH,
+        &format!("/api/v1/conversations/{design}"),
+        Some(json!({"archived": false})),
+        a,
+        200,
+    )
+    .await;
+    s.say(b, design, "after", "back again").await;
+
+    // Deleting is for team admins, never #general; members learn it from their own log.
+    let r = s
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/conversations/{design}"),
+            None,
+            b,
+        )
+        .await;
+    expect_error(r, 403, "forbidden").await;
+    let r = s
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/conversations/{general}"),
+            None,
+            o,
+        )
+        .await;
+    expect_error(r, 400, "bad_request").await;
+    let r = s
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/conversations/{g}"),
+            None,
+            o,
+        )
+        .await;
+    expect_error(r, 400, "bad_request").await;
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/conversations/{design}"),
+        None,
+        a,
+        204,
+    )
+    .await;
+    let gone = next_user_event(&mut bob_ws).await;
+    assert_eq!(
+        gone.body,
+        UserEventBody::ConversationRemoved {
+            conversation_id: ConversationId(design)
+        }
+    );
+    expect_error(
+        s.call(
+            Method::GET,
+            &format!("/api/v1/conversations/{design}"),
+            None,
+            b,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn private_channels_are_invisible_to_non_members() {
+    let s = TestServer::start().await;
+    let owner = s.register("owner").await;
+    let admin = s.register("admin").await;
+    let carol = s.register("carol").await;
+    let stranger = s.register("stranger").await;
+    let (o, a, c) = (
+        owner.access_token.as_str(),
+        admin.access_token.as_str(),
+        carol.access_token.as_str(),
+    );
+    let (t, _) = team(&s, o, "Rocket").await;
+    add_to_team(&s, o, t, admin.user.id.0, "admin").await;
+    add_to_team(&s, o, t, carol.user.id.0, "member").await;
+    let secret = channel(&s, o, t, "secret", true).await;
+    s.say(o, secret, "o-1", "plans").await;
+
+    // Not listed, and every request answers exactly as for an id that does not exist — even for a
+    // team admin who is not in it.
+    for token in [a, c] {
+        let listed = s
+            .ok(
+                Method::GET,
+                &format!("/api/v1/teams/{t}/channels"),
+                None,
+                token,
+                200,
+            )
+            .await;
+        assert!(
+            listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|ch| ch["id"] != secret),
+            "{listed}"
+        );
+        for (method, suffix, body) in [
+            (Method::GET, "", None),
+            (Method::POST, "/join", None),
+            (Method::PATCH, "", Some(json!({"topic": "mine"}))),
+            (Method::DELETE, "", None),
+            (Method::GET, "/messages", None),
+            (Method::GET, "/members", None),
+        ] {
+            let foreign = s
+                .call(
+                    method.clone(),
+                    &format!("/api/v1/conversations/{secret}{suffix}"),
+                    body.clone(),
+                    token,
+                )
+                .await;
+            let missing = s
+                .call(
+                    method,
+                    &format!("/api/v1/conversations/99999{suffix}"),
+                    body,
+                    token,
+                )
+                .await;
+            let foreign = expect_error(foreign, 404, "not_found").await;
+            let missing = expect_error(missing, 404, "not_found").await;
+            assert_eq!(foreign, missing, "{suffix}");
+        }
+    }
+
+    // A member invites carol; people outside the team cannot be added.
+    let r = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{secret}/members"),
+            Some(json!({"user_ids": [stranger.user.id.0]})),
+            o,
+        )
+        .await;
+    expect_error(r, 400, "validation_failed").await;
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{secret}/members"),
+        Some(json!({"user_ids": [carol.user.id.0]})),
+        o,
+        200,
+    )
+    .await;
+    let listed = s
+        .ok(
+            Method::GET,
+            &format!("/api/v1/teams/{t}/channels"),
+            None,
+            c,
+            200,
+        )
+        .await;
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|ch| ch["id"] == secret && ch["joined"] == true)
+    );
+    let history = s
+        .ok(
+            Method::GET,
+            &format!("/api/v1/conversations/{secret}/messages"),
+            None,
+            c,
+            200,
+        )
+        .await;
+    assert_eq!(history["items"][0]["text"], "plans");
+}
+
+#[tokio::test]
+async fn team_admins_delete_others_messages_in_channels() {
+    let s = TestServer::start().await;
+    let owner = s.register("owner").await;
+    let admin = s.register("admin").await;
+    let bob = s.register("bob").await;
+    let carol = s.register("carol").await;
+    let (o, a, b, c) = (
+        owner.access_token.as_str(),
+        admin.access_token.as_str(),
+        bob.access_token.as_str(),
+        carol.access_token.as_str(),
+    );
+    let (t, general) = team(&s, o, "Rocket").await;
+    add_to_team(&s, o, t, admin.user.id.0, "admin").await;
+    add_to_team(&s, o, t, bob.user.id.0, "member").await;
+    add_to_team(&s, o, t, carol.user.id.0, "member").await;
+    let by_carol = s.say(c, general, "c-1", "spam").await;
+    let by_bob = s.say(b, general, "b-1", "fine").await;
+    // A plain member may not delete another's message; the team admin (a plain channel member) may.
+    let r = s
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/conversations/{general}/messages/{}", by_bob["id"]),
+            None,
+            c,
+        )
+        .await;
+    expect_error(r, 403, "forbidden").await;
+    s.ok(
+        Method::DELETE,
+        &format!(
+            "/api/v1/conversations/{general}/messages/{}",
+            by_carol["id"]
+        ),
+        None,
+        a,
+        204,
+    )
+    .await;
+    let m = s
+        .ok(
+            Method::GET,
+            &format!(
+                "/api/v1/conversations/{general}/messages/{}",
+                by_carol["id"]
+            ),
+            None,
+            b,
+            200,
+        )
+        .await;
+    assert_eq!(m["deleted"], true);
+}

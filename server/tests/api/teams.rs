@@ -485,6 +485,12 @@ async fn membership_follows_the_team_in_real_time() {
         }
     }
 
+    // The rest of the team is told the team changed.
+    assert_eq!(
+        next_user_event(&mut owner_ws).await.body,
+        UserEventBody::TeamChanged { team_id: TeamId(t) }
+    );
+
     // …and hears nothing more from them, and can read nothing.
     s.say(o, general, "o-1", "after bob left").await;
     s.say(o, private, "o-2", "still secret").await;
@@ -511,6 +517,30 @@ async fn membership_follows_the_team_in_real_time() {
         .ok(Method::GET, "/api/v1/conversations", None, b, 200)
         .await;
     assert!(list["items"].as_array().unwrap().is_empty());
+
+    // Deleting the team removes every member from each channel, then from the team.
+    s.ok(Method::DELETE, &format!("/api/v1/teams/{t}"), None, o, 204)
+        .await;
+    let mut gone = Vec::new();
+    loop {
+        match next_user_event(&mut owner_ws).await.body {
+            UserEventBody::ConversationRemoved { conversation_id } => gone.push(conversation_id.0),
+            UserEventBody::TeamRemoved { team_id } => {
+                assert_eq!(team_id, TeamId(t));
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    gone.sort_unstable();
+    assert_eq!(gone, expected);
+    assert!(
+        !frames_within(&mut bob_ws, Duration::from_millis(200))
+            .await
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Event(_) | ServerFrame::UserEvent(_))),
+        "bob is no longer told about the team"
+    );
 
     // A resuming client gets the same user events replayed.
     let mut resumed = s

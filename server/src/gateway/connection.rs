@@ -65,8 +65,8 @@ pub async fn run(socket: WebSocket, mut ctx: Context) {
     let (sink, mut stream) = socket.split();
     let (outbox, closer, writer) = outbound::spawn(sink, ctx.settings.outbound_queue);
     let ending = match handshake(&mut stream, &outbox, &mut ctx).await {
-        Ok(Some((principal, resume))) => {
-            let ending = live(&mut stream, &outbox, &mut ctx, principal, resume).await;
+        Ok(Some((principal, resume, ready))) => {
+            let ending = live(&mut stream, &outbox, &mut ctx, principal, resume, ready).await;
             // Unregistered by now: the user may have gone offline.
             if let Err(e) = ctx.chat.presence.refresh(principal.user_id).await {
                 tracing::warn!(error = %e, "cannot update presence");
@@ -144,12 +144,16 @@ fn service_error_frame(e: ServiceError, frame: &str, client_id: Option<String>) 
 /// a slow consumer.
 const REPLAY_PATIENCE: Duration = Duration::from_secs(10);
 
+/// What a successful hello yields: who it is, where to resume from, and the `ready` frame to send
+/// once the connection is registered.
+type Handshaken = (Principal, Option<Resume>, ServerFrame);
+
 /// Returns the authenticated principal, `Ok(None)` when the peer went away, or how to close.
 async fn handshake(
     stream: &mut SplitStream<WebSocket>,
     outbox: &Outbox,
     ctx: &mut Context,
-) -> Result<Option<(Principal, Option<Resume>)>, Ending> {
+) -> Result<Option<Handshaken>, Ending> {
     let deadline = Instant::now() + ctx.settings.handshake_timeout;
     let hello = loop {
         let message = tokio::select! {
@@ -247,18 +251,18 @@ async fn handshake(
         client = client.as_deref().unwrap_or("-"),
         "websocket ready"
     );
-    send(
-        outbox,
-        &ServerFrame::Ready {
-            protocol: PROTOCOL_VERSION.to_owned(),
-            server_version: env!("CARGO_PKG_VERSION").to_owned(),
-            user,
-            session_id: principal.session_id,
-            heartbeat_interval_ms: ctx.settings.heartbeat_interval.as_millis() as u64,
-            idle_timeout_ms: ctx.settings.idle_timeout.as_millis() as u64,
-        },
-    )?;
-    Ok(Some((principal, resume)))
+    // `ready` is sent by the live phase once the connection is registered for deliveries and its
+    // positions are fixed: a client may act on `ready` at once (another client sends a message),
+    // and that event must reach it either live or in the replay, never fall between the two.
+    let ready = ServerFrame::Ready {
+        protocol: PROTOCOL_VERSION.to_owned(),
+        server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        user,
+        session_id: principal.session_id,
+        heartbeat_interval_ms: ctx.settings.heartbeat_interval.as_millis() as u64,
+        idle_timeout_ms: ctx.settings.idle_timeout.as_millis() as u64,
+    };
+    Ok(Some((principal, resume, ready)))
 }
 
 /// The live phase. Returns how to close, or `None` when the peer went away.
@@ -268,6 +272,7 @@ async fn live(
     ctx: &mut Context,
     principal: Principal,
     resume: Option<Resume>,
+    ready: ServerFrame,
 ) -> Option<Ending> {
     let settings = ctx.settings;
     // Registered before positions are read, so no event falls between the replay and live.
@@ -297,6 +302,9 @@ async fn live(
     .await
     {
         Ok((follower, replay)) => {
+            if let Err(ending) = send(outbox, &ready) {
+                return Some(ending);
+            }
             for frame in &replay {
                 if outbox
                     .push_wait(frames::encode(frame), REPLAY_PATIENCE)

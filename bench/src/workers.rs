@@ -199,6 +199,7 @@ async fn hold_idle(plan: HoldPlan, mut stdin: Lines<BufReader<tokio::io::Stdin>>
             match opened {
                 Ok(connection) => {
                     let _ = opened_tx.send(Ok(()));
+                    drop(opened_tx);
                     // Spread first heartbeats over one interval (connections open in bursts).
                     let phase = connection
                         .heartbeat_interval
@@ -215,7 +216,11 @@ async fn hold_idle(plan: HoldPlan, mut stdin: Lines<BufReader<tokio::io::Stdin>>
     drop(opened_tx);
     let (mut opened, mut failed) = (0u64, 0u64);
     let mut failures = BTreeMap::new();
-    while let Some(result) = opened_rx.recv().await {
+    // Count exactly one report per connection: the senders live on in the holding tasks.
+    for _ in 0..plan.connections {
+        let Some(result) = opened_rx.recv().await else {
+            break;
+        };
         match result {
             Ok(()) => opened += 1,
             Err(failure) => {

@@ -18,7 +18,11 @@ mod connections;
 use jeco_server::{Config, RunningServer};
 use serde_json::Value;
 use std::process::Output;
+use std::time::Duration;
 use tempfile::TempDir;
+
+/// Far above a tiny run's ~5 s, even in a debug build on a busy machine.
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A server in this process, with a fast heartbeat so a short test still sees heartbeats flow and
 /// would see connections dropped if the tool failed to keep them alive.
@@ -41,15 +45,18 @@ pub async fn start_server() -> TestServer {
 
 /// Runs `jeco-bench` with `args` against `server` and returns its output.
 pub async fn run_bench(server: &TestServer, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_jeco-bench"))
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_jeco-bench"))
         .arg("--addr")
         .arg(server.server.local_addr().to_string())
         .arg("--server-pid")
         .arg(std::process::id().to_string())
         .args(args)
         .kill_on_drop(true)
-        .output()
+        .output();
+    // A hung tool must fail the test, not hang it.
+    tokio::time::timeout(RUN_TIMEOUT, run)
         .await
+        .expect("jeco-bench finished in time")
         .expect("jeco-bench runs")
 }
 

@@ -51,6 +51,8 @@ struct Spawned {
     child: Child,
     /// Holds the data directory and `server.log`; removed when the run ends.
     dir: TempDir,
+    binary: PathBuf,
+    extra_args: Vec<String>,
 }
 
 impl ServerUnderTest {
@@ -61,7 +63,34 @@ impl ServerUnderTest {
                 pid: *pid,
                 spawned: None,
             }),
-            TargetSpec::Spawn { binary, extra_args } => spawn(binary, extra_args).await,
+            TargetSpec::Spawn { binary, extra_args } => {
+                let dir = tempfile::Builder::new()
+                    .prefix("jeco-bench-")
+                    .tempdir()
+                    .context("cannot create a temporary directory")?;
+                spawn(binary, extra_args, dir).await
+            }
+        }
+    }
+
+    /// Restarts a spawned server on the same data directory (users and sessions survive; the
+    /// address changes). Scenarios do this after setup so that the measured process holds nothing
+    /// left over from setup — password hashing leaves hundreds of MiB in allocator arenas. Returns
+    /// `false` for an attached server, which is left alone.
+    pub async fn restart(self) -> Result<(Self, bool)> {
+        if self.spawned.is_none() {
+            return Ok((self, false));
+        }
+        let (binary, extra_args, dir) = self.stop_keeping_dir().await?;
+        Ok((spawn(&binary, &extra_args, dir).await?, true))
+    }
+
+    /// Stands in for a server that is no longer running (a restart failed; the error says why).
+    pub fn gone() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            pid: None,
+            spawned: None,
         }
     }
 
@@ -83,10 +112,15 @@ impl ServerUnderTest {
 
     /// Stops a spawned server gracefully (SIGTERM, then SIGKILL after a timeout). An attached
     /// server is left running.
-    pub async fn stop(mut self) -> Result<()> {
-        let Some(mut spawned) = self.spawned.take() else {
-            return Ok(());
-        };
+    pub async fn stop(self) -> Result<()> {
+        if self.spawned.is_some() {
+            self.stop_keeping_dir().await?;
+        }
+        Ok(())
+    }
+
+    async fn stop_keeping_dir(mut self) -> Result<(PathBuf, Vec<String>, TempDir)> {
+        let mut spawned = self.spawned.take().context("not a spawned server")?;
         if let Some(pid) = spawned.child.id() {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid as i32),
@@ -102,16 +136,15 @@ impl ServerUnderTest {
                 spawned.child.kill().await?;
             }
         }
-        Ok(())
+        Ok((spawned.binary, spawned.extra_args, spawned.dir))
     }
 }
 
-async fn spawn(binary: &Path, extra_args: &[String]) -> Result<ServerUnderTest> {
-    let dir = tempfile::Builder::new()
-        .prefix("jeco-bench-")
-        .tempdir()
-        .context("cannot create a temporary directory")?;
-    let log = std::fs::File::create(dir.path().join("server.log"))?;
+async fn spawn(binary: &Path, extra_args: &[String], dir: TempDir) -> Result<ServerUnderTest> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("server.log"))?;
     let mut child = Command::new(binary)
         .arg("--data-dir")
         .arg(dir.path().join("data"))
@@ -154,7 +187,12 @@ async fn spawn(binary: &Path, extra_args: &[String]) -> Result<ServerUnderTest> 
     Ok(ServerUnderTest {
         addr,
         pid,
-        spawned: Some(Spawned { child, dir }),
+        spawned: Some(Spawned {
+            child,
+            dir,
+            binary: binary.to_owned(),
+            extra_args: extra_args.to_vec(),
+        }),
     })
 }
 

@@ -82,7 +82,10 @@ pub enum WorkerEvent {
         failed: u64,
         /// Failure reason → count.
         failures: BTreeMap<String, u64>,
+        /// Until every connection had an outcome (failures may wait out their timeout).
         elapsed_ms: u64,
+        /// Until the last successful `ready`.
+        last_ready_ms: u64,
     },
     /// Stopped: how many connections were still open, and why the others ended.
     Finished {
@@ -215,6 +218,7 @@ async fn hold_idle(plan: HoldPlan, mut stdin: Lines<BufReader<tokio::io::Stdin>>
     }
     drop(opened_tx);
     let (mut opened, mut failed) = (0u64, 0u64);
+    let mut last_ready = Duration::ZERO;
     let mut failures = BTreeMap::new();
     // Count exactly one report per connection: the senders live on in the holding tasks.
     for _ in 0..plan.connections {
@@ -222,7 +226,10 @@ async fn hold_idle(plan: HoldPlan, mut stdin: Lines<BufReader<tokio::io::Stdin>>
             break;
         };
         match result {
-            Ok(()) => opened += 1,
+            Ok(()) => {
+                opened += 1;
+                last_ready = started.elapsed();
+            }
             Err(failure) => {
                 failed += 1;
                 *failures.entry(failure.to_string()).or_insert(0) += 1;
@@ -234,6 +241,7 @@ async fn hold_idle(plan: HoldPlan, mut stdin: Lines<BufReader<tokio::io::Stdin>>
         failed,
         failures,
         elapsed_ms: started.elapsed().as_millis() as u64,
+        last_ready_ms: last_ready.as_millis() as u64,
     })?;
     // Hold until the coordinator closes our stdin (or says anything at all).
     let _ = stdin.next_line().await;

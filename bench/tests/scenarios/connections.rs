@@ -35,7 +35,7 @@ async fn twenty_connections_over_two_users_are_held_and_measured() {
     assert!(r["pongs"].as_u64().unwrap() >= 20, "{r}");
 
     let memory = &r["memory"];
-    for sample in ["start", "baseline", "established", "end"] {
+    for sample in ["after_setup", "baseline", "established", "end"] {
         let rss = memory[sample]["rss_kib"].as_u64().unwrap();
         let pss = memory[sample]["pss_kib"].as_u64().unwrap();
         assert!(rss > 1_000 && rss < 16 * 1024 * 1024, "{sample}: {r}");

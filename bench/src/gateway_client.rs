@@ -137,6 +137,8 @@ pub async fn open(
         protocol: PROTOCOL_VERSION.to_owned(),
         token: (placement == TokenPlacement::Hello).then(|| token.to_owned()),
         client: Some(concat!("jeco-bench/", env!("CARGO_PKG_VERSION")).to_owned()),
+        // Idle connections start from the present; there is nothing to catch up on.
+        resume: None,
     };
     socket.send(Message::text(encode(&hello))).await?;
     loop {
@@ -160,7 +162,8 @@ pub async fn open(
                     Ok(ServerFrame::Error { code, .. }) => {
                         return Err(Failure::ErrorFrame(code.as_str().to_owned()));
                     }
-                    Ok(ServerFrame::Pong { .. }) => continue,
+                    // Nothing but ready and errors precede ready today; later frames are ignored.
+                    Ok(_) => continue,
                     Err(_) => {
                         return Err(Failure::Protocol("unreadable frame before ready".into()));
                     }

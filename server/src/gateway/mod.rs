@@ -42,6 +42,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
+/// Bytes read from a socket at a time; see the comment in [`ws_handler`].
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// Timing and size limits of the gateway, from [`crate::Config`].
 #[derive(Debug, Clone, Copy)]
 pub struct GatewaySettings {
@@ -196,6 +199,10 @@ pub async fn ws_handler(
         .protocols([SUBPROTOCOL])
         .max_message_size(limit)
         .max_frame_size(limit)
+        // tungstenite's default 128 KiB read buffer is zero-filled and stays resident for every
+        // idle connection (measured: ~137 KiB per connection); 4 KiB brings it to ~12 KiB. Larger
+        // frames still arrive whole, in more reads.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             let ctx = connection::Context {
                 accounts: gateway.accounts.clone(),

@@ -67,6 +67,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Handlers first: a SIGTERM that arrives as soon as the address is printed must already be ours,
     // or the default action kills the process without a graceful shutdown.
     let signals = Signals::install()?;
+    raise_open_files_limit();
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -80,6 +81,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     server.shutdown().await;
     Ok(())
 }
+
+/// Every client holds a socket, and the usual soft limit (1,024 under systemd) would cap a server at
+/// about a thousand clients: take the soft limit up to the hard one, which an administrator controls.
+#[cfg(unix)]
+fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => tracing::debug!(from = soft, to = hard, "raised the open-files limit"),
+            Err(e) => tracing::warn!(error = %e, soft, "cannot raise the open-files limit"),
+        },
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the open-files limit"),
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_files_limit() {}
 
 /// SIGINT (Ctrl-C) and SIGTERM, both asking for a graceful shutdown.
 struct Signals {

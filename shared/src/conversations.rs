@@ -93,6 +93,9 @@ pub struct Conversation {
     /// Direct conversations: the other member's presence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_presence: Option<PresenceStatus>,
+    /// The caller muted it: it creates no notifications for them (`PUT /conversations/{id}/mute`).
+    #[serde(default)]
+    pub muted: bool,
 }
 
 /// `GET /api/v1/conversations`: the caller's conversations, most recent activity first.

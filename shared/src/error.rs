@@ -56,6 +56,9 @@ pub enum ErrorCode {
     HandshakeRequired,
     /// Something failed on the server; it was logged.
     Internal,
+    /// The request conflicts with the current state (for example a contact request that is already
+    /// pending, or one that was already answered).
+    Conflict,
 }
 
 impl ErrorCode {
@@ -84,6 +87,7 @@ impl ErrorCode {
             Self::FrameTooLarge => "frame_too_large",
             Self::HandshakeRequired => "handshake_required",
             Self::Internal => "internal",
+            Self::Conflict => "conflict",
         }
     }
 
@@ -100,7 +104,7 @@ impl ErrorCode {
             | Self::TokenRevoked => 401,
             Self::Forbidden => 403,
             Self::NotFound | Self::RouteNotFound => 404,
-            Self::UsernameTaken => 409,
+            Self::UsernameTaken | Self::Conflict => 409,
             Self::PayloadTooLarge | Self::FrameTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::AccountLocked => 429,
@@ -165,6 +169,7 @@ mod tests {
             ErrorCode::AccountLocked,
             ErrorCode::RouteNotFound,
             ErrorCode::HandshakeRequired,
+            ErrorCode::Conflict,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

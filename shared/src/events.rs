@@ -9,9 +9,11 @@
 //!
 //! Typing and presence are not events: they are never stored and carry no position.
 
+use crate::contacts::ContactRequest;
 use crate::conversations::{ConversationKind, MemberRole};
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::messages::{Mentions, Message};
+use crate::notifications::Notification;
 use serde::{Deserialize, Serialize};
 
 /// A change in a conversation, at position `seq`.
@@ -107,6 +109,12 @@ pub enum UserEventBody {
     },
     /// The user left or was removed; no more events of it arrive.
     ConversationRemoved { conversation_id: ConversationId },
+    /// A new notification in the user's inbox.
+    NotificationCreated { notification: Notification },
+    /// A contact request to or from the user was sent, accepted, declined or cancelled.
+    ContactRequestChanged { request: ContactRequest },
+    /// The user and `user_id` are no longer contacts (either removed the other).
+    ContactRemoved { user_id: UserId },
 }
 
 /// Online status, counted across all of a user's connections.

@@ -37,3 +37,11 @@ id_type!(
     /// A message, unique across all conversations.
     MessageId
 );
+id_type!(
+    /// A notification in one user's inbox.
+    NotificationId
+);
+id_type!(
+    /// A contact request from one user to another.
+    ContactRequestId
+);

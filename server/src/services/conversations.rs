@@ -65,7 +65,7 @@ impl Conversations {
             .ok_or(ServiceError::NotFound)
     }
 
-    fn render(&self, s: ConversationSummary) -> Conversation {
+    fn render(&self, s: ConversationSummary, muted: bool) -> Conversation {
         let peer_presence = (s.conversation.kind == ConversationKind::Direct)
             .then(|| {
                 s.members
@@ -94,13 +94,21 @@ impl Conversations {
             }),
             members: s.members.iter().map(member).collect(),
             peer_presence,
+            muted,
         }
     }
 
     pub async fn list(&self, who: &Principal) -> Result<ConversationList, ServiceError> {
         let items = self.storage.conversations_of(who.user_id).await?;
+        let muted = self.storage.muted_conversations(who.user_id).await?;
         Ok(ConversationList {
-            items: items.into_iter().map(|s| self.render(s)).collect(),
+            items: items
+                .into_iter()
+                .map(|s| {
+                    let m = muted.contains(&s.conversation.id);
+                    self.render(s, m)
+                })
+                .collect(),
         })
     }
 
@@ -114,7 +122,8 @@ impl Conversations {
             .conversation_summary(id, who.user_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        Ok(self.render(summary))
+        let muted = self.storage.muted_conversations(who.user_id).await?;
+        Ok(self.render(summary, muted.contains(&id)))
     }
 
     async fn require_users(&self, field: &str, users: &[UserId]) -> Result<(), ServiceError> {

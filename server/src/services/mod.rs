@@ -6,15 +6,18 @@
 //! [`code`](ServiceError::code) is the client-visible [`ErrorCode`].
 
 pub mod accounts;
+pub mod contacts;
 pub mod conversations;
 pub mod fanout;
 pub mod lockout;
 pub mod mentions;
 pub mod messages;
+pub mod notifications;
 pub mod passwords;
 pub mod presence;
 pub mod rate;
 pub mod render;
+pub mod search;
 pub mod tokens;
 pub mod typing;
 
@@ -23,10 +26,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use accounts::Accounts;
+pub use contacts::Contacts;
 pub use conversations::Conversations;
 pub use fanout::{Fanout, Outgoing, Stream};
 pub use messages::Messages;
+pub use notifications::Notifications;
 pub use presence::Presence;
+pub use search::Search;
 pub use typing::Typing;
 
 /// The conversation services, as the API and the gateway share them.
@@ -36,6 +42,9 @@ pub struct Chat {
     pub messages: std::sync::Arc<Messages>,
     pub typing: std::sync::Arc<Typing>,
     pub presence: std::sync::Arc<Presence>,
+    pub notifications: std::sync::Arc<Notifications>,
+    pub search: std::sync::Arc<Search>,
+    pub contacts: std::sync::Arc<Contacts>,
     /// For the gateway's replay of stored events.
     pub storage: std::sync::Arc<dyn crate::storage::Storage>,
 }
@@ -59,12 +68,18 @@ impl Chat {
             fanout.clone(),
             Duration::from_millis(config.typing_timeout_ms),
         );
-        let presence = Arc::new(Presence::new(storage.clone(), fanout));
+        let presence = Arc::new(Presence::new(storage.clone(), fanout.clone()));
+        let notifications = Arc::new(Notifications::new(storage.clone(), conversations.clone()));
+        let search = Arc::new(Search::new(storage.clone()));
+        let contacts = Arc::new(Contacts::new(storage.clone(), fanout));
         Self {
             conversations,
             messages,
             typing,
             presence,
+            notifications,
+            search,
+            contacts,
             storage,
         }
     }
@@ -116,6 +131,8 @@ pub enum ServiceError {
     Forbidden,
     #[error("too many messages; slow down")]
     RateLimited { retry_after: Duration },
+    #[error("{0}")]
+    Conflict(String),
     #[error("storage failed: {0}")]
     Storage(crate::storage::StorageError),
     #[error("internal error: {0}")]
@@ -152,6 +169,7 @@ impl ServiceError {
             Self::NotFound => ErrorCode::NotFound,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Conflict(_) => ErrorCode::Conflict,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

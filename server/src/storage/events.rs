@@ -12,7 +12,9 @@
 //! replay on resume.
 
 use super::StorageError;
+use super::contacts::ContactRequestRecord;
 use super::messages::{MentionSet, MessageRecord};
+use super::notifications::NotificationRecord;
 use async_trait::async_trait;
 use jeco_shared::conversations::{ConversationKind, MemberRole};
 use jeco_shared::{ConversationId, MessageId, UserId};
@@ -90,6 +92,15 @@ pub enum UserEventData {
     },
     ConversationRemoved {
         conversation: ConversationId,
+    },
+    NotificationCreated {
+        notification: NotificationRecord,
+    },
+    ContactRequestChanged {
+        request: ContactRequestRecord,
+    },
+    ContactRemoved {
+        user: UserId,
     },
 }
 

@@ -4,13 +4,16 @@
 mod admin;
 mod auth;
 mod binary;
+mod contacts;
 mod conversations;
 mod docs;
 mod gateway;
 mod input;
 mod messages;
+mod notifications;
 mod realtime;
 mod restart;
 mod resume;
+mod search;
 mod support;
 mod users;

@@ -24,6 +24,14 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "0002_conversations",
         sql: include_str!("../../../migrations/0002_conversations.sql"),
     },
+    // 3 is `0003_teams`, developed on another branch. Versions need not be contiguous, but the
+    // runner applies only versions above the database's newest, so a database that already has 4
+    // would skip a 3 added later: merge both before any release.
+    Migration {
+        version: 4,
+        name: "0004_social",
+        sql: include_str!("../../../migrations/0004_social.sql"),
+    },
 ];
 
 /// Applies every migration newer than the database. Returns the versions applied.
@@ -97,7 +105,7 @@ mod tests {
     #[test]
     fn migrate_is_idempotent_and_recorded() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2]);
+        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2, 4]);
         assert!(migrate(&mut conn, 2).unwrap().is_empty());
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))

@@ -24,6 +24,13 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_user ON notifications (user_id, id);
 CREATE INDEX notifications_user_unread ON notifications (user_id, id) WHERE read_at IS NULL;
+CREATE INDEX notifications_message ON notifications (message_id) WHERE message_id IS NOT NULL;
+
+-- A notification quotes its message as it is now: an edit changes the quote, a delete (which
+-- empties the body) removes it, in the same transaction as the change.
+CREATE TRIGGER notifications_follow_message AFTER UPDATE OF body ON messages BEGIN
+    UPDATE notifications SET preview = substr(new.body, 1, 140) WHERE message_id = new.id;
+END;
 
 -- Full-text index over the text of messages that are not deleted. External content: the text lives
 -- once, in `messages`; the triggers keep the index in step with every insert, edit and delete, in

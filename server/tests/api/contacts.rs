@@ -149,6 +149,12 @@ async fn request_accept_and_remove_with_live_events() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(offline, "alice should be offline after her socket closed");
+    // Contacts hear about each other's presence even without a shared conversation.
+    let went = next_where(&mut bob_ws, |f| {
+        matches!(f, ServerFrame::Presence { user_id, status: PresenceStatus::Offline } if *user_id == alice_id)
+    })
+    .await;
+    assert!(matches!(went, ServerFrame::Presence { .. }));
     assert_eq!(contacts(&s, a).await.items[0].user.id, bob_id);
     assert!(pending(&s, a).await.outgoing.is_empty());
     expect_error(

@@ -387,6 +387,33 @@ async fn inbox_pages_filters_unread_and_marks_read() {
 }
 
 #[tokio::test]
+async fn the_quote_follows_edits_and_deletes() {
+    let s = TestServer::start().await;
+    let alice = s.register("alice").await;
+    let bob = s.register("bob").await;
+    let (a, b) = (alice.access_token.as_str(), bob.access_token.as_str());
+    let g = s.group(a, "G", &[bob.user.id.0]).await;
+    let m = s.say(a, g, "1", "@bob the password is hunter2").await;
+    let url = format!("/api/v1/conversations/{g}/messages/{}", m["id"]);
+    s.ok(
+        Method::PATCH,
+        &url,
+        Some(json!({"text": "@bob ask me in person"})),
+        a,
+        200,
+    )
+    .await;
+    assert_eq!(
+        inbox(&s, b, "").await.items[0].preview,
+        "@bob ask me in person"
+    );
+    s.ok(Method::DELETE, &url, None, a, 204).await;
+    let n = &inbox(&s, b, "").await.items[0];
+    assert_eq!(n.kind, NotificationKind::Mention);
+    assert_eq!(n.preview, "");
+}
+
+#[tokio::test]
 async fn missed_notifications_are_replayed_on_resume() {
     let s = TestServer::start().await;
     let alice = s.register("alice").await;

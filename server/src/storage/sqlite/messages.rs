@@ -264,7 +264,8 @@ fn committed_one(
     })
 }
 
-/// Characters of a message quoted in its notifications.
+/// Characters of a message quoted in its notifications (the same as the `substr` of the
+/// `notifications_follow_message` trigger, which keeps the quote current on edit and delete).
 const NOTIFICATION_PREVIEW_CHARS: usize = 140;
 
 /// Creates the notifications of a new message inside its transaction, for the recipients who are

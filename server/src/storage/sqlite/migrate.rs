@@ -114,6 +114,18 @@ mod tests {
     }
 
     #[test]
+    fn bundled_sqlite_has_fts5() {
+        // Migration 0004 creates an FTS5 table; rusqlite's `bundled` build compiles it in.
+        let conn = Connection::open_in_memory().unwrap();
+        let fts5: bool = conn
+            .query_row("SELECT sqlite_compileoption_used('ENABLE_FTS5')", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(fts5);
+    }
+
+    #[test]
     fn newer_database_is_refused() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn, 1).unwrap();

@@ -11,7 +11,7 @@
 
 use crate::contacts::ContactRequest;
 use crate::conversations::{ConversationKind, MemberRole};
-use crate::ids::{ConversationId, MessageId, UserId};
+use crate::ids::{ConversationId, MessageId, NotificationId, UserId};
 use crate::messages::{Mentions, Message};
 use crate::notifications::Notification;
 use serde::{Deserialize, Serialize};
@@ -115,6 +115,10 @@ pub enum UserEventBody {
     ContactRequestChanged { request: ContactRequest },
     /// The user and `user_id` are no longer contacts (either removed the other).
     ContactRemoved { user_id: UserId },
+    /// One notification was marked read (on any of the user's devices).
+    NotificationRead { notification_id: NotificationId },
+    /// Every notification up to `up_to` was marked read.
+    NotificationsReadAll { up_to: NotificationId },
 }
 
 /// Online status, counted across all of a user's connections.

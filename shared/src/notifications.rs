@@ -9,7 +9,9 @@
 //!
 //! Each new notification is also pushed live as a
 //! [`UserEventBody::NotificationCreated`](crate::events::UserEventBody::NotificationCreated) at the
-//! user's own `seq`, so a reconnecting client catches up on them like on any user event.
+//! user's own `seq`, so a reconnecting client catches up on them like on any user event. Marking
+//! read is pushed the same way (`notification_read`, `notifications_read_all`), so every device of
+//! the user agrees on what is unread.
 
 use crate::ids::{ContactRequestId, ConversationId, MessageId, NotificationId, UserId};
 use serde::{Deserialize, Serialize};

@@ -430,6 +430,18 @@ fn event_frames() {
             "contact_removed",
             UserEventBody::ContactRemoved { user_id: UserId(7) },
         ),
+        (
+            "notification_read",
+            UserEventBody::NotificationRead {
+                notification_id: NotificationId(17),
+            },
+        ),
+        (
+            "notifications_read_all",
+            UserEventBody::NotificationsReadAll {
+                up_to: NotificationId(17),
+            },
+        ),
     ];
     for (name, body) in user_events {
         let frame = ServerFrame::UserEvent(UserEvent {

@@ -69,7 +69,11 @@ impl Chat {
             Duration::from_millis(config.typing_timeout_ms),
         );
         let presence = Arc::new(Presence::new(storage.clone(), fanout.clone()));
-        let notifications = Arc::new(Notifications::new(storage.clone(), conversations.clone()));
+        let notifications = Arc::new(Notifications::new(
+            storage.clone(),
+            fanout.clone(),
+            conversations.clone(),
+        ));
         let search = Arc::new(Search::new(storage.clone()));
         let contacts = Arc::new(Contacts::new(storage.clone(), fanout));
         Self {

@@ -19,6 +19,7 @@
 //! When several apply, the first in that list wins. Edits do not notify.
 
 use super::conversations::Conversations;
+use super::fanout::{Fanout, publish_committed};
 use super::{Principal, ServiceError, now_ms, render};
 use crate::storage::{MessageNotification, NewNotification, Storage};
 use jeco_shared::conversations::ConversationKind;
@@ -93,13 +94,19 @@ pub fn plan(facts: &MessageFacts<'_>, online: impl Fn(UserId) -> bool) -> Vec<Me
 
 pub struct Notifications {
     storage: Arc<dyn Storage>,
+    fanout: Arc<dyn Fanout>,
     conversations: Arc<Conversations>,
 }
 
 impl Notifications {
-    pub fn new(storage: Arc<dyn Storage>, conversations: Arc<Conversations>) -> Self {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        fanout: Arc<dyn Fanout>,
+        conversations: Arc<Conversations>,
+    ) -> Self {
         Self {
             storage,
+            fanout,
             conversations,
         }
     }
@@ -145,9 +152,13 @@ impl Notifications {
         who: &Principal,
         id: NotificationId,
     ) -> Result<UnreadNotifications, ServiceError> {
-        self.storage
+        if let Some(committed) = self
+            .storage
             .mark_notification_read(who.user_id, id, now_ms())
-            .await?;
+            .await?
+        {
+            publish_committed(self.fanout.as_ref(), &committed);
+        }
         self.unread(who).await
     }
 
@@ -155,9 +166,13 @@ impl Notifications {
         &self,
         who: &Principal,
     ) -> Result<UnreadNotifications, ServiceError> {
-        self.storage
+        if let Some(committed) = self
+            .storage
             .mark_all_notifications_read(who.user_id, now_ms())
-            .await?;
+            .await?
+        {
+            publish_committed(self.fanout.as_ref(), &committed);
+        }
         self.unread(who).await
     }
 

@@ -163,6 +163,12 @@ pub fn user_event(e: &UserEventRecord) -> UserEvent {
             request: contact_request(request),
         },
         UserEventData::ContactRemoved { user } => UserEventBody::ContactRemoved { user_id: *user },
+        UserEventData::NotificationRead { notification } => UserEventBody::NotificationRead {
+            notification_id: *notification,
+        },
+        UserEventData::NotificationsReadAll { up_to } => {
+            UserEventBody::NotificationsReadAll { up_to: *up_to }
+        }
     };
     UserEvent {
         seq: e.seq,
@@ -179,7 +185,9 @@ pub fn user_stream(e: &UserEventRecord) -> Stream {
             UserEventData::ConversationAdded { .. }
             | UserEventData::NotificationCreated { .. }
             | UserEventData::ContactRequestChanged { .. }
-            | UserEventData::ContactRemoved { .. } => None,
+            | UserEventData::ContactRemoved { .. }
+            | UserEventData::NotificationRead { .. }
+            | UserEventData::NotificationsReadAll { .. } => None,
         },
     }
 }

@@ -17,7 +17,7 @@ use super::messages::{MentionSet, MessageRecord};
 use super::notifications::NotificationRecord;
 use async_trait::async_trait;
 use jeco_shared::conversations::{ConversationKind, MemberRole};
-use jeco_shared::{ConversationId, MessageId, UserId};
+use jeco_shared::{ConversationId, MessageId, NotificationId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What changed in a conversation.
@@ -101,6 +101,12 @@ pub enum UserEventData {
     },
     ContactRemoved {
         user: UserId,
+    },
+    NotificationRead {
+        notification: NotificationId,
+    },
+    NotificationsReadAll {
+        up_to: NotificationId,
     },
 }
 

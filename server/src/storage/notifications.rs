@@ -62,19 +62,21 @@ pub trait NotificationStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<NotificationRecord>, StorageError>;
     async fn unread_notifications(&self, user: UserId) -> Result<u32, StorageError>;
-    /// Marks one of `user`'s notifications read; [`StorageError::NotFound`] when it is not theirs.
+    /// Marks one of `user`'s notifications read, with a `notification_read` user event;
+    /// [`StorageError::NotFound`] when it is not theirs, `None` when it already was read.
     async fn mark_notification_read(
         &self,
         user: UserId,
         id: NotificationId,
         now_ms: i64,
-    ) -> Result<(), StorageError>;
-    /// Marks all of `user`'s notifications read; returns how many were unread.
+    ) -> Result<Option<Committed>, StorageError>;
+    /// Marks all of `user`'s notifications read, with a `notifications_read_all` user event;
+    /// `None` when none was unread.
     async fn mark_all_notifications_read(
         &self,
         user: UserId,
         now_ms: i64,
-    ) -> Result<u32, StorageError>;
+    ) -> Result<Option<Committed>, StorageError>;
     async fn set_muted(
         &self,
         conversation: ConversationId,

@@ -1,6 +1,7 @@
 //! Contacts: request, accept, decline, cancel, remove — with live user events on both sides,
 //! notifications, presence in the contact list, conflicts and authorization, and resume.
 
+use crate::notifications::live;
 use crate::support::*;
 use jeco_shared::contacts::{
     ContactList, ContactRequest, ContactRequestList, ContactRequestStatus,
@@ -59,8 +60,8 @@ async fn request_accept_and_remove_with_live_events() {
     let bob = s.register("bob").await;
     let (a, b) = (alice.access_token.as_str(), bob.access_token.as_str());
     let (alice_id, bob_id) = (alice.user.id, bob.user.id);
-    let mut alice_ws = s.ws_live(a).await;
-    let mut bob_ws = s.ws_live(b).await;
+    let mut alice_ws = live(&s, a).await;
+    let mut bob_ws = live(&s, b).await;
 
     let req = request(&s, a, bob_id.0).await;
     assert_eq!(req.status, ContactRequestStatus::Pending);

@@ -39,6 +39,16 @@ async fn about_messages(s: &TestServer, token: &str) -> Vec<(NotificationKind, i
     v
 }
 
+/// A live connection that is certainly registered for deliveries: the gateway sends `ready`
+/// before it registers the connection, so an event committed right after `ready` could miss a
+/// client that did not resume. A ping is answered only once the connection is live.
+pub async fn live(s: &TestServer, token: &str) -> Ws {
+    let mut ws = s.ws_live(token).await;
+    send_json(&mut ws, json!({"type": "ping", "nonce": 77})).await;
+    next_where(&mut ws, |f| matches!(f, ServerFrame::Pong { nonce: 77 })).await;
+    ws
+}
+
 /// The next `notification_created` user event on a connection.
 pub async fn next_notification(ws: &mut Ws) -> (i64, Notification) {
     loop {
@@ -108,9 +118,9 @@ async fn direct_messages_mentions_and_replies_notify_live_but_never_the_author()
         bob.access_token.as_str(),
         carol.access_token.as_str(),
     );
-    let mut bob_ws = s.ws_live(b).await;
-    let mut carol_ws = s.ws_live(c).await;
-    let mut alice_ws = s.ws_live(a).await;
+    let mut bob_ws = live(&s, b).await;
+    let mut carol_ws = live(&s, c).await;
+    let mut alice_ws = live(&s, a).await;
 
     // A direct message: the other member gets `direct_message`, pushed live.
     let dm = s
@@ -188,7 +198,7 @@ async fn here_reaches_only_members_online_now_and_channel_reaches_all() {
     let a = alice.access_token.as_str();
     let g = s.group(a, "G", &[bob.user.id.0, carol.user.id.0]).await;
     // Bob is online, carol is not.
-    let mut bob_ws = s.ws_live(&bob.access_token).await;
+    let mut bob_ws = live(&s, &bob.access_token).await;
     let here = s.say(a, g, "h", "@here standup").await;
     let (_, n) = next_notification(&mut bob_ws).await;
     assert_eq!(n.kind, NotificationKind::Mention);
@@ -249,7 +259,7 @@ async fn a_muted_conversation_creates_no_notifications() {
     for c in list["items"].as_array().unwrap() {
         assert_eq!(c["muted"], true, "{c}");
     }
-    let mut bob_ws = s.ws_live(b).await;
+    let mut bob_ws = live(&s, b).await;
     let m = s.say(a, g, "1", "@bob @channel @here look").await;
     s.say(a, dm, "2", "psst").await;
     reply(&s, a, g, "3", "thread", m["id"].as_i64().unwrap()).await;
@@ -330,7 +340,8 @@ async fn inbox_pages_filters_unread_and_marks_read() {
     assert_eq!(second.items[1].kind, NotificationKind::Welcome);
     assert_eq!(second.next_before, None);
 
-    // Mark one read: it leaves the unread filter and the count.
+    // Mark one read: it leaves the unread filter and the count, and bob's other devices hear it.
+    let mut bob_ws = live(&s, b).await;
     let newest = first.items[0].id.0;
     let count = s
         .ok(
@@ -342,6 +353,25 @@ async fn inbox_pages_filters_unread_and_marks_read() {
         )
         .await;
     assert_eq!(count, json!({"unread_count": 3}));
+    let read = next_where(&mut bob_ws, |f| matches!(f, ServerFrame::UserEvent(_))).await;
+    let ServerFrame::UserEvent(read) = read else {
+        unreachable!()
+    };
+    assert_eq!(
+        read.body,
+        UserEventBody::NotificationRead {
+            notification_id: first.items[0].id
+        }
+    );
+    // Marking it again changes nothing and says nothing.
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/notifications/{newest}/read"),
+        None,
+        b,
+        200,
+    )
+    .await;
     let unread = inbox(&s, b, "?unread=true").await;
     assert_eq!(unread.items.len(), 3);
     assert!(unread.items.iter().all(|n| n.id.0 != newest));
@@ -364,6 +394,17 @@ async fn inbox_pages_filters_unread_and_marks_read() {
         .ok(Method::POST, "/api/v1/notifications/read-all", None, b, 200)
         .await;
     assert_eq!(count, json!({"unread_count": 0}));
+    let all_read = next_where(&mut bob_ws, |f| matches!(f, ServerFrame::UserEvent(_))).await;
+    let ServerFrame::UserEvent(all_read) = all_read else {
+        unreachable!()
+    };
+    assert_eq!(all_read.seq, read.seq + 1, "no event for the repeated read");
+    assert_eq!(
+        all_read.body,
+        UserEventBody::NotificationsReadAll {
+            up_to: first.items[0].id
+        }
+    );
     let count = s
         .ok(
             Method::GET,

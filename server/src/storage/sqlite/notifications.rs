@@ -191,7 +191,7 @@ impl NotificationStore for SqliteStorage {
         user: UserId,
         id: NotificationId,
         now_ms: i64,
-    ) -> Result<(), StorageError> {
+    ) -> Result<Option<Committed>, StorageError> {
         self.pool
             .run(move |c| {
                 write(c, |tx| {
@@ -205,14 +205,23 @@ impl NotificationStore for SqliteStorage {
                         .map_err(backend)?;
                     match found {
                         None => Err(StorageError::NotFound),
-                        Some(Some(_)) => Ok(()),
+                        Some(Some(_)) => Ok(None),
                         Some(None) => {
                             tx.execute(
                                 "UPDATE notifications SET read_at = ?1 WHERE id = ?2",
                                 params![now_ms, id.0],
                             )
                             .map_err(backend)?;
-                            Ok(())
+                            let event = append_user_event(
+                                tx,
+                                user,
+                                now_ms,
+                                UserEventData::NotificationRead { notification: id },
+                            )?;
+                            Ok(Some(Committed {
+                                user_events: vec![event],
+                                ..Committed::default()
+                            }))
                         }
                     }
                 })
@@ -224,10 +233,19 @@ impl NotificationStore for SqliteStorage {
         &self,
         user: UserId,
         now_ms: i64,
-    ) -> Result<u32, StorageError> {
+    ) -> Result<Option<Committed>, StorageError> {
         self.pool
             .run(move |c| {
                 write(c, |tx| {
+                    // The newest notification so far: everything up to it is read now. Writers are
+                    // serialized, so none newer can appear before this commits.
+                    let up_to: Option<i64> = tx
+                        .query_row(
+                            "SELECT MAX(id) FROM notifications WHERE user_id = ?1",
+                            [user.0],
+                            |r| r.get(0),
+                        )
+                        .map_err(backend)?;
                     let n = tx
                         .execute(
                             "UPDATE notifications SET read_at = ?1
@@ -235,7 +253,21 @@ impl NotificationStore for SqliteStorage {
                             params![now_ms, user.0],
                         )
                         .map_err(backend)?;
-                    Ok(n as u32)
+                    let Some(up_to) = up_to.filter(|_| n > 0) else {
+                        return Ok(None);
+                    };
+                    let event = append_user_event(
+                        tx,
+                        user,
+                        now_ms,
+                        UserEventData::NotificationsReadAll {
+                            up_to: NotificationId(up_to),
+                        },
+                    )?;
+                    Ok(Some(Committed {
+                        user_events: vec![event],
+                        ..Committed::default()
+                    }))
                 })
             })
             .await

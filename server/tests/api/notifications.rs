@@ -141,6 +141,15 @@ async fn direct_messages_mentions_and_replies_notify_live_but_never_the_author()
     assert_eq!(n.conversation_id.map(|c| c.0), Some(dm));
     assert_eq!(n.message_id.map(|m| m.0), hello["id"].as_i64());
     assert_eq!(n.preview, "hello bob, @bob");
+    // A retried send (same client id) is the same message and notifies nobody again.
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{dm}/messages"),
+        Some(json!({"client_id": "d1", "text": "hello bob, @bob"})),
+        a,
+        200,
+    )
+    .await;
 
     // In a group: `@bob` notifies bob only; a reply notifies the parent's author.
     let g = s.group(a, "G", &[bob.user.id.0, carol.user.id.0]).await;

@@ -96,6 +96,9 @@ pub struct Conversation {
     /// Channels: their team, topic, visibility and archive state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<crate::teams::ChannelInfo>,
+    /// The caller muted it: it creates no notifications for them (`PUT /conversations/{id}/mute`).
+    #[serde(default)]
+    pub muted: bool,
 }
 
 /// `GET /api/v1/conversations`: the caller's conversations, most recent activity first.

@@ -68,6 +68,9 @@ pub enum ErrorCode {
     ConversationArchived,
     /// A team's owner must transfer ownership before leaving.
     OwnerMustTransfer,
+    /// The request conflicts with the current state (for example a contact request that is already
+    /// pending, or one that was already answered).
+    Conflict,
 }
 
 impl ErrorCode {
@@ -102,6 +105,7 @@ impl ErrorCode {
             Self::InviteUsedUp => "invite_used_up",
             Self::ConversationArchived => "conversation_archived",
             Self::OwnerMustTransfer => "owner_must_transfer",
+            Self::Conflict => "conflict",
         }
     }
 
@@ -118,7 +122,7 @@ impl ErrorCode {
             | Self::TokenRevoked => 401,
             Self::Forbidden => 403,
             Self::NotFound | Self::RouteNotFound => 404,
-            Self::UsernameTaken => 409,
+            Self::UsernameTaken | Self::Conflict => 409,
             Self::PayloadTooLarge | Self::FrameTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::AccountLocked => 429,
@@ -192,6 +196,7 @@ mod tests {
             ErrorCode::InviteUsedUp,
             ErrorCode::ConversationArchived,
             ErrorCode::OwnerMustTransfer,
+            ErrorCode::Conflict,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -9,9 +9,11 @@
 //!
 //! Typing and presence are not events: they are never stored and carry no position.
 
+use crate::contacts::ContactRequest;
 use crate::conversations::{ConversationKind, MemberRole};
-use crate::ids::{ConversationId, MessageId, TeamId, UserId};
+use crate::ids::{ConversationId, MessageId, NotificationId, TeamId, UserId};
 use crate::messages::{Mentions, Message};
+use crate::notifications::Notification;
 use serde::{Deserialize, Serialize};
 
 /// A change in a conversation, at position `seq`.
@@ -123,6 +125,16 @@ pub enum UserEventBody {
     TeamRemoved { team_id: TeamId },
     /// Something about a team the user is in changed (name, members, roles); refetch it.
     TeamChanged { team_id: TeamId },
+    /// A new notification in the user's inbox.
+    NotificationCreated { notification: Notification },
+    /// A contact request to or from the user was sent, accepted, declined or cancelled.
+    ContactRequestChanged { request: ContactRequest },
+    /// The user and `user_id` are no longer contacts (either removed the other).
+    ContactRemoved { user_id: UserId },
+    /// One notification was marked read (on any of the user's devices).
+    NotificationRead { notification_id: NotificationId },
+    /// Every notification up to `up_to` was marked read.
+    NotificationsReadAll { up_to: NotificationId },
 }
 
 /// Online status, counted across all of a user's connections.

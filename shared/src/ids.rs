@@ -45,3 +45,11 @@ id_type!(
     /// An invitation to a team.
     InviteId
 );
+id_type!(
+    /// A notification in one user's inbox.
+    NotificationId
+);
+id_type!(
+    /// A contact request from one user to another.
+    ContactRequestId
+);

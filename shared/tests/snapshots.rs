@@ -2,11 +2,14 @@
 //! snapshot diff and has to be accepted on purpose (`cargo insta review`).
 
 use jeco_shared::auth::*;
+use jeco_shared::contacts::*;
 use jeco_shared::conversations::*;
 use jeco_shared::events::*;
 use jeco_shared::health::Health;
 use jeco_shared::messages::*;
 use jeco_shared::teams::*;
+use jeco_shared::notifications::*;
+use jeco_shared::search::*;
 use jeco_shared::users::*;
 use jeco_shared::ws::*;
 use jeco_shared::*;
@@ -243,6 +246,7 @@ fn conversation_bodies() {
             members: vec![member.clone()],
             peer_presence: Some(PresenceStatus::Online),
             channel: None,
+            muted: true,
         }
     );
     insta::assert_json_snapshot!(
@@ -411,6 +415,34 @@ fn event_frames() {
             "removed",
             UserEventBody::ConversationRemoved {
                 conversation_id: ConversationId(3),
+            },
+        ),
+        (
+            "notification_created",
+            UserEventBody::NotificationCreated {
+                notification: notification(),
+            },
+        ),
+        (
+            "contact_request_changed",
+            UserEventBody::ContactRequestChanged {
+                request: contact_request(),
+            },
+        ),
+        (
+            "contact_removed",
+            UserEventBody::ContactRemoved { user_id: UserId(7) },
+        ),
+        (
+            "notification_read",
+            UserEventBody::NotificationRead {
+                notification_id: NotificationId(17),
+            },
+        ),
+        (
+            "notifications_read_all",
+            UserEventBody::NotificationsReadAll {
+                up_to: NotificationId(17),
             },
         ),
     ];
@@ -610,4 +642,137 @@ fn team_bodies() {
             serde_json::from_str(&serde_json::to_string(&frame).unwrap()).unwrap();
         assert_eq!(back, frame);
     }
+}
+fn notification() -> Notification {
+    Notification {
+        id: NotificationId(17),
+        kind: NotificationKind::Mention,
+        actor_id: Some(UserId(7)),
+        conversation_id: Some(ConversationId(3)),
+        message_id: Some(MessageId(9)),
+        contact_request_id: None,
+        preview: "hi @ada".into(),
+        created_at: "2026-11-23T10:05:00Z".into(),
+        read_at: None,
+    }
+}
+
+fn contact_request() -> ContactRequest {
+    ContactRequest {
+        id: ContactRequestId(5),
+        from_user_id: UserId(7),
+        to_user_id: UserId(42),
+        status: ContactRequestStatus::Accepted,
+        created_at: "2026-11-23T10:00:00Z".into(),
+        resolved_at: Some("2026-11-23T10:05:00Z".into()),
+    }
+}
+
+#[test]
+fn notification_bodies() {
+    insta::assert_json_snapshot!(
+        "notification_page",
+        NotificationPage {
+            items: vec![notification()],
+            next_before: Some(NotificationId(17)),
+            unread_count: 3,
+        }
+    );
+    insta::assert_json_snapshot!(
+        "unread_notifications",
+        UnreadNotifications { unread_count: 3 }
+    );
+    insta::assert_json_snapshot!("mute_request", MuteRequest { muted: true });
+    insta::assert_json_snapshot!(
+        "mute_state",
+        MuteState {
+            conversation_id: ConversationId(3),
+            muted: true
+        }
+    );
+    for kind in [
+        NotificationKind::Welcome,
+        NotificationKind::DirectMessage,
+        NotificationKind::Reply,
+        NotificationKind::ContactRequest,
+        NotificationKind::ContactAccepted,
+    ] {
+        let text = serde_json::to_string(&kind).unwrap();
+        assert_eq!(
+            serde_json::from_str::<NotificationKind>(&text).unwrap(),
+            kind
+        );
+    }
+}
+
+#[test]
+fn contact_bodies() {
+    insta::assert_json_snapshot!("contact_request", contact_request());
+    insta::assert_json_snapshot!(
+        "contact_request_list",
+        ContactRequestList {
+            incoming: vec![contact_request()],
+            outgoing: vec![],
+        }
+    );
+    insta::assert_json_snapshot!(
+        "send_contact_request",
+        SendContactRequest { user_id: UserId(7) }
+    );
+    insta::assert_json_snapshot!(
+        "contact_list",
+        ContactList {
+            items: vec![Contact {
+                user: user(),
+                since: "2026-11-23T10:05:00Z".into(),
+                presence: PresenceStatus::Away,
+            }],
+        }
+    );
+}
+
+#[test]
+fn search_bodies() {
+    let message = Message {
+        id: MessageId(9),
+        conversation_id: ConversationId(3),
+        seq: 12,
+        sender_id: UserId(7),
+        client_id: "c1".into(),
+        text: "the quick brown fox".into(),
+        reply_to: None,
+        reply_count: 0,
+        created_at: "2026-11-23T10:05:00Z".into(),
+        edited_at: None,
+        deleted: false,
+        pinned: false,
+        mentions: Mentions::default(),
+        reactions: vec![],
+    };
+    insta::assert_json_snapshot!(
+        "search_page",
+        SearchPage {
+            items: vec![SearchHit {
+                message,
+                snippet: vec![
+                    SnippetPart {
+                        text: "the quick ".into(),
+                        highlight: false
+                    },
+                    SnippetPart {
+                        text: "brown".into(),
+                        highlight: true
+                    },
+                    SnippetPart {
+                        text: " fox".into(),
+                        highlight: false
+                    },
+                ],
+            }],
+            next_cursor: Some(cursor_after(MessageId(9))),
+        }
+    );
+    assert_eq!(parse_cursor("m9"), Some(MessageId(9)));
+    assert_eq!(parse_cursor("9"), None);
+    assert_eq!(parse_cursor("mx"), None);
 }

@@ -1,7 +1,7 @@
 //! The HTTP API under `/api/v1`, its OpenAPI document and the API docs page.
 //!
 //! One router per resource ([`auth`], [`users`], [`conversations`], [`messages`], [`teams`],
-//! [`health`], plus
+//! [`notifications`], [`search`], [`contacts`], [`health`], plus
 //! the gateway's upgrade route), each
 //! handler annotated with `#[utoipa::path]` so that the OpenAPI document at
 //! `/api/v1/openapi.json` is generated from the code that serves it and cannot drift. Swagger UI at
@@ -13,13 +13,16 @@
 //! is marked sensitive), and 404/405 in the one error shape.
 
 pub mod auth;
+pub mod contacts;
 pub mod conversations;
 pub mod errors;
 pub mod extract;
 pub mod health;
 pub mod messages;
+pub mod notifications;
 pub mod rate_limit;
 pub mod teams;
+pub mod search;
 pub mod users;
 
 use crate::Config;
@@ -59,6 +62,9 @@ pub const DOCS_PATH: &str = "/api/docs";
         (name = "teams", description = "Teams, their members and invitations"),
         (name = "channels", description = "A team's channels (conversations of kind channel)"),
         (name = "gateway", description = "Real-time WebSocket gateway"),
+        (name = "notifications", description = "The notification inbox and per-conversation mutes"),
+        (name = "search", description = "Full-text search over messages"),
+        (name = "contacts", description = "Contacts and contact requests"),
         (name = "meta", description = "Server status"),
     )
 )]
@@ -83,6 +89,9 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(conversations::router())
         .merge(messages::router())
         .merge(teams::router())
+        .merge(notifications::router())
+        .merge(search::router())
+        .merge(contacts::router())
         .merge(health::router())
         .routes(routes!(crate::gateway::ws_handler));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -124,7 +124,17 @@ impl Accounts {
             created_at_ms: now_ms(),
         };
         match self.storage.create_user(new).await {
-            Ok(user) => Ok(user),
+            Ok(user) => {
+                // The account exists either way; a lost welcome is not worth failing it.
+                if let Err(e) = self
+                    .storage
+                    .create_notifications(vec![super::notifications::welcome(user.id)])
+                    .await
+                {
+                    tracing::warn!(error = %e, user = %user.id, "could not create the welcome notification");
+                }
+                Ok(user)
+            }
             Err(StorageError::Conflict) => Err(ServiceError::UsernameTaken),
             Err(e) => Err(e.into()),
         }

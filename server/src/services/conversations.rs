@@ -67,7 +67,7 @@ impl Conversations {
             .ok_or(ServiceError::NotFound)
     }
 
-    fn render(&self, s: ConversationSummary) -> Conversation {
+    fn render(&self, s: ConversationSummary, muted: bool) -> Conversation {
         let peer_presence = (s.conversation.kind == ConversationKind::Direct)
             .then(|| {
                 s.members
@@ -97,6 +97,7 @@ impl Conversations {
             members: s.members.iter().map(member).collect(),
             peer_presence,
             channel: None,
+            muted,
         }
     }
 
@@ -134,9 +135,11 @@ impl Conversations {
 
     pub async fn list(&self, who: &Principal) -> Result<ConversationList, ServiceError> {
         let summaries = self.storage.conversations_of(who.user_id).await?;
+        let muted = self.storage.muted_conversations(who.user_id).await?;
         let mut items = Vec::with_capacity(summaries.len());
         for s in summaries {
-            items.push(self.with_channel(self.render(s)).await?);
+            let m = muted.contains(&s.conversation.id);
+            items.push(self.with_channel(self.render(s, m)).await?);
         }
         Ok(ConversationList { items })
     }
@@ -151,7 +154,9 @@ impl Conversations {
             .conversation_summary(id, who.user_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        self.with_channel(self.render(summary)).await
+        let muted = self.storage.muted_conversations(who.user_id).await?;
+        self.with_channel(self.render(summary, muted.contains(&id)))
+            .await
     }
 
     async fn require_users(&self, field: &str, users: &[UserId]) -> Result<(), ServiceError> {

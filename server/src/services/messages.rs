@@ -9,11 +9,13 @@
 use super::conversations::Conversations;
 use super::fanout::{Fanout, publish_committed};
 use super::mentions;
+use super::notifications;
 use super::rate::MessageRateLimiter;
 use super::{Principal, ServiceError, now_ms, render};
 use crate::storage::{
     HistoryAnchor, HistoryPage, MentionSet, MessageRecord, NewMessage, SendOutcome, Storage,
 };
+use jeco_shared::events::PresenceStatus;
 use jeco_shared::messages::{
     CLIENT_ID_MAX, EMOJI_MAX, MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX, Message, MessagePage,
     ReactionToggled, SendMessageRequest,
@@ -100,12 +102,30 @@ impl Messages {
         text: &str,
     ) -> Result<MentionSet, ServiceError> {
         let parsed = mentions::parse(text);
+        if parsed.usernames.is_empty() {
+            return Ok(MentionSet {
+                users: Vec::new(),
+                channel: parsed.channel,
+                here: parsed.here,
+            });
+        }
+        let members = self.storage.members(conversation).await?;
+        let ids: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
+        self.mentions_among(&ids, text).await
+    }
+
+    /// Resolves `@username` to the given members.
+    async fn mentions_among(
+        &self,
+        members: &[UserId],
+        text: &str,
+    ) -> Result<MentionSet, ServiceError> {
+        let parsed = mentions::parse(text);
         let mut users = Vec::new();
         if !parsed.usernames.is_empty() {
-            let members = self.storage.members(conversation).await?;
             for name in &parsed.usernames {
                 if let Some(u) = self.storage.user_by_username(name).await?
-                    && members.iter().any(|m| m.user_id == u.id)
+                    && members.contains(&u.id)
                     && !users.contains(&u.id)
                 {
                     users.push(u.id);
@@ -139,13 +159,41 @@ impl Messages {
             .require_member(conversation, who.user_id)
             .await?;
         self.conversations.require_writable(conversation).await?;
-        if let Some(parent) = req.reply_to {
-            self.message_in(conversation, parent).await?;
-        }
+        let parent_author = match req.reply_to {
+            Some(parent) => Some(self.message_in(conversation, parent).await?.sender_id),
+            None => None,
+        };
         if let Err(wait) = self.limiter.check(who.user_id) {
             return Err(ServiceError::RateLimited { retry_after: wait });
         }
-        let mentions = self.mentions(conversation, &text).await?;
+        let kind = self
+            .storage
+            .conversation(conversation)
+            .await?
+            .ok_or(ServiceError::NotFound)?
+            .kind;
+        let members: Vec<UserId> = self
+            .storage
+            .members(conversation)
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        let mentions = self.mentions_among(&members, &text).await?;
+        // Decided now, written in the send's transaction (see `notifications`); `@here` looks at
+        // who is online at this moment.
+        let notify = notifications::plan(
+            &notifications::MessageFacts {
+                kind,
+                sender: who.user_id,
+                members: &members,
+                mentioned: &mentions.users,
+                mentions_channel: mentions.channel,
+                mentions_here: mentions.here,
+                parent_author,
+            },
+            |u| self.fanout.presence(u) == PresenceStatus::Online,
+        );
         let outcome = self
             .storage
             .send_message(NewMessage {
@@ -155,6 +203,7 @@ impl Messages {
                 body: text,
                 reply_to: req.reply_to,
                 mentions,
+                notify,
                 now_ms: now_ms(),
             })
             .await?;

@@ -7,16 +7,19 @@
 
 pub mod accounts;
 pub mod channels;
+pub mod contacts;
 pub mod conversations;
 pub mod fanout;
 pub mod lockout;
 pub mod mentions;
 pub mod messages;
+pub mod notifications;
 pub mod passwords;
 pub mod presence;
 pub mod rate;
 pub mod render;
 pub mod teams;
+pub mod search;
 pub mod tokens;
 pub mod typing;
 
@@ -26,11 +29,14 @@ use std::time::Duration;
 
 pub use accounts::Accounts;
 pub use channels::Channels;
+pub use contacts::Contacts;
 pub use conversations::Conversations;
 pub use fanout::{Fanout, Outgoing, Stream};
 pub use messages::Messages;
+pub use notifications::Notifications;
 pub use presence::Presence;
 pub use teams::Teams;
+pub use search::Search;
 pub use typing::Typing;
 
 /// The conversation services, as the API and the gateway share them.
@@ -42,6 +48,9 @@ pub struct Chat {
     pub presence: std::sync::Arc<Presence>,
     pub teams: std::sync::Arc<Teams>,
     pub channels: std::sync::Arc<Channels>,
+    pub notifications: std::sync::Arc<Notifications>,
+    pub search: std::sync::Arc<Search>,
+    pub contacts: std::sync::Arc<Contacts>,
     /// For the gateway's replay of stored events.
     pub storage: std::sync::Arc<dyn crate::storage::Storage>,
 }
@@ -69,10 +78,17 @@ impl Chat {
         let teams = Arc::new(Teams::new(storage.clone(), fanout.clone()));
         let channels = Arc::new(Channels::new(
             storage.clone(),
-            fanout,
+            fanout.clone(),
             teams.clone(),
             conversations.clone(),
         ));
+        let notifications = Arc::new(Notifications::new(
+            storage.clone(),
+            fanout.clone(),
+            conversations.clone(),
+        ));
+        let search = Arc::new(Search::new(storage.clone()));
+        let contacts = Arc::new(Contacts::new(storage.clone(), fanout));
         Self {
             conversations,
             messages,
@@ -80,6 +96,9 @@ impl Chat {
             presence,
             teams,
             channels,
+            notifications,
+            search,
+            contacts,
             storage,
         }
     }
@@ -143,6 +162,8 @@ pub enum ServiceError {
     ConversationArchived,
     #[error("the owner must transfer ownership before leaving")]
     OwnerMustTransfer,
+    #[error("{0}")]
+    Conflict(String),
     #[error("storage failed: {0}")]
     Storage(crate::storage::StorageError),
     #[error("internal error: {0}")]
@@ -185,6 +206,7 @@ impl ServiceError {
             Self::InviteUsedUp => ErrorCode::InviteUsedUp,
             Self::ConversationArchived => ErrorCode::ConversationArchived,
             Self::OwnerMustTransfer => ErrorCode::OwnerMustTransfer,
+            Self::Conflict(_) => ErrorCode::Conflict,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -3,11 +3,13 @@
 use super::accounts::rfc3339;
 use super::fanout::Stream;
 use crate::storage::{
-    EventData, EventRecord, MentionSet, MessageRecord, ReactionRecord, UserEventData,
-    UserEventRecord,
+    ContactRequestRecord, EventData, EventRecord, MentionSet, MessageRecord, NotificationRecord,
+    ReactionRecord, UserEventData, UserEventRecord,
 };
+use jeco_shared::contacts::ContactRequest;
 use jeco_shared::events::{ConversationEvent, EventBody, UserEvent, UserEventBody};
 use jeco_shared::messages::{Mentions, Message, Reaction};
+use jeco_shared::notifications::Notification;
 
 pub fn mentions(m: &MentionSet) -> Mentions {
     Mentions {
@@ -121,24 +123,64 @@ pub fn event(e: &EventRecord) -> ConversationEvent {
     }
 }
 
+pub fn notification(n: &NotificationRecord) -> Notification {
+    Notification {
+        id: n.id,
+        kind: n.kind,
+        actor_id: n.actor_id,
+        conversation_id: n.conversation_id,
+        message_id: n.message_id,
+        contact_request_id: n.contact_request_id,
+        preview: n.preview.clone(),
+        created_at: rfc3339(n.created_at_ms),
+        read_at: n.read_at_ms.map(rfc3339),
+    }
+}
+
+pub fn contact_request(r: &ContactRequestRecord) -> ContactRequest {
+    ContactRequest {
+        id: r.id,
+        from_user_id: r.from_user,
+        to_user_id: r.to_user,
+        status: r.status,
+        created_at: rfc3339(r.created_at_ms),
+        resolved_at: r.resolved_at_ms.map(rfc3339),
+    }
+}
+
 pub fn user_event(e: &UserEventRecord) -> UserEvent {
-    let body = match e.data {
+    let body = match &e.data {
         UserEventData::ConversationAdded {
             conversation,
             from_seq,
         } => UserEventBody::ConversationAdded {
-            conversation_id: conversation,
-            from_seq,
+            conversation_id: *conversation,
+            from_seq: *from_seq,
         },
         UserEventData::ConversationRemoved { conversation } => UserEventBody::ConversationRemoved {
-            conversation_id: conversation,
+            conversation_id: *conversation,
         },
         UserEventData::TeamAdded { team, role } => UserEventBody::TeamAdded {
-            team_id: team,
-            role,
+            team_id: *team,
+            role: *role,
         },
-        UserEventData::TeamRemoved { team } => UserEventBody::TeamRemoved { team_id: team },
-        UserEventData::TeamChanged { team } => UserEventBody::TeamChanged { team_id: team },
+        UserEventData::TeamRemoved { team } => UserEventBody::TeamRemoved { team_id: *team },
+        UserEventData::TeamChanged { team } => UserEventBody::TeamChanged { team_id: *team },
+        UserEventData::NotificationCreated { notification: n } => {
+            UserEventBody::NotificationCreated {
+                notification: notification(n),
+            }
+        }
+        UserEventData::ContactRequestChanged { request } => UserEventBody::ContactRequestChanged {
+            request: contact_request(request),
+        },
+        UserEventData::ContactRemoved { user } => UserEventBody::ContactRemoved { user_id: *user },
+        UserEventData::NotificationRead { notification } => UserEventBody::NotificationRead {
+            notification_id: *notification,
+        },
+        UserEventData::NotificationsReadAll { up_to } => {
+            UserEventBody::NotificationsReadAll { up_to: *up_to }
+        }
     };
     UserEvent {
         seq: e.seq,
@@ -150,12 +192,17 @@ pub fn user_event(e: &UserEventRecord) -> UserEvent {
 pub fn user_stream(e: &UserEventRecord) -> Stream {
     Stream::User {
         seq: e.seq,
-        left: match e.data {
-            UserEventData::ConversationRemoved { conversation } => Some(conversation),
+        left: match &e.data {
+            UserEventData::ConversationRemoved { conversation } => Some(*conversation),
             UserEventData::ConversationAdded { .. }
             | UserEventData::TeamAdded { .. }
             | UserEventData::TeamRemoved { .. }
-            | UserEventData::TeamChanged { .. } => None,
+            | UserEventData::TeamChanged { .. }
+            | UserEventData::NotificationCreated { .. }
+            | UserEventData::ContactRequestChanged { .. }
+            | UserEventData::ContactRemoved { .. }
+            | UserEventData::NotificationRead { .. }
+            | UserEventData::NotificationsReadAll { .. } => None,
         },
     }
 }

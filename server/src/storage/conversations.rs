@@ -118,6 +118,7 @@ pub trait ConversationStore: Send + Sync + 'static {
         seq: i64,
         now_ms: i64,
     ) -> Result<Option<Committed>, StorageError>;
-    /// Everyone who shares a conversation with `user` (for presence), without `user`.
+    /// Everyone who shares a conversation with `user` or is their contact (for presence), without
+    /// `user`.
     async fn contacts_of(&self, user: UserId) -> Result<Vec<UserId>, StorageError>;
 }

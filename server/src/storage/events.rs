@@ -12,10 +12,12 @@
 //! replay on resume.
 
 use super::StorageError;
+use super::contacts::ContactRequestRecord;
 use super::messages::{MentionSet, MessageRecord};
+use super::notifications::NotificationRecord;
 use async_trait::async_trait;
 use jeco_shared::conversations::{ConversationKind, MemberRole};
-use jeco_shared::{ConversationId, MessageId, TeamId, UserId};
+use jeco_shared::{ConversationId, MessageId, NotificationId, TeamId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What changed in a conversation.
@@ -106,6 +108,21 @@ pub enum UserEventData {
     },
     TeamChanged {
         team: TeamId,
+    },
+    NotificationCreated {
+        notification: NotificationRecord,
+    },
+    ContactRequestChanged {
+        request: ContactRequestRecord,
+    },
+    ContactRemoved {
+        user: UserId,
+    },
+    NotificationRead {
+        notification: NotificationId,
+    },
+    NotificationsReadAll {
+        up_to: NotificationId,
     },
 }
 

@@ -48,6 +48,9 @@ pub struct NewMessage {
     pub body: String,
     pub reply_to: Option<MessageId>,
     pub mentions: MentionSet,
+    /// Notifications to create with the message, in its transaction. The store skips the sender,
+    /// non-members and members who muted the conversation.
+    pub notify: Vec<super::notifications::MessageNotification>,
     pub now_ms: i64,
 }
 

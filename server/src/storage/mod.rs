@@ -3,8 +3,9 @@
 //! [`Storage`] is what the domain services need from a database, phrased in domain terms. It is the
 //! sum of one sub-trait per concern — [`AccountStore`] (users, sessions, failed logins),
 //! [`ConversationStore`] (conversations, members, read positions), [`MessageStore`] (messages,
-//! reactions, pins) [`EventStore`] (the event logs that clients resume from) and [`TeamStore`] (teams, invitations,
-//! channels) — so no single
+//! reactions, pins), [`EventStore`] (the event logs that clients resume from), [`TeamStore`] (teams,
+//! invitations, channels), [`NotificationStore`] (inboxes and mutes), [`SearchStore`] (full-text
+//! search) and [`ContactStore`] (contacts and contact requests) — so no single
 //! file has to hold every query. Every backend implements them with its own SQL and its own
 //! migrations; today that is [`sqlite::SqliteStorage`], PostgreSQL comes later behind the same traits.
 //!
@@ -16,15 +17,19 @@
 //! Times are Unix milliseconds (`i64`) at this boundary: cheap to store and compare in any database.
 
 pub mod accounts;
+pub mod contacts;
 pub mod conversations;
 pub mod events;
 pub mod messages;
+pub mod notifications;
+pub mod search;
 pub mod sqlite;
 pub mod teams;
 
 pub use accounts::{
     AccountStore, NewUser, ProfileChange, RefreshOutcome, SessionRecord, TokenHash, UserRecord,
 };
+pub use contacts::{ContactRecord, ContactRequestRecord, ContactStore};
 pub use conversations::{
     ConversationRecord, ConversationStore, ConversationSummary, MemberRecord, NewGroup,
 };
@@ -39,6 +44,10 @@ pub use teams::{
     ChannelRecord, InviteRecord, NewChannel, NewInvite, Redeemed, TeamMemberRecord, TeamRecord,
     TeamStore,
 };
+pub use notifications::{
+    MessageNotification, NewNotification, NotificationRecord, NotificationStore,
+};
+pub use search::{MessageSearch, SearchHitRecord, SearchStore};
 
 use async_trait::async_trait;
 
@@ -62,12 +71,22 @@ pub enum StorageError {
     },
     #[error("database error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A search query the backend cannot parse; the text says why.
+    #[error("invalid search query: {0}")]
+    InvalidQuery(String),
 }
 
 /// Everything the services persist. See the module doc.
 #[async_trait]
 pub trait Storage:
-    AccountStore + ConversationStore + MessageStore + EventStore + TeamStore
+    AccountStore
+    + ConversationStore
+    + MessageStore
+    + EventStore
+    + NotificationStore
+    + SearchStore
+    + ContactStore
+    + TeamStore
 {
     /// Cheap round trip to the database, for health checks.
     async fn ping(&self) -> Result<(), StorageError>;

@@ -62,6 +62,19 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
         ("/api/v1/invites/join", "post"),
         ("/api/v1/teams/{id}/channels", "get"),
         ("/api/v1/teams/{id}/channels", "post"),
+        ("/api/v1/conversations/{id}/mute", "put"),
+        ("/api/v1/notifications", "get"),
+        ("/api/v1/notifications/unread-count", "get"),
+        ("/api/v1/notifications/{id}/read", "post"),
+        ("/api/v1/notifications/read-all", "post"),
+        ("/api/v1/search", "get"),
+        ("/api/v1/contacts", "get"),
+        ("/api/v1/contacts/requests", "get"),
+        ("/api/v1/contacts/requests", "post"),
+        ("/api/v1/contacts/requests/{id}/accept", "post"),
+        ("/api/v1/contacts/requests/{id}/decline", "post"),
+        ("/api/v1/contacts/requests/{id}", "delete"),
+        ("/api/v1/contacts/{user_id}", "delete"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
@@ -100,6 +113,14 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
         "SendMessageRequest",
         "ReactionToggled",
         "ReadState",
+        "NotificationPage",
+        "UnreadNotifications",
+        "MuteState",
+        "SearchPage",
+        "SnippetPart",
+        "ContactList",
+        "ContactRequest",
+        "ContactRequestList",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),

@@ -42,7 +42,8 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed() {
                 200,
             )
             .await;
-        (conv["last_seq"].as_i64().unwrap(), 1)
+        // Bob's own log: the welcome notification (1), added to G (2).
+        (conv["last_seq"].as_i64().unwrap(), 2)
     };
     assert_eq!(position, first["seq"].as_i64().unwrap());
     drop(ws);
@@ -157,6 +158,8 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed() {
             ServerFrame::UserEvent(e) => e.body,
             other => panic!("{other:?}"),
         })
+        // Her log starts with the welcome notification (see `notifications`).
+        .skip(1)
         .collect();
     assert_eq!(
         bodies,
@@ -174,7 +177,7 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed() {
     let mut again = s
         .ws_resume(
             b,
-            Some(json!({"conversations": [{"conversation_id": g, "seq": position + 9}], "user_seq": 1})),
+            Some(json!({"conversations": [{"conversation_id": g, "seq": position + 9}], "user_seq": 2})),
         )
         .await;
     assert!(replay(&mut again).await.is_empty());
@@ -199,7 +202,8 @@ async fn too_far_behind_gets_a_resync() {
                     {"conversation_id": g, "seq": 1},
                     {"conversation_id": near, "seq": near_msg["seq"].as_i64().unwrap() - 1}
                 ],
-                "user_seq": 2
+                // Welcome notification (1), added to G (2) and to Near (3).
+                "user_seq": 3
             })),
         )
         .await;

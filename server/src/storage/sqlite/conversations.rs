@@ -509,9 +509,11 @@ impl ConversationStore for SqliteStorage {
             .run(move |c| {
                 let mut stmt = c
                     .prepare_cached(
-                        "SELECT DISTINCT o.user_id FROM conversation_members m
+                        "SELECT o.user_id FROM conversation_members m
                          JOIN conversation_members o ON o.conversation_id = m.conversation_id
-                         WHERE m.user_id = ?1 AND o.user_id != ?1",
+                         WHERE m.user_id = ?1 AND o.user_id != ?1
+                         UNION
+                         SELECT contact_id FROM contacts WHERE user_id = ?1",
                     )
                     .map_err(backend)?;
                 stmt.query_map([user.0], |r| Ok(UserId(r.get(0)?)))

@@ -1,22 +1,25 @@
 //! [`MessageStore`] on SQLite.
 
 use super::events::{append_event, member_ids};
+use super::notifications::{insert_notifications, reachable_members};
 use super::{SqliteStorage, backend, write};
 use crate::storage::{
-    Committed, EventData, HistoryAnchor, HistoryPage, MentionSet, MessageRecord, MessageStore,
-    NewMessage, ReactionRecord, SendOutcome, StorageError,
+    Committed, EventData, HistoryAnchor, HistoryPage, MentionSet, MessageNotification,
+    MessageRecord, MessageStore, NewMessage, NotificationRecord, ReactionRecord, SendOutcome,
+    StorageError,
 };
 use async_trait::async_trait;
-use jeco_shared::{ConversationId, MessageId, UserId};
+use jeco_shared::{ConversationId, MessageId, NotificationId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body,
+pub(super) const MESSAGE_COLUMNS: &str =
+    "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body,
     m.reply_to,
     (SELECT COUNT(*) FROM messages r WHERE r.reply_to = m.id AND r.deleted_at IS NULL),
     m.created_at, m.edited_at, m.deleted_at, m.pinned_at IS NOT NULL, m.mentions_channel,
     m.mentions_here";
 
-fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
+pub(super) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
         id: MessageId(r.get(0)?),
         conversation_id: ConversationId(r.get(1)?),
@@ -40,7 +43,7 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
 }
 
 /// Fills in mentioned users and reactions.
-fn complete(c: &Connection, messages: &mut [MessageRecord]) -> Result<(), StorageError> {
+pub(super) fn complete(c: &Connection, messages: &mut [MessageRecord]) -> Result<(), StorageError> {
     let mut mentions = c
         .prepare_cached(
             "SELECT user_id FROM message_mentions WHERE message_id = ?1 ORDER BY user_id",
@@ -261,6 +264,51 @@ fn committed_one(
     })
 }
 
+/// Characters of a message quoted in its notifications (the same as the `substr` of the
+/// `notifications_follow_message` trigger, which keeps the quote current on edit and delete).
+const NOTIFICATION_PREVIEW_CHARS: usize = 140;
+
+/// Creates the notifications of a new message inside its transaction, for the recipients who are
+/// still members, are not its sender and have not muted the conversation.
+fn notify_about(
+    tx: &Connection,
+    message: &MessageRecord,
+    notify: &[MessageNotification],
+    committed: &mut Committed,
+) -> Result<(), StorageError> {
+    if notify.is_empty() {
+        return Ok(());
+    }
+    let candidates: Vec<UserId> = notify
+        .iter()
+        .map(|n| n.user_id)
+        .filter(|u| *u != message.sender_id)
+        .collect();
+    let reachable = reachable_members(tx, message.conversation_id, &candidates)?;
+    let preview: String = message
+        .body
+        .chars()
+        .take(NOTIFICATION_PREVIEW_CHARS)
+        .collect();
+    let records = notify
+        .iter()
+        .filter(|n| reachable.contains(&n.user_id))
+        .map(|n| NotificationRecord {
+            id: NotificationId(0),
+            user_id: n.user_id,
+            kind: n.kind,
+            actor_id: Some(message.sender_id),
+            conversation_id: Some(message.conversation_id),
+            message_id: Some(message.id),
+            contact_request_id: None,
+            preview: preview.clone(),
+            created_at_ms: message.created_at_ms,
+            read_at_ms: None,
+        })
+        .collect();
+    insert_notifications(tx, records, committed)
+}
+
 #[async_trait]
 impl MessageStore for SqliteStorage {
     async fn send_message(&self, m: NewMessage) -> Result<SendOutcome, StorageError> {
@@ -325,6 +373,8 @@ impl MessageStore for SqliteStorage {
                         },
                     )?;
                     debug_assert_eq!(committed.events[0].seq, seq);
+                    let mut committed = committed;
+                    notify_about(tx, &message, &m.notify, &mut committed)?;
                     Ok(SendOutcome::Created { message, committed })
                 })
             })

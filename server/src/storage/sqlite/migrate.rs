@@ -29,6 +29,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "0003_teams",
         sql: include_str!("../../../migrations/0003_teams.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_social",
+        sql: include_str!("../../../migrations/0004_social.sql"),
+    },
 ];
 
 /// Applies every migration newer than the database. Returns the versions applied.
@@ -102,12 +107,24 @@ mod tests {
     #[test]
     fn migrate_is_idempotent_and_recorded() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2, 3]);
+        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2, 3, 4]);
         assert!(migrate(&mut conn, 2).unwrap().is_empty());
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn bundled_sqlite_has_fts5() {
+        // Migration 0004 creates an FTS5 table; rusqlite's `bundled` build compiles it in.
+        let conn = Connection::open_in_memory().unwrap();
+        let fts5: bool = conn
+            .query_row("SELECT sqlite_compileoption_used('ENABLE_FTS5')", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(fts5);
     }
 
     #[test]

@@ -7,15 +7,19 @@
 //! so that writers are serialized, which is what makes event positions gap-free and visible in
 //! order (see [`crate::storage::events`]).
 //!
-//! One file per concern: [`accounts`], [`conversations`], [`messages`], [`events`].
+//! One file per concern: [`accounts`], [`conversations`], [`messages`], [`events`],
+//! [`notifications`], [`search`], [`contacts`].
 
 mod accounts;
+mod contacts;
 mod conversations;
 mod events;
 mod messages;
 mod migrate;
+mod notifications;
 mod pool;
 mod teams;
+mod search;
 
 use super::{Storage, StorageError};
 use async_trait::async_trait;

@@ -1,0 +1,63 @@
+//! `GET /api/v1/search`: full-text search over the caller's messages.
+
+use super::errors::ApiError;
+use super::extract::{Auth, Query};
+use crate::services::search::SearchRequest;
+use crate::state::AppState;
+use axum::extract::State;
+use jeco_shared::search::SearchPage;
+use jeco_shared::{ConversationId, ErrorBody, UserId};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(search))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// The query, in SQLite FTS5 syntax: words (all must occur), `"a phrase"`, `prefix*`, `OR`,
+    /// `NOT`, parentheses.
+    pub q: String,
+    /// Only this conversation.
+    pub conversation_id: Option<i64>,
+    /// Only messages by this user.
+    pub author_id: Option<i64>,
+    /// Only messages sent before this RFC 3339 time.
+    pub before: Option<String>,
+    /// Only messages sent at or after this RFC 3339 time.
+    pub after: Option<String>,
+    /// Page size, 1–100 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Messages matching `q` in conversations the caller is a member of, newest first, each with a
+/// snippet whose matching words are highlighted. A query that does not parse is a 400.
+#[utoipa::path(get, path = "/search", tag = "search", security(("bearer" = [])),
+    params(SearchParams),
+    responses(
+        (status = 200, body = SearchPage),
+        (status = 400, description = "Empty or malformed query, bad filter or cursor", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ))]
+pub async fn search(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Query(p): Query<SearchParams>,
+) -> Result<axum::Json<SearchPage>, ApiError> {
+    let req = SearchRequest {
+        q: p.q,
+        conversation_id: p.conversation_id.map(ConversationId),
+        author_id: p.author_id.map(UserId),
+        before: p.before,
+        after: p.after,
+        limit: p.limit,
+        cursor: p.cursor,
+    };
+    Ok(axum::Json(state.chat.search.search(&who, req).await?))
+}

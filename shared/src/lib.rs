@@ -20,15 +20,16 @@ pub mod events;
 pub mod health;
 pub mod ids;
 pub mod messages;
-pub mod teams;
 pub mod notifications;
 pub mod search;
+pub mod teams;
 pub mod users;
 pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{
-    ContactRequestId, ConversationId, InviteId, MessageId, NotificationId, SessionId, TeamId, UserId,
+    ContactRequestId, ConversationId, InviteId, MessageId, NotificationId, SessionId, TeamId,
+    UserId,
 };
 
 /// Version of the protocol spoken by this build, `MAJOR.MINOR`.

@@ -21,8 +21,8 @@ pub mod health;
 pub mod messages;
 pub mod notifications;
 pub mod rate_limit;
-pub mod teams;
 pub mod search;
+pub mod teams;
 pub mod users;
 
 use crate::Config;

@@ -18,8 +18,8 @@ pub mod passwords;
 pub mod presence;
 pub mod rate;
 pub mod render;
-pub mod teams;
 pub mod search;
+pub mod teams;
 pub mod tokens;
 pub mod typing;
 
@@ -35,8 +35,8 @@ pub use fanout::{Fanout, Outgoing, Stream};
 pub use messages::Messages;
 pub use notifications::Notifications;
 pub use presence::Presence;
-pub use teams::Teams;
 pub use search::Search;
+pub use teams::Teams;
 pub use typing::Typing;
 
 /// The conversation services, as the API and the gateway share them.

@@ -40,14 +40,14 @@ pub use messages::{
     HistoryAnchor, HistoryPage, MentionSet, MessageRecord, MessageStore, NewMessage,
     ReactionRecord, SendOutcome,
 };
-pub use teams::{
-    ChannelRecord, InviteRecord, NewChannel, NewInvite, Redeemed, TeamMemberRecord, TeamRecord,
-    TeamStore,
-};
 pub use notifications::{
     MessageNotification, NewNotification, NotificationRecord, NotificationStore,
 };
 pub use search::{MessageSearch, SearchHitRecord, SearchStore};
+pub use teams::{
+    ChannelRecord, InviteRecord, NewChannel, NewInvite, Redeemed, TeamMemberRecord, TeamRecord,
+    TeamStore,
+};
 
 use async_trait::async_trait;
 

@@ -18,8 +18,8 @@ mod messages;
 mod migrate;
 mod notifications;
 mod pool;
-mod teams;
 mod search;
+mod teams;
 
 use super::{Storage, StorageError};
 use async_trait::async_trait;

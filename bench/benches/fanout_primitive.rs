@@ -30,6 +30,7 @@ fn frame() -> ServerFrame {
         message: "a message of about the length of a short chat line, sent to everyone in a room"
             .into(),
         frame: Some("send".into()),
+        client_id: None,
     }
 }
 

@@ -44,6 +44,7 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
                 code: ErrorCode::MalformedFrame,
                 message: "bad ping frame: invalid type: string \"x\", expected u64".into(),
                 frame: Some("ping".into()),
+                client_id: None,
             },
         ),
     ]
@@ -58,6 +59,7 @@ fn client_frames() -> Vec<(&'static str, ClientFrame)> {
                 // A JWT of realistic length.
                 token: Some("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.".to_owned() + &"x".repeat(180)),
                 client: Some("jeco-desktop/0.1.0".into()),
+                resume: None,
             },
         ),
         ("ping", ClientFrame::Ping { nonce: 42 }),

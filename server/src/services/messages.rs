@@ -212,6 +212,13 @@ impl Messages {
                 publish_committed(self.fanout.as_ref(), &committed);
                 Ok((render::message(&message), true))
             }
+            // `client_id` is unique per sender, not per conversation. A key reused in another
+            // conversation must not hand back that other message: its current state (reactions,
+            // pin, replies) would reach a caller who may have been removed from it since, and
+            // the ack would claim a send into the wrong conversation.
+            SendOutcome::Duplicate(message) if message.conversation_id != conversation => Err(
+                ServiceError::Conflict("client_id was already used in another conversation".into()),
+            ),
             SendOutcome::Duplicate(message) => Ok((render::message(&message), false)),
         }
     }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod authz_conversations;
 mod authz_matrix;
 mod binary;
 mod channels;

@@ -3,7 +3,9 @@
 //! The server creates a notification when a direct message arrives, when someone mentions the user
 //! (`@username`, or `@channel` / `@here` in a conversation they are in — `@here` only reaches members
 //! online at that moment), when someone replies to their message, when someone sends them a contact
-//! request or accepts theirs, and once at registration (a welcome). The author of a message is never
+//! request or accepts theirs, when someone else adds them to a team, a private channel or a group
+//! room (`added_to_team`, `added_to_conversation`; joining by invite code or joining a public
+//! channel oneself notifies nobody), and once at registration (a welcome). The author of a message is never
 //! notified about it, and a conversation the user muted (`PUT /conversations/{id}/mute`) creates no
 //! notifications for them at all — mentions included.
 //!
@@ -13,7 +15,7 @@
 //! read is pushed the same way (`notification_read`, `notifications_read_all`), so every device of
 //! the user agrees on what is unread.
 
-use crate::ids::{ContactRequestId, ConversationId, MessageId, NotificationId, UserId};
+use crate::ids::{ContactRequestId, ConversationId, MessageId, NotificationId, TeamId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// Default and largest notification page.
@@ -37,6 +39,11 @@ pub enum NotificationKind {
     ContactRequest,
     /// Someone accepted the user's contact request.
     ContactAccepted,
+    /// Someone else added the user to a team (`team_id`; the team's `#general` comes with it and
+    /// is not notified separately).
+    AddedToTeam,
+    /// Someone else added the user to a private channel or a group room (`conversation_id`).
+    AddedToConversation,
 }
 
 /// One notification.
@@ -53,6 +60,9 @@ pub struct Notification {
     pub message_id: Option<MessageId>,
     /// The request of a contact notification.
     pub contact_request_id: Option<ContactRequestId>,
+    /// The team of an `added_to_team` notification.
+    #[serde(default)]
+    pub team_id: Option<TeamId>,
     /// A short text to show: the first characters of the message, or a sentence.
     pub preview: String,
     /// RFC 3339 UTC timestamp.

@@ -424,6 +424,30 @@ fn event_frames() {
             },
         ),
         (
+            "notification_added_to_team",
+            UserEventBody::NotificationCreated {
+                notification: Notification {
+                    kind: NotificationKind::AddedToTeam,
+                    conversation_id: None,
+                    message_id: None,
+                    team_id: Some(TeamId(4)),
+                    preview: "Ada added you to the team Rockets".into(),
+                    ..notification()
+                },
+            },
+        ),
+        (
+            "notification_added_to_conversation",
+            UserEventBody::NotificationCreated {
+                notification: Notification {
+                    kind: NotificationKind::AddedToConversation,
+                    message_id: None,
+                    preview: "Ada added you to #launch".into(),
+                    ..notification()
+                },
+            },
+        ),
+        (
             "contact_request_changed",
             UserEventBody::ContactRequestChanged {
                 request: contact_request(),
@@ -651,6 +675,7 @@ fn notification() -> Notification {
         conversation_id: Some(ConversationId(3)),
         message_id: Some(MessageId(9)),
         contact_request_id: None,
+        team_id: None,
         preview: "hi @ada".into(),
         created_at: "2026-11-23T10:05:00Z".into(),
         read_at: None,

@@ -71,6 +71,7 @@ pub async fn run(socket: WebSocket, mut ctx: Context) {
             if let Err(e) = ctx.chat.presence.refresh(principal.user_id).await {
                 tracing::warn!(error = %e, "cannot update presence");
             }
+            ctx.chat.typing.connection_closed(principal.user_id).await;
             ending
         }
         Ok(None) => None,

@@ -156,7 +156,7 @@ impl Channels {
         if !joined {
             let committed = self
                 .storage
-                .add_members(id, who.user_id, vec![who.user_id], now_ms())
+                .add_members(id, who.user_id, vec![who.user_id], now_ms(), None)
                 .await?;
             publish_committed(self.fanout.as_ref(), &committed);
         }

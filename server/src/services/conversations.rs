@@ -10,8 +10,9 @@
 use super::accounts::rfc3339;
 use super::channels::{info as channel_info, valid_topic};
 use super::fanout::{Fanout, publish_committed};
+use super::notifications::added_preview;
 use super::{Principal, ServiceError, now_ms};
-use crate::storage::{ConversationSummary, MemberRecord, NewGroup, Storage};
+use crate::storage::{AddedNotice, AddedTo, ConversationSummary, MemberRecord, NewGroup, Storage};
 use jeco_shared::conversations::{
     AddMembersRequest, Conversation, ConversationKind, ConversationList, CreateGroupRequest,
     GROUP_MEMBERS_MAX, Member, MessagePreview, NAME_MAX, OpenDirectRequest, ReadState,
@@ -190,6 +191,14 @@ impl Conversations {
         let (record, committed) = self
             .storage
             .create_group(NewGroup {
+                added_preview: Some(
+                    added_preview(
+                        self.storage.as_ref(),
+                        who.user_id,
+                        &format!("the group {name}"),
+                    )
+                    .await?,
+                ),
                 name,
                 owner: who.user_id,
                 members,
@@ -340,29 +349,75 @@ impl Conversations {
                 format!("a group has at most {GROUP_MEMBERS_MAX} members"),
             ));
         }
+        let place = match self.storage.conversation(id).await? {
+            Some(c) if c.kind == ConversationKind::Channel => {
+                format!("#{}", c.name.unwrap_or_default())
+            }
+            Some(c) => format!("the group {}", c.name.unwrap_or_default()),
+            None => return Err(ServiceError::NotFound),
+        };
+        let notice = AddedNotice {
+            actor: who.user_id,
+            target: AddedTo::Conversation(id),
+            preview: added_preview(self.storage.as_ref(), who.user_id, &place).await?,
+        };
         let committed = self
             .storage
-            .add_members(id, who.user_id, req.user_ids, now_ms())
+            .add_members(id, who.user_id, req.user_ids, now_ms(), Some(notice))
             .await?;
         publish_committed(self.fanout.as_ref(), &committed);
         self.members(who, id).await
     }
 
-    /// Removes `user`; removing oneself is leaving.
+    /// Removes `user`; removing oneself is leaving. Removing someone else takes the
+    /// conversation's owner or admin (not over a higher role) or, in a channel, the team's owner or
+    /// an admin (not over a team member of the same or a higher team role) — also from a public
+    /// channel they are not in; a private channel stays invisible to team admins outside it.
     pub async fn remove_member(
         &self,
         who: &Principal,
         id: ConversationId,
         user: UserId,
     ) -> Result<(), ServiceError> {
-        let me = self.require_group(id, who).await?;
-        if user != who.user_id {
+        if user == who.user_id {
+            self.require_group(id, who).await?;
+        } else {
+            let me = match self.require_group(id, who).await {
+                Ok(me) => Some(me),
+                Err(ServiceError::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            let channel = self.storage.channel(id).await?;
+            let team_admin = match &channel {
+                Some(c) => self
+                    .storage
+                    .team_member(c.team_id, who.user_id)
+                    .await?
+                    .filter(|t| t.role.is_admin()),
+                None => None,
+            };
+            let sees = me.is_some()
+                || (team_admin.is_some() && channel.as_ref().is_some_and(|c| !c.private));
+            if !sees {
+                return Err(ServiceError::NotFound);
+            }
             let target = self
                 .storage
                 .member(id, user)
                 .await?
                 .ok_or(ServiceError::NotFound)?;
-            if !me.role.is_admin() || target.role < me.role {
+            let by_role = me
+                .as_ref()
+                .is_some_and(|me| me.role.is_admin() && target.role >= me.role);
+            let by_team = match (&team_admin, &channel) {
+                (Some(mine), Some(c)) => self
+                    .storage
+                    .team_member(c.team_id, user)
+                    .await?
+                    .is_none_or(|theirs| theirs.role > mine.role),
+                _ => false,
+            };
+            if !by_role && !by_team {
                 return Err(ServiceError::Forbidden);
             }
         }

@@ -16,7 +16,15 @@
 //!   that moment* for `@here` (away or offline members are skipped): `mention`;
 //! - the author of the message replied to: `reply`.
 //!
-//! When several apply, the first in that list wins. Edits do not notify.
+//! When several apply, the first in that list wins. An edit notifies only a member it newly names
+//! with `@username` who was not notified about the message yet (by its send or an earlier edit):
+//! once, as a `mention`, created in the edit's transaction.
+//!
+//! **Being added.** When someone else adds a user to a team (`added_to_team`, one notification —
+//! the team's `#general` that comes with it is not notified separately), to a channel or to a group
+//! room (`added_to_conversation`, also when a group is created with them in it), the store creates
+//! the notification in the transaction that adds them. Joining oneself (an invite code, a public
+//! channel) notifies nobody. Mutes do not apply: being added is not a message of the conversation.
 
 use super::conversations::Conversations;
 use super::fanout::{Fanout, publish_committed};
@@ -45,6 +53,27 @@ pub fn welcome(user: UserId) -> NewNotification {
         preview: WELCOME_TEXT.to_owned(),
         now_ms: now_ms(),
     }
+}
+
+/// How a user is named in a notification's text: the display name, else the username.
+pub async fn display_name(storage: &dyn Storage, user: UserId) -> Result<String, ServiceError> {
+    let u = storage
+        .user_by_id(user)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok(u.display_name.unwrap_or(u.username))
+}
+
+/// "Ada added you to …": the text of an `added_to_team` / `added_to_conversation` notification.
+pub async fn added_preview(
+    storage: &dyn Storage,
+    actor: UserId,
+    place: &str,
+) -> Result<String, ServiceError> {
+    Ok(format!(
+        "{} added you to {place}",
+        display_name(storage, actor).await?
+    ))
 }
 
 /// What a new message is, as far as notifications go.

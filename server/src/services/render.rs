@@ -131,6 +131,7 @@ pub fn notification(n: &NotificationRecord) -> Notification {
         conversation_id: n.conversation_id,
         message_id: n.message_id,
         contact_request_id: n.contact_request_id,
+        team_id: n.team_id,
         preview: n.preview.clone(),
         created_at: rfc3339(n.created_at_ms),
         read_at: n.read_at_ms.map(rfc3339),

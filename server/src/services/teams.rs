@@ -9,10 +9,11 @@
 
 use super::accounts::rfc3339;
 use super::fanout::{Fanout, publish_committed};
+use super::notifications::added_preview;
 use super::{Principal, ServiceError, now_ms};
 use crate::storage::{
-    Committed, InviteRecord, NewInvite, Redeemed, Storage, StorageError, TeamMemberRecord,
-    TeamRecord,
+    AddedNotice, AddedTo, Committed, InviteRecord, NewInvite, Redeemed, Storage, StorageError,
+    TeamMemberRecord, TeamRecord,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -208,9 +209,20 @@ impl Teams {
                 format!("no user with id {}", req.user_id),
             ));
         }
+        let team = self.storage.team(id).await?.ok_or(ServiceError::NotFound)?;
+        let notice = AddedNotice {
+            actor: who.user_id,
+            target: AddedTo::Team(id),
+            preview: added_preview(
+                self.storage.as_ref(),
+                who.user_id,
+                &format!("the team {}", team.name),
+            )
+            .await?,
+        };
         match self
             .storage
-            .add_team_member(id, who.user_id, req.user_id, role, now_ms())
+            .add_team_member(id, who.user_id, req.user_id, role, now_ms(), Some(notice))
             .await
         {
             Ok(committed) => self.publish(&committed),

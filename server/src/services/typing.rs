@@ -3,11 +3,14 @@
 //!
 //! Each (conversation, user) pair has a generation number. Every `start` bumps it and schedules an
 //! expiry for that generation; the expiry only fires if nothing newer happened since, so repeated
-//! starts extend the indicator and a `stop` cancels it.
+//! starts extend the indicator and a `stop` cancels it. When a user's last connection closes
+//! ([`Typing::connection_closed`]), every indicator of theirs ends at once: the others get the
+//! `typing` stop then rather than at the expiry.
 
 use super::conversations::Conversations;
 use super::fanout::{Fanout, Outgoing, Stream, encode};
 use super::{Principal, ServiceError};
+use jeco_shared::events::PresenceStatus;
 use jeco_shared::ws::ServerFrame;
 use jeco_shared::{ConversationId, UserId};
 use std::collections::HashMap;
@@ -66,6 +69,29 @@ impl Typing {
                 }),
             },
         );
+    }
+
+    /// Ends every indicator of `user` if they have no live connection left (call after a
+    /// connection was unregistered). Another connection of theirs keeps them going.
+    pub async fn connection_closed(&self, user: UserId) {
+        if self.fanout.presence(user) != PresenceStatus::Offline {
+            return;
+        }
+        let ended: Vec<Key> = {
+            let mut active = self.lock();
+            let keys: Vec<Key> = active.keys().filter(|(_, u)| *u == user).copied().collect();
+            for k in &keys {
+                active.remove(k);
+            }
+            keys
+        };
+        for key in ended {
+            match self.conversations.member_ids(key.0, user).await {
+                Ok(members) => self.announce(&members, key, false),
+                // No longer a member: the others were told by the removal.
+                Err(e) => tracing::debug!(error = %e, "typing stop not announced"),
+            }
+        }
     }
 
     /// `active: true` starts or extends the indicator; `false` ends it.

@@ -3,6 +3,7 @@
 use super::StorageError;
 use super::events::Committed;
 use super::messages::MessageRecord;
+use super::notifications::AddedNotice;
 use async_trait::async_trait;
 use jeco_shared::conversations::{ConversationKind, MemberRole};
 use jeco_shared::{ConversationId, UserId};
@@ -47,6 +48,9 @@ pub struct NewGroup {
     /// Other members (without the owner, no duplicates).
     pub members: Vec<UserId>,
     pub now_ms: i64,
+    /// With a preview, the other members are notified (`added_to_conversation`) that the owner
+    /// added them, in the same transaction.
+    pub added_preview: Option<String>,
 }
 
 #[async_trait]
@@ -82,13 +86,15 @@ pub trait ConversationStore: Send + Sync + 'static {
         name: String,
         now_ms: i64,
     ) -> Result<Committed, StorageError>;
-    /// Adds the users who are not members yet, as plain members.
+    /// Adds the users who are not members yet, as plain members; with `notice`, each one added
+    /// (other than the notice's actor) gets that notification in the same transaction.
     async fn add_members(
         &self,
         id: ConversationId,
         actor: UserId,
         users: Vec<UserId>,
         now_ms: i64,
+        notice: Option<AddedNotice>,
     ) -> Result<Committed, StorageError>;
     /// Removes `user` (leaving when `actor == user`); [`StorageError::NotFound`] if not a member.
     async fn remove_member(

@@ -41,7 +41,8 @@ pub use messages::{
     ReactionRecord, SendOutcome,
 };
 pub use notifications::{
-    MessageNotification, NewNotification, NotificationRecord, NotificationStore,
+    AddedNotice, AddedTo, MessageNotification, NewNotification, NotificationRecord,
+    NotificationStore,
 };
 pub use search::{MessageSearch, SearchHitRecord, SearchStore};
 pub use teams::{

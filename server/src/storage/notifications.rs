@@ -10,7 +10,7 @@ use super::StorageError;
 use super::events::Committed;
 use async_trait::async_trait;
 use jeco_shared::notifications::NotificationKind;
-use jeco_shared::{ContactRequestId, ConversationId, MessageId, NotificationId, UserId};
+use jeco_shared::{ContactRequestId, ConversationId, MessageId, NotificationId, TeamId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A stored notification (also the snapshot carried by its user event).
@@ -23,6 +23,9 @@ pub struct NotificationRecord {
     pub conversation_id: Option<ConversationId>,
     pub message_id: Option<MessageId>,
     pub contact_request_id: Option<ContactRequestId>,
+    /// The team of an `added_to_team` notification (absent in events stored before it existed).
+    #[serde(default)]
+    pub team_id: Option<TeamId>,
     pub preview: String,
     pub created_at_ms: i64,
     pub read_at_ms: Option<i64>,
@@ -37,6 +40,23 @@ pub struct NewNotification {
     pub contact_request_id: Option<ContactRequestId>,
     pub preview: String,
     pub now_ms: i64,
+}
+
+/// Where someone was added to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddedTo {
+    Team(TeamId),
+    Conversation(ConversationId),
+}
+
+/// The notification for being added by someone else (`added_to_team` / `added_to_conversation`),
+/// created by the store in the transaction that adds the member, for every added user other than
+/// `actor`.
+#[derive(Debug, Clone)]
+pub struct AddedNotice {
+    pub actor: UserId,
+    pub target: AddedTo,
+    pub preview: String,
 }
 
 /// Who a new message notifies and why (one entry per user, decided by the service).

@@ -9,6 +9,7 @@
 use super::StorageError;
 use super::conversations::ConversationRecord;
 use super::events::Committed;
+use super::notifications::AddedNotice;
 use async_trait::async_trait;
 use jeco_shared::conversations::MemberRole;
 use jeco_shared::{ConversationId, InviteId, TeamId, UserId};
@@ -123,7 +124,8 @@ pub trait TeamStore: Send + Sync + 'static {
     /// channel they were in, then `team_removed`).
     async fn delete_team(&self, team: TeamId, now_ms: i64) -> Result<Committed, StorageError>;
     /// Adds `user` with `role` and into the default channel. [`StorageError::Conflict`] if already
-    /// a member.
+    /// a member. With `notice`, the user (unless the notice's actor) is notified in the same
+    /// transaction — once, not again for the default channel.
     async fn add_team_member(
         &self,
         team: TeamId,
@@ -131,6 +133,7 @@ pub trait TeamStore: Send + Sync + 'static {
         user: UserId,
         role: MemberRole,
         now_ms: i64,
+        notice: Option<AddedNotice>,
     ) -> Result<Vec<Committed>, StorageError>;
     /// Removes `user` from every channel of the team and then from the team.
     async fn remove_team_member(

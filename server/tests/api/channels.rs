@@ -404,3 +404,106 @@ async fn team_admins_delete_others_messages_in_channels() {
         .await;
     assert_eq!(m["deleted"], true);
 }
+
+#[tokio::test]
+async fn team_admins_remove_members_from_the_teams_channels() {
+    let s = TestServer::start().await;
+    let owner = s.register("owner").await;
+    let admin = s.register("admin").await;
+    let creator = s.register("creator").await;
+    let plain = s.register("plain").await;
+    let x = s.register("xavier").await;
+    let (o, a, c, p, xt) = (
+        owner.access_token.as_str(),
+        admin.access_token.as_str(),
+        creator.access_token.as_str(),
+        plain.access_token.as_str(),
+        x.access_token.as_str(),
+    );
+    let (t, _general) = team(&s, o, "Rocket").await;
+    add_to_team(&s, o, t, admin.user.id.0, "admin").await;
+    for u in [&creator, &plain, &x] {
+        add_to_team(&s, o, t, u.user.id.0, "member").await;
+    }
+    let remove = |ch: i64, user: &jeco_shared::auth::TokenResponse| {
+        format!("/api/v1/conversations/{ch}/members/{}", user.user.id.0)
+    };
+
+    // A public channel the team admin is not in.
+    let design = channel(&s, c, t, "design", false).await;
+    for tok in [o, p, xt] {
+        s.ok(
+            Method::POST,
+            &format!("/api/v1/conversations/{design}/join"),
+            None,
+            tok,
+            200,
+        )
+        .await;
+    }
+    // A plain member of the channel may not remove anyone.
+    let r = s.call(Method::DELETE, &remove(design, &x), None, p).await;
+    expect_error(r, 403, "forbidden").await;
+    // The team admin may, without being in the channel.
+    s.ok(Method::DELETE, &remove(design, &x), None, a, 204)
+        .await;
+    let r = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{design}"),
+            None,
+            xt,
+        )
+        .await;
+    expect_error(r, 404, "not_found").await;
+    // …but not the team's owner (a higher team role), who may remove anyone.
+    let r = s
+        .call(Method::DELETE, &remove(design, &owner), None, a)
+        .await;
+    expect_error(r, 403, "forbidden").await;
+    s.ok(Method::DELETE, &remove(design, &creator), None, o, 204)
+        .await;
+
+    // A private channel stays invisible to a team admin outside it…
+    let secret = channel(&s, c, t, "secret", true).await;
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{secret}/members"),
+        Some(json!({"user_ids": [plain.user.id.0]})),
+        c,
+        200,
+    )
+    .await;
+    let r = s
+        .call(Method::DELETE, &remove(secret, &plain), None, a)
+        .await;
+    expect_error(r, 404, "not_found").await;
+    // …and is moderated by one inside it, like any channel of the team.
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{secret}/members"),
+        Some(json!({"user_ids": [admin.user.id.0]})),
+        c,
+        200,
+    )
+    .await;
+    s.ok(Method::DELETE, &remove(secret, &plain), None, a, 204)
+        .await;
+    let members = s
+        .ok(
+            Method::GET,
+            &format!("/api/v1/conversations/{secret}/members"),
+            None,
+            c,
+            200,
+        )
+        .await;
+    let ids: Vec<i64> = members
+        .as_array()
+        .or(members["items"].as_array())
+        .unwrap()
+        .iter()
+        .map(|m| m["user_id"].as_i64().unwrap())
+        .collect();
+    assert!(!ids.contains(&plain.user.id.0), "{ids:?}");
+}

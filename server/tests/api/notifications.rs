@@ -26,13 +26,14 @@ async fn inbox(s: &TestServer, token: &str, query: &str) -> NotificationPage {
     serde_json::from_value(v).unwrap()
 }
 
-/// The caller's notifications other than the welcome, oldest first, as (kind, message id).
+/// The caller's notifications about messages (not the welcome, not being added), oldest first,
+/// as (kind, message id).
 async fn about_messages(s: &TestServer, token: &str) -> Vec<(NotificationKind, i64)> {
     let mut v: Vec<_> = inbox(s, token, "")
         .await
         .items
         .into_iter()
-        .filter(|n| n.kind != NotificationKind::Welcome)
+        .filter(|n| n.message_id.is_some())
         .map(|n| (n.kind, n.message_id.map_or(0, |m| m.0)))
         .collect();
     v.reverse();
@@ -153,6 +154,8 @@ async fn direct_messages_mentions_and_replies_notify_live_but_never_the_author()
 
     // In a group: `@bob` notifies bob only; a reply notifies the parent's author.
     let g = s.group(a, "G", &[bob.user.id.0, carol.user.id.0]).await;
+    let (_, n) = next_notification(&mut bob_ws).await;
+    assert_eq!(n.kind, NotificationKind::AddedToConversation);
     let m1 = s.say(a, g, "g1", "hi @bob, and @alice myself").await;
     let (_, n) = next_notification(&mut bob_ws).await;
     assert_eq!(n.kind, NotificationKind::Mention);
@@ -186,9 +189,14 @@ async fn direct_messages_mentions_and_replies_notify_live_but_never_the_author()
     );
     assert_eq!(about_messages(&s, a).await, [(NotificationKind::Reply, r)]);
     assert!(about_messages(&s, c).await.is_empty());
+    // Carol heard only that she was added to G.
     let carol_frames = frames_within(&mut carol_ws, SETTLE).await;
-    assert!(
-        notifications_in(&carol_frames).is_empty(),
+    assert_eq!(
+        notifications_in(&carol_frames)
+            .iter()
+            .map(|n| n.kind)
+            .collect::<Vec<_>>(),
+        [NotificationKind::AddedToConversation],
         "{carol_frames:?}"
     );
     let alice_frames = frames_within(&mut alice_ws, SETTLE).await;
@@ -327,7 +335,8 @@ async fn inbox_pages_filters_unread_and_marks_read() {
     let alice = s.register("alice").await;
     let bob = s.register("bob").await;
     let (a, b) = (alice.access_token.as_str(), bob.access_token.as_str());
-    let g = s.group(a, "G", &[bob.user.id.0]).await;
+    // Bob creates the room, so his inbox holds only the welcome and the mentions.
+    let g = s.group(b, "G", &[alice.user.id.0]).await;
     for i in 0..3 {
         s.say(a, g, &format!("m{i}"), &format!("@bob number {i}"))
             .await;
@@ -432,8 +441,8 @@ async fn inbox_pages_filters_unread_and_marks_read() {
         "validation_failed",
     )
     .await;
-    // Alice's own inbox is untouched by bob's read-all.
-    assert_eq!(inbox(&s, a, "").await.unread_count, 1);
+    // Alice's own inbox (welcome, added to G) is untouched by bob's read-all.
+    assert_eq!(inbox(&s, a, "").await.unread_count, 2);
 }
 
 #[tokio::test]
@@ -470,13 +479,195 @@ async fn missed_notifications_are_replayed_on_resume() {
     let bob = s.register("bob").await;
     let a = alice.access_token.as_str();
     let g = s.group(a, "G", &[bob.user.id.0]).await;
-    // Bob's log so far: welcome (1), added to G (2).
+    // Bob's log so far: welcome (1), added to G (2) and notified of it (3).
     s.say(a, g, "1", "@bob while you were away").await;
     let mut ws = s
-        .ws_resume(&bob.access_token, Some(json!({"user_seq": 2})))
+        .ws_resume(&bob.access_token, Some(json!({"user_seq": 3})))
         .await;
     let (seq, n) = next_notification(&mut ws).await;
-    assert_eq!(seq, 3);
+    assert_eq!(seq, 4);
     assert_eq!(n.kind, NotificationKind::Mention);
     assert_eq!(n.preview, "@bob while you were away");
+}
+
+/// The caller's notifications about being added, oldest first, as (kind, team id, conversation id).
+async fn added(s: &TestServer, token: &str) -> Vec<(NotificationKind, i64, i64)> {
+    let mut v: Vec<_> = inbox(s, token, "")
+        .await
+        .items
+        .into_iter()
+        .filter(|n| {
+            matches!(
+                n.kind,
+                NotificationKind::AddedToTeam | NotificationKind::AddedToConversation
+            )
+        })
+        .map(|n| {
+            (
+                n.kind,
+                n.team_id.map_or(0, |t| t.0),
+                n.conversation_id.map_or(0, |c| c.0),
+            )
+        })
+        .collect();
+    v.reverse();
+    v
+}
+
+#[tokio::test]
+async fn being_added_by_someone_else_notifies_once_joining_oneself_does_not() {
+    use NotificationKind::{AddedToConversation, AddedToTeam};
+    let s = TestServer::start().await;
+    let owner = s.register("owner").await;
+    let bob = s.register("bob").await;
+    let carol = s.register("carol").await;
+    let dave = s.register("dave").await;
+    let (o, b, c, d) = (
+        owner.access_token.as_str(),
+        bob.access_token.as_str(),
+        carol.access_token.as_str(),
+        dave.access_token.as_str(),
+    );
+    let (t, _general) = team(&s, o, "Rocket").await;
+    let mut bob_ws = live(&s, b).await;
+
+    // Added to a team: one notification, live, with the team and the actor — none for #general.
+    add_to_team(&s, o, t, bob.user.id.0, "member").await;
+    let (_, n) = next_notification(&mut bob_ws).await;
+    assert_eq!(n.kind, AddedToTeam);
+    assert_eq!(n.team_id.map(|t| t.0), Some(t));
+    assert_eq!(n.actor_id, Some(owner.user.id));
+    assert_eq!(n.conversation_id, None);
+    assert_eq!(n.preview, "owner added you to the team Rocket");
+    assert!(notifications_in(&frames_within(&mut bob_ws, SETTLE).await).is_empty());
+
+    // Added to a private channel by one of its members.
+    let private = channel(&s, o, t, "secret", true).await;
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{private}/members"),
+        Some(json!({"user_ids": [bob.user.id.0]})),
+        o,
+        200,
+    )
+    .await;
+    let (_, n) = next_notification(&mut bob_ws).await;
+    assert_eq!(n.kind, AddedToConversation);
+    assert_eq!(n.conversation_id.map(|c| c.0), Some(private));
+    assert_eq!(n.preview, "owner added you to #secret");
+
+    // Joining a public channel oneself notifies nobody.
+    let public = channel(&s, o, t, "lobby", false).await;
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{public}/join"),
+        None,
+        b,
+        200,
+    )
+    .await;
+    assert!(notifications_in(&frames_within(&mut bob_ws, SETTLE).await).is_empty());
+
+    // Joining a team by invite code notifies nobody either.
+    let invite = s
+        .ok(
+            Method::POST,
+            &format!("/api/v1/teams/{t}/invites"),
+            Some(json!({})),
+            o,
+            201,
+        )
+        .await;
+    s.ok(
+        Method::POST,
+        "/api/v1/invites/join",
+        Some(json!({"code": invite["code"]})),
+        c,
+        201,
+    )
+    .await;
+    assert!(added(&s, c).await.is_empty());
+
+    // A group created with someone in it, and someone added to it later.
+    let g = s.group(o, "Room", &[bob.user.id.0]).await;
+    let (_, n) = next_notification(&mut bob_ws).await;
+    assert_eq!(n.kind, AddedToConversation);
+    assert_eq!(n.conversation_id.map(|c| c.0), Some(g));
+    assert_eq!(n.preview, "owner added you to the group Room");
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{g}/members"),
+        Some(json!({"user_ids": [dave.user.id.0, bob.user.id.0]})),
+        b,
+        200,
+    )
+    .await;
+    // Bob, already a member, is not notified again; Dave is, by Bob.
+    assert!(notifications_in(&frames_within(&mut bob_ws, SETTLE).await).is_empty());
+    let dave_inbox = inbox(&s, d, "").await;
+    assert_eq!(dave_inbox.items[0].kind, AddedToConversation);
+    assert_eq!(dave_inbox.items[0].actor_id, Some(bob.user.id));
+
+    // The inbox holds exactly one per action; whoever added nobody got nothing.
+    assert_eq!(
+        added(&s, b).await,
+        [
+            (AddedToTeam, t, 0),
+            (AddedToConversation, 0, private),
+            (AddedToConversation, 0, g)
+        ]
+    );
+    assert_eq!(added(&s, d).await, [(AddedToConversation, 0, g)]);
+    assert!(added(&s, o).await.is_empty());
+    assert_eq!(inbox(&s, b, "?unread=true").await.unread_count, 4); // with the welcome
+}
+
+#[tokio::test]
+async fn an_edit_that_adds_a_mention_notifies_once() {
+    let s = TestServer::start().await;
+    let alice = s.register("alice").await;
+    let bob = s.register("bob").await;
+    let carol = s.register("carol").await;
+    let (a, b, c) = (
+        alice.access_token.as_str(),
+        bob.access_token.as_str(),
+        carol.access_token.as_str(),
+    );
+    let g = s.group(a, "G", &[bob.user.id.0, carol.user.id.0]).await;
+    let m = s.say(a, g, "1", "@carol lunch?").await;
+    let id = m["id"].as_i64().unwrap();
+    let url = format!("/api/v1/conversations/{g}/messages/{id}");
+    let mut bob_ws = live(&s, b).await;
+    let mut carol_ws = live(&s, c).await;
+    let edit = |text: &'static str| {
+        let url = url.clone();
+        let s = &s;
+        async move {
+            s.ok(Method::PATCH, &url, Some(json!({"text": text})), a, 200)
+                .await;
+        }
+    };
+
+    // The edit names Bob: he is notified, live; Carol, named before, is not again.
+    edit("@carol @bob lunch?").await;
+    let (_, n) = next_notification(&mut bob_ws).await;
+    assert_eq!(n.kind, NotificationKind::Mention);
+    assert_eq!(n.message_id.map(|m| m.0), Some(id));
+    assert_eq!(n.actor_id, Some(alice.user.id));
+    assert_eq!(n.preview, "@carol @bob lunch?");
+    assert!(notifications_in(&frames_within(&mut carol_ws, SETTLE).await).is_empty());
+    // Further edits, even dropping and re-adding the name, do not notify again; nor does the
+    // author naming themselves.
+    edit("lunch? @alice").await;
+    edit("@bob lunch at noon").await;
+    assert!(notifications_in(&frames_within(&mut bob_ws, SETTLE).await).is_empty());
+    assert_eq!(
+        about_messages(&s, b).await,
+        [(NotificationKind::Mention, id)]
+    );
+    assert_eq!(
+        about_messages(&s, c).await,
+        [(NotificationKind::Mention, id)]
+    );
+    assert!(about_messages(&s, a).await.is_empty());
 }

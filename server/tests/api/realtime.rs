@@ -405,3 +405,40 @@ async fn acknowledged_messages_survive_a_restart() {
         serde_json::from_value(page["items"].clone()).unwrap();
     assert_eq!(stored, acked);
 }
+
+#[tokio::test]
+async fn typing_ends_at_once_when_the_typists_last_connection_closes() {
+    // The expiry is far away: a stop within the test's patience can only come from the close.
+    let s = TestServer::start_with(|c| c.typing_timeout_ms = 600_000).await;
+    let alice = s.register("alice").await;
+    let bob = s.register("bob").await;
+    let g = s.group(&alice.access_token, "G", &[bob.user.id.0]).await;
+    let mut a = ws_caught_up(&s, &alice.access_token).await;
+    let mut b1 = ws_caught_up(&s, &bob.access_token).await;
+    let b2 = ws_caught_up(&s, &bob.access_token).await;
+    let typing = |f: &ServerFrame| matches!(f, ServerFrame::Typing { .. });
+
+    send_json(
+        &mut b1,
+        json!({"type": "typing", "conversation_id": g, "active": true}),
+    )
+    .await;
+    assert!(matches!(
+        next_where(&mut a, typing).await,
+        ServerFrame::Typing { active: true, .. }
+    ));
+    // Another connection of Bob's closes: he is still there, still typing.
+    drop(b2);
+    assert!(!frames_within(&mut a, SETTLE).await.iter().any(typing));
+    // His last one closes: the indicator ends now.
+    drop(b1);
+    assert_eq!(
+        next_where(&mut a, typing).await,
+        ServerFrame::Typing {
+            conversation_id: jeco_shared::ConversationId(g),
+            user_id: bob.user.id,
+            active: false,
+            expires_in_ms: 0
+        }
+    );
+}

@@ -42,8 +42,8 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed() {
                 200,
             )
             .await;
-        // Bob's own log: the welcome notification (1), added to G (2).
-        (conv["last_seq"].as_i64().unwrap(), 2)
+        // Bob's own log: the welcome notification (1), added to G (2) and notified of it (3).
+        (conv["last_seq"].as_i64().unwrap(), 3)
     };
     assert_eq!(position, first["seq"].as_i64().unwrap());
     drop(ws);
@@ -161,6 +161,18 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed() {
         // Her log starts with the welcome notification (see `notifications`).
         .skip(1)
         .collect();
+    // Being added by Alice also notified her (right after the `conversation_added`).
+    assert!(
+        matches!(&bodies[1], UserEventBody::NotificationCreated { notification }
+            if notification.kind == jeco_shared::notifications::NotificationKind::AddedToConversation),
+        "{bodies:?}"
+    );
+    let bodies: Vec<UserEventBody> = bodies
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, b)| b)
+        .collect();
     assert_eq!(
         bodies,
         [
@@ -177,7 +189,7 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed() {
     let mut again = s
         .ws_resume(
             b,
-            Some(json!({"conversations": [{"conversation_id": g, "seq": position + 9}], "user_seq": 2})),
+            Some(json!({"conversations": [{"conversation_id": g, "seq": position + 9}], "user_seq": user_seq})),
         )
         .await;
     assert!(replay(&mut again).await.is_empty());

@@ -99,6 +99,7 @@ fn notification(
         conversation_id: None,
         message_id: None,
         contact_request_id: Some(request),
+        team_id: None,
         preview,
         created_at_ms: now_ms,
         read_at_ms: None,

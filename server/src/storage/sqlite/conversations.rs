@@ -2,10 +2,11 @@
 
 use super::events::{append_event, append_user_event, member_ids};
 use super::messages::last_message;
+use super::notifications::insert_added_notification;
 use super::{SqliteStorage, backend, write};
 use crate::storage::{
-    Committed, ConversationRecord, ConversationStore, ConversationSummary, EventData, MemberRecord,
-    NewGroup, StorageError, UserEventData,
+    AddedNotice, AddedTo, Committed, ConversationRecord, ConversationStore, ConversationSummary,
+    EventData, MemberRecord, NewGroup, StorageError, UserEventData,
 };
 use async_trait::async_trait;
 use jeco_shared::conversations::{ConversationKind, MemberRole};
@@ -247,7 +248,7 @@ impl ConversationStore for SqliteStorage {
                 write(c, |tx| {
                     let mut members = vec![(group.owner, MemberRole::Owner)];
                     members.extend(group.members.iter().map(|&u| (u, MemberRole::Member)));
-                    create(
+                    let (record, mut committed) = create(
                         tx,
                         ConversationKind::Group,
                         Some(group.name),
@@ -255,7 +256,24 @@ impl ConversationStore for SqliteStorage {
                         group.owner,
                         &members,
                         group.now_ms,
-                    )
+                    )?;
+                    if let Some(preview) = group.added_preview {
+                        let notice = AddedNotice {
+                            actor: group.owner,
+                            target: AddedTo::Conversation(record.id),
+                            preview,
+                        };
+                        for &user in &group.members {
+                            insert_added_notification(
+                                tx,
+                                &notice,
+                                user,
+                                group.now_ms,
+                                &mut committed,
+                            )?;
+                        }
+                    }
+                    Ok((record, committed))
                 })
             })
             .await
@@ -361,6 +379,7 @@ impl ConversationStore for SqliteStorage {
         actor: UserId,
         users: Vec<UserId>,
         now_ms: i64,
+        notice: Option<AddedNotice>,
     ) -> Result<Committed, StorageError> {
         self.pool
             .run(move |c| {
@@ -377,6 +396,15 @@ impl ConversationStore for SqliteStorage {
                                 now_ms,
                                 &mut committed,
                             )?;
+                            if let Some(notice) = &notice {
+                                insert_added_notification(
+                                    tx,
+                                    notice,
+                                    user,
+                                    now_ms,
+                                    &mut committed,
+                                )?;
+                            }
                         }
                     }
                     committed.recipients = member_ids(tx, id)?;

@@ -9,6 +9,7 @@ use crate::storage::{
     StorageError,
 };
 use async_trait::async_trait;
+use jeco_shared::notifications::NotificationKind;
 use jeco_shared::{ConversationId, MessageId, NotificationId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -301,12 +302,42 @@ fn notify_about(
             conversation_id: Some(message.conversation_id),
             message_id: Some(message.id),
             contact_request_id: None,
+            team_id: None,
             preview: preview.clone(),
             created_at_ms: message.created_at_ms,
             read_at_ms: None,
         })
         .collect();
     insert_notifications(tx, records, committed)
+}
+
+/// Of the users an edited message names, those it newly reaches: not its author, members who have
+/// not muted the conversation, and not notified about this message before (by its send or an
+/// earlier edit) — so an edit that adds `@name` notifies once, and later edits do not again.
+fn newly_mentioned(
+    tx: &Connection,
+    conversation: ConversationId,
+    message: MessageId,
+    author: UserId,
+    users: &[UserId],
+) -> Result<Vec<UserId>, StorageError> {
+    let mut notified = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM notifications WHERE message_id = ?1 AND user_id = ?2)",
+        )
+        .map_err(backend)?;
+    let mut fresh = Vec::new();
+    for &u in users {
+        if u != author
+            && !fresh.contains(&u)
+            && !notified
+                .query_row(params![message.0, u.0], |r| r.get::<_, bool>(0))
+                .map_err(backend)?
+        {
+            fresh.push(u);
+        }
+    }
+    reachable_members(tx, conversation, &fresh)
 }
 
 #[async_trait]
@@ -444,7 +475,9 @@ impl MessageStore for SqliteStorage {
                     )
                     .map_err(backend)?;
                     insert_mentions(tx, id, &mentions.users)?;
-                    committed_one(
+                    let newly = newly_mentioned(tx, conversation, id, actor, &mentions.users)?;
+                    let preview: String = body.chars().take(NOTIFICATION_PREVIEW_CHARS).collect();
+                    let mut committed = committed_one(
                         tx,
                         conversation,
                         actor,
@@ -455,7 +488,25 @@ impl MessageStore for SqliteStorage {
                             edited_at_ms: now_ms,
                             mentions,
                         },
-                    )
+                    )?;
+                    let records = newly
+                        .into_iter()
+                        .map(|user_id| NotificationRecord {
+                            id: NotificationId(0),
+                            user_id,
+                            kind: NotificationKind::Mention,
+                            actor_id: Some(actor),
+                            conversation_id: Some(conversation),
+                            message_id: Some(id),
+                            contact_request_id: None,
+                            team_id: None,
+                            preview: preview.clone(),
+                            created_at_ms: now_ms,
+                            read_at_ms: None,
+                        })
+                        .collect();
+                    insert_notifications(tx, records, &mut committed)?;
+                    Ok(committed)
                 })
             })
             .await

@@ -34,6 +34,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "0004_social",
         sql: include_str!("../../../migrations/0004_social.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_invite_notifications",
+        sql: include_str!("../../../migrations/0005_invite_notifications.sql"),
+    },
 ];
 
 /// Applies every migration newer than the database. Returns the versions applied.
@@ -107,7 +112,7 @@ mod tests {
     #[test]
     fn migrate_is_idempotent_and_recorded() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2, 3, 4, 5]);
         assert!(migrate(&mut conn, 2).unwrap().is_empty());
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))

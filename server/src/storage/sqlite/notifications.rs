@@ -4,11 +4,12 @@
 use super::events::append_user_event;
 use super::{SqliteStorage, backend, write};
 use crate::storage::{
-    Committed, NewNotification, NotificationRecord, NotificationStore, StorageError, UserEventData,
+    AddedNotice, AddedTo, Committed, NewNotification, NotificationRecord, NotificationStore,
+    StorageError, UserEventData,
 };
 use async_trait::async_trait;
 use jeco_shared::notifications::NotificationKind;
-use jeco_shared::{ContactRequestId, ConversationId, MessageId, NotificationId, UserId};
+use jeco_shared::{ContactRequestId, ConversationId, MessageId, NotificationId, TeamId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 fn kind_text(kind: NotificationKind) -> &'static str {
@@ -19,6 +20,8 @@ fn kind_text(kind: NotificationKind) -> &'static str {
         NotificationKind::Reply => "reply",
         NotificationKind::ContactRequest => "contact_request",
         NotificationKind::ContactAccepted => "contact_accepted",
+        NotificationKind::AddedToTeam => "added_to_team",
+        NotificationKind::AddedToConversation => "added_to_conversation",
     }
 }
 
@@ -30,7 +33,7 @@ fn kind_from(text: &str) -> rusqlite::Result<NotificationKind> {
 
 const COLUMNS: &str =
     "id, user_id, kind, actor_id, conversation_id, message_id, contact_request_id,
-    preview, created_at, read_at";
+    preview, created_at, read_at, team_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<NotificationRecord> {
     Ok(NotificationRecord {
@@ -44,6 +47,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<NotificationRecord> {
         preview: r.get(7)?,
         created_at_ms: r.get(8)?,
         read_at_ms: r.get(9)?,
+        team_id: r.get::<_, Option<i64>>(10)?.map(TeamId),
     })
 }
 
@@ -58,8 +62,8 @@ pub(super) fn insert_notifications(
     let mut insert = tx
         .prepare_cached(
             "INSERT INTO notifications (user_id, kind, actor_id, conversation_id, message_id,
-                 contact_request_id, preview, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 contact_request_id, preview, created_at, team_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .map_err(backend)?;
     for mut n in notifications {
@@ -72,7 +76,8 @@ pub(super) fn insert_notifications(
                 n.message_id.map(|m| m.0),
                 n.contact_request_id.map(|c| c.0),
                 n.preview,
-                n.created_at_ms
+                n.created_at_ms,
+                n.team_id.map(|t| t.0)
             ])
             .map_err(backend)?;
         n.id = NotificationId(tx.last_insert_rowid());
@@ -86,6 +91,41 @@ pub(super) fn insert_notifications(
         )?);
     }
     Ok(())
+}
+
+/// Notifies `user` that `actor` added them to a team or a conversation, inside the transaction that
+/// adds them; nothing when they added themselves.
+pub(super) fn insert_added_notification(
+    tx: &Connection,
+    notice: &AddedNotice,
+    user: UserId,
+    now_ms: i64,
+    committed: &mut Committed,
+) -> Result<(), StorageError> {
+    if user == notice.actor {
+        return Ok(());
+    }
+    let (kind, team_id, conversation_id) = match notice.target {
+        AddedTo::Team(t) => (NotificationKind::AddedToTeam, Some(t), None),
+        AddedTo::Conversation(c) => (NotificationKind::AddedToConversation, None, Some(c)),
+    };
+    insert_notifications(
+        tx,
+        vec![NotificationRecord {
+            id: NotificationId(0),
+            user_id: user,
+            kind,
+            actor_id: Some(notice.actor),
+            conversation_id,
+            message_id: None,
+            contact_request_id: None,
+            team_id,
+            preview: notice.preview.clone(),
+            created_at_ms: now_ms,
+            read_at_ms: None,
+        }],
+        committed,
+    )
 }
 
 /// Of `candidates`, those who are members of `conversation` and have not muted it.
@@ -134,6 +174,7 @@ impl NotificationStore for SqliteStorage {
                             conversation_id: None,
                             message_id: None,
                             contact_request_id: n.contact_request_id,
+                            team_id: None,
                             preview: n.preview,
                             created_at_ms: n.now_ms,
                             read_at_ms: None,

@@ -2,10 +2,11 @@
 
 use super::conversations::{add_member, conversation_by_id, create, member, role_from, role_str};
 use super::events::{append_event, append_user_event, member_ids};
+use super::notifications::insert_added_notification;
 use super::{SqliteStorage, backend, write};
 use crate::storage::{
-    ChannelRecord, Committed, ConversationRecord, EventData, InviteRecord, NewChannel, NewInvite,
-    Redeemed, StorageError, TeamMemberRecord, TeamRecord, TeamStore, UserEventData,
+    AddedNotice, ChannelRecord, Committed, ConversationRecord, EventData, InviteRecord, NewChannel,
+    NewInvite, Redeemed, StorageError, TeamMemberRecord, TeamRecord, TeamStore, UserEventData,
 };
 use async_trait::async_trait;
 use jeco_shared::conversations::{ConversationKind, MemberRole};
@@ -468,11 +469,16 @@ impl TeamStore for SqliteStorage {
         user: UserId,
         role: MemberRole,
         now_ms: i64,
+        notice: Option<AddedNotice>,
     ) -> Result<Vec<Committed>, StorageError> {
         self.pool
             .run(move |c| {
                 write(c, |tx| {
-                    insert_team_member(tx, team, actor, user, role, now_ms)
+                    let mut out = insert_team_member(tx, team, actor, user, role, now_ms)?;
+                    if let (Some(notice), Some(first)) = (&notice, out.first_mut()) {
+                        insert_added_notification(tx, notice, user, now_ms, first)?;
+                    }
+                    Ok(out)
                 })
             })
             .await

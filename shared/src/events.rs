@@ -51,6 +51,12 @@ pub enum EventBody {
     MemberRemoved {
         user_id: UserId,
     },
+    /// A member's role changed; today when the owner leaves and the longest-standing admin (else
+    /// member) becomes the owner, so a conversation is never left without one.
+    MemberRoleChanged {
+        user_id: UserId,
+        role: MemberRole,
+    },
     MessageCreated {
         message: Message,
     },

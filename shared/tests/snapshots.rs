@@ -355,6 +355,13 @@ fn event_frames() {
         ),
         ("member_removed", EventBody::MemberRemoved { user_id: u }),
         (
+            "member_role_changed",
+            EventBody::MemberRoleChanged {
+                user_id: u,
+                role: MemberRole::Owner,
+            },
+        ),
+        (
             "message_created",
             EventBody::MessageCreated { message: message() },
         ),

@@ -62,6 +62,10 @@ pub fn event(e: &EventRecord) -> ConversationEvent {
             role: *role,
         },
         EventData::MemberRemoved { user } => EventBody::MemberRemoved { user_id: *user },
+        EventData::MemberRoleChanged { user, role } => EventBody::MemberRoleChanged {
+            user_id: *user,
+            role: *role,
+        },
         EventData::MessageCreated { message: m } => EventBody::MessageCreated {
             message: message(m),
         },

@@ -38,6 +38,10 @@ pub enum EventData {
     MemberRemoved {
         user: UserId,
     },
+    MemberRoleChanged {
+        user: UserId,
+        role: MemberRole,
+    },
     MessageCreated {
         message: MessageRecord,
     },

@@ -287,3 +287,58 @@ async fn list_is_ordered_by_activity_with_previews_unread_and_mentions() {
         .await;
     assert_eq!(again["read_seq"], last_seq);
 }
+
+#[tokio::test]
+async fn an_owner_who_leaves_hands_the_conversation_on() {
+    use jeco_shared::events::EventBody;
+    let s = TestServer::start().await;
+    let alice = s.register("alice").await;
+    let bob = s.register("bob").await;
+    let carol = s.register("carol").await;
+    let (a, b, c) = (
+        alice.access_token.as_str(),
+        bob.access_token.as_str(),
+        carol.access_token.as_str(),
+    );
+    let g = s.group(a, "Plans", &[bob.user.id.0, carol.user.id.0]).await;
+    let mut carol_ws = s.ws_live(c).await;
+
+    // The owner leaves: the longest-standing member (bob, added first) becomes the owner, and
+    // everyone still in sees both changes, in order.
+    let leave = format!("/api/v1/conversations/{g}/members/{}", alice.user.id.0);
+    s.ok(Method::DELETE, &leave, None, a, 204).await;
+    let removed = next_event(&mut carol_ws).await;
+    assert_eq!(
+        removed.body,
+        EventBody::MemberRemoved {
+            user_id: alice.user.id
+        }
+    );
+    let promoted = next_event(&mut carol_ws).await;
+    assert_eq!(promoted.seq, removed.seq + 1);
+    assert_eq!(
+        promoted.body,
+        EventBody::MemberRoleChanged {
+            user_id: bob.user.id,
+            role: jeco_shared::conversations::MemberRole::Owner,
+        }
+    );
+    let conv = s
+        .ok(
+            Method::GET,
+            &format!("/api/v1/conversations/{g}"),
+            None,
+            b,
+            200,
+        )
+        .await;
+    assert_eq!(conv["my_role"], "owner");
+
+    // And the new owner can do what owners do: remove a member.
+    let path = format!("/api/v1/conversations/{g}/members/{}", carol.user.id.0);
+    s.ok(Method::DELETE, &path, None, b, 204).await;
+
+    // The last one out leaves nobody to promote, and that is fine.
+    let leave = format!("/api/v1/conversations/{g}/members/{}", bob.user.id.0);
+    s.ok(Method::DELETE, &leave, None, b, 204).await;
+}

@@ -424,17 +424,56 @@ impl ConversationStore for SqliteStorage {
         self.pool
             .run(move |c| {
                 write(c, |tx| {
-                    let n = tx
-                        .execute(
-                            "DELETE FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2",
+                    let role: Option<String> = tx
+                        .query_row(
+                            "DELETE FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2
+                             RETURNING role",
                             params![id.0, user.0],
+                            |r| r.get(0),
                         )
+                        .optional()
                         .map_err(backend)?;
-                    if n == 0 {
+                    let Some(role) = role else {
                         return Err(StorageError::NotFound);
+                    };
+                    let mut events = vec![append_event(
+                        tx,
+                        id,
+                        actor,
+                        now_ms,
+                        EventData::MemberRemoved { user },
+                    )?];
+                    // A conversation is never left without an owner: the longest-standing admin,
+                    // else the longest-standing member, takes over in the same transaction.
+                    if role == "owner" {
+                        let heir: Option<i64> = tx
+                            .query_row(
+                                "SELECT user_id FROM conversation_members WHERE conversation_id = ?1
+                                 ORDER BY role = 'admin' DESC, joined_seq, user_id LIMIT 1",
+                                [id.0],
+                                |r| r.get(0),
+                            )
+                            .optional()
+                            .map_err(backend)?;
+                        if let Some(heir) = heir {
+                            tx.execute(
+                                "UPDATE conversation_members SET role = 'owner'
+                                 WHERE conversation_id = ?1 AND user_id = ?2",
+                                params![id.0, heir],
+                            )
+                            .map_err(backend)?;
+                            events.push(append_event(
+                                tx,
+                                id,
+                                actor,
+                                now_ms,
+                                EventData::MemberRoleChanged {
+                                    user: UserId(heir),
+                                    role: MemberRole::Owner,
+                                },
+                            )?);
+                        }
                     }
-                    let event =
-                        append_event(tx, id, actor, now_ms, EventData::MemberRemoved { user })?;
                     let user_event = append_user_event(
                         tx,
                         user,
@@ -442,7 +481,7 @@ impl ConversationStore for SqliteStorage {
                         UserEventData::ConversationRemoved { conversation: id },
                     )?;
                     Ok(Committed {
-                        events: vec![event],
+                        events,
                         recipients: member_ids(tx, id)?,
                         user_events: vec![user_event],
                     })

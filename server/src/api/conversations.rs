@@ -112,6 +112,7 @@ pub async fn get_one(
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Archiving takes a channel or team admin", body = ErrorBody),
         (status = 404, description = "No such conversation, or not a member", body = ErrorBody),
+        (status = 409, description = "Another channel of the team has this name, ignoring case", body = ErrorBody),
     ))]
 pub async fn rename(
     State(state): State<AppState>,
@@ -184,6 +185,7 @@ pub async fn add_members(
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only owners and admins remove others", body = ErrorBody),
         (status = 404, description = "No such conversation or member", body = ErrorBody),
+        (status = 409, description = "Leaving a team's default channel (leave the team instead)", body = ErrorBody),
     ))]
 pub async fn remove_member(
     State(state): State<AppState>,

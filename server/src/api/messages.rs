@@ -213,6 +213,7 @@ pub async fn replies(
         (status = 400, description = "Invalid emoji", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such message here, or not a member", body = ErrorBody),
+        (status = 409, description = "The channel is archived", body = ErrorBody),
     ))]
 pub async fn react(
     State(state): State<AppState>,
@@ -254,6 +255,7 @@ pub async fn pins(
         (status = 200, body = Message),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such message here, or not a member", body = ErrorBody),
+        (status = 409, description = "The channel is archived", body = ErrorBody),
     ))]
 pub async fn pin(
     State(state): State<AppState>,
@@ -276,6 +278,7 @@ pub async fn pin(
         (status = 200, body = Message),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such message here, or not a member", body = ErrorBody),
+        (status = 409, description = "The channel is archived", body = ErrorBody),
     ))]
 pub async fn unpin(
     State(state): State<AppState>,

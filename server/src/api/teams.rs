@@ -347,6 +347,7 @@ pub async fn channels(
         (status = 400, description = "Invalid name or topic", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such team, or not a member", body = ErrorBody),
+        (status = 409, description = "Another channel of the team has this name, ignoring case", body = ErrorBody),
     ))]
 pub async fn create_channel(
     State(state): State<AppState>,

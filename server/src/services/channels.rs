@@ -9,13 +9,16 @@
 //!   answers `not_found`, like an id that does not exist — and only its members add people, who
 //!   must be in the team;
 //! - team admins (and the channel's owner/admins) archive channels and delete others' messages;
-//!   team admins delete channels, except the default `#general` that every member is in.
+//!   team admins delete channels, except the default `#general` that every member is in (and
+//!   nobody leaves on their own: they leave it by leaving the team);
+//! - channel names are unique within a team ignoring case (`409 conflict`), checked by the
+//!   storage in the transaction that creates or renames.
 
 use super::conversations::Conversations;
 use super::fanout::{Fanout, publish_committed};
 use super::teams::Teams;
 use super::{Principal, ServiceError, now_ms};
-use crate::storage::{ChannelRecord, NewChannel, Storage};
+use crate::storage::{ChannelRecord, NewChannel, Storage, StorageError};
 use jeco_shared::conversations::{Conversation, ConversationKind, NAME_MAX};
 use jeco_shared::teams::{Channel, ChannelInfo, ChannelList, CreateChannelRequest, TOPIC_MAX};
 use jeco_shared::{ConversationId, TeamId};
@@ -50,7 +53,8 @@ pub fn valid_topic(topic: &str) -> Result<Option<String>, ServiceError> {
     Ok((!topic.is_empty()).then(|| topic.to_owned()))
 }
 
-fn valid_channel_name(name: &str) -> Result<String, ServiceError> {
+/// A channel name as stored: trimmed, without a leading `#`. Unique within the team ignoring case.
+pub fn valid_channel_name(name: &str) -> Result<String, ServiceError> {
     let name = name.trim().trim_start_matches('#').trim();
     if name.is_empty() || name.chars().count() > NAME_MAX {
         return Err(ServiceError::field(
@@ -59,6 +63,16 @@ fn valid_channel_name(name: &str) -> Result<String, ServiceError> {
         ));
     }
     Ok(name.to_owned())
+}
+
+/// A storage conflict on creating or renaming a channel: the team has a channel of that name.
+pub fn name_conflict(e: StorageError, name: &str) -> ServiceError {
+    match e {
+        StorageError::Conflict => ServiceError::Conflict(format!(
+            "a channel named #{name} already exists in this team"
+        )),
+        other => other.into(),
+    }
 }
 
 impl Channels {
@@ -114,13 +128,14 @@ impl Channels {
             .storage
             .create_channel(NewChannel {
                 team_id: team,
-                name,
+                name: name.clone(),
                 private: req.private,
                 topic,
                 creator: who.user_id,
                 now_ms: now_ms(),
             })
-            .await?;
+            .await
+            .map_err(|e| name_conflict(e, &name))?;
         publish_committed(self.fanout.as_ref(), &committed);
         self.conversations.get(who, record.id).await
     }

@@ -8,7 +8,7 @@
 //! leave. A direct conversation always has exactly its two members.
 
 use super::accounts::rfc3339;
-use super::channels::{info as channel_info, valid_topic};
+use super::channels::{info as channel_info, name_conflict, valid_channel_name, valid_topic};
 use super::fanout::{Fanout, publish_committed};
 use super::notifications::added_preview;
 use super::{Principal, ServiceError, now_ms};
@@ -269,8 +269,14 @@ impl Conversations {
             ));
         }
         let me = self.require_group(id, who).await?;
-        if (topic.is_some() || req.archived.is_some()) && self.storage.channel(id).await?.is_none()
-        {
+        let is_channel = self.storage.channel(id).await?.is_some();
+        // A channel's name is normalized as at creation (no leading `#`), so uniqueness compares
+        // like with like.
+        let name = match (name, is_channel) {
+            (Some(n), true) => Some(valid_channel_name(&n)?),
+            (n, _) => n,
+        };
+        if (topic.is_some() || req.archived.is_some()) && !is_channel {
             return Err(ServiceError::BadRequest(
                 "only channels have a topic or an archive state".into(),
             ));
@@ -282,8 +288,9 @@ impl Conversations {
         if let Some(name) = name {
             let committed = self
                 .storage
-                .rename_conversation(id, who.user_id, name, now)
-                .await?;
+                .rename_conversation(id, who.user_id, name.clone(), now)
+                .await
+                .map_err(|e| name_conflict(e, &name))?;
             publish_committed(self.fanout.as_ref(), &committed);
         }
         if let Some(topic) = topic {
@@ -369,7 +376,8 @@ impl Conversations {
         self.members(who, id).await
     }
 
-    /// Removes `user`; removing oneself is leaving. Removing someone else takes the
+    /// Removes `user`; removing oneself is leaving (except from a team's default channel, which
+    /// one leaves by leaving the team: `conflict`). Removing someone else takes the
     /// conversation's owner or admin (not over a higher role) or, in a channel, the team's owner or
     /// an admin (not over a team member of the same or a higher team role) — also from a public
     /// channel they are not in; a private channel stays invisible to team admins outside it.
@@ -381,6 +389,18 @@ impl Conversations {
     ) -> Result<(), ServiceError> {
         if user == who.user_id {
             self.require_group(id, who).await?;
+            // Every team member is in the default channel; they leave it by leaving the team.
+            if self
+                .storage
+                .channel(id)
+                .await?
+                .is_some_and(|c| c.is_default)
+            {
+                return Err(ServiceError::Conflict(
+                    "nobody leaves the team's default channel on their own; leave the team instead"
+                        .into(),
+                ));
+            }
         } else {
             let me = match self.require_group(id, who).await {
                 Ok(me) => Some(me),

@@ -4,7 +4,8 @@
 //! Every operation first establishes that the caller is a member of the conversation (else
 //! `not_found`) and that the message belongs to that conversation (else `not_found`), then applies
 //! the rule of the operation: only the author edits; the author or a conversation admin deletes; any
-//! member reacts and pins.
+//! member reacts and pins. An archived channel takes nothing new — no sends, edits, reactions or
+//! pins (`conversation_archived`) — but stays readable.
 
 use super::conversations::Conversations;
 use super::fanout::{Fanout, publish_committed};
@@ -382,6 +383,7 @@ impl Messages {
         if m.deleted_at_ms.is_some() {
             return Err(ServiceError::NotFound);
         }
+        self.conversations.require_writable(conversation).await?;
         let (added, reactions, committed) = self
             .storage
             .toggle_reaction(id, who.user_id, emoji.to_owned(), now_ms())
@@ -404,6 +406,7 @@ impl Messages {
         if m.deleted_at_ms.is_some() {
             return Err(ServiceError::NotFound);
         }
+        self.conversations.require_writable(conversation).await?;
         if let Some(committed) = self
             .storage
             .set_pinned(id, who.user_id, pinned, now_ms())

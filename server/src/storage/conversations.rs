@@ -79,6 +79,8 @@ pub trait ConversationStore: Send + Sync + 'static {
         user: UserId,
     ) -> Result<Option<MemberRecord>, StorageError>;
     async fn members(&self, id: ConversationId) -> Result<Vec<MemberRecord>, StorageError>;
+    /// Renames a group or channel. [`StorageError::Conflict`] when the conversation is a channel
+    /// and another channel of its team has the name, ignoring case (checked in the same transaction).
     async fn rename_conversation(
         &self,
         id: ConversationId,

@@ -167,7 +167,8 @@ pub trait TeamStore: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<Redeemed, StorageError>;
 
-    /// Creates a channel with the creator as its owner.
+    /// Creates a channel with the creator as its owner. [`StorageError::Conflict`] when another
+    /// channel of the team has the same name, ignoring case (checked in the same transaction).
     async fn create_channel(
         &self,
         channel: NewChannel,

@@ -184,11 +184,13 @@ async fn team_and_channel_authorization_matrix() {
             None,
             [404, 200, 200, 404],
         ),
+        // Any member creates; the admin's identical request then meets the member's channel, and
+        // names are unique within a team.
         row(
             Method::POST,
             format!("{team_path}/channels"),
             Some(json!({"name": "new"})),
-            [404, 201, 201, 404],
+            [404, 201, 409, 404],
         ),
         // Channels, public and private.
         row(Method::GET, conv(public, ""), None, [404, 200, 200, 404]),
@@ -300,6 +302,7 @@ async fn team_and_channel_authorization_matrix() {
             let code = match status {
                 404 => Some("not_found"),
                 403 => Some("forbidden"),
+                409 => Some("conflict"),
                 _ => None,
             };
             if let Some(code) = code {

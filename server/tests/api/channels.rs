@@ -507,3 +507,315 @@ async fn team_admins_remove_members_from_the_teams_channels() {
         .collect();
     assert!(!ids.contains(&plain.user.id.0), "{ids:?}");
 }
+
+#[tokio::test]
+async fn channel_names_are_unique_within_a_team_ignoring_case() {
+    let s = TestServer::start().await;
+    let owner = s.register("owner").await;
+    let bob = s.register("bob").await;
+    let (o, b) = (owner.access_token.as_str(), bob.access_token.as_str());
+    let (t, general) = team(&s, o, "Rocket").await;
+    add_to_team(&s, o, t, bob.user.id.0, "member").await;
+    let design = channel(&s, o, t, "Design", false).await;
+    let ux = channel(&s, b, t, "ux", true).await;
+
+    // Creating: the same name in any case, with or without `#`, is taken — even by a private
+    // channel the caller cannot see, and by #general.
+    for (token, name, taken) in [
+        (b, "design", "design"),
+        (o, "#DESIGN", "DESIGN"),
+        (o, "UX", "UX"),
+        (b, " General ", "General"),
+    ] {
+        let r = s
+            .call(
+                Method::POST,
+                &format!("/api/v1/teams/{t}/channels"),
+                Some(json!({ "name": name })),
+                token,
+            )
+            .await;
+        let err = expect_error(r, 409, "conflict").await;
+        assert_eq!(
+            err.error.message,
+            format!("a channel named #{taken} already exists in this team")
+        );
+    }
+
+    // Renaming onto another channel's name is refused; a channel keeps its own name in any case.
+    let r = s
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/conversations/{ux}"),
+            Some(json!({"name": "#dEsIgN"})),
+            b,
+        )
+        .await;
+    let err = expect_error(r, 409, "conflict").await;
+    assert_eq!(
+        err.error.message,
+        "a channel named #dEsIgN already exists in this team"
+    );
+    let r = s
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/conversations/{general}"),
+            Some(json!({"name": "design"})),
+            o,
+        )
+        .await;
+    expect_error(r, 409, "conflict").await;
+    // Nothing changed.
+    let g = s
+        .ok(
+            Method::GET,
+            &format!("/api/v1/conversations/{general}"),
+            None,
+            o,
+            200,
+        )
+        .await;
+    assert_eq!(g["name"], "general");
+    let renamed = s
+        .ok(
+            Method::PATCH,
+            &format!("/api/v1/conversations/{design}"),
+            Some(json!({"name": "#DESIGN"})),
+            o,
+            200,
+        )
+        .await;
+    assert_eq!(renamed["name"], "DESIGN");
+    s.ok(
+        Method::PATCH,
+        &format!("/api/v1/conversations/{ux}"),
+        Some(json!({"name": "research"})),
+        b,
+        200,
+    )
+    .await;
+    // The freed name is available again.
+    channel(&s, o, t, "ux", false).await;
+
+    // Another team has its own namespace; group rooms are not channels.
+    let (t2, _) = team(&s, o, "Other").await;
+    channel(&s, o, t2, "design", false).await;
+    let g1 = s.group(o, "design", &[]).await;
+    s.group(o, "Design", &[]).await;
+    s.ok(
+        Method::PATCH,
+        &format!("/api/v1/conversations/{g1}"),
+        Some(json!({"name": "general"})),
+        o,
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn nobody_leaves_general_except_by_leaving_the_team() {
+    let s = TestServer::start().await;
+    let owner = s.register("owner").await;
+    let bob = s.register("bob").await;
+    let (o, b) = (owner.access_token.as_str(), bob.access_token.as_str());
+    let (t, general) = team(&s, o, "Rocket").await;
+    add_to_team(&s, o, t, bob.user.id.0, "member").await;
+    let random = channel(&s, o, t, "random", false).await;
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{random}/join"),
+        None,
+        b,
+        200,
+    )
+    .await;
+
+    for (token, id) in [(b, bob.user.id.0), (o, owner.user.id.0)] {
+        let r = s
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/conversations/{general}/members/{id}"),
+                None,
+                token,
+            )
+            .await;
+        expect_error(r, 409, "conflict").await;
+        let members = s
+            .ok(
+                Method::GET,
+                &format!("/api/v1/conversations/{general}/members"),
+                None,
+                token,
+                200,
+            )
+            .await;
+        assert!(
+            members
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["user_id"] == id),
+            "{members}"
+        );
+    }
+    // Other channels are left as before.
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/conversations/{random}/members/{}", bob.user.id.0),
+        None,
+        b,
+        204,
+    )
+    .await;
+    // Leaving the team still takes one out of #general.
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/teams/{t}/members/{}", bob.user.id.0),
+        None,
+        b,
+        204,
+    )
+    .await;
+    expect_error(
+        s.call(
+            Method::GET,
+            &format!("/api/v1/conversations/{general}"),
+            None,
+            b,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn archived_channels_take_no_reactions_or_pins() {
+    let s = TestServer::start().await;
+    let owner = s.register("owner").await;
+    let bob = s.register("bob").await;
+    let (o, b) = (owner.access_token.as_str(), bob.access_token.as_str());
+    let (t, _) = team(&s, o, "Rocket").await;
+    add_to_team(&s, o, t, bob.user.id.0, "member").await;
+    let design = channel(&s, o, t, "design", false).await;
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{design}/join"),
+        None,
+        b,
+        200,
+    )
+    .await;
+    let pinned = s.say(o, design, "a", "pinned before").await["id"]
+        .as_i64()
+        .unwrap();
+    let plain = s.say(o, design, "b", "plain").await["id"].as_i64().unwrap();
+    s.ok(
+        Method::PUT,
+        &format!("/api/v1/conversations/{design}/pins/{pinned}"),
+        None,
+        b,
+        200,
+    )
+    .await;
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{design}/messages/{plain}/reactions"),
+        Some(json!({"emoji": "👍"})),
+        b,
+        200,
+    )
+    .await;
+    s.ok(
+        Method::PATCH,
+        &format!("/api/v1/conversations/{design}"),
+        Some(json!({"archived": true})),
+        o,
+        200,
+    )
+    .await;
+
+    let refused = [
+        (
+            Method::POST,
+            format!("messages/{plain}/reactions"),
+            Some(json!({"emoji": "🎉"})),
+        ),
+        // Taking one's reaction back is a change too.
+        (
+            Method::POST,
+            format!("messages/{plain}/reactions"),
+            Some(json!({"emoji": "👍"})),
+        ),
+        (Method::PUT, format!("pins/{plain}"), None),
+        (Method::DELETE, format!("pins/{pinned}"), None),
+    ];
+    for (method, path, body) in refused {
+        for token in [b, o] {
+            let r = s
+                .call(
+                    method.clone(),
+                    &format!("/api/v1/conversations/{design}/{path}"),
+                    body.clone(),
+                    token,
+                )
+                .await;
+            expect_error(r, 409, "conversation_archived").await;
+        }
+    }
+
+    // Reading is unchanged: the pin and the reaction are still there.
+    let pins = s
+        .ok(
+            Method::GET,
+            &format!("/api/v1/conversations/{design}/pins"),
+            None,
+            b,
+            200,
+        )
+        .await;
+    let pin_ids: Vec<i64> = pins
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(pin_ids, [pinned]);
+    let m = s
+        .ok(
+            Method::GET,
+            &format!("/api/v1/conversations/{design}/messages/{plain}"),
+            None,
+            b,
+            200,
+        )
+        .await;
+    assert_eq!(m["reactions"].as_array().unwrap().len(), 1, "{m}");
+
+    // Unarchived, it takes them again.
+    s.ok(
+        Method::PATCH,
+        &format!("/api/v1/conversations/{design}"),
+        Some(json!({"archived": false})),
+        o,
+        200,
+    )
+    .await;
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/conversations/{design}/pins/{pinned}"),
+        None,
+        b,
+        200,
+    )
+    .await;
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{design}/messages/{plain}/reactions"),
+        Some(json!({"emoji": "🎉"})),
+        b,
+        200,
+    )
+    .await;
+}

@@ -3,6 +3,7 @@
 use super::events::{append_event, append_user_event, member_ids};
 use super::messages::last_message;
 use super::notifications::insert_added_notification;
+use super::teams::channel_name_taken;
 use super::{SqliteStorage, backend, write};
 use crate::storage::{
     AddedNotice, AddedTo, Committed, ConversationRecord, ConversationStore, ConversationSummary,
@@ -10,7 +11,7 @@ use crate::storage::{
 };
 use async_trait::async_trait;
 use jeco_shared::conversations::{ConversationKind, MemberRole};
-use jeco_shared::{ConversationId, UserId};
+use jeco_shared::{ConversationId, TeamId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 fn kind_str(kind: ConversationKind) -> &'static str {
@@ -347,6 +348,19 @@ impl ConversationStore for SqliteStorage {
         self.pool
             .run(move |c| {
                 write(c, |tx| {
+                    let team: Option<i64> = tx
+                        .query_row(
+                            "SELECT team_id FROM channels WHERE conversation_id = ?1",
+                            params![id.0],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(backend)?;
+                    if let Some(team) = team
+                        && channel_name_taken(tx, TeamId(team), &name, Some(id))?
+                    {
+                        return Err(StorageError::Conflict);
+                    }
                     let n = tx
                         .execute(
                             "UPDATE conversations SET name = ?1 WHERE id = ?2",

@@ -144,11 +144,48 @@ fn channel_by_id(
     }))
 }
 
+/// Whether another channel of `team` (other than `except`) is called `name`, ignoring case —
+/// channel names are unique within a team the way Slack's are. Called inside the write
+/// transaction that inserts or renames, so no concurrent writer can slip a duplicate in between.
+pub(super) fn channel_name_taken(
+    tx: &Connection,
+    team: TeamId,
+    name: &str,
+    except: Option<ConversationId>,
+) -> Result<bool, StorageError> {
+    let wanted = name.to_lowercase();
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT cv.id, cv.name FROM channels ch
+             JOIN conversations cv ON cv.id = ch.conversation_id
+             WHERE ch.team_id = ?1",
+        )
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map(params![team.0], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .map_err(backend)?;
+    for row in rows {
+        let (id, existing) = row.map_err(backend)?;
+        if Some(ConversationId(id)) != except
+            && existing.is_some_and(|n| n.to_lowercase() == wanted)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Creates a channel; [`StorageError::Conflict`] when the team has one of that name already.
 fn new_channel(
     tx: &Connection,
     channel: &NewChannel,
     is_default: bool,
 ) -> Result<(ConversationRecord, Committed), StorageError> {
+    if channel_name_taken(tx, channel.team_id, &channel.name, None)? {
+        return Err(StorageError::Conflict);
+    }
     let (record, committed) = create(
         tx,
         ConversationKind::Channel,

@@ -184,12 +184,19 @@ async fn team_and_channel_authorization_matrix() {
             None,
             [404, 200, 200, 404],
         ),
-        // Any member creates; the admin's identical request then meets the member's channel, and
-        // names are unique within a team.
+        // Any member creates (each actor asks for a name of its own: `$who` is replaced, since
+        // channel names are unique within a team).
         row(
             Method::POST,
             format!("{team_path}/channels"),
-            Some(json!({"name": "new"})),
+            Some(json!({"name": "new-$who"})),
+            [404, 201, 201, 404],
+        ),
+        // The same name twice is a conflict, for whoever asks second.
+        row(
+            Method::POST,
+            format!("{team_path}/channels"),
+            Some(json!({"name": "twice"})),
             [404, 201, 409, 404],
         ),
         // Channels, public and private.
@@ -289,9 +296,11 @@ async fn team_and_channel_authorization_matrix() {
     ];
     for r in &rows {
         for (i, token) in tokens.iter().enumerate() {
-            let resp = s
-                .call(r.method.clone(), &r.path, r.body.clone(), token)
-                .await;
+            let body = r
+                .body
+                .as_ref()
+                .map(|b| serde_json::from_str(&b.to_string().replace("$who", WHO[i])).unwrap());
+            let resp = s.call(r.method.clone(), &r.path, body, token).await;
             let status = resp.status().as_u16();
             let text = resp.text().await.unwrap();
             assert_eq!(

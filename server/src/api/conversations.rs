@@ -71,12 +71,7 @@ pub async fn open_direct(
     Json(req): Json<OpenDirectRequest>,
 ) -> Result<(StatusCode, axum::Json<Conversation>), ApiError> {
     let (c, created) = state.chat.conversations.open_direct(&who, req).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, axum::Json(c)))
+    Ok((super::created_or_ok(created), axum::Json(c)))
 }
 
 /// One conversation as the caller sees it.

@@ -94,12 +94,7 @@ pub async fn send(
         .messages
         .send(&who, ConversationId(id), req)
         .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, axum::Json(message)))
+    Ok((super::created_or_ok(created), axum::Json(message)))
 }
 
 /// One message.

@@ -39,6 +39,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+/// 201 when a get-or-create call created the resource now, 200 when it already existed (a direct
+/// conversation opened again, a retried send, an invitation used by a member).
+pub(crate) fn created_or_ok(created: bool) -> axum::http::StatusCode {
+    if created {
+        axum::http::StatusCode::CREATED
+    } else {
+        axum::http::StatusCode::OK
+    }
+}
+
 /// Where the OpenAPI document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 /// Where the human API docs are served.

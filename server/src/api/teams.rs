@@ -312,12 +312,7 @@ pub async fn join(
     Json(req): Json<JoinInviteRequest>,
 ) -> Result<(StatusCode, axum::Json<Team>), ApiError> {
     let (team, joined) = state.chat.teams.join(&who, req).await?;
-    let status = if joined {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, axum::Json(team)))
+    Ok((super::created_or_ok(joined), axum::Json(team)))
 }
 
 /// The team's channels the caller may see: every public one and the private ones the caller is in.

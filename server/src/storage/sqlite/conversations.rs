@@ -1,6 +1,6 @@
 //! [`ConversationStore`] on SQLite.
 
-use super::events::{append_event, append_user_event, member_ids};
+use super::events::{append_event, append_user_event, member_ids, single_event};
 use super::messages::last_message;
 use super::notifications::insert_added_notification;
 use super::teams::channel_name_taken;
@@ -377,11 +377,7 @@ impl ConversationStore for SqliteStorage {
                         now_ms,
                         EventData::ConversationRenamed { name },
                     )?;
-                    Ok(Committed {
-                        events: vec![event],
-                        recipients: member_ids(tx, id)?,
-                        user_events: Vec::new(),
-                    })
+                    single_event(tx, id, event)
                 })
             })
             .await

@@ -2,7 +2,7 @@
 
 use super::{SqliteStorage, backend};
 use crate::storage::{
-    EventData, EventRecord, EventStore, MembershipHead, StorageError, UserEventData,
+    Committed, EventData, EventRecord, EventStore, MembershipHead, StorageError, UserEventData,
     UserEventRecord,
 };
 use async_trait::async_trait;
@@ -80,6 +80,20 @@ pub(super) fn append_user_event(
 }
 
 /// The members of a conversation, in joining order.
+/// The commit of one conversation event with no user events: it goes to the conversation's
+/// members as they are after the change.
+pub(super) fn single_event(
+    c: &Connection,
+    conversation: ConversationId,
+    event: EventRecord,
+) -> Result<Committed, StorageError> {
+    Ok(Committed {
+        events: vec![event],
+        recipients: member_ids(c, conversation)?,
+        user_events: Vec::new(),
+    })
+}
+
 pub(super) fn member_ids(
     c: &Connection,
     conversation: ConversationId,

@@ -1,6 +1,6 @@
 //! [`MessageStore`] on SQLite.
 
-use super::events::{append_event, member_ids};
+use super::events::{append_event, single_event};
 use super::notifications::{insert_notifications, reachable_members};
 use super::{SqliteStorage, backend, write};
 use crate::storage::{
@@ -258,11 +258,7 @@ fn committed_one(
     data: EventData,
 ) -> Result<Committed, StorageError> {
     let event = append_event(tx, conversation, actor, now_ms, data)?;
-    Ok(Committed {
-        events: vec![event],
-        recipients: member_ids(tx, conversation)?,
-        user_events: Vec::new(),
-    })
+    single_event(tx, conversation, event)
 }
 
 /// Characters of a message quoted in its notifications (the same as the `substr` of the

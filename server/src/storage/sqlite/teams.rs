@@ -1,7 +1,7 @@
 //! [`TeamStore`] on SQLite.
 
 use super::conversations::{add_member, conversation_by_id, create, member, role_from, role_str};
-use super::events::{append_event, append_user_event, member_ids};
+use super::events::{append_event, append_user_event, member_ids, single_event};
 use super::notifications::insert_added_notification;
 use super::{SqliteStorage, backend, write};
 use crate::storage::{
@@ -784,11 +784,7 @@ impl TeamStore for SqliteStorage {
                     }
                     let event =
                         append_event(tx, id, actor, now_ms, EventData::TopicChanged { topic })?;
-                    Ok(Committed {
-                        events: vec![event],
-                        recipients: member_ids(tx, id)?,
-                        user_events: Vec::new(),
-                    })
+                    single_event(tx, id, event)
                 })
             })
             .await

@@ -90,6 +90,10 @@ pub struct EditMessageRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReactionRequest {
     pub emoji: String,
+    /// `true`: make sure the caller's reaction is there; `false`: make sure it is not. Omitted: toggle.
+    /// Clients that may retry (an offline outbox) set it, so a repeated request changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<bool>,
 }
 
 /// The answer to a reaction toggle.

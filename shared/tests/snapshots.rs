@@ -306,7 +306,15 @@ fn message_bodies() {
     insta::assert_json_snapshot!(
         "reaction_request",
         ReactionRequest {
-            emoji: "👍".into()
+            emoji: "👍".into(),
+            add: None,
+        }
+    );
+    insta::assert_json_snapshot!(
+        "reaction_request_set",
+        ReactionRequest {
+            emoji: "👍".into(),
+            add: Some(true),
         }
     );
     insta::assert_json_snapshot!(

@@ -199,7 +199,8 @@ pub async fn replies(
     ))
 }
 
-/// Toggle the caller's reaction with an emoji: added if absent, removed if present.
+/// Toggle the caller's reaction with an emoji (added if absent, removed if present), or with `add`
+/// set it present or absent, so that repeating the request changes nothing.
 #[utoipa::path(post, path = "/conversations/{id}/messages/{mid}/reactions", tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id"), ("mid" = i64, Path, description = "Message id")),
     request_body = ReactionRequest,
@@ -220,7 +221,7 @@ pub async fn react(
         state
             .chat
             .messages
-            .toggle_reaction(&who, ConversationId(id), MessageId(mid), &req.emoji)
+            .set_reaction(&who, ConversationId(id), MessageId(mid), &req.emoji, req.add)
             .await?,
     ))
 }

@@ -362,12 +362,14 @@ impl Messages {
         Ok(())
     }
 
-    pub async fn toggle_reaction(
+    /// Toggles the caller's reaction (`want: None`) or sets it present/absent, idempotently.
+    pub async fn set_reaction(
         &self,
         who: &Principal,
         conversation: ConversationId,
         id: MessageId,
         emoji: &str,
+        want: Option<bool>,
     ) -> Result<ReactionToggled, ServiceError> {
         let emoji = emoji.trim();
         if emoji.is_empty()
@@ -386,9 +388,11 @@ impl Messages {
         self.conversations.require_writable(conversation).await?;
         let (added, reactions, committed) = self
             .storage
-            .toggle_reaction(id, who.user_id, emoji.to_owned(), now_ms())
+            .set_reaction(id, who.user_id, emoji.to_owned(), want, now_ms())
             .await?;
-        publish_committed(self.fanout.as_ref(), &committed);
+        if let Some(committed) = committed {
+            publish_committed(self.fanout.as_ref(), &committed);
+        }
         Ok(ReactionToggled {
             added,
             reactions: render::reactions(&reactions),

@@ -119,15 +119,17 @@ pub trait MessageStore: Send + Sync + 'static {
         actor: UserId,
         now_ms: i64,
     ) -> Result<Committed, StorageError>;
-    /// Adds `user`'s `emoji` reaction, or removes it if present. Returns whether it was added and
-    /// the message's reactions afterwards.
-    async fn toggle_reaction(
+    /// Sets `user`'s `emoji` reaction present (`want: Some(true)`) or absent (`Some(false)`), or
+    /// toggles it (`None`). Returns whether it is present afterwards, the message's reactions, and
+    /// the event when something changed (setting what already is changes nothing).
+    async fn set_reaction(
         &self,
         id: MessageId,
         user: UserId,
         emoji: String,
+        want: Option<bool>,
         now_ms: i64,
-    ) -> Result<(bool, Vec<ReactionRecord>, Committed), StorageError>;
+    ) -> Result<(bool, Vec<ReactionRecord>, Option<Committed>), StorageError>;
     /// Pins or unpins; `None` when it already was in that state.
     async fn set_pinned(
         &self,

@@ -541,50 +541,61 @@ impl MessageStore for SqliteStorage {
             .await
     }
 
-    async fn toggle_reaction(
+    async fn set_reaction(
         &self,
         id: MessageId,
         user: UserId,
         emoji: String,
+        want: Option<bool>,
         now_ms: i64,
-    ) -> Result<(bool, Vec<ReactionRecord>, Committed), StorageError> {
+    ) -> Result<(bool, Vec<ReactionRecord>, Option<Committed>), StorageError> {
         self.pool
             .run(move |c| {
                 write(c, |tx| {
                     let conversation = conversation_of(tx, id)?;
-                    let removed = tx
-                        .execute(
-                            "DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3",
+                    let present: bool = tx
+                        .query_row(
+                            "SELECT EXISTS (SELECT 1 FROM reactions
+                             WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3)",
                             params![id.0, emoji, user.0],
-                        )
-                        .map_err(backend)?
-                        > 0;
-                    if !removed {
-                        tx.execute(
-                            "INSERT INTO reactions (message_id, emoji, user_id, created_at)
-                             VALUES (?1, ?2, ?3, ?4)",
-                            params![id.0, emoji, user.0, now_ms],
+                            |r| r.get(0),
                         )
                         .map_err(backend)?;
-                    }
-                    let data = if removed {
-                        EventData::ReactionRemoved {
-                            message: id,
-                            user,
-                            emoji,
-                        }
+                    let add = want.unwrap_or(!present);
+                    let committed = if add == present {
+                        None
                     } else {
-                        EventData::ReactionAdded {
-                            message: id,
-                            user,
-                            emoji,
-                        }
+                        let data = if add {
+                            tx.execute(
+                                "INSERT INTO reactions (message_id, emoji, user_id, created_at)
+                                 VALUES (?1, ?2, ?3, ?4)",
+                                params![id.0, emoji, user.0, now_ms],
+                            )
+                            .map_err(backend)?;
+                            EventData::ReactionAdded {
+                                message: id,
+                                user,
+                                emoji,
+                            }
+                        } else {
+                            tx.execute(
+                                "DELETE FROM reactions
+                                 WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3",
+                                params![id.0, emoji, user.0],
+                            )
+                            .map_err(backend)?;
+                            EventData::ReactionRemoved {
+                                message: id,
+                                user,
+                                emoji,
+                            }
+                        };
+                        Some(committed_one(tx, conversation, user, now_ms, data)?)
                     };
-                    let committed = committed_one(tx, conversation, user, now_ms, data)?;
                     let reactions = message_by_id(tx, id)?
                         .map(|m| m.reactions)
                         .unwrap_or_default();
-                    Ok((!removed, reactions, committed))
+                    Ok((add, reactions, committed))
                 })
             })
             .await

@@ -35,6 +35,7 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
                 session_id: SessionId(99),
                 heartbeat_interval_ms: 25_000,
                 idle_timeout_ms: 60_000,
+                user_seq: 0,
             },
         ),
         ("pong", ServerFrame::Pong { nonce: 123_456 }),

@@ -11,10 +11,18 @@
 
 use crate::address::ServerAddress;
 use jeco_shared::auth::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
+use jeco_shared::conversations::{Conversation, ConversationList, MarkReadRequest, ReadState};
 use jeco_shared::health::Health;
-use jeco_shared::users::User;
-use jeco_shared::{ErrorBody, ErrorCode};
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use jeco_shared::messages::{
+    EditMessageRequest, Message, MessagePage, ReactionRequest, ReactionToggled, SendMessageRequest,
+};
+use jeco_shared::notifications::NotificationPage;
+use jeco_shared::search::SearchPage;
+use jeco_shared::teams::{JoinInviteRequest, Team, TeamList};
+use jeco_shared::users::{User, UserPage};
+use jeco_shared::{ConversationId, ErrorBody, ErrorCode, MessageId, UserId};
+pub use reqwest::Method;
+use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -151,6 +159,212 @@ impl ApiClient {
                 .bearer_auth(access_token),
         )
         .await
+    }
+
+    // ---- Authenticated calls. Each takes the access token; the engine decides when to refresh.
+
+    /// `GET path?query` as JSON.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        self.send(
+            self.request(Method::GET, path)
+                .bearer_auth(token)
+                .query(query),
+        )
+        .await
+    }
+
+    /// `method path` with a JSON body (or none), answered with JSON.
+    pub async fn call<B: serde::Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        let mut request = self.request(method, path).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.send(request).await
+    }
+
+    /// `method path` with a JSON body (or none) whose answer has no body worth reading (204).
+    pub async fn call_no_content<B: serde::Serialize + ?Sized>(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<(), ApiError> {
+        let mut request = self.request(method, path).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = self.execute(request).await?;
+        self.check(response).await.map(drop)
+    }
+
+    pub async fn conversations(&self, token: &str) -> Result<ConversationList, ApiError> {
+        self.get(token, "/conversations", &[]).await
+    }
+
+    pub async fn conversation(
+        &self,
+        token: &str,
+        id: ConversationId,
+    ) -> Result<Conversation, ApiError> {
+        self.get(token, &format!("/conversations/{id}"), &[]).await
+    }
+
+    /// A page of history: the newest, or strictly `before`/`after` a message `seq`.
+    pub async fn messages(
+        &self,
+        token: &str,
+        id: ConversationId,
+        before: Option<i64>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<MessagePage, ApiError> {
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(before) = before {
+            query.push(("before", before.to_string()));
+        }
+        if let Some(after) = after {
+            query.push(("after", after.to_string()));
+        }
+        self.get(token, &format!("/conversations/{id}/messages"), &query)
+            .await
+    }
+
+    pub async fn send_message(
+        &self,
+        token: &str,
+        id: ConversationId,
+        body: &SendMessageRequest,
+    ) -> Result<Message, ApiError> {
+        self.call(
+            token,
+            Method::POST,
+            &format!("/conversations/{id}/messages"),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn edit_message(
+        &self,
+        token: &str,
+        id: ConversationId,
+        message: MessageId,
+        text: &str,
+    ) -> Result<Message, ApiError> {
+        let body = EditMessageRequest {
+            text: text.to_owned(),
+        };
+        self.call(
+            token,
+            Method::PATCH,
+            &format!("/conversations/{id}/messages/{message}"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn delete_message(
+        &self,
+        token: &str,
+        id: ConversationId,
+        message: MessageId,
+    ) -> Result<(), ApiError> {
+        self.call_no_content::<()>(
+            token,
+            Method::DELETE,
+            &format!("/conversations/{id}/messages/{message}"),
+            None,
+        )
+        .await
+    }
+
+    /// Sets the caller's reaction present or absent (idempotent).
+    pub async fn set_reaction(
+        &self,
+        token: &str,
+        id: ConversationId,
+        message: MessageId,
+        emoji: &str,
+        add: bool,
+    ) -> Result<ReactionToggled, ApiError> {
+        let body = ReactionRequest {
+            emoji: emoji.to_owned(),
+            add: Some(add),
+        };
+        self.call(
+            token,
+            Method::POST,
+            &format!("/conversations/{id}/messages/{message}/reactions"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn mark_read(
+        &self,
+        token: &str,
+        id: ConversationId,
+        seq: i64,
+    ) -> Result<ReadState, ApiError> {
+        self.call(
+            token,
+            Method::POST,
+            &format!("/conversations/{id}/read"),
+            Some(&MarkReadRequest { seq }),
+        )
+        .await
+    }
+
+    pub async fn user(&self, token: &str, id: UserId) -> Result<User, ApiError> {
+        self.get(token, &format!("/users/{id}"), &[]).await
+    }
+
+    /// Users whose username or display name matches `q`.
+    pub async fn search_users(&self, token: &str, q: &str) -> Result<UserPage, ApiError> {
+        self.get(token, "/users", &[("q", q.to_owned())]).await
+    }
+
+    pub async fn teams(&self, token: &str) -> Result<TeamList, ApiError> {
+        self.get(token, "/teams", &[]).await
+    }
+
+    pub async fn join_invite(&self, token: &str, code: &str) -> Result<Team, ApiError> {
+        let body = JoinInviteRequest {
+            code: code.to_owned(),
+        };
+        self.call(token, Method::POST, "/invites/join", Some(&body))
+            .await
+    }
+
+    /// Full-text search on the server, newest first.
+    pub async fn search(
+        &self,
+        token: &str,
+        q: &str,
+        conversation: Option<ConversationId>,
+        limit: u32,
+    ) -> Result<SearchPage, ApiError> {
+        let mut query = vec![("q", q.to_owned()), ("limit", limit.to_string())];
+        if let Some(c) = conversation {
+            query.push(("conversation_id", c.to_string()));
+        }
+        self.get(token, "/search", &query).await
+    }
+
+    pub async fn notifications(&self, token: &str) -> Result<NotificationPage, ApiError> {
+        self.get(token, "/notifications", &[]).await
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {

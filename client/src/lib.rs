@@ -20,13 +20,21 @@
 
 pub mod address;
 pub mod api;
+pub mod cache;
 mod engine;
+pub mod outbox;
+mod session;
 pub mod sync;
 pub mod tokens;
 
 pub use address::ServerAddress;
 pub use api::{ApiClient, ApiError};
-pub use engine::{Client, ClientBuilder, ClientError};
+pub use engine::{
+    ConnectionState, Engine, EngineBuilder, EngineError, EngineEvent, ItemState, SearchResult,
+    Timeline, TimelineItem, Timing,
+};
+pub use outbox::{MessageRef, OutboxItem, OutboxState};
+pub use session::{Client, ClientBuilder, ClientError};
 pub use sync::{SyncConnection, SyncError, SyncEvent, SyncState};
 pub use tokens::{FileTokenStore, MemoryTokenStore, StoredTokens, TokenStore, TokenStoreError};
 

@@ -61,6 +61,8 @@ pub struct ReadyInfo {
     pub session_id: SessionId,
     pub heartbeat_interval: Duration,
     pub idle_timeout: Duration,
+    /// The head of the user's own event log when the connection started.
+    pub user_seq: i64,
 }
 
 /// Knobs for [`connect`]; the defaults suit real use.
@@ -201,29 +203,17 @@ pub async fn connect(
     options: SyncOptions,
 ) -> Result<SyncConnection, SyncError> {
     let (state_tx, state_rx) = watch::channel(SyncState::Connecting);
-    let (mut socket, _response) = tokio_tungstenite::connect_async(url.as_str())
-        .await
-        .map_err(|e| SyncError::Connect {
-            url: url.to_string(),
-            source: Box::new(e),
-        })?;
-    let _ = state_tx.send(SyncState::Authenticating);
-
-    let hello = ClientFrame::Hello {
-        protocol: PROTOCOL_VERSION.to_owned(),
-        token: Some(access_token.to_owned()),
-        client: Some(options.client_name.clone()),
-        resume: None,
-    };
-    let send_hello = socket.send(text_frame(&hello)).await;
-    // A server that closes right away (bad token in a header, shutting down) is read below.
-    if let Err(e) = send_hello {
-        tracing::debug!(error = %e, "sending hello failed; reading the server's reason");
-    }
-
-    let ready = tokio::time::timeout(options.handshake_timeout, await_ready(&mut socket))
-        .await
-        .map_err(|_| SyncError::HandshakeTimeout(options.handshake_timeout))??;
+    let (socket, ready) = handshake(
+        url,
+        access_token,
+        &options.client_name,
+        None,
+        options.handshake_timeout,
+        || {
+            let _ = state_tx.send(SyncState::Authenticating);
+        },
+    )
+    .await?;
     let _ = state_tx.send(SyncState::Live);
 
     let (events, _) = broadcast::channel(64);
@@ -249,7 +239,43 @@ pub async fn connect(
     })
 }
 
-fn text_frame(frame: &ClientFrame) -> Message {
+/// Opens the socket, sends `hello` (with `resume` when given) and waits for `ready`, all within
+/// `timeout`. `on_open` runs once the socket is open (the state moves to authenticating).
+pub(crate) async fn handshake(
+    url: &Url,
+    access_token: &str,
+    client_name: &str,
+    resume: Option<jeco_shared::events::Resume>,
+    timeout: Duration,
+    on_open: impl FnOnce(),
+) -> Result<(Socket, ReadyInfo), SyncError> {
+    let work = async {
+        let (mut socket, _response) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .map_err(|e| SyncError::Connect {
+                url: url.to_string(),
+                source: Box::new(e),
+            })?;
+        on_open();
+        let hello = ClientFrame::Hello {
+            protocol: PROTOCOL_VERSION.to_owned(),
+            token: Some(access_token.to_owned()),
+            client: Some(client_name.to_owned()),
+            resume,
+        };
+        // A server that closes right away (bad token in a header, shutting down) is read below.
+        if let Err(e) = socket.send(text_frame(&hello)).await {
+            tracing::debug!(error = %e, "sending hello failed; reading the server's reason");
+        }
+        let ready = await_ready(&mut socket).await?;
+        Ok((socket, ready))
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| SyncError::HandshakeTimeout(timeout))?
+}
+
+pub(crate) fn text_frame(frame: &ClientFrame) -> Message {
     Message::text(serde_json::to_string(frame).expect("client frames serialize"))
 }
 
@@ -272,6 +298,7 @@ async fn await_ready(socket: &mut Socket) -> Result<ReadyInfo, SyncError> {
                     session_id,
                     heartbeat_interval_ms,
                     idle_timeout_ms,
+                    user_seq,
                 }) => {
                     return Ok(ReadyInfo {
                         protocol,
@@ -281,6 +308,7 @@ async fn await_ready(socket: &mut Socket) -> Result<ReadyInfo, SyncError> {
                         // A zero interval would spin; the server never sends one, but be safe.
                         heartbeat_interval: Duration::from_millis(heartbeat_interval_ms.max(100)),
                         idle_timeout: Duration::from_millis(idle_timeout_ms.max(1000)),
+                        user_seq,
                     });
                 }
                 // Errors before ready precede a close; keep reading to learn the close code.
@@ -319,7 +347,7 @@ async fn await_ready(socket: &mut Socket) -> Result<ReadyInfo, SyncError> {
     })
 }
 
-fn describe_close(frame: Option<&CloseFrame>) -> (Option<u16>, String) {
+pub(crate) fn describe_close(frame: Option<&CloseFrame>) -> (Option<u16>, String) {
     match frame {
         Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
         None => (None, "closed without a close frame".to_owned()),
@@ -493,6 +521,7 @@ mod tests {
                             session_id: SessionId(3),
                             heartbeat_interval_ms: 60_000,
                             idle_timeout_ms: 120_000,
+                            user_seq: 0,
                         }
                     }
                     ClientFrame::Ping { nonce } => ServerFrame::Pong { nonce },

@@ -111,6 +111,11 @@ pub enum ServerFrame {
         heartbeat_interval_ms: u64,
         /// A connection silent this long is closed.
         idle_timeout_ms: u64,
+        /// The head of the user's own event log when this connection started. User events after it
+        /// arrive on this connection (after the replay, when resuming). A client starting without
+        /// a resume keeps it as its `user_seq`, and loads its conversations over REST.
+        #[serde(default)]
+        user_seq: i64,
     },
     Pong {
         nonce: u64,

@@ -138,6 +138,7 @@ fn ws_frames() {
             session_id: SessionId(7),
             heartbeat_interval_ms: 15000,
             idle_timeout_ms: 45000,
+            user_seq: 12,
         }
     );
     insta::assert_json_snapshot!("ws_pong", ServerFrame::Pong { nonce: 3 });

@@ -221,7 +221,13 @@ pub async fn react(
         state
             .chat
             .messages
-            .set_reaction(&who, ConversationId(id), MessageId(mid), &req.emoji, req.add)
+            .set_reaction(
+                &who,
+                ConversationId(id),
+                MessageId(mid),
+                &req.emoji,
+                req.add,
+            )
             .await?,
     ))
 }

@@ -262,6 +262,8 @@ async fn handshake(
         session_id: principal.session_id,
         heartbeat_interval_ms: ctx.settings.heartbeat_interval.as_millis() as u64,
         idle_timeout_ms: ctx.settings.idle_timeout.as_millis() as u64,
+        // Known once following starts (in the live phase).
+        user_seq: 0,
     };
     Ok(Some((principal, resume, ready)))
 }
@@ -273,7 +275,7 @@ async fn live(
     ctx: &mut Context,
     principal: Principal,
     resume: Option<Resume>,
-    ready: ServerFrame,
+    mut ready: ServerFrame,
 ) -> Option<Ending> {
     let settings = ctx.settings;
     // Registered before positions are read, so no event falls between the replay and live.
@@ -303,6 +305,9 @@ async fn live(
     .await
     {
         Ok((follower, replay)) => {
+            if let ServerFrame::Ready { user_seq, .. } = &mut ready {
+                *user_seq = follower.user_head();
+            }
             if let Err(ending) = send(outbox, &ready) {
                 return Some(ending);
             }

@@ -37,6 +37,8 @@ pub struct Follower {
     positions: HashMap<ConversationId, i64>,
     /// Last user-log `seq` sent.
     user_seq: i64,
+    /// The user log's head when following started (what `ready` reports).
+    user_head: i64,
 }
 
 impl Follower {
@@ -115,9 +117,15 @@ impl Follower {
                 storage,
                 positions,
                 user_seq,
+                user_head,
             },
             frames,
         ))
+    }
+
+    /// The head of the user's log when following started.
+    pub fn user_head(&self) -> i64 {
+        self.user_head
     }
 
     /// What to write for one delivery: nothing (already sent), the delivery itself, or the missed

@@ -33,11 +33,14 @@ async fn ready_with_token_in_subprotocol_or_hello() {
         user,
         heartbeat_interval_ms,
         idle_timeout_ms,
+        user_seq,
         ..
     } = ready
     else {
         unreachable!()
     };
+    // The user's log holds one event so far: the welcome notification.
+    assert_eq!(user_seq, 1);
     assert_eq!(protocol, jeco_shared::PROTOCOL_VERSION);
     assert_eq!(user, t.user);
     assert_eq!(heartbeat_interval_ms, s.config.ws_heartbeat_interval_ms);

@@ -197,14 +197,29 @@ async fn threads_edits_deletes_reactions_and_pins() {
     // answer) changes nothing the second time.
     for _ in 0..2 {
         let r = s
-            .ok(Method::POST, &react, Some(json!({"emoji": "🎉", "add": true})), a, 200)
+            .ok(
+                Method::POST,
+                &react,
+                Some(json!({"emoji": "🎉", "add": true})),
+                a,
+                200,
+            )
             .await;
         assert_eq!(r["added"], true);
-        assert_eq!(r["reactions"][1], json!({"emoji": "🎉", "count": 1, "user_ids": [alice.user.id.0]}));
+        assert_eq!(
+            r["reactions"][1],
+            json!({"emoji": "🎉", "count": 1, "user_ids": [alice.user.id.0]})
+        );
     }
     for _ in 0..2 {
         let r = s
-            .ok(Method::POST, &react, Some(json!({"emoji": "🎉", "add": false})), a, 200)
+            .ok(
+                Method::POST,
+                &react,
+                Some(json!({"emoji": "🎉", "add": false})),
+                a,
+                200,
+            )
             .await;
         assert_eq!(r["added"], false);
         assert_eq!(r["reactions"].as_array().unwrap().len(), 1);

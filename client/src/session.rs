@@ -228,6 +228,16 @@ impl Client {
             .ok_or(ClientError::NotSignedIn)
     }
 
+    /// Refreshes the access token now, because the server said it expired. Concurrent callers share
+    /// one refresh. `NotSignedIn` when the session is over (the tokens are then forgotten).
+    pub async fn refresh_now(&self) -> Result<String, ClientError> {
+        let tokens = self.tokens.load()?.ok_or(ClientError::NotSignedIn)?;
+        self.refreshed(&tokens)
+            .await?
+            .map(|t| t.access_token)
+            .ok_or(ClientError::NotSignedIn)
+    }
+
     /// Refreshes the pair that `seen` belongs to, unless another task already did. Returns `None`
     /// (and clears the store) when the server says the session is over.
     async fn refreshed(&self, seen: &StoredTokens) -> Result<Option<StoredTokens>, ClientError> {

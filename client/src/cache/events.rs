@@ -1,0 +1,301 @@
+//! Applying the server's events to the cache.
+//!
+//! Each conversation event is applied in one transaction together with the conversation's new
+//! position, so a crash leaves the cache either before or after the event, never half-way, and the
+//! next connection resumes from exactly the right place. An event at or below the position was
+//! already applied (a replay overlapping what a REST snapshot showed) and changes nothing.
+
+use super::{
+    Cache, Result, drop_confirmed_send, load_conversation, load_message, preview,
+    save_conversation, upsert_message,
+};
+use jeco_shared::conversations::Member;
+use jeco_shared::events::{ConversationEvent, EventBody, UserEvent, UserEventBody};
+use jeco_shared::messages::{Message, Reaction};
+use jeco_shared::{ConversationId, MessageId, UserId};
+use rusqlite::params;
+
+/// What applying an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied; the timeline changed at these message `seq`s (empty: only the conversation's
+    /// description or read state changed).
+    Changed {
+        conversation_id: ConversationId,
+        messages: Vec<i64>,
+    },
+    /// Already applied (at or below the position).
+    Duplicate,
+    /// The cache has no such conversation: take a snapshot of it first.
+    UnknownConversation,
+    /// Events between the position and this one are missing: resync the conversation.
+    Gap { position: i64 },
+}
+
+impl Cache {
+    /// Applies one conversation event for the signed-in user `me`.
+    pub fn apply_event(&self, me: UserId, event: &ConversationEvent) -> Result<Applied> {
+        self.write(|tx| {
+            let Some((mut conversation, position)) = load_conversation(tx, event.conversation_id)?
+            else {
+                return Ok(Applied::UnknownConversation);
+            };
+            if event.seq <= position {
+                return Ok(Applied::Duplicate);
+            }
+            if event.seq > position + 1 {
+                return Ok(Applied::Gap { position });
+            }
+            let mut touched = Vec::new();
+            conversation.last_seq = conversation.last_seq.max(event.seq);
+            match &event.body {
+                EventBody::ConversationCreated { .. } => {}
+                EventBody::ConversationRenamed { name } => conversation.name = Some(name.clone()),
+                EventBody::MemberAdded { user_id, role } => {
+                    conversation.members.retain(|m| m.user_id != *user_id);
+                    conversation.members.push(Member {
+                        user_id: *user_id,
+                        role: *role,
+                        joined_at: event.at.clone(),
+                    });
+                }
+                EventBody::MemberRemoved { user_id } => {
+                    conversation.members.retain(|m| m.user_id != *user_id);
+                }
+                EventBody::MemberRoleChanged { user_id, role } => {
+                    for m in conversation.members.iter_mut() {
+                        if m.user_id == *user_id {
+                            m.role = *role;
+                        }
+                    }
+                    if *user_id == me {
+                        conversation.my_role = *role;
+                    }
+                }
+                EventBody::MessageCreated { message } => {
+                    upsert_message(tx, message)?;
+                    drop_confirmed_send(tx, me, message)?;
+                    if let Some(parent) = message.reply_to {
+                        update_message(tx, parent, &mut touched, |m| {
+                            m.reply_count += 1;
+                        })?;
+                    }
+                    touched.push(message.seq);
+                    conversation.last_activity_at = message.created_at.clone();
+                    conversation.last_message = Some(preview(message));
+                    if message.sender_id == me {
+                        // Sending implies having read everything before it.
+                        conversation.read_seq = event.seq;
+                        conversation.unread_count = 0;
+                        conversation.mention_count = 0;
+                    } else {
+                        conversation.unread_count += 1;
+                        let m = &message.mentions;
+                        if m.user_ids.contains(&me) || m.channel || m.here {
+                            conversation.mention_count += 1;
+                        }
+                    }
+                }
+                EventBody::MessageEdited {
+                    message_id,
+                    text,
+                    edited_at,
+                    mentions,
+                } => {
+                    update_message(tx, *message_id, &mut touched, |m| {
+                        m.text = text.clone();
+                        m.edited_at = Some(edited_at.clone());
+                        m.mentions = mentions.clone();
+                    })?;
+                    refresh_preview(tx, &mut conversation, *message_id)?;
+                }
+                EventBody::MessageDeleted { message_id } => {
+                    update_message(tx, *message_id, &mut touched, |m| {
+                        m.deleted = true;
+                        m.text.clear();
+                        m.reactions.clear();
+                        m.pinned = false;
+                        m.mentions = Default::default();
+                    })?;
+                    refresh_preview(tx, &mut conversation, *message_id)?;
+                }
+                EventBody::ReactionAdded {
+                    message_id,
+                    user_id,
+                    emoji,
+                } => {
+                    update_message(tx, *message_id, &mut touched, |m| {
+                        add_reaction(&mut m.reactions, *user_id, emoji);
+                    })?;
+                }
+                EventBody::ReactionRemoved {
+                    message_id,
+                    user_id,
+                    emoji,
+                } => {
+                    update_message(tx, *message_id, &mut touched, |m| {
+                        remove_reaction(&mut m.reactions, *user_id, emoji);
+                    })?;
+                }
+                EventBody::MessagePinned { message_id } => {
+                    update_message(tx, *message_id, &mut touched, |m| m.pinned = true)?;
+                }
+                EventBody::MessageUnpinned { message_id } => {
+                    update_message(tx, *message_id, &mut touched, |m| m.pinned = false)?;
+                }
+                EventBody::ReadReceipt { user_id, read_seq } => {
+                    tx.prepare_cached(
+                        "INSERT INTO read_receipts (conversation_id, user_id, read_seq) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (conversation_id, user_id)
+                         DO UPDATE SET read_seq = MAX(read_seq, excluded.read_seq)",
+                    )?
+                    .execute(params![event.conversation_id.0, user_id.0, read_seq])?;
+                    if *user_id == me && *read_seq > conversation.read_seq {
+                        conversation.read_seq = *read_seq;
+                        recount_unread(tx, me, &mut conversation)?;
+                    }
+                }
+                EventBody::TopicChanged { topic } => {
+                    if let Some(channel) = conversation.channel.as_mut() {
+                        channel.topic = topic.clone();
+                    }
+                }
+                EventBody::ArchivedChanged { archived } => {
+                    if let Some(channel) = conversation.channel.as_mut() {
+                        channel.archived = *archived;
+                    }
+                }
+            }
+            save_conversation(tx, &conversation)?;
+            tx.prepare_cached("UPDATE conversations SET position = ?2 WHERE id = ?1")?
+                .execute(params![event.conversation_id.0, event.seq])?;
+            Ok(Applied::Changed {
+                conversation_id: event.conversation_id,
+                messages: touched,
+            })
+        })
+    }
+
+    /// Applies the parts of a user event that live in the cache (notifications) and moves the
+    /// user position. Membership changes are the engine's to act on (it snapshots or forgets the
+    /// conversation). Returns false when the event was already applied.
+    pub fn apply_user_event(&self, event: &UserEvent) -> Result<bool> {
+        if self.user_seq()?.is_some_and(|seq| event.seq <= seq) {
+            return Ok(false);
+        }
+        match &event.body {
+            UserEventBody::NotificationCreated { notification } => {
+                self.upsert_notification(notification)?
+            }
+            UserEventBody::NotificationRead { notification_id } => {
+                self.mark_notifications_read(*notification_id, true)?
+            }
+            UserEventBody::NotificationsReadAll { up_to } => {
+                self.mark_notifications_read(*up_to, false)?
+            }
+            UserEventBody::TeamRemoved { team_id } => self.remove_team(*team_id)?,
+            UserEventBody::ConversationRemoved { conversation_id } => {
+                self.remove_conversation(*conversation_id)?
+            }
+            _ => {}
+        }
+        self.set_user_seq(event.seq)?;
+        Ok(true)
+    }
+
+    /// Marks a conversation read up to `seq` locally (the server is told through the outbox).
+    pub fn mark_read_locally(&self, me: UserId, id: ConversationId, seq: i64) -> Result<bool> {
+        self.write(|tx| {
+            let Some((mut c, _)) = load_conversation(tx, id)? else {
+                return Ok(false);
+            };
+            if seq <= c.read_seq {
+                return Ok(false);
+            }
+            c.read_seq = seq;
+            recount_unread(tx, me, &mut c)?;
+            save_conversation(tx, &c)?;
+            Ok(true)
+        })
+    }
+}
+
+fn update_message(
+    tx: &rusqlite::Connection,
+    id: MessageId,
+    touched: &mut Vec<i64>,
+    f: impl FnOnce(&mut Message),
+) -> Result<()> {
+    // A message older than the cached history changes nothing visible; skip it.
+    if let Some(mut m) = load_message(tx, id)? {
+        f(&mut m);
+        upsert_message(tx, &m)?;
+        touched.push(m.seq);
+    }
+    Ok(())
+}
+
+fn refresh_preview(
+    tx: &rusqlite::Connection,
+    c: &mut jeco_shared::conversations::Conversation,
+    id: MessageId,
+) -> Result<()> {
+    if c.last_message.as_ref().is_some_and(|p| p.id == id)
+        && let Some(m) = load_message(tx, id)?
+    {
+        c.last_message = Some(preview(&m));
+    }
+    Ok(())
+}
+
+/// Unread and mention counts after the read position moved, from the cached messages. Messages
+/// the cache does not hold cannot be counted; the next conversation listing corrects the figure.
+fn recount_unread(
+    tx: &rusqlite::Connection,
+    me: UserId,
+    c: &mut jeco_shared::conversations::Conversation,
+) -> Result<()> {
+    let mut stmt =
+        tx.prepare_cached("SELECT json FROM messages WHERE conversation_id = ?1 AND seq > ?2")?;
+    let mut unread = 0;
+    let mut mentions = 0;
+    for json in stmt.query_map(params![c.id.0, c.read_seq], |r| r.get::<_, String>(0))? {
+        let m: Message = serde_json::from_str(&json?)?;
+        if m.sender_id == me || m.deleted {
+            continue;
+        }
+        unread += 1;
+        if m.mentions.user_ids.contains(&me) || m.mentions.channel || m.mentions.here {
+            mentions += 1;
+        }
+    }
+    c.unread_count = unread;
+    c.mention_count = mentions;
+    Ok(())
+}
+
+pub(crate) fn add_reaction(reactions: &mut Vec<Reaction>, user: UserId, emoji: &str) {
+    match reactions.iter_mut().find(|r| r.emoji == emoji) {
+        Some(r) => {
+            if !r.user_ids.contains(&user) {
+                r.user_ids.push(user);
+                r.count += 1;
+            }
+        }
+        None => reactions.push(Reaction {
+            emoji: emoji.to_owned(),
+            count: 1,
+            user_ids: vec![user],
+        }),
+    }
+}
+
+pub(crate) fn remove_reaction(reactions: &mut Vec<Reaction>, user: UserId, emoji: &str) {
+    if let Some(r) = reactions.iter_mut().find(|r| r.emoji == emoji)
+        && let Some(i) = r.user_ids.iter().position(|u| *u == user)
+    {
+        r.user_ids.remove(i);
+        r.count = r.count.saturating_sub(1);
+    }
+    reactions.retain(|r| r.count > 0);
+}

@@ -1,0 +1,350 @@
+//! The outbox's storage: queued operations with their local rewrites. See [`crate::outbox`].
+
+use super::{Cache, Result, message_by_client_id, now_rfc3339};
+use crate::outbox::{MessageRef, OutboxError, OutboxItem, OutboxOp, OutboxState};
+use jeco_shared::{ConversationId, ErrorCode};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// What queuing an operation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enqueued {
+    /// A new item at the end of the outbox.
+    Queued(OutboxItem),
+    /// An item already queued was changed instead (an edit of a pending send, a second reaction
+    /// change, a later read mark).
+    Rewrote(OutboxItem),
+    /// A pending send was cancelled by deleting its message, with what was queued against it.
+    Cancelled { removed: Vec<i64> },
+    /// The message is neither cached nor pending.
+    UnknownMessage,
+}
+
+const COLUMNS: &str =
+    "id, conversation_id, op, state, error_code, error_message, attempts, created_at";
+
+fn row_to_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OutboxItem, String)> {
+    let op: String = r.get(2)?;
+    let state: String = r.get(3)?;
+    let code: Option<String> = r.get(4)?;
+    let message: Option<String> = r.get(5)?;
+    let error = code.map(|code| OutboxError {
+        code: serde_json::from_value(serde_json::Value::String(code))
+            .unwrap_or(ErrorCode::BadRequest),
+        message: message.unwrap_or_default(),
+    });
+    Ok((
+        OutboxItem {
+            id: r.get(0)?,
+            conversation_id: ConversationId(r.get(1)?),
+            // Filled in by the caller from the JSON (a row error here would hide which item).
+            op: OutboxOp::MarkRead { seq: 0 },
+            state: OutboxState::parse(&state),
+            error,
+            attempts: r.get(6)?,
+            created_at: r.get(7)?,
+        },
+        op,
+    ))
+}
+
+fn query_items(
+    conn: &Connection,
+    sql_tail: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<OutboxItem>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM outbox {sql_tail}"))?;
+    let rows = stmt.query_map(args, row_to_item)?;
+    let mut items = Vec::new();
+    for row in rows {
+        let (mut item, op) = row?;
+        item.op = serde_json::from_str(&op)?;
+        items.push(item);
+    }
+    Ok(items)
+}
+
+fn insert(conn: &Connection, conversation: ConversationId, op: &OutboxOp) -> Result<OutboxItem> {
+    let client_id = match op {
+        OutboxOp::Send { client_id, .. } => Some(client_id.as_str()),
+        _ => None,
+    };
+    let created_at = now_rfc3339();
+    conn.prepare_cached(
+        "INSERT INTO outbox (conversation_id, op, client_id, state, created_at)
+         VALUES (?1, ?2, ?3, 'pending', ?4)",
+    )?
+    .execute(params![
+        conversation.0,
+        serde_json::to_string(op)?,
+        client_id,
+        created_at
+    ])?;
+    Ok(OutboxItem {
+        id: conn.last_insert_rowid(),
+        conversation_id: conversation,
+        op: op.clone(),
+        state: OutboxState::Pending,
+        error: None,
+        attempts: 0,
+        created_at,
+    })
+}
+
+fn rewrite(conn: &Connection, item: &mut OutboxItem, op: OutboxOp) -> Result<()> {
+    item.op = op;
+    // A rewritten failed item (say, a message shortened after "too long") gets another chance.
+    item.state = OutboxState::Pending;
+    item.error = None;
+    conn.prepare_cached(
+        "UPDATE outbox SET op = ?2, state = 'pending', error_code = NULL, error_message = NULL
+         WHERE id = ?1",
+    )?
+    .execute(params![item.id, serde_json::to_string(&item.op)?])?;
+    Ok(())
+}
+
+impl Cache {
+    /// Queues `op` for `conversation`, applying the local rewrites described in
+    /// [`crate::outbox`].
+    pub fn enqueue(&self, conversation: ConversationId, op: OutboxOp) -> Result<Enqueued> {
+        self.write(|tx| {
+            let queued = query_items(
+                tx,
+                "WHERE conversation_id = ?1 ORDER BY id",
+                [conversation.0],
+            )?;
+            let pending_send = |cid: &str| {
+                queued
+                    .iter()
+                    .find(|i| matches!(&i.op, OutboxOp::Send { client_id, .. } if client_id == cid))
+            };
+            // An operation on a message whose send is queued but not in flight is resolved here;
+            // one whose send is in flight waits behind it; one on a confirmed message gets its id.
+            let resolve = |target: &MessageRef| -> Result<Option<MessageRef>> {
+                match target {
+                    MessageRef::Id(_) => Ok(Some(target.clone())),
+                    MessageRef::Pending(cid) => {
+                        if pending_send(cid).is_some() {
+                            return Ok(Some(target.clone()));
+                        }
+                        Ok(message_by_client_id(tx, conversation, cid)?
+                            .map(|m| MessageRef::Id(m.id)))
+                    }
+                }
+            };
+            match op {
+                OutboxOp::Send { .. } => Ok(Enqueued::Queued(insert(tx, conversation, &op)?)),
+                OutboxOp::Edit { target, text } => {
+                    if let MessageRef::Pending(cid) = &target
+                        && let Some(send) = pending_send(cid)
+                        && send.state != OutboxState::Sending
+                        && let OutboxOp::Send {
+                            client_id,
+                            reply_to,
+                            ..
+                        } = &send.op
+                    {
+                        let mut send = send.clone();
+                        let op = OutboxOp::Send {
+                            client_id: client_id.clone(),
+                            text,
+                            reply_to: *reply_to,
+                        };
+                        rewrite(tx, &mut send, op)?;
+                        return Ok(Enqueued::Rewrote(send));
+                    }
+                    let Some(target) = resolve(&target)? else {
+                        return Ok(Enqueued::UnknownMessage);
+                    };
+                    // A second edit of the same message before the first went out replaces it.
+                    if let Some(prior) = queued.iter().find(|i| {
+                        i.state == OutboxState::Pending
+                            && matches!(&i.op, OutboxOp::Edit { target: t, .. } if *t == target)
+                    }) {
+                        let mut prior = prior.clone();
+                        rewrite(tx, &mut prior, OutboxOp::Edit { target, text })?;
+                        return Ok(Enqueued::Rewrote(prior));
+                    }
+                    Ok(Enqueued::Queued(insert(
+                        tx,
+                        conversation,
+                        &OutboxOp::Edit { target, text },
+                    )?))
+                }
+                OutboxOp::Delete { target } => {
+                    if let MessageRef::Pending(cid) = &target
+                        && let Some(send) = pending_send(cid)
+                        && send.state != OutboxState::Sending
+                    {
+                        let mut removed = vec![send.id];
+                        removed.extend(
+                            queued
+                                .iter()
+                                .filter(|i| i.op.target() == Some(&target))
+                                .map(|i| i.id),
+                        );
+                        for id in &removed {
+                            tx.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+                        }
+                        return Ok(Enqueued::Cancelled { removed });
+                    }
+                    let Some(target) = resolve(&target)? else {
+                        return Ok(Enqueued::UnknownMessage);
+                    };
+                    // Edits and reactions still queued for a message being deleted are moot.
+                    for i in queued.iter().filter(|i| {
+                        i.state != OutboxState::Sending && i.op.target() == Some(&target)
+                    }) {
+                        tx.execute("DELETE FROM outbox WHERE id = ?1", [i.id])?;
+                    }
+                    Ok(Enqueued::Queued(insert(
+                        tx,
+                        conversation,
+                        &OutboxOp::Delete { target },
+                    )?))
+                }
+                OutboxOp::React { target, emoji, add } => {
+                    let Some(target) = resolve(&target)? else {
+                        return Ok(Enqueued::UnknownMessage);
+                    };
+                    if let Some(prior) = queued.iter().find(|i| {
+                        i.state == OutboxState::Pending
+                            && matches!(&i.op, OutboxOp::React { target: t, emoji: e, .. }
+                                if *t == target && *e == emoji)
+                    }) {
+                        let mut prior = prior.clone();
+                        rewrite(tx, &mut prior, OutboxOp::React { target, emoji, add })?;
+                        return Ok(Enqueued::Rewrote(prior));
+                    }
+                    Ok(Enqueued::Queued(insert(
+                        tx,
+                        conversation,
+                        &OutboxOp::React { target, emoji, add },
+                    )?))
+                }
+                OutboxOp::MarkRead { seq } => {
+                    if let Some(prior) = queued.iter().find(|i| {
+                        i.state == OutboxState::Pending && matches!(i.op, OutboxOp::MarkRead { .. })
+                    }) {
+                        let mut prior = prior.clone();
+                        let OutboxOp::MarkRead { seq: old } = prior.op else {
+                            unreachable!("matched above")
+                        };
+                        rewrite(tx, &mut prior, OutboxOp::MarkRead { seq: seq.max(old) })?;
+                        return Ok(Enqueued::Rewrote(prior));
+                    }
+                    Ok(Enqueued::Queued(insert(tx, conversation, &op)?))
+                }
+            }
+        })
+    }
+
+    /// Queued items, oldest first: all, or one conversation's.
+    pub fn outbox(&self, conversation: Option<ConversationId>) -> Result<Vec<OutboxItem>> {
+        let conn = self.lock();
+        match conversation {
+            Some(c) => query_items(&conn, "WHERE conversation_id = ?1 ORDER BY id", [c.0]),
+            None => query_items(&conn, "ORDER BY id", []),
+        }
+    }
+
+    pub fn outbox_item(&self, id: i64) -> Result<Option<OutboxItem>> {
+        let conn = self.lock();
+        Ok(query_items(&conn, "WHERE id = ?1", [id])?
+            .into_iter()
+            .next())
+    }
+
+    /// The next item to deliver: the oldest that is not failed. An item left `sending` by a
+    /// client that stopped is delivered again (the server deduplicates).
+    pub fn next_deliverable(&self) -> Result<Option<OutboxItem>> {
+        let conn = self.lock();
+        Ok(
+            query_items(&conn, "WHERE state != 'failed' ORDER BY id LIMIT 1", [])?
+                .into_iter()
+                .next(),
+        )
+    }
+
+    /// Marks an item as handed to the server (counting the attempt).
+    pub fn outbox_sending(&self, id: i64) -> Result<()> {
+        self.lock().execute(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// Marks an item failed for good, with the reason.
+    pub fn outbox_failed(&self, id: i64, error: &OutboxError) -> Result<()> {
+        let code = serde_json::to_value(error.code)?;
+        self.lock().execute(
+            "UPDATE outbox SET state = 'failed', error_code = ?2, error_message = ?3 WHERE id = ?1",
+            params![id, code.as_str().unwrap_or("bad_request"), error.message],
+        )?;
+        Ok(())
+    }
+
+    /// Removes a delivered item.
+    pub fn outbox_done(&self, id: i64) -> Result<()> {
+        self.lock()
+            .execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Puts a failed item back in the queue (at its original place). False when there is no
+    /// such failed item.
+    pub fn outbox_retry(&self, id: i64) -> Result<bool> {
+        Ok(self.lock().execute(
+            "UPDATE outbox SET state = 'pending', error_code = NULL, error_message = NULL
+             WHERE id = ?1 AND state = 'failed'",
+            [id],
+        )? > 0)
+    }
+
+    /// Drops a failed or pending item (a pending send with what is queued against it). Items in
+    /// flight cannot be discarded: the server may already have them. Returns the removed ids.
+    pub fn outbox_discard(&self, id: i64) -> Result<Vec<i64>> {
+        self.write(|tx| {
+            let Some(item) = query_items(tx, "WHERE id = ?1", [id])?.into_iter().next() else {
+                return Ok(Vec::new());
+            };
+            if item.state == OutboxState::Sending {
+                return Ok(Vec::new());
+            }
+            let mut removed = vec![item.id];
+            if let OutboxOp::Send { client_id, .. } = &item.op {
+                let target = MessageRef::Pending(client_id.clone());
+                for other in
+                    query_items(tx, "WHERE conversation_id = ?1", [item.conversation_id.0])?
+                {
+                    if other.op.target() == Some(&target) {
+                        removed.push(other.id);
+                    }
+                }
+            }
+            for id in &removed {
+                tx.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+            }
+            Ok(removed)
+        })
+    }
+
+    /// The state of the send with `client_id`, if it is still queued.
+    pub fn pending_send(&self, client_id: &str) -> Result<Option<OutboxItem>> {
+        let conn = self.lock();
+        let id: Option<i64> = conn
+            .query_row(
+                "SELECT id FROM outbox WHERE client_id = ?1",
+                [client_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match id {
+            Some(id) => Ok(query_items(&conn, "WHERE id = ?1", [id])?
+                .into_iter()
+                .next()),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Tests of the cache on its own (no server): events, outbox rewrites, search, reopen.

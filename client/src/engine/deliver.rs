@@ -1,0 +1,277 @@
+//! The outbox delivery task: while the connection is live, hands the oldest deliverable item to
+//! the server, waits for the answer, and records the outcome. One item at a time keeps the order
+//! the person made the changes in; see [`crate::outbox`] for the guarantees.
+//!
+//! Deliveries go over REST (each answer carries the confirmed object, or a typed refusal), while
+//! the WebSocket keeps streaming everyone's changes. A send carries its stored `client_id`, so a
+//! send repeated after a lost answer — or after the process was killed mid-flight — returns the
+//! original message instead of posting a second one.
+
+use super::{ConnectionState, EngineError, EngineEvent, Inner, with_token};
+use crate::api::ApiError;
+use crate::cache::Cache;
+use crate::outbox::{MessageRef, OutboxError, OutboxItem, OutboxOp, OutboxState, is_transient};
+use crate::session::ClientError;
+use jeco_shared::messages::{Message, SendMessageRequest};
+use jeco_shared::users::User;
+use jeco_shared::{ErrorCode, MessageId};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+enum Outcome {
+    /// Confirmed (with the message as the server now has it, when the answer carries one).
+    Done(Option<Message>),
+    /// Refused for good.
+    Failed(OutboxError),
+    /// Not now: try again after this long (or once the connection is back).
+    Later(Duration),
+    /// The session is over; the sync loop reports it.
+    SignedOut,
+}
+
+pub(crate) async fn run(
+    inner: Arc<Inner>,
+    me: User,
+    cache: Arc<Cache>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut state = inner.state.subscribe();
+    loop {
+        // Wait for a live connection.
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            if state.borrow_and_update().is_live() {
+                break;
+            }
+            tokio::select! {
+                changed = state.changed() => if changed.is_err() { return },
+                _ = stop.changed() => {}
+            }
+        }
+        let item = match cache.next_deliverable() {
+            Ok(Some(item)) => item,
+            Ok(None) => {
+                tokio::select! {
+                    _ = inner.outbox_wake.notified() => {}
+                    changed = state.changed() => if changed.is_err() { return },
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the outbox");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = cache.outbox_sending(item.id) {
+            tracing::warn!(error = %e, "cannot update the outbox");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        inner.emit(EngineEvent::Outbox(OutboxItem {
+            state: OutboxState::Sending,
+            attempts: item.attempts + 1,
+            ..item.clone()
+        }));
+        let outcome = tokio::select! {
+            outcome = deliver(&inner, &cache, &item) => outcome,
+            _ = stop.changed() => return,
+        };
+        let conversation_id = item.conversation_id;
+        match outcome {
+            Outcome::Done(message) => {
+                let mut seqs = Vec::new();
+                let stored = match &message {
+                    Some(m) => {
+                        seqs.push(m.seq);
+                        cache.store_confirmed(me.id, m)
+                    }
+                    None => Ok(()),
+                };
+                if let Err(e) = stored.and_then(|_| cache.outbox_done(item.id)) {
+                    tracing::warn!(error = %e, "cannot record a delivery");
+                    continue;
+                }
+                inner.emit(EngineEvent::OutboxRemoved {
+                    id: item.id,
+                    conversation_id,
+                    delivered: true,
+                });
+                inner.emit(EngineEvent::TimelineChanged {
+                    conversation_id,
+                    seqs,
+                });
+                if matches!(item.op, OutboxOp::Send { .. }) {
+                    inner.emit(EngineEvent::ConversationsChanged);
+                }
+            }
+            Outcome::Failed(error) => {
+                tracing::info!(item = item.id, code = %error.code, "outbox item refused: {}", error.message);
+                if let Err(e) = cache.outbox_failed(item.id, &error) {
+                    tracing::warn!(error = %e, "cannot record a refusal");
+                    continue;
+                }
+                if let Ok(Some(item)) = cache.outbox_item(item.id) {
+                    inner.emit(EngineEvent::Outbox(item));
+                }
+                inner.emit(EngineEvent::TimelineChanged {
+                    conversation_id,
+                    seqs: Vec::new(),
+                });
+            }
+            Outcome::Later(delay) => {
+                tracing::debug!(item = item.id, ?delay, "outbox delivery postponed");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+            Outcome::SignedOut => {
+                // Wait for the sync loop to move on (signed out, or a new live connection).
+                tokio::select! {
+                    _ = state.changed() => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    }
+}
+
+async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
+    let conversation = item.conversation_id;
+    let resolve = |target: &MessageRef| -> Result<MessageId, Outcome> {
+        match target {
+            MessageRef::Id(id) => Ok(*id),
+            MessageRef::Pending(cid) => match cache.message_by_client_id(conversation, cid) {
+                Ok(Some(m)) => Ok(m.id),
+                Ok(None) => Err(Outcome::Failed(OutboxError {
+                    code: ErrorCode::NotFound,
+                    message: "the message this change is about was never sent".into(),
+                })),
+                Err(e) => Err(Outcome::Later(local_failure(e))),
+            },
+        }
+    };
+    let result = match &item.op {
+        OutboxOp::Send {
+            client_id,
+            text,
+            reply_to,
+        } => {
+            let body = SendMessageRequest {
+                client_id: client_id.clone(),
+                text: text.clone(),
+                reply_to: *reply_to,
+            };
+            with_token(&inner.client, |api, token| {
+                let body = body.clone();
+                async move { api.send_message(&token, conversation, &body).await }
+            })
+            .await
+            .map(Some)
+        }
+        OutboxOp::Edit { target, text } => {
+            let id = match resolve(target) {
+                Ok(id) => id,
+                Err(outcome) => return outcome,
+            };
+            with_token(&inner.client, |api, token| {
+                let text = text.clone();
+                async move { api.edit_message(&token, conversation, id, &text).await }
+            })
+            .await
+            .map(Some)
+        }
+        OutboxOp::Delete { target } => {
+            let id = match resolve(target) {
+                Ok(id) => id,
+                Err(outcome) => return outcome,
+            };
+            match with_token(&inner.client, |api, token| async move {
+                api.delete_message(&token, conversation, id).await
+            })
+            .await
+            {
+                // Gone already (an earlier attempt whose answer was lost): that is the goal.
+                Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+                other => other.map(|()| None),
+            }
+        }
+        OutboxOp::React { target, emoji, add } => {
+            let id = match resolve(target) {
+                Ok(id) => id,
+                Err(outcome) => return outcome,
+            };
+            let add = *add;
+            with_token(&inner.client, |api, token| {
+                let emoji = emoji.clone();
+                async move {
+                    api.set_reaction(&token, conversation, id, &emoji, add)
+                        .await
+                }
+            })
+            .await
+            .map(|_| None)
+        }
+        OutboxOp::MarkRead { seq } => {
+            let seq = *seq;
+            match with_token(&inner.client, |api, token| async move {
+                api.mark_read(&token, conversation, seq).await
+            })
+            .await
+            {
+                // Not a member any more: there is nothing to mark.
+                Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+                other => other.map(|_| None),
+            }
+        }
+    };
+    match result {
+        Ok(message) => Outcome::Done(message),
+        Err(e) => classify(inner, e),
+    }
+}
+
+fn classify(inner: &Inner, e: EngineError) -> Outcome {
+    match e {
+        EngineError::NotSignedIn | EngineError::Client(ClientError::NotSignedIn) => {
+            Outcome::SignedOut
+        }
+        EngineError::Client(ClientError::Api(api)) => match &api {
+            ApiError::Server {
+                code, retry_after, ..
+            } => {
+                if api.is_auth_failure() {
+                    Outcome::SignedOut
+                } else if *code == ErrorCode::RateLimited {
+                    Outcome::Later(Duration::from_secs(retry_after.unwrap_or(1).max(1)))
+                } else if is_transient(*code) {
+                    Outcome::Later(inner.timing.backoff(3))
+                } else {
+                    Outcome::Failed(OutboxError {
+                        code: *code,
+                        message: api.to_string(),
+                    })
+                }
+            }
+            // The network went away: the sync loop notices and the item waits for live again.
+            ApiError::Unreachable { .. } | ApiError::UnexpectedResponse { .. } => {
+                if !matches!(*inner.state.borrow(), ConnectionState::Live) {
+                    Outcome::Later(Duration::ZERO)
+                } else {
+                    Outcome::Later(inner.timing.backoff(2))
+                }
+            }
+        },
+        other => Outcome::Later(local_failure(other)),
+    }
+}
+
+fn local_failure(e: impl std::fmt::Display) -> Duration {
+    tracing::warn!(error = %e, "outbox delivery failed locally");
+    Duration::from_secs(1)
+}

@@ -1,0 +1,637 @@
+//! The sync loop: one WebSocket, reconnected for as long as the account is signed in.
+//!
+//! ```text
+//!            ┌────────────── backoff elapsed / reconnect_now ───────────────┐
+//!            ▼                                                              │
+//!       connecting ──► authenticating ──► catching up ──► live ──► waiting to retry
+//!            │               │                                 (socket lost, no pong)
+//!            └── refused ────┴──► signed out (session revoked) / incompatible (protocol)
+//! ```
+//!
+//! - **Resume.** The hello carries the cache's positions (last applied `seq` per conversation and
+//!   in the user's log); the server replays what came after, then `caught_up`. A cache that never
+//!   synced sends no resume, keeps the `user_seq` from `ready`, and loads the conversation list
+//!   over REST. Each applied event moves its position in the same transaction, so a crash or a
+//!   dropped socket resumes at exactly the right place: nothing missed, nothing twice.
+//! - **Resync.** When the server says a conversation is too far behind (or an event reveals a
+//!   gap), it is reloaded over REST: the conversation first, then its newest page.
+//! - **Dead links.** A socket can stay "open" for minutes after the network is gone (sleep, a
+//!   pulled cable, a NAT that forgot us). The loop pings every `ping_interval` and gives up on a
+//!   connection that answers nothing within `pong_timeout`, then reconnects.
+//! - **Backoff.** Failed attempts wait `backoff_min · 2^n` (capped at `backoff_max`) with full
+//!   jitter, so a server restart is not met by every client at the same instant;
+//!   [`super::Engine::reconnect_now`] cuts the wait short.
+
+use super::{ConnectionState, EngineEvent, Inner, with_token};
+use crate::cache::{Applied, Cache};
+use crate::session::{Client, ClientError};
+use crate::sync::{SyncError, describe_close, handshake, text_frame};
+use futures_util::{SinkExt, StreamExt};
+use jeco_shared::events::{EventBody, Resume, UserEventBody};
+use jeco_shared::users::User;
+use jeco_shared::ws::{ClientFrame, ServerFrame};
+use jeco_shared::{ConversationId, ErrorCode, UserId};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Timing of the sync loop.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Send a ping this often.
+    pub ping_interval: Duration,
+    /// A connection that has not answered a ping within this is dead.
+    pub pong_timeout: Duration,
+    /// Opening the socket and getting `ready` must take no longer.
+    pub handshake_timeout: Duration,
+    /// First retry delay (before jitter).
+    pub backoff_min: Duration,
+    /// Longest retry delay.
+    pub backoff_max: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(5),
+            pong_timeout: Duration::from_secs(4),
+            handshake_timeout: Duration::from_secs(10),
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Timing {
+    /// The wait before retry number `attempt` (1-based): exponential, capped, full jitter (but at
+    /// least a tenth of the nominal delay, so retries never spin).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let nominal = self
+            .backoff_min
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.backoff_max);
+        let mut bytes = [0u8; 4];
+        let r = if getrandom::fill(&mut bytes).is_ok() {
+            u32::from_le_bytes(bytes) as f64 / u32::MAX as f64
+        } else {
+            0.5
+        };
+        nominal.mul_f64(0.1 + 0.9 * r)
+    }
+}
+
+/// How one connection ended.
+enum End {
+    /// The loop was told to stop.
+    Stopped,
+    /// The session is over on the server.
+    SignedOut,
+    /// The server speaks another protocol.
+    Incompatible(String),
+    /// Try again after a backoff.
+    Retry(String),
+    /// Try again at once (a refreshed token).
+    RetryNow,
+}
+
+pub(crate) async fn run(
+    inner: Arc<Inner>,
+    me: User,
+    cache: Arc<Cache>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut attempt: u32 = 0;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        inner.set_state(ConnectionState::Connecting);
+        let end = tokio::select! {
+            end = connection(&inner, &me, &cache, &mut attempt) => end,
+            _ = stop.changed() => End::Stopped,
+        };
+        *inner.socket.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        match end {
+            End::Stopped => return,
+            End::SignedOut => {
+                tracing::info!("the session ended on the server; signed out (cache kept)");
+                inner.set_state(ConnectionState::SignedOut);
+                return;
+            }
+            End::Incompatible(reason) => {
+                inner.set_state(ConnectionState::Incompatible { reason });
+                return;
+            }
+            End::RetryNow => {}
+            End::Retry(reason) => {
+                attempt += 1;
+                let delay = inner.timing.backoff(attempt);
+                tracing::debug!(attempt, ?delay, %reason, "sync connection lost; retrying");
+                inner.set_state(ConnectionState::WaitingToRetry {
+                    attempt,
+                    retry_in_ms: delay.as_millis() as u64,
+                    reason,
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = inner.wake.notified() => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    }
+}
+
+/// One connection, from opening the socket until it ends.
+async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: &mut u32) -> End {
+    let token = match inner.client.access_token().await {
+        Ok(t) => t,
+        Err(ClientError::NotSignedIn) => return End::SignedOut,
+        Err(e) => return End::Retry(e.to_string()),
+    };
+    let resume = match resume_from(cache) {
+        Ok(r) => r,
+        Err(e) => return End::Retry(format!("cannot read the cache: {e}")),
+    };
+    let fresh = resume.is_none();
+    let url = inner.client.server().ws_url();
+    let (mut socket, ready) = match handshake(
+        &url,
+        &token,
+        &inner.client_name,
+        resume,
+        inner.timing.handshake_timeout,
+        || inner.set_state(ConnectionState::Authenticating),
+    )
+    .await
+    {
+        Ok(ok) => ok,
+        Err(SyncError::Rejected { code, reason, .. }) => {
+            return match code {
+                Some(ErrorCode::TokenExpired) => match inner.client.refresh_now().await {
+                    Ok(_) => End::RetryNow,
+                    Err(ClientError::NotSignedIn) => End::SignedOut,
+                    Err(e) => End::Retry(e.to_string()),
+                },
+                Some(ErrorCode::TokenInvalid | ErrorCode::TokenRevoked) => {
+                    // Forget the dead tokens; the cache stays for the next sign-in.
+                    let _ = inner.client.refresh_now().await;
+                    End::SignedOut
+                }
+                Some(ErrorCode::ProtocolMismatch) => End::Incompatible(reason),
+                _ => End::Retry(reason),
+            };
+        }
+        Err(e) => return End::Retry(e.to_string()),
+    };
+    *attempt = 0;
+    inner.set_state(ConnectionState::CatchingUp);
+    if let Err(e) = cache.set_me(&ready.user) {
+        return End::Retry(format!("cannot write the cache: {e}"));
+    }
+
+    let (frames_tx, mut frames_rx) = mpsc::channel::<ClientFrame>(64);
+    let mut state = Live {
+        inner: inner.clone(),
+        me: me.id,
+        user: ready.user.clone(),
+        cache: cache.clone(),
+        typing: HashMap::new(),
+    };
+    if fresh {
+        // A first sync: positions come from REST, the user log continues from `ready`.
+        if let Err(e) = cache.set_user_seq(ready.user_seq) {
+            return End::Retry(format!("cannot write the cache: {e}"));
+        }
+    }
+    if fresh && let Err(end) = state.go_live(&frames_tx).await {
+        return end;
+    }
+
+    let mut ping = tokio::time::interval(inner.timing.ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.tick().await;
+    let mut nonce: u64 = 0;
+    // When the oldest unanswered ping was sent.
+    let mut waiting_since: Option<Instant> = None;
+    loop {
+        let deadline = waiting_since.map(|t| t + inner.timing.pong_timeout);
+        tokio::select! {
+            _ = ping.tick() => {
+                nonce += 1;
+                if waiting_since.is_none() {
+                    waiting_since = Some(Instant::now());
+                }
+                if let Err(e) = socket.send(text_frame(&ClientFrame::Ping { nonce })).await {
+                    return End::Retry(format!("the connection failed: {e}"));
+                }
+            }
+            _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await },
+                if deadline.is_some() => {
+                return End::Retry(format!(
+                    "the server did not answer for {:?}", inner.timing.pong_timeout
+                ));
+            }
+            Some(frame) = frames_rx.recv() => {
+                if let Err(e) = socket.send(text_frame(&frame)).await {
+                    return End::Retry(format!("the connection failed: {e}"));
+                }
+            }
+            message = socket.next() => {
+                let text = match message {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Close(frame))) => {
+                        let (code, reason) = describe_close(frame.as_ref());
+                        return match code.and_then(crate::sync::close_code_meaning) {
+                            Some(ErrorCode::TokenRevoked | ErrorCode::TokenInvalid) => {
+                                let _ = inner.client.refresh_now().await;
+                                End::SignedOut
+                            }
+                            Some(ErrorCode::TokenExpired) => match inner.client.refresh_now().await {
+                                Ok(_) => End::RetryNow,
+                                Err(ClientError::NotSignedIn) => End::SignedOut,
+                                Err(e) => End::Retry(e.to_string()),
+                            },
+                            _ => End::Retry(format!("the server closed the connection ({reason})")),
+                        };
+                    }
+                    Some(Ok(_)) => {
+                        waiting_since = None;
+                        continue;
+                    }
+                    Some(Err(e)) => return End::Retry(format!("the connection failed: {e}")),
+                    None => return End::Retry("the connection ended".into()),
+                };
+                // Anything heard proves the link is alive.
+                waiting_since = None;
+                let frame = match serde_json::from_str::<ServerFrame>(&text) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "ignoring a frame this engine cannot read");
+                        continue;
+                    }
+                };
+                if matches!(frame, ServerFrame::CaughtUp) {
+                    if let Err(end) = state.go_live(&frames_tx).await {
+                        return end;
+                    }
+                    continue;
+                }
+                if let Err(e) = state.handle(frame).await {
+                    return e;
+                }
+            }
+        }
+    }
+}
+
+fn resume_from(cache: &Cache) -> crate::cache::Result<Option<Resume>> {
+    let Some(user_seq) = cache.user_seq()? else {
+        return Ok(None);
+    };
+    Ok(Some(Resume {
+        conversations: cache.positions()?,
+        user_seq,
+    }))
+}
+
+/// The state of one live connection.
+struct Live {
+    inner: Arc<Inner>,
+    me: UserId,
+    user: User,
+    cache: Arc<Cache>,
+    /// Who is typing where, until when.
+    typing: HashMap<ConversationId, HashMap<UserId, Instant>>,
+}
+
+impl Live {
+    /// Caught up: reconcile the conversation list with the server, then go live.
+    async fn go_live(&mut self, frames: &mpsc::Sender<ClientFrame>) -> Result<(), End> {
+        if let Err(e) = refresh_list(&self.inner, self.me, &self.cache).await {
+            return Err(end_for(e));
+        }
+        *self.inner.socket.lock().unwrap_or_else(|p| p.into_inner()) = Some(frames.clone());
+        self.inner.set_state(ConnectionState::Live);
+        self.inner.emit(EngineEvent::ConversationsChanged);
+        self.inner.outbox_wake.notify_one();
+        Ok(())
+    }
+
+    async fn handle(&mut self, frame: ServerFrame) -> Result<(), End> {
+        match frame {
+            ServerFrame::Event(event) => {
+                let applied = self.cache.apply_event(self.me, &event).map_err(cache_end)?;
+                let applied = match applied {
+                    Applied::UnknownConversation | Applied::Gap { .. } => {
+                        tracing::debug!(conversation = %event.conversation_id, ?applied, "resyncing");
+                        self.snapshot(event.conversation_id).await?;
+                        // Unknown still: no longer a member, the event is moot.
+                        self.cache.apply_event(self.me, &event).map_err(cache_end)?
+                    }
+                    other => other,
+                };
+                if let Applied::Changed {
+                    conversation_id,
+                    messages,
+                } = applied
+                {
+                    match &event.body {
+                        EventBody::ReadReceipt { user_id, read_seq } => {
+                            self.inner.emit(EngineEvent::ReadReceipt {
+                                conversation_id,
+                                user_id: *user_id,
+                                read_seq: *read_seq,
+                            });
+                            if *user_id == self.me {
+                                self.inner.emit(EngineEvent::ConversationsChanged);
+                            }
+                        }
+                        EventBody::MessageCreated { message } => {
+                            // A message ends its sender's typing.
+                            self.stop_typing(conversation_id, message.sender_id);
+                            learn_users(&self.inner.client, &self.cache, [message.sender_id]).await;
+                            self.inner.emit(EngineEvent::ConversationsChanged);
+                        }
+                        EventBody::MemberAdded { user_id, .. } => {
+                            learn_users(&self.inner.client, &self.cache, [*user_id]).await;
+                            self.inner.emit(EngineEvent::ConversationsChanged);
+                        }
+                        EventBody::MessageEdited { .. }
+                        | EventBody::MessageDeleted { .. }
+                        | EventBody::ReactionAdded { .. }
+                        | EventBody::ReactionRemoved { .. }
+                        | EventBody::MessagePinned { .. }
+                        | EventBody::MessageUnpinned { .. } => {}
+                        _ => self.inner.emit(EngineEvent::ConversationsChanged),
+                    }
+                    if !messages.is_empty() {
+                        self.inner.emit(EngineEvent::TimelineChanged {
+                            conversation_id,
+                            seqs: messages,
+                        });
+                    }
+                }
+            }
+            ServerFrame::UserEvent(event) => {
+                if self
+                    .cache
+                    .user_seq()
+                    .map_err(cache_end)?
+                    .is_some_and(|seq| event.seq <= seq)
+                {
+                    return Ok(());
+                }
+                // Side effects that need the server come first: if one fails, the position is not
+                // moved and the event is replayed on the next connection.
+                match &event.body {
+                    UserEventBody::ConversationAdded {
+                        conversation_id, ..
+                    } => {
+                        if self
+                            .cache
+                            .conversation(*conversation_id)
+                            .map_err(cache_end)?
+                            .is_none()
+                        {
+                            match snapshot(&self.inner, &self.user, &self.cache, *conversation_id)
+                                .await
+                            {
+                                Ok(()) => {}
+                                // Left again since: the removal follows in the log.
+                                Err(e) if e.code() == ErrorCode::NotFound => {}
+                                Err(e) => return Err(end_for(e)),
+                            }
+                        }
+                    }
+                    UserEventBody::TeamAdded { .. }
+                    | UserEventBody::TeamChanged { .. }
+                    | UserEventBody::TeamRemoved { .. } => {
+                        refresh_teams(&self.inner, &self.cache)
+                            .await
+                            .map_err(end_for)?;
+                    }
+                    _ => {}
+                }
+                self.cache.apply_user_event(&event).map_err(cache_end)?;
+                match event.body {
+                    UserEventBody::NotificationCreated { notification } => {
+                        self.inner.emit(EngineEvent::Notification(notification));
+                    }
+                    UserEventBody::ConversationAdded { .. }
+                    | UserEventBody::ConversationRemoved { .. } => {
+                        self.inner.emit(EngineEvent::ConversationsChanged);
+                    }
+                    UserEventBody::TeamAdded { .. }
+                    | UserEventBody::TeamChanged { .. }
+                    | UserEventBody::TeamRemoved { .. } => {
+                        self.inner.emit(EngineEvent::TeamsChanged);
+                    }
+                    _ => {}
+                }
+            }
+            ServerFrame::Resync {
+                conversation_id: Some(id),
+                ..
+            } => {
+                self.snapshot(id).await?;
+            }
+            ServerFrame::Resync {
+                conversation_id: None,
+                seq,
+            } => {
+                refresh_list(&self.inner, self.me, &self.cache)
+                    .await
+                    .map_err(end_for)?;
+                refresh_teams(&self.inner, &self.cache)
+                    .await
+                    .map_err(end_for)?;
+                self.cache.set_user_seq(seq).map_err(cache_end)?;
+                self.inner.emit(EngineEvent::ConversationsChanged);
+            }
+            ServerFrame::Typing {
+                conversation_id,
+                user_id,
+                active,
+                expires_in_ms,
+            } => {
+                if user_id == self.me {
+                    return Ok(());
+                }
+                if active {
+                    self.typing.entry(conversation_id).or_default().insert(
+                        user_id,
+                        Instant::now() + Duration::from_millis(expires_in_ms),
+                    );
+                    self.emit_typing(conversation_id);
+                } else {
+                    self.stop_typing(conversation_id, user_id);
+                }
+            }
+            ServerFrame::Presence { user_id, status } => {
+                self.inner.emit(EngineEvent::Presence { user_id, status });
+            }
+            ServerFrame::Error { code, message, .. } => {
+                tracing::debug!(%code, %message, "the server refused a frame");
+            }
+            ServerFrame::Pong { .. }
+            | ServerFrame::Ack { .. }
+            | ServerFrame::Ready { .. }
+            | ServerFrame::CaughtUp => {}
+        }
+        Ok(())
+    }
+
+    async fn snapshot(&mut self, id: ConversationId) -> Result<(), End> {
+        match snapshot(&self.inner, &self.user, &self.cache, id).await {
+            Ok(()) => {}
+            // No longer a member: the user log says so; events of it are moot.
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(()),
+            Err(e) => return Err(end_for(e)),
+        }
+        self.inner.emit(EngineEvent::ConversationsChanged);
+        self.inner.emit(EngineEvent::TimelineChanged {
+            conversation_id: id,
+            seqs: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn stop_typing(&mut self, conversation: ConversationId, user: UserId) {
+        if let Some(users) = self.typing.get_mut(&conversation)
+            && users.remove(&user).is_some()
+        {
+            self.emit_typing(conversation);
+        }
+    }
+
+    fn emit_typing(&mut self, conversation: ConversationId) {
+        let now = Instant::now();
+        let users = self.typing.entry(conversation).or_default();
+        users.retain(|_, until| *until > now);
+        let mut user_ids: Vec<UserId> = users.keys().copied().collect();
+        user_ids.sort();
+        self.inner.emit(EngineEvent::Typing {
+            conversation_id: conversation,
+            user_ids,
+        });
+    }
+}
+
+fn cache_end(e: crate::cache::CacheError) -> End {
+    End::Retry(format!("the local cache failed: {e}"))
+}
+
+fn end_for(e: super::EngineError) -> End {
+    match e {
+        super::EngineError::NotSignedIn => End::SignedOut,
+        super::EngineError::Client(ClientError::NotSignedIn) => End::SignedOut,
+        other => {
+            let code = other.code();
+            End::Retry(format!("{other} ({code})"))
+        }
+    }
+}
+
+/// Reloads a conversation over REST: the conversation first (its `last_seq` becomes the
+/// position), then its newest page, so every event up to the position is in the page.
+pub(crate) async fn snapshot(
+    inner: &Inner,
+    me: &User,
+    cache: &Cache,
+    id: ConversationId,
+) -> super::Result<()> {
+    let conversation = with_token(&inner.client, |api, token| async move {
+        api.conversation(&token, id).await
+    })
+    .await?;
+    let page = with_token(&inner.client, |api, token| async move {
+        api.messages(
+            &token,
+            id,
+            None,
+            None,
+            jeco_shared::messages::MESSAGE_PAGE_DEFAULT,
+        )
+        .await
+    })
+    .await?;
+    cache.store_snapshot(me.id, &conversation, &page)?;
+    learn_users(
+        &inner.client,
+        cache,
+        conversation
+            .members
+            .iter()
+            .map(|m| m.user_id)
+            .chain(page.items.iter().map(|m| m.sender_id)),
+    )
+    .await;
+    Ok(())
+}
+
+/// Reconciles the cached conversation list with the server's: new conversations are snapshotted,
+/// known ones get fresh descriptions (counts, members), vanished ones are forgotten.
+async fn refresh_list(inner: &Inner, me: UserId, cache: &Cache) -> super::Result<()> {
+    let list = with_token(&inner.client, |api, token| async move {
+        api.conversations(&token).await
+    })
+    .await?;
+    let me_user = cache.me()?.ok_or(super::EngineError::NotSignedIn)?;
+    let known: Vec<ConversationId> = cache.conversations()?.iter().map(|c| c.id).collect();
+    for c in &list.items {
+        if known.contains(&c.id) {
+            // Only when nothing newer was applied here: a listing older than the cache would roll
+            // counts back.
+            if cache.position(c.id)? == Some(c.last_seq) {
+                cache.refresh_conversation(c)?;
+            }
+        } else {
+            snapshot(inner, &me_user, cache, c.id).await?;
+        }
+    }
+    for id in known {
+        if !list.items.iter().any(|c| c.id == id) {
+            cache.remove_conversation(id)?;
+        }
+    }
+    let _ = me;
+    refresh_teams(inner, cache).await
+}
+
+async fn refresh_teams(inner: &Inner, cache: &Cache) -> super::Result<()> {
+    let teams = with_token(&inner.client, |api, token| async move {
+        api.teams(&token).await
+    })
+    .await?;
+    cache.replace_teams(&teams.items)?;
+    Ok(())
+}
+
+/// Fetches profiles the cache lacks. Best effort: a name shown as an id is better than a failed
+/// sync.
+pub(crate) async fn learn_users(
+    client: &Client,
+    cache: &Cache,
+    ids: impl IntoIterator<Item = UserId>,
+) {
+    let Ok(unknown) = cache.unknown_users(ids) else {
+        return;
+    };
+    for id in unknown {
+        match with_token(
+            client,
+            |api, token| async move { api.user(&token, id).await },
+        )
+        .await
+        {
+            Ok(user) => {
+                let _ = cache.upsert_users(&[user]);
+            }
+            Err(e) => tracing::debug!(user = %id, error = %e, "cannot fetch a profile"),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The offline outbox: changes made here that the server has not confirmed yet.
+//!
+//! Every send, edit, delete, reaction and read mark goes through it, online or not, so there is
+//! one path and it is always exercised. An operation is written to the cache *before* anything is
+//! sent; the engine's delivery task takes items in order when the connection is live and removes
+//! each once the server confirmed it. That gives the guarantees a chat user expects:
+//!
+//! - **Nothing is lost**: a client killed with items queued sends them after restart.
+//! - **Nothing is doubled**: a send carries a `client_id` generated here and stored with it; the
+//!   server answers a repeated `client_id` with the original message, so resending after a lost
+//!   acknowledgement is harmless. Edits, deletes, reactions (set, not toggled) and read marks are
+//!   idempotent by construction.
+//! - **Order is kept** per conversation: items are delivered one at a time, oldest first.
+//! - **Local rewrites**: editing a message that is still pending rewrites the queued send;
+//!   deleting it cancels the send (and anything queued against it). Only once the send is in
+//!   flight do the edit or delete queue behind it, aimed at its `client_id`.
+//! - **Failures are visible**: an operation the server refuses for good (no longer a member, too
+//!   long, archived) becomes `failed` with the server's code and message, and stays until retried
+//!   or discarded; transient failures (network, rate limits, server errors) are retried.
+//!
+//! The shape follows matrix-rust-sdk's send queue: persisted requests, local echoes in the
+//! timeline, per-room ordering, and explicit "unrecoverable" errors.
+
+use jeco_shared::{ConversationId, ErrorCode, MessageId};
+use serde::{Deserialize, Serialize};
+
+/// Which message an operation is about: a confirmed one, or one still being sent (by the
+/// `client_id` of its send).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageRef {
+    Id(MessageId),
+    Pending(String),
+}
+
+/// A change waiting to reach the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum OutboxOp {
+    Send {
+        client_id: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MessageId>,
+    },
+    Edit {
+        target: MessageRef,
+        text: String,
+    },
+    Delete {
+        target: MessageRef,
+    },
+    /// Set (not toggle) the user's reaction, so a retry changes nothing.
+    React {
+        target: MessageRef,
+        emoji: String,
+        add: bool,
+    },
+    MarkRead {
+        seq: i64,
+    },
+}
+
+impl OutboxOp {
+    /// The message this operation is about, if any.
+    pub fn target(&self) -> Option<&MessageRef> {
+        match self {
+            Self::Edit { target, .. } | Self::Delete { target } | Self::React { target, .. } => {
+                Some(target)
+            }
+            Self::Send { .. } | Self::MarkRead { .. } => None,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Send { .. } => "send",
+            Self::Edit { .. } => "edit",
+            Self::Delete { .. } => "delete",
+            Self::React { .. } => "react",
+            Self::MarkRead { .. } => "mark_read",
+        }
+    }
+}
+
+/// Where an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting for a live connection (or its turn).
+    Pending,
+    /// Handed to the server, answer not yet seen. After a restart it is sent again (safely).
+    Sending,
+    /// Refused for good; waits for retry or discard.
+    Failed,
+}
+
+impl OutboxState {
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "sending" => Self::Sending,
+            "failed" => Self::Failed,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// Why an item failed: the server's code and message, or a local reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// One queued change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    /// Position in the outbox (delivery order).
+    pub id: i64,
+    pub conversation_id: ConversationId,
+    #[serde(flatten)]
+    pub op: OutboxOp,
+    pub state: OutboxState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<OutboxError>,
+    /// How many times delivery was attempted.
+    pub attempts: u32,
+    /// When it was queued (RFC 3339).
+    pub created_at: String,
+}
+
+/// A fresh idempotency key for a send: 128 random bits, hex.
+pub fn new_client_id() -> String {
+    let mut bytes = [0u8; 16];
+    // The OS random source failing is not something a chat client can work around.
+    getrandom::fill(&mut bytes).expect("the OS random number generator works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether a server refusal is worth retrying later (`true`) or final (`false`).
+pub fn is_transient(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::RateLimited | ErrorCode::Internal | ErrorCode::TokenExpired
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_are_unique_hex() {
+        let a = new_client_id();
+        let b = new_client_id();
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn ops_round_trip_through_json() {
+        let op = OutboxOp::React {
+            target: MessageRef::Pending("abc".into()),
+            emoji: "👍".into(),
+            add: true,
+        };
+        let json = serde_json::to_string(&op).unwrap();
+        assert_eq!(
+            json,
+            r#"{"op":"react","target":{"pending":"abc"},"emoji":"👍","add":true}"#
+        );
+        assert_eq!(serde_json::from_str::<OutboxOp>(&json).unwrap(), op);
+    }
+}

@@ -8,6 +8,8 @@
 #![forbid(unsafe_code)]
 
 pub mod desktop;
+pub mod process;
+pub mod proxy;
 pub mod server;
 pub mod webdriver;
 

@@ -1,1 +1,431 @@
-//! Tests of the cache on its own (no server): events, outbox rewrites, search, reopen.
+//! Tests of the cache on its own (no server): events and positions, outbox rewrites, search,
+//! drafts, and what survives reopening the file.
+
+use super::*;
+use crate::outbox::{MessageRef, OutboxError, OutboxOp, OutboxState};
+use jeco_shared::ErrorCode;
+use jeco_shared::conversations::{ConversationKind, Member, MemberRole};
+use jeco_shared::events::{ConversationEvent, EventBody};
+
+const ME: UserId = UserId(1);
+const PEER: UserId = UserId(2);
+const C: ConversationId = ConversationId(10);
+
+fn message(seq: i64, sender: UserId, text: &str) -> Message {
+    Message {
+        id: MessageId(100 + seq),
+        conversation_id: C,
+        seq,
+        sender_id: sender,
+        client_id: format!("cid-{seq}"),
+        text: text.into(),
+        reply_to: None,
+        reply_count: 0,
+        created_at: format!("2026-11-23T10:00:{seq:02}Z"),
+        edited_at: None,
+        deleted: false,
+        pinned: false,
+        mentions: Default::default(),
+        reactions: Vec::new(),
+    }
+}
+
+fn conversation(last_seq: i64) -> Conversation {
+    Conversation {
+        id: C,
+        kind: ConversationKind::Direct,
+        name: None,
+        created_at: "2026-11-23T10:00:00Z".into(),
+        last_activity_at: "2026-11-23T10:00:00Z".into(),
+        last_seq,
+        read_seq: last_seq,
+        unread_count: 0,
+        mention_count: 0,
+        my_role: MemberRole::Member,
+        last_message: None,
+        members: [ME, PEER]
+            .iter()
+            .map(|u| Member {
+                user_id: *u,
+                role: MemberRole::Member,
+                joined_at: "2026-11-23T10:00:00Z".into(),
+            })
+            .collect(),
+        peer_presence: None,
+        channel: None,
+        muted: false,
+    }
+}
+
+fn event(seq: i64, body: EventBody) -> ConversationEvent {
+    ConversationEvent {
+        conversation_id: C,
+        seq,
+        at: format!("2026-11-23T10:00:{seq:02}Z"),
+        actor_id: PEER,
+        body,
+    }
+}
+
+fn created(seq: i64, sender: UserId, text: &str) -> ConversationEvent {
+    event(
+        seq,
+        EventBody::MessageCreated {
+            message: message(seq, sender, text),
+        },
+    )
+}
+
+/// A cache with the conversation snapshotted at `seq` 2 with one message.
+fn seeded() -> Cache {
+    let cache = Cache::in_memory().unwrap();
+    let page = MessagePage {
+        items: vec![message(2, PEER, "hello")],
+        has_more_before: false,
+        has_more_after: false,
+    };
+    cache.store_snapshot(ME, &conversation(2), &page).unwrap();
+    cache
+}
+
+fn texts(cache: &Cache) -> Vec<String> {
+    cache
+        .messages(C, None, 100)
+        .unwrap()
+        .0
+        .into_iter()
+        .map(|m| m.text)
+        .collect()
+}
+
+#[test]
+fn events_apply_once_in_order_and_gaps_are_reported() {
+    let cache = seeded();
+    assert_eq!(
+        cache.apply_event(ME, &created(3, PEER, "one")).unwrap(),
+        Applied::Changed {
+            conversation_id: C,
+            messages: vec![3]
+        }
+    );
+    // Replayed: ignored.
+    assert_eq!(
+        cache.apply_event(ME, &created(3, PEER, "one")).unwrap(),
+        Applied::Duplicate
+    );
+    // Skipping ahead: not applied, the position stays.
+    assert_eq!(
+        cache.apply_event(ME, &created(5, PEER, "three")).unwrap(),
+        Applied::Gap { position: 3 }
+    );
+    assert_eq!(cache.position(C).unwrap(), Some(3));
+    assert_eq!(texts(&cache), ["hello", "one"]);
+    let c = cache.conversation(C).unwrap().unwrap();
+    assert_eq!(c.unread_count, 1);
+    assert_eq!(c.last_message.unwrap().text, "one");
+    // An unknown conversation needs a snapshot first.
+    let mut other = created(1, PEER, "x");
+    other.conversation_id = ConversationId(99);
+    assert_eq!(
+        cache.apply_event(ME, &other).unwrap(),
+        Applied::UnknownConversation
+    );
+}
+
+#[test]
+fn edits_deletes_reactions_pins_and_read_receipts_change_the_cached_message() {
+    let cache = seeded();
+    let id = MessageId(102);
+    let events = [
+        EventBody::MessageEdited {
+            message_id: id,
+            text: "hello there".into(),
+            edited_at: "2026-11-23T10:01:00Z".into(),
+            mentions: Default::default(),
+        },
+        EventBody::ReactionAdded {
+            message_id: id,
+            user_id: ME,
+            emoji: "👍".into(),
+        },
+        EventBody::ReactionAdded {
+            message_id: id,
+            user_id: PEER,
+            emoji: "👍".into(),
+        },
+        EventBody::ReactionRemoved {
+            message_id: id,
+            user_id: ME,
+            emoji: "👍".into(),
+        },
+        EventBody::MessagePinned { message_id: id },
+        EventBody::ReadReceipt {
+            user_id: PEER,
+            read_seq: 2,
+        },
+    ];
+    for (i, body) in events.into_iter().enumerate() {
+        cache.apply_event(ME, &event(3 + i as i64, body)).unwrap();
+    }
+    let m = cache.message(id).unwrap().unwrap();
+    assert_eq!(m.text, "hello there");
+    assert!(m.edited_at.is_some());
+    assert!(m.pinned);
+    assert_eq!(m.reactions.len(), 1);
+    assert_eq!(m.reactions[0].user_ids, [PEER]);
+    assert_eq!(cache.read_receipts(C).unwrap(), [(PEER, 2)]);
+    // Search follows the edit.
+    assert_eq!(cache.search("there", None, 10).unwrap().len(), 1);
+
+    cache
+        .apply_event(ME, &event(9, EventBody::MessageDeleted { message_id: id }))
+        .unwrap();
+    let m = cache.message(id).unwrap().unwrap();
+    assert!(m.deleted && m.text.is_empty() && m.reactions.is_empty());
+    assert!(cache.search("there", None, 10).unwrap().is_empty());
+    assert_eq!(cache.position(C).unwrap(), Some(9));
+}
+
+#[test]
+fn own_messages_and_read_marks_clear_unread_counts() {
+    let cache = seeded();
+    cache.apply_event(ME, &created(3, PEER, "a")).unwrap();
+    let mut mention = message(4, PEER, "@me b");
+    mention.mentions.user_ids = vec![ME];
+    cache
+        .apply_event(
+            ME,
+            &event(4, EventBody::MessageCreated { message: mention }),
+        )
+        .unwrap();
+    let c = cache.conversation(C).unwrap().unwrap();
+    assert_eq!((c.unread_count, c.mention_count), (2, 1));
+    assert!(cache.mark_read_locally(ME, C, 3).unwrap());
+    let c = cache.conversation(C).unwrap().unwrap();
+    assert_eq!((c.unread_count, c.mention_count), (1, 1));
+    cache.apply_event(ME, &created(5, ME, "mine")).unwrap();
+    let c = cache.conversation(C).unwrap().unwrap();
+    assert_eq!((c.unread_count, c.mention_count, c.read_seq), (0, 0, 5));
+}
+
+#[test]
+fn pending_sends_are_rewritten_or_cancelled_locally() {
+    let cache = seeded();
+    let send = |cid: &str, text: &str| OutboxOp::Send {
+        client_id: cid.into(),
+        text: text.into(),
+        reply_to: None,
+    };
+    cache.enqueue(C, send("a", "first")).unwrap();
+    cache.enqueue(C, send("b", "second")).unwrap();
+    // Editing a pending send rewrites it.
+    let edited = cache
+        .enqueue(
+            C,
+            OutboxOp::Edit {
+                target: MessageRef::Pending("a".into()),
+                text: "first!".into(),
+            },
+        )
+        .unwrap();
+    assert!(matches!(edited, Enqueued::Rewrote(_)));
+    // A reaction queued against a pending send, then the send deleted: both go.
+    cache
+        .enqueue(
+            C,
+            OutboxOp::React {
+                target: MessageRef::Pending("b".into()),
+                emoji: "👍".into(),
+                add: true,
+            },
+        )
+        .unwrap();
+    let cancelled = cache
+        .enqueue(
+            C,
+            OutboxOp::Delete {
+                target: MessageRef::Pending("b".into()),
+            },
+        )
+        .unwrap();
+    assert!(matches!(cancelled, Enqueued::Cancelled { ref removed } if removed.len() == 2));
+    let items = cache.outbox(Some(C)).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].op, send("a", "first!"));
+
+    // Once in flight, an edit waits behind the send instead.
+    cache.outbox_sending(items[0].id).unwrap();
+    let queued = cache
+        .enqueue(
+            C,
+            OutboxOp::Edit {
+                target: MessageRef::Pending("a".into()),
+                text: "first!!".into(),
+            },
+        )
+        .unwrap();
+    assert!(matches!(queued, Enqueued::Queued(_)));
+    // The server confirms the send: it leaves the outbox; the edit now targets a real message.
+    let mut confirmed = message(3, ME, "first!");
+    confirmed.client_id = "a".into();
+    cache.store_confirmed(ME, &confirmed).unwrap();
+    let items = cache.outbox(Some(C)).unwrap();
+    assert_eq!(items.len(), 1);
+    assert!(matches!(items[0].op, OutboxOp::Edit { .. }));
+    assert_eq!(
+        cache.message_by_client_id(C, "a").unwrap().unwrap().id,
+        confirmed.id
+    );
+    // An unknown message cannot be changed.
+    assert_eq!(
+        cache
+            .enqueue(
+                C,
+                OutboxOp::Delete {
+                    target: MessageRef::Pending("nope".into())
+                }
+            )
+            .unwrap(),
+        Enqueued::UnknownMessage
+    );
+}
+
+#[test]
+fn reactions_and_read_marks_coalesce_and_failures_can_be_retried_or_discarded() {
+    let cache = seeded();
+    let target = MessageRef::Id(MessageId(102));
+    for add in [true, false, true] {
+        cache
+            .enqueue(
+                C,
+                OutboxOp::React {
+                    target: target.clone(),
+                    emoji: "🎉".into(),
+                    add,
+                },
+            )
+            .unwrap();
+    }
+    cache.enqueue(C, OutboxOp::MarkRead { seq: 2 }).unwrap();
+    cache.enqueue(C, OutboxOp::MarkRead { seq: 1 }).unwrap();
+    let items = cache.outbox(Some(C)).unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(matches!(items[0].op, OutboxOp::React { add: true, .. }));
+    assert_eq!(items[1].op, OutboxOp::MarkRead { seq: 2 });
+
+    let error = OutboxError {
+        code: ErrorCode::Forbidden,
+        message: "no".into(),
+    };
+    cache.outbox_failed(items[0].id, &error).unwrap();
+    let failed = cache.outbox_item(items[0].id).unwrap().unwrap();
+    assert_eq!(failed.state, OutboxState::Failed);
+    assert_eq!(failed.error, Some(error));
+    // Failed items are skipped by delivery, not blocking what follows.
+    assert_eq!(cache.next_deliverable().unwrap().unwrap().id, items[1].id);
+    assert!(cache.outbox_retry(items[0].id).unwrap());
+    assert_eq!(cache.next_deliverable().unwrap().unwrap().id, items[0].id);
+    assert_eq!(cache.outbox_discard(items[0].id).unwrap(), [items[0].id]);
+    assert_eq!(cache.outbox(Some(C)).unwrap().len(), 1);
+}
+
+#[test]
+fn history_contiguity_decides_when_the_server_is_needed() {
+    let cache = Cache::in_memory().unwrap();
+    // The newest page of a long conversation: seqs 60..=100, more before.
+    let page = MessagePage {
+        items: (60..=100).map(|s| message(s, PEER, "x")).collect(),
+        has_more_before: true,
+        has_more_after: false,
+    };
+    cache.store_snapshot(ME, &conversation(100), &page).unwrap();
+    let (items, needs) = cache.messages(C, None, 20).unwrap();
+    assert_eq!((items.len(), needs), (20, false));
+    let (items, needs) = cache.messages(C, Some(70), 20).unwrap();
+    assert_eq!(
+        (items.len(), needs),
+        (10, true),
+        "runs out of cached history"
+    );
+    // The older page joins the contiguous range and reaches the start.
+    let older = MessagePage {
+        items: (1..60).map(|s| message(s, PEER, "y")).collect(),
+        has_more_before: false,
+        has_more_after: true,
+    };
+    cache.store_older(ME, C, Some(60), &older).unwrap();
+    let (items, needs) = cache.messages(C, Some(70), 100).unwrap();
+    assert_eq!((items.len(), needs), (69, false));
+}
+
+#[test]
+fn search_drafts_and_positions_survive_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("account.sqlite3");
+    {
+        let cache = Cache::open(&path).unwrap();
+        cache
+            .set_me(&jeco_shared::users::User {
+                id: ME,
+                username: "me".into(),
+                display_name: None,
+                bio: None,
+                status_text: None,
+                is_admin: false,
+                created_at: "2026-11-23T10:00:00Z".into(),
+            })
+            .unwrap();
+        let page = MessagePage {
+            items: vec![
+                message(2, PEER, "Café meeting at noon"),
+                message(3, PEER, "bring the quarterly report"),
+            ],
+            has_more_before: false,
+            has_more_after: false,
+        };
+        cache.store_snapshot(ME, &conversation(3), &page).unwrap();
+        cache.set_user_seq(42).unwrap();
+        cache.set_draft(C, "half a thought", None).unwrap();
+        cache
+            .enqueue(
+                C,
+                OutboxOp::Send {
+                    client_id: "queued".into(),
+                    text: "queued offline".into(),
+                    reply_to: None,
+                },
+            )
+            .unwrap();
+    }
+    let cache = Cache::open(&path).unwrap();
+    assert_eq!(cache.me().unwrap().unwrap().username, "me");
+    assert_eq!(cache.user_seq().unwrap(), Some(42));
+    assert_eq!(cache.position(C).unwrap(), Some(3));
+    assert_eq!(cache.draft(C).unwrap().unwrap().text, "half a thought");
+    assert_eq!(cache.outbox(None).unwrap().len(), 1);
+    // Accents folded, prefixes match while typing, snippets highlight.
+    let hits = cache.search("cafe meet", None, 10).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(
+        hits[0]
+            .snippet
+            .iter()
+            .any(|p| p.highlight && p.text == "Café")
+    );
+    assert_eq!(cache.search("quarter", Some(C), 10).unwrap().len(), 1);
+    assert!(
+        cache
+            .search("report", Some(ConversationId(5)), 10)
+            .unwrap()
+            .is_empty()
+    );
+    // Syntax that would break a raw FTS5 query is just text.
+    assert!(
+        cache
+            .search("\"unbalanced (NOT", None, 10)
+            .unwrap()
+            .is_empty()
+    );
+    cache.set_draft(C, "", None).unwrap();
+    assert!(cache.draft(C).unwrap().is_none());
+}

@@ -77,8 +77,12 @@ pub(crate) async fn run(
             attempts: item.attempts + 1,
             ..item.clone()
         }));
+        // A connection declared dead (no pong) also abandons the request in flight: its answer
+        // may never come, and waiting out an HTTP timeout would hold the whole queue. Whether or
+        // not the server got it, sending it again later is safe.
         let outcome = tokio::select! {
             outcome = deliver(&inner, &cache, &item) => outcome,
+            _ = state.wait_for(|s| !s.is_live()) => Outcome::Later(Duration::ZERO),
             _ = stop.changed() => return,
         };
         let conversation_id = item.conversation_id;

@@ -335,7 +335,8 @@ impl std::fmt::Debug for Engine {
 }
 
 /// The directory name for a server: its address with everything but letters and digits made `_`.
-fn server_dir_name(address: &str) -> String {
+/// Other files kept per server (the CLI's token file) go in the same directory.
+pub fn server_dir_name(address: &str) -> String {
     let name: String = address
         .trim_start_matches("https://")
         .trim_start_matches("http://")

@@ -1,0 +1,398 @@
+//! The client engine against real `jeco-server` processes that are stopped and restarted under
+//! it: offline queues delivered exactly once and in order, no gaps across server restarts, the
+//! cache readable with no server at all, token rotation and revoked sessions.
+//!
+//! Engines run in this test process (each with its own data directory, as separate installs
+//! would); the server is a real process so that "the server went away" means what it means in
+//! production: connections reset, the port closed, then the same data served again.
+
+mod support;
+
+use jeco_client::{ConnectionState, EngineEvent, ItemState, MessageRef, TokenStore};
+use jeco_e2e::process::ServerProcess;
+use std::time::Duration;
+use support::*;
+
+/// Messages written while the server is down are shown as pending, survive local rewrites (an edit
+/// of a pending message, a cancelled one), and arrive exactly once and in order when it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_sends_arrive_exactly_once_in_order_after_the_server_returns() {
+    let dirs = Dirs::new();
+    let mut server = ServerProcess::start(&dirs.server, &[]);
+    let (alice, bob, dm) = two_users_in_a_dm(&server.url(), &dirs).await;
+
+    alice.send(dm, "before the outage", None).unwrap();
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+
+    server.stop();
+    alice
+        .wait_for(WAIT, |s| {
+            matches!(s, ConnectionState::WaitingToRetry { .. })
+        })
+        .await
+        .unwrap();
+    bob.wait_for(WAIT, |s| !s.is_live()).await.unwrap();
+
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        let text = format!("offline message {i}");
+        alice.send(dm, &text, None).unwrap();
+        sent.push(text);
+    }
+    // Rewrite one pending message and cancel another, locally.
+    let timeline = alice.timeline(dm, None, 100).unwrap();
+    let pending: Vec<_> = timeline
+        .items
+        .iter()
+        .filter(|i| i.state == ItemState::Pending)
+        .collect();
+    assert_eq!(pending.len(), 20, "every offline message shows as pending");
+    alice
+        .edit(dm, pending[3].reference(), "offline message 3 (edited)")
+        .unwrap();
+    sent[3] = "offline message 3 (edited)".into();
+    alice.delete(dm, pending[7].reference()).unwrap();
+    sent.remove(7);
+    assert_eq!(alice.outbox(Some(dm)).unwrap().len(), 19);
+
+    server.restart();
+    alice.reconnect_now();
+    bob.reconnect_now();
+    alice.wait_live(WAIT).await.unwrap();
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+
+    // The server holds each message once, in the order written.
+    let mut expected = vec!["before the outage".to_owned()];
+    expected.extend(sent);
+    assert_eq!(server_texts(&alice, dm).await, expected);
+    // Bob's engine got them live or in its resume, each once, in order.
+    bob.wait_live(WAIT).await.unwrap();
+    eventually(|| cached_texts(&bob, dm) == expected).await;
+    // Alice's own timeline has no pending echoes left and no duplicates.
+    assert_eq!(cached_texts(&alice, dm), expected);
+    assert!(
+        alice
+            .timeline(dm, None, 100)
+            .unwrap()
+            .items
+            .iter()
+            .all(|i| i.state == ItemState::Synced)
+    );
+}
+
+/// A `jeco` CLI that queued messages with no server, and one killed (SIGKILL) while it waited,
+/// leave them in the cache's outbox; the next `jeco` run delivers each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_cli_sends_its_queue_after_restart() {
+    let dirs = Dirs::new();
+    let mut server = ServerProcess::start(&dirs.server, &[]);
+    let url = server.url();
+    let cli = dirs.root.path().join("cli");
+    jeco_ok(&cli, &url, &["register", "carol"]);
+    let bob = engine(&url, &dirs.bob);
+    bob.register("bob", PASSWORD, None).await.unwrap();
+    bob.wait_live(WAIT).await.unwrap();
+    jeco_ok(&cli, &url, &["dm", "bob"]);
+
+    server.stop();
+    for i in 0..3 {
+        let out = jeco_ok(
+            &cli,
+            &url,
+            &[
+                "--json",
+                "send",
+                "@bob",
+                "--wait",
+                "1",
+                &format!("queued {i}"),
+            ],
+        );
+        assert!(out.contains("\"queued\""), "offline send is queued: {out}");
+    }
+    // A follower that is killed outright while the server is away.
+    let mut follower = std::process::Command::new(jeco_e2e::process::binary("jeco"))
+        .args(["--server", &url, "--data-dir"])
+        .arg(&cli)
+        .arg("follow")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+
+    server.restart();
+    jeco_ok(&cli, &url, &["sync", "--wait", "20"]);
+    // Once more: nothing is sent twice by a second run.
+    jeco_ok(&cli, &url, &["sync", "--wait", "5"]);
+
+    bob.reconnect_now();
+    bob.wait_live(WAIT).await.unwrap();
+    let dm = bob.conversations().unwrap()[0].id;
+    let expected = vec!["queued 0", "queued 1", "queued 2"];
+    assert_eq!(server_texts(&bob, dm).await, expected);
+    eventually(|| cached_texts(&bob, dm) == expected).await;
+}
+
+/// Messages sent while one member is disconnected by a server restart reach it on resume with no
+/// gap and no duplicate, and edits, reactions and deletions made meanwhile are applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restart_mid_conversation_leaves_no_gap() {
+    let dirs = Dirs::new();
+    let mut server = ServerProcess::start(&dirs.server, &[]);
+    let (alice, bob, dm) = two_users_in_a_dm(&server.url(), &dirs).await;
+
+    for i in 0..5 {
+        alice.send(dm, &format!("live {i}"), None).unwrap();
+    }
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+    eventually(|| cached_texts(&bob, dm).len() == 5).await;
+
+    // Bob goes away (his engine stops), the server restarts, conversation continues without him.
+    bob.shutdown();
+    server.restart();
+    alice.reconnect_now();
+    alice.wait_live(WAIT).await.unwrap();
+    for i in 5..10 {
+        alice.send(dm, &format!("live {i}"), None).unwrap();
+    }
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+    let first = alice.timeline(dm, None, 100).unwrap().items[0].message.id;
+    alice
+        .edit(dm, MessageRef::Id(first), "live 0 (edited)")
+        .unwrap();
+    alice.react(dm, MessageRef::Id(first), "🎉", true).unwrap();
+    let second = alice.timeline(dm, None, 100).unwrap().items[1].message.id;
+    alice.delete(dm, MessageRef::Id(second)).unwrap();
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+
+    // Bob starts again from his cache and resumes.
+    let bob = engine(&server.url(), &dirs.bob);
+    assert_eq!(
+        cached_texts(&bob, dm).len(),
+        5,
+        "the cache opened before any sync"
+    );
+    bob.wait_live(WAIT).await.unwrap();
+    let mut expected: Vec<String> = (0..10).map(|i| format!("live {i}")).collect();
+    expected[0] = "live 0 (edited)".into();
+    expected[1] = String::new();
+    eventually(|| cached_texts(&bob, dm) == expected).await;
+    let seqs: Vec<i64> = bob
+        .timeline(dm, None, 100)
+        .unwrap()
+        .items
+        .iter()
+        .map(|i| i.message.seq)
+        .collect();
+    let server_seqs: Vec<i64> = server_messages(&bob, dm)
+        .await
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(
+        seqs, server_seqs,
+        "the cache holds exactly the server's messages"
+    );
+    let top = &bob.timeline(dm, None, 100).unwrap().items[0].message;
+    assert_eq!(top.reactions.len(), 1);
+    assert_eq!(top.reactions[0].emoji, "🎉");
+    assert!(
+        bob.timeline(dm, None, 100).unwrap().items[1]
+            .message
+            .deleted
+    );
+}
+
+/// With no server at all, a restarted client shows its conversations, its cached timeline and
+/// local search results at once, and says it is offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_reads_offline_after_a_client_restart() {
+    let dirs = Dirs::new();
+    let mut server = ServerProcess::start(&dirs.server, &[]);
+    let url = server.url();
+    let (alice, bob, dm) = two_users_in_a_dm(&url, &dirs).await;
+    alice
+        .send(dm, "the quarterly report is ready", None)
+        .unwrap();
+    alice.send(dm, "see you tomorrow", None).unwrap();
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+    eventually(|| cached_texts(&bob, dm).len() == 2).await;
+    bob.shutdown();
+    alice.shutdown();
+    server.stop();
+
+    let started = std::time::Instant::now();
+    let bob = engine(&url, &dirs.bob);
+    let conversations = bob.conversations().unwrap();
+    let timeline = bob.timeline(dm, None, 50).unwrap();
+    let opened = started.elapsed();
+    assert_eq!(conversations.len(), 1);
+    assert_eq!(
+        timeline
+            .items
+            .iter()
+            .map(|i| i.message.text.as_str())
+            .collect::<Vec<_>>(),
+        ["the quarterly report is ready", "see you tomorrow"]
+    );
+    let hits = bob.search("quart", None, 10).await.unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].local);
+    assert_eq!(bob.me().unwrap().username, "bob");
+    bob.wait_for(WAIT, |s| {
+        matches!(s, ConnectionState::WaitingToRetry { .. })
+    })
+    .await
+    .unwrap();
+    println!("offline open: conversations + timeline read in {opened:?}");
+
+    // Writing offline queues; the server coming back delivers it.
+    bob.send(dm, "written offline", None).unwrap();
+    server.restart();
+    bob.reconnect_now();
+    bob.wait_live(WAIT).await.unwrap();
+    bob.wait_outbox_drained(WAIT).await.unwrap();
+    assert_eq!(
+        server_texts(&bob, dm).await,
+        [
+            "the quarterly report is ready",
+            "see you tomorrow",
+            "written offline"
+        ]
+    );
+}
+
+/// An access token about to expire is refreshed (rotating the refresh token) before the engine
+/// uses it; a session revoked elsewhere turns into "signed out" with the cache kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_rotate_and_a_revoked_session_signs_out_keeping_the_cache() {
+    let dirs = Dirs::new();
+    let server = ServerProcess::start(&dirs.server, &[]);
+    let url = server.url();
+    let (alice, _bob, dm) = two_users_in_a_dm(&url, &dirs).await;
+    alice.send(dm, "kept after sign-out", None).unwrap();
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+
+    // Make the stored access token look expired: the next use refreshes it.
+    let store = token_store(&dirs.alice);
+    let before = store.load().unwrap().unwrap();
+    let mut stale = before.clone();
+    stale.access_expires_at = 0;
+    store.save(&stale).unwrap();
+    alice.send(dm, "sent with a refreshed token", None).unwrap();
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+    let after = store.load().unwrap().unwrap();
+    assert_ne!(after.refresh_token, before.refresh_token, "refresh rotated");
+    assert!(
+        after.access_expires_at > 0,
+        "a fresh access token was stored"
+    );
+
+    // Someone ends the session (here: a plain client holding the same tokens logs out).
+    let other = jeco_client::Client::builder(url.as_str())
+        .token_store(std::sync::Arc::new(jeco_client::MemoryTokenStore::new()))
+        .build()
+        .unwrap();
+    let mut events = alice.subscribe();
+    other_logout(&other, &after).await;
+    alice
+        .wait_for(WAIT, |s| *s == ConnectionState::SignedOut)
+        .await
+        .unwrap();
+    let mut saw_signed_out = false;
+    while let Ok(e) = events.try_recv() {
+        saw_signed_out |= e == EngineEvent::Connection(ConnectionState::SignedOut);
+    }
+    assert!(saw_signed_out, "the UI is told");
+    assert!(store.load().unwrap().is_none(), "dead tokens are forgotten");
+    // The cache is still readable.
+    assert!(
+        cached_texts(&alice, dm)
+            .iter()
+            .any(|t| t == "kept after sign-out")
+    );
+    // Signing in again resumes on the same cache.
+    alice.login("alice", PASSWORD).await.unwrap();
+    alice.wait_live(WAIT).await.unwrap();
+    assert_eq!(cached_texts(&alice, dm).len(), 2);
+}
+
+/// A send the server refuses for good becomes failed with the server's reason, does not block
+/// what comes after it, and can be discarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_send_fails_with_the_reason_and_later_ones_still_go() {
+    let dirs = Dirs::new();
+    let server = ServerProcess::start(&dirs.server, &["--message-max-chars", "10"]);
+    let (alice, _bob, dm) = two_users_in_a_dm(&server.url(), &dirs).await;
+    alice.send(dm, "this one is far too long", None).unwrap();
+    alice.send(dm, "short", None).unwrap();
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+    let outbox = alice.outbox(Some(dm)).unwrap();
+    assert_eq!(outbox.len(), 1);
+    let failed = &outbox[0];
+    assert_eq!(failed.state, jeco_client::OutboxState::Failed);
+    let error = failed.error.as_ref().unwrap();
+    assert_eq!(error.code, jeco_shared::ErrorCode::ValidationFailed);
+    let timeline = alice.timeline(dm, None, 50).unwrap();
+    assert!(matches!(
+        timeline.items.last().unwrap().state,
+        ItemState::Failed { .. }
+    ));
+    assert_eq!(server_texts(&alice, dm).await, ["short"]);
+    // Rewriting the failed message puts it back in the queue; it then goes through.
+    alice
+        .edit(dm, timeline.items.last().unwrap().reference(), "now short")
+        .unwrap();
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+    assert_eq!(server_texts(&alice, dm).await, ["short", "now short"]);
+    assert!(alice.outbox(Some(dm)).unwrap().is_empty());
+}
+
+/// The worst case for duplicates: the server commits a send but its answer is lost, and the link
+/// then goes silent without closing (a pulled cable). The engine notices the dead link within its
+/// pong timeout, reconnects when the network is back, sends again with the same `client_id`, and
+/// the server keeps the message once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_whose_answer_was_lost_is_kept_once() {
+    let dirs = Dirs::new();
+    let server = ServerProcess::start(&dirs.server, &[]);
+    let addr: std::net::SocketAddr = server.url().trim_start_matches("http://").parse().unwrap();
+    let proxy = jeco_e2e::proxy::Proxy::start(addr).await;
+    let alice = engine(&proxy.url(), &dirs.alice);
+    let bob = engine(&server.url(), &dirs.bob);
+    alice.register("alice", PASSWORD, None).await.unwrap();
+    bob.register("bob", PASSWORD, None).await.unwrap();
+    alice.wait_live(WAIT).await.unwrap();
+    let bob_user = alice.find_user("bob").await.unwrap().unwrap();
+    let dm = alice.open_direct(bob_user.id).await.unwrap().id;
+
+    proxy.cut_answers(true);
+    alice.send(dm, "said once", None).unwrap();
+    // The server gets it (Bob sees it) while Alice hears nothing back.
+    let b = bob.clone();
+    eventually(move || b.conversation(dm).unwrap().is_some()).await;
+    eventually(|| cached_texts(&bob, dm) == ["said once"]).await;
+    let state = alice
+        .wait_for(Duration::from_secs(10), |s| {
+            matches!(s, ConnectionState::WaitingToRetry { .. })
+        })
+        .await
+        .expect("a silent link is declared dead within seconds");
+    println!("dead link detected: {state:?}");
+    assert_eq!(
+        alice.outbox(Some(dm)).unwrap().len(),
+        1,
+        "still unconfirmed"
+    );
+
+    proxy.cut_answers(false);
+    alice.reconnect_now();
+    alice.wait_live(WAIT).await.unwrap();
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+    assert_eq!(server_texts(&bob, dm).await, ["said once"]);
+    assert_eq!(cached_texts(&alice, dm), ["said once"]);
+    assert_eq!(cached_texts(&bob, dm), ["said once"]);
+}

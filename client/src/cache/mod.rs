@@ -274,7 +274,7 @@ impl Cache {
             .query_map([], |r| r.get::<_, String>(0))?
             .map(|j| Ok(serde_json::from_str::<Team>(&j?)?))
             .collect::<Result<Vec<_>>>()?;
-        teams.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        teams.sort_by_key(|t| t.name.to_lowercase());
         Ok(teams)
     }
 
@@ -452,6 +452,26 @@ impl Cache {
                 None => true,
             };
         Ok((items, needs_server))
+    }
+
+    /// Whether anything older than `seq` exists: cached, or on the server because the cache does
+    /// not reach back to the conversation's first message.
+    pub fn has_more_before(&self, id: ConversationId, seq: i64) -> Result<bool> {
+        let conn = self.lock();
+        let complete: bool = conn
+            .query_row(
+                "SELECT history_complete FROM conversations WHERE id = ?1",
+                [id.0],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if !complete {
+            return Ok(true);
+        }
+        Ok(conn
+            .prepare_cached("SELECT 1 FROM messages WHERE conversation_id = ?1 AND seq < ?2")?
+            .exists(params![id.0, seq])?)
     }
 
     /// Stores a page of older history fetched from the server for the range below `before`, and

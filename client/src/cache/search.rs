@@ -75,11 +75,13 @@ impl Cache {
             return Ok(Vec::new());
         };
         let conn = self.lock();
+        // Ordered by the FTS table's own rowid (= message id): FTS5 walks its index newest first
+        // and stops after `limit`, so snippets are made for the shown hits only, not every match.
         let mut stmt = conn.prepare_cached(
             "SELECT m.json, snippet(messages_fts, 0, char(2), char(3), '…', 12)
              FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
              WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR m.conversation_id = ?2)
-             ORDER BY m.id DESC LIMIT ?3",
+             ORDER BY messages_fts.rowid DESC LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![query, conversation.map(|c| c.0), limit], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))

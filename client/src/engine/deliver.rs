@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 enum Outcome {
     /// Confirmed (with the message as the server now has it, when the answer carries one).
-    Done(Option<Message>),
+    Done(Option<Box<Message>>),
     /// Refused for good.
     Failed(OutboxError),
     /// Not now: try again after this long (or once the connection is back).
@@ -235,7 +235,7 @@ async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
         }
     };
     match result {
-        Ok(message) => Outcome::Done(message),
+        Ok(message) => Outcome::Done(message.map(Box::new)),
         Err(e) => classify(inner, e),
     }
 }

@@ -19,6 +19,7 @@
 //! a listener that falls behind (`RecvError::Lagged`) re-reads everything and misses nothing.
 
 mod deliver;
+mod network;
 mod sync_loop;
 
 use crate::cache::Enqueued;
@@ -657,8 +658,13 @@ impl Engine {
                 }
             }
         }
-        let has_more_before = needs_server
-            || items.len() >= limit as usize && items.first().is_some_and(|i| i.message.seq > 1);
+        let oldest = items
+            .iter()
+            .find(|i| i.message.seq > 0)
+            .map(|i| i.message.seq)
+            .or(before)
+            .unwrap_or(i64::MAX);
+        let has_more_before = needs_server || cache.has_more_before(id, oldest)?;
         Ok(Timeline {
             items,
             has_more_before,
@@ -760,17 +766,29 @@ impl Engine {
         }
     }
 
-    /// Edits a message (a pending one is rewritten before it is sent).
-    pub fn edit(&self, conversation: ConversationId, target: MessageRef, text: &str) -> Result<()> {
+    /// Edits a message (a pending one is rewritten before it is sent). Returns the outbox item
+    /// that carries the change (the rewritten send, for a pending message).
+    pub fn edit(
+        &self,
+        conversation: ConversationId,
+        target: MessageRef,
+        text: &str,
+    ) -> Result<Option<OutboxItem>> {
         let text = check_text(text)?;
-        self.queue(conversation, OutboxOp::Edit { target, text })
-            .map(drop)
+        Ok(queued_item(
+            self.queue(conversation, OutboxOp::Edit { target, text })?,
+        ))
     }
 
-    /// Deletes a message (a pending one is simply not sent).
-    pub fn delete(&self, conversation: ConversationId, target: MessageRef) -> Result<()> {
-        self.queue(conversation, OutboxOp::Delete { target })
-            .map(drop)
+    /// Deletes a message. A pending one is simply not sent: then there is no outbox item.
+    pub fn delete(
+        &self,
+        conversation: ConversationId,
+        target: MessageRef,
+    ) -> Result<Option<OutboxItem>> {
+        Ok(queued_item(
+            self.queue(conversation, OutboxOp::Delete { target })?,
+        ))
     }
 
     /// Adds (`add`) or removes the user's reaction.
@@ -780,7 +798,7 @@ impl Engine {
         target: MessageRef,
         emoji: &str,
         add: bool,
-    ) -> Result<()> {
+    ) -> Result<Option<OutboxItem>> {
         let emoji = emoji.trim();
         if emoji.is_empty()
             || emoji.chars().count() > jeco_shared::messages::EMOJI_MAX
@@ -791,15 +809,14 @@ impl Engine {
                 jeco_shared::messages::EMOJI_MAX
             )));
         }
-        self.queue(
+        Ok(queued_item(self.queue(
             conversation,
             OutboxOp::React {
                 target,
                 emoji: emoji.to_owned(),
                 add,
             },
-        )
-        .map(drop)
+        )?))
     }
 
     /// Marks everything up to `seq` read (at once locally; the server is told when online).
@@ -963,7 +980,7 @@ impl Engine {
                                 local: false,
                             }),
                     );
-                    results.sort_by(|a, b| b.message.id.cmp(&a.message.id));
+                    results.sort_by_key(|r| std::cmp::Reverse(r.message.id));
                     results.truncate(limit as usize);
                 }
                 Err(e) => tracing::debug!(error = %e, "server search failed; local results only"),
@@ -1124,6 +1141,13 @@ fn not_signed_in(e: ClientError) -> EngineError {
     match e {
         ClientError::NotSignedIn => EngineError::NotSignedIn,
         other => EngineError::Client(other),
+    }
+}
+
+fn queued_item(e: Enqueued) -> Option<OutboxItem> {
+    match e {
+        Enqueued::Queued(item) | Enqueued::Rewrote(item) => Some(item),
+        Enqueued::Cancelled { .. } | Enqueued::UnknownMessage => None,
     }
 }
 

@@ -20,7 +20,8 @@
 //!   connection that answers nothing within `pong_timeout`, then reconnects.
 //! - **Backoff.** Failed attempts wait `backoff_min · 2^n` (capped at `backoff_max`) with full
 //!   jitter, so a server restart is not met by every client at the same instant;
-//!   [`super::Engine::reconnect_now`] cuts the wait short.
+//!   [`super::Engine::reconnect_now`] and a change of the machine's network interfaces
+//!   ([`super::network`]) cut the wait short.
 
 use super::{ConnectionState, EngineEvent, Inner, with_token};
 use crate::cache::{Applied, Cache};
@@ -135,9 +136,13 @@ pub(crate) async fn run(
                     retry_in_ms: delay.as_millis() as u64,
                     reason,
                 });
+                let network = super::network::fingerprint();
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = inner.wake.notified() => {}
+                    _ = super::network::changed(network) => {
+                        tracing::debug!("the network changed; retrying now");
+                    }
                     _ = stop.changed() => return,
                 }
             }
@@ -387,34 +392,31 @@ impl Live {
                 }
                 // Side effects that need the server come first: if one fails, the position is not
                 // moved and the event is replayed on the next connection.
-                match &event.body {
-                    UserEventBody::ConversationAdded {
-                        conversation_id, ..
-                    } => {
-                        if self
-                            .cache
-                            .conversation(*conversation_id)
-                            .map_err(cache_end)?
-                            .is_none()
-                        {
-                            match snapshot(&self.inner, &self.user, &self.cache, *conversation_id)
-                                .await
-                            {
-                                Ok(()) => {}
-                                // Left again since: the removal follows in the log.
-                                Err(e) if e.code() == ErrorCode::NotFound => {}
-                                Err(e) => return Err(end_for(e)),
-                            }
-                        }
+                if let UserEventBody::ConversationAdded {
+                    conversation_id, ..
+                } = &event.body
+                    && self
+                        .cache
+                        .conversation(*conversation_id)
+                        .map_err(cache_end)?
+                        .is_none()
+                {
+                    match snapshot(&self.inner, &self.user, &self.cache, *conversation_id).await {
+                        Ok(()) => {}
+                        // Left again since: the removal follows in the log.
+                        Err(e) if e.code() == ErrorCode::NotFound => {}
+                        Err(e) => return Err(end_for(e)),
                     }
+                }
+                if matches!(
+                    event.body,
                     UserEventBody::TeamAdded { .. }
-                    | UserEventBody::TeamChanged { .. }
-                    | UserEventBody::TeamRemoved { .. } => {
-                        refresh_teams(&self.inner, &self.cache)
-                            .await
-                            .map_err(end_for)?;
-                    }
-                    _ => {}
+                        | UserEventBody::TeamChanged { .. }
+                        | UserEventBody::TeamRemoved { .. }
+                ) {
+                    refresh_teams(&self.inner, &self.cache)
+                        .await
+                        .map_err(end_for)?;
                 }
                 self.cache.apply_user_event(&event).map_err(cache_end)?;
                 match event.body {
@@ -599,7 +601,20 @@ async fn refresh_list(inner: &Inner, me: UserId, cache: &Cache) -> super::Result
         }
     }
     let _ = me;
+    refresh_notifications(inner, cache).await?;
     refresh_teams(inner, cache).await
+}
+
+/// The newest page of notifications (the user log only carries the ones created while synced).
+async fn refresh_notifications(inner: &Inner, cache: &Cache) -> super::Result<()> {
+    let page = with_token(&inner.client, |api, token| async move {
+        api.notifications(&token).await
+    })
+    .await?;
+    for n in &page.items {
+        cache.upsert_notification(n)?;
+    }
+    Ok(())
 }
 
 async fn refresh_teams(inner: &Inner, cache: &Cache) -> super::Result<()> {

@@ -1,0 +1,352 @@
+//! `jeco`: Jeco Chat from the command line. See `jeco --help`.
+//!
+//! A thin layer over [`jeco_client::Engine`]: every command builds the engine on the same data
+//! directory (cache, outbox, tokens), gives it a few seconds to connect, does its work and shuts it
+//! down. Reading commands work offline from the cache; writing commands go through the persistent
+//! outbox, so a message written offline is sent by the next `jeco` that runs online.
+
+#![forbid(unsafe_code)]
+
+mod account;
+mod app;
+mod follow;
+mod output;
+mod read;
+mod resolve;
+mod write;
+
+use app::App;
+use clap::{Args, Parser, Subcommand};
+use output::Out;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jeco",
+    version,
+    about = "Jeco Chat from the command line.",
+    long_about = "Jeco Chat from the command line.\n\n\
+        Conversations are named by id, #channel, group name or @username (the direct conversation \
+        with that person). Reading commands work offline from the local cache; sends, edits, \
+        deletes and reactions are queued and delivered the next time jeco runs online.\n\n\
+        Example:\n  jeco register ada\n  jeco dm grace\n  jeco send @grace 'hello!'\n  \
+        jeco follow"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// Server address.
+    #[arg(
+        long,
+        env = "JECO_SERVER",
+        default_value = "http://127.0.0.1:7878",
+        global = true,
+        value_name = "URL"
+    )]
+    server: String,
+    /// Where the cache, the outbox and the sign-in tokens are kept [default: the platform data
+    /// directory, e.g. ~/.local/share/jeco-cli].
+    #[arg(long, env = "JECO_DATA_DIR", global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Machine output: one JSON document per command (`follow`: one JSON object per line).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Log to stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create an account and sign in as it.
+    Register {
+        /// 3–32 characters of a-z 0-9 _ . -
+        username: String,
+        /// Name shown instead of the username.
+        #[arg(long, value_name = "NAME")]
+        display_name: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Sign in.
+    Login {
+        /// Your username.
+        username: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Sign out (the local cache stays, with anything still queued, unless --forget).
+    Logout {
+        /// Also delete this account's local cache.
+        #[arg(long)]
+        forget: bool,
+    },
+    /// Who is signed in, the connection, the cache and the outbox.
+    Status,
+    /// List conversations with unread and mention counts.
+    #[command(visible_alias = "ls")]
+    Conversations,
+    /// Create a group room.
+    CreateGroup {
+        /// The room's name.
+        name: String,
+        /// Add this user (repeatable).
+        #[arg(long = "member", value_name = "USERNAME")]
+        members: Vec<String>,
+    },
+    /// Open (or find) the direct conversation with a user.
+    Dm {
+        /// The other person (with or without @).
+        username: String,
+    },
+    /// Join a team with an invite code.
+    Join {
+        #[arg(value_name = "INVITE_CODE")]
+        code: String,
+    },
+    /// Send a message (text from the arguments, or all of stdin when there are none or it is `-`).
+    Send {
+        /// Id, #channel, group name or @username.
+        conversation: String,
+        /// The message (words are joined by spaces); none, or `-`, reads it from stdin.
+        text: Vec<String>,
+        /// Reply in the thread of this message.
+        #[arg(long, value_name = "MESSAGE_ID")]
+        reply_to: Option<i64>,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Show a conversation's messages, oldest first.
+    History {
+        /// Id, #channel, group name or @username.
+        conversation: String,
+        /// How many messages.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Only messages before this seq (page back through history).
+        #[arg(long, value_name = "SEQ")]
+        before: Option<i64>,
+    },
+    /// Print new messages as they arrive (all conversations, or one) until Ctrl-C.
+    Follow {
+        /// Only this conversation (id, #channel, group name or @username).
+        conversation: Option<String>,
+    },
+    /// Search messages (the local cache, plus the server when online).
+    Search {
+        /// Words (all must occur; the last one may be a prefix).
+        query: String,
+        /// Only in this conversation.
+        #[arg(long = "in", value_name = "CONVERSATION")]
+        conversation: Option<String>,
+        /// How many results.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Add (or --remove) a reaction.
+    React {
+        /// Id, #channel, group name or @username.
+        conversation: String,
+        /// The message id (`history` shows it), or the client id of a pending message.
+        message_id: String,
+        emoji: String,
+        /// Remove the reaction instead.
+        #[arg(long)]
+        remove: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Replace a message's text.
+    Edit {
+        /// Id, #channel, group name or @username.
+        conversation: String,
+        /// The message id (`history` shows it), or the client id of a pending message.
+        message_id: String,
+        /// The new text.
+        text: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Delete a message.
+    Delete {
+        /// Id, #channel, group name or @username.
+        conversation: String,
+        /// The message id (`history` shows it), or the client id of a pending message.
+        message_id: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// List queued and failed changes; retry or discard one.
+    Outbox {
+        /// Retry a failed item (and wait for its delivery).
+        #[arg(long, value_name = "ID", conflicts_with = "discard")]
+        retry: Option<i64>,
+        /// Drop an item (and whatever was queued against a dropped send).
+        #[arg(long, value_name = "ID")]
+        discard: Option<i64>,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Connect, deliver the outbox, catch up, exit (non-zero when the server cannot be reached).
+    Sync {
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// List notifications, newest first.
+    Notifications {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Args)]
+struct PasswordArgs {
+    /// Read the password from the first line of stdin (else $JECO_PASSWORD, else a prompt).
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct WaitArgs {
+    /// Seconds to wait for the server before leaving the change queued.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    wait: f64,
+}
+
+impl WaitArgs {
+    pub fn duration(self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.wait.clamp(0.0, 86_400.0))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    let out = Out::new(cli.global.json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return out.fail(&anyhow::Error::from(e)),
+    };
+    let result = runtime.block_on(async {
+        let app = App::start(&cli.global.server, cli.global.data_dir.clone(), out)?;
+        let result = run(&app, cli.command).await;
+        app.engine.shutdown();
+        result
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => out.fail(&e),
+    }
+}
+
+async fn run(app: &App, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Register {
+            username,
+            display_name,
+            password,
+        } => {
+            let password = account::read_password(password.password_stdin, true)?;
+            account::register(app, &username, &password, display_name.as_deref()).await
+        }
+        Command::Login { username, password } => {
+            let password = account::read_password(password.password_stdin, false)?;
+            account::login(app, &username, &password).await
+        }
+        Command::Logout { forget } => account::logout(app, forget).await,
+        Command::Status => read::status(app).await,
+        Command::Conversations => read::conversations(app).await,
+        Command::CreateGroup { name, members } => account::create_group(app, &name, &members).await,
+        Command::Dm { username } => account::dm(app, &username).await,
+        Command::Join { code } => account::join(app, &code).await,
+        Command::Send {
+            conversation,
+            text,
+            reply_to,
+            wait,
+        } => write::send(app, &conversation, text, reply_to, wait.duration()).await,
+        Command::History {
+            conversation,
+            limit,
+            before,
+        } => read::history(app, &conversation, limit, before).await,
+        Command::Follow { conversation } => follow::follow(app, conversation.as_deref()).await,
+        Command::Search {
+            query,
+            conversation,
+            limit,
+        } => read::search(app, &query, conversation.as_deref(), limit).await,
+        Command::React {
+            conversation,
+            message_id,
+            emoji,
+            remove,
+            wait,
+        } => {
+            let change = write::Change::React {
+                emoji,
+                add: !remove,
+            };
+            write::change(app, &conversation, &message_id, change, wait.duration()).await
+        }
+        Command::Edit {
+            conversation,
+            message_id,
+            text,
+            wait,
+        } => {
+            let change = write::Change::Edit { text };
+            write::change(app, &conversation, &message_id, change, wait.duration()).await
+        }
+        Command::Delete {
+            conversation,
+            message_id,
+            wait,
+        } => {
+            let change = write::Change::Delete;
+            write::change(app, &conversation, &message_id, change, wait.duration()).await
+        }
+        Command::Outbox {
+            retry,
+            discard,
+            wait,
+        } => write::outbox(app, retry, discard, wait.duration()).await,
+        Command::Sync { wait } => read::sync(app, wait.duration()).await,
+        Command::Notifications { limit } => read::notifications(app, limit).await,
+    }
+}
+
+/// Logs to stderr with -v (or when RUST_LOG is set); silent otherwise.
+fn init_tracing(verbose: u8) {
+    let from_env = std::env::var_os("RUST_LOG").is_some();
+    if verbose == 0 && !from_env {
+        return;
+    }
+    let default = match verbose {
+        0 | 1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = if from_env && verbose == 0 {
+        tracing_subscriber::EnvFilter::from_default_env()
+    } else {
+        tracing_subscriber::EnvFilter::new(default)
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

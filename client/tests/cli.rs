@@ -1,0 +1,263 @@
+//! The `jeco` binary against a real `jeco-server` on `127.0.0.1:0`: each user is a separate
+//! `--data-dir`, each command a separate process, as a person (or a script) would use it.
+
+use jeco_server::{Config, RunningServer};
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const PASSWORD: &str = "a long enough password";
+
+/// A server running on its own runtime, so the tests can block on child processes.
+struct Server {
+    url: String,
+    addr: std::net::SocketAddr,
+    running: Option<RunningServer>,
+    runtime: tokio::runtime::Runtime,
+    data: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let running = runtime.block_on(listen(data.path(), "127.0.0.1:0"));
+        let addr = running.local_addr();
+        Self {
+            url: format!("http://{addr}"),
+            addr,
+            running: Some(running),
+            runtime,
+            data,
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            self.runtime.block_on(running.shutdown());
+        }
+    }
+
+    /// Starts again on the same address and data (same accounts, same messages).
+    fn restart(&mut self) {
+        self.stop();
+        let addr = self.addr.to_string();
+        self.running = Some(self.runtime.block_on(listen(self.data.path(), &addr)));
+    }
+}
+
+async fn listen(data: &Path, addr: &str) -> RunningServer {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let mut config = Config::with_data_dir(data);
+    config.bind = listener.local_addr().unwrap();
+    RunningServer::start(config, listener).await.unwrap()
+}
+
+/// One person: a data directory of their own.
+struct User {
+    name: &'static str,
+    dir: PathBuf,
+}
+
+impl User {
+    fn new(root: &tempfile::TempDir, name: &'static str) -> Self {
+        Self {
+            name,
+            dir: root.path().join(name),
+        }
+    }
+
+    /// Runs `jeco --server … --data-dir … <args>` with `stdin` as standard input.
+    fn run_with(&self, server: &Server, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_jeco"))
+            .arg("--server")
+            .arg(&server.url)
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(args)
+            .env_remove("JECO_PASSWORD")
+            .env_remove("JECO_SERVER")
+            .env_remove("JECO_DATA_DIR")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the jeco binary runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    fn ok(&self, server: &Server, args: &[&str]) -> String {
+        self.ok_with(server, args, "")
+    }
+
+    fn ok_with(&self, server: &Server, args: &[&str], stdin: &str) -> String {
+        let out = self.run_with(server, args, stdin);
+        assert!(
+            out.status.success(),
+            "{} $ jeco {}: {}\nstdout: {}\nstderr: {}",
+            self.name,
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command with `--json` that must succeed; returns its parsed output.
+    fn json(&self, server: &Server, args: &[&str]) -> Value {
+        self.json_with_stdin(server, args, "")
+    }
+
+    fn json_with_stdin(&self, server: &Server, args: &[&str], stdin: &str) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let stdout = self.ok_with(server, &all, stdin);
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    }
+
+    fn register(&self, server: &Server) {
+        let line = format!("{PASSWORD}\n");
+        let stdout = self.ok_with(server, &["register", self.name, "--password-stdin"], &line);
+        assert!(stdout.contains(self.name), "{stdout}");
+    }
+}
+
+/// `[(sender, text)]` of a `history --json` answer.
+fn texts(history: &Value) -> Vec<(String, String)> {
+    history["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["sender"].as_str().unwrap().to_owned(),
+                i["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn two_people_chat_in_a_direct_conversation() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = (User::new(&root, "alice"), User::new(&root, "bob"));
+    alice.register(&server);
+    bob.register(&server);
+
+    let dm = alice.ok(&server, &["dm", "bob"]);
+    assert!(dm.contains("@bob"), "{dm}");
+    let sent = alice.ok(
+        &server,
+        &["send", "@bob", "hello", "from", "the", "arguments"],
+    );
+    assert!(sent.contains("sent to @bob"), "{sent}");
+    // No text arguments: all of stdin is one message, its trailing newline dropped.
+    let sent = alice.json_with_stdin(&server, &["send", "@bob"], "from stdin\nsecond line\n");
+    assert_eq!(sent["message"]["text"], "from stdin\nsecond line", "{sent}");
+    assert!(sent["message"]["id"].as_i64().unwrap() > 0, "{sent}");
+
+    let history = bob.json(&server, &["history", "@alice"]);
+    assert_eq!(
+        texts(&history),
+        [
+            ("alice".to_owned(), "hello from the arguments".to_owned()),
+            ("alice".to_owned(), "from stdin\nsecond line".to_owned()),
+        ],
+        "{history:#}"
+    );
+    assert!(
+        history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["state"] == "synced"),
+        "{history:#}"
+    );
+
+    let found = bob.json(&server, &["search", "arguments"]);
+    let results = found["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{found:#}");
+    assert_eq!(results[0]["message"]["text"], "hello from the arguments");
+    assert_eq!(results[0]["conversation"], "@alice");
+
+    let list = bob.json(&server, &["conversations"]);
+    let list = list.as_array().expect("an array of conversations");
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["label"], "@alice");
+    assert_eq!(list[0]["kind"], "direct");
+    assert_eq!(list[0]["unread_count"], 2);
+    // The human form names it the same way.
+    let ls = bob.ok(&server, &["ls"]);
+    assert!(ls.contains("@alice") && ls.contains("2 unread"), "{ls}");
+}
+
+#[test]
+fn an_unknown_conversation_is_an_error() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = (User::new(&root, "alice"), User::new(&root, "bob"));
+    alice.register(&server);
+    bob.register(&server);
+    alice.ok(&server, &["dm", "bob"]);
+
+    let out = alice.run_with(&server, &["send", "nowhere", "hi"], "");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("nowhere") && stderr.contains("@bob"),
+        "the error names the argument and the candidates: {stderr}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = alice.run_with(&server, &["--json", "history", "@carol"], "");
+    assert!(!out.status.success());
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "not_found", "{error}");
+    // Nothing was queued for it.
+    let outbox = alice.json(&server, &["outbox"]);
+    assert_eq!(outbox, serde_json::json!([]));
+}
+
+#[test]
+fn a_message_written_offline_is_sent_by_the_next_online_run() {
+    let mut server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = (User::new(&root, "alice"), User::new(&root, "bob"));
+    alice.register(&server);
+    bob.register(&server);
+    alice.ok(&server, &["dm", "bob"]);
+
+    server.stop();
+    let queued = alice.json(&server, &["send", "@bob", "written offline", "--wait", "1"]);
+    assert_eq!(queued["queued"], true, "{queued}");
+    assert!(queued["client_id"].is_string(), "{queued}");
+    // Reading works offline, from the cache, with the message shown as pending.
+    let history = alice.json(&server, &["history", "@bob"]);
+    let items = history["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{history:#}");
+    assert_eq!(items[0]["state"], "pending");
+
+    server.restart();
+    let synced = alice.json(&server, &["sync"]);
+    assert_eq!(synced["outbox"]["queued"], 0, "{synced}");
+    let history = bob.json(&server, &["history", "@alice"]);
+    assert_eq!(
+        texts(&history),
+        [("alice".to_owned(), "written offline".to_owned())]
+    );
+}

@@ -650,3 +650,31 @@ pub(crate) async fn learn_users(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_with_jitter_and_a_cap() {
+        let t = Timing::default();
+        for attempt in 1..=12 {
+            let nominal = t
+                .backoff_min
+                .saturating_mul(1 << (attempt - 1))
+                .min(t.backoff_max);
+            for _ in 0..50 {
+                let d = t.backoff(attempt);
+                assert!(d <= nominal, "attempt {attempt}: {d:?} > {nominal:?}");
+                assert!(
+                    d >= nominal.mul_f64(0.1),
+                    "attempt {attempt}: {d:?} too short"
+                );
+            }
+        }
+        // Jittered: fifty draws are not all the same.
+        let draws: std::collections::HashSet<_> = (0..50).map(|_| t.backoff(5)).collect();
+        assert!(draws.len() > 1);
+        assert!(t.backoff(100) <= t.backoff_max);
+    }
+}

@@ -396,3 +396,69 @@ async fn a_send_whose_answer_was_lost_is_kept_once() {
     assert_eq!(cached_texts(&alice, dm), ["said once"]);
     assert_eq!(cached_texts(&bob, dm), ["said once"]);
 }
+
+/// A client too far behind for a replay is told to resync: it reloads the conversation's newest
+/// page, keeps what it had cached, and fetches the missing older part on demand — ending with
+/// exactly the server's history. Search online merges cache and server without duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_too_far_behind_resyncs_and_fills_the_gap_on_demand() {
+    let dirs = Dirs::new();
+    // Replays stop at 10 events; more than that is a resync.
+    let server = ServerProcess::start(&dirs.server, &["--resume-max-events", "10"]);
+    let url = server.url();
+    let (alice, bob, dm) = two_users_in_a_dm(&url, &dirs).await;
+    alice.send(dm, "before bob left", None).unwrap();
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+    eventually(|| cached_texts(&bob, dm).len() == 1).await;
+    bob.shutdown();
+
+    let mut expected = vec!["before bob left".to_owned()];
+    for i in 0..80 {
+        let text = format!("while away {i}");
+        alice.send(dm, &text, None).unwrap();
+        expected.push(text);
+    }
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+
+    let bob = engine(&url, &dirs.bob);
+    bob.wait_live(WAIT).await.unwrap();
+    // Not a replay of 80 messages: a resync brought the newest page (50), and the old message is
+    // still cached below the gap.
+    assert_eq!(bob.cache().unwrap().message_count().unwrap(), 51);
+    eventually(|| {
+        cached_texts(&bob, dm)
+            .last()
+            .is_some_and(|t| t == "while away 79")
+    })
+    .await;
+    let newest = bob.timeline(dm, None, 50).unwrap();
+    assert_eq!(newest.items.len(), 50);
+    assert!(newest.has_more_before);
+    // Scrolling back fetches what the cache lacks, until the start.
+    let mut before = newest.items[0].message.seq;
+    let mut older = Vec::new();
+    loop {
+        let page = bob.load_timeline(dm, Some(before), 20).await.unwrap();
+        older.splice(0..0, page.items.iter().map(|i| i.message.text.clone()));
+        if !page.has_more_before {
+            break;
+        }
+        before = page.items[0].message.seq;
+    }
+    let mut all = older;
+    all.extend(newest.items.iter().map(|i| i.message.text.clone()));
+    assert_eq!(all, expected);
+    assert_eq!(
+        cached_texts(&bob, dm),
+        expected,
+        "the gap is filled in the cache"
+    );
+
+    // Online search: cached hits and the server's, each message once.
+    let hits = bob.search("away", None, 100).await.unwrap();
+    let mut ids: Vec<_> = hits.iter().map(|h| h.message.id).collect();
+    assert_eq!(ids.len(), 80);
+    ids.dedup();
+    assert_eq!(ids.len(), 80, "no duplicates between cache and server");
+    assert!(hits.iter().all(|h| h.local), "every hit is also cached now");
+}

@@ -1,9 +1,10 @@
-//! The Tauri commands: the whole surface the UI can call. Each one is a thin wrapper over
-//! `jeco-client` (through [`AppState`]); none holds business logic, and every failure reaches the UI
-//! as a [`CommandError`] `{code, message, fields?}`.
+//! The Tauri commands: the whole surface the UI can call. Each one is a thin wrapper over the
+//! `jeco-client` engine (through [`AppState`]); none holds business logic, and every failure reaches
+//! the UI as a [`CommandError`] `{code, message, fields?}`.
 
 use crate::error::CommandError;
 use crate::session::{AppState, AppStatus};
+use jeco_client::ConnectionState;
 use jeco_shared::users::User;
 use tauri::State;
 
@@ -30,8 +31,8 @@ pub async fn register(
     password: String,
     display_name: Option<String>,
 ) -> Result<User, CommandError> {
-    let client = state.client().await?;
-    Ok(client
+    let engine = state.engine().await?;
+    Ok(engine
         .register(&username, &password, display_name.as_deref())
         .await?)
 }
@@ -42,20 +43,25 @@ pub async fn login(
     username: String,
     password: String,
 ) -> Result<User, CommandError> {
-    let client = state.client().await?;
-    Ok(client.login(&username, &password).await?)
+    let engine = state.engine().await?;
+    Ok(engine.login(&username, &password).await?)
 }
 
-/// Signs out; the local session is forgotten even when the server cannot be told.
+/// Signs out; the local session is forgotten even when the server cannot be told. The account's
+/// cache stays for the next sign-in.
 #[tauri::command]
 pub async fn logout(state: State<'_, AppState>) -> Result<(), CommandError> {
-    let client = state.client().await?;
-    Ok(client.logout().await?)
+    let engine = state.engine().await?;
+    Ok(engine.logout().await?)
 }
 
-/// The signed-in user, or `null` when nobody is (or the saved session has ended).
+/// The signed-in user, or `null` when nobody is (or the session ended on the server). Answered
+/// from the engine's cache: a saved session shows at once, online or not.
 #[tauri::command]
 pub async fn current_user(state: State<'_, AppState>) -> Result<Option<User>, CommandError> {
-    let client = state.client().await?;
-    Ok(client.current_user().await?)
+    let engine = state.engine().await?;
+    if engine.connection_state() == ConnectionState::SignedOut {
+        return Ok(None);
+    }
+    Ok(engine.me())
 }

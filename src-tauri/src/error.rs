@@ -4,7 +4,7 @@
 //! side of the wire, listed on [`CommandError`]) and shows `message` as is. Field errors keep the
 //! server's field names so the form can put each one under its input.
 
-use jeco_client::{ApiError, ClientError, TokenStoreError};
+use jeco_client::{ApiError, ClientError, EngineError, TokenStoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -62,6 +62,16 @@ impl From<ClientError> for CommandError {
                 None => Self::new("sync_failed", e.to_string()),
             },
             ClientError::NotSignedIn => Self::new("not_signed_in", "You are not signed in."),
+        }
+    }
+}
+
+impl From<EngineError> for CommandError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            EngineError::Client(e) => e.into(),
+            EngineError::NotSignedIn => Self::new("not_signed_in", "You are not signed in."),
+            other => Self::new(other.code().as_str(), other.to_string()),
         }
     }
 }

@@ -1,15 +1,15 @@
 //! The app's one piece of state: which server it talks to, the engine for that server, and the
 //! embedded server when it runs.
 //!
-//! Commands borrow the current [`Client`] (an `Arc`, so a slow request never holds the lock) and
-//! switching servers swaps it. Each server gets its own keychain entry, so switching back finds
-//! the session that was there.
+//! Commands borrow the current [`Engine`] (a cheap clone, so a slow request never holds the lock)
+//! and switching servers swaps it. Each server gets its own keychain entry and its own cache
+//! directory, so switching back finds the session — and the cached chats — that were there.
 
 use crate::embedded::{EmbeddedError, EmbeddedServer};
 use crate::error::CommandError;
 use crate::keychain::KeychainTokenStore;
 use crate::settings::{Overrides, Settings};
-use jeco_client::{Client, ServerAddress};
+use jeco_client::{ConnectionState, Engine, ServerAddress};
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -35,6 +35,15 @@ impl ServerTarget {
             Self::Remote(address) => address.to_string(),
         }
     }
+
+    /// The cache directory's name under `<data dir>/accounts/`: stable across runs for the
+    /// embedded server (whose port is new every time), the address otherwise.
+    pub fn cache_key(&self) -> String {
+        match self {
+            Self::Embedded => "embedded".to_owned(),
+            Self::Remote(address) => address.to_string(),
+        }
+    }
 }
 
 /// What the UI shows about the connection (`app_status`).
@@ -47,6 +56,8 @@ pub struct AppStatus {
     /// The address the app talks to; `None` only when the embedded server failed to start.
     pub server_address: Option<String>,
     pub embedded: EmbeddedStatus,
+    /// The sync connection: `signed_out`, `connecting`, `live`, `waiting_to_retry`…
+    pub connection: ConnectionState,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,7 +72,7 @@ pub struct EmbeddedStatus {
 
 struct Inner {
     target: ServerTarget,
-    client: Option<Arc<Client>>,
+    engine: Option<Engine>,
     embedded: Option<EmbeddedServer>,
     embedded_error: Option<String>,
 }
@@ -91,7 +102,7 @@ impl AppState {
             server_from_env: overrides.server.is_some(),
             inner: Mutex::new(Inner {
                 target: ServerTarget::Embedded,
-                client: None,
+                engine: None,
                 embedded: None,
                 embedded_error: None,
             }),
@@ -112,9 +123,9 @@ impl AppState {
     }
 
     /// The engine for the current server.
-    pub async fn client(&self) -> Result<Arc<Client>, CommandError> {
+    pub async fn engine(&self) -> Result<Engine, CommandError> {
         let inner = self.inner.lock().await;
-        inner.client.clone().ok_or_else(|| {
+        inner.engine.clone().ok_or_else(|| {
             let reason = inner
                 .embedded_error
                 .clone()
@@ -135,7 +146,10 @@ impl AppState {
                 ServerTarget::Embedded => "embedded",
                 ServerTarget::Remote(_) => "remote",
             },
-            server_address: inner.client.as_ref().map(|c| c.server().to_string()),
+            server_address: inner
+                .engine
+                .as_ref()
+                .map(|e| e.client().server().to_string()),
             embedded: EmbeddedStatus {
                 state: match (&inner.embedded, &inner.embedded_error) {
                     (Some(_), _) => "running",
@@ -146,6 +160,11 @@ impl AppState {
                 data_dir: self.embedded_data_dir().display().to_string(),
                 error: inner.embedded_error.clone(),
             },
+            connection: inner
+                .engine
+                .as_ref()
+                .map(Engine::connection_state)
+                .unwrap_or(ConnectionState::SignedOut),
         }
     }
 
@@ -190,7 +209,9 @@ impl AppState {
                         }
                         Err(e) => {
                             inner.embedded_error = Some(e.to_string());
-                            inner.client = None;
+                            if let Some(old) = inner.engine.take() {
+                                old.shutdown();
+                            }
                             inner.target = ServerTarget::Embedded;
                             return Err(embedded_failed(&e));
                         }
@@ -207,19 +228,28 @@ impl AppState {
         };
 
         let store = KeychainTokenStore::open(&target.keychain_account(&self.data_dir))?;
-        let client = Client::builder(address.as_str())
-            .token_store(Arc::new(store))
-            .client_name(CLIENT_NAME)
-            .build()?;
         if matches!(target, ServerTarget::Remote(_)) && remember {
-            client.health().await.map_err(|e| {
+            let probe = jeco_client::Client::builder(address.as_str())
+                .client_name(CLIENT_NAME)
+                .build()?;
+            probe.health().await.map_err(|e| {
                 let error = CommandError::from(e);
                 let field = error.message.clone();
                 error.with_field("server", field)
             })?;
         }
+        // A saved session opens its cache here, before any network I/O, and starts syncing.
+        let engine = Engine::builder(address.as_str())
+            .data_dir(self.data_dir.join("accounts"))
+            .server_key(target.cache_key())
+            .token_store(Arc::new(store))
+            .client_name(CLIENT_NAME)
+            .build()
+            .map_err(CommandError::from)?;
         tracing::info!(server = %address, "using server");
-        inner.client = Some(Arc::new(client));
+        if let Some(old) = inner.engine.replace(engine) {
+            old.shutdown();
+        }
         inner.target = target.clone();
         drop(inner);
 
@@ -241,8 +271,11 @@ impl AppState {
         self.data_dir.join("server")
     }
 
-    /// Stops the embedded server, if it runs (at app exit).
+    /// Stops syncing and the embedded server, if it runs (at app exit).
     pub async fn shutdown(&self) {
+        if let Some(engine) = self.inner.lock().await.engine.as_ref() {
+            engine.shutdown();
+        }
         let embedded = self.inner.lock().await.embedded.take();
         if let Some(server) = embedded {
             server.shutdown().await;
@@ -280,7 +313,17 @@ mod tests {
         assert_eq!(status.mode, "embedded");
         assert_eq!(status.embedded.state, "running");
         assert_eq!(status.server_address, status.embedded.address);
-        assert!(state.client().await.unwrap().health().await.is_ok());
+        assert!(
+            state
+                .engine()
+                .await
+                .unwrap()
+                .client()
+                .health()
+                .await
+                .is_ok()
+        );
+        assert_eq!(status.connection, ConnectionState::SignedOut);
 
         // A typo is refused on the field, and the app stays where it was.
         let err = state.set_server(Some("ftp://nope")).await.unwrap_err();

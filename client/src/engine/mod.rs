@@ -214,6 +214,7 @@ pub struct EngineBuilder {
     tokens: Option<Arc<dyn TokenStore>>,
     client_name: String,
     timing: Timing,
+    server_key: Option<String>,
 }
 
 impl EngineBuilder {
@@ -221,6 +222,14 @@ impl EngineBuilder {
     /// memory and gone when the engine is.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// The name of this server's directory under the data dir, instead of one made from its
+    /// address. For a server whose address changes while it stays the same server (the desktop
+    /// app's embedded server takes a free port on every start).
+    pub fn server_key(mut self, key: impl Into<String>) -> Self {
+        self.server_key = Some(key.into());
         self
     }
 
@@ -252,9 +261,13 @@ impl EngineBuilder {
         let (events, _) = broadcast::channel(1024);
         let (state, _) = watch::channel(ConnectionState::SignedOut);
         let inner = Arc::new(Inner {
-            account_dir: self
-                .data_dir
-                .map(|d| d.join(server_dir_name(client.server().as_str()))),
+            account_dir: self.data_dir.map(|d| {
+                d.join(server_dir_name(
+                    self.server_key
+                        .as_deref()
+                        .unwrap_or(client.server().as_str()),
+                ))
+            }),
             client,
             client_name: self.client_name,
             timing: self.timing,
@@ -266,9 +279,13 @@ impl EngineBuilder {
             socket: Mutex::new(None),
         });
         let engine = Engine { inner };
-        if engine.inner.client.has_session()?
-            && let Some(user) = engine.last_account()?
-        {
+        // A token store that cannot be read now (a locked keychain) is not fatal: the engine
+        // starts signed out, and signing in reports the store's error where a person sees it.
+        let has_session = engine.inner.client.has_session().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the saved session; starting signed out");
+            false
+        });
+        if has_session && let Some(user) = engine.last_account()? {
             engine.open_account(user)?;
         }
         Ok(engine)
@@ -356,6 +373,7 @@ impl Engine {
             tokens: None,
             client_name: crate::DEFAULT_CLIENT_NAME.to_owned(),
             timing: Timing::default(),
+            server_key: None,
         }
     }
 

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 /// `client_id` of its send).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum MessageRef {
     Id(MessageId),
     Pending(String),
@@ -36,6 +37,7 @@ pub enum MessageRef {
 /// A change waiting to reach the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum OutboxOp {
     Send {
         client_id: String,
@@ -86,6 +88,7 @@ impl OutboxOp {
 /// Where an item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum OutboxState {
     /// Waiting for a live connection (or its turn).
     Pending,
@@ -107,6 +110,7 @@ impl OutboxState {
 
 /// Why an item failed: the server's code and message, or a local reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OutboxError {
     pub code: ErrorCode,
     pub message: String,
@@ -114,6 +118,7 @@ pub struct OutboxError {
 
 /// One queued change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OutboxItem {
     /// Position in the outbox (delivery order).
     pub id: i64,

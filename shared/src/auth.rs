@@ -38,6 +38,7 @@ pub fn username_problem(username: &str) -> Option<&'static str> {
 /// `POST /api/v1/auth/register`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// 3–32 characters of `[a-z0-9_.-]`, case-insensitive (stored lowercased).
@@ -52,6 +53,7 @@ pub struct RegisterRequest {
 /// `POST /api/v1/auth/login`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
@@ -61,6 +63,7 @@ pub struct LoginRequest {
 /// `POST /api/v1/auth/refresh`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
@@ -69,6 +72,7 @@ pub struct RefreshRequest {
 /// Answer to login, register and refresh: a fresh token pair and the signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TokenResponse {
     /// JWT for `Authorization: Bearer …` and the WebSocket handshake.
     pub access_token: String,

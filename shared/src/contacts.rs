@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 /// Where a contact request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ContactRequestStatus {
     Pending,
@@ -29,6 +30,7 @@ pub enum ContactRequestStatus {
 /// One contact request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ContactRequest {
     pub id: ContactRequestId,
     pub from_user_id: UserId,
@@ -43,6 +45,7 @@ pub struct ContactRequest {
 /// `GET /api/v1/contacts/requests`: the caller's pending requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ContactRequestList {
     /// Sent to the caller, waiting for their answer.
     pub incoming: Vec<ContactRequest>,
@@ -53,6 +56,7 @@ pub struct ContactRequestList {
 /// `POST /api/v1/contacts/requests`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct SendContactRequest {
     pub user_id: UserId,
@@ -61,6 +65,7 @@ pub struct SendContactRequest {
 /// One contact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Contact {
     pub user: User,
     /// RFC 3339 UTC timestamp of the acceptance.
@@ -71,6 +76,7 @@ pub struct Contact {
 /// `GET /api/v1/contacts`: by username.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ContactList {
     pub items: Vec<Contact>,
 }

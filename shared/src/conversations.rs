@@ -17,6 +17,7 @@ pub const GROUP_MEMBERS_MAX: usize = 256;
 /// What kind of conversation this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
     /// A channel in a team.
@@ -30,6 +31,7 @@ pub enum ConversationKind {
 /// A member's role in a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberRole {
     /// Created the conversation; may do everything an admin may.
@@ -49,6 +51,7 @@ impl MemberRole {
 /// One member of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Member {
     pub user_id: UserId,
     pub role: MemberRole,
@@ -59,6 +62,7 @@ pub struct Member {
 /// The newest message of a conversation, as the conversation list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MessagePreview {
     pub id: MessageId,
     pub sender_id: UserId,
@@ -71,6 +75,7 @@ pub struct MessagePreview {
 /// A conversation as one member sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conversation {
     pub id: ConversationId,
     pub kind: ConversationKind,
@@ -104,6 +109,7 @@ pub struct Conversation {
 /// `GET /api/v1/conversations`: the caller's conversations, most recent activity first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConversationList {
     pub items: Vec<Conversation>,
 }
@@ -111,6 +117,7 @@ pub struct ConversationList {
 /// `POST /api/v1/conversations`: a group room with the caller as owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CreateGroupRequest {
     pub name: String,
@@ -122,6 +129,7 @@ pub struct CreateGroupRequest {
 /// `POST /api/v1/conversations/direct`: the one direct conversation with a user (created on first use).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct OpenDirectRequest {
     pub user_id: UserId,
@@ -130,6 +138,7 @@ pub struct OpenDirectRequest {
 /// `PATCH /api/v1/conversations/{id}`: any of the fields; `topic` and `archived` only for channels.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateConversationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,6 +154,7 @@ pub struct UpdateConversationRequest {
 /// `POST /api/v1/conversations/{id}/members`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct AddMembersRequest {
     pub user_ids: Vec<UserId>,
@@ -153,6 +163,7 @@ pub struct AddMembersRequest {
 /// `POST /api/v1/conversations/{id}/read`: everything up to `seq` has been read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct MarkReadRequest {
     pub seq: i64,
@@ -161,6 +172,7 @@ pub struct MarkReadRequest {
 /// The caller's read state in one conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReadState {
     pub conversation_id: ConversationId,
     pub read_seq: i64,

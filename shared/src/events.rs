@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 /// A change in a conversation, at position `seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConversationEvent {
     pub conversation_id: ConversationId,
     pub seq: i64,
@@ -33,6 +34,7 @@ pub struct ConversationEvent {
 /// What changed, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventBody {
     /// The first event of every conversation.
@@ -103,6 +105,7 @@ pub enum EventBody {
 /// A change addressed to one user, at position `seq` in that user's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserEvent {
     pub seq: i64,
     pub at: String,
@@ -113,6 +116,7 @@ pub struct UserEvent {
 /// What happened to the user, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum UserEventBody {
     /// The user became a member; its events start at `from_seq` (fetch it with
@@ -146,6 +150,7 @@ pub enum UserEventBody {
 /// Online status, counted across all of a user's connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PresenceStatus {
     /// At least one connection is active.
@@ -159,6 +164,7 @@ pub enum PresenceStatus {
 /// A client's last applied position in one conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Position {
     pub conversation_id: ConversationId,
     pub seq: i64,
@@ -167,6 +173,7 @@ pub struct Position {
 /// The positions a reconnecting client has reached: sent in the hello frame.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Resume {
     /// Conversations the client has state for. Conversations it does not list are not replayed.

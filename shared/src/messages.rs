@@ -20,6 +20,7 @@ pub const MESSAGE_PAGE_MAX: u32 = 200;
 /// Who a message mentions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Mentions {
     /// Members named with `@username`.
     pub user_ids: Vec<UserId>,
@@ -32,6 +33,7 @@ pub struct Mentions {
 /// One emoji's reactions on a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reaction {
     pub emoji: String,
     pub count: u32,
@@ -42,6 +44,7 @@ pub struct Reaction {
 /// A message as stored now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Message {
     pub id: MessageId,
     pub conversation_id: ConversationId,
@@ -66,6 +69,7 @@ pub struct Message {
 /// `POST /api/v1/conversations/{id}/messages`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct SendMessageRequest {
     /// Client-generated idempotency key (for example a UUID), at most 64 bytes.
@@ -79,6 +83,7 @@ pub struct SendMessageRequest {
 /// `PATCH /api/v1/conversations/{id}/messages/{mid}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct EditMessageRequest {
     pub text: String,
@@ -87,6 +92,7 @@ pub struct EditMessageRequest {
 /// `POST /api/v1/conversations/{id}/messages/{mid}/reactions`: toggles the caller's reaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ReactionRequest {
     pub emoji: String,
@@ -99,6 +105,7 @@ pub struct ReactionRequest {
 /// The answer to a reaction toggle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReactionToggled {
     /// `true` when the reaction was added, `false` when it was removed.
     pub added: bool,
@@ -109,6 +116,7 @@ pub struct ReactionToggled {
 /// A page of messages in `seq` order (oldest first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MessagePage {
     pub items: Vec<Message>,
     /// There are older messages than the first item.

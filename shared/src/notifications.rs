@@ -25,6 +25,7 @@ pub const NOTIFICATION_PAGE_MAX: u32 = 200;
 /// Why the user was notified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     /// Created once, at registration.
@@ -49,6 +50,7 @@ pub enum NotificationKind {
 /// One notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Notification {
     pub id: NotificationId,
     pub kind: NotificationKind,
@@ -74,6 +76,7 @@ pub struct Notification {
 /// `GET /api/v1/notifications`: newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NotificationPage {
     pub items: Vec<Notification>,
     /// Pass as `before` for the next (older) page; `null` on the last page.
@@ -85,6 +88,7 @@ pub struct NotificationPage {
 /// `GET /api/v1/notifications/unread-count`, and the answer to marking read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UnreadNotifications {
     pub unread_count: u32,
 }
@@ -93,6 +97,7 @@ pub struct UnreadNotifications {
 /// caller (unread counts still move).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct MuteRequest {
     pub muted: bool,
@@ -101,6 +106,7 @@ pub struct MuteRequest {
 /// The caller's mute setting for one conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MuteState {
     pub conversation_id: ConversationId,
     pub muted: bool,

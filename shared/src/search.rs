@@ -24,6 +24,7 @@ pub const SEARCH_QUERY_MAX: usize = 256;
 /// (or escape) markers out of user-written text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SnippetPart {
     pub text: String,
     pub highlight: bool,
@@ -32,6 +33,7 @@ pub struct SnippetPart {
 /// One message that matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchHit {
     pub message: Message,
     /// The part of the text around the matches, with the matches highlighted; `…` marks cuts.
@@ -41,6 +43,7 @@ pub struct SearchHit {
 /// `GET /api/v1/search`: newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchPage {
     pub items: Vec<SearchHit>,
     /// Pass as `cursor` for the next (older) page; `null` on the last page.

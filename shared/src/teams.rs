@@ -21,6 +21,7 @@ pub const DEFAULT_CHANNEL: &str = "general";
 /// A team as one of its members sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Team {
     pub id: TeamId,
     pub name: String,
@@ -34,6 +35,7 @@ pub struct Team {
 /// `GET /api/v1/teams`: the caller's teams, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TeamList {
     pub items: Vec<Team>,
 }
@@ -41,6 +43,7 @@ pub struct TeamList {
 /// `POST /api/v1/teams` (the caller becomes owner) and `PATCH /api/v1/teams/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct TeamNameRequest {
     pub name: String,
@@ -49,6 +52,7 @@ pub struct TeamNameRequest {
 /// `POST /api/v1/teams/{id}/members` (admins; only the owner may add admins).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct AddTeamMemberRequest {
     pub user_id: UserId,
@@ -60,6 +64,7 @@ pub struct AddTeamMemberRequest {
 /// `PATCH /api/v1/teams/{id}/members/{user_id}` (owner): `admin` or `member`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTeamMemberRequest {
     pub role: MemberRole,
@@ -68,6 +73,7 @@ pub struct UpdateTeamMemberRequest {
 /// `POST /api/v1/teams/{id}/transfer` (owner): the new owner, a member; the old one becomes admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct TransferOwnershipRequest {
     pub user_id: UserId,
@@ -76,6 +82,7 @@ pub struct TransferOwnershipRequest {
 /// `POST /api/v1/teams/{id}/invites` (admins).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CreateInviteRequest {
     /// Seconds until it expires; none: never.
@@ -89,6 +96,7 @@ pub struct CreateInviteRequest {
 /// An invitation to a team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Invite {
     pub id: InviteId,
     pub team_id: TeamId,
@@ -105,6 +113,7 @@ pub struct Invite {
 /// `GET /api/v1/teams/{id}/invites`, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InviteList {
     pub items: Vec<Invite>,
 }
@@ -112,6 +121,7 @@ pub struct InviteList {
 /// `POST /api/v1/invites/join`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct JoinInviteRequest {
     pub code: String,
@@ -120,6 +130,7 @@ pub struct JoinInviteRequest {
 /// What a channel adds to a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChannelInfo {
     pub team_id: TeamId,
     pub topic: Option<String>,
@@ -134,6 +145,7 @@ pub struct ChannelInfo {
 /// A channel in a team's channel list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Channel {
     pub id: ConversationId,
     pub name: String,
@@ -148,6 +160,7 @@ pub struct Channel {
 /// `GET /api/v1/teams/{id}/channels`: public channels and the private ones the caller is in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChannelList {
     pub items: Vec<Channel>,
 }
@@ -155,6 +168,7 @@ pub struct ChannelList {
 /// `POST /api/v1/teams/{id}/channels` (any team member; the creator is the channel's owner).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannelRequest {
     pub name: String,

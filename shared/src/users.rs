@@ -14,6 +14,7 @@ pub const USER_PAGE_MAX: u32 = 100;
 /// A user as others see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct User {
     pub id: UserId,
     /// Lowercase, unique.
@@ -31,6 +32,7 @@ pub struct User {
 /// `PATCH /api/v1/users/me`. Absent fields are left alone; `null` or `""` clears a field.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
     #[serde(
@@ -39,6 +41,7 @@ pub struct UpdateProfileRequest {
         with = "double_option"
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "ts", ts(optional, type = "string | null"))]
     pub display_name: Option<Option<String>>,
     #[serde(
         default,
@@ -46,6 +49,7 @@ pub struct UpdateProfileRequest {
         with = "double_option"
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "ts", ts(optional, type = "string | null"))]
     pub bio: Option<Option<String>>,
     #[serde(
         default,
@@ -53,12 +57,14 @@ pub struct UpdateProfileRequest {
         with = "double_option"
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "ts", ts(optional, type = "string | null"))]
     pub status_text: Option<Option<String>>,
 }
 
 /// One page of users. Pass `next_cursor` back as `cursor` for the next page; `null` means the end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserPage {
     pub items: Vec<User>,
     pub next_cursor: Option<String>,

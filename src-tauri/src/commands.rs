@@ -4,8 +4,12 @@
 
 use crate::error::CommandError;
 use crate::session::{AppState, AppStatus};
-use jeco_client::ConnectionState;
+use jeco_client::cache::Draft;
+use jeco_client::{ConnectionState, MessageRef, OutboxItem, SearchResult, Timeline};
+use jeco_shared::conversations::Conversation;
+use jeco_shared::teams::Team;
 use jeco_shared::users::User;
+use jeco_shared::{ConversationId, MessageId, UserId};
 use tauri::State;
 
 /// Which server the app talks to and how the embedded server is doing.
@@ -64,4 +68,206 @@ pub async fn current_user(state: State<'_, AppState>) -> Result<Option<User>, Co
         return Ok(None);
     }
     Ok(engine.me())
+}
+
+// ---- Chat: reading comes from the engine's cache (instant, offline); writing goes through its
+// ---- outbox (queued offline, delivered exactly once). The UI re-reads on `engine-event`s.
+
+/// Conversations, most recently active first.
+#[tauri::command]
+pub async fn conversations(state: State<'_, AppState>) -> Result<Vec<Conversation>, CommandError> {
+    Ok(state.engine().await?.conversations()?)
+}
+
+/// A page of a conversation's timeline, oldest first: the newest (`before` = null) or older than
+/// a message `seq`. Older history the cache lacks is fetched first when online.
+#[tauri::command]
+pub async fn timeline(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    before: Option<i64>,
+    limit: Option<u32>,
+) -> Result<Timeline, CommandError> {
+    let limit = limit.unwrap_or(50).clamp(1, 200);
+    Ok(state
+        .engine()
+        .await?
+        .load_timeline(conversation_id, before, limit)
+        .await?)
+}
+
+/// Queues a message; it shows as pending until the server confirms it.
+#[tauri::command]
+pub async fn send_message(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    text: String,
+    reply_to: Option<MessageId>,
+) -> Result<OutboxItem, CommandError> {
+    Ok(state
+        .engine()
+        .await?
+        .send(conversation_id, &text, reply_to)?)
+}
+
+#[tauri::command]
+pub async fn edit_message(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    target: MessageRef,
+    text: String,
+) -> Result<(), CommandError> {
+    state.engine().await?.edit(conversation_id, target, &text)?;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn delete_message(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    target: MessageRef,
+) -> Result<(), CommandError> {
+    state.engine().await?.delete(conversation_id, target)?;
+    Ok(())
+}
+
+/// Adds (`add`) or removes the user's reaction.
+#[tauri::command]
+pub async fn react(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    target: MessageRef,
+    emoji: String,
+    add: bool,
+) -> Result<(), CommandError> {
+    state
+        .engine()
+        .await?
+        .react(conversation_id, target, &emoji, add)?;
+    Ok(())
+}
+
+/// Everything up to `seq` has been read.
+#[tauri::command]
+pub async fn mark_read(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    seq: i64,
+) -> Result<(), CommandError> {
+    Ok(state.engine().await?.mark_read(conversation_id, seq)?)
+}
+
+/// Retries a failed change (a message the server refused).
+#[tauri::command]
+pub async fn retry_outbox(state: State<'_, AppState>, id: i64) -> Result<bool, CommandError> {
+    Ok(state.engine().await?.retry(id)?)
+}
+
+/// Drops a failed or pending change.
+#[tauri::command]
+pub async fn discard_outbox(state: State<'_, AppState>, id: i64) -> Result<(), CommandError> {
+    state.engine().await?.discard(id)?;
+    Ok(())
+}
+
+/// Messages matching `query`: the cache at once, merged with the server's when online.
+#[tauri::command]
+pub async fn search(
+    state: State<'_, AppState>,
+    query: String,
+    conversation_id: Option<ConversationId>,
+) -> Result<Vec<SearchResult>, CommandError> {
+    Ok(state
+        .engine()
+        .await?
+        .search(&query, conversation_id, 50)
+        .await?)
+}
+
+/// Opens (or finds) the direct conversation with `@username`.
+#[tauri::command]
+pub async fn open_direct(
+    state: State<'_, AppState>,
+    username: String,
+) -> Result<Conversation, CommandError> {
+    let engine = state.engine().await?;
+    let user = engine.find_user(&username).await?.ok_or_else(|| {
+        CommandError::new(
+            "not_found",
+            format!(
+                "There is no user @{}.",
+                username.trim().trim_start_matches('@')
+            ),
+        )
+        .with_field("username", "no such user")
+    })?;
+    Ok(engine.open_direct(user.id).await?)
+}
+
+/// Joins a team with an invitation code.
+#[tauri::command]
+pub async fn join_invite(state: State<'_, AppState>, code: String) -> Result<Team, CommandError> {
+    Ok(state.engine().await?.join_invite(&code).await?)
+}
+
+/// Cached profiles of these users (unknown ones are fetched when online).
+#[tauri::command]
+pub async fn users(
+    state: State<'_, AppState>,
+    ids: Vec<UserId>,
+) -> Result<Vec<User>, CommandError> {
+    let engine = state.engine().await?;
+    engine.learn_users(ids.iter().copied()).await;
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(user) = engine.user(id)? {
+            found.push(user);
+        }
+    }
+    Ok(found)
+}
+
+/// Keeps what is typed in a conversation (an empty text removes the draft).
+#[tauri::command]
+pub async fn set_draft(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    text: String,
+) -> Result<(), CommandError> {
+    Ok(state
+        .engine()
+        .await?
+        .set_draft(conversation_id, &text, None)?)
+}
+
+#[tauri::command]
+pub async fn draft(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+) -> Result<Option<Draft>, CommandError> {
+    Ok(state.engine().await?.draft(conversation_id)?)
+}
+
+/// Tells the others the user is (or stopped) typing; dropped when offline.
+#[tauri::command]
+pub async fn typing(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    active: bool,
+) -> Result<(), CommandError> {
+    state.engine().await?.typing(conversation_id, active);
+    Ok(())
+}
+
+/// The sync connection's state.
+#[tauri::command]
+pub async fn connection_state(state: State<'_, AppState>) -> Result<ConnectionState, CommandError> {
+    Ok(state.engine().await?.connection_state())
+}
+
+/// Retry connecting now (the "Retry" button of the offline banner).
+#[tauri::command]
+pub async fn reconnect_now(state: State<'_, AppState>) -> Result<(), CommandError> {
+    state.engine().await?.reconnect_now();
+    Ok(())
 }

@@ -19,15 +19,17 @@ use std::collections::BTreeMap;
 /// - `embedded_server_failed` — the built-in server did not start;
 /// - `not_signed_in` — the command needs a session;
 /// - `sync_failed` — the live connection could not be made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 #[error("{code}: {message}")]
 pub struct CommandError {
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub fields: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub retry_after_secs: Option<u64>,
 }
 

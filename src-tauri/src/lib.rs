@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bindings;
 pub mod commands;
 pub mod embedded;
 pub mod error;
@@ -21,7 +22,7 @@ pub mod settings;
 
 use session::AppState;
 use settings::Overrides;
-use tauri::Manager;
+use tauri::{Emitter, Manager};
 
 /// Builds and runs the app until its last window closes.
 pub fn run() {
@@ -45,6 +46,13 @@ pub fn run() {
             // Starting the embedded server takes a moment (opening and migrating its database);
             // doing it before the window shows means the first screen already knows its server.
             let state = tauri::async_runtime::block_on(AppState::start(data_dir, &overrides));
+            // Engine events go to the web view as `engine-event`; the UI re-reads what changed.
+            let handle = app.handle().clone();
+            state.set_event_sink(std::sync::Arc::new(move |event| {
+                if let Err(e) = handle.emit(session::ENGINE_EVENT, event) {
+                    tracing::debug!(error = %e, "cannot forward an engine event");
+                }
+            }));
             app.manage(state);
             Ok(())
         })
@@ -55,6 +63,24 @@ pub fn run() {
             commands::login,
             commands::logout,
             commands::current_user,
+            commands::conversations,
+            commands::timeline,
+            commands::send_message,
+            commands::edit_message,
+            commands::delete_message,
+            commands::react,
+            commands::mark_read,
+            commands::retry_outbox,
+            commands::discard_outbox,
+            commands::search,
+            commands::open_direct,
+            commands::join_invite,
+            commands::users,
+            commands::set_draft,
+            commands::draft,
+            commands::typing,
+            commands::connection_state,
+            commands::reconnect_now,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))
         .expect("the Tauri app builds from tauri.conf.json");

@@ -9,12 +9,18 @@ use crate::embedded::{EmbeddedError, EmbeddedServer};
 use crate::error::CommandError;
 use crate::keychain::KeychainTokenStore;
 use crate::settings::{Overrides, Settings};
-use jeco_client::{ConnectionState, Engine, ServerAddress};
+use jeco_client::{ConnectionState, Engine, EngineEvent, ServerAddress};
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Mutex;
+
+/// The web-view event that carries [`EngineEvent`]s.
+pub const ENGINE_EVENT: &str = "engine-event";
+
+/// Where engine events go (the web view, in the app).
+pub type EventSink = Arc<dyn Fn(EngineEvent) + Send + Sync>;
 
 /// Name and version sent to servers.
 pub const CLIENT_NAME: &str = concat!("jeco-desktop/", env!("CARGO_PKG_VERSION"));
@@ -47,11 +53,12 @@ impl ServerTarget {
 }
 
 /// What the UI shows about the connection (`app_status`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     pub app_version: String,
     /// `"embedded"` or `"remote"`.
+    #[ts(type = "\"embedded\" | \"remote\"")]
     pub mode: &'static str,
     /// The address the app talks to; `None` only when the embedded server failed to start.
     pub server_address: Option<String>,
@@ -60,10 +67,11 @@ pub struct AppStatus {
     pub connection: ConnectionState,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct EmbeddedStatus {
     /// `"running"`, `"stopped"` (talking to another server) or `"failed"`.
+    #[ts(type = "\"running\" | \"stopped\" | \"failed\"")]
     pub state: &'static str,
     pub address: Option<String>,
     pub data_dir: String,
@@ -84,6 +92,7 @@ pub struct AppState {
     /// Set when `JECO_DESKTOP_SERVER` chose the server: the choice is then not remembered.
     server_from_env: bool,
     inner: Mutex<Inner>,
+    sink: std::sync::Mutex<Option<EventSink>>,
 }
 
 impl AppState {
@@ -107,6 +116,7 @@ impl AppState {
                 embedded_error: None,
             }),
             data_dir,
+            sink: std::sync::Mutex::new(None),
         };
         let result = match chosen {
             Some(address) => state.switch(Some(&address), false).await,
@@ -116,6 +126,35 @@ impl AppState {
             tracing::error!(code = %e.code, message = %e.message, "could not set up the server at start");
         }
         state
+    }
+
+    /// Sends every engine event (of this and every later engine) to `sink`.
+    pub fn set_event_sink(&self, sink: EventSink) {
+        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+        if let Ok(inner) = self.inner.try_lock()
+            && let Some(engine) = &inner.engine
+        {
+            self.forward(engine);
+        }
+    }
+
+    /// Forwards one engine's events to the sink until the engine is gone. A listener that fell
+    /// behind gets "conversations changed", which makes the UI re-read everything.
+    fn forward(&self, engine: &Engine) {
+        let Some(sink) = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone() else {
+            return;
+        };
+        let mut events = engine.subscribe();
+        tauri::async_runtime::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match events.recv().await {
+                    Ok(event) => sink(event),
+                    Err(RecvError::Lagged(_)) => sink(EngineEvent::ConversationsChanged),
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -247,6 +286,7 @@ impl AppState {
             .build()
             .map_err(CommandError::from)?;
         tracing::info!(server = %address, "using server");
+        self.forward(&engine);
         if let Some(old) = inner.engine.replace(engine) {
             old.shutdown();
         }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, AppStatus, toCommandError, User } from './api';
 import { LoginScreen } from './components/LoginScreen';
-import { SignedInView } from './components/SignedInView';
+import { ChatView } from './components/ChatView';
 import { Logo } from './components/Logo';
 
 type Screen =
@@ -54,7 +54,7 @@ export function App() {
       );
     case 'signed-in':
       return (
-        <SignedInView
+        <ChatView
           user={screen.user}
           status={status}
           onSignedOut={() => setScreen({ kind: 'login', error: null })}

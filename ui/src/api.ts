@@ -3,37 +3,38 @@
 // return and switches on `CommandError.code`, never on message text.
 import { invoke } from '@tauri-apps/api/core';
 
-/** A user as the server describes it (jeco_shared::users::User). */
-export interface User {
-  id: number;
-  username: string;
-  display_name: string | null;
-  bio: string | null;
-  status_text: string | null;
-  is_admin: boolean;
-  created_at: string;
-}
+// The types are generated from the Rust ones (src-tauri/src/bindings.rs → ./bindings); `./dev test`
+// fails when they are stale. Never describe here by hand what Rust sends.
+import type { AppStatus } from './bindings/AppStatus';
+import type { CommandError } from './bindings/CommandError';
+import type { Conversation } from './bindings/Conversation';
+import type { Draft } from './bindings/Draft';
+import type { EngineEvent } from './bindings/EngineEvent';
+import type { MessageRef } from './bindings/MessageRef';
+import type { OutboxItem } from './bindings/OutboxItem';
+import type { SearchResult } from './bindings/SearchResult';
+import type { Team } from './bindings/Team';
+import type { Timeline } from './bindings/Timeline';
+import type { User } from './bindings/User';
+import type { ConnectionState } from './bindings/ConnectionState';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
-/** src-tauri session::AppStatus */
-export interface AppStatus {
-  appVersion: string;
-  mode: 'embedded' | 'remote';
-  serverAddress: string | null;
-  embedded: {
-    state: 'running' | 'stopped' | 'failed';
-    address: string | null;
-    dataDir: string;
-    error: string | null;
-  };
-}
-
-/** src-tauri error::CommandError: every command failure has this shape. */
-export interface CommandError {
-  code: string;
-  message: string;
-  fields?: Record<string, string>;
-  retryAfterSecs?: number;
-}
+export type {
+  AppStatus,
+  CommandError,
+  ConnectionState,
+  Conversation,
+  Draft,
+  EngineEvent,
+  MessageRef,
+  OutboxItem,
+  SearchResult,
+  Team,
+  Timeline,
+  User,
+};
+export type { TimelineItem } from './bindings/TimelineItem';
+export type { Message } from './bindings/Message';
 
 export function isCommandError(value: unknown): value is CommandError {
   return (
@@ -67,4 +68,33 @@ export const api = {
   login: (username: string, password: string) => call<User>('login', { username, password }),
   logout: () => call<null>('logout'),
   currentUser: () => call<User | null>('current_user'),
+  conversations: () => call<Conversation[]>('conversations'),
+  timeline: (conversationId: number, before: number | null = null, limit = 50) =>
+    call<Timeline>('timeline', { conversationId, before, limit }),
+  sendMessage: (conversationId: number, text: string, replyTo: number | null = null) =>
+    call<OutboxItem>('send_message', { conversationId, text, replyTo }),
+  editMessage: (conversationId: number, target: MessageRef, text: string) =>
+    call<null>('edit_message', { conversationId, target, text }),
+  deleteMessage: (conversationId: number, target: MessageRef) =>
+    call<null>('delete_message', { conversationId, target }),
+  react: (conversationId: number, target: MessageRef, emoji: string, add: boolean) =>
+    call<null>('react', { conversationId, target, emoji, add }),
+  markRead: (conversationId: number, seq: number) => call<null>('mark_read', { conversationId, seq }),
+  retryOutbox: (id: number) => call<boolean>('retry_outbox', { id }),
+  discardOutbox: (id: number) => call<null>('discard_outbox', { id }),
+  search: (query: string, conversationId: number | null = null) =>
+    call<SearchResult[]>('search', { query, conversationId }),
+  openDirect: (username: string) => call<Conversation>('open_direct', { username }),
+  joinInvite: (code: string) => call<Team>('join_invite', { code }),
+  users: (ids: number[]) => call<User[]>('users', { ids }),
+  setDraft: (conversationId: number, text: string) => call<null>('set_draft', { conversationId, text }),
+  draft: (conversationId: number) => call<Draft | null>('draft', { conversationId }),
+  typing: (conversationId: number, active: boolean) => call<null>('typing', { conversationId, active }),
+  connectionState: () => call<ConnectionState>('connection_state'),
+  reconnectNow: () => call<null>('reconnect_now'),
 };
+
+/** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */
+export function onEngineEvent(handler: (event: EngineEvent) => void): Promise<UnlistenFn> {
+  return listen<EngineEvent>('engine-event', (e) => handler(e.payload));
+}

@@ -71,6 +71,7 @@ pub type Result<T, E = CacheError> = std::result::Result<T, E>;
 
 /// A draft: what was typed in a conversation and not sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Draft {
     pub text: String,
     pub reply_to: Option<MessageId>,

@@ -47,6 +47,7 @@ pub use sync_loop::Timing;
 /// Where the sync connection is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ConnectionState {
     /// No session: sign in (or the session was revoked; the cache is kept).
     SignedOut,
@@ -78,6 +79,7 @@ impl ConnectionState {
 /// What changed, for the UI to re-read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum EngineEvent {
     Connection(ConnectionState),
     /// The conversation list (membership, names, order, unread counts) changed.
@@ -117,6 +119,7 @@ pub enum EngineEvent {
 /// How a message stands, as the timeline shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ItemState {
     /// Confirmed by the server, no local change pending.
     Synced,
@@ -134,6 +137,7 @@ pub enum ItemState {
 /// laid over it, or a message still being sent (then `message.id` is 0 and `message.client_id`
 /// identifies it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TimelineItem {
     pub message: Message,
     pub state: ItemState,
@@ -152,6 +156,7 @@ impl TimelineItem {
 
 /// A page of a timeline, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Timeline {
     pub items: Vec<TimelineItem>,
     /// Older messages exist that are not in this page (in the cache or on the server).
@@ -160,6 +165,7 @@ pub struct Timeline {
 
 /// A search result: from the cache, the server, or both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchResult {
     pub message: Message,
     pub snippet: Vec<SnippetPart>,

@@ -11,6 +11,7 @@ export function status(overrides: Partial<AppStatus> = {}): AppStatus {
     mode: 'embedded',
     serverAddress: EMBEDDED,
     embedded: { state: 'running', address: EMBEDDED, dataDir: '/data/server', error: null },
+    connection: { state: 'live' },
     ...overrides,
   };
 }
@@ -41,14 +42,24 @@ export function fakeApp(handlers: Record<string, Handler>): Call[] {
   const defaults: Record<string, Handler> = {
     app_status: () => status(),
     current_user: () => null,
+    conversations: () => [],
+    connection_state: () => ({ state: 'live' }),
+    users: () => [],
+    draft: () => null,
+    set_draft: () => null,
+    typing: () => null,
+    mark_read: () => null,
   };
-  mockIPC(async (cmd, payload) => {
-    const args = (payload ?? {}) as Record<string, unknown>;
-    calls.push({ cmd, args });
-    const handler = handlers[cmd] ?? defaults[cmd];
-    if (!handler) throw { code: 'internal', message: `unexpected command ${cmd}` };
-    return handler(args);
-  });
+  mockIPC(
+    async (cmd, payload) => {
+      const args = (payload ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args });
+      const handler = handlers[cmd] ?? defaults[cmd];
+      if (!handler) throw { code: 'internal', message: `unexpected command ${cmd}` };
+      return handler(args);
+    },
+    { shouldMockEvents: true },
+  );
   return calls;
 }
 

@@ -1,0 +1,95 @@
+//! Chatting in the desktop app with someone on the `jeco` CLI: a message typed in a terminal shows
+//! up in the app, and the app's answer reaches the terminal — through one real server.
+
+use anyhow::{Context, Result, ensure};
+use jeco_e2e::desktop::{Driver, prerequisites};
+use jeco_e2e::process::jeco;
+use jeco_e2e::server::TestServer;
+use jeco_e2e::webdriver::Session;
+use std::path::Path;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_with_a_cli_user() -> Result<()> {
+    let Some(prereqs) = prerequisites()? else {
+        return Ok(());
+    };
+    let screenshots = jeco_e2e::workspace_root()
+        .join("target")
+        .join("screenshots");
+    std::fs::create_dir_all(&screenshots)?;
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let data_dir = tempfile::tempdir()?;
+    let cli = tempfile::tempdir()?;
+    let log = jeco_e2e::target_dir().join("e2e-tauri-driver-chat.log");
+    let driver = Driver::start(
+        &prereqs,
+        &[
+            ("JECO_DESKTOP_SERVER", Path::new(&url)),
+            ("JECO_DESKTOP_DATA_DIR", data_dir.path()),
+        ],
+        &log,
+    )
+    .await?;
+    let app = Session::start(&driver.url, Driver::capabilities(&prereqs.app)).await?;
+
+    // The desktop user signs up in the app.
+    app.click(&app.wait_for("[data-testid=tab-register]").await?)
+        .await?;
+    app.fill(&app.wait_for("#username").await?, "desk").await?;
+    app.fill(&app.wait_for("#password").await?, "a long enough password")
+        .await?;
+    app.click(&app.wait_for("[data-testid=submit]").await?)
+        .await?;
+    app.wait_for_text("[data-testid=welcome]", "Welcome, desk!")
+        .await?;
+
+    // Carol, in a terminal, writes to them.
+    let run = |args: &[&str]| {
+        let out = jeco(cli.path(), &url, args, None);
+        ensure!(out.success, "jeco {args:?} failed: {out:?}");
+        Ok(out.stdout)
+    };
+    run(&["register", "carol"])?;
+    run(&["dm", "desk"])?;
+    run(&["send", "@desk", "hello from the terminal"])?;
+
+    // It shows up in the app; the app answers.
+    app.wait_for_text("[data-testid=conversation]", "@carol")
+        .await?;
+    app.click(&app.wait_for("[data-testid=conversation]").await?)
+        .await?;
+    app.wait_for_text("[data-testid=timeline]", "hello from the terminal")
+        .await?;
+    app.fill(
+        &app.wait_for("[data-testid=composer]").await?,
+        "hi carol, from the app",
+    )
+    .await?;
+    app.click(&app.wait_for("[data-testid=send]").await?)
+        .await?;
+    app.wait_for_text("[data-testid=timeline]", "hi carol, from the app")
+        .await?;
+    app.settle().await?;
+    app.screenshot(&screenshots.join("chat.png")).await?;
+
+    // And reaches the terminal.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let history = run(&["--json", "history", "@desk"])?;
+        if history.contains("hi carol, from the app") {
+            break;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the app's answer never reached the CLI: {history}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    app.quit().await.context("closing the app")?;
+    drop(driver);
+    server.stop().await;
+    Ok(())
+}

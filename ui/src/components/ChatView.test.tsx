@@ -1,0 +1,208 @@
+import { act, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { emit } from '@tauri-apps/api/event';
+import { describe, expect, it } from 'vitest';
+import type { Conversation, Message, TimelineItem, User } from '../api';
+import { fakeApp, status, user } from '../test/fakeApp';
+import { ChatView } from './ChatView';
+
+const ADA = user();
+const GRACE = user({ id: 2, username: 'grace', display_name: 'Grace Hopper' });
+
+function conversation(overrides: Partial<Conversation> = {}): Conversation {
+  return {
+    id: 7,
+    kind: 'direct',
+    name: null,
+    created_at: '2026-11-23T10:00:00Z',
+    last_activity_at: '2026-11-23T10:05:00Z',
+    last_seq: 4,
+    read_seq: 4,
+    unread_count: 0,
+    mention_count: 0,
+    my_role: 'member',
+    last_message: null,
+    members: [
+      { user_id: 1, role: 'member', joined_at: '2026-11-23T10:00:00Z' },
+      { user_id: 2, role: 'member', joined_at: '2026-11-23T10:00:00Z' },
+    ],
+    muted: false,
+    ...overrides,
+  };
+}
+
+function message(seq: number, sender: number, text: string, overrides: Partial<Message> = {}): Message {
+  return {
+    id: seq === 0 ? 0 : 100 + seq,
+    conversation_id: 7,
+    seq,
+    sender_id: sender,
+    client_id: `c${seq}-${text}`,
+    text,
+    reply_to: null,
+    reply_count: 0,
+    created_at: '2026-11-23T10:0' + Math.min(seq, 9) + ':00Z',
+    edited_at: null,
+    deleted: false,
+    pinned: false,
+    mentions: { user_ids: [], channel: false, here: false },
+    reactions: [],
+    ...overrides,
+  };
+}
+
+function item(m: Message, state: TimelineItem['state'] = { state: 'synced' }): TimelineItem {
+  return { message: m, state };
+}
+
+function renderChat(handlers: Parameters<typeof fakeApp>[0]) {
+  const calls = fakeApp({
+    users: () => [ADA, GRACE] as User[],
+    ...handlers,
+  });
+  render(<ChatView user={ADA} status={status()} onSignedOut={() => undefined} />);
+  return calls;
+}
+
+describe('chat view', () => {
+  it('lists conversations with unread badges and opens a timeline with pending and failed messages', async () => {
+    const calls = renderChat({
+      conversations: () => [
+        conversation({ unread_count: 2 }),
+        conversation({ id: 8, kind: 'channel', name: 'general', unread_count: 1, mention_count: 1 }),
+      ],
+      timeline: () => ({
+        items: [
+          item(message(2, 2, 'hello Ada')),
+          item(message(3, 1, 'hi Grace', { edited_at: '2026-11-23T10:04:00Z' })),
+          item(message(0, 1, 'on its way'), { state: 'pending' }),
+          item(message(0, 1, 'far too long'), {
+            state: 'failed',
+            outbox_id: 12,
+            code: 'validation_failed',
+            message: 'text is too long',
+          }),
+        ],
+        has_more_before: false,
+      }),
+      retry_outbox: () => true,
+    });
+
+    const dm = await screen.findByRole('button', { name: /@grace/ });
+    expect(within(dm).getByLabelText('2 unread')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: /#general/ })).toHaveTextContent('@1');
+    await userEvent.click(dm);
+
+    expect(await screen.findByTestId('conversation-title')).toHaveTextContent('@grace');
+    const messages = await screen.findAllByTestId('message');
+    expect(messages).toHaveLength(4);
+    expect(messages[0]).toHaveTextContent('Grace Hopper');
+    expect(messages[0]).toHaveTextContent('hello Ada');
+    expect(messages[1]).toHaveTextContent('(edited)');
+    expect(within(messages[2]).getByTestId('pending')).toHaveTextContent('Sending…');
+    expect(within(messages[3]).getByTestId('failed')).toHaveTextContent('text is too long');
+
+    await userEvent.click(within(messages[3]).getByRole('button', { name: 'Retry' }));
+    await waitFor(() => expect(calls.find((c) => c.cmd === 'retry_outbox')?.args).toEqual({ id: 12 }));
+    // Opening the conversation reads it up to its newest confirmed message.
+    expect(calls.find((c) => c.cmd === 'mark_read')).toBeUndefined();
+  });
+
+  it('sends with Enter, keeps Shift+Enter as a new line, and edits the last message with Up', async () => {
+    const calls = renderChat({
+      conversations: () => [conversation()],
+      timeline: () => ({ items: [item(message(3, 1, 'my last one'))], has_more_before: false }),
+      send_message: (args) => ({
+        id: 1,
+        conversation_id: args.conversationId,
+        op: 'send',
+        client_id: 'x',
+        text: args.text,
+        state: 'pending',
+        attempts: 0,
+        created_at: '2026-11-23T10:06:00Z',
+      }),
+      edit_message: () => null,
+    });
+    await userEvent.click(await screen.findByRole('button', { name: /@grace/ }));
+    const composer = await screen.findByLabelText('Message');
+
+    await userEvent.type(composer, 'first line{Shift>}{Enter}{/Shift}second line');
+    expect(calls.some((c) => c.cmd === 'send_message')).toBe(false);
+    await userEvent.type(composer, '{Enter}');
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === 'send_message')?.args).toEqual({
+        conversationId: 7,
+        text: 'first line\nsecond line',
+        replyTo: null,
+      }),
+    );
+    expect(composer).toHaveValue('');
+
+    await userEvent.type(composer, '{ArrowUp}');
+    expect(composer).toHaveValue('my last one');
+    await userEvent.type(composer, ' (fixed){Enter}');
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === 'edit_message')?.args).toEqual({
+        conversationId: 7,
+        target: { id: 103 },
+        text: 'my last one (fixed)',
+      }),
+    );
+  });
+
+  it('shows an offline banner with a retry button, and re-reads the timeline when the engine says so', async () => {
+    let text = 'before';
+    const calls = renderChat({
+      conversations: () => [conversation()],
+      timeline: () => ({ items: [item(message(3, 2, text))], has_more_before: false }),
+      reconnect_now: () => null,
+    });
+    await userEvent.click(await screen.findByRole('button', { name: /@grace/ }));
+    await screen.findByText('before');
+
+    await act(() =>
+      emit('engine-event', {
+        type: 'connection',
+        state: 'waiting_to_retry',
+        attempt: 2,
+        retry_in_ms: 4000,
+        reason: 'refused',
+      }),
+    );
+    const banner = await screen.findByTestId('offline-banner');
+    expect(banner).toHaveTextContent('Offline.');
+    await userEvent.click(within(banner).getByRole('button', { name: 'Retry now' }));
+    expect(calls.some((c) => c.cmd === 'reconnect_now')).toBe(true);
+
+    text = 'after';
+    await act(() => emit('engine-event', { type: 'timeline_changed', conversation_id: 7, seqs: [4] }));
+    await screen.findByText('after');
+    await act(() => emit('engine-event', { type: 'connection', state: 'live' }));
+    await waitFor(() => expect(screen.queryByTestId('offline-banner')).not.toBeInTheDocument());
+  });
+
+  it('opens a direct message by username and reports an unknown one', async () => {
+    let list: Conversation[] = [];
+    const calls = renderChat({
+      conversations: () => list,
+      timeline: () => ({ items: [], has_more_before: false }),
+      open_direct: (args) => {
+        if (args.username === 'nobody') throw { code: 'not_found', message: 'There is no user @nobody.' };
+        list = [conversation()];
+        return list[0];
+      },
+    });
+    const form = await screen.findByTestId('new-dm');
+    await userEvent.type(within(form).getByLabelText('Direct message'), 'nobody{Enter}');
+    expect(await within(form).findByRole('alert')).toHaveTextContent('There is no user @nobody.');
+
+    await userEvent.clear(within(form).getByLabelText('Direct message'));
+    await userEvent.type(within(form).getByLabelText('Direct message'), 'grace{Enter}');
+    expect(await screen.findByTestId('conversation-title')).toHaveTextContent('@grace');
+    expect(calls.filter((c) => c.cmd === 'open_direct').map((c) => c.args.username)).toEqual([
+      'nobody',
+      'grace',
+    ]);
+  });
+});

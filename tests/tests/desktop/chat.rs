@@ -73,6 +73,19 @@ async fn chat_with_a_cli_user() -> Result<()> {
         .await?;
     app.settle().await?;
     app.screenshot(&screenshots.join("chat.png")).await?;
+    // The same screen in the dark theme; then back, so later runs start light.
+    app.click(
+        &app.wait_for("select[aria-label=Theme] option[value=dark]")
+            .await?,
+    )
+    .await?;
+    app.settle().await?;
+    app.screenshot(&screenshots.join("chat-dark.png")).await?;
+    app.click(
+        &app.wait_for("select[aria-label=Theme] option[value=system]")
+            .await?,
+    )
+    .await?;
 
     // And reaches the terminal.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

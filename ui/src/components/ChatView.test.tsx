@@ -205,4 +205,63 @@ describe('chat view', () => {
       'grace',
     ]);
   });
+
+  it('searches messages (cache and server merged) and opens the hit', async () => {
+    const calls = renderChat({
+      conversations: () => [conversation(), conversation({ id: 8, kind: 'channel', name: 'general' })],
+      timeline: () => ({ items: [], has_more_before: false }),
+      search: () => [
+        {
+          message: message(3, 2, 'the quarterly report', { conversation_id: 8 }),
+          snippet: [
+            { text: 'the ', highlight: false },
+            { text: 'quarterly', highlight: true },
+            { text: ' report', highlight: false },
+          ],
+          local: true,
+        },
+        {
+          message: message(1, 1, 'old quarterly numbers', { conversation_id: 7 }),
+          snippet: [{ text: 'old quarterly numbers', highlight: false }],
+          local: false,
+        },
+      ],
+    });
+    await userEvent.click(await screen.findByTestId('open-search'));
+    await userEvent.type(screen.getByRole('textbox', { name: 'Search messages' }), 'quart{Enter}');
+    const hits = await screen.findAllByTestId('search-hit');
+    expect(hits).toHaveLength(2);
+    expect(hits[0]).toHaveTextContent('#general · Grace Hopper');
+    expect(within(hits[0]).getByText('quarterly').tagName).toBe('MARK');
+    expect(hits[1]).toHaveTextContent('from the server');
+    expect(calls.find((c) => c.cmd === 'search')?.args).toEqual({ query: 'quart', conversationId: null });
+    await userEvent.click(hits[0]);
+    expect(await screen.findByTestId('conversation-title')).toHaveTextContent('#general');
+    expect(screen.queryByTestId('search-panel')).not.toBeInTheDocument();
+  });
+
+  it('jumps to a conversation with Ctrl+K and switches the theme', async () => {
+    renderChat({
+      conversations: () => [
+        conversation(),
+        conversation({ id: 8, kind: 'channel', name: 'general' }),
+        conversation({ id: 9, kind: 'group', name: 'Design crew' }),
+      ],
+      timeline: () => ({ items: [], has_more_before: false }),
+    });
+    await screen.findByRole('button', { name: /Design crew/ });
+    await userEvent.keyboard('{Control>}k{/Control}');
+    const switcher = await screen.findByTestId('quick-switcher');
+    await userEvent.type(within(switcher).getByRole('combobox'), 'des');
+    expect(within(switcher).getAllByRole('option')).toHaveLength(1);
+    await userEvent.keyboard('{Enter}');
+    expect(await screen.findByTestId('conversation-title')).toHaveTextContent('Design crew');
+    expect(screen.queryByTestId('quick-switcher')).not.toBeInTheDocument();
+
+    await userEvent.selectOptions(screen.getByLabelText('Theme'), 'dark');
+    expect(document.documentElement.dataset.theme).toBe('dark');
+    expect(localStorage.getItem('jeco.theme')).toBe('dark');
+    await userEvent.selectOptions(screen.getByLabelText('Theme'), 'light');
+    expect(document.documentElement.dataset.theme).toBe('light');
+  });
 });

@@ -13,6 +13,9 @@ import { Logo } from './Logo';
 import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationPane } from './ConversationPane';
 import { Sidebar } from './Sidebar';
+import { SearchPanel } from './SearchPanel';
+import { QuickSwitcher } from './QuickSwitcher';
+import { Theme, applyTheme, savedTheme } from '../theme';
 
 interface Props {
   user: User;
@@ -56,6 +59,9 @@ export function ChatView({ user, status, onSignedOut }: Props) {
   const [typing, setTyping] = useState<Map<number, number[]>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [searching, setSearching] = useState(false);
+  const [switching, setSwitching] = useState(false);
+  const [theme, setTheme] = useState<Theme>(savedTheme);
   const selectedRef = useRef<number | null>(null);
   selectedRef.current = selected;
   const name = displayName(user);
@@ -121,6 +127,19 @@ export function ChatView({ user, status, onSignedOut }: Props) {
     };
   }, [reload, learnUsers]);
 
+  useEffect(() => applyTheme(theme), [theme]);
+
+  useEffect(() => {
+    function onKey(e: globalThis.KeyboardEvent) {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        setSwitching(true);
+      }
+    }
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
   const current = useMemo(
     () => conversations.find((c) => c.id === selected) ?? null,
     [conversations, selected],
@@ -161,6 +180,25 @@ export function ChatView({ user, status, onSignedOut }: Props) {
               {status.mode === 'embedded' ? 'Built-in server' : status.serverAddress}
             </span>
           )}
+          <button
+            type="button"
+            className="secondary small"
+            data-testid="open-search"
+            aria-pressed={searching}
+            onClick={() => setSearching((v) => !v)}
+          >
+            Search
+          </button>
+          <select
+            aria-label="Theme"
+            className="theme-select"
+            value={theme}
+            onChange={(e) => setTheme(e.target.value as Theme)}
+          >
+            <option value="system">System theme</option>
+            <option value="light">Light</option>
+            <option value="dark">Dark</option>
+          </select>
           <span className="me" title={`@${user.username}`}>
             {name}
           </span>
@@ -187,6 +225,18 @@ export function ChatView({ user, status, onSignedOut }: Props) {
           }}
         />
         <main className="chat-main">
+          {searching && (
+            <SearchPanel
+              me={user.id}
+              users={users}
+              conversations={conversations}
+              onOpen={(id) => {
+                setSelected(id);
+                setSearching(false);
+              }}
+              onClose={() => setSearching(false)}
+            />
+          )}
           {current ? (
             <ConversationPane
               key={current.id}
@@ -216,6 +266,18 @@ export function ChatView({ user, status, onSignedOut }: Props) {
           )}
         </main>
       </div>
+      {switching && (
+        <QuickSwitcher
+          me={user.id}
+          users={users}
+          conversations={conversations}
+          onPick={(id) => {
+            setSelected(id);
+            setSwitching(false);
+          }}
+          onClose={() => setSwitching(false)}
+        />
+      )}
     </div>
   );
 }

@@ -29,8 +29,8 @@ pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{
-    AttachmentId, ContactRequestId, ConversationId, InviteId, MessageId, NotificationId, SessionId, TeamId,
-    UserId,
+    AttachmentId, ContactRequestId, ConversationId, InviteId, MessageId, NotificationId, SessionId,
+    TeamId, UserId,
 };
 
 /// Version of the protocol spoken by this build, `MAJOR.MINOR`.

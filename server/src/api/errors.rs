@@ -72,12 +72,11 @@ impl From<ServiceError> for ApiError {
             | ServiceError::RateLimited { retry_after } => {
                 ApiError::new(code, e.to_string()).with_retry_after(retry_after)
             }
-            ServiceError::UploadOffsetMismatch { offset, .. } => {
-                ApiError::new(code, e.to_string()).with_header(
+            ServiceError::UploadOffsetMismatch { offset, .. } => ApiError::new(code, e.to_string())
+                .with_header(
                     HeaderName::from_static(jeco_shared::media::UPLOAD_OFFSET_HEADER),
                     HeaderValue::from(offset),
-                )
-            }
+                ),
             ServiceError::Storage(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "request failed");
                 ApiError::new(code, "internal server error")

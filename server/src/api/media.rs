@@ -104,7 +104,10 @@ pub async fn upload_status(
 }
 
 fn is_chunk_type(headers: &HeaderMap) -> bool {
-    match headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+    match headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
         None => true,
         Some(v) => {
             let mime = v.split(';').next().unwrap_or("").trim();
@@ -229,9 +232,10 @@ async fn viewer(
                 user: UserId(user),
                 expires,
             };
-            state.media.redeem(&grant, sig).map_err(|e| {
-                ApiError::from(e).with_status(StatusCode::FORBIDDEN)
-            })
+            state
+                .media
+                .redeem(&grant, sig)
+                .map_err(|e| ApiError::from(e).with_status(StatusCode::FORBIDDEN))
         }
         (None, None, None) => Ok(Viewer::from(&authenticate(headers, state).await?)),
         _ => Err(ApiError::new(

@@ -2,13 +2,13 @@
 
 use super::accounts::rfc3339;
 use super::fanout::Stream;
+use crate::storage::ThumbnailState;
 use crate::storage::{
-    AttachmentRecord, ContactRequestRecord, EventData, EventRecord, MentionSet, MessageRecord, NotificationRecord,
-    ReactionRecord, UserEventData, UserEventRecord,
+    AttachmentRecord, ContactRequestRecord, EventData, EventRecord, MentionSet, MessageRecord,
+    NotificationRecord, ReactionRecord, UserEventData, UserEventRecord,
 };
 use jeco_shared::contacts::ContactRequest;
 use jeco_shared::events::{ConversationEvent, EventBody, UserEvent, UserEventBody};
-use crate::storage::ThumbnailState;
 use jeco_shared::media::Attachment;
 use jeco_shared::messages::{Mentions, Message, Reaction};
 use jeco_shared::notifications::Notification;

@@ -42,10 +42,7 @@ fn team(t: TeamRecord, me: &TeamMemberRecord) -> Team {
         my_role: me.role,
         member_count: t.member_count,
         default_channel_id: t.default_channel,
-        avatar: t
-            .avatar_sha256
-            .as_deref()
-            .map(super::media::avatar_version),
+        avatar: t.avatar_sha256.as_deref().map(super::media::avatar_version),
     }
 }
 

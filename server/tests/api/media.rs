@@ -58,7 +58,8 @@ fn elf() -> Vec<u8> {
 }
 
 async fn create_upload(s: &TestServer, token: &str, body: Value) -> reqwest::Response {
-    s.call(Method::POST, "/api/v1/uploads", Some(body), token).await
+    s.call(Method::POST, "/api/v1/uploads", Some(body), token)
+        .await
 }
 
 async fn patch(
@@ -206,7 +207,10 @@ async fn images_are_uploaded_in_chunks_attached_and_served_to_members_only() {
     assert_eq!(att["content_type"], "image/png");
     assert_eq!(att["size"], bytes.len());
     assert_eq!(att["sha256"], sha256_hex(&bytes));
-    assert_eq!((att["width"].as_u64(), att["height"].as_u64()), (Some(640), Some(480)));
+    assert_eq!(
+        (att["width"].as_u64(), att["height"].as_u64()),
+        (Some(640), Some(480))
+    );
     // The finished upload is gone; the attachment is the uploader's until it is sent.
     expect_error(
         s.call(Method::GET, &format!("/api/v1/uploads/{id}"), None, &a)
@@ -233,7 +237,10 @@ async fn images_are_uploaded_in_chunks_attached_and_served_to_members_only() {
             200,
         )
         .await;
-    assert_eq!(history["items"][0]["attachments"][0]["sha256"], att["sha256"]);
+    assert_eq!(
+        history["items"][0]["attachments"][0]["sha256"],
+        att["sha256"]
+    );
 
     // A member downloads it with the detected type and safe headers.
     let r = s.get(&content_path(&att), Some(&b)).await;
@@ -241,7 +248,12 @@ async fn images_are_uploaded_in_chunks_attached_and_served_to_members_only() {
     let h = r.headers().clone();
     assert_eq!(h["content-type"], "image/png");
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert!(h["content-disposition"].to_str().unwrap().starts_with("inline; filename=\"cat.png\""));
+    assert!(
+        h["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline; filename=\"cat.png\"")
+    );
     let etag = format!("\"{}\"", sha256_hex(&bytes));
     assert_eq!(h["etag"], etag.as_str());
     assert!(h["cache-control"].to_str().unwrap().contains("private"));
@@ -278,7 +290,12 @@ async fn images_are_uploaded_in_chunks_attached_and_served_to_members_only() {
     )
     .await;
     expect_error(s.get(&content_path(&att), None).await, 401, "unauthorized").await;
-    expect_error(s.get("/api/v1/attachments/999999/content", Some(&b)).await, 404, "not_found").await;
+    expect_error(
+        s.get("/api/v1/attachments/999999/content", Some(&b)).await,
+        404,
+        "not_found",
+    )
+    .await;
 
     // The thumbnail is made in the background.
     let meta_path = format!("/api/v1/attachments/{}", att["id"]);
@@ -287,7 +304,10 @@ async fn images_are_uploaded_in_chunks_attached_and_served_to_members_only() {
     })
     .await;
     let t = s
-        .get(&format!("/api/v1/attachments/{}/thumbnail", att["id"]), Some(&b))
+        .get(
+            &format!("/api/v1/attachments/{}/thumbnail", att["id"]),
+            Some(&b),
+        )
         .await;
     assert_eq!(t.status(), 200);
     assert_eq!(t.headers()["content-type"], "image/jpeg");
@@ -317,9 +337,15 @@ async fn the_size_limit_is_enforced_and_leaves_nothing_behind() {
     let id = u["id"].as_str().unwrap().to_owned();
     assert_eq!(patch(&s, a, &id, 0, vec![7; 50]).await.status(), 200);
     assert_eq!(files_under(&s.dir.path().join("uploads")).len(), 1);
-    expect_error(patch(&s, a, &id, 50, vec![7; 51]).await, 413, "payload_too_large").await;
     expect_error(
-        s.call(Method::GET, &format!("/api/v1/uploads/{id}"), None, a).await,
+        patch(&s, a, &id, 50, vec![7; 51]).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
+    expect_error(
+        s.call(Method::GET, &format!("/api/v1/uploads/{id}"), None, a)
+            .await,
         404,
         "not_found",
     )
@@ -340,7 +366,9 @@ async fn the_size_limit_is_enforced_and_leaves_nothing_behind() {
         .bearer_auth(a)
         .header("upload-offset", "0")
         .header("content-type", "application/offset+octet-stream")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
         .send()
         .await;
     // The server answers 413 as soon as it sees too much; the client may notice only a reset.
@@ -348,7 +376,8 @@ async fn the_size_limit_is_enforced_and_leaves_nothing_behind() {
         assert_eq!(r.status(), 413);
     }
     expect_error(
-        s.call(Method::GET, &format!("/api/v1/uploads/{id}"), None, a).await,
+        s.call(Method::GET, &format!("/api/v1/uploads/{id}"), None, a)
+            .await,
         404,
         "not_found",
     )
@@ -374,20 +403,38 @@ async fn a_spoofed_type_is_stored_and_served_as_what_it_really_is() {
     let page = upload(&s, &a, "photo.jpg", "image", &html).await;
     assert_eq!(page["kind"], "file");
     assert_eq!(page["content_type"], "text/html");
-    assert_eq!(send_with(&s, &a, g, "m", &[&att, &page]).await.status(), 201);
+    assert_eq!(
+        send_with(&s, &a, g, "m", &[&att, &page]).await.status(),
+        201
+    );
     // Served as what they are, but only ever as downloads, never rendered or sniffed.
     for (att, ty) in [(&att, "application/x-executable"), (&page, "text/html")] {
         let r = s.get(&content_path(att), Some(&b)).await;
         assert_eq!(r.status(), 200);
         let h = r.headers();
         assert_eq!(h["content-type"], ty);
-        assert!(h["content-disposition"].to_str().unwrap().starts_with("attachment;"), "{h:?}");
+        assert!(
+            h["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment;"),
+            "{h:?}"
+        );
         assert_eq!(h["x-content-type-options"], "nosniff");
-        assert!(h["content-security-policy"].to_str().unwrap().contains("sandbox"));
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("sandbox")
+        );
     }
     // No thumbnail is attempted for what is not an image.
     expect_error(
-        s.get(&format!("/api/v1/attachments/{}/thumbnail", att["id"]), Some(&b)).await,
+        s.get(
+            &format!("/api/v1/attachments/{}/thumbnail", att["id"]),
+            Some(&b),
+        )
+        .await,
         404,
         "not_found",
     )
@@ -421,12 +468,19 @@ async fn path_traversal_in_file_names_and_upload_ids_goes_nowhere() {
     // Nothing was written outside the media and uploads folders, and no file is named after the
     // uploads: storage paths are content hashes.
     for f in files_under(s.dir.path()) {
-        let rel = f.strip_prefix(s.dir.path()).unwrap().to_string_lossy().into_owned();
+        let rel = f
+            .strip_prefix(s.dir.path())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         assert!(
             rel.starts_with("media/blobs/") || rel.starts_with("jeco.db") || rel == "secret.key",
             "unexpected file {rel}"
         );
-        assert!(!rel.contains("passwd") && !rel.contains("boot.ini"), "{rel}");
+        assert!(
+            !rel.contains("passwd") && !rel.contains("boot.ini"),
+            "{rel}"
+        );
     }
     // Upload ids are checked before they become file names. (`%2E%2E` is resolved as `..` by the
     // client already and meets no route.)
@@ -482,12 +536,21 @@ async fn signed_urls_work_without_a_token_for_members_only_and_expire() {
     ];
     for f in &forged {
         let r = s.http.get(s.url(f)).send().await.unwrap();
-        assert!(matches!(r.status().as_u16(), 400 | 403), "{f}: {}", r.status());
+        assert!(
+            matches!(r.status().as_u16(), 400 | 403),
+            "{f}: {}",
+            r.status()
+        );
     }
     // Carol (not a member) can get none.
     expect_error(
-        s.call(Method::POST, &format!("/api/v1/attachments/{}/url", att["id"]), None, &c)
-            .await,
+        s.call(
+            Method::POST,
+            &format!("/api/v1/attachments/{}/url", att["id"]),
+            None,
+            &c,
+        )
+        .await,
         404,
         "not_found",
     )
@@ -508,7 +571,12 @@ async fn signed_urls_work_without_a_token_for_members_only_and_expire() {
 
     // And every link expires.
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    expect_error(s.http.get(s.url(&alice_url)).send().await.unwrap(), 403, "forbidden").await;
+    expect_error(
+        s.http.get(s.url(&alice_url)).send().await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -526,13 +594,21 @@ async fn an_interrupted_upload_resumes_where_the_server_is() {
     .await
     .unwrap();
     let id = u["id"].as_str().unwrap().to_owned();
-    assert_eq!(patch(&s, &a, &id, 0, bytes[..100_000].to_vec()).await.status(), 200);
+    assert_eq!(
+        patch(&s, &a, &id, 0, bytes[..100_000].to_vec())
+            .await
+            .status(),
+        200
+    );
 
     // A chunk that dies half-way: the client sends 50 000 bytes, then its connection breaks.
     let sent = bytes[100_000..150_000].to_vec();
     let broken = futures_util::stream::iter(vec![
         Ok(sent),
-        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "network down")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "network down",
+        )),
     ]);
     let r = s
         .http
@@ -559,12 +635,19 @@ async fn an_interrupted_upload_resumes_where_the_server_is() {
             .await
             .unwrap();
         assert_eq!(head.status(), 200);
-        let offset: u64 = head.headers()["upload-offset"].to_str().unwrap().parse().unwrap();
+        let offset: u64 = head.headers()["upload-offset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((100_000..=150_000).contains(&offset), "{offset}");
         if !checked_wrong_offset && offset > 100_000 {
             // A chunk at the wrong offset is refused with the right one.
             let wrong = patch(&s, &a, &id, 10, bytes[10..20].to_vec()).await;
-            assert_eq!(wrong.headers()["upload-offset"], offset.to_string().as_str());
+            assert_eq!(
+                wrong.headers()["upload-offset"],
+                offset.to_string().as_str()
+            );
             expect_error(wrong, 409, "upload_offset_mismatch").await;
             checked_wrong_offset = true;
         }
@@ -578,7 +661,12 @@ async fn an_interrupted_upload_resumes_where_the_server_is() {
     let att = done["attachment"].clone();
     assert_eq!(att["sha256"], sha256_hex(&bytes), "{done}");
     assert_eq!(send_with(&s, &a, g, "m", &[&att]).await.status(), 201);
-    let got = s.get(&content_path(&att), Some(&b)).await.bytes().await.unwrap();
+    let got = s
+        .get(&content_path(&att), Some(&b))
+        .await
+        .bytes()
+        .await
+        .unwrap();
     assert!(got.as_ref() == bytes.as_slice());
 
     // A declared checksum that the bytes do not match fails the upload and discards it.
@@ -592,9 +680,15 @@ async fn an_interrupted_upload_resumes_where_the_server_is() {
     .await
     .unwrap();
     let id = u["id"].as_str().unwrap();
-    expect_error(patch(&s, &a, id, 0, b"abd".to_vec()).await, 400, "validation_failed").await;
     expect_error(
-        s.call(Method::GET, &format!("/api/v1/uploads/{id}"), None, &a).await,
+        patch(&s, &a, id, 0, b"abd".to_vec()).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    expect_error(
+        s.call(Method::GET, &format!("/api/v1/uploads/{id}"), None, &a)
+            .await,
         404,
         "not_found",
     )
@@ -611,8 +705,16 @@ async fn identical_files_are_stored_once_and_deleted_with_their_last_message() {
     assert_ne!(first["id"], second["id"]);
     assert_eq!(first["sha256"], second["sha256"]);
     assert_eq!(blob_files(&s).len(), 1);
-    let m1: Value = send_with(&s, &a, g, "m1", &[&first]).await.json().await.unwrap();
-    let m2: Value = send_with(&s, &b, g, "m2", &[&second]).await.json().await.unwrap();
+    let m1: Value = send_with(&s, &a, g, "m1", &[&first])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let m2: Value = send_with(&s, &b, g, "m2", &[&second])
+        .await
+        .json()
+        .await
+        .unwrap();
 
     // Deleting one message removes its attachment, not the content the other still uses.
     s.ok(
@@ -623,7 +725,12 @@ async fn identical_files_are_stored_once_and_deleted_with_their_last_message() {
         204,
     )
     .await;
-    expect_error(s.get(&content_path(&first), Some(&b)).await, 404, "not_found").await;
+    expect_error(
+        s.get(&content_path(&first), Some(&b)).await,
+        404,
+        "not_found",
+    )
+    .await;
     let deleted = s
         .ok(
             Method::GET,
@@ -651,12 +758,22 @@ async fn identical_files_are_stored_once_and_deleted_with_their_last_message() {
         blob_files(&s).is_empty()
     })
     .await;
-    expect_error(s.get(&content_path(&second), Some(&b)).await, 404, "not_found").await;
+    expect_error(
+        s.get(&content_path(&second), Some(&b)).await,
+        404,
+        "not_found",
+    )
+    .await;
 
     // The same content uploaded again afterwards is stored again, whole.
     let third = upload(&s, &c, "three.txt", "file", &bytes).await;
     assert_eq!(
-        s.get(&content_path(&third), Some(&c)).await.bytes().await.unwrap().as_ref(),
+        s.get(&content_path(&third), Some(&c))
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .as_ref(),
         bytes.as_slice()
     );
 }
@@ -694,7 +811,12 @@ async fn uploads_not_attached_in_time_are_cleaned_up() {
         blob_files(&s).len() == 1 && files_under(&s.dir.path().join("uploads")).is_empty()
     })
     .await;
-    expect_error(send_with(&s, &a, g, "m2", &[&lost]).await, 400, "validation_failed").await;
+    expect_error(
+        send_with(&s, &a, g, "m2", &[&lost]).await,
+        400,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(s.get(&content_path(&kept), Some(&a)).await.status(), 200);
 }
 
@@ -705,18 +827,38 @@ async fn sends_check_their_attachments_and_work_over_the_gateway() {
     let mine = upload(&s, &a, "a.txt", "file", b"alice's").await;
     let theirs = upload(&s, &b, "b.txt", "file", b"bob's").await;
     // Someone else's upload, an unknown id, a repeat, too many, and empty text without any.
-    expect_error(send_with(&s, &a, g, "x1", &[&theirs]).await, 400, "validation_failed").await;
+    expect_error(
+        send_with(&s, &a, g, "x1", &[&theirs]).await,
+        400,
+        "validation_failed",
+    )
+    .await;
     expect_error(
         send_with(&s, &a, g, "x2", &[&json!({"id": 424242})]).await,
         400,
         "validation_failed",
     )
     .await;
-    expect_error(send_with(&s, &a, g, "x3", &[&mine, &mine]).await, 400, "validation_failed").await;
+    expect_error(
+        send_with(&s, &a, g, "x3", &[&mine, &mine]).await,
+        400,
+        "validation_failed",
+    )
+    .await;
     let eleven: Vec<Value> = (0..11).map(|i| json!({"id": 1000 + i})).collect();
     let refs: Vec<&Value> = eleven.iter().collect();
-    expect_error(send_with(&s, &a, g, "x4", &refs).await, 400, "validation_failed").await;
-    expect_error(send_with(&s, &a, g, "x5", &[]).await, 400, "validation_failed").await;
+    expect_error(
+        send_with(&s, &a, g, "x4", &refs).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    expect_error(
+        send_with(&s, &a, g, "x5", &[]).await,
+        400,
+        "validation_failed",
+    )
+    .await;
     // A failed send attached nothing: the upload can still be sent; a retry returns the original
     // message; attaching it to a second message fails.
     let first = send_with(&s, &a, g, "ok", &[&mine]).await;
@@ -725,24 +867,42 @@ async fn sends_check_their_attachments_and_work_over_the_gateway() {
     assert_eq!(retry.status(), 200);
     let retry: Value = retry.json().await.unwrap();
     assert_eq!(retry["attachments"][0]["id"], mine["id"]);
-    expect_error(send_with(&s, &a, g, "again", &[&mine]).await, 400, "validation_failed").await;
+    expect_error(
+        send_with(&s, &a, g, "again", &[&mine]).await,
+        400,
+        "validation_failed",
+    )
+    .await;
 
     // Over the WebSocket: the ack and the event carry the attachments.
     let mut bob_ws = ws_caught_up(&s, &b).await;
     let mut ws = s.ws_live(&a).await;
-    let voice = upload(&s, &a, "v.ogg", "voice", b"OggS\0\x02\0\0\0\0\0\0\0\0 opus data").await;
+    let voice = upload(
+        &s,
+        &a,
+        "v.ogg",
+        "voice",
+        b"OggS\0\x02\0\0\0\0\0\0\0\0 opus data",
+    )
+    .await;
     send_json(
         &mut ws,
         json!({"type": "send", "conversation_id": g, "client_id": "ws1", "text": "listen",
                "attachment_ids": [voice["id"]]}),
     )
     .await;
-    let ack = next_where(&mut ws, |f| matches!(f, jeco_shared::ws::ServerFrame::Ack { .. })).await;
+    let ack = next_where(&mut ws, |f| {
+        matches!(f, jeco_shared::ws::ServerFrame::Ack { .. })
+    })
+    .await;
     let jeco_shared::ws::ServerFrame::Ack { message, .. } = ack else {
         unreachable!()
     };
     assert_eq!(message.attachments.len(), 1);
-    assert_eq!(message.attachments[0].kind, jeco_shared::media::AttachmentKind::Voice);
+    assert_eq!(
+        message.attachments[0].kind,
+        jeco_shared::media::AttachmentKind::Voice
+    );
     let event = next_event(&mut bob_ws).await;
     let jeco_shared::events::EventBody::MessageCreated { message } = event.body else {
         panic!("{event:?}")
@@ -796,7 +956,12 @@ async fn voice_notes_keep_their_metadata_and_seek_with_ranges() {
     assert_eq!(r.status(), 206);
     assert_eq!(r.headers()["content-range"], "bytes 0-9/1000");
     assert_eq!(r.headers()["content-length"], "10");
-    assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("inline"));
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline")
+    );
     assert_eq!(r.bytes().await.unwrap().as_ref(), &ogg[..10]);
     let r = ranged("bytes=-5").await;
     assert_eq!(r.headers()["content-range"], "bytes 995-999/1000");
@@ -817,7 +982,12 @@ async fn voice_notes_keep_their_metadata_and_seek_with_ranges() {
         json!({"name": "v", "size": 1, "sha256": "xyz"}),
     ];
     for body in bad {
-        expect_error(create_upload(&s, &a, body.clone()).await, 400, "validation_failed").await;
+        expect_error(
+            create_upload(&s, &a, body.clone()).await,
+            400,
+            "validation_failed",
+        )
+        .await;
     }
     let fake = upload(&s, &a, "v.ogg", "voice", &png(4, 4)).await;
     assert_eq!(fake["kind"], "file");
@@ -830,14 +1000,20 @@ async fn exif_orientation_is_applied_to_dimensions_and_thumbnails() {
     let (a, _, _, _, _) = trio(&s).await;
     let att = upload(&s, &a, "phone.jpg", "image", &jpeg_rotated(40, 20)).await;
     assert_eq!(att["content_type"], "image/jpeg");
-    assert_eq!((att["width"].as_u64(), att["height"].as_u64()), (Some(20), Some(40)));
+    assert_eq!(
+        (att["width"].as_u64(), att["height"].as_u64()),
+        (Some(20), Some(40))
+    );
     let meta = format!("/api/v1/attachments/{}", att["id"]);
     eventually("a thumbnail", || async {
         s.ok(Method::GET, &meta, None, &a, 200).await["has_thumbnail"] == true
     })
     .await;
     let t = s
-        .get(&format!("/api/v1/attachments/{}/thumbnail", att["id"]), Some(&a))
+        .get(
+            &format!("/api/v1/attachments/{}/thumbnail", att["id"]),
+            Some(&a),
+        )
         .await
         .bytes()
         .await
@@ -862,7 +1038,13 @@ async fn avatars_are_resized_cached_and_access_controlled() {
     let me: Value = r.json().await.unwrap();
     let version = me["avatar"].as_str().unwrap().to_owned();
     let other: Value = s
-        .ok(Method::GET, &format!("/api/v1/users/{}", alice.user.id), None, b, 200)
+        .ok(
+            Method::GET,
+            &format!("/api/v1/users/{}", alice.user.id),
+            None,
+            b,
+            200,
+        )
         .await;
     assert_eq!(other["avatar"], version.as_str());
     let path = format!("/api/v1/users/{}/avatar", alice.user.id);
@@ -884,8 +1066,12 @@ async fn avatars_are_resized_cached_and_access_controlled() {
     assert_eq!(again.status(), 304);
     expect_error(s.get(&path, None).await, 401, "unauthorized").await;
 
-    expect_error(put("/api/v1/users/me/avatar", a, elf()).await, 415, "unsupported_media_type")
-        .await;
+    expect_error(
+        put("/api/v1/users/me/avatar", a, elf()).await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
     expect_error(
         put("/api/v1/users/me/avatar", a, vec![0; 200_001]).await,
         413,
@@ -893,7 +1079,12 @@ async fn avatars_are_resized_cached_and_access_controlled() {
     )
     .await;
     expect_error(
-        put("/api/v1/users/me/avatar", a, b"\x89PNG\r\n\x1a\n broken".to_vec()).await,
+        put(
+            "/api/v1/users/me/avatar",
+            a,
+            b"\x89PNG\r\n\x1a\n broken".to_vec(),
+        )
+        .await,
         400,
         "validation_failed",
     )
@@ -901,10 +1092,17 @@ async fn avatars_are_resized_cached_and_access_controlled() {
 
     // Replacing the picture deletes the old file.
     put("/api/v1/users/me/avatar", a, png(64, 64)).await;
-    eventually("the old avatar's file to go", || async { blob_files(&s).len() == 1 }).await;
-    s.ok(Method::DELETE, "/api/v1/users/me/avatar", None, a, 204).await;
+    eventually("the old avatar's file to go", || async {
+        blob_files(&s).len() == 1
+    })
+    .await;
+    s.ok(Method::DELETE, "/api/v1/users/me/avatar", None, a, 204)
+        .await;
     expect_error(s.get(&path, Some(b)).await, 404, "not_found").await;
-    eventually("the avatar's file to go", || async { blob_files(&s).is_empty() }).await;
+    eventually("the avatar's file to go", || async {
+        blob_files(&s).is_empty()
+    })
+    .await;
 
     // Team pictures: admins set them, members see them, others learn nothing.
     let (team, _) = team(&s, a, "Rocket").await;
@@ -919,7 +1117,9 @@ async fn avatars_are_resized_cached_and_access_controlled() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    let t = s.ok(Method::GET, &format!("/api/v1/teams/{team}"), None, b, 200).await;
+    let t = s
+        .ok(Method::GET, &format!("/api/v1/teams/{team}"), None, b, 200)
+        .await;
     assert!(t["avatar"].is_string());
     assert_eq!(s.get(&team_path, Some(b)).await.status(), 200);
     expect_error(s.get(&team_path, Some(c)).await, 404, "not_found").await;
@@ -952,7 +1152,9 @@ fn moto_command() -> Option<Vec<String>> {
     if let Ok(cmd) = std::env::var("JECO_TEST_MOTO_SERVER") {
         return Some(vec![cmd]);
     }
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent()?.to_path_buf();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()?
+        .to_path_buf();
     let venv = target.join("moto-venv").join("bin").join("moto_server");
     if venv.exists() {
         return Some(vec![venv.to_string_lossy().into_owned()]);
@@ -1019,7 +1221,9 @@ async fn the_s3_backend_stores_serves_and_deletes_in_a_real_bucket() {
     let moto = match start_moto().await {
         Ok(m) => m,
         Err(reason) if std::env::var_os("CI").is_none() => {
-            eprintln!("SKIPPED the_s3_backend_stores_serves_and_deletes_in_a_real_bucket: {reason}");
+            eprintln!(
+                "SKIPPED the_s3_backend_stores_serves_and_deletes_in_a_real_bucket: {reason}"
+            );
             return;
         }
         Err(reason) => panic!("CI must run the S3 test: {reason}"),
@@ -1062,16 +1266,35 @@ async fn the_s3_backend_stores_serves_and_deletes_in_a_real_bucket() {
     }
     let big_att = last["attachment"].clone();
     assert_eq!(big_att["sha256"], sha256_hex(&big));
-    let got = s.get(&content_path(&big_att), Some(&a)).await.bytes().await.unwrap();
-    assert!(got.as_ref() == big.as_slice(), "the multipart object reads back whole");
+    let got = s
+        .get(&content_path(&big_att), Some(&a))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        got.as_ref() == big.as_slice(),
+        "the multipart object reads back whole"
+    );
     let image = upload(&s, &a, "pic.png", "image", &png(800, 600)).await;
     let twin = upload(&s, &b, "pic-again.png", "image", &png(800, 600)).await;
     assert_eq!(image["sha256"], twin["sha256"]);
     let keys = bucket_keys(&moto.endpoint, bucket).await;
-    assert_eq!(keys.iter().filter(|k| k.starts_with("blobs/")).count(), 2, "{keys:?}");
-    assert!(files_under(&s.dir.path().join("media")).is_empty(), "nothing on the local disk");
+    assert_eq!(
+        keys.iter().filter(|k| k.starts_with("blobs/")).count(),
+        2,
+        "{keys:?}"
+    );
+    assert!(
+        files_under(&s.dir.path().join("media")).is_empty(),
+        "nothing on the local disk"
+    );
 
-    let m: Value = send_with(&s, &a, g, "m", &[&image]).await.json().await.unwrap();
+    let m: Value = send_with(&s, &a, g, "m", &[&image])
+        .await
+        .json()
+        .await
+        .unwrap();
     let r = s.get(&content_path(&image), Some(&b)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/png");
@@ -1086,13 +1309,23 @@ async fn the_s3_backend_stores_serves_and_deletes_in_a_real_bucket() {
         .unwrap();
     assert_eq!(r.status(), 206);
     assert_eq!(r.bytes().await.unwrap().as_ref(), b"PNG\r");
-    expect_error(s.get(&content_path(&image), Some(&c)).await, 404, "not_found").await;
+    expect_error(
+        s.get(&content_path(&image), Some(&c)).await,
+        404,
+        "not_found",
+    )
+    .await;
     let meta = format!("/api/v1/attachments/{}", image["id"]);
     eventually("a thumbnail in the bucket", || async {
         s.ok(Method::GET, &meta, None, &a, 200).await["has_thumbnail"] == true
     })
     .await;
-    assert!(bucket_keys(&moto.endpoint, bucket).await.iter().any(|k| k.starts_with("thumbs/")));
+    assert!(
+        bucket_keys(&moto.endpoint, bucket)
+            .await
+            .iter()
+            .any(|k| k.starts_with("thumbs/"))
+    );
 
     // Deleting the message leaves the content to the twin; deleting the twin's message too
     // removes the object and its thumbnail from the bucket.
@@ -1105,7 +1338,11 @@ async fn the_s3_backend_stores_serves_and_deletes_in_a_real_bucket() {
     )
     .await;
     assert_eq!(s.get(&content_path(&twin), Some(&b)).await.status(), 200);
-    let m2: Value = send_with(&s, &b, g, "m2", &[&twin]).await.json().await.unwrap();
+    let m2: Value = send_with(&s, &b, g, "m2", &[&twin])
+        .await
+        .json()
+        .await
+        .unwrap();
     s.ok(
         Method::DELETE,
         &format!("/api/v1/conversations/{g}/messages/{}", m2["id"]),

@@ -198,7 +198,12 @@ pub struct ConfigArgs {
     )]
     pub media_avatar_max_bytes: Option<u64>,
     /// Media storage: local (a directory) or s3 (an S3-compatible bucket) [default: local].
-    #[arg(long, env = "JECO_MEDIA_BACKEND", global = true, value_name = "BACKEND")]
+    #[arg(
+        long,
+        env = "JECO_MEDIA_BACKEND",
+        global = true,
+        value_name = "BACKEND"
+    )]
     pub media_backend: Option<jeco_server::config::MediaBackend>,
     /// Directory of the local media backend [default: <data-dir>/media].
     #[arg(long, env = "JECO_MEDIA_DIR", global = true, value_name = "DIR")]

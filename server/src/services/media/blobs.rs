@@ -186,7 +186,11 @@ impl Blobs {
 
     /// Whether the blob's object exists (for tests and repair).
     pub async fn exists(&self, sha256: &str) -> Result<bool, BlobError> {
-        match self.store.head(&location(sha256, Rendition::Original)).await {
+        match self
+            .store
+            .head(&location(sha256, Rendition::Original))
+            .await
+        {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(e.into()),

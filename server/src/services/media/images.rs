@@ -50,7 +50,11 @@ pub fn upright_dimensions<'a, R: BufRead + Seek + 'a>(reader: R) -> Result<(u32,
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    Ok(if quarter_turn(orientation) { (h, w) } else { (w, h) })
+    Ok(if quarter_turn(orientation) {
+        (h, w)
+    } else {
+        (w, h)
+    })
 }
 
 /// Decodes fully and turns the pixels upright.
@@ -117,7 +121,10 @@ mod tests {
     #[test]
     fn dimensions_thumbnails_and_avatars() {
         let bytes = png(1000, 500);
-        assert_eq!(upright_dimensions(Cursor::new(&bytes)).unwrap(), (1000, 500));
+        assert_eq!(
+            upright_dimensions(Cursor::new(&bytes)).unwrap(),
+            (1000, 500)
+        );
         let (thumb, ty) = thumbnail(&bytes).unwrap();
         assert_eq!(ty, "image/jpeg");
         assert_eq!(upright_dimensions(Cursor::new(&thumb)).unwrap(), (480, 240));

@@ -285,9 +285,11 @@ impl Media {
                 "an avatar must be a JPEG, PNG, GIF or WebP image".into(),
             ));
         }
-        let permit = self.decoding.acquire().await.map_err(|_| {
-            ServiceError::Internal("the image decoder is shut down".into())
-        })?;
+        let permit = self
+            .decoding
+            .acquire()
+            .await
+            .map_err(|_| ServiceError::Internal("the image decoder is shut down".into()))?;
         let (bytes, ty) = tokio::task::spawn_blocking(move || images::avatar(&image))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?
@@ -342,7 +344,11 @@ impl Media {
     }
 
     /// A user's picture (any signed-in user may see it) or a team's (its members).
-    pub async fn avatar(&self, who: &Principal, owner: AvatarOwner) -> Result<Download, ServiceError> {
+    pub async fn avatar(
+        &self,
+        who: &Principal,
+        owner: AvatarOwner,
+    ) -> Result<Download, ServiceError> {
         if let AvatarOwner::Team(t) = owner {
             self.team_member(who, t).await?;
         }
@@ -365,7 +371,10 @@ impl Media {
     }
 
     async fn team_member(&self, who: &Principal, team: TeamId) -> Result<(), ServiceError> {
-        self.teams.require_member(team, who.user_id).await.map(|_| ())
+        self.teams
+            .require_member(team, who.user_id)
+            .await
+            .map(|_| ())
     }
 }
 

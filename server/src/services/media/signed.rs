@@ -126,16 +126,16 @@ mod tests {
                 user: UserId(4),
                 ..g
             },
-            Grant {
-                expires: 5000,
-                ..g
-            },
+            Grant { expires: 5000, ..g },
         ] {
             assert!(!s.verify(&other, &sig, 999), "{other:?}");
         }
         assert!(!s.verify(&g, "not base64!", 999));
         let other_server = UrlSigner::new(b"another secret of at least 32 bytes..");
         assert!(!other_server.verify(&g, &sig, 999));
-        assert!(s.url(&g).starts_with("/api/v1/attachments/7/content?user=3&expires=1000&sig="));
+        assert!(
+            s.url(&g)
+                .starts_with("/api/v1/attachments/7/content?user=3&expires=1000&sig=")
+        );
     }
 }

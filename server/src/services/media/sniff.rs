@@ -86,7 +86,9 @@ pub fn clean_file_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim().to_owned();
     if cleaned.is_empty() {
@@ -137,7 +139,10 @@ mod tests {
         let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
         elf.resize(64, 0);
         assert_eq!(content_type(&elf), "application/x-executable");
-        assert_eq!(content_type(b"MZ\x90\0\x03\0\0\0"), "application/vnd.microsoft.portable-executable");
+        assert_eq!(
+            content_type(b"MZ\x90\0\x03\0\0\0"),
+            "application/vnd.microsoft.portable-executable"
+        );
         assert_eq!(content_type(b"hello\nworld"), "text/plain; charset=utf-8");
         assert_eq!(content_type(b"\0\x01\x02garbage"), OCTET_STREAM);
         assert_eq!(content_type(b"OggS\0\x02\0\0\0\0\0\0\0\0"), "audio/ogg");
@@ -145,15 +150,30 @@ mod tests {
 
     #[test]
     fn kinds_follow_the_bytes() {
-        assert_eq!(kind_for(AttachmentKind::Image, "image/png"), AttachmentKind::Image);
+        assert_eq!(
+            kind_for(AttachmentKind::Image, "image/png"),
+            AttachmentKind::Image
+        );
         assert_eq!(
             kind_for(AttachmentKind::Image, "application/x-executable"),
             AttachmentKind::File
         );
-        assert_eq!(kind_for(AttachmentKind::Voice, "audio/ogg"), AttachmentKind::Voice);
-        assert_eq!(kind_for(AttachmentKind::Voice, "video/webm"), AttachmentKind::Voice);
-        assert_eq!(kind_for(AttachmentKind::Voice, "image/png"), AttachmentKind::File);
-        assert_eq!(kind_for(AttachmentKind::File, "image/png"), AttachmentKind::File);
+        assert_eq!(
+            kind_for(AttachmentKind::Voice, "audio/ogg"),
+            AttachmentKind::Voice
+        );
+        assert_eq!(
+            kind_for(AttachmentKind::Voice, "video/webm"),
+            AttachmentKind::Voice
+        );
+        assert_eq!(
+            kind_for(AttachmentKind::Voice, "image/png"),
+            AttachmentKind::File
+        );
+        assert_eq!(
+            kind_for(AttachmentKind::File, "image/png"),
+            AttachmentKind::File
+        );
     }
 
     #[test]

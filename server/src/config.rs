@@ -387,6 +387,33 @@ mod tests {
     }
 
     #[test]
+    fn s3_needs_a_bucket_and_its_credentials_are_never_printed() {
+        let mut c = Config {
+            media_backend: MediaBackend::S3,
+            ..Config::with_data_dir("/tmp/x")
+        };
+        assert!(c.validate().is_err());
+        c.s3_bucket = Some("media".into());
+        c.s3_credentials = Some(S3Credentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: Secret::new("wJalrXUtnFEMI-secret"),
+        });
+        c.validate().unwrap();
+        let toml = c.to_redacted_toml();
+        assert!(toml.contains("media_backend = \"s3\""), "{toml}");
+        assert!(
+            !toml.contains("AKIDEXAMPLE") && !toml.contains("wJalr"),
+            "{toml}"
+        );
+        assert!(!format!("{c:?}").contains("wJalr"));
+        // The file layer cannot set credentials.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jeco.toml");
+        std::fs::write(&path, "s3_credentials = \"x\"\n").unwrap();
+        assert!(Config::from_toml_file(&path).is_err());
+    }
+
+    #[test]
     fn validation_catches_nonsense() {
         let mut c = Config::with_data_dir("/tmp/x");
         c.ws_idle_timeout_ms = c.ws_heartbeat_interval_ms;

@@ -786,6 +786,15 @@ async fn uploads_not_attached_in_time_are_cleaned_up() {
     })
     .await;
     let (a, _, _, g, _) = trio(&s).await;
+    // A file left by a crash between deleting an upload's row and its file.
+    std::fs::write(
+        s.dir
+            .path()
+            .join("uploads")
+            .join("AAAAAAAAAAAAAAAAAAAAAA.part"),
+        b"x",
+    )
+    .unwrap();
     let kept = upload(&s, &a, "kept.txt", "file", b"sent in time").await;
     assert_eq!(send_with(&s, &a, g, "m1", &[&kept]).await.status(), 201);
     let lost = upload(&s, &a, "lost.txt", "file", b"never sent").await;

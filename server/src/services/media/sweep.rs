@@ -98,6 +98,7 @@ impl Media {
             self.discard(&id).await?;
             swept.uploads += 1;
         }
+        swept.uploads += self.remove_stray_parts(before).await;
         swept.unattached = self.storage.delete_unattached(before).await?;
         for blob in self.storage.orphan_blobs(ORPHANS_PER_ROUND).await? {
             let _lock = self.stripe(&blob.sha256).lock().await;
@@ -115,6 +116,35 @@ impl Media {
             tracing::info!(?swept, "media sweep");
         }
         Ok(swept)
+    }
+
+    /// Upload files without an upload row (a crash between deleting the row and the file), once
+    /// they are as old as an expired upload.
+    async fn remove_stray_parts(&self, before_ms: i64) -> usize {
+        let Ok(mut dir) = tokio::fs::read_dir(&self.settings.uploads_dir).await else {
+            return 0;
+        };
+        let mut removed = 0;
+        while let Ok(Some(entry)) = dir.next_entry().await {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".part") else {
+                continue;
+            };
+            let old = entry
+                .metadata()
+                .await
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .is_some_and(|t| (t.as_millis() as i64) < before_ms);
+            if old
+                && matches!(self.storage.upload(id).await, Ok(None))
+                && tokio::fs::remove_file(entry.path()).await.is_ok()
+            {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Sweeps every `sweep_interval`, and soon after something may have orphaned a blob.

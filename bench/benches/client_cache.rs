@@ -63,6 +63,7 @@ fn message(conversation: i64, seq: i64) -> Message {
         pinned: false,
         mentions: Default::default(),
         reactions: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

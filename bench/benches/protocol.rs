@@ -21,6 +21,7 @@ fn user() -> User {
         status_text: Some("in a meeting".into()),
         is_admin: false,
         created_at: "2026-11-23T10:15:00Z".into(),
+        avatar: None,
     }
 }
 

@@ -517,6 +517,7 @@ mod tests {
                                 status_text: None,
                                 is_admin: false,
                                 created_at: "2025-01-01T00:00:00Z".into(),
+                                avatar: None,
                             },
                             session_id: SessionId(3),
                             heartbeat_interval_ms: 60_000,

@@ -58,6 +58,37 @@ pub struct Config {
     pub resume_max_events: u32,
     /// How long a typing indicator lasts without being repeated, in milliseconds.
     pub typing_timeout_ms: u64,
+    /// Largest upload (attachment), in bytes. Larger uploads are refused with 413.
+    pub media_max_upload_bytes: u64,
+    /// Largest avatar image accepted (before it is resized), in bytes.
+    pub media_avatar_max_bytes: u64,
+    /// Where attachments and avatars are stored: `local` (a directory) or `s3` (any
+    /// S3-compatible bucket; credentials come only from the `AWS_ACCESS_KEY_ID` /
+    /// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` environment variables).
+    pub media_backend: MediaBackend,
+    /// `local` backend: the directory. Default: `media` under `data_dir`.
+    pub media_dir: Option<PathBuf>,
+    /// `s3` backend: endpoint URL, e.g. `https://s3.eu-central-1.amazonaws.com` or a MinIO/Garage
+    /// address. Absent: AWS's endpoint for the region.
+    pub s3_endpoint: Option<String>,
+    /// `s3` backend: the bucket (must exist).
+    pub s3_bucket: Option<String>,
+    /// `s3` backend: the region.
+    pub s3_region: String,
+    /// `s3` backend: allow a plain `http://` endpoint (local test servers only).
+    pub s3_allow_http: bool,
+    /// `s3` backend: credentials given by a program embedding the server (tests, the desktop
+    /// app). Never read from the file, the flags or printed; the binary leaves it empty so that the
+    /// standard `AWS_*` environment variables apply.
+    #[serde(skip)]
+    pub s3_credentials: Option<S3Credentials>,
+    /// Uploads not sent with a message within this many seconds are deleted (and so are
+    /// unfinished uploads without progress for as long).
+    pub media_unattached_ttl_secs: u64,
+    /// How often unattached uploads and unreferenced files are swept, in seconds.
+    pub media_sweep_interval_secs: u64,
+    /// Lifetime of signed download URLs, in seconds.
+    pub media_signed_url_ttl_secs: u64,
     /// With `admin_password`: create this admin account at start if it does not exist.
     pub admin_username: Option<String>,
     /// Password for `admin_username`.
@@ -87,10 +118,40 @@ impl Default for Config {
             message_rate_burst: 20,
             resume_max_events: 1000,
             typing_timeout_ms: 6000,
+            media_max_upload_bytes: 100 * 1024 * 1024,
+            media_avatar_max_bytes: 10 * 1024 * 1024,
+            media_backend: MediaBackend::Local,
+            media_dir: None,
+            s3_endpoint: None,
+            s3_bucket: None,
+            s3_region: "us-east-1".into(),
+            s3_allow_http: false,
+            s3_credentials: None,
+            media_unattached_ttl_secs: 24 * 60 * 60,
+            media_sweep_interval_secs: 10 * 60,
+            media_signed_url_ttl_secs: 5 * 60,
             admin_username: None,
             admin_password: None,
         }
     }
+}
+
+/// Where media is stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaBackend {
+    /// A directory on the local disk (`media_dir`).
+    #[default]
+    Local,
+    /// An S3-compatible bucket (`s3_*`).
+    S3,
+}
+
+/// An S3 access key, for [`Config::s3_credentials`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
 }
 
 /// The platform data directory (`~/.local/share/jeco-server` on Linux), or `./jeco-data` when the
@@ -141,7 +202,7 @@ impl Config {
 
     /// Checks values that would make the server misbehave rather than fail loudly.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive: [(&str, u64); 15] = [
+        let positive: [(&str, u64); 20] = [
             ("access_token_ttl_minutes", self.access_token_ttl_minutes),
             ("refresh_token_ttl_days", self.refresh_token_ttl_days),
             ("max_body_bytes", self.max_body_bytes as u64),
@@ -157,6 +218,11 @@ impl Config {
             ("message_rate_burst", self.message_rate_burst.into()),
             ("resume_max_events", self.resume_max_events.into()),
             ("typing_timeout_ms", self.typing_timeout_ms),
+            ("media_max_upload_bytes", self.media_max_upload_bytes),
+            ("media_avatar_max_bytes", self.media_avatar_max_bytes),
+            ("media_unattached_ttl_secs", self.media_unattached_ttl_secs),
+            ("media_sweep_interval_secs", self.media_sweep_interval_secs),
+            ("media_signed_url_ttl_secs", self.media_signed_url_ttl_secs),
         ];
         for (name, value) in positive {
             if value == 0 {
@@ -173,6 +239,13 @@ impl Config {
         if self.ws_max_frame_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "ws_max_frame_bytes must be at least 1024".into(),
+            ));
+        }
+        if self.media_backend == MediaBackend::S3
+            && self.s3_bucket.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(ConfigError::Invalid(
+                "media_backend = \"s3\" needs s3_bucket".into(),
             ));
         }
         if self.admin_username.is_some() != self.admin_password.is_some() {
@@ -194,6 +267,18 @@ impl Config {
 
     pub fn secret_path(&self) -> PathBuf {
         self.data_dir.join("secret.key")
+    }
+
+    /// The `local` media backend's directory.
+    pub fn media_path(&self) -> PathBuf {
+        self.media_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("media"))
+    }
+
+    /// Where unfinished uploads are kept (always on the local disk, whatever the backend).
+    pub fn uploads_path(&self) -> PathBuf {
+        self.data_dir.join("uploads")
     }
 
     pub fn access_token_ttl(&self) -> Duration {
@@ -299,6 +384,33 @@ mod tests {
         assert!(!toml.contains("hunter2"), "{toml}");
         assert!(toml.contains("admin_password = \"[redacted]\""), "{toml}");
         assert_eq!(c.admin_password.unwrap().expose(), "hunter2-very-secret");
+    }
+
+    #[test]
+    fn s3_needs_a_bucket_and_its_credentials_are_never_printed() {
+        let mut c = Config {
+            media_backend: MediaBackend::S3,
+            ..Config::with_data_dir("/tmp/x")
+        };
+        assert!(c.validate().is_err());
+        c.s3_bucket = Some("media".into());
+        c.s3_credentials = Some(S3Credentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: Secret::new("wJalrXUtnFEMI-secret"),
+        });
+        c.validate().unwrap();
+        let toml = c.to_redacted_toml();
+        assert!(toml.contains("media_backend = \"s3\""), "{toml}");
+        assert!(
+            !toml.contains("AKIDEXAMPLE") && !toml.contains("wJalr"),
+            "{toml}"
+        );
+        assert!(!format!("{c:?}").contains("wJalr"));
+        // The file layer cannot set credentials.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jeco.toml");
+        std::fs::write(&path, "s3_credentials = \"x\"\n").unwrap();
+        assert!(Config::from_toml_file(&path).is_err());
     }
 
     #[test]

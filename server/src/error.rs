@@ -22,4 +22,6 @@ pub enum Error {
     AdminBootstrap(crate::services::ServiceError),
     #[error(transparent)]
     Service(#[from] crate::services::ServiceError),
+    #[error("cannot open the media store: {0}")]
+    Media(crate::services::media::blobs::BlobError),
 }

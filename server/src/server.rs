@@ -13,8 +13,10 @@ use crate::error::Error;
 use crate::gateway::registry::Registry;
 use crate::gateway::{Gateway, GatewaySettings};
 use crate::services::accounts::AccountSettings;
+use crate::services::media::MediaSettings;
+use crate::services::media::blobs::Blobs;
 use crate::services::tokens::TokenKeys;
-use crate::services::{Accounts, Chat, NoObserver, SessionObserver, now_ms};
+use crate::services::{Accounts, Chat, Media, NoObserver, SessionObserver, now_ms};
 use crate::signing_secret;
 use crate::state::AppState;
 use crate::storage::Storage;
@@ -32,6 +34,7 @@ pub struct RunningServer {
     stop: oneshot::Sender<()>,
     serving: JoinHandle<()>,
     gateway: Arc<Gateway>,
+    media_sweeper: JoinHandle<()>,
 }
 
 /// Storage, signing keys and the accounts service for a data directory: the part of a server that
@@ -39,6 +42,8 @@ pub struct RunningServer {
 pub(crate) struct Core {
     pub storage: Arc<dyn Storage>,
     pub accounts: Arc<Accounts>,
+    /// The signing secret, from which the media service derives its URL-signing key.
+    pub secret: signing_secret::SigningSecret,
 }
 
 pub(crate) async fn open_core(
@@ -59,7 +64,11 @@ pub(crate) async fn open_core(
         AccountSettings::from_config(config),
         observer,
     ));
-    Ok(Core { storage, accounts })
+    Ok(Core {
+        storage,
+        accounts,
+        secret,
+    })
 }
 
 /// Creates the data directory (owner-only on Unix: it holds the signing secret and every account).
@@ -85,7 +94,11 @@ impl RunningServer {
     pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServer, Error> {
         let local_addr = listener.local_addr().map_err(Error::Listener)?;
         let registry = Arc::new(Registry::default());
-        let Core { storage, accounts } = open_core(&config, registry.clone()).await?;
+        let Core {
+            storage,
+            accounts,
+            secret,
+        } = open_core(&config, registry.clone()).await?;
         if let (Some(username), Some(password)) = (&config.admin_username, &config.admin_password) {
             let created = accounts
                 .ensure_admin(username, password.expose())
@@ -96,6 +109,24 @@ impl RunningServer {
             }
         }
         let chat = Chat::new(storage.clone(), registry.clone(), &config);
+        let blobs = Blobs::from_config(&config).map_err(Error::Media)?;
+        let media = Arc::new(
+            Media::new(
+                storage.clone(),
+                chat.conversations.clone(),
+                chat.teams.clone(),
+                blobs,
+                secret.bytes(),
+                MediaSettings::from_config(&config),
+                chat.orphans.clone(),
+            )
+            .map_err(|source| Error::DataDir {
+                path: config.uploads_path(),
+                source,
+            })?,
+        );
+        media.resume_thumbnails().await;
+        let media_sweeper = media.spawn_sweeper();
         let gateway = Arc::new(Gateway::new(
             registry,
             accounts.clone(),
@@ -106,6 +137,7 @@ impl RunningServer {
             accounts,
             chat,
             storage,
+            media,
             gateway: gateway.clone(),
             auth_limiter: Arc::new(AuthRateLimiter::new(
                 config.auth_rate_per_minute,
@@ -131,6 +163,7 @@ impl RunningServer {
             stop,
             serving,
             gateway,
+            media_sweeper,
         })
     }
 
@@ -143,6 +176,7 @@ impl RunningServer {
         let _ = self.stop.send(());
         self.gateway.shutdown().await;
         let _ = self.serving.await;
+        self.media_sweeper.abort();
         tracing::info!("jeco-server stopped");
     }
 }

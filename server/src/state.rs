@@ -2,7 +2,7 @@
 
 use crate::api::rate_limit::AuthRateLimiter;
 use crate::gateway::Gateway;
-use crate::services::{Accounts, Chat};
+use crate::services::{Accounts, Chat, Media};
 use crate::storage::Storage;
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     pub chat: Chat,
     pub storage: Arc<dyn Storage>,
+    pub media: Arc<Media>,
     pub gateway: Arc<Gateway>,
     pub auth_limiter: Arc<AuthRateLimiter>,
 }

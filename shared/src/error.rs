@@ -72,6 +72,11 @@ pub enum ErrorCode {
     /// The request conflicts with the current state (for example a contact request that is already
     /// pending, or one that was already answered).
     Conflict,
+    /// A resumable upload's chunk did not start at the offset the server has; the answer's
+    /// `Upload-Offset` header (and `HEAD` on the upload) tells where to continue.
+    UploadOffsetMismatch,
+    /// A `Range` request asked for bytes outside the file.
+    RangeNotSatisfiable,
 }
 
 impl ErrorCode {
@@ -107,6 +112,8 @@ impl ErrorCode {
             Self::ConversationArchived => "conversation_archived",
             Self::OwnerMustTransfer => "owner_must_transfer",
             Self::Conflict => "conflict",
+            Self::UploadOffsetMismatch => "upload_offset_mismatch",
+            Self::RangeNotSatisfiable => "range_not_satisfiable",
         }
     }
 
@@ -123,7 +130,8 @@ impl ErrorCode {
             | Self::TokenRevoked => 401,
             Self::Forbidden => 403,
             Self::NotFound | Self::RouteNotFound => 404,
-            Self::UsernameTaken | Self::Conflict => 409,
+            Self::UsernameTaken | Self::Conflict | Self::UploadOffsetMismatch => 409,
+            Self::RangeNotSatisfiable => 416,
             Self::PayloadTooLarge | Self::FrameTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::AccountLocked => 429,
@@ -200,6 +208,8 @@ mod tests {
             ErrorCode::ConversationArchived,
             ErrorCode::OwnerMustTransfer,
             ErrorCode::Conflict,
+            ErrorCode::UploadOffsetMismatch,
+            ErrorCode::RangeNotSatisfiable,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

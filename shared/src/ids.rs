@@ -53,3 +53,7 @@ id_type!(
     /// A contact request from one user to another.
     ContactRequestId
 );
+id_type!(
+    /// An uploaded file (attachment), before and after it is attached to a message.
+    AttachmentId
+);

@@ -2,7 +2,7 @@
 //!
 //! Every byte that crosses between a Jeco client and a Jeco server is described by a type in this
 //! crate: REST request and response bodies ([`auth`], [`users`], [`conversations`], [`messages`],
-//! [`contacts`], [`notifications`], [`search`], [`health`]), the one error shape ([`error`]), the stored events with their positions
+//! [`contacts`], [`notifications`], [`search`], [`media`], [`health`]), the one error shape ([`error`]), the stored events with their positions
 //! ([`events`]), and the WebSocket frames ([`ws`]). The server and the client engine both depend on it,
 //! so a change to the protocol is a change in one place, and the snapshot tests in `tests/` make every
 //! change to the serialized form deliberate.
@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod ids;
+pub mod media;
 pub mod messages;
 pub mod notifications;
 pub mod search;
@@ -28,8 +29,8 @@ pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{
-    ContactRequestId, ConversationId, InviteId, MessageId, NotificationId, SessionId, TeamId,
-    UserId,
+    AttachmentId, ContactRequestId, ConversationId, InviteId, MessageId, NotificationId, SessionId,
+    TeamId, UserId,
 };
 
 /// Version of the protocol spoken by this build, `MAJOR.MINOR`.

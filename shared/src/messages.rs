@@ -4,7 +4,8 @@
 //! Every send carries a client-generated `client_id`. The server keeps (sender, client_id) unique,
 //! so a send retried after a lost answer returns the original message instead of a second copy.
 
-use crate::ids::{ConversationId, MessageId, UserId};
+use crate::ids::{AttachmentId, ConversationId, MessageId, UserId};
+use crate::media::Attachment;
 use serde::{Deserialize, Serialize};
 
 /// Default largest message text, in characters (servers may configure another).
@@ -64,6 +65,10 @@ pub struct Message {
     pub pinned: bool,
     pub mentions: Mentions,
     pub reactions: Vec<Reaction>,
+    /// Files, images and voice notes, in the order they were sent. Absent from older servers;
+    /// empty when deleted.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 /// `POST /api/v1/conversations/{id}/messages`
@@ -74,10 +79,17 @@ pub struct Message {
 pub struct SendMessageRequest {
     /// Client-generated idempotency key (for example a UUID), at most 64 bytes.
     pub client_id: String,
+    /// May be empty when the message has attachments.
+    #[serde(default)]
     pub text: String,
     /// Reply in the thread of this message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
+    /// Completed uploads of the sender to attach (at most
+    /// [`ATTACHMENTS_PER_MESSAGE_MAX`](crate::media::ATTACHMENTS_PER_MESSAGE_MAX)), in display
+    /// order. Each upload can be attached to one message only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachment_ids: Vec<AttachmentId>,
 }
 
 /// `PATCH /api/v1/conversations/{id}/messages/{mid}`

@@ -30,6 +30,10 @@ pub struct Team {
     pub member_count: u32,
     /// The team's `#general` channel.
     pub default_channel_id: ConversationId,
+    /// Version of the team's picture (changes when it does), absent when there is none. The
+    /// picture is `GET /api/v1/teams/{id}/avatar`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
 }
 
 /// `GET /api/v1/teams`: the caller's teams, by name.

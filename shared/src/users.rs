@@ -27,6 +27,10 @@ pub struct User {
     pub is_admin: bool,
     /// RFC 3339 UTC timestamp.
     pub created_at: String,
+    /// Version of the profile picture (changes when it does), absent when there is none. The
+    /// picture is `GET /api/v1/users/{id}/avatar`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
 }
 
 /// `PATCH /api/v1/users/me`. Absent fields are left alone; `null` or `""` clears a field.

@@ -39,7 +39,7 @@
 
 use crate::error::ErrorCode;
 use crate::events::{ConversationEvent, PresenceStatus, Resume, UserEvent};
-use crate::ids::{ConversationId, MessageId, SessionId, UserId};
+use crate::ids::{AttachmentId, ConversationId, MessageId, SessionId, UserId};
 use crate::messages::Message;
 use crate::users::User;
 use serde::{Deserialize, Serialize};
@@ -77,9 +77,14 @@ pub enum ClientFrame {
         conversation_id: ConversationId,
         /// Idempotency key, at most 64 bytes.
         client_id: String,
+        /// May be empty when the message has attachments.
+        #[serde(default)]
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
+        /// Completed uploads to attach (see `SendMessageRequest::attachment_ids`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachment_ids: Vec<AttachmentId>,
     },
     /// Start (`true`) or stop (`false`) typing. Typing ends by itself after a few seconds; repeat
     /// `true` while the user keeps typing.

@@ -6,6 +6,7 @@ use jeco_shared::contacts::*;
 use jeco_shared::conversations::*;
 use jeco_shared::events::*;
 use jeco_shared::health::Health;
+use jeco_shared::media::*;
 use jeco_shared::messages::*;
 use jeco_shared::notifications::*;
 use jeco_shared::search::*;
@@ -24,6 +25,7 @@ fn user() -> User {
         status_text: Some("computing".into()),
         is_admin: false,
         created_at: "2026-11-23T10:00:00Z".into(),
+        avatar: None,
     }
 }
 
@@ -195,6 +197,41 @@ fn message() -> Message {
             count: 1,
             user_ids: vec![UserId(7)],
         }],
+        attachments: vec![],
+    }
+}
+
+fn attachment() -> Attachment {
+    Attachment {
+        id: AttachmentId(5),
+        kind: AttachmentKind::Image,
+        name: "cat.png".into(),
+        content_type: "image/png".into(),
+        size: 48_213,
+        sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        width: Some(640),
+        height: Some(480),
+        duration_ms: None,
+        waveform: None,
+        has_thumbnail: true,
+        created_at: "2026-11-23T10:00:00Z".into(),
+    }
+}
+
+fn voice_note() -> Attachment {
+    Attachment {
+        id: AttachmentId(6),
+        kind: AttachmentKind::Voice,
+        name: "voice.ogg".into(),
+        content_type: "audio/ogg".into(),
+        size: 9_000,
+        sha256: "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae".into(),
+        width: None,
+        height: None,
+        duration_ms: Some(4200),
+        waveform: Some(vec![0, 12, 200, 255, 31]),
+        has_thumbnail: false,
+        created_at: "2026-11-23T10:00:00Z".into(),
     }
 }
 
@@ -214,6 +251,7 @@ fn send_frame() -> ClientFrame {
         client_id: "0b7e-4c1a".into(),
         text: "hi @bob".into(),
         reply_to: None,
+        attachment_ids: vec![],
     }
 }
 
@@ -300,7 +338,26 @@ fn message_bodies() {
         SendMessageRequest {
             client_id: "0b7e-4c1a".into(),
             text: "hi".into(),
-            reply_to: Some(MessageId(8))
+            reply_to: Some(MessageId(8)),
+            attachment_ids: vec![],
+        }
+    );
+    insta::assert_json_snapshot!(
+        "send_message_with_attachments",
+        SendMessageRequest {
+            client_id: "0b7e-4c1b".into(),
+            text: String::new(),
+            reply_to: None,
+            attachment_ids: vec![AttachmentId(5), AttachmentId(6)],
+        }
+    );
+    insta::assert_json_snapshot!(
+        "message_with_attachments",
+        Message {
+            text: String::new(),
+            reactions: vec![],
+            attachments: vec![attachment(), voice_note()],
+            ..message()
         }
     );
     insta::assert_json_snapshot!("edit_message", EditMessageRequest { text: "hi!".into() });
@@ -583,6 +640,19 @@ fn team_bodies() {
             my_role: MemberRole::Admin,
             member_count: 3,
             default_channel_id: ConversationId(5),
+            avatar: None,
+        }
+    );
+    insta::assert_json_snapshot!(
+        "team_with_avatar",
+        Team {
+            id: TeamId(2),
+            name: "Rocket".into(),
+            created_at: "2026-11-23T10:00:00Z".into(),
+            my_role: MemberRole::Member,
+            member_count: 3,
+            default_channel_id: ConversationId(5),
+            avatar: Some("3f2a9c1d0b7e".into()),
         }
     );
     insta::assert_json_snapshot!(
@@ -789,6 +859,7 @@ fn search_bodies() {
         pinned: false,
         mentions: Mentions::default(),
         reactions: vec![],
+        attachments: vec![],
     };
     insta::assert_json_snapshot!(
         "search_page",
@@ -816,4 +887,65 @@ fn search_bodies() {
     assert_eq!(parse_cursor("m9"), Some(MessageId(9)));
     assert_eq!(parse_cursor("9"), None);
     assert_eq!(parse_cursor("mx"), None);
+}
+
+#[test]
+fn media_bodies() {
+    insta::assert_json_snapshot!("attachment_image", attachment());
+    insta::assert_json_snapshot!("attachment_voice", voice_note());
+    insta::assert_json_snapshot!(
+        "create_upload",
+        CreateUploadRequest {
+            name: "voice.ogg".into(),
+            size: 9_000,
+            kind: AttachmentKind::Voice,
+            sha256: Some(voice_note().sha256),
+            duration_ms: Some(4200),
+            waveform: Some(vec![0, 12, 200, 255, 31]),
+        }
+    );
+    insta::assert_json_snapshot!(
+        "upload_in_progress",
+        Upload {
+            id: "k3J9xQ2mV8pL0aZ7tR4wYe".into(),
+            name: "cat.png".into(),
+            size: 48_213,
+            offset: 16_384,
+            expires_at: "2026-11-24T10:00:00Z".into(),
+            attachment: None,
+        }
+    );
+    insta::assert_json_snapshot!(
+        "upload_complete",
+        Upload {
+            id: "k3J9xQ2mV8pL0aZ7tR4wYe".into(),
+            name: "cat.png".into(),
+            size: 48_213,
+            offset: 48_213,
+            expires_at: "2026-11-24T10:00:00Z".into(),
+            attachment: Some(attachment()),
+        }
+    );
+    insta::assert_json_snapshot!(
+        "signed_url",
+        SignedUrl {
+            url: "/api/v1/attachments/5/content?user=42&expires=1795428000&sig=abc".into(),
+            expires_at: "2026-11-23T10:05:00Z".into(),
+        }
+    );
+    insta::assert_json_snapshot!(
+        "user_with_avatar",
+        User {
+            avatar: Some("3f2a9c1d0b7e".into()),
+            ..user()
+        }
+    );
+    // Old clients' and old servers' bodies without the new fields still parse.
+    let old: SendMessageRequest =
+        serde_json::from_str(r#"{"client_id": "c", "text": "hi"}"#).unwrap();
+    assert!(old.attachment_ids.is_empty());
+    let mut old_message = serde_json::to_value(message()).unwrap();
+    old_message.as_object_mut().unwrap().remove("attachments");
+    let parsed: Message = serde_json::from_value(old_message).unwrap();
+    assert!(parsed.attachments.is_empty());
 }

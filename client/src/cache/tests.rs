@@ -27,6 +27,7 @@ fn message(seq: i64, sender: UserId, text: &str) -> Message {
         pinned: false,
         mentions: Default::default(),
         reactions: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 
@@ -373,6 +374,7 @@ fn search_drafts_and_positions_survive_reopening_the_file() {
                 status_text: None,
                 is_admin: false,
                 created_at: "2026-11-23T10:00:00Z".into(),
+                avatar: None,
             })
             .unwrap();
         let page = MessagePage {

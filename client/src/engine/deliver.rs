@@ -170,6 +170,7 @@ async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
                 client_id: client_id.clone(),
                 text: text.clone(),
                 reply_to: *reply_to,
+                attachment_ids: Vec::new(),
             };
             with_token(&inner.client, |api, token| {
                 let body = body.clone();

@@ -673,6 +673,7 @@ impl Engine {
                             pinned: false,
                             mentions: Default::default(),
                             reactions: Vec::new(),
+                            attachments: Vec::new(),
                         },
                         state: item_state(item),
                     };

@@ -6,7 +6,7 @@
 
 use crate::services::ServiceError;
 use crate::services::lockout::retry_after_secs;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jeco_shared::{ErrorBody, ErrorCode};
 use std::collections::BTreeMap;
@@ -19,6 +19,7 @@ pub struct ApiError {
     fields: Option<BTreeMap<String, String>>,
     retry_after: Option<Duration>,
     status: Option<StatusCode>,
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
@@ -29,7 +30,14 @@ impl ApiError {
             fields: None,
             retry_after: None,
             status: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a response header (for example where a resumable upload stands).
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     pub fn with_fields(mut self, fields: BTreeMap<String, String>) -> Self {
@@ -64,6 +72,11 @@ impl From<ServiceError> for ApiError {
             | ServiceError::RateLimited { retry_after } => {
                 ApiError::new(code, e.to_string()).with_retry_after(retry_after)
             }
+            ServiceError::UploadOffsetMismatch { offset, .. } => ApiError::new(code, e.to_string())
+                .with_header(
+                    HeaderName::from_static(jeco_shared::media::UPLOAD_OFFSET_HEADER),
+                    HeaderValue::from(offset),
+                ),
             ServiceError::Storage(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "request failed");
                 ApiError::new(code, "internal server error")
@@ -90,6 +103,9 @@ impl IntoResponse for ApiError {
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after_secs(after)),
             );
+        }
+        for (name, value) in self.headers {
+            headers.insert(name, value);
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -160,28 +160,36 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let Some(header) = header else {
-            return Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "sign in: send Authorization: Bearer <access token>",
-            ));
-        };
-        let token = header
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthorized,
-                    "the Authorization scheme must be Bearer",
-                )
-            })?;
-        Ok(Auth(state.accounts.authenticate(token).await?))
+        Ok(Auth(authenticate(&parts.headers, state).await?))
     }
+}
+
+/// The caller from `Authorization: Bearer <access token>` (for handlers that accept another
+/// credential too, such as a signed download URL).
+pub async fn authenticate(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Result<Principal, ApiError> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(header) = header else {
+        return Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "sign in: send Authorization: Bearer <access token>",
+        ));
+    };
+    let token = header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "the Authorization scheme must be Bearer",
+            )
+        })?;
+    Ok(state.accounts.authenticate(token).await?)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The HTTP API under `/api/v1`, its OpenAPI document and the API docs page.
 //!
 //! One router per resource ([`auth`], [`users`], [`conversations`], [`messages`], [`teams`],
-//! [`notifications`], [`search`], [`contacts`], [`health`], plus
+//! [`notifications`], [`search`], [`contacts`], [`media`], [`health`], plus
 //! the gateway's upgrade route), each
 //! handler annotated with `#[utoipa::path]` so that the OpenAPI document at
 //! `/api/v1/openapi.json` is generated from the code that serves it and cannot drift. Swagger UI at
@@ -18,6 +18,7 @@ pub mod conversations;
 pub mod errors;
 pub mod extract;
 pub mod health;
+pub mod media;
 pub mod messages;
 pub mod notifications;
 pub mod rate_limit;
@@ -75,6 +76,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         (name = "notifications", description = "The notification inbox and per-conversation mutes"),
         (name = "search", description = "Full-text search over messages"),
         (name = "contacts", description = "Contacts and contact requests"),
+        (name = "media", description = "Resumable uploads, attachments (files, images, voice notes) and avatars"),
         (name = "meta", description = "Server status"),
     )
 )]
@@ -102,6 +104,7 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(notifications::router())
         .merge(search::router())
         .merge(contacts::router())
+        .merge(media::router())
         .merge(health::router())
         .routes(routes!(crate::gateway::ws_handler));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -159,15 +162,27 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([
                 Method::GET,
+                Method::HEAD,
                 Method::POST,
                 Method::PATCH,
                 Method::PUT,
                 Method::DELETE,
             ])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::RANGE,
+                header::IF_NONE_MATCH,
+                HeaderName::from_static(jeco_shared::media::UPLOAD_OFFSET_HEADER),
+            ])
             .expose_headers([
                 header::RETRY_AFTER,
                 HeaderName::from_static("www-authenticate"),
+                header::CONTENT_RANGE,
+                header::CONTENT_DISPOSITION,
+                header::ETAG,
+                HeaderName::from_static(jeco_shared::media::UPLOAD_OFFSET_HEADER),
+                HeaderName::from_static(jeco_shared::media::UPLOAD_LENGTH_HEADER),
             ])
             .max_age(std::time::Duration::from_secs(600)),
     )

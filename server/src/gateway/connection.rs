@@ -434,11 +434,13 @@ async fn act(
             client_id,
             text,
             reply_to,
+            attachment_ids,
         } => {
             let req = SendMessageRequest {
                 client_id: client_id.clone(),
                 text,
                 reply_to,
+                attachment_ids,
             };
             // The ack goes out only after the service returns, that is, after the commit.
             Some(

@@ -108,6 +108,7 @@ mod tests {
                 client_id: "c".into(),
                 text: "t".into(),
                 reply_to: None,
+                attachment_ids: vec![],
             },
             ClientFrame::Typing {
                 conversation_id: jeco_shared::ConversationId(1),

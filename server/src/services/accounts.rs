@@ -426,6 +426,7 @@ pub fn to_user(u: &UserRecord) -> User {
         status_text: u.status_text.clone(),
         is_admin: u.is_admin,
         created_at: rfc3339(u.created_at_ms),
+        avatar: u.avatar_sha256.as_deref().map(super::media::avatar_version),
     }
 }
 

@@ -17,12 +17,14 @@ use crate::storage::{
     HistoryAnchor, HistoryPage, MentionSet, MessageRecord, NewMessage, SendOutcome, Storage,
 };
 use jeco_shared::events::PresenceStatus;
+use jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX;
 use jeco_shared::messages::{
     CLIENT_ID_MAX, EMOJI_MAX, MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX, Message, MessagePage,
     ReactionToggled, SendMessageRequest,
 };
-use jeco_shared::{ConversationId, MessageId, UserId};
+use jeco_shared::{AttachmentId, ConversationId, MessageId, UserId};
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Message limits, from [`crate::Config`].
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +44,13 @@ impl MessageSettings {
     }
 }
 
+fn attachments_unavailable() -> ServiceError {
+    ServiceError::field(
+        "attachment_ids",
+        "each attachment must be a completed upload of yours that is not attached to a message yet",
+    )
+}
+
 /// Where a history page starts (validated from query parameters).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HistoryQuery {
@@ -57,6 +66,8 @@ pub struct Messages {
     conversations: Arc<Conversations>,
     settings: MessageSettings,
     limiter: MessageRateLimiter,
+    /// Told when a delete may have left media without references (see `media::sweep`).
+    orphans: Arc<Notify>,
 }
 
 fn page(p: HistoryPage) -> MessagePage {
@@ -73,6 +84,7 @@ impl Messages {
         fanout: Arc<dyn Fanout>,
         conversations: Arc<Conversations>,
         settings: MessageSettings,
+        orphans: Arc<Notify>,
     ) -> Self {
         Self {
             storage,
@@ -80,11 +92,16 @@ impl Messages {
             conversations,
             limiter: MessageRateLimiter::new(settings.rate_per_sec, settings.rate_burst),
             settings,
+            orphans,
         }
     }
 
-    fn valid_text(&self, text: &str) -> Result<String, ServiceError> {
+    /// Checks a message's text; it may be empty only when the message has attachments.
+    fn valid_text(&self, text: &str, has_attachments: bool) -> Result<String, ServiceError> {
         if text.trim().is_empty() {
+            if has_attachments {
+                return Ok(String::new());
+            }
             return Err(ServiceError::field("text", "must not be empty"));
         }
         if text.chars().count() > self.settings.max_chars {
@@ -155,10 +172,11 @@ impl Messages {
                 format!("must be 1 to {CLIENT_ID_MAX} bytes"),
             ));
         }
-        let text = self.valid_text(&req.text)?;
+        let text = self.valid_text(&req.text, !req.attachment_ids.is_empty())?;
         self.conversations
             .require_member(conversation, who.user_id)
             .await?;
+        self.check_attachments(&req.attachment_ids)?;
         self.conversations.require_writable(conversation).await?;
         let parent_author = match req.reply_to {
             Some(parent) => Some(self.message_in(conversation, parent).await?.sender_id),
@@ -204,10 +222,16 @@ impl Messages {
                 body: text,
                 reply_to: req.reply_to,
                 mentions,
+                attachments: req.attachment_ids.clone(),
                 notify,
                 now_ms: now_ms(),
             })
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // Attached by a concurrent send, or swept, since the check above.
+                crate::storage::StorageError::Conflict => attachments_unavailable(),
+                other => other.into(),
+            })?;
         match outcome {
             SendOutcome::Created { message, committed } => {
                 publish_committed(self.fanout.as_ref(), &committed);
@@ -222,6 +246,27 @@ impl Messages {
             ),
             SendOutcome::Duplicate(message) => Ok((render::message(&message), false)),
         }
+    }
+
+    /// A bounded list without repeats. That each is a completed upload of the sender not yet
+    /// attached is checked by storage inside the send's transaction (after the client-id lookup,
+    /// so a retried send still gets its original message).
+    fn check_attachments(&self, ids: &[AttachmentId]) -> Result<(), ServiceError> {
+        if ids.len() > ATTACHMENTS_PER_MESSAGE_MAX {
+            return Err(ServiceError::field(
+                "attachment_ids",
+                format!("at most {ATTACHMENTS_PER_MESSAGE_MAX} attachments per message"),
+            ));
+        }
+        for (i, id) in ids.iter().enumerate() {
+            if ids[..i].contains(id) {
+                return Err(ServiceError::field(
+                    "attachment_ids",
+                    format!("attachment {id} is listed twice"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The message, if it is in `conversation`.
@@ -323,8 +368,8 @@ impl Messages {
         id: MessageId,
         text: &str,
     ) -> Result<Message, ServiceError> {
-        let text = self.valid_text(text)?;
         let (_, m) = self.visible(who, conversation, id).await?;
+        let text = self.valid_text(text, !m.attachments.is_empty())?;
         if m.deleted_at_ms.is_some() {
             return Err(ServiceError::NotFound);
         }
@@ -359,6 +404,9 @@ impl Messages {
             .delete_message(id, who.user_id, now_ms())
             .await?;
         publish_committed(self.fanout.as_ref(), &committed);
+        if !m.attachments.is_empty() {
+            self.orphans.notify_one();
+        }
         Ok(())
     }
 

@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod fanout;
 pub mod lockout;
+pub mod media;
 pub mod mentions;
 pub mod messages;
 pub mod notifications;
@@ -32,6 +33,7 @@ pub use channels::Channels;
 pub use contacts::Contacts;
 pub use conversations::Conversations;
 pub use fanout::{Fanout, Outgoing, Stream};
+pub use media::Media;
 pub use messages::Messages;
 pub use notifications::Notifications;
 pub use presence::Presence;
@@ -53,6 +55,8 @@ pub struct Chat {
     pub contacts: std::sync::Arc<Contacts>,
     /// For the gateway's replay of stored events.
     pub storage: std::sync::Arc<dyn crate::storage::Storage>,
+    /// Signalled when media may have lost its last reference; the media sweeper listens.
+    pub orphans: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Chat {
@@ -63,11 +67,13 @@ impl Chat {
     ) -> Self {
         use std::sync::Arc;
         let conversations = Arc::new(Conversations::new(storage.clone(), fanout.clone()));
+        let orphans = Arc::new(tokio::sync::Notify::new());
         let messages = Arc::new(Messages::new(
             storage.clone(),
             fanout.clone(),
             conversations.clone(),
             messages::MessageSettings::from_config(config),
+            orphans.clone(),
         ));
         let typing = Typing::new(
             conversations.clone(),
@@ -100,6 +106,7 @@ impl Chat {
             search,
             contacts,
             storage,
+            orphans,
         }
     }
 }
@@ -164,6 +171,12 @@ pub enum ServiceError {
     OwnerMustTransfer,
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("this chunk starts at {given}, but the upload is at offset {offset}")]
+    UploadOffsetMismatch { offset: u64, given: u64 },
     #[error("storage failed: {0}")]
     Storage(crate::storage::StorageError),
     #[error("internal error: {0}")]
@@ -207,6 +220,9 @@ impl ServiceError {
             Self::ConversationArchived => ErrorCode::ConversationArchived,
             Self::OwnerMustTransfer => ErrorCode::OwnerMustTransfer,
             Self::Conflict(_) => ErrorCode::Conflict,
+            Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::UploadOffsetMismatch { .. } => ErrorCode::UploadOffsetMismatch,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

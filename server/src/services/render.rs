@@ -2,12 +2,14 @@
 
 use super::accounts::rfc3339;
 use super::fanout::Stream;
+use crate::storage::ThumbnailState;
 use crate::storage::{
-    ContactRequestRecord, EventData, EventRecord, MentionSet, MessageRecord, NotificationRecord,
-    ReactionRecord, UserEventData, UserEventRecord,
+    AttachmentRecord, ContactRequestRecord, EventData, EventRecord, MentionSet, MessageRecord,
+    NotificationRecord, ReactionRecord, UserEventData, UserEventRecord,
 };
 use jeco_shared::contacts::ContactRequest;
 use jeco_shared::events::{ConversationEvent, EventBody, UserEvent, UserEventBody};
+use jeco_shared::media::Attachment;
 use jeco_shared::messages::{Mentions, Message, Reaction};
 use jeco_shared::notifications::Notification;
 
@@ -45,6 +47,24 @@ pub fn message(m: &MessageRecord) -> Message {
         pinned: m.pinned,
         mentions: mentions(&m.mentions),
         reactions: reactions(&m.reactions),
+        attachments: m.attachments.iter().map(attachment).collect(),
+    }
+}
+
+pub fn attachment(a: &AttachmentRecord) -> Attachment {
+    Attachment {
+        id: a.id,
+        kind: a.kind,
+        name: a.name.clone(),
+        content_type: a.blob.content_type.clone(),
+        size: a.blob.size,
+        sha256: a.blob.sha256.clone(),
+        width: a.blob.width,
+        height: a.blob.height,
+        duration_ms: a.duration_ms,
+        waveform: a.waveform.clone(),
+        has_thumbnail: a.blob.thumbnail == ThumbnailState::Ready,
+        created_at: rfc3339(a.created_at_ms),
     }
 }
 

@@ -42,6 +42,7 @@ fn team(t: TeamRecord, me: &TeamMemberRecord) -> Team {
         my_role: me.role,
         member_count: t.member_count,
         default_channel_id: t.default_channel,
+        avatar: t.avatar_sha256.as_deref().map(super::media::avatar_version),
     }
 }
 
@@ -108,7 +109,7 @@ impl Teams {
             .ok_or(ServiceError::NotFound)
     }
 
-    async fn require_admin(
+    pub(crate) async fn require_admin(
         &self,
         team: TeamId,
         user: UserId,

@@ -17,6 +17,8 @@ pub struct UserRecord {
     pub status_text: Option<String>,
     pub is_admin: bool,
     pub created_at_ms: i64,
+    /// The profile picture's blob.
+    pub avatar_sha256: Option<String>,
 }
 
 impl std::fmt::Debug for UserRecord {

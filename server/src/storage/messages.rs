@@ -37,6 +37,10 @@ pub struct MessageRecord {
     pub pinned: bool,
     pub mentions: MentionSet,
     pub reactions: Vec<ReactionRecord>,
+    /// In display order. `default` so that message snapshots stored in events before media
+    /// existed still read.
+    #[serde(default)]
+    pub attachments: Vec<super::media::AttachmentRecord>,
 }
 
 /// A message to store.
@@ -48,6 +52,9 @@ pub struct NewMessage {
     pub body: String,
     pub reply_to: Option<MessageId>,
     pub mentions: MentionSet,
+    /// Completed uploads of the sender to attach, in order. The send fails with
+    /// [`StorageError::Conflict`] unless each is the sender's and not yet attached.
+    pub attachments: Vec<jeco_shared::AttachmentId>,
     /// Notifications to create with the message, in its transaction. The store skips the sender,
     /// non-members and members who muted the conversation.
     pub notify: Vec<super::notifications::MessageNotification>,
@@ -113,6 +120,7 @@ pub trait MessageStore: Send + Sync + 'static {
         mentions: MentionSet,
         now_ms: i64,
     ) -> Result<Committed, StorageError>;
+    /// Deletes the message's body and its attachments (their blobs are swept once orphaned).
     async fn delete_message(
         &self,
         id: MessageId,

@@ -5,7 +5,8 @@
 //! [`ConversationStore`] (conversations, members, read positions), [`MessageStore`] (messages,
 //! reactions, pins), [`EventStore`] (the event logs that clients resume from), [`TeamStore`] (teams,
 //! invitations, channels), [`NotificationStore`] (inboxes and mutes), [`SearchStore`] (full-text
-//! search) and [`ContactStore`] (contacts and contact requests) — so no single
+//! search), [`ContactStore`] (contacts and contact requests) and [`MediaStore`] (uploads,
+//! attachments, blobs and avatars) — so no single
 //! file has to hold every query. Every backend implements them with its own SQL and its own
 //! migrations; today that is [`sqlite::SqliteStorage`], PostgreSQL comes later behind the same traits.
 //!
@@ -20,6 +21,7 @@ pub mod accounts;
 pub mod contacts;
 pub mod conversations;
 pub mod events;
+pub mod media;
 pub mod messages;
 pub mod notifications;
 pub mod search;
@@ -35,6 +37,10 @@ pub use conversations::{
 };
 pub use events::{
     Committed, EventData, EventRecord, EventStore, MembershipHead, UserEventData, UserEventRecord,
+};
+pub use media::{
+    AttachmentPlace, AttachmentRecord, AvatarOwner, BlobRecord, MediaStore, NewAttachment,
+    ThumbnailState, UploadRecord,
 };
 pub use messages::{
     HistoryAnchor, HistoryPage, MentionSet, MessageRecord, MessageStore, NewMessage,
@@ -88,6 +94,7 @@ pub trait Storage:
     + SearchStore
     + ContactStore
     + TeamStore
+    + MediaStore
 {
     /// Cheap round trip to the database, for health checks.
     async fn ping(&self) -> Result<(), StorageError>;

@@ -22,6 +22,8 @@ pub struct TeamRecord {
     pub created_at_ms: i64,
     pub member_count: u32,
     pub default_channel: ConversationId,
+    /// The team picture's blob.
+    pub avatar_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,7 @@ mod conversations;
 mod docs;
 mod gateway;
 mod input;
+mod media;
 mod messages;
 mod notifications;
 mod realtime;

@@ -181,6 +181,70 @@ pub struct ConfigArgs {
     /// How long a typing indicator lasts unless repeated, in ms [default: 6000].
     #[arg(long, env = "JECO_TYPING_TIMEOUT_MS", global = true, value_name = "MS")]
     pub typing_timeout_ms: Option<u64>,
+    /// Largest upload in bytes; larger ones get 413 [default: 104857600].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_MAX_UPLOAD_BYTES",
+        global = true,
+        value_name = "BYTES"
+    )]
+    pub media_max_upload_bytes: Option<u64>,
+    /// Largest avatar image in bytes, before resizing [default: 10485760].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_AVATAR_MAX_BYTES",
+        global = true,
+        value_name = "BYTES"
+    )]
+    pub media_avatar_max_bytes: Option<u64>,
+    /// Media storage: local (a directory) or s3 (an S3-compatible bucket) [default: local].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_BACKEND",
+        global = true,
+        value_name = "BACKEND"
+    )]
+    pub media_backend: Option<jeco_server::config::MediaBackend>,
+    /// Directory of the local media backend [default: <data-dir>/media].
+    #[arg(long, env = "JECO_MEDIA_DIR", global = true, value_name = "DIR")]
+    pub media_dir: Option<PathBuf>,
+    /// S3 endpoint URL (MinIO, Garage, R2, …) [default: AWS for the region]. Credentials come only
+    /// from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN).
+    #[arg(long, env = "JECO_S3_ENDPOINT", global = true, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// S3 bucket for media (required with --media-backend s3).
+    #[arg(long, env = "JECO_S3_BUCKET", global = true, value_name = "BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// S3 region [default: us-east-1].
+    #[arg(long, env = "JECO_S3_REGION", global = true, value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// Allow a plain http:// S3 endpoint (local test servers only) [default: false].
+    #[arg(long, env = "JECO_S3_ALLOW_HTTP", global = true, value_name = "BOOL")]
+    pub s3_allow_http: Option<bool>,
+    /// Seconds an upload may stay unattached to a message before it is deleted [default: 86400].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_UNATTACHED_TTL_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub media_unattached_ttl_secs: Option<u64>,
+    /// How often unattached uploads and unreferenced files are swept, in seconds [default: 600].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_SWEEP_INTERVAL_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub media_sweep_interval_secs: Option<u64>,
+    /// Lifetime of signed download URLs in seconds [default: 300].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_SIGNED_URL_TTL_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub media_signed_url_ttl_secs: Option<u64>,
     /// Create this admin account at start if missing (with --admin-password).
     #[arg(long, env = "JECO_ADMIN_USERNAME", global = true, value_name = "NAME")]
     pub admin_username: Option<String>,
@@ -234,7 +298,24 @@ impl ConfigArgs {
             message_rate_burst,
             resume_max_events,
             typing_timeout_ms,
+            media_max_upload_bytes,
+            media_avatar_max_bytes,
+            media_backend,
+            s3_region,
+            s3_allow_http,
+            media_unattached_ttl_secs,
+            media_sweep_interval_secs,
+            media_signed_url_ttl_secs,
         );
+        if let Some(v) = &self.media_dir {
+            c.media_dir = Some(v.clone());
+        }
+        if let Some(v) = &self.s3_endpoint {
+            c.s3_endpoint = Some(v.clone());
+        }
+        if let Some(v) = &self.s3_bucket {
+            c.s3_bucket = Some(v.clone());
+        }
         if let Some(v) = &self.admin_username {
             c.admin_username = Some(v.clone());
         }

@@ -10,7 +10,8 @@ use jeco_shared::{SessionId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 const USER_COLUMNS: &str =
-    "id, username, password_hash, display_name, bio, status_text, is_admin, created_at";
+    "id, username, password_hash, display_name, bio, status_text, is_admin, created_at,
+    avatar_sha256";
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
@@ -22,6 +23,7 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
         status_text: r.get(5)?,
         is_admin: r.get(6)?,
         created_at_ms: r.get(7)?,
+        avatar_sha256: r.get(8)?,
     })
 }
 

@@ -40,10 +40,11 @@ pub(super) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
             here: r.get(13)?,
         },
         reactions: Vec::new(),
+        attachments: Vec::new(),
     })
 }
 
-/// Fills in mentioned users and reactions.
+/// Fills in mentioned users, reactions and attachments.
 pub(super) fn complete(c: &Connection, messages: &mut [MessageRecord]) -> Result<(), StorageError> {
     let mut mentions = c
         .prepare_cached(
@@ -72,6 +73,7 @@ pub(super) fn complete(c: &Connection, messages: &mut [MessageRecord]) -> Result
             .collect::<Result<Vec<_>, _>>()
             .map_err(backend)?;
         m.reactions = group_reactions(rows);
+        m.attachments = super::media::attachments_of(c, m.id)?;
     }
     Ok(())
 }
@@ -384,6 +386,7 @@ impl MessageStore for SqliteStorage {
                     .map_err(backend)?;
                     let id = MessageId(tx.last_insert_rowid());
                     insert_mentions(tx, id, &m.mentions.users)?;
+                    super::media::attach(tx, id, m.sender_id, &m.attachments)?;
                     tx.execute(
                         "UPDATE conversations SET last_activity_at = ?1 WHERE id = ?2",
                         params![m.now_ms, m.conversation_id.0],
@@ -529,6 +532,7 @@ impl MessageStore for SqliteStorage {
                     insert_mentions(tx, id, &[])?;
                     tx.execute("DELETE FROM reactions WHERE message_id = ?1", [id.0])
                         .map_err(backend)?;
+                    super::media::detach_all(tx, id)?;
                     committed_one(
                         tx,
                         conversation,

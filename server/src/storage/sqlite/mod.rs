@@ -8,12 +8,13 @@
 //! order (see [`crate::storage::events`]).
 //!
 //! One file per concern: [`accounts`], [`conversations`], [`messages`], [`events`],
-//! [`notifications`], [`search`], [`contacts`].
+//! [`notifications`], [`search`], [`contacts`], [`media`].
 
 mod accounts;
 mod contacts;
 mod conversations;
 mod events;
+mod media;
 mod messages;
 mod migrate;
 mod notifications;

@@ -18,7 +18,8 @@ fn team_by_id(c: &Connection, id: TeamId) -> Result<Option<TeamRecord>, StorageE
     c.query_row(
         "SELECT t.id, t.name, t.created_by, t.created_at,
                 (SELECT COUNT(*) FROM team_members m WHERE m.team_id = t.id),
-                (SELECT conversation_id FROM channels ch WHERE ch.team_id = t.id AND ch.is_default)
+                (SELECT conversation_id FROM channels ch WHERE ch.team_id = t.id AND ch.is_default),
+                t.avatar_sha256
          FROM teams t WHERE t.id = ?1",
         [id.0],
         |r| {
@@ -29,6 +30,7 @@ fn team_by_id(c: &Connection, id: TeamId) -> Result<Option<TeamRecord>, StorageE
                 created_at_ms: r.get(3)?,
                 member_count: r.get(4)?,
                 default_channel: ConversationId(r.get::<_, Option<i64>>(5)?.unwrap_or(0)),
+                avatar_sha256: r.get(6)?,
             })
         },
     )

@@ -41,6 +41,7 @@ pub const UPLOAD_LENGTH_HEADER: &str = "upload-length";
 /// What an attachment is for, which decides how clients show it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AttachmentKind {
     /// Any file, shown as a download.
@@ -55,6 +56,7 @@ pub enum AttachmentKind {
 /// A stored file, as attached to a message (or waiting to be).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Attachment {
     pub id: AttachmentId,
     /// `image` only when the bytes are an image the server can read; `voice` only when they are
@@ -88,6 +90,7 @@ pub struct Attachment {
 /// `POST /api/v1/uploads`: opens a resumable upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUploadRequest {
     /// The file's name (a directory part is dropped).
@@ -111,6 +114,7 @@ pub struct CreateUploadRequest {
 /// The state of a resumable upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Upload {
     /// Opaque, unguessable.
     pub id: String,
@@ -129,6 +133,7 @@ pub struct Upload {
 /// Which rendition of an attachment a signed URL is for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MediaVariant {
     #[default]
@@ -140,6 +145,7 @@ pub enum MediaVariant {
 /// It works only for the user it was made for, and only while that user is still a member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SignedUrl {
     /// Path and query, relative to the server (for example
     /// `/api/v1/attachments/7/content?user=3&expires=…&sig=…`).

@@ -10,4 +10,9 @@ export type Team = { id: TeamId, name: string, created_at: string, my_role: Memb
 /**
  * The team's `#general` channel.
  */
-default_channel_id: ConversationId, };
+default_channel_id: ConversationId, 
+/**
+ * Version of the team's picture (changes when it does), absent when there is none. The
+ * picture is `GET /api/v1/teams/{id}/avatar`.
+ */
+avatar?: string | null, };

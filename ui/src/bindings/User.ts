@@ -20,4 +20,9 @@ is_admin: boolean,
 /**
  * RFC 3339 UTC timestamp.
  */
-created_at: string, };
+created_at: string, 
+/**
+ * Version of the profile picture (changes when it does), absent when there is none. The
+ * picture is `GET /api/v1/users/{id}/avatar`.
+ */
+avatar?: string | null, };

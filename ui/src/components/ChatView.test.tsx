@@ -47,6 +47,7 @@ function message(seq: number, sender: number, text: string, overrides: Partial<M
     pinned: false,
     mentions: { user_ids: [], channel: false, here: false },
     reactions: [],
+    attachments: [],
     ...overrides,
   };
 }

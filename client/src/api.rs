@@ -13,6 +13,7 @@ use crate::address::ServerAddress;
 use jeco_shared::auth::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
 use jeco_shared::conversations::{Conversation, ConversationList, MarkReadRequest, ReadState};
 use jeco_shared::health::Health;
+use jeco_shared::media::{CreateUploadRequest, UPLOAD_OFFSET_HEADER, Upload};
 use jeco_shared::messages::{
     EditMessageRequest, Message, MessagePage, ReactionRequest, ReactionToggled, SendMessageRequest,
 };
@@ -20,7 +21,7 @@ use jeco_shared::notifications::NotificationPage;
 use jeco_shared::search::SearchPage;
 use jeco_shared::teams::{JoinInviteRequest, Team, TeamList};
 use jeco_shared::users::{User, UserPage};
-use jeco_shared::{ConversationId, ErrorBody, ErrorCode, MessageId, UserId};
+use jeco_shared::{AttachmentId, ConversationId, ErrorBody, ErrorCode, MessageId, UserId};
 pub use reqwest::Method;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -361,6 +362,70 @@ impl ApiClient {
             query.push(("conversation_id", c.to_string()));
         }
         self.get(token, "/search", &query).await
+    }
+
+    /// Opens a resumable upload (`POST /uploads`).
+    pub async fn create_upload(
+        &self,
+        token: &str,
+        body: &CreateUploadRequest,
+    ) -> Result<Upload, ApiError> {
+        self.call(token, Method::POST, "/uploads", Some(body)).await
+    }
+
+    /// Where an upload stands: resume from its `offset`.
+    pub async fn upload_status(&self, token: &str, id: &str) -> Result<Upload, ApiError> {
+        self.get(token, &format!("/uploads/{id}"), &[]).await
+    }
+
+    /// Appends `bytes` at `offset`; the chunk that reaches the declared size completes the upload
+    /// and the answer carries the attachment.
+    pub async fn upload_chunk(
+        &self,
+        token: &str,
+        id: &str,
+        offset: u64,
+        bytes: Vec<u8>,
+    ) -> Result<Upload, ApiError> {
+        self.send(
+            self.request(Method::PATCH, &format!("/uploads/{id}"))
+                .bearer_auth(token)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/offset+octet-stream",
+                )
+                .header(UPLOAD_OFFSET_HEADER, offset.to_string())
+                .body(bytes),
+        )
+        .await
+    }
+
+    /// Streams an attachment (or its thumbnail) into `file`; returns the bytes written.
+    pub async fn download_attachment(
+        &self,
+        token: &str,
+        id: AttachmentId,
+        thumbnail: bool,
+        file: &mut tokio::fs::File,
+    ) -> Result<u64, ApiError> {
+        use tokio::io::AsyncWriteExt;
+        let variant = if thumbnail { "thumbnail" } else { "content" };
+        let request = self
+            .request(Method::GET, &format!("/attachments/{id}/{variant}"))
+            .bearer_auth(token);
+        let mut response = self.check(self.execute(request).await?).await?;
+        let mut written = 0u64;
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| ApiError::UnexpectedResponse {
+                    server: self.server.to_string(),
+                    status: 200,
+                    detail: format!("cannot write the download: {e}"),
+                })?;
+            written += chunk.len() as u64;
+        }
+        Ok(written)
     }
 
     pub async fn notifications(&self, token: &str) -> Result<NotificationPage, ApiError> {

@@ -21,6 +21,7 @@
 //! The shape follows matrix-rust-sdk's send queue: persisted requests, local echoes in the
 //! timeline, per-room ordering, and explicit "unrecoverable" errors.
 
+use jeco_shared::media::{Attachment, AttachmentKind};
 use jeco_shared::{ConversationId, ErrorCode, MessageId};
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +45,9 @@ pub enum OutboxOp {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
+        /// Files to upload first; the message is sent once all of them are uploaded.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<PendingUpload>,
     },
     Edit {
         target: MessageRef,
@@ -83,6 +87,33 @@ impl OutboxOp {
             Self::MarkRead { .. } => "mark_read",
         }
     }
+}
+
+/// A file waiting to be uploaded and attached to a queued send. Progress is saved in the outbox as
+/// it is made (the upload's id, then the finished attachment), so an upload interrupted by a
+/// disconnect or a restart resumes where the server says it stands instead of starting over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PendingUpload {
+    /// The engine's own copy of the file (taken when queued, so moving or deleting the original
+    /// does not lose the message).
+    pub path: String,
+    /// The name shown to others.
+    pub name: String,
+    pub kind: AttachmentKind,
+    pub size: u64,
+    /// Hex SHA-256 of the content; the server verifies it.
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waveform: Option<Vec<u8>>,
+    /// The server's upload, once opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
+    /// The finished attachment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
 }
 
 /// Where an item is.

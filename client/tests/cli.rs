@@ -261,3 +261,40 @@ fn a_message_written_offline_is_sent_by_the_next_online_run() {
         [("alice".to_owned(), "written offline".to_owned())]
     );
 }
+
+#[test]
+fn a_file_is_sent_and_downloaded() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = (User::new(&root, "alice"), User::new(&root, "bob"));
+    alice.register(&server);
+    bob.register(&server);
+    alice.ok(&server, &["dm", "bob"]);
+
+    let file = root.path().join("notes.txt");
+    std::fs::write(&file, "meeting notes\nline two\n").unwrap();
+    let sent = alice.json(&server, &["send", "@bob", "--file", file.to_str().unwrap()]);
+    let attachments = sent["message"]["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 1, "{sent:#}");
+    assert_eq!(attachments[0]["name"], "notes.txt");
+    assert_eq!(attachments[0]["content_type"], "text/plain; charset=utf-8");
+
+    let history = bob.ok(&server, &["history", "@alice"]);
+    assert!(history.contains("notes.txt"), "{history}");
+    let message = sent["message"]["id"].as_i64().unwrap().to_string();
+    let out = root.path().join("downloads");
+    bob.ok(
+        &server,
+        &[
+            "download",
+            "@alice",
+            &message,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "meeting notes\nline two\n"
+    );
+}

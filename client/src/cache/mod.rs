@@ -36,7 +36,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// Numbered migrations; the cache records the highest applied in `PRAGMA user_version`.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("migrations/0001_cache.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("migrations/0001_cache.sql")),
+    (2, include_str!("migrations/0002_media.sql")),
+];
 
 /// Why the cache failed.
 #[derive(Debug, thiserror::Error)]
@@ -654,6 +657,83 @@ impl Cache {
             )
             .optional()?)
     }
+}
+
+impl Cache {
+    // ---- the media cache's bookkeeping (files live in the account's media directory)
+
+    /// Records that `key` (size `size`) was just used; returns whether it was already known.
+    pub fn media_touch(&self, key: &str, size: u64) -> Result<bool> {
+        let conn = self.lock();
+        let known = conn
+            .prepare_cached("SELECT 1 FROM media_files WHERE key = ?1")?
+            .exists([key])?;
+        conn.execute(
+            "INSERT INTO media_files (key, size, last_used) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET last_used = excluded.last_used",
+            params![key, size as i64, now_ms()],
+        )?;
+        Ok(known)
+    }
+
+    pub fn media_forget(&self, key: &str) -> Result<()> {
+        self.lock()
+            .execute("DELETE FROM media_files WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
+    /// The least recently used files to delete so the cache holds at most `cap` bytes (never the
+    /// one named `keep`, just fetched). They are forgotten here; the caller deletes the files.
+    pub fn media_evict(&self, cap: u64, keep: &str) -> Result<Vec<String>> {
+        self.write(|tx| {
+            let total: i64 =
+                tx.query_row("SELECT COALESCE(SUM(size), 0) FROM media_files", [], |r| {
+                    r.get(0)
+                })?;
+            let mut over = total - cap as i64;
+            let mut evicted = Vec::new();
+            if over <= 0 {
+                return Ok(evicted);
+            }
+            {
+                let mut stmt = tx.prepare(
+                    "SELECT key, size FROM media_files WHERE key != ?1 ORDER BY last_used, key",
+                )?;
+                let rows = stmt.query_map([keep], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?;
+                for row in rows {
+                    let (key, size) = row?;
+                    if over <= 0 {
+                        break;
+                    }
+                    over -= size;
+                    evicted.push(key);
+                }
+            }
+            for key in &evicted {
+                tx.execute("DELETE FROM media_files WHERE key = ?1", [key])?;
+            }
+            Ok(evicted)
+        })
+    }
+
+    /// Bytes of downloaded media the cache accounts for.
+    pub fn media_bytes(&self) -> Result<u64> {
+        let n: i64 =
+            self.lock()
+                .query_row("SELECT COALESCE(SUM(size), 0) FROM media_files", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(n.max(0) as u64)
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 // ---- helpers shared by the submodules

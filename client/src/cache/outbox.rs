@@ -141,6 +141,7 @@ impl Cache {
                         && let OutboxOp::Send {
                             client_id,
                             reply_to,
+                            attachments,
                             ..
                         } = &send.op
                     {
@@ -149,6 +150,7 @@ impl Cache {
                             client_id: client_id.clone(),
                             text,
                             reply_to: *reply_to,
+                            attachments: attachments.clone(),
                         };
                         rewrite(tx, &mut send, op)?;
                         return Ok(Enqueued::Rewrote(send));
@@ -281,6 +283,15 @@ impl Cache {
         self.lock().execute(
             "UPDATE outbox SET state = 'failed', error_code = ?2, error_message = ?3 WHERE id = ?1",
             params![id, code.as_str().unwrap_or("bad_request"), error.message],
+        )?;
+        Ok(())
+    }
+
+    /// Saves an item's changed operation (an upload's progress) without touching its state.
+    pub fn outbox_update_op(&self, id: i64, op: &OutboxOp) -> Result<()> {
+        self.lock().execute(
+            "UPDATE outbox SET op = ?2 WHERE id = ?1",
+            params![id, serde_json::to_string(op)?],
         )?;
         Ok(())
     }

@@ -216,6 +216,7 @@ fn pending_sends_are_rewritten_or_cancelled_locally() {
         client_id: cid.into(),
         text: text.into(),
         reply_to: None,
+        attachments: Vec::new(),
     };
     cache.enqueue(C, send("a", "first")).unwrap();
     cache.enqueue(C, send("b", "second")).unwrap();
@@ -395,6 +396,7 @@ fn search_drafts_and_positions_survive_reopening_the_file() {
                     client_id: "queued".into(),
                     text: "queued offline".into(),
                     reply_to: None,
+                    attachments: Vec::new(),
                 },
             )
             .unwrap();

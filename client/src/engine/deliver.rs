@@ -10,8 +10,12 @@
 use super::{ConnectionState, EngineError, EngineEvent, Inner, with_token};
 use crate::api::ApiError;
 use crate::cache::Cache;
-use crate::outbox::{MessageRef, OutboxError, OutboxItem, OutboxOp, OutboxState, is_transient};
+use crate::outbox::{
+    MessageRef, OutboxError, OutboxItem, OutboxOp, OutboxState, PendingUpload, is_transient,
+};
 use crate::session::ClientError;
+use jeco_shared::AttachmentId;
+use jeco_shared::media::CreateUploadRequest;
 use jeco_shared::messages::{Message, SendMessageRequest};
 use jeco_shared::users::User;
 use jeco_shared::{ErrorCode, MessageId};
@@ -165,19 +169,31 @@ async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
             client_id,
             text,
             reply_to,
+            attachments,
         } => {
+            let attachment_ids = match upload_all(inner, cache, item, attachments).await {
+                Ok(ids) => ids,
+                Err(outcome) => return outcome,
+            };
             let body = SendMessageRequest {
                 client_id: client_id.clone(),
                 text: text.clone(),
                 reply_to: *reply_to,
-                attachment_ids: Vec::new(),
+                attachment_ids,
             };
-            with_token(&inner.client, |api, token| {
+            let sent = with_token(&inner.client, |api, token| {
                 let body = body.clone();
                 async move { api.send_message(&token, conversation, &body).await }
             })
             .await
-            .map(Some)
+            .map(Some);
+            if sent.is_ok() {
+                // The server has the files now; the staged copies can go.
+                for a in attachments {
+                    let _ = std::fs::remove_file(&a.path);
+                }
+            }
+            sent
         }
         OutboxOp::Edit { target, text } => {
             let id = match resolve(target) {
@@ -238,6 +254,169 @@ async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
     match result {
         Ok(message) => Outcome::Done(message.map(Box::new)),
         Err(e) => classify(inner, e),
+    }
+}
+
+/// Uploads a send's files that are not uploaded yet, saving progress in the outbox after every
+/// step, and returns the attachment ids in order.
+async fn upload_all(
+    inner: &Inner,
+    cache: &Cache,
+    item: &OutboxItem,
+    attachments: &[PendingUpload],
+) -> Result<Vec<AttachmentId>, Outcome> {
+    let mut files = attachments.to_vec();
+    for index in 0..files.len() {
+        if files[index].attachment.is_none() {
+            upload_one(inner, cache, item, &mut files, index).await?;
+        }
+    }
+    Ok(files
+        .iter()
+        .filter_map(|f| f.attachment.as_ref().map(|a| a.id))
+        .collect())
+}
+
+fn save_progress(cache: &Cache, item: &OutboxItem, files: &[PendingUpload]) -> Result<(), Outcome> {
+    let OutboxOp::Send {
+        client_id,
+        text,
+        reply_to,
+        ..
+    } = &item.op
+    else {
+        return Ok(());
+    };
+    let op = OutboxOp::Send {
+        client_id: client_id.clone(),
+        text: text.clone(),
+        reply_to: *reply_to,
+        attachments: files.to_vec(),
+    };
+    cache
+        .outbox_update_op(item.id, &op)
+        .map_err(|e| Outcome::Later(local_failure(e)))
+}
+
+async fn upload_one(
+    inner: &Inner,
+    cache: &Cache,
+    item: &OutboxItem,
+    files: &mut [PendingUpload],
+    index: usize,
+) -> Result<(), Outcome> {
+    let file = files[index].clone();
+    let total = file.size;
+    let progress = |sent: u64| {
+        inner.emit(EngineEvent::UploadProgress {
+            outbox_id: item.id,
+            conversation_id: item.conversation_id,
+            file: index as u32,
+            sent,
+            total,
+        })
+    };
+    // Where the server stands: a new upload starts at 0; a known one continues at its offset
+    // (one that expired or vanished is started again).
+    let mut offset = 0;
+    let mut upload_id = file.upload_id.clone();
+    if let Some(id) = &upload_id {
+        let status = with_token(&inner.client, |api, token| {
+            let id = id.clone();
+            async move { api.upload_status(&token, &id).await }
+        })
+        .await;
+        match status {
+            Ok(upload) => {
+                if let Some(attachment) = upload.attachment {
+                    files[index].attachment = Some(attachment);
+                    return save_progress(cache, item, files);
+                }
+                offset = upload.offset;
+            }
+            Err(e) if e.code() == ErrorCode::NotFound => upload_id = None,
+            Err(e) => return Err(classify(inner, e)),
+        }
+    }
+    let id = match upload_id {
+        Some(id) => id,
+        None => {
+            let body = CreateUploadRequest {
+                name: file.name.clone(),
+                size: file.size,
+                kind: file.kind,
+                sha256: Some(file.sha256.clone()),
+                duration_ms: file.duration_ms,
+                waveform: file.waveform.clone(),
+            };
+            let upload = with_token(&inner.client, |api, token| {
+                let body = body.clone();
+                async move { api.create_upload(&token, &body).await }
+            })
+            .await
+            .map_err(|e| classify(inner, e))?;
+            files[index].upload_id = Some(upload.id.clone());
+            save_progress(cache, item, files)?;
+            offset = 0;
+            upload.id
+        }
+    };
+    progress(offset);
+    let mut source = std::fs::File::open(&file.path).map_err(|e| {
+        Outcome::Failed(OutboxError {
+            code: ErrorCode::NotFound,
+            message: format!("the file to send is gone ({e})"),
+        })
+    })?;
+    loop {
+        use std::io::{Read, Seek, SeekFrom};
+        let chunk_len = (total - offset).min(inner.upload_chunk_bytes as u64) as usize;
+        let mut chunk = vec![0u8; chunk_len];
+        source
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| source.read_exact(&mut chunk))
+            .map_err(|e| Outcome::Later(local_failure(e)))?;
+        let answer = with_token(&inner.client, |api, token| {
+            let id = id.clone();
+            let chunk = chunk.clone();
+            async move { api.upload_chunk(&token, &id, offset, chunk).await }
+        })
+        .await;
+        let upload = match answer {
+            Ok(upload) => upload,
+            // The server has a different offset (an earlier chunk's answer was lost): ask it.
+            Err(e)
+                if matches!(
+                    e.code(),
+                    ErrorCode::UploadOffsetMismatch | ErrorCode::Conflict
+                ) =>
+            {
+                let upload = with_token(&inner.client, |api, token| {
+                    let id = id.clone();
+                    async move { api.upload_status(&token, &id).await }
+                })
+                .await
+                .map_err(|e| classify(inner, e))?;
+                offset = upload.offset;
+                if upload.attachment.is_none() {
+                    continue;
+                }
+                upload
+            }
+            Err(e) => return Err(classify(inner, e)),
+        };
+        offset = upload.offset;
+        progress(offset);
+        if let Some(attachment) = upload.attachment {
+            files[index].attachment = Some(attachment);
+            return save_progress(cache, item, files);
+        }
+        if offset >= total {
+            return Err(Outcome::Failed(OutboxError {
+                code: ErrorCode::BadRequest,
+                message: "the server took the whole file but made no attachment of it".into(),
+            }));
+        }
     }
 }
 

@@ -19,6 +19,7 @@
 //! a listener that falls behind (`RecvError::Lagged`) re-reads everything and misses nothing.
 
 mod deliver;
+mod media;
 mod network;
 mod sync_loop;
 
@@ -42,6 +43,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
+pub use media::FileToSend;
 pub use sync_loop::Timing;
 
 /// Where the sync connection is.
@@ -107,6 +109,14 @@ pub enum EngineEvent {
     Notification(Notification),
     /// An outbox item was queued or changed state.
     Outbox(OutboxItem),
+    /// Upload progress of a queued send's file (`file` is its index among the attachments).
+    UploadProgress {
+        outbox_id: i64,
+        conversation_id: ConversationId,
+        file: u32,
+        sent: u64,
+        total: u64,
+    },
     /// An outbox item is gone: delivered (`delivered: true`), cancelled or discarded.
     OutboxRemoved {
         id: i64,
@@ -221,6 +231,8 @@ pub struct EngineBuilder {
     client_name: String,
     timing: Timing,
     server_key: Option<String>,
+    media_cache_bytes: u64,
+    upload_chunk_bytes: usize,
 }
 
 impl EngineBuilder {
@@ -247,6 +259,19 @@ impl EngineBuilder {
 
     pub fn client_name(mut self, name: impl Into<String>) -> Self {
         self.client_name = name.into();
+        self
+    }
+
+    /// The most downloaded media kept on disk (default 512 MiB); least recently used files go
+    /// first.
+    pub fn media_cache_bytes(mut self, bytes: u64) -> Self {
+        self.media_cache_bytes = bytes;
+        self
+    }
+
+    /// Size of each upload request (default 1 MiB): what is re-sent at most after a disconnect.
+    pub fn upload_chunk_bytes(mut self, bytes: usize) -> Self {
+        self.upload_chunk_bytes = bytes.max(1024);
         self
     }
 
@@ -277,6 +302,8 @@ impl EngineBuilder {
             client,
             client_name: self.client_name,
             timing: self.timing,
+            media_cache_bytes: self.media_cache_bytes,
+            upload_chunk_bytes: self.upload_chunk_bytes,
             events,
             state,
             account: Mutex::new(None),
@@ -309,6 +336,8 @@ pub(crate) struct Inner {
     pub(crate) client: Client,
     pub(crate) client_name: String,
     pub(crate) timing: Timing,
+    pub(crate) media_cache_bytes: u64,
+    pub(crate) upload_chunk_bytes: usize,
     account_dir: Option<PathBuf>,
     pub(crate) events: broadcast::Sender<EngineEvent>,
     pub(crate) state: watch::Sender<ConnectionState>,
@@ -380,6 +409,8 @@ impl Engine {
             client_name: crate::DEFAULT_CLIENT_NAME.to_owned(),
             timing: Timing::default(),
             server_key: None,
+            media_cache_bytes: 512 * 1024 * 1024,
+            upload_chunk_bytes: 1024 * 1024,
         }
     }
 
@@ -655,6 +686,7 @@ impl Engine {
                     client_id,
                     text,
                     reply_to,
+                    ..
                 } = &item.op
                 {
                     let mut echo = TimelineItem {
@@ -775,12 +807,68 @@ impl Engine {
         reply_to: Option<MessageId>,
     ) -> Result<OutboxItem> {
         let text = check_text(text)?;
+        self.queue_send(conversation, text, reply_to, Vec::new())
+    }
+
+    /// Sends a message with files (the text may be empty). Each file is copied into the engine's
+    /// data first, so the message survives the original being moved and the app being restarted;
+    /// uploads run (resumably, with [`EngineEvent::UploadProgress`]) when online, and the message
+    /// is sent once they are all done.
+    pub fn send_files(
+        &self,
+        conversation: ConversationId,
+        text: &str,
+        reply_to: Option<MessageId>,
+        files: &[FileToSend],
+    ) -> Result<OutboxItem> {
+        if files.is_empty() {
+            return self.send(conversation, text, reply_to);
+        }
+        if files.len() > jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX {
+            return Err(EngineError::Invalid(format!(
+                "at most {} files per message",
+                jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX
+            )));
+        }
+        let text = if text.trim().is_empty() {
+            String::new()
+        } else {
+            check_text(text)?
+        };
+        let client_id = new_client_id();
+        let dir = self.outbox_files_dir()?;
+        let mut attachments = Vec::with_capacity(files.len());
+        for (i, file) in files.iter().enumerate() {
+            attachments.push(media::stage(&dir, &client_id, i, file)?);
+        }
+        self.queue_send_with_id(conversation, client_id, text, reply_to, attachments)
+    }
+
+    fn queue_send(
+        &self,
+        conversation: ConversationId,
+        text: String,
+        reply_to: Option<MessageId>,
+        attachments: Vec<crate::outbox::PendingUpload>,
+    ) -> Result<OutboxItem> {
+        self.queue_send_with_id(conversation, new_client_id(), text, reply_to, attachments)
+    }
+
+    fn queue_send_with_id(
+        &self,
+        conversation: ConversationId,
+        client_id: String,
+        text: String,
+        reply_to: Option<MessageId>,
+        attachments: Vec<crate::outbox::PendingUpload>,
+    ) -> Result<OutboxItem> {
         match self.queue(
             conversation,
             OutboxOp::Send {
-                client_id: new_client_id(),
+                client_id,
                 text,
                 reply_to,
+                attachments,
             },
         )? {
             Enqueued::Queued(item) => {
@@ -789,6 +877,50 @@ impl Engine {
             }
             other => unreachable!("a send is always queued, got {other:?}"),
         }
+    }
+
+    /// Where queued files are kept: `<account dir>/outbox-files`, or the system temp dir for an
+    /// engine without a data dir.
+    fn outbox_files_dir(&self) -> Result<PathBuf> {
+        let dir = match &self.inner.account_dir {
+            Some(d) => d.join("outbox-files"),
+            None => std::env::temp_dir().join("jeco-outbox-files"),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            EngineError::Invalid(format!(
+                "cannot keep the file for sending in {}: {e}",
+                dir.display()
+            ))
+        })?;
+        Ok(dir)
+    }
+
+    /// Where downloaded media is cached (`<account dir>/media`, or the system temp dir).
+    fn media_dir(&self) -> Result<PathBuf> {
+        let dir = match &self.inner.account_dir {
+            Some(d) => d.join("media"),
+            None => std::env::temp_dir().join("jeco-media"),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            EngineError::Invalid(format!(
+                "cannot create the media cache {}: {e}",
+                dir.display()
+            ))
+        })?;
+        Ok(dir)
+    }
+
+    /// A local file with an attachment's content (or its thumbnail): from the media cache, or
+    /// downloaded into it (and checked against the attachment's SHA-256) when online. The cache
+    /// keeps at most the builder's `media_cache_bytes`, evicting the least recently used files.
+    pub async fn attachment_file(
+        &self,
+        attachment: &jeco_shared::media::Attachment,
+        thumbnail: bool,
+    ) -> Result<PathBuf> {
+        let cache = self.cache()?;
+        let dir = self.media_dir()?;
+        media::cached_or_download(self, &cache, &dir, attachment, thumbnail).await
     }
 
     /// Edits a message (a pending one is rewritten before it is sent). Returns the outbox item

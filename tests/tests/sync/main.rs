@@ -8,7 +8,7 @@
 
 mod support;
 
-use jeco_client::{ConnectionState, EngineEvent, ItemState, MessageRef, TokenStore};
+use jeco_client::{ConnectionState, EngineEvent, FileToSend, ItemState, MessageRef, TokenStore};
 use jeco_e2e::process::ServerProcess;
 use std::time::Duration;
 use support::*;
@@ -468,4 +468,109 @@ async fn a_client_too_far_behind_resyncs_and_fills_the_gap_on_demand() {
     ids.dedup();
     assert_eq!(ids.len(), 80, "no duplicates between cache and server");
     assert!(hits.iter().all(|h| h.local), "every hit is also cached now");
+}
+
+/// A file written while the server is down is uploaded when it is back; an upload cut off half-way
+/// (answers lost, link silent) resumes from where the server got to instead of from zero; the
+/// message arrives once with its attachment; the other side downloads it into its media cache,
+/// checked against its SHA-256, and opens it again with no server at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_go_out_offline_resume_after_a_cut_and_stay_cached() {
+    let dirs = Dirs::new();
+    let mut server = ServerProcess::start(&dirs.server, &[]);
+    let addr: std::net::SocketAddr = server.url().trim_start_matches("http://").parse().unwrap();
+    let proxy = jeco_e2e::proxy::Proxy::start(addr).await;
+    let alice = engine_with(&proxy.url(), &dirs.alice, |b| {
+        b.upload_chunk_bytes(64 * 1024)
+    });
+    let bob = engine(&server.url(), &dirs.bob);
+    alice.register("alice", PASSWORD, None).await.unwrap();
+    bob.register("bob", PASSWORD, None).await.unwrap();
+    alice.wait_live(WAIT).await.unwrap();
+    let bob_user = alice.find_user("bob").await.unwrap().unwrap();
+    let dm = alice.open_direct(bob_user.id).await.unwrap().id;
+
+    // 8 MiB that are not all the same byte.
+    let content: Vec<u8> = (0..8 * 1024 * 1024u32)
+        .map(|i| (i * 7 + i / 4099) as u8)
+        .collect();
+    let original = dirs.root.path().join("report.bin");
+    std::fs::write(&original, &content).unwrap();
+
+    server.stop();
+    alice
+        .wait_for(WAIT, |s| {
+            matches!(s, ConnectionState::WaitingToRetry { .. })
+        })
+        .await
+        .unwrap();
+    let queued = alice
+        .send_files(dm, "the report", None, &[FileToSend::new(&original)])
+        .unwrap();
+    std::fs::remove_file(&original).unwrap(); // the engine kept its own copy
+
+    let mut events = alice.subscribe();
+    server.restart();
+    alice.reconnect_now();
+    // Cut the answers once the upload is under way.
+    let cut_at = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(EngineEvent::UploadProgress { sent, total, .. }) = events.recv().await
+                && sent > 0
+                && sent < total
+            {
+                proxy.cut_answers(true);
+                return sent;
+            }
+        }
+    })
+    .await
+    .expect("the upload starts");
+    alice
+        .wait_for(Duration::from_secs(10), |s| {
+            matches!(s, ConnectionState::WaitingToRetry { .. })
+        })
+        .await
+        .expect("the silent link is noticed");
+    let mut events = alice.subscribe();
+    proxy.cut_answers(false);
+    alice.reconnect_now();
+    let resumed_from = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(EngineEvent::UploadProgress { sent, .. }) = events.recv().await {
+                return sent;
+            }
+        }
+    })
+    .await
+    .expect("the upload resumes");
+    assert!(
+        resumed_from >= cut_at,
+        "resumed at {resumed_from}, not from zero (cut at {cut_at})"
+    );
+    alice.wait_outbox_drained(WAIT).await.unwrap();
+    assert!(alice.outbox(None).unwrap().is_empty());
+    assert_eq!(queued.conversation_id, dm);
+
+    // The server has one message with one attachment: the same bytes.
+    let messages = server_messages(&bob, dm).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].text, "the report");
+    assert_eq!(messages[0].attachments.len(), 1);
+    let attachment = messages[0].attachments[0].clone();
+    assert_eq!(attachment.size, content.len() as u64);
+
+    // Bob downloads it through his media cache, then reads it with no server.
+    bob.wait_live(WAIT).await.unwrap();
+    eventually(|| cached_texts(&bob, dm) == ["the report"]).await;
+    let path = bob.attachment_file(&attachment, false).await.unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), content);
+    assert_eq!(
+        bob.cache().unwrap().media_bytes().unwrap(),
+        content.len() as u64
+    );
+    server.stop();
+    let again = bob.attachment_file(&attachment, false).await.unwrap();
+    assert_eq!(again, path);
+    assert_eq!(std::fs::read(&again).unwrap().len(), content.len());
 }

@@ -38,7 +38,16 @@ pub fn token_store(dir: &Path) -> Arc<FileTokenStore> {
 
 /// An engine with short heartbeats and backoff, so outages are noticed in test time.
 pub fn engine(url: &str, dir: &Path) -> Engine {
-    Engine::builder(url)
+    engine_with(url, dir, |b| b)
+}
+
+/// [`engine`] with more builder settings.
+pub fn engine_with(
+    url: &str,
+    dir: &Path,
+    more: impl FnOnce(jeco_client::EngineBuilder) -> jeco_client::EngineBuilder,
+) -> Engine {
+    more(Engine::builder(url))
         .data_dir(dir)
         .token_store(token_store(dir))
         .client_name("sync-test/1")

@@ -4,6 +4,7 @@ import type { MessageId } from "./MessageId";
 import type { MessageRef } from "./MessageRef";
 import type { OutboxError } from "./OutboxError";
 import type { OutboxState } from "./OutboxState";
+import type { PendingUpload } from "./PendingUpload";
 
 /**
  * One queued change.
@@ -20,4 +21,8 @@ attempts: number,
 /**
  * When it was queued (RFC 3339).
  */
-created_at: string, } & ({ "op": "send", client_id: string, text: string, reply_to?: MessageId | null, } | { "op": "edit", target: MessageRef, text: string, } | { "op": "delete", target: MessageRef, } | { "op": "react", target: MessageRef, emoji: string, add: boolean, } | { "op": "mark_read", seq: number, });
+created_at: string, } & ({ "op": "send", client_id: string, text: string, reply_to?: MessageId | null, 
+/**
+ * Files to upload first; the message is sent once all of them are uploaded.
+ */
+attachments?: Array<PendingUpload>, } | { "op": "edit", target: MessageRef, text: string, } | { "op": "delete", target: MessageRef, } | { "op": "react", target: MessageRef, emoji: string, add: boolean, } | { "op": "mark_read", seq: number, });

@@ -120,8 +120,21 @@ enum Command {
         /// Reply in the thread of this message.
         #[arg(long, value_name = "MESSAGE_ID")]
         reply_to: Option<i64>,
+        /// Attach a file (repeatable); the text may then be empty.
+        #[arg(long = "file", value_name = "PATH")]
+        files: Vec<std::path::PathBuf>,
         #[command(flatten)]
         wait: WaitArgs,
+    },
+    /// Save a message's attachments (through the local media cache) into a directory.
+    Download {
+        /// The conversation the message is in.
+        conversation: String,
+        /// The message's id.
+        message: i64,
+        /// Where to put the files.
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        out: std::path::PathBuf,
     },
     /// Show a conversation's messages, oldest first.
     History {
@@ -275,8 +288,14 @@ async fn run(app: &App, command: Command) -> anyhow::Result<()> {
             conversation,
             text,
             reply_to,
+            files,
             wait,
-        } => write::send(app, &conversation, text, reply_to, wait.duration()).await,
+        } => write::send(app, &conversation, text, reply_to, &files, wait.duration()).await,
+        Command::Download {
+            conversation,
+            message,
+            out,
+        } => read::download(app, &conversation, message, &out).await,
         Command::History {
             conversation,
             limit,

@@ -182,6 +182,22 @@ impl<'a> JsonItem<'a> {
     }
 }
 
+/// `1.5 MiB`
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// `[2025-01-31 14:03] ada: hello [edited] [👍 2] (id 12)`, continuation lines indented.
 pub fn item_line(engine: &Engine, item: &TimelineItem) -> String {
     let m = &item.message;
@@ -200,6 +216,15 @@ pub fn item_line(engine: &Engine, item: &TimelineItem) -> String {
     }
     if m.edited_at.is_some() && !m.deleted {
         line.push_str(" [edited]");
+    }
+    for a in &m.attachments {
+        line.push_str(&format!(
+            " [{:?} {} ({}, attachment {})]",
+            a.kind,
+            a.name,
+            human_size(a.size),
+            a.id
+        ));
     }
     for r in &m.reactions {
         line.push_str(&format!(" [{} {}]", r.emoji, r.count));

@@ -177,6 +177,58 @@ pub async fn history(
     Ok(())
 }
 
+/// Saves a message's attachments into `out`: from the media cache, downloading what it lacks.
+pub async fn download(
+    app: &App,
+    conversation: &str,
+    message: i64,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    app.signed_in().await?;
+    let c = resolve::conversation(app, conversation).await?;
+    let cache = app.engine.cache()?;
+    let m = match cache.message(jeco_shared::MessageId(message))? {
+        Some(m) if m.conversation_id == c.id => m,
+        _ => {
+            return Err(CliError::new(
+                "not_found",
+                format!("no message {message} in {}", label(&app.engine, &c)),
+            )
+            .into());
+        }
+    };
+    if m.attachments.is_empty() {
+        return Err(
+            CliError::new("not_found", format!("message {message} has no attachments")).into(),
+        );
+    }
+    std::fs::create_dir_all(out)?;
+    let mut saved = Vec::new();
+    for a in &m.attachments {
+        let cached = app.engine.attachment_file(a, false).await?;
+        // Only the last path component of the sender's name, never a path of theirs.
+        let name = std::path::Path::new(&a.name)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .unwrap_or_else(|| format!("attachment-{}", a.id));
+        let target = out.join(&name);
+        std::fs::copy(&cached, &target)?;
+        saved.push(json!({ "attachment": a.id, "name": a.name, "path": target, "size": a.size }));
+        if !app.out.json {
+            app.out.line(format!(
+                "saved {} ({})",
+                target.display(),
+                output::human_size(a.size)
+            ));
+        }
+    }
+    if app.out.json {
+        app.out.document(&json!({ "saved": saved }));
+    }
+    Ok(())
+}
+
 pub async fn search(
     app: &App,
     query: &str,

@@ -6,7 +6,7 @@ use crate::app::{App, CliError};
 use crate::output::label;
 use crate::resolve;
 use jeco_client::outbox::OutboxOp;
-use jeco_client::{ConnectionState, MessageRef, OutboxItem, OutboxState};
+use jeco_client::{ConnectionState, FileToSend, MessageRef, OutboxItem, OutboxState};
 use jeco_shared::conversations::Conversation;
 use jeco_shared::messages::Message;
 use jeco_shared::{ConversationId, MessageId};
@@ -35,12 +35,21 @@ pub async fn send(
     conversation: &str,
     text: Vec<String>,
     reply_to: Option<i64>,
+    files: &[std::path::PathBuf],
     wait: Duration,
 ) -> anyhow::Result<()> {
-    let text = message_text(text)?;
+    // With files, no text is fine (and stdin is not read for it).
+    let text = if !files.is_empty() && text.is_empty() {
+        String::new()
+    } else {
+        message_text(text)?
+    };
     app.signed_in().await?;
     let c = resolve::conversation(app, conversation).await?;
-    let item = app.engine.send(c.id, &text, reply_to.map(MessageId))?;
+    let files: Vec<FileToSend> = files.iter().map(FileToSend::new).collect();
+    let item = app
+        .engine
+        .send_files(c.id, &text, reply_to.map(MessageId), &files)?;
     let OutboxOp::Send { client_id, .. } = &item.op else {
         unreachable!("send queues a send")
     };

@@ -425,6 +425,15 @@ impl ApiClient {
                 })?;
             written += chunk.len() as u64;
         }
+        // tokio writes in the background: make sure every byte is in the file before the caller
+        // renames or reads it.
+        file.flush()
+            .await
+            .map_err(|e| ApiError::UnexpectedResponse {
+                server: self.server.to_string(),
+                status: 200,
+                detail: format!("cannot write the download: {e}"),
+            })?;
         Ok(written)
     }
 

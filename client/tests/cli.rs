@@ -298,3 +298,117 @@ fn a_file_is_sent_and_downloaded() {
         "meeting notes\nline two\n"
     );
 }
+
+#[test]
+fn an_image_arrives_with_a_thumbnail() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = (User::new(&root, "alice"), User::new(&root, "bob"));
+    alice.register(&server);
+    bob.register(&server);
+    alice.ok(&server, &["dm", "bob"]);
+
+    // A real 640×8 PNG (grayscale, stored blocks) built by hand: no image crate needed here.
+    let png = tiny_png(640, 8);
+    let file = root.path().join("wide.png");
+    std::fs::write(&file, &png).unwrap();
+    let sent = alice.json(
+        &server,
+        &["send", "@bob", "look", "--file", file.to_str().unwrap()],
+    );
+    let a = &sent["message"]["attachments"][0];
+    assert_eq!(a["kind"], "image", "{sent:#}");
+    assert_eq!(a["content_type"], "image/png");
+    assert_eq!(
+        (a["width"].as_u64(), a["height"].as_u64()),
+        (Some(640), Some(8))
+    );
+
+    let message = sent["message"]["id"].as_i64().unwrap().to_string();
+    let out = root.path().join("thumbs");
+    // Thumbnails are made in the background: try for a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let run = bob.run_with(
+            &server,
+            &[
+                "download",
+                "@alice",
+                &message,
+                "--thumbnail",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "",
+        );
+        if run.status.success() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no thumbnail: {run:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let thumb = std::fs::read(out.join("thumbnail-wide.png")).unwrap();
+    assert!(thumb.len() > 8, "a thumbnail image, got {thumb:?}");
+    assert!(
+        thumb.starts_with(b"\x89PNG") || thumb.starts_with(&[0xff, 0xd8]),
+        "PNG or JPEG"
+    );
+}
+
+/// A grayscale PNG of `w`×`h` with a gradient, zlib "stored" blocks (no compression library).
+fn tiny_png(w: u32, h: u32) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    let mut raw = Vec::new();
+    for y in 0..h {
+        raw.push(0); // filter: none
+        raw.extend((0..w).map(|x| ((x + y * 3) % 256) as u8));
+    }
+    // zlib: header, stored blocks of at most 65535 bytes, Adler-32.
+    let mut z = vec![0x78, 0x01];
+    for (i, block) in raw.chunks(65_535).enumerate() {
+        let last = (i + 1) * 65_535 >= raw.len();
+        z.push(u8::from(last));
+        let len = block.len() as u16;
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit grayscale
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &z);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}

@@ -433,3 +433,24 @@ fn search_drafts_and_positions_survive_reopening_the_file() {
     cache.set_draft(C, "", None).unwrap();
     assert!(cache.draft(C).unwrap().is_none());
 }
+
+#[test]
+fn the_media_cache_evicts_least_recently_used_files_beyond_its_cap() {
+    let cache = Cache::in_memory().unwrap();
+    assert!(!cache.media_touch("a", 400).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    cache.media_touch("b", 400).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    // "a" is used again: "b" is now the least recently used.
+    assert!(cache.media_touch("a", 400).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    cache.media_touch("c", 400).unwrap();
+    assert_eq!(cache.media_bytes().unwrap(), 1200);
+    // A cap of 900 bytes: "b" goes; "c" (just fetched) never does.
+    assert_eq!(cache.media_evict(900, "c").unwrap(), ["b"]);
+    assert_eq!(cache.media_bytes().unwrap(), 800);
+    assert!(cache.media_evict(900, "c").unwrap().is_empty());
+    // Even a tiny cap keeps the file being opened.
+    assert_eq!(cache.media_evict(1, "c").unwrap(), ["a"]);
+    assert_eq!(cache.media_bytes().unwrap(), 400);
+}

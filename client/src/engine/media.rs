@@ -142,9 +142,7 @@ pub(crate) async fn cached_or_download(
     if attachment.sha256.len() != 64 || !attachment.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(invalid("the attachment has no valid checksum"));
     }
-    if thumbnail && !attachment.has_thumbnail {
-        return Err(invalid("this attachment has no thumbnail (yet)"));
-    }
+    // `has_thumbnail` may be stale (thumbnails are made after the upload): ask the server.
     let key = if thumbnail {
         format!("{}.thumb", attachment.sha256)
     } else {

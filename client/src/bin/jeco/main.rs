@@ -135,6 +135,9 @@ enum Command {
         /// Where to put the files.
         #[arg(long, default_value = ".", value_name = "DIR")]
         out: std::path::PathBuf,
+        /// Save the images' thumbnails instead of the files.
+        #[arg(long)]
+        thumbnail: bool,
     },
     /// Show a conversation's messages, oldest first.
     History {
@@ -295,7 +298,8 @@ async fn run(app: &App, command: Command) -> anyhow::Result<()> {
             conversation,
             message,
             out,
-        } => read::download(app, &conversation, message, &out).await,
+            thumbnail,
+        } => read::download(app, &conversation, message, &out, thumbnail).await,
         Command::History {
             conversation,
             limit,

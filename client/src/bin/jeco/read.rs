@@ -183,6 +183,7 @@ pub async fn download(
     conversation: &str,
     message: i64,
     out: &std::path::Path,
+    thumbnail: bool,
 ) -> anyhow::Result<()> {
     app.signed_in().await?;
     let c = resolve::conversation(app, conversation).await?;
@@ -205,13 +206,24 @@ pub async fn download(
     std::fs::create_dir_all(out)?;
     let mut saved = Vec::new();
     for a in &m.attachments {
-        let cached = app.engine.attachment_file(a, false).await?;
+        if thumbnail && a.kind != jeco_shared::media::AttachmentKind::Image {
+            if !app.out.json {
+                app.out.line(format!("{} has no thumbnail", a.name));
+            }
+            continue;
+        }
+        let cached = app.engine.attachment_file(a, thumbnail).await?;
         // Only the last path component of the sender's name, never a path of theirs.
         let name = std::path::Path::new(&a.name)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .filter(|n| !n.starts_with('.'))
             .unwrap_or_else(|| format!("attachment-{}", a.id));
+        let name = if thumbnail {
+            format!("thumbnail-{name}")
+        } else {
+            name
+        };
         let target = out.join(&name);
         std::fs::copy(&cached, &target)?;
         saved.push(json!({ "attachment": a.id, "name": a.name, "path": target, "size": a.size }));

@@ -7,6 +7,7 @@ use crate::session::{AppState, AppStatus};
 use jeco_client::cache::Draft;
 use jeco_client::{ConnectionState, MessageRef, OutboxItem, SearchResult, Timeline};
 use jeco_shared::conversations::Conversation;
+use jeco_shared::media::{Attachment, AttachmentKind};
 use jeco_shared::teams::Team;
 use jeco_shared::users::User;
 use jeco_shared::{ConversationId, MessageId, UserId};
@@ -270,4 +271,80 @@ pub async fn connection_state(state: State<'_, AppState>) -> Result<ConnectionSt
 pub async fn reconnect_now(state: State<'_, AppState>) -> Result<(), CommandError> {
     state.engine().await?.reconnect_now();
     Ok(())
+}
+
+/// An image attachment (or its thumbnail) as a `data:` URL for `<img src>`, from the engine's
+/// media cache (downloaded into it first when needed). Only images, and at most 8 MiB.
+#[tauri::command]
+pub async fn attachment_data_url(
+    state: State<'_, AppState>,
+    attachment: Attachment,
+    thumbnail: bool,
+) -> Result<String, CommandError> {
+    use base64::Engine as _;
+    const MAX: u64 = 8 * 1024 * 1024;
+    if attachment.kind != AttachmentKind::Image {
+        return Err(CommandError::new(
+            "validation_failed",
+            "Only images are shown inline.",
+        ));
+    }
+    let engine = state.engine().await?;
+    let path = engine.attachment_file(&attachment, thumbnail).await?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| CommandError::new("internal", format!("Cannot read the image: {e}")))?;
+    if bytes.len() as u64 > MAX {
+        return Err(CommandError::new(
+            "payload_too_large",
+            "The image is too large to show.",
+        ));
+    }
+    // The thumbnail's type is not in the attachment; both are images the web view sniffs safely.
+    let content_type = if thumbnail {
+        if bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
+            "image/png"
+        } else {
+            "image/jpeg"
+        }
+    } else {
+        attachment.content_type.as_str()
+    };
+    Ok(format!(
+        "data:{content_type};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&bytes)
+    ))
+}
+
+/// Saves an attachment into the user's Downloads folder (never overwriting a file there) and
+/// returns where it went.
+#[tauri::command]
+pub async fn save_attachment(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    attachment: Attachment,
+) -> Result<String, CommandError> {
+    use tauri::Manager;
+    let engine = state.engine().await?;
+    let cached = engine.attachment_file(&attachment, false).await?;
+    let dir = app
+        .path()
+        .download_dir()
+        .map_err(|e| CommandError::new("internal", format!("No Downloads folder: {e}")))?;
+    // Only the last component of the sender's name, never a path of theirs.
+    let name = std::path::Path::new(&attachment.name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .unwrap_or_else(|| format!("attachment-{}", attachment.id));
+    let mut target = dir.join(&name);
+    let mut n = 1;
+    while target.exists() {
+        target = dir.join(format!("({n}) {name}"));
+        n += 1;
+    }
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::copy(&cached, &target))
+        .map_err(|e| CommandError::new("internal", format!("Cannot save the file: {e}")))?;
+    Ok(target.display().to_string())
 }

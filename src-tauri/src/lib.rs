@@ -81,6 +81,8 @@ pub fn run() {
             commands::typing,
             commands::connection_state,
             commands::reconnect_now,
+            commands::attachment_data_url,
+            commands::save_attachment,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))
         .expect("the Tauri app builds from tauri.conf.json");

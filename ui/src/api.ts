@@ -35,6 +35,8 @@ export type {
 };
 export type { TimelineItem } from './bindings/TimelineItem';
 export type { Message } from './bindings/Message';
+export type { Attachment } from './bindings/Attachment';
+import type { Attachment } from './bindings/Attachment';
 
 export function isCommandError(value: unknown): value is CommandError {
   return (
@@ -92,6 +94,9 @@ export const api = {
   typing: (conversationId: number, active: boolean) => call<null>('typing', { conversationId, active }),
   connectionState: () => call<ConnectionState>('connection_state'),
   reconnectNow: () => call<null>('reconnect_now'),
+  attachmentDataUrl: (attachment: Attachment, thumbnail: boolean) =>
+    call<string>('attachment_data_url', { attachment, thumbnail }),
+  saveAttachment: (attachment: Attachment) => call<string>('save_attachment', { attachment }),
 };
 
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */

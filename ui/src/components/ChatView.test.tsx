@@ -265,4 +265,51 @@ describe('chat view', () => {
     await userEvent.selectOptions(screen.getByLabelText('Theme'), 'light');
     expect(document.documentElement.dataset.theme).toBe('light');
   });
+
+  it('shows image attachments from their thumbnails and saves files', async () => {
+    const image = {
+      id: 5,
+      kind: 'image' as const,
+      name: 'cat.png',
+      content_type: 'image/png',
+      size: 2048,
+      sha256: 'a'.repeat(64),
+      width: 640,
+      height: 480,
+      has_thumbnail: true,
+      created_at: '2026-11-23T10:03:00Z',
+    };
+    const file = {
+      ...image,
+      id: 6,
+      kind: 'file' as const,
+      name: 'notes.pdf',
+      content_type: 'application/pdf',
+      width: null,
+      height: null,
+      has_thumbnail: false,
+    };
+    const calls = renderChat({
+      conversations: () => [conversation()],
+      timeline: () => ({
+        items: [item(message(3, 2, 'look', { attachments: [image, file] }))],
+        has_more_before: false,
+      }),
+      attachment_data_url: () => 'data:image/png;base64,AAAA',
+      save_attachment: () => '/home/ada/Downloads/notes.pdf',
+    });
+    await userEvent.click(await screen.findByRole('button', { name: /@grace/ }));
+    const img = await screen.findByTestId('attachment-image');
+    expect(img).toHaveAttribute('src', 'data:image/png;base64,AAAA');
+    expect(img).toHaveAttribute('alt', 'cat.png');
+    // Sized from the stored dimensions (640×480 scaled into 320×240), so nothing jumps.
+    expect(img).toHaveStyle({ width: '320px', height: '240px' });
+    expect(calls.find((c) => c.cmd === 'attachment_data_url')?.args).toMatchObject({ thumbnail: true });
+
+    const chip = screen.getByTestId('attachment-file');
+    expect(chip).toHaveTextContent('notes.pdf');
+    expect(chip).toHaveTextContent('2.0 KiB');
+    await userEvent.click(within(chip).getByRole('button', { name: 'Save' }));
+    expect(await within(chip).findByText('Saved to /home/ada/Downloads/notes.pdf')).toBeInTheDocument();
+  });
 });

@@ -1,6 +1,7 @@
 import { KeyboardEvent, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { api, Conversation, MessageRef, TimelineItem, toCommandError, User } from '../api';
 import { conversationLabel, displayName } from './ChatView';
+import { Attachments } from './Attachments';
 
 interface Props {
   conversation: Conversation;
@@ -235,6 +236,7 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
                     {m.edited_at && <span className="muted edited"> (edited)</span>}
                   </p>
                 )}
+                {!m.deleted && <Attachments attachments={m.attachments} />}
                 {m.reactions.length > 0 && (
                   <div className="reactions">
                     {m.reactions.map((r) => {

@@ -1,0 +1,79 @@
+import { useEffect, useState } from 'react';
+import { api, Attachment, toCommandError } from '../api';
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** An image, shown from its thumbnail (or itself) through the engine's media cache, sized from
+ * the stored dimensions so the timeline does not jump when it loads. */
+function ImageAttachment({ attachment }: { attachment: Attachment }) {
+  const [src, setSrc] = useState<string | null>(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    let cancelled = false;
+    api.attachmentDataUrl(attachment, attachment.has_thumbnail).then(
+      (url) => !cancelled && setSrc(url),
+      () => !cancelled && setFailed(true),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [attachment]);
+  const w = attachment.width ?? 320;
+  const h = attachment.height ?? 240;
+  const scale = Math.min(1, 320 / w, 240 / h);
+  const style = { width: Math.round(w * scale), height: Math.round(h * scale) };
+  if (failed) return <FileAttachment attachment={attachment} />;
+  return src ? (
+    <img
+      className="attachment-image"
+      src={src}
+      alt={attachment.name}
+      style={style}
+      data-testid="attachment-image"
+    />
+  ) : (
+    <div className="attachment-image placeholder" style={style} aria-label={`Loading ${attachment.name}`} />
+  );
+}
+
+function FileAttachment({ attachment }: { attachment: Attachment }) {
+  const [note, setNote] = useState<string | null>(null);
+  async function save() {
+    setNote('Saving…');
+    try {
+      setNote(`Saved to ${await api.saveAttachment(attachment)}`);
+    } catch (e) {
+      setNote(toCommandError(e).message);
+    }
+  }
+  return (
+    <div className="attachment-file" data-testid="attachment-file">
+      <span aria-hidden="true">📎</span>
+      <span className="name">{attachment.name}</span>
+      <span className="muted">{size(attachment.size)}</span>
+      <button type="button" className="link" onClick={save}>
+        Save
+      </button>
+      {note && <span className="muted note">{note}</span>}
+    </div>
+  );
+}
+
+export function Attachments({ attachments }: { attachments: Attachment[] }) {
+  if (attachments.length === 0) return null;
+  return (
+    <div className="attachments">
+      {attachments.map((a) =>
+        a.kind === 'image' ? (
+          <ImageAttachment key={a.id} attachment={a} />
+        ) : (
+          <FileAttachment key={a.id} attachment={a} />
+        ),
+      )}
+    </div>
+  );
+}

@@ -1,5 +1,6 @@
 //! Chatting in the desktop app with someone on the `jeco` CLI: a message typed in a terminal shows
-//! up in the app, and the app's answer reaches the terminal — through one real server.
+//! up in the app, the app's answer reaches the terminal, and a picture sent from the terminal is
+//! shown in the app — through one real server.
 
 use anyhow::{Context, Result, ensure};
 use jeco_e2e::desktop::{Driver, prerequisites};
@@ -71,6 +72,16 @@ async fn chat_with_a_cli_user() -> Result<()> {
         .await?;
     app.wait_for_text("[data-testid=timeline]", "hi carol, from the app")
         .await?;
+    // Carol sends a picture: the app shows it (from its thumbnail, through the media cache).
+    let picture = jeco_e2e::workspace_root().join("tests/fixtures/gradient.png");
+    run(&[
+        "send",
+        "@desk",
+        "a picture",
+        "--file",
+        picture.to_str().unwrap_or_default(),
+    ])?;
+    app.wait_for("[data-testid=attachment-image]").await?;
     app.settle().await?;
     app.screenshot(&screenshots.join("chat.png")).await?;
     // The same screen in the dark theme; then back, so later runs start light.

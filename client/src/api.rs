@@ -414,26 +414,19 @@ impl ApiClient {
             .request(Method::GET, &format!("/attachments/{id}/{variant}"))
             .bearer_auth(token);
         let mut response = self.check(self.execute(request).await?).await?;
+        let write_failed = |e: std::io::Error| ApiError::UnexpectedResponse {
+            server: self.server.to_string(),
+            status: 200,
+            detail: format!("cannot write the download: {e}"),
+        };
         let mut written = 0u64;
         while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| ApiError::UnexpectedResponse {
-                    server: self.server.to_string(),
-                    status: 200,
-                    detail: format!("cannot write the download: {e}"),
-                })?;
+            file.write_all(&chunk).await.map_err(write_failed)?;
             written += chunk.len() as u64;
         }
         // tokio writes in the background: make sure every byte is in the file before the caller
         // renames or reads it.
-        file.flush()
-            .await
-            .map_err(|e| ApiError::UnexpectedResponse {
-                server: self.server.to_string(),
-                status: 200,
-                detail: format!("cannot write the download: {e}"),
-            })?;
+        file.flush().await.map_err(write_failed)?;
         Ok(written)
     }
 

@@ -1163,38 +1163,28 @@ impl Engine {
             name: name.to_owned(),
             member_ids: members.to_vec(),
         };
-        let c: Conversation = self
-            .with_token(|api, token| {
-                let body = body.clone();
-                async move {
-                    api.call(
-                        &token,
-                        crate::api::Method::POST,
-                        "/conversations",
-                        Some(&body),
-                    )
-                    .await
-                }
-            })
-            .await?;
-        self.snapshot(c.id).await?;
-        Ok(c)
+        self.create_conversation("/conversations", &body).await
     }
 
     /// Opens (or finds) the direct conversation with a user.
     pub async fn open_direct(&self, user: UserId) -> Result<Conversation> {
         let body = OpenDirectRequest { user_id: user };
+        self.create_conversation("/conversations/direct", &body)
+            .await
+    }
+
+    /// `POST path` answered with a conversation, which is then taken into the cache.
+    async fn create_conversation<B: Serialize + Clone>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<Conversation> {
         let c: Conversation = self
             .with_token(|api, token| {
                 let body = body.clone();
                 async move {
-                    api.call(
-                        &token,
-                        crate::api::Method::POST,
-                        "/conversations/direct",
-                        Some(&body),
-                    )
-                    .await
+                    api.call(&token, crate::api::Method::POST, path, Some(&body))
+                        .await
                 }
             })
             .await?;

@@ -9,6 +9,7 @@
 
 use super::conversations::Conversations;
 use super::fanout::{Fanout, publish_committed};
+use super::group_commit::GroupCommit;
 use super::mentions;
 use super::notifications;
 use super::rate::MessageRateLimiter;
@@ -57,6 +58,8 @@ pub struct Messages {
     conversations: Arc<Conversations>,
     settings: MessageSettings,
     limiter: MessageRateLimiter,
+    /// Sends are stored in batches by one writer, which also publishes them (see its module doc).
+    commits: GroupCommit,
 }
 
 fn page(p: HistoryPage) -> MessagePage {
@@ -75,6 +78,7 @@ impl Messages {
         settings: MessageSettings,
     ) -> Self {
         Self {
+            commits: GroupCommit::new(storage.clone(), fanout.clone()),
             storage,
             fanout,
             conversations,
@@ -196,8 +200,8 @@ impl Messages {
             |u| self.fanout.presence(u) == PresenceStatus::Online,
         );
         let outcome = self
-            .storage
-            .send_message(NewMessage {
+            .commits
+            .send(NewMessage {
                 conversation_id: conversation,
                 sender_id: who.user_id,
                 client_id: req.client_id,
@@ -209,10 +213,8 @@ impl Messages {
             })
             .await?;
         match outcome {
-            SendOutcome::Created { message, committed } => {
-                publish_committed(self.fanout.as_ref(), &committed);
-                Ok((render::message(&message), true))
-            }
+            // Already published by the writer, in position order.
+            SendOutcome::Created { message, .. } => Ok((render::message(&message), true)),
             // `client_id` is unique per sender, not per conversation. A key reused in another
             // conversation must not hand back that other message: its current state (reactions,
             // pin, replies) would reach a caller who may have been removed from it since, and

@@ -336,74 +336,105 @@ fn newly_mentioned(
     reachable_members(tx, conversation, &fresh)
 }
 
+/// Stores one message and its event inside the caller's write transaction, or finds the original
+/// for a reused (sender, client_id) — which also sees a message stored earlier in the same
+/// transaction, so a batch with the same key twice stores it once.
+fn insert_message(tx: &Connection, m: NewMessage) -> Result<SendOutcome, StorageError> {
+    let existing: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2",
+            params![m.sender_id.0, m.client_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    if let Some(id) = existing {
+        return message_by_id(tx, MessageId(id))?
+            .map(SendOutcome::Duplicate)
+            .ok_or(StorageError::NotFound);
+    }
+    // The message's seq is the position of its event: the conversation's next one.
+    let seq: i64 = tx
+        .query_row(
+            "SELECT last_seq + 1 FROM conversations WHERE id = ?1",
+            [m.conversation_id.0],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?
+        .ok_or(StorageError::NotFound)?;
+    tx.execute(
+        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body,
+             reply_to, created_at, mentions_channel, mentions_here)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            m.conversation_id.0,
+            seq,
+            m.sender_id.0,
+            m.client_id,
+            m.body,
+            m.reply_to.map(|r| r.0),
+            m.now_ms,
+            m.mentions.channel,
+            m.mentions.here
+        ],
+    )
+    .map_err(backend)?;
+    let id = MessageId(tx.last_insert_rowid());
+    insert_mentions(tx, id, &m.mentions.users)?;
+    tx.execute(
+        "UPDATE conversations SET last_activity_at = ?1 WHERE id = ?2",
+        params![m.now_ms, m.conversation_id.0],
+    )
+    .map_err(backend)?;
+    let message = message_by_id(tx, id)?.ok_or(StorageError::NotFound)?;
+    let committed = committed_one(
+        tx,
+        m.conversation_id,
+        m.sender_id,
+        m.now_ms,
+        EventData::MessageCreated {
+            message: message.clone(),
+        },
+    )?;
+    debug_assert_eq!(committed.events[0].seq, seq);
+    let mut committed = committed;
+    notify_about(tx, &message, &m.notify, &mut committed)?;
+    Ok(SendOutcome::Created { message, committed })
+}
+
 #[async_trait]
 impl MessageStore for SqliteStorage {
     async fn send_message(&self, m: NewMessage) -> Result<SendOutcome, StorageError> {
         self.pool
+            .run(move |c| write(c, |tx| insert_message(tx, m)))
+            .await
+    }
+
+    /// Group commit: the whole batch in one `BEGIN IMMEDIATE` transaction, each message inside its
+    /// own savepoint so that one refused message (say, its conversation was just deleted) is rolled
+    /// back alone. Messages are stored in batch order, so positions follow that order.
+    async fn send_messages(
+        &self,
+        batch: Vec<NewMessage>,
+    ) -> Result<Vec<Result<SendOutcome, StorageError>>, StorageError> {
+        self.pool
             .run(move |c| {
-                write(c, |tx| {
-                    let existing: Option<i64> = tx
-                        .query_row(
-                            "SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2",
-                            params![m.sender_id.0, m.client_id],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .map_err(backend)?;
-                    if let Some(id) = existing {
-                        return message_by_id(tx, MessageId(id))?
-                            .map(SendOutcome::Duplicate)
-                            .ok_or(StorageError::NotFound);
+                let mut tx = c
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(backend)?;
+                let mut results = Vec::with_capacity(batch.len());
+                for m in batch {
+                    let savepoint = tx.savepoint().map_err(backend)?;
+                    let result = insert_message(&savepoint, m);
+                    if result.is_ok() {
+                        savepoint.commit().map_err(backend)?;
                     }
-                    // The message's seq is the position of its event: the conversation's next one.
-                    let seq: i64 = tx
-                        .query_row(
-                            "SELECT last_seq + 1 FROM conversations WHERE id = ?1",
-                            [m.conversation_id.0],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .map_err(backend)?
-                        .ok_or(StorageError::NotFound)?;
-                    tx.execute(
-                        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body,
-                             reply_to, created_at, mentions_channel, mentions_here)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        params![
-                            m.conversation_id.0,
-                            seq,
-                            m.sender_id.0,
-                            m.client_id,
-                            m.body,
-                            m.reply_to.map(|r| r.0),
-                            m.now_ms,
-                            m.mentions.channel,
-                            m.mentions.here
-                        ],
-                    )
-                    .map_err(backend)?;
-                    let id = MessageId(tx.last_insert_rowid());
-                    insert_mentions(tx, id, &m.mentions.users)?;
-                    tx.execute(
-                        "UPDATE conversations SET last_activity_at = ?1 WHERE id = ?2",
-                        params![m.now_ms, m.conversation_id.0],
-                    )
-                    .map_err(backend)?;
-                    let message = message_by_id(tx, id)?.ok_or(StorageError::NotFound)?;
-                    let committed = committed_one(
-                        tx,
-                        m.conversation_id,
-                        m.sender_id,
-                        m.now_ms,
-                        EventData::MessageCreated {
-                            message: message.clone(),
-                        },
-                    )?;
-                    debug_assert_eq!(committed.events[0].seq, seq);
-                    let mut committed = committed;
-                    notify_about(tx, &message, &m.notify, &mut committed)?;
-                    Ok(SendOutcome::Created { message, committed })
-                })
+                    // Dropping an uncommitted savepoint rolls it back.
+                    results.push(result);
+                }
+                tx.commit().map_err(backend)?;
+                Ok(results)
             })
             .await
     }
@@ -650,5 +681,102 @@ impl MessageStore for SqliteStorage {
                 )
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{AccountStore, ConversationStore, NewGroup, NewUser};
+
+    fn new_message(conversation: ConversationId, sender: UserId, client_id: &str) -> NewMessage {
+        NewMessage {
+            conversation_id: conversation,
+            sender_id: sender,
+            client_id: client_id.into(),
+            body: format!("text of {client_id}"),
+            reply_to: None,
+            mentions: MentionSet::default(),
+            notify: Vec::new(),
+            now_ms: 5,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_stored_in_order_once_per_client_id_and_failures_stay_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(dir.path().join("t.db"), 0)
+            .await
+            .unwrap();
+        let user = s
+            .create_user(NewUser {
+                username: "batcher".into(),
+                password_hash: "h".into(),
+                display_name: None,
+                is_admin: false,
+                created_at_ms: 1,
+            })
+            .await
+            .unwrap();
+        let (room, _) = s
+            .create_group(NewGroup {
+                name: "room".into(),
+                owner: user.id,
+                members: Vec::new(),
+                now_ms: 1,
+                added_preview: None,
+            })
+            .await
+            .unwrap();
+        let before = s.conversation(room.id).await.unwrap().unwrap().last_seq;
+        let results = s
+            .send_messages(vec![
+                new_message(room.id, user.id, "a"),
+                // Mentions a user who does not exist: its message row is written, then the mention
+                // fails its foreign key — refused alone, rolled back to its savepoint.
+                NewMessage {
+                    mentions: MentionSet {
+                        users: vec![UserId(424_242)],
+                        ..MentionSet::default()
+                    },
+                    ..new_message(room.id, user.id, "b")
+                },
+                // No such conversation: refused alone.
+                new_message(ConversationId(9_999), user.id, "x"),
+                new_message(room.id, user.id, "c"),
+                // The same key again within the batch: the original, not a second row.
+                new_message(room.id, user.id, "a"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(results.len(), 5);
+        let created = |r: &Result<SendOutcome, StorageError>| match r {
+            Ok(SendOutcome::Created { message, committed }) => {
+                assert_eq!(committed.events[0].seq, message.seq);
+                (message.id, message.seq)
+            }
+            other => panic!("expected created, got {other:?}"),
+        };
+        let (a_id, a_seq) = created(&results[0]);
+        assert!(results[1].is_err(), "{:?}", results[1]);
+        assert!(
+            matches!(results[2], Err(StorageError::NotFound)),
+            "{:?}",
+            results[2]
+        );
+        let (_, c_seq) = created(&results[3]);
+        assert!(
+            matches!(&results[4], Ok(SendOutcome::Duplicate(m)) if m.id == a_id),
+            "{:?}",
+            results[4]
+        );
+        assert_eq!((a_seq, c_seq), (before + 1, before + 2));
+        let page = s.history(room.id, HistoryAnchor::Latest, 10).await.unwrap();
+        let keys: Vec<&str> = page.items.iter().map(|m| m.client_id.as_str()).collect();
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(
+            s.conversation(room.id).await.unwrap().unwrap().last_seq,
+            before + 2
+        );
     }
 }

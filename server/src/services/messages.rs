@@ -160,10 +160,15 @@ impl Messages {
             ));
         }
         let text = self.valid_text(&req.text)?;
-        self.conversations
-            .require_member(conversation, who.user_id)
-            .await?;
-        self.conversations.require_writable(conversation).await?;
+        // Membership, archive state, kind and members in one read (the hottest path of all).
+        let context = self
+            .storage
+            .send_context(conversation, who.user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if context.archived {
+            return Err(ServiceError::ConversationArchived);
+        }
         let parent_author = match req.reply_to {
             Some(parent) => Some(self.message_in(conversation, parent).await?.sender_id),
             None => None,
@@ -171,19 +176,7 @@ impl Messages {
         if let Err(wait) = self.limiter.check(who.user_id) {
             return Err(ServiceError::RateLimited { retry_after: wait });
         }
-        let kind = self
-            .storage
-            .conversation(conversation)
-            .await?
-            .ok_or(ServiceError::NotFound)?
-            .kind;
-        let members: Vec<UserId> = self
-            .storage
-            .members(conversation)
-            .await?
-            .into_iter()
-            .map(|m| m.user_id)
-            .collect();
+        let (kind, members) = (context.kind, context.members);
         let mentions = self.mentions_among(&members, &text).await?;
         // Decided now, written in the send's transaction (see `notifications`); `@here` looks at
         // who is online at this moment.

@@ -65,6 +65,17 @@ pub enum SendOutcome {
     Duplicate(MessageRecord),
 }
 
+/// What a send needs to know about its conversation, read in one round trip (see
+/// [`MessageStore::send_context`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendContext {
+    pub kind: jeco_shared::conversations::ConversationKind,
+    /// An archived channel takes no new messages.
+    pub archived: bool,
+    /// Everyone in the conversation, the sender included.
+    pub members: Vec<UserId>,
+}
+
 /// Where a history page is anchored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HistoryAnchor {

@@ -5,8 +5,8 @@ use super::notifications::{insert_notifications, reachable_members};
 use super::{SqliteStorage, backend, write};
 use crate::storage::{
     Committed, EventData, HistoryAnchor, HistoryPage, MentionSet, MessageNotification,
-    MessageRecord, MessageStore, NewMessage, NotificationRecord, ReactionRecord, SendOutcome,
-    StorageError,
+    MessageRecord, MessageStore, NewMessage, NotificationRecord, ReactionRecord, SendContext,
+    SendOutcome, StorageError,
 };
 use async_trait::async_trait;
 use jeco_shared::notifications::NotificationKind;
@@ -336,16 +336,49 @@ fn newly_mentioned(
     reachable_members(tx, conversation, &fresh)
 }
 
+/// [`crate::storage::Storage::send_context`] in one statement plus the member list.
+pub(super) fn send_context(
+    c: &Connection,
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<Option<SendContext>, StorageError> {
+    let row: Option<(String, bool, bool)> = c
+        .prepare_cached(
+            "SELECT c.kind,
+                    EXISTS (SELECT 1 FROM channels ch
+                            WHERE ch.conversation_id = c.id AND ch.archived_at IS NOT NULL),
+                    EXISTS (SELECT 1 FROM conversation_members m
+                            WHERE m.conversation_id = c.id AND m.user_id = ?2)
+             FROM conversations c WHERE c.id = ?1",
+        )
+        .map_err(backend)?
+        .query_row(params![conversation.0, user.0], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()
+        .map_err(backend)?;
+    let Some((kind, archived, member)) = row else {
+        return Ok(None);
+    };
+    if !member {
+        return Ok(None);
+    }
+    Ok(Some(SendContext {
+        kind: super::conversations::kind_from(&kind).map_err(backend)?,
+        archived,
+        members: super::events::member_ids(c, conversation)?,
+    }))
+}
+
 /// Stores one message and its event inside the caller's write transaction, or finds the original
 /// for a reused (sender, client_id) — which also sees a message stored earlier in the same
 /// transaction, so a batch with the same key twice stores it once.
 fn insert_message(tx: &Connection, m: NewMessage) -> Result<SendOutcome, StorageError> {
+    // Cached statements: this runs for every message of every batch.
     let existing: Option<i64> = tx
-        .query_row(
-            "SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2",
-            params![m.sender_id.0, m.client_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2")
+        .map_err(backend)?
+        .query_row(params![m.sender_id.0, m.client_id], |r| r.get(0))
         .optional()
         .map_err(backend)?;
     if let Some(id) = existing {
@@ -355,39 +388,67 @@ fn insert_message(tx: &Connection, m: NewMessage) -> Result<SendOutcome, Storage
     }
     // The message's seq is the position of its event: the conversation's next one.
     let seq: i64 = tx
-        .query_row(
-            "SELECT last_seq + 1 FROM conversations WHERE id = ?1",
-            [m.conversation_id.0],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT last_seq + 1 FROM conversations WHERE id = ?1")
+        .map_err(backend)?
+        .query_row([m.conversation_id.0], |r| r.get(0))
         .optional()
         .map_err(backend)?
         .ok_or(StorageError::NotFound)?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body,
              reply_to, created_at, mentions_channel, mentions_here)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            m.conversation_id.0,
-            seq,
-            m.sender_id.0,
-            m.client_id,
-            m.body,
-            m.reply_to.map(|r| r.0),
-            m.now_ms,
-            m.mentions.channel,
-            m.mentions.here
-        ],
     )
+    .map_err(backend)?
+    .execute(params![
+        m.conversation_id.0,
+        seq,
+        m.sender_id.0,
+        m.client_id,
+        m.body,
+        m.reply_to.map(|r| r.0),
+        m.now_ms,
+        m.mentions.channel,
+        m.mentions.here
+    ])
     .map_err(backend)?;
     let id = MessageId(tx.last_insert_rowid());
-    insert_mentions(tx, id, &m.mentions.users)?;
-    tx.execute(
-        "UPDATE conversations SET last_activity_at = ?1 WHERE id = ?2",
-        params![m.now_ms, m.conversation_id.0],
-    )
-    .map_err(backend)?;
-    let message = message_by_id(tx, id)?.ok_or(StorageError::NotFound)?;
+    let mut mentioned = m.mentions.users.clone();
+    if !mentioned.is_empty() {
+        insert_mentions(tx, id, &mentioned)?;
+    }
+    tx.prepare_cached("UPDATE conversations SET last_activity_at = ?1 WHERE id = ?2")
+        .map_err(backend)?
+        .execute(params![m.now_ms, m.conversation_id.0])
+        .map_err(backend)?;
+    // The new row as `message_by_id` would read it back, without reading it back: a new message has
+    // no replies, reactions or edits, and its mentions are stored ordered and without repeats.
+    mentioned.sort();
+    mentioned.dedup();
+    let message = MessageRecord {
+        id,
+        conversation_id: m.conversation_id,
+        seq,
+        sender_id: m.sender_id,
+        client_id: m.client_id,
+        body: m.body,
+        reply_to: m.reply_to,
+        reply_count: 0,
+        created_at_ms: m.now_ms,
+        edited_at_ms: None,
+        deleted_at_ms: None,
+        pinned: false,
+        mentions: MentionSet {
+            users: mentioned,
+            channel: m.mentions.channel,
+            here: m.mentions.here,
+        },
+        reactions: Vec::new(),
+    };
+    debug_assert_eq!(
+        message_by_id(tx, id).ok().flatten().as_ref(),
+        Some(&message)
+    );
     let committed = committed_one(
         tx,
         m.conversation_id,
@@ -406,7 +467,7 @@ fn insert_message(tx: &Connection, m: NewMessage) -> Result<SendOutcome, Storage
 #[async_trait]
 impl MessageStore for SqliteStorage {
     async fn send_message(&self, m: NewMessage) -> Result<SendOutcome, StorageError> {
-        self.pool
+        self.sends
             .run(move |c| write(c, |tx| insert_message(tx, m)))
             .await
     }
@@ -418,7 +479,7 @@ impl MessageStore for SqliteStorage {
         &self,
         batch: Vec<NewMessage>,
     ) -> Result<Vec<Result<SendOutcome, StorageError>>, StorageError> {
-        self.pool
+        self.sends
             .run(move |c| {
                 let mut tx = c
                     .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

@@ -77,7 +77,15 @@ async fn write_loop(
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let (messages, replies): (Vec<NewMessage>, Vec<_>) =
             jobs.drain(..).map(|j| (j.message, j.reply)).unzip();
-        match storage.send_messages(messages).await {
+        let began = std::time::Instant::now();
+        let size = messages.len();
+        let stored = storage.send_messages(messages).await;
+        tracing::debug!(
+            size,
+            micros = began.elapsed().as_micros() as u64,
+            "batch committed"
+        );
+        match stored {
             Ok(results) => {
                 for (result, reply) in results.into_iter().zip(replies) {
                     if let Ok(SendOutcome::Created { committed, .. }) = &result {

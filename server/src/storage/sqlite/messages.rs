@@ -373,7 +373,11 @@ pub(super) fn send_context(
 /// Stores one message and its event inside the caller's write transaction, or finds the original
 /// for a reused (sender, client_id) — which also sees a message stored earlier in the same
 /// transaction, so a batch with the same key twice stores it once.
-fn insert_message(tx: &Connection, m: NewMessage) -> Result<SendOutcome, StorageError> {
+fn insert_message(
+    tx: &Connection,
+    m: &NewMessage,
+    recipients: &mut Recipients,
+) -> Result<SendOutcome, StorageError> {
     // Cached statements: this runs for every message of every batch.
     let existing: Option<i64> = tx
         .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2")
@@ -430,8 +434,8 @@ fn insert_message(tx: &Connection, m: NewMessage) -> Result<SendOutcome, Storage
         conversation_id: m.conversation_id,
         seq,
         sender_id: m.sender_id,
-        client_id: m.client_id,
-        body: m.body,
+        client_id: m.client_id.clone(),
+        body: m.body.clone(),
         reply_to: m.reply_to,
         reply_count: 0,
         created_at_ms: m.now_ms,
@@ -449,7 +453,7 @@ fn insert_message(tx: &Connection, m: NewMessage) -> Result<SendOutcome, Storage
         message_by_id(tx, id).ok().flatten().as_ref(),
         Some(&message)
     );
-    let committed = committed_one(
+    let event = append_event(
         tx,
         m.conversation_id,
         m.sender_id,
@@ -458,36 +462,76 @@ fn insert_message(tx: &Connection, m: NewMessage) -> Result<SendOutcome, Storage
             message: message.clone(),
         },
     )?;
-    debug_assert_eq!(committed.events[0].seq, seq);
-    let mut committed = committed;
+    debug_assert_eq!(event.seq, seq);
+    let mut committed = Committed {
+        events: vec![event],
+        recipients: recipients.of(tx, m.conversation_id)?,
+        user_events: Vec::new(),
+    };
     notify_about(tx, &message, &m.notify, &mut committed)?;
     Ok(SendOutcome::Created { message, committed })
+}
+
+/// Members per conversation, read once per batch: sends do not change membership, so every message
+/// of a batch into one conversation goes to the same recipients.
+#[derive(Default)]
+struct Recipients(std::collections::HashMap<ConversationId, Vec<UserId>>);
+
+impl Recipients {
+    fn of(
+        &mut self,
+        tx: &Connection,
+        conversation: ConversationId,
+    ) -> Result<Vec<UserId>, StorageError> {
+        if let Some(members) = self.0.get(&conversation) {
+            return Ok(members.clone());
+        }
+        let members = super::events::member_ids(tx, conversation)?;
+        self.0.insert(conversation, members.clone());
+        Ok(members)
+    }
 }
 
 #[async_trait]
 impl MessageStore for SqliteStorage {
     async fn send_message(&self, m: NewMessage) -> Result<SendOutcome, StorageError> {
         self.sends
-            .run(move |c| write(c, |tx| insert_message(tx, m)))
+            .run(move |c| write(c, |tx| insert_message(tx, &m, &mut Recipients::default())))
             .await
     }
 
-    /// Group commit: the whole batch in one `BEGIN IMMEDIATE` transaction, each message inside its
-    /// own savepoint so that one refused message (say, its conversation was just deleted) is rolled
-    /// back alone. Messages are stored in batch order, so positions follow that order.
+    /// Group commit: the whole batch in one `BEGIN IMMEDIATE` transaction, in batch order (so
+    /// positions follow that order).
+    ///
+    /// The common case takes no savepoints: a savepoint makes FTS5 flush its pending index to disk
+    /// and SQLite copy every page it then touches into a sub-journal, which cost more than the
+    /// inserts themselves (measured: `storage_append` in BENCHMARKS.md). If any message is refused
+    /// (say, its conversation was just deleted), that transaction is rolled back and the batch is
+    /// stored again with a savepoint per message, so the refused one fails alone.
     async fn send_messages(
         &self,
         batch: Vec<NewMessage>,
     ) -> Result<Vec<Result<SendOutcome, StorageError>>, StorageError> {
         self.sends
             .run(move |c| {
+                let together = write(c, |tx| {
+                    let mut recipients = Recipients::default();
+                    batch
+                        .iter()
+                        .map(|m| insert_message(tx, m, &mut recipients))
+                        .collect::<Result<Vec<_>, _>>()
+                });
+                if let Ok(outcomes) = together {
+                    return Ok(outcomes.into_iter().map(Ok).collect());
+                }
                 let mut tx = c
                     .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                     .map_err(backend)?;
                 let mut results = Vec::with_capacity(batch.len());
-                for m in batch {
+                let mut recipients = Recipients::default();
+                for m in &batch {
                     let savepoint = tx.savepoint().map_err(backend)?;
-                    let result = insert_message(&savepoint, m);
+                    let result = insert_message(&savepoint, m, &mut recipients);
                     if result.is_ok() {
                         savepoint.commit().map_err(backend)?;
                     }

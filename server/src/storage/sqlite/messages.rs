@@ -472,6 +472,31 @@ fn insert_message(
     Ok(SendOutcome::Created { message, committed })
 }
 
+/// Adds the messages created by `outcomes` to the full-text index, in one statement (see migration
+/// 0006 for why not a trigger per row). Must run in the transaction that stored them, after the
+/// last insert. A batch's new messages have consecutive ids — the writer holds the write lock — so
+/// one id range covers them; rolled-back ones simply are not there.
+fn index_for_search(tx: &Connection, outcomes: &[SendOutcome]) -> Result<(), StorageError> {
+    let ids = outcomes.iter().filter_map(|o| match o {
+        SendOutcome::Created { message, .. } => Some(message.id.0),
+        SendOutcome::Duplicate(_) => None,
+    });
+    let (first, last) = ids.fold((i64::MAX, i64::MIN), |(lo, hi), id| {
+        (lo.min(id), hi.max(id))
+    });
+    if first > last {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO messages_fts (rowid, body)
+         SELECT id, body FROM messages WHERE id BETWEEN ?1 AND ?2 AND deleted_at IS NULL",
+    )
+    .map_err(backend)?
+    .execute(params![first, last])
+    .map_err(backend)?;
+    Ok(())
+}
+
 /// Members per conversation, read once per batch: sends do not change membership, so every message
 /// of a batch into one conversation goes to the same recipients.
 #[derive(Default)]
@@ -496,7 +521,13 @@ impl Recipients {
 impl MessageStore for SqliteStorage {
     async fn send_message(&self, m: NewMessage) -> Result<SendOutcome, StorageError> {
         self.sends
-            .run(move |c| write(c, |tx| insert_message(tx, &m, &mut Recipients::default())))
+            .run(move |c| {
+                write(c, |tx| {
+                    let outcome = insert_message(tx, &m, &mut Recipients::default())?;
+                    index_for_search(tx, std::slice::from_ref(&outcome))?;
+                    Ok(outcome)
+                })
+            })
             .await
     }
 
@@ -516,10 +547,12 @@ impl MessageStore for SqliteStorage {
             .run(move |c| {
                 let together = write(c, |tx| {
                     let mut recipients = Recipients::default();
-                    batch
+                    let outcomes = batch
                         .iter()
                         .map(|m| insert_message(tx, m, &mut recipients))
-                        .collect::<Result<Vec<_>, _>>()
+                        .collect::<Result<Vec<_>, _>>()?;
+                    index_for_search(tx, &outcomes)?;
+                    Ok(outcomes)
                 });
                 if let Ok(outcomes) = together {
                     return Ok(outcomes.into_iter().map(Ok).collect());
@@ -538,6 +571,11 @@ impl MessageStore for SqliteStorage {
                     // Dropping an uncommitted savepoint rolls it back.
                     results.push(result);
                 }
+                let stored: Vec<SendOutcome> = results
+                    .iter()
+                    .filter_map(|r| r.as_ref().ok().cloned())
+                    .collect();
+                index_for_search(&tx, &stored)?;
                 tx.commit().map_err(backend)?;
                 Ok(results)
             })

@@ -22,6 +22,10 @@ use std::process::Output;
 use std::time::Duration;
 use tempfile::TempDir;
 
+/// The scenarios run one at a time: `connections` measures this process's memory (the server is
+/// hosted here), which the other scenarios' servers would disturb if they ran alongside.
+pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Far above a tiny run's ~5 s, even in a debug build on a busy machine.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 

@@ -5,6 +5,7 @@ use super::{result_line, run_bench, start_server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fanout_delivers_every_message_to_every_member_once() {
+    let _alone = super::ONE_AT_A_TIME.lock().await;
     let server = start_server().await;
     let output = run_bench(
         &server,
@@ -55,6 +56,7 @@ async fn fanout_delivers_every_message_to_every_member_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn durable_counts_acknowledged_messages_and_finds_them_afterwards() {
+    let _alone = super::ONE_AT_A_TIME.lock().await;
     let server = start_server().await;
     let output = run_bench(
         &server,
@@ -79,6 +81,7 @@ async fn durable_counts_acknowledged_messages_and_finds_them_afterwards() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_fills_then_measures_pages_and_searches() {
+    let _alone = super::ONE_AT_A_TIME.lock().await;
     let server = start_server().await;
     let output = run_bench(
         &server,

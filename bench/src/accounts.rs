@@ -17,6 +17,7 @@ const PASSWORD: &str = "jeco-bench-password";
 /// A signed-in benchmark user.
 #[derive(Debug, Clone)]
 pub struct BenchUser {
+    pub user_id: jeco_shared::UserId,
     pub username: String,
     pub access_token: String,
 }
@@ -64,6 +65,7 @@ async fn register(http: &reqwest::Client, url: &str, username: String) -> Result
     }
     let tokens: TokenResponse = response.json().await.context("register response")?;
     Ok(BenchUser {
+        user_id: tokens.user.id,
         username,
         access_token: tokens.access_token,
     })

@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Where the access token travels in the handshake (the server accepts both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -175,6 +175,11 @@ pub async fn open(
 }
 
 impl LiveConnection {
+    /// The socket after `ready`, for scenarios that send and receive on it themselves.
+    pub fn into_socket(self) -> Socket {
+        self.socket
+    }
+
     /// Keeps the connection alive until `stop` turns true. `phase` delays the first heartbeat so
     /// that thousands of connections opened in a burst do not ping in lockstep.
     pub async fn hold(mut self, phase: Duration, mut stop: watch::Receiver<bool>) -> HoldOutcome {

@@ -5,6 +5,9 @@
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use jeco_bench::scenarios::connections::{self, ConnectionsArgs};
+use jeco_bench::scenarios::durable::{self, DurableArgs};
+use jeco_bench::scenarios::fanout::{self, FanoutArgs};
+use jeco_bench::scenarios::history::{self, HistoryArgs};
 use jeco_bench::target::{self, TargetSpec};
 use jeco_bench::workers;
 use std::net::SocketAddr;
@@ -46,12 +49,17 @@ struct TargetArgs {
     server_pid: Option<u32>,
 }
 
-/// The scenarios. Planned, not yet implemented (they need the messaging protocol): `fanout`,
-/// `durable`, `history` — each will be a variant here with its module in `scenarios/`.
+/// The scenarios, one module each in `scenarios/`.
 #[derive(Debug, Subcommand)]
 enum Scenario {
     /// C idle authenticated WebSocket connections: server memory per connection and idle CPU.
     Connections(ConnectionsArgs),
+    /// R conversations × N members, S senders each: deliveries/s, loss, duplicates, latency.
+    Fanout(FanoutArgs),
+    /// Many concurrent senders as fast as acks come back: durably acknowledged messages/s.
+    Durable(DurableArgs),
+    /// History page and full-text search latency over HTTP with M stored messages.
+    History(HistoryArgs),
     /// Internal: a load-generating worker process, started by a scenario (reads its job on stdin).
     #[command(name = "worker", hide = true)]
     Worker,
@@ -70,6 +78,13 @@ fn main() -> Result<()> {
         Scenario::Connections(args) => {
             let spec = target_spec(&cli.target)?;
             runtime.block_on(connections::run(&spec, &args, fd_limit))
+        }
+        Scenario::Fanout(args) => runtime.block_on(fanout::run(&target_spec(&cli.target)?, &args)),
+        Scenario::Durable(args) => {
+            runtime.block_on(durable::run(&target_spec(&cli.target)?, &args))
+        }
+        Scenario::History(args) => {
+            runtime.block_on(history::run(&target_spec(&cli.target)?, &args))
         }
     }
 }

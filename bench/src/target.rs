@@ -5,7 +5,8 @@
 //! that what is measured is exactly what a self-hoster runs. It gets a throwaway data directory,
 //! `--bind 127.0.0.1:0` (the address is read back from its "listening on http://ADDR" line), and a
 //! per-IP auth budget high enough that creating the benchmark's users is not throttled — every
-//! user is registered from the same loopback address.
+//! user is registered from the same loopback address — and a per-user message rate high enough
+//! that the traffic scenarios measure capacity rather than the abuse limit.
 //!
 //! The spawned server inherits this process's `RLIMIT_NOFILE`, which [`raise_fd_limit`] lifts to
 //! the hard limit first; that is how the server gets room for tens of thousands of sockets without
@@ -153,6 +154,10 @@ async fn spawn(binary: &Path, extra_args: &[String], dir: TempDir) -> Result<Ser
         // throttle setup, which is not what is being measured.
         .args(["--auth-rate-per-minute", "1000000"])
         .args(["--auth-rate-burst", "1000000"])
+        // Likewise the per-user message rate (10/s by default): the traffic scenarios measure the
+        // server's capacity, not its abuse limits.
+        .args(["--message-rate-per-sec", "1000000"])
+        .args(["--message-rate-burst", "1000000"])
         .args(extra_args)
         .arg("serve")
         .stdin(Stdio::null())

@@ -12,6 +12,7 @@
 //! variant to [`WorkerJob`] and its events to [`WorkerEvent`]; the process plumbing stays.
 
 use crate::gateway_client::{self, Failure, HoldOutcome, TokenPlacement};
+use crate::traffic::{self, TrafficPlan, TrafficReport};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,6 +35,9 @@ pub const WORKER_SUBCOMMAND: &str = "worker";
 pub enum WorkerJob {
     /// Open authenticated connections and keep them alive until stopped.
     HoldIdle(HoldPlan),
+    /// Open connections, then on the coordinator's go send and receive messages
+    /// ([`crate::traffic`]); report when done.
+    Traffic(Box<TrafficPlan>),
 }
 
 /// One worker's share of the `connections` scenario.
@@ -95,6 +99,8 @@ pub enum WorkerEvent {
         /// Application pongs received while holding (proves heartbeats flowed).
         pongs: u64,
     },
+    /// A traffic job's result.
+    Traffic(Box<TrafficReport>),
 }
 
 /// The coordinator's handle on one worker process.
@@ -140,6 +146,14 @@ impl Worker {
         serde_json::from_str(&line).with_context(|| format!("bad worker report: {line}"))
     }
 
+    /// Sends one line to the worker (a traffic worker starts on it).
+    pub async fn signal(&mut self) -> Result<()> {
+        let stdin = self.stdin.as_mut().context("worker already stopped")?;
+        stdin.write_all(b"go\n").await?;
+        stdin.flush().await?;
+        Ok(())
+    }
+
     /// Closes the worker's stdin, which tells it to stop.
     pub fn stop(&mut self) {
         self.stdin.take();
@@ -164,6 +178,26 @@ pub async fn run_worker() -> Result<()> {
     let job: WorkerJob = serde_json::from_str(&line).context("bad job")?;
     match job {
         WorkerJob::HoldIdle(plan) => hold_idle(plan, stdin).await,
+        WorkerJob::Traffic(plan) => {
+            let started = Instant::now();
+            let result = traffic::run(
+                *plan,
+                |opened, failed, failures| {
+                    report(&WorkerEvent::Established {
+                        opened,
+                        failed,
+                        failures: failures.clone(),
+                        elapsed_ms: started.elapsed().as_millis() as u64,
+                        last_ready_ms: started.elapsed().as_millis() as u64,
+                    })
+                },
+                async {
+                    let _ = stdin.next_line().await;
+                },
+            )
+            .await?;
+            report(&WorkerEvent::Traffic(Box::new(result)))
+        }
     }
 }
 
@@ -291,7 +325,9 @@ mod tests {
         let line = serde_json::to_string(&job).unwrap();
         assert!(line.starts_with(r#"{"job":"hold_idle""#), "{line}");
         let back: WorkerJob = serde_json::from_str(&line).unwrap();
-        let WorkerJob::HoldIdle(plan) = back;
+        let WorkerJob::HoldIdle(plan) = back else {
+            panic!("not a hold job")
+        };
         assert_eq!(plan.connections, 3);
         assert_eq!(
             Placement::Alternate.for_connection(1),

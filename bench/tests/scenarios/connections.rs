@@ -2,6 +2,7 @@ use super::{result_line, run_bench, start_server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_connections_over_two_users_are_held_and_measured() {
+    let _alone = super::ONE_AT_A_TIME.lock().await;
     let server = start_server().await;
     let output = run_bench(
         &server,

@@ -14,12 +14,17 @@
 //! path is covered by the recorded runs in BENCHMARKS.md and by the unit test of its address parsing.
 
 mod connections;
+mod traffic;
 
 use jeco_server::{Config, RunningServer};
 use serde_json::Value;
 use std::process::Output;
 use std::time::Duration;
 use tempfile::TempDir;
+
+/// The scenarios run one at a time: `connections` measures this process's memory (the server is
+/// hosted here), which the other scenarios' servers would disturb if they ran alongside.
+pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Far above a tiny run's ~5 s, even in a debug build on a busy machine.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -38,6 +43,9 @@ pub async fn start_server() -> TestServer {
     config.auth_rate_burst = 100_000;
     config.ws_heartbeat_interval_ms = 300;
     config.ws_idle_timeout_ms = 1_000;
+    // As the tool's spawned servers are configured: measure capacity, not the abuse limit.
+    config.message_rate_per_sec = 1_000_000;
+    config.message_rate_burst = 1_000_000;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = RunningServer::start(config, listener).await.unwrap();
     TestServer { server, _dir: dir }

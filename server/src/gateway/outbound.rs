@@ -1,7 +1,8 @@
 //! The write side of a connection: a bounded queue drained by one writer task.
 //!
 //! Producers never wait: [`Outbox::push`] either enqueues or reports that the client is not keeping
-//! up, and the connection is then closed with 4006. A close request bypasses the queue (a slow
+//! up, and the connection is then closed with 4006. The writer coalesces: everything queued when it
+//! wakes goes out with one flush (one `write` for many frames). A close request bypasses the queue (a slow
 //! client must still be told why it is being dropped) and is itself bounded by a timeout.
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -84,6 +85,26 @@ pub fn spawn(
     (Outbox { tx }, Closer(close_tx), task)
 }
 
+/// Frames written with one flush at most: bounds the write buffer a burst can grow.
+const COALESCE_MAX: usize = 64;
+
+/// Writes `first` and whatever else is already queued (up to [`COALESCE_MAX`]) with one flush, so
+/// a connection that receives a burst of events pays one socket write for many frames.
+async fn write_batch(
+    sink: &mut SplitSink<WebSocket, Message>,
+    queue: &mut mpsc::Receiver<Message>,
+    first: Message,
+) -> Result<(), axum::Error> {
+    sink.feed(first).await?;
+    for _ in 1..COALESCE_MAX {
+        match queue.try_recv() {
+            Ok(message) => sink.feed(message).await?,
+            Err(_) => break,
+        }
+    }
+    sink.flush().await
+}
+
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Message>,
@@ -102,7 +123,7 @@ async fn write_loop(
         tokio::select! {
             biased;
             request = &mut close => break request.ok(),
-            sent = sink.send(message) => if sent.is_err() { return },
+            sent = write_batch(&mut sink, &mut queue, message) => if sent.is_err() { return },
         }
     };
     if let Some(CloseRequest { frame, flush }) = request {

@@ -9,6 +9,7 @@
 
 use super::conversations::Conversations;
 use super::fanout::{Fanout, publish_committed};
+use super::group_commit::GroupCommit;
 use super::mentions;
 use super::notifications;
 use super::rate::MessageRateLimiter;
@@ -68,6 +69,8 @@ pub struct Messages {
     limiter: MessageRateLimiter,
     /// Told when a delete may have left media without references (see `media::sweep`).
     orphans: Arc<Notify>,
+    /// Sends are stored in batches by one writer, which also publishes them (see its module doc).
+    commits: GroupCommit,
 }
 
 fn page(p: HistoryPage) -> MessagePage {
@@ -87,6 +90,7 @@ impl Messages {
         orphans: Arc<Notify>,
     ) -> Self {
         Self {
+            commits: GroupCommit::new(storage.clone(), fanout.clone()),
             storage,
             fanout,
             conversations,
@@ -173,11 +177,16 @@ impl Messages {
             ));
         }
         let text = self.valid_text(&req.text, !req.attachment_ids.is_empty())?;
-        self.conversations
-            .require_member(conversation, who.user_id)
-            .await?;
+        // Membership, archive state, kind and members in one read (the hottest path of all).
+        let context = self
+            .storage
+            .send_context(conversation, who.user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         self.check_attachments(&req.attachment_ids)?;
-        self.conversations.require_writable(conversation).await?;
+        if context.archived {
+            return Err(ServiceError::ConversationArchived);
+        }
         let parent_author = match req.reply_to {
             Some(parent) => Some(self.message_in(conversation, parent).await?.sender_id),
             None => None,
@@ -185,19 +194,7 @@ impl Messages {
         if let Err(wait) = self.limiter.check(who.user_id) {
             return Err(ServiceError::RateLimited { retry_after: wait });
         }
-        let kind = self
-            .storage
-            .conversation(conversation)
-            .await?
-            .ok_or(ServiceError::NotFound)?
-            .kind;
-        let members: Vec<UserId> = self
-            .storage
-            .members(conversation)
-            .await?
-            .into_iter()
-            .map(|m| m.user_id)
-            .collect();
+        let (kind, members) = (context.kind, context.members);
         let mentions = self.mentions_among(&members, &text).await?;
         // Decided now, written in the send's transaction (see `notifications`); `@here` looks at
         // who is online at this moment.
@@ -214,8 +211,8 @@ impl Messages {
             |u| self.fanout.presence(u) == PresenceStatus::Online,
         );
         let outcome = self
-            .storage
-            .send_message(NewMessage {
+            .commits
+            .send(NewMessage {
                 conversation_id: conversation,
                 sender_id: who.user_id,
                 client_id: req.client_id,
@@ -233,10 +230,8 @@ impl Messages {
                 other => other.into(),
             })?;
         match outcome {
-            SendOutcome::Created { message, committed } => {
-                publish_committed(self.fanout.as_ref(), &committed);
-                Ok((render::message(&message), true))
-            }
+            // Already published by the writer, in position order.
+            SendOutcome::Created { message, .. } => Ok((render::message(&message), true)),
             // `client_id` is unique per sender, not per conversation. A key reused in another
             // conversation must not hand back that other message: its current state (reactions,
             // pin, replies) would reach a caller who may have been removed from it since, and

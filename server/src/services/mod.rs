@@ -10,6 +10,7 @@ pub mod channels;
 pub mod contacts;
 pub mod conversations;
 pub mod fanout;
+pub mod group_commit;
 pub mod lockout;
 pub mod media;
 pub mod mentions;

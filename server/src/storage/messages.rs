@@ -72,6 +72,17 @@ pub enum SendOutcome {
     Duplicate(MessageRecord),
 }
 
+/// What a send needs to know about its conversation, read in one round trip (see
+/// [`MessageStore::send_context`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendContext {
+    pub kind: jeco_shared::conversations::ConversationKind,
+    /// An archived channel takes no new messages.
+    pub archived: bool,
+    /// Everyone in the conversation, the sender included.
+    pub members: Vec<UserId>,
+}
+
 /// Where a history page is anchored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HistoryAnchor {
@@ -97,6 +108,23 @@ pub struct HistoryPage {
 pub trait MessageStore: Send + Sync + 'static {
     /// Stores a message and its event, or returns the original for a reused (sender, client_id).
     async fn send_message(&self, message: NewMessage) -> Result<SendOutcome, StorageError>;
+    /// Stores several messages as [`MessageStore::send_message`] would, in order — so positions
+    /// follow the batch order and a `client_id` repeated within the batch is stored once — and
+    /// returns one outcome per message only once they are all durable. A backend should commit
+    /// them together (group commit); one refused message must not refuse the others. The outer
+    /// error means nothing of the batch was stored.
+    ///
+    /// The default stores them one transaction each, which is correct but not fast.
+    async fn send_messages(
+        &self,
+        batch: Vec<NewMessage>,
+    ) -> Result<Vec<Result<SendOutcome, StorageError>>, StorageError> {
+        let mut results = Vec::with_capacity(batch.len());
+        for m in batch {
+            results.push(self.send_message(m).await);
+        }
+        Ok(results)
+    }
     async fn message(&self, id: MessageId) -> Result<Option<MessageRecord>, StorageError>;
     /// A page of top-level and reply messages of a conversation in `seq` order.
     async fn history(

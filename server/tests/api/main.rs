@@ -11,6 +11,7 @@ mod contacts;
 mod conversations;
 mod docs;
 mod gateway;
+mod group_commit;
 mod input;
 mod media;
 mod messages;

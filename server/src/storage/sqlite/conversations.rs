@@ -22,7 +22,7 @@ fn kind_str(kind: ConversationKind) -> &'static str {
     }
 }
 
-fn kind_from(text: &str) -> rusqlite::Result<ConversationKind> {
+pub(super) fn kind_from(text: &str) -> rusqlite::Result<ConversationKind> {
     match text {
         "channel" => Ok(ConversationKind::Channel),
         "group" => Ok(ConversationKind::Group),

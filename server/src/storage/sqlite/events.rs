@@ -28,18 +28,26 @@ pub(super) fn append_event(
     now_ms: i64,
     data: EventData,
 ) -> Result<EventRecord, StorageError> {
+    // Cached: every write of every conversation comes through here.
     let seq: i64 = tx
-        .query_row(
+        .prepare_cached(
             "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
-            [conversation.0],
-            |r| r.get(0),
         )
+        .map_err(backend)?
+        .query_row([conversation.0], |r| r.get(0))
         .map_err(backend)?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO conversation_events (conversation_id, seq, actor_id, at, data)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![conversation.0, seq, actor.0, now_ms, to_json(&data)?],
     )
+    .map_err(backend)?
+    .execute(params![
+        conversation.0,
+        seq,
+        actor.0,
+        now_ms,
+        to_json(&data)?
+    ])
     .map_err(backend)?;
     Ok(EventRecord {
         conversation_id: conversation,

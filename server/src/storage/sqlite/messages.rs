@@ -5,8 +5,8 @@ use super::notifications::{insert_notifications, reachable_members};
 use super::{SqliteStorage, backend, write};
 use crate::storage::{
     Committed, EventData, HistoryAnchor, HistoryPage, MentionSet, MessageNotification,
-    MessageRecord, MessageStore, NewMessage, NotificationRecord, ReactionRecord, SendOutcome,
-    StorageError,
+    MessageRecord, MessageStore, NewMessage, NotificationRecord, ReactionRecord, SendContext,
+    SendOutcome, StorageError,
 };
 use async_trait::async_trait;
 use jeco_shared::notifications::NotificationKind;
@@ -338,75 +338,259 @@ fn newly_mentioned(
     reachable_members(tx, conversation, &fresh)
 }
 
+/// [`crate::storage::Storage::send_context`] in one statement plus the member list.
+pub(super) fn send_context(
+    c: &Connection,
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<Option<SendContext>, StorageError> {
+    let row: Option<(String, bool, bool)> = c
+        .prepare_cached(
+            "SELECT c.kind,
+                    EXISTS (SELECT 1 FROM channels ch
+                            WHERE ch.conversation_id = c.id AND ch.archived_at IS NOT NULL),
+                    EXISTS (SELECT 1 FROM conversation_members m
+                            WHERE m.conversation_id = c.id AND m.user_id = ?2)
+             FROM conversations c WHERE c.id = ?1",
+        )
+        .map_err(backend)?
+        .query_row(params![conversation.0, user.0], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()
+        .map_err(backend)?;
+    let Some((kind, archived, member)) = row else {
+        return Ok(None);
+    };
+    if !member {
+        return Ok(None);
+    }
+    Ok(Some(SendContext {
+        kind: super::conversations::kind_from(&kind).map_err(backend)?,
+        archived,
+        members: super::events::member_ids(c, conversation)?,
+    }))
+}
+
+/// Stores one message and its event inside the caller's write transaction, or finds the original
+/// for a reused (sender, client_id) — which also sees a message stored earlier in the same
+/// transaction, so a batch with the same key twice stores it once.
+fn insert_message(
+    tx: &Connection,
+    m: &NewMessage,
+    recipients: &mut Recipients,
+) -> Result<SendOutcome, StorageError> {
+    // Cached statements: this runs for every message of every batch.
+    let existing: Option<i64> = tx
+        .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2")
+        .map_err(backend)?
+        .query_row(params![m.sender_id.0, m.client_id], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    if let Some(id) = existing {
+        return message_by_id(tx, MessageId(id))?
+            .map(SendOutcome::Duplicate)
+            .ok_or(StorageError::NotFound);
+    }
+    // The message's seq is the position of its event: the conversation's next one.
+    let seq: i64 = tx
+        .prepare_cached("SELECT last_seq + 1 FROM conversations WHERE id = ?1")
+        .map_err(backend)?
+        .query_row([m.conversation_id.0], |r| r.get(0))
+        .optional()
+        .map_err(backend)?
+        .ok_or(StorageError::NotFound)?;
+    tx.prepare_cached(
+        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body,
+             reply_to, created_at, mentions_channel, mentions_here)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .map_err(backend)?
+    .execute(params![
+        m.conversation_id.0,
+        seq,
+        m.sender_id.0,
+        m.client_id,
+        m.body,
+        m.reply_to.map(|r| r.0),
+        m.now_ms,
+        m.mentions.channel,
+        m.mentions.here
+    ])
+    .map_err(backend)?;
+    let id = MessageId(tx.last_insert_rowid());
+    let mut mentioned = m.mentions.users.clone();
+    if !mentioned.is_empty() {
+        insert_mentions(tx, id, &mentioned)?;
+    }
+    if !m.attachments.is_empty() {
+        super::media::attach(tx, id, m.sender_id, &m.attachments)?;
+    }
+    tx.prepare_cached("UPDATE conversations SET last_activity_at = ?1 WHERE id = ?2")
+        .map_err(backend)?
+        .execute(params![m.now_ms, m.conversation_id.0])
+        .map_err(backend)?;
+    // The new row as `message_by_id` would read it back, without reading it back: a new message has
+    // no replies, reactions or edits, and its mentions are stored ordered and without repeats.
+    mentioned.sort();
+    mentioned.dedup();
+    let built = MessageRecord {
+        id,
+        conversation_id: m.conversation_id,
+        seq,
+        sender_id: m.sender_id,
+        client_id: m.client_id.clone(),
+        body: m.body.clone(),
+        reply_to: m.reply_to,
+        reply_count: 0,
+        created_at_ms: m.now_ms,
+        edited_at_ms: None,
+        deleted_at_ms: None,
+        pinned: false,
+        mentions: MentionSet {
+            users: mentioned,
+            channel: m.mentions.channel,
+            here: m.mentions.here,
+        },
+        reactions: Vec::new(),
+        attachments: Vec::new(),
+    };
+    // Attachments are read back (their records come from the media tables); plain messages,
+    // the common case, are not.
+    let message = if m.attachments.is_empty() {
+        built
+    } else {
+        message_by_id(tx, id)?.ok_or(StorageError::NotFound)?
+    };
+    debug_assert_eq!(
+        message_by_id(tx, id).ok().flatten().as_ref(),
+        Some(&message)
+    );
+    let event = append_event(
+        tx,
+        m.conversation_id,
+        m.sender_id,
+        m.now_ms,
+        EventData::MessageCreated {
+            message: message.clone(),
+        },
+    )?;
+    debug_assert_eq!(event.seq, seq);
+    let mut committed = Committed {
+        events: vec![event],
+        recipients: recipients.of(tx, m.conversation_id)?,
+        user_events: Vec::new(),
+    };
+    notify_about(tx, &message, &m.notify, &mut committed)?;
+    Ok(SendOutcome::Created { message, committed })
+}
+
+/// Adds the messages created by `outcomes` to the full-text index, in one statement (see migration
+/// 0006 for why not a trigger per row). Must run in the transaction that stored them, after the
+/// last insert. A batch's new messages have consecutive ids — the writer holds the write lock — so
+/// one id range covers them; rolled-back ones simply are not there.
+fn index_for_search(tx: &Connection, outcomes: &[SendOutcome]) -> Result<(), StorageError> {
+    let ids = outcomes.iter().filter_map(|o| match o {
+        SendOutcome::Created { message, .. } => Some(message.id.0),
+        SendOutcome::Duplicate(_) => None,
+    });
+    let (first, last) = ids.fold((i64::MAX, i64::MIN), |(lo, hi), id| {
+        (lo.min(id), hi.max(id))
+    });
+    if first > last {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO messages_fts (rowid, body)
+         SELECT id, body FROM messages WHERE id BETWEEN ?1 AND ?2 AND deleted_at IS NULL",
+    )
+    .map_err(backend)?
+    .execute(params![first, last])
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Members per conversation, read once per batch: sends do not change membership, so every message
+/// of a batch into one conversation goes to the same recipients.
+#[derive(Default)]
+struct Recipients(std::collections::HashMap<ConversationId, Vec<UserId>>);
+
+impl Recipients {
+    fn of(
+        &mut self,
+        tx: &Connection,
+        conversation: ConversationId,
+    ) -> Result<Vec<UserId>, StorageError> {
+        if let Some(members) = self.0.get(&conversation) {
+            return Ok(members.clone());
+        }
+        let members = super::events::member_ids(tx, conversation)?;
+        self.0.insert(conversation, members.clone());
+        Ok(members)
+    }
+}
+
 #[async_trait]
 impl MessageStore for SqliteStorage {
     async fn send_message(&self, m: NewMessage) -> Result<SendOutcome, StorageError> {
-        self.pool
+        self.sends
             .run(move |c| {
                 write(c, |tx| {
-                    let existing: Option<i64> = tx
-                        .query_row(
-                            "SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2",
-                            params![m.sender_id.0, m.client_id],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .map_err(backend)?;
-                    if let Some(id) = existing {
-                        return message_by_id(tx, MessageId(id))?
-                            .map(SendOutcome::Duplicate)
-                            .ok_or(StorageError::NotFound);
-                    }
-                    // The message's seq is the position of its event: the conversation's next one.
-                    let seq: i64 = tx
-                        .query_row(
-                            "SELECT last_seq + 1 FROM conversations WHERE id = ?1",
-                            [m.conversation_id.0],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .map_err(backend)?
-                        .ok_or(StorageError::NotFound)?;
-                    tx.execute(
-                        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body,
-                             reply_to, created_at, mentions_channel, mentions_here)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        params![
-                            m.conversation_id.0,
-                            seq,
-                            m.sender_id.0,
-                            m.client_id,
-                            m.body,
-                            m.reply_to.map(|r| r.0),
-                            m.now_ms,
-                            m.mentions.channel,
-                            m.mentions.here
-                        ],
-                    )
-                    .map_err(backend)?;
-                    let id = MessageId(tx.last_insert_rowid());
-                    insert_mentions(tx, id, &m.mentions.users)?;
-                    super::media::attach(tx, id, m.sender_id, &m.attachments)?;
-                    tx.execute(
-                        "UPDATE conversations SET last_activity_at = ?1 WHERE id = ?2",
-                        params![m.now_ms, m.conversation_id.0],
-                    )
-                    .map_err(backend)?;
-                    let message = message_by_id(tx, id)?.ok_or(StorageError::NotFound)?;
-                    let committed = committed_one(
-                        tx,
-                        m.conversation_id,
-                        m.sender_id,
-                        m.now_ms,
-                        EventData::MessageCreated {
-                            message: message.clone(),
-                        },
-                    )?;
-                    debug_assert_eq!(committed.events[0].seq, seq);
-                    let mut committed = committed;
-                    notify_about(tx, &message, &m.notify, &mut committed)?;
-                    Ok(SendOutcome::Created { message, committed })
+                    let outcome = insert_message(tx, &m, &mut Recipients::default())?;
+                    index_for_search(tx, std::slice::from_ref(&outcome))?;
+                    Ok(outcome)
                 })
+            })
+            .await
+    }
+
+    /// Group commit: the whole batch in one `BEGIN IMMEDIATE` transaction, in batch order (so
+    /// positions follow that order).
+    ///
+    /// The common case takes no savepoints: a savepoint makes FTS5 flush its pending index to disk
+    /// and SQLite copy every page it then touches into a sub-journal, which cost more than the
+    /// inserts themselves (measured: `storage_append` in BENCHMARKS.md). If any message is refused
+    /// (say, its conversation was just deleted), that transaction is rolled back and the batch is
+    /// stored again with a savepoint per message, so the refused one fails alone.
+    async fn send_messages(
+        &self,
+        batch: Vec<NewMessage>,
+    ) -> Result<Vec<Result<SendOutcome, StorageError>>, StorageError> {
+        self.sends
+            .run(move |c| {
+                let together = write(c, |tx| {
+                    let mut recipients = Recipients::default();
+                    let outcomes = batch
+                        .iter()
+                        .map(|m| insert_message(tx, m, &mut recipients))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    index_for_search(tx, &outcomes)?;
+                    Ok(outcomes)
+                });
+                if let Ok(outcomes) = together {
+                    return Ok(outcomes.into_iter().map(Ok).collect());
+                }
+                let mut tx = c
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(backend)?;
+                let mut results = Vec::with_capacity(batch.len());
+                let mut recipients = Recipients::default();
+                for m in &batch {
+                    let savepoint = tx.savepoint().map_err(backend)?;
+                    let result = insert_message(&savepoint, m, &mut recipients);
+                    if result.is_ok() {
+                        savepoint.commit().map_err(backend)?;
+                    }
+                    // Dropping an uncommitted savepoint rolls it back.
+                    results.push(result);
+                }
+                let stored: Vec<SendOutcome> = results
+                    .iter()
+                    .filter_map(|r| r.as_ref().ok().cloned())
+                    .collect();
+                index_for_search(&tx, &stored)?;
+                tx.commit().map_err(backend)?;
+                Ok(results)
             })
             .await
     }
@@ -654,5 +838,103 @@ impl MessageStore for SqliteStorage {
                 )
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{AccountStore, ConversationStore, NewGroup, NewUser};
+
+    fn new_message(conversation: ConversationId, sender: UserId, client_id: &str) -> NewMessage {
+        NewMessage {
+            conversation_id: conversation,
+            sender_id: sender,
+            client_id: client_id.into(),
+            body: format!("text of {client_id}"),
+            reply_to: None,
+            mentions: MentionSet::default(),
+            attachments: Vec::new(),
+            notify: Vec::new(),
+            now_ms: 5,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_stored_in_order_once_per_client_id_and_failures_stay_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(dir.path().join("t.db"), 0)
+            .await
+            .unwrap();
+        let user = s
+            .create_user(NewUser {
+                username: "batcher".into(),
+                password_hash: "h".into(),
+                display_name: None,
+                is_admin: false,
+                created_at_ms: 1,
+            })
+            .await
+            .unwrap();
+        let (room, _) = s
+            .create_group(NewGroup {
+                name: "room".into(),
+                owner: user.id,
+                members: Vec::new(),
+                now_ms: 1,
+                added_preview: None,
+            })
+            .await
+            .unwrap();
+        let before = s.conversation(room.id).await.unwrap().unwrap().last_seq;
+        let results = s
+            .send_messages(vec![
+                new_message(room.id, user.id, "a"),
+                // Mentions a user who does not exist: its message row is written, then the mention
+                // fails its foreign key — refused alone, rolled back to its savepoint.
+                NewMessage {
+                    mentions: MentionSet {
+                        users: vec![UserId(424_242)],
+                        ..MentionSet::default()
+                    },
+                    ..new_message(room.id, user.id, "b")
+                },
+                // No such conversation: refused alone.
+                new_message(ConversationId(9_999), user.id, "x"),
+                new_message(room.id, user.id, "c"),
+                // The same key again within the batch: the original, not a second row.
+                new_message(room.id, user.id, "a"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(results.len(), 5);
+        let created = |r: &Result<SendOutcome, StorageError>| match r {
+            Ok(SendOutcome::Created { message, committed }) => {
+                assert_eq!(committed.events[0].seq, message.seq);
+                (message.id, message.seq)
+            }
+            other => panic!("expected created, got {other:?}"),
+        };
+        let (a_id, a_seq) = created(&results[0]);
+        assert!(results[1].is_err(), "{:?}", results[1]);
+        assert!(
+            matches!(results[2], Err(StorageError::NotFound)),
+            "{:?}",
+            results[2]
+        );
+        let (_, c_seq) = created(&results[3]);
+        assert!(
+            matches!(&results[4], Ok(SendOutcome::Duplicate(m)) if m.id == a_id),
+            "{:?}",
+            results[4]
+        );
+        assert_eq!((a_seq, c_seq), (before + 1, before + 2));
+        let page = s.history(room.id, HistoryAnchor::Latest, 10).await.unwrap();
+        let keys: Vec<&str> = page.items.iter().map(|m| m.client_id.as_str()).collect();
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(
+            s.conversation(room.id).await.unwrap().unwrap().last_seq,
+            before + 2
+        );
     }
 }

@@ -44,6 +44,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "0006_media",
         sql: include_str!("../../../migrations/0006_media.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_fts_insert_per_batch",
+        sql: include_str!("../../../migrations/0007_fts_insert_per_batch.sql"),
+    },
 ];
 
 /// Applies every migration newer than the database. Returns the versions applied.
@@ -117,7 +122,7 @@ mod tests {
     #[test]
     fn migrate_is_idempotent_and_recorded() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
         assert!(migrate(&mut conn, 2).unwrap().is_empty());
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))

@@ -8,6 +8,10 @@
 //!
 //! Membership is checked in the query itself (a join on `conversation_members` for the searcher),
 //! so a removed member stops finding a conversation's messages the moment they are removed.
+//!
+//! Results are ordered (and paged) by the FTS table's own `rowid` — the message id — rather than by
+//! `messages.id`: FTS5 can then walk its index newest first and stop at the page size, instead of
+//! materializing and sorting every match (a common word matches most of a million messages).
 
 use super::messages::{MESSAGE_COLUMNS, complete, message_from_row};
 use super::{SqliteStorage, backend};
@@ -54,8 +58,8 @@ impl SearchStore for SqliteStorage {
                        AND (?6 IS NULL OR m.sender_id = ?6)
                        AND (?7 IS NULL OR m.created_at >= ?7)
                        AND (?8 IS NULL OR m.created_at < ?8)
-                       AND (?9 IS NULL OR m.id < ?9)
-                     ORDER BY m.id DESC
+                       AND (?9 IS NULL OR messages_fts.rowid < ?9)
+                     ORDER BY messages_fts.rowid DESC
                      LIMIT ?10"
                 );
                 let mut stmt = c.prepare_cached(&sql).map_err(backend)?;

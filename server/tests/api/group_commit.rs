@@ -1,0 +1,169 @@
+//! Group commit: many concurrent senders are stored in shared transactions, yet every message is
+//! stored once, positions stay gap-free and in order, retries stay idempotent, and every
+//! acknowledged message is there after a restart.
+
+use crate::support::*;
+use futures_util::{SinkExt, StreamExt};
+use jeco_shared::ws::ServerFrame;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tokio_tungstenite::tungstenite::Message;
+
+const SENDERS: usize = 8;
+const PER_SENDER: usize = 25;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_are_stored_once_in_order_and_survive_a_restart() {
+    let mut s = TestServer::start_with(|c| {
+        c.message_rate_per_sec = 100_000;
+        c.message_rate_burst = 100_000;
+    })
+    .await;
+    let mut users = Vec::new();
+    for i in 0..SENDERS {
+        users.push(s.register(&format!("gc{i}")).await);
+    }
+    let others: Vec<i64> = users[1..].iter().map(|u| u.user.id.0).collect();
+    let room = s.group(&users[0].access_token, "busy", &others).await;
+    let base: i64 = s
+        .ok(
+            reqwest::Method::GET,
+            &format!("/api/v1/conversations/{room}"),
+            None,
+            &users[0].access_token,
+            200,
+        )
+        .await["last_seq"]
+        .as_i64()
+        .unwrap();
+    // A watcher that only listens: it must see the messages' events in position order, no gaps.
+    let mut watcher = s.ws_live(&users[0].access_token).await;
+
+    // Every sender pipelines all its sends at once, each sent twice back to back (a retry that
+    // likely lands in the same batch as the original).
+    let mut tasks = Vec::new();
+    for (i, user) in users.iter().enumerate() {
+        let mut ws = s.ws_live(&user.access_token).await;
+        tasks.push(tokio::spawn(async move {
+            for n in 0..PER_SENDER {
+                let frame = json!({"type": "send", "conversation_id": room,
+                    "client_id": format!("s{i}-{n}"), "text": format!("message {n} from {i}")});
+                for _ in 0..2 {
+                    ws.send(Message::text(frame.to_string())).await.unwrap();
+                }
+            }
+            let mut acks: Vec<(String, i64, i64)> = Vec::new();
+            while acks.len() < 2 * PER_SENDER {
+                if let ServerFrame::Ack { client_id, message } =
+                    next_where(&mut ws, |f| matches!(f, ServerFrame::Ack { .. })).await
+                {
+                    acks.push((client_id, message.id.0, message.seq));
+                }
+            }
+            acks
+        }));
+    }
+    let mut by_client: HashMap<String, BTreeSet<(i64, i64)>> = HashMap::new();
+    for task in tasks {
+        for (client_id, id, seq) in task.await.unwrap() {
+            by_client.entry(client_id).or_default().insert((id, seq));
+        }
+    }
+    // Each client id was acknowledged twice with the same message: stored once.
+    assert_eq!(by_client.len(), SENDERS * PER_SENDER);
+    assert!(by_client.values().all(|v| v.len() == 1), "{by_client:?}");
+    let seqs: BTreeSet<i64> = by_client
+        .values()
+        .map(|v| v.iter().next().unwrap().1)
+        .collect();
+    let total = (SENDERS * PER_SENDER) as i64;
+    assert_eq!(
+        seqs,
+        (base + 1..=base + total).collect::<BTreeSet<i64>>(),
+        "positions are gap-free"
+    );
+
+    let mut seen = Vec::new();
+    while seen.len() < (SENDERS * PER_SENDER) {
+        seen.push(next_event(&mut watcher).await.seq);
+    }
+    assert_eq!(
+        seen,
+        (base + 1..=base + total).collect::<Vec<i64>>(),
+        "events arrive in position order"
+    );
+
+    // Acknowledged means committed: all of it is there after a restart.
+    drop(watcher);
+    s.restart().await;
+    let mut stored: BTreeMap<i64, String> = BTreeMap::new();
+    let mut after = base;
+    loop {
+        let page = s
+            .ok(
+                reqwest::Method::GET,
+                &format!("/api/v1/conversations/{room}/messages?after={after}&limit=100"),
+                None,
+                &users[0].access_token,
+                200,
+            )
+            .await;
+        let items = page["items"].as_array().unwrap();
+        for m in items {
+            let seq = m["seq"].as_i64().unwrap();
+            assert!(
+                stored
+                    .insert(seq, m["client_id"].as_str().unwrap().to_owned())
+                    .is_none()
+            );
+            after = after.max(seq);
+        }
+        if !page["has_more_after"].as_bool().unwrap() {
+            break;
+        }
+    }
+    assert_eq!(stored.len(), SENDERS * PER_SENDER);
+    let client_ids: BTreeSet<&String> = stored.values().collect();
+    assert_eq!(client_ids.len(), SENDERS * PER_SENDER, "each stored once");
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_send_in_a_busy_moment_does_not_refuse_the_others() {
+    let s = TestServer::start_with(|c| {
+        c.message_rate_per_sec = 100_000;
+        c.message_rate_burst = 100_000;
+    })
+    .await;
+    let a = s.register("gca").await;
+    let b = s.register("gcb").await;
+    let room = s.group(&a.access_token, "room", &[b.user.id.0]).await;
+    let mut wa = s.ws_live(&a.access_token).await;
+    let mut wb = s.ws_live(&b.access_token).await;
+    // b reuses a client id it used in another conversation: a conflict, refused alone.
+    let other = s.group(&b.access_token, "other", &[]).await;
+    s.say(&b.access_token, other, "taken", "first").await;
+    for n in 0..20 {
+        let frame = json!({"type": "send", "conversation_id": room,
+            "client_id": format!("a{n}"), "text": "hi"});
+        wa.send(Message::text(frame.to_string())).await.unwrap();
+    }
+    let refused =
+        json!({"type": "send", "conversation_id": room, "client_id": "taken", "text": "again"});
+    wb.send(Message::text(refused.to_string())).await.unwrap();
+    let error = next_where(&mut wb, |f| matches!(f, ServerFrame::Error { .. })).await;
+    assert!(
+        matches!(&error, ServerFrame::Error { client_id: Some(c), .. } if c == "taken"),
+        "{error:?}"
+    );
+    let mut acked = 0;
+    while acked < 20 {
+        if let ServerFrame::Ack { .. } =
+            next_where(&mut wa, |f| matches!(f, ServerFrame::Ack { .. })).await
+        {
+            acked += 1;
+        }
+    }
+    drop(wa.close(None).await);
+    let _ = wb.next().await;
+}

@@ -333,6 +333,9 @@ async fn live(
     );
     let idle = tokio::time::sleep(settings.idle_timeout);
     tokio::pin!(idle);
+    let mut last_heard = Instant::now();
+    let ping_not_needed_within =
+        quiet_enough_to_ping(settings.heartbeat_interval, settings.idle_timeout);
     loop {
         let message = tokio::select! {
             _ = ctx.shutdown.wait_for(|down| *down) => {
@@ -347,6 +350,11 @@ async fn live(
             }
             delivery = deliveries.recv() => Input::Delivery(delivery),
             _ = heartbeat.tick() => {
+                // A client that spoke recently (its own `ping`, anything) is alive: no WebSocket ping
+                // then, which halves the frames — and the wake-ups — of an idle connection.
+                if last_heard.elapsed() < ping_not_needed_within {
+                    continue;
+                }
                 if let Err(PushError::Full) = outbox.push(Message::Ping(Default::default())) {
                     return Some(Ending::new(close::SLOW_CONSUMER, "outbound queue full"));
                 }
@@ -374,7 +382,8 @@ async fn live(
             }
         };
         // Any frame, including a pong to our ping, proves the peer is alive.
-        idle.as_mut().reset(Instant::now() + settings.idle_timeout);
+        last_heard = Instant::now();
+        idle.as_mut().reset(last_heard + settings.idle_timeout);
         let reply = match message {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -407,6 +416,19 @@ async fn live(
             return Some(ending);
         }
     }
+}
+
+/// How recently a client must have been heard for the next heartbeat to skip the server's ping.
+/// Skipping one ping delays the next by a heartbeat interval, so a client that only answers pings
+/// (sends nothing itself) must still be asked again, and answer, before the idle timeout: the window
+/// is at most one interval and leaves the rest of the idle timeout, less a tenth of an interval of
+/// margin, for that.
+fn quiet_enough_to_ping(heartbeat: Duration, idle_timeout: Duration) -> Duration {
+    heartbeat.min(
+        idle_timeout
+            .saturating_sub(heartbeat)
+            .saturating_sub(heartbeat / 10),
+    )
 }
 
 /// Deliveries forwarded per wake-up of the live loop at most (then the socket and timers get a turn).
@@ -515,4 +537,19 @@ fn too_large(len: usize, max: usize) -> ServerFrame {
         format!("frame of {len} bytes exceeds the limit of {max} bytes"),
         None,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pings_are_skipped_only_where_the_idle_timeout_leaves_room() {
+        let s = Duration::from_secs;
+        // Defaults (25 s / 60 s): a client heard within the last interval is not pinged.
+        assert_eq!(quiet_enough_to_ping(s(25), s(60)), s(25));
+        // A tight idle timeout leaves little or no room to skip.
+        assert_eq!(quiet_enough_to_ping(s(10), s(12)), Duration::from_secs(1));
+        assert_eq!(quiet_enough_to_ping(s(10), s(10)), Duration::ZERO);
+    }
 }

@@ -348,3 +348,50 @@ pub async fn save_attachment(
         .map_err(|e| CommandError::new("internal", format!("Cannot save the file: {e}")))?;
     Ok(target.display().to_string())
 }
+
+/// A file picked, dropped or pasted in the web view: its name and bytes (base64).
+#[derive(Debug, serde::Deserialize)]
+pub struct DroppedFile {
+    pub name: String,
+    pub data_base64: String,
+}
+
+/// Sends a message with files from the web view (which cannot hand over paths). The bytes are
+/// written to a private temporary folder, taken into the engine's outbox (which copies them), and
+/// removed; the uploads then run like any other queued send, offline included.
+#[tauri::command]
+pub async fn send_with_files(
+    state: State<'_, AppState>,
+    conversation_id: ConversationId,
+    text: String,
+    files: Vec<DroppedFile>,
+) -> Result<OutboxItem, CommandError> {
+    use base64::Engine as _;
+    const MAX_TOTAL: usize = 200 * 1024 * 1024;
+    let engine = state.engine().await?;
+    let dir = tempfile::tempdir()
+        .map_err(|e| CommandError::new("internal", format!("No temporary folder: {e}")))?;
+    let mut total = 0usize;
+    let mut to_send = Vec::with_capacity(files.len());
+    for (i, f) in files.iter().enumerate() {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(f.data_base64.as_bytes())
+            .map_err(|_| CommandError::new("validation_failed", "A file could not be read."))?;
+        total += bytes.len();
+        if total > MAX_TOTAL {
+            return Err(CommandError::new(
+                "payload_too_large",
+                "These files are too large to send together.",
+            ));
+        }
+        // The name only labels the file; the path is ours (index-named, inside our folder).
+        let path = dir.path().join(i.to_string());
+        std::fs::write(&path, &bytes)
+            .map_err(|e| CommandError::new("internal", format!("Cannot keep the file: {e}")))?;
+        let mut file = jeco_client::FileToSend::new(&path);
+        file.kind = jeco_client::FileToSend::new(&f.name).kind;
+        file.name = Some(f.name.clone());
+        to_send.push(file);
+    }
+    Ok(engine.send_files(conversation_id, &text, None, &to_send)?)
+}

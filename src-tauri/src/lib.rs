@@ -83,6 +83,7 @@ pub fn run() {
             commands::reconnect_now,
             commands::attachment_data_url,
             commands::save_attachment,
+            commands::send_with_files,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))
         .expect("the Tauri app builds from tauri.conf.json");

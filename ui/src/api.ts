@@ -97,6 +97,8 @@ export const api = {
   attachmentDataUrl: (attachment: Attachment, thumbnail: boolean) =>
     call<string>('attachment_data_url', { attachment, thumbnail }),
   saveAttachment: (attachment: Attachment) => call<string>('save_attachment', { attachment }),
+  sendWithFiles: (conversationId: number, text: string, files: { name: string; data_base64: string }[]) =>
+    call<OutboxItem>('send_with_files', { conversationId, text, files }),
 };
 
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */

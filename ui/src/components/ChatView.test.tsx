@@ -312,4 +312,37 @@ describe('chat view', () => {
     await userEvent.click(within(chip).getByRole('button', { name: 'Save' }));
     expect(await within(chip).findByText('Saved to /home/ada/Downloads/notes.pdf')).toBeInTheDocument();
   });
+
+  it('attaches files from the picker and sends them with the text', async () => {
+    const calls = renderChat({
+      conversations: () => [conversation()],
+      timeline: () => ({ items: [], has_more_before: false }),
+      send_with_files: () => ({
+        id: 3,
+        conversation_id: 7,
+        op: 'send',
+        client_id: 'f',
+        text: 'the notes',
+        state: 'pending',
+        attempts: 0,
+        created_at: '2026-11-23T10:06:00Z',
+      }),
+    });
+    await userEvent.click(await screen.findByRole('button', { name: /@grace/ }));
+    const input = await screen.findByTestId('file-input');
+    // The picker is an <input type=file> (not displayed) behind the 📎 button.
+    await userEvent.upload(input, new File(['hello file'], 'notes.txt', { type: 'text/plain' }));
+    const chips = await screen.findByLabelText('Files to send');
+    expect(chips).toHaveTextContent('notes.txt');
+    await userEvent.type(screen.getByLabelText('Message'), 'the notes{Enter}');
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === 'send_with_files')?.args).toEqual({
+        conversationId: 7,
+        text: 'the notes',
+        files: [{ name: 'notes.txt', data_base64: btoa('hello file') }],
+      }),
+    );
+    expect(screen.queryByRole('list', { name: 'Files to send' })).not.toBeInTheDocument();
+    expect(calls.some((c) => c.cmd === 'send_message')).toBe(false);
+  });
 });

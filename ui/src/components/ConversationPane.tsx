@@ -19,6 +19,19 @@ function refOf(item: TimelineItem): MessageRef {
   return item.message.id === 0 ? { pending: item.message.client_id } : { id: item.message.id };
 }
 
+/** A file's bytes as base64 (what the command takes: the web view cannot hand over a path). */
+function base64Of(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const url = String(reader.result);
+      resolve(url.slice(url.indexOf(',') + 1));
+    };
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
 function keyOf(item: TimelineItem): string {
   return item.message.id === 0 ? `c${item.message.client_id}` : `m${item.message.id}`;
 }
@@ -51,6 +64,9 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
   const [error, setError] = useState<string | null>(null);
   const [text, setText] = useState('');
   const [editing, setEditing] = useState<MessageRef | null>(null);
+  const [files, setFiles] = useState<File[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLOListElement>(null);
   const stickToBottom = useRef(true);
   const lastTyping = useRef(0);
@@ -125,10 +141,17 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
 
   async function submit() {
     const value = text.trim();
-    if (!value) return;
+    if (!value && files.length === 0) return;
     setError(null);
     try {
-      if (editing) {
+      if (files.length > 0 && !editing) {
+        stickToBottom.current = true;
+        const payload = await Promise.all(
+          files.map(async (f) => ({ name: f.name || 'pasted-file', data_base64: await base64Of(f) })),
+        );
+        await api.sendWithFiles(id, value, payload);
+        setFiles([]);
+      } else if (editing) {
         await api.editMessage(id, editing, value);
         setEditing(null);
       } else {
@@ -182,12 +205,34 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
     }
   }
 
+  function addFiles(list: FileList | null | undefined) {
+    if (!list || list.length === 0) return;
+    // Copied now: the input's FileList is live and is cleared right after.
+    const picked = Array.from(list);
+    setFiles((prev) => [...prev, ...picked].slice(0, 10));
+  }
+
   const typingNames = typing.filter((u) => u !== me).map((u) => displayName(users.get(u)));
   let lastDay = '';
   let lastSender = -1;
 
   return (
-    <section className="conversation-pane" aria-label={conversationLabel(conversation, me, users)}>
+    <section
+      className={`conversation-pane${dragging ? ' dragging' : ''}`}
+      aria-label={conversationLabel(conversation, me, users)}
+      onDragOver={(e) => {
+        if (e.dataTransfer?.types?.includes('Files')) {
+          e.preventDefault();
+          setDragging(true);
+        }
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setDragging(false);
+        addFiles(e.dataTransfer?.files);
+      }}
+    >
       <header className="pane-header">
         <h1 data-testid="conversation-title">{conversationLabel(conversation, me, users)}</h1>
         {conversation.channel?.topic && <p className="muted topic">{conversation.channel.topic}</p>}
@@ -335,6 +380,23 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
         </div>
       )}
       <div className="composer">
+        {files.length > 0 && (
+          <ul className="pending-files" aria-label="Files to send">
+            {files.map((f, i) => (
+              <li key={`${f.name}-${i}`}>
+                📎 {f.name || 'pasted file'}
+                <button
+                  type="button"
+                  className="icon"
+                  aria-label={`Remove ${f.name}`}
+                  onClick={() => setFiles((prev) => prev.filter((_, j) => j !== i))}
+                >
+                  ×
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
         {editing && <p className="muted editing">Editing a message — Enter saves, Esc cancels.</p>}
         <textarea
           aria-label="Message"
@@ -344,8 +406,38 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
           value={text}
           onChange={(e) => onChange(e.target.value)}
           onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            if (e.clipboardData?.files?.length) {
+              e.preventDefault();
+              addFiles(e.clipboardData.files);
+            }
+          }}
         />
-        <button type="button" data-testid="send" onClick={() => void submit()} disabled={!text.trim()}>
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          className="file-input"
+          data-testid="file-input"
+          onChange={(e) => {
+            addFiles(e.target.files);
+            e.target.value = '';
+          }}
+        />
+        <button
+          type="button"
+          className="secondary"
+          aria-label="Attach files"
+          onClick={() => fileInput.current?.click()}
+        >
+          📎
+        </button>
+        <button
+          type="button"
+          data-testid="send"
+          onClick={() => void submit()}
+          disabled={!text.trim() && files.length === 0}
+        >
           {editing ? 'Save' : 'Send'}
         </button>
       </div>

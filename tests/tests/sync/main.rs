@@ -366,21 +366,14 @@ async fn a_refused_send_fails_with_the_reason_and_later_ones_still_go() {
 async fn a_send_whose_answer_was_lost_is_kept_once() {
     let dirs = Dirs::new();
     let server = ServerProcess::start(&dirs.server, &[]);
-    let addr: std::net::SocketAddr = server.url().trim_start_matches("http://").parse().unwrap();
-    let proxy = jeco_e2e::proxy::Proxy::start(addr).await;
+    let proxy = proxy_for(&server).await;
     let alice = engine(&proxy.url(), &dirs.alice);
     let bob = engine(&server.url(), &dirs.bob);
-    alice.register("alice", PASSWORD, None).await.unwrap();
-    bob.register("bob", PASSWORD, None).await.unwrap();
-    alice.wait_live(WAIT).await.unwrap();
-    let bob_user = alice.find_user("bob").await.unwrap().unwrap();
-    let dm = alice.open_direct(bob_user.id).await.unwrap().id;
+    let dm = dm_between(&alice, &bob).await;
 
     proxy.cut_answers(true);
     alice.send(dm, "said once", None).unwrap();
     // The server gets it (Bob sees it) while Alice hears nothing back.
-    let b = bob.clone();
-    eventually(move || b.conversation(dm).unwrap().is_some()).await;
     eventually(|| cached_texts(&bob, dm) == ["said once"]).await;
     let state = alice
         .wait_for(Duration::from_secs(10), |s| {
@@ -478,17 +471,12 @@ async fn a_client_too_far_behind_resyncs_and_fills_the_gap_on_demand() {
 async fn files_go_out_offline_resume_after_a_cut_and_stay_cached() {
     let dirs = Dirs::new();
     let mut server = ServerProcess::start(&dirs.server, &[]);
-    let addr: std::net::SocketAddr = server.url().trim_start_matches("http://").parse().unwrap();
-    let proxy = jeco_e2e::proxy::Proxy::start(addr).await;
+    let proxy = proxy_for(&server).await;
     let alice = engine_with(&proxy.url(), &dirs.alice, |b| {
         b.upload_chunk_bytes(64 * 1024)
     });
     let bob = engine(&server.url(), &dirs.bob);
-    alice.register("alice", PASSWORD, None).await.unwrap();
-    bob.register("bob", PASSWORD, None).await.unwrap();
-    alice.wait_live(WAIT).await.unwrap();
-    let bob_user = alice.find_user("bob").await.unwrap().unwrap();
-    let dm = alice.open_direct(bob_user.id).await.unwrap().id;
+    let dm = dm_between(&alice, &bob).await;
 
     // 8 MiB that are not all the same byte.
     let content: Vec<u8> = (0..8 * 1024 * 1024u32)

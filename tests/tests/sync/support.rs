@@ -66,6 +66,13 @@ pub fn engine_with(
 pub async fn two_users_in_a_dm(url: &str, dirs: &Dirs) -> (Engine, Engine, ConversationId) {
     let alice = engine(url, &dirs.alice);
     let bob = engine(url, &dirs.bob);
+    let dm = dm_between(&alice, &bob).await;
+    (alice, bob, dm)
+}
+
+/// Registers `alice` and `bob` on their engines (which may reach the server by different ways),
+/// waits until both are live, and opens their direct conversation; both have it when this returns.
+pub async fn dm_between(alice: &Engine, bob: &Engine) -> ConversationId {
     alice.register("alice", PASSWORD, None).await.unwrap();
     bob.register("bob", PASSWORD, None).await.unwrap();
     alice.wait_live(WAIT).await.unwrap();
@@ -74,7 +81,17 @@ pub async fn two_users_in_a_dm(url: &str, dirs: &Dirs) -> (Engine, Engine, Conve
     let dm = alice.open_direct(bob_user.id).await.unwrap().id;
     let b = bob.clone();
     eventually(move || b.conversation(dm).unwrap().is_some()).await;
-    (alice, bob, dm)
+    dm
+}
+
+/// A black-holing proxy in front of a server process (see `jeco_e2e::proxy`).
+pub async fn proxy_for(server: &jeco_e2e::process::ServerProcess) -> jeco_e2e::proxy::Proxy {
+    let addr: std::net::SocketAddr = server
+        .url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the server's address");
+    jeco_e2e::proxy::Proxy::start(addr).await
 }
 
 /// Texts of the cached timeline (deleted messages as empty strings), oldest first.

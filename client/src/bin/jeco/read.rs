@@ -29,6 +29,16 @@ impl<'a> JsonConversation<'a> {
     }
 }
 
+/// Items still to deliver, and items the server refused.
+fn outbox_counts(app: &App) -> anyhow::Result<(usize, usize)> {
+    let outbox = app.engine.outbox(None)?;
+    let failed = outbox
+        .iter()
+        .filter(|i| i.state == OutboxState::Failed)
+        .count();
+    Ok((outbox.len() - failed, failed))
+}
+
 pub async fn status(app: &App) -> anyhow::Result<()> {
     let Some(me) = app.engine.me() else {
         if app.out.json {
@@ -47,12 +57,7 @@ pub async fn status(app: &App) -> anyhow::Result<()> {
     let cache = app.engine.cache()?;
     let conversations = app.engine.conversations()?.len();
     let messages = cache.message_count()?;
-    let outbox = app.engine.outbox(None)?;
-    let failed = outbox
-        .iter()
-        .filter(|i| i.state == OutboxState::Failed)
-        .count();
-    let queued = outbox.len() - failed;
+    let (queued, failed) = outbox_counts(app)?;
     if app.out.json {
         app.out.document(&json!({
             "server": app.server.as_str(),
@@ -418,12 +423,7 @@ pub async fn sync(app: &App, wait: Duration) -> anyhow::Result<()> {
     }
     let left = wait.saturating_sub(started.elapsed());
     let drained = app.engine.wait_outbox_drained(left).await.is_ok();
-    let outbox = app.engine.outbox(None)?;
-    let failed = outbox
-        .iter()
-        .filter(|i| i.state == OutboxState::Failed)
-        .count();
-    let queued = outbox.len() - failed;
+    let (queued, failed) = outbox_counts(app)?;
     let conversations = app.engine.conversations()?.len();
     let messages = app.engine.cache()?.message_count()?;
     if app.out.json {

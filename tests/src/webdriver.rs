@@ -79,7 +79,8 @@ impl Session {
                 return Ok(element);
             }
             if Instant::now() > deadline {
-                bail!("no element matched {css:?} within {DEFAULT_WAIT:?}");
+                let seen = self.failure_snapshot(css).await;
+                bail!("no element matched {css:?} within {DEFAULT_WAIT:?}; {seen}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -100,8 +101,9 @@ impl Session {
                 }
             }
             if Instant::now() > deadline {
+                let seen = self.failure_snapshot(css).await;
                 bail!(
-                    "{css:?} did not show {expected:?} within {DEFAULT_WAIT:?} (last text: {last:?})"
+                    "{css:?} did not show {expected:?} within {DEFAULT_WAIT:?} (last text: {last:?}); {seen}"
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -183,6 +185,29 @@ impl Session {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// What the window showed when a wait gave up: a screenshot under
+    /// `target/screenshots/failed-*.png` and the page's visible text, for the error message.
+    async fn failure_snapshot(&self, css: &str) -> String {
+        let name: String = css
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let path = crate::workspace_root()
+            .join("target")
+            .join("screenshots")
+            .join(format!("failed-{}.png", name.trim_matches('-')));
+        let shot = match self.screenshot(&path).await {
+            Ok(()) => format!("screenshot: {}", path.display()),
+            Err(e) => format!("no screenshot ({e})"),
+        };
+        let text = match self.find("body").await {
+            Ok(Some(body)) => self.text(&body).await.unwrap_or_default(),
+            _ => String::new(),
+        };
+        let text: String = text.chars().take(2000).collect();
+        format!("{shot}; the page showed: {text:?}")
     }
 
     /// Ends the session; the driver closes the app.

@@ -153,7 +153,12 @@ pub(crate) async fn cached_or_download(
         cache.media_touch(&key, meta.len())?;
         return Ok(path);
     }
-    let part = dir.join(format!("{key}.part"));
+    // A name of its own per download: the same file may be asked for twice at once (two views
+    // of one message), and two writers must never share a partial file.
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| invalid(format!("no randomness: {e}")))?;
+    let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let part = dir.join(format!("{key}.{nonce}.part"));
     let id = attachment.id;
     let written = with_token(&engine.inner.client, |api, token| {
         let part = part.clone();
@@ -185,8 +190,13 @@ pub(crate) async fn cached_or_download(
             return Err(invalid("the downloaded file does not match its checksum"));
         }
     }
-    std::fs::rename(&part, &path)
-        .map_err(|e| invalid(format!("cannot store the download: {e}")))?;
+    if let Err(e) = std::fs::rename(&part, &path) {
+        let _ = std::fs::remove_file(&part);
+        // Another download of the same content finished first (Windows refuses to replace it).
+        if !path.exists() {
+            return Err(invalid(format!("cannot store the download: {e}")));
+        }
+    }
     cache.media_touch(&key, written)?;
     for evicted in cache.media_evict(engine.inner.media_cache_bytes, &key)? {
         let _ = std::fs::remove_file(dir.join(evicted));

@@ -551,8 +551,26 @@ async fn files_go_out_offline_resume_after_a_cut_and_stay_cached() {
     // Bob downloads it through his media cache, then reads it with no server.
     bob.wait_live(WAIT).await.unwrap();
     eventually(|| cached_texts(&bob, dm) == ["the report"]).await;
-    let path = bob.attachment_file(&attachment, false).await.unwrap();
+    // Asked for by several views at once (as the app's timeline does), every caller gets the
+    // whole, verified file, and it is stored once.
+    let (a, b, c) = tokio::join!(
+        bob.attachment_file(&attachment, false),
+        bob.attachment_file(&attachment, false),
+        bob.attachment_file(&attachment, false),
+    );
+    let path = a.unwrap();
+    assert_eq!(b.unwrap(), path);
+    assert_eq!(c.unwrap(), path);
     assert_eq!(std::fs::read(&path).unwrap(), content);
+    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".part"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "partial downloads left: {leftovers:?}"
+    );
     assert_eq!(
         bob.cache().unwrap().media_bytes().unwrap(),
         content.len() as u64

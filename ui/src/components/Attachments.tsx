@@ -21,7 +21,9 @@ function ImageAttachment({ attachment }: { attachment: Attachment }) {
     return () => {
       cancelled = true;
     };
-  }, [attachment]);
+    // Keyed by what changes the picture, not by object identity: every timeline refresh makes
+    // new attachment objects, and each would otherwise read the image again.
+  }, [attachment.id, attachment.has_thumbnail]);
   const w = attachment.width ?? 320;
   const h = attachment.height ?? 240;
   const scale = Math.min(1, 320 / w, 240 / h);

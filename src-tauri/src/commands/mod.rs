@@ -1,6 +1,8 @@
 //! The Tauri commands: the whole surface the UI can call. Each one is a thin wrapper over the
 //! `jeco-client` engine (through [`AppState`]); none holds business logic, and every failure reaches
 //! the UI as a [`CommandError`] `{code, message, fields?}`.
+//!
+//! Commands of one area live in a submodule of their own (registered in `lib.rs` like these).
 
 use crate::error::CommandError;
 use crate::session::{AppState, AppStatus};

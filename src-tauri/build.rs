@@ -8,7 +8,7 @@ use std::path::Path;
 fn main() {
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let root = Path::new(&manifest_dir).join("..");
-    let config = root.join("tauri.conf.json");
+    let config = Path::new(&manifest_dir).join("tauri.conf.json");
     println!("cargo:rerun-if-changed={}", config.display());
 
     let embeds_ui = std::env::var_os("CARGO_FEATURE_EMBED_UI").is_some();

@@ -85,7 +85,7 @@ pub fn run() {
             commands::save_attachment,
             commands::send_with_files,
         ])
-        .build(tauri::generate_context!("../tauri.conf.json"))
+        .build(tauri::generate_context!())
         .expect("the Tauri app builds from tauri.conf.json");
 
     app.run(|handle, event| {

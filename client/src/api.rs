@@ -430,6 +430,46 @@ impl ApiClient {
         Ok(written)
     }
 
+    /// `PUT path` with raw bytes (a picture), answered with JSON.
+    pub async fn put_bytes<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<T, ApiError> {
+        self.send(
+            self.request(Method::PUT, path)
+                .bearer_auth(token)
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(bytes),
+        )
+        .await
+    }
+
+    /// `GET path` answered with raw bytes of at most `limit` (a picture).
+    pub async fn get_bytes(
+        &self,
+        token: &str,
+        path: &str,
+        limit: usize,
+    ) -> Result<Vec<u8>, ApiError> {
+        let request = self.request(Method::GET, path).bearer_auth(token);
+        let mut response = self.check(self.execute(request).await?).await?;
+        let mut out = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
+            if out.len() + chunk.len() > limit {
+                return Err(ApiError::UnexpectedResponse {
+                    server: self.server.to_string(),
+                    status: 200,
+                    detail: format!("the answer is larger than {limit} bytes"),
+                });
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
     pub async fn notifications(&self, token: &str) -> Result<NotificationPage, ApiError> {
         self.get(token, "/notifications", &[]).await
     }

@@ -45,6 +45,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 pub use media::FileToSend;
+pub use people::AVATAR_FILE_MAX;
 pub use sync_loop::Timing;
 
 /// Where the sync connection is.

@@ -30,8 +30,8 @@ pub mod tokens;
 pub use address::ServerAddress;
 pub use api::{ApiClient, ApiError};
 pub use engine::{
-    ConnectionState, Engine, EngineBuilder, EngineError, EngineEvent, FileToSend, ItemState,
-    AVATAR_FILE_MAX, SearchResult, Timeline, TimelineItem, Timing, server_dir_name,
+    AVATAR_FILE_MAX, ConnectionState, Engine, EngineBuilder, EngineError, EngineEvent, FileToSend,
+    ItemState, SearchResult, Timeline, TimelineItem, Timing, server_dir_name,
 };
 pub use outbox::{MessageRef, OutboxItem, OutboxState};
 pub use session::{Client, ClientBuilder, ClientError};

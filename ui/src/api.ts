@@ -37,6 +37,15 @@ export type { TimelineItem } from './bindings/TimelineItem';
 export type { Message } from './bindings/Message';
 export type { Attachment } from './bindings/Attachment';
 import type { Attachment } from './bindings/Attachment';
+import type { TeamMember } from './bindings/TeamMember';
+import type { ContactsView } from './bindings/ContactsView';
+import type { Invite } from './bindings/Invite';
+import type { Channel } from './bindings/Channel';
+import type { MemberRole } from './bindings/MemberRole';
+import type { UpdateProfileRequest } from './bindings/UpdateProfileRequest';
+export type { TeamMember, ContactsView, Invite, Channel, MemberRole, UpdateProfileRequest };
+export type { ContactRequestView } from './bindings/ContactRequestView';
+export type { Contact } from './bindings/Contact';
 
 export function isCommandError(value: unknown): value is CommandError {
   return (
@@ -99,6 +108,33 @@ export const api = {
   saveAttachment: (attachment: Attachment) => call<string>('save_attachment', { attachment }),
   sendWithFiles: (conversationId: number, text: string, files: { name: string; data_base64: string }[]) =>
     call<OutboxItem>('send_with_files', { conversationId, text, files }),
+
+  // Profile, teams and contacts: online actions (they fail with `server_unreachable` offline).
+  updateProfile: (change: UpdateProfileRequest) => call<User>('update_profile', { change }),
+  setAvatarBytes: (dataBase64: string) => call<User>('set_avatar_bytes', { dataBase64 }),
+  removeAvatar: () => call<User>('remove_avatar'),
+  avatarDataUrl: (user: User) => call<string | null>('avatar_data_url', { user }),
+  teams: () => call<Team[]>('teams'),
+  createTeam: (name: string) => call<Team>('create_team', { name }),
+  teamMembers: (teamId: number) => call<TeamMember[]>('team_members', { teamId }),
+  addTeamMember: (teamId: number, username: string, role: MemberRole | null = null) =>
+    call<null>('add_team_member', { teamId, username, role }),
+  setTeamRole: (teamId: number, userId: number, role: MemberRole) =>
+    call<null>('set_team_role', { teamId, userId, role }),
+  removeTeamMember: (teamId: number, userId: number) => call<null>('remove_team_member', { teamId, userId }),
+  transferTeam: (teamId: number, userId: number) => call<null>('transfer_team', { teamId, userId }),
+  invites: (teamId: number) => call<Invite[]>('invites', { teamId }),
+  createInvite: (teamId: number, expiresInSecs: number | null, maxUses: number | null) =>
+    call<Invite>('create_invite', { teamId, expiresInSecs, maxUses }),
+  revokeInvite: (teamId: number, inviteId: number) => call<null>('revoke_invite', { teamId, inviteId }),
+  createChannel: (teamId: number, name: string, isPrivate: boolean, topic: string | null) =>
+    call<Channel>('create_channel', { teamId, name, private: isPrivate, topic }),
+  contacts: () => call<ContactsView>('contacts'),
+  requestContact: (username: string) => call<null>('request_contact', { username }),
+  answerContactRequest: (requestId: number, accept: boolean) =>
+    call<null>('answer_contact_request', { requestId, accept }),
+  cancelContactRequest: (requestId: number) => call<null>('cancel_contact_request', { requestId }),
+  removeContact: (userId: number) => call<null>('remove_contact', { userId }),
 };
 
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */

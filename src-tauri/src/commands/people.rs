@@ -4,12 +4,12 @@
 use crate::error::CommandError;
 use crate::session::AppState;
 use jeco_client::Engine;
+use jeco_shared::UserId;
 use jeco_shared::contacts::{Contact, ContactRequest, ContactRequestList};
 use jeco_shared::conversations::{Member, MemberRole};
 use jeco_shared::ids::{ContactRequestId, InviteId, TeamId};
 use jeco_shared::teams::{Channel, CreateChannelRequest, CreateInviteRequest, Invite, Team};
 use jeco_shared::users::{UpdateProfileRequest, User};
-use jeco_shared::UserId;
 use serde::Serialize;
 use std::path::PathBuf;
 use tauri::State;
@@ -55,17 +55,23 @@ pub async fn set_avatar(state: State<'_, AppState>, path: PathBuf) -> Result<Use
     Ok(state.engine().await?.set_avatar(&path).await?)
 }
 
-/// Sets the user's picture from bytes (a picture pasted or dropped in the web view).
+/// Sets the user's picture from the bytes of a file chosen, pasted or dropped in the web view
+/// (base64, as the web view reads files).
 #[tauri::command]
 pub async fn set_avatar_bytes(
     state: State<'_, AppState>,
-    bytes: Vec<u8>,
+    data_base64: String,
 ) -> Result<User, CommandError> {
+    use base64::Engine as _;
+    let too_large = || CommandError::new("payload_too_large", "A picture may be at most 10 MiB.");
+    if data_base64.len() as u64 / 4 * 3 > jeco_client::AVATAR_FILE_MAX + 3 {
+        return Err(too_large());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data_base64.as_bytes())
+        .map_err(|_| CommandError::new("validation_failed", "The picture could not be read."))?;
     if bytes.len() as u64 > jeco_client::AVATAR_FILE_MAX {
-        return Err(CommandError::new(
-            "payload_too_large",
-            "A picture may be at most 10 MiB.",
-        ));
+        return Err(too_large());
     }
     let file = tempfile::NamedTempFile::new()
         .and_then(|mut f| {
@@ -110,8 +116,10 @@ pub async fn avatar_data_url(
 #[tauri::command]
 pub async fn create_team(state: State<'_, AppState>, name: String) -> Result<Team, CommandError> {
     if name.trim().is_empty() {
-        return Err(CommandError::new("validation_failed", "Give the team a name.")
-            .with_field("name", "required"));
+        return Err(
+            CommandError::new("validation_failed", "Give the team a name.")
+                .with_field("name", "required"),
+        );
     }
     Ok(state.engine().await?.create_team(&name).await?)
 }
@@ -188,7 +196,11 @@ pub async fn transfer_team(
     team_id: TeamId,
     user_id: UserId,
 ) -> Result<(), CommandError> {
-    Ok(state.engine().await?.transfer_team(team_id, user_id).await?)
+    Ok(state
+        .engine()
+        .await?
+        .transfer_team(team_id, user_id)
+        .await?)
 }
 
 /// A team's invitations, newest first (admins).

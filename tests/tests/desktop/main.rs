@@ -8,6 +8,7 @@
 mod chat;
 mod keychain;
 mod offline;
+mod team;
 
 use anyhow::{Context, Result};
 use jeco_e2e::desktop::{Driver, prerequisites};

@@ -6,9 +6,14 @@ import {
   Conversation,
   EngineEvent,
   onEngineEvent,
+  Team,
   toCommandError,
   User,
 } from '../api';
+import { Avatar } from './Avatar';
+import { ContactsDialog } from './ContactsDialog';
+import { ProfileDialog } from './ProfileDialog';
+import { TeamDialog } from './TeamDialog';
 import { Logo } from './Logo';
 import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationPane } from './ConversationPane';
@@ -48,7 +53,13 @@ export function displayName(u: User | undefined): string {
  * Everything comes from the engine's cache through commands, so it shows at once without network;
  * `engine-event`s say what changed and the view re-reads just that.
  */
-export function ChatView({ user, status, onSignedOut }: Props) {
+export function ChatView({ user: signedIn, status, onSignedOut }: Props) {
+  // The profile can change here (the profile dialog); everything below shows the newest one.
+  const [user, setUser] = useState<User>(signedIn);
+  const [teams, setTeams] = useState<Team[]>([]);
+  const [dialog, setDialog] = useState<
+    { kind: 'profile' } | { kind: 'contacts' } | { kind: 'team'; team: Team } | null
+  >(null);
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [selected, setSelected] = useState<number | null>(null);
   const [connection, setConnection] = useState<ConnectionState>(
@@ -83,8 +94,9 @@ export function ChatView({ user, status, onSignedOut }: Props) {
 
   const reload = useCallback(async () => {
     try {
-      const list = await api.conversations();
+      const [list, teamList] = await Promise.all([api.conversations(), api.teams()]);
       setConversations(list);
+      setTeams(teamList);
       void learnUsers(list.flatMap((c) => c.members.map((m) => m.user_id)));
     } catch (e) {
       setError(toCommandError(e).message);
@@ -199,9 +211,17 @@ export function ChatView({ user, status, onSignedOut }: Props) {
             <option value="light">Light</option>
             <option value="dark">Dark</option>
           </select>
-          <span className="me" title={`@${user.username}`}>
-            {name}
-          </span>
+          <button
+            type="button"
+            className="me secondary"
+            title={`@${user.username}`}
+            aria-label="Your profile"
+            data-testid="open-profile"
+            onClick={() => setDialog({ kind: 'profile' })}
+          >
+            <Avatar user={user} size={24} />
+            <span>{name}</span>
+          </button>
           <button type="button" className="secondary" data-testid="logout" onClick={logout} disabled={busy}>
             {busy ? 'Signing out…' : 'Log out'}
           </button>
@@ -223,6 +243,9 @@ export function ChatView({ user, status, onSignedOut }: Props) {
           onOpened={(c) => {
             void reload().then(() => setSelected(c.id));
           }}
+          teams={teams}
+          onManageTeam={(team) => setDialog({ kind: 'team', team })}
+          onContacts={() => setDialog({ kind: 'contacts' })}
         />
         <main className="chat-main">
           {searching && (
@@ -266,6 +289,35 @@ export function ChatView({ user, status, onSignedOut }: Props) {
           )}
         </main>
       </div>
+      {dialog?.kind === 'profile' && (
+        <ProfileDialog
+          user={user}
+          onClose={() => setDialog(null)}
+          onSaved={(u) => {
+            setUser(u);
+            setUsers((prev) => new Map(prev).set(u.id, u));
+          }}
+        />
+      )}
+      {dialog?.kind === 'contacts' && (
+        <ContactsDialog
+          onClose={() => setDialog(null)}
+          onOpened={(c) => {
+            void reload().then(() => setSelected(c.id));
+          }}
+        />
+      )}
+      {dialog?.kind === 'team' && (
+        <TeamDialog
+          team={teams.find((t) => t.id === dialog.team.id) ?? dialog.team}
+          me={user.id}
+          onClose={() => setDialog(null)}
+          onChanged={() => void reload()}
+          onOpenChannel={(id) => {
+            void reload().then(() => setSelected(id));
+          }}
+        />
+      )}
       {switching && (
         <QuickSwitcher
           me={user.id}

@@ -1,5 +1,5 @@
 import { FormEvent, useState } from 'react';
-import { api, Conversation, toCommandError, User } from '../api';
+import { api, Conversation, Team, toCommandError, User } from '../api';
 import { conversationLabel } from './ChatView';
 
 interface Props {
@@ -9,6 +9,10 @@ interface Props {
   selected: number | null;
   onSelect: (id: number) => void;
   onOpened: (c: Conversation) => void;
+  /** The user's teams (their channels are listed under them). */
+  teams?: Team[];
+  onManageTeam?: (team: Team) => void;
+  onContacts?: () => void;
 }
 
 const SECTIONS: { kind: Conversation['kind']; title: string }[] = [
@@ -17,48 +21,95 @@ const SECTIONS: { kind: Conversation['kind']; title: string }[] = [
   { kind: 'direct', title: 'Direct messages' },
 ];
 
-/** Conversations by kind (most recently active first), with unread and mention badges, and the
- * two ways to start something: a direct message by username, or joining a team by invite code. */
-export function Sidebar({ me, users, conversations, selected, onSelect, onOpened }: Props) {
+/** Conversations by kind (most recently active first) — channels under their team — with unread and
+ * mention badges, and the ways to start something: a direct message by username, joining a team by
+ * invite code, creating a team, and the contacts list. */
+export function Sidebar({
+  me,
+  users,
+  conversations,
+  selected,
+  onSelect,
+  onOpened,
+  teams = [],
+  onManageTeam,
+  onContacts,
+}: Props) {
+  const item = (c: Conversation) => {
+    const label = conversationLabel(c, me, users);
+    const unread = c.unread_count > 0 && !c.muted;
+    return (
+      <li key={c.id}>
+        <button
+          type="button"
+          className={`conversation${c.id === selected ? ' active' : ''}${unread ? ' unread' : ''}`}
+          aria-current={c.id === selected ? 'page' : undefined}
+          data-testid="conversation"
+          onClick={() => onSelect(c.id)}
+        >
+          <span className="label">{label}</span>
+          {c.mention_count > 0 ? (
+            <span className="badge mention" aria-label={`${c.mention_count} mentions`}>
+              @{c.mention_count}
+            </span>
+          ) : unread ? (
+            <span className="badge" aria-label={`${c.unread_count} unread`}>
+              {c.unread_count}
+            </span>
+          ) : null}
+        </button>
+      </li>
+    );
+  };
+  const known = new Set(teams.map((t) => t.id));
+  const channels = conversations.filter((c) => c.kind === 'channel');
+  // Channels of a team the cache does not know yet (it arrives with the next sync) stay visible.
+  const loose = channels.filter((c) => !c.channel || !known.has(c.channel.team_id));
   return (
     <nav className="sidebar" aria-label="Conversations">
+      {teams.map((team) => {
+        const items = channels.filter((c) => c.channel?.team_id === team.id);
+        return (
+          <section key={`team-${team.id}`} aria-label={team.name} data-testid="team-section">
+            <div className="section-head">
+              <h2>{team.name}</h2>
+              {onManageTeam && (
+                <button
+                  type="button"
+                  className="icon-button"
+                  aria-label={`Manage ${team.name}`}
+                  title="Members, invites and channels"
+                  data-testid="manage-team"
+                  onClick={() => onManageTeam(team)}
+                >
+                  <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
+                    <path d="M2 4h12M2 8h12M2 12h12" stroke="currentColor" strokeWidth="1.5" />
+                    <circle cx="5" cy="4" r="2" fill="currentColor" />
+                    <circle cx="11" cy="8" r="2" fill="currentColor" />
+                    <circle cx="7" cy="12" r="2" fill="currentColor" />
+                  </svg>
+                </button>
+              )}
+            </div>
+            <ul>{items.map(item)}</ul>
+          </section>
+        );
+      })}
       {SECTIONS.map(({ kind, title }) => {
-        const items = conversations.filter((c) => c.kind === kind);
+        const items = kind === 'channel' ? loose : conversations.filter((c) => c.kind === kind);
         if (items.length === 0) return null;
         return (
           <section key={kind}>
             <h2>{title}</h2>
-            <ul>
-              {items.map((c) => {
-                const label = conversationLabel(c, me, users);
-                const unread = c.unread_count > 0 && !c.muted;
-                return (
-                  <li key={c.id}>
-                    <button
-                      type="button"
-                      className={`conversation${c.id === selected ? ' active' : ''}${unread ? ' unread' : ''}`}
-                      aria-current={c.id === selected ? 'page' : undefined}
-                      data-testid="conversation"
-                      onClick={() => onSelect(c.id)}
-                    >
-                      <span className="label">{label}</span>
-                      {c.mention_count > 0 ? (
-                        <span className="badge mention" aria-label={`${c.mention_count} mentions`}>
-                          @{c.mention_count}
-                        </span>
-                      ) : unread ? (
-                        <span className="badge" aria-label={`${c.unread_count} unread`}>
-                          {c.unread_count}
-                        </span>
-                      ) : null}
-                    </button>
-                  </li>
-                );
-              })}
-            </ul>
+            <ul>{items.map(item)}</ul>
           </section>
         );
       })}
+      {onContacts && (
+        <button type="button" className="sidebar-link" data-testid="open-contacts" onClick={onContacts}>
+          Contacts and requests
+        </button>
+      )}
       <StartForm
         label="Direct message"
         placeholder="username"
@@ -72,17 +123,27 @@ export function Sidebar({ me, users, conversations, selected, onSelect, onOpened
         placeholder="invite code"
         button="Join"
         testId="join-team"
-        run={async (value) => {
-          const team = await api.joinInvite(value);
-          const list = await api.conversations();
-          const general = list.find((c) => c.id === team.default_channel_id);
-          if (!general) throw { code: 'not_found', message: 'The team has no #general channel.' };
-          return general;
-        }}
+        run={async (value) => generalOf(await api.joinInvite(value))}
+        onDone={onOpened}
+      />
+      <StartForm
+        label="Create a team"
+        placeholder="team name"
+        button="Create"
+        testId="new-team"
+        run={async (value) => generalOf(await api.createTeam(value))}
         onDone={onOpened}
       />
     </nav>
   );
+}
+
+/** A team's #general, once the engine has it. */
+async function generalOf(team: Team): Promise<Conversation> {
+  const list = await api.conversations();
+  const general = list.find((c) => c.id === team.default_channel_id);
+  if (!general) throw { code: 'not_found', message: 'The team has no #general channel.' };
+  return general;
 }
 
 function StartForm(props: {

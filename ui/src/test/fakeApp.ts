@@ -43,6 +43,7 @@ export function fakeApp(handlers: Record<string, Handler>): Call[] {
     app_status: () => status(),
     current_user: () => null,
     conversations: () => [],
+    teams: () => [],
     connection_state: () => ({ state: 'live' }),
     users: () => [],
     draft: () => null,

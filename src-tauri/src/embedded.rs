@@ -1,9 +1,9 @@
 //! The embedded server: a full `jeco-server` running inside the app process.
 //!
 //! It is what makes the app work with zero setup — install, open, register — and lets one person
-//! host a small team. Its data lives in `<app data dir>/server`, so it survives restarts, and it
-//! listens on loopback only: hosting for others on the network is what the standalone
-//! `jeco-server` is for.
+//! host a small team. Its data lives in `<app data dir>/server`, so it survives restarts. It listens
+//! on loopback unless the person chooses to host on the local network (see [`crate::hosting`]);
+//! a larger or always-on team is what the standalone `jeco-server` is for.
 
 use jeco_client::ServerAddress;
 use std::net::SocketAddr;
@@ -47,7 +47,12 @@ impl EmbeddedServer {
             .local_addr()
             .map_err(|source| EmbeddedError::Bind { bind, source })?;
         let server = jeco_server::RunningServer::start(config, listener).await?;
-        let address = ServerAddress::parse(&format!("http://{}", server.local_addr()))
+        // Listening on every interface, the app itself still talks to it over loopback.
+        let mut local = server.local_addr();
+        if local.ip().is_unspecified() {
+            local.set_ip(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        }
+        let address = ServerAddress::parse(&format!("http://{local}"))
             .expect("a socket address is a valid server address");
         tracing::info!(%address, data_dir = %data_dir.display(), "embedded server started");
         Ok(Self {
@@ -59,6 +64,11 @@ impl EmbeddedServer {
 
     pub fn address(&self) -> &ServerAddress {
         &self.address
+    }
+
+    /// The port it listens on.
+    pub fn local_port(&self) -> u16 {
+        self.server.local_addr().port()
     }
 
     pub fn data_dir(&self) -> &Path {

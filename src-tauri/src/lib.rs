@@ -6,6 +6,7 @@
 //!
 //! - [`keychain`] — sign-in tokens in the OS keychain (a `jeco_client::TokenStore`);
 //! - [`embedded`] — the in-process server, data in the app data directory;
+//! - [`hosting`] — that server on the local network for a small team, and its addresses;
 //! - [`session`] — which server the app talks to and the engine for it;
 //! - [`settings`] — environment overrides (`JECO_DESKTOP_*`) and remembered choices;
 //! - [`error`] — the `{code, message, fields?}` shape every command error takes.
@@ -16,6 +17,7 @@ pub mod bindings;
 pub mod commands;
 pub mod embedded;
 pub mod error;
+pub mod hosting;
 pub mod keychain;
 pub mod session;
 pub mod settings;
@@ -84,6 +86,8 @@ pub fn run() {
             commands::attachment_data_url,
             commands::save_attachment,
             commands::send_with_files,
+            commands::set_hosting,
+            commands::set_embedded_running,
             commands::people::update_profile,
             commands::people::set_avatar,
             commands::people::set_avatar_bytes,

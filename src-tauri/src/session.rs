@@ -76,6 +76,10 @@ pub struct EmbeddedStatus {
     pub address: Option<String>,
     pub data_dir: String,
     pub error: Option<String>,
+    /// Listening on the local network (not only this computer) for teammates.
+    pub hosting: bool,
+    /// While hosting: the addresses teammates can connect to.
+    pub lan_addresses: Vec<String>,
 }
 
 struct Inner {
@@ -83,12 +87,15 @@ struct Inner {
     engine: Option<Engine>,
     embedded: Option<EmbeddedServer>,
     embedded_error: Option<String>,
+    /// The port the embedded server keeps while hosted on the network; `None`: loopback only.
+    hosting_port: Option<u16>,
 }
 
 /// Managed by Tauri; one per app.
 pub struct AppState {
     data_dir: PathBuf,
-    embedded_bind: SocketAddr,
+    /// `JECO_DESKTOP_EMBEDDED_BIND`: where the embedded server listens, whatever else is chosen.
+    embedded_bind: Option<SocketAddr>,
     /// Set when `JECO_DESKTOP_SERVER` chose the server: the choice is then not remembered.
     server_from_env: bool,
     inner: Mutex<Inner>,
@@ -100,20 +107,17 @@ impl AppState {
     /// embedded server if that is the one. Never fails: problems show up in [`AppStatus`] and in
     /// command errors, where the UI can explain them.
     pub async fn start(data_dir: PathBuf, overrides: &Overrides) -> Self {
-        let chosen = overrides
-            .server
-            .clone()
-            .or_else(|| Settings::load(&data_dir).server);
+        let saved = Settings::load(&data_dir);
+        let chosen = overrides.server.clone().or(saved.server);
         let state = Self {
-            embedded_bind: overrides
-                .embedded_bind
-                .unwrap_or(crate::embedded::DEFAULT_BIND),
+            embedded_bind: overrides.embedded_bind,
             server_from_env: overrides.server.is_some(),
             inner: Mutex::new(Inner {
                 target: ServerTarget::Embedded,
                 engine: None,
                 embedded: None,
                 embedded_error: None,
+                hosting_port: saved.hosting_port,
             }),
             data_dir,
             sink: std::sync::Mutex::new(None),
@@ -179,6 +183,11 @@ impl AppState {
     pub async fn status(&self) -> AppStatus {
         let inner = self.inner.lock().await;
         let embedded_address = inner.embedded.as_ref().map(|e| e.address().to_string());
+        let hosting = inner.embedded.is_some() && inner.hosting_port.is_some();
+        let lan_addresses = match (&inner.embedded, hosting) {
+            (Some(server), true) => crate::hosting::lan_urls(server.local_port()),
+            _ => Vec::new(),
+        };
         AppStatus {
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             mode: match inner.target {
@@ -198,6 +207,8 @@ impl AppState {
                 address: embedded_address,
                 data_dir: self.embedded_data_dir().display().to_string(),
                 error: inner.embedded_error.clone(),
+                hosting,
+                lan_addresses,
             },
             connection: inner
                 .engine
@@ -240,8 +251,7 @@ impl AppState {
         let address = match &target {
             ServerTarget::Embedded => {
                 if inner.embedded.is_none() {
-                    match EmbeddedServer::start(&self.embedded_data_dir(), self.embedded_bind).await
-                    {
+                    match self.start_embedded(&mut inner).await {
                         Ok(server) => {
                             inner.embedded = Some(server);
                             inner.embedded_error = None;
@@ -294,17 +304,85 @@ impl AppState {
         drop(inner);
 
         if remember && !self.server_from_env {
-            let settings = Settings {
-                server: match &target {
+            self.remember(|settings| {
+                settings.server = match &target {
                     ServerTarget::Embedded => None,
                     ServerTarget::Remote(address) => Some(address.to_string()),
-                },
-            };
-            if let Err(e) = settings.save(&self.data_dir) {
-                tracing::warn!(error = %e, "could not remember the server choice");
-            }
+                };
+            });
         }
         Ok(())
+    }
+
+    /// Starts the embedded server where it should listen: the environment's address, else the
+    /// network at the hosting port (a free one if that is taken, then remembered), else loopback.
+    async fn start_embedded(&self, inner: &mut Inner) -> Result<EmbeddedServer, EmbeddedError> {
+        let dir = self.embedded_data_dir();
+        if let Some(bind) = self.embedded_bind {
+            return EmbeddedServer::start(&dir, bind).await;
+        }
+        let Some(port) = inner.hosting_port else {
+            return EmbeddedServer::start(&dir, crate::embedded::DEFAULT_BIND).await;
+        };
+        let server = match EmbeddedServer::start(&dir, crate::hosting::bind(port)).await {
+            Ok(server) => server,
+            Err(EmbeddedError::Bind { source, .. }) => {
+                tracing::warn!(port, error = %source, "hosting port busy; taking another");
+                EmbeddedServer::start(&dir, crate::hosting::bind(0)).await?
+            }
+            Err(e) => return Err(e),
+        };
+        if server.local_port() != port {
+            inner.hosting_port = Some(server.local_port());
+            let kept = inner.hosting_port;
+            self.remember(|settings| settings.hosting_port = kept);
+        }
+        Ok(server)
+    }
+
+    /// Hosts the embedded server on the local network (or back on this computer only). The
+    /// server restarts on its new address; the app follows it and keeps its session and cache.
+    pub async fn set_hosting(&self, on: bool) -> Result<AppStatus, CommandError> {
+        {
+            let mut inner = self.inner.lock().await;
+            if inner.target != ServerTarget::Embedded {
+                return Err(CommandError::new(
+                    "validation_failed",
+                    "Hosting is for the built-in server: switch to it first.",
+                ));
+            }
+            let port = on.then(|| inner.hosting_port.unwrap_or(crate::hosting::DEFAULT_PORT));
+            inner.hosting_port = port;
+            self.remember(|settings| settings.hosting_port = port);
+            if let Some(server) = inner.embedded.take() {
+                server.shutdown().await;
+            }
+        }
+        self.switch(None, false).await?;
+        Ok(self.status().await)
+    }
+
+    /// Stops the built-in server (the app keeps reading its cache and queues what is written) or
+    /// starts it again.
+    pub async fn set_embedded_running(&self, run: bool) -> Result<AppStatus, CommandError> {
+        if run {
+            self.switch(None, false).await?;
+        } else {
+            let mut inner = self.inner.lock().await;
+            if let Some(server) = inner.embedded.take() {
+                server.shutdown().await;
+            }
+        }
+        Ok(self.status().await)
+    }
+
+    /// Changes the remembered settings (reading them first, so other choices are kept).
+    fn remember(&self, change: impl FnOnce(&mut Settings)) {
+        let mut settings = Settings::load(&self.data_dir);
+        change(&mut settings);
+        if let Err(e) = settings.save(&self.data_dir) {
+            tracing::warn!(error = %e, "could not save the settings");
+        }
     }
 
     fn embedded_data_dir(&self) -> PathBuf {
@@ -406,6 +484,69 @@ mod tests {
         other.shutdown().await;
         state.shutdown().await;
         assert_eq!(state.status().await.embedded.state, "stopped");
+    }
+
+    #[tokio::test]
+    async fn hosts_on_the_network_at_a_kept_port_and_stops_and_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        // A port known to be free now, as if chosen on an earlier run.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let state = AppState::start(dir.path().to_owned(), &Overrides::default()).await;
+        assert!(!state.status().await.embedded.hosting);
+        Settings {
+            hosting_port: Some(port),
+            ..Settings::default()
+        }
+        .save(dir.path())
+        .unwrap();
+        let state = AppState::start(dir.path().to_owned(), &Overrides::default()).await;
+        let status = state.status().await;
+        assert!(status.embedded.hosting);
+        let local = format!("http://127.0.0.1:{port}");
+        assert_eq!(status.embedded.address.as_deref(), Some(local.as_str()));
+        assert_eq!(status.server_address.as_deref(), Some(local.as_str()));
+        assert!(
+            status
+                .embedded
+                .lan_addresses
+                .iter()
+                .all(|a| a.ends_with(&format!(":{port}")))
+        );
+        // Listening on every interface, not just loopback.
+        let taken = std::net::TcpListener::bind(("0.0.0.0", port));
+        assert!(
+            taken.is_err(),
+            "the hosting port should be bound on 0.0.0.0"
+        );
+
+        // Stopped: the app keeps its engine (offline); started again at the same address.
+        let status = state.set_embedded_running(false).await.unwrap();
+        assert_eq!(status.embedded.state, "stopped");
+        assert!(state.engine().await.is_ok());
+        let status = state.set_embedded_running(true).await.unwrap();
+        assert_eq!(status.embedded.state, "running");
+        assert_eq!(status.embedded.address.as_deref(), Some(local.as_str()));
+
+        // Back to this computer only: a loopback address, remembered.
+        let status = state.set_hosting(false).await.unwrap();
+        assert!(!status.embedded.hosting);
+        assert!(status.embedded.lan_addresses.is_empty());
+        assert_eq!(Settings::load(dir.path()).hosting_port, None);
+        assert!(
+            state
+                .engine()
+                .await
+                .unwrap()
+                .client()
+                .health()
+                .await
+                .is_ok()
+        );
+        state.shutdown().await;
     }
 
     #[tokio::test]

@@ -58,6 +58,8 @@ impl Overrides {
 pub struct Settings {
     /// The server the person chose on the login screen; `None` means the embedded server.
     pub server: Option<String>,
+    /// Set while the embedded server is hosted on the local network: the port it keeps.
+    pub hosting_port: Option<u16>,
 }
 
 impl Settings {
@@ -132,6 +134,7 @@ mod tests {
         assert_eq!(Settings::load(dir.path()), Settings::default());
         let s = Settings {
             server: Some("https://chat.example.com".into()),
+            hosting_port: Some(7860),
         };
         s.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), s);

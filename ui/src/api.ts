@@ -74,6 +74,8 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 export const api = {
   appStatus: () => call<AppStatus>('app_status'),
   setServerAddress: (address: string | null) => call<AppStatus>('set_server_address', { address }),
+  setHosting: (on: boolean) => call<AppStatus>('set_hosting', { on }),
+  setEmbeddedRunning: (run: boolean) => call<AppStatus>('set_embedded_running', { run }),
   register: (username: string, password: string, displayName: string | null) =>
     call<User>('register', { username, password, displayName }),
   login: (username: string, password: string) => call<User>('login', { username, password }),

@@ -399,3 +399,18 @@ pub async fn send_with_files(
     }
     Ok(engine.send_files(conversation_id, &text, None, &to_send)?)
 }
+
+/// Hosts the built-in server on the local network for teammates (or on this computer only).
+#[tauri::command]
+pub async fn set_hosting(state: State<'_, AppState>, on: bool) -> Result<AppStatus, CommandError> {
+    state.set_hosting(on).await
+}
+
+/// Stops or starts the built-in server.
+#[tauri::command]
+pub async fn set_embedded_running(
+    state: State<'_, AppState>,
+    run: bool,
+) -> Result<AppStatus, CommandError> {
+    state.set_embedded_running(run).await
+}

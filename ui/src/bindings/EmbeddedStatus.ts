@@ -4,4 +4,12 @@ export type EmbeddedStatus = {
 /**
  * `"running"`, `"stopped"` (talking to another server) or `"failed"`.
  */
-state: "running" | "stopped" | "failed", address: string | null, dataDir: string, error: string | null, };
+state: "running" | "stopped" | "failed", address: string | null, dataDir: string, error: string | null, 
+/**
+ * Listening on the local network (not only this computer) for teammates.
+ */
+hosting: boolean, 
+/**
+ * While hosting: the addresses teammates can connect to.
+ */
+lanAddresses: Array<string>, };

@@ -14,6 +14,8 @@ import { Avatar } from './Avatar';
 import { ContactsDialog } from './ContactsDialog';
 import { ProfileDialog } from './ProfileDialog';
 import { TeamDialog } from './TeamDialog';
+import { Dialog } from './Dialog';
+import { HostingPanel } from './HostingPanel';
 import { Logo } from './Logo';
 import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationPane } from './ConversationPane';
@@ -53,12 +55,13 @@ export function displayName(u: User | undefined): string {
  * Everything comes from the engine's cache through commands, so it shows at once without network;
  * `engine-event`s say what changed and the view re-reads just that.
  */
-export function ChatView({ user: signedIn, status, onSignedOut }: Props) {
+export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }: Props) {
+  const [status, setStatus] = useState<AppStatus | null>(initialStatus);
   // The profile can change here (the profile dialog); everything below shows the newest one.
   const [user, setUser] = useState<User>(signedIn);
   const [teams, setTeams] = useState<Team[]>([]);
   const [dialog, setDialog] = useState<
-    { kind: 'profile' } | { kind: 'contacts' } | { kind: 'team'; team: Team } | null
+    { kind: 'profile' } | { kind: 'contacts' } | { kind: 'server' } | { kind: 'team'; team: Team } | null
   >(null);
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [selected, setSelected] = useState<number | null>(null);
@@ -184,13 +187,25 @@ export function ChatView({ user: signedIn, status, onSignedOut }: Props) {
         </div>
         <div className="topbar-right">
           {status?.serverAddress && (
-            <span className="server-pill" title="Server">
+            <button
+              type="button"
+              className="server-pill"
+              title={status.mode === 'embedded' ? 'Built-in server: host it for your team' : 'Server'}
+              aria-label={status.mode === 'embedded' ? 'Built-in server' : `Server ${status.serverAddress}`}
+              data-testid="server-pill"
+              disabled={status.mode !== 'embedded'}
+              onClick={() => setDialog({ kind: 'server' })}
+            >
               <span
                 className={`dot ${connection.state === 'live' ? 'live' : 'offline'}`}
                 aria-hidden="true"
               />
-              {status.mode === 'embedded' ? 'Built-in server' : status.serverAddress}
-            </span>
+              {status.mode === 'embedded'
+                ? status.embedded.hosting
+                  ? 'Hosting for your network'
+                  : 'Built-in server'
+                : status.serverAddress}
+            </button>
           )}
           <button
             type="button"
@@ -298,6 +313,11 @@ export function ChatView({ user: signedIn, status, onSignedOut }: Props) {
             setUsers((prev) => new Map(prev).set(u.id, u));
           }}
         />
+      )}
+      {dialog?.kind === 'server' && status && (
+        <Dialog title="Built-in server" onClose={() => setDialog(null)} testId="server-dialog">
+          <HostingPanel status={status} onStatusChange={setStatus} />
+        </Dialog>
       )}
       {dialog?.kind === 'contacts' && (
         <ContactsDialog

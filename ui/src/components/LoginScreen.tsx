@@ -2,6 +2,7 @@ import { cloneElement, FormEvent, ReactElement, useEffect, useId, useState } fro
 import { api, AppStatus, toCommandError, User } from '../api';
 import { describeError, FormErrors } from '../errors';
 import { Logo } from './Logo';
+import { HostingPanel } from './HostingPanel';
 
 type Mode = 'login' | 'register';
 
@@ -218,6 +219,15 @@ export function LoginScreen({ status, initialError = null, onSignedIn, onStatusC
               <button type="button" className="link" onClick={useBuiltInServer} disabled={busy}>
                 Use the built-in server instead
               </button>
+            )}
+            {status?.mode === 'embedded' && (serverIsEmbedded || status.embedded.state !== 'running') && (
+              <HostingPanel
+                status={status}
+                onStatusChange={(next) => {
+                  onStatusChange(next);
+                  setServer(next.serverAddress ?? '');
+                }}
+              />
             )}
 
             <button type="submit" className="primary" data-testid="submit" disabled={busy}>

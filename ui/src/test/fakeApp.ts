@@ -10,7 +10,14 @@ export function status(overrides: Partial<AppStatus> = {}): AppStatus {
     appVersion: '0.1.0',
     mode: 'embedded',
     serverAddress: EMBEDDED,
-    embedded: { state: 'running', address: EMBEDDED, dataDir: '/data/server', error: null },
+    embedded: {
+      state: 'running',
+      address: EMBEDDED,
+      dataDir: '/data/server',
+      error: null,
+      hosting: false,
+      lanAddresses: [],
+    },
     connection: { state: 'live' },
     ...overrides,
   };

@@ -160,6 +160,33 @@ async fn embedded_server_by_default() -> Result<()> {
     app.screenshot(&screenshots.join("login-embedded.png"))
         .await?;
 
+    // Hosting for the network: the server moves to every interface at a port it keeps, and the
+    // sign-in form follows it.
+    app.click(&app.wait_for("[data-testid=hosting-switch]").await?)
+        .await?;
+    app.wait_for_text("[data-testid=hosting-state]", "Hosting for your network")
+        .await?;
+    app.wait_for("[data-testid=lan-address]").await?;
+    let mut address = app.value(&app.wait_for("#server-address").await?).await?;
+    for _ in 0..50 {
+        if !address.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        address = app.value(&app.wait_for("#server-address").await?).await?;
+    }
+    let port: u16 = address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .context("the hosted address has a port")?;
+    assert!(
+        std::net::TcpListener::bind(("0.0.0.0", port)).is_err(),
+        "the hosted server listens on every interface"
+    );
+    app.screenshot(&screenshots.join("login-hosting.png"))
+        .await?;
+
     app.click(&app.wait_for("[data-testid=tab-register]").await?)
         .await?;
     app.fill(&app.wait_for("#username").await?, "local_user")
@@ -170,7 +197,8 @@ async fn embedded_server_by_default() -> Result<()> {
         .await?;
     app.wait_for_text("[data-testid=welcome]", "Welcome, local_user!")
         .await?;
-    app.wait_for_text(".server-pill", "Built-in server").await?;
+    app.wait_for_text(".server-pill", "Hosting for your network")
+        .await?;
 
     // The embedded server really is at that address, with the account in it.
     let check = jeco_client::Client::builder(&address).build()?;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The desktop app's memory (PSS of the whole process tree, WebKit processes included) after start
+# and through a stretch of steady traffic, and its startup to a cached timeline — measured on the
+# built app under Xvfb against a real server (tests/src/bin/footprint.rs).
+#
+# Usage: scripts/footprint.sh [--minutes 60] [--rate 2] [--sample-secs 30]
+# Needs what scripts/e2e-desktop.sh needs (`./dev setup` installs it). Figures: BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+npm --prefix ui run build --silent
+cargo build -p jeco-desktop -p jeco-server --bins
+cargo build -p jeco-e2e --bin footprint
+target="${CARGO_TARGET_DIR:-target}"
+
+keyring_home="$(mktemp -d)"
+trap 'rm -rf "$keyring_home"' EXIT
+export JECO_E2E_KEYRING_HOME="$keyring_home"
+dbus-run-session -- bash -euo pipefail -c '
+  eval "$(printf "jeco-footprint" | HOME="$JECO_E2E_KEYRING_HOME" XDG_DATA_HOME="$JECO_E2E_KEYRING_HOME/share" \
+    gnome-keyring-daemon --unlock --components=secrets)"
+  xvfb-run -a -s "-screen 0 1280x1024x24" "$0" "$@"
+' "$target/debug/footprint" "$@"

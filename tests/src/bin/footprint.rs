@@ -116,7 +116,7 @@ async fn main() -> Result<()> {
     let mut tick = tokio::time::interval(gap);
     while began.elapsed() < total {
         tick.tick().await;
-        let (engine, conversation) = if sent % 2 == 0 {
+        let (engine, conversation) = if sent.is_multiple_of(2) {
             (&alice, to_alice)
         } else {
             (&bob, to_bob)

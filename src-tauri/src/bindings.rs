@@ -33,6 +33,7 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     jeco_client::MessageRef::export_all(&cfg)?;
     jeco_client::cache::Draft::export_all(&cfg)?;
     crate::commands::people::TeamMember::export_all(&cfg)?;
+    crate::commands::inbox::InboxItem::export_all(&cfg)?;
     crate::commands::people::ContactsView::export_all(&cfg)?;
     jeco_shared::users::UpdateProfileRequest::export_all(&cfg)?;
     jeco_shared::teams::Invite::export_all(&cfg)?;

@@ -45,6 +45,8 @@ import type { MemberRole } from './bindings/MemberRole';
 import type { UpdateProfileRequest } from './bindings/UpdateProfileRequest';
 export type { TeamMember, ContactsView, Invite, Channel, MemberRole, UpdateProfileRequest };
 export type { ContactRequestView } from './bindings/ContactRequestView';
+export type { InboxItem } from './bindings/InboxItem';
+import type { InboxItem } from './bindings/InboxItem';
 export type { Contact } from './bindings/Contact';
 
 export function isCommandError(value: unknown): value is CommandError {
@@ -137,6 +139,11 @@ export const api = {
     call<null>('answer_contact_request', { requestId, accept }),
   cancelContactRequest: (requestId: number) => call<null>('cancel_contact_request', { requestId }),
   removeContact: (userId: number) => call<null>('remove_contact', { userId }),
+
+  // The notifications panel (from the cache; marking read needs the server).
+  inbox: (limit = 50) => call<InboxItem[]>('inbox', { limit }),
+  markInboxRead: (id: number) => call<number>('mark_inbox_read', { id }),
+  markInboxAllRead: () => call<null>('mark_inbox_all_read'),
 };
 
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */

@@ -4,6 +4,7 @@
 //!
 //! Commands of one area live in a submodule of their own (registered in `lib.rs` like these).
 
+pub mod inbox;
 pub mod people;
 
 use crate::error::CommandError;

@@ -14,7 +14,7 @@ use jeco_shared::users::UpdateProfileRequest;
 async fn profile_picture_teams_and_contacts() {
     let dirs = Dirs::new();
     let server = ServerProcess::start(&dirs.server, &[]);
-    let (alice, bob, _dm) = two_users_in_a_dm(&server.url(), &dirs).await;
+    let (alice, bob, dm) = two_users_in_a_dm(&server.url(), &dirs).await;
 
     // Profile: the change is the user's, kept offline, and seen by others.
     let me = alice
@@ -113,4 +113,30 @@ async fn profile_picture_teams_and_contacts() {
     assert_eq!(contacts[0].user.username, "bob");
     alice.remove_contact(bob_id).await.unwrap();
     assert!(alice.contacts().await.unwrap().items.is_empty());
+
+    // Notifications: a direct message notifies Bob; he reads it, then everything.
+    alice.send(dm, "are you there?", None).unwrap();
+    let b = bob.clone();
+    eventually(move || {
+        b.notifications(20)
+            .unwrap()
+            .iter()
+            .any(|(n, read)| !read && n.preview.contains("are you there?"))
+    })
+    .await;
+    let (first, _) = bob
+        .notifications(20)
+        .unwrap()
+        .into_iter()
+        .find(|(n, _)| n.preview.contains("are you there?"))
+        .unwrap();
+    bob.mark_notification_read(first.id).await.unwrap();
+    assert!(
+        bob.notifications(20)
+            .unwrap()
+            .iter()
+            .any(|(n, read)| n.id == first.id && *read)
+    );
+    bob.mark_all_notifications_read().await.unwrap();
+    assert!(bob.notifications(20).unwrap().iter().all(|(_, read)| *read));
 }

@@ -5,6 +5,7 @@ import {
   ConnectionState,
   Conversation,
   EngineEvent,
+  InboxItem,
   onEngineEvent,
   Team,
   toCommandError,
@@ -16,6 +17,7 @@ import { ProfileDialog } from './ProfileDialog';
 import { TeamDialog } from './TeamDialog';
 import { Dialog } from './Dialog';
 import { HostingPanel } from './HostingPanel';
+import { NotificationsPanel } from './NotificationsPanel';
 import { Logo } from './Logo';
 import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationPane } from './ConversationPane';
@@ -60,6 +62,8 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
   // The profile can change here (the profile dialog); everything below shows the newest one.
   const [user, setUser] = useState<User>(signedIn);
   const [teams, setTeams] = useState<Team[]>([]);
+  const [inbox, setInbox] = useState<InboxItem[]>([]);
+  const [showInbox, setShowInbox] = useState(false);
   const [dialog, setDialog] = useState<
     { kind: 'profile' } | { kind: 'contacts' } | { kind: 'server' } | { kind: 'team'; team: Team } | null
   >(null);
@@ -97,9 +101,14 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
 
   const reload = useCallback(async () => {
     try {
-      const [list, teamList] = await Promise.all([api.conversations(), api.teams()]);
+      const [list, teamList, notifications] = await Promise.all([
+        api.conversations(),
+        api.teams(),
+        api.inbox(),
+      ]);
       setConversations(list);
       setTeams(teamList);
+      setInbox(notifications);
       void learnUsers(list.flatMap((c) => c.members.map((m) => m.user_id)));
     } catch (e) {
       setError(toCommandError(e).message);
@@ -119,6 +128,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
         }
         case 'conversations_changed':
         case 'teams_changed':
+        case 'notification':
           void reload();
           break;
         case 'timeline_changed':
@@ -209,6 +219,28 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
           )}
           <button
             type="button"
+            className="secondary small bell"
+            data-testid="open-notifications"
+            aria-pressed={showInbox}
+            aria-label={`Notifications, ${inbox.filter((i) => !i.read).length} unread`}
+            onClick={() => setShowInbox((v) => !v)}
+          >
+            <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
+              <path
+                d="M8 1.5a4 4 0 0 0-4 4v2.8L2.6 11h10.8L12 8.3V5.5a4 4 0 0 0-4-4zM6.3 12.5a1.8 1.8 0 0 0 3.4 0"
+                fill="none"
+                stroke="currentColor"
+                strokeWidth="1.4"
+              />
+            </svg>
+            {inbox.some((i) => !i.read) && (
+              <span className="badge mention" data-testid="notifications-unread">
+                {inbox.filter((i) => !i.read).length}
+              </span>
+            )}
+          </button>
+          <button
+            type="button"
             className="secondary small"
             data-testid="open-search"
             aria-pressed={searching}
@@ -263,6 +295,20 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
           onContacts={() => setDialog({ kind: 'contacts' })}
         />
         <main className="chat-main">
+          {showInbox && (
+            <NotificationsPanel
+              me={user.id}
+              users={users}
+              conversations={conversations}
+              items={inbox}
+              onChanged={() => void reload()}
+              onOpen={(conversationId) => {
+                setSelected(conversationId);
+                setShowInbox(false);
+              }}
+              onClose={() => setShowInbox(false)}
+            />
+          )}
           {searching && (
             <SearchPanel
               me={user.id}

@@ -51,6 +51,7 @@ export function fakeApp(handlers: Record<string, Handler>): Call[] {
     current_user: () => null,
     conversations: () => [],
     teams: () => [],
+    inbox: () => [],
     connection_state: () => ({ state: 'live' }),
     users: () => [],
     draft: () => null,

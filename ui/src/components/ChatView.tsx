@@ -18,6 +18,7 @@ import { TeamDialog } from './TeamDialog';
 import { Dialog } from './Dialog';
 import { HostingPanel } from './HostingPanel';
 import { NotificationsPanel } from './NotificationsPanel';
+import { Upload, UploadProgress } from './UploadProgress';
 import { Logo } from './Logo';
 import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationPane } from './ConversationPane';
@@ -64,6 +65,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
   const [teams, setTeams] = useState<Team[]>([]);
   const [inbox, setInbox] = useState<InboxItem[]>([]);
   const [showInbox, setShowInbox] = useState(false);
+  const [uploads, setUploads] = useState<Map<number, Upload>>(new Map());
   const [dialog, setDialog] = useState<
     { kind: 'profile' } | { kind: 'contacts' } | { kind: 'server' } | { kind: 'team'; team: Team } | null
   >(null);
@@ -136,8 +138,28 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
           break;
         case 'outbox':
         case 'outbox_removed':
+          if (event.type === 'outbox_removed' || event.state === 'failed') {
+            const done = event.id;
+            setUploads((prev) => {
+              if (!prev.has(done)) return prev;
+              const next = new Map(prev);
+              next.delete(done);
+              return next;
+            });
+          }
           if (event.conversation_id === selectedRef.current) setTimelineVersion((v) => v + 1);
           break;
+        case 'upload_progress': {
+          const upload: Upload = {
+            outboxId: event.outbox_id,
+            conversationId: event.conversation_id,
+            file: event.file,
+            sent: event.sent,
+            total: event.total,
+          };
+          setUploads((prev) => new Map(prev).set(upload.outboxId, upload));
+          break;
+        }
         case 'typing':
           setTyping((prev) => new Map(prev).set(event.conversation_id, event.user_ids));
           void learnUsers(event.user_ids);
@@ -320,6 +342,9 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
               }}
               onClose={() => setSearching(false)}
             />
+          )}
+          {current && (
+            <UploadProgress uploads={[...uploads.values()].filter((u) => u.conversationId === current.id)} />
           )}
           {current ? (
             <ConversationPane

@@ -1,0 +1,49 @@
+import { act, render, screen } from '@testing-library/react';
+import { emit } from '@tauri-apps/api/event';
+import { describe, expect, it } from 'vitest';
+import type { Conversation } from '../api';
+import { fakeApp, status, user } from '../test/fakeApp';
+import { ChatView } from './ChatView';
+import userEvent from '@testing-library/user-event';
+
+const DM: Conversation = {
+  id: 7,
+  kind: 'group',
+  name: 'Design crew',
+  created_at: '2026-11-23T10:00:00Z',
+  last_activity_at: '2026-11-23T10:00:00Z',
+  last_seq: 0,
+  read_seq: 0,
+  unread_count: 0,
+  mention_count: 0,
+  my_role: 'member',
+  last_message: null,
+  members: [],
+  muted: false,
+};
+
+describe('upload progress', () => {
+  it('shows the files of the open conversation going up, and drops the bar when the message is sent', async () => {
+    fakeApp({ conversations: () => [DM], timeline: () => ({ items: [], has_more_before: false }) });
+    render(<ChatView user={user()} status={status()} onSignedOut={() => undefined} />);
+    await userEvent.click(await screen.findByRole('button', { name: /Design crew/ }));
+    await screen.findByTestId('conversation-title');
+    await act(() =>
+      emit('engine-event', {
+        type: 'upload_progress',
+        outbox_id: 3,
+        conversation_id: 7,
+        file: 0,
+        sent: 512 * 1024,
+        total: 2 * 1024 * 1024,
+      }),
+    );
+    const bar = await screen.findByTestId('upload-progress');
+    expect(bar).toHaveTextContent('Sending file 1: 512 KiB of 2.0 MiB');
+    expect(screen.getByRole('progressbar', { name: 'Upload 25%' })).toBeInTheDocument();
+    await act(() =>
+      emit('engine-event', { type: 'outbox_removed', id: 3, conversation_id: 7, delivered: true }),
+    );
+    expect(screen.queryByTestId('upload-progress')).not.toBeInTheDocument();
+  });
+});

@@ -31,7 +31,7 @@ pub use address::ServerAddress;
 pub use api::{ApiClient, ApiError};
 pub use engine::{
     ConnectionState, Engine, EngineBuilder, EngineError, EngineEvent, FileToSend, ItemState,
-    SearchResult, Timeline, TimelineItem, Timing, server_dir_name,
+    SearchResult, Thread, Timeline, TimelineItem, Timing, server_dir_name,
 };
 pub use outbox::{MessageRef, OutboxItem, OutboxState};
 pub use session::{Client, ClientBuilder, ClientError};

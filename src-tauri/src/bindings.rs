@@ -32,6 +32,8 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     jeco_client::EngineEvent::export_all(&cfg)?;
     jeco_client::MessageRef::export_all(&cfg)?;
     jeco_client::cache::Draft::export_all(&cfg)?;
+    jeco_client::Thread::export_all(&cfg)?;
+    crate::commands::timeline::ReadReceipt::export_all(&cfg)?;
     Ok(())
 }
 

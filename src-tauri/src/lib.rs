@@ -84,6 +84,11 @@ pub fn run() {
             commands::attachment_data_url,
             commands::save_attachment,
             commands::send_with_files,
+            commands::timeline::thread,
+            commands::timeline::messages,
+            commands::timeline::set_pinned,
+            commands::timeline::pins,
+            commands::timeline::read_receipts,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))
         .expect("the Tauri app builds from tauri.conf.json");

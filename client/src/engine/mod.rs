@@ -21,7 +21,11 @@
 mod deliver;
 mod media;
 mod network;
+mod pins;
 mod sync_loop;
+mod threads;
+
+pub use threads::Thread;
 
 use crate::cache::Enqueued;
 use crate::cache::{Applied, Cache, CacheError, Draft, LocalHit};

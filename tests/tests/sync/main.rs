@@ -7,6 +7,7 @@
 //! production: connections reset, the port closed, then the same data served again.
 
 mod support;
+mod threads;
 
 use jeco_client::{ConnectionState, EngineEvent, FileToSend, ItemState, MessageRef, TokenStore};
 use jeco_e2e::process::ServerProcess;

@@ -37,6 +37,10 @@ export type { TimelineItem } from './bindings/TimelineItem';
 export type { Message } from './bindings/Message';
 export type { Attachment } from './bindings/Attachment';
 import type { Attachment } from './bindings/Attachment';
+import type { Message } from './bindings/Message';
+import type { Thread } from './bindings/Thread';
+import type { ReadReceipt } from './bindings/ReadReceipt';
+export type { Thread, ReadReceipt };
 
 export function isCommandError(value: unknown): value is CommandError {
   return (
@@ -99,6 +103,13 @@ export const api = {
   saveAttachment: (attachment: Attachment) => call<string>('save_attachment', { attachment }),
   sendWithFiles: (conversationId: number, text: string, files: { name: string; data_base64: string }[]) =>
     call<OutboxItem>('send_with_files', { conversationId, text, files }),
+  // Threads, quoted parents, pins, read receipts (src-tauri/src/commands/timeline.rs).
+  thread: (conversationId: number, root: number) => call<Thread>('thread', { conversationId, root }),
+  messages: (conversationId: number, ids: number[]) => call<Message[]>('messages', { conversationId, ids }),
+  setPinned: (conversationId: number, messageId: number, pinned: boolean) =>
+    call<Message>('set_pinned', { conversationId, messageId, pinned }),
+  pins: (conversationId: number) => call<Message[]>('pins', { conversationId }),
+  readReceipts: (conversationId: number) => call<ReadReceipt[]>('read_receipts', { conversationId }),
 };
 
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */

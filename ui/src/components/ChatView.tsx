@@ -111,6 +111,7 @@ export function ChatView({ user, status, onSignedOut }: Props) {
           break;
         case 'outbox':
         case 'outbox_removed':
+        case 'read_receipt':
           if (event.conversation_id === selectedRef.current) setTimelineVersion((v) => v + 1);
           break;
         case 'typing':

@@ -1,10 +1,13 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, Conversation, TimelineItem, toCommandError, User } from '../api';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { api, Conversation, Message, ReadReceipt, TimelineItem, toCommandError, User } from '../api';
 import { conversationLabel, displayName } from './ChatView';
 import { Composer, Editing } from './Composer';
 import type { MessageActions } from './MessageItem';
-import { Timeline } from './Timeline';
-import { refOf } from './timelineFormat';
+import { PinnedPanel } from './PinnedPanel';
+import { ThreadPanel } from './ThreadPanel';
+import { Timeline, TimelineHandle } from './Timeline';
+import { keyOf, refOf } from './timelineFormat';
+import './timeline.css';
 
 interface Props {
   conversation: Conversation;
@@ -16,30 +19,75 @@ interface Props {
   onUnknownUsers: (ids: number[]) => void;
 }
 
-/** One conversation: its timeline (from the cache; older pages on demand) and the composer. */
+/** Page sizes: what opening shows, and what a jump back into history loads at a time. */
+const PAGE = 50;
+const JUMP_PAGE = 200;
+/** A jump loads at most this many pages before giving up. */
+const JUMP_PAGES_MAX = 50;
+
+type Side = { kind: 'thread'; root: number } | { kind: 'pins' } | null;
+
+interface Pages {
+  /** Everything loaded before the newest page, oldest first. */
+  older: TimelineItem[];
+  /** The newest page (re-read on every change), with pending sends at the end. */
+  newest: TimelineItem[];
+  /** Messages exist before the first loaded one. */
+  hasMore: boolean;
+  loaded: boolean;
+}
+
+/**
+ * One conversation: header (pinned panel toggle), the virtualized timeline, the typing line, the
+ * composer (reply quote bar, @mentions, emoji), and a side panel for a thread or the pins.
+ */
 export function ConversationPane({ conversation, me, users, version, typing, onUnknownUsers }: Props) {
   const id = conversation.id;
-  // The newest page (re-read on every change) and the older pages loaded by scrolling back.
-  const [newest, setNewest] = useState<{ items: TimelineItem[]; hasMore: boolean }>({
-    items: [],
-    hasMore: false,
-  });
-  const [older, setOlder] = useState<{ items: TimelineItem[]; hasMore: boolean }>({
-    items: [],
-    hasMore: false,
-  });
+  const [pages, setPages] = useState<Pages>({ older: [], newest: [], hasMore: false, loaded: false });
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<Editing | null>(null);
+  const [replyTo, setReplyTo] = useState<TimelineItem | null>(null);
+  const [side, setSide] = useState<Side>(null);
+  const [fetchedParents, setFetchedParents] = useState<Map<number, Message>>(new Map());
+  const [receipts, setReceipts] = useState<ReadReceipt[]>([]);
+  const [highlightKey, setHighlightKey] = useState<string | null>(null);
   const [dropped, setDropped] = useState<File[]>([]);
   const [dragging, setDragging] = useState(false);
-  const stickToBottom = useRef(true);
+  // Where the reader was when the conversation was opened: the "new messages" line stays there.
+  const [readAt] = useState(conversation.read_seq);
+  const [unreadAtOpen] = useState(conversation.unread_count);
+  const timeline = useRef<TimelineHandle>(null);
+  const pendingJump = useRef<string | null>(null);
+  const loadingOlderRef = useRef(false);
+  const askedParents = useRef(new Set<number>());
+  const highlightTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const droppedTaken = useCallback(() => setDropped([]), []);
+
+  const items = useMemo(() => [...pages.older, ...pages.newest], [pages]);
+  const itemsRef = useRef(items);
+  itemsRef.current = items;
+  const pagesRef = useRef(pages);
+  pagesRef.current = pages;
 
   const load = useCallback(async () => {
     try {
-      const page = await api.timeline(id, null, 50);
-      setNewest({ items: page.items, hasMore: page.has_more_before });
+      const page = await api.timeline(id, null, PAGE);
+      setPages((prev) => {
+        const firstNew = page.items.find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
+        // Messages that left the newest page (newer ones arrived) stay loaded: nothing shifts.
+        const older = [...prev.older, ...prev.newest].filter(
+          (i) => i.message.seq > 0 && i.message.seq < firstNew,
+        );
+        const seen = new Set<number>();
+        const unique = older.filter((i) => !seen.has(i.message.seq) && seen.add(i.message.seq));
+        return {
+          older: unique,
+          newest: page.items,
+          hasMore: unique.length > 0 ? prev.hasMore : page.has_more_before,
+          loaded: true,
+        };
+      });
       onUnknownUsers(page.items.map((i) => i.message.sender_id));
       const lastSynced = [...page.items].reverse().find((i) => i.message.seq > 0);
       if (lastSynced && lastSynced.message.seq > conversation.read_seq) {
@@ -48,29 +96,143 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
     } catch (e) {
       setError(toCommandError(e).message);
     }
+    api.readReceipts(id).then(setReceipts, () => undefined);
   }, [id, conversation.read_seq, onUnknownUsers]);
-
-  const firstNewest = newest.items.find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
-  const items = [...older.items.filter((i) => i.message.seq < firstNewest), ...newest.items];
-  const hasMore = older.items.length > 0 ? older.hasMore : newest.hasMore;
 
   useEffect(() => {
     void load();
   }, [load, version]);
 
-  async function loadOlder() {
-    const oldest = items.find((i) => i.message.seq > 0);
-    if (!oldest) return;
-    setLoadingOlder(true);
-    try {
-      const page = await api.timeline(id, oldest.message.seq, 50);
-      setOlder((prev) => ({ items: [...page.items, ...prev.items], hasMore: page.has_more_before }));
-      onUnknownUsers(page.items.map((i) => i.message.sender_id));
-    } catch (e) {
-      setError(toCommandError(e).message);
-    } finally {
-      setLoadingOlder(false);
+  /** Loads older pages until the message at `seq` is loaded (or history ends). */
+  const loadUntil = useCallback(
+    async (seq: number | null, limit: number, maxPages: number) => {
+      if (loadingOlderRef.current) return;
+      loadingOlderRef.current = true;
+      setLoadingOlder(true);
+      try {
+        let oldest = itemsRef.current.find((i) => i.message.seq > 0)?.message.seq;
+        let more = pagesRef.current.hasMore;
+        let gathered: TimelineItem[] = [];
+        for (let n = 0; more && oldest !== undefined && n < maxPages; n++) {
+          if (seq !== null && oldest <= seq) break;
+          const page = await api.timeline(id, oldest, limit);
+          gathered = [...page.items, ...gathered];
+          more = page.has_more_before;
+          onUnknownUsers(page.items.map((i) => i.message.sender_id));
+          if (page.items.length === 0) break;
+          oldest = page.items[0].message.seq;
+        }
+        const gotMore = more;
+        setPages((prev) => {
+          const firstLoaded =
+            [...prev.older, ...prev.newest].find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
+          const fresh = gathered.filter((i) => i.message.seq > 0 && i.message.seq < firstLoaded);
+          return { ...prev, older: [...fresh, ...prev.older], hasMore: gotMore };
+        });
+      } catch (e) {
+        setError(toCommandError(e).message);
+      } finally {
+        loadingOlderRef.current = false;
+        setLoadingOlder(false);
+      }
+    },
+    [id, onUnknownUsers],
+  );
+
+  const loadOlder = useCallback(() => void loadUntil(null, PAGE, 1), [loadUntil]);
+
+  // Quoted parents: those in the timeline, and the rest fetched once (cache, then server).
+  const parents = useMemo(() => {
+    const map = new Map(fetchedParents);
+    for (const i of items) if (i.message.id !== 0) map.set(i.message.id, i.message);
+    return map;
+  }, [items, fetchedParents]);
+  useEffect(() => {
+    const missing = [
+      ...new Set(
+        items
+          .map((i) => i.message.reply_to)
+          .filter((p): p is number => p !== null && !parents.has(p) && !askedParents.current.has(p)),
+      ),
+    ].slice(0, 200);
+    if (missing.length === 0) return;
+    missing.forEach((p) => askedParents.current.add(p));
+    api.messages(id, missing).then(
+      (found) => {
+        onUnknownUsers(found.map((m) => m.sender_id));
+        setFetchedParents((prev) => {
+          const next = new Map(prev);
+          for (const m of found) next.set(m.id, m);
+          return next;
+        });
+      },
+      () => undefined,
+    );
+  }, [items, parents, id, onUnknownUsers]);
+
+  // Read receipts: each other member under the last loaded message they have read.
+  const readers = useMemo(() => {
+    const synced = items.filter((i) => i.message.seq > 0);
+    const map = new Map<string, number[]>();
+    for (const r of receipts) {
+      if (r.user_id === me || synced.length === 0 || r.read_seq < synced[0].message.seq) continue;
+      let lo = 0;
+      let hi = synced.length - 1;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (synced[mid].message.seq <= r.read_seq) lo = mid;
+        else hi = mid - 1;
+      }
+      const key = keyOf(synced[lo]);
+      map.set(key, [...(map.get(key) ?? []), r.user_id]);
     }
+    return map;
+  }, [items, receipts, me]);
+
+  // The first message that was unread when the conversation was opened.
+  const oldestSeq = items.find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
+  const unreadNotLoaded = unreadAtOpen > 0 && pages.hasMore && oldestSeq > readAt + 1;
+  const firstUnreadKey = useMemo(() => {
+    if (unreadAtOpen === 0 || unreadNotLoaded) return null;
+    const first = items.find((i) => i.message.seq > readAt && i.message.sender_id !== me);
+    return first ? keyOf(first) : null;
+  }, [items, readAt, unreadAtOpen, unreadNotLoaded, me]);
+
+  function flash(key: string) {
+    setHighlightKey(key);
+    if (highlightTimer.current) clearTimeout(highlightTimer.current);
+    highlightTimer.current = setTimeout(() => setHighlightKey(null), 2500);
+  }
+
+  useEffect(() => {
+    const want = pendingJump.current === 'unread' ? firstUnreadKey : pendingJump.current;
+    if (want && timeline.current?.showKey(want)) {
+      flash(want);
+      pendingJump.current = null;
+    }
+  }, [items, firstUnreadKey]);
+
+  useEffect(
+    () => () => {
+      if (highlightTimer.current) clearTimeout(highlightTimer.current);
+    },
+    [],
+  );
+
+  async function jumpTo(m: Message) {
+    const key = `m${m.id}`;
+    if (timeline.current?.showKey(key)) {
+      flash(key);
+      return;
+    }
+    pendingJump.current = key;
+    await loadUntil(m.seq, JUMP_PAGE, JUMP_PAGES_MAX);
+  }
+
+  async function jumpToUnread() {
+    if (firstUnreadKey && timeline.current?.showKey(firstUnreadKey)) return;
+    pendingJump.current = 'unread';
+    await loadUntil(readAt + 1, JUMP_PAGE, JUMP_PAGES_MAX);
   }
 
   async function act(action: () => Promise<unknown>) {
@@ -83,21 +245,57 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
     }
   }
 
-  const actions: MessageActions = {
+  const actionsImpl = useRef<MessageActions | null>(null);
+  actionsImpl.current = {
     react: (item, emoji, add) => void act(() => api.react(id, refOf(item), emoji, add)),
-    edit: (item) => setEditing({ target: refOf(item), text: item.message.text }),
+    edit: (item) => {
+      setReplyTo(null);
+      setEditing({ target: refOf(item), text: item.message.text });
+    },
     remove: (item) => void act(() => api.deleteMessage(id, refOf(item))),
     retry: (outboxId) => void act(() => api.retryOutbox(outboxId)),
     discard: (outboxId) => void act(() => api.discardOutbox(outboxId)),
+    reply: (item) => {
+      setEditing(null);
+      setReplyTo(item);
+    },
+    openThread: (item) => setSide({ kind: 'thread', root: item.message.id }),
+    pin: (item, pinned) => void act(() => api.setPinned(id, item.message.id, pinned)),
+    jumpTo: (m) => void jumpTo(m),
   };
+  // One stable object for the whole life of the pane (so unchanged messages do not re-render),
+  // calling the latest handlers.
+  const actions = useMemo<MessageActions>(() => {
+    const latest = () => actionsImpl.current as MessageActions;
+    return {
+      react: (...a) => latest().react(...a),
+      edit: (...a) => latest().edit(...a),
+      remove: (...a) => latest().remove(...a),
+      retry: (...a) => latest().retry(...a),
+      discard: (...a) => latest().discard(...a),
+      reply: (...a) => latest().reply(...a),
+      openThread: (...a) => latest().openThread(...a),
+      pin: (...a) => latest().pin(...a),
+      jumpTo: (...a) => latest().jumpTo(...a),
+    };
+  }, []);
 
   const editLast = () => {
     const mine = [...items].reverse().find((i) => i.message.sender_id === me && !i.message.deleted);
     if (!mine) return false;
+    setReplyTo(null);
     setEditing({ target: refOf(mine), text: mine.message.text });
     return true;
   };
 
+  const members = useMemo(
+    () =>
+      conversation.members
+        .filter((m) => m.user_id !== me)
+        .map((m) => users.get(m.user_id))
+        .filter((u): u is User => u !== undefined),
+    [conversation.members, users, me],
+  );
   const typingNames = typing.filter((u) => u !== me).map((u) => displayName(users.get(u)));
   const label = conversationLabel(conversation, me, users);
 
@@ -120,45 +318,99 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
       }}
     >
       <header className="pane-header">
-        <h1 data-testid="conversation-title">{label}</h1>
-        {conversation.channel?.topic && <p className="muted topic">{conversation.channel.topic}</p>}
-      </header>
-      <Timeline
-        items={items}
-        hasMore={hasMore}
-        loadingOlder={loadingOlder}
-        onLoadOlder={loadOlder}
-        me={me}
-        users={users}
-        actions={actions}
-        stickToBottom={stickToBottom}
-      />
-      <p className="typing-line muted" aria-live="polite">
-        {typingNames.length === 1
-          ? `${typingNames[0]} is typing…`
-          : typingNames.length > 1
-            ? `${typingNames.join(', ')} are typing…`
-            : ' '}
-      </p>
-      {error && (
-        <div className="banner error" role="alert">
-          {error}
+        <div className="pane-title">
+          <h1 data-testid="conversation-title">{label}</h1>
+          {conversation.channel?.topic && <p className="muted topic">{conversation.channel.topic}</p>}
         </div>
-      )}
-      <Composer
-        conversationId={id}
-        placeholder={`Message ${label}`}
-        editing={editing}
-        onEditLast={editLast}
-        onCancelEdit={() => setEditing(null)}
-        dropped={dropped}
-        onDroppedTaken={droppedTaken}
-        onSent={() => {
-          stickToBottom.current = true;
-          void load();
-        }}
-        onError={setError}
-      />
+        <div className="pane-header-actions">
+          <button
+            type="button"
+            className="secondary small"
+            data-testid="open-pins"
+            aria-pressed={side?.kind === 'pins'}
+            onClick={() => setSide((s) => (s?.kind === 'pins' ? null : { kind: 'pins' }))}
+          >
+            📌 Pinned
+          </button>
+        </div>
+      </header>
+      <div className="conversation-body">
+        <div className="conversation-main">
+          {pages.loaded ? (
+            <Timeline
+              ref={timeline}
+              items={items}
+              hasMore={pages.hasMore}
+              loadingOlder={loadingOlder}
+              onLoadOlder={loadOlder}
+              me={me}
+              users={users}
+              actions={actions}
+              parents={parents}
+              readers={readers}
+              firstUnreadKey={firstUnreadKey}
+              unreadNotLoaded={unreadNotLoaded}
+              onJumpToUnread={() => void jumpToUnread()}
+              highlightKey={highlightKey}
+            />
+          ) : (
+            <div className="timeline" data-testid="timeline" aria-busy="true" />
+          )}
+          <p className="typing-line muted" aria-live="polite">
+            {typingNames.length === 1
+              ? `${typingNames[0]} is typing…`
+              : typingNames.length > 1
+                ? `${typingNames.join(', ')} are typing…`
+                : ' '}
+          </p>
+          {error && (
+            <div className="banner error" role="alert">
+              {error}
+            </div>
+          )}
+          <Composer
+            conversationId={id}
+            placeholder={`Message ${label}`}
+            members={members}
+            users={users}
+            editing={editing}
+            onEditLast={editLast}
+            onCancelEdit={() => setEditing(null)}
+            replyTo={replyTo}
+            onCancelReply={() => setReplyTo(null)}
+            dropped={dropped}
+            onDroppedTaken={droppedTaken}
+            onSent={() => {
+              void load().then(() => requestAnimationFrame(() => timeline.current?.scrollToBottom()));
+            }}
+            onError={setError}
+          />
+        </div>
+        {side?.kind === 'thread' && (
+          <ThreadPanel
+            key={side.root}
+            conversationId={id}
+            root={side.root}
+            me={me}
+            users={users}
+            members={members}
+            version={version}
+            actions={actions}
+            onUnknownUsers={onUnknownUsers}
+            onClose={() => setSide(null)}
+          />
+        )}
+        {side?.kind === 'pins' && (
+          <PinnedPanel
+            conversationId={id}
+            users={users}
+            version={version}
+            onJump={(m) => void jumpTo(m)}
+            onUnpin={(m) => void act(() => api.setPinned(id, m.id, false))}
+            onClose={() => setSide(null)}
+          />
+        )}
+      </div>
     </section>
   );
 }

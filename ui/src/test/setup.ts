@@ -1,7 +1,26 @@
 import '@testing-library/jest-dom/vitest';
-import { afterEach } from 'vitest';
+import { afterEach, vi } from 'vitest';
 import { cleanup } from '@testing-library/react';
 import { clearMocks } from '@tauri-apps/api/mocks';
+import { createElement, forwardRef } from 'react';
+
+// jsdom lays nothing out, so a virtualized list would measure a zero-height viewport and render
+// no rows. The real Virtuoso runs in every test, told (through its own mock context) that the
+// viewport is tall and rows are 40 px: every row of a test-sized timeline is rendered. The initial
+// scroll position is dropped: everything fits, and Virtuoso keeps rows hidden until the scroll
+// event that jsdom never fires.
+vi.mock('react-virtuoso', async (importOriginal) => {
+  const mod = await importOriginal<typeof import('react-virtuoso')>();
+  const Virtuoso = forwardRef(function TestVirtuoso(props: { initialTopMostItemIndex?: unknown }, ref) {
+    const { initialTopMostItemIndex: _initial, ...rest } = props;
+    return createElement(
+      mod.VirtuosoMockContext.Provider,
+      { value: { viewportHeight: 40_000, itemHeight: 40 } },
+      createElement(mod.Virtuoso as never, { ...rest, ref }),
+    );
+  });
+  return { ...mod, Virtuoso };
+});
 
 afterEach(() => {
   cleanup();

@@ -22,6 +22,10 @@ vi.mock('react-virtuoso', async (importOriginal) => {
   return { ...mod, Virtuoso };
 });
 
+// Nor does it scroll: Virtuoso keeps what is on screen in place after a prepend with scrollBy.
+if (!Element.prototype.scrollBy) Element.prototype.scrollBy = () => undefined;
+if (!Element.prototype.scrollTo) Element.prototype.scrollTo = () => undefined;
+
 afterEach(() => {
   cleanup();
   clearMocks();

@@ -7,6 +7,7 @@
 
 mod chat;
 mod keychain;
+mod timeline;
 
 use anyhow::{Context, Result};
 use jeco_e2e::desktop::{Driver, prerequisites};

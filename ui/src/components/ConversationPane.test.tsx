@@ -152,6 +152,9 @@ describe('conversation pane', () => {
     expect(within(panel).getByTestId('thread-root')).toHaveTextContent('shall we ship?');
     expect(await within(panel).findByText('yes')).toBeInTheDocument();
     expect(within(panel).getByText('1 reply')).toBeInTheDocument();
+    // In the panel, answers go through its composer: no Reply or thread actions on its messages.
+    expect(within(panel).queryByRole('button', { name: 'Reply' })).not.toBeInTheDocument();
+    expect(within(panel).queryByRole('button', { name: 'Reply in thread' })).not.toBeInTheDocument();
     expect(calls.find((c) => c.cmd === 'thread')?.args).toEqual({ conversationId: 7, root: 102 });
 
     await userEvent.type(within(panel).getByTestId('thread-composer'), 'on Friday{Enter}');

@@ -36,7 +36,8 @@ interface Props {
   /** Who has read up to this message (and not further). */
   readers?: number[];
   highlighted?: boolean;
-  /** Shown in the thread panel: no "replies" link or thread action. */
+  /** Shown in the thread panel: no quote, "replies" link, Reply or thread action (its composer
+   *  answers the thread). */
   inThread?: boolean;
 }
 
@@ -227,7 +228,7 @@ export const MessageItem = memo(function MessageItem({
           >
             😊+
           </button>
-          {synced && (
+          {synced && !inThread && (
             <button
               type="button"
               className="icon"

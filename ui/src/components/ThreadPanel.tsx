@@ -58,8 +58,6 @@ export function ThreadPanel({
   const threadActions: MessageActions = {
     ...actions,
     edit: (item) => setEditing({ target: refOf(item), text: item.message.text }),
-    // A reply to a reply stays in this thread.
-    reply: () => undefined,
   };
 
   const replies = thread?.replies ?? [];

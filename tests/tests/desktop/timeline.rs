@@ -1,7 +1,8 @@
 //! The conversation view against a `jeco` CLI user through one real server: the app reacts to,
 //! replies to, edits and deletes messages, and the CLI sees each change (`jeco --json history`);
-//! a reply from the CLI makes a thread the app opens in its panel and answers in. Screenshots of
-//! the thread panel in light and dark themes.
+//! a reply from the CLI makes a thread the app opens in its panel and answers in; a reaction comes
+//! from the emoji picker; the timeline follows a burst of new messages down. Screenshots of the
+//! thread panel in light and dark themes.
 
 use anyhow::{Context, Result, bail, ensure};
 use jeco_e2e::desktop::{Driver, prerequisites};
@@ -240,6 +241,59 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
             .await?,
     )
     .await?;
+
+    // A reaction from the picker, found by name (Enter picks the first match).
+    let second = history_until(cli.path(), &url, "the second message", |m| {
+        m["text"] == "and a second thought"
+    })
+    .await?;
+    let second_id = second["id"].as_i64().context("message id")?;
+    message_action(&app, second_id, "Add reaction").await?;
+    app.fill(
+        &app.wait_for("[data-testid=emoji-picker] input").await?,
+        "tada\u{E007}",
+    )
+    .await?;
+    history_until(cli.path(), &url, "the picked reaction", |m| {
+        m["id"].as_i64() == Some(second_id)
+            && m["reactions"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["emoji"] == "🎉"))
+    })
+    .await?;
+
+    // A burst of messages while the timeline is at the bottom: it follows them down.
+    for i in 0..30 {
+        run(&["send", "@desk", &format!("burst message {i}")])?;
+    }
+    app.wait_for_text("[data-testid=timeline]", "burst message 29")
+        .await?;
+    app.settle().await?;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        // "ok", or where things were (for the failure message).
+        let seen = app
+            .execute(
+                "const scroller = document.querySelector('[data-testid=timeline] [data-virtuoso-scroller]');\
+                 const texts = [...document.querySelectorAll('[data-testid=timeline] [data-testid=message-text]')];\
+                 const last = texts.find((t) => t.textContent === 'burst message 29');\
+                 if (!scroller || !last) return `scroller ${!!scroller}, last ${!!last}`;\
+                 const s = scroller.getBoundingClientRect(), r = last.getBoundingClientRect();\
+                 return r.top >= s.top - 1 && r.bottom <= s.bottom + 1 ? 'ok'\
+                   : `message ${r.top}..${r.bottom}, viewport ${s.top}..${s.bottom}`;",
+                json!([]),
+            )
+            .await?;
+        if seen == "ok" {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            app.screenshot(&screenshots.join("failed-follow-bottom.png"))
+                .await?;
+            bail!("the timeline did not follow new messages to the bottom: {seen}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // Delete the edited reply: the CLI sees it deleted.
     message_action(&app, reply_id, "Delete").await?;

@@ -226,6 +226,7 @@ describe('conversation pane', () => {
     expect(frequent[0]).toHaveTextContent('🎉');
     await userEvent.keyboard('{Escape}');
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    expect(within(msg).getByRole('button', { name: 'Add reaction' })).toHaveFocus();
   });
 
   it('pins a message, lists the pins, and jumps to one loaded from older history', async () => {

@@ -1,4 +1,4 @@
-import { memo, useState } from 'react';
+import { memo, useRef, useState } from 'react';
 import type { Message, TimelineItem, User } from '../api';
 import { displayName } from './ChatView';
 import { Attachments } from './Attachments';
@@ -72,6 +72,12 @@ export const MessageItem = memo(function MessageItem({
   inThread,
 }: Props) {
   const [picking, setPicking] = useState(false);
+  const addReaction = useRef<HTMLButtonElement>(null);
+  // Closing the picker gives focus back to its button (keyboard users stay on the message).
+  const closePicker = () => {
+    setPicking(false);
+    addReaction.current?.focus();
+  };
   const m = item.message;
   const mine = m.sender_id === me;
   const state = item.state;
@@ -220,6 +226,7 @@ export const MessageItem = memo(function MessageItem({
           <button
             type="button"
             className="icon"
+            ref={addReaction}
             aria-label="Add reaction"
             title="Add reaction"
             aria-haspopup="dialog"
@@ -287,11 +294,11 @@ export const MessageItem = memo(function MessageItem({
             <EmojiPicker
               label="Add a reaction"
               onPick={(emoji) => {
-                setPicking(false);
+                closePicker();
                 const existing = m.reactions.find((r) => r.emoji === emoji);
                 actions.react(item, emoji, !existing?.user_ids.includes(me));
               }}
-              onClose={() => setPicking(false)}
+              onClose={closePicker}
             />
           )}
         </div>

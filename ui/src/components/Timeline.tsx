@@ -30,6 +30,35 @@ interface Props {
   highlightKey: string | null;
 }
 
+/** What the list's header needs (passed as Virtuoso's context: the header component stays put). */
+interface HeaderContext {
+  hasMore: boolean;
+  loadingOlder: boolean;
+  onLoadOlder: () => void;
+}
+
+/** Above the first message: "Load older messages", or the start of the conversation. */
+function Header({ context }: { context?: HeaderContext }) {
+  if (!context) return null;
+  return context.hasMore ? (
+    <div className="load-older">
+      <button
+        type="button"
+        className="secondary small"
+        onClick={context.onLoadOlder}
+        disabled={context.loadingOlder}
+      >
+        {context.loadingOlder ? 'Loading…' : 'Load older messages'}
+      </button>
+    </div>
+  ) : (
+    <div className="timeline-start muted">This is the beginning of the conversation.</div>
+  );
+}
+
+// Defined once: Virtuoso remounts components whose identity changes.
+const COMPONENTS = { Header };
+
 export interface TimelineHandle {
   /** Scrolls to a loaded message and gives it keyboard focus; false when it is not loaded. */
   showKey: (key: string) => boolean;
@@ -66,6 +95,12 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
   const wrapper = useRef<HTMLDivElement>(null);
   const [range, setRange] = useState({ startIndex: 0, endIndex: -1 });
   const [atBottom, setAtBottom] = useState(true);
+  // Whether the newest message was on screen at the last range report. A message above growing
+  // (a reaction, an image) pushes the view off the exact bottom without the reader moving away:
+  // new messages still follow while the newest one is in view, as chat apps do.
+  const newestInView = useRef(true);
+  const itemCount = useRef(items.length);
+  itemCount.current = items.length;
 
   // Prepending (older history) lowers the first index by as many items as came before the old
   // first one; appending and updates leave it. Kept in a ref, adjusted as the data changes.
@@ -159,7 +194,7 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
       {items.length === 0 ? (
         <p className="muted empty">No messages yet. Say hello!</p>
       ) : (
-        <Virtuoso
+        <Virtuoso<TimelineItem, HeaderContext>
           ref={virtuoso}
           className="timeline-scroller"
           data={items}
@@ -170,31 +205,20 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
               : { index: items.length - 1, align: 'end' }
           }
           computeItemKey={(_, item) => keyOf(item)}
-          followOutput={(bottom) => (bottom ? 'auto' : false)}
+          followOutput={(bottom) => (bottom || newestInView.current ? 'auto' : false)}
           atBottomStateChange={setAtBottom}
           atBottomThreshold={40}
           increaseViewportBy={{ top: 400, bottom: 200 }}
           startReached={() => {
             if (hasMore && !loadingOlder) onLoadOlder();
           }}
-          rangeChanged={(r) => setRange({ startIndex: norm(r.startIndex), endIndex: norm(r.endIndex) })}
-          components={{
-            Header: () =>
-              hasMore ? (
-                <div className="load-older">
-                  <button
-                    type="button"
-                    className="secondary small"
-                    onClick={onLoadOlder}
-                    disabled={loadingOlder}
-                  >
-                    {loadingOlder ? 'Loading…' : 'Load older messages'}
-                  </button>
-                </div>
-              ) : (
-                <div className="timeline-start muted">This is the beginning of the conversation.</div>
-              ),
+          rangeChanged={(r) => {
+            const next = { startIndex: norm(r.startIndex), endIndex: norm(r.endIndex) };
+            newestInView.current = next.endIndex >= itemCount.current - 1;
+            setRange(next);
           }}
+          context={{ hasMore, loadingOlder, onLoadOlder }}
+          components={COMPONENTS}
           itemContent={(virtualIndex, item) => {
             const index = virtualIndex - firstItemIndex;
             const prev = index > 0 ? items[index - 1] : undefined;

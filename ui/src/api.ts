@@ -101,8 +101,12 @@ export const api = {
   attachmentDataUrl: (attachment: Attachment, thumbnail: boolean) =>
     call<string>('attachment_data_url', { attachment, thumbnail }),
   saveAttachment: (attachment: Attachment) => call<string>('save_attachment', { attachment }),
-  sendWithFiles: (conversationId: number, text: string, files: { name: string; data_base64: string }[]) =>
-    call<OutboxItem>('send_with_files', { conversationId, text, files }),
+  sendWithFiles: (
+    conversationId: number,
+    text: string,
+    files: { name: string; data_base64: string }[],
+    replyTo: number | null = null,
+  ) => call<OutboxItem>('send_with_files', { conversationId, text, files, replyTo }),
   // Threads, quoted parents, pins, read receipts (src-tauri/src/commands/timeline.rs).
   thread: (conversationId: number, root: number) => call<Thread>('thread', { conversationId, root }),
   messages: (conversationId: number, ids: number[]) => call<Message[]>('messages', { conversationId, ids }),

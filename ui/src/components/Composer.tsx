@@ -1,4 +1,4 @@
-import { KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import { KeyboardEvent, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
 import { api, MessageRef, TimelineItem, toCommandError, User } from '../api';
 import { displayName } from './ChatView';
 import { EmojiPicker } from './EmojiPicker';
@@ -92,6 +92,7 @@ export function Composer({
   const lastTyping = useRef(0);
   const draftTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const listId = useId();
+  const pendingCaret = useRef<number | null>(null);
   const keepsDraft = threadRoot === undefined;
 
   useEffect(() => {
@@ -157,15 +158,21 @@ export function Composer({
   function replaceAt(start: number, end: number, insert: string) {
     const next = text.slice(0, start) + insert + text.slice(end);
     const at = start + insert.length;
+    pendingCaret.current = at;
     onChange(next, at);
-    requestAnimationFrame(() => {
-      const el = textarea.current;
-      if (el) {
-        el.focus();
-        el.setSelectionRange(at, at);
-      }
-    });
   }
+
+  // The caret goes after an inserted completion as soon as the new text is in the field (not a
+  // frame later, when more may have been typed).
+  useLayoutEffect(() => {
+    const el = textarea.current;
+    const at = pendingCaret.current;
+    if (el && at !== null) {
+      pendingCaret.current = null;
+      el.focus();
+      el.setSelectionRange(at, at);
+    }
+  });
 
   function accept(s: Suggestion) {
     if (!token) return;
@@ -179,6 +186,11 @@ export function Composer({
     draftTimer.current = setTimeout(() => void api.setDraft(id, value).catch(() => undefined), 400);
   }
 
+  /** What a send replies to: the thread's root, or the quoted message. */
+  function replyParent(): number | null {
+    return threadRoot ?? (replyTo && replyTo.message.id !== 0 ? replyTo.message.id : null);
+  }
+
   async function submit() {
     const value = text.trim();
     if (!value && files.length === 0) return;
@@ -188,14 +200,14 @@ export function Composer({
         const payload = await Promise.all(
           files.map(async (f) => ({ name: f.name || 'pasted-file', data_base64: await base64Of(f) })),
         );
-        await api.sendWithFiles(id, value, payload);
+        await api.sendWithFiles(id, value, payload, replyParent());
         setFiles([]);
+        onCancelReply?.();
       } else if (editing) {
         await api.editMessage(id, editing.target, value);
         onCancelEdit();
       } else {
-        const parent = threadRoot ?? (replyTo && replyTo.message.id !== 0 ? replyTo.message.id : null);
-        await api.sendMessage(id, value, parent);
+        await api.sendMessage(id, value, replyParent());
         onCancelReply?.();
       }
       setText('');

@@ -102,6 +102,7 @@ describe('conversation pane', () => {
       messages: (args) =>
         (args.ids as number[]).includes(55) ? [message(1, 3, 'the first draft', { id: 55 })] : [],
       send_message: outbox,
+      send_with_files: outbox,
     });
     const reply = await messageWith('looks good');
     expect(within(reply).getByTestId('reply-quote')).toHaveTextContent('Grace Hopper the plan is ready');
@@ -120,6 +121,21 @@ describe('conversation pane', () => {
     expect(screen.getByTestId('reply-bar')).toHaveTextContent('Replying to Grace Hopper: the plan is ready');
     await waitFor(() => expect(composer).toHaveFocus());
     await userEvent.keyboard('{Escape}');
+    expect(screen.queryByTestId('reply-bar')).not.toBeInTheDocument();
+
+    await userEvent.click(within(parent).getByRole('button', { name: 'Reply' }));
+    // Files sent with a reply reply too.
+    await userEvent.upload(
+      screen.getByTestId('file-input'),
+      new File(['x'], 'plan.txt', { type: 'text/plain' }),
+    );
+    await userEvent.type(composer, 'the file{Enter}');
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === 'send_with_files')?.args).toMatchObject({
+        text: 'the file',
+        replyTo: 102,
+      }),
+    );
     expect(screen.queryByTestId('reply-bar')).not.toBeInTheDocument();
 
     await userEvent.click(within(parent).getByRole('button', { name: 'Reply' }));
@@ -382,6 +398,11 @@ describe('conversation pane', () => {
     expect(within(second).getByRole('toolbar')).toHaveAccessibleName("Actions for Alan Turing's message");
     fireEvent.keyDown(second, { key: 'Home' });
     await waitFor(() => expect(screen.getByText('first').closest('article')).toHaveFocus());
+    // R replies to the focused message.
+    const first = screen.getByText('first').closest('article') as HTMLElement;
+    fireEvent.keyDown(first, { key: 'r' });
+    expect(screen.getByTestId('reply-bar')).toHaveTextContent('Replying to Grace Hopper: first');
+    expect(within(first).getByRole('button', { name: 'Reply' })).toHaveAttribute('aria-keyshortcuts', 'R');
   });
 
   it('keeps loaded messages when newer ones arrive, and older history is prepended in order', async () => {

@@ -240,6 +240,7 @@ export const MessageItem = memo(function MessageItem({
               type="button"
               className="icon"
               aria-label="Reply"
+              aria-keyshortcuts="R"
               title="Reply"
               onClick={() => actions.reply(item)}
             >
@@ -251,6 +252,7 @@ export const MessageItem = memo(function MessageItem({
               type="button"
               className="icon"
               aria-label="Reply in thread"
+              aria-keyshortcuts="T"
               title="Reply in thread"
               onClick={() => actions.openThread(item)}
             >
@@ -262,6 +264,7 @@ export const MessageItem = memo(function MessageItem({
               type="button"
               className="icon"
               aria-label={m.pinned ? 'Unpin' : 'Pin'}
+              aria-keyshortcuts="P"
               title={m.pinned ? 'Unpin' : 'Pin'}
               onClick={() => actions.pin(item, !m.pinned)}
             >
@@ -274,6 +277,7 @@ export const MessageItem = memo(function MessageItem({
                 type="button"
                 className="icon"
                 aria-label="Edit"
+                aria-keyshortcuts="E"
                 title="Edit"
                 onClick={() => actions.edit(item)}
               >

@@ -71,7 +71,8 @@ export interface TimelineHandle {
  * "new messages" separator, read receipts. It stays at the bottom while new messages arrive if it
  * was there, and keeps what is on screen in place when older history is prepended (Virtuoso's
  * `firstItemIndex`). Keyboard: the list is focusable; ↑/↓ move between messages, Home/End go to
- * the ends, Tab reaches the focused message's actions.
+ * the ends, Tab reaches the focused message's actions, and R (reply), T (thread), P (pin/unpin),
+ * E (edit your own) act on it.
  */
 export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
   {
@@ -146,6 +147,23 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     if (target.closest('button, input, textarea, [role=dialog]') && target !== wrapper.current) return;
     const row = target.closest<HTMLElement>('[data-index]');
     const current = row ? Number(row.dataset.index) : -1;
+    // Letters act on the focused message (as its buttons say in aria-keyshortcuts).
+    const focused = current >= 0 && target.tagName === 'ARTICLE' ? items[current] : undefined;
+    if (focused && !e.ctrlKey && !e.metaKey && !e.altKey && !focused.message.deleted) {
+      const m = focused.message;
+      const act: Record<string, (() => void) | undefined> = {
+        r: m.id !== 0 ? () => actions.reply(focused) : undefined,
+        t: m.id !== 0 ? () => actions.openThread(focused) : undefined,
+        p: m.id !== 0 ? () => actions.pin(focused, !m.pinned) : undefined,
+        e: m.sender_id === me ? () => actions.edit(focused) : undefined,
+      };
+      const run = act[e.key.toLowerCase()];
+      if (run) {
+        e.preventDefault();
+        run();
+        return;
+      }
+    }
     let next: number | null = null;
     if (e.key === 'ArrowDown') next = current < 0 ? Math.max(0, range.startIndex) : current + 1;
     else if (e.key === 'ArrowUp') next = current < 0 ? Math.max(0, range.endIndex) : current - 1;

@@ -1,8 +1,8 @@
 //! The conversation view against a `jeco` CLI user through one real server: the app reacts to,
 //! replies to, edits and deletes messages, and the CLI sees each change (`jeco --json history`);
 //! a reply from the CLI makes a thread the app opens in its panel and answers in; a reaction comes
-//! from the emoji picker; the timeline follows a burst of new messages down. Screenshots of the
-//! thread panel in light and dark themes.
+//! from the emoji picker; a pin shows in the pinned panel; the timeline follows a burst of new
+//! messages down. Screenshots of the thread panel in light and dark themes, and of the pins.
 
 use anyhow::{Context, Result, bail, ensure};
 use jeco_e2e::desktop::{Driver, prerequisites};
@@ -70,6 +70,35 @@ async fn history_until(
             bail!("the CLI never saw {what}: {history}");
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Waits until the message with exactly `text` is wholly inside the timeline's viewport.
+async fn in_view_at_bottom(app: &Session, screenshots: &Path, text: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        // "ok", or where things were (for the failure message).
+        let seen = app
+            .execute(
+                "const scroller = document.querySelector('[data-testid=timeline] [data-virtuoso-scroller]');\
+                 const texts = [...document.querySelectorAll('[data-testid=timeline] [data-testid=message-text]')];\
+                 const last = texts.find((t) => t.textContent === arguments[0]);\
+                 if (!scroller || !last) return `scroller ${!!scroller}, message ${!!last}`;\
+                 const s = scroller.getBoundingClientRect(), r = last.getBoundingClientRect();\
+                 return r.top >= s.top - 1 && r.bottom <= s.bottom + 1 ? 'ok'\
+                   : `message ${r.top}..${r.bottom}, viewport ${s.top}..${s.bottom}`;",
+                json!([text]),
+            )
+            .await?;
+        if seen == "ok" {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            app.screenshot(&screenshots.join("failed-follow-bottom.png"))
+                .await?;
+            bail!("{text:?} did not stay in view at the bottom: {seen}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -242,6 +271,13 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
     )
     .await?;
 
+    // Delete the edited reply: the CLI sees it deleted.
+    message_action(&app, reply_id, "Delete").await?;
+    history_until(cli.path(), &url, "the delete", |m| {
+        m["id"].as_i64() == Some(reply_id) && m["deleted"] == true
+    })
+    .await?;
+
     // A reaction from the picker, found by name (Enter picks the first match).
     let second = history_until(cli.path(), &url, "the second message", |m| {
         m["text"] == "and a second thought"
@@ -262,6 +298,24 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
     })
     .await?;
 
+    // Pin Carol's question: the CLI sees it pinned; the pinned panel lists it.
+    message_action(&app, root_id, "Pin").await?;
+    history_until(cli.path(), &url, "the pin", |m| {
+        m["id"].as_i64() == Some(root_id) && m["pinned"] == true
+    })
+    .await?;
+    app.click(&app.wait_for("[data-testid=open-pins]").await?)
+        .await?;
+    app.wait_for_text(
+        "[data-testid=pinned-panel] [data-testid=pinned-message]",
+        "shall we ship on Friday?",
+    )
+    .await?;
+    // Messages above changed size (a delete, reactions): the newest stayed in view.
+    in_view_at_bottom(&app, &screenshots, "thanks, see you then").await?;
+    app.settle().await?;
+    app.screenshot(&screenshots.join("pinned.png")).await?;
+
     // A burst of messages while the timeline is at the bottom: it follows them down.
     for i in 0..30 {
         run(&["send", "@desk", &format!("burst message {i}")])?;
@@ -269,38 +323,7 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
     app.wait_for_text("[data-testid=timeline]", "burst message 29")
         .await?;
     app.settle().await?;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        // "ok", or where things were (for the failure message).
-        let seen = app
-            .execute(
-                "const scroller = document.querySelector('[data-testid=timeline] [data-virtuoso-scroller]');\
-                 const texts = [...document.querySelectorAll('[data-testid=timeline] [data-testid=message-text]')];\
-                 const last = texts.find((t) => t.textContent === 'burst message 29');\
-                 if (!scroller || !last) return `scroller ${!!scroller}, last ${!!last}`;\
-                 const s = scroller.getBoundingClientRect(), r = last.getBoundingClientRect();\
-                 return r.top >= s.top - 1 && r.bottom <= s.bottom + 1 ? 'ok'\
-                   : `message ${r.top}..${r.bottom}, viewport ${s.top}..${s.bottom}`;",
-                json!([]),
-            )
-            .await?;
-        if seen == "ok" {
-            break;
-        }
-        if tokio::time::Instant::now() > deadline {
-            app.screenshot(&screenshots.join("failed-follow-bottom.png"))
-                .await?;
-            bail!("the timeline did not follow new messages to the bottom: {seen}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-
-    // Delete the edited reply: the CLI sees it deleted.
-    message_action(&app, reply_id, "Delete").await?;
-    history_until(cli.path(), &url, "the delete", |m| {
-        m["id"].as_i64() == Some(reply_id) && m["deleted"] == true
-    })
-    .await?;
+    in_view_at_bottom(&app, &screenshots, "burst message 29").await?;
 
     app.quit().await.context("closing the app")?;
     drop(driver);

@@ -96,12 +96,16 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
   const wrapper = useRef<HTMLDivElement>(null);
   const [range, setRange] = useState({ startIndex: 0, endIndex: -1 });
   const [atBottom, setAtBottom] = useState(true);
-  // Whether the newest message was on screen at the last range report. A message above growing
-  // (a reaction, an image) pushes the view off the exact bottom without the reader moving away:
-  // new messages still follow while the newest one is in view, as chat apps do.
-  const newestInView = useRef(true);
-  const itemCount = useRef(items.length);
-  itemCount.current = items.length;
+  // Whether the reader left the view at the bottom, as of the last scroll (theirs or ours). A
+  // message growing (a reaction, an edit, an image) moves the bottom away without a scroll: the
+  // view then follows it back down, and new messages keep following, as chat apps do.
+  // Opened at the first unread message (further up), it does not start stuck to the bottom.
+  const stick = useRef(firstUnreadKey === null);
+  const scroller = useRef<HTMLElement | null>(null);
+  const onScroll = useRef(() => {
+    const el = scroller.current;
+    if (el) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+  });
 
   // Prepending (older history) lowers the first index by as many items as came before the old
   // first one; appending and updates leave it. Kept in a ref, adjusted as the data changes.
@@ -223,18 +227,26 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
               : { index: items.length - 1, align: 'end' }
           }
           computeItemKey={(_, item) => keyOf(item)}
-          followOutput={(bottom) => (bottom || newestInView.current ? 'auto' : false)}
+          followOutput={(bottom) => (bottom || stick.current ? 'auto' : false)}
+          scrollerRef={(el) => {
+            scroller.current?.removeEventListener('scroll', onScroll.current);
+            scroller.current = el instanceof HTMLElement ? el : null;
+            scroller.current?.addEventListener('scroll', onScroll.current, { passive: true });
+          }}
           atBottomStateChange={setAtBottom}
+          // A message on screen grew or shrank (a reaction, an edit, a delete, an image): a reader
+          // at the newest message stays there.
+          totalListHeightChanged={() => {
+            if (stick.current && !loadingOlder && items.length > 0) {
+              virtuoso.current?.scrollToIndex({ index: items.length - 1, align: 'end' });
+            }
+          }}
           atBottomThreshold={40}
           increaseViewportBy={{ top: 400, bottom: 200 }}
           startReached={() => {
             if (hasMore && !loadingOlder) onLoadOlder();
           }}
-          rangeChanged={(r) => {
-            const next = { startIndex: norm(r.startIndex), endIndex: norm(r.endIndex) };
-            newestInView.current = next.endIndex >= itemCount.current - 1;
-            setRange(next);
-          }}
+          rangeChanged={(r) => setRange({ startIndex: norm(r.startIndex), endIndex: norm(r.endIndex) })}
           context={{ hasMore, loadingOlder, onLoadOlder }}
           components={COMPONENTS}
           itemContent={(virtualIndex, item) => {

@@ -110,7 +110,7 @@ export const MessageItem = memo(function MessageItem({
           📌 Pinned
         </span>
       )}
-      {m.reply_to !== null && !inThread && (
+      {m.reply_to !== null && !inThread && !m.deleted && (
         <button
           type="button"
           className="reply-quote"

@@ -3,7 +3,7 @@ import type { Message, TimelineItem, User } from '../api';
 import { displayName } from './ChatView';
 import { Attachments } from './Attachments';
 import { EmojiPicker } from './EmojiPicker';
-import { emojiName } from './emoji';
+import { emojiLabel } from './emoji';
 import { time } from './timelineFormat';
 
 const QUICK_REACTIONS = ['👍', '❤️', '😂'];
@@ -154,7 +154,7 @@ export const MessageItem = memo(function MessageItem({
                 className={`reaction${reacted ? ' mine' : ''}`}
                 data-testid="reaction"
                 aria-pressed={reacted}
-                title={`${who} reacted with :${emojiName(r.emoji)}:`}
+                title={`${who} reacted with ${emojiLabel(r.emoji)}`}
                 aria-label={`${r.emoji} ${r.count}, from ${who}. ${reacted ? 'Remove yours' : 'Add yours'}`}
                 onClick={() => actions.react(item, r.emoji, !reacted)}
               >
@@ -217,7 +217,7 @@ export const MessageItem = memo(function MessageItem({
               type="button"
               className="icon"
               aria-label={`React ${emoji}`}
-              title={`React with :${emojiName(emoji)}:`}
+              title={`React with ${emojiLabel(emoji)}`}
               onClick={() => actions.react(item, emoji, true)}
             >
               {emoji}

@@ -225,3 +225,9 @@ export function searchEmoji(query: string, limit = 48): EmojiEntry[] {
 export function emojiName(emoji: string): string {
   return EMOJI.find((e) => e.emoji === emoji)?.name ?? emoji;
 }
+
+/** `:name:` for a known emoji, else the emoji itself (someone may react with any). */
+export function emojiLabel(emoji: string): string {
+  const known = EMOJI.find((e) => e.emoji === emoji);
+  return known ? `:${known.name}:` : emoji;
+}

@@ -106,12 +106,12 @@ export function ChatView({ user, status, onSignedOut }: Props) {
         case 'teams_changed':
           void reload();
           break;
+        case 'read_receipt':
         case 'timeline_changed':
           if (event.conversation_id === selectedRef.current) setTimelineVersion((v) => v + 1);
           break;
         case 'outbox':
         case 'outbox_removed':
-        case 'read_receipt':
           if (event.conversation_id === selectedRef.current) setTimelineVersion((v) => v + 1);
           break;
         case 'typing':

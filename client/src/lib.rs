@@ -31,7 +31,7 @@ pub use address::ServerAddress;
 pub use api::{ApiClient, ApiError};
 pub use engine::{
     AVATAR_FILE_MAX, ConnectionState, Engine, EngineBuilder, EngineError, EngineEvent, FileToSend,
-    ItemState, SearchResult, Timeline, TimelineItem, Timing, server_dir_name,
+    ItemState, SearchResult, Thread, Timeline, TimelineItem, Timing, server_dir_name,
 };
 pub use outbox::{MessageRef, OutboxItem, OutboxState};
 pub use session::{Client, ClientBuilder, ClientError};

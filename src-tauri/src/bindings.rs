@@ -38,6 +38,8 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     jeco_shared::users::UpdateProfileRequest::export_all(&cfg)?;
     jeco_shared::teams::Invite::export_all(&cfg)?;
     jeco_shared::teams::Channel::export_all(&cfg)?;
+    jeco_client::Thread::export_all(&cfg)?;
+    crate::commands::timeline::ReadReceipt::export_all(&cfg)?;
     Ok(())
 }
 

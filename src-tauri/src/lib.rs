@@ -112,6 +112,11 @@ pub fn run() {
             commands::people::answer_contact_request,
             commands::people::cancel_contact_request,
             commands::people::remove_contact,
+            commands::timeline::thread,
+            commands::timeline::messages,
+            commands::timeline::set_pinned,
+            commands::timeline::pins,
+            commands::timeline::read_receipts,
         ])
         .build(tauri::generate_context!())
         .expect("the Tauri app builds from tauri.conf.json");

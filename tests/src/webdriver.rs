@@ -210,6 +210,17 @@ impl Session {
         format!("{shot}; the page showed: {text:?}")
     }
 
+    /// Runs `script` in the page (synchronously, `arguments` = `args`) and returns its result.
+    pub async fn execute(&self, script: &str, args: Value) -> Result<Value> {
+        let answer = post(
+            &self.http,
+            &self.url("/execute/sync"),
+            json!({ "script": script, "args": args }),
+        )
+        .await?;
+        Ok(answer["value"].clone())
+    }
+
     /// Ends the session; the driver closes the app.
     pub async fn quit(self) -> Result<()> {
         let answer = self.http.delete(self.url("")).send().await?;

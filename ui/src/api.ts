@@ -48,6 +48,10 @@ export type { ContactRequestView } from './bindings/ContactRequestView';
 export type { InboxItem } from './bindings/InboxItem';
 import type { InboxItem } from './bindings/InboxItem';
 export type { Contact } from './bindings/Contact';
+import type { Message } from './bindings/Message';
+import type { Thread } from './bindings/Thread';
+import type { ReadReceipt } from './bindings/ReadReceipt';
+export type { Thread, ReadReceipt };
 
 export function isCommandError(value: unknown): value is CommandError {
   return (
@@ -110,8 +114,19 @@ export const api = {
   attachmentDataUrl: (attachment: Attachment, thumbnail: boolean) =>
     call<string>('attachment_data_url', { attachment, thumbnail }),
   saveAttachment: (attachment: Attachment) => call<string>('save_attachment', { attachment }),
-  sendWithFiles: (conversationId: number, text: string, files: { name: string; data_base64: string }[]) =>
-    call<OutboxItem>('send_with_files', { conversationId, text, files }),
+  sendWithFiles: (
+    conversationId: number,
+    text: string,
+    files: { name: string; data_base64: string }[],
+    replyTo: number | null = null,
+  ) => call<OutboxItem>('send_with_files', { conversationId, text, files, replyTo }),
+  // Threads, quoted parents, pins, read receipts (src-tauri/src/commands/timeline.rs).
+  thread: (conversationId: number, root: number) => call<Thread>('thread', { conversationId, root }),
+  messages: (conversationId: number, ids: number[]) => call<Message[]>('messages', { conversationId, ids }),
+  setPinned: (conversationId: number, messageId: number, pinned: boolean) =>
+    call<Message>('set_pinned', { conversationId, messageId, pinned }),
+  pins: (conversationId: number) => call<Message[]>('pins', { conversationId }),
+  readReceipts: (conversationId: number) => call<ReadReceipt[]>('read_receipts', { conversationId }),
 
   // Profile, teams and contacts: online actions (they fail with `server_unreachable` offline).
   updateProfile: (change: UpdateProfileRequest) => call<User>('update_profile', { change }),

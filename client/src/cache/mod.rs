@@ -552,6 +552,31 @@ impl Cache {
             .collect()
     }
 
+    /// Stores messages fetched one by one from the server (a thread, a pin list, a quoted
+    /// parent) outside the contiguous history. They do not extend `history_from`: a timeline page
+    /// that reaches below it still asks the server for the holes around them.
+    pub fn store_loose(&self, me: UserId, messages: &[Message]) -> Result<()> {
+        self.write(|tx| {
+            for m in messages {
+                upsert_message(tx, m)?;
+                drop_confirmed_send(tx, me, m)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Cached pinned messages of a conversation, newest first.
+    pub fn pinned(&self, id: ConversationId) -> Result<Vec<Message>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT json FROM messages WHERE conversation_id = ?1
+             AND json_extract(json, '$.pinned') = 1 ORDER BY seq DESC",
+        )?;
+        stmt.query_map([id.0], |r| r.get::<_, String>(0))?
+            .map(|j| Ok(serde_json::from_str(&j?)?))
+            .collect()
+    }
+
     /// Stores a message the server confirmed (an ack), removing its pending send.
     pub fn store_confirmed(&self, me: UserId, message: &Message) -> Result<()> {
         self.write(|tx| {

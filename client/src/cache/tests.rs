@@ -454,3 +454,52 @@ fn the_media_cache_evicts_least_recently_used_files_beyond_its_cap() {
     assert_eq!(cache.media_evict(1, "c").unwrap(), ["a"]);
     assert_eq!(cache.media_bytes().unwrap(), 400);
 }
+
+#[test]
+fn loose_messages_fill_threads_and_pins_without_faking_contiguous_history() {
+    let cache = Cache::in_memory().unwrap();
+    let page = MessagePage {
+        items: (60..=100).map(|s| message(s, PEER, "x")).collect(),
+        has_more_before: true,
+        has_more_after: false,
+    };
+    cache.store_snapshot(ME, &conversation(100), &page).unwrap();
+    // A thread far back in history, fetched on its own: its root (pinned) and two replies.
+    let mut root = message(10, PEER, "root");
+    root.pinned = true;
+    root.reply_count = 2;
+    let mut first = message(11, ME, "first reply");
+    first.reply_to = Some(root.id);
+    let mut second = message(30, PEER, "second reply");
+    second.reply_to = Some(root.id);
+    cache
+        .store_loose(ME, &[root.clone(), first, second])
+        .unwrap();
+    let thread: Vec<String> = cache
+        .thread(root.id)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(thread, ["first reply", "second reply"]);
+    assert_eq!(cache.message(root.id).unwrap().unwrap().text, "root");
+    // The gap between them and the contiguous range is still the server's to fill.
+    let (items, needs) = cache.messages(C, Some(60), 50).unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(
+        needs,
+        "loose messages do not make older history look complete"
+    );
+    // Pins: the cached pinned messages, newest first.
+    let mut newer_pin = message(90, ME, "newer pin");
+    newer_pin.pinned = true;
+    cache.store_loose(ME, &[newer_pin]).unwrap();
+    let pinned: Vec<String> = cache
+        .pinned(C)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(pinned, ["newer pin", "root"]);
+    assert!(cache.pinned(ConversationId(999)).unwrap().is_empty());
+}

@@ -23,7 +23,11 @@ mod inbox;
 mod media;
 mod network;
 mod people;
+mod pins;
 mod sync_loop;
+mod threads;
+
+pub use threads::Thread;
 
 use crate::cache::Enqueued;
 use crate::cache::{Applied, Cache, CacheError, Draft, LocalHit};

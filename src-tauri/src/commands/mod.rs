@@ -6,6 +6,7 @@
 
 pub mod inbox;
 pub mod people;
+pub mod timeline;
 
 use crate::error::CommandError;
 use crate::session::{AppState, AppStatus};
@@ -370,6 +371,7 @@ pub async fn send_with_files(
     conversation_id: ConversationId,
     text: String,
     files: Vec<DroppedFile>,
+    reply_to: Option<MessageId>,
 ) -> Result<OutboxItem, CommandError> {
     use base64::Engine as _;
     const MAX_TOTAL: usize = 200 * 1024 * 1024;
@@ -398,7 +400,7 @@ pub async fn send_with_files(
         file.name = Some(f.name.clone());
         to_send.push(file);
     }
-    Ok(engine.send_files(conversation_id, &text, None, &to_send)?)
+    Ok(engine.send_files(conversation_id, &text, reply_to, &to_send)?)
 }
 
 /// Hosts the built-in server on the local network for teammates (or on this computer only).

@@ -9,6 +9,7 @@ mod chat;
 mod keychain;
 mod offline;
 mod team;
+mod timeline;
 
 use anyhow::{Context, Result};
 use jeco_e2e::desktop::{Driver, prerequisites};

@@ -8,6 +8,7 @@
 
 mod people;
 mod support;
+mod threads;
 
 use jeco_client::{ConnectionState, EngineEvent, FileToSend, ItemState, MessageRef, TokenStore};
 use jeco_e2e::process::ServerProcess;

@@ -340,6 +340,7 @@ describe('chat view', () => {
         conversationId: 7,
         text: 'the notes',
         files: [{ name: 'notes.txt', data_base64: btoa('hello file') }],
+        replyTo: null,
       }),
     );
     expect(screen.queryByRole('list', { name: 'Files to send' })).not.toBeInTheDocument();

@@ -133,6 +133,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
         case 'notification':
           void reload();
           break;
+        case 'read_receipt':
         case 'timeline_changed':
           if (event.conversation_id === selectedRef.current) setTimelineVersion((v) => v + 1);
           break;

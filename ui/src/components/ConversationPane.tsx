@@ -1,7 +1,13 @@
-import { KeyboardEvent, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { api, Conversation, MessageRef, TimelineItem, toCommandError, User } from '../api';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { api, Conversation, Message, ReadReceipt, TimelineItem, toCommandError, User } from '../api';
 import { conversationLabel, displayName } from './ChatView';
-import { Attachments } from './Attachments';
+import { Composer, Editing } from './Composer';
+import type { MessageActions } from './MessageItem';
+import { PinnedPanel } from './PinnedPanel';
+import { ThreadPanel } from './ThreadPanel';
+import { Timeline, TimelineHandle } from './Timeline';
+import { keyOf, refOf } from './timelineFormat';
+import './timeline.css';
 
 interface Props {
   conversation: Conversation;
@@ -13,69 +19,75 @@ interface Props {
   onUnknownUsers: (ids: number[]) => void;
 }
 
-const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉'];
+/** Page sizes: what opening shows, and what a jump back into history loads at a time. */
+const PAGE = 50;
+const JUMP_PAGE = 200;
+/** A jump loads at most this many pages before giving up. */
+const JUMP_PAGES_MAX = 50;
 
-function refOf(item: TimelineItem): MessageRef {
-  return item.message.id === 0 ? { pending: item.message.client_id } : { id: item.message.id };
+type Side = { kind: 'thread'; root: number } | { kind: 'pins' } | null;
+
+interface Pages {
+  /** Everything loaded before the newest page, oldest first. */
+  older: TimelineItem[];
+  /** The newest page (re-read on every change), with pending sends at the end. */
+  newest: TimelineItem[];
+  /** Messages exist before the first loaded one. */
+  hasMore: boolean;
+  loaded: boolean;
 }
 
-/** A file's bytes as base64 (what the command takes: the web view cannot hand over a path). */
-function base64Of(file: File): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => {
-      const url = String(reader.result);
-      resolve(url.slice(url.indexOf(',') + 1));
-    };
-    reader.onerror = () => reject(reader.error);
-    reader.readAsDataURL(file);
-  });
-}
-
-function keyOf(item: TimelineItem): string {
-  return item.message.id === 0 ? `c${item.message.client_id}` : `m${item.message.id}`;
-}
-
-function time(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
-
-function day(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime())
-    ? ''
-    : d.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric' });
-}
-
-/** One conversation: its timeline (from the cache; older pages on demand) and the composer. */
+/**
+ * One conversation: header (pinned panel toggle), the virtualized timeline, the typing line, the
+ * composer (reply quote bar, @mentions, emoji), and a side panel for a thread or the pins.
+ */
 export function ConversationPane({ conversation, me, users, version, typing, onUnknownUsers }: Props) {
   const id = conversation.id;
-  // The newest page (re-read on every change) and the older pages loaded by scrolling back.
-  const [newest, setNewest] = useState<{ items: TimelineItem[]; hasMore: boolean }>({
-    items: [],
-    hasMore: false,
-  });
-  const [older, setOlder] = useState<{ items: TimelineItem[]; hasMore: boolean }>({
-    items: [],
-    hasMore: false,
-  });
+  const [pages, setPages] = useState<Pages>({ older: [], newest: [], hasMore: false, loaded: false });
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [text, setText] = useState('');
-  const [editing, setEditing] = useState<MessageRef | null>(null);
-  const [files, setFiles] = useState<File[]>([]);
+  const [editing, setEditing] = useState<Editing | null>(null);
+  const [replyTo, setReplyTo] = useState<TimelineItem | null>(null);
+  const [side, setSide] = useState<Side>(null);
+  const [fetchedParents, setFetchedParents] = useState<Map<number, Message>>(new Map());
+  const [receipts, setReceipts] = useState<ReadReceipt[]>([]);
+  const [highlightKey, setHighlightKey] = useState<string | null>(null);
+  const [dropped, setDropped] = useState<File[]>([]);
   const [dragging, setDragging] = useState(false);
-  const fileInput = useRef<HTMLInputElement>(null);
-  const listRef = useRef<HTMLOListElement>(null);
-  const stickToBottom = useRef(true);
-  const lastTyping = useRef(0);
-  const draftTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  // Where the reader was when the conversation was opened: the "new messages" line stays there.
+  const [readAt] = useState(conversation.read_seq);
+  const [unreadAtOpen] = useState(conversation.unread_count);
+  const timeline = useRef<TimelineHandle>(null);
+  const pendingJump = useRef<string | null>(null);
+  const loadingOlderRef = useRef(false);
+  const askedParents = useRef(new Set<number>());
+  const highlightTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const droppedTaken = useCallback(() => setDropped([]), []);
+
+  const items = useMemo(() => [...pages.older, ...pages.newest], [pages]);
+  const itemsRef = useRef(items);
+  itemsRef.current = items;
+  const pagesRef = useRef(pages);
+  pagesRef.current = pages;
 
   const load = useCallback(async () => {
     try {
-      const page = await api.timeline(id, null, 50);
-      setNewest({ items: page.items, hasMore: page.has_more_before });
+      const page = await api.timeline(id, null, PAGE);
+      setPages((prev) => {
+        const firstNew = page.items.find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
+        // Messages that left the newest page (newer ones arrived) stay loaded: nothing shifts.
+        const older = [...prev.older, ...prev.newest].filter(
+          (i) => i.message.seq > 0 && i.message.seq < firstNew,
+        );
+        const seen = new Set<number>();
+        const unique = older.filter((i) => !seen.has(i.message.seq) && seen.add(i.message.seq));
+        return {
+          older: unique,
+          newest: page.items,
+          hasMore: unique.length > 0 ? prev.hasMore : page.has_more_before,
+          loaded: true,
+        };
+      });
       onUnknownUsers(page.items.map((i) => i.message.sender_id));
       const lastSynced = [...page.items].reverse().find((i) => i.message.seq > 0);
       if (lastSynced && lastSynced.message.seq > conversation.read_seq) {
@@ -84,115 +96,143 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
     } catch (e) {
       setError(toCommandError(e).message);
     }
+    api.readReceipts(id).then(setReceipts, () => undefined);
   }, [id, conversation.read_seq, onUnknownUsers]);
-
-  const firstNewest = newest.items.find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
-  const items = [...older.items.filter((i) => i.message.seq < firstNewest), ...newest.items];
-  const hasMore = older.items.length > 0 ? older.hasMore : newest.hasMore;
 
   useEffect(() => {
     void load();
   }, [load, version]);
 
+  /** Loads older pages until the message at `seq` is loaded (or history ends). */
+  const loadUntil = useCallback(
+    async (seq: number | null, limit: number, maxPages: number) => {
+      if (loadingOlderRef.current) return;
+      loadingOlderRef.current = true;
+      setLoadingOlder(true);
+      try {
+        let oldest = itemsRef.current.find((i) => i.message.seq > 0)?.message.seq;
+        let more = pagesRef.current.hasMore;
+        let gathered: TimelineItem[] = [];
+        for (let n = 0; more && oldest !== undefined && n < maxPages; n++) {
+          if (seq !== null && oldest <= seq) break;
+          const page = await api.timeline(id, oldest, limit);
+          gathered = [...page.items, ...gathered];
+          more = page.has_more_before;
+          onUnknownUsers(page.items.map((i) => i.message.sender_id));
+          if (page.items.length === 0) break;
+          oldest = page.items[0].message.seq;
+        }
+        const gotMore = more;
+        setPages((prev) => {
+          const firstLoaded =
+            [...prev.older, ...prev.newest].find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
+          const fresh = gathered.filter((i) => i.message.seq > 0 && i.message.seq < firstLoaded);
+          return { ...prev, older: [...fresh, ...prev.older], hasMore: gotMore };
+        });
+      } catch (e) {
+        setError(toCommandError(e).message);
+      } finally {
+        loadingOlderRef.current = false;
+        setLoadingOlder(false);
+      }
+    },
+    [id, onUnknownUsers],
+  );
+
+  const loadOlder = useCallback(() => void loadUntil(null, PAGE, 1), [loadUntil]);
+
+  // Quoted parents: those in the timeline, and the rest fetched once (cache, then server).
+  const parents = useMemo(() => {
+    const map = new Map(fetchedParents);
+    for (const i of items) if (i.message.id !== 0) map.set(i.message.id, i.message);
+    return map;
+  }, [items, fetchedParents]);
   useEffect(() => {
-    api.draft(id).then(
-      (d) => setText(d?.text ?? ''),
+    const missing = [
+      ...new Set(
+        items
+          .map((i) => i.message.reply_to)
+          .filter((p): p is number => p !== null && !parents.has(p) && !askedParents.current.has(p)),
+      ),
+    ].slice(0, 200);
+    if (missing.length === 0) return;
+    missing.forEach((p) => askedParents.current.add(p));
+    api.messages(id, missing).then(
+      (found) => {
+        onUnknownUsers(found.map((m) => m.sender_id));
+        setFetchedParents((prev) => {
+          const next = new Map(prev);
+          for (const m of found) next.set(m.id, m);
+          return next;
+        });
+      },
       () => undefined,
     );
-  }, [id]);
+  }, [items, parents, id, onUnknownUsers]);
 
-  useLayoutEffect(() => {
-    const list = listRef.current;
-    if (list && stickToBottom.current) list.scrollTop = list.scrollHeight;
-  }, [items]);
-
-  async function loadOlder() {
-    const oldest = items.find((i) => i.message.seq > 0);
-    if (!oldest) return;
-    setLoadingOlder(true);
-    stickToBottom.current = false;
-    const list = listRef.current;
-    const before = list ? list.scrollHeight - list.scrollTop : 0;
-    try {
-      const page = await api.timeline(id, oldest.message.seq, 50);
-      setOlder((prev) => ({ items: [...page.items, ...prev.items], hasMore: page.has_more_before }));
-      onUnknownUsers(page.items.map((i) => i.message.sender_id));
-      // Keep what was on screen where it was: no jump when older history arrives.
-      requestAnimationFrame(() => {
-        if (list) list.scrollTop = list.scrollHeight - before;
-      });
-    } catch (e) {
-      setError(toCommandError(e).message);
-    } finally {
-      setLoadingOlder(false);
-    }
-  }
-
-  function onScroll() {
-    const list = listRef.current;
-    if (!list) return;
-    stickToBottom.current = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  }
-
-  function saveDraft(value: string) {
-    if (draftTimer.current) clearTimeout(draftTimer.current);
-    draftTimer.current = setTimeout(() => void api.setDraft(id, value).catch(() => undefined), 400);
-  }
-
-  async function submit() {
-    const value = text.trim();
-    if (!value && files.length === 0) return;
-    setError(null);
-    try {
-      if (files.length > 0 && !editing) {
-        stickToBottom.current = true;
-        const payload = await Promise.all(
-          files.map(async (f) => ({ name: f.name || 'pasted-file', data_base64: await base64Of(f) })),
-        );
-        await api.sendWithFiles(id, value, payload);
-        setFiles([]);
-      } else if (editing) {
-        await api.editMessage(id, editing, value);
-        setEditing(null);
-      } else {
-        stickToBottom.current = true;
-        await api.sendMessage(id, value);
+  // Read receipts: each other member under the last loaded message they have read.
+  const readers = useMemo(() => {
+    const synced = items.filter((i) => i.message.seq > 0);
+    const map = new Map<string, number[]>();
+    for (const r of receipts) {
+      if (r.user_id === me || synced.length === 0 || r.read_seq < synced[0].message.seq) continue;
+      let lo = 0;
+      let hi = synced.length - 1;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (synced[mid].message.seq <= r.read_seq) lo = mid;
+        else hi = mid - 1;
       }
-      setText('');
-      void api.setDraft(id, '').catch(() => undefined);
-      void api.typing(id, false).catch(() => undefined);
-      void load();
-    } catch (e) {
-      setError(toCommandError(e).message);
+      const key = keyOf(synced[lo]);
+      map.set(key, [...(map.get(key) ?? []), r.user_id]);
     }
+    return map;
+  }, [items, receipts, me]);
+
+  // The first message that was unread when the conversation was opened.
+  const oldestSeq = items.find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
+  const unreadNotLoaded = unreadAtOpen > 0 && pages.hasMore && oldestSeq > readAt + 1;
+  const firstUnreadKey = useMemo(() => {
+    if (unreadAtOpen === 0 || unreadNotLoaded) return null;
+    const first = items.find((i) => i.message.seq > readAt && i.message.sender_id !== me);
+    return first ? keyOf(first) : null;
+  }, [items, readAt, unreadAtOpen, unreadNotLoaded, me]);
+
+  function flash(key: string) {
+    setHighlightKey(key);
+    if (highlightTimer.current) clearTimeout(highlightTimer.current);
+    highlightTimer.current = setTimeout(() => setHighlightKey(null), 2500);
   }
 
-  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
-    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
-      e.preventDefault();
-      void submit();
-    } else if (e.key === 'Escape' && editing) {
-      setEditing(null);
-      setText('');
-    } else if (e.key === 'ArrowUp' && text === '') {
-      // Up in an empty composer edits your last message.
-      const mine = [...items].reverse().find((i) => i.message.sender_id === me && !i.message.deleted);
-      if (mine) {
-        e.preventDefault();
-        setEditing(refOf(mine));
-        setText(mine.message.text);
-      }
+  useEffect(() => {
+    const want = pendingJump.current === 'unread' ? firstUnreadKey : pendingJump.current;
+    if (want && timeline.current?.showKey(want)) {
+      flash(want);
+      pendingJump.current = null;
     }
+  }, [items, firstUnreadKey]);
+
+  useEffect(
+    () => () => {
+      if (highlightTimer.current) clearTimeout(highlightTimer.current);
+    },
+    [],
+  );
+
+  async function jumpTo(m: Message) {
+    const key = `m${m.id}`;
+    if (timeline.current?.showKey(key)) {
+      flash(key);
+      return;
+    }
+    pendingJump.current = key;
+    await loadUntil(m.seq, JUMP_PAGE, JUMP_PAGES_MAX);
   }
 
-  function onChange(value: string) {
-    setText(value);
-    if (!editing) saveDraft(value);
-    const now = Date.now();
-    if (value && now - lastTyping.current > 3000) {
-      lastTyping.current = now;
-      void api.typing(id, true).catch(() => undefined);
-    }
+  async function jumpToUnread() {
+    if (firstUnreadKey && timeline.current?.showKey(firstUnreadKey)) return;
+    pendingJump.current = 'unread';
+    await loadUntil(readAt + 1, JUMP_PAGE, JUMP_PAGES_MAX);
   }
 
   async function act(action: () => Promise<unknown>) {
@@ -205,21 +245,64 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
     }
   }
 
-  function addFiles(list: FileList | null | undefined) {
-    if (!list || list.length === 0) return;
-    // Copied now: the input's FileList is live and is cleared right after.
-    const picked = Array.from(list);
-    setFiles((prev) => [...prev, ...picked].slice(0, 10));
-  }
+  const actionsImpl = useRef<MessageActions | null>(null);
+  actionsImpl.current = {
+    react: (item, emoji, add) => void act(() => api.react(id, refOf(item), emoji, add)),
+    edit: (item) => {
+      setReplyTo(null);
+      setEditing({ target: refOf(item), text: item.message.text });
+    },
+    remove: (item) => void act(() => api.deleteMessage(id, refOf(item))),
+    retry: (outboxId) => void act(() => api.retryOutbox(outboxId)),
+    discard: (outboxId) => void act(() => api.discardOutbox(outboxId)),
+    reply: (item) => {
+      setEditing(null);
+      setReplyTo(item);
+    },
+    openThread: (item) => setSide({ kind: 'thread', root: item.message.id }),
+    pin: (item, pinned) => void act(() => api.setPinned(id, item.message.id, pinned)),
+    jumpTo: (m) => void jumpTo(m),
+  };
+  // One stable object for the whole life of the pane (so unchanged messages do not re-render),
+  // calling the latest handlers.
+  const actions = useMemo<MessageActions>(() => {
+    const latest = () => actionsImpl.current as MessageActions;
+    return {
+      react: (...a) => latest().react(...a),
+      edit: (...a) => latest().edit(...a),
+      remove: (...a) => latest().remove(...a),
+      retry: (...a) => latest().retry(...a),
+      discard: (...a) => latest().discard(...a),
+      reply: (...a) => latest().reply(...a),
+      openThread: (...a) => latest().openThread(...a),
+      pin: (...a) => latest().pin(...a),
+      jumpTo: (...a) => latest().jumpTo(...a),
+    };
+  }, []);
 
+  const editLast = () => {
+    const mine = [...items].reverse().find((i) => i.message.sender_id === me && !i.message.deleted);
+    if (!mine) return false;
+    setReplyTo(null);
+    setEditing({ target: refOf(mine), text: mine.message.text });
+    return true;
+  };
+
+  const members = useMemo(
+    () =>
+      conversation.members
+        .filter((m) => m.user_id !== me)
+        .map((m) => users.get(m.user_id))
+        .filter((u): u is User => u !== undefined),
+    [conversation.members, users, me],
+  );
   const typingNames = typing.filter((u) => u !== me).map((u) => displayName(users.get(u)));
-  let lastDay = '';
-  let lastSender = -1;
+  const label = conversationLabel(conversation, me, users);
 
   return (
     <section
       className={`conversation-pane${dragging ? ' dragging' : ''}`}
-      aria-label={conversationLabel(conversation, me, users)}
+      aria-label={label}
       onDragOver={(e) => {
         if (e.dataTransfer?.types?.includes('Files')) {
           e.preventDefault();
@@ -230,216 +313,103 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
       onDrop={(e) => {
         e.preventDefault();
         setDragging(false);
-        addFiles(e.dataTransfer?.files);
+        const files = e.dataTransfer?.files;
+        if (files && files.length > 0) setDropped(Array.from(files));
       }}
     >
       <header className="pane-header">
-        <h1 data-testid="conversation-title">{conversationLabel(conversation, me, users)}</h1>
-        {conversation.channel?.topic && <p className="muted topic">{conversation.channel.topic}</p>}
-      </header>
-      <ol className="timeline" ref={listRef} onScroll={onScroll} data-testid="timeline" aria-live="polite">
-        {hasMore && (
-          <li className="load-older">
-            <button type="button" className="secondary small" onClick={loadOlder} disabled={loadingOlder}>
-              {loadingOlder ? 'Loading…' : 'Load older messages'}
-            </button>
-          </li>
-        )}
-        {items.length === 0 && <li className="muted empty">No messages yet. Say hello!</li>}
-        {items.map((item) => {
-          const m = item.message;
-          const thisDay = day(m.created_at);
-          const showDay = thisDay !== lastDay;
-          const grouped = !showDay && m.sender_id === lastSender;
-          lastDay = thisDay;
-          lastSender = m.sender_id;
-          const mine = m.sender_id === me;
-          const state = item.state;
-          return (
-            <li key={keyOf(item)} className="timeline-entry">
-              {showDay && (
-                <div className="day-separator" role="separator">
-                  {thisDay}
-                </div>
-              )}
-              <article
-                className={`message${grouped ? ' grouped' : ''}${state.state !== 'synced' ? ` ${state.state}` : ''}`}
-                data-testid="message"
-                data-state={state.state}
-              >
-                {!grouped && (
-                  <header>
-                    <strong>{displayName(users.get(m.sender_id))}</strong>
-                    <time dateTime={m.created_at}>{time(m.created_at)}</time>
-                  </header>
-                )}
-                {m.deleted ? (
-                  <p className="text deleted">This message was deleted.</p>
-                ) : (
-                  <p className="text" data-testid="message-text">
-                    {m.text}
-                    {m.edited_at && <span className="muted edited"> (edited)</span>}
-                  </p>
-                )}
-                {!m.deleted && <Attachments attachments={m.attachments} />}
-                {m.reactions.length > 0 && (
-                  <div className="reactions">
-                    {m.reactions.map((r) => {
-                      const reacted = r.user_ids.includes(me);
-                      return (
-                        <button
-                          key={r.emoji}
-                          type="button"
-                          className={`reaction${reacted ? ' mine' : ''}`}
-                          aria-pressed={reacted}
-                          onClick={() => act(() => api.react(id, refOf(item), r.emoji, !reacted))}
-                        >
-                          {r.emoji} {r.count}
-                        </button>
-                      );
-                    })}
-                  </div>
-                )}
-                {state.state === 'pending' && (
-                  <p className="muted status" data-testid="pending">
-                    Sending…
-                  </p>
-                )}
-                {state.state === 'failed' && (
-                  <p className="status failed" role="alert" data-testid="failed">
-                    Not sent: {state.message}{' '}
-                    <button
-                      type="button"
-                      className="link"
-                      onClick={() => act(() => api.retryOutbox(state.outbox_id))}
-                    >
-                      Retry
-                    </button>{' '}
-                    <button
-                      type="button"
-                      className="link"
-                      onClick={() => act(() => api.discardOutbox(state.outbox_id))}
-                    >
-                      Discard
-                    </button>
-                  </p>
-                )}
-                {!m.deleted && (
-                  <div className="actions">
-                    {QUICK_REACTIONS.map((emoji) => (
-                      <button
-                        key={emoji}
-                        type="button"
-                        className="icon"
-                        aria-label={`React ${emoji}`}
-                        onClick={() => act(() => api.react(id, refOf(item), emoji, true))}
-                      >
-                        {emoji}
-                      </button>
-                    ))}
-                    {mine && (
-                      <>
-                        <button
-                          type="button"
-                          className="icon"
-                          aria-label="Edit"
-                          onClick={() => {
-                            setEditing(refOf(item));
-                            setText(m.text);
-                          }}
-                        >
-                          ✎
-                        </button>
-                        <button
-                          type="button"
-                          className="icon"
-                          aria-label="Delete"
-                          onClick={() => act(() => api.deleteMessage(id, refOf(item)))}
-                        >
-                          🗑
-                        </button>
-                      </>
-                    )}
-                  </div>
-                )}
-              </article>
-            </li>
-          );
-        })}
-      </ol>
-      <p className="typing-line muted" aria-live="polite">
-        {typingNames.length === 1
-          ? `${typingNames[0]} is typing…`
-          : typingNames.length > 1
-            ? `${typingNames.join(', ')} are typing…`
-            : ' '}
-      </p>
-      {error && (
-        <div className="banner error" role="alert">
-          {error}
+        <div className="pane-title">
+          <h1 data-testid="conversation-title">{label}</h1>
+          {conversation.channel?.topic && <p className="muted topic">{conversation.channel.topic}</p>}
         </div>
-      )}
-      <div className="composer">
-        {files.length > 0 && (
-          <ul className="pending-files" aria-label="Files to send">
-            {files.map((f, i) => (
-              <li key={`${f.name}-${i}`}>
-                📎 {f.name || 'pasted file'}
-                <button
-                  type="button"
-                  className="icon"
-                  aria-label={`Remove ${f.name}`}
-                  onClick={() => setFiles((prev) => prev.filter((_, j) => j !== i))}
-                >
-                  ×
-                </button>
-              </li>
-            ))}
-          </ul>
+        <div className="pane-header-actions">
+          <button
+            type="button"
+            className="secondary small"
+            data-testid="open-pins"
+            aria-pressed={side?.kind === 'pins'}
+            onClick={() => setSide((s) => (s?.kind === 'pins' ? null : { kind: 'pins' }))}
+          >
+            📌 Pinned
+          </button>
+        </div>
+      </header>
+      <div className="conversation-body">
+        <div className="conversation-main">
+          {pages.loaded ? (
+            <Timeline
+              ref={timeline}
+              items={items}
+              hasMore={pages.hasMore}
+              loadingOlder={loadingOlder}
+              onLoadOlder={loadOlder}
+              me={me}
+              users={users}
+              actions={actions}
+              parents={parents}
+              readers={readers}
+              firstUnreadKey={firstUnreadKey}
+              unreadNotLoaded={unreadNotLoaded}
+              onJumpToUnread={() => void jumpToUnread()}
+              highlightKey={highlightKey}
+            />
+          ) : (
+            <div className="timeline" data-testid="timeline" aria-busy="true" />
+          )}
+          <p className="typing-line muted" aria-live="polite">
+            {typingNames.length === 1
+              ? `${typingNames[0]} is typing…`
+              : typingNames.length > 1
+                ? `${typingNames.join(', ')} are typing…`
+                : ' '}
+          </p>
+          {error && (
+            <div className="banner error" role="alert">
+              {error}
+            </div>
+          )}
+          <Composer
+            conversationId={id}
+            placeholder={`Message ${label}`}
+            members={members}
+            users={users}
+            editing={editing}
+            onEditLast={editLast}
+            onCancelEdit={() => setEditing(null)}
+            replyTo={replyTo}
+            onCancelReply={() => setReplyTo(null)}
+            dropped={dropped}
+            onDroppedTaken={droppedTaken}
+            onSent={() => {
+              void load().then(() => requestAnimationFrame(() => timeline.current?.scrollToBottom()));
+            }}
+            onError={setError}
+          />
+        </div>
+        {side?.kind === 'thread' && (
+          <ThreadPanel
+            key={side.root}
+            conversationId={id}
+            root={side.root}
+            me={me}
+            users={users}
+            members={members}
+            version={version}
+            actions={actions}
+            onUnknownUsers={onUnknownUsers}
+            onClose={() => setSide(null)}
+          />
         )}
-        {editing && <p className="muted editing">Editing a message — Enter saves, Esc cancels.</p>}
-        <textarea
-          aria-label="Message"
-          data-testid="composer"
-          rows={2}
-          placeholder={`Message ${conversationLabel(conversation, me, users)}`}
-          value={text}
-          onChange={(e) => onChange(e.target.value)}
-          onKeyDown={onKeyDown}
-          onPaste={(e) => {
-            if (e.clipboardData?.files?.length) {
-              e.preventDefault();
-              addFiles(e.clipboardData.files);
-            }
-          }}
-        />
-        <input
-          ref={fileInput}
-          type="file"
-          multiple
-          className="file-input"
-          data-testid="file-input"
-          onChange={(e) => {
-            addFiles(e.target.files);
-            e.target.value = '';
-          }}
-        />
-        <button
-          type="button"
-          className="secondary"
-          aria-label="Attach files"
-          onClick={() => fileInput.current?.click()}
-        >
-          📎
-        </button>
-        <button
-          type="button"
-          data-testid="send"
-          onClick={() => void submit()}
-          disabled={!text.trim() && files.length === 0}
-        >
-          {editing ? 'Save' : 'Send'}
-        </button>
+        {side?.kind === 'pins' && (
+          <PinnedPanel
+            conversationId={id}
+            users={users}
+            version={version}
+            onJump={(m) => void jumpTo(m)}
+            onUnpin={(m) => void act(() => api.setPinned(id, m.id, false))}
+            onClose={() => setSide(null)}
+          />
+        )}
       </div>
     </section>
   );

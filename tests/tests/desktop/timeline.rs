@@ -1,0 +1,332 @@
+//! The conversation view against a `jeco` CLI user through one real server: the app reacts to,
+//! replies to, edits and deletes messages, and the CLI sees each change (`jeco --json history`);
+//! a reply from the CLI makes a thread the app opens in its panel and answers in; a reaction comes
+//! from the emoji picker; a pin shows in the pinned panel; the timeline follows a burst of new
+//! messages down. Screenshots of the thread panel in light and dark themes, and of the pins.
+
+use anyhow::{Context, Result, bail, ensure};
+use jeco_e2e::desktop::{Driver, prerequisites};
+use jeco_e2e::process::jeco;
+use jeco_e2e::server::TestServer;
+use jeco_e2e::webdriver::Session;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Gives a message keyboard focus, which shows its actions (as hovering does).
+async fn focus_message(app: &Session, id: i64) -> Result<()> {
+    let selector = format!("article[data-message-id=\"{id}\"]");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let found = app
+            .execute(
+                "const el = document.querySelector(arguments[0]);\
+                 if (!el) return false; el.focus(); return true;",
+                json!([selector]),
+            )
+            .await?;
+        if found == Value::Bool(true) {
+            return Ok(());
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "message {id} never showed in the app"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Clicks one of a message's actions (by its accessible label).
+async fn message_action(app: &Session, id: i64, label: &str) -> Result<()> {
+    focus_message(app, id).await?;
+    let button = app
+        .wait_for(&format!(
+            "article[data-message-id=\"{id}\"] .actions button[aria-label=\"{label}\"]"
+        ))
+        .await?;
+    app.click(&button).await
+}
+
+/// The CLI's view of the conversation with the app's user (it syncs first), polled until `check`
+/// finds what it wants in one of the messages.
+async fn history_until(
+    cli: &Path,
+    url: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Result<Value> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let out = jeco(cli, url, &["--json", "history", "@desk"], None);
+        ensure!(out.success, "jeco history failed: {out:?}");
+        let history: Value = serde_json::from_str(&out.stdout).context("jeco --json history")?;
+        let items = history["items"].as_array().cloned().unwrap_or_default();
+        if let Some(found) = items.iter().find(|m| check(m)) {
+            return Ok(found.clone());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("the CLI never saw {what}: {history}");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Waits until the message with exactly `text` is wholly inside the timeline's viewport.
+async fn in_view_at_bottom(app: &Session, screenshots: &Path, text: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        // "ok", or where things were (for the failure message).
+        let seen = app
+            .execute(
+                "const scroller = document.querySelector('[data-testid=timeline] [data-virtuoso-scroller]');\
+                 const texts = [...document.querySelectorAll('[data-testid=timeline] [data-testid=message-text]')];\
+                 const last = texts.find((t) => t.textContent === arguments[0]);\
+                 if (!scroller || !last) return `scroller ${!!scroller}, message ${!!last}`;\
+                 const s = scroller.getBoundingClientRect(), r = last.getBoundingClientRect();\
+                 return r.top >= s.top - 1 && r.bottom <= s.bottom + 1 ? 'ok'\
+                   : `message ${r.top}..${r.bottom}, viewport ${s.top}..${s.bottom}`;",
+                json!([text]),
+            )
+            .await?;
+        if seen == "ok" {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            app.screenshot(&screenshots.join("failed-follow-bottom.png"))
+                .await?;
+            bail!("{text:?} did not stay in view at the bottom: {seen}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
+    let Some(prereqs) = prerequisites()? else {
+        return Ok(());
+    };
+    let screenshots = jeco_e2e::workspace_root()
+        .join("target")
+        .join("screenshots");
+    std::fs::create_dir_all(&screenshots)?;
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let data_dir = tempfile::tempdir()?;
+    let cli = tempfile::tempdir()?;
+    let log = jeco_e2e::target_dir().join("e2e-tauri-driver-timeline.log");
+    let driver = Driver::start(
+        &prereqs,
+        &[
+            ("JECO_DESKTOP_SERVER", Path::new(&url)),
+            ("JECO_DESKTOP_DATA_DIR", data_dir.path()),
+        ],
+        &log,
+    )
+    .await?;
+    let app = Session::start(&driver.url, Driver::capabilities(&prereqs.app)).await?;
+
+    app.click(&app.wait_for("[data-testid=tab-register]").await?)
+        .await?;
+    app.fill(&app.wait_for("#username").await?, "desk").await?;
+    app.fill(&app.wait_for("#password").await?, "a long enough password")
+        .await?;
+    app.click(&app.wait_for("[data-testid=submit]").await?)
+        .await?;
+    app.wait_for_text("[data-testid=welcome]", "Welcome, desk!")
+        .await?;
+
+    let run = |args: &[&str]| {
+        let out = jeco(cli.path(), &url, args, None);
+        ensure!(out.success, "jeco {args:?} failed: {out:?}");
+        Ok(out.stdout)
+    };
+    run(&["register", "carol"])?;
+    run(&["dm", "desk"])?;
+    run(&["send", "@desk", "shall we ship on Friday?"])?;
+    run(&["send", "@desk", "and a second thought"])?;
+    let root = history_until(cli.path(), &url, "the first message", |m| {
+        m["text"] == "shall we ship on Friday?"
+    })
+    .await?;
+    let root_id = root["id"].as_i64().context("message id")?;
+
+    app.wait_for_text("[data-testid=conversation]", "@carol")
+        .await?;
+    app.click(&app.wait_for("[data-testid=conversation]").await?)
+        .await?;
+    app.wait_for_text("[data-testid=timeline]", "and a second thought")
+        .await?;
+
+    // React 👍 to Carol's message.
+    message_action(&app, root_id, "React 👍").await?;
+    app.wait_for(&format!(
+        "article[data-message-id=\"{root_id}\"] [data-testid=reaction][aria-pressed=true]"
+    ))
+    .await?;
+    history_until(cli.path(), &url, "the reaction", |m| {
+        m["id"].as_i64() == Some(root_id)
+            && m["reactions"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["emoji"] == "👍" && r["count"] == 1))
+    })
+    .await?;
+
+    // Reply to it: the quote bar, then the message with the quoted parent.
+    message_action(&app, root_id, "Reply").await?;
+    app.wait_for_text("[data-testid=reply-bar]", "shall we ship on Friday?")
+        .await?;
+    app.fill(
+        &app.wait_for("[data-testid=composer]").await?,
+        "yes, Friday works",
+    )
+    .await?;
+    app.click(&app.wait_for("[data-testid=send]").await?)
+        .await?;
+    let reply = history_until(cli.path(), &url, "the reply", |m| {
+        m["text"] == "yes, Friday works"
+    })
+    .await?;
+    ensure!(
+        reply["reply_to"].as_i64() == Some(root_id),
+        "the reply does not reply to the root: {reply}"
+    );
+    let reply_id = reply["id"].as_i64().context("reply id")?;
+    app.wait_for_text(
+        &format!("article[data-message-id=\"{reply_id}\"] [data-testid=reply-quote]"),
+        "shall we ship on Friday?",
+    )
+    .await?;
+
+    // Edit the reply.
+    message_action(&app, reply_id, "Edit").await?;
+    let composer = app.wait_for("[data-testid=composer]").await?;
+    app.fill(&composer, "yes, Friday afternoon works").await?;
+    app.click(&app.wait_for("[data-testid=send]").await?)
+        .await?;
+    history_until(cli.path(), &url, "the edit", |m| {
+        m["id"].as_i64() == Some(reply_id)
+            && m["text"] == "yes, Friday afternoon works"
+            && !m["edited_at"].is_null()
+    })
+    .await?;
+    app.wait_for_text("[data-testid=timeline]", "yes, Friday afternoon works")
+        .await?;
+
+    // Carol answers in the thread from her terminal; the app shows "2 replies" and opens it.
+    run(&[
+        "send",
+        "@desk",
+        "great, I will prepare the notes",
+        "--reply-to",
+        &root_id.to_string(),
+    ])?;
+    app.wait_for_text(
+        &format!("article[data-message-id=\"{root_id}\"] [data-testid=thread-link]"),
+        "2 replies",
+    )
+    .await?;
+    app.click(
+        &app.wait_for(&format!(
+            "article[data-message-id=\"{root_id}\"] [data-testid=thread-link]"
+        ))
+        .await?,
+    )
+    .await?;
+    app.wait_for_text(
+        "[data-testid=thread-panel]",
+        "great, I will prepare the notes",
+    )
+    .await?;
+    app.fill(
+        &app.wait_for("[data-testid=thread-composer]").await?,
+        "thanks, see you then",
+    )
+    .await?;
+    app.click(&app.wait_for("[data-testid=thread-send]").await?)
+        .await?;
+    let threaded = history_until(cli.path(), &url, "the thread answer", |m| {
+        m["text"] == "thanks, see you then"
+    })
+    .await?;
+    ensure!(
+        threaded["reply_to"].as_i64() == Some(root_id),
+        "the thread answer is not in the thread: {threaded}"
+    );
+    app.wait_for_text("[data-testid=thread-panel]", "thanks, see you then")
+        .await?;
+    app.settle().await?;
+    app.screenshot(&screenshots.join("thread.png")).await?;
+    app.click(
+        &app.wait_for("select[aria-label=Theme] option[value=dark]")
+            .await?,
+    )
+    .await?;
+    app.settle().await?;
+    app.screenshot(&screenshots.join("thread-dark.png")).await?;
+    app.click(
+        &app.wait_for("select[aria-label=Theme] option[value=system]")
+            .await?,
+    )
+    .await?;
+
+    // Delete the edited reply: the CLI sees it deleted.
+    message_action(&app, reply_id, "Delete").await?;
+    history_until(cli.path(), &url, "the delete", |m| {
+        m["id"].as_i64() == Some(reply_id) && m["deleted"] == true
+    })
+    .await?;
+
+    // A reaction from the picker, found by name (Enter picks the first match).
+    let second = history_until(cli.path(), &url, "the second message", |m| {
+        m["text"] == "and a second thought"
+    })
+    .await?;
+    let second_id = second["id"].as_i64().context("message id")?;
+    message_action(&app, second_id, "Add reaction").await?;
+    app.fill(
+        &app.wait_for("[data-testid=emoji-picker] input").await?,
+        "tada\u{E007}",
+    )
+    .await?;
+    history_until(cli.path(), &url, "the picked reaction", |m| {
+        m["id"].as_i64() == Some(second_id)
+            && m["reactions"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["emoji"] == "🎉"))
+    })
+    .await?;
+
+    // Pin Carol's question: the CLI sees it pinned; the pinned panel lists it.
+    message_action(&app, root_id, "Pin").await?;
+    history_until(cli.path(), &url, "the pin", |m| {
+        m["id"].as_i64() == Some(root_id) && m["pinned"] == true
+    })
+    .await?;
+    app.click(&app.wait_for("[data-testid=open-pins]").await?)
+        .await?;
+    app.wait_for_text(
+        "[data-testid=pinned-panel] [data-testid=pinned-message]",
+        "shall we ship on Friday?",
+    )
+    .await?;
+    // Messages above changed size (a delete, reactions): the newest stayed in view.
+    in_view_at_bottom(&app, &screenshots, "thanks, see you then").await?;
+    app.settle().await?;
+    app.screenshot(&screenshots.join("pinned.png")).await?;
+
+    // A burst of messages while the timeline is at the bottom: it follows them down.
+    for i in 0..30 {
+        run(&["send", "@desk", &format!("burst message {i}")])?;
+    }
+    app.wait_for_text("[data-testid=timeline]", "burst message 29")
+        .await?;
+    app.settle().await?;
+    in_view_at_bottom(&app, &screenshots, "burst message 29").await?;
+
+    app.quit().await.context("closing the app")?;
+    drop(driver);
+    server.stop().await;
+    Ok(())
+}

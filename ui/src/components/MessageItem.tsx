@@ -1,0 +1,312 @@
+import { memo, useRef, useState } from 'react';
+import type { Message, TimelineItem, User } from '../api';
+import { displayName } from './ChatView';
+import { Attachments } from './Attachments';
+import { EmojiPicker } from './EmojiPicker';
+import { emojiLabel } from './emoji';
+import { time } from './timelineFormat';
+
+const QUICK_REACTIONS = ['👍', '❤️', '😂'];
+
+/** What can be done to a message; the pane (or the thread panel) carries it out. */
+export interface MessageActions {
+  react: (item: TimelineItem, emoji: string, add: boolean) => void;
+  edit: (item: TimelineItem) => void;
+  remove: (item: TimelineItem) => void;
+  retry: (outboxId: number) => void;
+  discard: (outboxId: number) => void;
+  /** Quote it above the composer and answer it. */
+  reply: (item: TimelineItem) => void;
+  /** Open its thread in the side panel. */
+  openThread: (item: TimelineItem) => void;
+  pin: (item: TimelineItem, pinned: boolean) => void;
+  /** Show this message in the timeline (a quoted parent was clicked). */
+  jumpTo: (message: Message) => void;
+}
+
+interface Props {
+  item: TimelineItem;
+  me: number;
+  users: Map<number, User>;
+  /** Same sender as the message above, same day: no name and time line. */
+  grouped: boolean;
+  actions: MessageActions;
+  /** The message this one replies to, when known (`null`: not found). */
+  parent?: Message | null;
+  /** Who has read up to this message (and not further). */
+  readers?: number[];
+  highlighted?: boolean;
+  /** Shown in the thread panel: no quote, "replies" link, Reply or thread action (its composer
+   *  answers the thread). */
+  inThread?: boolean;
+}
+
+function names(ids: number[], users: Map<number, User>): string {
+  return ids.map((u) => displayName(users.get(u))).join(', ');
+}
+
+function initials(u: User | undefined): string {
+  const name = displayName(u);
+  const parts = name.split(/\s+/).filter(Boolean);
+  return ((parts[0]?.[0] ?? '?') + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
+}
+
+function snippet(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
+
+/**
+ * One message: sender and time, the quoted parent of a reply, text, files, reactions (chips that
+ * toggle yours, with who reacted), the thread link, pinned marker, read receipts, state, and its
+ * actions (shown on hover and when it or one of its buttons has keyboard focus).
+ */
+export const MessageItem = memo(function MessageItem({
+  item,
+  me,
+  users,
+  grouped,
+  actions,
+  parent,
+  readers,
+  highlighted,
+  inThread,
+}: Props) {
+  const [picking, setPicking] = useState(false);
+  const addReaction = useRef<HTMLButtonElement>(null);
+  // Closing the picker gives focus back to its button (keyboard users stay on the message).
+  const closePicker = () => {
+    setPicking(false);
+    addReaction.current?.focus();
+  };
+  const m = item.message;
+  const mine = m.sender_id === me;
+  const state = item.state;
+  const synced = m.id !== 0;
+  const sender = displayName(users.get(m.sender_id));
+  return (
+    <article
+      className={`message${grouped ? ' grouped' : ''}${state.state !== 'synced' ? ` ${state.state}` : ''}${
+        highlighted ? ' highlighted' : ''
+      }${m.pinned ? ' pinned' : ''}`}
+      data-testid="message"
+      data-state={state.state}
+      data-message-id={m.id || undefined}
+      tabIndex={-1}
+      aria-label={`${sender}, ${time(m.created_at)}: ${m.deleted ? 'deleted message' : snippet(m.text)}`}
+    >
+      {!grouped && (
+        <header>
+          <strong>{sender}</strong>
+          <time dateTime={m.created_at}>{time(m.created_at)}</time>
+          {m.pinned && (
+            <span className="pinned-mark" data-testid="pinned-mark">
+              📌 Pinned
+            </span>
+          )}
+        </header>
+      )}
+      {grouped && m.pinned && (
+        <span className="pinned-mark" data-testid="pinned-mark">
+          📌 Pinned
+        </span>
+      )}
+      {m.reply_to !== null && !inThread && !m.deleted && (
+        <button
+          type="button"
+          className="reply-quote"
+          data-testid="reply-quote"
+          disabled={!parent}
+          onClick={() => parent && actions.jumpTo(parent)}
+          aria-label={
+            parent
+              ? `In reply to ${displayName(users.get(parent.sender_id))}: ${snippet(parent.text)}. Show it`
+              : 'In reply to a message that is not available'
+          }
+        >
+          {parent ? (
+            <>
+              <strong>{displayName(users.get(parent.sender_id))}</strong>{' '}
+              <span>{parent.deleted ? 'This message was deleted.' : snippet(parent.text)}</span>
+            </>
+          ) : (
+            <span className="muted">A message that is not available</span>
+          )}
+        </button>
+      )}
+      {m.deleted ? (
+        <p className="text deleted">This message was deleted.</p>
+      ) : (
+        <p className="text" data-testid="message-text">
+          {m.text}
+          {m.edited_at && <span className="muted edited"> (edited)</span>}
+        </p>
+      )}
+      {!m.deleted && <Attachments attachments={m.attachments} />}
+      {m.reactions.length > 0 && (
+        <div className="reactions" role="group" aria-label="Reactions">
+          {m.reactions.map((r) => {
+            const reacted = r.user_ids.includes(me);
+            const who = names(r.user_ids, users);
+            return (
+              <button
+                key={r.emoji}
+                type="button"
+                className={`reaction${reacted ? ' mine' : ''}`}
+                data-testid="reaction"
+                aria-pressed={reacted}
+                title={`${who} reacted with ${emojiLabel(r.emoji)}`}
+                aria-label={`${r.emoji} ${r.count}, from ${who}. ${reacted ? 'Remove yours' : 'Add yours'}`}
+                onClick={() => actions.react(item, r.emoji, !reacted)}
+              >
+                {r.emoji} {r.count}
+              </button>
+            );
+          })}
+        </div>
+      )}
+      {!inThread && m.reply_count > 0 && synced && (
+        <button
+          type="button"
+          className="link thread-link"
+          data-testid="thread-link"
+          onClick={() => actions.openThread(item)}
+        >
+          {m.reply_count === 1 ? '1 reply' : `${m.reply_count} replies`}
+        </button>
+      )}
+      {state.state === 'pending' && (
+        <p className="muted status" data-testid="pending">
+          Sending…
+        </p>
+      )}
+      {state.state === 'failed' && (
+        <p className="status failed" role="alert" data-testid="failed">
+          Not sent: {state.message}{' '}
+          <button type="button" className="link" onClick={() => actions.retry(state.outbox_id)}>
+            Retry
+          </button>{' '}
+          <button type="button" className="link" onClick={() => actions.discard(state.outbox_id)}>
+            Discard
+          </button>
+        </p>
+      )}
+      {readers && readers.length > 0 && (
+        <div className="receipts" data-testid="receipts" aria-label={`Seen by ${names(readers, users)}`}>
+          {readers.slice(0, 8).map((u) => (
+            <span
+              key={u}
+              className="receipt"
+              title={`Seen by ${displayName(users.get(u))}`}
+              aria-hidden="true"
+            >
+              {initials(users.get(u))}
+            </span>
+          ))}
+          {readers.length > 8 && <span className="receipt more">+{readers.length - 8}</span>}
+        </div>
+      )}
+      {!m.deleted && (
+        <div
+          className={`actions${picking ? ' open' : ''}`}
+          role="toolbar"
+          aria-label={`Actions for ${sender}'s message`}
+        >
+          {QUICK_REACTIONS.map((emoji) => (
+            <button
+              key={emoji}
+              type="button"
+              className="icon"
+              aria-label={`React ${emoji}`}
+              title={`React with ${emojiLabel(emoji)}`}
+              onClick={() => actions.react(item, emoji, true)}
+            >
+              {emoji}
+            </button>
+          ))}
+          <button
+            type="button"
+            className="icon"
+            ref={addReaction}
+            aria-label="Add reaction"
+            title="Add reaction"
+            aria-haspopup="dialog"
+            aria-expanded={picking}
+            onClick={() => setPicking((v) => !v)}
+          >
+            😊+
+          </button>
+          {synced && !inThread && (
+            <button
+              type="button"
+              className="icon"
+              aria-label="Reply"
+              aria-keyshortcuts="R"
+              title="Reply"
+              onClick={() => actions.reply(item)}
+            >
+              ↩
+            </button>
+          )}
+          {synced && !inThread && (
+            <button
+              type="button"
+              className="icon"
+              aria-label="Reply in thread"
+              aria-keyshortcuts="T"
+              title="Reply in thread"
+              onClick={() => actions.openThread(item)}
+            >
+              🧵
+            </button>
+          )}
+          {synced && (
+            <button
+              type="button"
+              className="icon"
+              aria-label={m.pinned ? 'Unpin' : 'Pin'}
+              aria-keyshortcuts="P"
+              title={m.pinned ? 'Unpin' : 'Pin'}
+              onClick={() => actions.pin(item, !m.pinned)}
+            >
+              📌
+            </button>
+          )}
+          {mine && (
+            <>
+              <button
+                type="button"
+                className="icon"
+                aria-label="Edit"
+                aria-keyshortcuts="E"
+                title="Edit"
+                onClick={() => actions.edit(item)}
+              >
+                ✎
+              </button>
+              <button
+                type="button"
+                className="icon"
+                aria-label="Delete"
+                title="Delete"
+                onClick={() => actions.remove(item)}
+              >
+                🗑
+              </button>
+            </>
+          )}
+          {picking && (
+            <EmojiPicker
+              label="Add a reaction"
+              onPick={(emoji) => {
+                closePicker();
+                const existing = m.reactions.find((r) => r.emoji === emoji);
+                actions.react(item, emoji, !existing?.user_ids.includes(me));
+              }}
+              onClose={closePicker}
+            />
+          )}
+        </div>
+      )}
+    </article>
+  );
+});

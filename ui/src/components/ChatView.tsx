@@ -175,6 +175,23 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     };
   }, [reload, learnUsers]);
 
+  // Notifications about the open conversation are read by reading it (as the sidebar's badges are).
+  const markingRead = useRef(new Set<number>());
+  useEffect(() => {
+    if (selected === null) return;
+    for (const item of inbox) {
+      const id = item.notification.id;
+      if (item.read || item.notification.conversation_id !== selected || markingRead.current.has(id))
+        continue;
+      markingRead.current.add(id);
+      api.markInboxRead(id).then(
+        () => void reload(),
+        // Offline: try again when the list is next read.
+        () => markingRead.current.delete(id),
+      );
+    }
+  }, [selected, inbox, reload]);
+
   useEffect(() => applyTheme(theme), [theme]);
 
   useEffect(() => {

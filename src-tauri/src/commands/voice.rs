@@ -8,12 +8,23 @@
 use crate::error::CommandError;
 use crate::session::AppState;
 use crate::voice::capture::Recording;
-use crate::voice::{EventSink, VOICE_EVENT, VoiceError, VoiceState};
+use crate::voice::{EventSink, MAX_DURATION_MS, VOICE_EVENT, VoiceError, VoiceState};
 use jeco_client::{FileToSend, OutboxItem};
 use jeco_shared::ConversationId;
 use jeco_shared::media::{Attachment, AttachmentKind};
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager, State};
+
+/// Overrides the longest recording, in seconds (at most the built-in 5 minutes).
+pub const ENV_MAX_SECONDS: &str = "JECO_DESKTOP_VOICE_MAX_SECONDS";
+
+fn max_duration_ms() -> u32 {
+    std::env::var(ENV_MAX_SECONDS)
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .map(|secs| secs.saturating_mul(1000).clamp(1000, MAX_DURATION_MS))
+        .unwrap_or(MAX_DURATION_MS)
+}
 
 /// Largest voice note played (a 5-minute note is about 1 MB; an hour at a high bitrate ~60 MB).
 const PLAY_MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -47,7 +58,7 @@ pub async fn voice_start(app: AppHandle, voice: State<'_, VoiceState>) -> Result
         if let Some(old) = leftover {
             old.cancel();
         }
-        Recording::start(events)
+        Recording::start_with_limit(events, max_duration_ms())
     })
     .await?;
     *voice.recorder.lock().map_err(poisoned)? = Some(recording);

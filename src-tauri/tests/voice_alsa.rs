@@ -24,7 +24,7 @@ fn write_tone(path: &Path) {
     let mut raw = Vec::with_capacity(48_000 * 2 * 4);
     for i in 0..96_000u32 {
         let t = f64::from(i) / 48_000.0;
-        let on = (t * 4.0) as u32 % 2 == 0;
+        let on = ((t * 4.0) as u32).is_multiple_of(2);
         let v = if on {
             (12_000.0 * (t * 440.0 * std::f64::consts::TAU).sin()) as i16
         } else {

@@ -198,8 +198,10 @@ mod in_alsa_home {
         // Cancelling gives nothing back and leaves the device free for the next recording.
         let (sink, _) = events();
         Recording::start(sink).unwrap().cancel();
-        let (sink, _) = events();
-        assert!(Recording::start(sink).unwrap().stop().is_ok());
+        let (sink, seen) = events();
+        let again = Recording::start(sink).unwrap();
+        wait_for(&seen, |e| matches!(e, VoiceEvent::Level { .. }));
+        assert!(again.stop().unwrap().duration_ms > 0);
     }
 
     #[test]

@@ -328,7 +328,8 @@ fn process(
     let mut encoder = OggOpusEncoder::new()?;
     let mut meter = LevelMeter::default();
     let mut peaks = FramePeaks::default();
-    let mut last_level = Instant::now();
+    // The first level goes out with the first frame (the meter moves at once), then ≤ 20 a second.
+    let mut last_level: Option<Instant> = None;
     let mut frame = Vec::with_capacity(FRAME_SAMPLES);
     let elapsed_ms = |n: u64| u32::try_from(n * 1000 / u64::from(SAMPLE_RATE)).unwrap_or(u32::MAX);
     let mut limit_reached = false;
@@ -344,8 +345,8 @@ fn process(
         meter.add(&frame);
         peaks.add(&frame);
         encoder.push(&frame)?;
-        if last_level.elapsed() >= LEVEL_EVERY {
-            last_level = Instant::now();
+        if last_level.is_none_or(|at| at.elapsed() >= LEVEL_EVERY) {
+            last_level = Some(Instant::now());
             let (peak, rms) = meter.take();
             events(VoiceEvent::Level {
                 peak,

@@ -7,7 +7,7 @@
 #
 # Needs (Debian/Ubuntu): libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-appindicator3-dev
 # librsvg2-dev libxdo-dev pkg-config xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring,
-# Node 20+ with npm, and tauri-driver (installed here when missing).
+# libasound2-dev libopus-dev python3, Node 20+ with npm, and tauri-driver (installed here when missing).
 #
 # Usage: scripts/e2e-desktop.sh [extra args for the test binary, e.g. --nocapture]
 # Screenshots: target/screenshots/*.png; driver log: target/e2e-tauri-driver.log.
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in cargo npm xvfb-run dbus-run-session gnome-keyring-daemon WebKitWebDriver; do
+for tool in cargo npm xvfb-run dbus-run-session gnome-keyring-daemon WebKitWebDriver python3; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]})); then
@@ -45,6 +45,30 @@ cargo test -p jeco-e2e --test desktop --no-run
 keyring_home="$(mktemp -d)"
 trap 'rm -rf "$keyring_home"' EXIT
 export JECO_E2E_KEYRING_HOME="$keyring_home"
+
+# Sound without a sound card, for voice notes: the app runs with this throwaway home as HOME
+# (tests/src/desktop.rs passes JECO_E2E_HOME on), whose .asoundrc makes ALSA's default capture
+# device the `file` plugin reading a tone made here (4 s of 48 kHz stereo S16_LE, a 440 Hz tone
+# switched on and off so a recording's waveform has a shape), and its playback the null device.
+# The keychain does not depend on HOME (the app reaches it over D-Bus), so it keeps working.
+python3 - "$keyring_home/voice-in.raw" <<'PY'
+import math, struct, sys
+rate = 48000
+frames = bytearray()
+for i in range(4 * rate):
+    t = i / rate
+    v = int(12000 * math.sin(2 * math.pi * 440 * t)) if int(t * 4) % 2 == 0 else 0
+    frames += struct.pack("<hh", v, v)
+open(sys.argv[1], "wb").write(frames)
+PY
+cat > "$keyring_home/.asoundrc" <<EOF
+pcm.!default { type asym; playback.pcm "nullout"; capture.pcm "capfile" }
+pcm.nullout { type null }
+pcm.capraw { type file; slave.pcm "null"; file "/dev/null"; infile "$keyring_home/voice-in.raw"; format "raw" }
+pcm.capfile { type plug; slave { pcm "capraw"; format S16_LE; rate 48000; channels 2 } }
+ctl.!default { type hw card 0 }
+EOF
+export JECO_E2E_HOME="$keyring_home"
 export JECO_E2E_TEST_ARGS="$*"
 
 # Run the session in its own PID namespace when the machine allows it (root or user namespaces):

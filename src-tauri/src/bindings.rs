@@ -40,6 +40,7 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     jeco_shared::teams::Channel::export_all(&cfg)?;
     jeco_client::Thread::export_all(&cfg)?;
     crate::commands::timeline::ReadReceipt::export_all(&cfg)?;
+    crate::voice::VoiceEvent::export_all(&cfg)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 //! - [`hosting`] — that server on the local network for a small team, and its addresses;
 //! - [`session`] — which server the app talks to and the engine for it;
 //! - [`settings`] — environment overrides (`JECO_DESKTOP_*`) and remembered choices;
+//! - [`voice`] — voice notes: microphone capture (cpal), Opus in Ogg, playback (rodio);
 //! - [`error`] — the `{code, message, fields?}` shape every command error takes.
 
 #![forbid(unsafe_code)]
@@ -21,6 +22,7 @@ pub mod hosting;
 pub mod keychain;
 pub mod session;
 pub mod settings;
+pub mod voice;
 
 use session::AppState;
 use settings::Overrides;
@@ -56,6 +58,7 @@ pub fn run() {
                 }
             }));
             app.manage(state);
+            app.manage(voice::VoiceState::default());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -117,6 +120,11 @@ pub fn run() {
             commands::timeline::set_pinned,
             commands::timeline::pins,
             commands::timeline::read_receipts,
+            commands::voice::voice_start,
+            commands::voice::voice_cancel,
+            commands::voice::voice_send,
+            commands::voice::voice_play,
+            commands::voice::voice_pause,
         ])
         .build(tauri::generate_context!())
         .expect("the Tauri app builds from tauri.conf.json");

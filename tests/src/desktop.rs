@@ -16,6 +16,10 @@ pub const ENV_SKIP: &str = "JECO_E2E_SKIP_DESKTOP";
 pub const ENV_APP_BIN: &str = "JECO_DESKTOP_BIN";
 /// Path of `tauri-driver`; default: `PATH`, then `~/.cargo/bin`.
 pub const ENV_TAURI_DRIVER: &str = "TAURI_DRIVER";
+/// A throwaway home the app runs with (`HOME`), set by `scripts/e2e-desktop.sh`: it holds the
+/// `.asoundrc` that gives the app a microphone (ALSA's file plugin) and speakers (the null device)
+/// on machines without a sound card. The keychain is unaffected: it is reached over D-Bus.
+pub const ENV_HOME: &str = "JECO_E2E_HOME";
 
 /// Everything needed to drive the app.
 #[derive(Debug, Clone)]
@@ -120,6 +124,9 @@ impl Driver {
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file);
+        if let Some(home) = std::env::var_os(ENV_HOME) {
+            command.env("HOME", home);
+        }
         for (name, value) in env {
             command.env(name, value);
         }

@@ -146,6 +146,16 @@ impl Session {
         Ok(answer["value"].as_str().unwrap_or_default().to_owned())
     }
 
+    /// An attribute of an element (`None` when it has none).
+    pub async fn attribute(&self, element: &Element, name: &str) -> Result<Option<String>> {
+        let answer = get(
+            &self.http,
+            &self.url(&format!("/element/{}/attribute/{name}", element.0)),
+        )
+        .await?;
+        Ok(answer["value"].as_str().map(str::to_owned))
+    }
+
     /// The `value` property of an input.
     pub async fn value(&self, element: &Element) -> Result<String> {
         let answer = get(

@@ -17,6 +17,7 @@ import type { Team } from './bindings/Team';
 import type { Timeline } from './bindings/Timeline';
 import type { User } from './bindings/User';
 import type { ConnectionState } from './bindings/ConnectionState';
+import type { VoiceEvent } from './bindings/VoiceEvent';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
 export type {
@@ -32,6 +33,7 @@ export type {
   Team,
   Timeline,
   User,
+  VoiceEvent,
 };
 export type { TimelineItem } from './bindings/TimelineItem';
 export type { Message } from './bindings/Message';
@@ -159,9 +161,21 @@ export const api = {
   inbox: (limit = 50) => call<InboxItem[]>('inbox', { limit }),
   markInboxRead: (id: number) => call<number>('mark_inbox_read', { id }),
   markInboxAllRead: () => call<null>('mark_inbox_all_read'),
+
+  // Voice notes (src-tauri/src/commands/voice.rs); progress and levels arrive as `voice-event`s.
+  voiceStart: () => call<null>('voice_start'),
+  voiceCancel: () => call<null>('voice_cancel'),
+  voiceSend: (conversationId: number) => call<OutboxItem>('voice_send', { conversationId }),
+  voicePlay: (attachment: Attachment, fromMs: number) => call<null>('voice_play', { attachment, fromMs }),
+  voicePause: () => call<null>('voice_pause'),
 };
 
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */
 export function onEngineEvent(handler: (event: EngineEvent) => void): Promise<UnlistenFn> {
   return listen<EngineEvent>('engine-event', (e) => handler(e.payload));
+}
+
+/** Voice events (`voice-event`): the microphone level while recording, playback progress. */
+export function onVoiceEvent(handler: (event: VoiceEvent) => void): Promise<UnlistenFn> {
+  return listen<VoiceEvent>('voice-event', (e) => handler(e.payload));
 }

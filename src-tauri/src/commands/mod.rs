@@ -7,6 +7,7 @@
 pub mod inbox;
 pub mod people;
 pub mod timeline;
+pub mod voice;
 
 use crate::error::CommandError;
 use crate::session::{AppState, AppStatus};

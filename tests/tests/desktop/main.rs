@@ -10,6 +10,7 @@ mod keychain;
 mod offline;
 mod team;
 mod timeline;
+mod voice;
 
 use anyhow::{Context, Result};
 use jeco_e2e::desktop::{Driver, prerequisites};

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, Attachment, toCommandError } from '../api';
+import { VoicePlayer } from './VoicePlayer';
 
 function size(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -72,6 +73,8 @@ export function Attachments({ attachments }: { attachments: Attachment[] }) {
       {attachments.map((a) =>
         a.kind === 'image' ? (
           <ImageAttachment key={a.id} attachment={a} />
+        ) : a.kind === 'voice' ? (
+          <VoicePlayer key={a.id} attachment={a} />
         ) : (
           <FileAttachment key={a.id} attachment={a} />
         ),

@@ -2,6 +2,7 @@ import { KeyboardEvent, useEffect, useId, useLayoutEffect, useRef, useState } fr
 import { api, MessageRef, TimelineItem, toCommandError, User } from '../api';
 import { displayName } from './ChatView';
 import { EmojiPicker } from './EmojiPicker';
+import { VoiceRecorder } from './VoiceRecorder';
 import { searchEmoji } from './emoji';
 import { base64Of } from '../files';
 
@@ -391,6 +392,7 @@ export function Composer({
             >
               📎
             </button>
+            <VoiceRecorder conversationId={id} />
           </>
         )}
       </div>

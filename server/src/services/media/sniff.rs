@@ -25,7 +25,12 @@ pub fn content_type(head: &[u8]) -> String {
     if let Some(kind) = infer::get(head) {
         let mime = kind.mime_type();
         // infer names WebM `video/webm` even when it holds only audio; a voice note is decided by
-        // the uploader's kind below, the type stays what the container is.
+        // the uploader's kind below, the type stays what the container is. Likewise Ogg Opus
+        // (infer: `audio/opus`, the RTP payload type of RFC 7587) is an Ogg file: `audio/ogg`
+        // (RFC 7845 §9), which is what browsers and players expect when it is served.
+        if mime == "audio/opus" {
+            return "audio/ogg".to_owned();
+        }
         return mime.to_owned();
     }
     if head.is_empty() {
@@ -146,6 +151,27 @@ mod tests {
         assert_eq!(content_type(b"hello\nworld"), "text/plain; charset=utf-8");
         assert_eq!(content_type(b"\0\x01\x02garbage"), OCTET_STREAM);
         assert_eq!(content_type(b"OggS\0\x02\0\0\0\0\0\0\0\0"), "audio/ogg");
+    }
+
+    /// The first page of an Ogg Opus voice note (as the desktop app records them): a voice
+    /// note, typed `audio/ogg`, and shown inline.
+    #[test]
+    fn ogg_opus_voice_notes_are_audio() {
+        let mut page = b"OggS\0\x02".to_vec();
+        page.extend_from_slice(&[0; 8]); // granule position
+        page.extend_from_slice(b"OCEJ"); // serial
+        page.extend_from_slice(&[0; 4]); // sequence
+        page.extend_from_slice(&[0; 4]); // checksum
+        page.extend_from_slice(&[1, 19]); // one segment of 19 bytes
+        page.extend_from_slice(b"OpusHead\x01\x01\x38\x01\x80\xbb\0\0\0\0\0");
+        assert_eq!(&page[28..36], b"OpusHead");
+        let detected = content_type(&page);
+        assert_eq!(detected, "audio/ogg");
+        assert_eq!(
+            kind_for(AttachmentKind::Voice, &detected),
+            AttachmentKind::Voice
+        );
+        assert!(inline_safe(&detected));
     }
 
     #[test]

@@ -21,6 +21,7 @@
 mod deliver;
 mod media;
 mod network;
+mod prefs;
 mod sync_loop;
 
 use crate::cache::Enqueued;

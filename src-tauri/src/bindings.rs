@@ -32,6 +32,9 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     jeco_client::EngineEvent::export_all(&cfg)?;
     jeco_client::MessageRef::export_all(&cfg)?;
     jeco_client::cache::Draft::export_all(&cfg)?;
+    crate::prefs::Preferences::export_all(&cfg)?;
+    crate::alerts::burst::OpenMessage::export_all(&cfg)?;
+    crate::sound::Sound::export_all(&cfg)?;
     Ok(())
 }
 

@@ -4,6 +4,9 @@
 //!
 //! Commands of one area live in a submodule of their own (registered in `lib.rs` like these).
 
+pub mod alerts;
+pub mod prefs;
+
 use crate::error::CommandError;
 use crate::session::{AppState, AppStatus};
 use jeco_client::cache::Draft;

@@ -17,6 +17,9 @@ import type { Team } from './bindings/Team';
 import type { Timeline } from './bindings/Timeline';
 import type { User } from './bindings/User';
 import type { ConnectionState } from './bindings/ConnectionState';
+import type { Preferences } from './bindings/Preferences';
+import type { OpenMessage } from './bindings/OpenMessage';
+import type { Sound } from './bindings/Sound';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
 export type {
@@ -27,7 +30,10 @@ export type {
   Draft,
   EngineEvent,
   MessageRef,
+  OpenMessage,
   OutboxItem,
+  Preferences,
+  Sound,
   SearchResult,
   Team,
   Timeline,
@@ -36,6 +42,7 @@ export type {
 export type { TimelineItem } from './bindings/TimelineItem';
 export type { Message } from './bindings/Message';
 export type { Attachment } from './bindings/Attachment';
+export type { DoNotDisturb } from './bindings/DoNotDisturb';
 import type { Attachment } from './bindings/Attachment';
 
 export function isCommandError(value: unknown): value is CommandError {
@@ -99,7 +106,19 @@ export const api = {
   saveAttachment: (attachment: Attachment) => call<string>('save_attachment', { attachment }),
   sendWithFiles: (conversationId: number, text: string, files: { name: string; data_base64: string }[]) =>
     call<OutboxItem>('send_with_files', { conversationId, text, files }),
+  // Alerts and preferences (src-tauri/src/commands/prefs.rs, alerts.rs).
+  preferences: () => call<Preferences>('preferences'),
+  setPreferences: (preferences: Preferences) => call<Preferences>('set_preferences', { preferences }),
+  setConversationMuted: (conversationId: number, muted: boolean) =>
+    call<Conversation>('set_conversation_muted', { conversationId, muted }),
+  setViewing: (conversationId: number | null) => call<null>('set_viewing', { conversationId }),
+  testSound: (sound: Sound) => call<null>('test_sound', { sound }),
 };
+
+/** A clicked desktop notification: open this conversation at this message. */
+export function onOpenMessage(handler: (target: OpenMessage) => void): Promise<UnlistenFn> {
+  return listen<OpenMessage>('open-message', (e) => handler(e.payload));
+}
 
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */
 export function onEngineEvent(handler: (event: EngineEvent) => void): Promise<UnlistenFn> {

@@ -6,6 +6,7 @@ import {
   Conversation,
   EngineEvent,
   onEngineEvent,
+  onOpenMessage,
   toCommandError,
   User,
 } from '../api';
@@ -15,6 +16,8 @@ import { ConversationPane } from './ConversationPane';
 import { Sidebar } from './Sidebar';
 import { SearchPanel } from './SearchPanel';
 import { QuickSwitcher } from './QuickSwitcher';
+import { SettingsDialog } from './SettingsDialog';
+import { focusMessage } from '../focusMessage';
 import { Theme, applyTheme, savedTheme } from '../theme';
 
 interface Props {
@@ -62,6 +65,7 @@ export function ChatView({ user, status, onSignedOut }: Props) {
   const [searching, setSearching] = useState(false);
   const [switching, setSwitching] = useState(false);
   const [theme, setTheme] = useState<Theme>(savedTheme);
+  const [settingsOpen, setSettingsOpen] = useState(false);
   const selectedRef = useRef<number | null>(null);
   selectedRef.current = selected;
   const name = displayName(user);
@@ -128,6 +132,29 @@ export function ChatView({ user, status, onSignedOut }: Props) {
   }, [reload, learnUsers]);
 
   useEffect(() => applyTheme(theme), [theme]);
+
+  // The app alerts only about what is not on screen: tell it what is.
+  useEffect(() => {
+    void api.setViewing(selected).catch(() => undefined);
+  }, [selected]);
+
+  // A clicked desktop notification: open its conversation at its message.
+  useEffect(() => {
+    let cancelStep: (() => void) | null = null;
+    const unlisten = onOpenMessage((target) => {
+      setSearching(false);
+      setSwitching(false);
+      void reload().then(() => {
+        setSelected(target.conversationId);
+        cancelStep?.();
+        if (target.messageId !== null) cancelStep = focusMessage(target.messageId);
+      });
+    });
+    return () => {
+      cancelStep?.();
+      unlisten.then((f) => f()).catch(() => undefined);
+    };
+  }, [reload]);
 
   useEffect(() => {
     function onKey(e: globalThis.KeyboardEvent) {
@@ -223,6 +250,7 @@ export function ChatView({ user, status, onSignedOut }: Props) {
           onOpened={(c) => {
             void reload().then(() => setSelected(c.id));
           }}
+          onOpenSettings={() => setSettingsOpen(true)}
         />
         <main className="chat-main">
           {searching && (
@@ -266,6 +294,9 @@ export function ChatView({ user, status, onSignedOut }: Props) {
           )}
         </main>
       </div>
+      {settingsOpen && (
+        <SettingsDialog theme={theme} onTheme={setTheme} onClose={() => setSettingsOpen(false)} />
+      )}
       {switching && (
         <QuickSwitcher
           me={user.id}

@@ -2,6 +2,7 @@ import { KeyboardEvent, useCallback, useEffect, useLayoutEffect, useRef, useStat
 import { api, Conversation, MessageRef, TimelineItem, toCommandError, User } from '../api';
 import { conversationLabel, displayName } from './ChatView';
 import { Attachments } from './Attachments';
+import { MuteToggle } from './MuteToggle';
 
 interface Props {
   conversation: Conversation;
@@ -235,6 +236,7 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
     >
       <header className="pane-header">
         <h1 data-testid="conversation-title">{conversationLabel(conversation, me, users)}</h1>
+        <MuteToggle conversation={conversation} />
         {conversation.channel?.topic && <p className="muted topic">{conversation.channel.topic}</p>}
       </header>
       <ol className="timeline" ref={listRef} onScroll={onScroll} data-testid="timeline" aria-live="polite">
@@ -266,6 +268,7 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
                 className={`message${grouped ? ' grouped' : ''}${state.state !== 'synced' ? ` ${state.state}` : ''}`}
                 data-testid="message"
                 data-state={state.state}
+                data-message-id={m.id || undefined}
               >
                 {!grouped && (
                   <header>

@@ -9,6 +9,8 @@ interface Props {
   selected: number | null;
   onSelect: (id: number) => void;
   onOpened: (c: Conversation) => void;
+  /** Opens the Settings dialog (the gear at the bottom). */
+  onOpenSettings?: () => void;
 }
 
 const SECTIONS: { kind: Conversation['kind']; title: string }[] = [
@@ -19,7 +21,7 @@ const SECTIONS: { kind: Conversation['kind']; title: string }[] = [
 
 /** Conversations by kind (most recently active first), with unread and mention badges, and the
  * two ways to start something: a direct message by username, or joining a team by invite code. */
-export function Sidebar({ me, users, conversations, selected, onSelect, onOpened }: Props) {
+export function Sidebar({ me, users, conversations, selected, onSelect, onOpened, onOpenSettings }: Props) {
   return (
     <nav className="sidebar" aria-label="Conversations">
       {SECTIONS.map(({ kind, title }) => {
@@ -36,13 +38,22 @@ export function Sidebar({ me, users, conversations, selected, onSelect, onOpened
                   <li key={c.id}>
                     <button
                       type="button"
-                      className={`conversation${c.id === selected ? ' active' : ''}${unread ? ' unread' : ''}`}
+                      className={`conversation${c.id === selected ? ' active' : ''}${unread ? ' unread' : ''}${c.muted ? ' muted' : ''}`}
                       aria-current={c.id === selected ? 'page' : undefined}
                       data-testid="conversation"
                       onClick={() => onSelect(c.id)}
                     >
                       <span className="label">{label}</span>
-                      {c.mention_count > 0 ? (
+                      {c.muted && (
+                        <span className="muted-icon" role="img" aria-label="Muted" title="Muted">
+                          🔕
+                        </span>
+                      )}
+                      {c.mention_count > 0 && c.muted ? (
+                        <span className="badge quiet" aria-label={`${c.mention_count} mentions`}>
+                          @{c.mention_count}
+                        </span>
+                      ) : c.mention_count > 0 ? (
                         <span className="badge mention" aria-label={`${c.mention_count} mentions`}>
                           @{c.mention_count}
                         </span>
@@ -81,6 +92,18 @@ export function Sidebar({ me, users, conversations, selected, onSelect, onOpened
         }}
         onDone={onOpened}
       />
+      {onOpenSettings && (
+        <button
+          type="button"
+          className="settings-button"
+          aria-label="Settings"
+          title="Settings"
+          data-testid="open-settings"
+          onClick={onOpenSettings}
+        >
+          <span aria-hidden="true">⚙</span> Settings
+        </button>
+      )}
     </nav>
   );
 }

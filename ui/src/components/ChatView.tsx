@@ -136,6 +136,7 @@ export function ChatView({ user, status, onSignedOut }: Props) {
   // The app alerts only about what is not on screen: tell it what is.
   useEffect(() => {
     void api.setViewing(selected).catch(() => undefined);
+    return () => void api.setViewing(null).catch(() => undefined);
   }, [selected]);
 
   // A clicked desktop notification: open its conversation at its message.

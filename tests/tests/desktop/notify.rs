@@ -152,6 +152,63 @@ impl Listener {
     }
 }
 
+/// Counts the app's subscriptions to notification clicks, seen as a bus monitor (its `AddMatch`
+/// calls): a click sent before the app listens for it would be lost, and no person clicks that
+/// fast — so the test clicks only once the app listens. notify-rust subscribes right after a
+/// notification is shown, to `ActionInvoked` and then `NotificationClosed`; the latter is the
+/// last step before it waits.
+struct Subscriptions {
+    count: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Subscriptions {
+    async fn start() -> Result<Self> {
+        use futures_util::TryStreamExt;
+        let connection = zbus::Connection::session().await?;
+        // The stream first: what arrives once the connection is a monitor must not be missed.
+        let mut stream = zbus::MessageStream::from(&connection);
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::MethodCall)
+            .interface("org.freedesktop.DBus")?
+            .member("AddMatch")?
+            .build();
+        zbus::fdo::MonitoringProxy::new(&connection)
+            .await?
+            .become_monitor(&[rule], 0)
+            .await
+            .context("monitoring the session bus")?;
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            let _connection = connection;
+            while let Ok(Some(msg)) = stream.try_next().await {
+                if msg
+                    .body()
+                    .deserialize::<String>()
+                    .is_ok_and(|rule| rule.contains("NotificationClosed"))
+                {
+                    seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        });
+        Ok(Self { count })
+    }
+
+    /// Waits until the app listens for the clicks of `n` notifications.
+    async fn wait_for(&self, n: usize) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.count.load(std::sync::atomic::Ordering::SeqCst) < n {
+            if Instant::now() > deadline {
+                bail!("the app never listened for the clicks of {n} notifications");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Its answer to the last subscription still has to reach it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(())
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mentions_notify_muted_conversations_do_not_and_a_click_opens_the_message() -> Result<()> {
     let Some(prereqs) = prerequisites()? else {
@@ -162,6 +219,7 @@ async fn mentions_notify_muted_conversations_do_not_and_a_click_opens_the_messag
         .join("screenshots");
     std::fs::create_dir_all(&screenshots)?;
     let listener = Listener::start().await?;
+    let subscriptions = Subscriptions::start().await?;
     let server = TestServer::start().await?;
     let url = server.url();
     let data_dir = tempfile::tempdir()?;
@@ -290,6 +348,7 @@ async fn mentions_notify_muted_conversations_do_not_and_a_click_opens_the_messag
     assert_eq!(listener.shown().len(), 2, "{:?}", listener.shown());
 
     // A click on the notification opens that conversation at that message.
+    subscriptions.wait_for(2).await?;
     listener.click(direct.id).await?;
     app.wait_for_text("[data-testid=conversation-title]", "@sam")
         .await?;

@@ -21,6 +21,11 @@ pub const CLICK_WAIT: Duration = Duration::from_secs(6 * 3600);
 pub const MAX_WAITING: usize = 8;
 /// The application name the notification service shows.
 pub const APP_NAME: &str = "Jeco Chat";
+/// A notification service that takes longer than this to answer is treated as failing (alerts
+/// are handled one after another: a stuck service must not hold up the next ones).
+pub const ANSWER_WAIT: Duration = Duration::from_secs(5);
+/// After the service's capabilities could not be read, ask again only this much later.
+const CAPABILITIES_RETRY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot show a desktop notification: {0}")]
@@ -32,6 +37,8 @@ pub struct Notifier {
     waiting: Mutex<VecDeque<(u32, tokio::task::JoinHandle<()>)>>,
     /// Whether the service renders markup in bodies (asked once it answers).
     markup: tokio::sync::OnceCell<bool>,
+    /// When the capabilities may be asked for again after a failure.
+    capabilities_retry: Mutex<Option<std::time::Instant>>,
 }
 
 impl Notifier {
@@ -63,9 +70,9 @@ impl Notifier {
         if let Some(id) = replaces {
             n.id(id);
         }
-        let handle = n
-            .show_async()
+        let handle = tokio::time::timeout(ANSWER_WAIT, n.show_async())
             .await
+            .map_err(|_| NotifyError("the notification service did not answer".into()))?
             .map_err(|e| NotifyError(e.to_string()))?;
         #[cfg(all(unix, not(target_os = "macos")))]
         let id = handle.id();
@@ -95,14 +102,33 @@ impl Notifier {
             return *known;
         }
         #[cfg(all(unix, not(target_os = "macos")))]
-        match tokio::task::spawn_blocking(notify_rust::get_capabilities).await {
-            Ok(Ok(caps)) => {
-                let markup = caps.iter().any(|c| c == "body-markup");
-                let _ = self.markup.set(markup);
-                markup
+        {
+            let now = std::time::Instant::now();
+            {
+                let mut retry = self
+                    .capabilities_retry
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                if retry.is_some_and(|at| now < at) {
+                    return true;
+                }
+                // Asked at most once at a time: the retry time is set before asking.
+                *retry = Some(now + CAPABILITIES_RETRY);
             }
-            // Unknown yet (no service?): escape to be safe, and ask again next time.
-            _ => true,
+            let asked = tokio::time::timeout(
+                ANSWER_WAIT,
+                tokio::task::spawn_blocking(notify_rust::get_capabilities),
+            )
+            .await;
+            match asked {
+                Ok(Ok(Ok(caps))) => {
+                    let markup = caps.iter().any(|c| c == "body-markup");
+                    let _ = self.markup.set(markup);
+                    markup
+                }
+                // Unknown yet (no service?): escape to be safe, and ask again later.
+                _ => true,
+            }
         }
         #[cfg(not(all(unix, not(target_os = "macos"))))]
         {

@@ -44,6 +44,8 @@ pub struct OpenMessage {
     pub conversation_id: ConversationId,
     /// The message to scroll to and highlight.
     pub message_id: Option<MessageId>,
+    /// Its position in the conversation, when the cache has it (lets a timeline load back to it).
+    pub seq: Option<i64>,
 }
 
 /// A notification's text.
@@ -118,6 +120,7 @@ impl Burst {
         Some(OpenMessage {
             conversation_id: last.conversation_id?,
             message_id: last.message_id,
+            seq: None,
         })
     }
 
@@ -260,7 +263,8 @@ mod tests {
                 burst.target(),
                 Some(OpenMessage {
                     conversation_id: alert.conversation_id.unwrap(),
-                    message_id: alert.message_id
+                    message_id: alert.message_id,
+                    seq: None,
                 })
             );
         }
@@ -312,7 +316,8 @@ mod tests {
             burst.target(),
             Some(OpenMessage {
                 conversation_id: ConversationId(5),
-                message_id: Some(MessageId(500))
+                message_id: Some(MessageId(500)),
+                seq: None,
             })
         );
         assert!(!burst.is_open(t2 + BURST_GAP));

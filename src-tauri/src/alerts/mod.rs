@@ -212,12 +212,23 @@ impl AlertTask {
     }
 }
 
-/// Focuses the window and asks the UI to open `target`.
-pub fn open_message(app: &AppHandle, target: OpenMessage) {
+/// Focuses the window and asks the UI to open `target` (with the message's `seq` from the cache,
+/// when it is there by now).
+pub fn open_message(app: &AppHandle, mut target: OpenMessage) {
     crate::show_main_window(app);
-    if let Err(e) = app.emit(OPEN_MESSAGE_EVENT, target) {
-        tracing::warn!(error = %e, "cannot ask the window to open a message");
-    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let (Some(id), Some(engine)) = (target.message_id, engine(&app).await) {
+            target.seq = engine
+                .cache()
+                .ok()
+                .and_then(|cache| cache.message(id).ok().flatten())
+                .map(|m| m.seq);
+        }
+        if let Err(e) = app.emit(OPEN_MESSAGE_EVENT, target) {
+            tracing::warn!(error = %e, "cannot ask the window to open a message");
+        }
+    });
 }
 
 async fn engine(app: &AppHandle) -> Option<Engine> {

@@ -9,4 +9,8 @@ export type OpenMessage = { conversationId: ConversationId,
 /**
  * The message to scroll to and highlight.
  */
-messageId: MessageId | null, };
+messageId: MessageId | null, 
+/**
+ * Its position in the conversation, when the cache has it (lets a timeline load back to it).
+ */
+seq: number | null, };

@@ -137,7 +137,7 @@ describe('muting a conversation', () => {
     });
     render(<ChatView user={ADA} status={status()} onSignedOut={() => undefined} />);
     await screen.findByRole('button', { name: /Other/ });
-    await act(() => emit('open-message', { conversationId: 9, messageId: 105 }));
+    await act(() => emit('open-message', { conversationId: 9, messageId: 105, seq: 5 }));
     expect(await screen.findByTestId('conversation-title')).toHaveTextContent('Lunch');
     await waitFor(() =>
       expect(document.querySelector('[data-message-id="105"]')).toHaveAttribute('data-highlighted', 'true'),

@@ -41,6 +41,9 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     jeco_client::Thread::export_all(&cfg)?;
     crate::commands::timeline::ReadReceipt::export_all(&cfg)?;
     crate::voice::VoiceEvent::export_all(&cfg)?;
+    crate::prefs::Preferences::export_all(&cfg)?;
+    crate::alerts::burst::OpenMessage::export_all(&cfg)?;
+    crate::sound::Sound::export_all(&cfg)?;
     Ok(())
 }
 

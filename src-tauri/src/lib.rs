@@ -10,18 +10,29 @@
 //! - [`session`] — which server the app talks to and the engine for it;
 //! - [`settings`] — environment overrides (`JECO_DESKTOP_*`) and remembered choices;
 //! - [`voice`] — voice notes: microphone capture (cpal), Opus in Ogg, playback (rodio);
-//! - [`error`] — the `{code, message, fields?}` shape every command error takes.
+//! - [`error`] — the `{code, message, fields?}` shape every command error takes;
+//! - [`prefs`] — alert preferences (notifications, previews, sounds, volume, do-not-disturb);
+//! - [`alerts`] — engine notifications → decision → desktop notification, sound, tray count;
+//! - [`notify`], [`sound`], [`tray`] — the native notification, the alert sounds, the tray icon.
+//!
+//! One instance runs at a time (a second launch focuses the first window), and the window's size
+//! and position are remembered between runs.
 
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod bindings;
 pub mod commands;
 pub mod embedded;
 pub mod error;
 pub mod hosting;
 pub mod keychain;
+pub mod notify;
+pub mod prefs;
 pub mod session;
 pub mod settings;
+pub mod sound;
+pub mod tray;
 pub mod voice;
 
 use session::AppState;
@@ -40,6 +51,9 @@ pub fn run() {
     };
 
     let app = tauri::Builder::default()
+        // First: a second launch hands over to the running app, which comes to the front.
+        .plugin(single_instance_plugin(&overrides))
+        .plugin(window_state_plugin(&overrides))
         .setup(move |app| {
             let data_dir = match &overrides.data_dir {
                 Some(dir) => dir.clone(),
@@ -49,17 +63,37 @@ pub fn run() {
             tracing::info!(data_dir = %data_dir.display(), "starting");
             // Starting the embedded server takes a moment (opening and migrating its database);
             // doing it before the window shows means the first screen already knows its server.
+            app.manage(prefs::PrefsStore::open(&data_dir));
             let state = tauri::async_runtime::block_on(AppState::start(data_dir, &overrides));
-            // Engine events go to the web view as `engine-event`; the UI re-reads what changed.
+            let alerts = alerts::Alerts::start(app.handle().clone());
+            if let Some(window) = app.get_webview_window("main") {
+                alerts
+                    .attention
+                    .set_focused(window.is_focused().unwrap_or(false));
+            }
+            app.manage(alerts);
+            // Engine events go to the web view as `engine-event` (the UI re-reads what changed)
+            // and to the alerts (notifications, sounds, the tray's count).
             let handle = app.handle().clone();
             state.set_event_sink(std::sync::Arc::new(move |event| {
+                handle.state::<alerts::Alerts>().on_engine_event(&event);
                 if let Err(e) = handle.emit(session::ENGINE_EVENT, event) {
                     tracing::debug!(error = %e, "cannot forward an engine event");
                 }
             }));
             app.manage(state);
             app.manage(voice::VoiceState::default());
+            if let Err(e) = tray::install(app.handle()) {
+                tracing::warn!(error = %e, "no tray icon");
+            }
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Focused(focused) = event
+                && let Some(alerts) = window.try_state::<alerts::Alerts>()
+            {
+                alerts.attention.set_focused(*focused);
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
@@ -125,6 +159,11 @@ pub fn run() {
             commands::voice::voice_send,
             commands::voice::voice_play,
             commands::voice::voice_pause,
+            commands::prefs::preferences,
+            commands::prefs::set_preferences,
+            commands::prefs::set_conversation_muted,
+            commands::alerts::set_viewing,
+            commands::alerts::test_sound,
         ])
         .build(tauri::generate_context!())
         .expect("the Tauri app builds from tauri.conf.json");
@@ -136,6 +175,48 @@ pub fn run() {
             tauri::async_runtime::block_on(state.shutdown());
         }
     });
+}
+
+/// Brings the main window to the front (a second launch, the tray's "Open", a clicked
+/// notification).
+pub fn show_main_window<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// One app per data directory: a second launch hands over to the first, which comes to the
+/// front, and exits. The default data directory uses the app's identifier; another one (set with
+/// `JECO_DESKTOP_DATA_DIR`) gets its own instance, so two accounts in two folders can run side by
+/// side (and tests' apps never find each other).
+fn single_instance_plugin<R: tauri::Runtime>(
+    overrides: &Overrides,
+) -> tauri::plugin::TauriPlugin<R> {
+    let mut builder = tauri_plugin_single_instance::Builder::new().callback(|app, _argv, _cwd| {
+        show_main_window(app);
+    });
+    if let Some(dir) = &overrides.data_dir {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        dir.hash(&mut hasher);
+        builder = builder.dbus_id(format!("chat.jeco.desktop.d{:016x}", hasher.finish()));
+    }
+    builder.build()
+}
+
+/// Remembers the window's size and position (not whether it is shown: the app always starts
+/// visible). With `JECO_DESKTOP_DATA_DIR` the file goes there too, so a test's app leaves nothing
+/// in the person's config folder.
+fn window_state_plugin<R: tauri::Runtime>(overrides: &Overrides) -> tauri::plugin::TauriPlugin<R> {
+    use tauri_plugin_window_state::StateFlags;
+    let mut builder = tauri_plugin_window_state::Builder::new()
+        .with_state_flags(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED);
+    if let Some(dir) = &overrides.data_dir {
+        builder = builder.with_filename(dir.join("window-state.json").display().to_string());
+    }
+    builder.build()
 }
 
 fn init_logging() {

@@ -110,6 +110,43 @@ impl Session {
         }
     }
 
+    /// Waits until one of the elements matching `css` has text containing `expected` (a sidebar
+    /// entry by its name, say) and returns it.
+    pub async fn wait_for_one_with_text(&self, css: &str, expected: &str) -> Result<Element> {
+        let deadline = Instant::now() + DEFAULT_WAIT;
+        loop {
+            let answer = post(
+                &self.http,
+                &self.url("/elements"),
+                json!({ "using": "css selector", "value": css }),
+            )
+            .await?;
+            let ids: Vec<String> = answer["value"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|e| e[ELEMENT_KEY].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for id in ids {
+                let element = Element(id);
+                if self
+                    .text(&element)
+                    .await
+                    .is_ok_and(|t| t.contains(expected))
+                {
+                    return Ok(element);
+                }
+            }
+            if Instant::now() > deadline {
+                let seen = self.failure_snapshot(css).await;
+                bail!("no {css:?} showed {expected:?} within {DEFAULT_WAIT:?}; {seen}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn click(&self, element: &Element) -> Result<()> {
         post(
             &self.http,

@@ -18,6 +18,9 @@ import type { Timeline } from './bindings/Timeline';
 import type { User } from './bindings/User';
 import type { ConnectionState } from './bindings/ConnectionState';
 import type { VoiceEvent } from './bindings/VoiceEvent';
+import type { Preferences } from './bindings/Preferences';
+import type { OpenMessage } from './bindings/OpenMessage';
+import type { Sound } from './bindings/Sound';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
 export type {
@@ -28,7 +31,10 @@ export type {
   Draft,
   EngineEvent,
   MessageRef,
+  OpenMessage,
   OutboxItem,
+  Preferences,
+  Sound,
   SearchResult,
   Team,
   Timeline,
@@ -38,6 +44,7 @@ export type {
 export type { TimelineItem } from './bindings/TimelineItem';
 export type { Message } from './bindings/Message';
 export type { Attachment } from './bindings/Attachment';
+export type { DoNotDisturb } from './bindings/DoNotDisturb';
 import type { Attachment } from './bindings/Attachment';
 import type { TeamMember } from './bindings/TeamMember';
 import type { ContactsView } from './bindings/ContactsView';
@@ -168,7 +175,20 @@ export const api = {
   voiceSend: (conversationId: number) => call<OutboxItem>('voice_send', { conversationId }),
   voicePlay: (attachment: Attachment, fromMs: number) => call<null>('voice_play', { attachment, fromMs }),
   voicePause: () => call<null>('voice_pause'),
+
+  // Alerts and preferences (src-tauri/src/commands/prefs.rs, alerts.rs).
+  preferences: () => call<Preferences>('preferences'),
+  setPreferences: (preferences: Preferences) => call<Preferences>('set_preferences', { preferences }),
+  setConversationMuted: (conversationId: number, muted: boolean) =>
+    call<Conversation>('set_conversation_muted', { conversationId, muted }),
+  setViewing: (conversationId: number | null) => call<null>('set_viewing', { conversationId }),
+  testSound: (sound: Sound) => call<null>('test_sound', { sound }),
 };
+
+/** A clicked desktop notification: open this conversation at this message. */
+export function onOpenMessage(handler: (target: OpenMessage) => void): Promise<UnlistenFn> {
+  return listen<OpenMessage>('open-message', (e) => handler(e.payload));
+}
 
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */
 export function onEngineEvent(handler: (event: EngineEvent) => void): Promise<UnlistenFn> {

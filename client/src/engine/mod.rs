@@ -24,6 +24,7 @@ mod media;
 mod network;
 mod people;
 mod pins;
+mod prefs;
 mod sync_loop;
 mod threads;
 

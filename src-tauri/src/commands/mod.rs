@@ -4,8 +4,10 @@
 //!
 //! Commands of one area live in a submodule of their own (registered in `lib.rs` like these).
 
+pub mod alerts;
 pub mod inbox;
 pub mod people;
+pub mod prefs;
 pub mod timeline;
 pub mod voice;
 

@@ -1,12 +1,14 @@
 //! The desktop app, built and running under Xvfb, against a real server: register, see the
 //! signed-in view, restart and still be signed in (tokens in the OS keychain), log out, fail and then
-//! succeed to log in again. Screenshots go to `target/screenshots/`.
+//! succeed to log in again; chat with a `jeco` CLI user (`chat`); native notifications, mute and
+//! the Settings dialog (`notify`). Screenshots go to `target/screenshots/`.
 //!
 //! Run it with `scripts/e2e-desktop.sh`, which builds everything and provides the display, the D-Bus
 //! session and the unlocked keychain. See `tests/README.md`.
 
 mod chat;
 mod keychain;
+mod notify;
 mod offline;
 mod team;
 mod timeline;

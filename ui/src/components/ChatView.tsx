@@ -8,6 +8,7 @@ import {
   InboxItem,
   onEngineEvent,
   Team,
+  onOpenMessage,
   toCommandError,
   User,
 } from '../api';
@@ -21,10 +22,11 @@ import { NotificationsPanel } from './NotificationsPanel';
 import { Upload, UploadProgress } from './UploadProgress';
 import { Logo } from './Logo';
 import { ConnectionBanner } from './ConnectionBanner';
-import { ConversationPane } from './ConversationPane';
+import { ConversationPane, FocusTarget } from './ConversationPane';
 import { Sidebar } from './Sidebar';
 import { SearchPanel } from './SearchPanel';
 import { QuickSwitcher } from './QuickSwitcher';
+import { SettingsDialog } from './SettingsDialog';
 import { Theme, applyTheme, savedTheme } from '../theme';
 
 interface Props {
@@ -82,6 +84,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
   const [searching, setSearching] = useState(false);
   const [switching, setSwitching] = useState(false);
   const [theme, setTheme] = useState<Theme>(savedTheme);
+  const [settingsOpen, setSettingsOpen] = useState(false);
   const selectedRef = useRef<number | null>(null);
   selectedRef.current = selected;
   const name = displayName(user);
@@ -193,6 +196,33 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
   }, [selected, inbox, reload]);
 
   useEffect(() => applyTheme(theme), [theme]);
+
+  // The app alerts only about what is not on screen: tell it what is.
+  useEffect(() => {
+    void api.setViewing(selected).catch(() => undefined);
+    return () => void api.setViewing(null).catch(() => undefined);
+  }, [selected]);
+
+  // A clicked desktop notification (or one in the panel): open its conversation at its message.
+  const [focus, setFocus] = useState<FocusTarget | null>(null);
+  const openAt = useCallback(
+    (conversationId: number, messageId: number | null, seq: number | null) => {
+      setSearching(false);
+      setSwitching(false);
+      setShowInbox(false);
+      void reload().then(() => {
+        setSelected(conversationId);
+        setFocus(messageId === null ? null : { messageId, seq, nonce: Date.now() });
+      });
+    },
+    [reload],
+  );
+  useEffect(() => {
+    const unlisten = onOpenMessage((target) => openAt(target.conversationId, target.messageId, target.seq));
+    return () => {
+      unlisten.then((f) => f()).catch(() => undefined);
+    };
+  }, [openAt]);
 
   useEffect(() => {
     function onKey(e: globalThis.KeyboardEvent) {
@@ -333,6 +363,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
           teams={teams}
           onManageTeam={(team) => setDialog({ kind: 'team', team })}
           onContacts={() => setDialog({ kind: 'contacts' })}
+          onOpenSettings={() => setSettingsOpen(true)}
         />
         <main className="chat-main">
           {showInbox && (
@@ -342,10 +373,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
               conversations={conversations}
               items={inbox}
               onChanged={() => void reload()}
-              onOpen={(conversationId) => {
-                setSelected(conversationId);
-                setShowInbox(false);
-              }}
+              onOpen={(conversationId, messageId) => openAt(conversationId, messageId, null)}
               onClose={() => setShowInbox(false)}
             />
           )}
@@ -373,6 +401,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
               version={timelineVersion}
               typing={typing.get(current.id) ?? []}
               onUnknownUsers={learnUsers}
+              focus={focus}
             />
           ) : (
             <div className="welcome">
@@ -426,6 +455,9 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
             void reload().then(() => setSelected(id));
           }}
         />
+      )}
+      {settingsOpen && (
+        <SettingsDialog theme={theme} onTheme={setTheme} onClose={() => setSettingsOpen(false)} />
       )}
       {switching && (
         <QuickSwitcher

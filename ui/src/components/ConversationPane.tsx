@@ -3,6 +3,7 @@ import { api, Conversation, Message, ReadReceipt, TimelineItem, toCommandError, 
 import { conversationLabel, displayName } from './ChatView';
 import { Composer, Editing } from './Composer';
 import type { MessageActions } from './MessageItem';
+import { MuteToggle } from './MuteToggle';
 import { PinnedPanel } from './PinnedPanel';
 import { ThreadPanel } from './ThreadPanel';
 import { Timeline, TimelineHandle } from './Timeline';
@@ -17,6 +18,15 @@ interface Props {
   version: number;
   typing: number[];
   onUnknownUsers: (ids: number[]) => void;
+  /** A message to bring into view and highlight (a clicked notification); a new `nonce` repeats it. */
+  focus?: FocusTarget | null;
+}
+
+/** Where a notification points: the message, and its `seq` when known (so older pages can load). */
+export interface FocusTarget {
+  messageId: number;
+  seq: number | null;
+  nonce: number;
 }
 
 /** Page sizes: what opening shows, and what a jump back into history loads at a time. */
@@ -41,7 +51,15 @@ interface Pages {
  * One conversation: header (pinned panel toggle), the virtualized timeline, the typing line, the
  * composer (reply quote bar, @mentions, emoji), and a side panel for a thread or the pins.
  */
-export function ConversationPane({ conversation, me, users, version, typing, onUnknownUsers }: Props) {
+export function ConversationPane({
+  conversation,
+  me,
+  users,
+  version,
+  typing,
+  onUnknownUsers,
+  focus = null,
+}: Props) {
   const id = conversation.id;
   const [pages, setPages] = useState<Pages>({ older: [], newest: [], hasMore: false, loaded: false });
   const [loadingOlder, setLoadingOlder] = useState(false);
@@ -229,6 +247,28 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
     await loadUntil(m.seq, JUMP_PAGE, JUMP_PAGES_MAX);
   }
 
+  // A clicked notification: to its message, loading back through history when needed (the seq is
+  // looked up when the notification did not carry it).
+  useEffect(() => {
+    if (!focus || !pages.loaded) return;
+    let cancelled = false;
+    void (async () => {
+      let seq = focus.seq;
+      if (seq === null) {
+        try {
+          seq = (await api.messages(id, [focus.messageId]))[0]?.seq ?? null;
+        } catch {
+          // Unknown offline: the conversation is open, which is the best there is.
+        }
+      }
+      if (!cancelled && seq !== null) await jumpTo({ id: focus.messageId, seq } as Message);
+    })();
+    return () => {
+      cancelled = true;
+    };
+    // Runs once per request (its nonce), when the first page is in.
+  }, [focus?.nonce, pages.loaded]);
+
   async function jumpToUnread() {
     if (firstUnreadKey && timeline.current?.showKey(firstUnreadKey)) return;
     pendingJump.current = 'unread';
@@ -323,6 +363,7 @@ export function ConversationPane({ conversation, me, users, version, typing, onU
           {conversation.channel?.topic && <p className="muted topic">{conversation.channel.topic}</p>}
         </div>
         <div className="pane-header-actions">
+          <MuteToggle conversation={conversation} />
           <button
             type="button"
             className="secondary small"

@@ -91,6 +91,7 @@ export const MessageItem = memo(function MessageItem({
       data-testid="message"
       data-state={state.state}
       data-message-id={m.id || undefined}
+      data-highlighted={highlighted ? 'true' : undefined}
       tabIndex={-1}
       aria-label={`${sender}, ${time(m.created_at)}: ${m.deleted ? 'deleted message' : snippet(m.text)}`}
     >

@@ -13,6 +13,8 @@ interface Props {
   teams?: Team[];
   onManageTeam?: (team: Team) => void;
   onContacts?: () => void;
+  /** Opens the Settings dialog (the gear at the bottom). */
+  onOpenSettings?: () => void;
 }
 
 const SECTIONS: { kind: Conversation['kind']; title: string }[] = [
@@ -34,6 +36,7 @@ export function Sidebar({
   teams = [],
   onManageTeam,
   onContacts,
+  onOpenSettings,
 }: Props) {
   const item = (c: Conversation) => {
     const label = conversationLabel(c, me, users);
@@ -42,13 +45,22 @@ export function Sidebar({
       <li key={c.id}>
         <button
           type="button"
-          className={`conversation${c.id === selected ? ' active' : ''}${unread ? ' unread' : ''}`}
+          className={`conversation${c.id === selected ? ' active' : ''}${unread ? ' unread' : ''}${c.muted ? ' muted' : ''}`}
           aria-current={c.id === selected ? 'page' : undefined}
           data-testid="conversation"
           onClick={() => onSelect(c.id)}
         >
           <span className="label">{label}</span>
-          {c.mention_count > 0 ? (
+          {c.muted && (
+            <span className="muted-icon" role="img" aria-label="Muted" title="Muted">
+              🔕
+            </span>
+          )}
+          {c.mention_count > 0 && c.muted ? (
+            <span className="badge quiet" aria-label={`${c.mention_count} mentions`}>
+              @{c.mention_count}
+            </span>
+          ) : c.mention_count > 0 ? (
             <span className="badge mention" aria-label={`${c.mention_count} mentions`}>
               @{c.mention_count}
             </span>
@@ -134,6 +146,18 @@ export function Sidebar({
         run={async (value) => generalOf(await api.createTeam(value))}
         onDone={onOpened}
       />
+      {onOpenSettings && (
+        <button
+          type="button"
+          className="settings-button"
+          aria-label="Settings"
+          title="Settings"
+          data-testid="open-settings"
+          onClick={onOpenSettings}
+        >
+          <span aria-hidden="true">⚙</span> Settings
+        </button>
+      )}
     </nav>
   );
 }

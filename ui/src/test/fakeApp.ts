@@ -58,6 +58,7 @@ export function fakeApp(handlers: Record<string, Handler>): Call[] {
     set_draft: () => null,
     typing: () => null,
     mark_read: () => null,
+    set_viewing: () => null,
   };
   mockIPC(
     async (cmd, payload) => {

@@ -50,7 +50,54 @@ pub fn run() {
         }
     };
 
-    let app = tauri::Builder::default()
+    let app = match build_app(overrides) {
+        Ok(app) => app,
+        Err(tauri::Error::PluginInitialization(plugin, reason)) if plugin == "single-instance" => {
+            relaunch_after_previous_instance(&reason)
+        }
+        Err(e) => panic!("the Tauri app builds from tauri.conf.json: {e}"),
+    };
+
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event
+            && let Some(state) = handle.try_state::<AppState>()
+        {
+            tauri::async_runtime::block_on(state.shutdown());
+        }
+    });
+}
+
+/// A launch right after the previous instance quit can find it still holding the single-instance
+/// name and leaving the bus without answering the hand-over. Rather than fail to start, wait a
+/// moment and start again from the top, in this same process (its id stays, for whoever launched
+/// it), a bounded number of times.
+fn relaunch_after_previous_instance(reason: &str) -> ! {
+    const ATTEMPTS: &str = "JECO_DESKTOP_RELAUNCH";
+    let attempt: u32 = std::env::var(ATTEMPTS)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if attempt >= 20 {
+        eprintln!("jeco-desktop: another instance is running and does not answer: {reason}");
+        std::process::exit(1);
+    }
+    tracing::warn!(%reason, attempt, "the previous instance is still exiting; starting again");
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let error = std::process::Command::new(std::env::current_exe().unwrap_or_default())
+            .args(std::env::args_os().skip(1))
+            .env(ATTEMPTS, (attempt + 1).to_string())
+            .exec();
+        eprintln!("jeco-desktop: cannot start again: {error}");
+    }
+    std::process::exit(1);
+}
+
+/// The app with its plugins, state and commands.
+fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
+    tauri::Builder::default()
         // First: a second launch hands over to the running app, which comes to the front.
         .plugin(single_instance_plugin(&overrides))
         .plugin(window_state_plugin(&overrides))
@@ -166,15 +213,6 @@ pub fn run() {
             commands::alerts::test_sound,
         ])
         .build(tauri::generate_context!())
-        .expect("the Tauri app builds from tauri.conf.json");
-
-    app.run(|handle, event| {
-        if let tauri::RunEvent::Exit = event
-            && let Some(state) = handle.try_state::<AppState>()
-        {
-            tauri::async_runtime::block_on(state.shutdown());
-        }
-    });
 }
 
 /// Brings the main window to the front (a second launch, the tray's "Open", a clicked

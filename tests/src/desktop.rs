@@ -178,3 +178,41 @@ impl Drop for Driver {
         let _ = self.child.wait();
     }
 }
+
+/// Starts `tauri-driver` for the app against `server` with `data_dir` as its data directory
+/// (its log in `<target>/<log_name>`), and opens a WebDriver session: the app's window.
+pub async fn launch(
+    prereqs: &Prerequisites,
+    server: &str,
+    data_dir: &Path,
+    log_name: &str,
+) -> Result<(Driver, crate::webdriver::Session)> {
+    let log = crate::target_dir().join(log_name);
+    let driver = Driver::start(
+        prereqs,
+        &[
+            ("JECO_DESKTOP_SERVER", Path::new(server)),
+            ("JECO_DESKTOP_DATA_DIR", data_dir),
+        ],
+        &log,
+    )
+    .await?;
+    let app =
+        crate::webdriver::Session::start(&driver.url, Driver::capabilities(&prereqs.app)).await?;
+    Ok((driver, app))
+}
+
+/// Creates an account in the app's sign-in screen and waits for the signed-in view.
+pub async fn register_in_app(app: &crate::webdriver::Session, username: &str) -> Result<()> {
+    app.click(&app.wait_for("[data-testid=tab-register]").await?)
+        .await?;
+    app.fill(&app.wait_for("#username").await?, username)
+        .await?;
+    app.fill(&app.wait_for("#password").await?, "a long enough password")
+        .await?;
+    app.click(&app.wait_for("[data-testid=submit]").await?)
+        .await?;
+    app.wait_for_text("[data-testid=welcome]", &format!("Welcome, {username}!"))
+        .await?;
+    Ok(())
+}

@@ -168,3 +168,11 @@ impl JecoRun {
         })
     }
 }
+
+/// Runs `jeco` for a CLI user (data in `dir`) against `server`: its output, or an error with
+/// everything it printed.
+pub fn jeco_ok(dir: &Path, server: &str, args: &[&str]) -> anyhow::Result<String> {
+    let out = jeco(dir, server, args, None);
+    anyhow::ensure!(out.success, "jeco {args:?} failed: {out:?}");
+    Ok(out.stdout)
+}

@@ -55,6 +55,7 @@ import type { UpdateProfileRequest } from './bindings/UpdateProfileRequest';
 export type { TeamMember, ContactsView, Invite, Channel, MemberRole, UpdateProfileRequest };
 export type { ContactRequestView } from './bindings/ContactRequestView';
 export type { InboxItem } from './bindings/InboxItem';
+export type { PresenceStatus } from './bindings/PresenceStatus';
 import type { InboxItem } from './bindings/InboxItem';
 export type { Contact } from './bindings/Contact';
 import type { Message } from './bindings/Message';

@@ -3,11 +3,9 @@
 //! shown in the app — through one real server.
 
 use anyhow::{Context, Result, ensure};
-use jeco_e2e::desktop::{Driver, prerequisites};
-use jeco_e2e::process::jeco;
+use jeco_e2e::desktop::{launch, prerequisites, register_in_app};
+use jeco_e2e::process::jeco_ok;
 use jeco_e2e::server::TestServer;
-use jeco_e2e::webdriver::Session;
-use std::path::Path;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,35 +21,14 @@ async fn chat_with_a_cli_user() -> Result<()> {
     let url = server.url();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
-    let log = jeco_e2e::target_dir().join("e2e-tauri-driver-chat.log");
-    let driver = Driver::start(
-        &prereqs,
-        &[
-            ("JECO_DESKTOP_SERVER", Path::new(&url)),
-            ("JECO_DESKTOP_DATA_DIR", data_dir.path()),
-        ],
-        &log,
-    )
-    .await?;
-    let app = Session::start(&driver.url, Driver::capabilities(&prereqs.app)).await?;
+    let (driver, app) =
+        launch(&prereqs, &url, data_dir.path(), "e2e-tauri-driver-chat.log").await?;
 
     // The desktop user signs up in the app.
-    app.click(&app.wait_for("[data-testid=tab-register]").await?)
-        .await?;
-    app.fill(&app.wait_for("#username").await?, "desk").await?;
-    app.fill(&app.wait_for("#password").await?, "a long enough password")
-        .await?;
-    app.click(&app.wait_for("[data-testid=submit]").await?)
-        .await?;
-    app.wait_for_text("[data-testid=welcome]", "Welcome, desk!")
-        .await?;
+    register_in_app(&app, "desk").await?;
 
     // Carol, in a terminal, writes to them.
-    let run = |args: &[&str]| {
-        let out = jeco(cli.path(), &url, args, None);
-        ensure!(out.success, "jeco {args:?} failed: {out:?}");
-        Ok(out.stdout)
-    };
+    let run = |args: &[&str]| jeco_ok(cli.path(), &url, args);
     run(&["register", "carol"])?;
     run(&["dm", "desk"])?;
     run(&["send", "@desk", "hello from the terminal"])?;

@@ -10,8 +10,8 @@
 //! first and exiting.
 
 use anyhow::{Context, Result, bail, ensure};
-use jeco_e2e::desktop::{Driver, prerequisites};
-use jeco_e2e::process::jeco;
+use jeco_e2e::desktop::{Driver, prerequisites, register_in_app};
+use jeco_e2e::process::jeco_ok;
 use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
 use std::collections::HashMap;
@@ -233,22 +233,10 @@ async fn mentions_notify_muted_conversations_do_not_and_a_click_opens_the_messag
     let app = Session::start(&driver.url, Driver::capabilities(&prereqs.app)).await?;
 
     // The app's user signs up.
-    app.click(&app.wait_for("[data-testid=tab-register]").await?)
-        .await?;
-    app.fill(&app.wait_for("#username").await?, "desk").await?;
-    app.fill(&app.wait_for("#password").await?, "a long enough password")
-        .await?;
-    app.click(&app.wait_for("[data-testid=submit]").await?)
-        .await?;
-    app.wait_for_text("[data-testid=welcome]", "Welcome, desk!")
-        .await?;
+    register_in_app(&app, "desk").await?;
 
     // Sam, in a terminal, makes two groups with them and mentions them in one.
-    let run = |args: &[&str]| {
-        let out = jeco(cli.path(), &url, args, None);
-        ensure!(out.success, "jeco {args:?} failed: {out:?}");
-        Ok(out.stdout)
-    };
+    let run = |args: &[&str]| jeco_ok(cli.path(), &url, args);
     run(&["register", "sam"])?;
     run(&["create-group", "plans", "--member", "desk"])?;
     run(&["create-group", "random", "--member", "desk"])?;

@@ -3,8 +3,8 @@
 //! when the server comes back (same address, same data) the message is delivered exactly once.
 
 use anyhow::{Context, Result, ensure};
-use jeco_e2e::desktop::{Driver, prerequisites};
-use jeco_e2e::process::{ServerProcess, jeco};
+use jeco_e2e::desktop::{Driver, prerequisites, register_in_app};
+use jeco_e2e::process::{ServerProcess, jeco_ok};
 use jeco_e2e::webdriver::Session;
 use std::path::Path;
 use std::time::Duration;
@@ -33,24 +33,11 @@ async fn start_offline_read_search_and_send_later() -> Result<()> {
     )
     .await?;
     let capabilities = Driver::capabilities(&prereqs.app);
-    let run = |args: &[&str]| {
-        let out = jeco(cli.path(), &url, args, None);
-        ensure!(out.success, "jeco {args:?} failed: {out:?}");
-        Ok(out.stdout)
-    };
+    let run = |args: &[&str]| jeco_ok(cli.path(), &url, args);
 
     // Online first: the app user signs up and reads a conversation with a CLI user.
     let app = Session::start(&driver.url, capabilities.clone()).await?;
-    app.click(&app.wait_for("[data-testid=tab-register]").await?)
-        .await?;
-    app.fill(&app.wait_for("#username").await?, "olivia")
-        .await?;
-    app.fill(&app.wait_for("#password").await?, "a long enough password")
-        .await?;
-    app.click(&app.wait_for("[data-testid=submit]").await?)
-        .await?;
-    app.wait_for_text("[data-testid=welcome]", "Welcome, olivia!")
-        .await?;
+    register_in_app(&app, "olivia").await?;
     run(&["register", "carl"])?;
     run(&["dm", "olivia"])?;
     run(&["send", "@olivia", "the launch moves to thursday"])?;

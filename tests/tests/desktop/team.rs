@@ -2,11 +2,9 @@
 //! by someone on the `jeco` CLI, who then shows up among the members and is made an admin.
 
 use anyhow::{Context, Result, ensure};
-use jeco_e2e::desktop::{Driver, prerequisites};
-use jeco_e2e::process::jeco;
+use jeco_e2e::desktop::{launch, prerequisites, register_in_app};
+use jeco_e2e::process::jeco_ok;
 use jeco_e2e::server::TestServer;
-use jeco_e2e::webdriver::Session;
-use std::path::Path;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profile_team_invite_and_roles() -> Result<()> {
@@ -20,32 +18,11 @@ async fn profile_team_invite_and_roles() -> Result<()> {
     let url = server.url();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
-    let log = jeco_e2e::target_dir().join("e2e-tauri-driver-team.log");
-    let driver = Driver::start(
-        &prereqs,
-        &[
-            ("JECO_DESKTOP_SERVER", Path::new(&url)),
-            ("JECO_DESKTOP_DATA_DIR", data_dir.path()),
-        ],
-        &log,
-    )
-    .await?;
-    let app = Session::start(&driver.url, Driver::capabilities(&prereqs.app)).await?;
-    let run = |args: &[&str]| {
-        let out = jeco(cli.path(), &url, args, None);
-        ensure!(out.success, "jeco {args:?} failed: {out:?}");
-        Ok(out.stdout)
-    };
+    let (driver, app) =
+        launch(&prereqs, &url, data_dir.path(), "e2e-tauri-driver-team.log").await?;
+    let run = |args: &[&str]| jeco_ok(cli.path(), &url, args);
 
-    app.click(&app.wait_for("[data-testid=tab-register]").await?)
-        .await?;
-    app.fill(&app.wait_for("#username").await?, "tess").await?;
-    app.fill(&app.wait_for("#password").await?, "a long enough password")
-        .await?;
-    app.click(&app.wait_for("[data-testid=submit]").await?)
-        .await?;
-    app.wait_for_text("[data-testid=welcome]", "Welcome, tess!")
-        .await?;
+    register_in_app(&app, "tess").await?;
 
     // The profile: a display name and a status, seen at once in the top bar and by others.
     app.click(&app.wait_for("[data-testid=open-profile]").await?)

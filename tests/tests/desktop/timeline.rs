@@ -5,8 +5,8 @@
 //! messages down. Screenshots of the thread panel in light and dark themes, and of the pins.
 
 use anyhow::{Context, Result, bail, ensure};
-use jeco_e2e::desktop::{Driver, prerequisites};
-use jeco_e2e::process::jeco;
+use jeco_e2e::desktop::{launch, prerequisites, register_in_app};
+use jeco_e2e::process::{jeco, jeco_ok};
 use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
 use serde_json::{Value, json};
@@ -115,33 +115,17 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
     let url = server.url();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
-    let log = jeco_e2e::target_dir().join("e2e-tauri-driver-timeline.log");
-    let driver = Driver::start(
+    let (driver, app) = launch(
         &prereqs,
-        &[
-            ("JECO_DESKTOP_SERVER", Path::new(&url)),
-            ("JECO_DESKTOP_DATA_DIR", data_dir.path()),
-        ],
-        &log,
+        &url,
+        data_dir.path(),
+        "e2e-tauri-driver-timeline.log",
     )
     .await?;
-    let app = Session::start(&driver.url, Driver::capabilities(&prereqs.app)).await?;
 
-    app.click(&app.wait_for("[data-testid=tab-register]").await?)
-        .await?;
-    app.fill(&app.wait_for("#username").await?, "desk").await?;
-    app.fill(&app.wait_for("#password").await?, "a long enough password")
-        .await?;
-    app.click(&app.wait_for("[data-testid=submit]").await?)
-        .await?;
-    app.wait_for_text("[data-testid=welcome]", "Welcome, desk!")
-        .await?;
+    register_in_app(&app, "desk").await?;
 
-    let run = |args: &[&str]| {
-        let out = jeco(cli.path(), &url, args, None);
-        ensure!(out.success, "jeco {args:?} failed: {out:?}");
-        Ok(out.stdout)
-    };
+    let run = |args: &[&str]| jeco_ok(cli.path(), &url, args);
     run(&["register", "carol"])?;
     run(&["dm", "desk"])?;
     run(&["send", "@desk", "shall we ship on Friday?"])?;

@@ -5,8 +5,8 @@
 //! back in a moment — the real cpal, Opus and rodio paths all the same.
 
 use anyhow::{Context, Result, ensure};
-use jeco_e2e::desktop::{Driver, ENV_HOME, prerequisites};
-use jeco_e2e::process::jeco;
+use jeco_e2e::desktop::{Driver, ENV_HOME, prerequisites, register_in_app};
+use jeco_e2e::process::jeco_ok;
 use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
 use std::path::Path;
@@ -44,21 +44,9 @@ async fn record_send_and_play_a_voice_note() -> Result<()> {
     .await?;
     let app = Session::start(&driver.url, Driver::capabilities(&prereqs.app)).await?;
 
-    app.click(&app.wait_for("[data-testid=tab-register]").await?)
-        .await?;
-    app.fill(&app.wait_for("#username").await?, "vox").await?;
-    app.fill(&app.wait_for("#password").await?, "a long enough password")
-        .await?;
-    app.click(&app.wait_for("[data-testid=submit]").await?)
-        .await?;
-    app.wait_for_text("[data-testid=welcome]", "Welcome, vox!")
-        .await?;
+    register_in_app(&app, "vox").await?;
 
-    let run = |args: &[&str]| {
-        let out = jeco(cli.path(), &url, args, None);
-        ensure!(out.success, "jeco {args:?} failed: {out:?}");
-        Ok(out.stdout)
-    };
+    let run = |args: &[&str]| jeco_ok(cli.path(), &url, args);
     run(&["register", "carol"])?;
     run(&["dm", "vox"])?;
     run(&["send", "@vox", "send me a voice note?"])?;

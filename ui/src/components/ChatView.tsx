@@ -6,6 +6,7 @@ import {
   Conversation,
   EngineEvent,
   InboxItem,
+  PresenceStatus,
   onEngineEvent,
   Team,
   onOpenMessage,
@@ -67,6 +68,8 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
   const [teams, setTeams] = useState<Team[]>([]);
   const [inbox, setInbox] = useState<InboxItem[]>([]);
   const [showInbox, setShowInbox] = useState(false);
+  // Live presence from the engine's events, over what the conversation list last said.
+  const [presence, setPresence] = useState<Map<number, PresenceStatus>>(new Map());
   const [uploads, setUploads] = useState<Map<number, Upload>>(new Map());
   const [dialog, setDialog] = useState<
     { kind: 'profile' } | { kind: 'contacts' } | { kind: 'server' } | { kind: 'team'; team: Team } | null
@@ -164,6 +167,9 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
           setUploads((prev) => new Map(prev).set(upload.outboxId, upload));
           break;
         }
+        case 'presence':
+          setPresence((prev) => new Map(prev).set(event.user_id, event.status));
+          break;
         case 'typing':
           setTyping((prev) => new Map(prev).set(event.conversation_id, event.user_ids));
           void learnUsers(event.user_ids);
@@ -361,6 +367,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
             void reload().then(() => setSelected(c.id));
           }}
           teams={teams}
+          presence={presence}
           onManageTeam={(team) => setDialog({ kind: 'team', team })}
           onContacts={() => setDialog({ kind: 'contacts' })}
           onOpenSettings={() => setSettingsOpen(true)}

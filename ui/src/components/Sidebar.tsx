@@ -1,5 +1,5 @@
 import { FormEvent, useState } from 'react';
-import { api, Conversation, Team, toCommandError, User } from '../api';
+import { api, Conversation, PresenceStatus, Team, toCommandError, User } from '../api';
 import { conversationLabel } from './ChatView';
 
 interface Props {
@@ -13,6 +13,8 @@ interface Props {
   teams?: Team[];
   onManageTeam?: (team: Team) => void;
   onContacts?: () => void;
+  /** Presence heard since the list was read (it wins over the list's `peer_presence`). */
+  presence?: Map<number, PresenceStatus>;
   /** Opens the Settings dialog (the gear at the bottom). */
   onOpenSettings?: () => void;
 }
@@ -37,9 +39,12 @@ export function Sidebar({
   onManageTeam,
   onContacts,
   onOpenSettings,
+  presence,
 }: Props) {
   const item = (c: Conversation) => {
     const label = conversationLabel(c, me, users);
+    const peer = c.kind === 'direct' ? c.members.find((m) => m.user_id !== me)?.user_id : undefined;
+    const status = (peer !== undefined ? presence?.get(peer) : undefined) ?? c.peer_presence ?? 'offline';
     const unread = c.unread_count > 0 && !c.muted;
     return (
       <li key={c.id}>
@@ -50,6 +55,9 @@ export function Sidebar({
           data-testid="conversation"
           onClick={() => onSelect(c.id)}
         >
+          {c.kind === 'direct' && (
+            <span className={`presence ${status}`} role="img" aria-label={status} data-testid="presence" />
+          )}
           <span className="label">{label}</span>
           {c.muted && (
             <span className="muted-icon" role="img" aria-label="Muted" title="Muted">

@@ -47,3 +47,28 @@ describe('upload progress', () => {
     expect(screen.queryByTestId('upload-progress')).not.toBeInTheDocument();
   });
 });
+
+describe('presence in the sidebar', () => {
+  it('shows the other person’s presence on a direct message and follows presence events', async () => {
+    fakeApp({
+      users: () => [user(), user({ id: 2, username: 'grace' })],
+      conversations: () => [
+        {
+          ...DM,
+          id: 8,
+          kind: 'direct',
+          name: null,
+          peer_presence: 'offline',
+          members: [
+            { user_id: 1, role: 'member', joined_at: '2026-11-23T10:00:00Z' },
+            { user_id: 2, role: 'member', joined_at: '2026-11-23T10:00:00Z' },
+          ],
+        },
+      ],
+    });
+    render(<ChatView user={user()} status={status()} onSignedOut={() => undefined} />);
+    expect(await screen.findByRole('img', { name: 'offline' })).toBeInTheDocument();
+    await act(() => emit('engine-event', { type: 'presence', user_id: 2, status: 'online' }));
+    expect(await screen.findByRole('img', { name: 'online' })).toBeInTheDocument();
+  });
+});

@@ -28,11 +28,14 @@ export function VoiceRecorder({ conversationId }: { conversationId: number }) {
   const [error, setError] = useState<string | null>(null);
   const active = state === 'recording' || state === 'sending';
 
-  useEffect(() => {
-    if (!active) return;
-    let unlisten: (() => void) | undefined;
-    let gone = false;
-    void onVoiceEvent((event) => {
+  // Events are listened to from before the recording starts: a microphone that delivers faster
+  // than real time (or a slow web view) can reach the length limit before a listener added after
+  // `voice_start` would be in place, and its `recording_stopped` would be lost.
+  const unlistenRef = useRef<(() => void) | null>(null);
+  const unmounted = useRef(false);
+  async function listen() {
+    if (unlistenRef.current) return;
+    const stop = await onVoiceEvent((event) => {
       if (event.type === 'level') {
         setLevel(event.peak);
         setElapsed(event.elapsed_ms);
@@ -45,15 +48,24 @@ export function VoiceRecorder({ conversationId }: { conversationId: number }) {
             : `The microphone stopped${event.message ? `: ${event.message}` : ''}`,
         );
       }
-    }).then((stop) => {
-      if (gone) stop();
-      else unlisten = stop;
     });
-    return () => {
-      gone = true;
-      unlisten?.();
-    };
-  }, [active]);
+    if (unlistenRef.current || unmounted.current) stop();
+    else unlistenRef.current = stop;
+  }
+  function unlisten() {
+    unlistenRef.current?.();
+    unlistenRef.current = null;
+  }
+  useEffect(() => {
+    if (state === 'idle') unlisten();
+  }, [state]);
+  useEffect(
+    () => () => {
+      unmounted.current = true;
+      unlisten();
+    },
+    [],
+  );
 
   async function start() {
     setError(null);
@@ -62,6 +74,7 @@ export function VoiceRecorder({ conversationId }: { conversationId: number }) {
     setElapsed(0);
     setState('starting');
     try {
+      await listen();
       await api.voiceStart();
       setState('recording');
     } catch (e) {

@@ -13,7 +13,8 @@
 //! - [`error`] — the `{code, message, fields?}` shape every command error takes;
 //! - [`prefs`] — alert preferences (notifications, previews, sounds, volume, do-not-disturb);
 //! - [`alerts`] — engine notifications → decision → desktop notification, sound, tray count;
-//! - [`notify`], [`sound`], [`tray`] — the native notification, the alert sounds, the tray icon.
+//! - [`notify`], [`sound`], [`tray`] — the native notification, the alert sounds, the tray icon;
+//! - [`rendering`] — GPU compositing only where there is a GPU (software GL costs ~400 MiB).
 //!
 //! One instance runs at a time (a second launch focuses the first window), and the window's size
 //! and position are remembered between runs.
@@ -29,6 +30,7 @@ pub mod hosting;
 pub mod keychain;
 pub mod notify;
 pub mod prefs;
+pub mod rendering;
 pub mod session;
 pub mod settings;
 pub mod sound;
@@ -102,6 +104,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
         .plugin(single_instance_plugin(&overrides))
         .plugin(window_state_plugin(&overrides))
         .setup(move |app| {
+            let gpu = overrides.gpu;
             let data_dir = match &overrides.data_dir {
                 Some(dir) => dir.clone(),
                 None => app.path().app_data_dir()?,
@@ -114,6 +117,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             let state = tauri::async_runtime::block_on(AppState::start(data_dir, &overrides));
             let alerts = alerts::Alerts::start(app.handle().clone());
             if let Some(window) = app.get_webview_window("main") {
+                rendering::apply(&window, gpu);
                 alerts
                     .attention
                     .set_focused(window.is_focused().unwrap_or(false));
@@ -133,6 +137,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             if let Err(e) = tray::install(app.handle()) {
                 tracing::warn!(error = %e, "no tray icon");
             }
+            quit_on_signal(app.handle().clone());
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -242,6 +247,30 @@ fn single_instance_plugin<R: tauri::Runtime>(
         builder = builder.dbus_id(format!("chat.jeco.desktop.d{:016x}", hasher.finish()));
     }
     builder.build()
+}
+
+/// A session logout, `kill` or Ctrl+C in a terminal ends the app the way its Quit menu does: the
+/// window state is written, the engine and the embedded server stop cleanly. Without this, SIGTERM
+/// would end the process on the spot and the window would come back at its old size next time.
+fn quit_on_signal(handle: tauri::AppHandle) {
+    #[cfg(unix)]
+    tauri::async_runtime::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("cannot listen for SIGTERM/SIGINT; they end the app at once");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: quitting"),
+            _ = int.recv() => tracing::info!("SIGINT: quitting"),
+        }
+        handle.exit(0);
+    });
+    #[cfg(not(unix))]
+    let _ = handle;
 }
 
 /// Remembers the window's size and position (not whether it is shown: the app always starts

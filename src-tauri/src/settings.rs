@@ -6,6 +6,7 @@
 //! | `JECO_DESKTOP_DATA_DIR` | data directory instead of the platform one (settings, embedded server data) |
 //! | `JECO_DESKTOP_SERVER` | connect to this server at start instead of the remembered choice; the embedded server is not started |
 //! | `JECO_DESKTOP_EMBEDDED_BIND` | address for the embedded server (default `127.0.0.1:0`, a free port) |
+//! | `JECO_DESKTOP_GPU` | `auto` (default: GPU compositing only where there is a GPU render node), `on` or `off` — see `rendering` |
 //! | `JECO_LOG` | log filter (`tracing` syntax), default `info` |
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 pub const ENV_DATA_DIR: &str = "JECO_DESKTOP_DATA_DIR";
 pub const ENV_SERVER: &str = "JECO_DESKTOP_SERVER";
 pub const ENV_EMBEDDED_BIND: &str = "JECO_DESKTOP_EMBEDDED_BIND";
+pub const ENV_GPU: &str = "JECO_DESKTOP_GPU";
 
 /// Environment overrides, read once at start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,6 +24,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub server: Option<String>,
     pub embedded_bind: Option<SocketAddr>,
+    pub gpu: crate::rendering::GpuChoice,
 }
 
 impl Overrides {
@@ -44,10 +47,17 @@ impl Overrides {
             ),
             None => None,
         };
+        let gpu = match get(ENV_GPU) {
+            Some(v) => {
+                crate::rendering::GpuChoice::parse(&v).map_err(|e| format!("{ENV_GPU}: {e}"))?
+            }
+            None => crate::rendering::GpuChoice::default(),
+        };
         Ok(Self {
             data_dir: get(ENV_DATA_DIR).map(PathBuf::from),
             server: get(ENV_SERVER),
             embedded_bind,
+            gpu,
         })
     }
 }

@@ -216,3 +216,41 @@ pub async fn register_in_app(app: &crate::webdriver::Session, username: &str) ->
         .await?;
     Ok(())
 }
+
+/// The running app: the process whose executable is the app binary.
+pub fn app_pid(app: &Path) -> Result<u32> {
+    let wanted = app.canonicalize()?;
+    for entry in std::fs::read_dir("/proc")? {
+        let entry = entry?;
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if std::fs::read_link(entry.path().join("exe")).is_ok_and(|exe| exe == wanted) {
+            return Ok(pid);
+        }
+    }
+    bail!("the app process was not found")
+}
+
+/// Asks the app to quit the way a session logout does (SIGTERM) and waits until it has exited.
+#[cfg(unix)]
+pub async fn terminate_app(pid: u32) -> Result<()> {
+    use nix::sys::signal::{Signal, kill};
+    let target = nix::unistd::Pid::from_raw(i32::try_from(pid)?);
+    kill(target, Signal::SIGTERM)?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // Gone, or a zombie its parent (the WebDriver) has not reaped yet.
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        })
+    };
+    while running() {
+        if Instant::now() > deadline {
+            bail!("the app did not exit within 20 s of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}

@@ -268,6 +268,28 @@ impl Session {
         Ok(answer["value"].clone())
     }
 
+    /// The window's outer size and position: `(x, y, width, height)`.
+    pub async fn window_rect(&self) -> Result<(i64, i64, i64, i64)> {
+        let answer = get(&self.http, &self.url("/window/rect")).await?;
+        let v = &answer["value"];
+        let n = |k: &str| v[k].as_f64().map(|f| f.round() as i64);
+        match (n("x"), n("y"), n("width"), n("height")) {
+            (Some(x), Some(y), Some(w), Some(h)) => Ok((x, y, w, h)),
+            _ => bail!("no window rect in {answer}"),
+        }
+    }
+
+    /// Resizes the window (the driver answers with the rect it got).
+    pub async fn set_window_size(&self, width: i64, height: i64) -> Result<()> {
+        post(
+            &self.http,
+            &self.url("/window/rect"),
+            json!({ "width": width, "height": height }),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Ends the session; the driver closes the app.
     pub async fn quit(self) -> Result<()> {
         let answer = self.http.delete(self.url("")).send().await?;

@@ -173,7 +173,8 @@ export const api = {
   // Voice notes (src-tauri/src/commands/voice.rs); progress and levels arrive as `voice-event`s.
   voiceStart: () => call<null>('voice_start'),
   voiceCancel: () => call<null>('voice_cancel'),
-  voiceSend: (conversationId: number) => call<OutboxItem>('voice_send', { conversationId }),
+  voiceSend: (conversationId: number, replyTo: number | null = null) =>
+    call<OutboxItem>('voice_send', { conversationId, replyTo }),
   voicePlay: (attachment: Attachment, fromMs: number) => call<null>('voice_play', { attachment, fromMs }),
   voicePause: () => call<null>('voice_pause'),
 

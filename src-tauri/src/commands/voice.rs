@@ -10,8 +10,8 @@ use crate::session::AppState;
 use crate::voice::capture::Recording;
 use crate::voice::{EventSink, MAX_DURATION_MS, VOICE_EVENT, VoiceError, VoiceState};
 use jeco_client::{FileToSend, OutboxItem};
-use jeco_shared::ConversationId;
 use jeco_shared::media::{Attachment, AttachmentKind};
+use jeco_shared::{ConversationId, MessageId};
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager, State};
 
@@ -80,12 +80,14 @@ pub async fn voice_cancel(voice: State<'_, VoiceState>) -> Result<(), CommandErr
 }
 
 /// Stops the recording and sends it as a voice-note attachment through the outbox: queued
-/// offline, uploaded resumably, shown as pending until delivered, like any file.
+/// offline, uploaded resumably, shown as pending until delivered, like any file. With
+/// `reply_to` it is a reply (in a thread: to the thread's root).
 #[tauri::command]
 pub async fn voice_send(
     state: State<'_, AppState>,
     voice: State<'_, VoiceState>,
     conversation_id: ConversationId,
+    reply_to: Option<MessageId>,
 ) -> Result<OutboxItem, CommandError> {
     let engine = state.engine().await?;
     let recording = voice
@@ -106,7 +108,7 @@ pub async fn voice_send(
     file.duration_ms = Some(note.duration_ms);
     file.waveform = Some(note.waveform);
     // The outbox copies the file before this returns; the temporary folder can go.
-    Ok(engine.send_files(conversation_id, "", None, &[file])?)
+    Ok(engine.send_files(conversation_id, "", reply_to, &[file])?)
 }
 
 /// Plays a voice note from `fromMs` (0: the start), downloading it into the media cache first

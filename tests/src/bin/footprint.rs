@@ -12,7 +12,7 @@
 
 use anyhow::{Context, Result, bail};
 use jeco_client::{Engine, MemoryTokenStore};
-use jeco_e2e::desktop::{Driver, prerequisites};
+use jeco_e2e::desktop::{Driver, app_pid, prerequisites};
 use jeco_e2e::process::ServerProcess;
 use jeco_e2e::webdriver::Session;
 use std::collections::HashMap;
@@ -218,21 +218,6 @@ fn filler(n: u64) -> &'static str {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
-}
-
-/// The running app: the process whose executable is the app binary.
-fn app_pid(app: &Path) -> Result<u32> {
-    let wanted = app.canonicalize()?;
-    for entry in std::fs::read_dir("/proc")? {
-        let entry = entry?;
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if std::fs::read_link(entry.path().join("exe")).is_ok_and(|exe| exe == wanted) {
-            return Ok(pid);
-        }
-    }
-    bail!("the app process was not found")
 }
 
 /// PSS of `root` and every process under it, in KiB, and how many processes that is.

@@ -12,7 +12,9 @@ mod notify;
 mod offline;
 mod team;
 mod timeline;
+mod tray;
 mod voice;
+mod window;
 
 use anyhow::{Context, Result};
 use jeco_e2e::desktop::{Driver, prerequisites};

@@ -371,30 +371,26 @@ export function Composer({
             onClose={() => setPickingEmoji(false)}
           />
         )}
-        {threadRoot === undefined && (
-          <>
-            <input
-              ref={fileInput}
-              type="file"
-              multiple
-              className="file-input"
-              data-testid="file-input"
-              onChange={(e) => {
-                addFiles(e.target.files);
-                e.target.value = '';
-              }}
-            />
-            <button
-              type="button"
-              className="secondary"
-              aria-label="Attach files"
-              onClick={() => fileInput.current?.click()}
-            >
-              📎
-            </button>
-            <VoiceRecorder conversationId={id} />
-          </>
-        )}
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          className="file-input"
+          data-testid={threadRoot === undefined ? 'file-input' : 'thread-file-input'}
+          onChange={(e) => {
+            addFiles(e.target.files);
+            e.target.value = '';
+          }}
+        />
+        <button
+          type="button"
+          className="secondary"
+          aria-label="Attach files"
+          onClick={() => fileInput.current?.click()}
+        >
+          📎
+        </button>
+        <VoiceRecorder conversationId={id} replyTo={threadRoot ?? null} />
       </div>
       <button
         type="button"

@@ -195,6 +195,39 @@ describe('conversation pane', () => {
     expect(screen.queryByTestId('thread-panel')).not.toBeInTheDocument();
   });
 
+  it('records a voice note and attaches files in a thread, as replies to its root', async () => {
+    const { calls } = renderPane({
+      timeline: () => ({
+        items: [item(message(2, 2, 'shall we ship?', { reply_count: 0 }))],
+        has_more_before: false,
+      }),
+      thread: () => ({ root: item(message(2, 2, 'shall we ship?')), replies: [] }),
+      voice_start: () => null,
+      voice_send: outbox,
+      send_with_files: outbox,
+    });
+    await userEvent.click(await screen.findByRole('button', { name: 'Reply in thread' }));
+    const panel = await screen.findByTestId('thread-panel');
+    await userEvent.click(within(panel).getByRole('button', { name: 'Record a voice note' }));
+    await userEvent.click(await within(panel).findByRole('button', { name: 'Send the voice note' }));
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === 'voice_send')?.args).toEqual({ conversationId: 7, replyTo: 102 }),
+    );
+
+    await userEvent.upload(
+      within(panel).getByTestId('thread-file-input'),
+      new File(['x'], 'notes.txt', { type: 'text/plain' }),
+    );
+    await userEvent.type(within(panel).getByTestId('thread-composer'), 'see file{Enter}');
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === 'send_with_files')?.args).toMatchObject({
+        conversationId: 7,
+        text: 'see file',
+        replyTo: 102,
+      }),
+    );
+  });
+
   it('reacts from the picker (search by name), toggles a chip, and says who reacted', async () => {
     const { calls } = renderPane({
       timeline: () => ({

@@ -20,7 +20,14 @@ function startProblem(code: string, message: string): string {
 /** The composer's voice note control: a mic button; while recording, a level meter, a timer,
  * Cancel (or Esc) and Send. Capture, encoding and the length limit live in Rust; this shows
  * the `level` and `recording_stopped` voice events, and Send hands the note to the outbox. */
-export function VoiceRecorder({ conversationId }: { conversationId: number }) {
+export function VoiceRecorder({
+  conversationId,
+  replyTo = null,
+}: {
+  conversationId: number;
+  /** The message the note answers (a thread's root in the thread panel). */
+  replyTo?: number | null;
+}) {
   const [state, setState] = useState<State>('idle');
   const [level, setLevel] = useState(0);
   const [elapsed, setElapsed] = useState(0);
@@ -92,7 +99,7 @@ export function VoiceRecorder({ conversationId }: { conversationId: number }) {
   async function send() {
     setState('sending');
     try {
-      await api.voiceSend(conversationId);
+      await api.voiceSend(conversationId, replyTo);
       setState('idle');
     } catch (e) {
       setError(toCommandError(e).message);

@@ -124,10 +124,11 @@ describe('settings dialog', () => {
     await userEvent.selectOptions(theme, 'dark');
     expect(onTheme).toHaveBeenCalledWith('dark');
 
-    // From the last control, Tab wraps to the first; Shift+Tab from the first goes to the last.
+    // From the last control, Tab wraps to the first (the dialog's close button); Shift+Tab from
+    // the first goes to the last.
     screen.getByRole('button', { name: 'Done' }).focus();
     await userEvent.tab();
-    expect(theme).toHaveFocus();
+    expect(screen.getByRole('button', { name: 'Close' })).toHaveFocus();
     await userEvent.tab({ shift: true });
     expect(screen.getByRole('button', { name: 'Done' })).toHaveFocus();
 

@@ -1,6 +1,7 @@
-import { KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { api, DoNotDisturb, Preferences, Sound, toCommandError } from '../api';
 import type { Theme } from '../theme';
+import { Dialog } from './Dialog';
 
 interface Props {
   theme: Theme;
@@ -46,25 +47,18 @@ function dndOf(choice: DndChoice, now: number, current: DoNotDisturb): DoNotDist
 /**
  * Settings: theme, desktop notifications (with or without the message text), alert sounds with
  * their volume and a test button, and do-not-disturb. Every change applies at once (saved by the
- * app in its data folder); a refused one is undone and explained. A modal dialog: focus stays
- * inside (Tab cycles), Esc or "Done" closes it and gives the focus back.
+ * app in its data folder); a refused one is undone and explained. A `Dialog`: focus stays inside
+ * (Tab cycles), Esc, × or "Done" closes it and gives the focus back.
  */
 export function SettingsDialog({ theme, onTheme, onClose, now = Date.now }: Props) {
   const [prefs, setPrefs] = useState<Preferences | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [soundError, setSoundError] = useState<string | null>(null);
   const [testing, setTesting] = useState<Sound | null>(null);
-  const dialog = useRef<HTMLDivElement>(null);
   const id = useId();
 
   useEffect(() => {
     api.preferences().then(setPrefs, (e) => setError(toCommandError(e).message));
-  }, []);
-
-  useEffect(() => {
-    const before = document.activeElement as HTMLElement | null;
-    dialog.current?.querySelector<HTMLElement>('select, input, button')?.focus();
-    return () => before?.focus?.();
   }, []);
 
   async function change(next: Preferences) {
@@ -97,49 +91,13 @@ export function SettingsDialog({ theme, onTheme, onClose, now = Date.now }: Prop
     }
   }
 
-  function onKeyDown(e: KeyboardEvent<HTMLDivElement>) {
-    if (e.key === 'Escape') {
-      e.stopPropagation();
-      onClose();
-      return;
-    }
-    if (e.key !== 'Tab' || !dialog.current) return;
-    // Keep the focus inside the dialog.
-    const focusable = Array.from(
-      dialog.current.querySelectorAll<HTMLElement>('select, input, button, [tabindex="0"]'),
-    ).filter((el) => !(el as HTMLInputElement).disabled);
-    if (focusable.length === 0) return;
-    const first = focusable[0];
-    const last = focusable[focusable.length - 1];
-    if (e.shiftKey && document.activeElement === first) {
-      e.preventDefault();
-      last.focus();
-    } else if (!e.shiftKey && document.activeElement === last) {
-      e.preventDefault();
-      first.focus();
-    }
-  }
-
   const dnd = prefs?.doNotDisturb;
   const dndChoice: DndChoice = !dnd ? 'off' : dnd.mode === 'until' ? 'current' : dnd.mode;
   const dndActive = !!dnd && (dnd.mode === 'on' || (dnd.mode === 'until' && dnd.untilMs > now()));
 
   return (
-    <div className="modal-backdrop" onClick={onClose}>
-      <div
-        ref={dialog}
-        className="modal settings"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={`${id}-title`}
-        data-testid="settings-dialog"
-        onClick={(e) => e.stopPropagation()}
-        onKeyDown={onKeyDown}
-      >
-        <header className="modal-header">
-          <h2 id={`${id}-title`}>Settings</h2>
-        </header>
-
+    <Dialog title="Settings" onClose={onClose} testId="settings-dialog" wide>
+      <div className="settings">
         <section aria-labelledby={`${id}-look`}>
           <h3 id={`${id}-look`}>Appearance</h3>
           <div className="setting-row">
@@ -281,12 +239,12 @@ export function SettingsDialog({ theme, onTheme, onClose, now = Date.now }: Prop
           </>
         )}
 
-        <footer className="modal-footer">
+        <footer className="settings-footer">
           <button type="button" className="primary small" data-testid="settings-done" onClick={onClose}>
             Done
           </button>
         </footer>
       </div>
-    </div>
+    </Dialog>
   );
 }

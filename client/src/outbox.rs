@@ -1,6 +1,6 @@
 //! The offline outbox: changes made here that the server has not confirmed yet.
 //!
-//! Every send, edit, delete, reaction and read mark goes through it, online or not, so there is
+//! Every send, edit, delete, reaction, read mark and mute goes through it, online or not, so there is
 //! one path and it is always exercised. An operation is written to the cache *before* anything is
 //! sent; the engine's delivery task takes items in order when the connection is live and removes
 //! each once the server confirmed it. That gives the guarantees a chat user expects:
@@ -65,6 +65,11 @@ pub enum OutboxOp {
     MarkRead {
         seq: i64,
     },
+    /// Mute (or unmute) the conversation for the user: set, not toggled; the cache shows it at
+    /// once, and only the newest pending one is kept.
+    SetMuted {
+        muted: bool,
+    },
 }
 
 impl OutboxOp {
@@ -74,7 +79,7 @@ impl OutboxOp {
             Self::Edit { target, .. } | Self::Delete { target } | Self::React { target, .. } => {
                 Some(target)
             }
-            Self::Send { .. } | Self::MarkRead { .. } => None,
+            Self::Send { .. } | Self::MarkRead { .. } | Self::SetMuted { .. } => None,
         }
     }
 
@@ -85,6 +90,7 @@ impl OutboxOp {
             Self::Delete { .. } => "delete",
             Self::React { .. } => "react",
             Self::MarkRead { .. } => "mark_read",
+            Self::SetMuted { .. } => "set_muted",
         }
     }
 }

@@ -339,6 +339,7 @@ impl Cache {
         page: &MessagePage,
     ) -> Result<()> {
         self.write(|tx| {
+            let conversation = &*with_queued(tx, conversation)?;
             let position = conversation.last_seq;
             let history_from = page.items.first().map(|m| m.seq).unwrap_or(position + 1);
             tx.execute(
@@ -370,7 +371,9 @@ impl Cache {
     /// touching its position or messages. Unknown conversations are not added: they need a
     /// snapshot first.
     pub fn refresh_conversation(&self, conversation: &Conversation) -> Result<bool> {
-        let changed = self.lock().execute(
+        let conn = self.lock();
+        let conversation = &*with_queued(&conn, conversation)?;
+        let changed = conn.execute(
             "UPDATE conversations SET json = ?2, last_activity_at = ?3 WHERE id = ?1",
             params![
                 conversation.id.0,
@@ -396,7 +399,7 @@ impl Cache {
         })
     }
 
-    /// Sets the muted flag locally (the server's answer or event confirms it).
+    /// Sets the muted flag locally (a queued `set_muted` tells the server).
     pub fn set_muted(&self, id: ConversationId, muted: bool) -> Result<()> {
         self.update_conversation(id, |c| c.muted = muted)
     }
@@ -775,6 +778,22 @@ pub(crate) fn load_conversation(
         Some((json, position)) => Ok(Some((serde_json::from_str(&json)?, position))),
         None => Ok(None),
     }
+}
+
+/// A conversation as the server described it, with what a queued change will set: a mute made
+/// offline shows (and silences alerts) until the server has it, whatever an older listing says.
+fn with_queued<'c>(
+    conn: &Connection,
+    conversation: &'c Conversation,
+) -> Result<std::borrow::Cow<'c, Conversation>> {
+    Ok(match outbox::queued_mute(conn, conversation.id)? {
+        Some(muted) if muted != conversation.muted => {
+            let mut c = conversation.clone();
+            c.muted = muted;
+            std::borrow::Cow::Owned(c)
+        }
+        _ => std::borrow::Cow::Borrowed(conversation),
+    })
 }
 
 pub(crate) fn save_conversation(conn: &Connection, c: &Conversation) -> Result<()> {

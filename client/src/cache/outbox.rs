@@ -103,6 +103,25 @@ fn rewrite(conn: &Connection, item: &mut OutboxItem, op: OutboxOp) -> Result<()>
     Ok(())
 }
 
+/// The mute a queued `set_muted` will set, if one is waiting (pending or being sent) — what
+/// the conversation shows until the server has it, whatever older state a listing carries.
+pub(super) fn queued_mute(conn: &Connection, conversation: ConversationId) -> Result<Option<bool>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT op FROM outbox WHERE conversation_id = ?1 AND state != 'failed'
+             AND op LIKE '{\"op\":\"set_muted\"%' ORDER BY id DESC LIMIT 1",
+    )?;
+    let op: Option<String> = stmt.query_row([conversation.0], |r| r.get(0)).optional()?;
+    Ok(
+        match op
+            .map(|j| serde_json::from_str::<OutboxOp>(&j))
+            .transpose()?
+        {
+            Some(OutboxOp::SetMuted { muted }) => Some(muted),
+            _ => None,
+        },
+    )
+}
+
 impl Cache {
     /// Queues `op` for `conversation`, applying the local rewrites described in
     /// [`crate::outbox`].
@@ -233,6 +252,16 @@ impl Cache {
                             unreachable!("matched above")
                         };
                         rewrite(tx, &mut prior, OutboxOp::MarkRead { seq: seq.max(old) })?;
+                        return Ok(Enqueued::Rewrote(prior));
+                    }
+                    Ok(Enqueued::Queued(insert(tx, conversation, &op)?))
+                }
+                OutboxOp::SetMuted { muted } => {
+                    if let Some(prior) = queued.iter().find(|i| {
+                        i.state == OutboxState::Pending && matches!(i.op, OutboxOp::SetMuted { .. })
+                    }) {
+                        let mut prior = prior.clone();
+                        rewrite(tx, &mut prior, OutboxOp::SetMuted { muted })?;
                         return Ok(Enqueued::Rewrote(prior));
                     }
                     Ok(Enqueued::Queued(insert(tx, conversation, &op)?))

@@ -332,6 +332,46 @@ fn reactions_and_read_marks_coalesce_and_failures_can_be_retried_or_discarded() 
 }
 
 #[test]
+fn a_queued_mute_shows_at_once_and_an_older_listing_does_not_undo_it() {
+    let cache = seeded();
+    cache
+        .enqueue(C, OutboxOp::SetMuted { muted: true })
+        .unwrap();
+    cache.set_muted(C, true).unwrap();
+    // Changing one's mind rewrites the queued change.
+    let again = cache
+        .enqueue(C, OutboxOp::SetMuted { muted: false })
+        .unwrap();
+    assert!(matches!(again, Enqueued::Rewrote(_)));
+    cache.set_muted(C, false).unwrap();
+    cache
+        .enqueue(C, OutboxOp::SetMuted { muted: true })
+        .unwrap();
+    cache.set_muted(C, true).unwrap();
+    assert_eq!(cache.outbox(Some(C)).unwrap().len(), 1);
+
+    // The server still lists it unmuted (the change has not reached it): the cache keeps muted,
+    // from a listing and from a snapshot alike.
+    let listed = conversation(2);
+    assert!(!listed.muted);
+    cache.refresh_conversation(&listed).unwrap();
+    assert!(cache.conversation(C).unwrap().unwrap().muted);
+    let page = MessagePage {
+        items: vec![message(2, PEER, "hello")],
+        has_more_before: false,
+        has_more_after: false,
+    };
+    cache.store_snapshot(ME, &listed, &page).unwrap();
+    assert!(cache.conversation(C).unwrap().unwrap().muted);
+
+    // Delivered: the server's word counts again.
+    let item = cache.outbox(Some(C)).unwrap().remove(0);
+    cache.outbox_done(item.id).unwrap();
+    cache.refresh_conversation(&listed).unwrap();
+    assert!(!cache.conversation(C).unwrap().unwrap().muted);
+}
+
+#[test]
 fn history_contiguity_decides_when_the_server_is_needed() {
     let cache = Cache::in_memory().unwrap();
     // The newest page of a long conversation: seqs 60..=100, more before.

@@ -238,6 +238,28 @@ async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
             .await
             .map(|_| None)
         }
+        OutboxOp::SetMuted { muted } => {
+            let body = jeco_shared::notifications::MuteRequest { muted: *muted };
+            let path = format!("/conversations/{conversation}/mute");
+            match with_token(&inner.client, |api, token| {
+                let path = path.clone();
+                async move {
+                    api.call::<_, jeco_shared::notifications::MuteState>(
+                        &token,
+                        crate::api::Method::PUT,
+                        &path,
+                        Some(&body),
+                    )
+                    .await
+                }
+            })
+            .await
+            {
+                // Not a member any more: there is nothing to mute.
+                Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+                other => other.map(|_| None),
+            }
+        }
         OutboxOp::MarkRead { seq } => {
             let seq = *seq;
             match with_token(&inner.client, |api, token| async move {

@@ -1,35 +1,26 @@
 //! Per-conversation preferences the server keeps for the user: muting.
 //!
 //! A muted conversation creates no notifications for the user on the server (mentions included);
-//! unread counts still move. The change needs the server (it is the server that stops creating
-//! notifications), so it is not queued in the outbox: offline it fails with `server_unreachable`
-//! and nothing changes. Once the server answers, the cached conversation takes the new flag, so
-//! the list shows it at once and keeps showing it offline, and `ConversationsChanged` tells the UI.
+//! unread counts still move. Muting goes through the offline outbox like a read mark: the cached
+//! conversation takes the new flag at once — so the list shows it and the desktop's alerts go
+//! quiet, offline too — and the server is told when there is a connection (only the newest of
+//! several queued changes is sent). Until then a listing from the server does not undo it.
 
 use super::{Engine, EngineEvent, Result};
+use crate::outbox::OutboxOp;
 use jeco_shared::ConversationId;
-use jeco_shared::notifications::{MuteRequest, MuteState};
+use jeco_shared::notifications::MuteState;
 
 impl Engine {
-    /// Mutes (or unmutes) a conversation for the signed-in user.
-    pub async fn set_muted(&self, conversation: ConversationId, muted: bool) -> Result<MuteState> {
-        let path = format!("/conversations/{conversation}/mute");
-        let state: MuteState = self
-            .with_token(|api, token| {
-                let path = path.clone();
-                async move {
-                    api.call(
-                        &token,
-                        crate::api::Method::PUT,
-                        &path,
-                        Some(&MuteRequest { muted }),
-                    )
-                    .await
-                }
-            })
-            .await?;
-        self.cache()?.set_muted(conversation, state.muted)?;
+    /// Mutes (or unmutes) a conversation for the signed-in user: at once locally, on the server
+    /// when online.
+    pub fn set_muted(&self, conversation: ConversationId, muted: bool) -> Result<MuteState> {
+        self.queue(conversation, OutboxOp::SetMuted { muted })?;
+        self.cache()?.set_muted(conversation, muted)?;
         self.inner.emit(EngineEvent::ConversationsChanged);
-        Ok(state)
+        Ok(MuteState {
+            conversation_id: conversation,
+            muted,
+        })
     }
 }

@@ -1,5 +1,6 @@
 //! Muting a conversation through the engine: the server stops notifying, the cache (and so the
-//! list, offline too) shows it, and the UI is told.
+//! list, offline too) shows it, and the UI is told; offline, the change waits in the outbox and
+//! reaches the server when it is back.
 
 use crate::support::{PASSWORD, start};
 use jeco_client::{Engine, EngineEvent, FileTokenStore};
@@ -67,7 +68,7 @@ async fn muting_stops_notifications_and_shows_in_the_cached_list() {
 
     // Mute: the answer, the cache and an event agree.
     let mut events = ada.subscribe();
-    let state = ada.set_muted(dm, true).await.unwrap();
+    let state = ada.set_muted(dm, true).unwrap();
     assert!(state.muted);
     assert_eq!(state.conversation_id, dm);
     assert!(ada.conversation(dm).unwrap().unwrap().muted);
@@ -82,8 +83,10 @@ async fn muting_stops_notifications_and_shows_in_the_cached_list() {
         "muting tells the UI the list changed"
     );
 
-    // Muted: the server creates no notification. A later unmuted conversation's message proves
-    // the silence is not just slowness: notifications arrive in order.
+    // Muted (once the queued change reached the server): the server creates no notification. A
+    // later unmuted conversation's message proves the silence is not just slowness:
+    // notifications arrive in order.
+    ada.wait_outbox_drained(WAIT).await.unwrap();
     bob.send(dm, "while muted", None).unwrap();
     bob.wait_outbox_drained(WAIT).await.unwrap();
     let group = bob.create_group("after", &[ada_user.id]).await.unwrap().id;
@@ -109,20 +112,35 @@ async fn muting_stops_notifications_and_shows_in_the_cached_list() {
     // The flag is in the cache file: a restarted engine shows it before any network.
     ada.shutdown();
     drop(ada);
-    let url = server.url.clone();
-    server.server.shutdown().await;
-    let ada = engine(&url, &ada_dir);
+    let stopped = server.stop().await;
+    let ada = engine(stopped.url(), &ada_dir);
     assert!(ada.conversation(dm).unwrap().unwrap().muted);
-    // And unmuting needs the server: offline, it fails and nothing changes.
-    let err = ada.set_muted(dm, false).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            jeco_client::EngineError::Client(jeco_client::ClientError::Api(
-                jeco_client::ApiError::Unreachable { .. }
-            ))
-        ),
-        "{err:?}"
-    );
-    assert!(ada.conversation(dm).unwrap().unwrap().muted);
+
+    // Unmuting offline works at once (the list shows it) and waits in the outbox.
+    let state = ada.set_muted(dm, false).unwrap();
+    assert!(!state.muted);
+    assert!(!ada.conversation(dm).unwrap().unwrap().muted);
+    let queued = ada.outbox(Some(dm)).unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].op.kind(), "set_muted");
+    // Changing one's mind again rewrites the queued change instead of adding one.
+    ada.set_muted(dm, true).unwrap();
+    ada.set_muted(dm, false).unwrap();
+    assert_eq!(ada.outbox(Some(dm)).unwrap().len(), 1);
+
+    // The server comes back: the change is delivered, and the server now notifies Ada again.
+    let server = stopped.start().await;
+    ada.wait_live(WAIT).await.unwrap();
+    ada.wait_outbox_drained(WAIT).await.unwrap();
+    assert!(!ada.conversation(dm).unwrap().unwrap().muted);
+    bob.wait_live(WAIT).await.unwrap();
+    let mut events = ada.subscribe();
+    bob.send(dm, "unmuted again", None).unwrap();
+    let notified = next_matching(&mut events, |e| match e {
+        EngineEvent::Notification(n) if n.conversation_id == Some(dm) => Some(n.preview.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(notified.as_deref(), Some("unmuted again"));
+    drop(server);
 }

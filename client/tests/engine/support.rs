@@ -41,3 +41,42 @@ impl TestServer {
             .unwrap()
     }
 }
+
+/// A server that was stopped, with its data and address kept for starting it again.
+pub struct StoppedServer {
+    addr: std::net::SocketAddr,
+    url: String,
+    data: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Stops the server, keeping its data and address (clients see it go away).
+    pub async fn stop(self) -> StoppedServer {
+        let addr = self.server.local_addr();
+        self.server.shutdown().await;
+        StoppedServer {
+            addr,
+            url: self.url,
+            data: self._data,
+        }
+    }
+}
+
+impl StoppedServer {
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Starts it again at the same address on the same data (clients reconnect by themselves).
+    pub async fn start(self) -> TestServer {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        let mut config = Config::with_data_dir(self.data.path());
+        config.bind = self.addr;
+        let server = RunningServer::start(config, listener).await.unwrap();
+        TestServer {
+            server,
+            url: self.url,
+            _data: self.data,
+        }
+    }
+}

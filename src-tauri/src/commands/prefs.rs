@@ -23,7 +23,8 @@ pub async fn set_preferences(
     prefs.set(preferences, now_ms())
 }
 
-/// Mutes or unmutes a conversation (needs the server) and returns it as the list now shows it.
+/// Mutes or unmutes a conversation (at once; the server is told through the outbox, so this
+/// works offline) and returns it as the list now shows it.
 #[tauri::command]
 pub async fn set_conversation_muted(
     state: State<'_, AppState>,
@@ -31,7 +32,7 @@ pub async fn set_conversation_muted(
     muted: bool,
 ) -> Result<Conversation, CommandError> {
     let engine = state.engine().await?;
-    engine.set_muted(conversation_id, muted).await?;
+    engine.set_muted(conversation_id, muted)?;
     engine.conversation(conversation_id)?.ok_or_else(|| {
         CommandError::new("not_found", "This conversation is no longer in the list.")
     })

@@ -25,4 +25,4 @@ created_at: string, } & ({ "op": "send", client_id: string, text: string, reply_
 /**
  * Files to upload first; the message is sent once all of them are uploaded.
  */
-attachments?: Array<PendingUpload>, } | { "op": "edit", target: MessageRef, text: string, } | { "op": "delete", target: MessageRef, } | { "op": "react", target: MessageRef, emoji: string, add: boolean, } | { "op": "mark_read", seq: number, });
+attachments?: Array<PendingUpload>, } | { "op": "edit", target: MessageRef, text: string, } | { "op": "delete", target: MessageRef, } | { "op": "react", target: MessageRef, emoji: string, add: boolean, } | { "op": "mark_read", seq: number, } | { "op": "set_muted", muted: boolean, });

@@ -105,18 +105,18 @@ describe('muting a conversation', () => {
     );
   });
 
-  it('explains that muting needs the server when it is unreachable', async () => {
+  it('explains a refused change and leaves the button as it was', async () => {
     fakeApp({
       users: () => [ADA, GRACE] as User[],
       conversations: () => [group()],
       timeline: () => ({ items: [], has_more_before: false }),
       set_conversation_muted: () =>
-        fail({ code: 'server_unreachable', message: 'Could not reach the server.' }),
+        fail({ code: 'not_found', message: 'This conversation is no longer in the list.' }),
     });
     render(<ChatView user={ADA} status={status()} onSignedOut={() => undefined} />);
     await userEvent.click(await screen.findByRole('button', { name: /Lunch/ }));
     await userEvent.click(await screen.findByRole('button', { name: 'Mute conversation' }));
-    expect(await screen.findByRole('alert')).toHaveTextContent('Muting needs the server');
+    expect(await screen.findByRole('alert')).toHaveTextContent('no longer in the list');
     expect(screen.getByRole('button', { name: 'Mute conversation' })).toHaveAttribute(
       'aria-pressed',
       'false',

@@ -9,8 +9,9 @@ interface Props {
 
 /**
  * Mute / unmute the open conversation. A muted conversation raises no notifications or sounds
- * (the server stops creating them); its unread messages still count, quietly. Needs the server:
- * offline, the reason is shown next to the button.
+ * (the server stops creating them); its unread messages still count, quietly. It works offline:
+ * the app goes quiet at once and tells the server through the outbox when it is back. A refused
+ * change is explained next to the button.
  */
 export function MuteToggle({ conversation, onChanged }: Props) {
   const [busy, setBusy] = useState(false);
@@ -24,12 +25,7 @@ export function MuteToggle({ conversation, onChanged }: Props) {
       const updated = await api.setConversationMuted(conversation.id, !muted);
       onChanged?.(updated);
     } catch (e) {
-      const err = toCommandError(e);
-      setError(
-        err.code === 'server_unreachable'
-          ? 'Muting needs the server, which is not reachable now.'
-          : err.message,
-      );
+      setError(toCommandError(e).message);
     } finally {
       setBusy(false);
     }

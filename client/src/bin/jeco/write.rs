@@ -399,5 +399,7 @@ fn describe(op: &OutboxOp) -> String {
             add: false,
         } => format!("remove {emoji} from {}", target(t)),
         OutboxOp::MarkRead { seq } => format!("mark read up to seq {seq}"),
+        OutboxOp::SetMuted { muted: true } => "mute".to_owned(),
+        OutboxOp::SetMuted { muted: false } => "unmute".to_owned(),
     }
 }

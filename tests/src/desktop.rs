@@ -127,6 +127,11 @@ impl Driver {
         if let Some(home) = std::env::var_os(ENV_HOME) {
             command.env("HOME", home);
         }
+        // WebKitWebDriver's screenshots need WebKit's compositing: without it (the app's default
+        // on a machine with no GPU, like this one) `GET /screenshot` never answers. So the app
+        // composites here, on Mesa's software GL, unless a test asks otherwise (`tray.rs` and
+        // `window.rs` run the default).
+        command.env("JECO_DESKTOP_GPU", "on");
         for (name, value) in env {
             command.env(name, value);
         }
@@ -187,16 +192,24 @@ pub async fn launch(
     data_dir: &Path,
     log_name: &str,
 ) -> Result<(Driver, crate::webdriver::Session)> {
+    launch_with(prereqs, server, data_dir, log_name, &[]).await
+}
+
+/// [`launch`] with more environment for the app (overriding the driver's defaults).
+pub async fn launch_with(
+    prereqs: &Prerequisites,
+    server: &str,
+    data_dir: &Path,
+    log_name: &str,
+    env: &[(&str, &Path)],
+) -> Result<(Driver, crate::webdriver::Session)> {
     let log = crate::target_dir().join(log_name);
-    let driver = Driver::start(
-        prereqs,
-        &[
-            ("JECO_DESKTOP_SERVER", Path::new(server)),
-            ("JECO_DESKTOP_DATA_DIR", data_dir),
-        ],
-        &log,
-    )
-    .await?;
+    let mut all = vec![
+        ("JECO_DESKTOP_SERVER", Path::new(server)),
+        ("JECO_DESKTOP_DATA_DIR", data_dir),
+    ];
+    all.extend_from_slice(env);
+    let driver = Driver::start(prereqs, &all, &log).await?;
     let app =
         crate::webdriver::Session::start(&driver.url, Driver::capabilities(&prereqs.app)).await?;
     Ok((driver, app))

@@ -4,9 +4,10 @@
 //! `jeco` CLI user's messages raise and reading the conversation in the app clears.
 
 use anyhow::{Context, Result, bail};
-use jeco_e2e::desktop::{launch, prerequisites, register_in_app};
+use jeco_e2e::desktop::{launch_with, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
 use jeco_e2e::server::TestServer;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zbus::names::InterfaceName;
@@ -115,8 +116,15 @@ async fn tray_icon_shows_the_unread_count() -> Result<()> {
     let url = server.url();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
-    let (driver, app) =
-        launch(&prereqs, &url, data_dir.path(), "e2e-tauri-driver-tray.log").await?;
+    // The app's default rendering (no screenshots here).
+    let (driver, app) = launch_with(
+        &prereqs,
+        &url,
+        data_dir.path(),
+        "e2e-tauri-driver-tray.log",
+        &[("JECO_DESKTOP_GPU", Path::new("auto"))],
+    )
+    .await?;
 
     // The icon registers with the watcher when the app starts.
     let deadline = Instant::now() + Duration::from_secs(30);

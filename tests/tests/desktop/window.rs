@@ -3,9 +3,10 @@
 //! an orderly quit, which is when the window state is written.
 
 use anyhow::{Context, Result, ensure};
-use jeco_e2e::desktop::{Driver, app_pid, launch, prerequisites, terminate_app};
+use jeco_e2e::desktop::{Driver, app_pid, launch_with, prerequisites, terminate_app};
 use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -15,14 +16,28 @@ async fn window_size_survives_a_restart() -> Result<()> {
     };
     let server = TestServer::start().await?;
     let data_dir = tempfile::tempdir()?;
-    let (driver, app) = launch(
+    // The app's default rendering: on a machine without a GPU render node (like CI's) it paints
+    // without compositing, which the log says.
+    let (driver, app) = launch_with(
         &prereqs,
         &server.url(),
         data_dir.path(),
         "e2e-tauri-driver-window.log",
+        &[("JECO_DESKTOP_GPU", Path::new("auto"))],
     )
     .await?;
     app.wait_for_text("h1", "Welcome back").await?;
+    let has_gpu = std::fs::read_dir("/dev/dri").is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    let log = std::fs::read_to_string(jeco_e2e::target_dir().join("e2e-tauri-driver-window.log"))?;
+    let expected = format!("composite={has_gpu}");
+    ensure!(
+        log.lines()
+            .any(|l| l.contains("web view compositing") && strip_ansi(l).contains(&expected)),
+        "the app's log should say `{expected}` (GPU render node: {has_gpu})"
+    );
 
     // A size unlike the default (tauri.conf.json), so a restart at the default cannot pass.
     let (_, _, width, height) = app.window_rect().await?;
@@ -70,4 +85,22 @@ async fn window_size_survives_a_restart() -> Result<()> {
     drop(driver);
     server.stop().await;
     Ok(())
+}
+
+/// The log line without its colour codes.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

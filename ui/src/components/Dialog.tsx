@@ -7,6 +7,8 @@ interface Props {
   /** A `data-testid` for the dialog element. */
   testId?: string;
   wide?: boolean;
+  /** Actions kept in view below the (scrolling) body, e.g. "Done". */
+  footer?: ReactNode;
 }
 
 /**
@@ -14,7 +16,7 @@ interface Props {
  * click outside, focus moved into it when it opens, kept inside while Tab cycles, and given back to
  * whatever had it when it closes.
  */
-export function Dialog({ title, onClose, children, testId, wide = false }: Props) {
+export function Dialog({ title, onClose, children, testId, wide = false, footer }: Props) {
   const titleId = useId();
   const ref = useRef<HTMLDivElement>(null);
   const onCloseRef = useRef(onClose);
@@ -74,6 +76,7 @@ export function Dialog({ title, onClose, children, testId, wide = false }: Props
           </button>
         </header>
         <div className="dialog-body">{children}</div>
+        {footer && <footer className="dialog-footer">{footer}</footer>}
       </div>
     </div>
   );

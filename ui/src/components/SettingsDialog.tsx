@@ -96,7 +96,17 @@ export function SettingsDialog({ theme, onTheme, onClose, now = Date.now }: Prop
   const dndActive = !!dnd && (dnd.mode === 'on' || (dnd.mode === 'until' && dnd.untilMs > now()));
 
   return (
-    <Dialog title="Settings" onClose={onClose} testId="settings-dialog" wide>
+    <Dialog
+      title="Settings"
+      onClose={onClose}
+      testId="settings-dialog"
+      wide
+      footer={
+        <button type="button" className="primary small" data-testid="settings-done" onClick={onClose}>
+          Done
+        </button>
+      }
+    >
       <div className="settings">
         <section aria-labelledby={`${id}-look`}>
           <h3 id={`${id}-look`}>Appearance</h3>
@@ -238,12 +248,6 @@ export function SettingsDialog({ theme, onTheme, onClose, now = Date.now }: Prop
             </section>
           </>
         )}
-
-        <footer className="settings-footer">
-          <button type="button" className="primary small" data-testid="settings-done" onClick={onClose}>
-            Done
-          </button>
-        </footer>
       </div>
     </Dialog>
   );

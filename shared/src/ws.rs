@@ -32,8 +32,9 @@
 //!   returns the original message, never a second one.
 //!   A client may send several without waiting (the server runs up to 32 of one connection at
 //!   once and stops reading it while that many are in flight): answers then come **in any
-//!   order**, matched by `client_id`, and sends in flight together may be stored in either order.
-//!   Where order matters, send the next after the previous one's answer.
+//!   order**, matched by `client_id` — also relative to other frames' answers (a `pong` may
+//!   overtake an earlier send's ack) — and sends in flight together may be stored in either
+//!   order. Where order matters, send the next after the previous one's answer.
 //! - [`ClientFrame::Typing`] (`active` true/false; the server ends it by itself after a few seconds),
 //!   [`ClientFrame::MarkRead`] (a read receipt to the other members), [`ClientFrame::SetPresence`]
 //!   (online/away for this connection).

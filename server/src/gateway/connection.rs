@@ -378,17 +378,16 @@ async fn live(
                 timer.as_mut().reset(last_heard + settings.idle_timeout);
                 continue;
             }
-            Some(reply) = sends.next(), if !sends.is_empty() => Input::Reply(reply),
-            message = std::future::poll_fn(|cx| poll_socket(ws, out, read, cx)) => Input::Socket(message),
-        };
-        let message = match input {
-            Input::Socket(message) => message,
-            Input::Reply(reply) => {
+            Some(reply) = sends.next(), if !sends.is_empty() => {
                 if let Err(ending) = send(out, &reply) {
                     break ending;
                 }
                 continue;
             }
+            message = std::future::poll_fn(|cx| poll_socket(ws, out, read, cx)) => Input::Socket(message),
+        };
+        let message = match input {
+            Input::Socket(message) => message,
             Input::Mail(Mail::Close(request)) => break Ending::new(request.code, request.reason),
             Input::Mail(Mail::Delivery(delivery)) => {
                 if let Err(ending) = forward(&mut follower, out, delivery).await {
@@ -586,7 +585,6 @@ async fn forward(
 enum Input {
     Socket(Option<Result<Message, axum::Error>>),
     Mail(Mail),
-    Reply(ServerFrame),
 }
 
 /// The sends of one connection waiting for their commit. The set is only allocated while sends are

@@ -109,8 +109,9 @@ impl Mailbox {
         }
     }
 
+    /// Deliveries waiting (for tests).
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    fn waiting(&self) -> usize {
         self.lock().deliveries.len()
     }
 }
@@ -138,7 +139,7 @@ mod tests {
         let mailbox = Mailbox::new(2);
         mailbox.deliver(delivery(1));
         mailbox.deliver(delivery(2));
-        assert_eq!(mailbox.len(), 2);
+        assert_eq!(mailbox.waiting(), 2);
         mailbox.deliver(delivery(3));
         match mailbox.recv().await {
             Mail::Close(r) => assert_eq!(r.code, close::SLOW_CONSUMER),
@@ -179,6 +180,6 @@ mod tests {
             .expect("the owner was not woken")
             .unwrap();
         assert_eq!(got, (0..40).collect::<Vec<_>>());
-        assert_eq!(mailbox.len(), 0);
+        assert_eq!(mailbox.waiting(), 0);
     }
 }

@@ -203,7 +203,7 @@ type Handshaken = (Principal, Option<Resume>, ServerFrame);
 /// Returns the authenticated principal, `Ok(None)` when the peer went away, or how to close.
 async fn handshake(
     ws: &mut WebSocket,
-    outbox: &mut Outbound,
+    out: &mut Outbound,
     ctx: &mut Context,
 ) -> Result<Option<Handshaken>, Ending> {
     let deadline = Instant::now() + ctx.settings.handshake_timeout;
@@ -222,7 +222,7 @@ async fn handshake(
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Binary(_))) => {
                 send(
-                    outbox,
+                    out,
                     &error_frame(
                         ErrorCode::HandshakeRequired,
                         "expected a hello text frame",
@@ -241,14 +241,14 @@ async fn handshake(
                 Ok(other) => {
                     let ty = frames::frame_type(&other);
                     send(
-                        outbox,
+                        out,
                         &error_frame(ErrorCode::HandshakeRequired, "send hello first", Some(ty)),
                     )?;
                     return Err(Ending::new(close::HANDSHAKE_REQUIRED, "expected hello"));
                 }
                 Err(e) => {
                     send(
-                        outbox,
+                        out,
                         &error_frame(ErrorCode::HandshakeRequired, e.message, e.frame.as_deref()),
                     )?;
                     return Err(Ending::new(close::HANDSHAKE_REQUIRED, "expected hello"));
@@ -261,7 +261,7 @@ async fn handshake(
         let message =
             format!("this server speaks protocol {PROTOCOL_VERSION}; the client sent {protocol:?}");
         send(
-            outbox,
+            out,
             &error_frame(ErrorCode::ProtocolMismatch, message, Some("hello")),
         )?;
         return Err(Ending::new(
@@ -271,7 +271,7 @@ async fn handshake(
     }
     let Some(token) = token.or_else(|| ctx.header_token.take()) else {
         send(
-            outbox,
+            out,
             &error_frame(
                 ErrorCode::Unauthorized,
                 "no access token in hello or subprotocol",

@@ -4,7 +4,7 @@
 //!
 //! Shape, and why:
 //! - Each connection is **one task** ([`connection`]) that reads and writes its socket, so a reply
-//!   or a delivery costs no second task's wake-up and an idle connection holds little (~12 KiB with
+//!   or a delivery costs no second task's wake-up and an idle connection holds little (~7.5 KiB with
 //!   the small read buffer below). Published frames reach it through its [`mailbox`], **bounded**,
 //!   and its replies wait in a **bounded** queue ([`outbound`]); nothing that talks to a client
 //!   waits for it: when a client reads too slowly and a queue fills, it is disconnected with close

@@ -9,8 +9,8 @@
 //!    the header — its token. The server answers [`ServerFrame::Ready`], or closes with one of the
 //!    [`close`] codes so the client knows whether to refresh its token, sign out, or upgrade.
 //! 3. The client sends [`ClientFrame::Ping`] every `heartbeat_interval_ms`; a connection silent for
-//!    `idle_timeout_ms` is closed with [`close::HEARTBEAT_TIMEOUT`]. The server also sends WebSocket
-//!    pings, which every WebSocket library answers by itself.
+//!    `idle_timeout_ms` is closed with [`close::HEARTBEAT_TIMEOUT`]. A client silent for longer than
+//!    an interval also gets WebSocket pings, which every WebSocket library answers by itself.
 //!
 //! 4. **Resume.** A reconnecting client puts its last positions ([`crate::events::Resume`]) in the
 //!    hello. After `ready` the server replays, in order and exactly once, every conversation event
@@ -30,6 +30,11 @@
 //! - [`ClientFrame::Send`] posts a message. The answer is [`ServerFrame::Ack`] (after the message is
 //!   committed) or an error frame carrying the same `client_id`. Resending the same `client_id`
 //!   returns the original message, never a second one.
+//!   A client may send several without waiting (the server runs up to 32 of one connection at
+//!   once and stops reading it while that many are in flight): answers then come **in any
+//!   order**, matched by `client_id` — also relative to other frames' answers (a `pong` may
+//!   overtake an earlier send's ack) — and sends in flight together may be stored in either
+//!   order. Where order matters, send the next after the previous one's answer.
 //! - [`ClientFrame::Typing`] (`active` true/false; the server ends it by itself after a few seconds),
 //!   [`ClientFrame::MarkRead`] (a read receipt to the other members), [`ClientFrame::SetPresence`]
 //!   (online/away for this connection).

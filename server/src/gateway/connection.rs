@@ -1,39 +1,69 @@
-//! One WebSocket connection, from upgrade to close.
+//! One WebSocket connection, from upgrade to close: **one task** reads the socket, writes it, and
+//! runs the connection's timers.
 //!
-//! The task reads; a separate writer task ([`super::outbound`]) writes. The reader goes through two
-//! phases:
+//! Why one task: a second (writer) task cost every reply and every delivery a cross-thread wake-up,
+//! and every idle connection a second task's state plus a channel. Here a `select!` waits on the
+//! socket (with the write side, [`super::outbound`], polled in the same turn), the connection's
+//! [`super::mailbox::Mailbox`], the sends in flight, one timer and the shutdown signal.
+//!
+//! Two phases:
 //! 1. **Handshake**: within `handshake_timeout` the first text frame must be a hello. The protocol
 //!    major version is checked first (so an old client learns to upgrade rather than to re-login),
 //!    then the token. Every refusal is a distinct close code from [`jeco_shared::ws::close`].
 //! 2. **Live**: registers for deliveries, replays what a resuming client missed (see [`super::follow`]),
 //!    then forwards published events in order, runs client actions (send, typing, mark read,
 //!    presence) through the services, answers pings, turns bad frames into error frames (the
-//!    connection survives), sends a WebSocket ping every heartbeat interval, and closes on idle
-//!    timeout (4005), on a registry request (4003 after logout, 4006 when deliveries overflow), on
-//!    a full outbound queue (4006) or on server shutdown (1001). Presence is refreshed when the
-//!    connection goes live and again after it is unregistered.
+//!    connection survives), and closes on idle timeout (4005), on a registry request (4003 after
+//!    logout, 4006 when deliveries overflow), on a full outbound queue (4006) or on server shutdown
+//!    (1001). Presence is refreshed when the connection goes live and again after it is
+//!    unregistered.
+//!
+//! **Sends are pipelined**: up to [`MAX_SENDS_IN_FLIGHT`] `send` frames of one connection run at
+//! once (each waits for its group commit), so one client can keep several messages in flight and a
+//! commit batch is not limited to one message per connection. Their acks (or error frames, both
+//! carrying the `client_id`) go out as each finishes, so **in any order**, and two sends in flight
+//! together may be stored in either order; a client that needs an order between two messages sends
+//! the second after the first's ack (the engine's outbox does: one item at a time). While that
+//! many sends are in flight the socket is not read, which pushes back on the client. Other actions
+//! are rare and quick and run one at a time, in order.
+//!
+//! **Heartbeats cost one wake-up per interval.** A single timer stands for both the server's ping
+//! and the idle timeout: every frame heard pushes it back (an atomic update in tokio's timer, no
+//! wake-up), so a client that sends its application `ping` every interval is never pinged by the
+//! server. Only a client silent for [`ping_after_silence`] gets a WebSocket ping, and one silent for
+//! the whole idle timeout is closed.
 
 use super::GatewaySettings;
-use super::follow::{Follower, Out};
+use super::follow::Follower;
 use super::frames;
-use super::outbound::{self, Closer, Outbox, PushError};
-use super::registry::{CloseRequest, ConnectionId, Registry};
+use super::mailbox::Mail;
+use super::outbound::{Outbound, WriteError};
+use super::registry::{ConnectionId, Registry};
 use crate::services::{Accounts, Chat, Principal, ServiceError};
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::StreamExt;
-use futures_util::stream::SplitStream;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
 use jeco_shared::events::{PresenceStatus, Resume};
 use jeco_shared::messages::SendMessageRequest;
 use jeco_shared::ws::{ClientFrame, ServerFrame, close};
-use jeco_shared::{ErrorCode, PROTOCOL_MAJOR, PROTOCOL_VERSION, protocol_major};
+use jeco_shared::{ConversationId, ErrorCode, PROTOCOL_MAJOR, PROTOCOL_VERSION, protocol_major};
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+/// `send` frames of one connection that may wait for their commit at once. Beyond it the socket is
+/// not read until one finishes.
+pub const MAX_SENDS_IN_FLIGHT: usize = 32;
+
 /// Close code for an unexpected server-side failure (standard "internal error").
 const INTERNAL_ERROR: u16 = 1011;
-/// How long to keep reading after sending a close frame, so the peer's reply is consumed.
+/// How long a closing connection tries to deliver its last frames and close frame, reading until the
+/// peer answers the close.
+const CLOSING: Duration = Duration::from_secs(3);
+/// How long the final close of the socket may take (a close frame, if none went out yet).
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
 pub struct Context {
@@ -46,7 +76,7 @@ pub struct Context {
     pub header_token: Option<String>,
 }
 
-/// Why the connection ends, decided by the reader.
+/// Why the connection ends, and the close code that tells the client.
 struct Ending {
     code: u16,
     reason: String,
@@ -61,52 +91,73 @@ impl Ending {
     }
 }
 
-pub async fn run(socket: WebSocket, mut ctx: Context) {
-    let (sink, mut stream) = socket.split();
-    let (outbox, closer, writer) = outbound::spawn(sink, ctx.settings.outbound_queue);
-    let ending = match handshake(&mut stream, &outbox, &mut ctx).await {
+pub async fn run(mut ws: WebSocket, mut ctx: Context) {
+    let mut out = Outbound::new(ctx.settings.outbound_queue);
+    // Boxed here and below: the futures of authentication, loading the user, following and presence
+    // are large and run once; inline they would size every connection's task for its whole life.
+    let handshaken = Box::pin(handshake(&mut ws, &mut out, &mut ctx)).await;
+    ctx.header_token = None;
+    let ending = match handshaken {
         Ok(Some((principal, resume, ready))) => {
-            let ending = live(&mut stream, &outbox, &mut ctx, principal, resume, ready).await;
+            let ending = live(&mut ws, &mut out, &mut ctx, principal, resume, ready).await;
             // Unregistered by now: the user may have gone offline.
-            if let Err(e) = ctx.chat.presence.refresh(principal.user_id).await {
-                tracing::warn!(error = %e, "cannot update presence");
-            }
-            ctx.chat.typing.connection_closed(principal.user_id).await;
+            Box::pin(async {
+                if let Err(e) = ctx.chat.presence.refresh(principal.user_id).await {
+                    tracing::warn!(error = %e, "cannot update presence");
+                }
+                ctx.chat.typing.connection_closed(principal.user_id).await;
+            })
+            .await;
             ending
         }
         Ok(None) => None,
         Err(ending) => Some(ending),
     };
-    finish(stream, closer, writer, ending).await;
+    finish(ws, out, ending).await;
 }
 
-/// Sends the close frame (if any), then reads until the peer closes or a short timeout.
-async fn finish(
-    mut stream: SplitStream<WebSocket>,
-    closer: Closer,
-    writer: tokio::task::JoinHandle<()>,
-    ending: Option<Ending>,
-) {
-    match ending {
-        Some(Ending { code, reason }) => {
-            tracing::debug!(code, %reason, "closing websocket");
-            closer.close(code, &reason, code != close::SLOW_CONSUMER);
-            let _ = tokio::time::timeout(CLOSE_DRAIN, async {
-                while let Some(Ok(_)) = stream.next().await {}
-            })
-            .await;
+/// Sends the close frame (if any) while reading until the peer answers it, bounded by a timeout.
+async fn finish(mut ws: WebSocket, mut out: Outbound, ending: Option<Ending>) {
+    if let Some(Ending { code, reason }) = ending {
+        tracing::debug!(code, %reason, "closing websocket");
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        // A slow consumer is not reading: what is queued for it is dropped, the close goes first.
+        out.close(frame, code != close::SLOW_CONSUMER);
+        let _ = tokio::time::timeout(
+            CLOSING,
+            std::future::poll_fn(|cx| poll_closing(&mut ws, &mut out, cx)),
+        )
+        .await;
+    }
+    let _ = tokio::time::timeout(CLOSE_DRAIN, futures_util::SinkExt::close(&mut ws)).await;
+}
+
+/// Writes what is queued (ending with the close frame) and, at the same time, reads and drops
+/// whatever the peer still sends until it answers the close: a peer blocked writing to us reads
+/// our close only once we read from it.
+fn poll_closing(ws: &mut WebSocket, out: &mut Outbound, cx: &mut TaskContext<'_>) -> Poll<()> {
+    // A write failure leaves only the reading to finish.
+    let _ = out.poll_write(ws, cx);
+    loop {
+        match ws.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(_))) => continue,
+            Poll::Ready(_) => return Poll::Ready(()),
+            Poll::Pending => return Poll::Pending,
         }
-        None => drop(closer),
     }
-    let _ = tokio::time::timeout(CLOSE_DRAIN, writer).await;
 }
 
-/// Sends an error frame; a failure to enqueue is the caller's problem only for a full queue.
-fn send(outbox: &Outbox, frame: &ServerFrame) -> Result<(), Ending> {
-    match outbox.push(frames::encode(frame)) {
-        Ok(()) | Err(PushError::Closed) => Ok(()),
-        Err(PushError::Full) => Err(Ending::new(close::SLOW_CONSUMER, "outbound queue full")),
-    }
+/// Queues a frame; a full queue means the client does not keep up.
+fn send(out: &mut Outbound, frame: &ServerFrame) -> Result<(), Ending> {
+    push(out, frames::encode(frame))
+}
+
+fn push(out: &mut Outbound, message: Message) -> Result<(), Ending> {
+    out.push(message)
+        .map_err(|_| Ending::new(close::SLOW_CONSUMER, "outbound queue full"))
 }
 
 fn error_frame(code: ErrorCode, message: impl Into<String>, frame: Option<&str>) -> ServerFrame {
@@ -141,8 +192,8 @@ fn service_error_frame(e: ServiceError, frame: &str, client_id: Option<String>) 
     }
 }
 
-/// How long a replay may wait for room in the connection's own queue before the client counts as
-/// a slow consumer.
+/// How long the replay may wait for the socket to take a batch of frames before the client counts
+/// as a slow consumer.
 const REPLAY_PATIENCE: Duration = Duration::from_secs(10);
 
 /// What a successful hello yields: who it is, where to resume from, and the `ready` frame to send
@@ -151,8 +202,8 @@ type Handshaken = (Principal, Option<Resume>, ServerFrame);
 
 /// Returns the authenticated principal, `Ok(None)` when the peer went away, or how to close.
 async fn handshake(
-    stream: &mut SplitStream<WebSocket>,
-    outbox: &Outbox,
+    ws: &mut WebSocket,
+    out: &mut Outbound,
     ctx: &mut Context,
 ) -> Result<Option<Handshaken>, Ending> {
     let deadline = Instant::now() + ctx.settings.handshake_timeout;
@@ -164,14 +215,14 @@ async fn handshake(
             _ = ctx.shutdown.wait_for(|down| *down) => {
                 return Err(Ending::new(close::GOING_AWAY, "server shutting down"));
             }
-            message = stream.next() => message,
+            message = ws.next() => message,
         };
         match message {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(None),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Binary(_))) => {
                 send(
-                    outbox,
+                    out,
                     &error_frame(
                         ErrorCode::HandshakeRequired,
                         "expected a hello text frame",
@@ -190,14 +241,14 @@ async fn handshake(
                 Ok(other) => {
                     let ty = frames::frame_type(&other);
                     send(
-                        outbox,
+                        out,
                         &error_frame(ErrorCode::HandshakeRequired, "send hello first", Some(ty)),
                     )?;
                     return Err(Ending::new(close::HANDSHAKE_REQUIRED, "expected hello"));
                 }
                 Err(e) => {
                     send(
-                        outbox,
+                        out,
                         &error_frame(ErrorCode::HandshakeRequired, e.message, e.frame.as_deref()),
                     )?;
                     return Err(Ending::new(close::HANDSHAKE_REQUIRED, "expected hello"));
@@ -210,7 +261,7 @@ async fn handshake(
         let message =
             format!("this server speaks protocol {PROTOCOL_VERSION}; the client sent {protocol:?}");
         send(
-            outbox,
+            out,
             &error_frame(ErrorCode::ProtocolMismatch, message, Some("hello")),
         )?;
         return Err(Ending::new(
@@ -220,7 +271,7 @@ async fn handshake(
     }
     let Some(token) = token.or_else(|| ctx.header_token.take()) else {
         send(
-            outbox,
+            out,
             &error_frame(
                 ErrorCode::Unauthorized,
                 "no access token in hello or subprotocol",
@@ -270,120 +321,106 @@ async fn handshake(
 
 /// The live phase. Returns how to close, or `None` when the peer went away.
 async fn live(
-    stream: &mut SplitStream<WebSocket>,
-    outbox: &Outbox,
+    ws: &mut WebSocket,
+    out: &mut Outbound,
     ctx: &mut Context,
     principal: Principal,
     resume: Option<Resume>,
-    mut ready: ServerFrame,
+    ready: ServerFrame,
 ) -> Option<Ending> {
     let settings = ctx.settings;
     // Registered before positions are read, so no event falls between the replay and live.
-    let (registration, mut control, mut deliveries) = ctx.registry.register(
+    let (registration, mailbox) = ctx.registry.register(
         principal.user_id,
         principal.session_id,
         settings.outbound_queue,
     );
-    // A logout between authentication and registration would otherwise go unnoticed.
-    match ctx.accounts.session_is_live(principal.session_id).await {
-        Ok(true) => {}
-        Ok(false) => return Some(Ending::new(close::TOKEN_REVOKED, "session revoked")),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot re-check websocket session");
-            return Some(Ending::new(INTERNAL_ERROR, "internal error"));
-        }
-    }
-    if let Err(e) = ctx.chat.presence.refresh(principal.user_id).await {
-        tracing::warn!(error = %e, "cannot update presence");
-    }
-    let mut follower = match Follower::start(
-        principal.user_id,
-        ctx.chat.storage.clone(),
-        resume,
-        settings.resume_max_events,
-    )
-    .await
+    let (mut follower, ready) = match Box::pin(start_following(ctx, principal, resume, ready)).await
     {
-        Ok((follower, replay)) => {
-            if let ServerFrame::Ready { user_seq, .. } = &mut ready {
-                *user_seq = follower.user_head();
-            }
-            if let Err(ending) = send(outbox, &ready) {
-                return Some(ending);
-            }
-            for frame in &replay {
-                if outbox
-                    .push_wait(frames::encode(frame), REPLAY_PATIENCE)
-                    .await
-                    .is_err()
-                {
-                    return Some(Ending::new(close::SLOW_CONSUMER, "outbound queue full"));
-                }
-            }
-            follower
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start following conversations");
-            return Some(Ending::new(INTERNAL_ERROR, "internal error"));
-        }
+        Ok(started) => started,
+        Err(ending) => return Some(ending),
     };
-    let mut heartbeat = tokio::time::interval_at(
-        Instant::now() + settings.heartbeat_interval,
-        settings.heartbeat_interval,
-    );
-    let idle = tokio::time::sleep(settings.idle_timeout);
-    tokio::pin!(idle);
+    match out.write_bulk(ws, ready, REPLAY_PATIENCE).await {
+        Ok(()) => {}
+        Err(WriteError::Slow) => {
+            return Some(Ending::new(close::SLOW_CONSUMER, "outbound queue full"));
+        }
+        Err(WriteError::Gone) => return None,
+    }
+    let quiet = ping_after_silence(settings.heartbeat_interval, settings.idle_timeout);
     let mut last_heard = Instant::now();
-    let ping_not_needed_within =
-        quiet_enough_to_ping(settings.heartbeat_interval, settings.idle_timeout);
-    loop {
-        let message = tokio::select! {
-            _ = ctx.shutdown.wait_for(|down| *down) => {
-                return Some(Ending::new(close::GOING_AWAY, "server shutting down"));
+    let mut pinged = false;
+    // Server ping when silent for `quiet`, close when silent for the idle timeout: one timer.
+    let timer = tokio::time::sleep_until(last_heard + quiet);
+    tokio::pin!(timer);
+    let mut sends = InFlight::default();
+    let chat = &ctx.chat;
+    let registry = &ctx.registry;
+    // One future for the whole loop: registering with the shared shutdown signal on every turn
+    // would take its lock once per wake-up of every connection.
+    let shutdown = ctx.shutdown.wait_for(|down| *down);
+    tokio::pin!(shutdown);
+    let ending = loop {
+        let read = sends.len() < MAX_SENDS_IN_FLIGHT;
+        let input = tokio::select! {
+            _ = &mut shutdown => {
+                break Ending::new(close::GOING_AWAY, "server shutting down");
             }
-            request = control.recv() => {
-                let CloseRequest { code, reason } = request?;
-                return Some(Ending::new(code, reason));
-            }
-            _ = &mut idle => {
-                return Some(Ending::new(close::HEARTBEAT_TIMEOUT, "nothing heard within the idle timeout"));
-            }
-            delivery = deliveries.recv() => Input::Delivery(delivery),
-            _ = heartbeat.tick() => {
-                // A client that spoke recently (its own `ping`, anything) is alive: no WebSocket ping
-                // then, which halves the frames — and the wake-ups — of an idle connection.
-                if last_heard.elapsed() < ping_not_needed_within {
-                    continue;
+            mail = mailbox.recv() => Input::Mail(mail),
+            () = &mut timer => {
+                if pinged {
+                    break Ending::new(close::HEARTBEAT_TIMEOUT, "nothing heard within the idle timeout");
                 }
-                if let Err(PushError::Full) = outbox.push(Message::Ping(Default::default())) {
-                    return Some(Ending::new(close::SLOW_CONSUMER, "outbound queue full"));
+                if let Err(ending) = push(out, Message::Ping(Default::default())) {
+                    break ending;
+                }
+                pinged = true;
+                timer.as_mut().reset(last_heard + settings.idle_timeout);
+                continue;
+            }
+            Some(reply) = sends.next(), if !sends.is_empty() => {
+                if let Err(ending) = send(out, &reply) {
+                    break ending;
                 }
                 continue;
             }
-            message = stream.next() => Input::Socket(message),
+            message = std::future::poll_fn(|cx| poll_socket(ws, out, read, cx)) => Input::Socket(message),
         };
-        let message = match message {
+        let message = match input {
             Input::Socket(message) => message,
-            Input::Delivery(None) => continue,
-            Input::Delivery(Some(delivery)) => {
-                if let Err(ending) = forward(&mut follower, outbox, delivery).await {
-                    return Some(ending);
+            Input::Mail(Mail::Close(request)) => break Ending::new(request.code, request.reason),
+            Input::Mail(Mail::Delivery(delivery)) => {
+                if let Err(ending) = forward(&mut follower, out, delivery).await {
+                    break ending;
                 }
-                // Whatever else is already waiting goes too, without another turn of the select.
+                // Whatever else is already waiting goes too, without another turn of the select,
+                // and out with one flush.
+                let mut more = Ok(());
                 for _ in 1..DELIVERY_BATCH {
-                    let Ok(delivery) = deliveries.try_recv() else {
-                        break;
+                    more = match mailbox.take() {
+                        None => break,
+                        Some(Mail::Close(request)) => {
+                            Err(Ending::new(request.code, request.reason))
+                        }
+                        Some(Mail::Delivery(delivery)) => {
+                            forward(&mut follower, out, delivery).await
+                        }
                     };
-                    if let Err(ending) = forward(&mut follower, outbox, delivery).await {
-                        return Some(ending);
+                    if more.is_err() {
+                        break;
                     }
                 }
+                if let Err(ending) = more {
+                    break ending;
+                }
                 continue;
             }
         };
-        // Any frame, including a pong to our ping, proves the peer is alive.
+        // Any frame, including a pong to our ping, proves the peer is alive: push the timer back
+        // (no wake-up; tokio re-files a later deadline when the old one comes due).
         last_heard = Instant::now();
-        idle.as_mut().reset(last_heard + settings.idle_timeout);
+        pinged = false;
+        timer.as_mut().reset(last_heard + quiet);
         let reply = match message {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -405,94 +442,209 @@ async fn live(
                     "already handshaken; hello is sent once",
                     Some("hello"),
                 ),
-                Ok(action) => match act(ctx, &principal, registration.id(), action).await {
-                    Some(reply) => reply,
-                    None => continue,
-                },
+                Ok(ClientFrame::Send {
+                    conversation_id,
+                    client_id,
+                    text,
+                    reply_to,
+                    attachment_ids,
+                }) => {
+                    let req = SendMessageRequest {
+                        client_id,
+                        text,
+                        reply_to,
+                        attachment_ids,
+                    };
+                    sends.push(Box::pin(send_message(
+                        chat,
+                        principal,
+                        conversation_id,
+                        req,
+                    )));
+                    continue;
+                }
+                // Rare and quick: one at a time, in order (boxed: the task stays small).
+                Ok(action) => {
+                    match Box::pin(act(chat, registry, &principal, registration.id(), action)).await
+                    {
+                        Some(reply) => reply,
+                        None => continue,
+                    }
+                }
                 Err(e) => e.to_frame(),
             },
         };
-        if let Err(ending) = send(outbox, &reply) {
-            return Some(ending);
+        if let Err(ending) = send(out, &reply) {
+            break ending;
         }
+    };
+    // Sends already waiting for their commit are answered (bounded), unless the client does not
+    // read anyway: an ack is what tells it not to send again.
+    if ending.code != close::SLOW_CONSUMER && !sends.is_empty() {
+        let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+            while let Some(reply) = sends.next().await {
+                let _ = send(out, &reply);
+            }
+        })
+        .await;
+    }
+    Some(ending)
+}
+
+/// Re-checks the session, refreshes presence and starts following; returns the follower and the
+/// frames to send first (`ready`, then any replay).
+async fn start_following(
+    ctx: &Context,
+    principal: Principal,
+    resume: Option<Resume>,
+    mut ready: ServerFrame,
+) -> Result<(Follower, Vec<Message>), Ending> {
+    // A logout between authentication and registration would otherwise go unnoticed.
+    match ctx.accounts.session_is_live(principal.session_id).await {
+        Ok(true) => {}
+        Ok(false) => return Err(Ending::new(close::TOKEN_REVOKED, "session revoked")),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot re-check websocket session");
+            return Err(Ending::new(INTERNAL_ERROR, "internal error"));
+        }
+    }
+    if let Err(e) = ctx.chat.presence.refresh(principal.user_id).await {
+        tracing::warn!(error = %e, "cannot update presence");
+    }
+    let (follower, replay) = Follower::start(
+        principal.user_id,
+        ctx.chat.storage.clone(),
+        resume,
+        ctx.settings.resume_max_events,
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "cannot start following conversations");
+        Ending::new(INTERNAL_ERROR, "internal error")
+    })?;
+    if let ServerFrame::Ready { user_seq, .. } = &mut ready {
+        *user_seq = follower.user_head();
+    }
+    let frames = std::iter::once(&ready)
+        .chain(&replay)
+        .map(frames::encode)
+        .collect();
+    Ok((follower, frames))
+}
+
+/// One turn of the socket: writes what is queued (coalesced, one flush), then — when `read` —
+/// reads the next frame. A write failure is reported as the read's error.
+fn poll_socket(
+    ws: &mut WebSocket,
+    out: &mut Outbound,
+    read: bool,
+    cx: &mut TaskContext<'_>,
+) -> Poll<Option<Result<Message, axum::Error>>> {
+    if let Poll::Ready(Err(e)) = out.poll_write(ws, cx) {
+        return Poll::Ready(Some(Err(e)));
+    }
+    if read {
+        ws.poll_next_unpin(cx)
+    } else {
+        Poll::Pending
     }
 }
 
-/// How recently a client must have been heard for the next heartbeat to skip the server's ping.
-/// Skipping one ping delays the next by a heartbeat interval, so a client that only answers pings
-/// (sends nothing itself) must still be asked again, and answer, before the idle timeout: the window
-/// is at most one interval and leaves the rest of the idle timeout, less a tenth of an interval of
-/// margin, for that.
-fn quiet_enough_to_ping(heartbeat: Duration, idle_timeout: Duration) -> Duration {
-    heartbeat.min(
-        idle_timeout
-            .saturating_sub(heartbeat)
-            .saturating_sub(heartbeat / 10),
-    )
+/// How long a client may be silent before the server pings it. A client that sends its own
+/// `ping` every heartbeat interval must never be pinged (half again the interval of margin for a
+/// late timer), and one that only answers pings must be asked, and answer, well before the idle
+/// timeout (half an interval of margin). The config requires idle timeout > heartbeat, so this is
+/// never zero.
+pub fn ping_after_silence(heartbeat: Duration, idle_timeout: Duration) -> Duration {
+    (heartbeat + heartbeat / 2).min(idle_timeout.saturating_sub(heartbeat / 2))
 }
 
 /// Deliveries forwarded per wake-up of the live loop at most (then the socket and timers get a turn).
 const DELIVERY_BATCH: usize = 64;
 
-/// Hands one published frame to the writer, with any missed events before it (see `follow`).
+/// Queues one published frame, with any missed events before it (see `follow`).
 async fn forward(
     follower: &mut Follower,
-    outbox: &Outbox,
+    out: &mut Outbound,
     delivery: super::registry::Delivery,
 ) -> Result<(), Ending> {
-    let outs = follower.deliver(delivery).await.map_err(|e| {
+    let delivered = follower.deliver(delivery).await.map_err(|e| {
         tracing::error!(error = %e, "cannot deliver an event");
         Ending::new(INTERNAL_ERROR, "internal error")
     })?;
-    for out in outs {
-        let message = match out {
-            Out::Shared(bytes) => Message::Text(bytes),
-            Out::Frame(frame) => frames::encode(&frame),
-        };
-        if let Err(PushError::Full) = outbox.push(message) {
-            return Err(Ending::new(close::SLOW_CONSUMER, "outbound queue full"));
-        }
+    for frame in &delivered.missed {
+        push(out, frames::encode(frame))?;
     }
-    Ok(())
+    match delivered.frame {
+        Some(bytes) => push(out, Message::Text(bytes)),
+        None => Ok(()),
+    }
 }
 
 /// What woke the live loop up.
 enum Input {
     Socket(Option<Result<Message, axum::Error>>),
-    Delivery(Option<super::registry::Delivery>),
+    Mail(Mail),
 }
 
-/// Runs a client action through the services; returns the reply, if the action has one.
+/// The sends of one connection waiting for their commit. The set is only allocated while sends are
+/// in flight, so an idle connection pays nothing for it.
+#[derive(Default)]
+struct InFlight<'a> {
+    set: Option<FuturesUnordered<BoxFuture<'a, ServerFrame>>>,
+}
+
+impl<'a> InFlight<'a> {
+    fn len(&self) -> usize {
+        self.set.as_ref().map_or(0, FuturesUnordered::len)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&mut self, send: BoxFuture<'a, ServerFrame>) {
+        self.set
+            .get_or_insert_with(FuturesUnordered::new)
+            .push(send);
+    }
+
+    /// The next reply; `None` when nothing is in flight.
+    async fn next(&mut self) -> Option<ServerFrame> {
+        let set = self.set.as_mut()?;
+        let reply = set.next().await;
+        if set.is_empty() {
+            self.set = None;
+        }
+        reply
+    }
+}
+
+/// Posts a message; the ack goes out only after the service returns, that is, after the commit.
+async fn send_message(
+    chat: &Chat,
+    principal: Principal,
+    conversation_id: ConversationId,
+    req: SendMessageRequest,
+) -> ServerFrame {
+    let client_id = req.client_id.clone();
+    match chat.messages.send(&principal, conversation_id, req).await {
+        Ok((message, _)) => ServerFrame::Ack { client_id, message },
+        Err(e) => service_error_frame(e, "send", Some(client_id)),
+    }
+}
+
+/// Runs a client action other than `send` through the services; returns the reply, if the action
+/// has one.
 async fn act(
-    ctx: &Context,
+    chat: &Chat,
+    registry: &Registry,
     principal: &Principal,
     connection: ConnectionId,
     frame: ClientFrame,
 ) -> Option<ServerFrame> {
-    let chat = &ctx.chat;
     let ty = frames::frame_type(&frame);
     match frame {
-        ClientFrame::Send {
-            conversation_id,
-            client_id,
-            text,
-            reply_to,
-            attachment_ids,
-        } => {
-            let req = SendMessageRequest {
-                client_id: client_id.clone(),
-                text,
-                reply_to,
-                attachment_ids,
-            };
-            // The ack goes out only after the service returns, that is, after the commit.
-            Some(
-                match chat.messages.send(principal, conversation_id, req).await {
-                    Ok((message, _)) => ServerFrame::Ack { client_id, message },
-                    Err(e) => service_error_frame(e, ty, Some(client_id)),
-                },
-            )
-        }
         ClientFrame::Typing {
             conversation_id,
             active,
@@ -519,15 +671,15 @@ async fn act(
                     Some(ty),
                 ));
             }
-            ctx.registry
-                .set_away(connection, status == PresenceStatus::Away);
+            registry.set_away(connection, status == PresenceStatus::Away);
             chat.presence
                 .refresh(principal.user_id)
                 .await
                 .err()
                 .map(|e| service_error_frame(e, ty, None))
         }
-        ClientFrame::Hello { .. } | ClientFrame::Ping { .. } => None,
+        // Handled by the live loop.
+        ClientFrame::Send { .. } | ClientFrame::Hello { .. } | ClientFrame::Ping { .. } => None,
     }
 }
 
@@ -544,12 +696,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pings_are_skipped_only_where_the_idle_timeout_leaves_room() {
-        let s = Duration::from_secs;
-        // Defaults (25 s / 60 s): a client heard within the last interval is not pinged.
-        assert_eq!(quiet_enough_to_ping(s(25), s(60)), s(25));
-        // A tight idle timeout leaves little or no room to skip.
-        assert_eq!(quiet_enough_to_ping(s(10), s(12)), Duration::from_secs(1));
-        assert_eq!(quiet_enough_to_ping(s(10), s(10)), Duration::ZERO);
+    fn a_client_that_pings_every_interval_is_never_pinged_and_a_silent_one_is_asked_in_time() {
+        let ms = Duration::from_millis;
+        // Defaults (25 s / 60 s): pinged after 37.5 s of silence, 22.5 s left to answer.
+        assert_eq!(ping_after_silence(ms(25_000), ms(60_000)), ms(37_500));
+        // A tight idle timeout: half an interval is still left to answer.
+        assert_eq!(ping_after_silence(ms(10_000), ms(12_000)), ms(7_000));
+        for (heartbeat, idle) in [(100, 400), (100, 1_500), (25_000, 60_000), (30, 31)] {
+            let quiet = ping_after_silence(ms(heartbeat), ms(idle));
+            assert!(quiet > Duration::ZERO);
+            assert!(quiet + ms(heartbeat) / 2 <= ms(idle));
+        }
     }
 }

@@ -24,10 +24,11 @@ use std::sync::Arc;
 
 use super::registry::Delivery;
 
-/// A frame to write: either shared bytes from the fan-out or a frame rendered here.
-pub enum Out {
-    Shared(axum::extract::ws::Utf8Bytes),
-    Frame(Box<ServerFrame>),
+/// What to write for one delivery: events rendered here that were missed (usually none), then the
+/// shared bytes from the fan-out (none when already sent).
+pub struct Delivered {
+    pub missed: Vec<ServerFrame>,
+    pub frame: Option<axum::extract::ws::Utf8Bytes>,
 }
 
 pub struct Follower {
@@ -129,45 +130,50 @@ impl Follower {
     }
 
     /// What to write for one delivery: nothing (already sent), the delivery itself, or the missed
-    /// events before it and then it.
-    pub async fn deliver(&mut self, delivery: Delivery) -> Result<Vec<Out>, ServiceError> {
+    /// events before it and then it. The common case (the next position) allocates nothing.
+    pub async fn deliver(&mut self, delivery: Delivery) -> Result<Delivered, ServiceError> {
+        let nothing = Delivered {
+            missed: Vec::new(),
+            frame: None,
+        };
         match delivery.stream {
-            Stream::Ephemeral => Ok(vec![Out::Shared(delivery.frame)]),
+            Stream::Ephemeral => Ok(Delivered {
+                missed: Vec::new(),
+                frame: Some(delivery.frame),
+            }),
             Stream::Conversation { id, seq } => {
                 let position = match self.positions.get(&id) {
                     Some(p) => *p,
                     // Joined after this connection started: follow from the joining event.
                     None => match self.storage.member(id, self.user).await? {
                         Some(m) => m.joined_seq - 1,
-                        None => return Ok(Vec::new()),
+                        None => return Ok(nothing),
                     },
                 };
                 if seq <= position {
-                    return Ok(Vec::new());
+                    return Ok(nothing);
                 }
-                let mut out = Vec::new();
+                let mut missed = Vec::new();
                 if seq > position + 1 {
-                    let missed = self
+                    let events = self
                         .storage
                         .events_after(id, position, (seq - position - 1) as u32)
                         .await?;
-                    out.extend(
-                        missed
-                            .iter()
-                            .map(|e| Out::Frame(Box::new(ServerFrame::Event(render::event(e))))),
-                    );
+                    missed.extend(events.iter().map(|e| ServerFrame::Event(render::event(e))));
                 }
-                out.push(Out::Shared(delivery.frame));
                 self.positions.insert(id, seq);
-                Ok(out)
+                Ok(Delivered {
+                    missed,
+                    frame: Some(delivery.frame),
+                })
             }
             Stream::User { seq, left } => {
                 if seq <= self.user_seq {
-                    return Ok(Vec::new());
+                    return Ok(nothing);
                 }
-                let mut out = Vec::new();
+                let mut missed = Vec::new();
                 if seq > self.user_seq + 1 {
-                    let missed = self
+                    let events = self
                         .storage
                         .user_events_after(
                             self.user,
@@ -175,7 +181,7 @@ impl Follower {
                             (seq - self.user_seq - 1) as u32,
                         )
                         .await?;
-                    for e in &missed {
+                    for e in &events {
                         if let Stream::User {
                             left: Some(conversation),
                             ..
@@ -183,17 +189,17 @@ impl Follower {
                         {
                             self.positions.remove(&conversation);
                         }
-                        out.push(Out::Frame(Box::new(ServerFrame::UserEvent(
-                            render::user_event(e),
-                        ))));
+                        missed.push(ServerFrame::UserEvent(render::user_event(e)));
                     }
                 }
                 if let Some(conversation) = left {
                     self.positions.remove(&conversation);
                 }
-                out.push(Out::Shared(delivery.frame));
                 self.user_seq = seq;
-                Ok(out)
+                Ok(Delivered {
+                    missed,
+                    frame: Some(delivery.frame),
+                })
             }
         }
     }

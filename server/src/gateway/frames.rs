@@ -38,7 +38,11 @@ impl FrameError {
 }
 
 pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
-    // Fast path for the frames that are fine (every heartbeat): straight into the enum. Only a
+    // The heartbeat is most of what an idle connection sends: read it without serde.
+    if let Some(nonce) = parse_ping(text) {
+        return Ok(ClientFrame::Ping { nonce });
+    }
+    // Fast path for the frames that are fine: straight into the enum. Only a
     // refused frame takes the slower path through `Value`, which can name what is wrong with it.
     if let Ok(frame) = serde_json::from_str(text) {
         return Ok(frame);
@@ -69,6 +73,20 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
     }
     serde_json::from_value(value)
         .map_err(|e| malformed(Some(ty.clone()), format!("bad {ty} frame: {e}")))
+}
+
+/// The nonce of a heartbeat exactly as clients serialize it (`{"type":"ping","nonce":N}`, no
+/// spaces), or `None` for anything else — which then takes the general path, so a ping written
+/// differently still works.
+fn parse_ping(text: &str) -> Option<u64> {
+    let digits = text
+        .strip_prefix(r#"{"type":"ping","nonce":"#)?
+        .strip_suffix('}')?;
+    // JSON numbers have no sign and no leading zeros; `u64::from_str` would accept `+1` and `01`.
+    let plain = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits.len() == 1 || !digits.starts_with('0'));
+    if plain { digits.parse().ok() } else { None }
 }
 
 /// Encodes a server frame as a text message.
@@ -128,6 +146,39 @@ mod tests {
             assert!(KNOWN_TYPES.contains(&frame_type(&f)));
             assert_eq!(parse(&json).unwrap(), f);
         }
+    }
+
+    #[test]
+    fn the_ping_fast_path_agrees_with_serde() {
+        for text in [
+            r#"{"type":"ping","nonce":0}"#,
+            r#"{"type":"ping","nonce":7}"#,
+            r#"{"type":"ping","nonce":18446744073709551615}"#,
+            r#"{"type":"ping","nonce":18446744073709551616}"#,
+            r#"{"type":"ping","nonce":01}"#,
+            r#"{"type":"ping","nonce":+1}"#,
+            r#"{"type":"ping","nonce":-1}"#,
+            r#"{"type":"ping","nonce":}"#,
+            r#"{"type":"ping","nonce":1.5}"#,
+            r#"{"type":"ping","nonce":1e3}"#,
+            r#"{"type":"ping","nonce":"1"}"#,
+            r#"{"type":"ping", "nonce": 3}"#,
+            r#"{"nonce":4,"type":"ping"}"#,
+        ] {
+            let serde: Result<ClientFrame, _> = serde_json::from_str(text);
+            if let Some(nonce) = parse_ping(text) {
+                assert_eq!(
+                    serde.as_ref().ok(),
+                    Some(&ClientFrame::Ping { nonce }),
+                    "{text}"
+                );
+            }
+            assert_eq!(parse(text).ok(), serde.ok(), "{text}");
+        }
+        assert_eq!(parse_ping(r#"{"type":"ping","nonce":42}"#), Some(42));
+        // Serialized by the protocol crate exactly as the fast path expects.
+        let ping = serde_json::to_string(&ClientFrame::Ping { nonce: 9 }).unwrap();
+        assert_eq!(parse_ping(&ping), Some(9));
     }
 
     #[test]

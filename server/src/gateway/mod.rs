@@ -3,10 +3,14 @@
 //! The protocol is described in [`jeco_shared::ws`]; this module is the server side of it.
 //!
 //! Shape, and why:
-//! - Each connection is a reader task ([`connection`]) plus a writer task fed by a **bounded**
-//!   queue ([`outbound`]). Anything that wants to talk to a client enqueues without waiting; when a
-//!   client reads too slowly and its queue fills, it is disconnected with close 4006 instead of
-//!   slowing the sender or growing memory. (It resumes on reconnect.)
+//! - Each connection is **one task** ([`connection`]) that reads and writes its socket, so a reply
+//!   or a delivery costs no second task's wake-up and an idle connection holds little (~7.5 KiB with
+//!   the small read buffer below). Published frames reach it through its [`mailbox`], **bounded**,
+//!   and its replies wait in a **bounded** queue ([`outbound`]); nothing that talks to a client
+//!   waits for it: when a client reads too slowly and a queue fills, it is disconnected with close
+//!   4006 instead of slowing the sender or growing memory. (It resumes on reconnect.)
+//! - A connection may have several `send`s waiting for their commit at once; their acks go out as
+//!   they finish, in any order (see [`connection`]).
 //! - Authentication happens *after* the upgrade, at hello, so that a refused client learns why from
 //!   a close code (browsers cannot see an HTTP status on a failed upgrade). The token comes from the
 //!   `Sec-WebSocket-Protocol` header or the hello frame, never from the query string.
@@ -24,6 +28,7 @@
 pub mod connection;
 pub mod follow;
 pub mod frames;
+pub mod mailbox;
 pub mod outbound;
 pub mod registry;
 
@@ -43,7 +48,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// Bytes read from a socket at a time; see the comment in [`ws_handler`].
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// Timing and size limits of the gateway, from [`crate::Config`].
 #[derive(Debug, Clone, Copy)]
@@ -200,8 +205,10 @@ pub async fn ws_handler(
         .max_message_size(limit)
         .max_frame_size(limit)
         // tungstenite's default 128 KiB read buffer is zero-filled and stays resident for every
-        // idle connection (measured: ~137 KiB per connection); 4 KiB brings it to ~12 KiB. Larger
-        // frames still arrive whole, in more reads.
+        // idle connection (measured: ~137 KiB per connection; ~17 KiB with 4 KiB). Idle traffic is
+        // ~40-byte pings and a send frame a few hundred bytes, so 2 KiB still reads many frames per
+        // call; a larger frame (up to the limit) grows the buffer to its length and arrives whole,
+        // in more reads (tested in `frames_larger_than_the_read_buffer_arrive_whole`).
         .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             let ctx = connection::Context {

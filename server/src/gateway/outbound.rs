@@ -1,143 +1,141 @@
-//! The write side of a connection: a bounded queue drained by one writer task.
+//! The write side of a connection: a bounded queue that the connection's own task writes out.
 //!
-//! Producers never wait: [`Outbox::push`] either enqueues or reports that the client is not keeping
-//! up, and the connection is then closed with 4006. The writer coalesces: everything queued when it
-//! wakes goes out with one flush (one `write` for many frames). A close request bypasses the queue (a slow
-//! client must still be told why it is being dropped) and is itself bounded by a timeout.
+//! There is no writer task: the connection task polls [`Outbound::poll_write`] in the same turn in
+//! which it reads (see [`super::connection`]), so a reply or a delivery costs no wake-up of a second
+//! task, and an idle connection holds one task's state instead of two plus a channel.
+//!
+//! [`Outbound::push`] never waits: it enqueues or reports that the client is not keeping up, and
+//! the connection is then closed with 4006 (it resumes on reconnect) instead of buffering without
+//! bound. Writing coalesces: everything queued (up to [`COALESCE_MAX`] frames) goes into the
+//! socket's write buffer and out with one flush, i.e. one `write` for many frames. The state lives
+//! in the queue and the socket, not in a future, so dropping a pending write (another event won
+//! the connection's `select!`) loses nothing.
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::SinkExt;
-use futures_util::stream::SplitSink;
+use futures_util::Sink;
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
-/// How long the writer tries to deliver a close frame before giving up on the socket.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Frames written with one flush at most: bounds the write buffer a burst can grow.
+const COALESCE_MAX: usize = 64;
 
-/// Enqueues frames for one connection.
-#[derive(Clone, Debug)]
-pub struct Outbox {
-    tx: mpsc::Sender<Message>,
-}
+/// Queue capacity an empty queue may keep (a burst's memory is given back).
+const IDLE_CAPACITY: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PushError {
     /// The queue is full: the client reads too slowly.
     #[error("outbound queue is full")]
     Full,
-    /// The writer has stopped (the socket is gone).
-    #[error("connection is closed")]
-    Closed,
 }
 
-impl Outbox {
-    /// Enqueues, waiting up to `patience` for room. Only for a connection's own bulk output (a
-    /// resume replay larger than the queue), never for fan-out.
-    pub async fn push_wait(&self, message: Message, patience: Duration) -> Result<(), PushError> {
-        self.tx
-            .send_timeout(message, patience)
-            .await
-            .map_err(|e| match e {
-                mpsc::error::SendTimeoutError::Timeout(_) => PushError::Full,
-                mpsc::error::SendTimeoutError::Closed(_) => PushError::Closed,
-            })
-    }
-
-    pub fn push(&self, message: Message) -> Result<(), PushError> {
-        self.tx.try_send(message).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => PushError::Full,
-            mpsc::error::TrySendError::Closed(_) => PushError::Closed,
-        })
-    }
-}
-
-/// Asks the writer to send a close frame and stop.
+/// Frames waiting for the socket, at most `capacity` of them.
 #[derive(Debug)]
-pub struct Closer(oneshot::Sender<CloseRequest>);
-
-#[derive(Debug)]
-struct CloseRequest {
-    frame: CloseFrame,
-    /// Deliver frames already queued first (an error frame explaining the close), unless the close
-    /// is because the client is not reading.
-    flush: bool,
-}
-
-impl Closer {
-    pub fn close(self, code: u16, reason: &str, flush: bool) {
-        let frame = CloseFrame {
-            code,
-            reason: reason.to_owned().into(),
-        };
-        let _ = self.0.send(CloseRequest { frame, flush });
-    }
-}
-
-/// Creates the queue and spawns the writer task for `sink`.
-pub fn spawn(
-    sink: SplitSink<WebSocket, Message>,
+pub struct Outbound {
+    queue: VecDeque<Message>,
     capacity: usize,
-) -> (Outbox, Closer, JoinHandle<()>) {
-    let (tx, rx) = mpsc::channel(capacity);
-    let (close_tx, close_rx) = oneshot::channel();
-    let task = tokio::spawn(write_loop(sink, rx, close_rx));
-    (Outbox { tx }, Closer(close_tx), task)
+    /// Frames handed to the socket since its last flush.
+    unflushed: usize,
 }
 
-/// Frames written with one flush at most: bounds the write buffer a burst can grow.
-const COALESCE_MAX: usize = 64;
-
-/// Writes `first` and whatever else is already queued (up to [`COALESCE_MAX`]) with one flush, so
-/// a connection that receives a burst of events pays one socket write for many frames.
-async fn write_batch(
-    sink: &mut SplitSink<WebSocket, Message>,
-    queue: &mut mpsc::Receiver<Message>,
-    first: Message,
-) -> Result<(), axum::Error> {
-    sink.feed(first).await?;
-    for _ in 1..COALESCE_MAX {
-        match queue.try_recv() {
-            Ok(message) => sink.feed(message).await?,
-            Err(_) => break,
+impl Outbound {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            queue: VecDeque::new(),
+            capacity: capacity.max(1),
+            unflushed: 0,
         }
     }
-    sink.flush().await
-}
 
-async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Message>,
-    mut close: oneshot::Receiver<CloseRequest>,
-) {
-    let request = loop {
-        let message = tokio::select! {
-            biased;
-            request = &mut close => break request.ok(),
-            message = queue.recv() => match message {
-                Some(m) => m,
-                None => break None,
-            },
-        };
-        // A send blocked on a full socket must not delay the close.
-        tokio::select! {
-            biased;
-            request = &mut close => break request.ok(),
-            sent = write_batch(&mut sink, &mut queue, message) => if sent.is_err() { return },
+    pub fn push(&mut self, message: Message) -> Result<(), PushError> {
+        if self.queue.len() >= self.capacity {
+            return Err(PushError::Full);
         }
-    };
-    if let Some(CloseRequest { frame, flush }) = request {
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
-            if flush {
-                while let Ok(message) = queue.try_recv() {
-                    sink.send(message).await?;
+        self.queue.push_back(message);
+        Ok(())
+    }
+
+    /// Nothing queued and nothing waiting for a flush.
+    pub fn is_idle(&self) -> bool {
+        self.queue.is_empty() && self.unflushed == 0
+    }
+
+    /// Moves queued frames into the socket and flushes them. `Ready(Ok)` once everything is
+    /// written; `Pending` while the socket cannot take more (the task is woken when it can).
+    pub fn poll_write(
+        &mut self,
+        ws: &mut WebSocket,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), axum::Error>> {
+        loop {
+            if self.unflushed < COALESCE_MAX && !self.queue.is_empty() {
+                ready!(Pin::new(&mut *ws).poll_ready(cx))?;
+                if let Some(message) = self.queue.pop_front() {
+                    Pin::new(&mut *ws).start_send(message)?;
+                    self.unflushed += 1;
                 }
+                continue;
             }
-            sink.send(Message::Close(Some(frame))).await
-        })
-        .await;
+            if self.unflushed == 0 {
+                if self.queue.capacity() > IDLE_CAPACITY {
+                    self.queue = VecDeque::new();
+                }
+                return Poll::Ready(Ok(()));
+            }
+            ready!(Pin::new(&mut *ws).poll_flush(cx))?;
+            self.unflushed = 0;
+        }
     }
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
+
+    /// Writes `frames` after whatever is queued, a batch at a time, waiting up to `patience` per
+    /// batch for the socket to take it. Only for a connection's own bulk output before its live
+    /// loop (`ready` and a resume replay), which may be larger than the queue.
+    pub async fn write_bulk(
+        &mut self,
+        ws: &mut WebSocket,
+        frames: impl IntoIterator<Item = Message>,
+        patience: Duration,
+    ) -> Result<(), WriteError> {
+        let mut frames = frames.into_iter().peekable();
+        while frames.peek().is_some() {
+            self.queue.extend(frames.by_ref().take(COALESCE_MAX));
+            self.write_all(ws, patience).await?;
+        }
+        self.write_all(ws, patience).await
+    }
+
+    /// Writes everything queued, waiting up to `patience` for the socket to take it.
+    async fn write_all(
+        &mut self,
+        ws: &mut WebSocket,
+        patience: Duration,
+    ) -> Result<(), WriteError> {
+        tokio::time::timeout(patience, std::future::poll_fn(|cx| self.poll_write(ws, cx)))
+            .await
+            .map_err(|_| WriteError::Slow)?
+            .map_err(|_| WriteError::Gone)
+    }
+
+    /// Queues the close frame — after the frames still queued when `flush` (an error frame that
+    /// explains the close), else instead of them (the client is not reading). It goes past the
+    /// capacity: a slow client must still be told why it is dropped.
+    pub fn close(&mut self, frame: CloseFrame, flush: bool) {
+        if !flush {
+            self.queue.clear();
+        }
+        self.queue.push_back(Message::Close(Some(frame)));
+    }
+}
+
+/// Why a bulk write did not finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteError {
+    /// The socket took nothing for the whole patience: a slow consumer.
+    Slow,
+    /// The socket failed.
+    Gone,
 }
 
 #[cfg(test)]
@@ -146,12 +144,10 @@ mod tests {
 
     #[test]
     fn a_full_queue_is_reported_instead_of_waited_on() {
-        let (tx, rx) = mpsc::channel(2);
-        let outbox = Outbox { tx };
-        outbox.push(Message::text("1")).unwrap();
-        outbox.push(Message::text("2")).unwrap();
-        assert_eq!(outbox.push(Message::text("3")), Err(PushError::Full));
-        drop(rx);
-        assert_eq!(outbox.push(Message::text("4")), Err(PushError::Closed));
+        let mut out = Outbound::new(2);
+        out.push(Message::text("1")).unwrap();
+        out.push(Message::text("2")).unwrap();
+        assert_eq!(out.push(Message::text("3")), Err(PushError::Full));
+        assert!(!out.is_idle());
     }
 }

@@ -2,15 +2,16 @@
 //! [`Fanout`].
 //!
 //! A connection registers after its hello succeeds and is removed when its [`Registration`] drops,
-//! so the index cannot leak entries on any exit path. Control messages (close with a code) and
-//! [`Delivery`]s (encoded frames) go to the connection task, which owns its socket; the registry
-//! never touches sockets itself and its lock is only held for map updates and non-blocking
-//! `try_send`s — never across an `await`.
+//! so the index cannot leak entries on any exit path. Close requests and [`Delivery`]s (encoded
+//! frames) go to the connection's [`Mailbox`]; the connection task owns its socket, the registry
+//! never touches sockets itself and its lock is only held for map updates and non-blocking pushes
+//! into mailboxes — never across an `await`.
 //!
 //! Publishing encodes nothing: the frame arrives as JSON text, becomes one reference-counted
 //! [`Utf8Bytes`] and every recipient connection gets a clone of the same bytes. A connection whose
 //! delivery queue is full is asked to close with 4006 (it will resume); the others are unaffected.
 
+use super::mailbox::Mailbox;
 use crate::services::{Fanout, Outgoing, SessionObserver, Stream};
 use axum::extract::ws::Utf8Bytes;
 use jeco_shared::events::PresenceStatus;
@@ -19,7 +20,6 @@ use jeco_shared::{SessionId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
 
 /// Identifies one connection for its lifetime.
 pub type ConnectionId = u64;
@@ -41,8 +41,7 @@ pub struct Delivery {
 struct Entry {
     user: UserId,
     session: SessionId,
-    control: mpsc::Sender<CloseRequest>,
-    deliveries: mpsc::Sender<Delivery>,
+    mailbox: Arc<Mailbox>,
     away: bool,
 }
 
@@ -90,29 +89,23 @@ impl Registry {
         self.index.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a connection. Close requests for it arrive on the first receiver, published
-    /// frames on the second, which holds at most `queue` of them.
+    /// Registers a connection. Close requests and published frames (at most `queue` waiting) for
+    /// it arrive in the returned mailbox.
     pub fn register(
         self: &Arc<Self>,
         user: UserId,
         session: SessionId,
         queue: usize,
-    ) -> (
-        Registration,
-        mpsc::Receiver<CloseRequest>,
-        mpsc::Receiver<Delivery>,
-    ) {
+    ) -> (Registration, Arc<Mailbox>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (control, rx) = mpsc::channel(1);
-        let (deliveries, deliveries_rx) = mpsc::channel(queue.max(1));
+        let mailbox = Arc::new(Mailbox::new(queue));
         let mut index = self.lock();
         index.connections.insert(
             id,
             Entry {
                 user,
                 session,
-                control,
-                deliveries,
+                mailbox: mailbox.clone(),
                 away: false,
             },
         );
@@ -123,8 +116,7 @@ impl Registry {
                 registry: self.clone(),
                 id,
             },
-            rx,
-            deliveries_rx,
+            mailbox,
         )
     }
 
@@ -162,8 +154,7 @@ impl Registry {
         };
         let mut asked = 0;
         for entry in ids.iter().filter_map(|id| index.connections.get(id)) {
-            // A full control channel already holds a close request; one is enough.
-            let _ = entry.control.try_send(request.clone());
+            entry.mailbox.close(request.clone());
             asked += 1;
         }
         asked
@@ -187,17 +178,11 @@ impl Fanout for Registry {
                 continue;
             };
             for entry in ids.iter().filter_map(|id| index.connections.get(id)) {
-                let delivery = Delivery {
+                // A full mailbox turns into a 4006 close request for that connection alone.
+                entry.mailbox.deliver(Delivery {
                     stream: frame.stream,
                     frame: bytes.clone(),
-                };
-                if let Err(mpsc::error::TrySendError::Full(_)) = entry.deliveries.try_send(delivery)
-                {
-                    let _ = entry.control.try_send(CloseRequest {
-                        code: close::SLOW_CONSUMER,
-                        reason: "outbound queue full",
-                    });
-                }
+                });
             }
         }
     }
@@ -243,16 +228,17 @@ impl SessionObserver for Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::mailbox::Mail;
 
     #[tokio::test]
     async fn close_session_reaches_only_that_session() {
         let reg = Arc::new(Registry::default());
-        let (a, mut rx_a, _) = reg.register(UserId(1), SessionId(10), 4);
-        let (_b, mut rx_b, _) = reg.register(UserId(1), SessionId(11), 4);
+        let (a, rx_a) = reg.register(UserId(1), SessionId(10), 4);
+        let (_b, rx_b) = reg.register(UserId(1), SessionId(11), 4);
         assert_eq!(reg.user_connection_count(UserId(1)), 2);
         reg.session_revoked(SessionId(10));
-        assert_eq!(rx_a.recv().await.unwrap().code, close::TOKEN_REVOKED);
-        assert!(rx_b.try_recv().is_err());
+        assert!(matches!(rx_a.recv().await, Mail::Close(r) if r.code == close::TOKEN_REVOKED));
+        assert!(rx_b.take().is_none());
         drop(a);
         assert_eq!(reg.connection_count(), 1);
         assert_eq!(
@@ -270,24 +256,28 @@ mod tests {
     #[tokio::test]
     async fn publish_shares_bytes_and_drops_slow_consumers() {
         let reg = Arc::new(Registry::default());
-        let (a, _ctl_a, mut del_a) = reg.register(UserId(1), SessionId(10), 1);
-        let (_b, mut ctl_b, mut del_b) = reg.register(UserId(2), SessionId(11), 1);
-        let (_c, _ctl_c, mut del_c) = reg.register(UserId(3), SessionId(12), 1);
+        let (a, del_a) = reg.register(UserId(1), SessionId(10), 1);
+        let (_b, del_b) = reg.register(UserId(2), SessionId(11), 1);
+        let (_c, del_c) = reg.register(UserId(3), SessionId(12), 1);
+        let frame_of = |mail: Option<Mail>| match mail {
+            Some(Mail::Delivery(d)) => d.frame,
+            other => panic!("expected a delivery, got {other:?}"),
+        };
         let frame = |json: &str| Outgoing {
             stream: Stream::Ephemeral,
             json: json.into(),
         };
         reg.publish(&[UserId(1), UserId(2)], frame("{\"n\":1}"));
-        let got_a = del_a.recv().await.unwrap().frame;
-        let got_b = del_b.try_recv().unwrap().frame;
+        let got_a = frame_of(Some(del_a.recv().await));
+        let got_b = frame_of(del_b.take());
         assert_eq!(got_a.as_str(), "{\"n\":1}");
         // The same allocation, not a copy.
         assert_eq!(got_a.as_str().as_ptr(), got_b.as_str().as_ptr());
-        assert!(del_c.try_recv().is_err());
+        assert!(del_c.take().is_none());
         // User 2 has not read its first frame... now it has; fill its queue of one and overflow.
         reg.publish(&[UserId(2)], frame("2"));
         reg.publish(&[UserId(2)], frame("3"));
-        assert_eq!(ctl_b.recv().await.unwrap().code, close::SLOW_CONSUMER);
+        assert!(matches!(del_b.recv().await, Mail::Close(r) if r.code == close::SLOW_CONSUMER));
         assert_eq!(reg.presence(UserId(1)), PresenceStatus::Online);
         reg.set_away(a.id(), true);
         assert_eq!(reg.presence(UserId(1)), PresenceStatus::Away);

@@ -352,38 +352,36 @@ async fn remove(s: &TestServer, token: &str, c: i64, user: i64) {
 /// action was accepted (the ack for `send`; for the others, the pong that follows them, nothing
 /// having come before it).
 async fn ws_action(ws: &mut Ws, frame: Value, nonce: u64) -> Result<ServerFrame, ServerFrame> {
+    // Every send is answered (ack or error), but sends run alongside the connection's other frames,
+    // so the pong may overtake that answer; other actions answer only when refused, and before the
+    // pong (they run in order).
+    let is_send = frame["type"] == "send";
     send_json(ws, frame).await;
     send_json(ws, json!({"type": "ping", "nonce": nonce})).await;
-    let reply = next_where(ws, |f| {
-        matches!(
-            f,
-            ServerFrame::Ack { .. } | ServerFrame::Error { .. } | ServerFrame::Pong { .. }
-        )
-    })
-    .await;
+    let (mut reply, mut ponged) = (None, false);
+    while !ponged || (is_send && reply.is_none()) {
+        let frame = next_where(ws, |f| {
+            matches!(
+                f,
+                ServerFrame::Ack { .. } | ServerFrame::Error { .. } | ServerFrame::Pong { .. }
+            )
+        })
+        .await;
+        match frame {
+            ServerFrame::Pong { nonce: n } => {
+                assert_eq!(n, nonce);
+                ponged = true;
+            }
+            other => {
+                assert!(reply.is_none(), "a second answer: {other:?}");
+                reply = Some(other);
+            }
+        }
+    }
     match reply {
-        ServerFrame::Error { .. } => {
-            // Drain the pong so the next action starts clean.
-            next_where(
-                ws,
-                |f| matches!(f, ServerFrame::Pong { nonce: n } if *n == nonce),
-            )
-            .await;
-            Err(reply)
-        }
-        ServerFrame::Ack { .. } => {
-            next_where(
-                ws,
-                |f| matches!(f, ServerFrame::Pong { nonce: n } if *n == nonce),
-            )
-            .await;
-            Ok(reply)
-        }
-        ServerFrame::Pong { nonce: n } => {
-            assert_eq!(n, nonce);
-            Ok(reply)
-        }
-        _ => unreachable!(),
+        Some(error @ ServerFrame::Error { .. }) => Err(error),
+        Some(ack) => Ok(ack),
+        None => Ok(ServerFrame::Pong { nonce }),
     }
 }
 

@@ -19,7 +19,9 @@ fn error_code(frame: &ServerFrame) -> ErrorCode {
 
 async fn assert_alive(ws: &mut Ws, nonce: u64) {
     send_json(ws, json!({"type": "ping", "nonce": nonce})).await;
-    assert_eq!(next_frame(ws).await, ServerFrame::Pong { nonce });
+    // Skipping what other users' activity brings (presence, events).
+    let pong = next_where(ws, |f| matches!(f, ServerFrame::Pong { .. })).await;
+    assert_eq!(pong, ServerFrame::Pong { nonce });
 }
 
 #[tokio::test]
@@ -260,9 +262,67 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
 }
 
 #[tokio::test]
-async fn a_client_that_does_not_read_is_disconnected_as_a_slow_consumer() {
+async fn frames_larger_than_the_read_buffer_arrive_whole() {
+    // The gateway reads with a small buffer (2 KiB); frames up to the limit must still arrive whole,
+    // in both directions.
+    let s = TestServer::start().await;
+    let max = s.config.ws_max_frame_bytes;
+    assert!(
+        max > 16 * 1024,
+        "the test needs frames well past the read buffer"
+    );
+    let alice = s.register("ruth").await;
+    let bob = s.register("sam").await;
+    let g = s
+        .group(&alice.access_token, "big frames", &[bob.user.id.0])
+        .await;
+    let mut ws = s.ws_live(&alice.access_token).await;
+    let mut bob_ws = s.ws_live(&bob.access_token).await;
+
+    // Heartbeats padded with JSON whitespace, up to exactly the limit.
+    let padded_ping = |nonce: usize, len: usize| {
+        let head = format!(r#"{{"type":"ping","nonce":{nonce}"#);
+        format!("{head}{}}}", " ".repeat(len - head.len() - 1))
+    };
+    for len in [2 * 1024 + 1, 4 * 1024 + 1, 30_000, max] {
+        let text = padded_ping(len, len);
+        assert_eq!(text.len(), len);
+        ws.send(Message::text(text)).await.unwrap();
+        let pong = next_where(&mut ws, |f| matches!(f, ServerFrame::Pong { .. })).await;
+        assert_eq!(pong, ServerFrame::Pong { nonce: len as u64 });
+    }
+    ws.send(Message::text(padded_ping(1, max + 1)))
+        .await
+        .unwrap();
+    let refused = next_where(&mut ws, |f| matches!(f, ServerFrame::Error { .. })).await;
+    assert_eq!(error_code(&refused), ErrorCode::FrameTooLarge);
+    assert_alive(&mut ws, 2).await;
+
+    // A long message of four-byte characters: ~16 KB in, and ~16 KB out to every member.
+    let text = "🦀".repeat(jeco_shared::messages::MESSAGE_MAX_CHARS_DEFAULT);
+    send_json(
+        &mut ws,
+        json!({"type": "send", "conversation_id": g, "client_id": "big", "text": text}),
+    )
+    .await;
+    let ack = next_where(&mut ws, |f| matches!(f, ServerFrame::Ack { .. })).await;
+    assert!(matches!(ack, ServerFrame::Ack { message, .. } if message.text == text));
+    let event = next_event(&mut bob_ws).await;
+    assert!(matches!(
+        event.body,
+        jeco_shared::events::EventBody::MessageCreated { message } if message.text == text
+    ));
+    assert_alive(&mut ws, 3).await;
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_disconnected_as_a_slow_consumer_and_resumes() {
     let s = TestServer::start_with(|c| c.ws_outbound_queue = 2).await;
     let t = s.register("quentin").await;
+    let other = s.register("rosa").await;
+    let g = s
+        .group(&other.access_token, "while away", &[t.user.id.0])
+        .await;
     let (mut ws, _) = s.ws_ready(&t.access_token).await;
     // Each of these earns an error frame twice its size (the unknown type is echoed back). Sending
     // many without reading fills the socket buffers and then the bounded queue.
@@ -272,5 +332,32 @@ async fn a_client_that_does_not_read_is_disconnected_as_a_slow_consumer() {
             break;
         }
     }
+    // Meanwhile the conversation goes on.
+    let mut said = Vec::new();
+    for i in 0..3 {
+        let m = s
+            .say(
+                &other.access_token,
+                g,
+                &format!("away-{i}"),
+                "said while stuck",
+            )
+            .await;
+        said.push(m["seq"].as_i64().unwrap());
+    }
     assert_eq!(expect_close(&mut ws).await, close::SLOW_CONSUMER);
+
+    // It resumes from before the first of them and gets each exactly once, in order.
+    let resume = json!({"conversations": [{"conversation_id": g, "seq": said[0] - 1}], "user_seq": i64::MAX});
+    let mut ws = s.ws_resume(&t.access_token, Some(resume)).await;
+    let mut replayed = Vec::new();
+    loop {
+        match next_frame(&mut ws).await {
+            ServerFrame::CaughtUp => break,
+            ServerFrame::Event(e) => replayed.push(e.seq),
+            _ => {}
+        }
+    }
+    assert_eq!(replayed, said);
+    assert_alive(&mut ws, 1).await;
 }

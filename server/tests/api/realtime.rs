@@ -33,14 +33,23 @@ async fn events_reach_every_member_connection_and_no_one_else() {
         json!({"type": "send", "conversation_id": g, "client_id": "b-1", "text": "hi all"}),
     )
     .await;
-    let ack = next_where(&mut bob_ws, |f| matches!(f, ServerFrame::Ack { .. })).await;
-    let ServerFrame::Ack { client_id, message } = ack else {
+    // Sends run concurrently with deliveries: the sender's ack and its own copy of the event may
+    // come in either order.
+    let (mut ack, mut own_event) = (None, None);
+    while ack.is_none() || own_event.is_none() {
+        match next_frame(&mut bob_ws).await {
+            f @ ServerFrame::Ack { .. } => ack = Some(f),
+            ServerFrame::Event(e) => own_event = Some(e),
+            _ => {}
+        }
+    }
+    let Some(ServerFrame::Ack { client_id, message }) = ack else {
         unreachable!()
     };
     assert_eq!(client_id, "b-1");
     assert_eq!(message.text, "hi all");
-    for ws in [&mut alice1, &mut alice2, &mut bob_ws] {
-        let e = next_event(ws).await;
+    let others = [next_event(&mut alice1).await, next_event(&mut alice2).await];
+    for e in others.into_iter().chain(own_event) {
         assert_eq!(e.conversation_id.0, g);
         assert_eq!(e.seq, message.seq);
         assert_eq!(
@@ -440,5 +449,77 @@ async fn typing_ends_at_once_when_the_typists_last_connection_closes() {
             active: false,
             expires_in_ms: 0
         }
+    );
+}
+
+#[tokio::test]
+async fn sends_in_flight_together_are_each_acknowledged_exactly_once() {
+    use futures_util::SinkExt;
+    use std::collections::{BTreeMap, BTreeSet};
+    use tokio_tungstenite::tungstenite::Message;
+    let s = TestServer::start_with(|c| {
+        c.message_rate_per_sec = 100_000;
+        c.message_rate_burst = 100_000;
+    })
+    .await;
+    let alice = s.register("alice").await;
+    let bob = s.register("bob").await;
+    let g = s.group(&alice.access_token, "G", &[bob.user.id.0]).await;
+    let mut ws = s.ws_live(&alice.access_token).await;
+    let mut bob_ws = s.ws_live(&bob.access_token).await;
+
+    // More sends than may be in flight at once (so reading pauses and resumes), all written before
+    // any ack is read, plus one `client_id` repeated while the first may still be in flight.
+    const SENDS: usize = 80;
+    for i in 0..SENDS {
+        let frame = json!({"type": "send", "conversation_id": g, "client_id": format!("p{i}"), "text": format!("pipelined {i}")});
+        ws.feed(Message::text(frame.to_string())).await.unwrap();
+    }
+    let again =
+        json!({"type": "send", "conversation_id": g, "client_id": "p0", "text": "pipelined 0"});
+    ws.feed(Message::text(again.to_string())).await.unwrap();
+    ws.flush().await.unwrap();
+
+    let mut acks: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    while acks.values().map(Vec::len).sum::<usize>() < SENDS + 1 {
+        match next_frame(&mut ws).await {
+            ServerFrame::Ack { client_id, message } => acks
+                .entry(client_id)
+                .or_default()
+                .push((message.id.0, message.seq)),
+            ServerFrame::Error { .. } => panic!("a send was refused"),
+            _ => {}
+        }
+    }
+    assert_eq!(acks.len(), SENDS);
+    for (client_id, got) in &acks {
+        let expected = if client_id == "p0" { 2 } else { 1 };
+        assert_eq!(got.len(), expected, "{client_id}: {got:?}");
+        // The repeated one is the same message.
+        assert!(got.iter().all(|m| *m == got[0]), "{client_id}: {got:?}");
+    }
+    // Every message stored once: distinct, gap-free positions.
+    let seqs: BTreeSet<i64> = acks.values().map(|got| got[0].1).collect();
+    assert_eq!(seqs.len(), SENDS);
+    let (first, last) = (*seqs.first().unwrap(), *seqs.last().unwrap());
+    assert_eq!(last - first + 1, SENDS as i64);
+    // The other member gets each once, in position order.
+    let mut delivered = Vec::new();
+    while delivered.len() < SENDS {
+        delivered.push(next_event(&mut bob_ws).await.seq);
+    }
+    assert_eq!(delivered, seqs.iter().copied().collect::<Vec<_>>());
+    assert!(
+        !frames_within(&mut bob_ws, SETTLE)
+            .await
+            .iter()
+            .any(is_event)
+    );
+    // Nothing more for the sender either: no second ack.
+    assert!(
+        !frames_within(&mut ws, SETTLE)
+            .await
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Ack { .. }))
     );
 }

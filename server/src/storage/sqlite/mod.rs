@@ -4,7 +4,9 @@
 //! with `foreign_keys` on and a `busy_timeout` so concurrent writers wait instead of failing.
 //! Connections live in a small [`pool`] and run on blocking threads; sends have one more
 //! connection of their own, used by the group-commit writer
-//! ([`crate::services::group_commit`]) so that it never waits behind readers. Write transactions use
+//! ([`crate::services::group_commit`]) so that it never waits behind readers. The pool's
+//! connections map the database file into memory and keep a larger page cache, for the reads of
+//! deep history pages (see `READ_MMAP_BYTES`). Write transactions use
 //! `BEGIN IMMEDIATE` so that two read-then-write transactions cannot deadlock on lock upgrade — and
 //! so that writers are serialized, which is what makes event positions gap-free and visible in
 //! order (see [`crate::storage::events`]).
@@ -33,6 +35,13 @@ use std::time::Duration;
 
 /// Connections in the pool. Small on purpose: see [`pool`].
 const POOL_SIZE: usize = 4;
+/// Bytes of the database file each read connection maps (`PRAGMA mmap_size`). Address space
+/// only: the pages are the OS page cache's, shared by every connection; a larger file is read
+/// through `pread` beyond this.
+const READ_MMAP_BYTES: i64 = 1 << 30;
+/// Page cache of each read connection, in KiB (`PRAGMA cache_size` takes a negative number as
+/// KiB; SQLite's default is 2,000 KiB).
+const READ_CACHE_KIB: i64 = 16 * 1024;
 /// How long a statement waits for the database lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -126,6 +135,16 @@ impl SqliteStorage {
         // checkpoint's fsync is paid less often).
         for c in &sends {
             c.pragma_update(None, "wal_autocheckpoint", 10_000)
+                .map_err(|e| StorageError::Backend(Box::new(e)))?;
+        }
+        // The pool serves the reads (history pages, search, resumes). A page deep in a large
+        // database touches B-tree pages that no recent request did: read them straight from the
+        // OS page cache through a memory map instead of copying each through `pread` into
+        // SQLite's own 2 MB cache, and keep a larger cache of the pages that are not mapped (the
+        // WAL's, and any beyond the map). Measured with `jeco-bench history` (BENCHMARKS.md).
+        for c in &conns {
+            c.pragma_update(None, "mmap_size", READ_MMAP_BYTES)
+                .and_then(|()| c.pragma_update(None, "cache_size", -READ_CACHE_KIB))
                 .map_err(|e| StorageError::Backend(Box::new(e)))?;
         }
         let sends = Pool::new(sends);

@@ -54,6 +54,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "0008_fts_prefix_index",
         sql: include_str!("../../../migrations/0008_fts_prefix_index.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_reply_index_partial",
+        sql: include_str!("../../../migrations/0009_reply_index_partial.sql"),
+    },
 ];
 
 /// Applies every migration newer than the database. Returns the versions applied.
@@ -142,7 +147,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         assert_eq!(
             migrate(&mut conn, 1).unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
         );
         assert!(migrate(&mut conn, 2).unwrap().is_empty());
         let n: i64 = conn
@@ -190,7 +195,7 @@ mod tests {
                  SELECT id, body FROM messages WHERE deleted_at IS NULL;",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, 2).unwrap(), vec![8]);
+        assert_eq!(migrate(&mut conn, 2).unwrap(), vec![8, 9]);
         let sql: String = conn
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE name = 'messages_fts'",
@@ -239,6 +244,32 @@ mod tests {
             [],
         )
         .unwrap();
+    }
+
+    /// Migration 0009 leaves only replies in `messages_reply_to`; every query that looks replies
+    /// up must still use it (a reply count per message of every history page would otherwise scan
+    /// the table).
+    #[test]
+    fn reply_lookups_use_the_partial_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, 1).unwrap();
+        for sql in [
+            "SELECT COUNT(*) FROM messages r WHERE r.reply_to = ?1 AND r.deleted_at IS NULL",
+            "SELECT id FROM messages m WHERE m.reply_to = ?1 AND m.seq > ?2 ORDER BY m.seq",
+            "SELECT EXISTS (SELECT 1 FROM messages m WHERE m.reply_to = ?1 AND m.seq <= ?2)",
+        ] {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let params = rusqlite::params_from_iter(vec![1; stmt.parameter_count()]);
+            let plan: Vec<String> = stmt
+                .query_map(params, |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan.iter().any(|step| step.contains("messages_reply_to")),
+                "{sql}: {plan:?}"
+            );
+        }
     }
 
     #[test]

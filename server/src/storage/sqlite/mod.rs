@@ -3,7 +3,7 @@
 //! One database file in the data directory, opened in WAL mode (readers never block the writer),
 //! with `foreign_keys` on and a `busy_timeout` so concurrent writers wait instead of failing.
 //! Connections live in a small [`pool`] and run on blocking threads; sends have one more
-//! connection of their own, used by the group-commit writer
+//! connection of their own on a dedicated thread ([`writer`]), used by the group-commit writer
 //! ([`crate::services::group_commit`]) so that it never waits behind readers. The pool's
 //! connections map the database file into memory and keep a larger page cache, for the reads of
 //! deep history pages (see `READ_MMAP_BYTES`). Write transactions use
@@ -25,6 +25,7 @@ mod notifications;
 mod pool;
 mod search;
 mod teams;
+mod writer;
 
 use super::{Storage, StorageError};
 use async_trait::async_trait;
@@ -32,6 +33,7 @@ use pool::Pool;
 use rusqlite::{Connection, ErrorCode};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use writer::Writer;
 
 /// Connections in the pool. Small on purpose: see [`pool`].
 const POOL_SIZE: usize = 4;
@@ -47,9 +49,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct SqliteStorage {
     pool: Pool,
-    /// A connection of its own for sends (group commit): the batch writer never queues behind
-    /// readers for a pool connection, and readers never wait for it.
-    sends: Pool,
+    /// A connection of its own for sends (group commit), on a thread of its own ([`writer`]): the
+    /// batch writer never queues behind readers for a pool connection, and readers never wait
+    /// for it.
+    sends: Writer,
     path: PathBuf,
 }
 
@@ -147,7 +150,8 @@ impl SqliteStorage {
                 .and_then(|()| c.pragma_update(None, "cache_size", -READ_CACHE_KIB))
                 .map_err(|e| StorageError::Backend(Box::new(e)))?;
         }
-        let sends = Pool::new(sends);
+        let sends = Writer::spawn(sends.into_iter().next().expect("one send connection"))
+            .map_err(|e| StorageError::Backend(Box::new(e)))?;
         Ok(Self {
             pool: Pool::new(conns),
             sends,

@@ -11,7 +11,8 @@
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use jeco_server::storage::sqlite::SqliteStorage;
 use jeco_server::storage::{
-    AccountStore, ConversationStore, MentionSet, MessageStore, NewGroup, NewMessage, NewUser,
+    AccountStore, Admission, ConversationStore, MentionSet, MessageStore, NewGroup, NewMessage,
+    NewUser, NotifyPlan,
 };
 use jeco_shared::{ConversationId, UserId};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,7 +87,8 @@ fn appends(c: &mut Criterion) {
                                 reply_to: None,
                                 mentions: MentionSet::default(),
                                 attachments: Vec::new(),
-                                notify: Vec::new(),
+                                notify: NotifyPlan::none(),
+                                admission: Admission::always(),
                                 now_ms: 1_700_000_000_000,
                             }
                         })

@@ -14,6 +14,19 @@
 //! connection has to fill a gap caused by two publishers racing), and a `client_id` repeated within
 //! a batch is stored once (the store sees the first while storing the second). The queue is bounded
 //! ([`QUEUE`]): when the database falls behind, senders wait for room instead of piling up memory.
+//!
+//! **Authorization happens in the batch's transaction.** The common send (no `@username`, not a
+//! reply) reads nothing before it is queued: the store checks that the sender is a member and the
+//! conversation is not an archived channel inside the write transaction, before it writes
+//! anything, and answers [`SendOutcome::Refused`](crate::storage::SendOutcome::Refused) otherwise
+//! — which the messages service turns into the same `not_found` / `conversation_archived` as
+//! before. A read before the queue cost each message a hand-off to a blocking thread (the largest
+//! cost in the `durable` profile, BENCHMARKS.md) and left a window between check and insert; now a
+//! message costs no hand-off of its own, only its batch does, and no removal or archiving that
+//! commits before the message can slip through. Who is notified is decided in the same
+//! transaction ([`NotifyPlan`](crate::storage::NotifyPlan)), from the kind and members it reads,
+//! and the sender's rate limit is asked there after those checks
+//! ([`Admission`](crate::storage::Admission)), so a refused send still costs no budget.
 
 use super::fanout::{Fanout, publish_committed};
 use crate::storage::{NewMessage, SendOutcome, Storage, StorageError};

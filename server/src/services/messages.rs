@@ -15,7 +15,8 @@ use super::notifications;
 use super::rate::MessageRateLimiter;
 use super::{Principal, ServiceError, now_ms, render};
 use crate::storage::{
-    HistoryAnchor, HistoryPage, MentionSet, MessageRecord, NewMessage, SendOutcome, Storage,
+    Admission, HistoryAnchor, HistoryPage, MentionSet, MessageRecord, NewMessage, NotifyPlan,
+    SendOutcome, SendRefusal, Storage,
 };
 use jeco_shared::events::PresenceStatus;
 use jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX;
@@ -66,7 +67,7 @@ pub struct Messages {
     fanout: Arc<dyn Fanout>,
     conversations: Arc<Conversations>,
     settings: MessageSettings,
-    limiter: MessageRateLimiter,
+    limiter: Arc<MessageRateLimiter>,
     /// Told when a delete may have left media without references (see `media::sweep`).
     orphans: Arc<Notify>,
     /// Sends are stored in batches by one writer, which also publishes them (see its module doc).
@@ -94,7 +95,10 @@ impl Messages {
             storage,
             fanout,
             conversations,
-            limiter: MessageRateLimiter::new(settings.rate_per_sec, settings.rate_burst),
+            limiter: Arc::new(MessageRateLimiter::new(
+                settings.rate_per_sec,
+                settings.rate_burst,
+            )),
             settings,
             orphans,
         }
@@ -177,39 +181,80 @@ impl Messages {
             ));
         }
         let text = self.valid_text(&req.text, !req.attachment_ids.is_empty())?;
-        // Membership, archive state, kind and members in one read (the hottest path of all).
-        let context = self
-            .storage
-            .send_context(conversation, who.user_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
         self.check_attachments(&req.attachment_ids)?;
-        if context.archived {
-            return Err(ServiceError::ConversationArchived);
-        }
-        let parent_author = match req.reply_to {
-            Some(parent) => Some(self.message_in(conversation, parent).await?.sender_id),
-            None => None,
+        let parsed = mentions::parse(&text);
+        let mut admission = Admission::always();
+        let (mentions, notify) = if parsed.usernames.is_empty() && req.reply_to.is_none() {
+            // The common send reads nothing first: whether the sender may send here (member, not
+            // an archived channel) is checked by the writer inside the batch's transaction, and
+            // who is notified is decided there from the conversation it reads (see
+            // `group_commit`). One thread hand-off per batch instead of one read per message.
+            // The rate limit is asked there too, after those checks, as it was asked after them
+            // here: a refused send costs no budget.
+            let sender = who.user_id;
+            let limiter = self.limiter.clone();
+            admission = Admission::by(move || limiter.check(sender));
+            let (channel, here) = (parsed.channel, parsed.here);
+            let fanout = self.fanout.clone();
+            let notify = NotifyPlan::decide_in_transaction(move |kind, members| {
+                notifications::plan(
+                    &notifications::MessageFacts {
+                        kind,
+                        sender,
+                        members,
+                        mentioned: &[],
+                        mentions_channel: channel,
+                        mentions_here: here,
+                        parent_author: None,
+                    },
+                    // Only asked for `@here`.
+                    |u| fanout.presence(u) == PresenceStatus::Online,
+                )
+            });
+            let mentions = MentionSet {
+                users: Vec::new(),
+                channel,
+                here,
+            };
+            (mentions, notify)
+        } else {
+            // `@username` resolves to members only, and a reply must be to a message of this
+            // conversation: both need the conversation first. Membership, archive state, kind and
+            // members in one read; the writer checks membership and archive state again in its
+            // transaction.
+            let context = self
+                .storage
+                .send_context(conversation, who.user_id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            if context.archived {
+                return Err(ServiceError::ConversationArchived);
+            }
+            let parent_author = match req.reply_to {
+                Some(parent) => Some(self.message_in(conversation, parent).await?.sender_id),
+                None => None,
+            };
+            if let Err(wait) = self.limiter.check(who.user_id) {
+                return Err(ServiceError::RateLimited { retry_after: wait });
+            }
+            let (kind, members) = (context.kind, context.members);
+            let mentions = self.mentions_among(&members, &text).await?;
+            // Decided now, written in the send's transaction (see `notifications`); `@here` looks
+            // at who is online at this moment.
+            let notify = notifications::plan(
+                &notifications::MessageFacts {
+                    kind,
+                    sender: who.user_id,
+                    members: &members,
+                    mentioned: &mentions.users,
+                    mentions_channel: mentions.channel,
+                    mentions_here: mentions.here,
+                    parent_author,
+                },
+                |u| self.fanout.presence(u) == PresenceStatus::Online,
+            );
+            (mentions, NotifyPlan::fixed(notify))
         };
-        if let Err(wait) = self.limiter.check(who.user_id) {
-            return Err(ServiceError::RateLimited { retry_after: wait });
-        }
-        let (kind, members) = (context.kind, context.members);
-        let mentions = self.mentions_among(&members, &text).await?;
-        // Decided now, written in the send's transaction (see `notifications`); `@here` looks at
-        // who is online at this moment.
-        let notify = notifications::plan(
-            &notifications::MessageFacts {
-                kind,
-                sender: who.user_id,
-                members: &members,
-                mentioned: &mentions.users,
-                mentions_channel: mentions.channel,
-                mentions_here: mentions.here,
-                parent_author,
-            },
-            |u| self.fanout.presence(u) == PresenceStatus::Online,
-        );
         let outcome = self
             .commits
             .send(NewMessage {
@@ -221,6 +266,7 @@ impl Messages {
                 mentions,
                 attachments: req.attachment_ids.clone(),
                 notify,
+                admission,
                 now_ms: now_ms(),
             })
             .await
@@ -240,6 +286,12 @@ impl Messages {
                 ServiceError::Conflict("client_id was already used in another conversation".into()),
             ),
             SendOutcome::Duplicate(message) => Ok((render::message(&message), false)),
+            // Not a member (or no such conversation): the same answer either way.
+            SendOutcome::Refused(SendRefusal::NotMember) => Err(ServiceError::NotFound),
+            SendOutcome::Refused(SendRefusal::Archived) => Err(ServiceError::ConversationArchived),
+            SendOutcome::Refused(SendRefusal::RateLimited { retry_after }) => {
+                Err(ServiceError::RateLimited { retry_after })
+            }
         }
     }
 

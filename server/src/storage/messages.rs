@@ -2,9 +2,12 @@
 
 use super::StorageError;
 use super::events::Committed;
+use super::notifications::MessageNotification;
 use async_trait::async_trait;
+use jeco_shared::conversations::ConversationKind;
 use jeco_shared::{ConversationId, MessageId, UserId};
 use serde::{Deserialize, Serialize};
+use std::sync::{Arc, OnceLock};
 
 /// Who a message mentions, as resolved when it was sent or edited.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,10 +58,113 @@ pub struct NewMessage {
     /// Completed uploads of the sender to attach, in order. The send fails with
     /// [`StorageError::Conflict`] unless each is the sender's and not yet attached.
     pub attachments: Vec<jeco_shared::AttachmentId>,
-    /// Notifications to create with the message, in its transaction. The store skips the sender,
+    /// Who the message notifies, decided in its transaction. The store skips the sender,
     /// non-members and members who muted the conversation.
-    pub notify: Vec<super::notifications::MessageNotification>,
+    pub notify: NotifyPlan,
+    /// Whether the sender's message budget admits it, asked once the store knows the sender may
+    /// send here.
+    pub admission: Admission,
     pub now_ms: i64,
+}
+
+type CheckBudget = dyn Fn() -> Result<(), std::time::Duration> + Send + Sync;
+
+struct AdmissionRule {
+    /// Asked at most once per message, even when a batch is stored a second time (see
+    /// `send_messages`), so a message never costs its sender twice.
+    decided: OnceLock<Result<(), std::time::Duration>>,
+    check: Box<CheckBudget>,
+}
+
+/// The sender's rate limit, applied by the store inside the send's transaction after the
+/// membership and archive checks and before the client-id lookup — the order the service used to
+/// apply them in before the send — so a send that is refused costs no budget, and a sender over
+/// budget still learns nothing about a conversation it is not in. The budget itself is the
+/// service's ([`crate::services`]); the store only asks.
+#[derive(Clone, Default)]
+pub struct Admission(Option<Arc<AdmissionRule>>);
+
+impl Admission {
+    /// No budget to ask (the caller checked it already, or there is none).
+    pub fn always() -> Self {
+        Self(None)
+    }
+
+    /// `check` answers `Err(wait)` when the budget is spent.
+    pub fn by(check: impl Fn() -> Result<(), std::time::Duration> + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(AdmissionRule {
+            decided: OnceLock::new(),
+            check: Box::new(check),
+        })))
+    }
+
+    /// Whether the message is admitted; asks the budget the first time only.
+    pub fn admit(&self) -> Result<(), std::time::Duration> {
+        match &self.0 {
+            None => Ok(()),
+            Some(rule) => *rule.decided.get_or_init(|| (rule.check)()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Admission(budget)"
+        } else {
+            "Admission(always)"
+        })
+    }
+}
+
+type DecideNotifications =
+    dyn Fn(ConversationKind, &[UserId]) -> Vec<MessageNotification> + Send + Sync;
+
+/// Who a new message notifies. The rule is the service's ([`crate::services::notifications`]);
+/// the facts it needs — the conversation's kind and members — are read by the store inside the
+/// send's transaction, so the common send needs no read before it (see
+/// [`crate::services::group_commit`]).
+#[derive(Clone, Default)]
+pub struct NotifyPlan(Option<Arc<DecideNotifications>>);
+
+impl NotifyPlan {
+    /// Notifies nobody.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// Exactly these (a plan the service made from facts it read before the send).
+    pub fn fixed(notifications: Vec<MessageNotification>) -> Self {
+        if notifications.is_empty() {
+            return Self::none();
+        }
+        Self(Some(Arc::new(move |_, _| notifications.clone())))
+    }
+
+    /// Decided in the send's transaction from the conversation's kind and its members (the
+    /// sender included).
+    pub fn decide_in_transaction(
+        rule: impl Fn(ConversationKind, &[UserId]) -> Vec<MessageNotification> + Send + Sync + 'static,
+    ) -> Self {
+        Self(Some(Arc::new(rule)))
+    }
+
+    /// The notifications, given the conversation as the send's transaction sees it.
+    pub fn decide(&self, kind: ConversationKind, members: &[UserId]) -> Vec<MessageNotification> {
+        self.0
+            .as_ref()
+            .map_or_else(Vec::new, |rule| rule(kind, members))
+    }
+}
+
+impl std::fmt::Debug for NotifyPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "NotifyPlan(rule)"
+        } else {
+            "NotifyPlan(none)"
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +176,21 @@ pub enum SendOutcome {
     },
     /// The sender had already used this `client_id`: the original message.
     Duplicate(MessageRecord),
+    /// Not stored, and nothing of it was written: checked inside the send's transaction, so no
+    /// removal or archiving that commits before the message can be missed.
+    Refused(SendRefusal),
+}
+
+/// Why a send was refused by the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendRefusal {
+    /// The conversation does not exist or the sender is not a member of it (indistinguishable on
+    /// purpose: non-members learn nothing about a conversation).
+    NotMember,
+    /// An archived channel takes no new messages.
+    Archived,
+    /// The sender's message budget is spent ([`Admission`]).
+    RateLimited { retry_after: std::time::Duration },
 }
 
 /// What a send needs to know about its conversation, read in one round trip (see
@@ -106,7 +227,9 @@ pub struct HistoryPage {
 
 #[async_trait]
 pub trait MessageStore: Send + Sync + 'static {
-    /// Stores a message and its event, or returns the original for a reused (sender, client_id).
+    /// Stores a message and its event, or returns the original for a reused (sender, client_id),
+    /// or refuses it ([`SendOutcome::Refused`]) when the sender is not a member of the conversation
+    /// or it is an archived channel — checked in the same transaction, before the client-id lookup.
     async fn send_message(&self, message: NewMessage) -> Result<SendOutcome, StorageError>;
     /// Stores several messages as [`MessageStore::send_message`] would, in order — so positions
     /// follow the batch order and a `client_id` repeated within the batch is stored once — and

@@ -43,8 +43,8 @@ pub use media::{
     ThumbnailState, UploadRecord,
 };
 pub use messages::{
-    HistoryAnchor, HistoryPage, MentionSet, MessageRecord, MessageStore, NewMessage,
-    ReactionRecord, SendContext, SendOutcome,
+    Admission, HistoryAnchor, HistoryPage, MentionSet, MessageRecord, MessageStore, NewMessage,
+    NotifyPlan, ReactionRecord, SendContext, SendOutcome, SendRefusal,
 };
 pub use notifications::{
     AddedNotice, AddedTo, MessageNotification, NewNotification, NotificationRecord,

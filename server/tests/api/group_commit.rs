@@ -167,3 +167,130 @@ async fn a_refused_send_in_a_busy_moment_does_not_refuse_the_others() {
     drop(wa.close(None).await);
     let _ = wb.next().await;
 }
+
+async fn last_seq(s: &TestServer, token: &str, room: i64) -> i64 {
+    s.ok(
+        reqwest::Method::GET,
+        &format!("/api/v1/conversations/{room}"),
+        None,
+        token,
+        200,
+    )
+    .await["last_seq"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Whether the sender may send is checked by the writer inside the batch's transaction (no read
+/// before the queue): a non-member's sends, over the WebSocket and over HTTP, get the same
+/// `not_found` as before while they share batches with a member's, take no position and store
+/// nothing; a member removed a moment ago is refused the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_members_are_refused_by_the_writer_without_taking_a_position() {
+    let s = TestServer::start_with(|c| {
+        c.message_rate_per_sec = 100_000;
+        c.message_rate_burst = 100_000;
+    })
+    .await;
+    let a = s.register("gcm").await;
+    let b = s.register("gcn").await;
+    let outsider = s.register("gco").await;
+    let room = s.group(&a.access_token, "members", &[b.user.id.0]).await;
+    let base = last_seq(&s, &a.access_token, room).await;
+    let mut wa = s.ws_live(&a.access_token).await;
+    let mut wo = s.ws_live(&outsider.access_token).await;
+    for n in 0..20 {
+        let member = json!({"type": "send", "conversation_id": room,
+            "client_id": format!("m{n}"), "text": "hi"});
+        wa.send(Message::text(member.to_string())).await.unwrap();
+        let outside = json!({"type": "send", "conversation_id": room,
+            "client_id": format!("o{n}"), "text": "let me in"});
+        wo.send(Message::text(outside.to_string())).await.unwrap();
+    }
+    let mut refused = BTreeSet::new();
+    while refused.len() < 20 {
+        match next_where(&mut wo, |f| {
+            matches!(f, ServerFrame::Ack { .. } | ServerFrame::Error { .. })
+        })
+        .await
+        {
+            ServerFrame::Error {
+                code,
+                client_id: Some(c),
+                ..
+            } => {
+                assert_eq!(code, jeco_shared::ErrorCode::NotFound);
+                refused.insert(c);
+            }
+            other => panic!("a non-member's send got {other:?}"),
+        }
+    }
+    let mut acked = BTreeSet::new();
+    while acked.len() < 20 {
+        if let ServerFrame::Ack { message, .. } =
+            next_where(&mut wa, |f| matches!(f, ServerFrame::Ack { .. })).await
+        {
+            acked.insert(message.seq);
+        }
+    }
+    assert_eq!(
+        acked,
+        (base + 1..=base + 20).collect::<BTreeSet<i64>>(),
+        "refused sends take no position"
+    );
+    // Over HTTP, the same answer.
+    let r = s
+        .post(
+            &format!("/api/v1/conversations/{room}/messages"),
+            json!({"client_id": "http", "text": "let me in"}),
+            Some(&outsider.access_token),
+        )
+        .await;
+    expect_error(r, 404, "not_found").await;
+    // A member removed a moment ago is refused too, and a conversation that does not exist
+    // answers exactly like one the sender is not in.
+    s.ok(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/conversations/{room}/members/{}", b.user.id.0),
+        None,
+        &a.access_token,
+        204,
+    )
+    .await;
+    let r = s
+        .post(
+            &format!("/api/v1/conversations/{room}/messages"),
+            json!({"client_id": "gone", "text": "still here?"}),
+            Some(&b.access_token),
+        )
+        .await;
+    expect_error(r, 404, "not_found").await;
+    let r = s
+        .post(
+            "/api/v1/conversations/999999/messages",
+            json!({"client_id": "nowhere", "text": "hello?"}),
+            Some(&b.access_token),
+        )
+        .await;
+    expect_error(r, 404, "not_found").await;
+    // Nothing of theirs was stored: 20 messages and the removal.
+    assert_eq!(last_seq(&s, &a.access_token, room).await, base + 21);
+    let page = s
+        .ok(
+            reqwest::Method::GET,
+            &format!("/api/v1/conversations/{room}/messages?after={base}&limit=100"),
+            None,
+            &a.access_token,
+            200,
+        )
+        .await;
+    let senders: BTreeSet<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["sender_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(senders, BTreeSet::from([a.user.id.0]));
+    drop(wa.close(None).await);
+    drop(wo.close(None).await);
+}

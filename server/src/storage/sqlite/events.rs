@@ -9,7 +9,18 @@ use async_trait::async_trait;
 use jeco_shared::{ConversationId, UserId};
 use rusqlite::{Connection, params};
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StorageError> {
+/// The stored `data` of a `message_created` event whose message has no attachments: "the message
+/// row at this event's position" (a message's `seq` is its event's). Every message used to be
+/// stored twice — its row, and a JSON snapshot of it in its event, the largest part of both the
+/// work of a send and the database file (BENCHMARKS.md, `storage_append` profile). Replay builds the
+/// snapshot from the row instead ([`super::messages::as_created`]); the first edit or delete of the
+/// message writes the snapshot out in full before it changes the row
+/// ([`super::messages::keep_created_snapshot`]), so replay still shows the message as it was
+/// created. Messages with attachments keep the full snapshot: their attachment records include
+/// media state that changes later. Not JSON, so it can never be mistaken for [`EventData`].
+pub(super) const MESSAGE_ROW: &str = "m";
+
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StorageError> {
     serde_json::to_string(value).map_err(|e| StorageError::Backend(Box::new(e)))
 }
 
@@ -36,18 +47,22 @@ pub(super) fn append_event(
         .map_err(backend)?
         .query_row([conversation.0], |r| r.get(0))
         .map_err(backend)?;
+    let stored = match &data {
+        EventData::MessageCreated { message }
+            if message.attachments.is_empty()
+                && message.seq == seq
+                && message.conversation_id == conversation =>
+        {
+            std::borrow::Cow::Borrowed(MESSAGE_ROW)
+        }
+        other => std::borrow::Cow::Owned(to_json(other)?),
+    };
     tx.prepare_cached(
         "INSERT INTO conversation_events (conversation_id, seq, actor_id, at, data)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )
     .map_err(backend)?
-    .execute(params![
-        conversation.0,
-        seq,
-        actor.0,
-        now_ms,
-        to_json(&data)?
-    ])
+    .execute(params![conversation.0, seq, actor.0, now_ms, stored])
     .map_err(backend)?;
     Ok(EventRecord {
         conversation_id: conversation,
@@ -134,18 +149,55 @@ impl EventStore for SqliteStorage {
                          WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                     )
                     .map_err(backend)?;
-                stmt.query_map(params![conversation.0, after, limit], |r| {
-                    Ok(EventRecord {
-                        conversation_id: conversation,
-                        seq: r.get(0)?,
-                        actor: UserId(r.get(1)?),
-                        at_ms: r.get(2)?,
-                        data: from_json(&r.get::<_, String>(3)?)?,
+                // Events whose message is read from its row come back as `None` first.
+                let rows = stmt
+                    .query_map(params![conversation.0, after, limit], |r| {
+                        let data: String = r.get(3)?;
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            UserId(r.get(1)?),
+                            r.get::<_, i64>(2)?,
+                            if data == MESSAGE_ROW {
+                                None
+                            } else {
+                                Some(from_json::<EventData>(&data)?)
+                            },
+                        ))
                     })
-                })
-                .map_err(backend)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(backend)
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend)?;
+                let from_rows: Vec<i64> = rows
+                    .iter()
+                    .filter(|row| row.3.is_none())
+                    .map(|row| row.0)
+                    .collect();
+                let mut messages = super::messages::as_created(c, conversation, &from_rows)?;
+                rows.into_iter()
+                    .map(|(seq, actor, at_ms, data)| {
+                        let data = match data {
+                            Some(data) => data,
+                            None => EventData::MessageCreated {
+                                message: messages.remove(&seq).ok_or_else(|| {
+                                    StorageError::Backend(
+                                        format!(
+                                            "the message of event {seq} of conversation \
+                                             {conversation} is missing"
+                                        )
+                                        .into(),
+                                    )
+                                })?,
+                            },
+                        };
+                        Ok(EventRecord {
+                            conversation_id: conversation,
+                            seq,
+                            actor,
+                            at_ms,
+                            data,
+                        })
+                    })
+                    .collect()
             })
             .await
     }

@@ -66,17 +66,19 @@ fn attachment_from_row(r: &Row<'_>) -> rusqlite::Result<AttachmentRecord> {
     })
 }
 
-/// A message's attachments in display order.
-pub(super) fn attachments_of(
+/// The attachments of several messages (`ids`: a JSON array of message ids), ordered by message
+/// and then in display order: one statement for a whole history page.
+pub(super) fn attachments_of_messages(
     c: &Connection,
-    message: MessageId,
+    ids: &str,
 ) -> Result<Vec<AttachmentRecord>, StorageError> {
     let sql = format!(
-        "{} WHERE a.message_id = ?1 ORDER BY a.position, a.id",
+        "{} WHERE a.message_id IN (SELECT value FROM json_each(?1))
+         ORDER BY a.message_id, a.position, a.id",
         attachment_select()
     );
     let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
-    stmt.query_map([message.0], attachment_from_row)
+    stmt.query_map([ids], attachment_from_row)
         .map_err(backend)?
         .collect::<Result<_, _>>()
         .map_err(backend)

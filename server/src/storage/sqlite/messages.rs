@@ -6,12 +6,14 @@ use super::{SqliteStorage, backend, write};
 use crate::storage::{
     Committed, EventData, HistoryAnchor, HistoryPage, MentionSet, MessageNotification,
     MessageRecord, MessageStore, NewMessage, NotificationRecord, ReactionRecord, SendContext,
-    SendOutcome, StorageError,
+    SendOutcome, SendRefusal, StorageError,
 };
 use async_trait::async_trait;
+use jeco_shared::conversations::ConversationKind;
 use jeco_shared::notifications::NotificationKind;
 use jeco_shared::{ConversationId, MessageId, NotificationId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::rc::Rc;
 
 pub(super) const MESSAGE_COLUMNS: &str =
     "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body,
@@ -44,36 +46,78 @@ pub(super) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     })
 }
 
-/// Fills in mentioned users, reactions and attachments.
+/// Fills in mentioned users, reactions and attachments: one statement each for the whole slice,
+/// whatever its length (a history page of 50 used to cost 150 statements, one of each per
+/// message, and every one of them reads B-tree pages of its own). The ids travel as one JSON array
+/// (`json_each`), so each statement is prepared once and cached.
 pub(super) fn complete(c: &Connection, messages: &mut [MessageRecord]) -> Result<(), StorageError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let ids = format!(
+        "[{}]",
+        messages
+            .iter()
+            .map(|m| m.id.0.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut at = std::collections::HashMap::with_capacity(messages.len());
+    for (i, m) in messages.iter_mut().enumerate() {
+        m.mentions.users.clear();
+        m.attachments.clear();
+        at.insert(m.id.0, i);
+    }
     let mut mentions = c
         .prepare_cached(
-            "SELECT user_id FROM message_mentions WHERE message_id = ?1 ORDER BY user_id",
+            "SELECT message_id, user_id FROM message_mentions
+             WHERE message_id IN (SELECT value FROM json_each(?1))
+             ORDER BY message_id, user_id",
         )
         .map_err(backend)?;
+    let rows = mentions
+        .query_map([&ids], |r| Ok((r.get::<_, i64>(0)?, UserId(r.get(1)?))))
+        .map_err(backend)?;
+    for row in rows {
+        let (message, user) = row.map_err(backend)?;
+        if let Some(&i) = at.get(&message) {
+            messages[i].mentions.users.push(user);
+        }
+    }
+    // Per message: emojis in the order each was first used, then users in the order they reacted.
     let mut reactions = c
         .prepare_cached(
-            "SELECT emoji, user_id FROM reactions WHERE message_id = ?1
-             ORDER BY (SELECT MIN(created_at) FROM reactions f
+            "SELECT message_id, emoji, user_id FROM reactions
+             WHERE message_id IN (SELECT value FROM json_each(?1))
+             ORDER BY message_id,
+                      (SELECT MIN(created_at) FROM reactions f
                        WHERE f.message_id = reactions.message_id AND f.emoji = reactions.emoji),
                       emoji, created_at, user_id",
         )
         .map_err(backend)?;
-    for m in messages {
-        m.mentions.users = mentions
-            .query_map([m.id.0], |r| Ok(UserId(r.get(0)?)))
-            .map_err(backend)?
-            .collect::<Result<_, _>>()
-            .map_err(backend)?;
-        let rows = reactions
-            .query_map([m.id.0], |r| {
-                Ok((r.get::<_, String>(0)?, UserId(r.get(1)?)))
-            })
-            .map_err(backend)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(backend)?;
+    let mut per_message: Vec<Vec<(String, UserId)>> = vec![Vec::new(); messages.len()];
+    let rows = reactions
+        .query_map([&ids], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                UserId(r.get(2)?),
+            ))
+        })
+        .map_err(backend)?;
+    for row in rows {
+        let (message, emoji, user) = row.map_err(backend)?;
+        if let Some(&i) = at.get(&message) {
+            per_message[i].push((emoji, user));
+        }
+    }
+    for (m, rows) in messages.iter_mut().zip(per_message) {
         m.reactions = group_reactions(rows);
-        m.attachments = super::media::attachments_of(c, m.id)?;
+    }
+    for attachment in super::media::attachments_of_messages(c, &ids)? {
+        if let Some(&i) = attachment.message_id.and_then(|id| at.get(&id.0)) {
+            messages[i].attachments.push(attachment);
+        }
     }
     Ok(())
 }
@@ -130,6 +174,77 @@ pub(super) fn last_message(
         &[&conversation.0],
     )?
     .pop())
+}
+
+/// The messages at the given positions of a conversation as their `message_created` events
+/// snapshot them (see [`super::events::MESSAGE_ROW`]): as stored by the send, before any reply,
+/// reaction or pin. Only valid for messages that were never edited or deleted, which is what
+/// [`keep_created_snapshot`] guarantees for the events that refer to their row.
+pub(super) fn as_created(
+    c: &Connection,
+    conversation: ConversationId,
+    seqs: &[i64],
+) -> Result<std::collections::HashMap<i64, MessageRecord>, StorageError> {
+    if seqs.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let list = format!(
+        "[{}]",
+        seqs.iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let rows = select_messages(
+        c,
+        "m.conversation_id = ?1 AND m.seq IN (SELECT value FROM json_each(?2))",
+        "m.seq",
+        &[&conversation.0, &list],
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|mut m| {
+            m.reply_count = 0;
+            m.reactions = Vec::new();
+            m.pinned = false;
+            m.edited_at_ms = None;
+            m.deleted_at_ms = None;
+            (m.seq, m)
+        })
+        .collect())
+}
+
+/// Before the first edit or delete of a message whose `message_created` event refers to its row
+/// (see [`super::events::MESSAGE_ROW`]), writes that event's snapshot out in full, so that replay
+/// keeps showing the message as it was created. Must run in the change's transaction, before it
+/// changes the row.
+fn keep_created_snapshot(tx: &Connection, id: MessageId) -> Result<(), StorageError> {
+    let Some((conversation, seq)) = tx
+        .query_row(
+            "SELECT e.conversation_id, e.seq FROM messages m
+             JOIN conversation_events e ON e.conversation_id = m.conversation_id AND e.seq = m.seq
+             WHERE m.id = ?1 AND e.data = ?2",
+            params![id.0, super::events::MESSAGE_ROW],
+            |r| Ok((ConversationId(r.get(0)?), r.get::<_, i64>(1)?)),
+        )
+        .optional()
+        .map_err(backend)?
+    else {
+        return Ok(());
+    };
+    let message = as_created(tx, conversation, &[seq])?
+        .remove(&seq)
+        .ok_or(StorageError::NotFound)?;
+    tx.execute(
+        "UPDATE conversation_events SET data = ?1 WHERE conversation_id = ?2 AND seq = ?3",
+        params![
+            super::events::to_json(&EventData::MessageCreated { message })?,
+            conversation.0,
+            seq
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
 }
 
 fn exists(
@@ -374,12 +489,28 @@ pub(super) fn send_context(
 
 /// Stores one message and its event inside the caller's write transaction, or finds the original
 /// for a reused (sender, client_id) — which also sees a message stored earlier in the same
-/// transaction, so a batch with the same key twice stores it once.
+/// transaction, so a batch with the same key twice stores it once — or refuses it, before writing
+/// anything, when the sender is not a member or the conversation is an archived channel. The
+/// refusal is an outcome rather than an error so that it does not roll the batch back.
 fn insert_message(
     tx: &Connection,
     m: &NewMessage,
-    recipients: &mut Recipients,
+    conversations: &mut BatchConversations,
 ) -> Result<SendOutcome, StorageError> {
+    let Some(facts) = conversations.of(tx, m.conversation_id)? else {
+        return Ok(SendOutcome::Refused(SendRefusal::NotMember));
+    };
+    if !facts.members.contains(&m.sender_id) {
+        return Ok(SendOutcome::Refused(SendRefusal::NotMember));
+    }
+    if facts.archived {
+        return Ok(SendOutcome::Refused(SendRefusal::Archived));
+    }
+    if let Err(retry_after) = m.admission.admit() {
+        return Ok(SendOutcome::Refused(SendRefusal::RateLimited {
+            retry_after,
+        }));
+    }
     // Cached statements: this runs for every message of every batch.
     let existing: Option<i64> = tx
         .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2")
@@ -478,21 +609,22 @@ fn insert_message(
     debug_assert_eq!(event.seq, seq);
     let mut committed = Committed {
         events: vec![event],
-        recipients: recipients.of(tx, m.conversation_id)?,
+        recipients: facts.members.clone(),
         user_events: Vec::new(),
     };
-    notify_about(tx, &message, &m.notify, &mut committed)?;
+    let notify = m.notify.decide(facts.kind, &facts.members);
+    notify_about(tx, &message, &notify, &mut committed)?;
     Ok(SendOutcome::Created { message, committed })
 }
 
 /// Adds the messages created by `outcomes` to the full-text index, in one statement (see migration
-/// 0006 for why not a trigger per row). Must run in the transaction that stored them, after the
+/// 0007 for why not a trigger per row). Must run in the transaction that stored them, after the
 /// last insert. A batch's new messages have consecutive ids — the writer holds the write lock — so
 /// one id range covers them; rolled-back ones simply are not there.
 fn index_for_search(tx: &Connection, outcomes: &[SendOutcome]) -> Result<(), StorageError> {
     let ids = outcomes.iter().filter_map(|o| match o {
         SendOutcome::Created { message, .. } => Some(message.id.0),
-        SendOutcome::Duplicate(_) => None,
+        SendOutcome::Duplicate(_) | SendOutcome::Refused(_) => None,
     });
     let (first, last) = ids.fold((i64::MAX, i64::MIN), |(lo, hi), id| {
         (lo.min(id), hi.max(id))
@@ -510,23 +642,51 @@ fn index_for_search(tx: &Connection, outcomes: &[SendOutcome]) -> Result<(), Sto
     Ok(())
 }
 
-/// Members per conversation, read once per batch: sends do not change membership, so every message
-/// of a batch into one conversation goes to the same recipients.
-#[derive(Default)]
-struct Recipients(std::collections::HashMap<ConversationId, Vec<UserId>>);
+/// What a send needs to know about its conversation.
+struct ConversationFacts {
+    kind: ConversationKind,
+    archived: bool,
+    /// In joining order, the sender included: the recipients of its events.
+    members: Vec<UserId>,
+}
 
-impl Recipients {
+/// Conversations as the batch's transaction sees them, read once per batch and conversation:
+/// sends change neither membership, kind nor archive state, so every message of a batch into one
+/// conversation sees the same facts. This is the membership check of a send (see
+/// [`crate::services::group_commit`]), so it is read inside the write transaction.
+#[derive(Default)]
+struct BatchConversations(std::collections::HashMap<ConversationId, Option<Rc<ConversationFacts>>>);
+
+impl BatchConversations {
     fn of(
         &mut self,
         tx: &Connection,
         conversation: ConversationId,
-    ) -> Result<Vec<UserId>, StorageError> {
-        if let Some(members) = self.0.get(&conversation) {
-            return Ok(members.clone());
+    ) -> Result<Option<Rc<ConversationFacts>>, StorageError> {
+        if let Some(facts) = self.0.get(&conversation) {
+            return Ok(facts.clone());
         }
-        let members = super::events::member_ids(tx, conversation)?;
-        self.0.insert(conversation, members.clone());
-        Ok(members)
+        let row: Option<(String, bool)> = tx
+            .prepare_cached(
+                "SELECT c.kind,
+                        EXISTS (SELECT 1 FROM channels ch
+                                WHERE ch.conversation_id = c.id AND ch.archived_at IS NOT NULL)
+                 FROM conversations c WHERE c.id = ?1",
+            )
+            .map_err(backend)?
+            .query_row([conversation.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(backend)?;
+        let facts = match row {
+            None => None,
+            Some((kind, archived)) => Some(Rc::new(ConversationFacts {
+                kind: super::conversations::kind_from(&kind).map_err(backend)?,
+                archived,
+                members: super::events::member_ids(tx, conversation)?,
+            })),
+        };
+        self.0.insert(conversation, facts.clone());
+        Ok(facts)
     }
 }
 
@@ -536,7 +696,7 @@ impl MessageStore for SqliteStorage {
         self.sends
             .run(move |c| {
                 write(c, |tx| {
-                    let outcome = insert_message(tx, &m, &mut Recipients::default())?;
+                    let outcome = insert_message(tx, &m, &mut BatchConversations::default())?;
                     index_for_search(tx, std::slice::from_ref(&outcome))?;
                     Ok(outcome)
                 })
@@ -559,10 +719,10 @@ impl MessageStore for SqliteStorage {
         self.sends
             .run(move |c| {
                 let together = write(c, |tx| {
-                    let mut recipients = Recipients::default();
+                    let mut conversations = BatchConversations::default();
                     let outcomes = batch
                         .iter()
-                        .map(|m| insert_message(tx, m, &mut recipients))
+                        .map(|m| insert_message(tx, m, &mut conversations))
                         .collect::<Result<Vec<_>, _>>()?;
                     index_for_search(tx, &outcomes)?;
                     Ok(outcomes)
@@ -574,10 +734,10 @@ impl MessageStore for SqliteStorage {
                     .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                     .map_err(backend)?;
                 let mut results = Vec::with_capacity(batch.len());
-                let mut recipients = Recipients::default();
+                let mut conversations = BatchConversations::default();
                 for m in &batch {
                     let savepoint = tx.savepoint().map_err(backend)?;
-                    let result = insert_message(&savepoint, m, &mut recipients);
+                    let result = insert_message(&savepoint, m, &mut conversations);
                     if result.is_ok() {
                         savepoint.commit().map_err(backend)?;
                     }
@@ -650,6 +810,7 @@ impl MessageStore for SqliteStorage {
             .run(move |c| {
                 write(c, |tx| {
                     let conversation = conversation_of(tx, id)?;
+                    keep_created_snapshot(tx, id)?;
                     tx.execute(
                         "UPDATE messages SET body = ?1, edited_at = ?2, mentions_channel = ?3,
                              mentions_here = ?4
@@ -705,6 +866,7 @@ impl MessageStore for SqliteStorage {
             .run(move |c| {
                 write(c, |tx| {
                     let conversation = conversation_of(tx, id)?;
+                    keep_created_snapshot(tx, id)?;
                     // The row stays as a tombstone so replies and positions keep their anchor.
                     tx.execute(
                         "UPDATE messages SET body = '', deleted_at = ?1, pinned_at = NULL,
@@ -855,8 +1017,187 @@ mod tests {
             reply_to: None,
             mentions: MentionSet::default(),
             attachments: Vec::new(),
-            notify: Vec::new(),
+            notify: crate::storage::NotifyPlan::none(),
+            admission: crate::storage::Admission::always(),
             now_ms: 5,
+        }
+    }
+
+    /// A `message_created` event refers to its message's row instead of carrying a copy; replay
+    /// must still show the message exactly as it was created — not with later reactions, pins,
+    /// replies, edits or the delete — both while the row is unchanged and after the first edit or
+    /// delete wrote the snapshot out.
+    #[tokio::test]
+    async fn replayed_message_created_events_show_the_message_as_created() {
+        use crate::storage::EventStore;
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(dir.path().join("t.db"), 0)
+            .await
+            .unwrap();
+        let mut users = Vec::new();
+        for name in ["ann", "ben"] {
+            users.push(
+                s.create_user(NewUser {
+                    username: name.into(),
+                    password_hash: "h".into(),
+                    display_name: None,
+                    is_admin: false,
+                    created_at_ms: 1,
+                })
+                .await
+                .unwrap()
+                .id,
+            );
+        }
+        let (ann, ben) = (users[0], users[1]);
+        let (room, _) = s
+            .create_group(NewGroup {
+                name: "room".into(),
+                owner: ann,
+                members: vec![ben],
+                now_ms: 1,
+                added_preview: None,
+            })
+            .await
+            .unwrap();
+        let created = |r: Result<SendOutcome, StorageError>| match r.unwrap() {
+            SendOutcome::Created { message, .. } => message,
+            other => panic!("expected created, got {other:?}"),
+        };
+        let send = |key: &str, reply_to: Option<MessageId>| NewMessage {
+            reply_to,
+            mentions: MentionSet {
+                users: vec![ben],
+                channel: true,
+                here: false,
+            },
+            ..new_message(room.id, ann, key)
+        };
+        let first = created(s.send_message(send("first", None)).await);
+        let second = created(s.send_message(send("second", None)).await);
+        let third = created(s.send_message(send("third", None)).await);
+        created(s.send_message(send("reply", Some(first.id))).await);
+        s.set_reaction(first.id, ben, "👍".into(), Some(true), 9)
+            .await
+            .unwrap();
+        s.set_pinned(first.id, ann, true, 9).await.unwrap();
+        s.edit_message(second.id, ann, "changed".into(), MentionSet::default(), 10)
+            .await
+            .unwrap();
+        s.delete_message(third.id, ann, 11).await.unwrap();
+        let replayed: Vec<MessageRecord> = s
+            .events_after(room.id, 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.data {
+                EventData::MessageCreated { message } => Some(message),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(replayed.len(), 4);
+        assert_eq!(replayed[..3], [first, second, third]);
+    }
+
+    /// A page's mentions and reactions are read with one statement each for the whole page: each
+    /// message must still get exactly its own, in their order (reactions: emojis by first use, then
+    /// users by when they reacted; mentions by user id).
+    #[tokio::test]
+    async fn a_page_gets_each_message_its_own_mentions_and_reactions() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(dir.path().join("t.db"), 0)
+            .await
+            .unwrap();
+        let mut users = Vec::new();
+        for name in ["ann", "ben", "cat"] {
+            let u = s
+                .create_user(NewUser {
+                    username: name.into(),
+                    password_hash: "h".into(),
+                    display_name: None,
+                    is_admin: false,
+                    created_at_ms: 1,
+                })
+                .await
+                .unwrap();
+            users.push(u.id);
+        }
+        let (ann, ben, cat) = (users[0], users[1], users[2]);
+        let (room, _) = s
+            .create_group(NewGroup {
+                name: "room".into(),
+                owner: ann,
+                members: vec![ben, cat],
+                now_ms: 1,
+                added_preview: None,
+            })
+            .await
+            .unwrap();
+        let mentioning = |key: &str, users: Vec<UserId>| NewMessage {
+            mentions: MentionSet {
+                users,
+                ..MentionSet::default()
+            },
+            ..new_message(room.id, ann, key)
+        };
+        let results = s
+            .send_messages(vec![
+                mentioning("one", vec![cat, ben]),
+                mentioning("two", Vec::new()),
+                mentioning("three", vec![ann]),
+            ])
+            .await
+            .unwrap();
+        let ids: Vec<MessageId> = results
+            .into_iter()
+            .map(|r| match r.unwrap() {
+                SendOutcome::Created { message, .. } => message.id,
+                other => panic!("expected created, got {other:?}"),
+            })
+            .collect();
+        for (message, user, emoji, at) in [
+            (ids[0], ben, "👍", 10),
+            (ids[0], ann, "🎉", 11),
+            (ids[0], ann, "👍", 12),
+            (ids[2], cat, "a", 20),
+            (ids[0], cat, "🎉", 21),
+        ] {
+            s.set_reaction(message, user, emoji.into(), Some(true), at)
+                .await
+                .unwrap();
+        }
+        let page = s.history(room.id, HistoryAnchor::Latest, 10).await.unwrap();
+        type Reactions = Vec<(String, Vec<UserId>)>;
+        let got: Vec<(Vec<UserId>, Reactions)> = page
+            .items
+            .iter()
+            .map(|m| {
+                (
+                    m.mentions.users.clone(),
+                    m.reactions
+                        .iter()
+                        .map(|r| (r.emoji.clone(), r.users.clone()))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    vec![ben, cat],
+                    vec![
+                        ("👍".to_owned(), vec![ben, ann]),
+                        ("🎉".to_owned(), vec![ann, cat])
+                    ]
+                ),
+                (Vec::new(), Vec::new()),
+                (vec![ann], vec![("a".to_owned(), vec![cat])]),
+            ]
+        );
+        // A single read agrees with the page.
+        for m in &page.items {
+            assert_eq!(s.message(m.id).await.unwrap().as_ref(), Some(m));
         }
     }
 
@@ -899,7 +1240,7 @@ mod tests {
                     },
                     ..new_message(room.id, user.id, "b")
                 },
-                // No such conversation: refused alone.
+                // No such conversation: refused alone, before anything is written.
                 new_message(ConversationId(9_999), user.id, "x"),
                 new_message(room.id, user.id, "c"),
                 // The same key again within the batch: the original, not a second row.
@@ -918,7 +1259,7 @@ mod tests {
         let (a_id, a_seq) = created(&results[0]);
         assert!(results[1].is_err(), "{:?}", results[1]);
         assert!(
-            matches!(results[2], Err(StorageError::NotFound)),
+            matches!(results[2], Ok(SendOutcome::Refused(SendRefusal::NotMember))),
             "{:?}",
             results[2]
         );

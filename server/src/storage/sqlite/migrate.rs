@@ -49,10 +49,30 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "0007_fts_insert_per_batch",
         sql: include_str!("../../../migrations/0007_fts_insert_per_batch.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_fts_prefix_index",
+        sql: include_str!("../../../migrations/0008_fts_prefix_index.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "0009_reply_index_partial",
+        sql: include_str!("../../../migrations/0009_reply_index_partial.sql"),
+    },
 ];
 
 /// Applies every migration newer than the database. Returns the versions applied.
 pub(super) fn migrate(conn: &mut Connection, now_ms: i64) -> Result<Vec<i64>, StorageError> {
+    migrate_through(conn, now_ms, MIGRATIONS.last().map_or(0, |m| m.version))
+}
+
+/// Applies the migrations newer than the database up to and including version `last` (tests use
+/// it to build a database as an older server left it).
+fn migrate_through(
+    conn: &mut Connection,
+    now_ms: i64,
+    last: i64,
+) -> Result<Vec<i64>, StorageError> {
     let backend = |e: rusqlite::Error| StorageError::Backend(Box::new(e));
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -81,7 +101,10 @@ pub(super) fn migrate(conn: &mut Connection, now_ms: i64) -> Result<Vec<i64>, St
         });
     }
     let mut applied = Vec::new();
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > current && m.version <= last)
+    {
         let fail = |e: rusqlite::Error| StorageError::Migration {
             version: m.version,
             source: Box::new(e),
@@ -122,7 +145,10 @@ mod tests {
     #[test]
     fn migrate_is_idempotent_and_recorded() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(migrate(&mut conn, 1).unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(
+            migrate(&mut conn, 1).unwrap(),
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
+        );
         assert!(migrate(&mut conn, 2).unwrap().is_empty());
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
@@ -140,6 +166,110 @@ mod tests {
             })
             .unwrap();
         assert!(fts5);
+    }
+
+    /// Migration 0008 rebuilds `messages_fts` with a prefix index: on a database an older server
+    /// filled, every message that is not deleted must still be found — by word and by prefix —
+    /// and edits and deletes must keep the rebuilt index exact (its triggers are recreated).
+    #[test]
+    fn prefix_index_migration_keeps_existing_messages_searchable() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(
+            migrate_through(&mut conn, 1, 7).unwrap(),
+            vec![1, 2, 3, 4, 5, 6, 7]
+        );
+        conn.execute_batch(
+            "INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'u', 'h', 0);
+             INSERT INTO conversations (id, kind, name, created_by, created_at, last_seq,
+                                        last_activity_at)
+                 VALUES (1, 'group', 'g', 1, 0, 4, 0);
+             INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at)
+                 VALUES (1, 1, 1, 1, 'a', 'kayak trip', 0),
+                        (2, 1, 2, 1, 'b', 'karma and kale', 0),
+                        (3, 1, 3, 1, 'c', 'nothing here', 0);
+             INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at,
+                                   deleted_at)
+                 VALUES (4, 1, 4, 1, 'd', '', 0, 9);
+             -- What the send path of an older server did once per batch (migration 0007).
+             INSERT INTO messages_fts (rowid, body)
+                 SELECT id, body FROM messages WHERE deleted_at IS NULL;",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn, 2).unwrap(), vec![8, 9]);
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'messages_fts'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.contains("prefix = '2 3'"), "{sql}");
+        let hits = |conn: &Connection, q: &str| -> Vec<i64> {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1
+                     ORDER BY rowid DESC",
+                )
+                .unwrap();
+            stmt.query_map([q], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(hits(&conn, "ka*"), [2, 1]);
+        assert_eq!(hits(&conn, "kay*"), [1]);
+        assert_eq!(hits(&conn, "kale"), [2]);
+        assert_eq!(hits(&conn, "nothing"), [3]);
+        // The send path's per-batch indexing still works on the rebuilt table.
+        conn.execute_batch(
+            "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body, created_at)
+                 VALUES (5, 1, 5, 1, 'e', 'kangaroo', 0);
+             INSERT INTO messages_fts (rowid, body)
+                 SELECT id, body FROM messages WHERE id BETWEEN 5 AND 5 AND deleted_at IS NULL;",
+        )
+        .unwrap();
+        assert_eq!(hits(&conn, "ka*"), [5, 2, 1]);
+        // Edit and delete triggers.
+        conn.execute("UPDATE messages SET body = 'canoe trip' WHERE id = 1", [])
+            .unwrap();
+        conn.execute(
+            "UPDATE messages SET body = '', deleted_at = 10 WHERE id = 2",
+            [],
+        )
+        .unwrap();
+        assert_eq!(hits(&conn, "ka*"), [5]);
+        assert_eq!(hits(&conn, "ca*"), [1]);
+        conn.execute(
+            "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')",
+            [],
+        )
+        .unwrap();
+    }
+
+    /// Migration 0009 leaves only replies in `messages_reply_to`; every query that looks replies
+    /// up must still use it (a reply count per message of every history page would otherwise scan
+    /// the table).
+    #[test]
+    fn reply_lookups_use_the_partial_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, 1).unwrap();
+        for sql in [
+            "SELECT COUNT(*) FROM messages r WHERE r.reply_to = ?1 AND r.deleted_at IS NULL",
+            "SELECT id FROM messages m WHERE m.reply_to = ?1 AND m.seq > ?2 ORDER BY m.seq",
+            "SELECT EXISTS (SELECT 1 FROM messages m WHERE m.reply_to = ?1 AND m.seq <= ?2)",
+        ] {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let params = rusqlite::params_from_iter(vec![1; stmt.parameter_count()]);
+            let plan: Vec<String> = stmt
+                .query_map(params, |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan.iter().any(|step| step.contains("messages_reply_to")),
+                "{sql}: {plan:?}"
+            );
+        }
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! One database file in the data directory, opened in WAL mode (readers never block the writer),
 //! with `foreign_keys` on and a `busy_timeout` so concurrent writers wait instead of failing.
 //! Connections live in a small [`pool`] and run on blocking threads; sends have one more
-//! connection of their own, used by the group-commit writer
-//! ([`crate::services::group_commit`]) so that it never waits behind readers. Write transactions use
+//! connection of their own on a dedicated thread ([`writer`]), used by the group-commit writer
+//! ([`crate::services::group_commit`]) so that it never waits behind readers. The pool's
+//! connections map the database file into memory and keep a larger page cache, for the reads of
+//! deep history pages (see `READ_MMAP_BYTES`). Write transactions use
 //! `BEGIN IMMEDIATE` so that two read-then-write transactions cannot deadlock on lock upgrade — and
 //! so that writers are serialized, which is what makes event positions gap-free and visible in
 //! order (see [`crate::storage::events`]).
@@ -23,6 +25,7 @@ mod notifications;
 mod pool;
 mod search;
 mod teams;
+mod writer;
 
 use super::{Storage, StorageError};
 use async_trait::async_trait;
@@ -30,17 +33,26 @@ use pool::Pool;
 use rusqlite::{Connection, ErrorCode};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use writer::Writer;
 
 /// Connections in the pool. Small on purpose: see [`pool`].
 const POOL_SIZE: usize = 4;
+/// Bytes of the database file each read connection maps (`PRAGMA mmap_size`). Address space
+/// only: the pages are the OS page cache's, shared by every connection; a larger file is read
+/// through `pread` beyond this.
+const READ_MMAP_BYTES: i64 = 1 << 30;
+/// Page cache of each read connection, in KiB (`PRAGMA cache_size` takes a negative number as
+/// KiB; SQLite's default is 2,000 KiB).
+const READ_CACHE_KIB: i64 = 16 * 1024;
 /// How long a statement waits for the database lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct SqliteStorage {
     pool: Pool,
-    /// A connection of its own for sends (group commit): the batch writer never queues behind
-    /// readers for a pool connection, and readers never wait for it.
-    sends: Pool,
+    /// A connection of its own for sends (group commit), on a thread of its own ([`writer`]): the
+    /// batch writer never queues behind readers for a pool connection, and readers never wait
+    /// for it.
+    sends: Writer,
     path: PathBuf,
 }
 
@@ -128,7 +140,18 @@ impl SqliteStorage {
             c.pragma_update(None, "wal_autocheckpoint", 10_000)
                 .map_err(|e| StorageError::Backend(Box::new(e)))?;
         }
-        let sends = Pool::new(sends);
+        // The pool serves the reads (history pages, search, resumes). A page deep in a large
+        // database touches B-tree pages that no recent request did: read them straight from the
+        // OS page cache through a memory map instead of copying each through `pread` into
+        // SQLite's own 2 MB cache, and keep a larger cache of the pages that are not mapped (the
+        // WAL's, and any beyond the map). Measured with `jeco-bench history` (BENCHMARKS.md).
+        for c in &conns {
+            c.pragma_update(None, "mmap_size", READ_MMAP_BYTES)
+                .and_then(|()| c.pragma_update(None, "cache_size", -READ_CACHE_KIB))
+                .map_err(|e| StorageError::Backend(Box::new(e)))?;
+        }
+        let sends = Writer::spawn(sends.into_iter().next().expect("one send connection"))
+            .map_err(|e| StorageError::Backend(Box::new(e)))?;
         Ok(Self {
             pool: Pool::new(conns),
             sends,

@@ -1,8 +1,11 @@
 //! [`SearchStore`] on SQLite: FTS5 over `messages.body`.
 //!
-//! `messages_fts` is an external-content FTS5 table (migration 0004): the text is stored once, in
-//! `messages`, and triggers update the index in the same transaction as every insert, edit and
-//! delete, so search can never disagree with history. rusqlite's `bundled` feature compiles SQLite
+//! `messages_fts` is an external-content FTS5 table (migration 0004, rebuilt by 0008): the text is
+//! stored once, in `messages`, and the index is updated in the same transaction as every insert
+//! (by the send path, once per batch: migration 0007), edit and delete (triggers), so search can
+//! never disagree with history. It has a prefix index for 2- and 3-character prefixes
+//! (`prefix = '2 3'`, migration 0008): without it `ka*` expands to every term starting with `ka`
+//! and merges all their position lists before the first result (151 ms at a million messages). rusqlite's `bundled` feature compiles SQLite
 //! with `SQLITE_ENABLE_FTS5` (libsqlite3-sys' build script sets it), so no extra feature is needed;
 //! the migration would fail on a build without it.
 //!

@@ -1,0 +1,68 @@
+//! The send connection's own thread.
+//!
+//! Sends are stored by one group-commit writer ([`crate::services::group_commit`]) a batch at a
+//! time, always on the same connection. Running each batch through the blocking pool
+//! (`spawn_blocking`) handed it to whichever pool thread was free — under load tokio's blocking
+//! pool grew to dozens of threads, and the profile of `jeco-bench durable` showed the kernel
+//! switching between them (`finish_task_switch`) as the largest single cost. One long-lived
+//! thread that owns the connection takes each batch from a channel instead: it stays hot (its
+//! statement cache, its stack, its CPU caches), and a batch costs one wake-up of that thread and
+//! one of the task that waits for it.
+//!
+//! The channel is unbounded because what feeds it is bounded: the group-commit writer has one
+//! batch in flight at a time, behind a bounded queue of its own.
+
+use super::super::StorageError;
+use rusqlite::Connection;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+pub(super) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+fn stopped() -> StorageError {
+    StorageError::Backend("the SQLite writer thread has stopped".into())
+}
+
+impl Writer {
+    /// Starts the thread; it ends (closing the connection) when the `Writer` is dropped and the
+    /// jobs already sent have run.
+    pub(super) fn spawn(mut conn: Connection) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("jeco-sqlite-writer".into())
+            .spawn(move || {
+                for job in queue {
+                    job(&mut conn);
+                }
+            })?;
+        Ok(Self { jobs })
+    }
+
+    /// Runs `f` on the writer thread with its connection.
+    pub(super) async fn run<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move |conn: &mut Connection| {
+                // A panic rolls back the job's transaction (the `Transaction` guard's drop) and is
+                // reported to the caller; the thread and its connection carry on.
+                let result = catch_unwind(AssertUnwindSafe(|| f(conn)));
+                let _ = answer.send(result);
+            }))
+            .map_err(|_| stopped())?;
+        match answered.await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_panic)) => Err(StorageError::Backend(
+                "a write on the SQLite writer thread panicked".into(),
+            )),
+            Err(_) => Err(stopped()),
+        }
+    }
+}

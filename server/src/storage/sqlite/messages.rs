@@ -1008,6 +1008,29 @@ mod tests {
     use super::*;
     use crate::storage::{AccountStore, ConversationStore, NewGroup, NewUser};
 
+    /// A fresh database (kept alive by the returned directory) with one user per name.
+    async fn storage_with_users(names: &[&str]) -> (tempfile::TempDir, SqliteStorage, Vec<UserId>) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(dir.path().join("t.db"), 0)
+            .await
+            .unwrap();
+        let mut users = Vec::new();
+        for name in names {
+            let user = s
+                .create_user(NewUser {
+                    username: (*name).into(),
+                    password_hash: "h".into(),
+                    display_name: None,
+                    is_admin: false,
+                    created_at_ms: 1,
+                })
+                .await
+                .unwrap();
+            users.push(user.id);
+        }
+        (dir, s, users)
+    }
+
     fn new_message(conversation: ConversationId, sender: UserId, client_id: &str) -> NewMessage {
         NewMessage {
             conversation_id: conversation,
@@ -1030,25 +1053,7 @@ mod tests {
     #[tokio::test]
     async fn replayed_message_created_events_show_the_message_as_created() {
         use crate::storage::EventStore;
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStorage::open(dir.path().join("t.db"), 0)
-            .await
-            .unwrap();
-        let mut users = Vec::new();
-        for name in ["ann", "ben"] {
-            users.push(
-                s.create_user(NewUser {
-                    username: name.into(),
-                    password_hash: "h".into(),
-                    display_name: None,
-                    is_admin: false,
-                    created_at_ms: 1,
-                })
-                .await
-                .unwrap()
-                .id,
-            );
-        }
+        let (_dir, s, users) = storage_with_users(&["ann", "ben"]).await;
         let (ann, ben) = (users[0], users[1]);
         let (room, _) = s
             .create_group(NewGroup {
@@ -1104,24 +1109,7 @@ mod tests {
     /// users by when they reacted; mentions by user id).
     #[tokio::test]
     async fn a_page_gets_each_message_its_own_mentions_and_reactions() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStorage::open(dir.path().join("t.db"), 0)
-            .await
-            .unwrap();
-        let mut users = Vec::new();
-        for name in ["ann", "ben", "cat"] {
-            let u = s
-                .create_user(NewUser {
-                    username: name.into(),
-                    password_hash: "h".into(),
-                    display_name: None,
-                    is_admin: false,
-                    created_at_ms: 1,
-                })
-                .await
-                .unwrap();
-            users.push(u.id);
-        }
+        let (_dir, s, users) = storage_with_users(&["ann", "ben", "cat"]).await;
         let (ann, ben, cat) = (users[0], users[1], users[2]);
         let (room, _) = s
             .create_group(NewGroup {
@@ -1203,24 +1191,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_is_stored_in_order_once_per_client_id_and_failures_stay_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStorage::open(dir.path().join("t.db"), 0)
-            .await
-            .unwrap();
-        let user = s
-            .create_user(NewUser {
-                username: "batcher".into(),
-                password_hash: "h".into(),
-                display_name: None,
-                is_admin: false,
-                created_at_ms: 1,
-            })
-            .await
-            .unwrap();
+        let (_dir, s, users) = storage_with_users(&["batcher"]).await;
+        let user_id = users[0];
         let (room, _) = s
             .create_group(NewGroup {
                 name: "room".into(),
-                owner: user.id,
+                owner: user_id,
                 members: Vec::new(),
                 now_ms: 1,
                 added_preview: None,
@@ -1230,7 +1206,7 @@ mod tests {
         let before = s.conversation(room.id).await.unwrap().unwrap().last_seq;
         let results = s
             .send_messages(vec![
-                new_message(room.id, user.id, "a"),
+                new_message(room.id, user_id, "a"),
                 // Mentions a user who does not exist: its message row is written, then the mention
                 // fails its foreign key — refused alone, rolled back to its savepoint.
                 NewMessage {
@@ -1238,13 +1214,13 @@ mod tests {
                         users: vec![UserId(424_242)],
                         ..MentionSet::default()
                     },
-                    ..new_message(room.id, user.id, "b")
+                    ..new_message(room.id, user_id, "b")
                 },
                 // No such conversation: refused alone, before anything is written.
-                new_message(ConversationId(9_999), user.id, "x"),
-                new_message(room.id, user.id, "c"),
+                new_message(ConversationId(9_999), user_id, "x"),
+                new_message(room.id, user_id, "c"),
                 // The same key again within the batch: the original, not a second row.
-                new_message(room.id, user.id, "a"),
+                new_message(room.id, user_id, "a"),
             ])
             .await
             .unwrap();

@@ -67,6 +67,9 @@ async fn main() -> Result<()> {
         &prereqs,
         &[
             ("JECO_DESKTOP_SERVER", Path::new(&url)),
+            // Measure the app as it runs for people: its default rendering, not the compositing
+            // the e2e driver turns on for screenshots (none are taken here).
+            ("JECO_DESKTOP_GPU", Path::new("auto")),
             ("JECO_DESKTOP_DATA_DIR", &app_data),
         ],
         &log,

@@ -83,6 +83,20 @@ async fn profile_team_invite_and_roles() -> Result<()> {
             .await?,
     )
     .await?;
+    // The list shows the new role once the server has it (the select is not optimistic);
+    // closing before that would race the change.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app
+        .value(&app.wait_for("select[aria-label='Role of @ivan']").await?)
+        .await?
+        != "admin"
+    {
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "the role change never showed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     // Reopened, the dialog reads the roles from the server again.
     app.click(
         &app.wait_for("[data-testid=team-dialog] [aria-label=Close]")

@@ -250,12 +250,15 @@ pub(crate) async fn handshake(
     on_open: impl FnOnce(),
 ) -> Result<(Socket, ReadyInfo), SyncError> {
     let work = async {
-        let (mut socket, _response) = tokio_tungstenite::connect_async(url.as_str())
-            .await
-            .map_err(|e| SyncError::Connect {
-                url: url.to_string(),
-                source: Box::new(e),
-            })?;
+        // Nagle off: a send written while the previous one is unacknowledged would otherwise
+        // wait for the server's delayed ACK (up to 40 ms).
+        let (mut socket, _response) =
+            tokio_tungstenite::connect_async_with_config(url.as_str(), None, true)
+                .await
+                .map_err(|e| SyncError::Connect {
+                    url: url.to_string(),
+                    source: Box::new(e),
+                })?;
         on_open();
         let hello = ClientFrame::Hello {
             protocol: PROTOCOL_VERSION.to_owned(),

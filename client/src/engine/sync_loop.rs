@@ -16,8 +16,10 @@
 //! - **Resync.** When the server says a conversation is too far behind (or an event reveals a
 //!   gap), it is reloaded over REST: the conversation first, then its newest page.
 //! - **Dead links.** A socket can stay "open" for minutes after the network is gone (sleep, a
-//!   pulled cable, a NAT that forgot us). The loop pings every `ping_interval` and gives up on a
-//!   connection that answers nothing within `pong_timeout`, then reconnects.
+//!   pulled cable, a NAT that forgot us). The loop pings at the server's heartbeat interval (25 s
+//!   by default; at most `ping_interval`), and at once when the user sends a frame and the last
+//!   ping is more than 5 s old; it gives up on a connection that answers nothing within
+//!   `pong_timeout`, then reconnects. A change of network interfaces reconnects at once.
 //! - **Backoff.** Failed attempts wait `backoff_min · 2^n` (capped at `backoff_max`) with full
 //!   jitter, so a server restart is not met by every client at the same instant;
 //!   [`super::Engine::reconnect_now`] and a change of the machine's network interfaces
@@ -42,7 +44,7 @@ use tokio_tungstenite::tungstenite::Message;
 /// Timing of the sync loop.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
-    /// Send a ping this often.
+    /// Ping at least this often; the server's heartbeat interval (`ready`) when that is shorter.
     pub ping_interval: Duration,
     /// A connection that has not answered a ping within this is dead.
     pub pong_timeout: Duration,
@@ -57,13 +59,25 @@ pub struct Timing {
 impl Default for Timing {
     fn default() -> Self {
         Self {
-            ping_interval: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(60),
             pong_timeout: Duration::from_secs(4),
             handshake_timeout: Duration::from_secs(10),
             backoff_min: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
         }
     }
+}
+
+/// While frames are going out (typing, presence), the link is checked at most this often.
+const ACTIVE_CHECK: Duration = Duration::from_secs(5);
+
+/// How often to ping: the server's heartbeat interval (it tunes its idle timeout and its own CPU to
+/// it; a client pinging 5× as often costs a server with many idle connections 5× the work), but
+/// never less often than [`Timing::ping_interval`] and never more than once a second.
+pub(super) fn ping_every(server_heartbeat: Duration, timing: &Timing) -> Duration {
+    server_heartbeat
+        .min(timing.ping_interval)
+        .max(Duration::from_secs(1).min(timing.ping_interval))
 }
 
 impl Timing {
@@ -216,12 +230,13 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
         return end;
     }
 
-    let mut ping = tokio::time::interval(inner.timing.ping_interval);
+    let mut ping = tokio::time::interval(ping_every(ready.heartbeat_interval, &inner.timing));
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
     let mut nonce: u64 = 0;
-    // When the oldest unanswered ping was sent.
+    // When the oldest unanswered ping was sent, and when the last one was.
     let mut waiting_since: Option<Instant> = None;
+    let mut last_ping = Instant::now();
     loop {
         let deadline = waiting_since.map(|t| t + inner.timing.pong_timeout);
         tokio::select! {
@@ -230,6 +245,7 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
                 if waiting_since.is_none() {
                     waiting_since = Some(Instant::now());
                 }
+                last_ping = Instant::now();
                 if let Err(e) = socket.send(text_frame(&ClientFrame::Ping { nonce })).await {
                     return End::Retry(format!("the connection failed: {e}"));
                 }
@@ -243,6 +259,16 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
             Some(frame) = frames_rx.recv() => {
                 if let Err(e) = socket.send(text_frame(&frame)).await {
                     return End::Retry(format!("the connection failed: {e}"));
+                }
+                // The user is active: check the link now rather than at the next heartbeat, so a
+                // dead one is noticed within the pong timeout while someone is looking.
+                if waiting_since.is_none() && last_ping.elapsed() >= ACTIVE_CHECK {
+                    nonce += 1;
+                    waiting_since = Some(Instant::now());
+                    last_ping = Instant::now();
+                    if let Err(e) = socket.send(text_frame(&ClientFrame::Ping { nonce })).await {
+                        return End::Retry(format!("the connection failed: {e}"));
+                    }
                 }
             }
             message = socket.next() => {
@@ -676,5 +702,27 @@ mod tests {
         let draws: std::collections::HashSet<_> = (0..50).map(|_| t.backoff(5)).collect();
         assert!(draws.len() > 1);
         assert!(t.backoff(100) <= t.backoff_max);
+    }
+
+    #[test]
+    fn pings_follow_the_servers_heartbeat_within_bounds() {
+        let t = Timing::default();
+        let s = Duration::from_secs;
+        // The server's default heartbeat is what an idle client sends: not the old fixed 5 s.
+        assert_eq!(ping_every(s(25), &t), s(25));
+        assert_eq!(ping_every(s(40), &t), s(40));
+        // A server asking for very long or zero intervals is bounded.
+        assert_eq!(ping_every(s(3600), &t), t.ping_interval);
+        assert_eq!(ping_every(Duration::ZERO, &t), s(1));
+        // Tests that want fast heartbeats still get them.
+        let fast = Timing {
+            ping_interval: Duration::from_millis(300),
+            ..t
+        };
+        assert_eq!(ping_every(s(25), &fast), Duration::from_millis(300));
+        assert_eq!(
+            ping_every(Duration::ZERO, &fast),
+            Duration::from_millis(300)
+        );
     }
 }

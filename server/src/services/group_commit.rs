@@ -7,7 +7,7 @@
 //! [`send_messages`](crate::storage::MessageStore::send_messages) call: one transaction, positions
 //! assigned in queue order, a refused message failing alone. While that commit runs, the next
 //! batch queues; there is no timer, so a lone send is not delayed and a busy server batches by
-//! itself.
+//! itself. A second task publishes each committed batch while the next one commits.
 //!
 //! Only after the commit does the writer, in batch order, publish each new message's events and
 //! then answer its caller — so **an ack still means committed**, events leave in position order (no
@@ -86,6 +86,12 @@ async fn write_loop(
     storage: Arc<dyn Storage>,
     fanout: Arc<dyn Fanout>,
 ) {
+    // Publishing a batch (its events to every recipient's connection, then the acks) overlaps the
+    // next batch's commit: done in between, it left the writer thread idle ~20 % of the time under
+    // load (`jeco-bench durable`, BENCHMARKS.md). Batches reach the publisher in commit order, and
+    // each message is acknowledged only after its own commit, as before.
+    let (committed, to_publish) = mpsc::channel::<Stored>(1);
+    tokio::spawn(publish_loop(to_publish, fanout));
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let (messages, replies): (Vec<NewMessage>, Vec<_>) =
@@ -98,6 +104,20 @@ async fn write_loop(
             micros = began.elapsed().as_micros() as u64,
             "batch committed"
         );
+        if committed.send(Stored { stored, replies }).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// A committed (or failed) batch on its way to the publisher.
+struct Stored {
+    stored: Result<Vec<Result<SendOutcome, StorageError>>, StorageError>,
+    replies: Vec<oneshot::Sender<Result<SendOutcome, StorageError>>>,
+}
+
+async fn publish_loop(mut batches: mpsc::Receiver<Stored>, fanout: Arc<dyn Fanout>) {
+    while let Some(Stored { stored, replies }) = batches.recv().await {
         match stored {
             Ok(results) => {
                 for (result, reply) in results.into_iter().zip(replies) {

@@ -47,6 +47,20 @@ pub(super) fn append_event(
         .map_err(backend)?
         .query_row([conversation.0], |r| r.get(0))
         .map_err(backend)?;
+    insert_event(tx, conversation, seq, actor, now_ms, data)
+}
+
+/// Stores an event at `seq`, a position the caller has already taken (moved the conversation's
+/// `last_seq` to) in this transaction: the send path takes it together with the activity time,
+/// in one update of the conversation row instead of two.
+pub(super) fn insert_event(
+    tx: &Connection,
+    conversation: ConversationId,
+    seq: i64,
+    actor: UserId,
+    now_ms: i64,
+    data: EventData,
+) -> Result<EventRecord, StorageError> {
     let stored = match &data {
         EventData::MessageCreated { message }
             if message.attachments.is_empty()

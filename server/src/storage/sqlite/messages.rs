@@ -511,45 +511,52 @@ fn insert_message(
             retry_after,
         }));
     }
-    // Cached statements: this runs for every message of every batch.
-    let existing: Option<i64> = tx
-        .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2")
+    // Cached statements: this runs for every message of every batch, so it is three statements:
+    // the insert, which also finds a reused (sender, client_id) through that unique index (no row
+    // comes back) and takes the conversation's next position as the message's seq (the position
+    // of its event); one update of the conversation row (position and activity time); the event.
+    let inserted: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body,
+                 reply_to, created_at, mentions_channel, mentions_here)
+             VALUES (?1, (SELECT last_seq + 1 FROM conversations WHERE id = ?1),
+                     ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (sender_id, client_id) DO NOTHING
+             RETURNING id, seq",
+        )
         .map_err(backend)?
-        .query_row(params![m.sender_id.0, m.client_id], |r| r.get(0))
+        .query_row(
+            params![
+                m.conversation_id.0,
+                m.sender_id.0,
+                m.client_id,
+                m.body,
+                m.reply_to.map(|r| r.0),
+                m.now_ms,
+                m.mentions.channel,
+                m.mentions.here
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()
         .map_err(backend)?;
-    if let Some(id) = existing {
+    let Some((id, seq)) = inserted else {
+        let id: i64 = tx
+            .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2")
+            .map_err(backend)?
+            .query_row(params![m.sender_id.0, m.client_id], |r| r.get(0))
+            .map_err(backend)?;
         return message_by_id(tx, MessageId(id))?
             .map(SendOutcome::Duplicate)
             .ok_or(StorageError::NotFound);
-    }
-    // The message's seq is the position of its event: the conversation's next one.
-    let seq: i64 = tx
-        .prepare_cached("SELECT last_seq + 1 FROM conversations WHERE id = ?1")
-        .map_err(backend)?
-        .query_row([m.conversation_id.0], |r| r.get(0))
-        .optional()
-        .map_err(backend)?
-        .ok_or(StorageError::NotFound)?;
+    };
+    let id = MessageId(id);
     tx.prepare_cached(
-        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body,
-             reply_to, created_at, mentions_channel, mentions_here)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "UPDATE conversations SET last_seq = ?2, last_activity_at = ?3 WHERE id = ?1",
     )
     .map_err(backend)?
-    .execute(params![
-        m.conversation_id.0,
-        seq,
-        m.sender_id.0,
-        m.client_id,
-        m.body,
-        m.reply_to.map(|r| r.0),
-        m.now_ms,
-        m.mentions.channel,
-        m.mentions.here
-    ])
+    .execute(params![m.conversation_id.0, seq, m.now_ms])
     .map_err(backend)?;
-    let id = MessageId(tx.last_insert_rowid());
     let mut mentioned = m.mentions.users.clone();
     if !mentioned.is_empty() {
         insert_mentions(tx, id, &mentioned)?;
@@ -557,10 +564,6 @@ fn insert_message(
     if !m.attachments.is_empty() {
         super::media::attach(tx, id, m.sender_id, &m.attachments)?;
     }
-    tx.prepare_cached("UPDATE conversations SET last_activity_at = ?1 WHERE id = ?2")
-        .map_err(backend)?
-        .execute(params![m.now_ms, m.conversation_id.0])
-        .map_err(backend)?;
     // The new row as `message_by_id` would read it back, without reading it back: a new message has
     // no replies, reactions or edits, and its mentions are stored ordered and without repeats.
     mentioned.sort();
@@ -597,16 +600,16 @@ fn insert_message(
         message_by_id(tx, id).ok().flatten().as_ref(),
         Some(&message)
     );
-    let event = append_event(
+    let event = super::events::insert_event(
         tx,
         m.conversation_id,
+        seq,
         m.sender_id,
         m.now_ms,
         EventData::MessageCreated {
             message: message.clone(),
         },
     )?;
-    debug_assert_eq!(event.seq, seq);
     let mut committed = Committed {
         events: vec![event],
         recipients: facts.members.clone(),

@@ -6,7 +6,8 @@
 //! connection of their own on a dedicated thread ([`writer`]), used by the group-commit writer
 //! ([`crate::services::group_commit`]) so that it never waits behind readers. The pool's
 //! connections map the database file into memory and keep a larger page cache, for the reads of
-//! deep history pages (see `READ_MMAP_BYTES`). Write transactions use
+//! deep history pages (see `READ_MMAP_BYTES`). WAL checkpoints run on a thread of their own
+//! ([`checkpointer`]), never inside a commit. Write transactions use
 //! `BEGIN IMMEDIATE` so that two read-then-write transactions cannot deadlock on lock upgrade — and
 //! so that writers are serialized, which is what makes event positions gap-free and visible in
 //! order (see [`crate::storage::events`]).
@@ -15,6 +16,7 @@
 //! [`notifications`], [`search`], [`contacts`], [`media`].
 
 mod accounts;
+mod checkpointer;
 mod contacts;
 mod conversations;
 mod events;
@@ -44,6 +46,11 @@ const READ_MMAP_BYTES: i64 = 1 << 30;
 /// Page cache of each read connection, in KiB (`PRAGMA cache_size` takes a negative number as
 /// KiB; SQLite's default is 2,000 KiB).
 const READ_CACHE_KIB: i64 = 16 * 1024;
+/// Page cache of the send connection, in KiB. Each batch appends to the same few B-trees
+/// (messages and their indexes, events, the full-text index); with SQLite's default 2,000 KiB
+/// their hot pages did not stay cached and the writer thread spent ~8 % of its time in `pread`
+/// re-reading them (profile of `jeco-bench durable`, BENCHMARKS.md).
+const SEND_CACHE_KIB: i64 = 64 * 1024;
 /// How long a statement waits for the database lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -127,19 +134,18 @@ impl SqliteStorage {
                 for _ in 0..POOL_SIZE {
                     conns.push(open_connection(&open_path).map_err(open_err)?);
                 }
+                // Checkpoints run on a thread of their own, never inside a commit.
+                let nudge = checkpointer::spawn(open_connection(&open_path).map_err(open_err)?)
+                    .map_err(|e| StorageError::Backend(Box::new(e)))?;
+                for c in &mut conns {
+                    nudge.install(c).map_err(open_err)?;
+                }
                 Ok(conns)
             })
             .await
             .map_err(|e| StorageError::Backend(Box::new(e)))??;
         let mut conns = conns;
         let sends = conns.split_off(POOL_SIZE);
-        // The send connection commits most often, so it runs most automatic checkpoints: let the
-        // WAL grow to ~40 MB between them (a page written many times is copied back once, and the
-        // checkpoint's fsync is paid less often).
-        for c in &sends {
-            c.pragma_update(None, "wal_autocheckpoint", 10_000)
-                .map_err(|e| StorageError::Backend(Box::new(e)))?;
-        }
         // The pool serves the reads (history pages, search, resumes). A page deep in a large
         // database touches B-tree pages that no recent request did: read them straight from the
         // OS page cache through a memory map instead of copying each through `pread` into
@@ -148,6 +154,10 @@ impl SqliteStorage {
         for c in &conns {
             c.pragma_update(None, "mmap_size", READ_MMAP_BYTES)
                 .and_then(|()| c.pragma_update(None, "cache_size", -READ_CACHE_KIB))
+                .map_err(|e| StorageError::Backend(Box::new(e)))?;
+        }
+        for c in &sends {
+            c.pragma_update(None, "cache_size", -SEND_CACHE_KIB)
                 .map_err(|e| StorageError::Backend(Box::new(e)))?;
         }
         let sends = Writer::spawn(sends.into_iter().next().expect("one send connection"))

@@ -2,9 +2,9 @@
 //!
 //! [`open`] performs the documented handshake (`jeco_shared::ws`): upgrade with the `jeco.v1`
 //! subprotocol, token either in `Sec-WebSocket-Protocol` or in the hello frame, then wait for
-//! `ready`. [`LiveConnection::hold`] keeps it alive the way the protocol asks — an application
-//! `ping` every `heartbeat_interval_ms` taken from the server's `ready`, and answering the server's
-//! WebSocket pings (tungstenite does that while the stream is read) — until told to stop.
+//! `ready`. [`LiveConnection::hold`] keeps it alive the way the protocol asks and the engine does —
+//! answering the server's WebSocket pings (tungstenite does that while the stream is read), and an
+//! application `ping` only after more than `heartbeat_interval_ms` of silence — until told to stop.
 //!
 //! The client is kept lean (4 KiB read buffer instead of tungstenite's 128 KiB default) because
 //! one load-generator process holds up to ~20,000 of them; the server's own settings are not
@@ -180,38 +180,43 @@ impl LiveConnection {
         self.socket
     }
 
-    /// Keeps the connection alive until `stop` turns true. `phase` delays the first heartbeat so
-    /// that thousands of connections opened in a burst do not ping in lockstep.
-    pub async fn hold(mut self, phase: Duration, mut stop: watch::Receiver<bool>) -> HoldOutcome {
-        let mut heartbeat = tokio::time::interval_at(
-            Instant::now() + phase.min(self.heartbeat_interval),
-            self.heartbeat_interval,
-        );
+    /// Keeps the connection alive until `stop` turns true, as the engine does: answer the
+    /// server's WebSocket pings (it sends one after a heartbeat interval of silence; tungstenite
+    /// answers while the stream is read) and ping only when nothing was heard for the interval and
+    /// a tenth. `heartbeats` counts both: server pings answered and application pongs received.
+    pub async fn hold(mut self, mut stop: watch::Receiver<bool>) -> HoldOutcome {
+        let silence = self.heartbeat_interval + self.heartbeat_interval / 10;
+        let mut last_heard = Instant::now();
         let mut nonce = 0u64;
-        let mut pongs = 0u64;
+        let mut heartbeats = 0u64;
         loop {
             tokio::select! {
-                _ = stopped(&mut stop) => return HoldOutcome::Held { pongs },
-                _ = heartbeat.tick() => {
+                _ = stopped(&mut stop) => return HoldOutcome::Held { pongs: heartbeats },
+                () = tokio::time::sleep_until(last_heard + silence) => {
                     nonce += 1;
+                    last_heard = Instant::now();
                     let ping = encode(&ClientFrame::Ping { nonce });
                     if let Err(e) = self.socket.send(Message::text(ping)).await {
                         return HoldOutcome::Lost(e.into());
                     }
                 }
-                message = self.socket.next() => match message {
-                    None => return HoldOutcome::Lost(Failure::Eof),
-                    Some(Err(e)) => return HoldOutcome::Lost(e.into()),
-                    Some(Ok(Message::Close(frame))) => {
-                        return HoldOutcome::Lost(Failure::Closed(frame.map_or(1005, |f| u16::from(f.code))));
-                    }
-                    Some(Ok(Message::Text(text))) => {
-                        if matches!(serde_json::from_str(text.as_str()), Ok(ServerFrame::Pong { .. })) {
-                            pongs += 1;
+                message = self.socket.next() => {
+                    last_heard = Instant::now();
+                    match message {
+                        None => return HoldOutcome::Lost(Failure::Eof),
+                        Some(Err(e)) => return HoldOutcome::Lost(e.into()),
+                        Some(Ok(Message::Close(frame))) => {
+                            return HoldOutcome::Lost(Failure::Closed(frame.map_or(1005, |f| u16::from(f.code))));
                         }
+                        Some(Ok(Message::Text(text))) => {
+                            if matches!(serde_json::from_str(text.as_str()), Ok(ServerFrame::Pong { .. })) {
+                                heartbeats += 1;
+                            }
+                        }
+                        // Answered by tungstenite on this or the next read.
+                        Some(Ok(Message::Ping(_))) => heartbeats += 1,
+                        Some(Ok(_)) => {}
                     }
-                    // WebSocket pings are answered by tungstenite on the next read or write.
-                    Some(Ok(_)) => {}
                 },
             }
         }

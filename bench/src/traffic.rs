@@ -527,17 +527,21 @@ pub async fn run(
         let mut stop = stop_rx.clone();
         let last_event = last_event.clone();
         readers.push(Some(tokio::spawn(async move {
-            let mut ticker = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+            // As the engine does: the server pings a silent connection; ping only after more
+            // than an interval without hearing anything.
+            let silence = heartbeat + heartbeat / 10;
+            let mut last_heard = Instant::now();
             let mut nonce = 0;
             let lost = loop {
                 tokio::select! {
                     _ = stop.wait_for(|s| *s) => break None,
-                    _ = ticker.tick() => {
+                    () = tokio::time::sleep_until(last_heard + silence) => {
                         nonce += 1;
+                        last_heard = Instant::now();
                         let ping = serde_json::to_string(&ClientFrame::Ping { nonce }).unwrap_or_default();
                         let _ = tx.send(Message::text(ping));
                     }
-                    message = stream.next() => match message {
+                    message = stream.next() => match { last_heard = Instant::now(); message } {
                         Some(Ok(Message::Text(text))) => {
                             // Heartbeat pongs do not count: "quiet" means no traffic.
                             if receiver.on_text(text.as_str()) {

@@ -96,7 +96,8 @@ pub enum WorkerEvent {
         held: u64,
         lost: u64,
         losses: BTreeMap<String, u64>,
-        /// Application pongs received while holding (proves heartbeats flowed).
+        /// Heartbeats while holding: server pings answered and application pongs received (proves
+        /// heartbeats flowed).
         pongs: u64,
     },
     /// A traffic job's result.
@@ -237,11 +238,7 @@ async fn hold_idle(plan: HoldPlan, mut stdin: Lines<BufReader<tokio::io::Stdin>>
                 Ok(connection) => {
                     let _ = opened_tx.send(Ok(()));
                     drop(opened_tx);
-                    // Spread first heartbeats over one interval (connections open in bursts).
-                    let phase = connection
-                        .heartbeat_interval
-                        .mul_f64((index % 100) as f64 / 100.0);
-                    Some(connection.hold(phase, stop).await)
+                    Some(connection.hold(stop).await)
                 }
                 Err(failure) => {
                     let _ = opened_tx.send(Err(failure));

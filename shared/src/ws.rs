@@ -8,9 +8,13 @@
 //! 2. The client's first frame is [`ClientFrame::Hello`] with its protocol version and — unless it used
 //!    the header — its token. The server answers [`ServerFrame::Ready`], or closes with one of the
 //!    [`close`] codes so the client knows whether to refresh its token, sign out, or upgrade.
-//! 3. The client sends [`ClientFrame::Ping`] every `heartbeat_interval_ms`; a connection silent for
-//!    `idle_timeout_ms` is closed with [`close::HEARTBEAT_TIMEOUT`]. A client silent for longer than
-//!    an interval also gets WebSocket pings, which every WebSocket library answers by itself.
+//! 3. **Heartbeats.** The server sends a WebSocket ping to a connection it has heard nothing from
+//!    for `heartbeat_interval_ms`; every WebSocket library answers it by itself. A connection silent
+//!    for `idle_timeout_ms` is closed with [`close::HEARTBEAT_TIMEOUT`]. So a client hears something
+//!    at least every interval (plus about a twenty-fifth of it: pings go out in bursts); one that
+//!    heard nothing for longer may check its link with [`ClientFrame::Ping`], answered with
+//!    [`ServerFrame::Pong`]. Clients need not ping on their own otherwise (they used to, every
+//!    interval; a server with many idle connections is cheaper pinging them in bursts).
 //!
 //! 4. **Resume.** A reconnecting client puts its last positions ([`crate::events::Resume`]) in the
 //!    hello. After `ready` the server replays, in order and exactly once, every conversation event
@@ -117,7 +121,7 @@ pub enum ServerFrame {
         server_version: String,
         user: User,
         session_id: SessionId,
-        /// How often the client should send [`ClientFrame::Ping`].
+        /// The server pings a connection silent this long (see the module docs, step 3).
         heartbeat_interval_ms: u64,
         /// A connection silent this long is closed.
         idle_timeout_ms: u64,

@@ -469,7 +469,10 @@ fn table(r: &ConnectionsResult) -> Table {
     for (reason, count) in &r.losses {
         t.row(format!("  lost: {reason}"), thousands(*count as f64, 0));
     }
-    t.row("app pongs received", thousands(r.pongs as f64, 0));
+    t.row(
+        "heartbeats (pings answered, pongs)",
+        thousands(r.pongs as f64, 0),
+    );
     if let Some(fd_limit) = r.server.fd_limit {
         t.row("server fd limit", thousands(fd_limit as f64, 0));
     }

@@ -16,9 +16,10 @@
 //! - **Resync.** When the server says a conversation is too far behind (or an event reveals a
 //!   gap), it is reloaded over REST: the conversation first, then its newest page.
 //! - **Dead links.** A socket can stay "open" for minutes after the network is gone (sleep, a
-//!   pulled cable, a NAT that forgot us). The loop pings at the server's heartbeat interval (25 s
-//!   by default; at most `ping_interval`), and at once when the user sends a frame and the last
-//!   ping is more than 5 s old; it gives up on a connection that answers nothing within
+//!   pulled cable, a NAT that forgot us). The server pings every connection it has not heard from
+//!   for its heartbeat interval (25 s by default), so the loop pings only when it has heard nothing
+//!   for a little longer (at most `ping_interval`), and at once when the user sends a frame and the
+//!   last ping is more than 5 s old; it gives up on a connection that answers nothing within
 //!   `pong_timeout`, then reconnects. A change of network interfaces reconnects at once.
 //! - **Backoff.** Failed attempts wait `backoff_min · 2^n` (capped at `backoff_max`) with full
 //!   jitter, so a server restart is not met by every client at the same instant;
@@ -44,7 +45,8 @@ use tokio_tungstenite::tungstenite::Message;
 /// Timing of the sync loop.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
-    /// Ping at least this often; the server's heartbeat interval (`ready`) when that is shorter.
+    /// Check the link with a ping after at most this long without hearing anything (sooner is
+    /// never needed: see `check_after_silence`).
     pub ping_interval: Duration,
     /// A connection that has not answered a ping within this is dead.
     pub pong_timeout: Duration,
@@ -71,11 +73,14 @@ impl Default for Timing {
 /// While frames are going out (typing, presence), the link is checked at most this often.
 const ACTIVE_CHECK: Duration = Duration::from_secs(5);
 
-/// How often to ping: the server's heartbeat interval (it tunes its idle timeout and its own CPU to
-/// it; a client pinging 5× as often costs a server with many idle connections 5× the work), but
-/// never less often than [`Timing::ping_interval`] and never more than once a second.
-pub(super) fn ping_every(server_heartbeat: Duration, timing: &Timing) -> Duration {
-    server_heartbeat
+/// How long the link may be silent before the engine checks it with a ping: the server's heartbeat
+/// interval and a tenth (the server pings every connection it has not heard from for an interval,
+/// in bursts up to a twenty-fifth of it late), but no longer than [`Timing::ping_interval`] and
+/// not under a second. A healthy link is therefore never pinged by the client: the server's pings
+/// (answered by tungstenite) and events keep it heard. Clients used to ping every 5 s; a server
+/// with many idle clients pays for every such ping with a wake-up.
+pub(super) fn check_after_silence(server_heartbeat: Duration, timing: &Timing) -> Duration {
+    (server_heartbeat + server_heartbeat / 10)
         .min(timing.ping_interval)
         .max(Duration::from_secs(1).min(timing.ping_interval))
 }
@@ -230,21 +235,22 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
         return end;
     }
 
-    let mut ping = tokio::time::interval(ping_every(ready.heartbeat_interval, &inner.timing));
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ping.tick().await;
+    // The server pings a connection it has not heard from for a heartbeat interval, so a live link
+    // is never silent much longer than that; only then does the engine ask itself.
+    let silence = check_after_silence(ready.heartbeat_interval, &inner.timing);
+    let mut last_heard = Instant::now();
     let mut nonce: u64 = 0;
     // When the oldest unanswered ping was sent, and when the last one was.
     let mut waiting_since: Option<Instant> = None;
     let mut last_ping = Instant::now();
     loop {
         let deadline = waiting_since.map(|t| t + inner.timing.pong_timeout);
+        let check_at = waiting_since.is_none().then(|| last_heard + silence);
         tokio::select! {
-            _ = ping.tick() => {
+            _ = async { tokio::time::sleep_until(check_at.unwrap_or_else(Instant::now)).await },
+                if check_at.is_some() => {
                 nonce += 1;
-                if waiting_since.is_none() {
-                    waiting_since = Some(Instant::now());
-                }
+                waiting_since = Some(Instant::now());
                 last_ping = Instant::now();
                 if let Err(e) = socket.send(text_frame(&ClientFrame::Ping { nonce })).await {
                     return End::Retry(format!("the connection failed: {e}"));
@@ -290,7 +296,9 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
                         };
                     }
                     Some(Ok(_)) => {
+                        // A WebSocket ping (tungstenite answers it) or pong.
                         waiting_since = None;
+                        last_heard = Instant::now();
                         continue;
                     }
                     Some(Err(e)) => return End::Retry(format!("the connection failed: {e}")),
@@ -298,6 +306,7 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
                 };
                 // Anything heard proves the link is alive.
                 waiting_since = None;
+                last_heard = Instant::now();
                 let frame = match serde_json::from_str::<ServerFrame>(&text) {
                     Ok(frame) => frame,
                     Err(e) => {
@@ -705,23 +714,30 @@ mod tests {
     }
 
     #[test]
-    fn pings_follow_the_servers_heartbeat_within_bounds() {
+    fn the_link_is_checked_only_after_the_servers_heartbeat_went_missing() {
         let t = Timing::default();
         let s = Duration::from_secs;
-        // The server's default heartbeat is what an idle client sends: not the old fixed 5 s.
-        assert_eq!(ping_every(s(25), &t), s(25));
-        assert_eq!(ping_every(s(40), &t), s(40));
+        // The server's default heartbeat: a live link is heard every ~25 s, so the client waits
+        // a tenth longer before asking (it used to ping every 5 s).
+        assert_eq!(
+            check_after_silence(s(25), &t),
+            Duration::from_millis(27_500)
+        );
+        assert_eq!(check_after_silence(s(40), &t), s(44));
         // A server asking for very long or zero intervals is bounded.
-        assert_eq!(ping_every(s(3600), &t), t.ping_interval);
-        assert_eq!(ping_every(Duration::ZERO, &t), s(1));
-        // Tests that want fast heartbeats still get them.
+        assert_eq!(check_after_silence(s(3600), &t), t.ping_interval);
+        assert_eq!(check_after_silence(Duration::ZERO, &t), s(1));
+        // Tests that want fast checks still get them.
         let fast = Timing {
             ping_interval: Duration::from_millis(300),
             ..t
         };
-        assert_eq!(ping_every(s(25), &fast), Duration::from_millis(300));
         assert_eq!(
-            ping_every(Duration::ZERO, &fast),
+            check_after_silence(s(25), &fast),
+            Duration::from_millis(300)
+        );
+        assert_eq!(
+            check_after_silence(Duration::ZERO, &fast),
             Duration::from_millis(300)
         );
     }

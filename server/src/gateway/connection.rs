@@ -27,11 +27,12 @@
 //! many sends are in flight the socket is not read, which pushes back on the client. Other actions
 //! are rare and quick and run one at a time, in order.
 //!
-//! **Heartbeats cost one wake-up per interval.** A single timer stands for both the server's ping
+//! **Heartbeats are the server's, in bursts.** A single timer stands for both the server's ping
 //! and the idle timeout: every frame heard pushes it back (an atomic update in tokio's timer, no
-//! wake-up), so a client that sends its application `ping` every interval is never pinged by the
-//! server. Only a client silent for [`ping_after_silence`] gets a WebSocket ping, and one silent for
-//! the whole idle timeout is closed.
+//! wake-up). A client silent for [`ping_after_silence`] (one heartbeat interval) gets a WebSocket
+//! ping, which every WebSocket library answers by itself, and one silent for the whole idle
+//! timeout is closed. The deadlines sit on a shared grid, so idle connections are pinged, and
+//! answer, in bursts: see [`ping_after_silence`] for why clients no longer ping on their own.
 
 use super::GatewaySettings;
 use super::follow::Follower;
@@ -348,10 +349,12 @@ async fn live(
         Err(WriteError::Gone) => return None,
     }
     let quiet = ping_after_silence(settings.heartbeat_interval, settings.idle_timeout);
+    let step = grid_step(settings.heartbeat_interval);
     let mut last_heard = Instant::now();
     let mut pinged = false;
-    // Server ping when silent for `quiet`, close when silent for the idle timeout: one timer.
-    let timer = tokio::time::sleep_until(last_heard + quiet);
+    // Server ping when silent for `quiet`, close when silent for the idle timeout: one timer, its
+    // deadlines on the shared grid.
+    let timer = tokio::time::sleep_until(on_grid(last_heard + quiet, step));
     tokio::pin!(timer);
     let mut sends = InFlight::default();
     let chat = &ctx.chat;
@@ -375,7 +378,7 @@ async fn live(
                     break ending;
                 }
                 pinged = true;
-                timer.as_mut().reset(last_heard + settings.idle_timeout);
+                timer.as_mut().reset(on_grid(last_heard + settings.idle_timeout, step));
                 continue;
             }
             Some(reply) = sends.next(), if !sends.is_empty() => {
@@ -420,7 +423,7 @@ async fn live(
         // (no wake-up; tokio re-files a later deadline when the old one comes due).
         last_heard = Instant::now();
         pinged = false;
-        timer.as_mut().reset(last_heard + quiet);
+        timer.as_mut().reset(on_grid(last_heard + quiet, step));
         let reply = match message {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -550,13 +553,38 @@ fn poll_socket(
     }
 }
 
-/// How long a client may be silent before the server pings it. A client that sends its own
-/// `ping` every heartbeat interval must never be pinged (half again the interval of margin for a
-/// late timer), and one that only answers pings must be asked, and answer, well before the idle
-/// timeout (half an interval of margin). The config requires idle timeout > heartbeat, so this is
-/// never zero.
+/// How long a client may be silent before the server pings it: one heartbeat interval, or the
+/// idle timeout less half an interval if that is shorter, so a client that only answers pings is
+/// asked, and answers, well before the idle timeout. The config requires idle timeout >
+/// heartbeat, so this is never zero.
+///
+/// **The server keeps the connection alive, not the client.** Clients used to send their own
+/// `ping` every interval; each arrived on its own, at a random moment, and woke a worker thread
+/// for one frame. With 20,000 idle connections that was ~800 wake-ups a second, and the wake-ups
+/// (context switches, `futex`) were most of the server's idle CPU (BENCHMARKS.md, `connections`).
+/// Server pings go out on a shared grid ([`on_grid`]): every connection due within the same grid
+/// step is pinged in one burst, and the pongs come back in one, so a worker wakes a few times a
+/// second however many connections there are.
 pub fn ping_after_silence(heartbeat: Duration, idle_timeout: Duration) -> Duration {
-    (heartbeat + heartbeat / 2).min(idle_timeout.saturating_sub(heartbeat / 2))
+    heartbeat.min(idle_timeout.saturating_sub(heartbeat / 2))
+}
+
+/// The grid step of heartbeat deadlines: 1/25 of the interval (1 s at the default 25 s), at least
+/// a millisecond (tokio's timer resolution).
+fn grid_step(heartbeat: Duration) -> Duration {
+    (heartbeat / 25).clamp(Duration::from_millis(1), Duration::from_secs(1))
+}
+
+/// `deadline` rounded up to the next multiple of `step` since a process-wide epoch, so deadlines of
+/// different connections that fall within one step fire in the same timer tick.
+fn on_grid(deadline: Instant, step: Duration) -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    let since = deadline.saturating_duration_since(epoch).as_nanos();
+    let step_ns = step.as_nanos().max(1);
+    let steps = since.div_ceil(step_ns);
+    let offset = u64::try_from(steps * step_ns).unwrap_or(u64::MAX);
+    epoch + Duration::from_nanos(offset)
 }
 
 /// Deliveries forwarded per wake-up of the live loop at most (then the socket and timers get a turn).
@@ -696,16 +724,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_client_that_pings_every_interval_is_never_pinged_and_a_silent_one_is_asked_in_time() {
+    fn a_silent_client_is_pinged_after_one_interval_and_has_time_to_answer() {
         let ms = Duration::from_millis;
-        // Defaults (25 s / 60 s): pinged after 37.5 s of silence, 22.5 s left to answer.
-        assert_eq!(ping_after_silence(ms(25_000), ms(60_000)), ms(37_500));
+        // Defaults (25 s / 60 s): pinged after 25 s of silence, 35 s left to answer.
+        assert_eq!(ping_after_silence(ms(25_000), ms(60_000)), ms(25_000));
         // A tight idle timeout: half an interval is still left to answer.
         assert_eq!(ping_after_silence(ms(10_000), ms(12_000)), ms(7_000));
         for (heartbeat, idle) in [(100, 400), (100, 1_500), (25_000, 60_000), (30, 31)] {
             let quiet = ping_after_silence(ms(heartbeat), ms(idle));
             assert!(quiet > Duration::ZERO);
             assert!(quiet + ms(heartbeat) / 2 <= ms(idle));
+            // The grid delays a deadline by less than a step, a small part of the interval.
+            assert!(grid_step(ms(heartbeat)) <= ms(heartbeat) / 25 + ms(1));
         }
+    }
+
+    #[test]
+    fn deadlines_within_one_step_share_a_grid_point_and_none_comes_early() {
+        let step = grid_step(Duration::from_secs(25));
+        assert_eq!(step, Duration::from_secs(1));
+        let base = on_grid(Instant::now() + Duration::from_secs(3), step);
+        let mut points = std::collections::HashSet::new();
+        for k in 1..=100u64 {
+            let deadline = base + Duration::from_millis(k * 10 - 5);
+            let at = on_grid(deadline, step);
+            assert!(at >= deadline, "early by {:?}", deadline - at);
+            assert!(at - deadline < step);
+            points.insert(at);
+        }
+        // 100 deadlines spread over one second land on one grid point (two at the boundary).
+        assert!(points.len() <= 2, "{} grid points", points.len());
+        // A deadline on the grid stays where it is.
+        assert_eq!(on_grid(base, step), base);
     }
 }

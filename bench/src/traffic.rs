@@ -541,20 +541,23 @@ pub async fn run(
                         let ping = serde_json::to_string(&ClientFrame::Ping { nonce }).unwrap_or_default();
                         let _ = tx.send(Message::text(ping));
                     }
-                    message = stream.next() => match { last_heard = Instant::now(); message } {
-                        Some(Ok(Message::Text(text))) => {
-                            // Heartbeat pongs do not count: "quiet" means no traffic.
-                            if receiver.on_text(text.as_str()) {
-                                last_event.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    message = stream.next() => {
+                        last_heard = Instant::now();
+                        match message {
+                            Some(Ok(Message::Text(text))) => {
+                                // Heartbeat pongs do not count: "quiet" means no traffic.
+                                if receiver.on_text(text.as_str()) {
+                                    last_event.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                                }
                             }
+                            Some(Ok(Message::Close(frame))) => {
+                                break Some(Failure::Closed(frame.map_or(1005, |f| u16::from(f.code))));
+                            }
+                            Some(Ok(_)) => {}
+                            Some(Err(e)) => break Some(e.into()),
+                            None => break Some(Failure::Eof),
                         }
-                        Some(Ok(Message::Close(frame))) => {
-                            break Some(Failure::Closed(frame.map_or(1005, |f| u16::from(f.code))));
-                        }
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => break Some(e.into()),
-                        None => break Some(Failure::Eof),
-                    },
+                    }
                 }
             };
             receiver.flush();

@@ -314,14 +314,27 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
                         continue;
                     }
                 };
+                // Handling a frame may ask the server over HTTP (a snapshot, a profile). If the link
+                // dies during that request, the loop would wait for its answer instead of noticing:
+                // the request gets as long as a silent link would (seen in the lost-answer
+                // scenario: a conversation snapshot in flight when the network went silent).
+                // (Going live after a replay reloads the whole list, which may take longer on a
+                // slow link; it is not bounded.)
                 if matches!(frame, ServerFrame::CaughtUp) {
                     if let Err(end) = state.go_live(&frames_tx).await {
                         return end;
                     }
                     continue;
                 }
-                if let Err(e) = state.handle(frame).await {
-                    return e;
+                let patience = silence + inner.timing.pong_timeout;
+                match tokio::time::timeout(patience, state.handle(frame)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(end)) => return end,
+                    Err(_) => {
+                        return End::Retry(format!(
+                            "a request to the server got no answer for {patience:?}"
+                        ));
+                    }
                 }
             }
         }

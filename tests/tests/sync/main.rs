@@ -373,16 +373,28 @@ async fn a_send_whose_answer_was_lost_is_kept_once() {
     let bob = engine(&server.url(), &dirs.bob);
     let dm = dm_between(&alice, &bob).await;
 
+    // Connection states as events, not the latest state: waiting to retry may last only a few
+    // milliseconds (jittered backoff) before the next attempt, which then hangs in its handshake.
+    let mut events = alice.subscribe();
     proxy.cut_answers(true);
     alice.send(dm, "said once", None).unwrap();
     // The server gets it (Bob sees it) while Alice hears nothing back.
     eventually(|| cached_texts(&bob, dm) == ["said once"]).await;
-    let state = alice
-        .wait_for(Duration::from_secs(10), |s| {
-            matches!(s, ConnectionState::WaitingToRetry { .. })
-        })
-        .await
-        .expect("a silent link is declared dead within seconds");
+    let state = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match events.recv().await {
+                Ok(EngineEvent::Connection(state @ ConnectionState::WaitingToRetry { .. })) => {
+                    return state;
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    panic!("the engine stopped")
+                }
+            }
+        }
+    })
+    .await
+    .expect("a silent link is declared dead within seconds");
     println!("dead link detected: {state:?}");
     assert_eq!(
         alice.outbox(Some(dm)).unwrap().len(),

@@ -70,6 +70,43 @@ impl Default for Timing {
     }
 }
 
+/// What the loop knows about its link's liveness.
+struct Link {
+    /// When anything was last heard.
+    last_heard: Instant,
+    /// When the oldest unanswered ping was sent.
+    waiting_since: Option<Instant>,
+    /// When the last ping was sent.
+    last_ping: Instant,
+    nonce: u64,
+}
+
+impl Link {
+    fn new() -> Self {
+        let now = Instant::now();
+        Self {
+            last_heard: now,
+            waiting_since: None,
+            last_ping: now,
+            nonce: 0,
+        }
+    }
+
+    fn heard(&mut self) {
+        self.waiting_since = None;
+        self.last_heard = Instant::now();
+    }
+
+    /// The next ping to send; from now on an answer is awaited.
+    fn ping(&mut self) -> Message {
+        self.nonce += 1;
+        let now = Instant::now();
+        self.waiting_since.get_or_insert(now);
+        self.last_ping = now;
+        text_frame(&ClientFrame::Ping { nonce: self.nonce })
+    }
+}
+
 /// While frames are going out (typing, presence), the link is checked at most this often.
 const ACTIVE_CHECK: Duration = Duration::from_secs(5);
 
@@ -238,21 +275,17 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
     // The server pings a connection it has not heard from for a heartbeat interval, so a live link
     // is never silent much longer than that; only then does the engine ask itself.
     let silence = check_after_silence(ready.heartbeat_interval, &inner.timing);
-    let mut last_heard = Instant::now();
-    let mut nonce: u64 = 0;
-    // When the oldest unanswered ping was sent, and when the last one was.
-    let mut waiting_since: Option<Instant> = None;
-    let mut last_ping = Instant::now();
+    let mut link = Link::new();
     loop {
-        let deadline = waiting_since.map(|t| t + inner.timing.pong_timeout);
-        let check_at = waiting_since.is_none().then(|| last_heard + silence);
+        let deadline = link.waiting_since.map(|t| t + inner.timing.pong_timeout);
+        let check_at = link
+            .waiting_since
+            .is_none()
+            .then(|| link.last_heard + silence);
         tokio::select! {
             _ = async { tokio::time::sleep_until(check_at.unwrap_or_else(Instant::now)).await },
                 if check_at.is_some() => {
-                nonce += 1;
-                waiting_since = Some(Instant::now());
-                last_ping = Instant::now();
-                if let Err(e) = socket.send(text_frame(&ClientFrame::Ping { nonce })).await {
+                if let Err(e) = socket.send(link.ping()).await {
                     return End::Retry(format!("the connection failed: {e}"));
                 }
             }
@@ -268,13 +301,11 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
                 }
                 // The user is active: check the link now rather than at the next heartbeat, so a
                 // dead one is noticed within the pong timeout while someone is looking.
-                if waiting_since.is_none() && last_ping.elapsed() >= ACTIVE_CHECK {
-                    nonce += 1;
-                    waiting_since = Some(Instant::now());
-                    last_ping = Instant::now();
-                    if let Err(e) = socket.send(text_frame(&ClientFrame::Ping { nonce })).await {
-                        return End::Retry(format!("the connection failed: {e}"));
-                    }
+                if link.waiting_since.is_none()
+                    && link.last_ping.elapsed() >= ACTIVE_CHECK
+                    && let Err(e) = socket.send(link.ping()).await
+                {
+                    return End::Retry(format!("the connection failed: {e}"));
                 }
             }
             message = socket.next() => {
@@ -297,16 +328,14 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
                     }
                     Some(Ok(_)) => {
                         // A WebSocket ping (tungstenite answers it) or pong.
-                        waiting_since = None;
-                        last_heard = Instant::now();
+                        link.heard();
                         continue;
                     }
                     Some(Err(e)) => return End::Retry(format!("the connection failed: {e}")),
                     None => return End::Retry("the connection ended".into()),
                 };
                 // Anything heard proves the link is alive.
-                waiting_since = None;
-                last_heard = Instant::now();
+                link.heard();
                 let frame = match serde_json::from_str::<ServerFrame>(&text) {
                     Ok(frame) => frame,
                     Err(e) => {

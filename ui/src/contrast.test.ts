@@ -136,3 +136,54 @@ describe('contrast', () => {
     },
   );
 });
+
+/**
+ * Interaction states and highlights: a `:hover`, `:focus-visible`, `:active` or `:disabled` rule
+ * usually sets only its background, and inherits the text colour from the rule it modifies (or
+ * from the page). Dark theme once turned secondary buttons white on hover under near-white text,
+ * and search matches (`mark`, `color: inherit`) white on pale yellow. So each state rule and each
+ * `mark` is checked with its missing half filled in the way the browser would.
+ */
+const STATES = /:(hover|focus-visible|focus|active|disabled)\b|:not\([^)]*\)/g;
+
+function statePairs(theme: 'light' | 'dark'): { selector: string; bg: string; fg: string }[] {
+  const vars = theme === 'light' ? light : dark;
+  const merged = new Map<string, Record<string, string>>();
+  for (const r of all) {
+    const isDark = r.selector.startsWith(`${DARK} `);
+    if (isDark && theme === 'light') continue;
+    const selector = isDark ? r.selector.slice(DARK.length + 1) : r.selector;
+    merged.set(selector, { ...merged.get(selector), ...r.props });
+  }
+  const out = [];
+  for (const [selector, props] of merged) {
+    const isState = STATES.test(selector);
+    STATES.lastIndex = 0;
+    const isMark = /(^|\s)mark$/.test(selector);
+    if (!isState && !isMark) continue;
+    const base = merged.get(selector.replace(STATES, '').trim()) ?? {};
+    const pick = (k: string) =>
+      props[k] && props[k] !== 'inherit' ? props[k] : base[k] && base[k] !== 'inherit' ? base[k] : undefined;
+    const background = pick('background') ?? pick('background-color');
+    const bg = solid(background, vars);
+    // Text colour: the state's, else the base rule's, else the page's.
+    const fg = solid(pick('color') ?? 'var(--text)', vars);
+    if (bg && fg) out.push({ selector, bg, fg });
+  }
+  return out;
+}
+
+describe('contrast of states and highlights', () => {
+  it.each(['light', 'dark'] as const)(
+    'hover, focus, active, disabled and mark stay readable (%s)',
+    (theme) => {
+      const rows = statePairs(theme);
+      expect(rows.some((r) => r.selector.includes('mark'))).toBe(true);
+      expect(rows.some((r) => r.selector.includes(':hover'))).toBe(true);
+      const unreadable = rows
+        .map((p) => ({ ...p, ratio: Math.round(ratio(p.bg, p.fg) * 100) / 100 }))
+        .filter((p) => p.ratio < 4.5);
+      expect(unreadable).toEqual([]);
+    },
+  );
+});

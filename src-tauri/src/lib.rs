@@ -180,6 +180,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             commands::inbox::mark_inbox_read,
             commands::inbox::mark_inbox_all_read,
             commands::set_embedded_running,
+            commands::people::my_profile,
             commands::people::update_profile,
             commands::people::set_avatar,
             commands::people::set_avatar_bytes,

@@ -65,6 +65,9 @@ pub struct AppStatus {
     pub embedded: EmbeddedStatus,
     /// The sync connection: `signed_out`, `connecting`, `live`, `waiting_to_retry`…
     pub connection: ConnectionState,
+    /// Someone has signed in with this app before (an account's cache exists): the sign-in screen
+    /// opens on "Sign in" then, and on "Create account" on a new install.
+    pub signed_in_before: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -215,6 +218,7 @@ impl AppState {
                 .as_ref()
                 .map(Engine::connection_state)
                 .unwrap_or(ConnectionState::SignedOut),
+            signed_in_before: has_account_cache(&self.data_dir.join("accounts")),
         }
     }
 
@@ -565,5 +569,44 @@ mod tests {
             "no embedded server when one is given"
         );
         assert!(!Settings::path(dir.path()).exists());
+    }
+}
+
+/// True when `accounts` (the engine's data dir: one folder per server, one `<user>.sqlite3` cache
+/// per account that signed in there) holds at least one account's cache.
+fn has_account_cache(accounts: &Path) -> bool {
+    let Ok(servers) = std::fs::read_dir(accounts) else {
+        return false;
+    };
+    servers.flatten().any(|server| {
+        std::fs::read_dir(server.path()).is_ok_and(|files| {
+            files
+                .flatten()
+                .any(|f| f.path().extension().is_some_and(|e| e == "sqlite3"))
+        })
+    })
+}
+
+#[cfg(test)]
+mod account_cache_tests {
+    use super::has_account_cache;
+
+    #[test]
+    fn a_new_install_has_no_account_and_a_cache_file_makes_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = dir.path().join("accounts");
+        assert!(!has_account_cache(&accounts), "no folder yet");
+        std::fs::create_dir_all(accounts.join("127.0.0.1_7860")).unwrap();
+        assert!(
+            !has_account_cache(&accounts),
+            "a server folder without a cache"
+        );
+        std::fs::write(accounts.join("127.0.0.1_7860").join("media.json"), b"{}").unwrap();
+        assert!(
+            !has_account_cache(&accounts),
+            "other files are not accounts"
+        );
+        std::fs::write(accounts.join("127.0.0.1_7860").join("7.sqlite3"), b"").unwrap();
+        assert!(has_account_cache(&accounts));
     }
 }

@@ -38,6 +38,18 @@ describe('sign-in screen', () => {
     expect(calls.some((c) => c.cmd === 'logout')).toBe(true);
   });
 
+  it('opens on Create account on a new install, and on Sign in once someone signed in here', async () => {
+    fakeApp({ app_status: () => status({ signedInBefore: false }) });
+    const { unmount } = render(<App />);
+    await screen.findByRole('heading', { name: 'Create your account' });
+    expect(screen.getByLabelText(/Display name/)).toBeInTheDocument();
+    unmount();
+
+    fakeApp({ app_status: () => status({ signedInBefore: true }) });
+    render(<App />);
+    await screen.findByRole('heading', { name: 'Welcome back' });
+  });
+
   it('registers with a display name', async () => {
     const calls = fakeApp({
       register: (args) => user({ username: 'grace', display_name: args.displayName as string }),

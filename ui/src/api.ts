@@ -139,6 +139,7 @@ export const api = {
   readReceipts: (conversationId: number) => call<ReadReceipt[]>('read_receipts', { conversationId }),
 
   // Profile, teams and contacts: online actions (they fail with `server_unreachable` offline).
+  myProfile: () => call<User>('my_profile'),
   updateProfile: (change: UpdateProfileRequest) => call<User>('update_profile', { change }),
   setAvatarBytes: (dataBase64: string) => call<User>('set_avatar_bytes', { dataBase64 }),
   removeAvatar: () => call<User>('remove_avatar'),

@@ -359,6 +359,47 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// Where the signed-in user is kept between runs, so a restart opens the account (and shows
+    /// the user) before any network.
+    fn last_account_file(&self) -> Option<PathBuf> {
+        self.account_dir
+            .as_ref()
+            .map(|d| d.join("last-account.json"))
+    }
+
+    fn write_last_account(&self, me: &User) {
+        if let Some(path) = self.last_account_file() {
+            let write = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
+                .and_then(|_| std::fs::write(&path, serde_json::to_vec(me).unwrap_or_default()));
+            if let Err(e) = write {
+                tracing::warn!(error = %e, "cannot remember the signed-in account");
+            }
+        }
+    }
+
+    /// The signed-in user as the server last described them (a profile edit's answer, or `ready`
+    /// on every connect): kept in the account, its cache and the last-account file. Before this,
+    /// a restart showed the profile as it was at sign-in, and a profile dialog filled from that
+    /// stale copy erased the status line on save.
+    pub(crate) fn remember_me(&self, me: &User) -> Result<()> {
+        let cache = {
+            let mut guard = self.account.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(account) = guard.as_mut().filter(|a| a.me.id == me.id) else {
+                return Ok(());
+            };
+            if account.me == *me {
+                return Ok(());
+            }
+            account.me = me.clone();
+            account.cache.clone()
+        };
+        cache.set_me(me)?;
+        cache.upsert_users(std::slice::from_ref(me))?;
+        self.write_last_account(me);
+        self.emit(EngineEvent::ConversationsChanged);
+        Ok(())
+    }
+
     pub(crate) fn emit(&self, event: EngineEvent) {
         // No subscriber is fine: the cache holds the state.
         let _ = self.events.send(event);
@@ -503,10 +544,7 @@ impl Engine {
     }
 
     fn last_account_file(&self) -> Option<PathBuf> {
-        self.inner
-            .account_dir
-            .as_ref()
-            .map(|d| d.join("last-account.json"))
+        self.inner.last_account_file()
     }
 
     fn last_account(&self) -> Result<Option<User>> {
@@ -533,13 +571,7 @@ impl Engine {
             None => Cache::in_memory()?,
         };
         cache.set_me(&user)?;
-        if let Some(path) = self.last_account_file() {
-            let write = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
-                .and_then(|_| std::fs::write(&path, serde_json::to_vec(&user).unwrap_or_default()));
-            if let Err(e) = write {
-                tracing::warn!(error = %e, "cannot remember the signed-in account");
-            }
-        }
+        self.inner.write_last_account(&user);
         let cache = Arc::new(cache);
         let (stop, stop_rx) = watch::channel(false);
         {

@@ -7,7 +7,8 @@
 //! team or member reads offline afterwards, and the UI hears of it through the usual events.
 
 use super::{Engine, EngineError, EngineEvent, Result};
-use crate::api::Method;
+use crate::api::{ApiError, Method};
+use crate::session::ClientError;
 use jeco_shared::UserId;
 use jeco_shared::contacts::{ContactList, ContactRequestList, SendContactRequest};
 use jeco_shared::conversations::{Member, MemberRole};
@@ -34,6 +35,24 @@ impl Engine {
             .await?;
         self.remember_me(&me)?;
         Ok(me)
+    }
+
+    /// The signed-in user's profile as the server has it now (remembered for offline use), or the
+    /// last known one when the server cannot be reached. A profile form shows this, never a copy
+    /// from sign-in.
+    pub async fn refresh_me(&self) -> Result<User> {
+        let (cached, _) = self.account()?;
+        match self
+            .json::<(), User>(Method::GET, "/users/me".to_owned(), None)
+            .await
+        {
+            Ok(me) => {
+                self.remember_me(&me)?;
+                Ok(me)
+            }
+            Err(EngineError::Client(ClientError::Api(ApiError::Unreachable { .. }))) => Ok(cached),
+            Err(e) => Err(e),
+        }
     }
 
     /// Sets the signed-in user's picture from an image file (the server checks its type from the
@@ -301,17 +320,8 @@ impl Engine {
 
     /// The signed-in user's new profile: in the session, in the cache, and told to the UI.
     fn remember_me(&self, me: &User) -> Result<()> {
-        {
-            let mut guard = self.inner.account.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(account) = guard.as_mut() {
-                account.me = me.clone();
-            }
-        }
-        let cache = self.cache()?;
-        cache.set_me(me)?;
-        cache.upsert_users(std::slice::from_ref(me))?;
-        self.inner.emit(EngineEvent::ConversationsChanged);
-        Ok(())
+        self.account()?;
+        self.inner.remember_me(me)
     }
 
     async fn json<B, T>(&self, method: Method, path: String, body: Option<&B>) -> Result<T>

@@ -250,7 +250,11 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
     };
     *attempt = 0;
     inner.set_state(ConnectionState::CatchingUp);
+    // `ready` carries the profile as the server has it now (edited on another device, say).
     if let Err(e) = cache.set_me(&ready.user) {
+        return End::Retry(format!("cannot write the cache: {e}"));
+    }
+    if let Err(e) = inner.remember_me(&ready.user) {
         return End::Retry(format!("cannot write the cache: {e}"));
     }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod mute;
+mod profile;
 mod support;
 mod sync;
 mod tokens;

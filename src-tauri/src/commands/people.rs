@@ -40,6 +40,13 @@ pub struct ContactRequestView {
     pub user: Option<User>,
 }
 
+/// The user's profile as the server has it now (the last known one offline): what the profile
+/// dialog shows, so that it never edits a stale copy.
+#[tauri::command]
+pub async fn my_profile(state: State<'_, AppState>) -> Result<User, CommandError> {
+    Ok(state.engine().await?.refresh_me().await?)
+}
+
 /// Changes the user's display name, bio and status line (absent fields stay as they are).
 #[tauri::command]
 pub async fn update_profile(

@@ -59,7 +59,8 @@ async fn register_sign_in_and_out_in_the_desktop_app() -> Result<()> {
         server_url,
         "the app should use JECO_DESKTOP_SERVER"
     );
-    app.wait_for_text("h1", "Welcome back").await?;
+    // A new install opens on "Create account" (nobody signed in here yet).
+    app.wait_for_text("h1", "Create your account").await?;
     app.screenshot(&screenshots.join("login.png")).await?;
 
     // Register.

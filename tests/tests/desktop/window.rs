@@ -26,7 +26,7 @@ async fn window_size_survives_a_restart() -> Result<()> {
         &[("JECO_DESKTOP_GPU", Path::new("auto"))],
     )
     .await?;
-    app.wait_for_text("h1", "Welcome back").await?;
+    app.wait_for_text("h1", "Create your account").await?;
     let has_gpu = std::fs::read_dir("/dev/dri").is_ok_and(|d| {
         d.flatten()
             .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
@@ -73,7 +73,7 @@ async fn window_size_survives_a_restart() -> Result<()> {
 
     // Started again: the same size, not the default.
     let app = Session::start(&driver.url, Driver::capabilities(&prereqs.app)).await?;
-    app.wait_for_text("h1", "Welcome back").await?;
+    app.wait_for_text("h1", "Create your account").await?;
     let (_, _, w, h) = app.window_rect().await?;
     ensure!(
         (w, h) == resized,

@@ -17,4 +17,9 @@ serverAddress: string | null, embedded: EmbeddedStatus,
 /**
  * The sync connection: `signed_out`, `connecting`, `live`, `waiting_to_retry`…
  */
-connection: ConnectionState, };
+connection: ConnectionState, 
+/**
+ * Someone has signed in with this app before (an account's cache exists): the sign-in screen
+ * opens on "Sign in" then, and on "Create account" on a new install.
+ */
+signedInBefore: boolean, };

@@ -16,9 +16,15 @@ interface Props {
 
 const NO_ERRORS: FormErrors = { banner: null, fields: {} };
 
+function firstMode(status: AppStatus | null): Mode {
+  return status && !status.signedInBefore ? 'register' : 'login';
+}
+
 /** Sign-in and account creation, with the server address the app talks to. */
 export function LoginScreen({ status, initialError = null, onSignedIn, onStatusChange }: Props) {
-  const [mode, setMode] = useState<Mode>('login');
+  // A new install opens on "Create account"; once anyone signed in here, on "Sign in".
+  const [mode, setMode] = useState<Mode>(firstMode(status));
+  const [modeChosen, setModeChosen] = useState(false);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [displayName, setDisplayName] = useState('');
@@ -31,7 +37,13 @@ export function LoginScreen({ status, initialError = null, onSignedIn, onStatusC
     setServer((current) => (current === '' ? (status?.serverAddress ?? '') : current));
   }, [status?.serverAddress]);
 
+  // The status may arrive after the first render: follow it until the person picks a tab.
+  useEffect(() => {
+    if (!modeChosen && status) setMode(firstMode(status));
+  }, [status, modeChosen]);
+
   function switchMode(next: Mode) {
+    setModeChosen(true);
     setMode(next);
     setErrors(NO_ERRORS);
   }

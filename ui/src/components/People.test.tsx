@@ -93,11 +93,33 @@ describe('profile', () => {
     expect(calls.find((c) => c.cmd === 'update_profile')?.args.change).toEqual({
       display_name: 'Countess Ada',
       status_text: 'computing',
-      bio: null,
     });
     expect(screen.getByRole('button', { name: 'Your profile' })).toHaveTextContent('Countess Ada');
     await userEvent.keyboard('{Escape}');
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+  });
+
+  it("shows the server's profile, not the app's older copy, and saves only what was changed", async () => {
+    // The app's copy is from sign-in; since then the status and bio were set (another device).
+    const onServer = { ...ADA, status_text: 'in the lab', bio: 'Countess' };
+    const calls = renderChat({
+      my_profile: () => onServer,
+      update_profile: (args) => ({ ...onServer, ...(args.change as object) }),
+    });
+    await userEvent.click(await screen.findByRole('button', { name: 'Your profile' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Your profile' });
+    await waitFor(() => expect(within(dialog).getByLabelText('Status')).toHaveValue('in the lab'));
+    expect(within(dialog).getByLabelText('About you')).toHaveValue('Countess');
+
+    const nameField = within(dialog).getByLabelText('Display name');
+    await userEvent.clear(nameField);
+    await userEvent.type(nameField, 'Ada L.');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Save' }));
+    await within(dialog).findByText('Saved.');
+    expect(calls.find((c) => c.cmd === 'update_profile')?.args.change).toEqual({
+      display_name: 'Ada L.',
+    });
+    expect(within(dialog).getByLabelText('Status')).toHaveValue('in the lab');
   });
 
   it('uploads a picture and says so plainly when the server is unreachable', async () => {

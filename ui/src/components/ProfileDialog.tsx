@@ -1,5 +1,5 @@
-import { FormEvent, useRef, useState } from 'react';
-import { api, toCommandError, User } from '../api';
+import { FormEvent, useEffect, useRef, useState } from 'react';
+import { api, toCommandError, UpdateProfileRequest, User } from '../api';
 import { Avatar } from './Avatar';
 import { Dialog } from './Dialog';
 import { base64Of } from '../files';
@@ -15,16 +15,61 @@ interface Props {
   onSaved: (user: User) => void;
 }
 
-/** The user's own profile: picture, display name, status line and bio. */
+type Field = 'display_name' | 'status_text' | 'bio';
+
+/** What the form shows for a profile field (`null` is an empty box). */
+function shown(user: User, field: Field): string {
+  return user[field] ?? '';
+}
+
+/**
+ * The user's own profile: picture, display name, status line and bio. It opens on the profile the
+ * server has now (the copy the app held could be from an older sign-in), and a save sends only
+ * the fields the person changed, so nothing they did not touch is overwritten.
+ */
 export function ProfileDialog({ user, onClose, onSaved }: Props) {
-  const [displayName, setDisplayName] = useState(user.display_name ?? '');
-  const [status, setStatus] = useState(user.status_text ?? '');
-  const [bio, setBio] = useState(user.bio ?? '');
+  const [values, setValues] = useState<Record<Field, string>>({
+    display_name: shown(user, 'display_name'),
+    status_text: shown(user, 'status_text'),
+    bio: shown(user, 'bio'),
+  });
+  const [edited, setEdited] = useState<Set<Field>>(new Set());
+  const editedRef = useRef(edited);
+  editedRef.current = edited;
   const [current, setCurrent] = useState(user);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
+
+  // The server's current profile fills every field the person has not started editing.
+  useEffect(() => {
+    let live = true;
+    api
+      .myProfile()
+      .then((fresh) => {
+        if (!live) return;
+        setCurrent(fresh);
+        setValues((v) => {
+          const next = { ...v };
+          for (const f of ['display_name', 'status_text', 'bio'] as Field[])
+            if (!editedRef.current.has(f)) next[f] = shown(fresh, f);
+          return next;
+        });
+        if (fresh.display_name !== user.display_name || fresh.avatar !== user.avatar) onSaved(fresh);
+      })
+      .catch(() => {
+        // Offline or signed out: the copy the app has is the best there is.
+      });
+    return () => {
+      live = false;
+    };
+    // Once per opening.
+  }, []);
+  function edit(field: Field, value: string) {
+    setValues((v) => ({ ...v, [field]: value }));
+    setEdited((e) => new Set(e).add(field));
+  }
 
   function explain(e: unknown) {
     const err = toCommandError(e);
@@ -41,12 +86,18 @@ export function ProfileDialog({ user, onClose, onSaved }: Props) {
     setError(null);
     setNote(null);
     try {
-      const saved = await api.updateProfile({
-        display_name: displayName.trim() || null,
-        status_text: status.trim() || null,
-        bio: bio.trim() || null,
-      });
+      const change: UpdateProfileRequest = {};
+      for (const f of edited) {
+        const value = values[f].trim() || null;
+        if (value !== current[f]) change[f] = value;
+      }
+      if (Object.keys(change).length === 0) {
+        setNote('Nothing to save.');
+        return;
+      }
+      const saved = await api.updateProfile(change);
       setCurrent(saved);
+      setEdited(new Set());
       onSaved(saved);
       setNote('Saved.');
     } catch (err) {
@@ -121,26 +172,26 @@ export function ProfileDialog({ user, onClose, onSaved }: Props) {
         <input
           id="profile-name"
           data-autofocus
-          value={displayName}
+          value={values.display_name}
           maxLength={NAME_MAX}
           placeholder={user.username}
-          onChange={(e) => setDisplayName(e.target.value)}
+          onChange={(e) => edit('display_name', e.target.value)}
         />
         <label htmlFor="profile-status">Status</label>
         <input
           id="profile-status"
-          value={status}
+          value={values.status_text}
           maxLength={STATUS_MAX}
           placeholder="In a meeting, on holiday…"
-          onChange={(e) => setStatus(e.target.value)}
+          onChange={(e) => edit('status_text', e.target.value)}
         />
         <label htmlFor="profile-bio">About you</label>
         <textarea
           id="profile-bio"
-          value={bio}
+          value={values.bio}
           maxLength={BIO_MAX}
           rows={3}
-          onChange={(e) => setBio(e.target.value)}
+          onChange={(e) => edit('bio', e.target.value)}
         />
         <p className="muted small">
           Signed in as <strong>@{user.username}</strong>

@@ -19,6 +19,7 @@ export function status(overrides: Partial<AppStatus> = {}): AppStatus {
       lanAddresses: [],
     },
     connection: { state: 'live' },
+    signedInBefore: true,
     ...overrides,
   };
 }

@@ -24,6 +24,7 @@
 pub mod alerts;
 pub mod bindings;
 pub mod commands;
+pub mod downloads;
 pub mod embedded;
 pub mod error;
 pub mod hosting;

@@ -336,22 +336,16 @@ pub async fn save_attachment(
     use tauri::Manager;
     let engine = state.engine().await?;
     let cached = engine.attachment_file(&attachment, false).await?;
-    let dir = app
-        .path()
-        .download_dir()
-        .map_err(|e| CommandError::new("internal", format!("No Downloads folder: {e}")))?;
-    // Only the last component of the sender's name, never a path of theirs.
-    let name = std::path::Path::new(&attachment.name)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .unwrap_or_else(|| format!("attachment-{}", attachment.id));
-    let mut target = dir.join(&name);
-    let mut n = 1;
-    while target.exists() {
-        target = dir.join(format!("({n}) {name}"));
-        n += 1;
-    }
+    let dir =
+        crate::downloads::downloads_dir(app.path().download_dir().ok(), app.path().home_dir().ok())
+            .ok_or_else(|| {
+                CommandError::new(
+                    "internal",
+                    "No Downloads folder and no home folder to save into",
+                )
+            })?;
+    let name = crate::downloads::safe_name(&attachment.name, attachment.id);
+    let target = crate::downloads::free_path(&dir, &name);
     std::fs::create_dir_all(&dir)
         .and_then(|_| std::fs::copy(&cached, &target))
         .map_err(|e| CommandError::new("internal", format!("Cannot save the file: {e}")))?;

@@ -368,6 +368,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
           }}
           teams={teams}
           presence={presence}
+          live={connection.state === 'live'}
           onManageTeam={(team) => setDialog({ kind: 'team', team })}
           onContacts={() => setDialog({ kind: 'contacts' })}
           onOpenSettings={() => setSettingsOpen(true)}

@@ -71,4 +71,39 @@ describe('presence in the sidebar', () => {
     await act(() => emit('engine-event', { type: 'presence', user_id: 2, status: 'online' }));
     expect(await screen.findByRole('img', { name: 'online' })).toBeInTheDocument();
   });
+
+  it('shows presence as unknown while the app is offline, not the last colour heard', async () => {
+    fakeApp({
+      users: () => [user(), user({ id: 2, username: 'grace' })],
+      connection_state: () => ({ state: 'live' }),
+      conversations: () => [
+        {
+          ...DM,
+          id: 8,
+          kind: 'direct',
+          name: null,
+          peer_presence: 'online',
+          members: [
+            { user_id: 1, role: 'member', joined_at: '2026-11-23T10:00:00Z' },
+            { user_id: 2, role: 'member', joined_at: '2026-11-23T10:00:00Z' },
+          ],
+        },
+      ],
+    });
+    render(<ChatView user={user()} status={status()} onSignedOut={() => undefined} />);
+    expect(await screen.findByRole('img', { name: 'online' })).toBeInTheDocument();
+    await act(() =>
+      emit('engine-event', {
+        type: 'connection',
+        state: 'waiting_to_retry',
+        attempt: 1,
+        retry_in_ms: 5000,
+        reason: 'down',
+      }),
+    );
+    expect(await screen.findByRole('img', { name: 'presence unknown while offline' })).toBeInTheDocument();
+    expect(screen.queryByRole('img', { name: 'online' })).not.toBeInTheDocument();
+    await act(() => emit('engine-event', { type: 'connection', state: 'live' }));
+    expect(await screen.findByRole('img', { name: 'online' })).toBeInTheDocument();
+  });
 });

@@ -17,6 +17,11 @@ interface Props {
   presence?: Map<number, PresenceStatus>;
   /** Opens the Settings dialog (the gear at the bottom). */
   onOpenSettings?: () => void;
+  /**
+   * The link to the server is up. Without it nobody's presence is known: dots show "unknown"
+   * instead of the last status heard (a green dot for someone who left an hour ago).
+   */
+  live?: boolean;
 }
 
 const SECTIONS: { kind: Conversation['kind']; title: string }[] = [
@@ -40,11 +45,13 @@ export function Sidebar({
   onContacts,
   onOpenSettings,
   presence,
+  live = true,
 }: Props) {
   const item = (c: Conversation) => {
     const label = conversationLabel(c, me, users);
     const peer = c.kind === 'direct' ? c.members.find((m) => m.user_id !== me)?.user_id : undefined;
-    const status = (peer !== undefined ? presence?.get(peer) : undefined) ?? c.peer_presence ?? 'offline';
+    const heard = (peer !== undefined ? presence?.get(peer) : undefined) ?? c.peer_presence ?? 'offline';
+    const status = live ? heard : 'unknown';
     const unread = c.unread_count > 0 && !c.muted;
     return (
       <li key={c.id}>
@@ -56,7 +63,13 @@ export function Sidebar({
           onClick={() => onSelect(c.id)}
         >
           {c.kind === 'direct' && (
-            <span className={`presence ${status}`} role="img" aria-label={status} data-testid="presence" />
+            <span
+              className={`presence ${status}`}
+              role="img"
+              aria-label={live ? status : 'presence unknown while offline'}
+              title={live ? undefined : 'Presence is unknown while offline'}
+              data-testid="presence"
+            />
           )}
           <span className="label">{label}</span>
           {c.muted && (

@@ -350,7 +350,21 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
           </button>
         </div>
       </header>
-      <ConnectionBanner state={connection} onRetry={() => void api.reconnectNow()} onSignIn={onSignedOut} />
+      <ConnectionBanner
+        state={connection}
+        onRetry={() => void api.reconnectNow()}
+        onSignIn={onSignedOut}
+        builtInStopped={status?.mode === 'embedded' && status.embedded.state === 'stopped'}
+        onStartBuiltIn={() =>
+          void api.setEmbeddedRunning(true).then(
+            (next) => {
+              setStatus(next);
+              void api.reconnectNow();
+            },
+            () => undefined,
+          )
+        }
+      />
       {error && (
         <div className="banner error" role="alert">
           {error}

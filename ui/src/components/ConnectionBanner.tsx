@@ -5,11 +5,23 @@ interface Props {
   state: ConnectionState;
   onRetry: () => void;
   onSignIn: () => void;
+  /**
+   * The app talks to its built-in server and the person stopped it: say so and offer to start it,
+   * instead of counting down to reconnects that cannot succeed.
+   */
+  builtInStopped?: boolean;
+  onStartBuiltIn?: () => void;
 }
 
 /** A clear line while the app is not live: offline (with a countdown and "Retry now"), connecting,
  * catching up, or signed out by the server. Nothing while live. */
-export function ConnectionBanner({ state, onRetry, onSignIn }: Props) {
+export function ConnectionBanner({
+  state,
+  onRetry,
+  onSignIn,
+  builtInStopped = false,
+  onStartBuiltIn,
+}: Props) {
   const [now, setNow] = useState(() => Date.now());
   const [since, setSince] = useState(() => Date.now());
   useEffect(() => {
@@ -23,6 +35,20 @@ export function ConnectionBanner({ state, onRetry, onSignIn }: Props) {
     case 'live':
       return null;
     case 'waiting_to_retry': {
+      if (builtInStopped)
+        return (
+          <div className="banner offline" role="status" data-testid="server-stopped-banner">
+            <span>
+              <strong>The built-in server is stopped.</strong> Your chats are still here; messages you write
+              are kept and sent once it runs again.
+            </span>
+            {onStartBuiltIn && (
+              <button type="button" className="secondary small" onClick={onStartBuiltIn}>
+                Start it
+              </button>
+            )}
+          </div>
+        );
       const left = Math.max(0, Math.ceil((state.retry_in_ms - (now - since)) / 1000));
       return (
         <div className="banner offline" role="status" data-testid="offline-banner">

@@ -57,4 +57,23 @@ describe('hosting the built-in server', () => {
     await userEvent.keyboard('{Escape}');
     expect(screen.getByTestId('server-pill')).toHaveTextContent('Hosting for your network');
   });
+
+  it('offers to start the built-in server the person stopped, instead of counting down to reconnects', async () => {
+    const stopped: AppStatus = {
+      ...status(),
+      connection: { state: 'waiting_to_retry', attempt: 2, retry_in_ms: 8000, reason: 'connection refused' },
+      embedded: { ...status().embedded, state: 'stopped', address: null },
+    };
+    const calls = fakeApp({
+      connection_state: () => stopped.connection,
+      set_embedded_running: () => status(),
+      reconnect_now: () => null,
+    });
+    render(<ChatView user={user()} status={stopped} onSignedOut={() => undefined} />);
+    const banner = await screen.findByTestId('server-stopped-banner');
+    expect(banner).toHaveTextContent('The built-in server is stopped.');
+    expect(banner).not.toHaveTextContent(/Reconnecting/);
+    await userEvent.click(within(banner).getByRole('button', { name: 'Start it' }));
+    expect(calls.filter((c) => c.cmd === 'set_embedded_running').map((c) => c.args.run)).toEqual([true]);
+  });
 });

@@ -157,6 +157,29 @@ impl Session {
         .map(drop)
     }
 
+    /// Moves the (virtual) mouse over the middle of `element`, as a person pointing at it: what
+    /// `:hover` styles react to.
+    pub async fn hover(&self, element: &Element) -> Result<()> {
+        post(
+            &self.http,
+            &self.url("/actions"),
+            json!({ "actions": [{
+                "type": "pointer",
+                "id": "mouse",
+                "parameters": { "pointerType": "mouse" },
+                "actions": [{
+                    "type": "pointerMove",
+                    "duration": 0,
+                    "origin": { ELEMENT_KEY: element.0 },
+                    "x": 0,
+                    "y": 0
+                }]
+            }] }),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Clears an input and types `text` into it.
     pub async fn fill(&self, element: &Element, text: &str) -> Result<()> {
         post(

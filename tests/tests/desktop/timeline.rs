@@ -15,7 +15,7 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Gives a message keyboard focus, which shows its actions (as hovering does).
+/// Waits for a message to show and gives it focus.
 async fn focus_message(app: &Session, id: i64) -> Result<()> {
     let selector = format!("article[data-message-id=\"{id}\"]");
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -38,9 +38,19 @@ async fn focus_message(app: &Session, id: i64) -> Result<()> {
     }
 }
 
-/// Clicks one of a message's actions (by its accessible label).
+/// Clicks one of a message's actions (by its accessible label): scrolled into view, pointed at
+/// (its toolbar shows on hover, as for a person), then clicked.
 async fn message_action(app: &Session, id: i64, label: &str) -> Result<()> {
     focus_message(app, id).await?;
+    app.execute(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+        json!([format!("article[data-message-id=\"{id}\"]")]),
+    )
+    .await?;
+    let article = app
+        .wait_for(&format!("article[data-message-id=\"{id}\"]"))
+        .await?;
+    app.hover(&article).await?;
     let button = app
         .wait_for(&format!(
             "article[data-message-id=\"{id}\"] .actions button[aria-label=\"{label}\"]"

@@ -36,7 +36,11 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
   # (@rollup/rollup-*, @tauri-apps/cli-*), which `npm ci` then rejects as out of sync.
   npm --prefix ui install --no-audit --no-fund
 fi
-npm --prefix ui run build
+# Rebuilt only when an input is newer than the last build: a rebuilt ui/dist recompiles the app.
+if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/src ui/index.html ui/package.json ui/package-lock.json \
+      ui/vite.config.ts ui/tsconfig.json -newer ui/dist/index.html -print -quit 2>/dev/null)" ]; then
+  npm --prefix ui run build
+fi
 
 echo "e2e-desktop: building the desktop app and the test"
 cargo build -p jeco-desktop -p jeco-client -p jeco-server --bins
@@ -85,6 +89,6 @@ echo "e2e-desktop: running under ${isolate[*]:+${isolate[*]} + }dbus-run-session
   eval "$(printf "jeco-e2e" | HOME="$JECO_E2E_KEYRING_HOME" XDG_DATA_HOME="$JECO_E2E_KEYRING_HOME/share" \
     gnome-keyring-daemon --unlock --components=secrets)"
   # The daemon exits with this D-Bus session.
-  xvfb-run -a -s "-screen 0 1280x1024x24" \
+  xvfb-run -a -s "-screen 0 1600x1200x24" \
     cargo test -p jeco-e2e --test desktop -- --test-threads=1 $JECO_E2E_TEST_ARGS
 '

@@ -43,7 +43,7 @@ async fn focus_message(app: &Session, id: i64) -> Result<()> {
 async fn message_action(app: &Session, id: i64, label: &str) -> Result<()> {
     focus_message(app, id).await?;
     app.execute(
-        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'nearest'});",
         json!([format!("article[data-message-id=\"{id}\"]")]),
     )
     .await?;
@@ -252,6 +252,18 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
         .await?;
     app.settle().await?;
     app.screenshot(&screenshots.join("thread.png")).await?;
+    // The thread's text box has room to write in (it was about 40 px wide at the default window,
+    // the placeholder wrapping a letter or two a line).
+    let width = app
+        .execute(
+            "return document.querySelector('[data-testid=thread-composer]').getBoundingClientRect().width;",
+            json!([]),
+        )
+        .await?;
+    ensure!(
+        width.as_f64().is_some_and(|w| w >= 200.0),
+        "the thread composer is {width} px wide"
+    );
     app.click(
         &app.wait_for("select[aria-label=Theme] option[value=dark]")
             .await?,
@@ -259,6 +271,7 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
     .await?;
     app.settle().await?;
     app.screenshot(&screenshots.join("thread-dark.png")).await?;
+    check_window_sizes(&app, &screenshots).await?;
     app.click(
         &app.wait_for("select[aria-label=Theme] option[value=system]")
             .await?,
@@ -322,5 +335,67 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
     app.quit().await.context("closing the app")?;
     drop(driver);
     server.stop().await;
+    Ok(())
+}
+
+/// The chat with its thread panel open, at a large, a small and the smallest supported window, in
+/// both themes: a screenshot of each (`thread-<w>x<h>-<theme>.png`), and what broke before at
+/// 900 px and below: the page scrolled sideways, the top bar wrapped onto several lines and
+/// "Log out" was cut off, the composers were squeezed to a few letters. Leaves the window at its
+/// first size.
+async fn check_window_sizes(app: &Session, screenshots: &Path) -> Result<()> {
+    let (_, _, w0, h0) = app.window_rect().await?;
+    for (w, h) in [(1440, 900), (800, 600), (640, 480)] {
+        app.set_window_size(w, h).await?;
+        for theme in ["light", "dark"] {
+            app.click(
+                &app.wait_for(&format!("select[aria-label=Theme] option[value={theme}]"))
+                    .await?,
+            )
+            .await?;
+            app.settle().await?;
+            app.screenshot(&screenshots.join(format!("thread-{w}x{h}-{theme}.png")))
+                .await?;
+        }
+        let layout = app
+            .execute(
+                "const d = document.documentElement;\
+                 const rect = (s) => { const e = document.querySelector(s); \
+                   if (!e) return null; const r = e.getBoundingClientRect(); \
+                   return {left: r.left, right: r.right, width: r.width, height: r.height}; };\
+                 return {scroll: d.scrollWidth, client: d.clientWidth, \
+                   topbar: rect('.topbar'), logout: rect('[data-testid=logout]'), \
+                   composer: rect('[data-testid=composer]'), \
+                   thread: rect('[data-testid=thread-composer]')};",
+                json!([]),
+            )
+            .await?;
+        let n = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+        let at = format!("at {w}×{h}: {layout}");
+        ensure!(
+            n(&layout["scroll"]) <= n(&layout["client"]),
+            "the page scrolls sideways {at}"
+        );
+        ensure!(
+            n(&layout["topbar"]["height"]) <= 64.0,
+            "the top bar wrapped {at}"
+        );
+        ensure!(
+            n(&layout["logout"]["right"]) <= n(&layout["client"])
+                && n(&layout["logout"]["left"]) >= 0.0,
+            "Log out is cut off {at}"
+        );
+        ensure!(
+            n(&layout["thread"]["width"]) >= 200.0,
+            "the thread composer is squeezed {at}"
+        );
+        // The main composer is under the thread panel when that covers the timeline.
+        ensure!(
+            layout["composer"].is_null() || n(&layout["composer"]["width"]) >= 200.0 || w <= 900,
+            "the composer is squeezed {at}"
+        );
+    }
+    app.set_window_size(w0, h0).await?;
+    app.settle().await?;
     Ok(())
 }

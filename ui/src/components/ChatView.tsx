@@ -269,7 +269,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
       <header className="topbar">
         <div className="brand">
           <Logo size={28} />
-          <span>Jeco Chat</span>
+          <span className="brand-name">Jeco Chat</span>
         </div>
         <div className="topbar-right">
           {status?.serverAddress && (
@@ -286,11 +286,13 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
                 className={`dot ${connection.state === 'live' ? 'live' : 'offline'}`}
                 aria-hidden="true"
               />
-              {status.mode === 'embedded'
-                ? status.embedded.hosting
-                  ? 'Hosting for your network'
-                  : 'Built-in server'
-                : status.serverAddress}
+              <span className="pill-label">
+                {status.mode === 'embedded'
+                  ? status.embedded.hosting
+                    ? 'Hosting for your network'
+                    : 'Built-in server'
+                  : status.serverAddress}
+              </span>
             </button>
           )}
           <button

@@ -102,10 +102,23 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
   // Opened at the first unread message (further up), it does not start stuck to the bottom.
   const stick = useRef(firstUnreadKey === null);
   const scroller = useRef<HTMLElement | null>(null);
+  // The viewport's size at the last scroll: a scroll that comes with a new size is the window or
+  // a panel resizing (the browser clamping the position), not the reader leaving the bottom.
+  const viewport = useRef({ w: 0, h: 0 });
   const onScroll = useRef(() => {
     const el = scroller.current;
-    if (el) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    if (!el) return;
+    if (el.clientHeight !== viewport.current.h || el.clientWidth !== viewport.current.w) return;
+    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
   });
+  // A reader at the newest message stays there when the window (or the space beside a panel)
+  // grows or shrinks.
+  const resized = useRef<ResizeObserver | null>(null);
+  const follow = useRef(() => {});
+  follow.current = () => {
+    if (stick.current && items.length > 0)
+      virtuoso.current?.scrollToIndex({ index: items.length - 1, align: 'end' });
+  };
 
   // Prepending (older history) lowers the first index by as many items as came before the old
   // first one; appending and updates leave it. Kept in a ref, adjusted as the data changes.
@@ -230,8 +243,21 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
           followOutput={(bottom) => (bottom || stick.current ? 'auto' : false)}
           scrollerRef={(el) => {
             scroller.current?.removeEventListener('scroll', onScroll.current);
+            resized.current?.disconnect();
             scroller.current = el instanceof HTMLElement ? el : null;
-            scroller.current?.addEventListener('scroll', onScroll.current, { passive: true });
+            const current = scroller.current;
+            if (!current) return;
+            viewport.current = { w: current.clientWidth, h: current.clientHeight };
+            current.addEventListener('scroll', onScroll.current, { passive: true });
+            if (typeof ResizeObserver !== 'undefined') {
+              resized.current = new ResizeObserver(() => {
+                const size = { w: current.clientWidth, h: current.clientHeight };
+                if (size.w === viewport.current.w && size.h === viewport.current.h) return;
+                viewport.current = size;
+                follow.current();
+              });
+              resized.current.observe(current);
+            }
           }}
           atBottomStateChange={setAtBottom}
           // A message on screen grew or shrank (a reaction, an edit, a delete, an image): a reader

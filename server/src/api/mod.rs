@@ -9,8 +9,8 @@
 //! `access_token` from register or login.
 //!
 //! Cross-cutting behaviour is set once here: the request body limit, CORS (off unless origins are
-//! configured), request tracing (method, path, status, latency — never bodies, and `Authorization`
-//! is marked sensitive), and 404/405 in the one error shape.
+//! configured), request tracing (method, matched route, status, latency — never the query string,
+//! headers or bodies, see [`request_span`]), and 404/405 in the one error shape.
 
 pub mod auth;
 pub mod contacts;
@@ -33,7 +33,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -130,9 +130,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
     if let Some(cors) = cors_layer(&config.cors_allowed_origins) {
         app = app.layer(cors);
     }
-    // Spans carry method, path and version only: no headers, no bodies.
+    // Spans carry method and matched route only: no query, no headers, no bodies (see
+    // `request_span`). `Router::layer` wraps each route, so the span sees the `MatchedPath`.
     let trace = TraceLayer::new_for_http()
-        .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+        .make_span_with(request_span)
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
     app.layer(trace)
         .layer(SetSensitiveRequestHeadersLayer::new([
@@ -140,6 +141,24 @@ pub fn router(state: AppState, config: &Config) -> Router {
             header::SEC_WEBSOCKET_PROTOCOL,
             header::COOKIE,
         ]))
+}
+
+/// The span of one request in the log: its method and the route it matched
+/// (`/api/v1/attachments/{id}/content`), never the URI it came with. Query strings carry secrets
+/// (a signed download's `sig`, which works without a token; search words; a token a client put in
+/// a URL) and paths carry whatever a client typed, so a request that matched no route is logged
+/// as `(no route)` and its status.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(no route)", axum::extract::MatchedPath::as_str);
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route,
+        version = ?request.version(),
+    )
 }
 
 /// `None` (no CORS headers at all) unless origins are configured.

@@ -2,8 +2,9 @@
 //!
 //! axum's own `Json`, `Query` and `Path` answer with plain-text bodies; these wrappers keep their
 //! behaviour but map every rejection to an [`ApiError`] with a precise code:
-//! wrong content type → 415, body over the limit → 413, broken JSON → 400 `invalid_json`, JSON of
-//! the wrong shape → 400 `validation_failed` naming the field.
+//! wrong content type → 415, body over the limit → 413 (a too-long `Content-Length` before the
+//! body is read), a stalled body → 408, broken JSON → 400 `invalid_json`, JSON of the wrong shape
+//! (an array or a scalar where an object belongs, too) → 400 `validation_failed` naming the field.
 
 use super::errors::ApiError;
 use crate::services::Principal;
@@ -45,15 +46,65 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 "expected a JSON body with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
-            } else {
-                ApiError::new(ErrorCode::BadRequest, rejection.body_text())
-            }
-        })?;
+        // A declared length over the limit is refused before a byte of the body is read.
+        if let Some(BodyLimit(limit)) = req.extensions().get::<BodyLimit>().copied()
+            && declared_length(req.headers()).is_some_and(|n| n > limit as u64)
+        {
+            return Err(too_large(limit));
+        }
+        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match limit {
+                Some(limit) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    too_large(limit)
+                }
+                _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+                }
+                _ => body_error(&rejection),
+            })?;
         parse_json(&bytes).map(Json)
     }
+}
+
+/// The largest JSON body a route accepts, as a request extension (set in [`super::router`] from
+/// `max_body_bytes`), so that [`Json`] can refuse a too-long `Content-Length` before reading.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the request body may be at most {limit} bytes"),
+    )
+}
+
+/// The request's `Content-Length`, if it has a readable one.
+pub fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// A request body that could not be read: 408 `request_timeout` when it stalled for the body
+/// timeout (`tower_http`'s `RequestBodyTimeoutLayer`), 400 otherwise.
+pub fn body_error(e: &(dyn std::error::Error + 'static)) -> ApiError {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return ApiError::new(
+                ErrorCode::RequestTimeout,
+                "the request body stopped arriving; send it without pauses",
+            );
+        }
+        cause = c.source();
+    }
+    ApiError::new(
+        ErrorCode::BadRequest,
+        format!("the request body could not be read: {e}"),
+    )
 }
 
 /// Parses a JSON body, telling syntax errors from shape errors.

@@ -519,7 +519,7 @@ async fn read_limited(body: Body, limit: u64) -> Result<Vec<u8>, ApiError> {
     let mut stream = body.into_data_stream();
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
+        let chunk = chunk.map_err(|e| super::extract::body_error(&e))?;
         if (out.len() + chunk.len()) as u64 > limit {
             return Err(too_large());
         }

@@ -8,7 +8,8 @@
 //! `/api/docs` is compiled into the binary (no CDN), and its "Authorize" button takes the
 //! `access_token` from register or login.
 //!
-//! Cross-cutting behaviour is set once here: the request body limit, CORS (off unless origins are
+//! Cross-cutting behaviour is set once here: the request body limit (a too-long `Content-Length`
+//! is refused with 413 before the body is read) and the body idle timeout (408), CORS (off unless origins are
 //! configured), request tracing (method, matched route, status, latency — never the query string,
 //! headers or bodies, see [`request_span`]), and 404/405 in the one error shape.
 
@@ -33,6 +34,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -63,7 +65,11 @@ pub const DOCS_PATH: &str = "/api/docs";
                        **Authorize** and paste the `access_token`. Errors always have the shape \
                        `{\"error\": {\"code\", \"message\", \"fields\"?}}`; switch on `code`.",
     ),
-    components(schemas(jeco_shared::ErrorBody, jeco_shared::ErrorDetail, jeco_shared::ErrorCode)),
+    components(schemas(
+        jeco_shared::ErrorBody,
+        jeco_shared::ErrorDetail,
+        jeco_shared::ErrorCode,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and sessions"),
@@ -107,9 +113,10 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(media::router())
         .merge(health::router())
         .routes(routes!(crate::gateway::ws_handler));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(jeco_shared::API_PREFIX, v1)
-        .split_for_parts()
+        .split_for_parts();
+    (router, openapi)
 }
 
 /// The OpenAPI document, without serving anything (for tooling and tests).
@@ -126,6 +133,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(errors::route_not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::Extension(extract::BodyLimit(config.max_body_bytes)))
+        // A body that stops arriving ends the request (408) instead of holding the connection.
+        .layer(RequestBodyTimeoutLayer::new(config.http_body_timeout()))
         .with_state(state);
     if let Some(cors) = cors_layer(&config.cors_allowed_origins) {
         app = app.layer(cors);

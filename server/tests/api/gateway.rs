@@ -433,7 +433,10 @@ impl RawWs {
         let read = async {
             loop {
                 let mut head = [0u8; 2];
-                self.stream.read_exact(&mut head).await.expect("closed before a close frame");
+                self.stream
+                    .read_exact(&mut head)
+                    .await
+                    .expect("closed before a close frame");
                 let length = match head[1] & 0x7f {
                     126 => u64::from(self.stream.read_u16().await.unwrap()),
                     127 => self.stream.read_u64().await.unwrap(),
@@ -442,11 +445,14 @@ impl RawWs {
                 let mut payload = vec![0u8; length as usize];
                 self.stream.read_exact(&mut payload).await.unwrap();
                 if head[0] & 0x0f == 0x8 {
-                    return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                    return (payload.len() >= 2)
+                        .then(|| u16::from_be_bytes([payload[0], payload[1]]));
                 }
             }
         };
-        tokio::time::timeout(PATIENCE, read).await.expect("no close frame")
+        tokio::time::timeout(PATIENCE, read)
+            .await
+            .expect("no close frame")
     }
 }
 
@@ -477,7 +483,9 @@ async fn protocol_violations_close_with_the_rfc_6455_code() {
                 ws.text(&hello).await;
             }
             match what {
-                "invalid UTF-8 in a text frame" => ws.frame(0x81, &[0xff, 0xfe, 0xfd], 3, true).await,
+                "invalid UTF-8 in a text frame" => {
+                    ws.frame(0x81, &[0xff, 0xfe, 0xfd], 3, true).await
+                }
                 "a reserved bit set" => ws.frame(0x81 | 0x40, b"{}", 2, true).await,
                 "a reserved opcode" => ws.frame(0x83, b"{}", 2, true).await,
                 "an unmasked frame" => ws.frame(0x81, b"{}", 2, false).await,

@@ -40,7 +40,11 @@ async fn scenario_log(level: Option<&str>) -> (String, Vec<String>) {
         line
     });
     let line = tokio::time::timeout(PATIENCE, line).await.unwrap().unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
     let s = TestServer::external(base, tempfile::tempdir().unwrap());
 
     let password = "Pw-ZebraQuasar-7731";
@@ -76,12 +80,17 @@ async fn scenario_log(level: Option<&str>) -> (String, Vec<String>) {
 
     // A password typed into the username field, and a wrong password for a real user.
     assert_eq!(s.login(wrong_in_username, "x").await.status(), 401);
-    assert_eq!(s.login("logalice", "Wrong-Pw-Falcon-99").await.status(), 401);
+    assert_eq!(
+        s.login("logalice", "Wrong-Pw-Falcon-99").await.status(),
+        401
+    );
     secrets.push("Wrong-Pw-Falcon-99".to_owned());
     assert_eq!(s.login("logalice", password).await.status(), 200);
 
     // Search words travel in the query string.
-    let g = s.group(&a, "logs", &[bob["user"]["id"].as_i64().unwrap()]).await;
+    let g = s
+        .group(&a, "logs", &[bob["user"]["id"].as_i64().unwrap()])
+        .await;
     s.say(&a, g, "c1", &format!("the {search_word} arrives"))
         .await;
     let r = s

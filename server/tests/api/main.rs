@@ -13,6 +13,7 @@ mod docs;
 mod gateway;
 mod group_commit;
 mod input;
+mod limits;
 mod logs;
 mod media;
 mod messages;

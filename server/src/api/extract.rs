@@ -64,8 +64,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 }
                 _ => body_error(&rejection),
             })?;
+        require_object(&bytes)?;
         parse_json(&bytes).map(Json)
     }
+}
+
+/// Every JSON body of this API is an object. serde would also fill a struct from an array, by
+/// position (`[null, null]` as a profile update), which no schema allows: refuse anything else.
+fn require_object(bytes: &[u8]) -> Result<(), ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        return Ok(());
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(invalid_json(&e));
+    }
+    let problem = "must be a JSON object".to_owned();
+    Err(
+        ApiError::new(ErrorCode::ValidationFailed, format!("body: {problem}"))
+            .with_fields(BTreeMap::from([("body".to_owned(), problem)])),
+    )
 }
 
 /// The largest JSON body a route accepts, as a request extension (set in [`super::router`] from
@@ -260,6 +278,21 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidJson);
         assert!(parse_json::<LoginRequest>(br#"{"username": "a", "password": "b"}"#).is_ok());
+        // serde alone fills a struct from an array; the extractor refuses it.
+        assert!(parse_json::<LoginRequest>(br#"["a", "b"]"#).is_ok());
+        assert_eq!(
+            require_object(br#" ["a", "b"]"#).unwrap_err().code(),
+            ErrorCode::ValidationFailed
+        );
+        assert_eq!(
+            require_object(b"7").unwrap_err().code(),
+            ErrorCode::ValidationFailed
+        );
+        assert_eq!(
+            require_object(b"[1,").unwrap_err().code(),
+            ErrorCode::InvalidJson
+        );
+        assert!(require_object(b" \n{}").is_ok());
     }
 
     #[test]

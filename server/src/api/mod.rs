@@ -9,9 +9,12 @@
 //! `access_token` from register or login.
 //!
 //! Cross-cutting behaviour is set once here: the request body limit (a too-long `Content-Length`
-//! is refused with 413 before the body is read) and the body idle timeout (408), CORS (off unless origins are
-//! configured), request tracing (method, matched route, status, latency — never the query string,
-//! headers or bodies, see [`request_span`]), and 404/405 in the one error shape.
+//! is refused with 413 before the body is read), the body idle timeout (408), CORS (off unless
+//! origins are configured), request tracing (method, matched route, status, latency — never the
+//! query string, headers or bodies, see [`request_span`]), 404/405 in the one error shape, and the
+//! error shape for empty error answers from inside the router ([`errors::fill_empty_errors`]).
+//! The OpenAPI document is amended in [`openapi`] with the errors and limits enforced outside
+//! the handlers.
 
 pub mod auth;
 pub mod contacts;
@@ -22,6 +25,7 @@ pub mod health;
 pub mod media;
 pub mod messages;
 pub mod notifications;
+mod openapi;
 pub mod rate_limit;
 pub mod search;
 pub mod teams;
@@ -69,6 +73,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         jeco_shared::ErrorBody,
         jeco_shared::ErrorDetail,
         jeco_shared::ErrorCode,
+        jeco_shared::media::MediaVariant,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -116,7 +121,7 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(jeco_shared::API_PREFIX, v1)
         .split_for_parts();
-    (router, openapi)
+    (router, openapi::amend(openapi))
 }
 
 /// The OpenAPI document, without serving anything (for tooling and tests).
@@ -134,6 +139,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .method_not_allowed_fallback(errors::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::Extension(extract::BodyLimit(config.max_body_bytes)))
+        .layer(axum::middleware::from_fn(errors::fill_empty_errors))
         // A body that stops arriving ends the request (408) instead of holding the connection.
         .layer(RequestBodyTimeoutLayer::new(config.http_body_timeout()))
         .with_state(state);

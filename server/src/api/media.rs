@@ -439,8 +439,8 @@ async fn download(
 #[utoipa::path(get, path = "/attachments/{id}/content", tag = "media", security(("bearer" = []), ()),
     params(("id" = i64, Path, description = "Attachment id"), SignedQuery),
     responses(
-        (status = 200, description = "The bytes, labelled with the detected type", body = [u8], content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range (Content-Range)", body = [u8], content_type = "application/octet-stream"),
+        (status = 200, description = "The bytes, labelled with the detected type", body = [u8], content_type = "*/*"),
+        (status = 206, description = "The requested range (Content-Range)", body = [u8], content_type = "*/*"),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 401, description = "Neither a token nor a signed URL", body = ErrorBody),
         (status = 403, description = "A signed URL that is invalid or expired", body = ErrorBody),
@@ -461,7 +461,7 @@ pub async fn content(
 #[utoipa::path(get, path = "/attachments/{id}/thumbnail", tag = "media", security(("bearer" = []), ()),
     params(("id" = i64, Path, description = "Attachment id"), SignedQuery),
     responses(
-        (status = 200, description = "A JPEG or PNG", body = [u8], content_type = "image/jpeg"),
+        (status = 200, description = "A JPEG or PNG", body = [u8], content_type = "image/*"),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 401, description = "Neither a token nor a signed URL", body = ErrorBody),
         (status = 403, description = "A signed URL that is invalid or expired", body = ErrorBody),
@@ -608,7 +608,7 @@ async fn avatar_response(
 #[utoipa::path(get, path = "/users/{id}/avatar", tag = "media", security(("bearer" = [])),
     params(("id" = i64, Path, description = "User id")),
     responses(
-        (status = 200, description = "The picture (JPEG or PNG, 256×256)", body = [u8], content_type = "image/jpeg"),
+        (status = 200, description = "The picture (JPEG or PNG, 256×256)", body = [u8], content_type = "image/*"),
         (status = 304, description = "Not modified"),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such user, or no picture", body = ErrorBody),
@@ -626,7 +626,7 @@ pub async fn user_avatar(
 #[utoipa::path(get, path = "/teams/{id}/avatar", tag = "media", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     responses(
-        (status = 200, description = "The picture (JPEG or PNG, 256×256)", body = [u8], content_type = "image/jpeg"),
+        (status = 200, description = "The picture (JPEG or PNG, 256×256)", body = [u8], content_type = "image/*"),
         (status = 304, description = "Not modified"),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such team, not a member, or no picture", body = ErrorBody),

@@ -15,6 +15,7 @@ pub fn amend(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     };
     common_errors(&mut value);
     field_limits(&mut value);
+    raw_bytes(&mut value);
     match serde_json::from_value(value) {
         Ok(amended) => amended,
         Err(e) => {
@@ -93,6 +94,42 @@ fn common_errors(value: &mut Value) {
                     responses
                         .entry(status)
                         .or_insert_with(|| error(description));
+                }
+            }
+        }
+    }
+}
+
+/// Raw bodies (uploads, images, downloads) are bytes, not JSON arrays of numbers: utoipa renders
+/// `[u8]` as an array of integers under every content type, which tells a client (or a schema
+/// fuzzer) to send `[1, 2, 3]` as an upload chunk. Any non-JSON content gets a binary string.
+fn raw_bytes(value: &mut Value) {
+    fn fix(content: &mut Value) {
+        let Some(types) = content.as_object_mut() else {
+            return;
+        };
+        for (media_type, body) in types.iter_mut() {
+            if !media_type.contains("json") && body["schema"]["type"] == "array" {
+                body["schema"] = json!({"type": "string", "format": "binary"});
+            }
+        }
+    }
+    let Some(paths) = value["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            if let Some(content) = op.pointer_mut("/requestBody/content") {
+                fix(content);
+            }
+            if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                for response in responses.values_mut() {
+                    if let Some(content) = response.get_mut("content") {
+                        fix(content);
+                    }
                 }
             }
         }
@@ -207,12 +244,8 @@ fn limits() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             "maxLength",
             json!(TOPIC_MAX),
         ),
-        (
-            "CreateUploadRequest",
-            "name",
-            "maxLength",
-            json!(FILE_NAME_MAX),
-        ),
+        // Longer upload names are shortened, not refused: the limit is on the stored name.
+        ("Attachment", "name", "maxLength", json!(FILE_NAME_MAX)),
         (
             "CreateUploadRequest",
             "waveform",

@@ -329,6 +329,15 @@ async fn the_openapi_document_lists_the_statuses_and_limits_the_server_enforces(
         send["attachment_ids"]["maxItems"],
         jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX
     );
+    assert_eq!(
+        props("Attachment")["name"]["maxLength"],
+        jeco_shared::media::FILE_NAME_MAX
+    );
+    // Raw bodies are bytes, not arrays of numbers.
+    let chunk = &doc["paths"]["/api/v1/uploads/{id}"]["patch"]["requestBody"]["content"]["application/offset+octet-stream"]
+        ["schema"];
+    assert_eq!(chunk["type"], "string", "{chunk}");
+    assert_eq!(chunk["format"], "binary", "{chunk}");
     let group = props("CreateGroupRequest");
     assert_eq!(
         group["name"]["maxLength"],

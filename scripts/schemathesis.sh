@@ -77,7 +77,9 @@ status=0
 # One worker: with several, hypothesis (on Python 3.11) sometimes fails inside its own `ast` use
 # ("AST constructor recursion depth mismatch"), a tool error unrelated to the server.
 # Excluded: logout (it would revoke the token the run uses) and the WebSocket upgrade (not HTTP).
-SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$PWD/scripts" \
+# Run from the temporary directory: schemathesis keeps a cache (`.schemathesis/`) where it runs.
+scripts="$PWD/scripts"
+(cd "$work" && SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$scripts" \
   "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
@@ -89,7 +91,7 @@ SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$PWD/scripts" \
   --workers 1 \
   --no-shrink \
   --report-dir "$work/report" \
-  "$@" || status=$?
+  "$@") || status=$?
 if [ "$status" != 0 ]; then
   echo "schemathesis: failed; the server's log:" >&2
   tail -n 50 "$work/server.log" >&2

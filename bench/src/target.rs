@@ -158,6 +158,9 @@ async fn spawn(binary: &Path, extra_args: &[String], dir: TempDir) -> Result<Ser
         // server's capacity, not its abuse limits.
         .args(["--message-rate-per-sec", "1000000"])
         .args(["--message-rate-burst", "1000000"])
+        // Every benchmark connection comes from 127.0.0.1, tens of thousands of them.
+        .args(["--max-connections", "1000000"])
+        .args(["--max-connections-per-ip", "1000000"])
         .args(extra_args)
         .arg("serve")
         .stdin(Stdio::null())

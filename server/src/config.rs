@@ -27,6 +27,17 @@ pub struct Config {
     pub refresh_token_ttl_days: u64,
     /// Largest accepted HTTP request body, in bytes.
     pub max_body_bytes: usize,
+    /// Time a client has to send a request's head (request line and headers), and that an idle
+    /// keep-alive connection may wait for its next request, in milliseconds. Then it is closed.
+    pub http_header_timeout_ms: u64,
+    /// Longest pause while a request body arrives, in milliseconds (408 `request_timeout`).
+    pub http_body_timeout_ms: u64,
+    /// Open connections in total, WebSockets included; more are refused with 503 `unavailable`.
+    /// Keep it below the open-files limit.
+    pub max_connections: usize,
+    /// Open connections from one IP address, WebSockets included; more are refused with 503
+    /// `unavailable`. Behind a reverse proxy every client has the proxy's address: raise it.
+    pub max_connections_per_ip: usize,
     /// Origins allowed to call the API from a browser. Empty: CORS is off (no CORS headers).
     pub cors_allowed_origins: Vec<String>,
     /// Failed logins for one account within the window that lock it.
@@ -103,6 +114,10 @@ impl Default for Config {
             access_token_ttl_minutes: 15,
             refresh_token_ttl_days: 30,
             max_body_bytes: 64 * 1024,
+            http_header_timeout_ms: 10_000,
+            http_body_timeout_ms: 30_000,
+            max_connections: 10_000,
+            max_connections_per_ip: 1_000,
             cors_allowed_origins: Vec::new(),
             login_lockout_attempts: 5,
             login_lockout_window_secs: 15 * 60,
@@ -202,10 +217,14 @@ impl Config {
 
     /// Checks values that would make the server misbehave rather than fail loudly.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive: [(&str, u64); 20] = [
+        let positive: [(&str, u64); 24] = [
             ("access_token_ttl_minutes", self.access_token_ttl_minutes),
             ("refresh_token_ttl_days", self.refresh_token_ttl_days),
             ("max_body_bytes", self.max_body_bytes as u64),
+            ("http_header_timeout_ms", self.http_header_timeout_ms),
+            ("http_body_timeout_ms", self.http_body_timeout_ms),
+            ("max_connections", self.max_connections as u64),
+            ("max_connections_per_ip", self.max_connections_per_ip as u64),
             ("login_lockout_attempts", self.login_lockout_attempts.into()),
             ("login_lockout_window_secs", self.login_lockout_window_secs),
             ("auth_rate_per_minute", self.auth_rate_per_minute.into()),
@@ -283,6 +302,10 @@ impl Config {
 
     pub fn access_token_ttl(&self) -> Duration {
         Duration::from_secs(self.access_token_ttl_minutes * 60)
+    }
+
+    pub fn http_body_timeout(&self) -> Duration {
+        Duration::from_millis(self.http_body_timeout_ms)
     }
 
     pub fn refresh_token_ttl(&self) -> Duration {

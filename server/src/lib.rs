@@ -13,8 +13,9 @@
 //!   REST and WebSocket share it.
 //! - [`storage`] — a trait and its SQLite backend; the only place with SQL.
 //!
-//! Plus [`config`] (layered configuration, secrets redacted) and the signing secret that is
-//! generated into the data directory on first start.
+//! Plus [`config`] (layered configuration, secrets redacted), `connections` (the accept loop:
+//! connection caps and the request-head deadline) and the signing secret that is generated into
+//! the data directory on first start.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), jeco_server::Error> {
@@ -30,6 +31,7 @@
 
 pub mod api;
 pub mod config;
+mod connections;
 mod error;
 pub mod gateway;
 mod server;

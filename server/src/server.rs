@@ -21,7 +21,6 @@ use crate::signing_secret;
 use crate::state::AppState;
 use crate::storage::Storage;
 use crate::storage::sqlite::SqliteStorage;
-use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -147,26 +146,15 @@ impl RunningServer {
         };
         let app = api::router(state, &config);
         let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(async move {
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            // Chat traffic is many small writes: with Nagle's algorithm a frame written while an
-            // earlier one is unacknowledged waits for the peer's delayed ACK (up to 40 ms on
-            // Linux). Measured with `jeco-bench fanout --rate`: p50 latency 100+ ms at half the
-            // server's capacity. Every write here is already a whole, coalesced batch of frames.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-                }
-            });
-            let result = axum::serve(listener, service)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "server stopped with an error");
-            }
-        });
+        let limits = crate::connections::Limits::from_config(&config);
+        let serving = tokio::spawn(crate::connections::serve(
+            listener,
+            app,
+            limits,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         tracing::info!(addr = %local_addr, data_dir = %config.data_dir.display(), "jeco-server started");
         Ok(RunningServer {
             local_addr,

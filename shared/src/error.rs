@@ -77,6 +77,11 @@ pub enum ErrorCode {
     UploadOffsetMismatch,
     /// A `Range` request asked for bytes outside the file.
     RangeNotSatisfiable,
+    /// The request body stalled: no bytes arrived for the server's body timeout (HTTP 408).
+    RequestTimeout,
+    /// The server has no room for this connection now (too many open connections in total or
+    /// from this address; HTTP 503 with `Retry-After`). Retry later, with fewer connections.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -114,6 +119,8 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::UploadOffsetMismatch => "upload_offset_mismatch",
             Self::RangeNotSatisfiable => "range_not_satisfiable",
+            Self::RequestTimeout => "request_timeout",
+            Self::Unavailable => "unavailable",
         }
     }
 
@@ -132,6 +139,8 @@ impl ErrorCode {
             Self::NotFound | Self::RouteNotFound => 404,
             Self::UsernameTaken | Self::Conflict | Self::UploadOffsetMismatch => 409,
             Self::RangeNotSatisfiable => 416,
+            Self::RequestTimeout => 408,
+            Self::Unavailable => 503,
             Self::PayloadTooLarge | Self::FrameTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::AccountLocked => 429,
@@ -210,6 +219,8 @@ mod tests {
             ErrorCode::Conflict,
             ErrorCode::UploadOffsetMismatch,
             ErrorCode::RangeNotSatisfiable,
+            ErrorCode::RequestTimeout,
+            ErrorCode::Unavailable,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
@@ -223,5 +234,7 @@ mod tests {
         assert_eq!(ErrorCode::PayloadTooLarge.http_status(), 413);
         assert_eq!(ErrorCode::UnsupportedMediaType.http_status(), 415);
         assert_eq!(ErrorCode::Internal.http_status(), 500);
+        assert_eq!(ErrorCode::RequestTimeout.http_status(), 408);
+        assert_eq!(ErrorCode::Unavailable.http_status(), 503);
     }
 }

@@ -45,6 +45,10 @@
 //!
 //! A frame the server cannot accept (malformed, unknown type, too large, an unknown or inaccessible
 //! conversation, a rate limit) gets a [`ServerFrame::Error`] and the connection stays open.
+//! A frame that breaks the WebSocket protocol itself is different: the server closes the
+//! connection with the RFC 6455 code that names the violation — [`close::PROTOCOL_ERROR`] (1002),
+//! [`close::INVALID_PAYLOAD`] (1007) or [`close::MESSAGE_TOO_BIG`] (1009) — never with an empty
+//! close frame (which a client would see as 1005, "no status").
 
 use crate::error::ErrorCode;
 use crate::events::{ConversationEvent, PresenceStatus, Resume, UserEvent};
@@ -197,6 +201,20 @@ pub mod close {
     pub const HANDSHAKE_REQUIRED: u16 = 4007;
     /// The server is shutting down (standard "going away"). Reconnect with backoff.
     pub const GOING_AWAY: u16 = 1001;
+    /// The client broke the WebSocket protocol itself (RFC 6455 §7.4.1 "protocol error"): an
+    /// unmasked frame, reserved bits set, a reserved opcode, a control frame over 125 bytes or
+    /// fragmented, a continuation without a start. A bug in the client's WebSocket library; do not
+    /// retry in a loop.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame (or a close reason) that is not valid UTF-8 (RFC 6455 §7.4.1 "invalid frame
+    /// payload data"). Fix the client.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// A frame or message over the transport cap (RFC 6455 §7.4.1 "message too big"): four times
+    /// `max_frame_bytes`, at least 256 KiB. Frames between `max_frame_bytes` and this cap get a
+    /// `frame_too_large` error frame instead and the connection stays open.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// An unexpected failure on the server (standard "internal error"). Reconnect with backoff.
+    pub const INTERNAL_ERROR: u16 = 1011;
 }
 
 #[cfg(test)]

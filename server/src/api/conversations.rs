@@ -226,10 +226,11 @@ pub async fn mark_read(
     params(("id" = i64, Path, description = "Conversation id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "Not a channel, or the default channel", body = ErrorBody),
+        (status = 400, description = "Not a channel", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Only team admins delete channels", body = ErrorBody),
         (status = 404, description = "No such conversation, or not visible to the caller", body = ErrorBody),
+        (status = 409, description = "The team's default channel", body = ErrorBody),
     ))]
 pub async fn delete_channel(
     State(state): State<AppState>,

@@ -3,6 +3,15 @@
 //! Handlers return `Result<_, ApiError>`; a service error becomes an `ApiError` with the status its
 //! code implies. Internal failures are logged here with their cause and shown to clients only as
 //! `internal`, so no database detail leaks.
+//!
+//! [`fill_empty_errors`] gives the error shape to error responses that something other than our
+//! handlers produced inside the router with no body (the docs page's static files, library
+//! extractors). What hyper itself answers before a request reaches the router cannot be reached
+//! from here: `400` for a malformed request line, method, header or HTTP version, `414` for a
+//! request target too long and `431` for a request head over the buffer limit go out with an
+//! empty body and the connection is closed (hyper's `on_error`, no hook); a connection past the
+//! connection caps gets the shape from `connections::refuse`; a request head not finished within
+//! `http_header_timeout_ms` gets no answer at all, only the close.
 
 use crate::services::ServiceError;
 use crate::services::lockout::retry_after_secs;
@@ -112,6 +121,46 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Fills an empty error response (4xx/5xx without a body, not to a `HEAD`) with the one error
+/// shape, keeping its status and headers, with the code its status implies.
+pub async fn fill_empty_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let head = request.method() == axum::http::Method::HEAD;
+    let response = next.run(request).await;
+    let status = response.status();
+    let empty = axum::body::HttpBody::size_hint(response.body()).exact() == Some(0);
+    if head || !empty || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let code = match status.as_u16() {
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::RouteNotFound,
+        408 => ErrorCode::RequestTimeout,
+        409 => ErrorCode::Conflict,
+        413 => ErrorCode::PayloadTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        416 => ErrorCode::RangeNotSatisfiable,
+        429 => ErrorCode::RateLimited,
+        503 => ErrorCode::Unavailable,
+        500..=599 => ErrorCode::Internal,
+        _ => ErrorCode::BadRequest,
+    };
+    let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let (mut parts, _) = response.into_parts();
+    let filled = ApiError::new(code, reason)
+        .with_status(status)
+        .into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in filled.headers() {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    Response::from_parts(parts, filled.into_body())
 }
 
 /// Fallback for unknown paths.

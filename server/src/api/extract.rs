@@ -2,8 +2,9 @@
 //!
 //! axum's own `Json`, `Query` and `Path` answer with plain-text bodies; these wrappers keep their
 //! behaviour but map every rejection to an [`ApiError`] with a precise code:
-//! wrong content type → 415, body over the limit → 413, broken JSON → 400 `invalid_json`, JSON of
-//! the wrong shape → 400 `validation_failed` naming the field.
+//! wrong content type → 415, body over the limit → 413 (a too-long `Content-Length` before the
+//! body is read), a stalled body → 408, broken JSON → 400 `invalid_json`, JSON of the wrong shape
+//! (an array or a scalar where an object belongs, too) → 400 `validation_failed` naming the field.
 
 use super::errors::ApiError;
 use crate::services::Principal;
@@ -45,15 +46,83 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 "expected a JSON body with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
-            } else {
-                ApiError::new(ErrorCode::BadRequest, rejection.body_text())
-            }
-        })?;
+        // A declared length over the limit is refused before a byte of the body is read.
+        if let Some(BodyLimit(limit)) = req.extensions().get::<BodyLimit>().copied()
+            && declared_length(req.headers()).is_some_and(|n| n > limit as u64)
+        {
+            return Err(too_large(limit));
+        }
+        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match limit {
+                Some(limit) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    too_large(limit)
+                }
+                _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+                }
+                _ => body_error(&rejection),
+            })?;
+        require_object(&bytes)?;
         parse_json(&bytes).map(Json)
     }
+}
+
+/// Every JSON body of this API is an object. serde would also fill a struct from an array, by
+/// position (`[null, null]` as a profile update), which no schema allows: refuse anything else.
+fn require_object(bytes: &[u8]) -> Result<(), ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        return Ok(());
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(invalid_json(&e));
+    }
+    let problem = "must be a JSON object".to_owned();
+    Err(
+        ApiError::new(ErrorCode::ValidationFailed, format!("body: {problem}"))
+            .with_fields(BTreeMap::from([("body".to_owned(), problem)])),
+    )
+}
+
+/// The largest JSON body a route accepts, as a request extension (set in [`super::router`] from
+/// `max_body_bytes`), so that [`Json`] can refuse a too-long `Content-Length` before reading.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the request body may be at most {limit} bytes"),
+    )
+}
+
+/// The request's `Content-Length`, if it has a readable one.
+pub fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// A request body that could not be read: 408 `request_timeout` when it stalled for the body
+/// timeout (`tower_http`'s `RequestBodyTimeoutLayer`), 400 otherwise.
+pub fn body_error(e: &(dyn std::error::Error + 'static)) -> ApiError {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return ApiError::new(
+                ErrorCode::RequestTimeout,
+                "the request body stopped arriving; send it without pauses",
+            );
+        }
+        cause = c.source();
+    }
+    ApiError::new(
+        ErrorCode::BadRequest,
+        format!("the request body could not be read: {e}"),
+    )
 }
 
 /// Parses a JSON body, telling syntax errors from shape errors.
@@ -209,6 +278,21 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidJson);
         assert!(parse_json::<LoginRequest>(br#"{"username": "a", "password": "b"}"#).is_ok());
+        // serde alone fills a struct from an array; the extractor refuses it.
+        assert!(parse_json::<LoginRequest>(br#"["a", "b"]"#).is_ok());
+        assert_eq!(
+            require_object(br#" ["a", "b"]"#).unwrap_err().code(),
+            ErrorCode::ValidationFailed
+        );
+        assert_eq!(
+            require_object(b"7").unwrap_err().code(),
+            ErrorCode::ValidationFailed
+        );
+        assert_eq!(
+            require_object(b"[1,").unwrap_err().code(),
+            ErrorCode::InvalidJson
+        );
+        assert!(require_object(b" \n{}").is_ok());
     }
 
     #[test]

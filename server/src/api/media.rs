@@ -4,7 +4,7 @@
 //! Downloads are streamed from the object store with the detected `Content-Type`,
 //! `X-Content-Type-Options: nosniff`, a `Content-Disposition` that is `attachment` for anything a
 //! browser could execute, a restrictive `Content-Security-Policy`, an `ETag` (the content hash) and
-//! single `Range` requests (206/416) so audio and video can seek. Access is decided by the media
+//! `Range` requests (206/416; several ranges coalesced into one) so audio and video can seek. Access is decided by the media
 //! service: with the bearer token, or with a signed URL's `user`/`expires`/`sig` query.
 
 use super::errors::ApiError;
@@ -245,36 +245,59 @@ async fn viewer(
     }
 }
 
-/// A single byte range of `Range: bytes=…` against a file of `size` bytes: `Ok(None)` to send the
-/// whole file (no header, several ranges, or a form we ignore as RFC 9110 allows), `Err(())` when
-/// the range lies outside the file.
+/// The byte range to send for `Range: bytes=…` against a file of `size` bytes (RFC 9110 §14):
+/// `Ok(None)` to send the whole file (no header, another unit, or a header that does not parse),
+/// `Ok(Some(range))` for a 206, `Err(())` for a 416.
+///
+/// Every number comes from the client, so nothing here may overflow: positions past `u64::MAX`
+/// are clamped (an end that large means "to the end"; a start that large lies outside the file).
+/// Several ranges are coalesced into the one range covering all satisfiable ones (RFC 9110
+/// allows coalescing; a single part is what every media player handles); a range whose end is
+/// before its start is refused with 416, as nginx does, rather than silently ignored.
 fn parse_range(value: Option<&str>, size: u64) -> Result<Option<Range<u64>>, ()> {
-    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
+    let Some(set) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
         return Ok(None);
     };
-    if spec.contains(',') {
-        return Ok(None);
-    }
-    let Some((start, end)) = spec.split_once('-') else {
-        return Ok(None);
-    };
-    let (start, end) = (start.trim(), end.trim());
-    let range = match (start.parse::<u64>(), end.parse::<u64>()) {
-        (Ok(s), Ok(e)) if s <= e => s..(e + 1).min(size),
-        (Ok(_), Ok(_)) => return Ok(None),
-        (Ok(s), Err(_)) if end.is_empty() => s..size,
-        (Err(_), Ok(n)) if start.is_empty() => {
-            if n == 0 {
-                return Err(());
+    let mut covering: Option<Range<u64>> = None;
+    let mut any = false;
+    for spec in set.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let Some((first, last)) = spec.split_once('-') else {
+            return Ok(None);
+        };
+        let (first, last) = (first.trim(), last.trim());
+        let range = match (position(first), position(last)) {
+            (Some(s), Some(e)) if e < s => return Err(()),
+            // `e < size` here, so `e + 1` cannot overflow.
+            (Some(s), Some(e)) if s < size => Some(s..e.min(size - 1) + 1),
+            (Some(s), None) if last.is_empty() && s < size => Some(s..size),
+            (Some(_), _) if !last.is_empty() && position(last).is_none() => return Ok(None),
+            (Some(_), _) => None,
+            (None, Some(n)) if first.is_empty() => {
+                (n > 0 && size > 0).then(|| size.saturating_sub(n)..size)
             }
-            size.saturating_sub(n)..size
+            _ => return Ok(None),
+        };
+        any = true;
+        if let Some(r) = range {
+            covering = Some(match covering {
+                Some(c) => c.start.min(r.start)..c.end.max(r.end),
+                None => r,
+            });
         }
-        _ => return Ok(None),
-    };
-    if range.start >= size {
-        return Err(());
     }
-    Ok(Some(range))
+    match covering {
+        Some(r) => Ok(Some(r)),
+        None if any => Err(()),
+        None => Ok(None),
+    }
+}
+
+/// A decimal byte position; one too large for `u64` saturates (no real file is that long).
+fn position(digits: &str) -> Option<u64> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse::<u64>().unwrap_or(u64::MAX))
 }
 
 /// Headers every media response carries, whatever it holds.
@@ -416,8 +439,8 @@ async fn download(
 #[utoipa::path(get, path = "/attachments/{id}/content", tag = "media", security(("bearer" = []), ()),
     params(("id" = i64, Path, description = "Attachment id"), SignedQuery),
     responses(
-        (status = 200, description = "The bytes, labelled with the detected type", body = [u8], content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range (Content-Range)", body = [u8], content_type = "application/octet-stream"),
+        (status = 200, description = "The bytes, labelled with the detected type", body = [u8], content_type = "*/*"),
+        (status = 206, description = "The requested range (Content-Range)", body = [u8], content_type = "*/*"),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 401, description = "Neither a token nor a signed URL", body = ErrorBody),
         (status = 403, description = "A signed URL that is invalid or expired", body = ErrorBody),
@@ -438,7 +461,7 @@ pub async fn content(
 #[utoipa::path(get, path = "/attachments/{id}/thumbnail", tag = "media", security(("bearer" = []), ()),
     params(("id" = i64, Path, description = "Attachment id"), SignedQuery),
     responses(
-        (status = 200, description = "A JPEG or PNG", body = [u8], content_type = "image/jpeg"),
+        (status = 200, description = "A JPEG or PNG", body = [u8], content_type = "image/*"),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 401, description = "Neither a token nor a signed URL", body = ErrorBody),
         (status = 403, description = "A signed URL that is invalid or expired", body = ErrorBody),
@@ -496,7 +519,7 @@ async fn read_limited(body: Body, limit: u64) -> Result<Vec<u8>, ApiError> {
     let mut stream = body.into_data_stream();
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
+        let chunk = chunk.map_err(|e| super::extract::body_error(&e))?;
         if (out.len() + chunk.len()) as u64 > limit {
             return Err(too_large());
         }
@@ -585,7 +608,7 @@ async fn avatar_response(
 #[utoipa::path(get, path = "/users/{id}/avatar", tag = "media", security(("bearer" = [])),
     params(("id" = i64, Path, description = "User id")),
     responses(
-        (status = 200, description = "The picture (JPEG or PNG, 256×256)", body = [u8], content_type = "image/jpeg"),
+        (status = 200, description = "The picture (JPEG or PNG, 256×256)", body = [u8], content_type = "image/*"),
         (status = 304, description = "Not modified"),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such user, or no picture", body = ErrorBody),
@@ -603,7 +626,7 @@ pub async fn user_avatar(
 #[utoipa::path(get, path = "/teams/{id}/avatar", tag = "media", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     responses(
-        (status = 200, description = "The picture (JPEG or PNG, 256×256)", body = [u8], content_type = "image/jpeg"),
+        (status = 200, description = "The picture (JPEG or PNG, 256×256)", body = [u8], content_type = "image/*"),
         (status = 304, description = "Not modified"),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such team, not a member, or no picture", body = ErrorBody),
@@ -668,15 +691,33 @@ mod tests {
 
     #[test]
     fn ranges() {
+        let max = u64::MAX;
         assert_eq!(parse_range(None, 10), Ok(None));
         assert_eq!(parse_range(Some("bytes=0-3"), 10), Ok(Some(0..4)));
         assert_eq!(parse_range(Some("bytes=5-"), 10), Ok(Some(5..10)));
         assert_eq!(parse_range(Some("bytes=-3"), 10), Ok(Some(7..10)));
+        assert_eq!(parse_range(Some("bytes=-30"), 10), Ok(Some(0..10)));
         assert_eq!(parse_range(Some("bytes=8-100"), 10), Ok(Some(8..10)));
         assert_eq!(parse_range(Some("bytes=10-"), 10), Err(()));
         assert_eq!(parse_range(Some("bytes=-0"), 10), Err(()));
-        assert_eq!(parse_range(Some("bytes=0-1,4-5"), 10), Ok(None));
+        assert_eq!(parse_range(Some("bytes=0-1,4-5"), 10), Ok(Some(0..6)));
+        assert_eq!(parse_range(Some("bytes=20-30, 4-5"), 10), Ok(Some(4..6)));
+        assert_eq!(parse_range(Some("bytes=20-30,40-"), 10), Err(()));
         assert_eq!(parse_range(Some("items=0-1"), 10), Ok(None));
-        assert_eq!(parse_range(Some("bytes=5-2"), 10), Ok(None));
+        assert_eq!(parse_range(Some("bytes=5-2"), 10), Err(()));
+        assert_eq!(parse_range(Some("bytes=x-2"), 10), Ok(None));
+        assert_eq!(parse_range(Some("bytes=0-x"), 10), Ok(None));
+        // Numbers at and past u64::MAX: never an overflow.
+        let whole = format!("bytes=0-{max}");
+        assert_eq!(parse_range(Some(&whole), 10), Ok(Some(0..10)));
+        let past = "bytes=0-99999999999999999999999";
+        assert_eq!(parse_range(Some(past), 10), Ok(Some(0..10)));
+        let far = format!("bytes={max}-{max}");
+        assert_eq!(parse_range(Some(&far), 10), Err(()));
+        let suffix = format!("bytes=-{max}");
+        assert_eq!(parse_range(Some(&suffix), 10), Ok(Some(0..10)));
+        assert_eq!(parse_range(Some(&whole), max), Ok(Some(0..max)));
+        assert_eq!(parse_range(Some("bytes=0-0"), 0), Err(()));
+        assert_eq!(parse_range(Some("bytes=-1"), 0), Err(()));
     }
 }

@@ -81,6 +81,7 @@ pub async fn history(
         (status = 400, description = "Empty or too long text, bad client_id", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such conversation or reply target, or not a member", body = ErrorBody),
+        (status = 409, description = "The client_id was already used for a message in another conversation, or the conversation is archived", body = ErrorBody),
         (status = 429, description = "Sending too fast (see Retry-After)", body = ErrorBody),
     ))]
 pub async fn send(

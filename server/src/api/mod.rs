@@ -8,9 +8,13 @@
 //! `/api/docs` is compiled into the binary (no CDN), and its "Authorize" button takes the
 //! `access_token` from register or login.
 //!
-//! Cross-cutting behaviour is set once here: the request body limit, CORS (off unless origins are
-//! configured), request tracing (method, path, status, latency — never bodies, and `Authorization`
-//! is marked sensitive), and 404/405 in the one error shape.
+//! Cross-cutting behaviour is set once here: the request body limit (a too-long `Content-Length`
+//! is refused with 413 before the body is read), the body idle timeout (408), CORS (off unless
+//! origins are configured), request tracing (method, matched route, status, latency — never the
+//! query string, headers or bodies, see [`request_span`]), 404/405 in the one error shape, and the
+//! error shape for empty error answers from inside the router ([`errors::fill_empty_errors`]).
+//! The OpenAPI document is amended in [`openapi`] with the errors and limits enforced outside
+//! the handlers.
 
 pub mod auth;
 pub mod contacts;
@@ -21,6 +25,7 @@ pub mod health;
 pub mod media;
 pub mod messages;
 pub mod notifications;
+mod openapi;
 pub mod rate_limit;
 pub mod search;
 pub mod teams;
@@ -33,7 +38,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -63,7 +69,12 @@ pub const DOCS_PATH: &str = "/api/docs";
                        **Authorize** and paste the `access_token`. Errors always have the shape \
                        `{\"error\": {\"code\", \"message\", \"fields\"?}}`; switch on `code`.",
     ),
-    components(schemas(jeco_shared::ErrorBody, jeco_shared::ErrorDetail, jeco_shared::ErrorCode)),
+    components(schemas(
+        jeco_shared::ErrorBody,
+        jeco_shared::ErrorDetail,
+        jeco_shared::ErrorCode,
+        jeco_shared::media::MediaVariant,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and sessions"),
@@ -107,9 +118,10 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(media::router())
         .merge(health::router())
         .routes(routes!(crate::gateway::ws_handler));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(jeco_shared::API_PREFIX, v1)
-        .split_for_parts()
+        .split_for_parts();
+    (router, openapi::amend(openapi))
 }
 
 /// The OpenAPI document, without serving anything (for tooling and tests).
@@ -126,13 +138,18 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(errors::route_not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::Extension(extract::BodyLimit(config.max_body_bytes)))
+        .layer(axum::middleware::from_fn(errors::fill_empty_errors))
+        // A body that stops arriving ends the request (408) instead of holding the connection.
+        .layer(RequestBodyTimeoutLayer::new(config.http_body_timeout()))
         .with_state(state);
     if let Some(cors) = cors_layer(&config.cors_allowed_origins) {
         app = app.layer(cors);
     }
-    // Spans carry method, path and version only: no headers, no bodies.
+    // Spans carry method and matched route only: no query, no headers, no bodies (see
+    // `request_span`). `Router::layer` wraps each route, so the span sees the `MatchedPath`.
     let trace = TraceLayer::new_for_http()
-        .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+        .make_span_with(request_span)
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
     app.layer(trace)
         .layer(SetSensitiveRequestHeadersLayer::new([
@@ -140,6 +157,24 @@ pub fn router(state: AppState, config: &Config) -> Router {
             header::SEC_WEBSOCKET_PROTOCOL,
             header::COOKIE,
         ]))
+}
+
+/// The span of one request in the log: its method and the route it matched
+/// (`/api/v1/attachments/{id}/content`), never the URI it came with. Query strings carry secrets
+/// (a signed download's `sig`, which works without a token; search words; a token a client put in
+/// a URL) and paths carry whatever a client typed, so a request that matched no route is logged
+/// as `(no route)` and its status.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(no route)", axum::extract::MatchedPath::as_str);
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route,
+        version = ?request.version(),
+    )
 }
 
 /// `None` (no CORS headers at all) unless origins are configured.

@@ -59,8 +59,7 @@ use tokio::time::Instant;
 /// not read until one finishes.
 pub const MAX_SENDS_IN_FLIGHT: usize = 32;
 
-/// Close code for an unexpected server-side failure (standard "internal error").
-const INTERNAL_ERROR: u16 = 1011;
+use jeco_shared::ws::close::INTERNAL_ERROR;
 /// How long a closing connection tries to deliver its last frames and close frame, reading until the
 /// peer answers the close.
 const CLOSING: Duration = Duration::from_secs(3);
@@ -151,6 +150,37 @@ fn poll_closing(ws: &mut WebSocket, out: &mut Outbound, cx: &mut TaskContext<'_>
     }
 }
 
+/// The close that names a WebSocket protocol violation the socket refused to read (RFC 6455
+/// §7.4.1), or `None` when the connection is simply gone (reset, closed) and nothing can be sent.
+///
+/// tungstenite reports a violation as an error from the read and sends nothing itself; closing
+/// without a code would reach the client as 1005 ("no status"), which tells it nothing.
+fn violation(e: axum::Error) -> Option<Ending> {
+    use tungstenite::Error;
+    let e = e.into_inner().downcast::<Error>().ok()?;
+    let (code, reason) = match *e {
+        Error::Utf8(_) => (close::INVALID_PAYLOAD, "invalid UTF-8".to_owned()),
+        Error::Capacity(c) => (close::MESSAGE_TOO_BIG, c.to_string()),
+        Error::Protocol(p) => (close::PROTOCOL_ERROR, p.to_string()),
+        _ => return None,
+    };
+    tracing::debug!(code, %reason, "websocket protocol violation");
+    Some(Ending::new(code, close_reason(reason)))
+}
+
+/// A close reason fits in a control frame: 125 bytes less the 2-byte code.
+fn close_reason(mut reason: String) -> String {
+    const MAX: usize = 123;
+    if reason.len() > MAX {
+        let mut end = MAX;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    reason
+}
+
 /// Queues a frame; a full queue means the client does not keep up.
 fn send(out: &mut Outbound, frame: &ServerFrame) -> Result<(), Ending> {
     push(out, frames::encode(frame))
@@ -219,7 +249,8 @@ async fn handshake(
             message = ws.next() => message,
         };
         match message {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(None),
+            Some(Err(e)) => return violation(e).map_or(Ok(None), Err),
+            None | Some(Ok(Message::Close(_))) => return Ok(None),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Binary(_))) => {
                 send(
@@ -425,7 +456,8 @@ async fn live(
         pinged = false;
         timer.as_mut().reset(on_grid(last_heard + quiet, step));
         let reply = match message {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
+            Some(Err(e)) => return violation(e),
+            None | Some(Ok(Message::Close(_))) => return None,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Binary(data))) if data.len() > settings.max_frame_bytes => {
                 too_large(data.len(), settings.max_frame_bytes)

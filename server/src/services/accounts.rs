@@ -183,7 +183,11 @@ impl Accounts {
                 self.storage
                     .record_login_failure(&username, now, now - policy.window_ms())
                     .await?;
-                tracing::info!(%username, "failed login");
+                // Never the typed username: people type their password into that field.
+                match &user {
+                    Some(u) => tracing::info!(user = u.id.0, "failed login"),
+                    None => tracing::info!("failed login for an unknown username"),
+                }
                 Err(ServiceError::InvalidCredentials)
             }
         }

@@ -201,8 +201,9 @@ impl Channels {
             return Err(ServiceError::Forbidden);
         }
         if channel.is_default {
-            return Err(ServiceError::BadRequest(
-                "the default channel cannot be deleted".into(),
+            // A conflict with the team's state (every member is in it), like leaving it: 409.
+            return Err(ServiceError::Conflict(
+                "the team's default channel cannot be deleted".into(),
             ));
         }
         let committed = self.storage.delete_channel(id, now_ms()).await?;

@@ -291,7 +291,7 @@ async fn team_and_channel_authorization_matrix() {
             Method::DELETE,
             conv(general, ""),
             None,
-            [404, 403, 400, 404],
+            [404, 403, 409, 404],
         ),
     ];
     for r in &rows {

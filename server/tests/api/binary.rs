@@ -125,6 +125,24 @@ fn print_config_layers_and_redacts_secrets() {
     let parsed: toml::Table = toml::from_str(&text).unwrap();
     assert_eq!(parsed["refresh_token_ttl_days"].as_integer(), Some(30));
 
+    // The connection limits, by flag, variable and file like every other setting.
+    std::fs::write(&file, "http_body_timeout_ms = 1234\n").unwrap();
+    let out = jeco()
+        .args(["print-config", "--max-connections", "77", "--config"])
+        .arg(&file)
+        .env("JECO_MAX_CONNECTIONS_PER_IP", "7")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "max_connections = 77",
+        "max_connections_per_ip = 7",
+        "http_body_timeout_ms = 1234",
+        "http_header_timeout_ms = 10000",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+
     let bad = jeco()
         .args(["print-config", "--ws-outbound-queue", "0"])
         .output()
@@ -143,6 +161,10 @@ fn help_documents_every_knob_with_its_variable() {
         "JECO_ACCESS_TOKEN_TTL_MINUTES",
         "JECO_REFRESH_TOKEN_TTL_DAYS",
         "JECO_MAX_BODY_BYTES",
+        "JECO_HTTP_HEADER_TIMEOUT_MS",
+        "JECO_HTTP_BODY_TIMEOUT_MS",
+        "JECO_MAX_CONNECTIONS",
+        "JECO_MAX_CONNECTIONS_PER_IP",
         "JECO_CORS_ALLOWED_ORIGINS",
         "JECO_LOGIN_LOCKOUT_ATTEMPTS",
         "JECO_LOGIN_LOCKOUT_WINDOW_SECS",

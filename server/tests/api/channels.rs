@@ -197,7 +197,7 @@ async fn channel_lifecycle_topic_archive_and_delete() {
             o,
         )
         .await;
-    expect_error(r, 400, "bad_request").await;
+    expect_error(r, 409, "conflict").await;
     let r = s
         .call(
             Method::DELETE,

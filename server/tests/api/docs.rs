@@ -221,3 +221,139 @@ async fn cors_is_off_by_default_and_allowlisted_by_config() {
     let resp = preflight(&on, "https://evil.example").await;
     assert!(resp.headers().get("access-control-allow-origin").is_none());
 }
+
+/// Every `"$ref"` anywhere in `value`.
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_ref_in_the_openapi_document_resolves() {
+    let s = TestServer::start().await;
+    let doc: Value = s
+        .get("/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 50, "{}", all.len());
+    for r in all {
+        let pointer = r
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("external ref {r}"));
+        assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_statuses_and_limits_the_server_enforces() {
+    let s = TestServer::start().await;
+    let doc: Value = s
+        .get("/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        doc["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path}"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    // A JSON body: broken (400), stalled (408), too long (413), not JSON (415).
+    for (path, method) in [
+        ("/api/v1/users/me", "patch"),
+        ("/api/v1/conversations/{id}/messages", "post"),
+        ("/api/v1/auth/login", "post"),
+    ] {
+        let have = statuses(path, method);
+        for status in ["400", "408", "413", "415"] {
+            assert!(have.contains(&status.into()), "{method} {path}: {have:?}");
+        }
+    }
+    // A numeric id that is not a number is 400.
+    for (path, method) in [
+        ("/api/v1/attachments/{id}", "get"),
+        ("/api/v1/conversations/{id}/members/{user_id}", "delete"),
+        ("/api/v1/teams/{id}", "get"),
+    ] {
+        assert!(
+            statuses(path, method).contains(&"400".into()),
+            "{method} {path}"
+        );
+    }
+    // The per-IP limiter on /auth/*, and the reused client_id of another conversation.
+    assert!(statuses("/api/v1/auth/register", "post").contains(&"429".into()));
+    assert!(statuses("/api/v1/conversations/{id}/messages", "post").contains(&"409".into()));
+
+    // Limits in the schemas, from the constants the server enforces.
+    let props = |schema: &str| doc["components"]["schemas"][schema]["properties"].clone();
+    let register = props("RegisterRequest");
+    assert_eq!(
+        register["username"]["maxLength"],
+        jeco_shared::auth::USERNAME_MAX
+    );
+    assert_eq!(
+        register["username"]["minLength"],
+        jeco_shared::auth::USERNAME_MIN
+    );
+    assert_eq!(
+        register["password"]["maxLength"],
+        jeco_shared::auth::PASSWORD_MAX
+    );
+    assert_eq!(
+        register["password"]["minLength"],
+        jeco_shared::auth::PASSWORD_MIN
+    );
+    let send = props("SendMessageRequest");
+    assert_eq!(
+        send["client_id"]["maxLength"],
+        jeco_shared::messages::CLIENT_ID_MAX
+    );
+    assert_eq!(
+        send["attachment_ids"]["maxItems"],
+        jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX
+    );
+    assert_eq!(
+        props("Attachment")["name"]["maxLength"],
+        jeco_shared::media::FILE_NAME_MAX
+    );
+    // Raw bodies are bytes, not arrays of numbers.
+    let chunk = &doc["paths"]["/api/v1/uploads/{id}"]["patch"]["requestBody"]["content"]["application/offset+octet-stream"]
+        ["schema"];
+    assert_eq!(chunk["type"], "string", "{chunk}");
+    assert_eq!(chunk["format"], "binary", "{chunk}");
+    let group = props("CreateGroupRequest");
+    assert_eq!(
+        group["name"]["maxLength"],
+        jeco_shared::conversations::NAME_MAX
+    );
+    // The creator is a member too.
+    assert_eq!(
+        group["member_ids"]["maxItems"],
+        jeco_shared::conversations::GROUP_MEMBERS_MAX - 1
+    );
+}
+
+#[tokio::test]
+async fn empty_error_answers_from_inside_the_router_get_the_error_shape() {
+    let s = TestServer::start().await;
+    // The docs page's file server answers an unknown file with a bare 404.
+    let r = s.get("/api/docs/no-such-file.js", None).await;
+    expect_error(r, 404, "not_found").await;
+}

@@ -361,3 +361,149 @@ async fn a_client_that_does_not_read_is_disconnected_as_a_slow_consumer_and_resu
     assert_eq!(replayed, said);
     assert_alive(&mut ws, 1).await;
 }
+
+/// A WebSocket client that writes frames byte by byte, so it can break the protocol on purpose.
+struct RawWs {
+    stream: tokio::net::TcpStream,
+}
+
+impl RawWs {
+    /// Upgrades a raw TCP connection to the gateway with the token in the subprotocol.
+    async fn open(s: &TestServer, token: &str) -> RawWs {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = s.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET /api/v1/ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Protocol: jeco.v1, jeco.auth.{token}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            let n = tokio::time::timeout(PATIENCE, stream.read(&mut byte))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(n, 1, "closed during the upgrade");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        RawWs { stream }
+    }
+
+    /// One frame: `first` is FIN/RSV/opcode, `length` what the header declares (usually the
+    /// payload's length), masked unless `masked` is false.
+    async fn frame(&mut self, first: u8, payload: &[u8], length: u64, masked: bool) {
+        use tokio::io::AsyncWriteExt;
+        let mask_bit = if masked { 0x80 } else { 0 };
+        let mut bytes = vec![first];
+        match length {
+            0..=125 => bytes.push(mask_bit | length as u8),
+            126..=65535 => {
+                bytes.push(mask_bit | 126);
+                bytes.extend((length as u16).to_be_bytes());
+            }
+            _ => {
+                bytes.push(mask_bit | 127);
+                bytes.extend(length.to_be_bytes());
+            }
+        }
+        let key = [0x12u8, 0x34, 0x56, 0x78];
+        if masked {
+            bytes.extend(key);
+            bytes.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        } else {
+            bytes.extend(payload);
+        }
+        self.stream.write_all(&bytes).await.unwrap();
+    }
+
+    async fn text(&mut self, text: &str) {
+        self.frame(0x81, text.as_bytes(), text.len() as u64, true)
+            .await;
+    }
+
+    /// Reads server frames until a close; returns its code (`None` for a close without one).
+    async fn close_code(&mut self) -> Option<u16> {
+        use tokio::io::AsyncReadExt;
+        let read = async {
+            loop {
+                let mut head = [0u8; 2];
+                self.stream
+                    .read_exact(&mut head)
+                    .await
+                    .expect("closed before a close frame");
+                let length = match head[1] & 0x7f {
+                    126 => u64::from(self.stream.read_u16().await.unwrap()),
+                    127 => self.stream.read_u64().await.unwrap(),
+                    n => u64::from(n),
+                };
+                let mut payload = vec![0u8; length as usize];
+                self.stream.read_exact(&mut payload).await.unwrap();
+                if head[0] & 0x0f == 0x8 {
+                    return (payload.len() >= 2)
+                        .then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                }
+            }
+        };
+        tokio::time::timeout(PATIENCE, read)
+            .await
+            .expect("no close frame")
+    }
+}
+
+#[tokio::test]
+async fn protocol_violations_close_with_the_rfc_6455_code() {
+    let s = TestServer::start_with(|c| c.ws_max_frame_bytes = 1024).await;
+    let t = s.register("rawa").await;
+    let token = t.access_token.as_str();
+    let hello = json!({"type": "hello", "protocol": jeco_shared::PROTOCOL_VERSION}).to_string();
+    // The cap on a frame or message: four times `max_frame_bytes`, at least 256 KiB.
+    let cap: u64 = 256 * 1024;
+    let huge_ping = vec![b'p'; 126];
+    type Violation = (&'static str, u16);
+    let cases: [Violation; 8] = [
+        ("invalid UTF-8 in a text frame", close::INVALID_PAYLOAD),
+        ("a reserved bit set", close::PROTOCOL_ERROR),
+        ("a reserved opcode", close::PROTOCOL_ERROR),
+        ("an unmasked frame", close::PROTOCOL_ERROR),
+        ("a 126-byte ping", close::PROTOCOL_ERROR),
+        ("a fragmented ping", close::PROTOCOL_ERROR),
+        ("a frame over the cap", close::MESSAGE_TOO_BIG),
+        ("a fragmented message over the cap", close::MESSAGE_TOO_BIG),
+    ];
+    for live in [false, true] {
+        for (what, code) in cases {
+            let mut ws = RawWs::open(&s, token).await;
+            if live {
+                ws.text(&hello).await;
+            }
+            match what {
+                "invalid UTF-8 in a text frame" => {
+                    ws.frame(0x81, &[0xff, 0xfe, 0xfd], 3, true).await
+                }
+                "a reserved bit set" => ws.frame(0x81 | 0x40, b"{}", 2, true).await,
+                "a reserved opcode" => ws.frame(0x83, b"{}", 2, true).await,
+                "an unmasked frame" => ws.frame(0x81, b"{}", 2, false).await,
+                "a 126-byte ping" => ws.frame(0x89, &huge_ping, 126, true).await,
+                "a fragmented ping" => ws.frame(0x09, b"p", 1, true).await,
+                "a frame over the cap" => ws.frame(0x82, b"", cap + 1, true).await,
+                _ => {
+                    let chunk = vec![b'x'; 64 * 1024];
+                    ws.frame(0x01, &chunk, chunk.len() as u64, true).await;
+                    for _ in 0..4 {
+                        ws.frame(0x00, &chunk, chunk.len() as u64, true).await;
+                    }
+                }
+            }
+            assert_eq!(ws.close_code().await, Some(code), "{what} (live: {live})");
+        }
+    }
+    // The server is still there for everyone else.
+    let (mut ws, _) = s.ws_ready(token).await;
+    assert_alive(&mut ws, 1).await;
+}

@@ -197,3 +197,34 @@ async fn unknown_routes_and_methods_use_the_error_shape() {
     // A plain GET on the WebSocket endpoint explains itself.
     expect_error(s.get("/api/v1/ws", None).await, 400, "bad_request").await;
 }
+
+#[tokio::test]
+async fn json_arrays_and_scalars_are_refused_where_objects_belong() {
+    let s = TestServer::start().await;
+    let t = s.register("shapes").await;
+    for body in ["[null,null]", "[\"x\", \"y\"]", "7", "\"name\"", "null"] {
+        let r = s
+            .http
+            .patch(s.url("/api/v1/users/me"))
+            .bearer_auth(&t.access_token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let e = expect_error(r, 400, "validation_failed").await;
+        assert_eq!(
+            e.error.fields.unwrap()["body"],
+            "must be a JSON object",
+            "{body}"
+        );
+    }
+    let r = s
+        .post(
+            "/api/v1/auth/login",
+            serde_json::json!(["shapes", PASSWORD]),
+            None,
+        )
+        .await;
+    expect_error(r, 400, "validation_failed").await;
+}

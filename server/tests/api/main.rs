@@ -13,6 +13,8 @@ mod docs;
 mod gateway;
 mod group_commit;
 mod input;
+mod limits;
+mod logs;
 mod media;
 mod messages;
 mod notifications;

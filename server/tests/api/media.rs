@@ -1369,3 +1369,60 @@ async fn the_s3_backend_stores_serves_and_deletes_in_a_real_bucket() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn every_odd_range_form_answers_206_or_416_never_500() {
+    let s = TestServer::start().await;
+    let (a, b, _, g, _) = trio(&s).await;
+    let bytes: Vec<u8> = b"0123456789".to_vec();
+    let att = upload(&s, &a, "digits.txt", "file", &bytes).await;
+    assert_eq!(send_with(&s, &a, g, "d", &[&att]).await.status(), 201);
+    let path = format!("/api/v1/attachments/{}/url", att["id"]);
+    let signed: Value = s.ok(Method::POST, &path, None, &b, 200).await;
+    let signed_url = s.url(signed["url"].as_str().unwrap());
+    let max = u64::MAX;
+    // (Range, status, Content-Range, body)
+    let cases: Vec<(String, u16, &str, &[u8])> = vec![
+        (format!("bytes=0-{max}"), 206, "bytes 0-9/10", b"0123456789"),
+        (
+            "bytes=0-99999999999999999999999".into(),
+            206,
+            "bytes 0-9/10",
+            b"0123456789",
+        ),
+        (format!("bytes={max}-{max}"), 416, "bytes */10", b""),
+        (format!("bytes={max}-"), 416, "bytes */10", b""),
+        (format!("bytes=-{max}"), 206, "bytes 0-9/10", b"0123456789"),
+        ("bytes=-3".into(), 206, "bytes 7-9/10", b"789"),
+        ("bytes=7-".into(), 206, "bytes 7-9/10", b"789"),
+        ("bytes=10-".into(), 416, "bytes */10", b""),
+        ("bytes=-0".into(), 416, "bytes */10", b""),
+        ("bytes=5-2".into(), 416, "bytes */10", b""),
+        ("bytes=0-1,4-5".into(), 206, "bytes 0-5/10", b"012345"),
+        (
+            "bytes=8-9, 2-3, 50-60".into(),
+            206,
+            "bytes 2-9/10",
+            b"23456789",
+        ),
+        ("bytes=20-30,40-".into(), 416, "bytes */10", b""),
+    ];
+    for (range, status, content_range, body) in cases {
+        for via_signed_url in [false, true] {
+            let request = if via_signed_url {
+                s.http.get(&signed_url)
+            } else {
+                s.http.get(s.url(&content_path(&att))).bearer_auth(&b)
+            };
+            let r = request.header("range", &range).send().await.unwrap();
+            let what = format!("{range} (signed URL: {via_signed_url})");
+            assert_eq!(r.status(), status, "{what}");
+            assert_eq!(r.headers()["content-range"], content_range, "{what}");
+            if status == 206 {
+                assert_eq!(r.bytes().await.unwrap().as_ref(), body, "{what}");
+            } else {
+                expect_error(r, 416, "range_not_satisfiable").await;
+            }
+        }
+    }
+}

@@ -58,6 +58,18 @@ impl TestServer {
         }
     }
 
+    /// A client for a server running elsewhere (the `jeco-server` binary started by a test) at
+    /// `base`, with its data in `dir`.
+    pub fn external(base: String, dir: TempDir) -> Self {
+        Self {
+            server: None,
+            config: test_config(dir.path()),
+            dir,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
     /// Shuts down and starts again on the same data dir (on a new port).
     pub async fn restart(&mut self) {
         self.shutdown().await;

@@ -90,6 +90,35 @@ pub struct ConfigArgs {
     /// Largest HTTP request body in bytes [default: 65536].
     #[arg(long, env = "JECO_MAX_BODY_BYTES", global = true, value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Time for a request's head, and for an idle keep-alive connection's next request, in
+    /// milliseconds; then the connection is closed [default: 10000].
+    #[arg(
+        long,
+        env = "JECO_HTTP_HEADER_TIMEOUT_MS",
+        global = true,
+        value_name = "MS"
+    )]
+    pub http_header_timeout_ms: Option<u64>,
+    /// Longest pause in a request body in milliseconds (408 after it) [default: 30000].
+    #[arg(
+        long,
+        env = "JECO_HTTP_BODY_TIMEOUT_MS",
+        global = true,
+        value_name = "MS"
+    )]
+    pub http_body_timeout_ms: Option<u64>,
+    /// Open connections in total, WebSockets included (503 beyond) [default: 10000].
+    #[arg(long, env = "JECO_MAX_CONNECTIONS", global = true, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Open connections from one IP address (503 beyond; raise it behind a reverse proxy)
+    /// [default: 1000].
+    #[arg(
+        long,
+        env = "JECO_MAX_CONNECTIONS_PER_IP",
+        global = true,
+        value_name = "N"
+    )]
+    pub max_connections_per_ip: Option<usize>,
     /// Comma-separated origins allowed by CORS [default: none, CORS off].
     #[arg(
         long,
@@ -283,6 +312,10 @@ impl ConfigArgs {
             access_token_ttl_minutes,
             refresh_token_ttl_days,
             max_body_bytes,
+            http_header_timeout_ms,
+            http_body_timeout_ms,
+            max_connections,
+            max_connections_per_ip,
             cors_allowed_origins,
             login_lockout_attempts,
             login_lockout_window_secs,

@@ -67,7 +67,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Handlers first: a SIGTERM that arrives as soon as the address is printed must already be ours,
     // or the default action kills the process without a graceful shutdown.
     let signals = Signals::install()?;
-    raise_open_files_limit();
+    raise_open_files_limit(config.max_connections);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -84,21 +84,41 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 /// Every client holds a socket, and the usual soft limit (1,024 under systemd) would cap a server at
 /// about a thousand clients: take the soft limit up to the hard one, which an administrator controls.
+/// `max_connections` is what bounds the sockets clients can hold; if the limit is below it (plus
+/// room for the database, media files and the listener), running out of descriptors comes first:
+/// say so.
 #[cfg(unix)]
-fn raise_open_files_limit() {
+fn raise_open_files_limit(max_connections: usize) {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    match getrlimit(Resource::RLIMIT_NOFILE) {
+    let limit = match getrlimit(Resource::RLIMIT_NOFILE) {
         Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-            Ok(()) => tracing::debug!(from = soft, to = hard, "raised the open-files limit"),
-            Err(e) => tracing::warn!(error = %e, soft, "cannot raise the open-files limit"),
+            Ok(()) => {
+                tracing::debug!(from = soft, to = hard, "raised the open-files limit");
+                hard
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, soft, "cannot raise the open-files limit");
+                soft
+            }
         },
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "cannot read the open-files limit"),
+        Ok((soft, _)) => soft,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the open-files limit");
+            return;
+        }
+    };
+    const SPARE: u64 = 256;
+    if limit < max_connections as u64 + SPARE {
+        tracing::warn!(
+            limit,
+            max_connections,
+            "the open-files limit is below max_connections plus {SPARE}: lower max_connections or raise LimitNOFILE"
+        );
     }
 }
 
 #[cfg(not(unix))]
-fn raise_open_files_limit() {}
+fn raise_open_files_limit(_max_connections: usize) {}
 
 /// SIGINT (Ctrl-C) and SIGTERM, both asking for a graceful shutdown.
 struct Signals {

@@ -1,0 +1,200 @@
+//! What the `jeco-server` binary writes to its log: a whole session against the real binary with
+//! its stderr in a file, at the default level and at `debug`, must leave no token, password,
+//! signature or search word in it.
+
+use crate::support::*;
+use futures_util::SinkExt;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use tokio_tungstenite::tungstenite::Message;
+
+const BIN: &str = env!("CARGO_BIN_EXE_jeco-server");
+
+/// Runs the scenario against a fresh `jeco-server serve` with `RUST_LOG` set to `level` (unset for
+/// the default); returns the log and every secret the scenario used.
+async fn scenario_log(level: Option<&str>) -> (String, Vec<String>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let log_path = tmp.path().join("stderr.log");
+    let mut cmd = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("JECO_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    if let Some(level) = level {
+        cmd.env("RUST_LOG", level);
+    }
+    let mut child = cmd
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    });
+    let line = tokio::time::timeout(PATIENCE, line).await.unwrap().unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let s = TestServer::external(base, tempfile::tempdir().unwrap());
+
+    let password = "Pw-ZebraQuasar-7731";
+    let wrong_in_username = "Typed-Password-In-Username-4412";
+    let search_word = "marmaladeoctopus";
+    let mut secrets = vec![
+        password.to_owned(),
+        wrong_in_username.to_owned(),
+        search_word.to_owned(),
+    ];
+
+    let register = |name: &'static str| {
+        let s = &s;
+        async move {
+            let r = s
+                .post(
+                    "/api/v1/auth/register",
+                    json!({"username": name, "password": password}),
+                    None,
+                )
+                .await;
+            assert_eq!(r.status(), 201);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let alice = register("logalice").await;
+    let bob = register("logbob").await;
+    let a = alice["access_token"].as_str().unwrap().to_owned();
+    secrets.push(a.clone());
+    secrets.push(alice["refresh_token"].as_str().unwrap().to_owned());
+    secrets.push(bob["access_token"].as_str().unwrap().to_owned());
+    secrets.push(bob["refresh_token"].as_str().unwrap().to_owned());
+
+    // A password typed into the username field, and a wrong password for a real user.
+    assert_eq!(s.login(wrong_in_username, "x").await.status(), 401);
+    assert_eq!(
+        s.login("logalice", "Wrong-Pw-Falcon-99").await.status(),
+        401
+    );
+    secrets.push("Wrong-Pw-Falcon-99".to_owned());
+    assert_eq!(s.login("logalice", password).await.status(), 200);
+
+    // Search words travel in the query string.
+    let g = s
+        .group(&a, "logs", &[bob["user"]["id"].as_i64().unwrap()])
+        .await;
+    s.say(&a, g, "c1", &format!("the {search_word} arrives"))
+        .await;
+    let r = s
+        .get(&format!("/api/v1/search?q={search_word}"), Some(&a))
+        .await;
+    assert_eq!(r.status(), 200);
+
+    // A signed download link works without a token: its signature is a secret.
+    let u = s
+        .ok(
+            Method::POST,
+            "/api/v1/uploads",
+            Some(json!({"name": "n.txt", "size": 5})),
+            &a,
+            201,
+        )
+        .await;
+    let r = s
+        .http
+        .patch(s.url(&format!("/api/v1/uploads/{}", u["id"].as_str().unwrap())))
+        .bearer_auth(&a)
+        .header("upload-offset", "0")
+        .header("content-type", "application/offset+octet-stream")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let att: Value = r.json().await.unwrap();
+    let att_id = &att["attachment"]["id"];
+    let signed = s
+        .ok(
+            Method::POST,
+            &format!("/api/v1/attachments/{att_id}/url"),
+            None,
+            &a,
+            200,
+        )
+        .await;
+    let url = signed["url"].as_str().unwrap();
+    let sig = url.split("sig=").nth(1).unwrap().to_owned();
+    secrets.push(sig);
+    assert_eq!(s.get(url, None).await.status(), 200);
+
+    // Refresh: the old and the new refresh token.
+    let r = s
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": alice["refresh_token"]}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let refreshed: Value = r.json().await.unwrap();
+    secrets.push(refreshed["access_token"].as_str().unwrap().to_owned());
+    secrets.push(refreshed["refresh_token"].as_str().unwrap().to_owned());
+
+    // A token a client put in the URL, and one in the WebSocket subprotocol.
+    let r = s
+        .get(&format!("/api/v1/users/me?access_token={a}"), None)
+        .await;
+    assert_eq!(r.status(), 401);
+    let r = s.get(&format!("/api/v1/nowhere/{a}"), None).await;
+    assert_eq!(r.status(), 404);
+    let (mut ws, _) = s.ws_ready(&a).await;
+    ws.send(Message::Close(None)).await.unwrap();
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    (std::fs::read_to_string(&log_path).unwrap(), secrets)
+}
+
+fn assert_clean(log: &str, secrets: &[String], level: &str) {
+    // The log did record the session, so an empty or broken log cannot pass.
+    assert!(log.contains("failed login"), "{level}: {log}");
+    assert!(log.contains("/api/v1/search"), "{level}: {log}");
+    // Ignoring case: the server may normalize what it was given (usernames are lower-cased).
+    let lower = log.to_lowercase();
+    for secret in secrets {
+        // JWTs are checked by their signature part as well as whole.
+        let parts = std::iter::once(secret.as_str()).chain(secret.rsplit('.').next());
+        for part in parts {
+            assert!(
+                !lower.contains(&part.to_lowercase()),
+                "{level}: the log contains the secret {part:?}:\n{log}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_default_log_holds_no_secrets() {
+    let (log, secrets) = scenario_log(None).await;
+    assert_clean(&log, &secrets, "default");
+}
+
+#[tokio::test]
+async fn the_debug_log_holds_no_secrets() {
+    let (log, secrets) = scenario_log(Some("debug")).await;
+    assert_clean(&log, &secrets, "debug");
+}

@@ -77,6 +77,9 @@ pub enum ErrorCode {
     UploadOffsetMismatch,
     /// A `Range` request asked for bytes outside the file.
     RangeNotSatisfiable,
+    /// An image's dimensions would need more memory to decode than the server allows (a
+    /// decompression bomb, or simply too many pixels). Send a smaller image.
+    ImageTooLarge,
 }
 
 impl ErrorCode {
@@ -114,6 +117,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::UploadOffsetMismatch => "upload_offset_mismatch",
             Self::RangeNotSatisfiable => "range_not_satisfiable",
+            Self::ImageTooLarge => "image_too_large",
         }
     }
 
@@ -132,7 +136,7 @@ impl ErrorCode {
             Self::NotFound | Self::RouteNotFound => 404,
             Self::UsernameTaken | Self::Conflict | Self::UploadOffsetMismatch => 409,
             Self::RangeNotSatisfiable => 416,
-            Self::PayloadTooLarge | Self::FrameTooLarge => 413,
+            Self::PayloadTooLarge | Self::FrameTooLarge | Self::ImageTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::AccountLocked => 429,
             Self::Internal => 500,
@@ -210,6 +214,7 @@ mod tests {
             ErrorCode::Conflict,
             ErrorCode::UploadOffsetMismatch,
             ErrorCode::RangeNotSatisfiable,
+            ErrorCode::ImageTooLarge,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -144,7 +144,7 @@ pub enum ServiceError {
     UsernameTaken,
     #[error("wrong username or password")]
     InvalidCredentials,
-    #[error("too many failed logins; try again later")]
+    #[error("too many failed logins for this account from this address; try again shortly")]
     AccountLocked { retry_after: Duration },
     #[error("the access token is invalid")]
     TokenInvalid,
@@ -176,6 +176,8 @@ pub enum ServiceError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("{0}")]
+    ImageTooLarge(String),
     #[error("this chunk starts at {given}, but the upload is at offset {offset}")]
     UploadOffsetMismatch { offset: u64, given: u64 },
     #[error("storage failed: {0}")]
@@ -224,6 +226,7 @@ impl ServiceError {
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::UploadOffsetMismatch { .. } => ErrorCode::UploadOffsetMismatch,
+            Self::ImageTooLarge(_) => ErrorCode::ImageTooLarge,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

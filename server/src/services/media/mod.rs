@@ -293,7 +293,10 @@ impl Media {
         let (bytes, ty) = tokio::task::spawn_blocking(move || images::avatar(&image))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|e| ServiceError::field("image", e.to_string()))?;
+            .map_err(|e| match e {
+                images::ImageError::TooLarge { .. } => ServiceError::ImageTooLarge(e.to_string()),
+                other => ServiceError::field("image", other.to_string()),
+            })?;
         drop(permit);
         let sha256 = hex(&Sha256::digest(&bytes));
         let blob = BlobRecord {

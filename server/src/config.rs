@@ -25,14 +25,24 @@ pub struct Config {
     pub access_token_ttl_minutes: u64,
     /// Lifetime of a refresh token, in days.
     pub refresh_token_ttl_days: u64,
+    /// A refresh token presented again within this many seconds of its rotation gets the same new
+    /// pair (a retried or concurrent refresh) instead of revoking the session. 0: no grace.
+    pub refresh_reuse_grace_secs: u64,
     /// Largest accepted HTTP request body, in bytes.
     pub max_body_bytes: usize,
     /// Origins allowed to call the API from a browser. Empty: CORS is off (no CORS headers).
     pub cors_allowed_origins: Vec<String>,
-    /// Failed logins for one account within the window that lock it.
+    /// Failed logins for one account from one address within the window before that address has
+    /// to wait between tries (see `services::lockout`).
     pub login_lockout_attempts: u32,
     /// Lockout window, in seconds.
     pub login_lockout_window_secs: u64,
+    /// Longest wait imposed on one address for one account after repeated failures (the wait
+    /// starts at 1 s once the free attempts are used and doubles per further failure), in seconds.
+    pub login_lockout_max_delay_secs: u64,
+    /// Failed logins for one account from all addresses within the window after which any address
+    /// must leave 1 s after the latest failure (slows a distributed guesser; never locks).
+    pub login_backstop_attempts: u32,
     /// Requests per minute one IP address may make to `/api/v1/auth/*` (sustained rate).
     pub auth_rate_per_minute: u32,
     /// Requests one IP address may make to `/api/v1/auth/*` in a burst.
@@ -102,10 +112,13 @@ impl Default for Config {
             data_dir: default_data_dir(),
             access_token_ttl_minutes: 15,
             refresh_token_ttl_days: 30,
+            refresh_reuse_grace_secs: 30,
             max_body_bytes: 64 * 1024,
             cors_allowed_origins: Vec::new(),
             login_lockout_attempts: 5,
             login_lockout_window_secs: 15 * 60,
+            login_lockout_max_delay_secs: 60,
+            login_backstop_attempts: 100,
             auth_rate_per_minute: 30,
             auth_rate_burst: 10,
             ws_heartbeat_interval_ms: 25_000,
@@ -202,12 +215,20 @@ impl Config {
 
     /// Checks values that would make the server misbehave rather than fail loudly.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive: [(&str, u64); 20] = [
+        let positive: [(&str, u64); 22] = [
             ("access_token_ttl_minutes", self.access_token_ttl_minutes),
             ("refresh_token_ttl_days", self.refresh_token_ttl_days),
             ("max_body_bytes", self.max_body_bytes as u64),
             ("login_lockout_attempts", self.login_lockout_attempts.into()),
             ("login_lockout_window_secs", self.login_lockout_window_secs),
+            (
+                "login_lockout_max_delay_secs",
+                self.login_lockout_max_delay_secs,
+            ),
+            (
+                "login_backstop_attempts",
+                self.login_backstop_attempts.into(),
+            ),
             ("auth_rate_per_minute", self.auth_rate_per_minute.into()),
             ("auth_rate_burst", self.auth_rate_burst.into()),
             ("ws_heartbeat_interval_ms", self.ws_heartbeat_interval_ms),

@@ -7,13 +7,13 @@
 
 use super::errors::ApiError;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use jeco_shared::ErrorCode;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -48,10 +48,7 @@ impl AuthRateLimiter {
 }
 
 pub async fn limit_auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let ip = super::extract::client_ip(request.extensions());
     match state.auth_limiter.check(ip) {
         Ok(()) => next.run(request).await,
         Err(wait) => ApiError::new(

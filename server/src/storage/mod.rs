@@ -29,7 +29,8 @@ pub mod sqlite;
 pub mod teams;
 
 pub use accounts::{
-    AccountStore, NewUser, ProfileChange, RefreshOutcome, SessionRecord, TokenHash, UserRecord,
+    AccountStore, LoginFailures, NewUser, ProfileChange, RefreshOutcome, SessionRecord, TokenHash,
+    UserRecord,
 };
 pub use contacts::{ContactRecord, ContactRequestRecord, ContactStore};
 pub use conversations::{

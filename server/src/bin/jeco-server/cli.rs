@@ -87,6 +87,14 @@ pub struct ConfigArgs {
         value_name = "DAYS"
     )]
     pub refresh_token_ttl_days: Option<u64>,
+    /// Seconds after a refresh in which the same refresh token is answered again with the same pair [default: 30; 0: none].
+    #[arg(
+        long,
+        env = "JECO_REFRESH_REUSE_GRACE_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub refresh_reuse_grace_secs: Option<u64>,
     /// Largest HTTP request body in bytes [default: 65536].
     #[arg(long, env = "JECO_MAX_BODY_BYTES", global = true, value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -99,7 +107,7 @@ pub struct ConfigArgs {
         value_name = "ORIGINS"
     )]
     pub cors_allowed_origins: Option<Vec<String>>,
-    /// Failed logins within the window that lock an account [default: 5].
+    /// Failed logins for one account from one address before that address must wait [default: 5].
     #[arg(
         long,
         env = "JECO_LOGIN_LOCKOUT_ATTEMPTS",
@@ -115,6 +123,22 @@ pub struct ConfigArgs {
         value_name = "SECS"
     )]
     pub login_lockout_window_secs: Option<u64>,
+    /// Longest wait imposed on one address for one account, in seconds [default: 60].
+    #[arg(
+        long,
+        env = "JECO_LOGIN_LOCKOUT_MAX_DELAY_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub login_lockout_max_delay_secs: Option<u64>,
+    /// Failures per account from all addresses that space further tries 1 s apart [default: 100].
+    #[arg(
+        long,
+        env = "JECO_LOGIN_BACKSTOP_ATTEMPTS",
+        global = true,
+        value_name = "N"
+    )]
+    pub login_backstop_attempts: Option<u32>,
     /// Sustained requests per minute per IP on /api/v1/auth/* [default: 30].
     #[arg(
         long,
@@ -282,10 +306,13 @@ impl ConfigArgs {
             data_dir,
             access_token_ttl_minutes,
             refresh_token_ttl_days,
+            refresh_reuse_grace_secs,
             max_body_bytes,
             cors_allowed_origins,
             login_lockout_attempts,
             login_lockout_window_secs,
+            login_lockout_max_delay_secs,
+            login_backstop_attempts,
             auth_rate_per_minute,
             auth_rate_burst,
             ws_heartbeat_interval_ms,

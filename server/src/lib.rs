@@ -13,8 +13,9 @@
 //!   REST and WebSocket share it.
 //! - [`storage`] — a trait and its SQLite backend; the only place with SQL.
 //!
-//! Plus [`config`] (layered configuration, secrets redacted) and the signing secret that is
-//! generated into the data directory on first start.
+//! Plus [`config`] (layered configuration, secrets redacted), [`names`] (the one validation of
+//! user-visible names and reactions, used by services and by storage's uniqueness checks) and the
+//! signing secret that is generated into the data directory on first start.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), jeco_server::Error> {
@@ -32,6 +33,7 @@ pub mod api;
 pub mod config;
 mod error;
 pub mod gateway;
+pub mod names;
 mod server;
 pub mod services;
 mod signing_secret;

@@ -110,7 +110,7 @@ impl Accounts {
         if let Some(p) = password_problem(&account.password) {
             problems.insert("password".to_owned(), p.to_owned());
         }
-        let display_name = match clean_text(account.display_name, DISPLAY_NAME_MAX) {
+        let display_name = match clean_name(account.display_name, DISPLAY_NAME_MAX) {
             Ok(v) => v,
             Err(p) => {
                 problems.insert("display_name".to_owned(), p);
@@ -316,18 +316,24 @@ impl Accounts {
         req: UpdateProfileRequest,
     ) -> Result<User, ServiceError> {
         let mut problems = BTreeMap::new();
-        let mut check = |name: &str, value: Option<Option<String>>, max: usize| {
+        type Cleaner = fn(Option<String>, usize) -> Result<Option<String>, String>;
+        let mut check = |name: &str, value: Option<Option<String>>, max: usize, clean: Cleaner| {
             value.map(|v| {
-                clean_text(v, max).unwrap_or_else(|p| {
+                clean(v, max).unwrap_or_else(|p| {
                     problems.insert(name.to_owned(), p);
                     None
                 })
             })
         };
         let change = ProfileChange {
-            display_name: check("display_name", req.display_name, DISPLAY_NAME_MAX),
-            bio: check("bio", req.bio, BIO_MAX),
-            status_text: check("status_text", req.status_text, STATUS_TEXT_MAX),
+            display_name: check(
+                "display_name",
+                req.display_name,
+                DISPLAY_NAME_MAX,
+                clean_name,
+            ),
+            bio: check("bio", req.bio, BIO_MAX, clean_text),
+            status_text: check("status_text", req.status_text, STATUS_TEXT_MAX, clean_text),
         };
         if !problems.is_empty() {
             return Err(ServiceError::Validation(problems));
@@ -434,6 +440,14 @@ fn password_problem(password: &str) -> Option<&'static str> {
 }
 
 /// Trims optional free text; blank becomes `None`. Errors name the limit.
+/// A display name: blank clears it, anything else is a clean name ([`crate::names::clean`]).
+fn clean_name(value: Option<String>, max: usize) -> Result<Option<String>, String> {
+    match value {
+        Some(v) if !v.trim().is_empty() => crate::names::clean(&v, max).map(Some),
+        _ => Ok(None),
+    }
+}
+
 fn clean_text(value: Option<String>, max: usize) -> Result<Option<String>, String> {
     let Some(value) = value else { return Ok(None) };
     let trimmed = value.trim();

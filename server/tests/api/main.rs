@@ -15,6 +15,7 @@ mod group_commit;
 mod input;
 mod media;
 mod messages;
+mod names;
 mod notifications;
 mod realtime;
 mod restart;

@@ -72,6 +72,13 @@ pub struct Config {
     pub media_max_upload_bytes: u64,
     /// Largest avatar image accepted (before it is resized), in bytes.
     pub media_avatar_max_bytes: u64,
+    /// Storage quota per user, in bytes: their attachments (each at its full size, even when the
+    /// content is stored once for several users) plus their unfinished uploads. 0: no quota.
+    pub media_quota_bytes: u64,
+    /// Uploads one user may open per minute (sustained).
+    pub media_upload_rate_per_minute: u32,
+    /// Uploads one user may open in a burst.
+    pub media_upload_rate_burst: u32,
     /// Where attachments and avatars are stored: `local` (a directory) or `s3` (any
     /// S3-compatible bucket; credentials come only from the `AWS_ACCESS_KEY_ID` /
     /// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` environment variables).
@@ -133,6 +140,9 @@ impl Default for Config {
             typing_timeout_ms: 6000,
             media_max_upload_bytes: 100 * 1024 * 1024,
             media_avatar_max_bytes: 10 * 1024 * 1024,
+            media_quota_bytes: 10 * 1024 * 1024 * 1024,
+            media_upload_rate_per_minute: 30,
+            media_upload_rate_burst: 10,
             media_backend: MediaBackend::Local,
             media_dir: None,
             s3_endpoint: None,
@@ -215,7 +225,7 @@ impl Config {
 
     /// Checks values that would make the server misbehave rather than fail loudly.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive: [(&str, u64); 22] = [
+        let positive: [(&str, u64); 24] = [
             ("access_token_ttl_minutes", self.access_token_ttl_minutes),
             ("refresh_token_ttl_days", self.refresh_token_ttl_days),
             ("max_body_bytes", self.max_body_bytes as u64),
@@ -241,6 +251,14 @@ impl Config {
             ("typing_timeout_ms", self.typing_timeout_ms),
             ("media_max_upload_bytes", self.media_max_upload_bytes),
             ("media_avatar_max_bytes", self.media_avatar_max_bytes),
+            (
+                "media_upload_rate_per_minute",
+                self.media_upload_rate_per_minute.into(),
+            ),
+            (
+                "media_upload_rate_burst",
+                self.media_upload_rate_burst.into(),
+            ),
             ("media_unattached_ttl_secs", self.media_unattached_ttl_secs),
             ("media_sweep_interval_secs", self.media_sweep_interval_secs),
             ("media_signed_url_ttl_secs", self.media_signed_url_ttl_secs),

@@ -42,5 +42,5 @@ pub mod storage;
 
 pub use config::{Config, Secret};
 pub use error::Error;
-pub use server::{RunningServer, open_accounts};
+pub use server::{RunningServer, media_usage, open_accounts};
 pub use state::AppState;

@@ -80,6 +80,9 @@ pub enum ErrorCode {
     /// An image's dimensions would need more memory to decode than the server allows (a
     /// decompression bomb, or simply too many pixels). Send a smaller image.
     ImageTooLarge,
+    /// The upload would pass the user's storage quota. `fields` carry `remaining_bytes`,
+    /// `quota_bytes` and `used_bytes` (decimal strings); delete messages with files to free space.
+    QuotaExceeded,
 }
 
 impl ErrorCode {
@@ -118,6 +121,7 @@ impl ErrorCode {
             Self::UploadOffsetMismatch => "upload_offset_mismatch",
             Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::ImageTooLarge => "image_too_large",
+            Self::QuotaExceeded => "quota_exceeded",
         }
     }
 
@@ -137,6 +141,7 @@ impl ErrorCode {
             Self::UsernameTaken | Self::Conflict | Self::UploadOffsetMismatch => 409,
             Self::RangeNotSatisfiable => 416,
             Self::PayloadTooLarge | Self::FrameTooLarge | Self::ImageTooLarge => 413,
+            Self::QuotaExceeded => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::AccountLocked => 429,
             Self::Internal => 500,
@@ -215,6 +220,7 @@ mod tests {
             ErrorCode::UploadOffsetMismatch,
             ErrorCode::RangeNotSatisfiable,
             ErrorCode::ImageTooLarge,
+            ErrorCode::QuotaExceeded,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

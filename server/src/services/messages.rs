@@ -12,7 +12,7 @@ use super::fanout::{Fanout, publish_committed};
 use super::group_commit::GroupCommit;
 use super::mentions;
 use super::notifications;
-use super::rate::MessageRateLimiter;
+use super::rate::UserRateLimiter;
 use super::{Principal, ServiceError, now_ms, render};
 use crate::storage::{
     Admission, HistoryAnchor, HistoryPage, MentionSet, MessageRecord, NewMessage, NotifyPlan,
@@ -67,7 +67,7 @@ pub struct Messages {
     fanout: Arc<dyn Fanout>,
     conversations: Arc<Conversations>,
     settings: MessageSettings,
-    limiter: Arc<MessageRateLimiter>,
+    limiter: Arc<UserRateLimiter>,
     /// Told when a delete may have left media without references (see `media::sweep`).
     orphans: Arc<Notify>,
     /// Sends are stored in batches by one writer, which also publishes them (see its module doc).
@@ -95,7 +95,7 @@ impl Messages {
             storage,
             fanout,
             conversations,
-            limiter: Arc::new(MessageRateLimiter::new(
+            limiter: Arc::new(UserRateLimiter::new(
                 settings.rate_per_sec,
                 settings.rate_burst,
             )),

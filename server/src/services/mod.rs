@@ -178,6 +178,13 @@ pub enum ServiceError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     ImageTooLarge(String),
+    #[error(
+        "this upload would pass your storage quota: {} of {quota} bytes left",
+        quota.saturating_sub(*used)
+    )]
+    QuotaExceeded { quota: u64, used: u64 },
+    #[error("too many uploads; slow down")]
+    UploadRateLimited { retry_after: Duration },
     #[error("this chunk starts at {given}, but the upload is at offset {offset}")]
     UploadOffsetMismatch { offset: u64, given: u64 },
     #[error("storage failed: {0}")]
@@ -227,6 +234,8 @@ impl ServiceError {
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::UploadOffsetMismatch { .. } => ErrorCode::UploadOffsetMismatch,
             Self::ImageTooLarge(_) => ErrorCode::ImageTooLarge,
+            Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
+            Self::UploadRateLimited { .. } => ErrorCode::RateLimited,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -40,8 +40,8 @@ pub use events::{
     Committed, EventData, EventRecord, EventStore, MembershipHead, UserEventData, UserEventRecord,
 };
 pub use media::{
-    AttachmentPlace, AttachmentRecord, AvatarOwner, BlobRecord, MediaStore, NewAttachment,
-    ThumbnailState, UploadRecord,
+    AttachmentPlace, AttachmentRecord, AvatarOwner, BlobRecord, MediaStore, MediaUsageRecord,
+    NewAttachment, ThumbnailState, UploadAdmission, UploadRecord,
 };
 pub use messages::{
     Admission, HistoryAnchor, HistoryPage, MentionSet, MessageRecord, MessageStore, NewMessage,

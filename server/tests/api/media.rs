@@ -1519,3 +1519,135 @@ async fn an_image_bomb_is_refused_as_an_avatar_and_stored_without_a_thumbnail() 
     })
     .await;
 }
+
+async fn usage_of(s: &TestServer, admin: &str, username: &str) -> Option<Value> {
+    let report = s
+        .ok(Method::GET, "/api/v1/admin/media-usage", None, admin, 200)
+        .await;
+    report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == username)
+        .cloned()
+}
+
+#[tokio::test]
+async fn the_storage_quota_counts_each_users_files_and_says_what_is_left() {
+    let s = TestServer::start_with(|c| {
+        c.media_quota_bytes = 10_000;
+        c.admin_username = Some("root".into());
+        c.admin_password = Some(jeco_server::Secret::new("bootstrap password"));
+    })
+    .await;
+    let root: jeco_shared::auth::TokenResponse = s
+        .login("root", "bootstrap password")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let root = root.access_token;
+    let (a, b, _, g, _) = trio(&s).await;
+    let six = vec![7u8; 6_000];
+    let first = upload(&s, &a, "six.bin", "file", &six).await;
+
+    // 6,000 of 10,000 used: another 6,000 does not fit, and the answer says what is left.
+    let r = create_upload(&s, &a, json!({"name": "more.bin", "size": 6_000})).await;
+    let err = expect_error(r, 413, "quota_exceeded").await;
+    let fields = err.error.fields.unwrap();
+    assert_eq!(fields["remaining_bytes"], "4000");
+    assert_eq!(fields["quota_bytes"], "10000");
+    assert_eq!(fields["used_bytes"], "6000");
+
+    // An unfinished upload reserves its declared size; cancelling it gives the room back.
+    let open = create_upload(&s, &a, json!({"name": "four.bin", "size": 4_000})).await;
+    assert_eq!(open.status(), 201);
+    let open: Value = open.json().await.unwrap();
+    let r = create_upload(&s, &a, json!({"name": "one.bin", "size": 1})).await;
+    let err = expect_error(r, 413, "quota_exceeded").await;
+    assert_eq!(err.error.fields.unwrap()["remaining_bytes"], "0");
+    let u = usage_of(&s, &root, "alice").await.unwrap();
+    assert_eq!(
+        (
+            u["used_bytes"].as_u64(),
+            u["attachments"].as_u64(),
+            u["uploads_in_progress"].as_u64()
+        ),
+        (Some(10_000), Some(1), Some(1))
+    );
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/uploads/{}", open["id"].as_str().unwrap()),
+        None,
+        &a,
+        204,
+    )
+    .await;
+
+    // The same content uploaded by bob is stored once, but counts in full for bob too (and
+    // changes nothing for alice).
+    upload(&s, &b, "same.bin", "file", &six).await;
+    assert_eq!(
+        usage_of(&s, &root, "bob").await.unwrap()["used_bytes"],
+        6_000
+    );
+    assert_eq!(
+        usage_of(&s, &root, "alice").await.unwrap()["used_bytes"],
+        6_000
+    );
+
+    // Sent files count; deleting the message frees the space.
+    let m = send_with(&s, &a, g, "q1", &[&first]).await;
+    assert_eq!(m.status(), 201);
+    let m: Value = m.json().await.unwrap();
+    let r = create_upload(&s, &a, json!({"name": "more.bin", "size": 6_000})).await;
+    expect_error(r, 413, "quota_exceeded").await;
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/conversations/{g}/messages/{}", m["id"]),
+        None,
+        &a,
+        204,
+    )
+    .await;
+    let r = create_upload(&s, &a, json!({"name": "more.bin", "size": 6_000})).await;
+    assert_eq!(r.status(), 201);
+
+    // The usage report is for server admins only.
+    expect_error(
+        s.get("/api/v1/admin/media-usage", Some(&a)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let report = s
+        .ok(Method::GET, "/api/v1/admin/media-usage", None, &root, 200)
+        .await;
+    assert_eq!(report["quota_bytes"], 10_000);
+    assert_eq!(report["users"][0]["username"], "alice");
+}
+
+#[tokio::test]
+async fn one_user_cannot_open_uploads_faster_than_the_rate() {
+    let s = TestServer::start_with(|c| {
+        c.media_upload_rate_per_minute = 1;
+        c.media_upload_rate_burst = 3;
+    })
+    .await;
+    let (a, b, _, _, _) = trio(&s).await;
+    for i in 0..3 {
+        let r = create_upload(&s, &a, json!({"name": format!("{i}.bin"), "size": 10})).await;
+        assert_eq!(r.status(), 201);
+    }
+    let r = create_upload(&s, &a, json!({"name": "3.bin", "size": 10})).await;
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    expect_error(r, 429, "rate_limited").await;
+    // Another user has their own budget.
+    let r = create_upload(&s, &b, json!({"name": "b.bin", "size": 10})).await;
+    assert_eq!(r.status(), 201);
+}

@@ -57,6 +57,12 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Show the storage each user uses (what counts toward the media quota), most first.
+    Usage {
+        /// Print JSON (the same report as GET /api/v1/admin/media-usage) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Every knob of [`Config`]. See `Config`'s field docs; defaults are in `print-config`.
@@ -221,6 +227,30 @@ pub struct ConfigArgs {
         value_name = "BYTES"
     )]
     pub media_avatar_max_bytes: Option<u64>,
+    /// Storage quota per user in bytes, attachments plus unfinished uploads [default: 10737418240; 0: none].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_QUOTA_BYTES",
+        global = true,
+        value_name = "BYTES"
+    )]
+    pub media_quota_bytes: Option<u64>,
+    /// Uploads one user may open per minute [default: 30].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_UPLOAD_RATE_PER_MINUTE",
+        global = true,
+        value_name = "N"
+    )]
+    pub media_upload_rate_per_minute: Option<u32>,
+    /// Uploads one user may open in a burst [default: 10].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_UPLOAD_RATE_BURST",
+        global = true,
+        value_name = "N"
+    )]
+    pub media_upload_rate_burst: Option<u32>,
     /// Media storage: local (a directory) or s3 (an S3-compatible bucket) [default: local].
     #[arg(
         long,
@@ -327,6 +357,9 @@ impl ConfigArgs {
             typing_timeout_ms,
             media_max_upload_bytes,
             media_avatar_max_bytes,
+            media_quota_bytes,
+            media_upload_rate_per_minute,
+            media_upload_rate_burst,
             media_backend,
             s3_region,
             s3_allow_http,

@@ -32,6 +32,8 @@
 pub mod api;
 pub mod config;
 mod error;
+#[cfg(test)]
+mod fuzz_cases;
 pub mod gateway;
 pub mod names;
 mod server;

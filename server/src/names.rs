@@ -107,9 +107,36 @@ pub fn emoji(raw: &str) -> Result<&'static str, &'static str> {
         .ok_or("must be a single emoji")
 }
 
+/// The `names` fuzz target (`fuzz/`): cleaning never panics, a clean name is clean (cleaning it
+/// again changes nothing) and holds nothing [`refused`]; an accepted emoji is canonical.
+#[cfg(any(test, fuzzing))]
+pub fn fuzz_names(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(name) = clean(text, 100) {
+        assert_eq!(
+            clean(&name, 100).as_ref(),
+            Ok(&name),
+            "cleaning is idempotent"
+        );
+        assert!(!name.chars().any(char::is_control));
+        assert!(!name.starts_with(' ') && !name.ends_with(' '));
+    }
+    let _ = uniqueness_key(text);
+    if let Ok(e) = emoji(text) {
+        assert_eq!(emoji(e), Ok(e));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuzz_corpus_and_regressions_replay() {
+        crate::fuzz_cases::replay("names", fuzz_names);
+    }
 
     #[test]
     fn names_are_normalized_trimmed_and_one_line() {

@@ -192,6 +192,25 @@ pub async fn authenticate(
     Ok(state.accounts.authenticate(token).await?)
 }
 
+/// The client's address: the TCP peer (axum's `ConnectInfo`), or the unspecified address when
+/// the router runs without connection info (never in the server itself).
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(&parts.extensions)))
+    }
+}
+
+/// See [`ClientAddr`].
+pub fn client_ip(extensions: &axum::http::Extensions) -> std::net::IpAddr {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,23 +276,4 @@ mod tests {
         h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
         assert!(!is_json(&h));
     }
-}
-
-/// The client's address: the TCP peer (axum's `ConnectInfo`), or the unspecified address when
-/// the router runs without connection info (never in the server itself).
-pub struct ClientAddr(pub std::net::IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(client_ip(&parts.extensions)))
-    }
-}
-
-/// See [`ClientAddr`].
-pub fn client_ip(extensions: &axum::http::Extensions) -> std::net::IpAddr {
-    extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip())
 }

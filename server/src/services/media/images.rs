@@ -215,9 +215,27 @@ pub fn avatar(bytes: &[u8]) -> Result<(Vec<u8>, &'static str), ImageError> {
     encode(&resized)
 }
 
+/// The `image_header` fuzz target (`fuzz/`): whatever the bytes, reading the header and
+/// making a thumbnail answer `Ok` or an error, never a panic, and never decode past the budget
+/// (a small one here, so the fuzzer stays fast and a bomb that slipped through would show).
+#[cfg(any(test, fuzzing))]
+pub fn fuzz_decode(data: &[u8]) {
+    const FUZZ_BUDGET: u64 = 4 * 1024 * 1024;
+    let _ = upright_dimensions(Cursor::new(data));
+    if let Ok(thumb) = decode_shrunk(data, FUZZ_BUDGET, |_, _| (64, 64)) {
+        assert!(thumb.width() <= 64 && thumb.height() <= 64);
+        let _ = encode(&thumb);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuzz_corpus_and_regressions_replay() {
+        crate::fuzz_cases::replay("image_header", fuzz_decode);
+    }
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, _| {

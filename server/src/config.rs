@@ -43,6 +43,10 @@ pub struct Config {
     /// Failed logins for one account from all addresses within the window after which any address
     /// must leave 1 s after the latest failure (slows a distributed guesser; never locks).
     pub login_backstop_attempts: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: for a request from one of these
+    /// addresses, the client is the rightmost address in that header that is not itself a trusted
+    /// proxy. Empty (the default): the header is ignored and the client is the TCP peer.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Requests per minute one IP address may make to `/api/v1/auth/*` (sustained rate).
     pub auth_rate_per_minute: u32,
     /// Requests one IP address may make to `/api/v1/auth/*` in a burst.
@@ -122,6 +126,7 @@ impl Default for Config {
             refresh_reuse_grace_secs: 30,
             max_body_bytes: 64 * 1024,
             cors_allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             login_lockout_attempts: 5,
             login_lockout_window_secs: 15 * 60,
             login_lockout_max_delay_secs: 60,

@@ -152,6 +152,7 @@ impl RunningServer {
                 config.auth_rate_per_minute,
                 config.auth_rate_burst,
             )),
+            trusted_proxies: config.trusted_proxies.clone().into(),
         };
         let app = api::router(state, &config);
         let (stop, stopped) = oneshot::channel::<()>();

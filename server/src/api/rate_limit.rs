@@ -1,9 +1,9 @@
 //! Per-IP request budget for `/api/v1/auth/*` (a GCRA token bucket from `governor`).
 //!
 //! The account lockout stops guessing one account's password; this stops one address from
-//! hammering many accounts or registering in bulk. The client address is the TCP peer: behind a
-//! reverse proxy every request seems to come from the proxy, so give the proxy its own limits (see
-//! the README) or raise these.
+//! hammering many accounts or registering in bulk. The client address is the TCP peer, or behind
+//! a configured trusted proxy the address its `X-Forwarded-For` names (`trusted_proxies`, see
+//! [`super::extract::client_ip`]).
 
 use super::errors::ApiError;
 use crate::state::AppState;
@@ -48,7 +48,11 @@ impl AuthRateLimiter {
 }
 
 pub async fn limit_auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let ip = super::extract::client_ip(request.extensions());
+    let ip = super::extract::client_ip(
+        request.headers(),
+        request.extensions(),
+        &state.trusted_proxies,
+    );
     match state.auth_limiter.check(ip) {
         Ok(()) => next.run(request).await,
         Err(wait) => ApiError::new(

@@ -538,6 +538,56 @@ async fn a_distributed_guesser_is_slowed_per_account_but_never_locks_it() {
     );
 }
 
+async fn login_forwarded(
+    s: &TestServer,
+    client: &reqwest::Client,
+    forwarded_for: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(s.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
+    let s =
+        TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.5".parse().unwrap()]).await;
+    s.register("proxied").await;
+    let proxy = client_from("127.0.0.5");
+    for _ in 0..5 {
+        let r = login_forwarded(&s, &proxy, "203.0.113.9", "proxied", "guess guess guess").await;
+        expect_error(r, 401, "invalid_credentials").await;
+    }
+    // The stranger behind the proxy waits (whatever it writes further left in the header)…
+    let r = login_forwarded(&s, &proxy, "10.9.9.9, 203.0.113.9", "proxied", PASSWORD).await;
+    expect_error(r, 429, "account_locked").await;
+    // …the owner behind the same proxy does not.
+    let r = login_forwarded(&s, &proxy, "198.51.100.7", "proxied", PASSWORD).await;
+    assert_eq!(r.status(), 200);
+
+    // A client that is not a trusted proxy cannot choose its address with the header.
+    let direct = client_from("127.0.0.6");
+    for i in 0..5 {
+        let r = login_forwarded(
+            &s,
+            &direct,
+            &format!("192.0.2.{i}"),
+            "proxied",
+            "guess guess",
+        )
+        .await;
+        expect_error(r, 401, "invalid_credentials").await;
+    }
+    let r = login_forwarded(&s, &direct, "192.0.2.77", "proxied", PASSWORD).await;
+    expect_error(r, 429, "account_locked").await;
+}
+
 #[tokio::test]
 async fn per_ip_budget_on_auth_endpoints() {
     let s = TestServer::start_with(|c| {

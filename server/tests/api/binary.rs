@@ -161,6 +161,7 @@ fn help_documents_every_knob_with_its_variable() {
         "JECO_MEDIA_QUOTA_BYTES",
         "JECO_MEDIA_UPLOAD_RATE_PER_MINUTE",
         "JECO_MEDIA_UPLOAD_RATE_BURST",
+        "JECO_TRUSTED_PROXIES",
     ] {
         assert!(help.contains(var), "{var} missing from serve --help");
     }

@@ -113,6 +113,15 @@ pub struct ConfigArgs {
         value_name = "ORIGINS"
     )]
     pub cors_allowed_origins: Option<Vec<String>>,
+    /// Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed [default: none].
+    #[arg(
+        long,
+        env = "JECO_TRUSTED_PROXIES",
+        global = true,
+        value_delimiter = ',',
+        value_name = "ADDRS"
+    )]
+    pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
     /// Failed logins for one account from one address before that address must wait [default: 5].
     #[arg(
         long,
@@ -339,6 +348,7 @@ impl ConfigArgs {
             refresh_reuse_grace_secs,
             max_body_bytes,
             cors_allowed_origins,
+            trusted_proxies,
             login_lockout_attempts,
             login_lockout_window_secs,
             login_lockout_max_delay_secs,

@@ -8,7 +8,7 @@
 //! 12000×12000 16-bit RGBA decodes to 1.1 GB of pixels. The `image` crate's `Limits` do not
 //! stop that — they bound the codec's own buffers, but the pixel buffer itself is allocated
 //! from the header's dimensions without consulting `max_alloc`. So every decode here goes
-//! through one door, [`Decoding::open`], which reads only the header, estimates what decoding
+//! through one door, [`open`], which reads only the header, estimates what decoding
 //! will hold at its peak (width × height × bytes per pixel, ×3 for JPEG, whose progressive mode
 //! keeps every DCT coefficient — 2 bytes per sample — beside the output) and refuses with
 //! [`ImageError::TooLarge`] before a single pixel buffer exists when that exceeds

@@ -17,6 +17,9 @@ pub mod contacts;
 pub mod conversations;
 pub mod error;
 pub mod events;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod health;
 pub mod ids;
 pub mod media;

@@ -19,8 +19,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use jeco_shared::media::{
-    Attachment, CreateUploadRequest, MediaVariant, SignedUrl, UPLOAD_LENGTH_HEADER,
-    UPLOAD_OFFSET_HEADER, Upload,
+    Attachment, CreateUploadRequest, MediaUsageReport, MediaVariant, SignedUrl,
+    UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER, Upload,
 };
 use jeco_shared::users::User;
 use jeco_shared::{AttachmentId, ErrorBody, ErrorCode, TeamId, UserId};
@@ -33,6 +33,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_upload))
+        .routes(routes!(media_usage))
         .routes(routes!(upload_status, append, cancel_upload))
         .routes(routes!(attachment))
         .routes(routes!(content))
@@ -57,6 +58,20 @@ fn offset_headers(u: &Upload) -> [(HeaderName, HeaderValue); 3] {
     ]
 }
 
+/// Storage used per user, for server admins: what counts toward each user's quota.
+#[utoipa::path(get, path = "/admin/media-usage", tag = "media", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Users with media, most bytes first", body = MediaUsageReport),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not a server admin", body = ErrorBody),
+    ))]
+pub async fn media_usage(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> Result<axum::Json<MediaUsageReport>, ApiError> {
+    Ok(axum::Json(state.media.usage(&who).await?))
+}
+
 /// Open a resumable upload. Then send the bytes with `PATCH /uploads/{id}`.
 #[utoipa::path(post, path = "/uploads", tag = "media", security(("bearer" = [])),
     request_body = CreateUploadRequest,
@@ -64,7 +79,8 @@ fn offset_headers(u: &Upload) -> [(HeaderName, HeaderValue); 3] {
         (status = 201, description = "Opened at offset 0 (header Location: the upload)", body = Upload),
         (status = 400, description = "Invalid name, sha256 or voice metadata", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 413, description = "The declared size is above the server's limit", body = ErrorBody),
+        (status = 413, description = "The declared size is above the server's limit (payload_too_large), or the upload would pass the caller's storage quota (quota_exceeded; fields: remaining_bytes, quota_bytes, used_bytes)", body = ErrorBody),
+        (status = 429, description = "Too many new uploads; see Retry-After", body = ErrorBody),
     ))]
 pub async fn create_upload(
     State(state): State<AppState>,

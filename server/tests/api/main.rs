@@ -17,6 +17,7 @@ mod limits;
 mod logs;
 mod media;
 mod messages;
+mod names;
 mod notifications;
 mod realtime;
 mod restart;

@@ -196,7 +196,9 @@ impl Storage for SqliteStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{AccountStore, NewUser, ProfileChange, RefreshOutcome, UserRecord};
+    use crate::storage::{
+        AccountStore, LoginFailures, NewUser, ProfileChange, RefreshOutcome, UserRecord,
+    };
 
     async fn open() -> (tempfile::TempDir, SqliteStorage) {
         let dir = tempfile::tempdir().unwrap();
@@ -270,7 +272,7 @@ mod tests {
         let u = s.create_user(new_user("carol")).await.unwrap();
         let sid = s.create_session(u.id, [1; 32], 1000, 10).await.unwrap();
         assert_eq!(
-            s.rotate_refresh_token([1; 32], [2; 32], 2000, 20)
+            s.rotate_refresh_token([1; 32], [2; 32], 2000, 20, 0)
                 .await
                 .unwrap(),
             RefreshOutcome::Rotated {
@@ -279,24 +281,79 @@ mod tests {
             }
         );
         assert_eq!(
-            s.rotate_refresh_token([9; 32], [3; 32], 2000, 20)
+            s.rotate_refresh_token([9; 32], [3; 32], 2000, 20, 0)
                 .await
                 .unwrap(),
             RefreshOutcome::Unknown
         );
         // Presenting the rotated token again revokes the family, including the live token.
         assert_eq!(
-            s.rotate_refresh_token([1; 32], [3; 32], 2000, 30)
+            s.rotate_refresh_token([1; 32], [3; 32], 2000, 30, 0)
                 .await
                 .unwrap(),
             RefreshOutcome::Reused { session: sid }
         );
         assert!(s.session(sid).await.unwrap().unwrap().revoked);
         assert_eq!(
-            s.rotate_refresh_token([2; 32], [4; 32], 2000, 40)
+            s.rotate_refresh_token([2; 32], [4; 32], 2000, 40, 0)
                 .await
                 .unwrap(),
             RefreshOutcome::Revoked
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retry_within_the_grace_period_names_the_same_successor() {
+        let (_d, s) = open().await;
+        let u = s.create_user(new_user("erin")).await.unwrap();
+        let sid = s.create_session(u.id, [1; 32], 1000, 10).await.unwrap();
+        let rotated = s.rotate_refresh_token([1; 32], [2; 32], 2000, 20, 30).await;
+        assert!(matches!(rotated, Ok(RefreshOutcome::Rotated { .. })));
+        let retried = RefreshOutcome::Retried {
+            session: sid,
+            user: u.id,
+            rotated_at_ms: 20,
+        };
+        assert_eq!(
+            s.rotate_refresh_token([1; 32], [2; 32], 2000, 50, 30)
+                .await
+                .unwrap(),
+            retried
+        );
+        assert!(!s.session(sid).await.unwrap().unwrap().revoked);
+        // Another successor, or after the grace period, is reuse: the family is revoked.
+        assert_eq!(
+            s.rotate_refresh_token([1; 32], [3; 32], 2000, 50, 30)
+                .await
+                .unwrap(),
+            RefreshOutcome::Reused { session: sid }
+        );
+        assert!(s.session(sid).await.unwrap().unwrap().revoked);
+
+        let sid = s.create_session(u.id, [5; 32], 1000, 10).await.unwrap();
+        s.rotate_refresh_token([5; 32], [6; 32], 2000, 20, 30)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.rotate_refresh_token([5; 32], [6; 32], 2000, 51, 30)
+                .await
+                .unwrap(),
+            RefreshOutcome::Reused { session: sid }
+        );
+
+        // Once the successor has itself been used, a retry of the old token is reuse too.
+        let sid = s.create_session(u.id, [7; 32], 1000, 10).await.unwrap();
+        s.rotate_refresh_token([7; 32], [8; 32], 2000, 20, 30)
+            .await
+            .unwrap();
+        s.rotate_refresh_token([8; 32], [9; 32], 2000, 25, 30)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.rotate_refresh_token([7; 32], [8; 32], 2000, 30, 30)
+                .await
+                .unwrap(),
+            RefreshOutcome::Reused { session: sid }
         );
     }
 
@@ -306,7 +363,7 @@ mod tests {
         let u = s.create_user(new_user("dave")).await.unwrap();
         s.create_session(u.id, [1; 32], 100, 10).await.unwrap();
         assert_eq!(
-            s.rotate_refresh_token([1; 32], [2; 32], 2000, 100)
+            s.rotate_refresh_token([1; 32], [2; 32], 2000, 100, 0)
                 .await
                 .unwrap(),
             RefreshOutcome::Expired
@@ -316,24 +373,32 @@ mod tests {
     #[tokio::test]
     async fn login_failures_window() {
         let (_d, s) = open().await;
-        for t in [10, 20, 30] {
-            s.record_login_failure("eve", t, 0).await.unwrap();
+        for (t, addr) in [(10, "a"), (20, "b"), (30, "a")] {
+            s.record_login_failure("eve", addr, t, 0).await.unwrap();
         }
+        let f = s.login_failures("eve", "a", 15).await.unwrap();
         assert_eq!(
-            s.recent_login_failures("eve", 15, 10).await.unwrap(),
-            vec![30, 20]
+            f,
+            LoginFailures {
+                from_addr: 1,
+                from_addr_last_ms: Some(30),
+                total: 2,
+                last_ms: Some(30)
+            }
         );
-        s.record_login_failure("eve", 40, 25).await.unwrap();
+        s.record_login_failure("eve", "b", 40, 25).await.unwrap();
+        let f = s.login_failures("eve", "b", 0).await.unwrap();
         assert_eq!(
-            s.recent_login_failures("eve", 0, 10).await.unwrap(),
-            vec![40, 30]
+            (f.from_addr, f.from_addr_last_ms, f.total),
+            (1, Some(40), 2)
         );
-        s.clear_login_failures("eve").await.unwrap();
-        assert!(
-            s.recent_login_failures("eve", 0, 10)
-                .await
-                .unwrap()
-                .is_empty()
+        // Success from one address forgets only that address's failures.
+        s.clear_login_failures("eve", "a").await.unwrap();
+        let f = s.login_failures("eve", "a", 0).await.unwrap();
+        assert_eq!((f.from_addr, f.from_addr_last_ms, f.total), (0, None, 1));
+        assert_eq!(
+            s.login_failures("nobody", "a", 0).await.unwrap(),
+            LoginFailures::default()
         );
     }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fakeApp } from '../../test/fakeApp';
 import { MAX_NESTING, MessageText } from './MessageText';
 import type { MentionOf } from './inline';
-import { MARKDOWN_MAX_CHARS } from './parse';
+import { MARKDOWN_MAX_CHARS, MARKDOWN_MAX_DELIMITERS } from './parse';
 
 function show(text: string, mentionOf?: MentionOf) {
   const { container } = render(
@@ -164,6 +164,9 @@ describe('hostile message text', () => {
       'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==',
       'vbscript:msgbox(1)',
       'file:///etc/passwd',
+      'javascript://example.com/%0aalert(1)',
+      'ftp://example.com/file',
+      'tauri://localhost/',
       '/relative',
     ]) {
       const el = show(`[x](${href}) ![y](${href}) <${href}>`);
@@ -195,10 +198,18 @@ describe('hostile message text', () => {
       '*'.repeat(100_000),
       '*'.repeat(MARKDOWN_MAX_CHARS),
       '**a'.repeat(MARKDOWN_MAX_CHARS / 3),
+      // Just under the delimiter bound: parsed, the slowest kind for marked.
+      '__a'.repeat(MARKDOWN_MAX_DELIMITERS / 2),
+      '**a'.repeat(MARKDOWN_MAX_DELIMITERS / 2),
+      '*a'.repeat(MARKDOWN_MAX_DELIMITERS),
       '*a '.repeat(MARKDOWN_MAX_CHARS / 3),
       '_a '.repeat(MARKDOWN_MAX_CHARS / 3),
       '['.repeat(MARKDOWN_MAX_CHARS),
       '>'.repeat(MARKDOWN_MAX_CHARS),
+      '> - '.repeat(MARKDOWN_MAX_CHARS / 4),
+      // As deep a list as fits under the bound (two spaces a level).
+      Array.from({ length: 90 }, (_, i) => `${'  '.repeat(i)}- x`).join('\n'),
+      `${'[a]('.repeat(MARKDOWN_MAX_CHARS / 4)}`,
       '- '.repeat(MARKDOWN_MAX_CHARS / 2),
       '`'.repeat(MARKDOWN_MAX_CHARS),
       '<'.repeat(MARKDOWN_MAX_CHARS),
@@ -216,6 +227,16 @@ describe('hostile message text', () => {
     }
     expect(show('x'.repeat(4_000))).toHaveTextContent('x'.repeat(4_000));
     expect(show('*'.repeat(100_000)).textContent).toHaveLength(100_000);
+  });
+
+  it('shows text with more emphasis markers than the bound as typed', () => {
+    const text = `**bold** ${'_'.repeat(MARKDOWN_MAX_DELIMITERS)}`;
+    const el = show(text);
+    expect(el.querySelector('strong')).toBeNull();
+    expect(el.textContent).toBe(text);
+    expect(
+      show(`**bold** ${'_'.repeat(MARKDOWN_MAX_DELIMITERS - 4)}`).querySelector('strong'),
+    ).not.toBeNull();
   });
 
   it('shows text too long for Markdown as typed', () => {

@@ -142,7 +142,8 @@ function blocks(tokens: Token[], ctx: Ctx, depth: number, trailing?: ReactNode):
       }
       case 'list': {
         const list = t as Tokens.List;
-        const items = list.items.map((item, j) => <li key={j}>{blocks(item.tokens, ctx, depth + 1)}</li>);
+        // Each item's blocks are rendered once (rendering them for both shapes would double the
+        // work at every level: exponential in the depth).
         if (depth >= MAX_NESTING) {
           return (
             <div key={i}>
@@ -152,6 +153,7 @@ function blocks(tokens: Token[], ctx: Ctx, depth: number, trailing?: ReactNode):
             </div>
           );
         }
+        const items = list.items.map((item, j) => <li key={j}>{blocks(item.tokens, ctx, depth + 1)}</li>);
         return list.ordered ? (
           <ol key={i} start={typeof list.start === 'number' && list.start !== 1 ? list.start : undefined}>
             {items}

@@ -255,3 +255,28 @@ describe('links in the message item', () => {
     expect(screen.getByRole('link', { name: 'docs' })).toHaveAttribute('href', 'https://example.com/');
   });
 });
+
+describe('code highlighting', () => {
+  it('highlights a long block, labelled or not, in bounded time', async () => {
+    const { highlight } = await import('./highlight');
+    const code = Array.from(
+      { length: 300 },
+      (_, i) => `const value_${i} = compute("${'x'.repeat(i % 7)}", ${i}); // ${i}`,
+    )
+      .join('\n')
+      .slice(0, 9_000);
+    const hostile = `${'/*'.repeat(2_000)}${'"\\'.repeat(1_500)}${'<a '.repeat(1_000)}`;
+    for (const [text, lang] of [
+      [code, undefined],
+      [code, 'ts'],
+      [hostile, undefined],
+      [hostile, 'rust'],
+      [hostile, 'xml'],
+    ] as const) {
+      const started = performance.now();
+      highlight(text, lang);
+      expect(performance.now() - started).toBeLessThan(2_000);
+    }
+    expect(highlight(code, undefined)).not.toBeNull();
+  });
+});

@@ -45,10 +45,24 @@ export const HIGHLIGHT_MAX_CHARS = 20_000;
 /** Auto-detection below this relevance is a guess not worth colouring. */
 const MIN_RELEVANCE = 5;
 
+/** Trees of recent blocks: the timeline mounts a row again each time it scrolls back into view. */
+const CACHE_SIZE = 100;
+const cache = new Map<string, Root | null>();
+
 /** The highlighted tree of `code` in `lang` (a fence's info string, e.g. `ts`), or detected when
  *  there is none; `null` when the language is unknown or the guess is weak. */
 export function highlight(code: string, lang: string | undefined): Root | null {
   if (code.length > HIGHLIGHT_MAX_CHARS) return null;
+  const key = `${lang ?? ''}\n${code}`;
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
+  const tree = highlightNow(code, lang);
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(key, tree);
+  return tree;
+}
+
+function highlightNow(code: string, lang: string | undefined): Root | null {
   const name = lang?.trim().split(/\s+/)[0]?.toLowerCase();
   try {
     if (name) return lowlight.registered(name) ? lowlight.highlight(name, code) : null;

@@ -265,7 +265,6 @@ async fn acked_sends_survive_sigkill_and_unanswered_ones_are_stored_once_when_re
         }
 
         // What the server holds: every acked message once, where it was acked; no gaps.
-        let ledger = ledger.lock().unwrap();
         let mut stored: HashMap<String, Message> = HashMap::new();
         for &room in &rooms {
             let messages = history(&http, &base, &tokens[0], room).await;
@@ -284,6 +283,7 @@ async fn acked_sends_survive_sigkill_and_unanswered_ones_are_stored_once_when_re
                 );
             }
         }
+        let ledger = ledger.lock().unwrap();
         for (client_id, acked) in &ledger.acked {
             let m = stored
                 .get(client_id)

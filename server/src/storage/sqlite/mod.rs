@@ -12,6 +12,7 @@
 //! writes (edits, reactions, membership, accounts…) pay one per transaction, which at their rates
 //! is small. Read-only connections never commit, so the setting costs them nothing; it is set on
 //! every connection so that no write path can be opened without it.
+//!
 //! Connections live in a small [`pool`] and run on blocking threads; sends have one more
 //! connection of their own on a dedicated thread ([`writer`]), used by the group-commit writer
 //! ([`crate::services::group_commit`]) so that it never waits behind readers. The pool's

@@ -22,6 +22,7 @@ mod notifications;
 mod realtime;
 mod restart;
 mod resume;
+mod resume_props;
 mod search;
 mod support;
 mod teams;

@@ -36,11 +36,7 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
   # (@rollup/rollup-*, @tauri-apps/cli-*), which `npm ci` then rejects as out of sync.
   npm --prefix ui install --no-audit --no-fund
 fi
-# Rebuilt only when an input is newer than the last build: a rebuilt ui/dist recompiles the app.
-if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/src ui/index.html ui/package.json ui/package-lock.json \
-      ui/vite.config.ts ui/tsconfig.json -newer ui/dist/index.html -print -quit 2>/dev/null)" ]; then
-  npm --prefix ui run build
-fi
+bash scripts/ui-build.sh   # only when the UI changed: a rebuilt ui/dist recompiles the app
 
 echo "e2e-desktop: building the desktop app and the test"
 cargo build -p jeco-desktop -p jeco-client -p jeco-server --bins

@@ -240,17 +240,11 @@ async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
         }
         OutboxOp::SetMuted { muted } => {
             let body = jeco_shared::notifications::MuteRequest { muted: *muted };
-            let path = format!("/conversations/{conversation}/mute");
             match with_token(&inner.client, |api, token| {
-                let path = path.clone();
+                let body = body.clone();
                 async move {
-                    api.call::<_, jeco_shared::notifications::MuteState>(
-                        &token,
-                        crate::api::Method::PUT,
-                        &path,
-                        Some(&body),
-                    )
-                    .await
+                    api.call::<jeco_shared::endpoints::SetMute>(&token, &(conversation,), &body)
+                        .await
                 }
             })
             .await

@@ -2,12 +2,13 @@
 //!
 //! [`Accounts`]: crate::services::Accounts
 
+use super::typed::{Body, Reply};
+use jeco_shared::endpoints::{Endpoint, Login, Logout, Refresh, Register};
 use super::errors::ApiError;
-use super::extract::{Auth, Json};
+use super::extract::Auth;
 use super::rate_limit::limit_auth;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use jeco_shared::ErrorBody;
 use jeco_shared::auth::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
@@ -29,7 +30,7 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
 /// characters. The answer is the same as a login's, so the new user is signed in.
 #[utoipa::path(
     post,
-    path = "/auth/register",
+    path = Register::PATH,
     tag = "auth",
     request_body = RegisterRequest,
     responses(
@@ -43,10 +44,10 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
 )]
 pub async fn register(
     State(state): State<AppState>,
-    Json(req): Json<RegisterRequest>,
-) -> Result<(StatusCode, axum::Json<TokenResponse>), ApiError> {
+    Body(req): Body<Register>,
+) -> Result<Reply<Register>, ApiError> {
     let tokens = state.accounts.register(req).await?;
-    Ok((StatusCode::CREATED, axum::Json(tokens)))
+    Ok(Reply::created(tokens))
 }
 
 /// Sign in with username and password.
@@ -55,7 +56,7 @@ pub async fn register(
 /// account_locked` with `Retry-After` until the window passes.
 #[utoipa::path(
     post,
-    path = "/auth/login",
+    path = Login::PATH,
     tag = "auth",
     request_body = LoginRequest,
     responses(
@@ -67,9 +68,9 @@ pub async fn register(
 )]
 pub async fn login(
     State(state): State<AppState>,
-    Json(req): Json<LoginRequest>,
-) -> Result<axum::Json<TokenResponse>, ApiError> {
-    Ok(axum::Json(state.accounts.login(req).await?))
+    Body(req): Body<Login>,
+) -> Result<Reply<Login>, ApiError> {
+    Ok(Reply::ok(state.accounts.login(req).await?))
 }
 
 /// Exchange a refresh token for a new token pair.
@@ -78,7 +79,7 @@ pub async fn login(
 /// session (`401 token_revoked`): it means the token was copied.
 #[utoipa::path(
     post,
-    path = "/auth/refresh",
+    path = Refresh::PATH,
     tag = "auth",
     request_body = RefreshRequest,
     responses(
@@ -90,16 +91,16 @@ pub async fn login(
 )]
 pub async fn refresh(
     State(state): State<AppState>,
-    Json(req): Json<RefreshRequest>,
-) -> Result<axum::Json<TokenResponse>, ApiError> {
-    Ok(axum::Json(state.accounts.refresh(req).await?))
+    Body(req): Body<Refresh>,
+) -> Result<Reply<Refresh>, ApiError> {
+    Ok(Reply::ok(state.accounts.refresh(req).await?))
 }
 
 /// Sign out: revokes this session's refresh tokens; its access token stops working at once, on
 /// REST and on the WebSocket (open sockets are closed with 4003).
 #[utoipa::path(
     post,
-    path = "/auth/logout",
+    path = Logout::PATH,
     tag = "auth",
     security(("bearer" = [])),
     responses(
@@ -111,7 +112,7 @@ pub async fn refresh(
 pub async fn logout(
     State(state): State<AppState>,
     Auth(who): Auth,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Reply<Logout>, ApiError> {
     state.accounts.logout(&who).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::no_content())
 }

@@ -29,6 +29,7 @@ mod openapi;
 pub mod rate_limit;
 pub mod search;
 pub mod teams;
+pub mod typed;
 pub mod users;
 
 use crate::Config;

@@ -153,6 +153,11 @@ pub struct Route {
     pub json: bool,
     /// How many placeholders the typed parameters fill (for JSON endpoints; else the path's).
     pub params: usize,
+    /// The request body's type as written in the list (`CreateChannelRequest`, `()`), or
+    /// `bytes` for a binary endpoint; for checking the OpenAPI document against the list.
+    pub request: &'static str,
+    /// The answer's type as written in the list (`Conversation`, `Vec<Member>`, `()`), or `bytes`.
+    pub response: &'static str,
 }
 
 macro_rules! endpoints {
@@ -184,6 +189,8 @@ macro_rules! endpoints {
                 path: $path,
                 json: true,
                 params: <($($param,)*) as PathParams>::COUNT,
+                request: stringify!($req),
+                response: stringify!($resp),
             },
         )*];
     };
@@ -365,6 +372,8 @@ const fn binary(name: &'static str, method: Method, path: &'static str) -> Route
         path,
         json: false,
         params,
+        request: "bytes",
+        response: "bytes",
     }
 }
 

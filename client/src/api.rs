@@ -11,12 +11,12 @@
 
 use crate::address::ServerAddress;
 use jeco_shared::auth::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
+use jeco_shared::conversations::{Conversation, ConversationList, MarkReadRequest, ReadState};
 use jeco_shared::endpoints::{
     self, Conversations, CreateUpload, DeleteMessage, EditMessage, Endpoint, GetConversation,
     GetHealth, GetUser, History, JoinInvite, Login, Logout, MarkRead, Me, Notifications, React,
     Refresh, Register, Search, SearchUsers, SendMessage, Teams, UploadStatus,
 };
-use jeco_shared::conversations::{Conversation, ConversationList, MarkReadRequest, ReadState};
 use jeco_shared::health::Health;
 use jeco_shared::media::{CreateUploadRequest, UPLOAD_OFFSET_HEADER, Upload};
 use jeco_shared::messages::{
@@ -318,7 +318,8 @@ impl ApiClient {
 
     /// Where an upload stands: resume from its `offset`.
     pub async fn upload_status(&self, token: &str, id: &str) -> Result<Upload, ApiError> {
-        self.call::<UploadStatus>(token, &(id.to_owned(),), &()).await
+        self.call::<UploadStatus>(token, &(id.to_owned(),), &())
+            .await
     }
 
     /// Appends `bytes` at `offset`; the chunk that reaches the declared size completes the upload

@@ -345,8 +345,16 @@ endpoints! {
 /// Endpoints with a byte body on one side: not [`Endpoint`]s, listed for completeness.
 pub const BINARY: &[Route] = &[
     binary("AppendUpload", Method::Patch, "/uploads/{id}"),
-    binary("AttachmentContent", Method::Get, "/attachments/{id}/content"),
-    binary("AttachmentThumbnail", Method::Get, "/attachments/{id}/thumbnail"),
+    binary(
+        "AttachmentContent",
+        Method::Get,
+        "/attachments/{id}/content",
+    ),
+    binary(
+        "AttachmentThumbnail",
+        Method::Get,
+        "/attachments/{id}/thumbnail",
+    ),
     binary("SetMyAvatar", Method::Put, "/users/me/avatar"),
     binary("UserAvatar", Method::Get, "/users/{id}/avatar"),
     binary("TeamAvatar", Method::Get, "/teams/{id}/avatar"),

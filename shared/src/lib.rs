@@ -15,8 +15,8 @@
 
 pub mod auth;
 pub mod contacts;
-pub mod endpoints;
 pub mod conversations;
+pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod health;

@@ -14,8 +14,7 @@ impl Engine {
     pub async fn mark_notification_read(&self, id: NotificationId) -> Result<u32> {
         self.cache()?.mark_notifications_read(id, true)?;
         self.inner.emit(EngineEvent::ConversationsChanged);
-        let unread: UnreadNotifications =
-            self.call::<MarkNotificationRead>(&(id,), &()).await?;
+        let unread: UnreadNotifications = self.call::<MarkNotificationRead>(&(id,), &()).await?;
         Ok(unread.unread_count)
     }
 

@@ -20,8 +20,8 @@ use jeco_shared::endpoints::{
 };
 use jeco_shared::ids::{ContactRequestId, InviteId, TeamId};
 use jeco_shared::teams::{
-    AddTeamMemberRequest, CreateChannelRequest, CreateInviteRequest, Invite, Team,
-    TeamNameRequest, TransferOwnershipRequest, UpdateTeamMemberRequest,
+    AddTeamMemberRequest, CreateChannelRequest, CreateInviteRequest, Invite, Team, TeamNameRequest,
+    TransferOwnershipRequest, UpdateTeamMemberRequest,
 };
 use jeco_shared::users::{UpdateProfileRequest, User};
 use std::path::{Path, PathBuf};

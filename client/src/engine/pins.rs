@@ -8,9 +8,9 @@
 //! from the cache otherwise.
 
 use super::{Engine, EngineError, EngineEvent, Result};
+use jeco_shared::endpoints::{Pin, Pins, Unpin};
 use jeco_shared::messages::Message;
 use jeco_shared::{ConversationId, MessageId};
-use jeco_shared::endpoints::{Pin, Pins, Unpin};
 
 /// Largest pin list returned.
 pub const PINS_MAX: usize = 500;
@@ -46,8 +46,7 @@ impl Engine {
             return Err(EngineError::UnknownConversation);
         }
         if self.connection_state().is_live() {
-            match self.call::<Pins>(&(conversation,), &()).await
-            {
+            match self.call::<Pins>(&(conversation,), &()).await {
                 Ok(mut list) => {
                     list.truncate(PINS_MAX);
                     cache.store_loose(me.id, &list)?;

@@ -42,8 +42,7 @@ impl Engine {
         if !self.connection_state().is_live() {
             return Ok(None);
         }
-        match self.call::<GetMessage>(&(conversation, id), &()).await
-        {
+        match self.call::<GetMessage>(&(conversation, id), &()).await {
             Ok(m) => {
                 cache.store_loose(me.id, std::slice::from_ref(&m))?;
                 self.learn_users([m.sender_id]).await;

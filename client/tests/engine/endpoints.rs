@@ -157,7 +157,12 @@ async fn every_rest_call_the_engine_makes_is_answered_as_the_engine_reads_it() {
         )
         .await
         .expect("CreateChannel");
-    assert!(ada.conversations().unwrap().iter().any(|c| c.id == channel.id));
+    assert!(
+        ada.conversations()
+            .unwrap()
+            .iter()
+            .any(|c| c.id == channel.id)
+    );
     let invite = ada
         .create_invite(team.id, &CreateInviteRequest::default())
         .await

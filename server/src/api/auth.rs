@@ -2,16 +2,16 @@
 //!
 //! [`Accounts`]: crate::services::Accounts
 
-use super::typed::{Body, Reply};
-use jeco_shared::endpoints::{Endpoint, Login, Logout, Refresh, Register};
 use super::errors::ApiError;
 use super::extract::Auth;
 use super::rate_limit::limit_auth;
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::middleware::from_fn_with_state;
 use jeco_shared::ErrorBody;
 use jeco_shared::auth::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
+use jeco_shared::endpoints::{Endpoint, Login, Logout, Refresh, Register};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

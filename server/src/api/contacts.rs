@@ -1,13 +1,16 @@
 //! `/api/v1/contacts/*`: contacts and contact requests.
 
-use super::typed::{Body, Reply};
-use jeco_shared::endpoints::{Endpoint, AcceptContactRequest, CancelContactRequest, ContactRequests, Contacts, DeclineContactRequest, RemoveContact, SendContactRequestTo};
 use super::errors::ApiError;
 use super::extract::{Auth, Path};
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
 use jeco_shared::contacts::{
     ContactList, ContactRequest, ContactRequestList, ContactRequestStatus, SendContactRequest,
+};
+use jeco_shared::endpoints::{
+    AcceptContactRequest, CancelContactRequest, ContactRequests, Contacts, DeclineContactRequest,
+    Endpoint, RemoveContact, SendContactRequestTo,
 };
 use jeco_shared::{ContactRequestId, ErrorBody, UserId};
 use utoipa_axum::router::OpenApiRouter;

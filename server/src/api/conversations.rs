@@ -1,15 +1,19 @@
 //! `/api/v1/conversations/*`: the conversation list, group rooms, direct conversations, members and
 //! read state. Messages are in [`super::messages`].
 
-use super::typed::{Body, Reply};
-use jeco_shared::endpoints::{Endpoint, AddConversationMembers, ConversationMembers, Conversations, CreateGroup, DeleteConversation, GetConversation, JoinChannel, MarkRead, OpenDirect, RemoveConversationMember, UpdateConversation};
 use super::errors::ApiError;
 use super::extract::{Auth, Path};
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
 use jeco_shared::conversations::{
     AddMembersRequest, Conversation, ConversationList, CreateGroupRequest, MarkReadRequest, Member,
     OpenDirectRequest, ReadState, UpdateConversationRequest,
+};
+use jeco_shared::endpoints::{
+    AddConversationMembers, ConversationMembers, Conversations, CreateGroup, DeleteConversation,
+    Endpoint, GetConversation, JoinChannel, MarkRead, OpenDirect, RemoveConversationMember,
+    UpdateConversation,
 };
 use jeco_shared::{ConversationId, ErrorBody, UserId};
 use utoipa_axum::router::OpenApiRouter;

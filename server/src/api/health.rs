@@ -1,9 +1,9 @@
 //! `GET /api/v1/health`: liveness plus a database round trip, for load balancers and clients.
 
+use super::typed::Reply;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use super::typed::Reply;
 use jeco_shared::endpoints::{Endpoint, GetHealth};
 use jeco_shared::health::Health;
 use utoipa_axum::router::OpenApiRouter;

@@ -1,13 +1,16 @@
 //! `/api/v1/conversations/{id}/messages/*` and `/pins`: send, history, threads, edit, delete,
 //! reactions and pins.
 
-use super::typed::{Body, Reply};
-use jeco_shared::endpoints::{Endpoint, DeleteMessage, EditMessage, GetMessage, History, Pin, Pins, React, Replies, SendMessage, Unpin};
 use super::errors::ApiError;
 use super::extract::{Auth, Path, Query};
+use super::typed::{Body, Reply};
 use crate::services::messages::HistoryQuery;
 use crate::state::AppState;
 use axum::extract::State;
+use jeco_shared::endpoints::{
+    DeleteMessage, EditMessage, Endpoint, GetMessage, History, Pin, Pins, React, Replies,
+    SendMessage, Unpin,
+};
 use jeco_shared::messages::{
     EditMessageRequest, Message, MessagePage, ReactionRequest, ReactionToggled, SendMessageRequest,
 };

@@ -1,11 +1,13 @@
 //! `/api/v1/notifications/*` and the per-conversation mute (`PUT /conversations/{id}/mute`).
 
-use super::typed::{Body, Reply};
-use jeco_shared::endpoints::{Endpoint, MarkAllNotificationsRead, MarkNotificationRead, Notifications, SetMute, UnreadCount};
 use super::errors::ApiError;
 use super::extract::{Auth, Path, Query};
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
+use jeco_shared::endpoints::{
+    Endpoint, MarkAllNotificationsRead, MarkNotificationRead, Notifications, SetMute, UnreadCount,
+};
 use jeco_shared::notifications::{MuteRequest, MuteState, NotificationPage, UnreadNotifications};
 use jeco_shared::{ConversationId, ErrorBody, NotificationId};
 use serde::Deserialize;

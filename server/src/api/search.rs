@@ -1,12 +1,12 @@
 //! `GET /api/v1/search`: full-text search over the caller's messages.
 
-use super::typed::Reply;
-use jeco_shared::endpoints::{Endpoint, Search};
 use super::errors::ApiError;
 use super::extract::{Auth, Query};
+use super::typed::Reply;
 use crate::services::search::SearchRequest;
 use crate::state::AppState;
 use axum::extract::State;
+use jeco_shared::endpoints::{Endpoint, Search};
 use jeco_shared::search::SearchPage;
 use jeco_shared::{ConversationId, ErrorBody, UserId};
 use serde::Deserialize;

@@ -2,13 +2,17 @@
 //! Channel renames, topics and archiving go through `PATCH /conversations/{id}` like every
 //! conversation change (see [`super::conversations`]).
 
-use super::typed::{Body, Reply};
-use jeco_shared::endpoints::{Endpoint, AddTeamMember, Channels, CreateChannel, CreateInvite, CreateTeam, DeleteTeam, GetTeam, Invites, JoinInvite, RemoveTeamMember, RenameTeam, RevokeInvite, SetTeamRole, TeamMembers, Teams, TransferTeam};
 use super::errors::ApiError;
 use super::extract::{Auth, Path};
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
 use jeco_shared::conversations::{Conversation, Member};
+use jeco_shared::endpoints::{
+    AddTeamMember, Channels, CreateChannel, CreateInvite, CreateTeam, DeleteTeam, Endpoint,
+    GetTeam, Invites, JoinInvite, RemoveTeamMember, RenameTeam, RevokeInvite, SetTeamRole,
+    TeamMembers, Teams, TransferTeam,
+};
 use jeco_shared::teams::{
     AddTeamMemberRequest, ChannelList, CreateChannelRequest, CreateInviteRequest, Invite,
     InviteList, JoinInviteRequest, Team, TeamList, TeamNameRequest, TransferOwnershipRequest,
@@ -130,9 +134,7 @@ pub async fn members(
     Auth(who): Auth,
     Path(id): Path<i64>,
 ) -> Result<Reply<TeamMembers>, ApiError> {
-    Ok(Reply::ok(
-        state.chat.teams.members(&who, TeamId(id)).await?,
-    ))
+    Ok(Reply::ok(state.chat.teams.members(&who, TeamId(id)).await?))
 }
 
 /// Add a user to the team and its default channel (owner and admins; only the owner adds admins).
@@ -243,9 +245,7 @@ pub async fn invites(
     Auth(who): Auth,
     Path(id): Path<i64>,
 ) -> Result<Reply<Invites>, ApiError> {
-    Ok(Reply::ok(
-        state.chat.teams.invites(&who, TeamId(id)).await?,
-    ))
+    Ok(Reply::ok(state.chat.teams.invites(&who, TeamId(id)).await?))
 }
 
 /// Create an invitation with a random code, an optional expiry and an optional use limit (owner
@@ -329,9 +329,7 @@ pub async fn channels(
     Auth(who): Auth,
     Path(id): Path<i64>,
 ) -> Result<Reply<Channels>, ApiError> {
-    Ok(Reply::ok(
-        state.chat.channels.list(&who, TeamId(id)).await?,
-    ))
+    Ok(Reply::ok(state.chat.channels.list(&who, TeamId(id)).await?))
 }
 
 /// Create a public or private channel (any team member; the creator is its owner).

@@ -1,11 +1,11 @@
 //! `/api/v1/users/*`: the caller's profile and the user directory.
 
-use super::typed::{Body, Reply};
-use jeco_shared::endpoints::{Endpoint, GetUser, Me, SearchUsers, UpdateMe};
 use super::errors::ApiError;
 use super::extract::{Auth, Path, Query};
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
+use jeco_shared::endpoints::{Endpoint, GetUser, Me, SearchUsers, UpdateMe};
 use jeco_shared::users::{UpdateProfileRequest, User, UserPage};
 use jeco_shared::{ErrorBody, UserId};
 use serde::Deserialize;
@@ -31,10 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
-pub async fn me(
-    State(state): State<AppState>,
-    Auth(who): Auth,
-) -> Result<Reply<Me>, ApiError> {
+pub async fn me(State(state): State<AppState>, Auth(who): Auth) -> Result<Reply<Me>, ApiError> {
     Ok(Reply::ok(state.accounts.me(&who).await?))
 }
 

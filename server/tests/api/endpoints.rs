@@ -78,12 +78,7 @@ async fn the_openapi_document_lists_exactly_the_shared_endpoints_with_their_type
     for route in endpoints::JSON {
         let op = &doc["paths"][format!("{API_PREFIX}{}", route.path)]
             [route.method.as_str().to_lowercase()];
-        assert_eq!(
-            success_schema(op),
-            route.response,
-            "{} answer",
-            route.name
-        );
+        assert_eq!(success_schema(op), route.response, "{} answer", route.name);
         assert_eq!(request_schema(op), route.request, "{} request", route.name);
     }
 }

@@ -240,12 +240,9 @@ async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
         }
         OutboxOp::SetMuted { muted } => {
             let body = jeco_shared::notifications::MuteRequest { muted: *muted };
-            match with_token(&inner.client, |api, token| {
-                let body = body.clone();
-                async move {
-                    api.call::<jeco_shared::endpoints::SetMute>(&token, &(conversation,), &body)
-                        .await
-                }
+            match with_token(&inner.client, |api, token| async move {
+                api.call::<jeco_shared::endpoints::SetMute>(&token, &(conversation,), &body)
+                    .await
             })
             .await
             {

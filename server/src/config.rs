@@ -25,6 +25,9 @@ pub struct Config {
     pub access_token_ttl_minutes: u64,
     /// Lifetime of a refresh token, in days.
     pub refresh_token_ttl_days: u64,
+    /// A refresh token presented again within this many seconds of its rotation gets the same new
+    /// pair (a retried or concurrent refresh) instead of revoking the session. 0: no grace.
+    pub refresh_reuse_grace_secs: u64,
     /// Largest accepted HTTP request body, in bytes.
     pub max_body_bytes: usize,
     /// Time a client has to send a request's head (request line and headers), and that an idle
@@ -40,10 +43,21 @@ pub struct Config {
     pub max_connections_per_ip: usize,
     /// Origins allowed to call the API from a browser. Empty: CORS is off (no CORS headers).
     pub cors_allowed_origins: Vec<String>,
-    /// Failed logins for one account within the window that lock it.
+    /// Failed logins for one account from one address within the window before that address has
+    /// to wait between tries (see `services::lockout`).
     pub login_lockout_attempts: u32,
     /// Lockout window, in seconds.
     pub login_lockout_window_secs: u64,
+    /// Longest wait imposed on one address for one account after repeated failures (the wait
+    /// starts at 1 s once the free attempts are used and doubles per further failure), in seconds.
+    pub login_lockout_max_delay_secs: u64,
+    /// Failed logins for one account from all addresses within the window after which any address
+    /// must leave 1 s after the latest failure (slows a distributed guesser; never locks).
+    pub login_backstop_attempts: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: for a request from one of these
+    /// addresses, the client is the rightmost address in that header that is not itself a trusted
+    /// proxy. Empty (the default): the header is ignored and the client is the TCP peer.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Requests per minute one IP address may make to `/api/v1/auth/*` (sustained rate).
     pub auth_rate_per_minute: u32,
     /// Requests one IP address may make to `/api/v1/auth/*` in a burst.
@@ -73,6 +87,13 @@ pub struct Config {
     pub media_max_upload_bytes: u64,
     /// Largest avatar image accepted (before it is resized), in bytes.
     pub media_avatar_max_bytes: u64,
+    /// Storage quota per user, in bytes: their attachments (each at its full size, even when the
+    /// content is stored once for several users) plus their unfinished uploads. 0: no quota.
+    pub media_quota_bytes: u64,
+    /// Uploads one user may open per minute (sustained).
+    pub media_upload_rate_per_minute: u32,
+    /// Uploads one user may open in a burst.
+    pub media_upload_rate_burst: u32,
     /// Where attachments and avatars are stored: `local` (a directory) or `s3` (any
     /// S3-compatible bucket; credentials come only from the `AWS_ACCESS_KEY_ID` /
     /// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` environment variables).
@@ -113,14 +134,18 @@ impl Default for Config {
             data_dir: default_data_dir(),
             access_token_ttl_minutes: 15,
             refresh_token_ttl_days: 30,
+            refresh_reuse_grace_secs: 30,
             max_body_bytes: 64 * 1024,
             http_header_timeout_ms: 10_000,
             http_body_timeout_ms: 30_000,
             max_connections: 10_000,
             max_connections_per_ip: 1_000,
             cors_allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             login_lockout_attempts: 5,
             login_lockout_window_secs: 15 * 60,
+            login_lockout_max_delay_secs: 60,
+            login_backstop_attempts: 100,
             auth_rate_per_minute: 30,
             auth_rate_burst: 10,
             ws_heartbeat_interval_ms: 25_000,
@@ -135,6 +160,9 @@ impl Default for Config {
             typing_timeout_ms: 6000,
             media_max_upload_bytes: 100 * 1024 * 1024,
             media_avatar_max_bytes: 10 * 1024 * 1024,
+            media_quota_bytes: 10 * 1024 * 1024 * 1024,
+            media_upload_rate_per_minute: 30,
+            media_upload_rate_burst: 10,
             media_backend: MediaBackend::Local,
             media_dir: None,
             s3_endpoint: None,
@@ -217,7 +245,7 @@ impl Config {
 
     /// Checks values that would make the server misbehave rather than fail loudly.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive: [(&str, u64); 24] = [
+        let positive: [(&str, u64); 28] = [
             ("access_token_ttl_minutes", self.access_token_ttl_minutes),
             ("refresh_token_ttl_days", self.refresh_token_ttl_days),
             ("max_body_bytes", self.max_body_bytes as u64),
@@ -227,6 +255,14 @@ impl Config {
             ("max_connections_per_ip", self.max_connections_per_ip as u64),
             ("login_lockout_attempts", self.login_lockout_attempts.into()),
             ("login_lockout_window_secs", self.login_lockout_window_secs),
+            (
+                "login_lockout_max_delay_secs",
+                self.login_lockout_max_delay_secs,
+            ),
+            (
+                "login_backstop_attempts",
+                self.login_backstop_attempts.into(),
+            ),
             ("auth_rate_per_minute", self.auth_rate_per_minute.into()),
             ("auth_rate_burst", self.auth_rate_burst.into()),
             ("ws_heartbeat_interval_ms", self.ws_heartbeat_interval_ms),
@@ -239,6 +275,14 @@ impl Config {
             ("typing_timeout_ms", self.typing_timeout_ms),
             ("media_max_upload_bytes", self.media_max_upload_bytes),
             ("media_avatar_max_bytes", self.media_avatar_max_bytes),
+            (
+                "media_upload_rate_per_minute",
+                self.media_upload_rate_per_minute.into(),
+            ),
+            (
+                "media_upload_rate_burst",
+                self.media_upload_rate_burst.into(),
+            ),
             ("media_unattached_ttl_secs", self.media_unattached_ttl_secs),
             ("media_sweep_interval_secs", self.media_sweep_interval_secs),
             ("media_signed_url_ttl_secs", self.media_signed_url_ttl_secs),

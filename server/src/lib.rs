@@ -14,8 +14,9 @@
 //! - [`storage`] — a trait and its SQLite backend; the only place with SQL.
 //!
 //! Plus [`config`] (layered configuration, secrets redacted), `connections` (the accept loop:
-//! connection caps and the request-head deadline) and the signing secret that is generated into
-//! the data directory on first start.
+//! connection caps and the request-head deadline), [`names`] (the one validation of user-visible
+//! names and reactions, used by services and by storage's uniqueness checks) and the signing
+//! secret that is generated into the data directory on first start.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), jeco_server::Error> {
@@ -33,7 +34,10 @@ pub mod api;
 pub mod config;
 mod connections;
 mod error;
+#[cfg(test)]
+mod fuzz_cases;
 pub mod gateway;
+pub mod names;
 mod server;
 pub mod services;
 mod signing_secret;
@@ -42,5 +46,5 @@ pub mod storage;
 
 pub use config::{Config, Secret};
 pub use error::Error;
-pub use server::{RunningServer, open_accounts};
+pub use server::{RunningServer, media_usage, open_accounts};
 pub use state::AppState;

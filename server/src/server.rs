@@ -88,6 +88,14 @@ pub async fn open_accounts(config: &Config) -> Result<Arc<Accounts>, Error> {
     Ok(open_core(config, Arc::new(NoObserver)).await?.accounts)
 }
 
+/// Storage used per user, read from the data directory (`jeco-server admin usage`; safe while a
+/// server runs). See [`crate::services::media::quota`].
+pub async fn media_usage(config: &Config) -> Result<jeco_shared::media::MediaUsageReport, Error> {
+    let core = open_core(config, Arc::new(NoObserver)).await?;
+    let quota = (config.media_quota_bytes > 0).then_some(config.media_quota_bytes);
+    Ok(crate::services::media::quota::usage_report(core.storage.as_ref(), quota).await?)
+}
+
 impl RunningServer {
     /// Opens the database (migrating it), loads or creates the signing secret, creates the
     /// bootstrap admin if configured, and starts serving on `listener`.
@@ -143,6 +151,7 @@ impl RunningServer {
                 config.auth_rate_per_minute,
                 config.auth_rate_burst,
             )),
+            trusted_proxies: config.trusted_proxies.clone().into(),
         };
         let app = api::router(state, &config);
         let (stop, stopped) = oneshot::channel::<()>();

@@ -14,4 +14,6 @@ pub struct AppState {
     pub media: Arc<Media>,
     pub gateway: Arc<Gateway>,
     pub auth_limiter: Arc<AuthRateLimiter>,
+    /// Proxies whose `X-Forwarded-For` names the client (`trusted_proxies`).
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }

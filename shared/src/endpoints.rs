@@ -28,7 +28,7 @@ use crate::ids::{
     AttachmentId, ContactRequestId, ConversationId, InviteId, MessageId, NotificationId, TeamId,
     UserId,
 };
-use crate::media::{Attachment, CreateUploadRequest, SignedUrl, Upload};
+use crate::media::{Attachment, CreateUploadRequest, MediaUsageReport, SignedUrl, Upload};
 use crate::messages::{
     EditMessageRequest, Message, MessagePage, ReactionRequest, ReactionToggled, SendMessageRequest,
 };
@@ -340,6 +340,8 @@ endpoints! {
     SignedAttachmentUrl: Post "/attachments/{id}/url", (AttachmentId), () => SignedUrl;
     /// Remove the signed-in user's picture.
     RemoveMyAvatar: Delete "/users/me/avatar", (), () => ();
+    /// Storage used per user (server admins).
+    MediaUsage: Get "/admin/media-usage", (), () => MediaUsageReport;
 }
 
 /// Endpoints with a byte body on one side: not [`Endpoint`]s, listed for completeness.

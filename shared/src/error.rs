@@ -82,6 +82,12 @@ pub enum ErrorCode {
     /// The server has no room for this connection now (too many open connections in total or
     /// from this address; HTTP 503 with `Retry-After`). Retry later, with fewer connections.
     Unavailable,
+    /// An image's dimensions would need more memory to decode than the server allows (a
+    /// decompression bomb, or simply too many pixels). Send a smaller image.
+    ImageTooLarge,
+    /// The upload would pass the user's storage quota. `fields` carry `remaining_bytes`,
+    /// `quota_bytes` and `used_bytes` (decimal strings); delete messages with files to free space.
+    QuotaExceeded,
 }
 
 impl ErrorCode {
@@ -121,6 +127,8 @@ impl ErrorCode {
             Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::RequestTimeout => "request_timeout",
             Self::Unavailable => "unavailable",
+            Self::ImageTooLarge => "image_too_large",
+            Self::QuotaExceeded => "quota_exceeded",
         }
     }
 
@@ -141,7 +149,8 @@ impl ErrorCode {
             Self::RangeNotSatisfiable => 416,
             Self::RequestTimeout => 408,
             Self::Unavailable => 503,
-            Self::PayloadTooLarge | Self::FrameTooLarge => 413,
+            Self::PayloadTooLarge | Self::FrameTooLarge | Self::ImageTooLarge => 413,
+            Self::QuotaExceeded => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::AccountLocked => 429,
             Self::Internal => 500,
@@ -221,6 +230,8 @@ mod tests {
             ErrorCode::RangeNotSatisfiable,
             ErrorCode::RequestTimeout,
             ErrorCode::Unavailable,
+            ErrorCode::ImageTooLarge,
+            ErrorCode::QuotaExceeded,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

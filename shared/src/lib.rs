@@ -19,6 +19,9 @@ pub mod conversations;
 pub mod endpoints;
 pub mod error;
 pub mod events;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod health;
 pub mod ids;
 pub mod media;

@@ -152,3 +152,32 @@ pub struct SignedUrl {
     pub url: String,
     pub expires_at: String,
 }
+
+/// `GET /api/v1/admin/media-usage` (server admins): storage used per user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MediaUsageReport {
+    /// The per-user quota in bytes; absent when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_bytes: Option<u64>,
+    /// Users with any attachment or unfinished upload, most bytes first.
+    pub users: Vec<MediaUsage>,
+}
+
+/// One user's storage. `used_bytes` is what counts toward the quota: every attachment they
+/// uploaded at its full size (even when identical content is stored once for several users —
+/// deduplication saves the server space, it does not lend quota) plus the declared size of their
+/// unfinished uploads. Avatars do not count (they are resized to a small fixed size).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MediaUsage {
+    pub user_id: crate::ids::UserId,
+    pub username: String,
+    pub used_bytes: u64,
+    pub attachments: u64,
+    pub attachment_bytes: u64,
+    pub uploads_in_progress: u64,
+    pub upload_bytes: u64,
+}

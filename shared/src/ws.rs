@@ -22,6 +22,11 @@
 //!    [`ServerFrame::CaughtUp`]. A conversation (or the user log) that is too far behind gets
 //!    [`ServerFrame::Resync`] instead of its events: reload it over REST and continue from the given
 //!    `seq`. A client without a resume starts from the present: no replay, no `caught_up`.
+//!    Exactly once holds for any hello: a conversation listed more than once is replayed once, from
+//!    the **earliest** position listed for it (so nothing the client may lack is skipped; events
+//!    at positions it already has are applied idempotently by position). Positions below 0 count
+//!    as 0, positions before the user joined as the joining event, positions at or past the head
+//!    replay nothing, and conversations the user is not in are ignored (the user log says why).
 //! 5. **Live.** One connection carries every conversation the user is in:
 //!    - [`ServerFrame::Event`] — a stored change at `conversation_id`/`seq` (messages created,
 //!      edited, deleted; reactions; pins; read receipts; members added or removed; renames). Events

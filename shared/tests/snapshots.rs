@@ -934,6 +934,21 @@ fn media_bodies() {
         }
     );
     insta::assert_json_snapshot!(
+        "media_usage_report",
+        MediaUsageReport {
+            quota_bytes: Some(10_737_418_240),
+            users: vec![MediaUsage {
+                user_id: UserId(42),
+                username: "alice".into(),
+                used_bytes: 6_291_456,
+                attachments: 3,
+                attachment_bytes: 5_242_880,
+                uploads_in_progress: 1,
+                upload_bytes: 1_048_576,
+            }],
+        }
+    );
+    insta::assert_json_snapshot!(
         "user_with_avatar",
         User {
             avatar: Some("3f2a9c1d0b7e".into()),

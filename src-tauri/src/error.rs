@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 /// - `token_storage_failed` — any other failure to keep tokens;
 /// - `embedded_server_failed` — the built-in server did not start;
 /// - `not_signed_in` — the command needs a session;
-/// - `sync_failed` — the live connection could not be made.
+/// - `sync_failed` — the live connection could not be made;
+/// - `link_refused` — a link with a scheme other than http, https or mailto was not opened;
+/// - `open_failed` — the system could not open a link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 #[error("{code}: {message}")]

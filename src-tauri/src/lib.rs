@@ -218,6 +218,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             commands::prefs::set_conversation_muted,
             commands::alerts::set_viewing,
             commands::alerts::test_sound,
+            commands::links::open_link,
         ])
         .build(tauri::generate_context!())
 }

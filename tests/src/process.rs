@@ -48,6 +48,11 @@ impl ServerProcess {
         format!("http://{}", self.addr)
     }
 
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Stops the server gracefully (SIGTERM) and waits for it to exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -69,6 +74,16 @@ impl ServerProcess {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
+        }
+    }
+
+    /// Kills the server with SIGKILL — no shutdown, no flush, no checkpoint: a crash — and waits
+    /// for it to be gone. [`ServerProcess::restart`] starts it again.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // `Child::kill` is SIGKILL on unix.
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 

@@ -186,6 +186,9 @@ export const api = {
     call<Conversation>('set_conversation_muted', { conversationId, muted }),
   setViewing: (conversationId: number | null) => call<null>('set_viewing', { conversationId }),
   testSound: (sound: Sound) => call<null>('test_sound', { sound }),
+  /** Opens a message link in the system browser or mail client (http, https and mailto only:
+   *  anything else is refused with `link_refused`). */
+  openLink: (url: string) => call<null>('open_link', { url }),
 };
 
 /** A clicked desktop notification: open this conversation at this message. */

@@ -10,8 +10,9 @@
 //! Afterwards a spawned server is **restarted** on the same data directory and every
 //! conversation's newest message is read over HTTP: its `seq` must be at least the highest one
 //! acknowledged (positions are gap-free, so every acknowledged message is there). That is the
-//! "ack means committed" check — a graceful restart, not a power cut; what `synchronous = NORMAL`
-//! in WAL mode promises on power loss is SQLite's documented behaviour.
+//! "ack means committed" check — a graceful restart, not a power cut. That an ack also survives a
+//! power cut rests on the server syncing its WAL before it answers (`synchronous = FULL`), which
+//! the `jeco-e2e` scenario `fsync` checks with strace, and `crash` with SIGKILLs under load.
 
 use super::messaging::{self, Drive, Outcome};
 use crate::procfs::Machine;

@@ -60,9 +60,11 @@ async fn revoked_session_reads_as_signed_out_and_is_forgotten() {
     client.register("revoked", PASSWORD, None).await.unwrap();
     let stolen = expire(store.as_ref());
 
-    // Someone else uses the refresh token first (rotation), then ours is a reuse: the server
+    // Someone else uses the refresh token first and goes on using the session (two rotations, so
+    // the server's grace for a retried refresh does not apply), then ours is a reuse: the server
     // revokes the family and the engine must fall back to "signed out", not an error loop.
-    client.api().refresh(&stolen.refresh_token).await.unwrap();
+    let theirs = client.api().refresh(&stolen.refresh_token).await.unwrap();
+    client.api().refresh(&theirs.refresh_token).await.unwrap();
     assert_eq!(client.current_user().await.unwrap(), None);
     assert_eq!(store.load().unwrap(), None);
 }

@@ -3,7 +3,7 @@
 //! [`Accounts`]: crate::services::Accounts
 
 use super::errors::ApiError;
-use super::extract::Auth;
+use super::extract::{Auth, ClientAddr};
 use super::rate_limit::limit_auth;
 use super::typed::{Body, Reply};
 use crate::state::AppState;
@@ -52,8 +52,10 @@ pub async fn register(
 
 /// Sign in with username and password.
 ///
-/// After 5 failed attempts within 15 minutes (configurable) the account answers `429
-/// account_locked` with `Retry-After` until the window passes.
+/// After 5 failed attempts for one account from one address within 15 minutes (configurable),
+/// that address gets `429 account_locked` with `Retry-After` for its next try at that account:
+/// 1 s, doubling per further failure up to a minute. Other addresses are not affected; a
+/// distributed guesser is slowed to about one try a second per account.
 #[utoipa::path(
     post,
     path = Login::PATH,
@@ -68,9 +70,10 @@ pub async fn register(
 )]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
     Body(req): Body<Login>,
 ) -> Result<Reply<Login>, ApiError> {
-    Ok(Reply::ok(state.accounts.login(req).await?))
+    Ok(Reply::ok(state.accounts.login(req, from).await?))
 }
 
 /// Exchange a refresh token for a new token pair.

@@ -77,8 +77,18 @@ impl From<ServiceError> for ApiError {
             ServiceError::Validation(fields) => {
                 ApiError::new(code, "some fields are invalid").with_fields(fields)
             }
+            ServiceError::QuotaExceeded { quota, used } => ApiError::new(code, e.to_string())
+                .with_fields(BTreeMap::from([
+                    (
+                        "remaining_bytes".to_owned(),
+                        quota.saturating_sub(used).to_string(),
+                    ),
+                    ("quota_bytes".to_owned(), quota.to_string()),
+                    ("used_bytes".to_owned(), used.to_string()),
+                ])),
             ServiceError::AccountLocked { retry_after }
-            | ServiceError::RateLimited { retry_after } => {
+            | ServiceError::RateLimited { retry_after }
+            | ServiceError::UploadRateLimited { retry_after } => {
                 ApiError::new(code, e.to_string()).with_retry_after(retry_after)
             }
             ServiceError::UploadOffsetMismatch { offset, .. } => ApiError::new(code, e.to_string())

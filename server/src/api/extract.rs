@@ -261,6 +261,59 @@ pub async fn authenticate(
     Ok(state.accounts.authenticate(token).await?)
 }
 
+/// The client's address: the TCP peer (axum's `ConnectInfo`), or — when that peer is one of the
+/// `trusted_proxies` — the address its `X-Forwarded-For` names (see [`client_ip`]).
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(
+            &parts.headers,
+            &parts.extensions,
+            &state.trusted_proxies,
+        )))
+    }
+}
+
+/// The client's address. Without trusted proxies (the default) it is the TCP peer, whatever the
+/// headers say — a client cannot pick its own address. From a trusted proxy it is the rightmost
+/// `X-Forwarded-For` entry that is not a trusted proxy itself (entries further left were written
+/// by the client and prove nothing); the peer when there is none. The unspecified address when the
+/// router runs without connection info (never in the server itself).
+pub fn client_ip(
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    let peer = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return ip,
+            // Garbage where the nearest untrusted hop should be: do not guess further left.
+            Err(_) => return peer,
+        }
+    }
+    peer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,19 +1,19 @@
 //! Per-IP request budget for `/api/v1/auth/*` (a GCRA token bucket from `governor`).
 //!
 //! The account lockout stops guessing one account's password; this stops one address from
-//! hammering many accounts or registering in bulk. The client address is the TCP peer: behind a
-//! reverse proxy every request seems to come from the proxy, so give the proxy its own limits (see
-//! the README) or raise these.
+//! hammering many accounts or registering in bulk. The client address is the TCP peer, or behind
+//! a configured trusted proxy the address its `X-Forwarded-For` names (`trusted_proxies`, see
+//! [`super::extract::client_ip`]).
 
 use super::errors::ApiError;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use jeco_shared::ErrorCode;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -48,10 +48,11 @@ impl AuthRateLimiter {
 }
 
 pub async fn limit_auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let ip = super::extract::client_ip(
+        request.headers(),
+        request.extensions(),
+        &state.trusted_proxies,
+    );
     match state.auth_limiter.check(ip) {
         Ok(()) => next.run(request).await,
         Err(wait) => ApiError::new(

@@ -10,7 +10,7 @@
 use super::errors::ApiError;
 use super::extract::Json;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jeco_shared::endpoints::Endpoint;
 
@@ -19,6 +19,7 @@ use jeco_shared::endpoints::Endpoint;
 pub struct Reply<E: Endpoint> {
     status: StatusCode,
     body: E::Response,
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl<E: Endpoint> Reply<E> {
@@ -39,7 +40,20 @@ impl<E: Endpoint> Reply<E> {
 
     /// Any status with the body (for example `503` from the health check).
     pub fn with_status(status: StatusCode, body: E::Response) -> Self {
-        Self { status, body }
+        Self {
+            status,
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds response headers (where an upload stands, its `Location`).
+    pub fn with_headers(
+        mut self,
+        headers: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
+    ) -> Self {
+        self.headers.extend(headers);
+        self
     }
 }
 
@@ -52,10 +66,15 @@ impl<E: Endpoint<Response = ()>> Reply<E> {
 
 impl<E: Endpoint> IntoResponse for Reply<E> {
     fn into_response(self) -> Response {
-        if self.status == StatusCode::NO_CONTENT {
-            return self.status.into_response();
+        let mut response = if self.status == StatusCode::NO_CONTENT {
+            self.status.into_response()
+        } else {
+            (self.status, axum::Json(self.body)).into_response()
+        };
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
         }
-        (self.status, axum::Json(self.body)).into_response()
+        response
     }
 }
 

@@ -61,7 +61,7 @@ impl Follower {
         let mut user_seq = user_head;
         let resuming = resume.is_some();
         if let Some(resume) = resume {
-            for p in resume.conversations {
+            for p in one_position_each(resume.conversations) {
                 let Some(head) = heads
                     .iter()
                     .find(|h| h.conversation_id == p.conversation_id)
@@ -203,4 +203,29 @@ impl Follower {
             }
         }
     }
+}
+
+/// The resume's positions with each conversation once, at the earliest position it was listed
+/// with, in the order first listed.
+///
+/// A hello that lists a conversation twice (a client bug, or two caches merged) would otherwise be
+/// replayed twice, and its events would reach the client twice. Refusing the hello would leave
+/// such a client reconnecting with the same hello forever; taking the earliest position instead
+/// means nothing it may lack is skipped, and each event is still sent once (the client ignores
+/// positions it already has). The rule is documented with the protocol (`jeco_shared::ws`).
+fn one_position_each(
+    positions: Vec<jeco_shared::events::Position>,
+) -> Vec<jeco_shared::events::Position> {
+    let mut earliest: HashMap<ConversationId, usize> = HashMap::with_capacity(positions.len());
+    let mut once: Vec<jeco_shared::events::Position> = Vec::with_capacity(positions.len());
+    for p in positions {
+        match earliest.get(&p.conversation_id) {
+            Some(&i) => once[i].seq = once[i].seq.min(p.seq),
+            None => {
+                earliest.insert(p.conversation_id, once.len());
+                once.push(p);
+            }
+        }
+    }
+    once
 }

@@ -107,9 +107,31 @@ pub fn frame_type(frame: &ClientFrame) -> &'static str {
     }
 }
 
+/// The `client_frame` fuzz target (`fuzz/`): any text is a frame or a typed error, never a
+/// panic; the heartbeat fast path agrees with serde; an accepted frame survives a round trip.
+#[cfg(any(test, fuzzing))]
+pub fn fuzz_parse(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(nonce) = parse_ping(text) {
+        let serde: ClientFrame = serde_json::from_str(text).expect("a fast-path ping is JSON");
+        assert_eq!(serde, ClientFrame::Ping { nonce });
+    }
+    if let Ok(frame) = parse(text) {
+        let again = serde_json::to_string(&frame).expect("a frame encodes");
+        assert_eq!(parse(&again), Ok(frame));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuzz_corpus_and_regressions_replay() {
+        crate::fuzz_cases::replay("client_frame", fuzz_parse);
+    }
 
     #[test]
     fn known_types_match_the_protocol_enum() {

@@ -2,12 +2,14 @@
 //!
 //! Every rule about who may do what with an account lives here (see the `services` module doc).
 //! A login creates a *session*, which is one refresh-token family: refresh rotates the token inside
-//! the family, presenting an already-rotated token revokes the family (theft detection), logout
+//! the family, presenting an already-rotated token revokes the family (theft detection) — except
+//! within [`AccountSettings::refresh_grace`] of its rotation, when the same new pair is returned
+//! again (a retried or concurrent refresh, see `tokens`) — logout
 //! revokes it. Access tokens name their session (`sid`), and [`Accounts::authenticate`] checks the
 //! session on every request, so a revoked session stops working everywhere at once; live WebSocket
 //! connections are closed through the [`SessionObserver`].
 
-use super::lockout::LockoutPolicy;
+use super::lockout::{self, LockoutPolicy};
 use super::tokens::{self, TokenKeys};
 use super::{Principal, ServiceError, SessionObserver, now_ms, passwords};
 use crate::storage::{NewUser, ProfileChange, RefreshOutcome, Storage, StorageError, UserRecord};
@@ -23,6 +25,7 @@ use jeco_shared::users::{
 };
 use jeco_shared::{SessionId, UserId};
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +34,9 @@ use std::time::Duration;
 pub struct AccountSettings {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// A refresh token presented again this soon after its rotation gets the same new pair
+    /// instead of revoking the session (`refresh_reuse_grace_secs`).
+    pub refresh_grace: Duration,
     pub lockout: LockoutPolicy,
 }
 
@@ -39,9 +45,12 @@ impl AccountSettings {
         Self {
             access_ttl: config.access_token_ttl(),
             refresh_ttl: config.refresh_token_ttl(),
+            refresh_grace: Duration::from_secs(config.refresh_reuse_grace_secs),
             lockout: LockoutPolicy {
                 attempts: config.login_lockout_attempts,
                 window: Duration::from_secs(config.login_lockout_window_secs),
+                max_delay: Duration::from_secs(config.login_lockout_max_delay_secs),
+                backstop_attempts: config.login_backstop_attempts,
             },
         }
     }
@@ -101,7 +110,7 @@ impl Accounts {
         if let Some(p) = password_problem(&account.password) {
             problems.insert("password".to_owned(), p.to_owned());
         }
-        let display_name = match clean_text(account.display_name, DISPLAY_NAME_MAX) {
+        let display_name = match clean_name(account.display_name, DISPLAY_NAME_MAX) {
             Ok(v) => v,
             Err(p) => {
                 problems.insert("display_name".to_owned(), p);
@@ -156,16 +165,22 @@ impl Accounts {
         }
     }
 
-    /// `POST /auth/login`, with lockout after repeated failures.
-    pub async fn login(&self, req: LoginRequest) -> Result<TokenResponse, ServiceError> {
+    /// `POST /auth/login` from `from` (the client's address), throttled per (account, address)
+    /// with a per-account backstop (see `lockout`).
+    pub async fn login(
+        &self,
+        req: LoginRequest,
+        from: IpAddr,
+    ) -> Result<TokenResponse, ServiceError> {
         let username = req.username.trim().to_lowercase();
+        let addr = lockout::address_key(from);
         let now = now_ms();
         let policy = self.settings.lockout;
-        let recent = self
+        let failures = self
             .storage
-            .recent_login_failures(&username, now - policy.window_ms(), policy.attempts)
+            .login_failures(&username, &addr, now - policy.window_ms())
             .await?;
-        if let Some(retry_after) = policy.locked_for(&recent, now) {
+        if let Some(retry_after) = policy.wait(&failures, now) {
             return Err(ServiceError::AccountLocked { retry_after });
         }
         let user = self.storage.user_by_username(&username).await?;
@@ -176,53 +191,70 @@ impl Accounts {
                 .await?;
         match user {
             Some(user) if ok => {
-                self.storage.clear_login_failures(&username).await?;
+                if failures.from_addr > 0 {
+                    self.storage.clear_login_failures(&username, &addr).await?;
+                }
                 self.start_session(user).await
             }
             _ => {
                 self.storage
-                    .record_login_failure(&username, now, now - policy.window_ms())
+                    .record_login_failure(&username, &addr, now, now - policy.window_ms())
                     .await?;
                 // Never the typed username: people type their password into that field.
                 match &user {
-                    Some(u) => tracing::info!(user = u.id.0, "failed login"),
-                    None => tracing::info!("failed login for an unknown username"),
+                    Some(u) => tracing::info!(user = u.id.0, %addr, "failed login"),
+                    None => tracing::info!(%addr, "failed login for an unknown username"),
                 }
                 Err(ServiceError::InvalidCredentials)
             }
         }
     }
 
-    /// `POST /auth/refresh`: rotates the refresh token. Reuse of a rotated token revokes the family.
+    /// `POST /auth/refresh`: rotates the refresh token. Reuse of a rotated token revokes the
+    /// family, unless it comes within the grace period: then the first rotation's pair is
+    /// returned again (same refresh token, same access token — it is issued at the same second).
     pub async fn refresh(&self, req: RefreshRequest) -> Result<TokenResponse, ServiceError> {
         let old = tokens::hash_refresh_token(&req.refresh_token);
-        let (token, new) = tokens::new_refresh_token()?;
+        let (token, new) = self.keys.successor(&req.refresh_token);
         let now = now_ms();
         let expires = now + self.settings.refresh_ttl.as_millis() as i64;
-        match self
+        let grace = self.settings.refresh_grace.as_millis() as i64;
+        let (session, user, issued_at_ms) = match self
             .storage
-            .rotate_refresh_token(old, new, expires, now)
+            .rotate_refresh_token(old, new, expires, now, grace)
             .await?
         {
-            RefreshOutcome::Rotated { session, user } => {
-                let user = self
-                    .storage
-                    .user_by_id(user)
-                    .await?
-                    .ok_or(ServiceError::TokenRevoked("the account no longer exists"))?;
-                self.token_response(user, session, token)
+            RefreshOutcome::Rotated { session, user } => (session, user, now),
+            RefreshOutcome::Retried {
+                session,
+                user,
+                rotated_at_ms,
+            } => {
+                tracing::info!(
+                    session = session.0,
+                    "refresh retried within the grace period"
+                );
+                (session, user, rotated_at_ms)
             }
             RefreshOutcome::Reused { session } => {
                 tracing::warn!(session = session.0, "refresh token reused; session revoked");
                 self.observer.session_revoked(session);
-                Err(ServiceError::TokenRevoked(
+                return Err(ServiceError::TokenRevoked(
                     "this refresh token was already used; the session has been revoked",
-                ))
+                ));
             }
-            RefreshOutcome::Revoked => Err(ServiceError::TokenRevoked("the session was revoked")),
-            RefreshOutcome::Expired => Err(ServiceError::TokenExpired),
-            RefreshOutcome::Unknown => Err(ServiceError::TokenInvalid),
-        }
+            RefreshOutcome::Revoked => {
+                return Err(ServiceError::TokenRevoked("the session was revoked"));
+            }
+            RefreshOutcome::Expired => return Err(ServiceError::TokenExpired),
+            RefreshOutcome::Unknown => return Err(ServiceError::TokenInvalid),
+        };
+        let user = self
+            .storage
+            .user_by_id(user)
+            .await?
+            .ok_or(ServiceError::TokenRevoked("the account no longer exists"))?;
+        self.token_response(user, session, token, issued_at_ms)
     }
 
     /// `POST /auth/logout`: revokes the caller's session everywhere.
@@ -288,18 +320,24 @@ impl Accounts {
         req: UpdateProfileRequest,
     ) -> Result<User, ServiceError> {
         let mut problems = BTreeMap::new();
-        let mut check = |name: &str, value: Option<Option<String>>, max: usize| {
+        type Cleaner = fn(Option<String>, usize) -> Result<Option<String>, String>;
+        let mut check = |name: &str, value: Option<Option<String>>, max: usize, clean: Cleaner| {
             value.map(|v| {
-                clean_text(v, max).unwrap_or_else(|p| {
+                clean(v, max).unwrap_or_else(|p| {
                     problems.insert(name.to_owned(), p);
                     None
                 })
             })
         };
         let change = ProfileChange {
-            display_name: check("display_name", req.display_name, DISPLAY_NAME_MAX),
-            bio: check("bio", req.bio, BIO_MAX),
-            status_text: check("status_text", req.status_text, STATUS_TEXT_MAX),
+            display_name: check(
+                "display_name",
+                req.display_name,
+                DISPLAY_NAME_MAX,
+                clean_name,
+            ),
+            bio: check("bio", req.bio, BIO_MAX, clean_text),
+            status_text: check("status_text", req.status_text, STATUS_TEXT_MAX, clean_text),
         };
         if !problems.is_empty() {
             return Err(ServiceError::Validation(problems));
@@ -365,7 +403,7 @@ impl Accounts {
             .storage
             .create_session(user.id, hash, expires, now)
             .await?;
-        self.token_response(user, session, token)
+        self.token_response(user, session, token, now)
     }
 
     fn token_response(
@@ -373,8 +411,9 @@ impl Accounts {
         user: UserRecord,
         session: SessionId,
         refresh_token: String,
+        issued_at_ms: i64,
     ) -> Result<TokenResponse, ServiceError> {
-        let iat = (now_ms() / 1000) as u64;
+        let iat = (issued_at_ms / 1000) as u64;
         let ttl = self.settings.access_ttl.as_secs();
         let claims = AccessClaims {
             sub: user.id.0.to_string(),
@@ -405,6 +444,14 @@ fn password_problem(password: &str) -> Option<&'static str> {
 }
 
 /// Trims optional free text; blank becomes `None`. Errors name the limit.
+/// A display name: blank clears it, anything else is a clean name ([`crate::names::clean`]).
+fn clean_name(value: Option<String>, max: usize) -> Result<Option<String>, String> {
+    match value {
+        Some(v) if !v.trim().is_empty() => crate::names::clean(&v, max).map(Some),
+        _ => Ok(None),
+    }
+}
+
 fn clean_text(value: Option<String>, max: usize) -> Result<Option<String>, String> {
     let Some(value) = value else { return Ok(None) };
     let trimmed = value.trim();

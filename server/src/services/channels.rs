@@ -53,16 +53,11 @@ pub fn valid_topic(topic: &str) -> Result<Option<String>, ServiceError> {
     Ok((!topic.is_empty()).then(|| topic.to_owned()))
 }
 
-/// A channel name as stored: trimmed, without a leading `#`. Unique within the team ignoring case.
+/// A channel name as stored: a clean name ([`crate::names::clean`]) without a leading `#`.
+/// Unique within the team by [`crate::names::uniqueness_key`] (case and look-alikes folded).
 pub fn valid_channel_name(name: &str) -> Result<String, ServiceError> {
-    let name = name.trim().trim_start_matches('#').trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(ServiceError::field(
-            "name",
-            format!("must be 1 to {NAME_MAX} characters"),
-        ));
-    }
-    Ok(name.to_owned())
+    let name = name.trim().trim_start_matches('#');
+    crate::names::clean(name, NAME_MAX).map_err(|p| ServiceError::field("name", p))
 }
 
 /// A storage conflict on creating or renaming a channel: the team has a channel of that name.

@@ -38,17 +38,7 @@ fn member(m: &MemberRecord) -> Member {
 }
 
 fn valid_name(name: &str) -> Result<String, ServiceError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(ServiceError::field("name", "must not be empty"));
-    }
-    if name.chars().count() > NAME_MAX {
-        return Err(ServiceError::field(
-            "name",
-            format!("must be at most {NAME_MAX} characters"),
-        ));
-    }
-    Ok(name.to_owned())
+    crate::names::clean(name, NAME_MAX).map_err(|p| ServiceError::field("name", p))
 }
 
 impl Conversations {

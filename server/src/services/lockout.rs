@@ -1,16 +1,46 @@
-//! Account lockout after repeated failed logins (django-axes style).
+//! Throttling of failed logins, per (account, source address), with a per-account backstop.
 //!
-//! Failures are counted per username (whether or not the account exists, so lockout does not reveal
-//! which usernames are registered) and kept in storage so that a restart or a second server instance
-//! sees them. With `attempts` failures inside `window`, the account is locked until the oldest of
-//! those failures leaves the window. A successful login clears the count.
+//! Counting failures per username alone let anyone lock anyone out: five wrong passwords for
+//! `victim` locked the real owner out for the whole window, and one address could keep every
+//! account it cared to name locked indefinitely. So the throttle is keyed by who is guessing:
+//!
+//! - **Per (account, address).** After [`LockoutPolicy::attempts`] failures for one username from
+//!   one address within the window, that address must wait before its next try for that
+//!   username: 1 s after the latest failure, doubling with every further failure up to
+//!   [`LockoutPolicy::max_delay`]. Refused tries are not counted and cost no password hash, so
+//!   hammering does not extend the wait. The owner signing in from another address is not
+//!   affected at all; from the same address (a shared NAT) they get in after at most
+//!   `max_delay`. A success from an address forgets that address's failures.
+//! - **Per account, every address (backstop).** A distributed guesser spreads its guesses over
+//!   many addresses. Once a username has [`LockoutPolicy::backstop_attempts`] failures within the
+//!   window, every address must leave [`BACKSTOP_DELAY`] after the latest failure: that slows the
+//!   guessing to about one try per second for the account, but it never locks — a correct
+//!   password a moment later goes through.
+//!
+//! IPv6 addresses count by their /64 prefix (one subscriber usually holds a whole /64), IPv4 by
+//! the address. Failures are counted whether or not the username exists, and the decision uses
+//! only those counts, so existing and unknown names behave — and take — the same. Counts live in
+//! storage, so a restart or a second server instance sees them.
 
+use crate::storage::LoginFailures;
+use std::net::IpAddr;
 use std::time::Duration;
+
+/// The first wait once an address has used its free attempts; it doubles per further failure.
+pub const FIRST_DELAY: Duration = Duration::from_secs(1);
+/// The spacing the backstop imposes on an account under a distributed attack.
+pub const BACKSTOP_DELAY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy)]
 pub struct LockoutPolicy {
+    /// Free failures per (account, address) within the window.
     pub attempts: u32,
+    /// How long failures count.
     pub window: Duration,
+    /// Longest wait imposed on one address.
+    pub max_delay: Duration,
+    /// Failures per account, from all addresses, after which the backstop spaces tries.
+    pub backstop_attempts: u32,
 }
 
 impl LockoutPolicy {
@@ -18,16 +48,41 @@ impl LockoutPolicy {
         self.window.as_millis() as i64
     }
 
-    /// Given the newest-first times of recent failures (at most `attempts` of them, all inside the
-    /// window), how long the account stays locked, or `None` when it is not locked.
-    pub fn locked_for(
-        &self,
-        recent_failures_newest_first: &[i64],
-        now_ms: i64,
-    ) -> Option<Duration> {
-        let nth = *recent_failures_newest_first.get(self.attempts.checked_sub(1)? as usize)?;
-        let unlock_at = nth + self.window_ms();
-        (unlock_at > now_ms).then(|| Duration::from_millis((unlock_at - now_ms) as u64))
+    /// The wait imposed on one address after `from_addr` failures.
+    pub fn address_delay(&self, from_addr: u32) -> Option<Duration> {
+        let extra = from_addr.checked_sub(self.attempts)?;
+        let delay = FIRST_DELAY.saturating_mul(1u32.checked_shl(extra.min(31)).unwrap_or(u32::MAX));
+        Some(delay.min(self.max_delay))
+    }
+
+    /// How long the address asking must still wait before trying this username, or `None`.
+    pub fn wait(&self, f: &LoginFailures, now_ms: i64) -> Option<Duration> {
+        let remaining = |since: Option<i64>, delay: Duration| {
+            let until = since? + delay.as_millis() as i64;
+            (until > now_ms).then(|| Duration::from_millis((until - now_ms) as u64))
+        };
+        let by_address = self
+            .address_delay(f.from_addr)
+            .and_then(|d| remaining(f.from_addr_last_ms, d));
+        let by_account = (f.total >= self.backstop_attempts)
+            .then(|| remaining(f.last_ms, BACKSTOP_DELAY))
+            .flatten();
+        by_address.max(by_account)
+    }
+}
+
+/// The key failures are counted under for an address: IPv4 (and IPv4-mapped IPv6) as is, IPv6
+/// by its /64.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
     }
 }
 
@@ -42,26 +97,83 @@ mod tests {
 
     const P: LockoutPolicy = LockoutPolicy {
         attempts: 3,
-        window: Duration::from_secs(10),
+        window: Duration::from_secs(600),
+        max_delay: Duration::from_secs(8),
+        backstop_attempts: 10,
     };
 
-    #[test]
-    fn locks_only_at_the_threshold() {
-        assert_eq!(P.locked_for(&[], 0), None);
-        assert_eq!(P.locked_for(&[5_000, 4_000], 5_000), None);
-        assert_eq!(
-            P.locked_for(&[5_000, 4_000, 3_000], 5_000),
-            Some(Duration::from_secs(8))
-        );
+    fn from_addr(n: u32, last: i64) -> LoginFailures {
+        LoginFailures {
+            from_addr: n,
+            from_addr_last_ms: Some(last),
+            total: n,
+            last_ms: Some(last),
+        }
     }
 
     #[test]
-    fn unlocks_when_the_oldest_counted_failure_leaves_the_window() {
-        assert_eq!(P.locked_for(&[5_000, 4_000, 3_000], 13_000), None);
+    fn an_address_waits_only_past_its_free_attempts_and_the_wait_doubles_to_a_cap() {
+        assert_eq!(P.wait(&LoginFailures::default(), 0), None);
+        assert_eq!(P.wait(&from_addr(2, 5_000), 5_000), None);
         assert_eq!(
-            P.locked_for(&[5_000, 4_000, 3_000], 12_500),
-            Some(Duration::from_millis(500))
+            P.wait(&from_addr(3, 5_000), 5_000),
+            Some(Duration::from_secs(1))
         );
+        assert_eq!(
+            P.wait(&from_addr(4, 5_000), 5_000),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            P.wait(&from_addr(5, 5_000), 5_500),
+            Some(Duration::from_millis(3_500))
+        );
+        assert_eq!(
+            P.wait(&from_addr(9, 5_000), 5_000),
+            Some(Duration::from_secs(8))
+        );
+        assert_eq!(
+            P.wait(&from_addr(u32::MAX, 5_000), 5_000),
+            Some(Duration::from_secs(8))
+        );
+        // After the wait, the address may try again: nothing is locked for the window.
+        assert_eq!(P.wait(&from_addr(9, 5_000), 13_000), None);
+    }
+
+    #[test]
+    fn another_address_is_not_held_back_by_a_strangers_failures() {
+        let stranger_hammered = LoginFailures {
+            from_addr: 0,
+            from_addr_last_ms: None,
+            total: 9,
+            last_ms: Some(5_000),
+        };
+        assert_eq!(P.wait(&stranger_hammered, 5_000), None);
+    }
+
+    #[test]
+    fn the_backstop_spaces_tries_for_everyone_but_never_for_long() {
+        let distributed = LoginFailures {
+            from_addr: 1,
+            from_addr_last_ms: Some(1_000),
+            total: 10,
+            last_ms: Some(5_000),
+        };
+        assert_eq!(
+            P.wait(&distributed, 5_200),
+            Some(Duration::from_millis(800))
+        );
+        assert_eq!(P.wait(&distributed, 6_000), None);
+    }
+
+    #[test]
+    fn ipv6_counts_by_its_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(address_key(mapped), "192.0.2.7");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::fanout::{Fanout, publish_committed};
 use super::group_commit::GroupCommit;
 use super::mentions;
 use super::notifications;
-use super::rate::MessageRateLimiter;
+use super::rate::UserRateLimiter;
 use super::{Principal, ServiceError, now_ms, render};
 use crate::storage::{
     Admission, HistoryAnchor, HistoryPage, MentionSet, MessageRecord, NewMessage, NotifyPlan,
@@ -21,8 +21,8 @@ use crate::storage::{
 use jeco_shared::events::PresenceStatus;
 use jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX;
 use jeco_shared::messages::{
-    CLIENT_ID_MAX, EMOJI_MAX, MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX, Message, MessagePage,
-    ReactionToggled, SendMessageRequest,
+    CLIENT_ID_MAX, MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX, Message, MessagePage, ReactionToggled,
+    SendMessageRequest,
 };
 use jeco_shared::{AttachmentId, ConversationId, MessageId, UserId};
 use std::sync::Arc;
@@ -67,7 +67,7 @@ pub struct Messages {
     fanout: Arc<dyn Fanout>,
     conversations: Arc<Conversations>,
     settings: MessageSettings,
-    limiter: Arc<MessageRateLimiter>,
+    limiter: Arc<UserRateLimiter>,
     /// Told when a delete may have left media without references (see `media::sweep`).
     orphans: Arc<Notify>,
     /// Sends are stored in batches by one writer, which also publishes them (see its module doc).
@@ -95,7 +95,7 @@ impl Messages {
             storage,
             fanout,
             conversations,
-            limiter: Arc::new(MessageRateLimiter::new(
+            limiter: Arc::new(UserRateLimiter::new(
                 settings.rate_per_sec,
                 settings.rate_burst,
             )),
@@ -466,16 +466,7 @@ impl Messages {
         emoji: &str,
         want: Option<bool>,
     ) -> Result<ReactionToggled, ServiceError> {
-        let emoji = emoji.trim();
-        if emoji.is_empty()
-            || emoji.chars().count() > EMOJI_MAX
-            || emoji.contains(char::is_whitespace)
-        {
-            return Err(ServiceError::field(
-                "emoji",
-                format!("must be 1 to {EMOJI_MAX} characters without spaces"),
-            ));
-        }
+        let emoji = crate::names::emoji(emoji).map_err(|p| ServiceError::field("emoji", p))?;
         let (_, m) = self.visible(who, conversation, id).await?;
         if m.deleted_at_ms.is_some() {
             return Err(ServiceError::NotFound);

@@ -144,7 +144,7 @@ pub enum ServiceError {
     UsernameTaken,
     #[error("wrong username or password")]
     InvalidCredentials,
-    #[error("too many failed logins; try again later")]
+    #[error("too many failed logins for this account from this address; try again shortly")]
     AccountLocked { retry_after: Duration },
     #[error("the access token is invalid")]
     TokenInvalid,
@@ -176,6 +176,15 @@ pub enum ServiceError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("{0}")]
+    ImageTooLarge(String),
+    #[error(
+        "this upload would pass your storage quota: {} of {quota} bytes left",
+        quota.saturating_sub(*used)
+    )]
+    QuotaExceeded { quota: u64, used: u64 },
+    #[error("too many uploads; slow down")]
+    UploadRateLimited { retry_after: Duration },
     #[error("this chunk starts at {given}, but the upload is at offset {offset}")]
     UploadOffsetMismatch { offset: u64, given: u64 },
     #[error("storage failed: {0}")]
@@ -224,6 +233,9 @@ impl ServiceError {
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::UploadOffsetMismatch { .. } => ErrorCode::UploadOffsetMismatch,
+            Self::ImageTooLarge(_) => ErrorCode::ImageTooLarge,
+            Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
+            Self::UploadRateLimited { .. } => ErrorCode::RateLimited,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

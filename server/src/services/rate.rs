@@ -1,5 +1,5 @@
-//! Per-user message budget (a GCRA token bucket from `governor`), shared by REST and WebSocket
-//! sends so a client cannot double its rate by using both.
+//! Per-user budgets (a GCRA token bucket from `governor`): messages, shared by REST and WebSocket
+//! sends so a client cannot double its rate by using both, and new uploads.
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -10,18 +10,30 @@ use std::time::Duration;
 /// Forget idle users once this many are tracked, so the map stays bounded.
 const PRUNE_ABOVE: usize = 10_000;
 
-pub struct MessageRateLimiter {
+pub struct UserRateLimiter {
     limiter: DefaultKeyedRateLimiter<UserId>,
     clock: DefaultClock,
 }
 
-impl MessageRateLimiter {
+impl UserRateLimiter {
     pub fn new(per_second: u32, burst: u32) -> Self {
         let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         Self {
             limiter: DefaultKeyedRateLimiter::keyed(
                 Quota::per_second(per_second).allow_burst(burst),
+            ),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// `per_minute` sustained, `burst` at once.
+    pub fn per_minute(per_minute: u32, burst: u32) -> Self {
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        Self {
+            limiter: DefaultKeyedRateLimiter::keyed(
+                Quota::per_minute(per_minute).allow_burst(burst),
             ),
             clock: DefaultClock::default(),
         }
@@ -44,7 +56,7 @@ mod tests {
 
     #[test]
     fn budget_is_per_user() {
-        let limiter = MessageRateLimiter::new(1, 2);
+        let limiter = UserRateLimiter::new(1, 2);
         assert!(limiter.check(UserId(1)).is_ok());
         assert!(limiter.check(UserId(1)).is_ok());
         assert!(limiter.check(UserId(1)).is_err());

@@ -69,14 +69,7 @@ fn invite(i: InviteRecord) -> Invite {
 }
 
 fn valid_name(name: &str) -> Result<String, ServiceError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > TEAM_NAME_MAX {
-        return Err(ServiceError::field(
-            "name",
-            format!("must be 1 to {TEAM_NAME_MAX} characters"),
-        ));
-    }
-    Ok(name.to_owned())
+    crate::names::clean(name, TEAM_NAME_MAX).map_err(|p| ServiceError::field("name", p))
 }
 
 /// 12 random bytes, base64url: 16 characters, unguessable.

@@ -4,11 +4,19 @@
 //! they are checked on every request together with their session, so logout takes effect at once.
 //! Refresh tokens are opaque: 32 random bytes, base64url, of which only the SHA-256 is stored — a
 //! database leak does not hand out sessions.
+//!
+//! A rotated refresh token's successor is not random but derived from it with a keyed MAC
+//! ([`TokenKeys::successor`]). That lets a refresh retried within the grace period (the client
+//! lost the answer, or two tabs refreshed at once) be answered with the very same new pair
+//! without the server ever storing a token in clear: the retry recomputes the successor, and
+//! storage checks it is the one recorded and still unused. Without the key the successor cannot
+//! be computed, so this tells a thief nothing new.
 
 use super::ServiceError;
 use crate::storage::TokenHash;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use jeco_shared::auth::AccessClaims;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use sha2::{Digest, Sha256};
@@ -18,6 +26,8 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Key of the successor MAC, derived from the secret so it is never the JWT key itself.
+    successor: [u8; 32],
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -32,11 +42,24 @@ impl TokenKeys {
         // Expiry is exact: clients refresh ahead of time, and tests rely on it.
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
+        mac.update(b"jeco refresh-token successor v1");
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            successor: mac.finalize().into_bytes().into(),
         }
+    }
+
+    /// The refresh token that rotating `token` yields, and its hash: the same every time for the
+    /// same token (see the module doc).
+    pub fn successor(&self, token: &str) -> (String, TokenHash) {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.successor).expect("HMAC takes any key");
+        mac.update(token.as_bytes());
+        let next = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        let hash = hash_refresh_token(&next);
+        (next, hash)
     }
 
     pub fn issue(&self, claims: &AccessClaims) -> Result<String, ServiceError> {
@@ -112,6 +135,20 @@ mod tests {
             keys.verify("not.a.jwt"),
             Err(ServiceError::TokenInvalid)
         ));
+    }
+
+    #[test]
+    fn successors_are_stable_per_token_and_key() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef");
+        let other = TokenKeys::new(b"another secret, another server!!");
+        let (a, _) = new_refresh_token().unwrap();
+        let (b, _) = new_refresh_token().unwrap();
+        let (next, hash) = keys.successor(&a);
+        assert_eq!(keys.successor(&a), (next.clone(), hash));
+        assert_eq!(next.len(), 43);
+        assert_eq!(hash_refresh_token(&next), hash);
+        assert_ne!(keys.successor(&b).0, next);
+        assert_ne!(other.successor(&a).0, next);
     }
 
     #[test]

@@ -63,11 +63,33 @@ pub struct SessionRecord {
 /// SHA-256 of a refresh token; only hashes are stored.
 pub type TokenHash = [u8; 32];
 
+/// Recent failed logins for one username, as the throttle (`services::lockout`) weighs them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginFailures {
+    /// Failures from the address asking now…
+    pub from_addr: u32,
+    /// …and when the latest of them was.
+    pub from_addr_last_ms: Option<i64>,
+    /// Failures from every address.
+    pub total: u32,
+    /// When the latest of those was.
+    pub last_ms: Option<i64>,
+}
+
 /// Result of presenting a refresh token for rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshOutcome {
     /// The token was live: it is now used up and the new one is stored in the same session.
     Rotated { session: SessionId, user: UserId },
+    /// The token had been rotated less than the grace period ago into the successor that was
+    /// passed in, and that successor is still unused: a retried or concurrent refresh. Nothing is
+    /// changed; the caller answers with the same pair as the first rotation (made at
+    /// `rotated_at_ms`).
+    Retried {
+        session: SessionId,
+        user: UserId,
+        rotated_at_ms: i64,
+    },
     /// The token had already been rotated: theft is assumed and the whole session is now revoked.
     Reused { session: SessionId },
     /// The token belongs to a session that was logged out or revoked.
@@ -110,30 +132,35 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> Result<SessionId, StorageError>;
     async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StorageError>;
     /// Atomically: look `old` up; if it is live, mark it used and store `new` in its session; if it
-    /// was already used, revoke the session. See [`RefreshOutcome`].
+    /// was already used — within `grace_ms` and into this same `new`, still unused — report a
+    /// retry; otherwise revoke the session. See [`RefreshOutcome`].
     async fn rotate_refresh_token(
         &self,
         old: TokenHash,
         new: TokenHash,
         new_expires_ms: i64,
         now_ms: i64,
+        grace_ms: i64,
     ) -> Result<RefreshOutcome, StorageError>;
     /// Returns whether the session was live before.
     async fn revoke_session(&self, id: SessionId, now_ms: i64) -> Result<bool, StorageError>;
 
-    /// Records a failed login and forgets failures older than `forget_before_ms`.
+    /// Records a failed login for `username` from `addr` and forgets this username's failures
+    /// older than `forget_before_ms`.
     async fn record_login_failure(
         &self,
         username: &str,
+        addr: &str,
         now_ms: i64,
         forget_before_ms: i64,
     ) -> Result<(), StorageError>;
-    /// Times of failed logins at or after `since_ms`, newest first, at most `limit`.
-    async fn recent_login_failures(
+    /// Failed logins for `username` at or after `since_ms`: from `addr`, and from everywhere.
+    async fn login_failures(
         &self,
         username: &str,
+        addr: &str,
         since_ms: i64,
-        limit: u32,
-    ) -> Result<Vec<i64>, StorageError>;
-    async fn clear_login_failures(&self, username: &str) -> Result<(), StorageError>;
+    ) -> Result<LoginFailures, StorageError>;
+    /// Forgets the failures for `username` from `addr` (a successful login from there).
+    async fn clear_login_failures(&self, username: &str, addr: &str) -> Result<(), StorageError>;
 }

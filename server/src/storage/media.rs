@@ -118,9 +118,39 @@ pub enum AvatarOwner {
     Team(TeamId),
 }
 
+/// Whether [`MediaStore::create_upload`] stored the upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadAdmission {
+    Created,
+    /// The uploader's usage plus this upload would pass the quota; nothing was stored.
+    OverQuota {
+        used: u64,
+    },
+}
+
+/// One user's media usage (see `services::media::quota` for what counts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaUsageRecord {
+    pub user_id: UserId,
+    pub username: String,
+    pub attachment_bytes: u64,
+    pub attachments: u64,
+    pub upload_bytes: u64,
+    pub uploads: u64,
+}
+
 #[async_trait]
 pub trait MediaStore: Send + Sync + 'static {
-    async fn create_upload(&self, upload: UploadRecord) -> Result<(), StorageError>;
+    /// Stores a new upload, unless the uploader's usage (attachments plus unfinished uploads)
+    /// plus its declared size would pass `quota_bytes` — checked and inserted in one write
+    /// transaction, so concurrent uploads cannot slip past the quota together.
+    async fn create_upload(
+        &self,
+        upload: UploadRecord,
+        quota_bytes: Option<u64>,
+    ) -> Result<UploadAdmission, StorageError>;
+    /// Every user with media, most bytes first.
+    async fn media_usage(&self) -> Result<Vec<MediaUsageRecord>, StorageError>;
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>, StorageError>;
     /// Records how many bytes of the upload are safely on disk.
     async fn set_upload_received(

@@ -29,7 +29,8 @@ pub mod sqlite;
 pub mod teams;
 
 pub use accounts::{
-    AccountStore, NewUser, ProfileChange, RefreshOutcome, SessionRecord, TokenHash, UserRecord,
+    AccountStore, LoginFailures, NewUser, ProfileChange, RefreshOutcome, SessionRecord, TokenHash,
+    UserRecord,
 };
 pub use contacts::{ContactRecord, ContactRequestRecord, ContactStore};
 pub use conversations::{
@@ -39,8 +40,8 @@ pub use events::{
     Committed, EventData, EventRecord, EventStore, MembershipHead, UserEventData, UserEventRecord,
 };
 pub use media::{
-    AttachmentPlace, AttachmentRecord, AvatarOwner, BlobRecord, MediaStore, NewAttachment,
-    ThumbnailState, UploadRecord,
+    AttachmentPlace, AttachmentRecord, AvatarOwner, BlobRecord, MediaStore, MediaUsageRecord,
+    NewAttachment, ThumbnailState, UploadAdmission, UploadRecord,
 };
 pub use messages::{
     Admission, HistoryAnchor, HistoryPage, MentionSet, MessageRecord, MessageStore, NewMessage,

@@ -159,7 +159,8 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 
 #[tokio::test]
 async fn reuse_detection_closes_the_family_websockets() {
-    let s = TestServer::start().await;
+    // No grace period: the replay right after the rotation is reuse.
+    let s = TestServer::start_with(|c| c.refresh_reuse_grace_secs = 0).await;
     let first = s.register("carl").await;
     let (mut ws, _) = s.ws_ready(&first.access_token).await;
     let ok = s
@@ -179,6 +180,92 @@ async fn reuse_detection_closes_the_family_websockets() {
         .await;
     expect_error(replay, 401, "token_revoked").await;
     assert_eq!(expect_close(&mut ws).await, close::TOKEN_REVOKED);
+}
+
+async fn refresh(s: &TestServer, token: &str) -> reqwest::Response {
+    s.post(
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": token}),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_both_get_the_same_pair() {
+    let s = TestServer::start().await;
+    let first = s.register("racer").await;
+    let (mut ws, _) = s.ws_ready(&first.access_token).await;
+    let (a, b) = tokio::join!(
+        refresh(&s, &first.refresh_token),
+        refresh(&s, &first.refresh_token)
+    );
+    assert_eq!(a.status(), 200);
+    assert_eq!(b.status(), 200);
+    let a: TokenResponse = a.json().await.unwrap();
+    let b: TokenResponse = b.json().await.unwrap();
+    assert_eq!(a.refresh_token, b.refresh_token);
+    assert_eq!(a.access_token, b.access_token);
+    assert_ne!(a.refresh_token, first.refresh_token);
+    // A third, later retry (a client that lost both answers) gets it too.
+    let c: TokenResponse = refresh(&s, &first.refresh_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c.refresh_token, a.refresh_token);
+    // The session lives on: the pair works, and it rotates normally.
+    assert_eq!(
+        s.get("/api/v1/users/me", Some(&a.access_token))
+            .await
+            .status(),
+        200
+    );
+    assert!(
+        frames_within(&mut ws, Duration::from_millis(300))
+            .await
+            .is_empty()
+    );
+    let next = refresh(&s, &a.refresh_token).await;
+    assert_eq!(next.status(), 200);
+    let next: TokenResponse = next.json().await.unwrap();
+    assert_ne!(next.refresh_token, a.refresh_token);
+    // Once the successor has been used, the old token is plain reuse: the family is revoked.
+    expect_error(
+        refresh(&s, &first.refresh_token).await,
+        401,
+        "token_revoked",
+    )
+    .await;
+    expect_error(refresh(&s, &next.refresh_token).await, 401, "token_revoked").await;
+}
+
+#[tokio::test]
+async fn reuse_after_the_grace_period_revokes_the_family() {
+    let s = TestServer::start_with(|c| c.refresh_reuse_grace_secs = 1).await;
+    let first = s.register("slowpoke").await;
+    let second = refresh(&s, &first.refresh_token).await;
+    assert_eq!(second.status(), 200);
+    let second: TokenResponse = second.json().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    expect_error(
+        refresh(&s, &first.refresh_token).await,
+        401,
+        "token_revoked",
+    )
+    .await;
+    expect_error(
+        refresh(&s, &second.refresh_token).await,
+        401,
+        "token_revoked",
+    )
+    .await;
+    expect_error(
+        s.get("/api/v1/users/me", Some(&second.access_token)).await,
+        401,
+        "token_revoked",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -292,7 +379,7 @@ async fn bad_and_expired_access_tokens() {
 }
 
 #[tokio::test]
-async fn lockout_after_failed_logins_until_the_window_passes() {
+async fn an_address_that_keeps_failing_waits_and_a_success_clears_its_count() {
     let s = TestServer::start_with(|c| {
         c.login_lockout_attempts = 5;
         c.login_lockout_window_secs = 2;
@@ -307,7 +394,7 @@ async fn lockout_after_failed_logins_until_the_window_passes() {
         )
         .await;
     }
-    // Locked: even the right password is refused, with Retry-After.
+    // This address now waits: even the right password is refused, with Retry-After.
     let resp = s.login("frank", PASSWORD).await;
     let retry: u64 = resp.headers()["retry-after"]
         .to_str()
@@ -330,6 +417,175 @@ async fn lockout_after_failed_logins_until_the_window_passes() {
     )
     .await;
     assert_eq!(s.login("frank", PASSWORD).await.status(), 200);
+}
+
+/// An HTTP client whose connections come from `ip` (any 127.x.y.z reaches the loopback server).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn login_from(
+    s: &TestServer,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn retry_after(resp: &reqwest::Response) -> u64 {
+    resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stranger_failing_from_one_address_does_not_lock_the_owner_out_from_another() {
+    let s = TestServer::start().await;
+    s.register("victim").await;
+    let stranger = client_from("127.0.0.2");
+    let owner = client_from("127.0.0.3");
+    for name in ["victim", "nobody-by-this-name"] {
+        for _ in 0..5 {
+            let r = login_from(&s, &stranger, name, "guess guess guess").await;
+            expect_error(r, 401, "invalid_credentials").await;
+        }
+        // The stranger is held back — the same way for a name that does not exist…
+        let r = login_from(&s, &stranger, name, "guess guess guess").await;
+        assert_eq!(retry_after(&r), 1);
+        expect_error(r, 429, "account_locked").await;
+    }
+    // …and the owner, elsewhere, signs in at once.
+    let r = login_from(&s, &owner, "victim", PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    // Each further failure of the stranger doubles its own wait.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = login_from(&s, &stranger, "victim", "guess guess guess").await;
+    expect_error(r, 401, "invalid_credentials").await;
+    let r = login_from(&s, &stranger, "victim", "guess guess guess").await;
+    assert_eq!(retry_after(&r), 2);
+    expect_error(r, 429, "account_locked").await;
+    assert_eq!(
+        login_from(&s, &owner, "victim", PASSWORD).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_owner_behind_the_strangers_address_signs_in_after_a_short_wait() {
+    let s = TestServer::start_with(|c| c.login_lockout_max_delay_secs = 2).await;
+    s.register("shared").await;
+    let nat = client_from("127.0.0.4");
+    for _ in 0..8 {
+        let r = login_from(&s, &nat, "shared", "guess guess guess").await;
+        if r.status() == 429 {
+            let wait = retry_after(&r);
+            assert!((1..=2).contains(&wait), "Retry-After {wait}");
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            continue;
+        }
+        expect_error(r, 401, "invalid_credentials").await;
+    }
+    // However long the stranger kept at it, the wait is capped, and the right password then works.
+    let r = login_from(&s, &nat, "shared", PASSWORD).await;
+    let wait = if r.status() == 429 {
+        let wait = retry_after(&r);
+        assert!((1..=2).contains(&wait), "Retry-After {wait}");
+        expect_error(r, 429, "account_locked").await;
+        wait
+    } else {
+        0
+    };
+    tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(200)).await;
+    assert_eq!(login_from(&s, &nat, "shared", PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_distributed_guesser_is_slowed_per_account_but_never_locks_it() {
+    let s = TestServer::start_with(|c| c.login_backstop_attempts = 6).await;
+    s.register("popular").await;
+    for i in 10..16 {
+        let guesser = client_from(&format!("127.0.0.{i}"));
+        let r = login_from(&s, &guesser, "popular", "guess guess guess").await;
+        expect_error(r, 401, "invalid_credentials").await;
+    }
+    // Every address, even a fresh one, now leaves a second after the latest failure…
+    let owner = client_from("127.0.0.30");
+    let r = login_from(&s, &owner, "popular", PASSWORD).await;
+    assert_eq!(retry_after(&r), 1);
+    expect_error(r, 429, "account_locked").await;
+    // …and only that: the right password a moment later goes through.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        login_from(&s, &owner, "popular", PASSWORD).await.status(),
+        200
+    );
+    // Other accounts are not slowed at all.
+    s.register("quiet").await;
+    assert_eq!(
+        login_from(&s, &owner, "quiet", PASSWORD).await.status(),
+        200
+    );
+}
+
+async fn login_forwarded(
+    s: &TestServer,
+    client: &reqwest::Client,
+    forwarded_for: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(s.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
+    let s =
+        TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.5".parse().unwrap()]).await;
+    s.register("proxied").await;
+    let proxy = client_from("127.0.0.5");
+    for _ in 0..5 {
+        let r = login_forwarded(&s, &proxy, "203.0.113.9", "proxied", "guess guess guess").await;
+        expect_error(r, 401, "invalid_credentials").await;
+    }
+    // The stranger behind the proxy waits (whatever it writes further left in the header)…
+    let r = login_forwarded(&s, &proxy, "10.9.9.9, 203.0.113.9", "proxied", PASSWORD).await;
+    expect_error(r, 429, "account_locked").await;
+    // …the owner behind the same proxy does not.
+    let r = login_forwarded(&s, &proxy, "198.51.100.7", "proxied", PASSWORD).await;
+    assert_eq!(r.status(), 200);
+
+    // A client that is not a trusted proxy cannot choose its address with the header.
+    let direct = client_from("127.0.0.6");
+    for i in 0..5 {
+        let r = login_forwarded(
+            &s,
+            &direct,
+            &format!("192.0.2.{i}"),
+            "proxied",
+            "guess guess",
+        )
+        .await;
+        expect_error(r, 401, "invalid_credentials").await;
+    }
+    let r = login_forwarded(&s, &direct, "192.0.2.77", "proxied", PASSWORD).await;
+    expect_error(r, 429, "account_locked").await;
 }
 
 #[tokio::test]

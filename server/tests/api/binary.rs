@@ -177,6 +177,13 @@ fn help_documents_every_knob_with_its_variable() {
         "JECO_WS_OUTBOUND_QUEUE",
         "JECO_ADMIN_USERNAME",
         "JECO_ADMIN_PASSWORD",
+        "JECO_REFRESH_REUSE_GRACE_SECS",
+        "JECO_LOGIN_LOCKOUT_MAX_DELAY_SECS",
+        "JECO_LOGIN_BACKSTOP_ATTEMPTS",
+        "JECO_MEDIA_QUOTA_BYTES",
+        "JECO_MEDIA_UPLOAD_RATE_PER_MINUTE",
+        "JECO_MEDIA_UPLOAD_RATE_BURST",
+        "JECO_TRUSTED_PROXIES",
     ] {
         assert!(help.contains(var), "{var} missing from serve --help");
     }
@@ -257,4 +264,53 @@ async fn admin_create_user_then_log_in() {
         .unwrap();
     assert!(!worker.user.is_admin);
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn admin_usage_lists_what_each_user_stores() {
+    let s = TestServer::start_with(|c| c.media_quota_bytes = 50_000).await;
+    let alice = s.register("alice").await;
+    let u = s
+        .ok(
+            reqwest::Method::POST,
+            "/api/v1/uploads",
+            Some(serde_json::json!({"name": "x.bin", "size": 1234})),
+            &alice.access_token,
+            201,
+        )
+        .await;
+    assert!(u["id"].is_string());
+    s.register("idle").await;
+    let out = jeco()
+        .args([
+            "admin",
+            "usage",
+            "--media-quota-bytes",
+            "50000",
+            "--data-dir",
+        ])
+        .arg(s.dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("quota per user: 50000 bytes"), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("alice"))
+        .expect(&stdout);
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(cols, ["alice", "1234", "0", "1"]);
+    assert!(!stdout.contains("idle"), "{stdout}");
+    let json = jeco()
+        .args(["admin", "usage", "--json", "--data-dir"])
+        .arg(s.dir.path())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["users"][0]["used_bytes"], 1234);
 }

@@ -76,6 +76,7 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
         ("/api/v1/contacts/requests/{id}", "delete"),
         ("/api/v1/contacts/{user_id}", "delete"),
         ("/api/v1/uploads", "post"),
+        ("/api/v1/admin/media-usage", "get"),
         ("/api/v1/uploads/{id}", "get"),
         ("/api/v1/uploads/{id}", "patch"),
         ("/api/v1/uploads/{id}", "delete"),

@@ -50,6 +50,75 @@ fn jpeg_rotated(w: u32, h: u32) -> Vec<u8> {
     with_exif
 }
 
+/// A real decompression bomb: a valid PNG of `w`×`h` 16-bit RGBA, all transparent black, whose
+/// zlib stream is written by hand as one fixed-Huffman block of 258-byte back-references (13 bits
+/// each), so 12000×12000 (1.15 GB of pixels) is about 7 MB and takes no time to make.
+fn png_bomb(w: u32, h: u32) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        n: u32,
+    }
+    impl Bits {
+        /// `n` bits of `v`, least significant first (deflate's order for everything but codes).
+        fn put(&mut self, v: u64, n: u32) {
+            self.acc |= v << self.n;
+            self.n += n;
+            while self.n >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+        /// A Huffman code, most significant bit first.
+        fn code(&mut self, code: u64, n: u32) {
+            let reversed = (0..n).fold(0, |r, i| r | ((code >> i) & 1) << (n - 1 - i));
+            self.put(reversed, n);
+        }
+    }
+    let raw: u64 = u64::from(h) * (1 + u64::from(w) * 8); // each row: filter byte + pixels
+    let mut bits = Bits {
+        out: vec![0x78, 0x01],
+        acc: 0,
+        n: 0,
+    };
+    bits.put(1, 1); // the final block
+    bits.put(1, 2); // fixed Huffman codes
+    bits.code(0x30, 8); // literal 0
+    let mut left = raw - 1;
+    while left >= 258 {
+        bits.code(0xC5, 8); // length 258 (code 285)
+        bits.code(0, 5); // distance 1
+        left -= 258;
+    }
+    for _ in 0..left {
+        bits.code(0x30, 8);
+    }
+    bits.code(0, 7); // end of block
+    bits.put(0, 7); // pad to a byte
+    let mut zlib = bits.out;
+    let adler = ((raw % 65521) << 16) | 1; // Adler-32 of zeros: a = 1, b = length
+    zlib.extend_from_slice(&(adler as u32).to_be_bytes());
+
+    let chunk = |out: &mut Vec<u8>, ty: &[u8; 4], data: &[u8]| {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        out.extend_from_slice(ty);
+        out.extend_from_slice(data);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(ty);
+        crc.update(data);
+        out.extend_from_slice(&crc.finalize().to_be_bytes());
+    };
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[16, 6, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &zlib);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
 /// The start of an ELF executable, padded.
 fn elf() -> Vec<u8> {
     let mut b = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
@@ -1425,4 +1494,217 @@ async fn every_odd_range_form_answers_206_or_416_never_500() {
             }
         }
     }
+}
+
+#[test]
+fn the_bomb_is_a_valid_png() {
+    // Small enough to decode here: proves the hand-made stream is what the big one claims to be.
+    let img = image::load_from_memory(&png_bomb(300, 200)).unwrap();
+    assert_eq!((img.width(), img.height()), (300, 200));
+    assert_eq!(img.color(), image::ColorType::Rgba16);
+    assert!(img.to_rgba16().pixels().all(|p| p.0 == [0; 4]));
+}
+
+/// Thumbnail state of a blob, read from the server's database.
+fn thumbnail_state(s: &TestServer, sha256: &str) -> String {
+    let db = rusqlite::Connection::open(s.dir.path().join("jeco.db")).unwrap();
+    db.query_row(
+        "SELECT thumbnail_state FROM media_blobs WHERE sha256 = ?1",
+        [sha256],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_image_bomb_is_refused_as_an_avatar_and_stored_without_a_thumbnail() {
+    let s = TestServer::start().await;
+    let (a, b, _, g, _) = trio(&s).await;
+    let bomb = png_bomb(12_000, 12_000);
+    assert!(bomb.len() < 8 * 1024 * 1024, "{} bytes", bomb.len());
+
+    let r = s
+        .http
+        .put(s.url("/api/v1/users/me/avatar"))
+        .bearer_auth(&a)
+        .body(bomb.clone())
+        .send()
+        .await
+        .unwrap();
+    let err = expect_error(r, 413, "image_too_large").await;
+    assert!(
+        err.error.message.contains("12000×12000"),
+        "{}",
+        err.error.message
+    );
+    let me = s.ok(Method::GET, "/api/v1/users/me", None, &a, 200).await;
+    assert!(me["avatar"].is_null());
+
+    // As an attachment it is kept (with its real dimensions) and simply gets no thumbnail.
+    let att = upload(&s, &a, "bomb.png", "image", &bomb).await;
+    assert_eq!(att["kind"], "image");
+    assert_eq!(
+        (att["width"].as_u64(), att["height"].as_u64()),
+        (Some(12_000), Some(12_000))
+    );
+    let sha = att["sha256"].as_str().unwrap().to_owned();
+    eventually("the thumbnail to be given up", || async {
+        thumbnail_state(&s, &sha) == "failed"
+    })
+    .await;
+    let r = send_with(&s, &a, g, "bomb", &[&att]).await;
+    assert_eq!(r.status(), 201);
+    let meta = s
+        .ok(
+            Method::GET,
+            &format!("/api/v1/attachments/{}", att["id"]),
+            None,
+            &b,
+            200,
+        )
+        .await;
+    assert_eq!(meta["has_thumbnail"], false);
+    let content = s.get(&content_path(&att), Some(&b)).await;
+    assert_eq!(content.status(), 200);
+    assert_eq!(content.bytes().await.unwrap().len(), bomb.len());
+
+    // And the server is still serving.
+    let ok = upload(&s, &a, "fine.png", "image", &png(64, 64)).await;
+    let meta = format!("/api/v1/attachments/{}", ok["id"]);
+    eventually("a thumbnail for a normal image", || async {
+        s.ok(Method::GET, &meta, None, &a, 200).await["has_thumbnail"] == true
+    })
+    .await;
+}
+
+async fn usage_of(s: &TestServer, admin: &str, username: &str) -> Option<Value> {
+    let report = s
+        .ok(Method::GET, "/api/v1/admin/media-usage", None, admin, 200)
+        .await;
+    report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == username)
+        .cloned()
+}
+
+#[tokio::test]
+async fn the_storage_quota_counts_each_users_files_and_says_what_is_left() {
+    let s = TestServer::start_with(|c| {
+        c.media_quota_bytes = 10_000;
+        c.admin_username = Some("root".into());
+        c.admin_password = Some(jeco_server::Secret::new("bootstrap password"));
+    })
+    .await;
+    let root: jeco_shared::auth::TokenResponse = s
+        .login("root", "bootstrap password")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let root = root.access_token;
+    let (a, b, _, g, _) = trio(&s).await;
+    let six = vec![7u8; 6_000];
+    let first = upload(&s, &a, "six.bin", "file", &six).await;
+
+    // 6,000 of 10,000 used: another 6,000 does not fit, and the answer says what is left.
+    let r = create_upload(&s, &a, json!({"name": "more.bin", "size": 6_000})).await;
+    let err = expect_error(r, 413, "quota_exceeded").await;
+    let fields = err.error.fields.unwrap();
+    assert_eq!(fields["remaining_bytes"], "4000");
+    assert_eq!(fields["quota_bytes"], "10000");
+    assert_eq!(fields["used_bytes"], "6000");
+
+    // An unfinished upload reserves its declared size; cancelling it gives the room back.
+    let open = create_upload(&s, &a, json!({"name": "four.bin", "size": 4_000})).await;
+    assert_eq!(open.status(), 201);
+    let open: Value = open.json().await.unwrap();
+    let r = create_upload(&s, &a, json!({"name": "one.bin", "size": 1})).await;
+    let err = expect_error(r, 413, "quota_exceeded").await;
+    assert_eq!(err.error.fields.unwrap()["remaining_bytes"], "0");
+    let u = usage_of(&s, &root, "alice").await.unwrap();
+    assert_eq!(
+        (
+            u["used_bytes"].as_u64(),
+            u["attachments"].as_u64(),
+            u["uploads_in_progress"].as_u64()
+        ),
+        (Some(10_000), Some(1), Some(1))
+    );
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/uploads/{}", open["id"].as_str().unwrap()),
+        None,
+        &a,
+        204,
+    )
+    .await;
+
+    // The same content uploaded by bob is stored once, but counts in full for bob too (and
+    // changes nothing for alice).
+    upload(&s, &b, "same.bin", "file", &six).await;
+    assert_eq!(
+        usage_of(&s, &root, "bob").await.unwrap()["used_bytes"],
+        6_000
+    );
+    assert_eq!(
+        usage_of(&s, &root, "alice").await.unwrap()["used_bytes"],
+        6_000
+    );
+
+    // Sent files count; deleting the message frees the space.
+    let m = send_with(&s, &a, g, "q1", &[&first]).await;
+    assert_eq!(m.status(), 201);
+    let m: Value = m.json().await.unwrap();
+    let r = create_upload(&s, &a, json!({"name": "more.bin", "size": 6_000})).await;
+    expect_error(r, 413, "quota_exceeded").await;
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/conversations/{g}/messages/{}", m["id"]),
+        None,
+        &a,
+        204,
+    )
+    .await;
+    let r = create_upload(&s, &a, json!({"name": "more.bin", "size": 6_000})).await;
+    assert_eq!(r.status(), 201);
+
+    // The usage report is for server admins only.
+    expect_error(
+        s.get("/api/v1/admin/media-usage", Some(&a)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let report = s
+        .ok(Method::GET, "/api/v1/admin/media-usage", None, &root, 200)
+        .await;
+    assert_eq!(report["quota_bytes"], 10_000);
+    assert_eq!(report["users"][0]["username"], "alice");
+}
+
+#[tokio::test]
+async fn one_user_cannot_open_uploads_faster_than_the_rate() {
+    let s = TestServer::start_with(|c| {
+        c.media_upload_rate_per_minute = 1;
+        c.media_upload_rate_burst = 3;
+    })
+    .await;
+    let (a, b, _, _, _) = trio(&s).await;
+    for i in 0..3 {
+        let r = create_upload(&s, &a, json!({"name": format!("{i}.bin"), "size": 10})).await;
+        assert_eq!(r.status(), 201);
+    }
+    let r = create_upload(&s, &a, json!({"name": "3.bin", "size": 10})).await;
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    expect_error(r, 429, "rate_limited").await;
+    // Another user has their own budget.
+    let r = create_upload(&s, &b, json!({"name": "b.bin", "size": 10})).await;
+    assert_eq!(r.status(), 201);
 }

@@ -243,3 +243,66 @@ async fn too_far_behind_gets_a_resync() {
     let live = next_event(&mut ws).await;
     assert_eq!(live.seq, conv["last_seq"].as_i64().unwrap() + 1);
 }
+
+/// A hello that lists one conversation twice (at different positions, in either order) gets its
+/// missed events once, from the earliest position listed, then live events after them — never a
+/// second replay of the same positions.
+#[tokio::test]
+async fn a_conversation_listed_twice_is_replayed_once() {
+    let s = TestServer::start().await;
+    let alice = s.register("alice").await;
+    let a = alice.access_token.as_str();
+    let g = s.group(a, "G", &[]).await;
+    let other = s.group(a, "Other", &[]).await;
+    let first = s.say(a, g, "0", "seen").await["seq"].as_i64().unwrap();
+    for i in 1..=4 {
+        s.say(a, g, &format!("{i}"), "missed").await;
+    }
+    let other_seq = s.say(a, other, "o", "missed too").await["seq"]
+        .as_i64()
+        .unwrap();
+    let head = first + 4;
+    for listed in [
+        json!([
+            {"conversation_id": g, "seq": first + 2},
+            {"conversation_id": other, "seq": other_seq - 1},
+            {"conversation_id": g, "seq": first},
+        ]),
+        json!([
+            {"conversation_id": g, "seq": first},
+            {"conversation_id": g, "seq": first},
+            {"conversation_id": other, "seq": other_seq - 1},
+            {"conversation_id": g, "seq": first + 3},
+        ]),
+    ] {
+        let mut ws = s
+            .ws_resume(
+                a,
+                // The user log is left at its head: only conversation events are replayed.
+                Some(json!({"conversations": listed, "user_seq": 1_000})),
+            )
+            .await;
+        let replayed: Vec<(i64, i64)> = replay(&mut ws)
+            .await
+            .into_iter()
+            .map(|f| match f {
+                ServerFrame::Event(e) => (e.conversation_id.0, e.seq),
+                other => panic!("only conversation events were missed, got {other:?}"),
+            })
+            .collect();
+        let mut want: Vec<(i64, i64)> = ((first + 1)..=head).map(|seq| (g, seq)).collect();
+        want.push((other, other_seq));
+        let mut got = replayed.clone();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "each missed event once, for {listed}");
+        // Per conversation, in order.
+        let g_seqs: Vec<i64> = replayed
+            .iter()
+            .filter(|(c, _)| *c == g)
+            .map(|(_, seq)| *seq)
+            .collect();
+        assert_eq!(g_seqs, ((first + 1)..=head).collect::<Vec<_>>());
+        drop(ws);
+    }
+}

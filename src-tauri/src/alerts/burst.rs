@@ -182,9 +182,10 @@ fn single(item: &AlertItem, previews: bool) -> NotificationText {
     NotificationText { summary, body }
 }
 
-/// A message's text for a notification: one line, at most [`PREVIEW_MAX_CHARS`] characters.
+/// A message's text for a notification: its Markdown as plain text, one line, at most
+/// [`PREVIEW_MAX_CHARS`] characters.
 fn preview(text: &str) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = super::plain_text::plain_text(text);
     if flat.chars().count() <= PREVIEW_MAX_CHARS {
         return flat;
     }
@@ -363,6 +364,7 @@ mod tests {
         assert_eq!(p.chars().count(), PREVIEW_MAX_CHARS);
         assert!(p.ends_with('…'));
         assert_eq!(preview("two\n\nlines  here"), "two lines here");
+        assert_eq!(preview("**urgent**: see `main.rs`"), "urgent: see main.rs");
         assert_eq!(
             escape_markup("<b>bold</b> & <a href=x>"),
             "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;a href=x&gt;"

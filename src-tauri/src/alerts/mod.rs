@@ -15,6 +15,7 @@
 
 pub mod burst;
 pub mod decide;
+pub mod plain_text;
 
 use crate::notify::Notifier;
 use crate::prefs::{PrefsStore, now_ms};

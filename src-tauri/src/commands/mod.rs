@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod inbox;
+pub mod links;
 pub mod people;
 pub mod prefs;
 pub mod timeline;

@@ -8,6 +8,8 @@
 
 mod chat;
 mod keychain;
+#[cfg(unix)]
+mod links;
 mod notify;
 mod offline;
 mod team;

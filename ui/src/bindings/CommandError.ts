@@ -11,6 +11,8 @@
  * - `token_storage_failed` — any other failure to keep tokens;
  * - `embedded_server_failed` — the built-in server did not start;
  * - `not_signed_in` — the command needs a session;
- * - `sync_failed` — the live connection could not be made.
+ * - `sync_failed` — the live connection could not be made;
+ * - `link_refused` — a link with a scheme other than http, https or mailto was not opened;
+ * - `open_failed` — the system could not open a link.
  */
 export type CommandError = { code: string, message: string, fields?: { [key in string]: string }, retryAfterSecs?: number, };

@@ -5,6 +5,13 @@ import { EmojiPicker } from './EmojiPicker';
 import { VoiceRecorder } from './VoiceRecorder';
 import { searchEmoji } from './emoji';
 import { base64Of } from '../files';
+import { plainText } from './markdown/plainText';
+
+/** The replied-to message in the reply bar: plain text, at most 100 characters. */
+function quoteText(text: string): string {
+  const plain = plainText(text);
+  return plain.length > 100 ? `${plain.slice(0, 100)}…` : plain;
+}
 
 export interface Editing {
   target: MessageRef;
@@ -270,11 +277,7 @@ export function Composer({
         <div className="reply-bar" data-testid="reply-bar">
           <span>
             Replying to <strong>{replyName}</strong>:{' '}
-            <span className="muted">
-              {replyTo.message.text.length > 100
-                ? `${replyTo.message.text.slice(0, 100)}…`
-                : replyTo.message.text}
-            </span>
+            <span className="muted">{quoteText(replyTo.message.text)}</span>
           </span>
           <button type="button" className="icon" aria-label="Cancel reply" onClick={() => onCancelReply?.()}>
             ×

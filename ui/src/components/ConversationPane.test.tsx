@@ -477,4 +477,44 @@ describe('conversation pane', () => {
     expect(screen.queryByText(/Editing a message/)).not.toBeInTheDocument();
     expect(calls.some((c) => c.cmd === 'edit_message')).toBe(false);
   });
+
+  it('renders message Markdown, highlights mentions and quotes replies as plain text', async () => {
+    const { calls } = renderPane({
+      timeline: () => ({
+        items: [
+          item(
+            message(2, 2, '**Ship** it, @ada and @alan: see [the plan](https://example.com/plan) :tada:', {
+              mentions: { user_ids: [1, 3], channel: false, here: false },
+            }),
+          ),
+          item(message(3, 3, 'on it', { reply_to: 102 })),
+          item(message(4, 3, '<img src=x onerror=alert(1)> [x](javascript:alert(1))')),
+        ],
+        has_more_before: false,
+      }),
+      open_link: () => null,
+    });
+    const texts = await screen.findAllByTestId('message-text');
+    const first = texts[0];
+    expect(first.querySelector('strong')).toHaveTextContent('Ship');
+    expect([...first.querySelectorAll('.mention')].map((m) => [m.textContent, m.className])).toEqual([
+      ['@ada', 'mention mention-me'],
+      ['@alan', 'mention'],
+    ]);
+    expect(first).toHaveTextContent('🎉');
+    // The reply's quote and the message's label are plain text.
+    const reply = texts[1].closest('article')!;
+    expect(within(reply).getByTestId('reply-quote')).toHaveTextContent(
+      'Grace Hopper Ship it, @ada and @alan: see the plan 🎉',
+    );
+    expect(first.closest('article')!.getAttribute('aria-label')).toContain(': Ship it, @ada');
+    // A link opens in the system browser.
+    await userEvent.click(within(first).getByRole('link', { name: 'the plan' }));
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === 'open_link')?.args).toEqual({ url: 'https://example.com/plan' }),
+    );
+    // Hostile text is text.
+    expect(texts[2].querySelector('img, a')).toBeNull();
+    expect(texts[2]).toHaveTextContent('<img src=x onerror=alert(1)> [x](javascript:alert(1))');
+  });
 });

@@ -1,10 +1,13 @@
-import { memo, useRef, useState } from 'react';
+import { memo, useMemo, useRef, useState } from 'react';
 import type { Message, TimelineItem, User } from '../api';
 import { displayName } from './ChatView';
 import { Attachments } from './Attachments';
 import { EmojiPicker } from './EmojiPicker';
 import { emojiLabel } from './emoji';
 import { time } from './timelineFormat';
+import { MessageText } from './markdown/MessageText';
+import { plainText } from './markdown/plainText';
+import type { MentionOf } from './markdown/inline';
 
 const QUICK_REACTIONS = ['👍', '❤️', '😂'];
 
@@ -51,8 +54,24 @@ function initials(u: User | undefined): string {
   return ((parts[0]?.[0] ?? '?') + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
 }
 
+/** A message's text for a quote or a label: plain (Markdown markers stripped), one line, short. */
 function snippet(text: string): string {
-  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+  const plain = plainText(text);
+  return plain.length > 120 ? `${plain.slice(0, 120)}…` : plain;
+}
+
+/** Which `@name`s in a message are the mentions the server resolved: `me` for the reader (and
+ *  for `@channel`/`@here` in someone else's message), `other` for the rest. */
+export function mentionsOf(m: Message, me: number, users: Map<number, User>): MentionOf {
+  const names = new Map<string, 'me' | 'other'>();
+  for (const id of m.mentions.user_ids) {
+    const u = users.get(id);
+    if (u) names.set(u.username.toLowerCase(), id === me ? 'me' : 'other');
+  }
+  const everyone = m.sender_id === me ? 'other' : 'me';
+  if (m.mentions.channel) for (const n of ['channel', 'everyone', 'all']) names.set(n, everyone);
+  if (m.mentions.here) names.set('here', everyone);
+  return (name) => names.get(name) ?? null;
 }
 
 /**
@@ -83,6 +102,7 @@ export const MessageItem = memo(function MessageItem({
   const state = item.state;
   const synced = m.id !== 0;
   const sender = displayName(users.get(m.sender_id));
+  const mentionOf = useMemo(() => mentionsOf(m, me, users), [m, me, users]);
   return (
     <article
       className={`message${grouped ? ' grouped' : ''}${state.state !== 'synced' ? ` ${state.state}` : ''}${
@@ -137,10 +157,13 @@ export const MessageItem = memo(function MessageItem({
       {m.deleted ? (
         <p className="text deleted">This message was deleted.</p>
       ) : (
-        <p className="text" data-testid="message-text">
-          {m.text}
-          {m.edited_at && <span className="muted edited"> (edited)</span>}
-        </p>
+        <div className="text" data-testid="message-text">
+          <MessageText
+            text={m.text}
+            mentionOf={mentionOf}
+            trailing={m.edited_at && <span className="muted edited"> (edited)</span>}
+          />
+        </div>
       )}
       {!m.deleted && <Attachments attachments={m.attachments} />}
       {m.reactions.length > 0 && (

@@ -50,7 +50,10 @@ function item(
 
 describe('notifications panel', () => {
   it('lists what happened, opens the conversation of one, and marks everything read', async () => {
-    let items = [item(2, 'mention', false, '@ada can you look?'), item(1, 'reply', true, 'done')];
+    let items = [
+      item(2, 'mention', false, '@ada can you look?'),
+      item(1, 'reply', true, '**done**, see `main.rs` :tada:'),
+    ];
     const calls = fakeApp({
       users: () => [ADA, GRACE],
       conversations: () => [GENERAL],
@@ -70,6 +73,9 @@ describe('notifications panel', () => {
     expect(rows[0]).toHaveTextContent('Grace Hopper mentioned you in #general');
     expect(rows[0]).toHaveTextContent('(unread)');
     expect(rows[1]).toHaveTextContent('Grace Hopper replied to you in #general');
+    // Previews are plain text: Markdown markers stripped, not rendered.
+    expect(rows[1]).toHaveTextContent('done, see main.rs 🎉');
+    expect(rows[1].querySelector('strong, code')).toBeNull();
 
     await userEvent.click(within(panel).getByRole('button', { name: 'Mark all read' }));
     expect(await within(panel).findByRole('alert')).toHaveTextContent('needs the server');

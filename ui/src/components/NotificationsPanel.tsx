@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { api, Conversation, InboxItem, toCommandError, User } from '../api';
 import { Avatar } from './Avatar';
 import { conversationLabel, displayName } from './ChatView';
+import { plainText } from './markdown/plainText';
 
 interface Props {
   me: number;
@@ -130,7 +131,7 @@ export function NotificationsPanel({ me, users, conversations, items, onChanged,
                     {!item.read && <span className="visually-hidden"> (unread)</span>}
                   </span>
                   {item.notification.preview && (
-                    <span className="preview muted">{item.notification.preview}</span>
+                    <span className="preview muted">{plainText(item.notification.preview)}</span>
                   )}
                 </span>
                 <time className="muted" dateTime={item.notification.created_at}>

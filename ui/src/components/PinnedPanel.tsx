@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, Message, toCommandError, User } from '../api';
 import { displayName } from './ChatView';
 import { time } from './timelineFormat';
+import { plainText } from './markdown/plainText';
 
 interface Props {
   conversationId: number;
@@ -57,7 +58,9 @@ export function PinnedPanel({ conversationId, users, version, onJump, onUnpin, o
                     <strong>{displayName(users.get(m.sender_id))}</strong>{' '}
                     <time dateTime={m.created_at}>{time(m.created_at)}</time>
                   </span>
-                  <span className="pinned-text">{m.deleted ? 'This message was deleted.' : m.text}</span>
+                  <span className="pinned-text">
+                    {m.deleted ? 'This message was deleted.' : plainText(m.text)}
+                  </span>
                 </button>
                 <button
                   type="button"

@@ -1,6 +1,7 @@
 import { FormEvent, useState } from 'react';
 import { api, Conversation, SearchResult, toCommandError, User } from '../api';
 import { conversationLabel, displayName } from './ChatView';
+import { stripMarkers } from './markdown/plainText';
 
 interface Props {
   me: number;
@@ -76,7 +77,11 @@ export function SearchPanel({ me, users, conversations, onOpen, onClose }: Props
                   </span>
                   <span className="snippet">
                     {r.snippet.map((part, i) =>
-                      part.highlight ? <mark key={i}>{part.text}</mark> : <span key={i}>{part.text}</span>,
+                      part.highlight ? (
+                        <mark key={i}>{stripMarkers(part.text)}</mark>
+                      ) : (
+                        <span key={i}>{stripMarkers(part.text)}</span>
+                      ),
                     )}
                   </span>
                 </button>

@@ -57,6 +57,12 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Show the storage each user uses (what counts toward the media quota), most first.
+    Usage {
+        /// Print JSON (the same report as GET /api/v1/admin/media-usage) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Every knob of [`Config`]. See `Config`'s field docs; defaults are in `print-config`.
@@ -87,6 +93,14 @@ pub struct ConfigArgs {
         value_name = "DAYS"
     )]
     pub refresh_token_ttl_days: Option<u64>,
+    /// Seconds after a refresh in which the same refresh token is answered again with the same pair [default: 30; 0: none].
+    #[arg(
+        long,
+        env = "JECO_REFRESH_REUSE_GRACE_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub refresh_reuse_grace_secs: Option<u64>,
     /// Largest HTTP request body in bytes [default: 65536].
     #[arg(long, env = "JECO_MAX_BODY_BYTES", global = true, value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -128,7 +142,16 @@ pub struct ConfigArgs {
         value_name = "ORIGINS"
     )]
     pub cors_allowed_origins: Option<Vec<String>>,
-    /// Failed logins within the window that lock an account [default: 5].
+    /// Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed [default: none].
+    #[arg(
+        long,
+        env = "JECO_TRUSTED_PROXIES",
+        global = true,
+        value_delimiter = ',',
+        value_name = "ADDRS"
+    )]
+    pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
+    /// Failed logins for one account from one address before that address must wait [default: 5].
     #[arg(
         long,
         env = "JECO_LOGIN_LOCKOUT_ATTEMPTS",
@@ -144,6 +167,22 @@ pub struct ConfigArgs {
         value_name = "SECS"
     )]
     pub login_lockout_window_secs: Option<u64>,
+    /// Longest wait imposed on one address for one account, in seconds [default: 60].
+    #[arg(
+        long,
+        env = "JECO_LOGIN_LOCKOUT_MAX_DELAY_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub login_lockout_max_delay_secs: Option<u64>,
+    /// Failures per account from all addresses that space further tries 1 s apart [default: 100].
+    #[arg(
+        long,
+        env = "JECO_LOGIN_BACKSTOP_ATTEMPTS",
+        global = true,
+        value_name = "N"
+    )]
+    pub login_backstop_attempts: Option<u32>,
     /// Sustained requests per minute per IP on /api/v1/auth/* [default: 30].
     #[arg(
         long,
@@ -226,6 +265,30 @@ pub struct ConfigArgs {
         value_name = "BYTES"
     )]
     pub media_avatar_max_bytes: Option<u64>,
+    /// Storage quota per user in bytes, attachments plus unfinished uploads [default: 10737418240; 0: none].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_QUOTA_BYTES",
+        global = true,
+        value_name = "BYTES"
+    )]
+    pub media_quota_bytes: Option<u64>,
+    /// Uploads one user may open per minute [default: 30].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_UPLOAD_RATE_PER_MINUTE",
+        global = true,
+        value_name = "N"
+    )]
+    pub media_upload_rate_per_minute: Option<u32>,
+    /// Uploads one user may open in a burst [default: 10].
+    #[arg(
+        long,
+        env = "JECO_MEDIA_UPLOAD_RATE_BURST",
+        global = true,
+        value_name = "N"
+    )]
+    pub media_upload_rate_burst: Option<u32>,
     /// Media storage: local (a directory) or s3 (an S3-compatible bucket) [default: local].
     #[arg(
         long,
@@ -311,14 +374,18 @@ impl ConfigArgs {
             data_dir,
             access_token_ttl_minutes,
             refresh_token_ttl_days,
+            refresh_reuse_grace_secs,
             max_body_bytes,
             http_header_timeout_ms,
             http_body_timeout_ms,
             max_connections,
             max_connections_per_ip,
             cors_allowed_origins,
+            trusted_proxies,
             login_lockout_attempts,
             login_lockout_window_secs,
+            login_lockout_max_delay_secs,
+            login_backstop_attempts,
             auth_rate_per_minute,
             auth_rate_burst,
             ws_heartbeat_interval_ms,
@@ -333,6 +400,9 @@ impl ConfigArgs {
             typing_timeout_ms,
             media_max_upload_bytes,
             media_avatar_max_bytes,
+            media_quota_bytes,
+            media_upload_rate_per_minute,
+            media_upload_rate_burst,
             media_backend,
             s3_region,
             s3_allow_http,

@@ -49,7 +49,36 @@ fn main() -> anyhow::Result<()> {
             };
             runtime.block_on(create_user(config, account))
         }
+        Command::Admin {
+            command: AdminCommand::Usage { json },
+        } => {
+            init_tracing("warn");
+            runtime.block_on(usage(config, json))
+        }
     }
+}
+
+async fn usage(config: Config, json: bool) -> anyhow::Result<()> {
+    let report = jeco_server::media_usage(&config).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let quota = report
+        .quota_bytes
+        .map_or("none".to_owned(), |q| format!("{q} bytes"));
+    println!("quota per user: {quota}");
+    println!(
+        "{:<32} {:>14} {:>12} {:>10}",
+        "USER", "USED BYTES", "ATTACHMENTS", "UPLOADING"
+    );
+    for u in &report.users {
+        println!(
+            "{:<32} {:>14} {:>12} {:>10}",
+            u.username, u.used_bytes, u.attachments, u.uploads_in_progress
+        );
+    }
+    Ok(())
 }
 
 fn init_tracing(default: &str) {

@@ -9,6 +9,7 @@
 //!   message is in, or the uploader while it is not attached yet. Everyone else gets `not_found`,
 //!   the same answer as for an id that does not exist. [`signed`] URLs carry that decision for a
 //!   few minutes to clients that cannot send headers, and are re-checked against membership.
+//! - [`quota`]: a storage quota and an upload rate per user, and the admins' usage report.
 //! - [`sweep`]: unattached uploads expire; blobs nothing references (a deleted message, a replaced
 //!   avatar) are deleted; thumbnails ([`images`]) are made in the background.
 //!
@@ -17,12 +18,14 @@
 
 pub mod blobs;
 pub mod images;
+pub mod quota;
 pub mod signed;
 pub mod sniff;
 pub mod sweep;
 pub mod uploads;
 
 use super::conversations::Conversations;
+use super::rate::UserRateLimiter;
 use super::teams::Teams;
 use super::{Principal, ServiceError, now_ms, render};
 use crate::storage::{AttachmentRecord, AvatarOwner, BlobRecord, Storage, ThumbnailState};
@@ -48,6 +51,10 @@ pub struct MediaSettings {
     pub signed_url_ttl: Duration,
     /// Unfinished uploads.
     pub uploads_dir: PathBuf,
+    /// Per-user storage quota (see [`quota`]); `None`: unlimited.
+    pub quota_bytes: Option<u64>,
+    /// New uploads per user: per minute, burst.
+    pub upload_rate: (u32, u32),
 }
 
 impl MediaSettings {
@@ -59,6 +66,11 @@ impl MediaSettings {
             sweep_interval: Duration::from_secs(config.media_sweep_interval_secs),
             signed_url_ttl: Duration::from_secs(config.media_signed_url_ttl_secs),
             uploads_dir: config.uploads_path(),
+            quota_bytes: (config.media_quota_bytes > 0).then_some(config.media_quota_bytes),
+            upload_rate: (
+                config.media_upload_rate_per_minute,
+                config.media_upload_rate_burst,
+            ),
         }
     }
 }
@@ -80,6 +92,8 @@ pub struct Media {
     decoding: Semaphore,
     /// Signalled when blobs may have become orphans (a message deleted, an avatar replaced).
     orphans: Arc<Notify>,
+    /// New uploads per user.
+    upload_rate: UserRateLimiter,
 }
 
 /// A version string for an avatar: changes whenever the picture does.
@@ -130,6 +144,7 @@ impl Media {
         settings: MediaSettings,
         orphans: Arc<Notify>,
     ) -> Result<Self, std::io::Error> {
+        let settings_rate = settings.upload_rate;
         create_private_dir(&settings.uploads_dir)?;
         Ok(Self {
             storage,
@@ -142,6 +157,7 @@ impl Media {
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             decoding: Semaphore::new(1),
             orphans,
+            upload_rate: UserRateLimiter::per_minute(settings_rate.0, settings_rate.1),
         })
     }
 
@@ -293,7 +309,10 @@ impl Media {
         let (bytes, ty) = tokio::task::spawn_blocking(move || images::avatar(&image))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|e| ServiceError::field("image", e.to_string()))?;
+            .map_err(|e| match e {
+                images::ImageError::TooLarge { .. } => ServiceError::ImageTooLarge(e.to_string()),
+                other => ServiceError::field("image", other.to_string()),
+            })?;
         drop(permit);
         let sha256 = hex(&Sha256::digest(&bytes));
         let blob = BlobRecord {

@@ -9,7 +9,7 @@
 
 use super::{Media, hex, is_sha256_hex, sniff, store_failed};
 use crate::services::{Principal, ServiceError, now_ms, render};
-use crate::storage::{BlobRecord, NewAttachment, ThumbnailState, UploadRecord};
+use crate::storage::{BlobRecord, NewAttachment, ThumbnailState, UploadAdmission, UploadRecord};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
@@ -122,12 +122,14 @@ impl Media {
             .ok_or(ServiceError::NotFound)
     }
 
-    /// Opens an upload. Checks the declared size against the limit and validates the metadata.
+    /// Opens an upload. Spends one of the caller's upload budget, checks the declared size against
+    /// the limit, validates the metadata, and reserves the size against the quota ([`super::quota`]).
     pub async fn create_upload(
         &self,
         who: &Principal,
         req: CreateUploadRequest,
     ) -> Result<Upload, ServiceError> {
+        self.spend_upload_rate(who)?;
         if req.size > self.settings.max_upload_bytes {
             return Err(ServiceError::PayloadTooLarge(format!(
                 "files may be at most {} bytes",
@@ -190,8 +192,14 @@ impl Media {
             created_at_ms: now,
             updated_at_ms: now,
         };
-        self.storage.create_upload(record.clone()).await?;
-        Ok(self.render_upload(&record))
+        let quota = self.settings.quota_bytes;
+        match self.storage.create_upload(record.clone(), quota).await? {
+            UploadAdmission::Created => Ok(self.render_upload(&record)),
+            UploadAdmission::OverQuota { used } => Err(ServiceError::QuotaExceeded {
+                quota: quota.unwrap_or(u64::MAX),
+                used,
+            }),
+        }
     }
 
     pub async fn upload_status(&self, who: &Principal, id: &str) -> Result<Upload, ServiceError> {

@@ -2,8 +2,8 @@
 
 use super::{SqliteStorage, backend};
 use crate::storage::{
-    AccountStore, NewUser, ProfileChange, RefreshOutcome, SessionRecord, StorageError, TokenHash,
-    UserRecord,
+    AccountStore, LoginFailures, NewUser, ProfileChange, RefreshOutcome, SessionRecord,
+    StorageError, TokenHash, UserRecord,
 };
 use async_trait::async_trait;
 use jeco_shared::{SessionId, UserId};
@@ -213,6 +213,7 @@ impl AccountStore for SqliteStorage {
         new: TokenHash,
         new_expires_ms: i64,
         now_ms: i64,
+        grace_ms: i64,
     ) -> Result<RefreshOutcome, StorageError> {
         self.pool
             .run(move |c| {
@@ -232,7 +233,28 @@ impl AccountStore for SqliteStorage {
                 };
                 let outcome = if revoked {
                     RefreshOutcome::Revoked
-                } else if used_at.is_some() {
+                } else if let Some(used_at) = used_at {
+                    // A retry within the grace period names the successor the first rotation
+                    // stored (the caller derives it from `old`); if that is still unused, the
+                    // client simply did not get the first answer.
+                    let successor_unused: Option<bool> = if now_ms - used_at <= grace_ms {
+                        tx.query_row(
+                            "SELECT used_at IS NULL FROM refresh_tokens WHERE token_hash = ?1 AND session_id = ?2",
+                            params![&new[..], session],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(backend)?
+                    } else {
+                        None
+                    };
+                    if successor_unused == Some(true) {
+                        return Ok(RefreshOutcome::Retried {
+                            session: SessionId(session),
+                            user: UserId(user),
+                            rotated_at_ms: used_at,
+                        });
+                    }
                     tx.execute("UPDATE sessions SET revoked_at = ?1 WHERE id = ?2", params![
                         now_ms, session
                     ])
@@ -276,10 +298,11 @@ impl AccountStore for SqliteStorage {
     async fn record_login_failure(
         &self,
         username: &str,
+        addr: &str,
         now_ms: i64,
         forget_before_ms: i64,
     ) -> Result<(), StorageError> {
-        let username = username.to_owned();
+        let (username, addr) = (username.to_owned(), addr.to_owned());
         self.pool
             .run(move |c| {
                 let tx = c
@@ -291,8 +314,8 @@ impl AccountStore for SqliteStorage {
                 )
                 .map_err(backend)?;
                 tx.execute(
-                    "INSERT INTO login_failures (username, at) VALUES (?1, ?2)",
-                    params![username, now_ms],
+                    "INSERT INTO login_failures (username, addr, at) VALUES (?1, ?2, ?3)",
+                    params![username, addr, now_ms],
                 )
                 .map_err(backend)?;
                 tx.commit().map_err(backend)
@@ -300,38 +323,45 @@ impl AccountStore for SqliteStorage {
             .await
     }
 
-    async fn recent_login_failures(
+    async fn login_failures(
         &self,
         username: &str,
+        addr: &str,
         since_ms: i64,
-        limit: u32,
-    ) -> Result<Vec<i64>, StorageError> {
-        let username = username.to_owned();
+    ) -> Result<LoginFailures, StorageError> {
+        let (username, addr) = (username.to_owned(), addr.to_owned());
         self.pool
             .run(move |c| {
                 let mut stmt = c
                     .prepare_cached(
-                        "SELECT at FROM login_failures WHERE username = ?1 AND at >= ?2
-                         ORDER BY at DESC LIMIT ?3",
+                        "SELECT count(*), max(at),
+                                count(*) FILTER (WHERE addr = ?2), max(at) FILTER (WHERE addr = ?2)
+                         FROM login_failures WHERE username = ?1 AND at >= ?3",
                     )
                     .map_err(backend)?;
-                let rows = stmt
-                    .query_map(params![username, since_ms, limit], |r| r.get(0))
-                    .map_err(backend)?
-                    .collect::<Result<Vec<i64>, _>>()
-                    .map_err(backend)?;
-                Ok(rows)
+                stmt.query_row(params![username, addr, since_ms], |r| {
+                    Ok(LoginFailures {
+                        total: r.get(0)?,
+                        last_ms: r.get(1)?,
+                        from_addr: r.get(2)?,
+                        from_addr_last_ms: r.get(3)?,
+                    })
+                })
+                .map_err(backend)
             })
             .await
     }
 
-    async fn clear_login_failures(&self, username: &str) -> Result<(), StorageError> {
-        let username = username.to_owned();
+    async fn clear_login_failures(&self, username: &str, addr: &str) -> Result<(), StorageError> {
+        let (username, addr) = (username.to_owned(), addr.to_owned());
         self.pool
             .run(move |c| {
-                c.execute("DELETE FROM login_failures WHERE username = ?1", [username])
-                    .map(|_| ())
-                    .map_err(backend)
+                c.execute(
+                    "DELETE FROM login_failures WHERE username = ?1 AND addr = ?2",
+                    params![username, addr],
+                )
+                .map(|_| ())
+                .map_err(backend)
             })
             .await
     }

@@ -2,13 +2,27 @@
 
 use super::{SqliteStorage, backend, write};
 use crate::storage::{
-    AttachmentPlace, AttachmentRecord, AvatarOwner, BlobRecord, MediaStore, NewAttachment,
-    StorageError, ThumbnailState, UploadRecord,
+    AttachmentPlace, AttachmentRecord, AvatarOwner, BlobRecord, MediaStore, MediaUsageRecord,
+    NewAttachment, StorageError, ThumbnailState, UploadAdmission, UploadRecord,
 };
 use async_trait::async_trait;
 use jeco_shared::media::AttachmentKind;
 use jeco_shared::{AttachmentId, ConversationId, MessageId, UserId};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+/// Bytes that count toward a user's quota: every attachment they uploaded, at its content's
+/// size, plus the declared size of their unfinished uploads.
+fn used_bytes(c: &Connection, user: UserId) -> Result<u64, StorageError> {
+    c.query_row(
+        "SELECT (SELECT COALESCE(SUM(b.size), 0) FROM attachments a
+                 JOIN media_blobs b ON b.sha256 = a.blob_sha256 WHERE a.uploader_id = ?1)
+              + (SELECT COALESCE(SUM(size), 0) FROM uploads WHERE uploader_id = ?1)",
+        [user.0],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+    .map_err(backend)
+}
 
 fn kind_str(kind: AttachmentKind) -> &'static str {
     match kind {
@@ -177,10 +191,23 @@ fn avatar_table(owner: AvatarOwner) -> (&'static str, i64) {
 
 #[async_trait]
 impl MediaStore for SqliteStorage {
-    async fn create_upload(&self, u: UploadRecord) -> Result<(), StorageError> {
+    async fn create_upload(
+        &self,
+        u: UploadRecord,
+        quota_bytes: Option<u64>,
+    ) -> Result<UploadAdmission, StorageError> {
         self.pool
             .run(move |c| {
-                c.execute(
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(backend)?;
+                if let Some(quota) = quota_bytes {
+                    let used = used_bytes(&tx, u.uploader_id)?;
+                    if used.saturating_add(u.size) > quota {
+                        return Ok(UploadAdmission::OverQuota { used });
+                    }
+                }
+                tx.execute(
                     "INSERT INTO uploads (id, uploader_id, name, kind, size, received, sha256,
                          duration_ms, waveform, created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -199,7 +226,47 @@ impl MediaStore for SqliteStorage {
                     ],
                 )
                 .map_err(backend)?;
-                Ok(())
+                tx.commit().map_err(backend)?;
+                Ok(UploadAdmission::Created)
+            })
+            .await
+    }
+
+    async fn media_usage(&self) -> Result<Vec<MediaUsageRecord>, StorageError> {
+        self.pool
+            .run(move |c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "WITH a AS (SELECT at.uploader_id AS user_id, SUM(b.size) AS bytes, COUNT(*) AS n
+                                    FROM attachments at JOIN media_blobs b ON b.sha256 = at.blob_sha256
+                                    GROUP BY at.uploader_id),
+                              u AS (SELECT uploader_id AS user_id, SUM(size) AS bytes, COUNT(*) AS n
+                                    FROM uploads GROUP BY uploader_id)
+                         SELECT users.id, users.username,
+                                COALESCE(a.bytes, 0), COALESCE(a.n, 0),
+                                COALESCE(u.bytes, 0), COALESCE(u.n, 0)
+                         FROM users
+                         LEFT JOIN a ON a.user_id = users.id
+                         LEFT JOIN u ON u.user_id = users.id
+                         WHERE a.user_id IS NOT NULL OR u.user_id IS NOT NULL
+                         ORDER BY COALESCE(a.bytes, 0) + COALESCE(u.bytes, 0) DESC, users.id",
+                    )
+                    .map_err(backend)?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok(MediaUsageRecord {
+                            user_id: UserId(r.get(0)?),
+                            username: r.get(1)?,
+                            attachment_bytes: r.get::<_, i64>(2)? as u64,
+                            attachments: r.get::<_, i64>(3)? as u64,
+                            upload_bytes: r.get::<_, i64>(4)? as u64,
+                            uploads: r.get::<_, i64>(5)? as u64,
+                        })
+                    })
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend)?;
+                Ok(rows)
             })
             .await
     }

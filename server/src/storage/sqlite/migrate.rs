@@ -59,6 +59,16 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "0009_reply_index_partial",
         sql: include_str!("../../../migrations/0009_reply_index_partial.sql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_login_failures_by_address",
+        sql: include_str!("../../../migrations/0010_login_failures_by_address.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "0011_media_quota",
+        sql: include_str!("../../../migrations/0011_media_quota.sql"),
+    },
 ];
 
 /// Applies every migration newer than the database. Returns the versions applied.
@@ -147,7 +157,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         assert_eq!(
             migrate(&mut conn, 1).unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
         );
         assert!(migrate(&mut conn, 2).unwrap().is_empty());
         let n: i64 = conn
@@ -195,7 +205,7 @@ mod tests {
                  SELECT id, body FROM messages WHERE deleted_at IS NULL;",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, 2).unwrap(), vec![8, 9]);
+        assert_eq!(migrate(&mut conn, 2).unwrap(), vec![8, 9, 10, 11]);
         let sql: String = conn
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE name = 'messages_fts'",

@@ -65,3 +65,16 @@ impl Pool {
         }
     }
 }
+
+#[cfg(test)]
+impl Pool {
+    /// Runs `f` on every idle connection, in this thread: for tests that check each connection's
+    /// settings (a `run` may hand out the same connection every time).
+    pub(super) fn each_idle<T>(&self, mut f: impl FnMut(&Connection) -> T) -> Vec<T> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        idle.iter().map(&mut f).collect()
+    }
+}

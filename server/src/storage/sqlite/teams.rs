@@ -146,8 +146,9 @@ fn channel_by_id(
     }))
 }
 
-/// Whether another channel of `team` (other than `except`) is called `name`, ignoring case —
-/// channel names are unique within a team the way Slack's are. Called inside the write
+/// Whether another channel of `team` (other than `except`) is called `name`, ignoring case and
+/// look-alike characters ([`crate::names::uniqueness_key`]) — channel names are unique within a
+/// team the way Slack's are. Called inside the write
 /// transaction that inserts or renames, so no concurrent writer can slip a duplicate in between.
 pub(super) fn channel_name_taken(
     tx: &Connection,
@@ -155,7 +156,7 @@ pub(super) fn channel_name_taken(
     name: &str,
     except: Option<ConversationId>,
 ) -> Result<bool, StorageError> {
-    let wanted = name.to_lowercase();
+    let wanted = crate::names::uniqueness_key(name);
     let mut stmt = tx
         .prepare_cached(
             "SELECT cv.id, cv.name FROM channels ch
@@ -171,7 +172,7 @@ pub(super) fn channel_name_taken(
     for row in rows {
         let (id, existing) = row.map_err(backend)?;
         if Some(ConversationId(id)) != except
-            && existing.is_some_and(|n| n.to_lowercase() == wanted)
+            && existing.is_some_and(|n| crate::names::uniqueness_key(&n) == wanted)
         {
             return Ok(true);
         }

@@ -160,7 +160,29 @@ impl ApiClient {
 
     /// Calls endpoint `E` with its path parameters and body; answers what `E` answers. Every JSON
     /// call goes through here (or [`Self::call_with_query`]), so the engine reads exactly the type
-    /// the server's handler for `E` is bound to answer.
+    /// the server's handler for `E` is bound to answer:
+    ///
+    /// ```no_run
+    /// # async fn f(api: &jeco_client::ApiClient, token: &str) -> Result<(), jeco_client::ApiError> {
+    /// use jeco_shared::endpoints::CreateChannel;
+    /// use jeco_shared::teams::CreateChannelRequest;
+    /// let body = CreateChannelRequest { name: "design".into(), private: false, topic: None };
+    /// let channel: jeco_shared::conversations::Conversation =
+    ///     api.call::<CreateChannel>(token, &(jeco_shared::TeamId(1),), &body).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Reading another type than the endpoint's does not compile:
+    ///
+    /// ```compile_fail
+    /// # async fn f(api: &jeco_client::ApiClient, token: &str) -> Result<(), jeco_client::ApiError> {
+    /// use jeco_shared::endpoints::CreateChannel;
+    /// use jeco_shared::teams::CreateChannelRequest;
+    /// let body = CreateChannelRequest { name: "design".into(), private: false, topic: None };
+    /// let channel: jeco_shared::teams::Channel =
+    ///     api.call::<CreateChannel>(token, &(jeco_shared::TeamId(1),), &body).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn call<E: Endpoint>(
         &self,
         token: &str,

@@ -16,6 +16,26 @@ use jeco_shared::endpoints::Endpoint;
 
 /// The success answer of endpoint `E`: a status and `E::Response` as JSON, or `204 No Content`
 /// for endpoints that answer `()`.
+///
+/// Creating a channel answers the conversation, which is what the engine reads:
+///
+/// ```
+/// use jeco_server::api::typed::Reply;
+/// use jeco_shared::endpoints::CreateChannel;
+/// fn answer(channel: jeco_shared::conversations::Conversation) -> Reply<CreateChannel> {
+///     Reply::created(channel)
+/// }
+/// ```
+///
+/// and answering anything else does not compile (issue 13 answered one type and read another):
+///
+/// ```compile_fail
+/// use jeco_server::api::typed::Reply;
+/// use jeco_shared::endpoints::CreateChannel;
+/// fn answer(channel: jeco_shared::teams::Channel) -> Reply<CreateChannel> {
+///     Reply::created(channel)
+/// }
+/// ```
 pub struct Reply<E: Endpoint> {
     status: StatusCode,
     body: E::Response,

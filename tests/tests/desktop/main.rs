@@ -169,6 +169,19 @@ async fn embedded_server_by_default() -> Result<()> {
         .await?;
     app.screenshot(&screenshots.join("login-embedded.png"))
         .await?;
+    // The whole Create account form fits the default window: its button is not cut off.
+    let fits = app
+        .execute(
+            "const r = document.querySelector('[data-testid=submit]').getBoundingClientRect();\
+             return r.bottom <= window.innerHeight && r.top >= 0;",
+            serde_json::json!([]),
+        )
+        .await?;
+    assert_eq!(
+        fits,
+        serde_json::Value::Bool(true),
+        "Create account is cut off in the default window"
+    );
 
     // Hosting for the network: the server moves to every interface at a port it keeps, and the
     // sign-in form follows it.

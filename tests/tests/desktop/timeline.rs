@@ -280,6 +280,13 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
 
     // Delete the edited reply: the CLI sees it deleted.
     message_action(&app, reply_id, "Delete").await?;
+    // It asks first; the message stays until the person says yes.
+    app.wait_for_text("[data-testid=confirm-delete]", "Delete this message?")
+        .await?;
+    app.screenshot(&screenshots.join("delete-confirm.png"))
+        .await?;
+    app.click(&app.wait_for("[data-testid=confirm-delete-button]").await?)
+        .await?;
     history_until(cli.path(), &url, "the delete", |m| {
         m["id"].as_i64() == Some(reply_id) && m["deleted"] == true
     })

@@ -228,6 +228,30 @@ describe('conversation pane', () => {
     );
   });
 
+  it('asks before deleting a message: Cancel keeps it, Delete deletes it', async () => {
+    const { calls } = renderPane({
+      timeline: () => ({ items: [item(message(2, 1, 'a typo here'))], has_more_before: false }),
+      delete_message: () => null,
+    });
+    const msg = await messageWith('a typo here');
+    await userEvent.click(within(msg).getByRole('button', { name: 'Delete' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Delete this message?' });
+    expect(dialog).toHaveTextContent('a typo here');
+    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toHaveFocus();
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    expect(calls.some((c) => c.cmd === 'delete_message')).toBe(false);
+
+    await userEvent.click(within(msg).getByRole('button', { name: 'Delete' }));
+    const again = await screen.findByRole('dialog', { name: 'Delete this message?' });
+    await userEvent.click(within(again).getByRole('button', { name: 'Delete' }));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === 'delete_message')).toHaveLength(1));
+    expect(calls.find((c) => c.cmd === 'delete_message')?.args).toEqual({
+      conversationId: 7,
+      target: { id: 102 },
+    });
+  });
+
   it('reacts from the picker (search by name), toggles a chip, and says who reacted', async () => {
     const { calls } = renderPane({
       timeline: () => ({

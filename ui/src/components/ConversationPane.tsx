@@ -2,6 +2,8 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, Conversation, Message, ReadReceipt, TimelineItem, toCommandError, User } from '../api';
 import { conversationLabel, displayName } from './ChatView';
 import { Composer, Editing } from './Composer';
+import { Dialog } from './Dialog';
+import { plainText } from './markdown/plainText';
 import type { MessageActions } from './MessageItem';
 import { MuteToggle } from './MuteToggle';
 import { PinnedPanel } from './PinnedPanel';
@@ -67,6 +69,8 @@ export function ConversationPane({
   const [editing, setEditing] = useState<Editing | null>(null);
   const [replyTo, setReplyTo] = useState<TimelineItem | null>(null);
   const [side, setSide] = useState<Side>(null);
+  // A delete waits for a yes: it cannot be undone, and others may already have read the message.
+  const [confirmDelete, setConfirmDelete] = useState<TimelineItem | null>(null);
   const [fetchedParents, setFetchedParents] = useState<Map<number, Message>>(new Map());
   const [receipts, setReceipts] = useState<ReadReceipt[]>([]);
   const [highlightKey, setHighlightKey] = useState<string | null>(null);
@@ -292,7 +296,7 @@ export function ConversationPane({
       setReplyTo(null);
       setEditing({ target: refOf(item), text: item.message.text });
     },
-    remove: (item) => void act(() => api.deleteMessage(id, refOf(item))),
+    remove: (item) => setConfirmDelete(item),
     retry: (outboxId) => void act(() => api.retryOutbox(outboxId)),
     discard: (outboxId) => void act(() => api.discardOutbox(outboxId)),
     reply: (item) => {
@@ -440,6 +444,40 @@ export function ConversationPane({
             onUnknownUsers={onUnknownUsers}
             onClose={() => setSide(null)}
           />
+        )}
+        {confirmDelete && (
+          <Dialog title="Delete this message?" testId="confirm-delete" onClose={() => setConfirmDelete(null)}>
+            <p className="muted">
+              Everyone in the conversation will see that it was deleted. This cannot be undone.
+            </p>
+            {confirmDelete.message.text && (
+              <blockquote className="delete-preview">
+                {plainText(confirmDelete.message.text).slice(0, 300)}
+              </blockquote>
+            )}
+            <div className="row end">
+              <button
+                type="button"
+                className="secondary"
+                data-autofocus
+                onClick={() => setConfirmDelete(null)}
+              >
+                Cancel
+              </button>
+              <button
+                type="button"
+                className="danger"
+                data-testid="confirm-delete-button"
+                onClick={() => {
+                  const item = confirmDelete;
+                  setConfirmDelete(null);
+                  void act(() => api.deleteMessage(id, refOf(item)));
+                }}
+              >
+                Delete
+              </button>
+            </div>
+          </Dialog>
         )}
         {side?.kind === 'pins' && (
           <PinnedPanel

@@ -307,11 +307,13 @@ export const MessageItem = memo(function MessageItem({
               >
                 ✎
               </button>
+              <span className="actions-separator" aria-hidden="true" />
               <button
                 type="button"
                 className="icon"
                 aria-label="Delete"
-                title="Delete"
+                aria-haspopup="dialog"
+                title="Delete…"
                 onClick={() => actions.remove(item)}
               >
                 🗑

@@ -1,6 +1,10 @@
 //! A typed HTTP client for the REST API under `/api/v1`.
 //!
-//! Every endpoint is one method taking and returning `jeco_shared` types. Failures are one enum,
+//! Every JSON call goes through [`ApiClient::call`] with an endpoint type from
+//! [`jeco_shared::endpoints`]: its method and path come from the type, and the answer is read as
+//! the type's `Response` — the type the server's handler for that endpoint is bound to send, so
+//! the two cannot disagree. The named methods (`login`, `send_message`…) are shorthands over it;
+//! only byte bodies (upload chunks, downloads, pictures) have their own. Failures are one enum,
 //! [`ApiError`], that keeps apart what a caller reacts to differently: the server could not be
 //! reached (retry later, check the address), the server refused with a typed
 //! [`ErrorCode`](jeco_shared::ErrorCode) (show the message, mark the fields, sign in again…), or the

@@ -15,7 +15,7 @@
 //!   say so in their docs, and the caller adds the pairs.
 //! - Endpoints whose bodies are bytes rather than JSON (upload chunks, downloads, pictures) do not
 //!   fit the trait; they are listed in [`BINARY`] with their method and path, so that the list of
-//!   what the server serves is still complete here ([`ALL`] walks both).
+//!   what the server serves is still complete here ([`all`] walks both).
 
 use crate::auth::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
 use crate::contacts::{ContactList, ContactRequest, ContactRequestList, SendContactRequest};
@@ -168,7 +168,7 @@ macro_rules! endpoints {
         $(
             $(#[doc = $doc])*
             #[doc = ""]
-            #[doc = concat!("`", stringify!($method), " ", $path, "`: ", stringify!($req), " → ", stringify!($resp), ".")]
+            #[doc = concat!("`", stringify!($method), " ", $path, "`: `", stringify!($req), "` → `", stringify!($resp), "`.")]
             #[derive(Debug, Clone, Copy, PartialEq, Eq)]
             pub struct $name;
 

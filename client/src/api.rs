@@ -1,6 +1,10 @@
 //! A typed HTTP client for the REST API under `/api/v1`.
 //!
-//! Every endpoint is one method taking and returning `jeco_shared` types. Failures are one enum,
+//! Every JSON call goes through [`ApiClient::call`] with an endpoint type from
+//! [`jeco_shared::endpoints`]: its method and path come from the type, and the answer is read as
+//! the type's `Response` — the type the server's handler for that endpoint is bound to send, so
+//! the two cannot disagree. The named methods (`login`, `send_message`…) are shorthands over it;
+//! only byte bodies (upload chunks, downloads, pictures) have their own. Failures are one enum,
 //! [`ApiError`], that keeps apart what a caller reacts to differently: the server could not be
 //! reached (retry later, check the address), the server refused with a typed
 //! [`ErrorCode`](jeco_shared::ErrorCode) (show the message, mark the fields, sign in again…), or the
@@ -12,6 +16,11 @@
 use crate::address::ServerAddress;
 use jeco_shared::auth::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
 use jeco_shared::conversations::{Conversation, ConversationList, MarkReadRequest, ReadState};
+use jeco_shared::endpoints::{
+    self, Conversations, CreateUpload, DeleteMessage, EditMessage, Endpoint, GetConversation,
+    GetHealth, GetUser, History, JoinInvite, Login, Logout, MarkRead, Me, Notifications, React,
+    Refresh, Register, Search, SearchUsers, SendMessage, Teams, UploadStatus,
+};
 use jeco_shared::health::Health;
 use jeco_shared::media::{CreateUploadRequest, UPLOAD_OFFSET_HEADER, Upload};
 use jeco_shared::messages::{
@@ -119,19 +128,17 @@ impl ApiClient {
 
     /// `GET /health` — whether the server is up, and its version and protocol.
     pub async fn health(&self) -> Result<Health, ApiError> {
-        self.send(self.request(Method::GET, "/health")).await
+        self.send_typed::<GetHealth>(None, &(), &(), &[]).await
     }
 
     /// `POST /auth/register` — creates an account and signs it in.
     pub async fn register(&self, body: &RegisterRequest) -> Result<TokenResponse, ApiError> {
-        self.send(self.request(Method::POST, "/auth/register").json(body))
-            .await
+        self.send_typed::<Register>(None, &(), body, &[]).await
     }
 
     /// `POST /auth/login`
     pub async fn login(&self, body: &LoginRequest) -> Result<TokenResponse, ApiError> {
-        self.send(self.request(Method::POST, "/auth/login").json(body))
-            .await
+        self.send_typed::<Login>(None, &(), body, &[]).await
     }
 
     /// `POST /auth/refresh` — trades a refresh token for a new pair. The old refresh token is dead
@@ -140,78 +147,68 @@ impl ApiClient {
         let body = RefreshRequest {
             refresh_token: refresh_token.to_owned(),
         };
-        self.send(self.request(Method::POST, "/auth/refresh").json(&body))
-            .await
+        self.send_typed::<Refresh>(None, &(), &body, &[]).await
     }
 
     /// `POST /auth/logout` — ends the session the access token belongs to.
     pub async fn logout(&self, access_token: &str) -> Result<(), ApiError> {
-        let request = self
-            .request(Method::POST, "/auth/logout")
-            .bearer_auth(access_token);
-        let response = self.execute(request).await?;
-        self.check(response).await.map(drop)
+        self.call::<Logout>(access_token, &(), &()).await
     }
 
     /// `GET /users/me`
     pub async fn me(&self, access_token: &str) -> Result<User, ApiError> {
-        self.send(
-            self.request(Method::GET, "/users/me")
-                .bearer_auth(access_token),
-        )
-        .await
+        self.call::<Me>(access_token, &(), &()).await
     }
 
     // ---- Authenticated calls. Each takes the access token; the engine decides when to refresh.
 
-    /// `GET path?query` as JSON.
-    pub async fn get<T: DeserializeOwned>(
+    /// Calls endpoint `E` with its path parameters and body; answers what `E` answers. Every JSON
+    /// call goes through here (or [`Self::call_with_query`]), so the engine reads exactly the type
+    /// the server's handler for `E` is bound to answer:
+    ///
+    /// ```no_run
+    /// # async fn f(api: &jeco_client::ApiClient, token: &str) -> Result<(), jeco_client::ApiError> {
+    /// use jeco_shared::endpoints::CreateChannel;
+    /// use jeco_shared::teams::CreateChannelRequest;
+    /// let body = CreateChannelRequest { name: "design".into(), private: false, topic: None };
+    /// let channel: jeco_shared::conversations::Conversation =
+    ///     api.call::<CreateChannel>(token, &(jeco_shared::TeamId(1),), &body).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Reading another type than the endpoint's does not compile:
+    ///
+    /// ```compile_fail
+    /// # async fn f(api: &jeco_client::ApiClient, token: &str) -> Result<(), jeco_client::ApiError> {
+    /// use jeco_shared::endpoints::CreateChannel;
+    /// use jeco_shared::teams::CreateChannelRequest;
+    /// let body = CreateChannelRequest { name: "design".into(), private: false, topic: None };
+    /// let channel: jeco_shared::teams::Channel =
+    ///     api.call::<CreateChannel>(token, &(jeco_shared::TeamId(1),), &body).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<E: Endpoint>(
         &self,
         token: &str,
-        path: &str,
+        params: &E::Params,
+        body: &E::Request,
+    ) -> Result<E::Response, ApiError> {
+        self.send_typed::<E>(Some(token), params, body, &[]).await
+    }
+
+    /// [`Self::call`] with a query string (history pages, search).
+    pub async fn call_with_query<E: Endpoint>(
+        &self,
+        token: &str,
+        params: &E::Params,
+        body: &E::Request,
         query: &[(&str, String)],
-    ) -> Result<T, ApiError> {
-        self.send(
-            self.request(Method::GET, path)
-                .bearer_auth(token)
-                .query(query),
-        )
-        .await
-    }
-
-    /// `method path` with a JSON body (or none), answered with JSON.
-    pub async fn call<B: serde::Serialize + ?Sized, T: DeserializeOwned>(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> Result<T, ApiError> {
-        let mut request = self.request(method, path).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        self.send(request).await
-    }
-
-    /// `method path` with a JSON body (or none) whose answer has no body worth reading (204).
-    pub async fn call_no_content<B: serde::Serialize + ?Sized>(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> Result<(), ApiError> {
-        let mut request = self.request(method, path).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = self.execute(request).await?;
-        self.check(response).await.map(drop)
+    ) -> Result<E::Response, ApiError> {
+        self.send_typed::<E>(Some(token), params, body, query).await
     }
 
     pub async fn conversations(&self, token: &str) -> Result<ConversationList, ApiError> {
-        self.get(token, "/conversations", &[]).await
+        self.call::<Conversations>(token, &(), &()).await
     }
 
     pub async fn conversation(
@@ -219,7 +216,7 @@ impl ApiClient {
         token: &str,
         id: ConversationId,
     ) -> Result<Conversation, ApiError> {
-        self.get(token, &format!("/conversations/{id}"), &[]).await
+        self.call::<GetConversation>(token, &(id,), &()).await
     }
 
     /// A page of history: the newest, or strictly `before`/`after` a message `seq`.
@@ -238,7 +235,7 @@ impl ApiClient {
         if let Some(after) = after {
             query.push(("after", after.to_string()));
         }
-        self.get(token, &format!("/conversations/{id}/messages"), &query)
+        self.call_with_query::<History>(token, &(id,), &(), &query)
             .await
     }
 
@@ -248,13 +245,7 @@ impl ApiClient {
         id: ConversationId,
         body: &SendMessageRequest,
     ) -> Result<Message, ApiError> {
-        self.call(
-            token,
-            Method::POST,
-            &format!("/conversations/{id}/messages"),
-            Some(body),
-        )
-        .await
+        self.call::<SendMessage>(token, &(id,), body).await
     }
 
     pub async fn edit_message(
@@ -267,13 +258,7 @@ impl ApiClient {
         let body = EditMessageRequest {
             text: text.to_owned(),
         };
-        self.call(
-            token,
-            Method::PATCH,
-            &format!("/conversations/{id}/messages/{message}"),
-            Some(&body),
-        )
-        .await
+        self.call::<EditMessage>(token, &(id, message), &body).await
     }
 
     pub async fn delete_message(
@@ -282,13 +267,7 @@ impl ApiClient {
         id: ConversationId,
         message: MessageId,
     ) -> Result<(), ApiError> {
-        self.call_no_content::<()>(
-            token,
-            Method::DELETE,
-            &format!("/conversations/{id}/messages/{message}"),
-            None,
-        )
-        .await
+        self.call::<DeleteMessage>(token, &(id, message), &()).await
     }
 
     /// Sets the caller's reaction present or absent (idempotent).
@@ -304,13 +283,7 @@ impl ApiClient {
             emoji: emoji.to_owned(),
             add: Some(add),
         };
-        self.call(
-            token,
-            Method::POST,
-            &format!("/conversations/{id}/messages/{message}/reactions"),
-            Some(&body),
-        )
-        .await
+        self.call::<React>(token, &(id, message), &body).await
     }
 
     pub async fn mark_read(
@@ -319,34 +292,29 @@ impl ApiClient {
         id: ConversationId,
         seq: i64,
     ) -> Result<ReadState, ApiError> {
-        self.call(
-            token,
-            Method::POST,
-            &format!("/conversations/{id}/read"),
-            Some(&MarkReadRequest { seq }),
-        )
-        .await
+        self.call::<MarkRead>(token, &(id,), &MarkReadRequest { seq })
+            .await
     }
 
     pub async fn user(&self, token: &str, id: UserId) -> Result<User, ApiError> {
-        self.get(token, &format!("/users/{id}"), &[]).await
+        self.call::<GetUser>(token, &(id,), &()).await
     }
 
     /// Users whose username or display name matches `q`.
     pub async fn search_users(&self, token: &str, q: &str) -> Result<UserPage, ApiError> {
-        self.get(token, "/users", &[("q", q.to_owned())]).await
+        self.call_with_query::<SearchUsers>(token, &(), &(), &[("q", q.to_owned())])
+            .await
     }
 
     pub async fn teams(&self, token: &str) -> Result<TeamList, ApiError> {
-        self.get(token, "/teams", &[]).await
+        self.call::<Teams>(token, &(), &()).await
     }
 
     pub async fn join_invite(&self, token: &str, code: &str) -> Result<Team, ApiError> {
         let body = JoinInviteRequest {
             code: code.to_owned(),
         };
-        self.call(token, Method::POST, "/invites/join", Some(&body))
-            .await
+        self.call::<JoinInvite>(token, &(), &body).await
     }
 
     /// Full-text search on the server, newest first.
@@ -361,7 +329,8 @@ impl ApiClient {
         if let Some(c) = conversation {
             query.push(("conversation_id", c.to_string()));
         }
-        self.get(token, "/search", &query).await
+        self.call_with_query::<Search>(token, &(), &(), &query)
+            .await
     }
 
     /// Opens a resumable upload (`POST /uploads`).
@@ -370,12 +339,13 @@ impl ApiClient {
         token: &str,
         body: &CreateUploadRequest,
     ) -> Result<Upload, ApiError> {
-        self.call(token, Method::POST, "/uploads", Some(body)).await
+        self.call::<CreateUpload>(token, &(), body).await
     }
 
     /// Where an upload stands: resume from its `offset`.
     pub async fn upload_status(&self, token: &str, id: &str) -> Result<Upload, ApiError> {
-        self.get(token, &format!("/uploads/{id}"), &[]).await
+        self.call::<UploadStatus>(token, &(id.to_owned(),), &())
+            .await
     }
 
     /// Appends `bytes` at `offset`; the chunk that reaches the declared size completes the upload
@@ -471,7 +441,41 @@ impl ApiClient {
     }
 
     pub async fn notifications(&self, token: &str) -> Result<NotificationPage, ApiError> {
-        self.get(token, "/notifications", &[]).await
+        self.call::<Notifications>(token, &(), &()).await
+    }
+
+    /// Sends endpoint `E`: its method, its path filled from `params`, the body unless `E` has
+    /// none (`()` serializes to `null`), and reads `E::Response` (`()` from an empty answer).
+    async fn send_typed<E: Endpoint>(
+        &self,
+        token: Option<&str>,
+        params: &E::Params,
+        body: &E::Request,
+        query: &[(&str, String)],
+    ) -> Result<E::Response, ApiError> {
+        let method = match E::METHOD {
+            endpoints::Method::Get => Method::GET,
+            endpoints::Method::Post => Method::POST,
+            endpoints::Method::Put => Method::PUT,
+            endpoints::Method::Patch => Method::PATCH,
+            endpoints::Method::Delete => Method::DELETE,
+        };
+        let mut request = self.request(method, &E::path(params));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        let json = serde_json::to_value(body).map_err(|e| ApiError::UnexpectedResponse {
+            server: self.server.to_string(),
+            status: 0,
+            detail: format!("cannot encode the request: {e}"),
+        })?;
+        if !json.is_null() {
+            request = request.json(&json);
+        }
+        self.send(request).await
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -483,7 +487,9 @@ impl ApiClient {
         let response = self.check(response).await?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| self.unreachable(e))?;
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::UnexpectedResponse {
+        // `204 No Content` reads as `null`: that is `()`, and an error for any other type.
+        let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        serde_json::from_slice(body).map_err(|e| ApiError::UnexpectedResponse {
             server: self.server.to_string(),
             status,
             detail: format!("the body does not parse ({e}): {}", snippet(&bytes)),

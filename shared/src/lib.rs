@@ -2,7 +2,8 @@
 //!
 //! Every byte that crosses between a Jeco client and a Jeco server is described by a type in this
 //! crate: REST request and response bodies ([`auth`], [`users`], [`conversations`], [`messages`],
-//! [`contacts`], [`notifications`], [`search`], [`media`], [`health`]), the one error shape ([`error`]), the stored events with their positions
+//! [`contacts`], [`notifications`], [`search`], [`media`], [`health`]) and the one typed list of
+//! endpoints that ties each route to its bodies ([`endpoints`]), the one error shape ([`error`]), the stored events with their positions
 //! ([`events`]), and the WebSocket frames ([`ws`]). The server and the client engine both depend on it,
 //! so a change to the protocol is a change in one place, and the snapshot tests in `tests/` make every
 //! change to the serialized form deliberate.
@@ -15,6 +16,7 @@
 pub mod auth;
 pub mod contacts;
 pub mod conversations;
+pub mod endpoints;
 pub mod error;
 pub mod events;
 #[cfg(any(test, fuzzing))]

@@ -158,7 +158,7 @@ export const api = {
     call<Invite>('create_invite', { teamId, expiresInSecs, maxUses }),
   revokeInvite: (teamId: number, inviteId: number) => call<null>('revoke_invite', { teamId, inviteId }),
   createChannel: (teamId: number, name: string, isPrivate: boolean, topic: string | null) =>
-    call<Channel>('create_channel', { teamId, name, private: isPrivate, topic }),
+    call<Conversation>('create_channel', { teamId, name, private: isPrivate, topic }),
   contacts: () => call<ContactsView>('contacts'),
   requestContact: (username: string) => call<null>('request_contact', { username }),
   answerContactRequest: (requestId: number, accept: boolean) =>

@@ -240,18 +240,9 @@ async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
         }
         OutboxOp::SetMuted { muted } => {
             let body = jeco_shared::notifications::MuteRequest { muted: *muted };
-            let path = format!("/conversations/{conversation}/mute");
-            match with_token(&inner.client, |api, token| {
-                let path = path.clone();
-                async move {
-                    api.call::<_, jeco_shared::notifications::MuteState>(
-                        &token,
-                        crate::api::Method::PUT,
-                        &path,
-                        Some(&body),
-                    )
+            match with_token(&inner.client, |api, token| async move {
+                api.call::<jeco_shared::endpoints::SetMute>(&token, &(conversation,), &body)
                     .await
-                }
             })
             .await
             {

@@ -5,7 +5,7 @@
 //! error is returned and the next sync brings the server's state back.
 
 use super::{Engine, EngineEvent, Result};
-use crate::api::Method;
+use jeco_shared::endpoints::{MarkAllNotificationsRead, MarkNotificationRead};
 use jeco_shared::ids::NotificationId;
 use jeco_shared::notifications::UnreadNotifications;
 
@@ -14,13 +14,7 @@ impl Engine {
     pub async fn mark_notification_read(&self, id: NotificationId) -> Result<u32> {
         self.cache()?.mark_notifications_read(id, true)?;
         self.inner.emit(EngineEvent::ConversationsChanged);
-        let path = format!("/notifications/{id}/read");
-        let unread: UnreadNotifications = self
-            .with_token(|api, token| {
-                let path = path.clone();
-                async move { api.call::<(), _>(&token, Method::POST, &path, None).await }
-            })
-            .await?;
+        let unread: UnreadNotifications = self.call::<MarkNotificationRead>(&(id,), &()).await?;
         Ok(unread.unread_count)
     }
 
@@ -31,16 +25,7 @@ impl Engine {
             cache.mark_notifications_read(newest.id, false)?;
             self.inner.emit(EngineEvent::ConversationsChanged);
         }
-        self.with_token(|api, token| async move {
-            api.call::<(), UnreadNotifications>(
-                &token,
-                Method::POST,
-                "/notifications/read-all",
-                None,
-            )
-            .await
-        })
-        .await?;
+        self.call::<MarkAllNotificationsRead>(&(), &()).await?;
         Ok(())
     }
 }

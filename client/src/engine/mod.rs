@@ -36,6 +36,7 @@ use crate::outbox::{MessageRef, OutboxItem, OutboxOp, OutboxState, new_client_id
 use crate::session::{Client, ClientError};
 use crate::tokens::TokenStore;
 use jeco_shared::conversations::{Conversation, CreateGroupRequest, OpenDirectRequest};
+use jeco_shared::endpoints::{CreateGroup, Endpoint, JoinChannel, OpenDirect};
 use jeco_shared::events::PresenceStatus;
 use jeco_shared::messages::{MESSAGE_MAX_CHARS_DEFAULT, Message};
 use jeco_shared::notifications::Notification;
@@ -1197,37 +1198,50 @@ impl Engine {
         with_token(&self.inner.client, f).await
     }
 
+    /// Calls endpoint `E` with a fresh access token (refreshed once on `token_expired`) and
+    /// answers what `E` answers: the one way the engine talks JSON to the server, so that what it
+    /// reads is the type the server's handler for `E` is bound to send.
+    pub(crate) async fn call<E>(&self, params: &E::Params, body: &E::Request) -> Result<E::Response>
+    where
+        E: Endpoint,
+        E::Params: Sync,
+        E::Request: Sync,
+    {
+        self.with_token(|api, token| async move { api.call::<E>(&token, params, body).await })
+            .await
+    }
+
+    /// [`Self::call`] with a query string.
+    pub(crate) async fn call_with_query<E>(
+        &self,
+        params: &E::Params,
+        query: &[(&str, String)],
+    ) -> Result<E::Response>
+    where
+        E: Endpoint<Request = ()>,
+        E::Params: Sync,
+    {
+        self.with_token(|api, token| async move {
+            api.call_with_query::<E>(&token, params, &(), query).await
+        })
+        .await
+    }
+
     /// Creates a group room with these members and adds it to the cache.
     pub async fn create_group(&self, name: &str, members: &[UserId]) -> Result<Conversation> {
         let body = CreateGroupRequest {
             name: name.to_owned(),
             member_ids: members.to_vec(),
         };
-        self.create_conversation("/conversations", &body).await
+        let c = self.call::<CreateGroup>(&(), &body).await?;
+        self.snapshot(c.id).await?;
+        Ok(c)
     }
 
     /// Opens (or finds) the direct conversation with a user.
     pub async fn open_direct(&self, user: UserId) -> Result<Conversation> {
         let body = OpenDirectRequest { user_id: user };
-        self.create_conversation("/conversations/direct", &body)
-            .await
-    }
-
-    /// `POST path` answered with a conversation, which is then taken into the cache.
-    async fn create_conversation<B: Serialize + Clone>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<Conversation> {
-        let c: Conversation = self
-            .with_token(|api, token| {
-                let body = body.clone();
-                async move {
-                    api.call(&token, crate::api::Method::POST, path, Some(&body))
-                        .await
-                }
-            })
-            .await?;
+        let c = self.call::<OpenDirect>(&(), &body).await?;
         self.snapshot(c.id).await?;
         Ok(c)
     }
@@ -1250,16 +1264,7 @@ impl Engine {
 
     /// Joins a public channel of one of the user's teams.
     pub async fn join_channel(&self, id: ConversationId) -> Result<()> {
-        self.with_token(|api, token| async move {
-            api.call_no_content::<()>(
-                &token,
-                crate::api::Method::POST,
-                &format!("/conversations/{id}/join"),
-                None,
-            )
-            .await
-        })
-        .await?;
+        self.call::<JoinChannel>(&(id,), &()).await?;
         self.snapshot(id).await
     }
 

@@ -7,19 +7,23 @@
 //! team or member reads offline afterwards, and the UI hears of it through the usual events.
 
 use super::{Engine, EngineError, EngineEvent, Result};
-use crate::api::{ApiError, Method};
+use crate::api::ApiError;
 use crate::session::ClientError;
 use jeco_shared::UserId;
 use jeco_shared::contacts::{ContactList, ContactRequestList, SendContactRequest};
-use jeco_shared::conversations::{Member, MemberRole};
+use jeco_shared::conversations::{Conversation, Member, MemberRole};
+use jeco_shared::endpoints::{
+    AcceptContactRequest, AddTeamMember, CancelContactRequest, ContactRequests, Contacts,
+    CreateChannel, CreateInvite, CreateTeam, DeclineContactRequest, GetTeam, Invites, Me,
+    RemoveContact, RemoveMyAvatar, RemoveTeamMember, RevokeInvite, SendContactRequestTo,
+    SetTeamRole, TeamMembers, TransferTeam, UpdateMe,
+};
 use jeco_shared::ids::{ContactRequestId, InviteId, TeamId};
 use jeco_shared::teams::{
-    AddTeamMemberRequest, Channel, CreateChannelRequest, CreateInviteRequest, Invite, InviteList,
-    Team, TeamNameRequest, TransferOwnershipRequest, UpdateTeamMemberRequest,
+    AddTeamMemberRequest, CreateChannelRequest, CreateInviteRequest, Invite, Team, TeamNameRequest,
+    TransferOwnershipRequest, UpdateTeamMemberRequest,
 };
 use jeco_shared::users::{UpdateProfileRequest, User};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
 /// The largest picture read for an avatar upload; the server has its own (smaller) limit.
@@ -30,9 +34,7 @@ const AVATAR_DOWNLOAD_MAX: usize = 2 * 1024 * 1024;
 impl Engine {
     /// Changes the signed-in user's display name, bio or status line (absent fields stay).
     pub async fn update_profile(&self, change: &UpdateProfileRequest) -> Result<User> {
-        let me: User = self
-            .json(Method::PATCH, "/users/me".to_owned(), Some(change))
-            .await?;
+        let me = self.call::<UpdateMe>(&(), change).await?;
         self.remember_me(&me)?;
         Ok(me)
     }
@@ -42,10 +44,7 @@ impl Engine {
     /// from sign-in.
     pub async fn refresh_me(&self) -> Result<User> {
         let (cached, _) = self.account()?;
-        match self
-            .json::<(), User>(Method::GET, "/users/me".to_owned(), None)
-            .await
-        {
+        match self.call::<Me>(&(), &()).await {
             Ok(me) => {
                 self.remember_me(&me)?;
                 Ok(me)
@@ -84,11 +83,8 @@ impl Engine {
 
     /// Removes the signed-in user's picture.
     pub async fn remove_avatar(&self) -> Result<User> {
-        self.no_content(Method::DELETE, "/users/me/avatar".to_owned(), None::<&()>)
-            .await?;
-        let me: User = self
-            .json(Method::GET, "/users/me".to_owned(), None::<&()>)
-            .await?;
+        self.call::<RemoveMyAvatar>(&(), &()).await?;
+        let me = self.call::<Me>(&(), &()).await?;
         self.remember_me(&me)?;
         Ok(me)
     }
@@ -129,9 +125,7 @@ impl Engine {
         let body = TeamNameRequest {
             name: name.trim().to_owned(),
         };
-        let team: Team = self
-            .json(Method::POST, "/teams".to_owned(), Some(&body))
-            .await?;
+        let team = self.call::<CreateTeam>(&(), &body).await?;
         self.cache()?.upsert_team(&team)?;
         self.snapshot(team.default_channel_id).await?;
         self.inner.emit(EngineEvent::TeamsChanged);
@@ -140,9 +134,7 @@ impl Engine {
 
     /// A team's members with their roles (their profiles are taken into the cache).
     pub async fn team_members(&self, team: TeamId) -> Result<Vec<Member>> {
-        let members: Vec<Member> = self
-            .json(Method::GET, format!("/teams/{team}/members"), None::<&()>)
-            .await?;
+        let members = self.call::<TeamMembers>(&(team,), &()).await?;
         self.learn_users(members.iter().map(|m| m.user_id)).await;
         Ok(members)
     }
@@ -158,30 +150,20 @@ impl Engine {
             user_id: user,
             role,
         };
-        self.no_content(Method::POST, format!("/teams/{team}/members"), Some(&body))
-            .await?;
+        self.call::<AddTeamMember>(&(team,), &body).await?;
         self.refresh_team(team).await
     }
 
     /// Makes a member an admin or a plain member again (the owner only).
     pub async fn set_team_role(&self, team: TeamId, user: UserId, role: MemberRole) -> Result<()> {
         let body = UpdateTeamMemberRequest { role };
-        self.no_content(
-            Method::PATCH,
-            format!("/teams/{team}/members/{user}"),
-            Some(&body),
-        )
-        .await
+        self.call::<SetTeamRole>(&(team, user), &body).await?;
+        Ok(())
     }
 
     /// Removes a member from a team (admins), or leaves it (`user` is the caller).
     pub async fn remove_team_member(&self, team: TeamId, user: UserId) -> Result<()> {
-        self.no_content(
-            Method::DELETE,
-            format!("/teams/{team}/members/{user}"),
-            None::<&()>,
-        )
-        .await?;
+        self.call::<RemoveTeamMember>(&(team, user), &()).await?;
         if self.me().is_some_and(|me| me.id == user) {
             self.cache()?.remove_team(team)?;
             self.inner.emit(EngineEvent::TeamsChanged);
@@ -194,16 +176,13 @@ impl Engine {
     /// Hands the team to another member; the caller becomes an admin.
     pub async fn transfer_team(&self, team: TeamId, user: UserId) -> Result<()> {
         let body = TransferOwnershipRequest { user_id: user };
-        self.no_content(Method::POST, format!("/teams/{team}/transfer"), Some(&body))
-            .await?;
+        self.call::<TransferTeam>(&(team,), &body).await?;
         self.refresh_team(team).await
     }
 
     /// A team's invitations, newest first (admins).
     pub async fn invites(&self, team: TeamId) -> Result<Vec<Invite>> {
-        let list: InviteList = self
-            .json(Method::GET, format!("/teams/{team}/invites"), None::<&()>)
-            .await?;
+        let list = self.call::<Invites>(&(team,), &()).await?;
         Ok(list.items)
     }
 
@@ -213,46 +192,31 @@ impl Engine {
         team: TeamId,
         request: &CreateInviteRequest,
     ) -> Result<Invite> {
-        self.json(
-            Method::POST,
-            format!("/teams/{team}/invites"),
-            Some(request),
-        )
-        .await
+        self.call::<CreateInvite>(&(team,), request).await
     }
 
     /// Revokes an invitation: its code no longer works.
     pub async fn revoke_invite(&self, team: TeamId, invite: InviteId) -> Result<()> {
-        self.no_content(
-            Method::DELETE,
-            format!("/teams/{team}/invites/{invite}"),
-            None::<&()>,
-        )
-        .await
+        self.call::<RevokeInvite>(&(team, invite), &()).await?;
+        Ok(())
     }
 
-    /// Creates a channel in a team (any member); the creator is in it at once.
+    /// Creates a channel in a team (any member); the creator is in it at once. The answer is
+    /// the new channel as a conversation, the way the conversation list shows it (issue 13: the
+    /// engine read a `Channel` here while the server answers a `Conversation`).
     pub async fn create_channel(
         &self,
         team: TeamId,
         request: &CreateChannelRequest,
-    ) -> Result<Channel> {
-        let channel: Channel = self
-            .json(
-                Method::POST,
-                format!("/teams/{team}/channels"),
-                Some(request),
-            )
-            .await?;
+    ) -> Result<Conversation> {
+        let channel = self.call::<CreateChannel>(&(team,), request).await?;
         self.snapshot(channel.id).await?;
         Ok(channel)
     }
 
     /// The user's contacts with their presence.
     pub async fn contacts(&self) -> Result<ContactList> {
-        let list: ContactList = self
-            .json(Method::GET, "/contacts".to_owned(), None::<&()>)
-            .await?;
+        let list = self.call::<Contacts>(&(), &()).await?;
         let users: Vec<User> = list.items.iter().map(|c| c.user.clone()).collect();
         self.cache()?.upsert_users(&users)?;
         Ok(list)
@@ -260,9 +224,7 @@ impl Engine {
 
     /// Contact requests waiting for the user (incoming) or for the other side (outgoing).
     pub async fn contact_requests(&self) -> Result<ContactRequestList> {
-        let list: ContactRequestList = self
-            .json(Method::GET, "/contacts/requests".to_owned(), None::<&()>)
-            .await?;
+        let list = self.call::<ContactRequests>(&(), &()).await?;
         let ids = list
             .incoming
             .iter()
@@ -275,44 +237,36 @@ impl Engine {
     /// Asks a user to become a contact.
     pub async fn request_contact(&self, user: UserId) -> Result<()> {
         let body = SendContactRequest { user_id: user };
-        self.no_content(Method::POST, "/contacts/requests".to_owned(), Some(&body))
-            .await
+        self.call::<SendContactRequestTo>(&(), &body).await?;
+        Ok(())
     }
 
     /// Accepts or declines a request sent to the user.
     pub async fn answer_contact_request(&self, id: ContactRequestId, accept: bool) -> Result<()> {
-        let verb = if accept { "accept" } else { "decline" };
-        self.no_content(
-            Method::POST,
-            format!("/contacts/requests/{id}/{verb}"),
-            None::<&()>,
-        )
-        .await
+        if accept {
+            self.call::<AcceptContactRequest>(&(id,), &()).await?;
+        } else {
+            self.call::<DeclineContactRequest>(&(id,), &()).await?;
+        }
+        Ok(())
     }
 
     /// Withdraws a request the user sent.
     pub async fn cancel_contact_request(&self, id: ContactRequestId) -> Result<()> {
-        self.no_content(
-            Method::DELETE,
-            format!("/contacts/requests/{id}"),
-            None::<&()>,
-        )
-        .await
+        self.call::<CancelContactRequest>(&(id,), &()).await?;
+        Ok(())
     }
 
     /// Removes a contact.
     pub async fn remove_contact(&self, user: UserId) -> Result<()> {
-        self.no_content(Method::DELETE, format!("/contacts/{user}"), None::<&()>)
-            .await
+        self.call::<RemoveContact>(&(user,), &()).await
     }
 
     // ---- helpers
 
     /// The team as the server now sees it (member count, the caller's role) into the cache.
     async fn refresh_team(&self, team: TeamId) -> Result<()> {
-        let fresh: Team = self
-            .json(Method::GET, format!("/teams/{team}"), None::<&()>)
-            .await?;
+        let fresh = self.call::<GetTeam>(&(team,), &()).await?;
         self.cache()?.upsert_team(&fresh)?;
         self.inner.emit(EngineEvent::TeamsChanged);
         Ok(())
@@ -322,31 +276,6 @@ impl Engine {
     fn remember_me(&self, me: &User) -> Result<()> {
         self.account()?;
         self.inner.remember_me(me)
-    }
-
-    async fn json<B, T>(&self, method: Method, path: String, body: Option<&B>) -> Result<T>
-    where
-        B: Serialize + ?Sized + Sync,
-        T: DeserializeOwned,
-    {
-        self.with_token(|api, token| {
-            let method = method.clone();
-            let path = path.clone();
-            async move { api.call(&token, method, &path, body).await }
-        })
-        .await
-    }
-
-    async fn no_content<B>(&self, method: Method, path: String, body: Option<&B>) -> Result<()>
-    where
-        B: Serialize + ?Sized + Sync,
-    {
-        self.with_token(|api, token| {
-            let method = method.clone();
-            let path = path.clone();
-            async move { api.call_no_content(&token, method, &path, body).await }
-        })
-        .await
     }
 }
 

@@ -8,9 +8,9 @@
 //! from the cache otherwise.
 
 use super::{Engine, EngineError, EngineEvent, Result};
+use jeco_shared::endpoints::{Pin, Pins, Unpin};
 use jeco_shared::messages::Message;
 use jeco_shared::{ConversationId, MessageId};
-use reqwest::Method;
 
 /// Largest pin list returned.
 pub const PINS_MAX: usize = 500;
@@ -25,14 +25,11 @@ impl Engine {
         pinned: bool,
     ) -> Result<Message> {
         let (me, cache) = self.account()?;
-        let path = format!("/conversations/{}/pins/{}", conversation.0, id.0);
-        let method = if pinned { Method::PUT } else { Method::DELETE };
-        let message = self
-            .with_token(|api, token| {
-                let (path, method) = (path.clone(), method.clone());
-                async move { api.call::<(), Message>(&token, method, &path, None).await }
-            })
-            .await?;
+        let message: Message = if pinned {
+            self.call::<Pin>(&(conversation, id), &()).await?
+        } else {
+            self.call::<Unpin>(&(conversation, id), &()).await?
+        };
         cache.store_loose(me.id, std::slice::from_ref(&message))?;
         self.inner.emit(EngineEvent::TimelineChanged {
             conversation_id: conversation,
@@ -49,14 +46,7 @@ impl Engine {
             return Err(EngineError::UnknownConversation);
         }
         if self.connection_state().is_live() {
-            let path = format!("/conversations/{}/pins", conversation.0);
-            match self
-                .with_token(|api, token| {
-                    let path = path.clone();
-                    async move { api.get::<Vec<Message>>(&token, &path, &[]).await }
-                })
-                .await
-            {
+            match self.call::<Pins>(&(conversation,), &()).await {
                 Ok(mut list) => {
                     list.truncate(PINS_MAX);
                     cache.store_loose(me.id, &list)?;

@@ -7,6 +7,7 @@
 //! replies of an old thread) from the server when online, keeping it for next time.
 
 use super::{Engine, OutboxOp, Result, TimelineItem, overlay, overlay_item};
+use jeco_shared::endpoints::{GetMessage, Replies};
 use jeco_shared::messages::{MESSAGE_PAGE_MAX, Message, MessagePage};
 use jeco_shared::{ConversationId, MessageId};
 use serde::Serialize;
@@ -41,14 +42,7 @@ impl Engine {
         if !self.connection_state().is_live() {
             return Ok(None);
         }
-        let path = format!("/conversations/{}/messages/{}", conversation.0, id.0);
-        match self
-            .with_token(|api, token| {
-                let path = path.clone();
-                async move { api.get::<Message>(&token, &path, &[]).await }
-            })
-            .await
-        {
+        match self.call::<GetMessage>(&(conversation, id), &()).await {
             Ok(m) => {
                 cache.store_loose(me.id, std::slice::from_ref(&m))?;
                 self.learn_users([m.sender_id]).await;
@@ -73,19 +67,12 @@ impl Engine {
             let mut fetched = 0usize;
             // Pages of the largest size until the end, bounded like the answer.
             while fetched < THREAD_REPLIES_MAX {
-                let path = format!(
-                    "/conversations/{}/messages/{}/replies",
-                    conversation.0, root.0
-                );
                 let query = [
                     ("after", after.to_string()),
                     ("limit", MESSAGE_PAGE_MAX.to_string()),
                 ];
-                let page = match self
-                    .with_token(|api, token| {
-                        let (path, query) = (path.clone(), query.clone());
-                        async move { api.get::<MessagePage>(&token, &path, &query).await }
-                    })
+                let page: MessagePage = match self
+                    .call_with_query::<Replies>(&(conversation, root), &query)
                     .await
                 {
                     Ok(page) => page,

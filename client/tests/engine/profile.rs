@@ -51,14 +51,13 @@ async fn a_restart_shows_the_servers_profile_and_an_edit_keeps_other_fields() {
     let token = other.access_token().await.unwrap();
     let _: jeco_shared::users::User = other
         .api()
-        .call(
+        .call::<jeco_shared::endpoints::UpdateMe>(
             &token,
-            jeco_client::api::Method::PATCH,
-            "/users/me",
-            Some(&UpdateProfileRequest {
+            &(),
+            &UpdateProfileRequest {
                 bio: Some(Some("Countess".into())),
                 ..Default::default()
-            }),
+            },
         )
         .await
         .unwrap();

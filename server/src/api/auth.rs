@@ -3,14 +3,15 @@
 //! [`Accounts`]: crate::services::Accounts
 
 use super::errors::ApiError;
-use super::extract::{Auth, ClientAddr, Json};
+use super::extract::{Auth, ClientAddr};
 use super::rate_limit::limit_auth;
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use jeco_shared::ErrorBody;
 use jeco_shared::auth::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
+use jeco_shared::endpoints::{Endpoint, Login, Logout, Refresh, Register};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,7 +30,7 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
 /// characters. The answer is the same as a login's, so the new user is signed in.
 #[utoipa::path(
     post,
-    path = "/auth/register",
+    path = Register::PATH,
     tag = "auth",
     request_body = RegisterRequest,
     responses(
@@ -43,10 +44,10 @@ pub fn router(state: AppState) -> OpenApiRouter<AppState> {
 )]
 pub async fn register(
     State(state): State<AppState>,
-    Json(req): Json<RegisterRequest>,
-) -> Result<(StatusCode, axum::Json<TokenResponse>), ApiError> {
+    Body(req): Body<Register>,
+) -> Result<Reply<Register>, ApiError> {
     let tokens = state.accounts.register(req).await?;
-    Ok((StatusCode::CREATED, axum::Json(tokens)))
+    Ok(Reply::created(tokens))
 }
 
 /// Sign in with username and password.
@@ -57,7 +58,7 @@ pub async fn register(
 /// distributed guesser is slowed to about one try a second per account.
 #[utoipa::path(
     post,
-    path = "/auth/login",
+    path = Login::PATH,
     tag = "auth",
     request_body = LoginRequest,
     responses(
@@ -70,9 +71,9 @@ pub async fn register(
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(from): ClientAddr,
-    Json(req): Json<LoginRequest>,
-) -> Result<axum::Json<TokenResponse>, ApiError> {
-    Ok(axum::Json(state.accounts.login(req, from).await?))
+    Body(req): Body<Login>,
+) -> Result<Reply<Login>, ApiError> {
+    Ok(Reply::ok(state.accounts.login(req, from).await?))
 }
 
 /// Exchange a refresh token for a new token pair.
@@ -81,7 +82,7 @@ pub async fn login(
 /// session (`401 token_revoked`): it means the token was copied.
 #[utoipa::path(
     post,
-    path = "/auth/refresh",
+    path = Refresh::PATH,
     tag = "auth",
     request_body = RefreshRequest,
     responses(
@@ -93,16 +94,16 @@ pub async fn login(
 )]
 pub async fn refresh(
     State(state): State<AppState>,
-    Json(req): Json<RefreshRequest>,
-) -> Result<axum::Json<TokenResponse>, ApiError> {
-    Ok(axum::Json(state.accounts.refresh(req).await?))
+    Body(req): Body<Refresh>,
+) -> Result<Reply<Refresh>, ApiError> {
+    Ok(Reply::ok(state.accounts.refresh(req).await?))
 }
 
 /// Sign out: revokes this session's refresh tokens; its access token stops working at once, on
 /// REST and on the WebSocket (open sockets are closed with 4003).
 #[utoipa::path(
     post,
-    path = "/auth/logout",
+    path = Logout::PATH,
     tag = "auth",
     security(("bearer" = [])),
     responses(
@@ -114,7 +115,7 @@ pub async fn refresh(
 pub async fn logout(
     State(state): State<AppState>,
     Auth(who): Auth,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Reply<Logout>, ApiError> {
     state.accounts.logout(&who).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::no_content())
 }

@@ -1,12 +1,16 @@
 //! `/api/v1/contacts/*`: contacts and contact requests.
 
 use super::errors::ApiError;
-use super::extract::{Auth, Json, Path};
+use super::extract::{Auth, Path};
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
 use jeco_shared::contacts::{
     ContactList, ContactRequest, ContactRequestList, ContactRequestStatus, SendContactRequest,
+};
+use jeco_shared::endpoints::{
+    AcceptContactRequest, CancelContactRequest, ContactRequests, Contacts, DeclineContactRequest,
+    Endpoint, RemoveContact, SendContactRequestTo,
 };
 use jeco_shared::{ContactRequestId, ErrorBody, UserId};
 use utoipa_axum::router::OpenApiRouter;
@@ -23,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The caller's contacts, by username, with their presence.
-#[utoipa::path(get, path = "/contacts", tag = "contacts", security(("bearer" = [])),
+#[utoipa::path(get, path = Contacts::PATH, tag = "contacts", security(("bearer" = [])),
     responses(
         (status = 200, body = ContactList),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -31,12 +35,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
-) -> Result<axum::Json<ContactList>, ApiError> {
-    Ok(axum::Json(state.chat.contacts.list(&who).await?))
+) -> Result<Reply<Contacts>, ApiError> {
+    Ok(Reply::ok(state.chat.contacts.list(&who).await?))
 }
 
 /// The caller's pending contact requests, incoming and outgoing.
-#[utoipa::path(get, path = "/contacts/requests", tag = "contacts", security(("bearer" = [])),
+#[utoipa::path(get, path = ContactRequests::PATH, tag = "contacts", security(("bearer" = [])),
     responses(
         (status = 200, body = ContactRequestList),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -44,12 +48,12 @@ pub async fn list(
 pub async fn requests(
     State(state): State<AppState>,
     Auth(who): Auth,
-) -> Result<axum::Json<ContactRequestList>, ApiError> {
-    Ok(axum::Json(state.chat.contacts.requests(&who).await?))
+) -> Result<Reply<ContactRequests>, ApiError> {
+    Ok(Reply::ok(state.chat.contacts.requests(&who).await?))
 }
 
 /// Ask a user to become a contact; they get a notification and a live event.
-#[utoipa::path(post, path = "/contacts/requests", tag = "contacts", security(("bearer" = [])),
+#[utoipa::path(post, path = SendContactRequestTo::PATH, tag = "contacts", security(("bearer" = [])),
     request_body = SendContactRequest,
     responses(
         (status = 201, body = ContactRequest),
@@ -60,19 +64,20 @@ pub async fn requests(
 pub async fn send_request(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Json(req): Json<SendContactRequest>,
-) -> Result<(StatusCode, axum::Json<ContactRequest>), ApiError> {
+    Body(req): Body<SendContactRequestTo>,
+) -> Result<Reply<SendContactRequestTo>, ApiError> {
     let r = state.chat.contacts.send_request(&who, req.user_id).await?;
-    Ok((StatusCode::CREATED, axum::Json(r)))
+    Ok(Reply::created(r))
 }
 
-async fn resolve(
+/// Accept, decline and cancel answer alike: the request as it stands now.
+async fn resolve<E: Endpoint<Response = ContactRequest>>(
     state: AppState,
     who: crate::services::Principal,
     id: i64,
     status: ContactRequestStatus,
-) -> Result<axum::Json<ContactRequest>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<E>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .contacts
@@ -82,7 +87,7 @@ async fn resolve(
 }
 
 /// Accept a request sent to the caller: the two become contacts.
-#[utoipa::path(post, path = "/contacts/requests/{id}/accept", tag = "contacts", security(("bearer" = [])),
+#[utoipa::path(post, path = AcceptContactRequest::PATH, tag = "contacts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Contact request id")),
     responses(
         (status = 200, body = ContactRequest),
@@ -95,12 +100,12 @@ pub async fn accept(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<ContactRequest>, ApiError> {
+) -> Result<Reply<AcceptContactRequest>, ApiError> {
     resolve(state, who, id, ContactRequestStatus::Accepted).await
 }
 
 /// Decline a request sent to the caller.
-#[utoipa::path(post, path = "/contacts/requests/{id}/decline", tag = "contacts", security(("bearer" = [])),
+#[utoipa::path(post, path = DeclineContactRequest::PATH, tag = "contacts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Contact request id")),
     responses(
         (status = 200, body = ContactRequest),
@@ -113,12 +118,12 @@ pub async fn decline(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<ContactRequest>, ApiError> {
+) -> Result<Reply<DeclineContactRequest>, ApiError> {
     resolve(state, who, id, ContactRequestStatus::Declined).await
 }
 
 /// Cancel a request the caller sent.
-#[utoipa::path(delete, path = "/contacts/requests/{id}", tag = "contacts", security(("bearer" = [])),
+#[utoipa::path(delete, path = CancelContactRequest::PATH, tag = "contacts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Contact request id")),
     responses(
         (status = 200, body = ContactRequest),
@@ -131,12 +136,12 @@ pub async fn cancel(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<ContactRequest>, ApiError> {
+) -> Result<Reply<CancelContactRequest>, ApiError> {
     resolve(state, who, id, ContactRequestStatus::Cancelled).await
 }
 
 /// Stop being contacts with a user (both ways).
-#[utoipa::path(delete, path = "/contacts/{user_id}", tag = "contacts", security(("bearer" = [])),
+#[utoipa::path(delete, path = RemoveContact::PATH, tag = "contacts", security(("bearer" = [])),
     params(("user_id" = i64, Path, description = "The contact's user id")),
     responses(
         (status = 204, description = "Removed"),
@@ -147,7 +152,7 @@ pub async fn remove(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(user_id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Reply<RemoveContact>, ApiError> {
     state.chat.contacts.remove(&who, UserId(user_id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::no_content())
 }

@@ -2,13 +2,18 @@
 //! read state. Messages are in [`super::messages`].
 
 use super::errors::ApiError;
-use super::extract::{Auth, Json, Path};
+use super::extract::{Auth, Path};
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
 use jeco_shared::conversations::{
     AddMembersRequest, Conversation, ConversationList, CreateGroupRequest, MarkReadRequest, Member,
     OpenDirectRequest, ReadState, UpdateConversationRequest,
+};
+use jeco_shared::endpoints::{
+    AddConversationMembers, ConversationMembers, Conversations, CreateGroup, DeleteConversation,
+    Endpoint, GetConversation, JoinChannel, MarkRead, OpenDirect, RemoveConversationMember,
+    UpdateConversation,
 };
 use jeco_shared::{ConversationId, ErrorBody, UserId};
 use utoipa_axum::router::OpenApiRouter;
@@ -27,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The caller's conversations, most recent activity first, with last message, unread and mention
 /// counts and (for direct conversations) the other member's presence.
-#[utoipa::path(get, path = "/conversations", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(get, path = Conversations::PATH, tag = "conversations", security(("bearer" = [])),
     responses(
         (status = 200, body = ConversationList),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -35,12 +40,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
-) -> Result<axum::Json<ConversationList>, ApiError> {
-    Ok(axum::Json(state.chat.conversations.list(&who).await?))
+) -> Result<Reply<Conversations>, ApiError> {
+    Ok(Reply::ok(state.chat.conversations.list(&who).await?))
 }
 
 /// Create a group room; the caller becomes its owner.
-#[utoipa::path(post, path = "/conversations", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(post, path = CreateGroup::PATH, tag = "conversations", security(("bearer" = [])),
     request_body = CreateGroupRequest,
     responses(
         (status = 201, body = Conversation),
@@ -50,14 +55,14 @@ pub async fn list(
 pub async fn create_group(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Json(req): Json<CreateGroupRequest>,
-) -> Result<(StatusCode, axum::Json<Conversation>), ApiError> {
+    Body(req): Body<CreateGroup>,
+) -> Result<Reply<CreateGroup>, ApiError> {
     let c = state.chat.conversations.create_group(&who, req).await?;
-    Ok((StatusCode::CREATED, axum::Json(c)))
+    Ok(Reply::created(c))
 }
 
 /// The direct conversation with a user: created (201) on first use, the same one (200) after.
-#[utoipa::path(post, path = "/conversations/direct", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(post, path = OpenDirect::PATH, tag = "conversations", security(("bearer" = [])),
     request_body = OpenDirectRequest,
     responses(
         (status = 200, description = "It already existed", body = Conversation),
@@ -68,14 +73,14 @@ pub async fn create_group(
 pub async fn open_direct(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Json(req): Json<OpenDirectRequest>,
-) -> Result<(StatusCode, axum::Json<Conversation>), ApiError> {
+    Body(req): Body<OpenDirect>,
+) -> Result<Reply<OpenDirect>, ApiError> {
     let (c, created) = state.chat.conversations.open_direct(&who, req).await?;
-    Ok((super::created_or_ok(created), axum::Json(c)))
+    Ok(Reply::created_or_ok(created, c))
 }
 
 /// One conversation as the caller sees it.
-#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(get, path = GetConversation::PATH, tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id")),
     responses(
         (status = 200, body = Conversation),
@@ -86,8 +91,8 @@ pub async fn get_one(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<Conversation>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<GetConversation>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .conversations
@@ -98,7 +103,7 @@ pub async fn get_one(
 
 /// Rename a group room or channel (any member); set a channel's topic (any member) or archive or
 /// unarchive it (channel owner/admins and team admins).
-#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(patch, path = UpdateConversation::PATH, tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id")),
     request_body = UpdateConversationRequest,
     responses(
@@ -113,9 +118,9 @@ pub async fn rename(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-    Json(req): Json<UpdateConversationRequest>,
-) -> Result<axum::Json<Conversation>, ApiError> {
-    Ok(axum::Json(
+    Body(req): Body<UpdateConversation>,
+) -> Result<Reply<UpdateConversation>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .conversations
@@ -125,7 +130,7 @@ pub async fn rename(
 }
 
 /// The members of a conversation.
-#[utoipa::path(get, path = "/conversations/{id}/members", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(get, path = ConversationMembers::PATH, tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id")),
     responses(
         (status = 200, body = Vec<Member>),
@@ -136,8 +141,8 @@ pub async fn members(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<Vec<Member>>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<ConversationMembers>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .conversations
@@ -147,7 +152,7 @@ pub async fn members(
 }
 
 /// Add people to a group room (any member). Returns the members afterwards.
-#[utoipa::path(post, path = "/conversations/{id}/members", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(post, path = AddConversationMembers::PATH, tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id")),
     request_body = AddMembersRequest,
     responses(
@@ -160,9 +165,9 @@ pub async fn add_members(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-    Json(req): Json<AddMembersRequest>,
-) -> Result<axum::Json<Vec<Member>>, ApiError> {
-    Ok(axum::Json(
+    Body(req): Body<AddConversationMembers>,
+) -> Result<Reply<AddConversationMembers>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .conversations
@@ -172,7 +177,7 @@ pub async fn add_members(
 }
 
 /// Remove a member (owners and admins), or leave (one's own id).
-#[utoipa::path(delete, path = "/conversations/{id}/members/{user_id}", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(delete, path = RemoveConversationMember::PATH, tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id"), ("user_id" = i64, Path, description = "Member to remove")),
     responses(
         (status = 204, description = "Removed"),
@@ -186,17 +191,17 @@ pub async fn remove_member(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((id, user)): Path<(i64, i64)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Reply<RemoveConversationMember>, ApiError> {
     state
         .chat
         .conversations
         .remove_member(&who, ConversationId(id), UserId(user))
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::no_content())
 }
 
 /// Mark everything up to `seq` as read; the other members get a read receipt.
-#[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(post, path = MarkRead::PATH, tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id")),
     request_body = MarkReadRequest,
     responses(
@@ -209,9 +214,9 @@ pub async fn mark_read(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-    Json(req): Json<MarkReadRequest>,
-) -> Result<axum::Json<ReadState>, ApiError> {
-    Ok(axum::Json(
+    Body(req): Body<MarkRead>,
+) -> Result<Reply<MarkRead>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .conversations
@@ -222,7 +227,7 @@ pub async fn mark_read(
 
 /// Delete a channel with its messages (team owner/admins; not the default channel). Members are
 /// told with `conversation_removed`.
-#[utoipa::path(delete, path = "/conversations/{id}", tag = "channels", security(("bearer" = [])),
+#[utoipa::path(delete, path = DeleteConversation::PATH, tag = "channels", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -236,13 +241,13 @@ pub async fn delete_channel(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Reply<DeleteConversation>, ApiError> {
     state.chat.channels.delete(&who, ConversationId(id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::no_content())
 }
 
 /// Join a public channel of one of the caller's teams (already a member: the same answer).
-#[utoipa::path(post, path = "/conversations/{id}/join", tag = "channels", security(("bearer" = [])),
+#[utoipa::path(post, path = JoinChannel::PATH, tag = "channels", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id")),
     responses(
         (status = 200, body = Conversation),
@@ -253,8 +258,8 @@ pub async fn join_channel(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<Conversation>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<JoinChannel>, ApiError> {
+    Ok(Reply::ok(
         state.chat.channels.join(&who, ConversationId(id)).await?,
     ))
 }

@@ -8,7 +8,8 @@
 //! service: with the bearer token, or with a signed URL's `user`/`expires`/`sig` query.
 
 use super::errors::ApiError;
-use super::extract::{Auth, Json, Path, Query, authenticate};
+use super::extract::{Auth, Path, Query, authenticate};
+use super::typed::{self, Reply};
 use crate::services::media::signed::Grant;
 use crate::services::media::{Download, Viewer};
 use crate::state::AppState;
@@ -18,6 +19,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use jeco_shared::endpoints::{
+    CancelUpload, CreateUpload, Endpoint, GetAttachment, MediaUsage, RemoveMyAvatar,
+    SignedAttachmentUrl, UploadStatus,
+};
 use jeco_shared::media::{
     Attachment, CreateUploadRequest, MediaUsageReport, MediaVariant, SignedUrl,
     UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER, Upload,
@@ -59,7 +64,7 @@ fn offset_headers(u: &Upload) -> [(HeaderName, HeaderValue); 3] {
 }
 
 /// Storage used per user, for server admins: what counts toward each user's quota.
-#[utoipa::path(get, path = "/admin/media-usage", tag = "media", security(("bearer" = [])),
+#[utoipa::path(get, path = MediaUsage::PATH, tag = "media", security(("bearer" = [])),
     responses(
         (status = 200, description = "Users with media, most bytes first", body = MediaUsageReport),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -68,12 +73,12 @@ fn offset_headers(u: &Upload) -> [(HeaderName, HeaderValue); 3] {
 pub async fn media_usage(
     State(state): State<AppState>,
     Auth(who): Auth,
-) -> Result<axum::Json<MediaUsageReport>, ApiError> {
-    Ok(axum::Json(state.media.usage(&who).await?))
+) -> Result<Reply<MediaUsage>, ApiError> {
+    Ok(Reply::ok(state.media.usage(&who).await?))
 }
 
 /// Open a resumable upload. Then send the bytes with `PATCH /uploads/{id}`.
-#[utoipa::path(post, path = "/uploads", tag = "media", security(("bearer" = [])),
+#[utoipa::path(post, path = CreateUpload::PATH, tag = "media", security(("bearer" = [])),
     request_body = CreateUploadRequest,
     responses(
         (status = 201, description = "Opened at offset 0 (header Location: the upload)", body = Upload),
@@ -85,25 +90,22 @@ pub async fn media_usage(
 pub async fn create_upload(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Json(req): Json<CreateUploadRequest>,
-) -> Result<Response, ApiError> {
+    typed::Body(req): typed::Body<CreateUpload>,
+) -> Result<Reply<CreateUpload>, ApiError> {
     let upload = state.media.create_upload(&who, req).await?;
     let location = format!("{}/uploads/{}", jeco_shared::API_PREFIX, upload.id);
-    let mut response = (
-        StatusCode::CREATED,
-        offset_headers(&upload),
-        axum::Json(&upload),
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(response)
+    let location = HeaderValue::from_str(&location)
+        .ok()
+        .map(|v| (header::LOCATION, v));
+    let headers = offset_headers(&upload);
+    Ok(Reply::created(upload)
+        .with_headers(headers)
+        .with_headers(location))
 }
 
 /// Where an upload stands: how many bytes the server has (also in the `Upload-Offset` header,
 /// which `HEAD` returns alone). Resume from there after a disconnect.
-#[utoipa::path(get, path = "/uploads/{id}", tag = "media", security(("bearer" = [])),
+#[utoipa::path(get, path = UploadStatus::PATH, tag = "media", security(("bearer" = [])),
     params(("id" = String, Path, description = "Upload id")),
     responses(
         (status = 200, body = Upload, headers(("Upload-Offset" = u64, description = "Bytes received"))),
@@ -114,9 +116,10 @@ pub async fn upload_status(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Reply<UploadStatus>, ApiError> {
     let upload = state.media.upload_status(&who, &id).await?;
-    Ok((offset_headers(&upload), axum::Json(&upload)).into_response())
+    let headers = offset_headers(&upload);
+    Ok(Reply::ok(upload).with_headers(headers))
 }
 
 fn is_chunk_type(headers: &HeaderMap) -> bool {
@@ -186,7 +189,7 @@ pub async fn append(
 }
 
 /// Abandon an upload; its bytes are deleted.
-#[utoipa::path(delete, path = "/uploads/{id}", tag = "media", security(("bearer" = [])),
+#[utoipa::path(delete, path = CancelUpload::PATH, tag = "media", security(("bearer" = [])),
     params(("id" = String, Path, description = "Upload id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -197,13 +200,13 @@ pub async fn cancel_upload(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Reply<CancelUpload>, ApiError> {
     state.media.cancel_upload(&who, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::no_content())
 }
 
 /// An attachment's metadata, with the current thumbnail state.
-#[utoipa::path(get, path = "/attachments/{id}", tag = "media", security(("bearer" = [])),
+#[utoipa::path(get, path = GetAttachment::PATH, tag = "media", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Attachment id")),
     responses(
         (status = 200, body = Attachment),
@@ -214,8 +217,8 @@ pub async fn attachment(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<Attachment>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<GetAttachment>, ApiError> {
+    Ok(Reply::ok(
         state.media.attachment(&who, AttachmentId(id)).await?,
     ))
 }
@@ -503,7 +506,7 @@ pub struct SignedUrlParams {
 /// A short-lived URL for the attachment that works without an `Authorization` header (for
 /// `<img src>` and `<audio src>`). It is bound to the caller and stops working when the caller
 /// leaves the conversation or it expires (minutes).
-#[utoipa::path(post, path = "/attachments/{id}/url", tag = "media", security(("bearer" = [])),
+#[utoipa::path(post, path = SignedAttachmentUrl::PATH, tag = "media", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Attachment id"), SignedUrlParams),
     responses(
         (status = 200, body = SignedUrl),
@@ -515,8 +518,8 @@ pub async fn signed_url(
     Auth(who): Auth,
     Path(id): Path<i64>,
     Query(p): Query<SignedUrlParams>,
-) -> Result<axum::Json<SignedUrl>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<SignedAttachmentUrl>, ApiError> {
+    Ok(Reply::ok(
         state
             .media
             .signed_url(&who, AttachmentId(id), p.variant)
@@ -590,7 +593,7 @@ pub async fn put_my_avatar(
 }
 
 /// Remove the caller's profile picture.
-#[utoipa::path(delete, path = "/users/me/avatar", tag = "media", security(("bearer" = [])),
+#[utoipa::path(delete, path = RemoveMyAvatar::PATH, tag = "media", security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -598,12 +601,12 @@ pub async fn put_my_avatar(
 pub async fn delete_my_avatar(
     State(state): State<AppState>,
     Auth(who): Auth,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Reply<RemoveMyAvatar>, ApiError> {
     state
         .media
         .clear_avatar(&who, AvatarOwner::User(who.user_id))
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::no_content())
 }
 
 async fn avatar_response(

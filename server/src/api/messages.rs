@@ -2,11 +2,15 @@
 //! reactions and pins.
 
 use super::errors::ApiError;
-use super::extract::{Auth, Json, Path, Query};
+use super::extract::{Auth, Path, Query};
+use super::typed::{Body, Reply};
 use crate::services::messages::HistoryQuery;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use jeco_shared::endpoints::{
+    DeleteMessage, EditMessage, Endpoint, GetMessage, History, Pin, Pins, React, Replies,
+    SendMessage, Unpin,
+};
 use jeco_shared::messages::{
     EditMessageRequest, Message, MessagePage, ReactionRequest, ReactionToggled, SendMessageRequest,
 };
@@ -41,7 +45,7 @@ pub struct HistoryParams {
 
 /// A page of messages, oldest first: the newest by default, or before/after a position or around
 /// a message. At most one of `before`, `after`, `around`.
-#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(get, path = History::PATH, tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id"), HistoryParams),
     responses(
         (status = 200, body = MessagePage),
@@ -54,14 +58,14 @@ pub async fn history(
     Auth(who): Auth,
     Path(id): Path<i64>,
     Query(p): Query<HistoryParams>,
-) -> Result<axum::Json<MessagePage>, ApiError> {
+) -> Result<Reply<History>, ApiError> {
     let q = HistoryQuery {
         before: p.before,
         after: p.after,
         around: p.around.map(MessageId),
         limit: p.limit,
     };
-    Ok(axum::Json(
+    Ok(Reply::ok(
         state
             .chat
             .messages
@@ -72,7 +76,7 @@ pub async fn history(
 
 /// Send a message. Answers after it is committed. Sending the same `client_id` again returns the
 /// original message with 200 instead of creating another.
-#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(post, path = SendMessage::PATH, tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id")),
     request_body = SendMessageRequest,
     responses(
@@ -88,18 +92,18 @@ pub async fn send(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-    Json(req): Json<SendMessageRequest>,
-) -> Result<(StatusCode, axum::Json<Message>), ApiError> {
+    Body(req): Body<SendMessage>,
+) -> Result<Reply<SendMessage>, ApiError> {
     let (message, created) = state
         .chat
         .messages
         .send(&who, ConversationId(id), req)
         .await?;
-    Ok((super::created_or_ok(created), axum::Json(message)))
+    Ok(Reply::created_or_ok(created, message))
 }
 
 /// One message.
-#[utoipa::path(get, path = "/conversations/{id}/messages/{mid}", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(get, path = GetMessage::PATH, tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id"), ("mid" = i64, Path, description = "Message id")),
     responses(
         (status = 200, body = Message),
@@ -110,8 +114,8 @@ pub async fn get_one(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((id, mid)): Path<(i64, i64)>,
-) -> Result<axum::Json<Message>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<GetMessage>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .messages
@@ -121,7 +125,7 @@ pub async fn get_one(
 }
 
 /// Edit one's own message; it is marked edited.
-#[utoipa::path(patch, path = "/conversations/{id}/messages/{mid}", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(patch, path = EditMessage::PATH, tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id"), ("mid" = i64, Path, description = "Message id")),
     request_body = EditMessageRequest,
     responses(
@@ -135,9 +139,9 @@ pub async fn edit(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((id, mid)): Path<(i64, i64)>,
-    Json(req): Json<EditMessageRequest>,
-) -> Result<axum::Json<Message>, ApiError> {
-    Ok(axum::Json(
+    Body(req): Body<EditMessage>,
+) -> Result<Reply<EditMessage>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .messages
@@ -147,7 +151,7 @@ pub async fn edit(
 }
 
 /// Delete a message (the author, or a conversation owner/admin). It stays as a tombstone.
-#[utoipa::path(delete, path = "/conversations/{id}/messages/{mid}", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(delete, path = DeleteMessage::PATH, tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id"), ("mid" = i64, Path, description = "Message id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -159,13 +163,13 @@ pub async fn delete(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((id, mid)): Path<(i64, i64)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Reply<DeleteMessage>, ApiError> {
     state
         .chat
         .messages
         .delete(&who, ConversationId(id), MessageId(mid))
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::no_content())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -178,7 +182,7 @@ pub struct RepliesParams {
 }
 
 /// The thread of a message: its replies, oldest first.
-#[utoipa::path(get, path = "/conversations/{id}/messages/{mid}/replies", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(get, path = Replies::PATH, tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id"), ("mid" = i64, Path, description = "Message id"), RepliesParams),
     responses(
         (status = 200, body = MessagePage),
@@ -190,8 +194,8 @@ pub async fn replies(
     Auth(who): Auth,
     Path((id, mid)): Path<(i64, i64)>,
     Query(p): Query<RepliesParams>,
-) -> Result<axum::Json<MessagePage>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<Replies>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .messages
@@ -202,7 +206,7 @@ pub async fn replies(
 
 /// Toggle the caller's reaction with an emoji (added if absent, removed if present), or with `add`
 /// set it present or absent, so that repeating the request changes nothing.
-#[utoipa::path(post, path = "/conversations/{id}/messages/{mid}/reactions", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(post, path = React::PATH, tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id"), ("mid" = i64, Path, description = "Message id")),
     request_body = ReactionRequest,
     responses(
@@ -216,9 +220,9 @@ pub async fn react(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((id, mid)): Path<(i64, i64)>,
-    Json(req): Json<ReactionRequest>,
-) -> Result<axum::Json<ReactionToggled>, ApiError> {
-    Ok(axum::Json(
+    Body(req): Body<React>,
+) -> Result<Reply<React>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .messages
@@ -234,7 +238,7 @@ pub async fn react(
 }
 
 /// Pinned messages, most recently pinned first.
-#[utoipa::path(get, path = "/conversations/{id}/pins", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(get, path = Pins::PATH, tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id")),
     responses(
         (status = 200, body = Vec<Message>),
@@ -245,14 +249,14 @@ pub async fn pins(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<Vec<Message>>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<Pins>, ApiError> {
+    Ok(Reply::ok(
         state.chat.messages.pins(&who, ConversationId(id)).await?,
     ))
 }
 
 /// Pin a message (any member). Pinning a pinned message changes nothing.
-#[utoipa::path(put, path = "/conversations/{id}/pins/{mid}", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(put, path = Pin::PATH, tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id"), ("mid" = i64, Path, description = "Message id")),
     responses(
         (status = 200, body = Message),
@@ -264,8 +268,8 @@ pub async fn pin(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((id, mid)): Path<(i64, i64)>,
-) -> Result<axum::Json<Message>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<Pin>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .messages
@@ -275,7 +279,7 @@ pub async fn pin(
 }
 
 /// Unpin a message (any member).
-#[utoipa::path(delete, path = "/conversations/{id}/pins/{mid}", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(delete, path = Unpin::PATH, tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id"), ("mid" = i64, Path, description = "Message id")),
     responses(
         (status = 200, body = Message),
@@ -287,8 +291,8 @@ pub async fn unpin(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((id, mid)): Path<(i64, i64)>,
-) -> Result<axum::Json<Message>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<Unpin>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .messages

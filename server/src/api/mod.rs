@@ -4,7 +4,10 @@
 //! [`notifications`], [`search`], [`contacts`], [`media`], [`health`], plus
 //! the gateway's upgrade route), each
 //! handler annotated with `#[utoipa::path]` so that the OpenAPI document at
-//! `/api/v1/openapi.json` is generated from the code that serves it and cannot drift. Swagger UI at
+//! `/api/v1/openapi.json` is generated from the code that serves it and cannot drift. Each JSON
+//! handler is bound to its endpoint type in [`jeco_shared::endpoints`] (the one list the client
+//! engine calls by): its route is that endpoint's path, it answers [`typed::Reply<E>`] and reads
+//! [`typed::Body<E>`], so it cannot answer another type than the engine reads. Swagger UI at
 //! `/api/docs` is compiled into the binary (no CDN), and its "Authorize" button takes the
 //! `access_token` from register or login.
 //!
@@ -29,6 +32,7 @@ mod openapi;
 pub mod rate_limit;
 pub mod search;
 pub mod teams;
+pub mod typed;
 pub mod users;
 
 use crate::Config;

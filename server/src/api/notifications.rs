@@ -1,9 +1,13 @@
 //! `/api/v1/notifications/*` and the per-conversation mute (`PUT /conversations/{id}/mute`).
 
 use super::errors::ApiError;
-use super::extract::{Auth, Json, Path, Query};
+use super::extract::{Auth, Path, Query};
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
+use jeco_shared::endpoints::{
+    Endpoint, MarkAllNotificationsRead, MarkNotificationRead, Notifications, SetMute, UnreadCount,
+};
 use jeco_shared::notifications::{MuteRequest, MuteState, NotificationPage, UnreadNotifications};
 use jeco_shared::{ConversationId, ErrorBody, NotificationId};
 use serde::Deserialize;
@@ -33,7 +37,7 @@ pub struct ListParams {
 }
 
 /// The caller's notifications, newest first, with the total unread count.
-#[utoipa::path(get, path = "/notifications", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = Notifications::PATH, tag = "notifications", security(("bearer" = [])),
     params(ListParams),
     responses(
         (status = 200, body = NotificationPage),
@@ -44,8 +48,8 @@ pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
     Query(p): Query<ListParams>,
-) -> Result<axum::Json<NotificationPage>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<Notifications>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .notifications
@@ -55,7 +59,7 @@ pub async fn list(
 }
 
 /// How many of the caller's notifications are unread.
-#[utoipa::path(get, path = "/notifications/unread-count", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = UnreadCount::PATH, tag = "notifications", security(("bearer" = [])),
     responses(
         (status = 200, body = UnreadNotifications),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -63,12 +67,12 @@ pub async fn list(
 pub async fn unread_count(
     State(state): State<AppState>,
     Auth(who): Auth,
-) -> Result<axum::Json<UnreadNotifications>, ApiError> {
-    Ok(axum::Json(state.chat.notifications.unread(&who).await?))
+) -> Result<Reply<UnreadCount>, ApiError> {
+    Ok(Reply::ok(state.chat.notifications.unread(&who).await?))
 }
 
 /// Mark one notification read; answers the unread count afterwards.
-#[utoipa::path(post, path = "/notifications/{id}/read", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(post, path = MarkNotificationRead::PATH, tag = "notifications", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Notification id")),
     responses(
         (status = 200, body = UnreadNotifications),
@@ -79,8 +83,8 @@ pub async fn mark_read(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<UnreadNotifications>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<MarkNotificationRead>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .notifications
@@ -90,7 +94,7 @@ pub async fn mark_read(
 }
 
 /// Mark all of the caller's notifications read.
-#[utoipa::path(post, path = "/notifications/read-all", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(post, path = MarkAllNotificationsRead::PATH, tag = "notifications", security(("bearer" = [])),
     responses(
         (status = 200, body = UnreadNotifications),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -98,15 +102,15 @@ pub async fn mark_read(
 pub async fn mark_all_read(
     State(state): State<AppState>,
     Auth(who): Auth,
-) -> Result<axum::Json<UnreadNotifications>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<MarkAllNotificationsRead>, ApiError> {
+    Ok(Reply::ok(
         state.chat.notifications.mark_all_read(&who).await?,
     ))
 }
 
 /// Mute or unmute a conversation for the caller: a muted conversation creates no notifications
 /// for them, mentions included (unread counts still move). Shown as `muted` in the conversation.
-#[utoipa::path(put, path = "/conversations/{id}/mute", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(put, path = SetMute::PATH, tag = "notifications", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Conversation id")),
     request_body = MuteRequest,
     responses(
@@ -118,9 +122,9 @@ pub async fn set_mute(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-    Json(req): Json<MuteRequest>,
-) -> Result<axum::Json<MuteState>, ApiError> {
-    Ok(axum::Json(
+    Body(req): Body<SetMute>,
+) -> Result<Reply<SetMute>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .notifications

@@ -2,9 +2,11 @@
 
 use super::errors::ApiError;
 use super::extract::{Auth, Query};
+use super::typed::Reply;
 use crate::services::search::SearchRequest;
 use crate::state::AppState;
 use axum::extract::State;
+use jeco_shared::endpoints::{Endpoint, Search};
 use jeco_shared::search::SearchPage;
 use jeco_shared::{ConversationId, ErrorBody, UserId};
 use serde::Deserialize;
@@ -38,7 +40,7 @@ pub struct SearchParams {
 
 /// Messages matching `q` in conversations the caller is a member of, newest first, each with a
 /// snippet whose matching words are highlighted. A query that does not parse is a 400.
-#[utoipa::path(get, path = "/search", tag = "search", security(("bearer" = [])),
+#[utoipa::path(get, path = Search::PATH, tag = "search", security(("bearer" = [])),
     params(SearchParams),
     responses(
         (status = 200, body = SearchPage),
@@ -49,7 +51,7 @@ pub async fn search(
     State(state): State<AppState>,
     Auth(who): Auth,
     Query(p): Query<SearchParams>,
-) -> Result<axum::Json<SearchPage>, ApiError> {
+) -> Result<Reply<Search>, ApiError> {
     let req = SearchRequest {
         q: p.q,
         conversation_id: p.conversation_id.map(ConversationId),
@@ -59,5 +61,5 @@ pub async fn search(
         limit: p.limit,
         cursor: p.cursor,
     };
-    Ok(axum::Json(state.chat.search.search(&who, req).await?))
+    Ok(Reply::ok(state.chat.search.search(&who, req).await?))
 }

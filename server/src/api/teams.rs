@@ -3,11 +3,16 @@
 //! conversation change (see [`super::conversations`]).
 
 use super::errors::ApiError;
-use super::extract::{Auth, Json, Path};
+use super::extract::{Auth, Path};
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
 use jeco_shared::conversations::{Conversation, Member};
+use jeco_shared::endpoints::{
+    AddTeamMember, Channels, CreateChannel, CreateInvite, CreateTeam, DeleteTeam, Endpoint,
+    GetTeam, Invites, JoinInvite, RemoveTeamMember, RenameTeam, RevokeInvite, SetTeamRole,
+    TeamMembers, Teams, TransferTeam,
+};
 use jeco_shared::teams::{
     AddTeamMemberRequest, ChannelList, CreateChannelRequest, CreateInviteRequest, Invite,
     InviteList, JoinInviteRequest, Team, TeamList, TeamNameRequest, TransferOwnershipRequest,
@@ -31,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The caller's teams, by name.
-#[utoipa::path(get, path = "/teams", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(get, path = Teams::PATH, tag = "teams", security(("bearer" = [])),
     responses(
         (status = 200, body = TeamList),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -39,12 +44,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
-) -> Result<axum::Json<TeamList>, ApiError> {
-    Ok(axum::Json(state.chat.teams.list(&who).await?))
+) -> Result<Reply<Teams>, ApiError> {
+    Ok(Reply::ok(state.chat.teams.list(&who).await?))
 }
 
 /// Create a team: the caller becomes its owner and it starts with a public `#general` channel.
-#[utoipa::path(post, path = "/teams", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(post, path = CreateTeam::PATH, tag = "teams", security(("bearer" = [])),
     request_body = TeamNameRequest,
     responses(
         (status = 201, body = Team),
@@ -54,14 +59,14 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Json(req): Json<TeamNameRequest>,
-) -> Result<(StatusCode, axum::Json<Team>), ApiError> {
+    Body(req): Body<CreateTeam>,
+) -> Result<Reply<CreateTeam>, ApiError> {
     let team = state.chat.teams.create(&who, req).await?;
-    Ok((StatusCode::CREATED, axum::Json(team)))
+    Ok(Reply::created(team))
 }
 
 /// One team as the caller sees it.
-#[utoipa::path(get, path = "/teams/{id}", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(get, path = GetTeam::PATH, tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     responses(
         (status = 200, body = Team),
@@ -72,12 +77,12 @@ pub async fn get_one(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<Team>, ApiError> {
-    Ok(axum::Json(state.chat.teams.get(&who, TeamId(id)).await?))
+) -> Result<Reply<GetTeam>, ApiError> {
+    Ok(Reply::ok(state.chat.teams.get(&who, TeamId(id)).await?))
 }
 
 /// Rename a team (owner and admins).
-#[utoipa::path(patch, path = "/teams/{id}", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(patch, path = RenameTeam::PATH, tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     request_body = TeamNameRequest,
     responses(
@@ -91,15 +96,15 @@ pub async fn rename(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-    Json(req): Json<TeamNameRequest>,
-) -> Result<axum::Json<Team>, ApiError> {
-    Ok(axum::Json(
+    Body(req): Body<RenameTeam>,
+) -> Result<Reply<RenameTeam>, ApiError> {
+    Ok(Reply::ok(
         state.chat.teams.rename(&who, TeamId(id), req).await?,
     ))
 }
 
 /// Delete a team with all its channels (owner only).
-#[utoipa::path(delete, path = "/teams/{id}", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(delete, path = DeleteTeam::PATH, tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -111,13 +116,13 @@ pub async fn delete(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Reply<DeleteTeam>, ApiError> {
     state.chat.teams.delete(&who, TeamId(id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::no_content())
 }
 
 /// The members of a team with their roles.
-#[utoipa::path(get, path = "/teams/{id}/members", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(get, path = TeamMembers::PATH, tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     responses(
         (status = 200, body = Vec<Member>),
@@ -128,14 +133,12 @@ pub async fn members(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<Vec<Member>>, ApiError> {
-    Ok(axum::Json(
-        state.chat.teams.members(&who, TeamId(id)).await?,
-    ))
+) -> Result<Reply<TeamMembers>, ApiError> {
+    Ok(Reply::ok(state.chat.teams.members(&who, TeamId(id)).await?))
 }
 
 /// Add a user to the team and its default channel (owner and admins; only the owner adds admins).
-#[utoipa::path(post, path = "/teams/{id}/members", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(post, path = AddTeamMember::PATH, tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     request_body = AddTeamMemberRequest,
     responses(
@@ -149,15 +152,15 @@ pub async fn add_member(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-    Json(req): Json<AddTeamMemberRequest>,
-) -> Result<axum::Json<Vec<Member>>, ApiError> {
-    Ok(axum::Json(
+    Body(req): Body<AddTeamMember>,
+) -> Result<Reply<AddTeamMember>, ApiError> {
+    Ok(Reply::ok(
         state.chat.teams.add_member(&who, TeamId(id), req).await?,
     ))
 }
 
 /// Make a member an admin or an admin a member (owner only).
-#[utoipa::path(patch, path = "/teams/{id}/members/{user_id}", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(patch, path = SetTeamRole::PATH, tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id"), ("user_id" = i64, Path, description = "Member")),
     request_body = UpdateTeamMemberRequest,
     responses(
@@ -171,9 +174,9 @@ pub async fn set_role(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((id, user)): Path<(i64, i64)>,
-    Json(req): Json<UpdateTeamMemberRequest>,
-) -> Result<axum::Json<Vec<Member>>, ApiError> {
-    Ok(axum::Json(
+    Body(req): Body<SetTeamRole>,
+) -> Result<Reply<SetTeamRole>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .teams
@@ -184,7 +187,7 @@ pub async fn set_role(
 
 /// Remove a member from the team and all its channels (owner and admins; admins only plain
 /// members), or leave (one's own id; the owner must transfer ownership first).
-#[utoipa::path(delete, path = "/teams/{id}/members/{user_id}", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(delete, path = RemoveTeamMember::PATH, tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id"), ("user_id" = i64, Path, description = "Member to remove")),
     responses(
         (status = 204, description = "Removed"),
@@ -197,17 +200,17 @@ pub async fn remove_member(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((id, user)): Path<(i64, i64)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Reply<RemoveTeamMember>, ApiError> {
     state
         .chat
         .teams
         .remove_member(&who, TeamId(id), UserId(user))
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Reply::no_content())
 }
 
 /// Hand the team to another member (owner only); the old owner becomes an admin.
-#[utoipa::path(post, path = "/teams/{id}/transfer", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(post, path = TransferTeam::PATH, tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     request_body = TransferOwnershipRequest,
     responses(
@@ -221,15 +224,15 @@ pub async fn transfer(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-    Json(req): Json<TransferOwnershipRequest>,
-) -> Result<axum::Json<Team>, ApiError> {
-    Ok(axum::Json(
+    Body(req): Body<TransferTeam>,
+) -> Result<Reply<TransferTeam>, ApiError> {
+    Ok(Reply::ok(
         state.chat.teams.transfer(&who, TeamId(id), req).await?,
     ))
 }
 
 /// The team's invitations, newest first (owner and admins).
-#[utoipa::path(get, path = "/teams/{id}/invites", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(get, path = Invites::PATH, tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     responses(
         (status = 200, body = InviteList),
@@ -241,15 +244,13 @@ pub async fn invites(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<InviteList>, ApiError> {
-    Ok(axum::Json(
-        state.chat.teams.invites(&who, TeamId(id)).await?,
-    ))
+) -> Result<Reply<Invites>, ApiError> {
+    Ok(Reply::ok(state.chat.teams.invites(&who, TeamId(id)).await?))
 }
 
 /// Create an invitation with a random code, an optional expiry and an optional use limit (owner
 /// and admins).
-#[utoipa::path(post, path = "/teams/{id}/invites", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(post, path = CreateInvite::PATH, tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     request_body = CreateInviteRequest,
     responses(
@@ -263,18 +264,18 @@ pub async fn create_invite(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-    Json(req): Json<CreateInviteRequest>,
-) -> Result<(StatusCode, axum::Json<Invite>), ApiError> {
+    Body(req): Body<CreateInvite>,
+) -> Result<Reply<CreateInvite>, ApiError> {
     let invite = state
         .chat
         .teams
         .create_invite(&who, TeamId(id), req)
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(invite)))
+    Ok(Reply::created(invite))
 }
 
 /// Revoke an invitation (owner and admins); joining with it then fails with `invite_revoked`.
-#[utoipa::path(delete, path = "/teams/{id}/invites/{invite_id}", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(delete, path = RevokeInvite::PATH, tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id"), ("invite_id" = i64, Path, description = "Invitation id")),
     responses(
         (status = 200, body = Invite),
@@ -286,8 +287,8 @@ pub async fn revoke_invite(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((id, invite)): Path<(i64, i64)>,
-) -> Result<axum::Json<Invite>, ApiError> {
-    Ok(axum::Json(
+) -> Result<Reply<RevokeInvite>, ApiError> {
+    Ok(Reply::ok(
         state
             .chat
             .teams
@@ -297,7 +298,7 @@ pub async fn revoke_invite(
 }
 
 /// Join a team with an invitation code (201 joined now, 200 already a member).
-#[utoipa::path(post, path = "/invites/join", tag = "teams", security(("bearer" = [])),
+#[utoipa::path(post, path = JoinInvite::PATH, tag = "teams", security(("bearer" = [])),
     request_body = JoinInviteRequest,
     responses(
         (status = 200, description = "Already a member", body = Team),
@@ -309,14 +310,14 @@ pub async fn revoke_invite(
 pub async fn join(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Json(req): Json<JoinInviteRequest>,
-) -> Result<(StatusCode, axum::Json<Team>), ApiError> {
+    Body(req): Body<JoinInvite>,
+) -> Result<Reply<JoinInvite>, ApiError> {
     let (team, joined) = state.chat.teams.join(&who, req).await?;
-    Ok((super::created_or_ok(joined), axum::Json(team)))
+    Ok(Reply::created_or_ok(joined, team))
 }
 
 /// The team's channels the caller may see: every public one and the private ones the caller is in.
-#[utoipa::path(get, path = "/teams/{id}/channels", tag = "channels", security(("bearer" = [])),
+#[utoipa::path(get, path = Channels::PATH, tag = "channels", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     responses(
         (status = 200, body = ChannelList),
@@ -327,14 +328,12 @@ pub async fn channels(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<ChannelList>, ApiError> {
-    Ok(axum::Json(
-        state.chat.channels.list(&who, TeamId(id)).await?,
-    ))
+) -> Result<Reply<Channels>, ApiError> {
+    Ok(Reply::ok(state.chat.channels.list(&who, TeamId(id)).await?))
 }
 
 /// Create a public or private channel (any team member; the creator is its owner).
-#[utoipa::path(post, path = "/teams/{id}/channels", tag = "channels", security(("bearer" = [])),
+#[utoipa::path(post, path = CreateChannel::PATH, tag = "channels", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Team id")),
     request_body = CreateChannelRequest,
     responses(
@@ -348,8 +347,8 @@ pub async fn create_channel(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-    Json(req): Json<CreateChannelRequest>,
-) -> Result<(StatusCode, axum::Json<Conversation>), ApiError> {
+    Body(req): Body<CreateChannel>,
+) -> Result<Reply<CreateChannel>, ApiError> {
     let c = state.chat.channels.create(&who, TeamId(id), req).await?;
-    Ok((StatusCode::CREATED, axum::Json(c)))
+    Ok(Reply::created(c))
 }

@@ -1,9 +1,11 @@
 //! `/api/v1/users/*`: the caller's profile and the user directory.
 
 use super::errors::ApiError;
-use super::extract::{Auth, Json, Path, Query};
+use super::extract::{Auth, Path, Query};
+use super::typed::{Body, Reply};
 use crate::state::AppState;
 use axum::extract::State;
+use jeco_shared::endpoints::{Endpoint, GetUser, Me, SearchUsers, UpdateMe};
 use jeco_shared::users::{UpdateProfileRequest, User, UserPage};
 use jeco_shared::{ErrorBody, UserId};
 use serde::Deserialize;
@@ -21,7 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The signed-in user's profile.
 #[utoipa::path(
     get,
-    path = "/users/me",
+    path = Me::PATH,
     tag = "users",
     security(("bearer" = [])),
     responses(
@@ -29,17 +31,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
-pub async fn me(
-    State(state): State<AppState>,
-    Auth(who): Auth,
-) -> Result<axum::Json<User>, ApiError> {
-    Ok(axum::Json(state.accounts.me(&who).await?))
+pub async fn me(State(state): State<AppState>, Auth(who): Auth) -> Result<Reply<Me>, ApiError> {
+    Ok(Reply::ok(state.accounts.me(&who).await?))
 }
 
 /// Update display name, bio or status text. Absent fields stay; `null` or `""` clears.
 #[utoipa::path(
     patch,
-    path = "/users/me",
+    path = UpdateMe::PATH,
     tag = "users",
     security(("bearer" = [])),
     request_body = UpdateProfileRequest,
@@ -54,15 +53,15 @@ pub async fn me(
 pub async fn update_me(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Json(req): Json<UpdateProfileRequest>,
-) -> Result<axum::Json<User>, ApiError> {
-    Ok(axum::Json(state.accounts.update_me(&who, req).await?))
+    Body(req): Body<UpdateMe>,
+) -> Result<Reply<UpdateMe>, ApiError> {
+    Ok(Reply::ok(state.accounts.update_me(&who, req).await?))
 }
 
 /// A user's public profile.
 #[utoipa::path(
     get,
-    path = "/users/{id}",
+    path = GetUser::PATH,
     tag = "users",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "User id")),
@@ -77,8 +76,8 @@ pub async fn user_by_id(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
-) -> Result<axum::Json<User>, ApiError> {
-    Ok(axum::Json(state.accounts.user(&who, UserId(id)).await?))
+) -> Result<Reply<GetUser>, ApiError> {
+    Ok(Reply::ok(state.accounts.user(&who, UserId(id)).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -95,7 +94,7 @@ pub struct SearchParams {
 /// Search users by username or display-name prefix, one page at a time.
 #[utoipa::path(
     get,
-    path = "/users",
+    path = SearchUsers::PATH,
     tag = "users",
     security(("bearer" = [])),
     params(SearchParams),
@@ -109,7 +108,7 @@ pub async fn search_users(
     State(state): State<AppState>,
     Auth(who): Auth,
     Query(params): Query<SearchParams>,
-) -> Result<axum::Json<UserPage>, ApiError> {
+) -> Result<Reply<SearchUsers>, ApiError> {
     let page = state
         .accounts
         .search(
@@ -119,5 +118,5 @@ pub async fn search_users(
             params.cursor.as_deref(),
         )
         .await?;
-    Ok(axum::Json(page))
+    Ok(Reply::ok(page))
 }

@@ -10,6 +10,7 @@ mod channels;
 mod contacts;
 mod conversations;
 mod docs;
+mod endpoints;
 mod gateway;
 mod group_commit;
 mod input;

@@ -6,9 +6,9 @@ use crate::session::AppState;
 use jeco_client::Engine;
 use jeco_shared::UserId;
 use jeco_shared::contacts::{Contact, ContactRequest, ContactRequestList};
-use jeco_shared::conversations::{Member, MemberRole};
+use jeco_shared::conversations::{Conversation, Member, MemberRole};
 use jeco_shared::ids::{ContactRequestId, InviteId, TeamId};
-use jeco_shared::teams::{Channel, CreateChannelRequest, CreateInviteRequest, Invite, Team};
+use jeco_shared::teams::{CreateChannelRequest, CreateInviteRequest, Invite, Team};
 use jeco_shared::users::{UpdateProfileRequest, User};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -252,7 +252,7 @@ pub async fn revoke_invite(
         .await?)
 }
 
-/// Creates a channel in a team.
+/// Creates a channel in a team; answers it as a conversation (what the server sends).
 #[tauri::command]
 pub async fn create_channel(
     state: State<'_, AppState>,
@@ -260,7 +260,7 @@ pub async fn create_channel(
     name: String,
     private: bool,
     topic: Option<String>,
-) -> Result<Channel, CommandError> {
+) -> Result<Conversation, CommandError> {
     let request = CreateChannelRequest {
         name: name.trim().trim_start_matches('#').to_owned(),
         private,

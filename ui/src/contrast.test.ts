@@ -78,17 +78,22 @@ function ratio(a: string, b: string): number {
 }
 
 /** Each selector's background and colour in a theme (the dark theme's overrides applied). */
-function pairs(theme: 'light' | 'dark'): { selector: string; bg: string; fg: string }[] {
-  const vars = theme === 'light' ? light : dark;
-  const merged = new Map<string, Record<string, string>>();
+/** Each selector's declarations in a theme: the dark theme's overrides laid over the base rules. */
+function merged(theme: 'light' | 'dark'): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
   for (const r of all) {
     const isDark = r.selector.startsWith(`${DARK} `);
     if (isDark && theme === 'light') continue;
     const selector = isDark ? r.selector.slice(DARK.length + 1) : r.selector;
-    merged.set(selector, { ...merged.get(selector), ...r.props });
+    out.set(selector, { ...out.get(selector), ...r.props });
   }
+  return out;
+}
+
+function pairs(theme: 'light' | 'dark'): { selector: string; bg: string; fg: string }[] {
+  const vars = theme === 'light' ? light : dark;
   const out = [];
-  for (const [selector, props] of merged) {
+  for (const [selector, props] of merged(theme)) {
     const background = props['background'] ?? props['background-color'];
     const fg = solid(props['color'], vars);
     if (!background || !fg) continue;
@@ -148,20 +153,14 @@ const STATES = /:(hover|focus-visible|focus|active|disabled)\b|:not\([^)]*\)/g;
 
 function statePairs(theme: 'light' | 'dark'): { selector: string; bg: string; fg: string }[] {
   const vars = theme === 'light' ? light : dark;
-  const merged = new Map<string, Record<string, string>>();
-  for (const r of all) {
-    const isDark = r.selector.startsWith(`${DARK} `);
-    if (isDark && theme === 'light') continue;
-    const selector = isDark ? r.selector.slice(DARK.length + 1) : r.selector;
-    merged.set(selector, { ...merged.get(selector), ...r.props });
-  }
+  const rules = merged(theme);
   const out = [];
-  for (const [selector, props] of merged) {
+  for (const [selector, props] of rules) {
     const isState = STATES.test(selector);
     STATES.lastIndex = 0;
     const isMark = /(^|\s)mark$/.test(selector);
     if (!isState && !isMark) continue;
-    const base = merged.get(selector.replace(STATES, '').trim()) ?? {};
+    const base = rules.get(selector.replace(STATES, '').trim()) ?? {};
     const pick = (k: string) =>
       props[k] && props[k] !== 'inherit' ? props[k] : base[k] && base[k] !== 'inherit' ? base[k] : undefined;
     const background = pick('background') ?? pick('background-color');

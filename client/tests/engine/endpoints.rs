@@ -6,14 +6,12 @@
 //! methods, path parameters and bodies agree too, call by call. A call that fails here fails with
 //! the engine's error and the step's name.
 
-use crate::support::{PASSWORD, start};
-use jeco_client::{Engine, FileToSend, FileTokenStore, MessageRef};
+use crate::support::{PASSWORD, engine, start};
+use jeco_client::{Engine, FileToSend, MessageRef};
 use jeco_shared::conversations::{ConversationKind, MemberRole};
 use jeco_shared::teams::{CreateChannelRequest, CreateInviteRequest};
 use jeco_shared::users::UpdateProfileRequest;
 use jeco_shared::{ConversationId, MessageId};
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -26,15 +24,6 @@ const PNG: &[u8] = &[
     0x47, 0x0c, 0xc4, 0x71, 0x00, 0xae, 0x93, 0x0f, 0xf1, 0xd0, 0x5f, 0x23, 0x9e, 0x00, 0x00, 0x00,
     0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
-
-fn engine(url: &str, dir: &Path) -> Engine {
-    Engine::builder(url)
-        .data_dir(dir)
-        .token_store(Arc::new(FileTokenStore::new(dir.join("tokens.json"))))
-        .client_name("engine-test/1")
-        .build()
-        .unwrap()
-}
 
 /// Waits until `f` holds, polling.
 async fn eventually(what: &str, f: impl Fn() -> bool) {

@@ -2,22 +2,11 @@
 //! list, offline too) shows it, and the UI is told; offline, the change waits in the outbox and
 //! reaches the server when it is back.
 
-use crate::support::{PASSWORD, start};
-use jeco_client::{Engine, EngineEvent, FileTokenStore};
-use std::path::Path;
-use std::sync::Arc;
+use crate::support::{PASSWORD, engine, start};
+use jeco_client::EngineEvent;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn engine(url: &str, dir: &Path) -> Engine {
-    Engine::builder(url)
-        .data_dir(dir)
-        .token_store(Arc::new(FileTokenStore::new(dir.join("tokens.json"))))
-        .client_name("engine-test/1")
-        .build()
-        .unwrap()
-}
 
 /// The next event that `pick` accepts, within [`WAIT`].
 async fn next_matching<T>(

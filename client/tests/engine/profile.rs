@@ -3,23 +3,11 @@
 //! A stale copy once filled the desktop's profile dialog, and saving only a new display name
 //! erased the status line on the server.
 
-use crate::support::{PASSWORD, start};
-use jeco_client::{Engine, FileTokenStore};
+use crate::support::{PASSWORD, engine, start};
 use jeco_shared::users::UpdateProfileRequest;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn engine(url: &str, dir: &Path) -> Engine {
-    Engine::builder(url)
-        .data_dir(dir)
-        .token_store(Arc::new(FileTokenStore::new(dir.join("tokens.json"))))
-        .client_name("engine-test/1")
-        .build()
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_shows_the_servers_profile_and_an_edit_keeps_other_fields() {

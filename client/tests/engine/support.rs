@@ -1,10 +1,22 @@
 //! A real server per test, with its own temporary data directory.
 
-use jeco_client::{Client, TokenStore};
+use jeco_client::{Client, Engine, FileTokenStore, TokenStore};
 use jeco_server::{Config, RunningServer};
+use std::path::Path;
 use std::sync::Arc;
 
 pub const PASSWORD: &str = "a long enough password";
+
+/// An engine on `url` keeping its cache and its tokens (in a file) under `dir`: a restart is a
+/// second engine on the same `dir`.
+pub fn engine(url: &str, dir: &Path) -> Engine {
+    Engine::builder(url)
+        .data_dir(dir)
+        .token_store(Arc::new(FileTokenStore::new(dir.join("tokens.json"))))
+        .client_name("engine-test/1")
+        .build()
+        .unwrap()
+}
 
 pub struct TestServer {
     pub server: RunningServer,

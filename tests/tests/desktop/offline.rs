@@ -61,22 +61,23 @@ async fn start_offline_read_search_and_send_later() -> Result<()> {
     app.wait_for_text("[data-testid=timeline]", "the launch moves to thursday")
         .await?;
 
-    // Search works from the cache.
+    // Search works from the cache, as you type (no button: a pause in typing runs it), and a hit
+    // opens the conversation at its message.
     app.click(&app.wait_for("[data-testid=open-search]").await?)
         .await?;
     app.fill(
-        &app.wait_for("[data-testid=search-panel] input").await?,
-        "slides",
-    )
-    .await?;
-    app.click(
-        &app.wait_for("[data-testid=search-panel] button[type=submit]")
+        &app.wait_for("[data-testid=search-panel] input[type=search]")
             .await?,
+        "quarterly sli",
     )
     .await?;
     app.wait_for_text("[data-testid=search-hit]", "bring the quarterly slides")
         .await?;
     app.screenshot(&screenshots.join("offline.png")).await?;
+    app.click(&app.wait_for("[data-testid=search-hit]").await?)
+        .await?;
+    app.wait_for_text("[data-highlighted]", "bring the quarterly slides")
+        .await?;
 
     // A message written offline is kept, marked pending.
     app.fill(

@@ -212,8 +212,9 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
   // A clicked desktop notification (or one in the panel): open its conversation at its message.
   const [focus, setFocus] = useState<FocusTarget | null>(null);
   const openAt = useCallback(
-    (conversationId: number, messageId: number | null, seq: number | null) => {
-      setSearching(false);
+    (conversationId: number, messageId: number | null, seq: number | null, keepSearch = false) => {
+      // From a search hit the results stay, so the next hit is one click away.
+      if (!keepSearch) setSearching(false);
       setSwitching(false);
       setShowInbox(false);
       void reload().then(() => {
@@ -406,10 +407,8 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
               me={user.id}
               users={users}
               conversations={conversations}
-              onOpen={(id) => {
-                setSelected(id);
-                setSearching(false);
-              }}
+              current={current ?? null}
+              onOpen={(conversationId, messageId, seq) => openAt(conversationId, messageId, seq, true)}
               onClose={() => setSearching(false)}
             />
           )}

@@ -14,7 +14,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root/fuzz"
 secs="${FUZZ_SECS:-20}"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(client_frame request_bodies image_header names)
+[ ${#targets[@]} -gt 0 ] || targets=(client_frame request_bodies image_header names search_query ogg_opus)
 host="$(rustc -vV | sed -n 's/^host: //p')"
 # A directory of its own: the instrumented build must not churn the main build's artifacts.
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}/fuzz}"

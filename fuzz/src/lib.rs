@@ -17,3 +17,10 @@ pub mod images;
 /// `server/src/names.rs`: name cleaning, look-alike keys, the emoji check.
 #[path = "../../server/src/names.rs"]
 pub mod names;
+
+/// `server/src/search_query.rs`: the search query language and its FTS5 rendering.
+#[path = "../../server/src/search_query.rs"]
+pub mod search_query;
+
+/// The desktop app's Ogg/Opus voice-note reader (see `voice.rs`).
+pub mod voice;

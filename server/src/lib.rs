@@ -38,6 +38,7 @@ mod error;
 mod fuzz_cases;
 pub mod gateway;
 pub mod names;
+pub mod search_query;
 mod server;
 pub mod services;
 mod signing_secret;

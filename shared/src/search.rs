@@ -4,8 +4,13 @@
 //! removed from a conversation takes its messages out of the caller's results. Deleted messages are
 //! never found; an edited message is found by its current text.
 //!
-//! `q` uses the SQLite FTS5 query syntax: words (all must occur), `"a phrase"`, `prefix*`, `OR`,
-//! `NOT`, parentheses. A query that does not parse is answered with `400 bad_request` naming the
+//! `q` is a small query language of its own (parsed by the server, whatever its storage): words
+//! (all must occur; punctuation inside a word is part of it), `"a phrase"` (`""` for a quote in
+//! it), `prefix*` and `"a phr"*`, and the capitalised operators `AND`, `OR` and `NOT` (`a NOT b`:
+//! a without b), with parentheses; `NOT` binds tighter than `AND` (also the implicit one between
+//! words), which binds tighter than `OR`. At most 32 terms and 8 levels of parentheses. A query
+//! that does not parse — an unclosed quote or parenthesis, an operator without a term on both
+//! sides, a lone `*`, nothing but punctuation — is answered with `400 bad_request` naming the
 //! problem. Results are newest first and paginated with the opaque `next_cursor`.
 
 use crate::ids::MessageId;

@@ -21,8 +21,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// The query, in SQLite FTS5 syntax: words (all must occur), `"a phrase"`, `prefix*`, `OR`,
-    /// `NOT`, parentheses.
+    /// The query: words (all must occur), `"a phrase"`, `prefix*`, and the capitalised operators
+    /// `AND`, `OR`, `NOT` with parentheses (`NOT` binds tighter than `AND`, `AND` than `OR`); at
+    /// most 32 terms, 8 levels of parentheses.
     pub q: String,
     /// Only this conversation.
     pub conversation_id: Option<i64>,

@@ -1,11 +1,16 @@
 //! Search: full-text over the messages the caller can read.
 //!
+//! The query text is parsed here ([`crate::search_query`]), so a query that does not parse is a
+//! `400` naming the problem before any storage is touched, and the backend only ever sees a
+//! rendering in which every term is quoted.
+//!
 //! The caller's membership is enforced by the storage query itself (only conversations the caller
 //! is a member of at query time), so there is no window in which a removed member still finds a
 //! conversation's messages. A `conversation_id` filter for a conversation the caller is not in
 //! simply finds nothing — the same answer as for one that does not exist.
 
 use super::{Principal, ServiceError, render};
+use crate::search_query::SearchQuery;
 use crate::storage::search::{HIGHLIGHT_END, HIGHLIGHT_START};
 use crate::storage::{MessageSearch, Storage, StorageError};
 use jeco_shared::search::{
@@ -87,6 +92,8 @@ impl Search {
                 format!("must be at most {SEARCH_QUERY_MAX} characters"),
             ));
         }
+        let query = SearchQuery::parse(q)
+            .map_err(|e| ServiceError::BadRequest(format!("invalid search query: {e}")))?;
         let limit = req.limit.unwrap_or(SEARCH_PAGE_DEFAULT);
         if limit == 0 || limit > SEARCH_PAGE_MAX {
             return Err(ServiceError::field(
@@ -115,7 +122,7 @@ impl Search {
             .storage
             .search_messages(MessageSearch {
                 user: who.user_id,
-                query: q.to_owned(),
+                query,
                 conversation: req.conversation_id,
                 author: req.author_id,
                 after_ms,

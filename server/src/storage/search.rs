@@ -6,6 +6,7 @@
 
 use super::StorageError;
 use super::messages::MessageRecord;
+use crate::search_query::SearchQuery;
 use async_trait::async_trait;
 use jeco_shared::{ConversationId, MessageId, UserId};
 
@@ -17,8 +18,8 @@ pub const HIGHLIGHT_END: char = '\u{E001}';
 #[derive(Debug, Clone)]
 pub struct MessageSearch {
     pub user: UserId,
-    /// Backend query syntax (FTS5 on SQLite).
-    pub query: String,
+    /// The parsed query; each backend renders it in its own syntax.
+    pub query: SearchQuery,
     pub conversation: Option<ConversationId>,
     pub author: Option<UserId>,
     /// `created_at >= after_ms`
@@ -39,8 +40,8 @@ pub struct SearchHitRecord {
 
 #[async_trait]
 pub trait SearchStore: Send + Sync + 'static {
-    /// Matching messages, newest first. A query the backend cannot parse is
-    /// [`StorageError::InvalidQuery`].
+    /// Matching messages, newest first. A query the backend still refuses (it should not: the
+    /// rendering quotes every term) is [`StorageError::InvalidQuery`].
     async fn search_messages(
         &self,
         search: MessageSearch,

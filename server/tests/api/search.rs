@@ -226,12 +226,12 @@ async fn bad_queries_are_400_not_500() {
     let a = alice.access_token.as_str();
     let g = s.group(a, "G", &[]).await;
     s.say(a, g, "1", "something to find").await;
-    for q in [
-        "\"unbalanced",
-        "find AND",
-        "(find",
-        "nosuchcolumn: find",
-        "*",
+    for (q, why) in [
+        ("\"unbalanced", "quoted phrase is not closed"),
+        ("find AND", "AND needs a search term on both sides"),
+        ("(find", "parenthesis is not closed"),
+        ("*", "'*' must follow a word"),
+        ("- … !", "no words to search for"),
     ] {
         let body = expect_error(
             s.call(Method::GET, &search_path(&[("q", q)]), None, a)
@@ -241,10 +241,24 @@ async fn bad_queries_are_400_not_500() {
         )
         .await;
         assert!(
-            body.error.message.starts_with("invalid search query"),
+            body.error.message.starts_with("invalid search query")
+                && body.error.message.contains(why),
             "{q}: {}",
             body.error.message
         );
+    }
+    // FTS5's own syntax and stray punctuation are only text: a column filter, NEAR, `^`, `-`.
+    for (q, found) in [
+        ("something: find", 1),
+        ("nosuchcolumn: find", 0),
+        ("NEAR(something find)", 0),
+        ("^something -find", 1),
+        ("\"to find\"", 1),
+        ("somethin* NOT nothing", 1),
+        ("nothing OR (find NOT missing)", 1),
+        ("something NOT find", 0),
+    ] {
+        assert_eq!(search(&s, a, &[("q", q)]).await.items.len(), found, "{q}");
     }
     for (pairs, field) in [
         (vec![("q", "  ")], "q"),

@@ -8,6 +8,9 @@
 //! - [`ogg_opus`] writes and reads Ogg Opus (RFC 7845: `OpusHead`, `OpusTags`, granule positions
 //!   in 48 kHz samples, pre-skip and end trimming) with libopus through the `opus` crate and the
 //!   `ogg` crate's container, so any player accepts the files.
+//! - [`format`] holds what the reader and the rest share and nothing that needs a device or
+//!   Tauri (the sample rate, the frame size, the errors), so the fuzz build (`fuzz/`) compiles
+//!   [`ogg_opus`] with it alone.
 //! - [`waveform`] turns the recording's loudness into the ≤ 256 peaks the wire type carries.
 //! - [`playback`] plays a note through rodio, decoding it with the same `opus` crate, and reports
 //!   progress (`playback` events, ~10 a second).
@@ -20,20 +23,19 @@
 //! recording works, and the test suite drives it for real through ALSA's null device.
 
 pub mod capture;
+pub mod format;
 pub mod ogg_opus;
 pub mod playback;
 pub mod waveform;
+
+pub use format::{FRAME_SAMPLES, SAMPLE_RATE, VoiceError};
 
 use jeco_shared::AttachmentId;
 use serde::Serialize;
 use std::sync::Arc;
 
-/// Every voice note is 48 kHz mono: Opus's native rate, so nothing is resampled twice.
-pub const SAMPLE_RATE: u32 = 48_000;
 /// Longest recording; capture stops by itself here.
 pub const MAX_DURATION_MS: u32 = 5 * 60 * 1000;
-/// Opus frames of 20 ms (the codec's sweet spot for speech).
-pub const FRAME_SAMPLES: usize = (SAMPLE_RATE as usize) / 50;
 /// The Tauri event name the UI listens to.
 pub const VOICE_EVENT: &str = "voice-event";
 
@@ -83,43 +85,6 @@ pub struct VoiceNote {
     pub duration_ms: u32,
     /// Loudness peaks 0–255, at most [`jeco_shared::media::WAVEFORM_PEAKS_MAX`].
     pub waveform: Vec<u8>,
-}
-
-/// A voice failure, each with the code the UI switches on.
-#[derive(Debug, thiserror::Error)]
-pub enum VoiceError {
-    #[error("No microphone was found.")]
-    NoInputDevice,
-    #[error("The microphone cannot be opened: {0}")]
-    InputUnavailable(String),
-    #[error("No speaker or headphones can be opened: {0}")]
-    OutputUnavailable(String),
-    #[error("A recording is already running.")]
-    AlreadyRecording,
-    #[error("Nothing is being recorded.")]
-    NotRecording,
-    #[error("Nothing was recorded.")]
-    Empty,
-    #[error("Cannot encode the voice note: {0}")]
-    Encode(String),
-    #[error("This voice note cannot be read: {0}")]
-    Decode(String),
-}
-
-impl VoiceError {
-    /// The `code` of the `{code, message}` the UI receives.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NoInputDevice => "no_microphone",
-            Self::InputUnavailable(_) => "microphone_unavailable",
-            Self::OutputUnavailable(_) => "audio_output_unavailable",
-            Self::AlreadyRecording => "already_recording",
-            Self::NotRecording => "not_recording",
-            Self::Empty => "recording_empty",
-            Self::Encode(_) => "voice_encode_failed",
-            Self::Decode(_) => "voice_decode_failed",
-        }
-    }
 }
 
 impl From<VoiceError> for crate::error::CommandError {

@@ -6,7 +6,7 @@
 //! is cut back to the real end (end trimming), so the decoded length is exactly what was
 //! recorded. Pages are closed about once a second so a reader can seek.
 
-use super::{FRAME_SAMPLES, SAMPLE_RATE, VoiceError};
+use super::format::{FRAME_SAMPLES, SAMPLE_RATE, VoiceError};
 use ogg::{PacketReader, PacketWriteEndInfo, PacketWriter};
 use std::io::Cursor;
 
@@ -175,7 +175,8 @@ pub struct OpusInfo {
 
 impl OpusInfo {
     pub fn duration_ms(&self) -> u32 {
-        u32::try_from(self.samples * 1000 / u64::from(SAMPLE_RATE)).unwrap_or(u32::MAX)
+        // A file's granule can say anything (up to 2^64 − 1): no overflow, the longest is u32::MAX.
+        u32::try_from(u128::from(self.samples) * 1000 / u128::from(SAMPLE_RATE)).unwrap_or(u32::MAX)
     }
 }
 
@@ -206,7 +207,11 @@ pub fn probe(bytes: &[u8]) -> Result<OpusInfo, VoiceError> {
     let (channels, pre_skip) = parse_head(&head.data)?;
     let mut last_granule = 0u64;
     while let Some(packet) = reader.read_packet().map_err(decode_err)? {
-        if packet.stream_serial() == head.stream_serial() && packet.last_in_page() {
+        // A granule of −1 (all ones) means "no packet ends on this page" (RFC 3533), not a length.
+        if packet.stream_serial() == head.stream_serial()
+            && packet.last_in_page()
+            && packet.absgp_page() != u64::MAX
+        {
             last_granule = packet.absgp_page();
         }
     }
@@ -298,9 +303,46 @@ impl<B: AsRef<[u8]>> OggOpusDecoder<B> {
     }
 }
 
+/// The `ogg_opus` fuzz target (`fuzz/`): reading a voice note someone sent never panics, and
+/// decoding produces no more samples than its headers announce, in chunks no larger than a packet.
+#[cfg(any(test, fuzzing))]
+pub fn fuzz_ogg_opus(data: &[u8]) {
+    let Ok(info) = probe(data) else {
+        return;
+    };
+    let _ = info.duration_ms();
+    let Ok(mut decoder) = OggOpusDecoder::new(data) else {
+        return;
+    };
+    let mut produced = 0u64;
+    while let Ok(Some(chunk)) = decoder.next_chunk() {
+        assert!(chunk.len() <= MAX_FRAME_DECODED, "{} samples", chunk.len());
+        produced += chunk.len() as u64;
+    }
+    assert!(produced <= info.samples, "{produced} > {}", info.samples);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuzz_corpus_and_regressions_replay() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+        let mut cases = 0;
+        for dir in ["corpus/ogg_opus", "regressions/ogg_opus"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let data = std::fs::read(e.path()).unwrap();
+                let caught = std::panic::catch_unwind(|| fuzz_ogg_opus(&data));
+                assert!(caught.is_ok(), "{} fails", e.path().display());
+                cases += 1;
+            }
+        }
+        assert!(cases > 0, "no seed corpus in fuzz/corpus/ogg_opus");
+    }
 
     fn tone(samples: usize) -> Vec<f32> {
         (0..samples)

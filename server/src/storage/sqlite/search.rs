@@ -72,7 +72,7 @@ impl SearchStore for SqliteStorage {
                             HIGHLIGHT_START.to_string(),
                             HIGHLIGHT_END.to_string(),
                             search.user.0,
-                            search.query,
+                            search.query.to_fts5(),
                             search.conversation.map(|c| c.0),
                             search.author.map(|u| u.0),
                             search.after_ms,

@@ -180,6 +180,25 @@ impl Session {
         .map(drop)
     }
 
+    /// Presses and releases one key (a character, or one of the [`keys`] codes) where the
+    /// keyboard focus is, as a person would.
+    pub async fn press(&self, key: &str) -> Result<()> {
+        post(
+            &self.http,
+            &self.url("/actions"),
+            json!({ "actions": [{
+                "type": "key",
+                "id": "keyboard",
+                "actions": [
+                    { "type": "keyDown", "value": key },
+                    { "type": "keyUp", "value": key }
+                ]
+            }] }),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Clears an input and types `text` into it.
     pub async fn fill(&self, element: &Element, text: &str) -> Result<()> {
         post(
@@ -352,4 +371,11 @@ async fn checked(answer: reqwest::Response, url: &str) -> Result<Value> {
         bail!("{url} failed ({status}): {body}");
     }
     Ok(body)
+}
+
+/// WebDriver's codes for keys that are not characters, for [`Session::press`].
+pub mod keys {
+    pub const ESCAPE: &str = "\u{E00C}";
+    pub const ARROW_LEFT: &str = "\u{E012}";
+    pub const ARROW_RIGHT: &str = "\u{E014}";
 }

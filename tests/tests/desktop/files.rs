@@ -1,0 +1,245 @@
+//! Images and files sent by a `jeco` CLI user, in the app: a click on an image opens the viewer,
+//! → / ← and its side buttons walk through the conversation's images, Esc closes it; a file is
+//! saved where the Save-as dialog says and opened with the system's default application.
+//!
+//! Two things here are stand-ins, because they are other programs: the native Save-as dialog
+//! (WebDriver cannot drive it) answers with the path in `JECO_E2E_SAVE_AS`, and the system opener
+//! is a fake `xdg-open` first in the app's `PATH` that records what it was given. Everything
+//! between them and the click is the real app. Screenshot: `image-viewer.png`.
+
+use anyhow::{Result, ensure};
+use base64::Engine as _;
+use jeco_e2e::desktop::{launch_with, prerequisites, register_in_app};
+use jeco_e2e::process::jeco_ok;
+use jeco_e2e::server::TestServer;
+use jeco_e2e::webdriver::{Session, keys};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Three small solid-colour PNGs (160×120: red, green, blue).
+const PNGS: [(&str, &str); 3] = [
+    (
+        "red.png",
+        "iVBORw0KGgoAAAANSUhEUgAAAKAAAAB4CAIAAAD6wG44AAAAzklEQVR42u3RAQ0AAAzCMIThX8XF3AdpMgVrrtVwsQCwAAuwAAuwAAswYAEWYAEWYAEWYMACLMACLMACLMACDFiABViABViABRiwAAuwAAuwAAswYAEWYAEWYAEWYAEGLMACLMACLMACDFiABViABViABRiwC4AFWIAFWIAFWIABC7AAC7AAC7AAAxZgARZgARZgARZgwAIswAIswAIswIAFWIAFWIAFWIABC7AAC7AAC7AACzBgARZgARZgARZgwAIswAIswAIswIBdWO4Bc9ChzoQTp3cAAAAASUVORK5CYII=",
+    ),
+    (
+        "green.png",
+        "iVBORw0KGgoAAAANSUhEUgAAAKAAAAB4CAIAAAD6wG44AAAAzklEQVR42u3RAQ0AAAjDsAtDCeqQio+nyRSsmVsVFwsAC7AAC7AAC7AAAxZgARZgARZgAQYswAIswAIswAIswIAFWIAFWIAFWIABC7AAC7AAC7AAAxZgARZgARZgARZgwAIswAIswAIswIAFWIAFWIAFWIABuwBYgAVYgAVYgAUYsAALsAALsAALMGABFmABFmABFmABBizAAizAAizAAgxYgAVYgAVYgAUYsAALsAALsAALsAADFmABFmABFmABBizAAizAAizAAgzYheYeXLbXR1sm078AAAAASUVORK5CYII=",
+    ),
+    (
+        "blue.png",
+        "iVBORw0KGgoAAAANSUhEUgAAAKAAAAB4CAIAAAD6wG44AAAAzklEQVR42u3RAQ0AAAjDsAtDCYqRhY+nyRSsmT0VFwsAC7AAC7AAC7AAAxZgARZgARZgAQYswAIswAIswAIswIAFWIAFWIAFWIABC7AAC7AAC7AAAxZgARZgARZgARZgwAIswAIswAIswIAFWIAFWIAFWIABuwBYgAVYgAVYgAUYsAALsAALsAALMGABFmABFmABFmABBizAAizAAizAAgxYgAVYgAVYgAUYsAALsAALsAALsAADFmABFmABFmABBizAAizAAizAAgzYheYere6P+289k0AAAAAASUVORK5CYII=",
+    ),
+];
+
+/// A directory holding an `xdg-open` that records what it was asked to open in `opened.txt`
+/// instead of starting an application; returns the `PATH` to give the app and that file.
+fn fake_opener(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    let opened = dir.join("opened.txt");
+    let script = bin.join("xdg-open");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n[ -n \"$1\" ] && printf '%s\\n' \"$1\" >> '{}'\nexit 0\n",
+            opened.display()
+        ),
+    )?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    let mut paths = vec![bin];
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    Ok((std::env::join_paths(paths)?.into(), opened))
+}
+
+/// The viewer's "n of m", once it says `expected`.
+async fn wait_for_position(app: &Session, expected: &str) -> Result<()> {
+    app.wait_for_text("[data-testid=viewer-position]", expected)
+        .await
+        .map(drop)
+}
+
+/// The name of the image the viewer shows.
+async fn shown_image(app: &Session) -> Result<String> {
+    let img = app.wait_for("[data-testid=viewer-image]").await?;
+    Ok(app.attribute(&img, "alt").await?.unwrap_or_default())
+}
+
+/// Waits until `check` holds for the file at `path` (the app writes it after the click returns).
+async fn wait_for_file(path: &Path, check: impl Fn(&str) -> bool, what: &str) -> Result<String> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if check(&text) {
+            return Ok(text);
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{what} never happened ({} holds {text:?})",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_viewer_save_as_and_open_with_the_default_application() -> Result<()> {
+    let Some(prereqs) = prerequisites()? else {
+        return Ok(());
+    };
+    let screenshots = jeco_e2e::workspace_root()
+        .join("target")
+        .join("screenshots");
+    std::fs::create_dir_all(&screenshots)?;
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let data_dir = tempfile::tempdir()?;
+    let cli = tempfile::tempdir()?;
+    let work = tempfile::tempdir()?;
+    let (path, opened) = fake_opener(work.path())?;
+    let save_as = work.path().join("chosen").join("minutes-copy.txt");
+    std::fs::create_dir_all(save_as.parent().unwrap_or(work.path()))?;
+    let (driver, app) = launch_with(
+        &prereqs,
+        &url,
+        data_dir.path(),
+        "e2e-tauri-driver-files.log",
+        &[
+            ("PATH", path.as_path()),
+            ("JECO_E2E_SAVE_AS", save_as.as_path()),
+        ],
+    )
+    .await?;
+    register_in_app(&app, "viewer").await?;
+
+    // A terminal user sends three pictures (two in one message) and a text file.
+    let run = |args: &[&str]| jeco_ok(cli.path(), &url, args);
+    run(&["register", "dana"])?;
+    run(&["dm", "viewer"])?;
+    let mut files = Vec::new();
+    for (name, png) in PNGS {
+        let file = work.path().join(name);
+        std::fs::write(
+            &file,
+            base64::engine::general_purpose::STANDARD.decode(png)?,
+        )?;
+        files.push(file.display().to_string());
+    }
+    run(&[
+        "send",
+        "@viewer",
+        "two shots",
+        "--file",
+        &files[0],
+        "--file",
+        &files[1],
+    ])?;
+    run(&["send", "@viewer", "and one more", "--file", &files[2]])?;
+    let minutes = work.path().join("minutes.txt");
+    std::fs::write(&minutes, "minutes of the meeting\n")?;
+    run(&[
+        "send",
+        "@viewer",
+        "the minutes",
+        "--file",
+        &minutes.display().to_string(),
+    ])?;
+
+    app.click(
+        &app.wait_for_one_with_text("[data-testid=conversation]", "@dana")
+            .await?,
+    )
+    .await?;
+    app.wait_for_text("[data-testid=timeline]", "the minutes")
+        .await?;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let n = app
+            .execute(
+                "return document.querySelectorAll('[data-testid=open-image]').length;",
+                json!([]),
+            )
+            .await?;
+        if n == json!(3) {
+            break;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the three images never showed ({n} did)"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // A click on the first picture opens it in the viewer.
+    app.click(&app.wait_for("[aria-label='Open red.png']").await?)
+        .await?;
+    app.wait_for("[data-testid=image-viewer]").await?;
+    wait_for_position(&app, "1 of 3").await?;
+    ensure!(shown_image(&app).await? == "red.png");
+    app.settle().await?;
+    app.screenshot(&screenshots.join("image-viewer.png"))
+        .await?;
+
+    // → and the next button go forward, ← back; at the end there is no further.
+    app.press(keys::ARROW_RIGHT).await?;
+    wait_for_position(&app, "2 of 3").await?;
+    ensure!(shown_image(&app).await? == "green.png");
+    app.click(&app.wait_for("[data-testid=viewer-next]").await?)
+        .await?;
+    wait_for_position(&app, "3 of 3").await?;
+    ensure!(shown_image(&app).await? == "blue.png");
+    app.press(keys::ARROW_RIGHT).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_position(&app, "3 of 3").await?;
+    app.press(keys::ARROW_LEFT).await?;
+    wait_for_position(&app, "2 of 3").await?;
+
+    // Esc closes it, back to the conversation.
+    app.press(keys::ESCAPE).await?;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.find("[data-testid=image-viewer]").await?.is_some() {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "Esc did not close the viewer"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.wait_for_text("[data-testid=timeline]", "the minutes")
+        .await?;
+
+    // Save…: the Save-as dialog's answer (the stand-in) is where the file goes.
+    app.click(&app.wait_for("[data-testid=save-file]").await?)
+        .await?;
+    app.wait_for_text("[data-testid=file-note]", "Saved to")
+        .await?;
+    let saved = std::fs::read_to_string(&save_as)?;
+    ensure!(
+        saved == "minutes of the meeting\n",
+        "the saved file holds {saved:?}"
+    );
+
+    // Open: the system opener gets a file named as it was sent, with its content.
+    app.click(&app.wait_for("[data-testid=open-file]").await?)
+        .await?;
+    let lines = wait_for_file(&opened, |t| !t.is_empty(), "opening the file").await?;
+    let target = PathBuf::from(lines.lines().next().unwrap_or_default());
+    ensure!(
+        target.file_name().is_some_and(|n| n == "minutes.txt"),
+        "the opener got {target:?}, not a file named minutes.txt"
+    );
+    ensure!(
+        std::fs::read_to_string(&target)? == "minutes of the meeting\n",
+        "the opened file does not hold the attachment"
+    );
+
+    app.quit().await?;
+    drop(driver);
+    server.stop().await;
+    Ok(())
+}

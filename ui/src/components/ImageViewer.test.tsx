@@ -124,6 +124,14 @@ describe('image viewer', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Next image' }));
     expect(await screen.findByRole('dialog', { name: 'Image: dunes.png' })).toBeInTheDocument();
 
+    // Clicked to the last image, the next button goes disabled; the keys still work.
+    await userEvent.click(screen.getByRole('button', { name: 'Next image' }));
+    expect(await screen.findByRole('dialog', { name: 'Image: hills.png' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Next image' })).toBeDisabled();
+    expect(screen.getByRole('dialog')).toContainElement(document.activeElement as HTMLElement);
+    await userEvent.keyboard('{ArrowLeft}');
+    expect(await screen.findByRole('dialog', { name: 'Image: dunes.png' })).toBeInTheDocument();
+
     await userEvent.keyboard('{Escape}');
     expect(screen.queryByRole('dialog')).toBeNull();
     // Focus goes back to the image that opened it.

@@ -145,8 +145,11 @@ export function ImageViewer({ images, current, onShow, onClose }: ViewerProps) {
     }
   }
 
-  function onKeyDown(e: React.KeyboardEvent) {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
+  // The viewer's keys work wherever the focus is while it is open (it is modal): a side button
+  // that was just clicked becomes disabled at the last image, and the focus leaves with it.
+  const shortcuts = useRef<(e: KeyboardEvent) => boolean>(() => false);
+  shortcuts.current = (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return false;
     const act: Record<string, (() => void) | undefined> = {
       Escape: () => onCloseRef.current(),
       ArrowLeft: previous ? () => onShow(previous) : undefined,
@@ -157,12 +160,27 @@ export function ImageViewer({ images, current, onShow, onClose }: ViewerProps) {
       '0': () => setZoom('fit'),
     };
     const run = act[e.key];
-    if (run) {
+    if (!run) return false;
+    run();
+    return true;
+  };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Tab' || !shortcuts.current(e)) return;
       e.preventDefault();
       e.stopPropagation();
-      run();
-      return;
-    }
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, []);
+
+  // The focus never falls out of the dialog (onto the page under it).
+  useEffect(() => {
+    const focused = document.activeElement as HTMLButtonElement | null;
+    if (!dialog.current?.contains(focused) || focused?.disabled) dialog.current?.focus();
+  }, [current.id]);
+
+  function onKeyDown(e: React.KeyboardEvent) {
     if (e.key === 'Tab' && dialog.current) trapTab(e, dialog.current);
   }
 

@@ -1,5 +1,6 @@
 //! Images and files sent by a `jeco` CLI user, in the app: a click on an image opens the viewer,
-//! → / ← and its side buttons walk through the conversation's images, Esc closes it; a file is
+//! → / ← and its side buttons walk through the conversation's images, Copy puts the picture on
+//! the clipboard (read back as a PNG by `xclip`), Esc closes it; a file is
 //! saved where the Save-as dialog says and opened with the system's default application.
 //!
 //! Two things here are stand-ins, because they are other programs: the native Save-as dialog
@@ -185,6 +186,33 @@ async fn image_viewer_save_as_and_open_with_the_default_application() -> Result<
     app.settle().await?;
     app.screenshot(&screenshots.join("image-viewer.png"))
         .await?;
+    // Copy puts the picture itself on the clipboard: a PNG of the image's size, read back by
+    // another X client (xclip) as a pasting application would. (The web view's own paste does
+    // not hand images to pages, so the composer cannot be the reader.)
+    app.click(&app.wait_for("[aria-label=Copy]").await?).await?;
+    app.wait_for_text("[data-testid=viewer-note]", "Copied to the clipboard")
+        .await?;
+    let pasted = std::process::Command::new("xclip")
+        .args(["-selection", "clipboard", "-t", "image/png", "-o"])
+        .output()?;
+    ensure!(
+        pasted.status.success() && pasted.stdout.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "no PNG on the clipboard: {}",
+        String::from_utf8_lossy(&pasted.stderr)
+    );
+    // IHDR: width and height, big-endian, right after the signature and the chunk header.
+    let size = |at: usize| {
+        pasted
+            .stdout
+            .get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    ensure!(
+        (size(16), size(20)) == (Some(160), Some(120)),
+        "the clipboard holds another picture ({:?}×{:?})",
+        size(16),
+        size(20)
+    );
 
     // → and the next button go forward, ← back; at the end there is no further.
     app.press(keys::ARROW_RIGHT).await?;

@@ -3,12 +3,14 @@
 //! icon registers with it, and read the icon over D-Bus — its label, the unread count, which a
 //! `jeco` CLI user's messages raise and reading the conversation in the app clears — and use its
 //! menu (dbusmenu) as a panel does: closing the window keeps the app in the tray, and the menu's
-//! "Open Jeco Chat" brings the window back.
+//! "Open Jeco Chat" brings the window back; while the app hosts its server for a teammate, closing
+//! the window keeps it running by default, and the tray's Quit asks first (`quit-confirm.png`).
 
 use anyhow::{Context, Result, bail, ensure};
-use jeco_e2e::desktop::{app_pid, launch_with, prerequisites, register_in_app};
+use jeco_e2e::desktop::{Driver, app_pid, launch_with, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
 use jeco_e2e::server::TestServer;
+use jeco_e2e::webdriver::Session;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -327,5 +329,133 @@ async fn closing_the_window_keeps_the_app_in_the_tray_and_open_brings_it_back() 
     app.quit().await?;
     drop(driver);
     server.stop().await;
+    Ok(())
+}
+
+/// A `jeco follow` running for as long as the test holds it: a teammate connected to the server.
+struct Follower(std::process::Child);
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether the process is alive (gone, or a zombie its parent has not reaped yet, is not).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosting_for_others_closes_to_the_tray_and_quitting_asks_first() -> Result<()> {
+    let Some(prereqs) = prerequisites()? else {
+        return Ok(());
+    };
+    let screenshots = jeco_e2e::workspace_root()
+        .join("target")
+        .join("screenshots");
+    std::fs::create_dir_all(&screenshots)?;
+    let (connection, items) = watch_tray().await?;
+    let data_dir = tempfile::tempdir()?;
+    let cli = tempfile::tempdir()?;
+    // The built-in server (no JECO_DESKTOP_SERVER), hosted for the network.
+    let log = jeco_e2e::target_dir().join("e2e-tauri-driver-hosting-tray.log");
+    let driver = Driver::start(
+        &prereqs,
+        &[("JECO_DESKTOP_DATA_DIR", data_dir.path())],
+        &log,
+    )
+    .await?;
+    let app = Session::start(&driver.url, Driver::capabilities(&prereqs.app)).await?;
+    let item = registered_icon(&items).await?;
+    app.click(&app.wait_for("[data-testid=hosting-switch]").await?)
+        .await?;
+    app.wait_for_text("[data-testid=hosting-state]", "Hosting for your network")
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let address = loop {
+        let address = app.value(&app.wait_for("#server-address").await?).await?;
+        if !address.is_empty() {
+            break address;
+        }
+        ensure!(Instant::now() < deadline, "no hosted address shown");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    register_in_app(&app, "host").await?;
+
+    // A teammate on the hosted server, connected (`jeco follow`) and writing to the host.
+    jeco_ok(cli.path(), &address, &["register", "guest"])?;
+    let _follower = Follower(
+        std::process::Command::new(jeco_e2e::process::binary("jeco"))
+            .args(["--server", &address, "--data-dir"])
+            .arg(cli.path())
+            .arg("follow")
+            .env("JECO_PASSWORD", "a long enough password")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?,
+    );
+    jeco_ok(cli.path(), &address, &["dm", "host"])?;
+    jeco_ok(
+        cli.path(),
+        &address,
+        &["send", "@host", "are you still there?"],
+    )?;
+    app.wait_for_text("[data-testid=conversation]", "@guest")
+        .await?;
+    app.wait_for("[data-testid=presence][aria-label=online]")
+        .await?;
+
+    // The default setting, while hosting: closing the window keeps the app (and the server) up.
+    let pid = app_pid(&prereqs.app)?;
+    let window = jeco_e2e::x11::window_id("Jeco Chat")?;
+    jeco_e2e::x11::close(&window)?;
+    wait_for_window(&window, false).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ensure!(running(pid), "the app quit while hosting for a teammate");
+    jeco_ok(cli.path(), &address, &["send", "@host", "still here"])?;
+
+    // The tray's Quit asks first, in the window it shows again; "Keep running" keeps running.
+    click_menu_entry(&connection, &item, "Quit").await?;
+    wait_for_window(&window, true).await?;
+    app.wait_for_text(
+        "[data-testid=quit-confirm]",
+        "1 other person is connected to the server this computer hosts",
+    )
+    .await?;
+    app.settle().await?;
+    app.screenshot(&screenshots.join("quit-confirm.png"))
+        .await?;
+    app.click(&app.wait_for_one_with_text("button", "Keep running").await?)
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.find("[data-testid=quit-confirm]").await?.is_some() {
+        ensure!(Instant::now() < deadline, "the question stayed up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ensure!(running(pid), "Keep running quit the app");
+
+    // Asked again and confirmed: the app quits.
+    click_menu_entry(&connection, &item, "Quit").await?;
+    // The app may be gone before the driver answers the click: its exit is what is checked.
+    let _ = app
+        .click(&app.wait_for("[data-testid=quit-anyway]").await?)
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while running(pid) {
+        ensure!(
+            Instant::now() < deadline,
+            "the app did not quit when confirmed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = app.quit().await; // the session ended with the app
+    drop(driver);
     Ok(())
 }

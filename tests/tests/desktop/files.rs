@@ -1,12 +1,14 @@
 //! Images and files sent by a `jeco` CLI user, in the app: a click on an image opens the viewer,
-//! → / ← and its side buttons walk through the conversation's images, Copy puts the picture on
-//! the clipboard (read back as a PNG by `xclip`), Esc closes it; a file is
-//! saved where the Save-as dialog says and opened with the system's default application.
+//! → / ← and its side buttons walk through the conversation's images, + zooms (its tooltip goes
+//! with the click), Copy puts the picture on the clipboard (read back as a PNG by `xclip`), Esc
+//! closes it; a file is saved where the Save-as dialog says and opened with the system's default
+//! application.
 //!
 //! Two things here are stand-ins, because they are other programs: the native Save-as dialog
 //! (WebDriver cannot drive it) answers with the path in `JECO_E2E_SAVE_AS`, and the system opener
 //! is a fake `xdg-open` first in the app's `PATH` that records what it was given. Everything
-//! between them and the click is the real app. Screenshot: `image-viewer.png`.
+//! between them and the click is the real app. Screenshots: `image-viewer.png`,
+//! `image-viewer-tooltip.png`.
 
 use anyhow::{Result, ensure};
 use base64::Engine as _;
@@ -186,6 +188,25 @@ async fn image_viewer_save_as_and_open_with_the_default_application() -> Result<
     app.settle().await?;
     app.screenshot(&screenshots.join("image-viewer.png"))
         .await?;
+    // The tools' tooltips are the app's own: up after the pointer rests on a button, gone with
+    // the click (native ones stayed up over whatever the click opened).
+    let zoom_in = app.wait_for("[aria-label='Zoom in']").await?;
+    app.hover(&zoom_in).await?;
+    app.wait_for_text("[role=tooltip]", "Zoom in (+)").await?;
+    app.screenshot(&screenshots.join("image-viewer-tooltip.png"))
+        .await?;
+    app.click(&zoom_in).await?;
+    app.wait_for_text("[data-testid=viewer-zoom]", "150%")
+        .await?;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    ensure!(
+        app.find("[role=tooltip]").await?.is_none(),
+        "the tooltip stayed up after the click"
+    );
+    app.press("0").await?;
+    app.wait_for_text("[data-testid=viewer-zoom]", "Fit")
+        .await?;
+
     // Copy puts the picture itself on the clipboard: a PNG of the image's size, read back by
     // another X client (xclip) as a pasting application would. (The web view's own paste does
     // not hand images to pages, so the composer cannot be the reader.)

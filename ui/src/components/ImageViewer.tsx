@@ -214,6 +214,7 @@ export function ImageViewer({ images, current, onShow, onClose }: ViewerProps) {
           </span>
           <div className="viewer-tools" role="toolbar" aria-label="Image">
             <TipButton
+              tipTone="on-dark"
               className="viewer-button"
               tip="Zoom out (−)"
               aria-label="Zoom out"
@@ -225,6 +226,7 @@ export function ImageViewer({ images, current, onShow, onClose }: ViewerProps) {
               {label}
             </output>
             <TipButton
+              tipTone="on-dark"
               className="viewer-button"
               tip="Zoom in (+)"
               aria-label="Zoom in"
@@ -233,6 +235,7 @@ export function ImageViewer({ images, current, onShow, onClose }: ViewerProps) {
               +
             </TipButton>
             <TipButton
+              tipTone="on-dark"
               className="viewer-button"
               tip="Fit to the window (0)"
               aria-label="Fit to the window"
@@ -241,10 +244,17 @@ export function ImageViewer({ images, current, onShow, onClose }: ViewerProps) {
             >
               ⤢
             </TipButton>
-            <TipButton className="viewer-button" tip="Save as…" aria-label="Save" onClick={() => void save()}>
+            <TipButton
+              tipTone="on-dark"
+              className="viewer-button"
+              tip="Save as…"
+              aria-label="Save"
+              onClick={() => void save()}
+            >
               Save
             </TipButton>
             <TipButton
+              tipTone="on-dark"
               className="viewer-button"
               tip="Copy the image"
               aria-label="Copy"
@@ -254,6 +264,7 @@ export function ImageViewer({ images, current, onShow, onClose }: ViewerProps) {
               Copy
             </TipButton>
             <TipButton
+              tipTone="on-dark"
               className="viewer-button"
               tip="Close (Esc)"
               aria-label="Close"
@@ -294,6 +305,7 @@ export function ImageViewer({ images, current, onShow, onClose }: ViewerProps) {
           )}
         </div>
         <TipButton
+          tipTone="on-dark"
           className="viewer-nav previous"
           tip="Previous image (←)"
           aria-label="Previous image"
@@ -304,6 +316,7 @@ export function ImageViewer({ images, current, onShow, onClose }: ViewerProps) {
           ‹
         </TipButton>
         <TipButton
+          tipTone="on-dark"
           className="viewer-nav next"
           tip="Next image (→)"
           aria-label="Next image"

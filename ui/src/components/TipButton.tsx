@@ -18,6 +18,8 @@ export const TIP_DELAY_MS = 500;
 interface Props extends ButtonHTMLAttributes<HTMLButtonElement> {
   /** The tooltip's text. Also the button's accessible name unless `aria-label` says otherwise. */
   tip: string;
+  /** `on-dark`: for buttons on a dark surface whatever the theme (the image viewer). */
+  tipTone?: 'on-dark';
 }
 
 /**
@@ -33,6 +35,7 @@ interface Props extends ButtonHTMLAttributes<HTMLButtonElement> {
 export const TipButton = forwardRef<HTMLButtonElement, Props>(function TipButton(
   {
     tip,
+    tipTone,
     children,
     onClick,
     onPointerEnter,
@@ -141,7 +144,7 @@ export const TipButton = forwardRef<HTMLButtonElement, Props>(function TipButton
           <span
             role="tooltip"
             id={id}
-            className="tip"
+            className={tipTone ? `tip ${tipTone}` : 'tip'}
             data-testid="tooltip"
             style={{ top: shown.top, left: shown.left }}
           >

@@ -288,6 +288,18 @@ async fn closing_the_window_keeps_the_app_in_the_tray_and_open_brings_it_back() 
         "Quit is in the tray menu",
     )
     .await?;
+    app.execute(
+        "document.querySelector('[data-testid=close-to-tray]').scrollIntoView({ block: 'center' }); return 1;",
+        serde_json::json!([]),
+    )
+    .await?;
+    app.settle().await?;
+    let screenshots = jeco_e2e::workspace_root()
+        .join("target")
+        .join("screenshots");
+    std::fs::create_dir_all(&screenshots)?;
+    app.screenshot(&screenshots.join("settings-close-to-tray.png"))
+        .await?;
     app.click(&app.wait_for("[data-testid=settings-done]").await?)
         .await?;
     let saved = std::fs::read_to_string(data_dir.path().join("preferences.json"))?;

@@ -292,3 +292,94 @@ async fn image_viewer_save_as_and_open_with_the_default_application() -> Result<
     server.stop().await;
     Ok(())
 }
+
+/// Without the stand-in, Save… shows the real native Save-as dialog (a GTK window titled "Save
+/// as"); closing it is a cancel, which saves nothing and says nothing. The dialog starts in
+/// `~/Downloads`, which the app creates when it is missing (a home without XDG user dirs, like the
+/// test's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_shows_the_native_save_as_dialog_and_a_cancel_saves_nothing() -> Result<()> {
+    let Some(prereqs) = prerequisites()? else {
+        return Ok(());
+    };
+    let server = TestServer::start().await?;
+    let url = server.url();
+    let data_dir = tempfile::tempdir()?;
+    let cli = tempfile::tempdir()?;
+    let work = tempfile::tempdir()?;
+    // The app's HOME: the script's throwaway one, else one of our own.
+    let home = std::env::var_os(jeco_e2e::desktop::ENV_HOME)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| work.path().join("home"));
+    std::fs::create_dir_all(&home)?;
+    let downloads = home.join("Downloads");
+    let _ = std::fs::remove_dir_all(&downloads);
+    let (driver, app) = launch_with(
+        &prereqs,
+        &url,
+        data_dir.path(),
+        "e2e-tauri-driver-save-as.log",
+        &[("HOME", home.as_path())],
+    )
+    .await?;
+    register_in_app(&app, "saver").await?;
+    let run = |args: &[&str]| jeco_ok(cli.path(), &url, args);
+    run(&["register", "erin"])?;
+    run(&["dm", "saver"])?;
+    let notes = work.path().join("notes.txt");
+    std::fs::write(&notes, "notes\n")?;
+    run(&[
+        "send",
+        "@saver",
+        "the notes",
+        "--file",
+        &notes.display().to_string(),
+    ])?;
+    app.click(
+        &app.wait_for_one_with_text("[data-testid=conversation]", "@erin")
+            .await?,
+    )
+    .await?;
+    app.click(&app.wait_for("[data-testid=save-file]").await?)
+        .await?;
+
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let dialog = loop {
+        if let Ok(id) = jeco_e2e::x11::window_id("Save as") {
+            break id;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no Save-as dialog appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    ensure!(
+        downloads.is_dir(),
+        "the dialog should start in {}, which was not made",
+        downloads.display()
+    );
+    app.wait_for_text("[data-testid=file-note]", "Saving…")
+        .await?;
+
+    // Closed without choosing: nothing saved, nothing to say.
+    jeco_e2e::x11::close(&dialog)?;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.find("[data-testid=file-note]").await?.is_some() {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the app still says it is saving after the dialog was closed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ensure!(
+        std::fs::read_dir(&downloads)?.next().is_none(),
+        "a cancelled Save-as wrote into {}",
+        downloads.display()
+    );
+
+    app.quit().await?;
+    drop(driver);
+    server.stop().await;
+    Ok(())
+}

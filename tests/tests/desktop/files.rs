@@ -22,8 +22,8 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Three small solid-colour PNGs (160×120: red, green, blue).
-const PNGS: [(&str, &str); 3] = [
+/// Two small solid-colour PNGs (160×120: red, green).
+const PNGS: [(&str, &str); 2] = [
     (
         "red.png",
         "iVBORw0KGgoAAAANSUhEUgAAAKAAAAB4CAIAAAD6wG44AAAAzklEQVR42u3RAQ0AAAzCMIThX8XF3AdpMgVrrtVwsQCwAAuwAAuwAAswYAEWYAEWYAEWYMACLMACLMACLMACDFiABViABViABRiwAAuwAAuwAAswYAEWYAEWYAEWYAEGLMACLMACLMACDFiABViABViABRiwC4AFWIAFWIAFWIABC7AAC7AAC7AAAxZgARZgARZgARZgwAIswAIswAIswIAFWIAFWIAFWIABC7AAC7AAC7AACzBgARZgARZgARZgwAIswAIswAIswIBdWO4Bc9ChzoQTp3cAAAAASUVORK5CYII=",
@@ -32,11 +32,32 @@ const PNGS: [(&str, &str); 3] = [
         "green.png",
         "iVBORw0KGgoAAAANSUhEUgAAAKAAAAB4CAIAAAD6wG44AAAAzklEQVR42u3RAQ0AAAjDsAtDCeqQio+nyRSsmVsVFwsAC7AAC7AAC7AAAxZgARZgARZgAQYswAIswAIswAIswIAFWIAFWIAFWIABC7AAC7AAC7AAAxZgARZgARZgARZgwAIswAIswAIswIAFWIAFWIAFWIABuwBYgAVYgAVYgAUYsAALsAALsAALMGABFmABFmABFmABBizAAizAAizAAgxYgAVYgAVYgAUYsAALsAALsAALsAADFmABFmABFmABBizAAizAAizAAgzYheYeXLbXR1sm078AAAAASUVORK5CYII=",
     ),
-    (
-        "blue.png",
-        "iVBORw0KGgoAAAANSUhEUgAAAKAAAAB4CAIAAAD6wG44AAAAzklEQVR42u3RAQ0AAAjDsAtDCYqRhY+nyRSsmT0VFwsAC7AAC7AAC7AAAxZgARZgARZgAQYswAIswAIswAIswIAFWIAFWIAFWIABC7AAC7AAC7AAAxZgARZgARZgARZgwAIswAIswAIswIAFWIAFWIAFWIABuwBYgAVYgAVYgAUYsAALsAALsAALMGABFmABFmABFmABBizAAizAAizAAgxYgAVYgAVYgAUYsAALsAALsAALsAADFmABFmABFmABBizAAizAAizAAgzYheYere6P+289k0AAAAAASUVORK5CYII=",
-    ),
 ];
+
+/// Writes a PNG larger than any window (2400×1600, blue) with python3 (zlib and crc32 are in its
+/// standard library; a constant would be large even compressed).
+fn big_png(path: &Path) -> Result<()> {
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import struct, sys, zlib\n\
+             w, h = 2400, 1600\n\
+             raw = (b'\\x00' + bytes((40, 80, 200)) * w) * h\n\
+             def chunk(t, d):\n    \
+                 return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))\n\
+             png = b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) \
+                 + chunk(b'IDAT', zlib.compress(raw, 9)) + chunk(b'IEND', b'')\n\
+             open(sys.argv[1], 'wb').write(png)\n",
+        )
+        .arg(path)
+        .status()?;
+    ensure!(
+        status.success(),
+        "python3 could not write {}",
+        path.display()
+    );
+    Ok(())
+}
 
 /// A directory holding an `xdg-open` that records what it was asked to open in `opened.txt`
 /// instead of starting an application; returns the `PATH` to give the app and that file.
@@ -134,6 +155,9 @@ async fn image_viewer_save_as_and_open_with_the_default_application() -> Result<
         )?;
         files.push(file.display().to_string());
     }
+    let blue = work.path().join("blue.png");
+    big_png(&blue)?;
+    files.push(blue.display().to_string());
     run(&[
         "send",
         "@viewer",
@@ -243,6 +267,20 @@ async fn image_viewer_save_as_and_open_with_the_default_application() -> Result<
         .await?;
     wait_for_position(&app, "3 of 3").await?;
     ensure!(shown_image(&app).await? == "blue.png");
+    // Larger than the window, it is fitted into it whole.
+    let fits = app
+        .execute(
+            "const img = document.querySelector('[data-testid=viewer-image]');\
+             const r = img.getBoundingClientRect();\
+             return img.complete && r.width > 0 && r.right <= window.innerWidth \
+               && r.bottom <= window.innerHeight && r.left >= 0 && r.top >= 0;",
+            json!([]),
+        )
+        .await?;
+    ensure!(
+        fits == json!(true),
+        "the 2400×1600 image is not fitted to the window"
+    );
     app.press(keys::ARROW_RIGHT).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     wait_for_position(&app, "3 of 3").await?;

@@ -6,7 +6,7 @@
 # throwaway, unlocked GNOME Keyring (its files in a temporary directory, never the user's keyring).
 #
 # Needs (Debian/Ubuntu): libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-appindicator3-dev
-# librsvg2-dev libxdo-dev pkg-config xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring,
+# librsvg2-dev libxdo-dev pkg-config xvfb xauth x11-utils xclip webkit2gtk-driver dbus dbus-x11 gnome-keyring,
 # libasound2-dev libopus-dev python3, Node 20+ with npm, and tauri-driver (installed here when missing).
 #
 # Usage: scripts/e2e-desktop.sh [extra args for the test binary, e.g. --nocapture]
@@ -15,12 +15,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in cargo npm xvfb-run dbus-run-session gnome-keyring-daemon WebKitWebDriver python3; do
+for tool in cargo npm xvfb-run xwininfo xclip dbus-run-session gnome-keyring-daemon WebKitWebDriver python3; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]})); then
   echo "e2e-desktop: missing tools: ${missing[*]}" >&2
-  echo "  apt-get install -y --no-install-recommends xvfb xauth dbus dbus-x11 gnome-keyring webkit2gtk-driver nodejs npm" >&2
+  echo "  apt-get install -y --no-install-recommends xvfb xauth x11-utils xclip dbus dbus-x11 gnome-keyring webkit2gtk-driver nodejs npm" >&2
   exit 1
 fi
 

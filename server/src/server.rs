@@ -178,6 +178,12 @@ impl RunningServer {
         self.local_addr
     }
 
+    /// The users connected right now (live WebSockets). The desktop app hosting this server asks
+    /// before quitting while anyone but its own user is in it.
+    pub fn connected_users(&self) -> std::collections::HashSet<jeco_shared::UserId> {
+        self.gateway.registry.connected_users()
+    }
+
     /// Graceful stop: no new connections, in-flight requests finish, WebSockets close with 1001.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());

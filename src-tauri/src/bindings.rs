@@ -44,6 +44,7 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     crate::prefs::Preferences::export_all(&cfg)?;
     crate::alerts::burst::OpenMessage::export_all(&cfg)?;
     crate::sound::Sound::export_all(&cfg)?;
+    crate::closing::QuitRequest::export_all(&cfg)?;
     Ok(())
 }
 

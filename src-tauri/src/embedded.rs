@@ -75,6 +75,11 @@ impl EmbeddedServer {
         &self.data_dir
     }
 
+    /// The users connected to it right now.
+    pub fn connected_users(&self) -> std::collections::HashSet<jeco_shared::UserId> {
+        self.server.connected_users()
+    }
+
     /// Graceful stop (in-flight requests finish, WebSockets are closed with 1001).
     pub async fn shutdown(self) {
         self.server.shutdown().await;

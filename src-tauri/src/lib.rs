@@ -14,6 +14,9 @@
 //! - [`prefs`] — alert preferences (notifications, previews, sounds, volume, do-not-disturb);
 //! - [`alerts`] — engine notifications → decision → desktop notification, sound, tray count;
 //! - [`notify`], [`sound`], [`tray`] — the native notification, the alert sounds, the tray icon;
+//! - [`closing`] — closing the window hides it to the tray (always while hosting for others),
+//!   and quitting while others use the hosted server asks first;
+//! - [`downloads`] — where saved attachments go (the Save-as dialog starts there);
 //! - [`rendering`] — GPU compositing only where there is a GPU (software GL costs ~400 MiB).
 //!
 //! One instance runs at a time (a second launch focuses the first window), and the window's size
@@ -23,6 +26,7 @@
 
 pub mod alerts;
 pub mod bindings;
+pub mod closing;
 pub mod commands;
 pub mod downloads;
 pub mod embedded;
@@ -104,6 +108,9 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
         // First: a second launch hands over to the running app, which comes to the front.
         .plugin(single_instance_plugin(&overrides))
         .plugin(window_state_plugin(&overrides))
+        // The native Save-as dialog, shown by `commands::files` (the web view gets no dialog
+        // permission of its own).
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let gpu = overrides.gpu;
             let data_dir = match &overrides.data_dir {
@@ -141,12 +148,20 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             quit_on_signal(app.handle().clone());
             Ok(())
         })
-        .on_window_event(|window, event| {
-            if let tauri::WindowEvent::Focused(focused) = event
-                && let Some(alerts) = window.try_state::<alerts::Alerts>()
-            {
-                alerts.attention.set_focused(*focused);
+        .on_window_event(|window, event| match event {
+            tauri::WindowEvent::Focused(focused) => {
+                if let Some(alerts) = window.try_state::<alerts::Alerts>() {
+                    alerts.attention.set_focused(*focused);
+                }
             }
+            // Closing hides to the tray, quits, or asks first: decided with the hosted server's
+            // state, which takes an await, so the close is held and carried out afterwards.
+            tauri::WindowEvent::CloseRequested { api, .. } if window.label() == "main" => {
+                api.prevent_close();
+                let app = window.app_handle().clone();
+                tauri::async_runtime::spawn(async move { closing::window_closed(&app).await });
+            }
+            _ => {}
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
@@ -174,7 +189,9 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             commands::connection_state,
             commands::reconnect_now,
             commands::attachment_data_url,
-            commands::save_attachment,
+            commands::files::save_attachment,
+            commands::files::open_attachment,
+            commands::files::copy_image,
             commands::send_with_files,
             commands::set_hosting,
             commands::inbox::inbox,
@@ -219,6 +236,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             commands::alerts::set_viewing,
             commands::alerts::test_sound,
             commands::links::open_link,
+            commands::window::quit_app,
         ])
         .build(tauri::generate_context!())
 }

@@ -1,5 +1,5 @@
-//! The person's alert preferences: notifications, message previews, sounds, volume and
-//! do-not-disturb, kept in `<data dir>/preferences.json`.
+//! The person's preferences: alerts (notifications, message previews, sounds, volume,
+//! do-not-disturb) and what closing the window does, kept in `<data dir>/preferences.json`.
 //!
 //! They belong to the app on this computer, not to an account or a server: switching servers or
 //! accounts keeps them. The file is small and written atomically (a temporary file in the same
@@ -45,6 +45,20 @@ impl DoNotDisturb {
     }
 }
 
+/// What closing the window does (see [`crate::closing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseToTray {
+    /// Keep running in the tray while the app hosts its server for others on the network (they
+    /// would lose their chat otherwise); quit otherwise.
+    #[default]
+    WhileHosting,
+    /// Always keep running in the tray; Quit is in the tray's menu.
+    Always,
+    /// Closing the window quits (asking first while others are connected to the hosted server).
+    Never,
+}
+
 /// What the person chose in Settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, rename_all = "camelCase")]
@@ -58,6 +72,8 @@ pub struct Preferences {
     /// Alert volume, 0–100.
     pub volume: u8,
     pub do_not_disturb: DoNotDisturb,
+    /// What closing the window does.
+    pub close_to_tray: CloseToTray,
 }
 
 impl Default for Preferences {
@@ -68,6 +84,7 @@ impl Default for Preferences {
             sounds: true,
             volume: 70,
             do_not_disturb: DoNotDisturb::Off,
+            close_to_tray: CloseToTray::WhileHosting,
         }
     }
 }
@@ -202,6 +219,8 @@ mod tests {
         assert!(!p.sounds);
         assert!(p.notifications);
         assert_eq!(p.volume, 70);
+        // Closing to the tray while hosting is the default, for files from before the setting.
+        assert_eq!(p.close_to_tray, CloseToTray::WhileHosting);
     }
 
     #[test]
@@ -216,6 +235,7 @@ mod tests {
             do_not_disturb: DoNotDisturb::Until {
                 until_ms: NOW + 3_600_000,
             },
+            close_to_tray: CloseToTray::Always,
         };
         assert_eq!(store.set(chosen.clone(), NOW).unwrap(), chosen);
         assert_eq!(store.get(), chosen);
@@ -232,7 +252,8 @@ mod tests {
             json,
             serde_json::json!({
                 "notifications": true, "previews": false, "sounds": false, "volume": 35,
-                "doNotDisturb": {"mode": "until", "untilMs": NOW + 3_600_000}
+                "doNotDisturb": {"mode": "until", "untilMs": NOW + 3_600_000},
+                "closeToTray": "always"
             })
         );
     }

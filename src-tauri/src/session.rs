@@ -389,6 +389,25 @@ impl AppState {
         }
     }
 
+    /// How the embedded server is used by others right now: whether it is hosted on the network,
+    /// and how many people other than this app's signed-in user are connected to it. Closing the
+    /// window and quitting depend on it ([`crate::closing`]).
+    pub async fn hosted_use(&self) -> crate::closing::HostedUse {
+        let inner = self.inner.lock().await;
+        let Some(server) = &inner.embedded else {
+            return crate::closing::HostedUse::default();
+        };
+        let me = inner.engine.as_ref().and_then(|e| e.me()).map(|u| u.id);
+        crate::closing::HostedUse {
+            hosting: inner.hosting_port.is_some(),
+            others: server
+                .connected_users()
+                .into_iter()
+                .filter(|u| Some(*u) != me)
+                .count(),
+        }
+    }
+
     fn embedded_data_dir(&self) -> PathBuf {
         self.data_dir.join("server")
     }

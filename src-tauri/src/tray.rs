@@ -1,4 +1,6 @@
-//! The tray (status area) icon: the unread count at a glance, and Open / Quit.
+//! The tray (status area) icon: the unread count at a glance, and Open / Quit. Closing the window
+//! can leave the app running here (see [`crate::closing`]); Quit asks first while others use the
+//! hosted server.
 //!
 //! The count is the unread messages of conversations that are not muted — the same rule as the
 //! sidebar's badges — shown as the icon's title (the text next to it, on Linux and macOS) and its
@@ -52,7 +54,12 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .tooltip(tooltip)
         .on_menu_event(|app, event| match event.id().as_ref() {
             "open" => crate::show_main_window(app),
-            "quit" => app.exit(0),
+            "quit" => {
+                let app = app.clone();
+                tauri::async_runtime::spawn(
+                    async move { crate::closing::quit_requested(&app).await },
+                );
+            }
             _ => {}
         });
     if let Some(icon) = app.default_window_icon() {

@@ -12,6 +12,8 @@ pub mod process;
 pub mod proxy;
 pub mod server;
 pub mod webdriver;
+#[cfg(unix)]
+pub mod x11;
 
 use std::path::PathBuf;
 

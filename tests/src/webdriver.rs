@@ -180,6 +180,35 @@ impl Session {
         .map(drop)
     }
 
+    /// Presses and releases one key (a character, or one of the [`keys`] codes) where the
+    /// keyboard focus is, as a person would.
+    pub async fn press(&self, key: &str) -> Result<()> {
+        self.press_together(&[key]).await
+    }
+
+    /// Holds `keys` down in order and releases them in reverse: a shortcut such as
+    /// `[keys::CONTROL, "v"]`.
+    pub async fn press_together(&self, keys: &[&str]) -> Result<()> {
+        let down = keys
+            .iter()
+            .map(|k| json!({ "type": "keyDown", "value": k }));
+        let up = keys
+            .iter()
+            .rev()
+            .map(|k| json!({ "type": "keyUp", "value": k }));
+        post(
+            &self.http,
+            &self.url("/actions"),
+            json!({ "actions": [{
+                "type": "key",
+                "id": "keyboard",
+                "actions": down.chain(up).collect::<Vec<_>>()
+            }] }),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Clears an input and types `text` into it.
     pub async fn fill(&self, element: &Element, text: &str) -> Result<()> {
         post(
@@ -352,4 +381,12 @@ async fn checked(answer: reqwest::Response, url: &str) -> Result<Value> {
         bail!("{url} failed ({status}): {body}");
     }
     Ok(body)
+}
+
+/// WebDriver's codes for keys that are not characters, for [`Session::press`].
+pub mod keys {
+    pub const CONTROL: &str = "\u{E009}";
+    pub const ESCAPE: &str = "\u{E00C}";
+    pub const ARROW_LEFT: &str = "\u{E012}";
+    pub const ARROW_RIGHT: &str = "\u{E014}";
 }

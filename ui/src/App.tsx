@@ -3,12 +3,23 @@ import { api, AppStatus, toCommandError, User } from './api';
 import { LoginScreen } from './components/LoginScreen';
 import { ChatView } from './components/ChatView';
 import { Logo } from './components/Logo';
+import { QuitConfirm } from './components/QuitConfirm';
 
 type Screen =
   { kind: 'loading' } | { kind: 'login'; error: string | null } | { kind: 'signed-in'; user: User };
 
-/** Decides between the sign-in screen and the signed-in view; the app's state lives in Rust. */
+/** The screens, and the question asked before quitting while others use the hosted server. */
 export function App() {
+  return (
+    <>
+      <Screens />
+      <QuitConfirm />
+    </>
+  );
+}
+
+/** Decides between the sign-in screen and the signed-in view; the app's state lives in Rust. */
+function Screens() {
   const [status, setStatus] = useState<AppStatus | null>(null);
   const [screen, setScreen] = useState<Screen>({ kind: 'loading' });
 

@@ -62,6 +62,9 @@ import type { Message } from './bindings/Message';
 import type { Thread } from './bindings/Thread';
 import type { ReadReceipt } from './bindings/ReadReceipt';
 export type { Thread, ReadReceipt };
+import type { QuitRequest } from './bindings/QuitRequest';
+export type { QuitRequest };
+export type { CloseToTray } from './bindings/CloseToTray';
 
 export function isCommandError(value: unknown): value is CommandError {
   return (
@@ -123,7 +126,15 @@ export const api = {
   reconnectNow: () => call<null>('reconnect_now'),
   attachmentDataUrl: (attachment: Attachment, thumbnail: boolean) =>
     call<string>('attachment_data_url', { attachment, thumbnail }),
-  saveAttachment: (attachment: Attachment) => call<string>('save_attachment', { attachment }),
+  /** Saves through a native Save-as dialog that starts in Downloads: where it went, or `null`
+   *  when the dialog was cancelled. */
+  saveAttachment: (attachment: Attachment) => call<string | null>('save_attachment', { attachment }),
+  /** Opens a file with the system's default application for its type. */
+  openAttachment: (attachment: Attachment) => call<null>('open_attachment', { attachment }),
+  /** Copies an image to the clipboard as a picture (`not_supported` where the web view does it). */
+  copyImage: (attachment: Attachment) => call<null>('copy_image', { attachment }),
+  /** Quits the app (after the person confirmed a `quit-requested`). */
+  quitApp: () => call<null>('quit_app'),
   sendWithFiles: (
     conversationId: number,
     text: string,
@@ -194,6 +205,11 @@ export const api = {
 /** A clicked desktop notification: open this conversation at this message. */
 export function onOpenMessage(handler: (target: OpenMessage) => void): Promise<UnlistenFn> {
   return listen<OpenMessage>('open-message', (e) => handler(e.payload));
+}
+
+/** The tray's Quit (or closing the window) while others use the hosted server: confirm first. */
+export function onQuitRequested(handler: (request: QuitRequest) => void): Promise<UnlistenFn> {
+  return listen<QuitRequest>('quit-requested', (e) => handler(e.payload));
 }
 
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */

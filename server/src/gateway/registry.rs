@@ -167,6 +167,11 @@ impl Registry {
     pub fn user_connection_count(&self, user: UserId) -> usize {
         self.lock().by_user.get(&user).map_or(0, HashSet::len)
     }
+
+    /// The users with at least one live connection.
+    pub fn connected_users(&self) -> HashSet<UserId> {
+        self.lock().by_user.keys().copied().collect()
+    }
 }
 
 impl Fanout for Registry {
@@ -234,13 +239,17 @@ mod tests {
     async fn close_session_reaches_only_that_session() {
         let reg = Arc::new(Registry::default());
         let (a, rx_a) = reg.register(UserId(1), SessionId(10), 4);
-        let (_b, rx_b) = reg.register(UserId(1), SessionId(11), 4);
+        let (b, rx_b) = reg.register(UserId(1), SessionId(11), 4);
         assert_eq!(reg.user_connection_count(UserId(1)), 2);
+        assert_eq!(reg.connected_users(), HashSet::from([UserId(1)]));
         reg.session_revoked(SessionId(10));
         assert!(matches!(rx_a.recv().await, Mail::Close(r) if r.code == close::TOKEN_REVOKED));
         assert!(rx_b.take().is_none());
         drop(a);
         assert_eq!(reg.connection_count(), 1);
+        assert_eq!(reg.connected_users(), HashSet::from([UserId(1)]));
+        drop(b);
+        assert!(reg.connected_users().is_empty());
         assert_eq!(
             reg.close_session(
                 SessionId(10),

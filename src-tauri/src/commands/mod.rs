@@ -5,12 +5,14 @@
 //! Commands of one area live in a submodule of their own (registered in `lib.rs` like these).
 
 pub mod alerts;
+pub mod files;
 pub mod inbox;
 pub mod links;
 pub mod people;
 pub mod prefs;
 pub mod timeline;
 pub mod voice;
+pub mod window;
 
 use crate::error::CommandError;
 use crate::session::{AppState, AppStatus};
@@ -324,33 +326,6 @@ pub async fn attachment_data_url(
         "data:{content_type};base64,{}",
         base64::engine::general_purpose::STANDARD.encode(&bytes)
     ))
-}
-
-/// Saves an attachment into the user's Downloads folder (never overwriting a file there) and
-/// returns where it went.
-#[tauri::command]
-pub async fn save_attachment(
-    app: tauri::AppHandle,
-    state: State<'_, AppState>,
-    attachment: Attachment,
-) -> Result<String, CommandError> {
-    use tauri::Manager;
-    let engine = state.engine().await?;
-    let cached = engine.attachment_file(&attachment, false).await?;
-    let dir =
-        crate::downloads::downloads_dir(app.path().download_dir().ok(), app.path().home_dir().ok())
-            .ok_or_else(|| {
-                CommandError::new(
-                    "internal",
-                    "No Downloads folder and no home folder to save into",
-                )
-            })?;
-    let name = crate::downloads::safe_name(&attachment.name, attachment.id);
-    let target = crate::downloads::free_path(&dir, &name);
-    std::fs::create_dir_all(&dir)
-        .and_then(|_| std::fs::copy(&cached, &target))
-        .map_err(|e| CommandError::new("internal", format!("Cannot save the file: {e}")))?;
-    Ok(target.display().to_string())
 }
 
 /// A file picked, dropped or pasted in the web view: its name and bytes (base64).

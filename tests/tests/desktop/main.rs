@@ -1,12 +1,15 @@
 //! The desktop app, built and running under Xvfb, against a real server: register, see the
 //! signed-in view, restart and still be signed in (tokens in the OS keychain), log out, fail and then
 //! succeed to log in again; chat with a `jeco` CLI user (`chat`); native notifications, mute and
-//! the Settings dialog (`notify`). Screenshots go to `target/screenshots/`.
+//! the Settings dialog (`notify`); the image viewer, Save-as and opening files (`files`); the tray
+//! and closing to it (`tray`). Screenshots go to `target/screenshots/`.
 //!
 //! Run it with `scripts/e2e-desktop.sh`, which builds everything and provides the display, the D-Bus
 //! session and the unlocked keychain. See `tests/README.md`.
 
 mod chat;
+#[cfg(unix)]
+mod files;
 mod keychain;
 #[cfg(unix)]
 mod links;
@@ -14,6 +17,7 @@ mod notify;
 mod offline;
 mod team;
 mod timeline;
+#[cfg(unix)]
 mod tray;
 mod voice;
 mod window;

@@ -310,7 +310,7 @@ describe('chat view', () => {
     const chip = screen.getByTestId('attachment-file');
     expect(chip).toHaveTextContent('notes.pdf');
     expect(chip).toHaveTextContent('2.0 KiB');
-    await userEvent.click(within(chip).getByRole('button', { name: 'Save' }));
+    await userEvent.click(within(chip).getByRole('button', { name: 'Save notes.pdf' }));
     expect(await within(chip).findByText('Saved to /home/ada/Downloads/notes.pdf')).toBeInTheDocument();
   });
 

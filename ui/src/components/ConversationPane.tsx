@@ -3,6 +3,7 @@ import { api, Conversation, Message, ReadReceipt, TimelineItem, toCommandError, 
 import { conversationLabel, displayName } from './ChatView';
 import { Composer, Editing } from './Composer';
 import { Dialog } from './Dialog';
+import { ImageGallery } from './ImageViewer';
 import { plainText } from './markdown/plainText';
 import type { MessageActions } from './MessageItem';
 import { MuteToggle } from './MuteToggle';
@@ -479,6 +480,8 @@ export function ConversationPane({
             </div>
           </Dialog>
         )}
+        {/* Images open in a viewer that walks through the conversation's images. */}
+        <ImageGallery items={items} />
         {side?.kind === 'pins' && (
           <PinnedPanel
             conversationId={id}

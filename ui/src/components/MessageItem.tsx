@@ -2,6 +2,7 @@ import { memo, useMemo, useRef, useState } from 'react';
 import type { Message, TimelineItem, User } from '../api';
 import { displayName } from './ChatView';
 import { Attachments } from './Attachments';
+import { TipButton } from './TipButton';
 import { EmojiPicker } from './EmojiPicker';
 import { emojiLabel } from './emoji';
 import { time } from './timelineFormat';
@@ -236,88 +237,81 @@ export const MessageItem = memo(function MessageItem({
           aria-label={`Actions for ${sender}'s message`}
         >
           {QUICK_REACTIONS.map((emoji) => (
-            <button
+            <TipButton
               key={emoji}
-              type="button"
               className="icon"
               aria-label={`React ${emoji}`}
-              title={`React with ${emojiLabel(emoji)}`}
+              tip={`React with ${emojiLabel(emoji)}`}
               onClick={() => actions.react(item, emoji, true)}
             >
               {emoji}
-            </button>
+            </TipButton>
           ))}
-          <button
-            type="button"
+          <TipButton
             className="icon"
             ref={addReaction}
             aria-label="Add reaction"
-            title="Add reaction"
+            tip="Add reaction"
             aria-haspopup="dialog"
             aria-expanded={picking}
             onClick={() => setPicking((v) => !v)}
           >
             😊+
-          </button>
+          </TipButton>
           {synced && !inThread && (
-            <button
-              type="button"
+            <TipButton
               className="icon"
               aria-label="Reply"
               aria-keyshortcuts="R"
-              title="Reply"
+              tip="Reply"
               onClick={() => actions.reply(item)}
             >
               ↩
-            </button>
+            </TipButton>
           )}
           {synced && !inThread && (
-            <button
-              type="button"
+            <TipButton
               className="icon"
               aria-label="Reply in thread"
               aria-keyshortcuts="T"
-              title="Reply in thread"
+              tip="Reply in thread"
               onClick={() => actions.openThread(item)}
             >
               🧵
-            </button>
+            </TipButton>
           )}
           {synced && (
-            <button
-              type="button"
+            <TipButton
               className="icon"
               aria-label={m.pinned ? 'Unpin' : 'Pin'}
               aria-keyshortcuts="P"
-              title={m.pinned ? 'Unpin' : 'Pin'}
+              tip={m.pinned ? 'Unpin' : 'Pin'}
               onClick={() => actions.pin(item, !m.pinned)}
             >
               📌
-            </button>
+            </TipButton>
           )}
           {mine && (
             <>
-              <button
-                type="button"
+              <TipButton
                 className="icon"
                 aria-label="Edit"
                 aria-keyshortcuts="E"
-                title="Edit"
+                tip="Edit"
                 onClick={() => actions.edit(item)}
               >
                 ✎
-              </button>
+              </TipButton>
               <span className="actions-separator" aria-hidden="true" />
-              <button
-                type="button"
+              <TipButton
                 className="icon"
                 aria-label="Delete"
                 aria-haspopup="dialog"
-                title="Delete…"
+                tip="Delete…"
                 onClick={() => actions.remove(item)}
               >
                 🗑
-              </button>
+              </TipButton>
             </>
           )}
           {picking && (

@@ -14,6 +14,7 @@ function prefs(overrides: Partial<Preferences> = {}): Preferences {
     sounds: true,
     volume: 70,
     doNotDisturb: { mode: 'off' },
+    closeToTray: 'while_hosting',
     ...overrides,
   };
 }
@@ -77,6 +78,19 @@ describe('settings dialog', () => {
     expect(screen.getByTestId('dnd-status')).toHaveTextContent('Paused until you turn it off.');
     await userEvent.selectOptions(dnd, 'off');
     await waitFor(() => expect(saved().doNotDisturb).toEqual({ mode: 'off' }));
+  });
+
+  it('chooses what closing the window does, tray while hosting by default', async () => {
+    const { saved } = renderDialog();
+    const choice = await screen.findByLabelText('When the window is closed');
+    expect(choice).toHaveValue('while_hosting');
+    expect(screen.getByTestId('close-to-tray-hint')).toHaveTextContent('hosts the server for your team');
+    await userEvent.selectOptions(choice, 'always');
+    await waitFor(() => expect(saved().closeToTray).toBe('always'));
+    expect(screen.getByTestId('close-to-tray-hint')).toHaveTextContent('Quit is in the tray menu');
+    await userEvent.selectOptions(choice, 'never');
+    await waitFor(() => expect(saved()).toEqual(prefs({ closeToTray: 'never' })));
+    expect(screen.getByTestId('close-to-tray-hint')).toHaveTextContent('Closing the window quits');
   });
 
   it('undoes and explains a refused change', async () => {

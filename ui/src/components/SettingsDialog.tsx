@@ -1,5 +1,5 @@
 import { useEffect, useId, useState } from 'react';
-import { api, DoNotDisturb, Preferences, Sound, toCommandError } from '../api';
+import { api, CloseToTray, DoNotDisturb, Preferences, Sound, toCommandError } from '../api';
 import type { Theme } from '../theme';
 import { Dialog } from './Dialog';
 
@@ -46,7 +46,7 @@ function dndOf(choice: DndChoice, now: number, current: DoNotDisturb): DoNotDist
 
 /**
  * Settings: theme, desktop notifications (with or without the message text), alert sounds with
- * their volume and a test button, and do-not-disturb. Every change applies at once (saved by the
+ * their volume and a test button, do-not-disturb, and what closing the window does. Every change applies at once (saved by the
  * app in its data folder); a refused one is undone and explained. A `Dialog`: focus stays inside
  * (Tab cycles), Esc, × or "Done" closes it and gives the focus back.
  */
@@ -244,6 +244,30 @@ export function SettingsDialog({ theme, onTheme, onClose, now = Date.now }: Prop
                     ? `Paused until ${clock(dnd.untilMs)}.`
                     : 'Paused until you turn it off.'
                   : 'Notifications and sounds are on.'}
+              </p>
+            </section>
+
+            <section aria-labelledby={`${id}-window`}>
+              <h3 id={`${id}-window`}>Closing the window</h3>
+              <div className="setting-row">
+                <label htmlFor={`${id}-close`}>When the window is closed</label>
+                <select
+                  id={`${id}-close`}
+                  data-testid="close-to-tray"
+                  value={prefs.closeToTray}
+                  onChange={(e) => void change({ ...prefs, closeToTray: e.target.value as CloseToTray })}
+                >
+                  <option value="while_hosting">Keep running in the tray while hosting for others</option>
+                  <option value="always">Always keep running in the tray</option>
+                  <option value="never">Quit</option>
+                </select>
+              </div>
+              <p className="muted hint" data-testid="close-to-tray-hint">
+                {prefs.closeToTray === 'never'
+                  ? 'Closing the window quits Jeco Chat; you are asked first while others use the server it hosts.'
+                  : prefs.closeToTray === 'always'
+                    ? 'Jeco Chat stays in the tray, with its unread count; Quit is in the tray menu.'
+                    : 'While this computer hosts the server for your team, Jeco Chat stays in the tray so their chat goes on; otherwise closing the window quits.'}
               </p>
             </section>
           </>

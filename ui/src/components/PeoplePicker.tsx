@@ -85,7 +85,7 @@ export function PeoplePicker({ me, mode, onClose, onOpened }: Props) {
       onClose={onClose}
       testId="people-picker"
       footer={
-        <div className="row end">
+        <div className="picker-actions">
           <button
             type="button"
             className="secondary"
@@ -97,6 +97,7 @@ export function PeoplePicker({ me, mode, onClose, onOpened }: Props) {
           </button>
           <button
             type="button"
+            className="primary small"
             onClick={() => void start()}
             disabled={busy || picked.length === 0 || (group && !name.trim())}
             data-testid="picker-start"
@@ -176,7 +177,7 @@ export function PeoplePicker({ me, mode, onClose, onOpened }: Props) {
           <li key={u.id}>
             <button
               type="button"
-              className={`person${isPicked(u) ? ' picked' : ''}`}
+              className={`secondary person${isPicked(u) ? ' picked' : ''}`}
               aria-pressed={isPicked(u)}
               data-testid="person"
               onClick={() => toggle(u)}

@@ -236,6 +236,26 @@ async fn channel_browser_and_people_picker() -> Result<()> {
         .await?;
     set_theme(&app, "system").await?;
 
+    // A small window (800×600): the browser fits, with its rows readable.
+    app.set_window_size(800, 600).await?;
+    choose(&app, "team-plus", "browse-channels").await?;
+    app.wait_for_text(&row("design"), "2 members").await?;
+    let fits = app
+        .execute(
+            "const r = document.querySelector('[data-testid=channel-browser]').getBoundingClientRect();\
+             return r.right <= window.innerWidth && r.bottom <= window.innerHeight;",
+            serde_json::json!([]),
+        )
+        .await?;
+    ensure!(
+        fits == serde_json::Value::Bool(true),
+        "the channel browser does not fit an 800×600 window"
+    );
+    app.settle().await?;
+    app.screenshot(&screenshots.join("channel-browser-800.png"))
+        .await?;
+    close_dialog(&app, "channel-browser").await?;
+
     app.quit().await.context("closing the app")?;
     drop(driver);
     server.stop().await;

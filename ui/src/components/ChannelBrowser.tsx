@@ -89,7 +89,7 @@ export function ChannelBrowser({ team, creating = false, onClose, onOpened, onSe
         </>
       ) : (
         <section aria-label="Channel list" className="stack">
-          <div className="row">
+          <div className="channel-filter-row">
             <label htmlFor="channel-filter" className="visually-hidden">
               Find a channel
             </label>

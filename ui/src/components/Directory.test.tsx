@@ -305,6 +305,21 @@ describe('people picker', () => {
   });
 });
 
+describe('section "+" buttons', () => {
+  it('start a direct message or a group from their own section', async () => {
+    renderChat({
+      conversations: () => [conversation(7, 'direct', null), conversation(12, 'group', 'Crew')],
+      search_users: () => [GRACE],
+    });
+    await userEvent.click(await screen.findByRole('button', { name: 'New direct message' }));
+    await screen.findByRole('dialog', { name: 'New message' });
+    await userEvent.keyboard('{Escape}');
+    await userEvent.click(screen.getByRole('button', { name: 'New group' }));
+    const dialog = await screen.findByRole('dialog', { name: 'New group' });
+    expect(within(dialog).getByLabelText('Group name')).toBeInTheDocument();
+  });
+});
+
 describe('channel browser', () => {
   it('lists a team’s channels with topic and members, joins one and opens it', async () => {
     let joined = false;

@@ -90,9 +90,7 @@ export function PlusMenu({ label, items, testId }: Props) {
           }
         }}
       >
-        <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
-          <path d="M8 2v12M2 8h12" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
-        </svg>
+        <PlusIcon />
       </button>
       {open && (
         <ul ref={menu} id={menuId} role="menu" aria-label={label} className="menu" onKeyDown={onKeyDown}>
@@ -117,5 +115,14 @@ export function PlusMenu({ label, items, testId }: Props) {
         </ul>
       )}
     </div>
+  );
+}
+
+/** The "+" drawn (not a font glyph, so it is centred and crisp at any size). */
+export function PlusIcon() {
+  return (
+    <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
+      <path d="M8 2v12M2 8h12" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
+    </svg>
   );
 }

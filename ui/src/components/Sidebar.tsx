@@ -4,7 +4,7 @@ import { Conversation, PresenceStatus, Team, User } from '../api';
 import { ChannelBrowser } from './ChannelBrowser';
 import { conversationLabel } from './ChatView';
 import { PeoplePicker, PickerMode } from './PeoplePicker';
-import { PlusMenu } from './PlusMenu';
+import { PlusIcon, PlusMenu } from './PlusMenu';
 import { TeamStart, TeamStartDialog } from './TeamStartDialog';
 
 interface Props {
@@ -212,9 +212,23 @@ export function Sidebar({
       {SECTIONS.map(({ kind, title }) => {
         const items = kind === 'channel' ? loose : conversations.filter((c) => c.kind === kind);
         if (items.length === 0) return null;
+        const mode: PickerMode | null = kind === 'direct' ? 'direct' : kind === 'group' ? 'group' : null;
         return (
           <section key={kind}>
-            <h2>{title}</h2>
+            <div className="section-head">
+              <h2>{title}</h2>
+              {mode && (
+                <button
+                  type="button"
+                  className="icon-button plus-button"
+                  aria-label={mode === 'direct' ? 'New direct message' : 'New group'}
+                  title={mode === 'direct' ? 'New direct message' : 'New group'}
+                  onClick={() => setStarting({ kind: 'people', mode })}
+                >
+                  <PlusIcon />
+                </button>
+              )}
+            </div>
             <ul>{items.map(item)}</ul>
           </section>
         );

@@ -412,3 +412,113 @@ fn tiny_png(w: u32, h: u32) -> Vec<u8> {
     chunk(&mut png, b"IEND", &[]);
     png
 }
+
+/// A team with an invite code, made by its owner through the engine (the CLI joins teams; it
+/// does not run them).
+fn team_with_invite(server: &Server, root: &tempfile::TempDir) -> String {
+    use jeco_shared::teams::CreateInviteRequest;
+    let dir = root.path().join("owner");
+    server.runtime.block_on(async {
+        let owner = jeco_client::Engine::builder(&server.url)
+            .data_dir(&dir)
+            .token_store(std::sync::Arc::new(jeco_client::MemoryTokenStore::new()))
+            .build()
+            .unwrap();
+        owner.register("owner", PASSWORD, None).await.unwrap();
+        let team = owner.create_team("Analytical").await.unwrap();
+        let invite = owner
+            .create_invite(team.id, &CreateInviteRequest::default())
+            .await
+            .unwrap();
+        owner.shutdown();
+        invite.code
+    })
+}
+
+/// The `design` row of a `channels --json` answer (one team).
+fn design_row(listed: &Value) -> Value {
+    listed[0]["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .find(|c| c["name"] == "design")
+        .cloned()
+        .unwrap_or_else(|| panic!("no #design in {listed:#}"))
+}
+
+#[test]
+fn channels_are_created_browsed_joined_and_left() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let code = team_with_invite(&server, &root);
+    let (alice, bob) = (User::new(&root, "alice"), User::new(&root, "bob"));
+    alice.register(&server);
+    bob.register(&server);
+    alice.ok(&server, &["join", &code]);
+    bob.ok(&server, &["join", &code]);
+
+    // Alice makes a channel (one team: no --team needed); she is in it.
+    let created = alice.json(
+        &server,
+        &["create-channel", "#design", "--topic", "Gears and cards"],
+    );
+    assert_eq!(created["label"], "#design", "{created:#}");
+    assert_eq!(
+        created["channel"]["topic"], "Gears and cards",
+        "{created:#}"
+    );
+
+    // Bob browses: the channel, its topic and size, and that he is not in it.
+    let listed = bob.json(&server, &["channels"]);
+    assert_eq!(listed[0]["team"]["name"], "Analytical", "{listed:#}");
+    let row = design_row(&listed);
+    assert_eq!(row["topic"], "Gears and cards");
+    assert_eq!(row["member_count"], 1);
+    assert_eq!(row["joined"], false);
+    let human = bob.ok(&server, &["channels", "--team", "analytical"]);
+    let line = human
+        .lines()
+        .find(|l| l.contains("#design"))
+        .unwrap_or_else(|| panic!("{human}"));
+    assert!(
+        line.contains("1 member") && line.contains("Gears and cards") && !line.contains("joined"),
+        "{line}"
+    );
+
+    // He joins by name; it is among his conversations and counts him.
+    let joined = bob.ok(&server, &["join-channel", "design"]);
+    assert!(joined.contains("#design"), "{joined}");
+    let labels = |user: &User| -> Vec<String> {
+        user.json(&server, &["conversations"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["label"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(labels(&bob).contains(&"#design".to_owned()));
+    let row = design_row(&bob.json(&server, &["channels"]));
+    assert_eq!(
+        (row["member_count"].clone(), row["joined"].clone()),
+        (2.into(), true.into())
+    );
+
+    // And leaves again.
+    let left = bob.ok(&server, &["leave", "#design"]);
+    assert_eq!(left.trim(), "left #design");
+    assert!(!labels(&bob).contains(&"#design".to_owned()));
+    let row = design_row(&bob.json(&server, &["channels"]));
+    assert_eq!(row["member_count"], 1);
+
+    // #general is left by leaving the team; an unknown channel or team is named in the error.
+    let out = bob.run_with(&server, &["--json", "leave", "#general"], "");
+    assert!(!out.status.success());
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "conflict", "{error}");
+    let out = bob.run_with(&server, &["join-channel", "#nowhere"], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("#nowhere"));
+    let out = bob.run_with(&server, &["--json", "channels", "--team", "Difference"], "");
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "not_found", "{error}");
+}

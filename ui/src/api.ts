@@ -177,6 +177,14 @@ export const api = {
   cancelContactRequest: (requestId: number) => call<null>('cancel_contact_request', { requestId }),
   removeContact: (userId: number) => call<null>('remove_contact', { userId }),
 
+  // The channel browser and the people picker (src-tauri/src/commands/directory.rs): online only.
+  teamChannels: (teamId: number) => call<Channel[]>('team_channels', { teamId }),
+  joinChannel: (conversationId: number) => call<Conversation>('join_channel', { conversationId }),
+  leaveConversation: (conversationId: number) => call<null>('leave_conversation', { conversationId }),
+  searchUsers: (query: string) => call<User[]>('search_users', { query }),
+  createGroup: (name: string, memberIds: number[]) => call<Conversation>('create_group', { name, memberIds }),
+  openDirectUser: (userId: number) => call<Conversation>('open_direct_user', { userId }),
+
   // The notifications panel (from the cache; marking read needs the server).
   inbox: (limit = 50) => call<InboxItem[]>('inbox', { limit }),
   markInboxRead: (id: number) => call<number>('mark_inbox_read', { id }),

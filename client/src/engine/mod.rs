@@ -19,6 +19,7 @@
 //! a listener that falls behind (`RecvError::Lagged`) re-reads everything and misses nothing.
 
 mod deliver;
+mod directory;
 mod inbox;
 mod media;
 mod network;

@@ -132,8 +132,8 @@ async fn every_rest_call_the_engine_makes_is_answered_as_the_engine_reads_it() {
     ada.learn_users([bob_me.id]).await;
 
     // ---- teams: CreateTeam, CreateChannel, TeamMembers, AddTeamMember, SetTeamRole,
-    // CreateInvite, Invites, RevokeInvite, JoinInvite, JoinChannel, GetTeam, TransferTeam,
-    // RemoveTeamMember
+    // CreateInvite, Invites, RevokeInvite, JoinInvite, Channels, JoinChannel,
+    // RemoveConversationMember (leaving), GetTeam, TransferTeam, RemoveTeamMember
     let team = ada.create_team("Analytical").await.unwrap();
     let channel = ada
         .create_channel(
@@ -159,7 +159,13 @@ async fn every_rest_call_the_engine_makes_is_answered_as_the_engine_reads_it() {
     assert_eq!(ada.invites(team.id).await.unwrap()[0].id, invite.id);
     let joined = bob.join_invite(&invite.code).await.unwrap();
     assert_eq!(joined.id, team.id);
+    let listed = bob.team_channels(team.id).await.expect("Channels");
+    assert!(listed.iter().any(|c| c.id == channel.id && !c.joined));
     bob.join_channel(channel.id).await.expect("JoinChannel");
+    bob.leave_conversation(channel.id)
+        .await
+        .expect("RemoveConversationMember");
+    assert!(bob.search_users("ad").await.unwrap()[0].id == ada_me.id);
     ada.revoke_invite(team.id, invite.id).await.unwrap();
     ada.set_team_role(team.id, bob_me.id, MemberRole::Admin)
         .await

@@ -2,6 +2,7 @@
 //! One test binary (links once); one module per concern.
 
 mod auth;
+mod directory;
 mod endpoints;
 mod mute;
 mod profile;

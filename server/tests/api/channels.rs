@@ -819,3 +819,82 @@ async fn archived_channels_take_no_reactions_or_pins() {
     )
     .await;
 }
+
+/// What the channel browser shows: each public channel with its topic and member count, and
+/// whether the caller is in it — kept true as people join and leave.
+#[tokio::test]
+async fn the_channel_list_counts_members_as_they_join_and_leave() {
+    let s = TestServer::start().await;
+    let owner = s.register("owner").await;
+    let bob = s.register("bob").await;
+    let (o, b) = (owner.access_token.as_str(), bob.access_token.as_str());
+    let (t, _general) = team(&s, o, "Rocket").await;
+    add_to_team(&s, o, t, bob.user.id.0, "member").await;
+    let design = s
+        .ok(
+            Method::POST,
+            &format!("/api/v1/teams/{t}/channels"),
+            Some(json!({"name": "design", "topic": "Pixels"})),
+            o,
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let seen = listed_channel(&s, b, t, design).await;
+    assert_eq!(seen["topic"], "Pixels");
+    assert_eq!(seen["member_count"], 1);
+    assert_eq!(seen["joined"], false);
+    assert_eq!(seen["private"], false);
+
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{design}/join"),
+        None,
+        b,
+        200,
+    )
+    .await;
+    let seen = listed_channel(&s, b, t, design).await;
+    assert_eq!(
+        (seen["member_count"].as_i64(), seen["joined"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert_eq!(listed_channel(&s, o, t, design).await["member_count"], 2);
+
+    // Leaving is removing oneself; the list agrees at once, for both.
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/conversations/{design}/members/{}", bob.user.id.0),
+        None,
+        b,
+        204,
+    )
+    .await;
+    let seen = listed_channel(&s, b, t, design).await;
+    assert_eq!(
+        (seen["member_count"].as_i64(), seen["joined"].as_bool()),
+        (Some(1), Some(false))
+    );
+    assert_eq!(listed_channel(&s, o, t, design).await["member_count"], 1);
+}
+
+/// The row for `channel` in team `team`'s channel list, as `token`'s user sees it.
+async fn listed_channel(s: &TestServer, token: &str, team: i64, channel: i64) -> serde_json::Value {
+    let listed = s
+        .ok(
+            Method::GET,
+            &format!("/api/v1/teams/{team}/channels"),
+            None,
+            token,
+            200,
+        )
+        .await;
+    listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == channel)
+        .cloned()
+        .unwrap_or_else(|| panic!("channel {channel} not listed: {listed}"))
+}

@@ -5,6 +5,7 @@
 //! Commands of one area live in a submodule of their own (registered in `lib.rs` like these).
 
 pub mod alerts;
+pub mod directory;
 pub mod files;
 pub mod inbox;
 pub mod links;

@@ -7,6 +7,7 @@
 //! Run it with `scripts/e2e-desktop.sh`, which builds everything and provides the display, the D-Bus
 //! session and the unlocked keychain. See `tests/README.md`.
 
+mod channels;
 mod chat;
 #[cfg(unix)]
 mod files;

@@ -44,14 +44,15 @@ async fn profile_team_invite_and_roles() -> Result<()> {
     app.wait_for_text("[data-testid=open-profile]", "Tess Ogden")
         .await?;
 
-    // A team, and an invitation code for it.
-    app.fill(&app.wait_for("#new-team-input").await?, "Skunkworks")
+    // A team (from the sidebar's "+" menu), and an invitation code for it.
+    app.click(&app.wait_for("[data-testid=start-plus]").await?)
         .await?;
-    app.click(
-        &app.wait_for("[data-testid=new-team] button[type=submit]")
-            .await?,
-    )
-    .await?;
+    app.click(&app.wait_for("[data-testid=start-team]").await?)
+        .await?;
+    app.fill(&app.wait_for("#create-team-input").await?, "Skunkworks")
+        .await?;
+    app.click(&app.wait_for("[data-testid=create-team-submit]").await?)
+        .await?;
     app.wait_for_text("[data-testid=conversation-title]", "#general")
         .await?;
     app.click(&app.wait_for("[data-testid=manage-team]").await?)

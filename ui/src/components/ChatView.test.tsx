@@ -183,30 +183,6 @@ describe('chat view', () => {
     await waitFor(() => expect(screen.queryByTestId('offline-banner')).not.toBeInTheDocument());
   });
 
-  it('opens a direct message by username and reports an unknown one', async () => {
-    let list: Conversation[] = [];
-    const calls = renderChat({
-      conversations: () => list,
-      timeline: () => ({ items: [], has_more_before: false }),
-      open_direct: (args) => {
-        if (args.username === 'nobody') throw { code: 'not_found', message: 'There is no user @nobody.' };
-        list = [conversation()];
-        return list[0];
-      },
-    });
-    const form = await screen.findByTestId('new-dm');
-    await userEvent.type(within(form).getByLabelText('Direct message'), 'nobody{Enter}');
-    expect(await within(form).findByRole('alert')).toHaveTextContent('There is no user @nobody.');
-
-    await userEvent.clear(within(form).getByLabelText('Direct message'));
-    await userEvent.type(within(form).getByLabelText('Direct message'), 'grace{Enter}');
-    expect(await screen.findByTestId('conversation-title')).toHaveTextContent('@grace');
-    expect(calls.filter((c) => c.cmd === 'open_direct').map((c) => c.args.username)).toEqual([
-      'nobody',
-      'grace',
-    ]);
-  });
-
   it('searches messages (cache and server merged) and opens the hit', async () => {
     const calls = renderChat({
       conversations: () => [conversation(), conversation({ id: 8, kind: 'channel', name: 'general' })],

@@ -235,23 +235,6 @@ describe('team administration', () => {
     await userEvent.click(within(dialog).getByRole('button', { name: 'Create channel' }));
     expect(await within(dialog).findByRole('alert')).toHaveTextContent('Only the team’s owner or admins');
   });
-
-  it('creates a team from the sidebar and opens its #general', async () => {
-    let made = false;
-    const calls = renderChat({
-      create_team: () => {
-        made = true;
-        return team();
-      },
-      teams: () => (made ? [team()] : []),
-      conversations: () => (made ? [channel(9, 'general')] : []),
-      timeline: () => ({ items: [], has_more_before: false }),
-    });
-    await userEvent.type(await screen.findByLabelText('Create a team'), 'Analytical Engines');
-    await userEvent.click(screen.getByRole('button', { name: 'Create' }));
-    expect(await screen.findByTestId('conversation-title')).toHaveTextContent('#general');
-    expect(calls.find((c) => c.cmd === 'create_team')?.args).toEqual({ name: 'Analytical Engines' });
-  });
 });
 
 describe('contacts', () => {

@@ -1,6 +1,11 @@
-import { FormEvent, useState } from 'react';
-import { api, Conversation, PresenceStatus, Team, toCommandError, User } from '../api';
+import { ReactNode, useState } from 'react';
+import { createPortal } from 'react-dom';
+import { Conversation, PresenceStatus, Team, User } from '../api';
+import { ChannelBrowser } from './ChannelBrowser';
 import { conversationLabel } from './ChatView';
+import { PeoplePicker, PickerMode } from './PeoplePicker';
+import { PlusIcon, PlusMenu } from './PlusMenu';
+import { TeamStart, TeamStartDialog } from './TeamStartDialog';
 
 interface Props {
   me: number;
@@ -30,9 +35,16 @@ const SECTIONS: { kind: Conversation['kind']; title: string }[] = [
   { kind: 'direct', title: 'Direct messages' },
 ];
 
+/** What a "+" opened: the people picker, a team's channel browser, or a team dialog. */
+type Starting =
+  | { kind: 'people'; mode: PickerMode }
+  | { kind: 'channels'; team: Team; creating: boolean }
+  | { kind: 'team'; mode: TeamStart };
+
 /** Conversations by kind (most recently active first) — channels under their team — with unread and
- * mention badges, and the ways to start something: a direct message by username, joining a team by
- * invite code, creating a team, and the contacts list. */
+ * mention badges, and the ways to start something, each behind a "+" menu and a dialog (no
+ * permanent forms): a direct message or a group from the people picker, a team's channel browser,
+ * creating or joining a team; and the contacts list. */
 export function Sidebar({
   me,
   users,
@@ -47,6 +59,7 @@ export function Sidebar({
   presence,
   live = true,
 }: Props) {
+  const [starting, setStarting] = useState<Starting | null>(null);
   const item = (c: Conversation) => {
     const label = conversationLabel(c, me, users);
     const peer = c.kind === 'direct' ? c.members.find((m) => m.user_id !== me)?.user_id : undefined;
@@ -94,35 +107,103 @@ export function Sidebar({
       </li>
     );
   };
+  // The dialogs go to the end of the body, not inside the sidebar: its styles (a dark panel with
+  // small uppercase headings) must not reach them, and a narrow window that hides it must not.
+  const close = () => setStarting(null);
+  const startDialog = (s: Starting): ReactNode => {
+    switch (s.kind) {
+      case 'people':
+        return <PeoplePicker me={me} mode={s.mode} onClose={close} onOpened={onOpened} />;
+      case 'channels':
+        return (
+          <ChannelBrowser
+            team={s.team}
+            creating={s.creating}
+            onClose={close}
+            onOpened={onOpened}
+            onSelect={onSelect}
+          />
+        );
+      case 'team':
+        return <TeamStartDialog mode={s.mode} onClose={close} onOpened={onOpened} />;
+    }
+  };
   const known = new Set(teams.map((t) => t.id));
   const channels = conversations.filter((c) => c.kind === 'channel');
   // Channels of a team the cache does not know yet (it arrives with the next sync) stay visible.
   const loose = channels.filter((c) => !c.channel || !known.has(c.channel.team_id));
   return (
     <nav className="sidebar" aria-label="Conversations">
+      <div className="section-head">
+        <h2>Chats</h2>
+        <PlusMenu
+          label="New conversation or team"
+          testId="start-plus"
+          items={[
+            {
+              label: 'New message',
+              testId: 'start-direct',
+              onSelect: () => setStarting({ kind: 'people', mode: 'direct' }),
+            },
+            {
+              label: 'New group',
+              testId: 'start-group',
+              onSelect: () => setStarting({ kind: 'people', mode: 'group' }),
+            },
+            {
+              label: 'Create a team',
+              testId: 'start-team',
+              onSelect: () => setStarting({ kind: 'team', mode: 'create' }),
+            },
+            {
+              label: 'Join a team',
+              testId: 'start-join-team',
+              onSelect: () => setStarting({ kind: 'team', mode: 'join' }),
+            },
+          ]}
+        />
+      </div>
       {teams.map((team) => {
         const items = channels.filter((c) => c.channel?.team_id === team.id);
         return (
           <section key={`team-${team.id}`} aria-label={team.name} data-testid="team-section">
             <div className="section-head">
               <h2>{team.name}</h2>
-              {onManageTeam && (
-                <button
-                  type="button"
-                  className="icon-button"
-                  aria-label={`Manage ${team.name}`}
-                  title="Members, invites and channels"
-                  data-testid="manage-team"
-                  onClick={() => onManageTeam(team)}
-                >
-                  <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
-                    <path d="M2 4h12M2 8h12M2 12h12" stroke="currentColor" strokeWidth="1.5" />
-                    <circle cx="5" cy="4" r="2" fill="currentColor" />
-                    <circle cx="11" cy="8" r="2" fill="currentColor" />
-                    <circle cx="7" cy="12" r="2" fill="currentColor" />
-                  </svg>
-                </button>
-              )}
+              <span className="section-actions">
+                <PlusMenu
+                  label={`Channels of ${team.name}`}
+                  testId="team-plus"
+                  items={[
+                    {
+                      label: 'Browse channels',
+                      testId: 'browse-channels',
+                      onSelect: () => setStarting({ kind: 'channels', team, creating: false }),
+                    },
+                    {
+                      label: 'Create a channel',
+                      testId: 'new-channel',
+                      onSelect: () => setStarting({ kind: 'channels', team, creating: true }),
+                    },
+                  ]}
+                />
+                {onManageTeam && (
+                  <button
+                    type="button"
+                    className="icon-button"
+                    aria-label={`Manage ${team.name}`}
+                    title="Members, invites and channels"
+                    data-testid="manage-team"
+                    onClick={() => onManageTeam(team)}
+                  >
+                    <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
+                      <path d="M2 4h12M2 8h12M2 12h12" stroke="currentColor" strokeWidth="1.5" />
+                      <circle cx="5" cy="4" r="2" fill="currentColor" />
+                      <circle cx="11" cy="8" r="2" fill="currentColor" />
+                      <circle cx="7" cy="12" r="2" fill="currentColor" />
+                    </svg>
+                  </button>
+                )}
+              </span>
             </div>
             <ul>{items.map(item)}</ul>
           </section>
@@ -131,9 +212,23 @@ export function Sidebar({
       {SECTIONS.map(({ kind, title }) => {
         const items = kind === 'channel' ? loose : conversations.filter((c) => c.kind === kind);
         if (items.length === 0) return null;
+        const mode: PickerMode | null = kind === 'direct' ? 'direct' : kind === 'group' ? 'group' : null;
         return (
           <section key={kind}>
-            <h2>{title}</h2>
+            <div className="section-head">
+              <h2>{title}</h2>
+              {mode && (
+                <button
+                  type="button"
+                  className="icon-button plus-button"
+                  aria-label={mode === 'direct' ? 'New direct message' : 'New group'}
+                  title={mode === 'direct' ? 'New direct message' : 'New group'}
+                  onClick={() => setStarting({ kind: 'people', mode })}
+                >
+                  <PlusIcon />
+                </button>
+              )}
+            </div>
             <ul>{items.map(item)}</ul>
           </section>
         );
@@ -143,30 +238,6 @@ export function Sidebar({
           Contacts and requests
         </button>
       )}
-      <StartForm
-        label="Direct message"
-        placeholder="username"
-        button="Open"
-        testId="new-dm"
-        run={(value) => api.openDirect(value)}
-        onDone={onOpened}
-      />
-      <StartForm
-        label="Join a team"
-        placeholder="invite code"
-        button="Join"
-        testId="join-team"
-        run={async (value) => generalOf(await api.joinInvite(value))}
-        onDone={onOpened}
-      />
-      <StartForm
-        label="Create a team"
-        placeholder="team name"
-        button="Create"
-        testId="new-team"
-        run={async (value) => generalOf(await api.createTeam(value))}
-        onDone={onOpened}
-      />
       {onOpenSettings && (
         <button
           type="button"
@@ -179,71 +250,7 @@ export function Sidebar({
           <span aria-hidden="true">⚙</span> Settings
         </button>
       )}
+      {starting && createPortal(startDialog(starting), document.body)}
     </nav>
-  );
-}
-
-/** A team's #general, once the engine has it. */
-async function generalOf(team: Team): Promise<Conversation> {
-  const list = await api.conversations();
-  const general = list.find((c) => c.id === team.default_channel_id);
-  if (!general) throw { code: 'not_found', message: 'The team has no #general channel.' };
-  return general;
-}
-
-function StartForm(props: {
-  label: string;
-  placeholder: string;
-  button: string;
-  testId: string;
-  run: (value: string) => Promise<Conversation>;
-  onDone: (c: Conversation) => void;
-}) {
-  const [value, setValue] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const id = `${props.testId}-input`;
-
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    if (!value.trim()) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const c = await props.run(value.trim());
-      setValue('');
-      props.onDone(c);
-    } catch (err) {
-      const e2 = toCommandError(err);
-      setError(
-        e2.code === 'server_unreachable' ? 'This needs the server, which is not reachable now.' : e2.message,
-      );
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  return (
-    <form className="start-form" onSubmit={submit} data-testid={props.testId}>
-      <label htmlFor={id}>{props.label}</label>
-      <div className="row">
-        <input
-          id={id}
-          value={value}
-          placeholder={props.placeholder}
-          onChange={(e) => setValue(e.target.value)}
-          disabled={busy}
-          autoComplete="off"
-        />
-        <button type="submit" className="secondary small" disabled={busy || !value.trim()}>
-          {props.button}
-        </button>
-      </div>
-      {error && (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      )}
-    </form>
   );
 }

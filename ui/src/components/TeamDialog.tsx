@@ -1,5 +1,5 @@
 import { FormEvent, useCallback, useEffect, useState } from 'react';
-import { api, Invite, MemberRole, Team, TeamMember, toCommandError } from '../api';
+import { api, Conversation, Invite, MemberRole, Team, TeamMember, toCommandError } from '../api';
 import { Avatar } from './Avatar';
 import { displayName } from './ChatView';
 import { Dialog } from './Dialog';
@@ -23,7 +23,7 @@ const EXPIRY: { label: string; secs: number | null }[] = [
   { label: '7 days', secs: 7 * 86400 },
 ];
 
-function explain(e: unknown): string {
+export function explain(e: unknown): string {
   const err = toCommandError(e);
   if (err.code === 'server_unreachable') return 'This needs the server, which is not reachable now.';
   if (err.code === 'forbidden') return 'Only the team’s owner or admins can do that.';
@@ -72,9 +72,9 @@ export function TeamDialog({ team, me, onClose, onChanged, onOpenChannel }: Prop
         {tab === 'channels' && (
           <NewChannel
             team={team}
-            onCreated={(id) => {
+            onCreated={(c) => {
               onChanged();
-              onOpenChannel(id);
+              onOpenChannel(c.id);
               onClose();
             }}
           />
@@ -332,7 +332,8 @@ function Invites({ team }: { team: Team }) {
   );
 }
 
-function NewChannel({ team, onCreated }: { team: Team; onCreated: (conversationId: number) => void }) {
+/** The form that makes a channel (in the team dialog's Channels tab and the channel browser). */
+export function NewChannel({ team, onCreated }: { team: Team; onCreated: (channel: Conversation) => void }) {
   const [name, setName] = useState('');
   const [topic, setTopic] = useState('');
   const [isPrivate, setPrivate] = useState(false);
@@ -346,7 +347,7 @@ function NewChannel({ team, onCreated }: { team: Team; onCreated: (conversationI
     setError(null);
     try {
       const channel = await api.createChannel(team.id, name, isPrivate, topic.trim() || null);
-      onCreated(channel.id);
+      onCreated(channel);
     } catch (err) {
       setError(explain(err));
       setBusy(false);

@@ -182,7 +182,7 @@ async fn find_user(app: &App, username: &str) -> anyhow::Result<User> {
     }
 }
 
-fn print_conversation(app: &App, c: &Conversation, what: &str) {
+pub fn print_conversation(app: &App, c: &Conversation, what: &str) {
     let name = label(&app.engine, c);
     if app.out.json {
         app.out

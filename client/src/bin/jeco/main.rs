@@ -9,6 +9,7 @@
 
 mod account;
 mod app;
+mod channels;
 mod follow;
 mod output;
 mod read;
@@ -110,6 +111,39 @@ enum Command {
     Join {
         #[arg(value_name = "INVITE_CODE")]
         code: String,
+    },
+    /// Browse channels: every team's (or one team's), with topic, members and whether you are in.
+    Channels {
+        /// Only this team (name or id).
+        #[arg(long, value_name = "TEAM")]
+        team: Option<String>,
+    },
+    /// Create a channel in a team; you are in it at once.
+    CreateChannel {
+        /// The channel's name (with or without #).
+        name: String,
+        /// The team (name or id); needed when you are in several.
+        #[arg(long, value_name = "TEAM")]
+        team: Option<String>,
+        /// What the channel is about.
+        #[arg(long, value_name = "TEXT")]
+        topic: Option<String>,
+        /// Only people added can see it.
+        #[arg(long)]
+        private: bool,
+    },
+    /// Join a public channel of one of your teams.
+    JoinChannel {
+        /// #name, name or id (`jeco channels` lists them).
+        channel: String,
+        /// The team (name or id), when several have a channel of that name.
+        #[arg(long, value_name = "TEAM")]
+        team: Option<String>,
+    },
+    /// Leave a channel or group (a team's #general is left by leaving the team).
+    Leave {
+        /// Id, #channel or group name.
+        conversation: String,
     },
     /// Send a message (text from the arguments, or all of stdin when there are none or it is `-`).
     Send {
@@ -287,6 +321,17 @@ async fn run(app: &App, command: Command) -> anyhow::Result<()> {
         Command::CreateGroup { name, members } => account::create_group(app, &name, &members).await,
         Command::Dm { username } => account::dm(app, &username).await,
         Command::Join { code } => account::join(app, &code).await,
+        Command::Channels { team } => channels::browse(app, team.as_deref()).await,
+        Command::CreateChannel {
+            name,
+            team,
+            topic,
+            private,
+        } => channels::create(app, &name, team.as_deref(), topic, private).await,
+        Command::JoinChannel { channel, team } => {
+            channels::join(app, &channel, team.as_deref()).await
+        }
+        Command::Leave { conversation } => channels::leave(app, &conversation).await,
         Command::Send {
             conversation,
             text,

@@ -51,7 +51,9 @@ fn message(conversation: i64, seq: i64) -> Message {
         client_id: format!("c{id}"),
         text: text.join(" "),
         reply_to: None,
+        thread_only: false,
         reply_count: 0,
+        last_repliers: Vec::new(),
         created_at: format!(
             "2026-11-{:02}T10:{:02}:{:02}Z",
             1 + seq / 3600 % 28,

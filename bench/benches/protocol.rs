@@ -20,6 +20,7 @@ fn user() -> User {
         bio: Some("Writes Rust, drinks tea.".into()),
         status_text: Some("in a meeting".into()),
         is_admin: false,
+        deactivated: false,
         created_at: "2026-11-23T10:15:00Z".into(),
         avatar: None,
     }

@@ -85,6 +85,7 @@ fn appends(c: &mut Criterion) {
                                     "message number {n} about the quarterly release plan"
                                 ),
                                 reply_to: None,
+                                thread_only: false,
                                 mentions: MentionSet::default(),
                                 attachments: Vec::new(),
                                 notify: NotifyPlan::none(),

@@ -685,6 +685,7 @@ async fn send_stream(
             client_id: client_id(k, n, sent_us),
             text: message_text(&plan.text, sent_us, &mut rng),
             reply_to: None,
+            thread_only: false,
             attachment_ids: Vec::new(),
         };
         let text = serde_json::to_string(&frame).unwrap_or_default();
@@ -724,7 +725,9 @@ mod tests {
             client_id: "0.5.1700000000000000".into(),
             text: text.into(),
             reply_to: None,
+            thread_only: false,
             reply_count: 0,
+            last_repliers: Vec::new(),
             created_at: "2026-01-01T00:00:00Z".into(),
             edited_at: None,
             deleted: false,

@@ -29,6 +29,7 @@ use jeco_shared::messages::{
 use jeco_shared::notifications::NotificationPage;
 use jeco_shared::search::SearchPage;
 use jeco_shared::teams::{JoinInviteRequest, Team, TeamList};
+use jeco_shared::two_factor::SignInOutcome;
 use jeco_shared::users::{User, UserPage};
 use jeco_shared::{AttachmentId, ConversationId, ErrorBody, ErrorCode, MessageId, UserId};
 pub use reqwest::Method;
@@ -131,13 +132,14 @@ impl ApiClient {
         self.send_typed::<GetHealth>(None, &(), &(), &[]).await
     }
 
-    /// `POST /auth/register` — creates an account and signs it in.
-    pub async fn register(&self, body: &RegisterRequest) -> Result<TokenResponse, ApiError> {
+    /// `POST /auth/register` — creates an account and signs it in (or, where the server requires
+    /// two-factor, answers the set-up challenge).
+    pub async fn register(&self, body: &RegisterRequest) -> Result<SignInOutcome, ApiError> {
         self.send_typed::<Register>(None, &(), body, &[]).await
     }
 
-    /// `POST /auth/login`
-    pub async fn login(&self, body: &LoginRequest) -> Result<TokenResponse, ApiError> {
+    /// `POST /auth/login` — tokens, or the two-factor step to take.
+    pub async fn login(&self, body: &LoginRequest) -> Result<SignInOutcome, ApiError> {
         self.send_typed::<Login>(None, &(), body, &[]).await
     }
 
@@ -194,6 +196,16 @@ impl ApiClient {
         body: &E::Request,
     ) -> Result<E::Response, ApiError> {
         self.send_typed::<E>(Some(token), params, body, &[]).await
+    }
+
+    /// Calls endpoint `E` without a token: the few that serve someone who cannot sign in
+    /// (asking for and confirming a password reset).
+    pub async fn send_anonymous<E: Endpoint>(
+        &self,
+        params: &E::Params,
+        body: &E::Request,
+    ) -> Result<E::Response, ApiError> {
+        self.send_typed::<E>(None, params, body, &[]).await
     }
 
     /// [`Self::call`] with a query string (history pages, search).

@@ -31,10 +31,11 @@ pub use address::ServerAddress;
 pub use api::{ApiClient, ApiError};
 pub use engine::{
     AVATAR_FILE_MAX, ConnectionState, Engine, EngineBuilder, EngineError, EngineEvent, FileToSend,
-    ItemState, SearchResult, Thread, Timeline, TimelineItem, Timing, server_dir_name,
+    ItemState, SearchResult, Thread, ThreadEntry, Timeline, TimelineItem, Timing, TwoFactorOff,
+    server_dir_name,
 };
 pub use outbox::{MessageRef, OutboxItem, OutboxState};
-pub use session::{Client, ClientBuilder, ClientError};
+pub use session::{Client, ClientBuilder, ClientError, SignInStep, TwoFactorDone, TwoFactorProof};
 pub use sync::{SyncConnection, SyncError, SyncEvent, SyncState};
 pub use tokens::{FileTokenStore, MemoryTokenStore, StoredTokens, TokenStore, TokenStoreError};
 

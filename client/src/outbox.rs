@@ -45,6 +45,9 @@ pub enum OutboxOp {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
+        /// A thread reply kept out of the channel (see `jeco_shared::messages::Message`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        thread_only: bool,
         /// Files to upload first; the message is sent once all of them are uploaded.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<PendingUpload>,

@@ -17,6 +17,11 @@ use crate::sync::{self, SyncConnection, SyncError, SyncOptions};
 use crate::tokens::{MemoryTokenStore, StoredTokens, TokenStore, TokenStoreError};
 use jeco_shared::ErrorCode;
 use jeco_shared::auth::{LoginRequest, RegisterRequest, TokenResponse};
+use jeco_shared::endpoints::{ConfirmLoginCode, LoginTwoFactor, RequestLoginCode};
+use jeco_shared::two_factor::{
+    ConfirmLoginCodeRequest, LoginCodeRequest, SignInOutcome, TwoFactorChallenge,
+    TwoFactorLoginRequest, TwoFactorSetupChallenge,
+};
 use jeco_shared::users::User;
 use std::sync::Arc;
 
@@ -38,6 +43,63 @@ pub enum ClientError {
     /// session was revoked).
     #[error("not signed in")]
     NotSignedIn,
+    /// [`Client::login`] or [`Client::register`] reached an account that needs a two-factor
+    /// code (or must set two-factor up first); sign in with [`Client::sign_in`] instead, which
+    /// answers the challenge to complete.
+    #[error("this account needs a two-factor code to sign in")]
+    TwoFactorRequired,
+}
+
+/// Where a first sign-in step (password, or mailed code) led.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInStep {
+    /// Signed in; the tokens are saved.
+    SignedIn(User),
+    /// Ask for a code from the authenticator app (or a recovery code), then
+    /// [`Client::complete_two_factor`] with this challenge.
+    TwoFactorRequired(TwoFactorChallenge),
+    /// The server requires two-factor and the account has none: show the enrolment's secret (as
+    /// text and as a QR code of its `otpauth_uri`), ask for the app's first code, then
+    /// [`Client::complete_two_factor`]; the answer carries the recovery codes to show once.
+    TwoFactorSetupRequired(TwoFactorSetupChallenge),
+}
+
+/// The second factor given to [`Client::complete_two_factor`].
+#[derive(Clone, PartialEq, Eq)]
+pub enum TwoFactorProof {
+    /// The 6 digits the authenticator app shows.
+    Code(String),
+    /// One of the account's recovery codes (case and dashes do not matter).
+    RecoveryCode(String),
+}
+
+impl std::fmt::Debug for TwoFactorProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Code(_) => "Code([redacted])",
+            Self::RecoveryCode(_) => "RecoveryCode([redacted])",
+        })
+    }
+}
+
+/// A sign-in completed by its second factor.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TwoFactorDone {
+    pub user: User,
+    /// New recovery codes when the sign-in set two-factor up (show them once); else empty.
+    pub recovery_codes: Vec<String>,
+    /// Unused recovery codes left.
+    pub recovery_codes_left: u32,
+}
+
+impl std::fmt::Debug for TwoFactorDone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwoFactorDone")
+            .field("user", &self.user.username)
+            .field("recovery_codes", &self.recovery_codes.len())
+            .field("recovery_codes_left", &self.recovery_codes_left)
+            .finish()
+    }
 }
 
 impl ClientError {
@@ -46,7 +108,7 @@ impl ClientError {
         match self {
             Self::Api(e) => e.code(),
             Self::Sync(e) => e.code(),
-            Self::NotSignedIn => Some(ErrorCode::Unauthorized),
+            Self::NotSignedIn | Self::TwoFactorRequired => Some(ErrorCode::Unauthorized),
             Self::Address(_) | Self::Tokens(_) => None,
         }
     }
@@ -135,18 +197,94 @@ impl Client {
                 .filter(|n| !n.is_empty())
                 .map(str::to_owned),
         };
-        let response = self.api.register(&body).await?;
-        self.adopt(&response)
+        let outcome = self.api.register(&body).await?;
+        match self.step(outcome)? {
+            SignInStep::SignedIn(user) => Ok(user),
+            _ => Err(ClientError::TwoFactorRequired),
+        }
     }
 
-    /// Signs in.
+    /// Signs in with a password, for accounts without two-factor; one that needs a code is
+    /// [`ClientError::TwoFactorRequired`] (use [`Self::sign_in`] for those).
     pub async fn login(&self, username: &str, password: &str) -> Result<User, ClientError> {
+        match self.sign_in(username, password).await? {
+            SignInStep::SignedIn(user) => Ok(user),
+            _ => Err(ClientError::TwoFactorRequired),
+        }
+    }
+
+    /// Signs in with a password: signed in, or the two-factor step to take.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<SignInStep, ClientError> {
         let body = LoginRequest {
             username: username.trim().to_lowercase(),
             password: password.to_owned(),
         };
-        let response = self.api.login(&body).await?;
-        self.adopt(&response)
+        let outcome = self.api.login(&body).await?;
+        self.step(outcome)
+    }
+
+    /// Mails a 6-digit sign-in code to the verified address of the account named by `login`
+    /// (username or address). Succeeds alike whether or not there is such an account.
+    pub async fn request_login_code(&self, login: &str) -> Result<(), ClientError> {
+        let body = LoginCodeRequest {
+            login: login.trim().to_owned(),
+        };
+        Ok(self
+            .api
+            .send_anonymous::<RequestLoginCode>(&(), &body)
+            .await?)
+    }
+
+    /// Signs in with the mailed code: signed in, or the two-factor step to take.
+    pub async fn sign_in_with_code(
+        &self,
+        login: &str,
+        code: &str,
+    ) -> Result<SignInStep, ClientError> {
+        let body = ConfirmLoginCodeRequest {
+            login: login.trim().to_owned(),
+            code: code.trim().to_owned(),
+        };
+        let outcome = self
+            .api
+            .send_anonymous::<ConfirmLoginCode>(&(), &body)
+            .await?;
+        self.step(outcome)
+    }
+
+    /// Completes a sign-in that asked for two-factor; the tokens are saved.
+    pub async fn complete_two_factor(
+        &self,
+        challenge: &str,
+        proof: TwoFactorProof,
+    ) -> Result<TwoFactorDone, ClientError> {
+        let (code, recovery_code) = match proof {
+            TwoFactorProof::Code(c) => (Some(c.trim().to_owned()), None),
+            TwoFactorProof::RecoveryCode(c) => (None, Some(c.trim().to_owned())),
+        };
+        let body = TwoFactorLoginRequest {
+            challenge: challenge.to_owned(),
+            code,
+            recovery_code,
+        };
+        let done = self
+            .api
+            .send_anonymous::<LoginTwoFactor>(&(), &body)
+            .await?;
+        let user = self.adopt(&done.tokens)?;
+        Ok(TwoFactorDone {
+            user,
+            recovery_codes: done.recovery_codes,
+            recovery_codes_left: done.recovery_codes_left,
+        })
+    }
+
+    fn step(&self, outcome: SignInOutcome) -> Result<SignInStep, ClientError> {
+        Ok(match outcome {
+            SignInOutcome::SignedIn(tokens) => SignInStep::SignedIn(self.adopt(&tokens)?),
+            SignInOutcome::TwoFactorRequired(c) => SignInStep::TwoFactorRequired(c),
+            SignInOutcome::TwoFactorSetupRequired(c) => SignInStep::TwoFactorSetupRequired(c),
+        })
     }
 
     fn adopt(&self, response: &TokenResponse) -> Result<User, ClientError> {

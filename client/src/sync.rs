@@ -127,7 +127,12 @@ pub fn close_code_meaning(close_code: u16) -> Option<ErrorCode> {
     match close_code {
         close::TOKEN_INVALID => Some(ErrorCode::TokenInvalid),
         close::TOKEN_EXPIRED => Some(ErrorCode::TokenExpired),
-        close::TOKEN_REVOKED => Some(ErrorCode::TokenRevoked),
+        // Signed out from another session, the password was reset, or an admin deactivated the
+        // account: signed out all the same (a new sign-in of a deactivated account is refused
+        // with its own error code).
+        close::TOKEN_REVOKED | close::SIGNED_OUT | close::DEACTIVATED => {
+            Some(ErrorCode::TokenRevoked)
+        }
         close::PROTOCOL_MISMATCH => Some(ErrorCode::ProtocolMismatch),
         close::HANDSHAKE_REQUIRED => Some(ErrorCode::HandshakeRequired),
         _ => None,
@@ -454,6 +459,14 @@ mod tests {
             Some(ErrorCode::TokenRevoked)
         );
         assert_eq!(
+            close_code_meaning(close::SIGNED_OUT),
+            Some(ErrorCode::TokenRevoked)
+        );
+        assert_eq!(
+            close_code_meaning(close::DEACTIVATED),
+            Some(ErrorCode::TokenRevoked)
+        );
+        assert_eq!(
             close_code_meaning(close::TOKEN_INVALID),
             Some(ErrorCode::TokenInvalid)
         );
@@ -519,6 +532,7 @@ mod tests {
                                 bio: None,
                                 status_text: None,
                                 is_admin: false,
+                                deactivated: false,
                                 created_at: "2025-01-01T00:00:00Z".into(),
                                 avatar: None,
                             },

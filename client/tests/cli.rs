@@ -20,6 +20,11 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
+        // The server's warnings and errors go to the test's output (shown when it fails).
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_max_level(tracing::Level::WARN)
+            .try_init();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -55,6 +60,10 @@ async fn listen(data: &Path, addr: &str) -> RunningServer {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let mut config = Config::with_data_dir(data);
     config.bind = listener.local_addr().unwrap();
+    // Each jeco run signs in or refreshes; a test makes more of those a minute than the default
+    // per-address budget of `/auth/*` allows one address.
+    config.auth_rate_per_minute = 1_000;
+    config.auth_rate_burst = 1_000;
     RunningServer::start(config, listener).await.unwrap()
 }
 
@@ -521,4 +530,343 @@ fn channels_are_created_browsed_joined_and_left() {
     let out = bob.run_with(&server, &["--json", "channels", "--team", "Difference"], "");
     let error: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(error["error"]["code"], "not_found", "{error}");
+}
+
+#[test]
+fn sessions_are_listed_and_signed_out_and_the_password_changed() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let laptop = User::new(&root, "alice");
+    laptop.register(&server);
+    let phone = User {
+        name: "alice",
+        dir: root.path().join("alice-phone"),
+    };
+    let line = format!("{PASSWORD}\n");
+    phone.ok_with(&server, &["login", "alice", "--password-stdin"], &line);
+
+    let listed = laptop.json(&server, &["sessions"]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed.iter().filter(|s| s["current"] == true).count(), 1);
+    let human = laptop.ok(&server, &["sessions"]);
+    assert!(human.contains("(this one)"), "{human}");
+
+    // A wrong current password is refused; the right one changes it and signs the phone out.
+    let out = laptop.run_with(
+        &server,
+        &["password", "--password-stdin"],
+        "not the password\nnew enough password\n",
+    );
+    assert!(!out.status.success());
+    let changed = laptop.json_with_stdin(
+        &server,
+        &["password", "--password-stdin", "--sign-out-others"],
+        &format!("{PASSWORD}\nnew enough password\n"),
+    );
+    assert_eq!(changed["password_changed"], true, "{changed}");
+    assert!(!phone.run_with(&server, &["sessions"], "").status.success());
+    assert_eq!(
+        laptop
+            .json(&server, &["sessions"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Back on the phone with the new password; ended one by id, then none left to end.
+    phone.ok_with(
+        &server,
+        &["login", "alice", "--password-stdin"],
+        "new enough password\n",
+    );
+    let listed = laptop.json(&server, &["sessions"]);
+    let other = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    laptop.ok(&server, &["sessions", "--end", &other.to_string()]);
+    assert!(!phone.run_with(&server, &["sessions"], "").status.success());
+    let ended = laptop.json(&server, &["sign-out-others"]);
+    assert_eq!(ended["signed_out"], 0, "{ended}");
+}
+
+/// The newest message the server's dev mailer wrote into its data directory.
+fn newest_mail(server: &Server, count: usize) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(server.data.path().join("mail"))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        paths.retain(|p| p.extension().is_some_and(|x| x == "eml"));
+        paths.sort();
+        if paths.len() >= count {
+            return std::fs::read_to_string(&paths[count - 1]).unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "no mail #{count}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_email_address_is_verified_and_a_forgotten_password_reset() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = User::new(&root, "alice");
+    alice.register(&server);
+
+    let set = alice.ok(&server, &["email", "alice@example.org"]);
+    assert!(
+        set.contains("waiting for the code sent to alice@example.org"),
+        "{set}"
+    );
+    let mail = newest_mail(&server, 1);
+    let at = mail.find("code is ").unwrap() + "code is ".len();
+    let status = alice.json(&server, &["email", "--verify", &mail[at..at + 6]]);
+    assert_eq!(status["email"], "alice@example.org", "{status}");
+    let shown = alice.ok(&server, &["email"]);
+    assert!(shown.contains("email: alice@example.org"), "{shown}");
+
+    // Someone without a session (another machine) asks for a reset and uses the token.
+    let stranger = User::new(&root, "elsewhere");
+    let asked = stranger.ok(&server, &["forgot-password", "alice"]);
+    assert!(asked.contains("if that account"), "{asked}");
+    let token = newest_mail(&server, 2)
+        .lines()
+        .find_map(|l| l.strip_prefix("Token: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let done = stranger.json_with_stdin(
+        &server,
+        &["reset-password", "--password-stdin"],
+        &format!("{token}\nreset to this password\n"),
+    );
+    assert_eq!(done["password_reset"], true, "{done}");
+    // Once only; alice's own session ended with it.
+    let again = stranger.run_with(
+        &server,
+        &["--json", "reset-password", "--password-stdin"],
+        &format!("{token}\nand once more please\n"),
+    );
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("code_used"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    assert!(!alice.run_with(&server, &["email"], "").status.success());
+    alice.ok_with(
+        &server,
+        &["login", "alice", "--password-stdin"],
+        "reset to this password\n",
+    );
+    alice.ok(&server, &["email", "--remove"]);
+    let shown = alice.ok(&server, &["email"]);
+    assert!(shown.contains("email: none"), "{shown}");
+}
+
+#[test]
+fn a_server_admin_manages_accounts_with_jeco_admin() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let boss = User::new(&root, "boss");
+    boss.register(&server);
+    let worker = User::new(&root, "worker");
+    worker.register(&server);
+    // Not an admin yet: refused by the server.
+    let out = boss.run_with(&server, &["--json", "admin", "users"], "");
+    assert!(!out.status.success());
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "forbidden", "{error}");
+    // The operator makes boss an admin on the data directory (`jeco-server admin grant-admin`).
+    server.runtime.block_on(async {
+        let admin = jeco_server::open_admin(&Config::with_data_dir(server.data.path()))
+            .await
+            .unwrap();
+        let operator = jeco_server::services::admin::Caller::Operator;
+        let boss = admin.find(operator, "boss").await.unwrap();
+        admin.set_admin(operator, boss.user.id, true).await.unwrap();
+    });
+
+    let users = boss.json(&server, &["admin", "users"]);
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["user"]["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["boss", "worker"]);
+    let human = boss.ok(&server, &["admin", "users", "wor"]);
+    assert!(
+        human.contains("worker") && !human.contains("boss"),
+        "{human}"
+    );
+
+    let out = boss.json(&server, &["admin", "deactivate", "@worker"]);
+    assert_eq!(out["user"]["deactivated"], true, "{out}");
+    assert!(!worker.run_with(&server, &["sessions"], "").status.success());
+    let refused = worker.run_with(
+        &server,
+        &["--json", "login", "worker", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    let error: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "account_deactivated", "{error}");
+    boss.ok(&server, &["admin", "reactivate", "worker"]);
+    let set = boss.json_with_stdin(
+        &server,
+        &["admin", "set-password", "worker", "--password-stdin"],
+        "chosen by the boss\n",
+    );
+    assert_eq!(set["mailed"], false, "{set}");
+    worker.ok_with(
+        &server,
+        &["login", "worker", "--password-stdin"],
+        "chosen by the boss\n",
+    );
+
+    let out = boss.run_with(&server, &["--json", "admin", "revoke", "boss"], "");
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "last_admin", "{error}");
+    assert!(
+        boss.ok(&server, &["admin", "grant", "worker"])
+            .contains("is a server admin")
+    );
+    worker.ok(&server, &["admin", "revoke", "boss"]);
+    let out = boss.run_with(&server, &["admin", "users"], "");
+    assert!(!out.status.success());
+    let out = worker.run_with(&server, &["--json", "admin", "deactivate", "nobody"], "");
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "not_found", "{error}");
+}
+
+/// An authenticator app for `secret`: each code for a later time step than the one before (the
+/// server takes each step once), within the step either side of now that it accepts.
+struct TotpApp {
+    secret: String,
+    last: Option<u64>,
+}
+
+impl TotpApp {
+    fn code(&mut self) -> String {
+        loop {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let (step, left) = (now / 30, 30 - now % 30);
+            let earliest = if left > 3 { step - 1 } else { step };
+            let want = self.last.map_or(earliest, |l| (l + 1).max(earliest));
+            if want <= step + 1 {
+                self.last = Some(want);
+                return totp_rs::Builder::new()
+                    .with_algorithm(totp_rs::Algorithm::SHA1)
+                    .with_digits(6)
+                    .with_step_duration(30)
+                    .with_secret(totp_rs::Secret::try_from_base32(&self.secret).unwrap())
+                    .build()
+                    .unwrap()
+                    .generate(want * 30)
+                    .to_string();
+            }
+            std::thread::sleep(std::time::Duration::from_secs(left));
+        }
+    }
+}
+
+#[test]
+fn two_factor_and_sign_in_codes_with_jeco() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = User::new(&root, "alice");
+    alice.register(&server);
+    alice.ok(&server, &["email", "alice@example.org"]);
+    let mail = newest_mail(&server, 1);
+    let at = mail.find("code is ").unwrap() + "code is ".len();
+    alice.ok(&server, &["email", "--verify", &mail[at..at + 6]]);
+
+    // Enable in two steps (a script has no terminal): the secret, then the app's code.
+    let e = alice.json(&server, &["two-factor", "enable", "--no-prompt"]);
+    let secret = e["secret"].as_str().unwrap().to_owned();
+    assert!(
+        e["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/Jeco:alice?"),
+        "{e}"
+    );
+    let mut app = TotpApp { secret, last: None };
+    let on = alice.json(&server, &["two-factor", "confirm", &app.code()]);
+    let recovery: Vec<String> = serde_json::from_value(on["recovery_codes"].clone()).unwrap();
+    assert_eq!(recovery.len(), 10);
+
+    // Sign in again: password and the app's code.
+    alice.ok(&server, &["logout"]);
+    let code = app.code();
+    let v = alice.json_with_stdin(
+        &server,
+        &["login", "alice", "--password-stdin", "--code", &code],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(v["user"]["username"], "alice", "{v}");
+    // With a mailed code and a recovery code instead.
+    alice.ok(&server, &["logout"]);
+    let asked = alice.ok(&server, &["login-code", "alice", "--no-prompt"]);
+    assert!(asked.contains("sign-in code is on its way"), "{asked}");
+    let mail = newest_mail(&server, 2);
+    let at = mail.find("code is ").unwrap() + "code is ".len();
+    let v = alice.json(
+        &server,
+        &[
+            "login",
+            "alice",
+            "--email-code",
+            &mail[at..at + 6],
+            "--recovery-code",
+            &recovery[0],
+        ],
+    );
+    assert_eq!(v["recovery_codes_left"], 9, "{v}");
+    let status = alice.json(&server, &["two-factor", "status"]);
+    assert_eq!(status["enabled"], true, "{status}");
+
+    // An admin resets it: alice is signed out, and the password alone signs her in again.
+    let boss = User::new(&root, "boss");
+    boss.register(&server);
+    server.runtime.block_on(async {
+        let admin = jeco_server::open_admin(&Config::with_data_dir(server.data.path()))
+            .await
+            .unwrap();
+        let operator = jeco_server::services::admin::Caller::Operator;
+        let boss = admin.find(operator, "boss").await.unwrap();
+        admin.set_admin(operator, boss.user.id, true).await.unwrap();
+    });
+    let out = boss.run_with(
+        &server,
+        &["--json", "admin", "require-two-factor", "on"],
+        "",
+    );
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "conflict", "{error}");
+    let reset = boss.json(&server, &["admin", "reset-two-factor", "alice"]);
+    assert_eq!(reset["signed_out"], 1, "{reset}");
+    assert!(
+        !alice
+            .run_with(&server, &["two-factor", "status"], "")
+            .status
+            .success()
+    );
+    alice.ok_with(
+        &server,
+        &["login", "alice", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    let status = alice.json(&server, &["two-factor", "status"]);
+    assert_eq!(status["enabled"], false, "{status}");
 }

@@ -125,6 +125,20 @@ pub struct Config {
     pub admin_username: Option<String>,
     /// Password for `admin_username`.
     pub admin_password: Option<Secret>,
+    /// Where mail (email codes, password resets) goes: `smtps://user:pass@host:465`,
+    /// `smtp://user:pass@host:587?tls=required`, `smtp://localhost:25`. Unset: every message is
+    /// written as an `.eml` file into `<data_dir>/mail/` (the dev mailer, see `services::mail`).
+    pub smtp_url: Option<Secret>,
+    /// The From address of that mail.
+    pub mail_from: String,
+    /// How long an email verification code is valid, in seconds.
+    pub email_code_ttl_secs: u64,
+    /// How long a password-reset token is valid, in seconds.
+    pub password_reset_ttl_secs: u64,
+    /// How long a mailed sign-in code is valid, in seconds.
+    pub login_code_ttl_secs: u64,
+    /// How long the second step of a sign-in (the two-factor code) may take, in seconds.
+    pub two_factor_challenge_ttl_secs: u64,
 }
 
 impl Default for Config {
@@ -175,6 +189,12 @@ impl Default for Config {
             media_signed_url_ttl_secs: 5 * 60,
             admin_username: None,
             admin_password: None,
+            smtp_url: None,
+            mail_from: "Jeco Chat <jeco@localhost>".into(),
+            email_code_ttl_secs: 15 * 60,
+            password_reset_ttl_secs: 30 * 60,
+            login_code_ttl_secs: 10 * 60,
+            two_factor_challenge_ttl_secs: 5 * 60,
         }
     }
 }
@@ -245,7 +265,14 @@ impl Config {
 
     /// Checks values that would make the server misbehave rather than fail loudly.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive: [(&str, u64); 28] = [
+        let positive: [(&str, u64); 32] = [
+            ("email_code_ttl_secs", self.email_code_ttl_secs),
+            ("login_code_ttl_secs", self.login_code_ttl_secs),
+            (
+                "two_factor_challenge_ttl_secs",
+                self.two_factor_challenge_ttl_secs,
+            ),
+            ("password_reset_ttl_secs", self.password_reset_ttl_secs),
             ("access_token_ttl_minutes", self.access_token_ttl_minutes),
             ("refresh_token_ttl_days", self.refresh_token_ttl_days),
             ("max_body_bytes", self.max_body_bytes as u64),
@@ -311,6 +338,12 @@ impl Config {
                 "media_backend = \"s3\" needs s3_bucket".into(),
             ));
         }
+        if let Err(e) = self.mail_from.parse::<lettre::message::Mailbox>() {
+            return Err(ConfigError::Invalid(format!(
+                "mail_from {:?} is not an address: {e}",
+                self.mail_from
+            )));
+        }
         if self.admin_username.is_some() != self.admin_password.is_some() {
             return Err(ConfigError::Invalid(
                 "admin_username and admin_password must be set together".into(),
@@ -326,6 +359,11 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("jeco.db")
+    }
+
+    /// Where the dev mailer writes messages when no SMTP server is configured.
+    pub fn mail_path(&self) -> PathBuf {
+        self.data_dir.join("mail")
     }
 
     pub fn secret_path(&self) -> PathBuf {
@@ -444,13 +482,25 @@ mod tests {
         let c = Config {
             admin_username: Some("root".into()),
             admin_password: Some(Secret::new("hunter2-very-secret")),
+            smtp_url: Some(Secret::new("smtps://jeco:smtp-hunter3@mail.example.org")),
             ..Config::with_data_dir("/tmp/x")
         };
-        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!format!("{c:?}").contains("hunter"));
         let toml = c.to_redacted_toml();
-        assert!(!toml.contains("hunter2"), "{toml}");
+        assert!(!toml.contains("hunter"), "{toml}");
         assert!(toml.contains("admin_password = \"[redacted]\""), "{toml}");
+        assert!(toml.contains("smtp_url = \"[redacted]\""), "{toml}");
         assert_eq!(c.admin_password.unwrap().expose(), "hunter2-very-secret");
+    }
+
+    #[test]
+    fn the_mail_from_address_must_parse() {
+        let mut c = Config::with_data_dir("/tmp/x");
+        assert!(c.validate().is_ok());
+        c.mail_from = "Jeco <chat@example.org>".into();
+        assert!(c.validate().is_ok());
+        c.mail_from = "not an address".into();
+        assert!(c.validate().is_err());
     }
 
     #[test]

@@ -24,4 +24,6 @@ pub enum Error {
     Service(#[from] crate::services::ServiceError),
     #[error("cannot open the media store: {0}")]
     Media(crate::services::media::blobs::BlobError),
+    #[error("cannot set up mail: {0}")]
+    Mail(String),
 }

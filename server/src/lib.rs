@@ -13,7 +13,7 @@
 //!   REST and WebSocket share it.
 //! - [`storage`] — a trait and its SQLite backend; the only place with SQL.
 //!
-//! Plus [`config`] (layered configuration, secrets redacted), `connections` (the accept loop:
+//! Plus [`demo`] (`jeco-server admin seed-demo`), [`config`] (layered configuration, secrets redacted), `connections` (the accept loop:
 //! connection caps and the request-head deadline), [`names`] (the one validation of user-visible
 //! names and reactions, used by services and by storage's uniqueness checks) and the signing
 //! secret that is generated into the data directory on first start.
@@ -33,6 +33,7 @@
 pub mod api;
 pub mod config;
 mod connections;
+pub mod demo;
 mod error;
 #[cfg(test)]
 mod fuzz_cases;
@@ -46,6 +47,7 @@ mod state;
 pub mod storage;
 
 pub use config::{Config, Secret};
+pub use demo::seed_demo;
 pub use error::Error;
-pub use server::{RunningServer, media_usage, open_accounts};
+pub use server::{RunningServer, media_usage, open_accounts, open_admin};
 pub use state::AppState;

@@ -13,10 +13,13 @@ use crate::error::Error;
 use crate::gateway::registry::Registry;
 use crate::gateway::{Gateway, GatewaySettings};
 use crate::services::accounts::AccountSettings;
+use crate::services::admin::Admin;
 use crate::services::media::MediaSettings;
 use crate::services::media::blobs::Blobs;
+use crate::services::recovery::RecoverySettings;
+use crate::services::sessions::Sessions;
 use crate::services::tokens::TokenKeys;
-use crate::services::{Accounts, Chat, Media, NoObserver, SessionObserver, now_ms};
+use crate::services::{Accounts, Chat, Media, NoObserver, Recovery, SessionObserver, now_ms};
 use crate::signing_secret;
 use crate::state::AppState;
 use crate::storage::Storage;
@@ -58,11 +61,17 @@ pub(crate) async fn open_core(
     let secret = signing_secret::load_or_create(&config.secret_path())?;
     let storage: Arc<dyn Storage> =
         Arc::new(SqliteStorage::open(config.database_path(), now_ms()).await?);
+    let two_factor = Arc::new(crate::services::two_factor::TwoFactor::new(
+        storage.clone(),
+        secret.bytes(),
+        crate::services::two_factor::TwoFactorSettings::from_config(config),
+    ));
     let accounts = Arc::new(Accounts::new(
         storage.clone(),
         TokenKeys::new(secret.bytes()),
         AccountSettings::from_config(config),
         observer,
+        two_factor,
     ));
     Ok(Core {
         storage,
@@ -86,6 +95,18 @@ fn create_data_dir(path: &std::path::Path) -> std::io::Result<()> {
 /// Opens the data directory without serving (for `jeco-server admin`).
 pub async fn open_accounts(config: &Config) -> Result<Arc<Accounts>, Error> {
     Ok(open_core(config, Arc::new(NoObserver)).await?.accounts)
+}
+
+/// Server administration on the data directory without serving (`jeco-server admin
+/// list-users`, `deactivate`…; safe while a server runs, see [`crate::services::admin`]). No mail
+/// goes out from here, so passwords are set, not mailed.
+pub async fn open_admin(config: &Config) -> Result<Arc<Admin>, Error> {
+    let core = open_core(config, Arc::new(NoObserver)).await?;
+    Ok(Arc::new(Admin::new(
+        core.storage,
+        Arc::new(NoObserver),
+        None,
+    )))
 }
 
 /// Storage used per user, read from the data directory (`jeco-server admin usage`; safe while a
@@ -116,13 +137,33 @@ impl RunningServer {
                 tracing::info!(%username, "created the bootstrap admin account");
             }
         }
+        let mailer = crate::services::mail::from_config(&config).map_err(Error::Mail)?;
+        // Said once, so whoever runs the server knows where codes and reset tokens go.
+        tracing::info!("mail: {}", mailer.describe());
+        let login_codes = Arc::new(crate::services::login_code::LoginCodes::new(
+            storage.clone(),
+            mailer.clone(),
+            accounts.clone(),
+            crate::services::login_code::LoginCodeSettings::from_config(&config),
+        ));
+        let recovery = Arc::new(Recovery::new(
+            storage.clone(),
+            mailer,
+            registry.clone(),
+            RecoverySettings::from_config(&config),
+        ));
+        let sessions = Arc::new(Sessions::new(storage.clone(), registry.clone()));
+        let admin = Arc::new(Admin::new(
+            storage.clone(),
+            registry.clone(),
+            Some(recovery.clone()),
+        ));
         let chat = Chat::new(storage.clone(), registry.clone(), &config);
         let blobs = Blobs::from_config(&config).map_err(Error::Media)?;
         let media = Arc::new(
             Media::new(
                 storage.clone(),
-                chat.conversations.clone(),
-                chat.teams.clone(),
+                crate::services::access::Access::new(storage.clone()),
                 blobs,
                 secret.bytes(),
                 MediaSettings::from_config(&config),
@@ -142,7 +183,12 @@ impl RunningServer {
             GatewaySettings::from_config(&config),
         ));
         let state = AppState {
+            two_factor: accounts.two_factor().clone(),
             accounts,
+            login_codes,
+            recovery,
+            sessions,
+            admin,
             chat,
             storage,
             media,

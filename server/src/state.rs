@@ -2,13 +2,25 @@
 
 use crate::api::rate_limit::AuthRateLimiter;
 use crate::gateway::Gateway;
-use crate::services::{Accounts, Chat, Media};
+use crate::services::admin::Admin;
+use crate::services::sessions::Sessions;
+use crate::services::{Accounts, Chat, Media, Recovery};
 use crate::storage::Storage;
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: Arc<Accounts>,
+    /// Signing in with a mailed code.
+    pub login_codes: Arc<crate::services::login_code::LoginCodes>,
+    /// The caller's two-factor enrolment.
+    pub two_factor: Arc<crate::services::two_factor::TwoFactor>,
+    /// Email addresses, password change and reset.
+    pub recovery: Arc<Recovery>,
+    /// The caller's session list.
+    pub sessions: Arc<Sessions>,
+    /// Server administration (server admins only).
+    pub admin: Arc<Admin>,
     pub chat: Chat,
     pub storage: Arc<dyn Storage>,
     pub media: Arc<Media>,

@@ -17,6 +17,11 @@
 //!   fit the trait; they are listed in [`BINARY`] with their method and path, so that the list of
 //!   what the server serves is still complete here ([`all`] walks both).
 
+use crate::account::{
+    ChangePasswordRequest, ConfirmPasswordResetRequest, EmailStatus, PasswordResetRequest,
+    SessionList, SetEmailRequest, SignedOut, VerifyEmailRequest,
+};
+use crate::admin::{AdminPasswordRequest, AdminPasswordReset, AdminUser, AdminUserPage};
 use crate::auth::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
 use crate::contacts::{ContactList, ContactRequest, ContactRequestList, SendContactRequest};
 use crate::conversations::{
@@ -25,12 +30,13 @@ use crate::conversations::{
 };
 use crate::health::Health;
 use crate::ids::{
-    AttachmentId, ContactRequestId, ConversationId, InviteId, MessageId, NotificationId, TeamId,
-    UserId,
+    AttachmentId, ContactRequestId, ConversationId, InviteId, MessageId, NotificationId, SessionId,
+    TeamId, UserId,
 };
 use crate::media::{Attachment, CreateUploadRequest, MediaUsageReport, SignedUrl, Upload};
 use crate::messages::{
     EditMessageRequest, Message, MessagePage, ReactionRequest, ReactionToggled, SendMessageRequest,
+    ThreadList,
 };
 use crate::notifications::{MuteRequest, MuteState, NotificationPage, UnreadNotifications};
 use crate::search::SearchPage;
@@ -38,6 +44,11 @@ use crate::teams::{
     AddTeamMemberRequest, ChannelList, CreateChannelRequest, CreateInviteRequest, Invite,
     InviteList, JoinInviteRequest, Team, TeamList, TeamNameRequest, TransferOwnershipRequest,
     UpdateTeamMemberRequest,
+};
+use crate::two_factor::{
+    AdminSignedOut, ConfirmLoginCodeRequest, DisableTwoFactorRequest, LoginCodeRequest,
+    RecoveryCodes, ServerSettings, SignInOutcome, TwoFactorCodeRequest, TwoFactorEnrollment,
+    TwoFactorLoginRequest, TwoFactorSignedIn, TwoFactorStatus,
 };
 use crate::users::{UpdateProfileRequest, User, UserPage};
 use serde::Serialize;
@@ -200,14 +211,52 @@ endpoints! {
     // ---- meta and accounts
     /// Whether the server is up, its version and protocol.
     GetHealth: Get "/health", (), () => Health;
-    /// Create an account and sign it in.
-    Register: Post "/auth/register", (), RegisterRequest => TokenResponse;
-    /// Sign in.
-    Login: Post "/auth/login", (), LoginRequest => TokenResponse;
+    /// Create an account and sign it in (or, when the server requires two-factor, enrol it first).
+    Register: Post "/auth/register", (), RegisterRequest => SignInOutcome;
+    /// Sign in with a password: tokens, or a two-factor challenge.
+    Login: Post "/auth/login", (), LoginRequest => SignInOutcome;
+    /// Mail a 6-digit sign-in code to the account's verified address (`204` either way).
+    RequestLoginCode: Post "/auth/login-code", (), LoginCodeRequest => ();
+    /// Sign in with the mailed code: tokens, or a two-factor challenge.
+    ConfirmLoginCode: Post "/auth/login-code/confirm", (), ConfirmLoginCodeRequest => SignInOutcome;
+    /// Finish a sign-in with a two-factor code or a recovery code.
+    LoginTwoFactor: Post "/auth/login/two-factor", (), TwoFactorLoginRequest => TwoFactorSignedIn;
     /// Trade a refresh token for a new pair.
     Refresh: Post "/auth/refresh", (), RefreshRequest => TokenResponse;
     /// End the session the access token belongs to.
     Logout: Post "/auth/logout", (), () => ();
+    /// Change the password, knowing the current one; optionally end the other sessions.
+    ChangePassword: Post "/auth/password", (), ChangePasswordRequest => ();
+    /// Mail a password-reset token to the account named by username or email (`204` either way).
+    RequestPasswordReset: Post "/auth/password-reset", (), PasswordResetRequest => ();
+    /// Set a new password with a reset token; every session of the account ends.
+    ConfirmPasswordReset: Post "/auth/password-reset/confirm", (), ConfirmPasswordResetRequest => ();
+
+    // ---- the caller's account
+    /// The caller's email address and any address waiting for its code.
+    MyEmail: Get "/users/me/email", (), () => EmailStatus;
+    /// Mail a verification code to a new address (it replaces the old one once verified).
+    SetEmail: Put "/users/me/email", (), SetEmailRequest => EmailStatus;
+    /// Prove the pending address with the code from the mail.
+    VerifyEmail: Post "/users/me/email/verify", (), VerifyEmailRequest => EmailStatus;
+    /// Remove the address (and any pending one).
+    RemoveEmail: Delete "/users/me/email", (), () => ();
+    /// The caller's signed-in sessions.
+    MySessions: Get "/users/me/sessions", (), () => SessionList;
+    /// End one of the caller's sessions (its sockets close with `4008`).
+    EndSession: Delete "/users/me/sessions/{id}", (SessionId), () => ();
+    /// End every session of the caller but this one.
+    SignOutOthers: Post "/users/me/sessions/sign-out-others", (), () => SignedOut;
+    /// Whether the caller uses two-factor, and how many recovery codes are left.
+    TwoFactorState: Get "/users/me/two-factor", (), () => TwoFactorStatus;
+    /// Start enrolling: a new secret for the authenticator app (replaces a pending one).
+    BeginTwoFactor: Post "/users/me/two-factor", (), () => TwoFactorEnrollment;
+    /// Finish enrolling with a code from the app: two-factor is on; the recovery codes, once.
+    ConfirmTwoFactor: Post "/users/me/two-factor/confirm", (), TwoFactorCodeRequest => RecoveryCodes;
+    /// Turn two-factor off, with the password or a current code.
+    DisableTwoFactor: Delete "/users/me/two-factor", (), DisableTwoFactorRequest => ();
+    /// New recovery codes (the old ones stop working), with a current code.
+    RegenerateRecoveryCodes: Post "/users/me/two-factor/recovery-codes", (), TwoFactorCodeRequest => RecoveryCodes;
 
     // ---- users
     /// The signed-in user.
@@ -258,6 +307,8 @@ endpoints! {
     DeleteMessage: Delete "/conversations/{id}/messages/{mid}", (ConversationId, MessageId), () => ();
     /// A page of a thread's replies (`?after=`, `?limit=`).
     Replies: Get "/conversations/{id}/messages/{mid}/replies", (ConversationId, MessageId), () => MessagePage;
+    /// The threads the caller takes part in, newest activity first (`?limit=`).
+    Threads: Get "/threads", (), () => ThreadList;
     /// Set the caller's reaction present or absent.
     React: Post "/conversations/{id}/messages/{mid}/reactions", (ConversationId, MessageId), ReactionRequest => ReactionToggled;
     /// A conversation's pinned messages.
@@ -342,6 +393,29 @@ endpoints! {
     RemoveMyAvatar: Delete "/users/me/avatar", (), () => ();
     /// Storage used per user (server admins).
     MediaUsage: Get "/admin/media-usage", (), () => MediaUsageReport;
+
+    // ---- server administration (server admins only; everyone else 403)
+    /// Every account, paged by username (`?q=` prefix of username, display name or email,
+    /// `?limit=`, `?cursor=`).
+    AdminUsers: Get "/admin/users", (), () => AdminUserPage;
+    /// One account as the admin list shows it.
+    AdminGetUser: Get "/admin/users/{id}", (UserId), () => AdminUser;
+    /// Deactivate an account: no sign-in, every session ended (sockets close with `4009`).
+    DeactivateUser: Post "/admin/users/{id}/deactivate", (UserId), () => AdminUser;
+    /// Let a deactivated account sign in again.
+    ReactivateUser: Post "/admin/users/{id}/reactivate", (UserId), () => AdminUser;
+    /// Set a new password for an account, or mail it a reset token; every session ends.
+    AdminResetPassword: Post "/admin/users/{id}/password", (UserId), AdminPasswordRequest => AdminPasswordReset;
+    /// Make an account a server admin.
+    GrantAdmin: Put "/admin/users/{id}/admin", (UserId), () => AdminUser;
+    /// Remove an account's server-admin flag (never the last admin's: `409 last_admin`).
+    RevokeAdmin: Delete "/admin/users/{id}/admin", (UserId), () => AdminUser;
+    /// Turn off an account's two-factor (lost phone); every session of it ends.
+    AdminResetTwoFactor: Delete "/admin/users/{id}/two-factor", (UserId), () => AdminSignedOut;
+    /// The server-wide settings.
+    AdminSettings: Get "/admin/settings", (), () => ServerSettings;
+    /// Change the server-wide settings (requiring two-factor ends the sessions of accounts without it).
+    SetAdminSettings: Put "/admin/settings", (), ServerSettings => AdminSignedOut;
 }
 
 /// Endpoints with a byte body on one side: not [`Endpoint`]s, listed for completeness.

@@ -88,6 +88,19 @@ pub enum ErrorCode {
     /// The upload would pass the user's storage quota. `fields` carry `remaining_bytes`,
     /// `quota_bytes` and `used_bytes` (decimal strings); delete messages with files to free space.
     QuotaExceeded,
+    /// A one-time code or token (email verification code, password-reset token) that is not one
+    /// the server issued, or whose attempts are used up. Ask for a new one.
+    CodeInvalid,
+    /// The code or token is past its expiry. Ask for a new one.
+    CodeExpired,
+    /// The code or token was already used. Ask for a new one.
+    CodeUsed,
+    /// A server admin deactivated this account: it cannot sign in until reactivated. Only said to
+    /// whoever gives the account's right password.
+    AccountDeactivated,
+    /// The change would leave the server without an active admin (removing or deactivating the
+    /// last one). Make someone else an admin first.
+    LastAdmin,
 }
 
 impl ErrorCode {
@@ -129,6 +142,11 @@ impl ErrorCode {
             Self::Unavailable => "unavailable",
             Self::ImageTooLarge => "image_too_large",
             Self::QuotaExceeded => "quota_exceeded",
+            Self::CodeInvalid => "code_invalid",
+            Self::CodeExpired => "code_expired",
+            Self::CodeUsed => "code_used",
+            Self::AccountDeactivated => "account_deactivated",
+            Self::LastAdmin => "last_admin",
         }
     }
 
@@ -157,6 +175,10 @@ impl ErrorCode {
             Self::InviteNotFound => 404,
             Self::InviteExpired | Self::InviteRevoked | Self::InviteUsedUp => 410,
             Self::ConversationArchived | Self::OwnerMustTransfer => 409,
+            Self::CodeInvalid => 400,
+            Self::CodeExpired | Self::CodeUsed => 410,
+            Self::AccountDeactivated => 403,
+            Self::LastAdmin => 409,
         }
     }
 }
@@ -232,6 +254,11 @@ mod tests {
             ErrorCode::Unavailable,
             ErrorCode::ImageTooLarge,
             ErrorCode::QuotaExceeded,
+            ErrorCode::CodeInvalid,
+            ErrorCode::CodeExpired,
+            ErrorCode::CodeUsed,
+            ErrorCode::AccountDeactivated,
+            ErrorCode::LastAdmin,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
@@ -247,5 +274,7 @@ mod tests {
         assert_eq!(ErrorCode::Internal.http_status(), 500);
         assert_eq!(ErrorCode::RequestTimeout.http_status(), 408);
         assert_eq!(ErrorCode::Unavailable.http_status(), 503);
+        assert_eq!(ErrorCode::AccountDeactivated.http_status(), 403);
+        assert_eq!(ErrorCode::LastAdmin.http_status(), 409);
     }
 }

@@ -26,7 +26,7 @@ pub fn client_frame(data: &[u8]) {
 
 /// `fuzz/fuzz_targets/request_bodies.rs`: every JSON request body of the REST API.
 pub fn request_bodies(data: &[u8]) {
-    use crate::{auth::*, contacts::*, conversations::*, media::*, messages::*};
+    use crate::{account::*, auth::*, contacts::*, conversations::*, media::*, messages::*};
     use crate::{notifications::*, teams::*, users::*};
     round_trip::<RegisterRequest>(data);
     round_trip::<LoginRequest>(data);
@@ -50,6 +50,11 @@ pub fn request_bodies(data: &[u8]) {
     round_trip::<SendContactRequest>(data);
     round_trip::<MuteRequest>(data);
     round_trip::<CreateUploadRequest>(data);
+    round_trip::<SetEmailRequest>(data);
+    round_trip::<VerifyEmailRequest>(data);
+    round_trip::<ChangePasswordRequest>(data);
+    round_trip::<PasswordResetRequest>(data);
+    round_trip::<ConfirmPasswordResetRequest>(data);
 }
 
 /// Every file under `fuzz/corpus/<target>` and `fuzz/regressions/<target>`.

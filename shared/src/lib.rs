@@ -1,7 +1,7 @@
 //! # jeco-shared — the Jeco Chat wire protocol
 //!
 //! Every byte that crosses between a Jeco client and a Jeco server is described by a type in this
-//! crate: REST request and response bodies ([`auth`], [`users`], [`conversations`], [`messages`],
+//! crate: REST request and response bodies ([`auth`], [`account`], [`users`], [`conversations`], [`messages`],
 //! [`contacts`], [`notifications`], [`search`], [`media`], [`health`]) and the one typed list of
 //! endpoints that ties each route to its bodies ([`endpoints`]), the one error shape ([`error`]), the stored events with their positions
 //! ([`events`]), and the WebSocket frames ([`ws`]). The server and the client engine both depend on it,
@@ -13,6 +13,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod contacts;
 pub mod conversations;
@@ -29,6 +31,7 @@ pub mod messages;
 pub mod notifications;
 pub mod search;
 pub mod teams;
+pub mod two_factor;
 pub mod users;
 pub mod ws;
 

@@ -14,6 +14,11 @@ pub const MESSAGE_MAX_CHARS_DEFAULT: usize = 4000;
 pub const CLIENT_ID_MAX: usize = 64;
 /// Largest reaction emoji (or short code), in characters.
 pub const EMOJI_MAX: usize = 32;
+/// Most repliers a message names in [`Message::last_repliers`].
+pub const THREAD_REPLIERS_MAX: usize = 3;
+/// Default and largest page of the Threads view ([`ThreadList`]).
+pub const THREAD_LIST_DEFAULT: u32 = 50;
+pub const THREAD_LIST_MAX: u32 = 200;
 /// Default and largest history page.
 pub const MESSAGE_PAGE_DEFAULT: u32 = 50;
 pub const MESSAGE_PAGE_MAX: u32 = 200;
@@ -57,8 +62,17 @@ pub struct Message {
     /// Empty when deleted.
     pub text: String,
     pub reply_to: Option<MessageId>,
-    /// Replies in this message's thread.
+    /// A thread reply that stays in its thread: channel history leaves it out (the thread and its
+    /// root's `reply_count` still have it). The sender decides, per reply ("Also send to
+    /// #channel" unticked). Absent from older servers, which showed every reply in the channel.
+    #[serde(default)]
+    pub thread_only: bool,
+    /// Replies in this message's thread, in the channel or not.
     pub reply_count: u32,
+    /// Who replied in this message's thread, the most recent replier first, at most
+    /// [`THREAD_REPLIERS_MAX`] (for "3 replies · Ada, Bob" under the root). Absent from older servers.
+    #[serde(default)]
+    pub last_repliers: Vec<UserId>,
     pub created_at: String,
     pub edited_at: Option<String>,
     pub deleted: bool,
@@ -85,6 +99,10 @@ pub struct SendMessageRequest {
     /// Reply in the thread of this message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
+    /// With `reply_to`: keep the reply in the thread, out of the channel's history (see
+    /// [`Message::thread_only`]). Refused without `reply_to`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub thread_only: bool,
     /// Completed uploads of the sender to attach (at most
     /// [`ATTACHMENTS_PER_MESSAGE_MAX`](crate::media::ATTACHMENTS_PER_MESSAGE_MAX)), in display
     /// order. Each upload can be attached to one message only.
@@ -135,4 +153,24 @@ pub struct MessagePage {
     pub has_more_before: bool,
     /// There are newer messages than the last item.
     pub has_more_after: bool,
+}
+
+/// A thread the caller takes part in, for the Threads view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ThreadSummary {
+    /// The thread's root, with its `reply_count` and `last_repliers`.
+    pub root: Message,
+    /// When the newest reply was sent.
+    pub last_reply_at: String,
+}
+
+/// `GET /api/v1/threads`: the threads the caller started or replied to (with at least one reply,
+/// in conversations the caller is in), newest activity first (`?limit=`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ThreadList {
+    pub items: Vec<ThreadSummary>,
 }

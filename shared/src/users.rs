@@ -25,6 +25,10 @@ pub struct User {
     pub status_text: Option<String>,
     /// Server administrator.
     pub is_admin: bool,
+    /// A server admin deactivated the account: it cannot sign in, but its messages stay and show
+    /// who wrote them. Absent from older servers' answers, where it means `false`.
+    #[serde(default)]
+    pub deactivated: bool,
     /// RFC 3339 UTC timestamp.
     pub created_at: String,
     /// Version of the profile picture (changes when it does), absent when there is none. The

@@ -100,6 +100,9 @@ pub enum ClientFrame {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
+        /// Keep the reply in its thread (see `SendMessageRequest::thread_only`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        thread_only: bool,
         /// Completed uploads to attach (see `SendMessageRequest::attachment_ids`).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachment_ids: Vec<AttachmentId>,
@@ -204,6 +207,16 @@ pub mod close {
     pub const SLOW_CONSUMER: u16 = 4006;
     /// The first frame was not a hello (or no token was given). Fix the client.
     pub const HANDSHAKE_REQUIRED: u16 = 4007;
+    /// The account's owner ended this session from another one ("sign out" of a listed session,
+    /// "sign out my other sessions", a password change that signs out the others) or reset the
+    /// password, which ends every session. Distinct from [`TOKEN_REVOKED`] (this session's own
+    /// logout, or a stolen refresh token) so a client can say why. Sign in again; the refresh
+    /// token no longer works.
+    pub const SIGNED_OUT: u16 = 4008;
+    /// A server admin deactivated the account: every session ended and the account cannot sign
+    /// in until an admin reactivates it. Distinct from [`SIGNED_OUT`] so a client can say so
+    /// instead of offering to sign in again. The refresh token no longer works.
+    pub const DEACTIVATED: u16 = 4009;
     /// The server is shutting down (standard "going away"). Reconnect with backoff.
     pub const GOING_AWAY: u16 = 1001;
     /// The client broke the WebSocket protocol itself (RFC 6455 §7.4.1 "protocol error"): an

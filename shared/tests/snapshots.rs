@@ -1,6 +1,7 @@
 //! Snapshot tests of every serialized protocol type: a change to the wire format shows up as a
 //! snapshot diff and has to be accepted on purpose (`cargo insta review`).
 
+use jeco_shared::account::*;
 use jeco_shared::auth::*;
 use jeco_shared::contacts::*;
 use jeco_shared::conversations::*;
@@ -24,6 +25,7 @@ fn user() -> User {
         bio: None,
         status_text: Some("computing".into()),
         is_admin: false,
+        deactivated: false,
         created_at: "2026-11-23T10:00:00Z".into(),
         avatar: None,
     }
@@ -182,7 +184,9 @@ fn message() -> Message {
         client_id: "0b7e-4c1a".into(),
         text: "hi @bob".into(),
         reply_to: Some(MessageId(8)),
+        thread_only: false,
         reply_count: 0,
+        last_repliers: vec![],
         created_at: "2026-11-23T10:00:00Z".into(),
         edited_at: None,
         deleted: false,
@@ -251,6 +255,7 @@ fn send_frame() -> ClientFrame {
         client_id: "0b7e-4c1a".into(),
         text: "hi @bob".into(),
         reply_to: None,
+        thread_only: false,
         attachment_ids: vec![],
     }
 }
@@ -339,7 +344,39 @@ fn message_bodies() {
             client_id: "0b7e-4c1a".into(),
             text: "hi".into(),
             reply_to: Some(MessageId(8)),
+            thread_only: false,
             attachment_ids: vec![],
+        }
+    );
+    insta::assert_json_snapshot!(
+        "send_thread_only_reply",
+        SendMessageRequest {
+            client_id: "0b7e-4c1c".into(),
+            text: "in the thread only".into(),
+            reply_to: Some(MessageId(8)),
+            thread_only: true,
+            attachment_ids: vec![],
+        }
+    );
+    insta::assert_json_snapshot!(
+        "thread_list",
+        ThreadList {
+            items: vec![ThreadSummary {
+                root: Message {
+                    reply_to: None,
+                    reply_count: 3,
+                    last_repliers: vec![UserId(7), UserId(42)],
+                    ..message()
+                },
+                last_reply_at: "2026-11-23T10:07:00Z".into(),
+            }],
+        }
+    );
+    insta::assert_json_snapshot!(
+        "thread_only_reply",
+        Message {
+            thread_only: true,
+            ..message()
         }
     );
     insta::assert_json_snapshot!(
@@ -348,6 +385,7 @@ fn message_bodies() {
             client_id: "0b7e-4c1b".into(),
             text: String::new(),
             reply_to: None,
+            thread_only: false,
             attachment_ids: vec![AttachmentId(5), AttachmentId(6)],
         }
     );
@@ -852,7 +890,9 @@ fn search_bodies() {
         client_id: "c1".into(),
         text: "the quick brown fox".into(),
         reply_to: None,
+        thread_only: false,
         reply_count: 0,
+        last_repliers: vec![],
         created_at: "2026-11-23T10:05:00Z".into(),
         edited_at: None,
         deleted: false,
@@ -963,4 +1003,214 @@ fn media_bodies() {
     old_message.as_object_mut().unwrap().remove("attachments");
     let parsed: Message = serde_json::from_value(old_message).unwrap();
     assert!(parsed.attachments.is_empty());
+}
+
+#[test]
+fn account_bodies() {
+    insta::assert_json_snapshot!(
+        "email_status",
+        EmailStatus {
+            email: Some("ada@example.org".into()),
+            pending: Some("ada@analytical.org".into()),
+        }
+    );
+    insta::assert_json_snapshot!(
+        "set_email_request",
+        SetEmailRequest {
+            email: "ada@example.org".into()
+        }
+    );
+    insta::assert_json_snapshot!(
+        "verify_email_request",
+        VerifyEmailRequest {
+            code: "012345".into()
+        }
+    );
+    insta::assert_json_snapshot!(
+        "change_password_request",
+        ChangePasswordRequest {
+            current_password: "correct horse".into(),
+            new_password: "battery staple".into(),
+            sign_out_others: true,
+        }
+    );
+    insta::assert_json_snapshot!(
+        "password_reset_request",
+        PasswordResetRequest {
+            login: "ada".into()
+        }
+    );
+    insta::assert_json_snapshot!(
+        "confirm_password_reset_request",
+        ConfirmPasswordResetRequest {
+            token: "x".repeat(RESET_TOKEN_LEN),
+            new_password: "battery staple".into(),
+        }
+    );
+    insta::assert_json_snapshot!(
+        "session_list",
+        SessionList {
+            items: vec![SessionInfo {
+                id: SessionId(3),
+                client: Some("jeco-cli/0.1".into()),
+                address: Some("192.0.2.7".into()),
+                created_at: "2026-11-23T10:00:00Z".into(),
+                last_active_at: "2026-11-23T10:15:00Z".into(),
+                current: true,
+            }],
+        }
+    );
+    insta::assert_json_snapshot!("signed_out", SignedOut { sessions: 2 });
+    insta::assert_json_snapshot!(
+        "error_code_used",
+        ErrorBody::new(ErrorCode::CodeUsed, "this code was already used")
+    );
+}
+
+#[test]
+fn admin_bodies() {
+    use jeco_shared::admin::*;
+    insta::assert_json_snapshot!(
+        "admin_user_page",
+        AdminUserPage {
+            items: vec![AdminUser {
+                user: User {
+                    deactivated: true,
+                    ..user()
+                },
+                email: Some("ada@example.org".into()),
+                last_active_at: Some("2026-11-23T10:15:00Z".into()),
+                live_sessions: 0,
+            }],
+            next_cursor: Some("YWRh".into()),
+        }
+    );
+    insta::assert_json_snapshot!(
+        "admin_password_request",
+        AdminPasswordRequest {
+            new_password: Some("battery staple".into()),
+        }
+    );
+    insta::assert_json_snapshot!(
+        "admin_password_mail_request",
+        AdminPasswordRequest::default()
+    );
+    insta::assert_json_snapshot!(
+        "admin_password_reset",
+        AdminPasswordReset {
+            signed_out: 2,
+            mailed: false,
+        }
+    );
+    insta::assert_json_snapshot!(
+        "error_last_admin",
+        ErrorBody::new(
+            ErrorCode::LastAdmin,
+            "the server must keep at least one active admin"
+        )
+    );
+    // A user from a server that predates deactivation parses as active.
+    let old: User = serde_json::from_str(
+        r#"{"id": 1, "username": "ada", "display_name": null, "bio": null, "status_text": null,
+            "is_admin": false, "created_at": "2026-11-23T10:00:00Z"}"#,
+    )
+    .unwrap();
+    assert!(!old.deactivated);
+}
+
+#[test]
+fn two_factor_bodies() {
+    use jeco_shared::two_factor::*;
+    let tokens = TokenResponse {
+        access_token: "a.b.c".into(),
+        refresh_token: "opaque".into(),
+        token_type: "Bearer".into(),
+        expires_in: 900,
+        user: user(),
+    };
+    let enrollment = TwoFactorEnrollment {
+        secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into(),
+        otpauth_uri: "otpauth://totp/Jeco:ada?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Jeco"
+            .into(),
+    };
+    insta::assert_json_snapshot!("sign_in_signed_in", SignInOutcome::SignedIn(tokens.clone()));
+    insta::assert_json_snapshot!(
+        "sign_in_two_factor_required",
+        SignInOutcome::TwoFactorRequired(TwoFactorChallenge {
+            challenge: "sel-and-verifier".into(),
+            expires_in: 300,
+        })
+    );
+    insta::assert_json_snapshot!(
+        "sign_in_two_factor_setup_required",
+        SignInOutcome::TwoFactorSetupRequired(TwoFactorSetupChallenge {
+            challenge: "sel-and-verifier".into(),
+            expires_in: 300,
+            enrollment: enrollment.clone(),
+        })
+    );
+    insta::assert_json_snapshot!(
+        "two_factor_login_request",
+        TwoFactorLoginRequest {
+            challenge: "sel-and-verifier".into(),
+            code: Some("123456".into()),
+            recovery_code: None,
+        }
+    );
+    insta::assert_json_snapshot!(
+        "two_factor_signed_in",
+        TwoFactorSignedIn {
+            tokens,
+            recovery_codes: vec!["abcde-fgh23".into()],
+            recovery_codes_left: 10,
+        }
+    );
+    insta::assert_json_snapshot!(
+        "login_code_request",
+        LoginCodeRequest {
+            login: "ada@example.org".into()
+        }
+    );
+    insta::assert_json_snapshot!(
+        "confirm_login_code_request",
+        ConfirmLoginCodeRequest {
+            login: "ada".into(),
+            code: "123456".into()
+        }
+    );
+    insta::assert_json_snapshot!(
+        "two_factor_status",
+        TwoFactorStatus {
+            enabled: true,
+            recovery_codes_left: 9,
+            required: false
+        }
+    );
+    insta::assert_json_snapshot!("two_factor_enrollment", enrollment);
+    insta::assert_json_snapshot!(
+        "two_factor_code_request",
+        TwoFactorCodeRequest {
+            code: "123456".into()
+        }
+    );
+    insta::assert_json_snapshot!(
+        "disable_two_factor_request",
+        DisableTwoFactorRequest {
+            password: Some("pw".into()),
+            code: None
+        }
+    );
+    insta::assert_json_snapshot!(
+        "recovery_codes",
+        RecoveryCodes {
+            codes: vec!["abcde-fgh23".into(), "ijklm-nop45".into()]
+        }
+    );
+    insta::assert_json_snapshot!(
+        "server_settings",
+        ServerSettings {
+            require_two_factor: true
+        }
+    );
+    insta::assert_json_snapshot!("admin_signed_out", AdminSignedOut { signed_out: 3 });
 }

@@ -39,12 +39,21 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     jeco_shared::teams::Invite::export_all(&cfg)?;
     jeco_shared::teams::Channel::export_all(&cfg)?;
     jeco_client::Thread::export_all(&cfg)?;
+    jeco_client::ThreadEntry::export_all(&cfg)?;
     crate::commands::timeline::ReadReceipt::export_all(&cfg)?;
     crate::voice::VoiceEvent::export_all(&cfg)?;
     crate::prefs::Preferences::export_all(&cfg)?;
     crate::alerts::burst::OpenMessage::export_all(&cfg)?;
     crate::sound::Sound::export_all(&cfg)?;
     crate::closing::QuitRequest::export_all(&cfg)?;
+    jeco_shared::account::EmailStatus::export_all(&cfg)?;
+    jeco_shared::account::SessionInfo::export_all(&cfg)?;
+    jeco_shared::admin::AdminUserPage::export_all(&cfg)?;
+    jeco_shared::admin::AdminPasswordReset::export_all(&cfg)?;
+    jeco_shared::media::MediaUsageReport::export_all(&cfg)?;
+    crate::commands::two_factor::SignInView::export_all(&cfg)?;
+    crate::commands::two_factor::TwoFactorSignedIn::export_all(&cfg)?;
+    jeco_shared::two_factor::TwoFactorStatus::export_all(&cfg)?;
     Ok(())
 }
 

@@ -66,6 +66,10 @@ impl From<ClientError> for CommandError {
                 None => Self::new("sync_failed", e.to_string()),
             },
             ClientError::NotSignedIn => Self::new("not_signed_in", "You are not signed in."),
+            ClientError::TwoFactorRequired => Self::new(
+                "two_factor_required",
+                "This account needs a two-factor code to sign in.",
+            ),
         }
     }
 }

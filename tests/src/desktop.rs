@@ -230,6 +230,36 @@ pub async fn register_in_app(app: &crate::webdriver::Session, username: &str) ->
     Ok(())
 }
 
+/// Opens a menu button (by test id) and picks one of its items (by test id).
+///
+/// Just after signing in the sidebar is still taking in its first lists, and a click that lands
+/// while it re-renders can be lost (seen once in CI: the menu never opened). A person clicks again,
+/// and so does this: when the item has not appeared within a few seconds and the button does not
+/// say it is expanded, the button is clicked again (at most three times).
+pub async fn choose_from_menu(
+    app: &crate::webdriver::Session,
+    menu: &str,
+    item: &str,
+) -> Result<()> {
+    let button_css = format!("[data-testid={menu}]");
+    let item_css = format!("[data-testid={item}]");
+    for attempt in 1..=3 {
+        let button = app.wait_for(&button_css).await?;
+        if app.attribute(&button, "aria-expanded").await?.as_deref() != Some("true") {
+            app.click(&button).await?;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+        while std::time::Instant::now() < deadline {
+            if let Some(found) = app.find(&item_css).await? {
+                return app.click(&found).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        eprintln!("menu {menu}: item {item} not shown after click {attempt}; clicking again");
+    }
+    app.click(&app.wait_for(&item_css).await?).await
+}
+
 /// The running app: the process whose executable is the app binary.
 pub fn app_pid(app: &Path) -> Result<u32> {
     let wanted = app.canonicalize()?;

@@ -4,6 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { App } from './App';
 import { EMBEDDED, fail, fakeApp, status, user } from './test/fakeApp';
 
+/** `sign_in`'s answer for an account without two-factor. */
+function signedIn() {
+  return { status: 'signed_in', user: user() };
+}
+
 async function renderLogin() {
   render(<App />);
   await screen.findByRole('heading', { name: 'Welcome back' });
@@ -19,14 +24,14 @@ describe('sign-in screen', () => {
   });
 
   it('signs in and shows the welcome view, then logs out', async () => {
-    const calls = fakeApp({ login: () => user(), logout: () => null });
+    const calls = fakeApp({ sign_in: () => signedIn(), logout: () => null });
     await renderLogin();
     await userEvent.type(screen.getByLabelText('Username'), 'ada');
     await userEvent.type(screen.getByLabelText('Password'), 'secret-password');
     await userEvent.click(screen.getByTestId('submit'));
 
     expect(await screen.findByTestId('welcome')).toHaveTextContent('Welcome, Ada Lovelace!');
-    expect(calls.find((c) => c.cmd === 'login')?.args).toEqual({
+    expect(calls.find((c) => c.cmd === 'sign_in')?.args).toEqual({
       username: 'ada',
       password: 'secret-password',
     });
@@ -93,7 +98,7 @@ describe('sign-in screen', () => {
 
   it('explains errors by code', async () => {
     let answer: () => unknown = () => fail({ code: 'invalid_credentials', message: 'server prose' });
-    fakeApp({ login: () => answer() });
+    fakeApp({ sign_in: () => answer() });
     await renderLogin();
     await userEvent.type(screen.getByLabelText('Username'), 'ada');
     await userEvent.type(screen.getByLabelText('Password'), 'wrong-password');
@@ -142,7 +147,7 @@ describe('sign-in screen', () => {
               message: 'Could not reach the server at https://chat.example.com.',
               fields: { server: 'Could not reach the server at https://chat.example.com.' },
             }),
-      login: () => user(),
+      sign_in: () => signedIn(),
     });
     await renderLogin();
     const address = screen.getByLabelText('Server address');
@@ -153,7 +158,7 @@ describe('sign-in screen', () => {
     await userEvent.click(screen.getByTestId('submit'));
 
     expect(await screen.findByTestId('error-server-address')).toHaveTextContent('Could not reach the server');
-    expect(calls.some((c) => c.cmd === 'login')).toBe(false);
+    expect(calls.some((c) => c.cmd === 'sign_in')).toBe(false);
 
     reachable = true;
     await userEvent.click(screen.getByTestId('submit'));
@@ -165,7 +170,7 @@ describe('sign-in screen', () => {
 
   it('shows a loading state while signing in', async () => {
     let finish: (u: unknown) => void = () => {};
-    fakeApp({ login: () => new Promise((resolve) => (finish = resolve)) });
+    fakeApp({ sign_in: () => new Promise((resolve) => (finish = resolve)) });
     await renderLogin();
     await userEvent.type(screen.getByLabelText('Username'), 'ada');
     await userEvent.type(screen.getByLabelText('Password'), 'secret-password');
@@ -174,7 +179,7 @@ describe('sign-in screen', () => {
     const button = await screen.findByRole('button', { name: 'Signing in…' });
     expect(button).toBeDisabled();
     expect(screen.getByLabelText('Username')).toBeDisabled();
-    finish(user());
+    finish(signedIn());
     expect(await screen.findByTestId('welcome')).toBeInTheDocument();
   });
 });

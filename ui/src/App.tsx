@@ -68,7 +68,11 @@ function Screens() {
         <ChatView
           user={screen.user}
           status={status}
-          onSignedOut={() => setScreen({ kind: 'login', error: null })}
+          onSignedOut={(reason) => {
+            setScreen({ kind: 'login', error: reason ?? null });
+            // The status is from before signing in ("nobody signed in here yet" may be stale).
+            api.appStatus().then(setStatus, () => undefined);
+          }}
         />
       );
   }

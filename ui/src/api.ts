@@ -60,11 +60,25 @@ import type { InboxItem } from './bindings/InboxItem';
 export type { Contact } from './bindings/Contact';
 import type { Message } from './bindings/Message';
 import type { Thread } from './bindings/Thread';
+import type { ThreadEntry } from './bindings/ThreadEntry';
 import type { ReadReceipt } from './bindings/ReadReceipt';
-export type { Thread, ReadReceipt };
+export type { Thread, ThreadEntry, ReadReceipt };
 import type { QuitRequest } from './bindings/QuitRequest';
 export type { QuitRequest };
 export type { CloseToTray } from './bindings/CloseToTray';
+import type { EmailStatus } from './bindings/EmailStatus';
+import type { SessionInfo } from './bindings/SessionInfo';
+export type { EmailStatus, SessionInfo };
+import type { AdminUser } from './bindings/AdminUser';
+import type { AdminUserPage } from './bindings/AdminUserPage';
+import type { AdminPasswordReset } from './bindings/AdminPasswordReset';
+import type { MediaUsageReport } from './bindings/MediaUsageReport';
+export type { AdminUser, AdminUserPage, AdminPasswordReset, MediaUsageReport };
+import type { SignInView } from './bindings/SignInView';
+import type { EnrollmentView } from './bindings/EnrollmentView';
+import type { TwoFactorSignedIn } from './bindings/TwoFactorSignedIn';
+import type { TwoFactorStatus } from './bindings/TwoFactorStatus';
+export type { SignInView, EnrollmentView, TwoFactorSignedIn, TwoFactorStatus };
 
 export function isCommandError(value: unknown): value is CommandError {
   return (
@@ -103,8 +117,9 @@ export const api = {
   conversations: () => call<Conversation[]>('conversations'),
   timeline: (conversationId: number, before: number | null = null, limit = 50) =>
     call<Timeline>('timeline', { conversationId, before, limit }),
-  sendMessage: (conversationId: number, text: string, replyTo: number | null = null) =>
-    call<OutboxItem>('send_message', { conversationId, text, replyTo }),
+  /** With `threadOnly`, a reply (to `replyTo`, a thread's root) stays out of the channel. */
+  sendMessage: (conversationId: number, text: string, replyTo: number | null = null, threadOnly = false) =>
+    call<OutboxItem>('send_message', { conversationId, text, replyTo, threadOnly }),
   editMessage: (conversationId: number, target: MessageRef, text: string) =>
     call<null>('edit_message', { conversationId, target, text }),
   deleteMessage: (conversationId: number, target: MessageRef) =>
@@ -140,14 +155,64 @@ export const api = {
     text: string,
     files: { name: string; data_base64: string }[],
     replyTo: number | null = null,
-  ) => call<OutboxItem>('send_with_files', { conversationId, text, files, replyTo }),
+    threadOnly = false,
+  ) => call<OutboxItem>('send_with_files', { conversationId, text, files, replyTo, threadOnly }),
   // Threads, quoted parents, pins, read receipts (src-tauri/src/commands/timeline.rs).
   thread: (conversationId: number, root: number) => call<Thread>('thread', { conversationId, root }),
+  /** The threads the user takes part in, newest reply first (needs the server). */
+  threads: (limit: number | null = null) => call<ThreadEntry[]>('threads', { limit }),
   messages: (conversationId: number, ids: number[]) => call<Message[]>('messages', { conversationId, ids }),
   setPinned: (conversationId: number, messageId: number, pinned: boolean) =>
     call<Message>('set_pinned', { conversationId, messageId, pinned }),
   pins: (conversationId: number) => call<Message[]>('pins', { conversationId }),
   readReceipts: (conversationId: number) => call<ReadReceipt[]>('read_receipts', { conversationId }),
+
+  // The account: email, password, sessions (src-tauri/src/commands/account.rs); online only.
+  // The two password-reset calls work signed out, against the server the app is pointed at.
+  myEmail: () => call<EmailStatus>('my_email'),
+  setEmail: (email: string) => call<EmailStatus>('set_email', { email }),
+  verifyEmail: (code: string) => call<EmailStatus>('verify_email', { code }),
+  removeEmail: () => call<EmailStatus>('remove_email'),
+  changePassword: (currentPassword: string, newPassword: string, signOutOthers: boolean) =>
+    call<null>('change_password', { currentPassword, newPassword, signOutOthers }),
+  requestPasswordReset: (login: string) => call<null>('request_password_reset', { login }),
+  confirmPasswordReset: (token: string, newPassword: string) =>
+    call<null>('confirm_password_reset', { token, newPassword }),
+  sessions: () => call<SessionInfo[]>('sessions'),
+  endSession: (sessionId: SessionInfo['id']) => call<null>('end_session', { sessionId }),
+  /** How many sessions were ended. */
+  signOutOthers: () => call<number>('sign_out_others'),
+
+  // Server administration (src-tauri/src/commands/admin.rs): server admins only (the server
+  // refuses everyone else with `forbidden`); online only.
+  /** A page of accounts matching `query` (a prefix); pass the page's `next_cursor` for the next. */
+  adminUsers: (query: string, cursor: string | null = null, limit: number | null = null) =>
+    call<AdminUserPage>('admin_users', { query, cursor, limit }),
+  deactivateUser: (userId: number) => call<AdminUser>('deactivate_user', { userId }),
+  reactivateUser: (userId: number) => call<AdminUser>('reactivate_user', { userId }),
+  /** Turns off an account's two-factor; answers how many sessions were signed out. */
+  adminResetTwoFactor: (userId: number) => call<number>('admin_reset_two_factor', { userId }),
+  /** A new password, or (`null`) a reset link mailed to the account's verified address. */
+  adminSetPassword: (userId: number, newPassword: string | null) =>
+    call<AdminPasswordReset>('admin_set_password', { userId, newPassword }),
+  setServerAdmin: (userId: number, admin: boolean) => call<AdminUser>('set_server_admin', { userId, admin }),
+  mediaUsage: () => call<MediaUsageReport>('media_usage'),
+  // Signing in in steps, and two-factor (src-tauri/src/commands/two_factor.rs). The sign-in
+  // calls work signed out; a step's `challenge` comes back with the second factor.
+  signIn: (username: string, password: string) => call<SignInView>('sign_in', { username, password }),
+  requestLoginCode: (login: string) => call<null>('request_login_code', { login }),
+  signInWithCode: (login: string, code: string) => call<SignInView>('sign_in_with_code', { login, code }),
+  /** Exactly one of the app's code or a recovery code. */
+  completeTwoFactor: (challenge: string, proof: { code: string } | { recoveryCode: string }) =>
+    call<TwoFactorSignedIn>('complete_two_factor', { challenge, ...proof }),
+  twoFactorStatus: () => call<TwoFactorStatus>('two_factor_status'),
+  beginTwoFactor: () => call<EnrollmentView>('begin_two_factor'),
+  /** The recovery codes, to show once. */
+  confirmTwoFactor: (code: string) => call<string[]>('confirm_two_factor', { code }),
+  /** Exactly one of the password or a current code. */
+  disableTwoFactor: (proof: { password: string } | { code: string }) =>
+    call<null>('disable_two_factor', proof),
+  regenerateRecoveryCodes: (code: string) => call<string[]>('regenerate_recovery_codes', { code }),
 
   // Profile, teams and contacts: online actions (they fail with `server_unreachable` offline).
   myProfile: () => call<User>('my_profile'),
@@ -193,8 +258,8 @@ export const api = {
   // Voice notes (src-tauri/src/commands/voice.rs); progress and levels arrive as `voice-event`s.
   voiceStart: () => call<null>('voice_start'),
   voiceCancel: () => call<null>('voice_cancel'),
-  voiceSend: (conversationId: number, replyTo: number | null = null) =>
-    call<OutboxItem>('voice_send', { conversationId, replyTo }),
+  voiceSend: (conversationId: number, replyTo: number | null = null, threadOnly = false) =>
+    call<OutboxItem>('voice_send', { conversationId, replyTo, threadOnly }),
   voicePlay: (attachment: Attachment, fromMs: number) => call<null>('voice_play', { attachment, fromMs }),
   voicePause: () => call<null>('voice_pause'),
 

@@ -78,18 +78,25 @@ impl Cache {
                     if let Some(parent) = message.reply_to {
                         update_message(tx, parent, &mut touched, |m| {
                             m.reply_count += 1;
+                            note_replier(&mut m.last_repliers, message.sender_id);
                         })?;
                     }
                     touched.push(message.seq);
                     conversation.last_activity_at = message.created_at.clone();
-                    conversation.last_message = Some(preview(message));
+                    if !message.thread_only {
+                        conversation.last_message = Some(preview(message));
+                    }
                     if message.sender_id == me {
                         // Sending implies having read everything before it.
                         conversation.read_seq = event.seq;
                         conversation.unread_count = 0;
                         conversation.mention_count = 0;
                     } else {
-                        conversation.unread_count += 1;
+                        // A reply kept in its thread is not unread in the channel, where it
+                        // is not shown (the server counts the same); a mention in it still is.
+                        if !message.thread_only {
+                            conversation.unread_count += 1;
+                        }
                         let m = &message.mentions;
                         if m.user_ids.contains(&me) || m.channel || m.here {
                             conversation.mention_count += 1;
@@ -298,4 +305,12 @@ pub(crate) fn remove_reaction(reactions: &mut Vec<Reaction>, user: UserId, emoji
         r.count = r.count.saturating_sub(1);
     }
     reactions.retain(|r| r.count > 0);
+}
+
+/// Puts a new reply's sender first among a root's repliers (as the server orders them: by their
+/// newest reply), once, keeping at most [`THREAD_REPLIERS_MAX`](jeco_shared::messages::THREAD_REPLIERS_MAX).
+pub(crate) fn note_replier(repliers: &mut Vec<UserId>, sender: UserId) {
+    repliers.retain(|u| *u != sender);
+    repliers.insert(0, sender);
+    repliers.truncate(jeco_shared::messages::THREAD_REPLIERS_MAX);
 }

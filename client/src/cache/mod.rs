@@ -39,6 +39,8 @@ use std::sync::{Mutex, MutexGuard};
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("migrations/0001_cache.sql")),
     (2, include_str!("migrations/0002_media.sql")),
+    (3, include_str!("migrations/0003_threads.sql")),
+    (4, include_str!("migrations/0004_thread_list.sql")),
 ];
 
 /// Why the cache failed.
@@ -431,7 +433,7 @@ impl Cache {
     ) -> Result<(Vec<Message>, bool)> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT json FROM messages WHERE conversation_id = ?1 AND seq < ?2
+            "SELECT json FROM messages WHERE conversation_id = ?1 AND seq < ?2 AND NOT thread_only
              ORDER BY seq DESC LIMIT ?3",
         )?;
         let mut items = stmt
@@ -477,7 +479,9 @@ impl Cache {
             return Ok(true);
         }
         Ok(conn
-            .prepare_cached("SELECT 1 FROM messages WHERE conversation_id = ?1 AND seq < ?2")?
+            .prepare_cached(
+                "SELECT 1 FROM messages WHERE conversation_id = ?1 AND seq < ?2 AND NOT thread_only",
+            )?
             .exists(params![id.0, seq])?)
     }
 
@@ -566,6 +570,63 @@ impl Cache {
             }
             Ok(())
         })
+    }
+
+    /// Records that the thread of `root` has been seen with `reply_count` replies (never lowers
+    /// it: a deleted reply does not make an old one unread again). Whether that was news.
+    pub fn mark_thread_read(&self, root: MessageId, reply_count: u32) -> Result<bool> {
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached(
+                    "INSERT INTO thread_reads (root_id, read_count) VALUES (?1, ?2)
+                     ON CONFLICT (root_id) DO UPDATE SET read_count = excluded.read_count
+                         WHERE excluded.read_count > read_count",
+                )?
+                .execute(params![root.0, reply_count])?;
+            Ok(changed > 0)
+        })
+    }
+
+    /// Remembers the Threads view's list as the server gave it (root, newest reply's time), in
+    /// its order, replacing the one before, so the view still has it offline.
+    pub fn store_thread_list(&self, entries: &[(MessageId, String)]) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM thread_list", [])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO thread_list (position, root_id, last_reply_at) VALUES (?1, ?2, ?3)",
+            )?;
+            for (position, (root, at)) in entries.iter().enumerate() {
+                insert.execute(params![position as i64, root.0, at])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The Threads view's list as last stored, with each root as the cache has it now (sync
+    /// keeps reply counts current); roots no longer cached are left out.
+    pub fn thread_list(&self) -> Result<Vec<(Message, String)>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT m.json, t.last_reply_at FROM thread_list t
+             JOIN messages m ON m.id = t.root_id
+             ORDER BY t.position",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(json, at)| Ok((serde_json::from_str(&json)?, at)))
+            .collect()
+    }
+
+    /// How many replies of the thread of `root` were seen here (0 when it was never shown).
+    pub fn thread_read_count(&self, root: MessageId) -> Result<u32> {
+        Ok(self
+            .lock()
+            .prepare_cached("SELECT read_count FROM thread_reads WHERE root_id = ?1")?
+            .query_row([root.0], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
     }
 
     /// Cached pinned messages of a conversation, newest first.
@@ -830,8 +891,9 @@ pub(crate) fn message_by_client_id(
 
 pub(crate) fn upsert_message(conn: &Connection, m: &Message) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO messages (id, conversation_id, seq, client_id, reply_to, created_at, text, json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO messages (id, conversation_id, seq, client_id, reply_to, created_at, text, json,
+             thread_only)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (id) DO UPDATE SET text = excluded.text, json = excluded.json",
     )?
     .execute(params![
@@ -843,6 +905,7 @@ pub(crate) fn upsert_message(conn: &Connection, m: &Message) -> Result<()> {
         m.created_at,
         if m.deleted { "" } else { m.text.as_str() },
         serde_json::to_string(m)?,
+        m.thread_only,
     ])?;
     Ok(())
 }

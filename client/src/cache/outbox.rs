@@ -160,6 +160,7 @@ impl Cache {
                         && let OutboxOp::Send {
                             client_id,
                             reply_to,
+                            thread_only,
                             attachments,
                             ..
                         } = &send.op
@@ -169,6 +170,7 @@ impl Cache {
                             client_id: client_id.clone(),
                             text,
                             reply_to: *reply_to,
+                            thread_only: *thread_only,
                             attachments: attachments.clone(),
                         };
                         rewrite(tx, &mut send, op)?;

@@ -20,7 +20,9 @@ fn message(seq: i64, sender: UserId, text: &str) -> Message {
         client_id: format!("cid-{seq}"),
         text: text.into(),
         reply_to: None,
+        thread_only: false,
         reply_count: 0,
+        last_repliers: Vec::new(),
         created_at: format!("2026-11-23T10:00:{seq:02}Z"),
         edited_at: None,
         deleted: false,
@@ -210,12 +212,66 @@ fn own_messages_and_read_marks_clear_unread_counts() {
 }
 
 #[test]
+fn thread_only_replies_stay_out_of_the_timeline_but_count_in_the_thread() {
+    let cache = seeded();
+    let root = message(2, PEER, "hello").id;
+    let reply = |seq: i64, sender: UserId, text: &str, thread_only: bool| {
+        let mut m = message(seq, sender, text);
+        m.reply_to = Some(root);
+        m.thread_only = thread_only;
+        event(seq, EventBody::MessageCreated { message: m })
+    };
+    cache
+        .apply_event(ME, &reply(3, PEER, "only in the thread", true))
+        .unwrap();
+    cache
+        .apply_event(ME, &reply(4, UserId(3), "also in the channel", false))
+        .unwrap();
+    cache
+        .apply_event(ME, &reply(5, PEER, "again in the thread", true))
+        .unwrap();
+    assert_eq!(texts(&cache), ["hello", "also in the channel"]);
+    let thread: Vec<String> = cache
+        .thread(root)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(
+        thread,
+        [
+            "only in the thread",
+            "also in the channel",
+            "again in the thread"
+        ]
+    );
+    let root_message = cache.message(root).unwrap().unwrap();
+    assert_eq!(root_message.reply_count, 3);
+    // Each replier once, the most recent first.
+    assert_eq!(root_message.last_repliers, [PEER, UserId(3)]);
+    // Only the reply shown in the channel is unread there, and it is the channel's preview.
+    let c = cache.conversation(C).unwrap().unwrap();
+    assert_eq!(c.unread_count, 1);
+    assert_eq!(
+        c.last_message.map(|p| p.text).as_deref(),
+        Some("also in the channel")
+    );
+    // The thread's read mark only goes up.
+    assert_eq!(cache.thread_read_count(root).unwrap(), 0);
+    assert!(cache.mark_thread_read(root, 3).unwrap());
+    assert!(!cache.mark_thread_read(root, 2).unwrap());
+    assert!(!cache.mark_thread_read(root, 3).unwrap());
+    assert_eq!(cache.thread_read_count(root).unwrap(), 3);
+}
+
+#[test]
 fn pending_sends_are_rewritten_or_cancelled_locally() {
     let cache = seeded();
     let send = |cid: &str, text: &str| OutboxOp::Send {
         client_id: cid.into(),
         text: text.into(),
         reply_to: None,
+        thread_only: false,
         attachments: Vec::new(),
     };
     cache.enqueue(C, send("a", "first")).unwrap();
@@ -414,6 +470,7 @@ fn search_drafts_and_positions_survive_reopening_the_file() {
                 bio: None,
                 status_text: None,
                 is_admin: false,
+                deactivated: false,
                 created_at: "2026-11-23T10:00:00Z".into(),
                 avatar: None,
             })
@@ -436,6 +493,7 @@ fn search_drafts_and_positions_survive_reopening_the_file() {
                     client_id: "queued".into(),
                     text: "queued offline".into(),
                     reply_to: None,
+                    thread_only: false,
                     attachments: Vec::new(),
                 },
             )

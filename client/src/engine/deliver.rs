@@ -169,6 +169,7 @@ async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
             client_id,
             text,
             reply_to,
+            thread_only,
             attachments,
         } => {
             let attachment_ids = match upload_all(inner, cache, item, attachments).await {
@@ -179,6 +180,7 @@ async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
                 client_id: client_id.clone(),
                 text: text.clone(),
                 reply_to: *reply_to,
+                thread_only: *thread_only,
                 attachment_ids,
             };
             let sent = with_token(&inner.client, |api, token| {
@@ -295,6 +297,7 @@ fn save_progress(cache: &Cache, item: &OutboxItem, files: &[PendingUpload]) -> R
         client_id,
         text,
         reply_to,
+        thread_only,
         ..
     } = &item.op
     else {
@@ -304,6 +307,7 @@ fn save_progress(cache: &Cache, item: &OutboxItem, files: &[PendingUpload]) -> R
         client_id: client_id.clone(),
         text: text.clone(),
         reply_to: *reply_to,
+        thread_only: *thread_only,
         attachments: files.to_vec(),
     };
     cache

@@ -18,6 +18,8 @@
 //! which say *what* changed so it can re-read just that. Events are hints, the cache is the truth:
 //! a listener that falls behind (`RecvError::Lagged`) re-reads everything and misses nothing.
 
+mod account;
+mod admin;
 mod deliver;
 mod directory;
 mod inbox;
@@ -28,8 +30,10 @@ mod pins;
 mod prefs;
 mod sync_loop;
 mod threads;
+mod two_factor;
 
-pub use threads::Thread;
+pub use threads::{Thread, ThreadEntry};
+pub use two_factor::TwoFactorOff;
 
 use crate::cache::Enqueued;
 use crate::cache::{Applied, Cache, CacheError, Draft, LocalHit};
@@ -134,6 +138,12 @@ pub enum EngineEvent {
         delivered: bool,
     },
     TeamsChanged,
+    /// The thread of `root` was shown, so its replies so far are read on this device (the
+    /// Threads view's unread counts changed).
+    ThreadRead {
+        conversation_id: ConversationId,
+        root: MessageId,
+    },
 }
 
 /// How a message stands, as the timeline shows it.
@@ -728,6 +738,7 @@ impl Engine {
                     client_id,
                     text,
                     reply_to,
+                    thread_only: false,
                     ..
                 } = &item.op
                 {
@@ -740,7 +751,9 @@ impl Engine {
                             client_id: client_id.clone(),
                             text: text.clone(),
                             reply_to: *reply_to,
+                            thread_only: false,
                             reply_count: 0,
+                            last_repliers: Vec::new(),
                             created_at: item.created_at.clone(),
                             edited_at: None,
                             deleted: false,
@@ -852,6 +865,66 @@ impl Engine {
         self.queue_send(conversation, text, reply_to, Vec::new())
     }
 
+    /// Replies in the thread of `root`, with files or not. Unless `also_in_channel`, the reply
+    /// stays in the thread: the channel's timeline leaves it out (here and on every member's
+    /// device), while the root's reply count and repliers include it.
+    pub fn send_in_thread(
+        &self,
+        conversation: ConversationId,
+        root: MessageId,
+        text: &str,
+        files: &[FileToSend],
+        also_in_channel: bool,
+    ) -> Result<OutboxItem> {
+        let client_id = new_client_id();
+        let text = if files.is_empty() {
+            check_text(text)?
+        } else {
+            self.check_files(files)?;
+            if text.trim().is_empty() {
+                String::new()
+            } else {
+                check_text(text)?
+            }
+        };
+        let attachments = self.stage_files(&client_id, files)?;
+        self.queue_send_with_id(
+            conversation,
+            client_id,
+            text,
+            Some(root),
+            !also_in_channel,
+            attachments,
+        )
+    }
+
+    fn check_files(&self, files: &[FileToSend]) -> Result<()> {
+        if files.len() > jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX {
+            return Err(EngineError::Invalid(format!(
+                "at most {} files per message",
+                jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX
+            )));
+        }
+        Ok(())
+    }
+
+    /// Copies files into the engine's data (see [`Engine::send_files`]).
+    fn stage_files(
+        &self,
+        client_id: &str,
+        files: &[FileToSend],
+    ) -> Result<Vec<crate::outbox::PendingUpload>> {
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dir = self.outbox_files_dir()?;
+        files
+            .iter()
+            .enumerate()
+            .map(|(i, file)| media::stage(&dir, client_id, i, file))
+            .collect()
+    }
+
     /// Sends a message with files (the text may be empty). Each file is copied into the engine's
     /// data first, so the message survives the original being moved and the app being restarted;
     /// uploads run (resumably, with [`EngineEvent::UploadProgress`]) when online, and the message
@@ -866,24 +939,15 @@ impl Engine {
         if files.is_empty() {
             return self.send(conversation, text, reply_to);
         }
-        if files.len() > jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX {
-            return Err(EngineError::Invalid(format!(
-                "at most {} files per message",
-                jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX
-            )));
-        }
+        self.check_files(files)?;
         let text = if text.trim().is_empty() {
             String::new()
         } else {
             check_text(text)?
         };
         let client_id = new_client_id();
-        let dir = self.outbox_files_dir()?;
-        let mut attachments = Vec::with_capacity(files.len());
-        for (i, file) in files.iter().enumerate() {
-            attachments.push(media::stage(&dir, &client_id, i, file)?);
-        }
-        self.queue_send_with_id(conversation, client_id, text, reply_to, attachments)
+        let attachments = self.stage_files(&client_id, files)?;
+        self.queue_send_with_id(conversation, client_id, text, reply_to, false, attachments)
     }
 
     fn queue_send(
@@ -893,7 +957,14 @@ impl Engine {
         reply_to: Option<MessageId>,
         attachments: Vec<crate::outbox::PendingUpload>,
     ) -> Result<OutboxItem> {
-        self.queue_send_with_id(conversation, new_client_id(), text, reply_to, attachments)
+        self.queue_send_with_id(
+            conversation,
+            new_client_id(),
+            text,
+            reply_to,
+            false,
+            attachments,
+        )
     }
 
     fn queue_send_with_id(
@@ -902,6 +973,7 @@ impl Engine {
         client_id: String,
         text: String,
         reply_to: Option<MessageId>,
+        thread_only: bool,
         attachments: Vec<crate::outbox::PendingUpload>,
     ) -> Result<OutboxItem> {
         match self.queue(
@@ -910,6 +982,7 @@ impl Engine {
                 client_id,
                 text,
                 reply_to,
+                thread_only: thread_only && reply_to.is_some(),
                 attachments,
             },
         )? {

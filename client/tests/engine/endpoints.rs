@@ -201,7 +201,7 @@ async fn every_rest_call_the_engine_makes_is_answered_as_the_engine_reads_it() {
     ada.send(dm.id, "a reply", Some(first)).unwrap();
     delivered(&ada, "reply").await;
 
-    // ---- reading: History, GetMessage, Replies, Search, Pin, Unpin, Pins
+    // ---- reading: History, GetMessage, Replies, Threads, Search, Pin, Unpin, Pins
     let older = ada.load_timeline(dm.id, None, 10).await.unwrap();
     assert!(!older.items.is_empty());
     assert!(
@@ -213,6 +213,10 @@ async fn every_rest_call_the_engine_makes_is_answered_as_the_engine_reads_it() {
     );
     let thread = ada.load_thread(dm.id, first).await.unwrap();
     assert_eq!(thread.replies.len(), 1);
+    // Threads
+    let threads = ada.threads(10).await.expect("Threads");
+    assert_eq!(threads.len(), 1);
+    assert_eq!(threads[0].root.id, first);
     let _ = ada.search("edited", None, 10).await.unwrap();
     assert!(ada.set_pinned(dm.id, first, true).await.unwrap().pinned);
     assert_eq!(ada.pins(dm.id).await.unwrap().len(), 1);

@@ -1,6 +1,8 @@
 //! The engine against a real `jeco-server` on `127.0.0.1:0`, over real HTTP and WebSocket.
 //! One test binary (links once); one module per concern.
 
+mod account;
+mod admin;
 mod auth;
 mod directory;
 mod endpoints;
@@ -8,4 +10,6 @@ mod mute;
 mod profile;
 mod support;
 mod sync;
+mod threads;
 mod tokens;
+mod two_factor;

@@ -25,10 +25,16 @@ pub struct TestServer {
 }
 
 pub async fn start() -> TestServer {
+    start_with(|_| {}).await
+}
+
+/// [`start`] with some settings changed.
+pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
     let data = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut config = Config::with_data_dir(data.path());
     config.bind = listener.local_addr().unwrap();
+    adjust(&mut config);
     let server = RunningServer::start(config, listener).await.unwrap();
     let url = format!("http://{}", server.local_addr());
     TestServer {
@@ -39,6 +45,11 @@ pub async fn start() -> TestServer {
 }
 
 impl TestServer {
+    /// The server's data directory (the dev mailer writes into `mail/` under it).
+    pub fn data_dir(&self) -> &Path {
+        self._data.path()
+    }
+
     pub fn client(&self) -> Client {
         Client::builder(&self.url)
             .client_name("engine-test/1")

@@ -280,6 +280,32 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
+/// The `User-Agent` a client sent, for the session list: cut to
+/// [`SESSION_CLIENT_MAX`](crate::services::sessions::SESSION_CLIENT_MAX) characters, control
+/// characters dropped; `None` when absent, blank or not text.
+pub struct UserAgent(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserAgent {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.chars()
+                    .filter(|c| !c.is_control())
+                    .take(crate::services::sessions::SESSION_CLIENT_MAX)
+                    .collect::<String>()
+                    .trim()
+                    .to_owned()
+            })
+            .filter(|v| !v.is_empty());
+        Ok(Self(agent))
+    }
+}
+
 /// The client's address. Without trusted proxies (the default) it is the TCP peer, whatever the
 /// headers say — a client cannot pick its own address. From a trusted proxy it is the rightmost
 /// `X-Forwarded-For` entry that is not a trusted proxy itself (entries further left were written

@@ -9,10 +9,11 @@ use crate::state::AppState;
 use axum::extract::State;
 use jeco_shared::endpoints::{
     DeleteMessage, EditMessage, Endpoint, GetMessage, History, Pin, Pins, React, Replies,
-    SendMessage, Unpin,
+    SendMessage, Threads, Unpin,
 };
 use jeco_shared::messages::{
     EditMessageRequest, Message, MessagePage, ReactionRequest, ReactionToggled, SendMessageRequest,
+    ThreadList,
 };
 use jeco_shared::{ConversationId, ErrorBody, MessageId};
 use serde::Deserialize;
@@ -25,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(history, send))
         .routes(routes!(get_one, edit, delete))
         .routes(routes!(replies))
+        .routes(routes!(threads))
         .routes(routes!(react))
         .routes(routes!(pins))
         .routes(routes!(pin, unpin))
@@ -202,6 +204,30 @@ pub async fn replies(
             .replies(&who, ConversationId(id), MessageId(mid), p.after, p.limit)
             .await?,
     ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ThreadsParams {
+    /// How many threads, 1–200 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// The threads the caller started or replied to (with at least one reply, in conversations the
+/// caller is in), newest reply first: the Threads view.
+#[utoipa::path(get, path = Threads::PATH, tag = "messages", security(("bearer" = [])),
+    params(ThreadsParams),
+    responses(
+        (status = 200, body = ThreadList),
+        (status = 400, description = "Bad limit", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ))]
+pub async fn threads(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Query(p): Query<ThreadsParams>,
+) -> Result<Reply<Threads>, ApiError> {
+    Ok(Reply::ok(state.chat.messages.threads(&who, p.limit).await?))
 }
 
 /// Toggle the caller's reaction with an emoji (added if absent, removed if present), or with `add`

@@ -1,7 +1,7 @@
 //! The HTTP API under `/api/v1`, its OpenAPI document and the API docs page.
 //!
-//! One router per resource ([`auth`], [`users`], [`conversations`], [`messages`], [`teams`],
-//! [`notifications`], [`search`], [`contacts`], [`media`], [`health`], plus
+//! One router per resource ([`auth`], [`account`], [`users`], [`conversations`], [`messages`], [`teams`],
+//! [`notifications`], [`search`], [`contacts`], [`media`], [`admin`], [`health`], plus
 //! the gateway's upgrade route), each
 //! handler annotated with `#[utoipa::path]` so that the OpenAPI document at
 //! `/api/v1/openapi.json` is generated from the code that serves it and cannot drift. Each JSON
@@ -19,6 +19,8 @@
 //! The OpenAPI document is amended in [`openapi`] with the errors and limits enforced outside
 //! the handlers.
 
+pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod contacts;
 pub mod conversations;
@@ -32,6 +34,7 @@ mod openapi;
 pub mod rate_limit;
 pub mod search;
 pub mod teams;
+pub mod two_factor;
 pub mod typed;
 pub mod users;
 
@@ -82,6 +85,7 @@ pub const DOCS_PATH: &str = "/api/docs";
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and sessions"),
+        (name = "account", description = "The caller's email address and signed-in sessions"),
         (name = "users", description = "Profiles and the user directory"),
         (name = "conversations", description = "Group rooms, direct conversations, members and read state"),
         (name = "messages", description = "Messages, threads, reactions and pins"),
@@ -92,6 +96,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         (name = "search", description = "Full-text search over messages"),
         (name = "contacts", description = "Contacts and contact requests"),
         (name = "media", description = "Resumable uploads, attachments (files, images, voice notes) and avatars"),
+        (name = "admin", description = "Server administration: accounts, deactivation, passwords, the admin flag (server admins only)"),
         (name = "meta", description = "Server status"),
     )
 )]
@@ -112,6 +117,8 @@ impl Modify for BearerAuth {
 pub fn api_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::new()
         .merge(auth::router(state.clone()))
+        .merge(account::router())
+        .merge(two_factor::router())
         .merge(users::router())
         .merge(conversations::router())
         .merge(messages::router())
@@ -120,6 +127,7 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(search::router())
         .merge(contacts::router())
         .merge(media::router())
+        .merge(admin::router())
         .merge(health::router())
         .routes(routes!(crate::gateway::ws_handler));
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -138,6 +138,7 @@ fn raw_bytes(value: &mut Value) {
 
 /// `(schema, property, JSON Schema keyword, value)`: the limits the services enforce.
 fn limits() -> Vec<(&'static str, &'static str, &'static str, Value)> {
+    use jeco_shared::account::{EMAIL_CODE_LEN, EMAIL_MAX, RESET_LOGIN_MAX, RESET_TOKEN_LEN};
     use jeco_shared::auth::{
         DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN,
     };
@@ -243,6 +244,63 @@ fn limits() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             "topic",
             "maxLength",
             json!(TOPIC_MAX),
+        ),
+        ("SetEmailRequest", "email", "maxLength", json!(EMAIL_MAX)),
+        ("SetEmailRequest", "email", "format", json!("email")),
+        (
+            "VerifyEmailRequest",
+            "code",
+            "pattern",
+            json!(format!("^[0-9]{{{EMAIL_CODE_LEN}}}$")),
+        ),
+        (
+            "ChangePasswordRequest",
+            "current_password",
+            "maxLength",
+            json!(PASSWORD_MAX),
+        ),
+        (
+            "ChangePasswordRequest",
+            "new_password",
+            "minLength",
+            json!(PASSWORD_MIN),
+        ),
+        (
+            "ChangePasswordRequest",
+            "new_password",
+            "maxLength",
+            json!(PASSWORD_MAX),
+        ),
+        ("PasswordResetRequest", "login", "minLength", json!(1)),
+        (
+            "PasswordResetRequest",
+            "login",
+            "maxLength",
+            json!(RESET_LOGIN_MAX),
+        ),
+        (
+            "ConfirmPasswordResetRequest",
+            "token",
+            "minLength",
+            json!(RESET_TOKEN_LEN),
+        ),
+        (
+            "ConfirmPasswordResetRequest",
+            "token",
+            "maxLength",
+            json!(RESET_TOKEN_LEN),
+        ),
+        (
+            "ConfirmPasswordResetRequest",
+            "new_password",
+            "minLength",
+            json!(PASSWORD_MIN),
+        ),
+        (
+            "ConfirmPasswordResetRequest",
+            "new_password",
+            "maxLength",
+            json!(PASSWORD_MAX),
         ),
         // Longer upload names are shortened, not refused: the limit is on the stored name.
         ("Attachment", "name", "maxLength", json!(FILE_NAME_MAX)),

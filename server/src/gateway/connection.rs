@@ -320,6 +320,9 @@ async fn handshake(
             ServiceError::TokenExpired => Ending::new(close::TOKEN_EXPIRED, "token expired"),
             ServiceError::TokenRevoked(_) => Ending::new(close::TOKEN_REVOKED, "session revoked"),
             ServiceError::TokenInvalid => Ending::new(close::TOKEN_INVALID, "token invalid"),
+            ServiceError::AccountDeactivated => {
+                Ending::new(close::DEACTIVATED, "account deactivated")
+            }
             other => {
                 tracing::error!(error = %other, "websocket authentication failed");
                 Ending::new(INTERNAL_ERROR, "internal error")
@@ -482,12 +485,14 @@ async fn live(
                     client_id,
                     text,
                     reply_to,
+                    thread_only,
                     attachment_ids,
                 }) => {
                     let req = SendMessageRequest {
                         client_id,
                         text,
                         reply_to,
+                        thread_only,
                         attachment_ids,
                     };
                     sends.push(Box::pin(send_message(

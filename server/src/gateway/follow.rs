@@ -14,7 +14,7 @@
 //! from a replay, or from a gap fill. Replay and gap fill render stored events exactly as the live
 //! path does ([`crate::services::render`]).
 
-use crate::services::{ServiceError, Stream, render};
+use crate::services::{ServiceError, Stream, fanout, render};
 use crate::storage::Storage;
 use jeco_shared::events::Resume;
 use jeco_shared::ws::ServerFrame;
@@ -185,7 +185,7 @@ impl Follower {
                         if let Stream::User {
                             left: Some(conversation),
                             ..
-                        } = render::user_stream(e)
+                        } = fanout::user_stream(e)
                         {
                             self.positions.remove(&conversation);
                         }

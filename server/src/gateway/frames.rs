@@ -148,6 +148,7 @@ mod tests {
                 client_id: "c".into(),
                 text: "t".into(),
                 reply_to: None,
+                thread_only: false,
                 attachment_ids: vec![],
             },
             ClientFrame::Typing {

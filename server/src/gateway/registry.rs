@@ -228,6 +228,44 @@ impl SessionObserver for Registry {
             );
         }
     }
+
+    fn sessions_signed_out(&self, sessions: &[SessionId]) {
+        for &session in sessions {
+            let closed = self.close_session(
+                session,
+                CloseRequest {
+                    code: close::SIGNED_OUT,
+                    reason: "the session was signed out from another session",
+                },
+            );
+            if closed > 0 {
+                tracing::info!(
+                    session = session.0,
+                    connections = closed,
+                    "closing signed-out session's sockets"
+                );
+            }
+        }
+    }
+
+    fn account_deactivated(&self, sessions: &[SessionId]) {
+        for &session in sessions {
+            let closed = self.close_session(
+                session,
+                CloseRequest {
+                    code: close::DEACTIVATED,
+                    reason: "the account was deactivated by a server admin",
+                },
+            );
+            if closed > 0 {
+                tracing::info!(
+                    session = session.0,
+                    connections = closed,
+                    "closing deactivated account's sockets"
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

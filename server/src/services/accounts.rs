@@ -7,10 +7,14 @@
 //! again (a retried or concurrent refresh, see `tokens`) — logout
 //! revokes it. Access tokens name their session (`sid`), and [`Accounts::authenticate`] checks the
 //! session on every request, so a revoked session stops working everywhere at once; live WebSocket
-//! connections are closed through the [`SessionObserver`].
+//! connections are closed through the [`SessionObserver`]. A session also records the client's
+//! `User-Agent` at sign-in and the address and time of its latest sign-in or refresh, for the
+//! session list (`sessions`); password change and reset live in `recovery`.
 
 use super::lockout::{self, LockoutPolicy};
+use super::render::rfc3339;
 use super::tokens::{self, TokenKeys};
+use super::two_factor::TwoFactor;
 use super::{Principal, ServiceError, SessionObserver, now_ms, passwords};
 use crate::storage::{NewUser, ProfileChange, RefreshOutcome, Storage, StorageError, UserRecord};
 use base64::Engine;
@@ -19,6 +23,7 @@ use jeco_shared::auth::{
     AccessClaims, DISPLAY_NAME_MAX, LoginRequest, PASSWORD_MAX, PASSWORD_MIN, RefreshRequest,
     RegisterRequest, TokenResponse, username_problem,
 };
+use jeco_shared::two_factor::{SignInOutcome, TwoFactorLoginRequest, TwoFactorSignedIn};
 use jeco_shared::users::{
     BIO_MAX, STATUS_TEXT_MAX, USER_PAGE_DEFAULT, USER_PAGE_MAX, UpdateProfileRequest, User,
     UserPage,
@@ -56,6 +61,14 @@ impl AccountSettings {
     }
 }
 
+/// Where a sign-in comes from, for the session list (`sessions`).
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    /// The client's `User-Agent`, already cut to size.
+    pub client: Option<String>,
+    pub from: IpAddr,
+}
+
 /// A new account, as the admin CLI and the bootstrap create it.
 #[derive(Clone)]
 pub struct NewAccount {
@@ -70,6 +83,7 @@ pub struct Accounts {
     keys: TokenKeys,
     settings: AccountSettings,
     observer: Arc<dyn SessionObserver>,
+    two_factor: Arc<TwoFactor>,
 }
 
 impl Accounts {
@@ -78,17 +92,29 @@ impl Accounts {
         keys: TokenKeys,
         settings: AccountSettings,
         observer: Arc<dyn SessionObserver>,
+        two_factor: Arc<TwoFactor>,
     ) -> Self {
         Self {
             storage,
             keys,
             settings,
             observer,
+            two_factor,
         }
     }
 
-    /// `POST /auth/register`: creates the account and signs it in.
-    pub async fn register(&self, req: RegisterRequest) -> Result<TokenResponse, ServiceError> {
+    /// Two-factor enrolment and the second sign-in step.
+    pub fn two_factor(&self) -> &Arc<TwoFactor> {
+        &self.two_factor
+    }
+
+    /// `POST /auth/register`: creates the account and signs it in — or, when the server requires
+    /// two-factor, answers the set-up challenge first.
+    pub async fn register(
+        &self,
+        req: RegisterRequest,
+        sign_in: SignIn,
+    ) -> Result<SignInOutcome, ServiceError> {
         let user = self
             .create_account(NewAccount {
                 username: req.username,
@@ -97,7 +123,35 @@ impl Accounts {
                 is_admin: false,
             })
             .await?;
-        self.start_session(user).await
+        self.after_first_factor(user, sign_in).await
+    }
+
+    /// A first factor (password, mailed code) was right: a session, or the second step.
+    pub async fn after_first_factor(
+        &self,
+        user: UserRecord,
+        sign_in: SignIn,
+    ) -> Result<SignInOutcome, ServiceError> {
+        match self.two_factor.challenge_for(&user).await? {
+            Some(outcome) => Ok(outcome),
+            None => Ok(SignInOutcome::SignedIn(
+                self.start_session(user, sign_in).await?,
+            )),
+        }
+    }
+
+    /// `POST /auth/login/two-factor`: the second step; a session.
+    pub async fn complete_two_factor(
+        &self,
+        req: TwoFactorLoginRequest,
+        sign_in: SignIn,
+    ) -> Result<TwoFactorSignedIn, ServiceError> {
+        let passed = self.two_factor.complete(req, sign_in.from).await?;
+        Ok(TwoFactorSignedIn {
+            tokens: self.start_session(passed.user, sign_in).await?,
+            recovery_codes: passed.recovery_codes,
+            recovery_codes_left: passed.recovery_codes_left,
+        })
     }
 
     /// Validates and creates an account without signing in.
@@ -137,7 +191,7 @@ impl Accounts {
                 // The account exists either way; a lost welcome is not worth failing it.
                 if let Err(e) = self
                     .storage
-                    .create_notifications(vec![super::notifications::welcome(user.id)])
+                    .create_notifications(vec![super::notices::welcome(user.id)])
                     .await
                 {
                     tracing::warn!(error = %e, user = %user.id, "could not create the welcome notification");
@@ -170,10 +224,10 @@ impl Accounts {
     pub async fn login(
         &self,
         req: LoginRequest,
-        from: IpAddr,
-    ) -> Result<TokenResponse, ServiceError> {
+        sign_in: SignIn,
+    ) -> Result<SignInOutcome, ServiceError> {
         let username = req.username.trim().to_lowercase();
-        let addr = lockout::address_key(from);
+        let addr = lockout::address_key(sign_in.from);
         let now = now_ms();
         let policy = self.settings.lockout;
         let failures = self
@@ -191,10 +245,20 @@ impl Accounts {
                 .await?;
         match user {
             Some(user) if ok => {
-                if failures.from_addr > 0 {
+                // Said only to whoever knows the password: to anyone else the account answers
+                // like every other wrong login.
+                if user.deactivated_at_ms.is_some() {
+                    tracing::info!(user = user.id.0, "sign-in refused: account deactivated");
+                    return Err(ServiceError::AccountDeactivated);
+                }
+                let outcome = self.after_first_factor(user, sign_in).await?;
+                // Failures are forgotten only once the sign-in is complete: a right password
+                // followed by a two-factor step must not wipe the count of wrong codes, or the
+                // password would buy unlimited guesses at the second factor.
+                if failures.from_addr > 0 && matches!(outcome, SignInOutcome::SignedIn(_)) {
                     self.storage.clear_login_failures(&username, &addr).await?;
                 }
-                self.start_session(user).await
+                Ok(outcome)
             }
             _ => {
                 self.storage
@@ -213,7 +277,11 @@ impl Accounts {
     /// `POST /auth/refresh`: rotates the refresh token. Reuse of a rotated token revokes the
     /// family, unless it comes within the grace period: then the first rotation's pair is
     /// returned again (same refresh token, same access token — it is issued at the same second).
-    pub async fn refresh(&self, req: RefreshRequest) -> Result<TokenResponse, ServiceError> {
+    pub async fn refresh(
+        &self,
+        req: RefreshRequest,
+        from: IpAddr,
+    ) -> Result<TokenResponse, ServiceError> {
         let old = tokens::hash_refresh_token(&req.refresh_token);
         let (token, new) = self.keys.successor(&req.refresh_token);
         let now = now_ms();
@@ -254,6 +322,12 @@ impl Accounts {
             .user_by_id(user)
             .await?
             .ok_or(ServiceError::TokenRevoked("the account no longer exists"))?;
+        if user.deactivated_at_ms.is_some() {
+            return Err(ServiceError::AccountDeactivated);
+        }
+        self.storage
+            .touch_session(session, None, lockout::address_key(from), now)
+            .await?;
         self.token_response(user, session, token, issued_at_ms)
     }
 
@@ -283,6 +357,9 @@ impl Accounts {
                 "the session was logged out or revoked",
             ));
         }
+        if session.deactivated {
+            return Err(ServiceError::AccountDeactivated);
+        }
         Ok(Principal {
             user_id: session.user_id,
             session_id: session.id,
@@ -296,7 +373,7 @@ impl Accounts {
             .storage
             .session(session)
             .await?
-            .is_some_and(|s| !s.revoked))
+            .is_some_and(|s| !s.revoked && !s.deactivated))
     }
 
     pub async fn me(&self, who: &Principal) -> Result<User, ServiceError> {
@@ -395,13 +472,25 @@ impl Accounts {
         })
     }
 
-    async fn start_session(&self, user: UserRecord) -> Result<TokenResponse, ServiceError> {
+    async fn start_session(
+        &self,
+        user: UserRecord,
+        sign_in: SignIn,
+    ) -> Result<TokenResponse, ServiceError> {
         let (token, hash) = tokens::new_refresh_token()?;
         let now = now_ms();
         let expires = now + self.settings.refresh_ttl.as_millis() as i64;
         let session = self
             .storage
             .create_session(user.id, hash, expires, now)
+            .await?;
+        self.storage
+            .touch_session(
+                session,
+                sign_in.client,
+                lockout::address_key(sign_in.from),
+                now,
+            )
             .await?;
         self.token_response(user, session, token, now)
     }
@@ -432,7 +521,7 @@ impl Accounts {
     }
 }
 
-fn password_problem(password: &str) -> Option<&'static str> {
+pub(crate) fn password_problem(password: &str) -> Option<&'static str> {
     let len = password.chars().count();
     if len < PASSWORD_MIN {
         Some("must be at least 8 characters")
@@ -476,19 +565,13 @@ pub fn to_user(u: &UserRecord) -> User {
         bio: u.bio.clone(),
         status_text: u.status_text.clone(),
         is_admin: u.is_admin,
+        deactivated: u.deactivated_at_ms.is_some(),
         created_at: rfc3339(u.created_at_ms),
-        avatar: u.avatar_sha256.as_deref().map(super::media::avatar_version),
+        avatar: u
+            .avatar_sha256
+            .as_deref()
+            .map(super::render::avatar_version),
     }
-}
-
-pub(crate) fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -508,11 +591,5 @@ mod tests {
         assert!(password_problem("short").is_some());
         assert!(password_problem("long enough").is_none());
         assert!(password_problem(&"x".repeat(257)).is_some());
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.5Z");
     }
 }

@@ -14,73 +14,35 @@
 //! - channel names are unique within a team ignoring case (`409 conflict`), checked by the
 //!   storage in the transaction that creates or renames.
 
+use super::access::Access;
 use super::conversations::Conversations;
 use super::fanout::{Fanout, publish_committed};
-use super::teams::Teams;
-use super::{Principal, ServiceError, now_ms};
-use crate::storage::{ChannelRecord, NewChannel, Storage, StorageError};
-use jeco_shared::conversations::{Conversation, ConversationKind, NAME_MAX};
-use jeco_shared::teams::{Channel, ChannelInfo, ChannelList, CreateChannelRequest, TOPIC_MAX};
+use super::rules::channels::{name_conflict, valid_channel_name, valid_topic};
+use super::{Principal, ServiceError, now_ms, render};
+use crate::storage::{ChannelRecord, NewChannel, Storage};
+use jeco_shared::conversations::{Conversation, ConversationKind};
+use jeco_shared::teams::{Channel, ChannelList, CreateChannelRequest};
 use jeco_shared::{ConversationId, TeamId};
 use std::sync::Arc;
 
 pub struct Channels {
     storage: Arc<dyn Storage>,
     fanout: Arc<dyn Fanout>,
-    teams: Arc<Teams>,
+    access: Access,
     conversations: Arc<Conversations>,
-}
-
-pub fn info(c: &ChannelRecord) -> ChannelInfo {
-    ChannelInfo {
-        team_id: c.team_id,
-        topic: c.topic.clone(),
-        private: c.private,
-        archived: c.archived,
-        is_default: c.is_default,
-    }
-}
-
-/// A topic as stored: trimmed, `None` when empty.
-pub fn valid_topic(topic: &str) -> Result<Option<String>, ServiceError> {
-    let topic = topic.trim();
-    if topic.chars().count() > TOPIC_MAX {
-        return Err(ServiceError::field(
-            "topic",
-            format!("must be at most {TOPIC_MAX} characters"),
-        ));
-    }
-    Ok((!topic.is_empty()).then(|| topic.to_owned()))
-}
-
-/// A channel name as stored: a clean name ([`crate::names::clean`]) without a leading `#`.
-/// Unique within the team by [`crate::names::uniqueness_key`] (case and look-alikes folded).
-pub fn valid_channel_name(name: &str) -> Result<String, ServiceError> {
-    let name = name.trim().trim_start_matches('#');
-    crate::names::clean(name, NAME_MAX).map_err(|p| ServiceError::field("name", p))
-}
-
-/// A storage conflict on creating or renaming a channel: the team has a channel of that name.
-pub fn name_conflict(e: StorageError, name: &str) -> ServiceError {
-    match e {
-        StorageError::Conflict => ServiceError::Conflict(format!(
-            "a channel named #{name} already exists in this team"
-        )),
-        other => other.into(),
-    }
 }
 
 impl Channels {
     pub fn new(
         storage: Arc<dyn Storage>,
         fanout: Arc<dyn Fanout>,
-        teams: Arc<Teams>,
+        access: Access,
         conversations: Arc<Conversations>,
     ) -> Self {
         Self {
             storage,
             fanout,
-            teams,
+            access,
             conversations,
         }
     }
@@ -97,8 +59,8 @@ impl Channels {
             .channel(id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        self.teams
-            .require_member(channel.team_id, who.user_id)
+        self.access
+            .require_team_member(channel.team_id, who.user_id)
             .await?;
         let joined = self.storage.member(id, who.user_id).await?.is_some();
         if channel.private && !joined {
@@ -118,7 +80,7 @@ impl Channels {
             Some(t) => valid_topic(t)?,
             None => None,
         };
-        self.teams.require_member(team, who.user_id).await?;
+        self.access.require_team_member(team, who.user_id).await?;
         let (record, committed) = self
             .storage
             .create_channel(NewChannel {
@@ -136,7 +98,7 @@ impl Channels {
     }
 
     pub async fn list(&self, who: &Principal, team: TeamId) -> Result<ChannelList, ServiceError> {
-        self.teams.require_member(team, who.user_id).await?;
+        self.access.require_team_member(team, who.user_id).await?;
         let channels = self.storage.channels_visible_to(team, who.user_id).await?;
         let mut items = Vec::with_capacity(channels.len());
         for c in channels {
@@ -148,7 +110,7 @@ impl Channels {
             items.push(Channel {
                 id: c.conversation.id,
                 name: c.conversation.name.clone().unwrap_or_default(),
-                info: info(&c),
+                info: render::channel_info(&c),
                 member_count: c.member_count,
                 joined,
             });
@@ -182,15 +144,15 @@ impl Channels {
             .ok_or(ServiceError::NotFound)?;
         if conversation.kind != ConversationKind::Channel {
             // Only members may learn that a group or direct conversation exists.
-            self.conversations.require_member(id, who.user_id).await?;
+            self.access.require_member(id, who.user_id).await?;
             return Err(ServiceError::BadRequest(
                 "only channels can be deleted; leave the conversation instead".into(),
             ));
         }
         let (channel, _) = self.visible(who, id).await?;
         let me = self
-            .teams
-            .require_member(channel.team_id, who.user_id)
+            .access
+            .require_team_member(channel.team_id, who.user_id)
             .await?;
         if !me.role.is_admin() {
             return Err(ServiceError::Forbidden);

@@ -5,8 +5,9 @@
 //! pending request between the same two users (either way) and a request to an existing contact are
 //! `conflict`.
 
-use super::accounts::{rfc3339, to_user};
+use super::accounts::to_user;
 use super::fanout::{Fanout, publish_committed};
+use super::render::rfc3339;
 use super::{Principal, ServiceError, now_ms, render};
 use crate::storage::{Storage, StorageError};
 use jeco_shared::contacts::{

@@ -7,10 +7,11 @@
 //! may rename a group and add people; removing someone else takes an owner or admin; anyone may
 //! leave. A direct conversation always has exactly its two members.
 
-use super::accounts::rfc3339;
-use super::channels::{info as channel_info, name_conflict, valid_channel_name, valid_topic};
+use super::access::Access;
 use super::fanout::{Fanout, publish_committed};
-use super::notifications::added_preview;
+use super::notices::added_preview;
+use super::render::{channel_info, rfc3339};
+use super::rules::channels::{name_conflict, valid_channel_name, valid_topic};
 use super::{Principal, ServiceError, now_ms};
 use crate::storage::{AddedNotice, AddedTo, ConversationSummary, MemberRecord, NewGroup, Storage};
 use jeco_shared::conversations::{
@@ -27,6 +28,7 @@ const PREVIEW_CHARS: usize = 140;
 pub struct Conversations {
     storage: Arc<dyn Storage>,
     fanout: Arc<dyn Fanout>,
+    access: Access,
 }
 
 fn member(m: &MemberRecord) -> Member {
@@ -43,19 +45,11 @@ fn valid_name(name: &str) -> Result<String, ServiceError> {
 
 impl Conversations {
     pub fn new(storage: Arc<dyn Storage>, fanout: Arc<dyn Fanout>) -> Self {
-        Self { storage, fanout }
-    }
-
-    /// The caller's membership, or `not_found` whether the conversation is missing or foreign.
-    pub async fn require_member(
-        &self,
-        id: ConversationId,
-        user: UserId,
-    ) -> Result<MemberRecord, ServiceError> {
-        self.storage
-            .member(id, user)
-            .await?
-            .ok_or(ServiceError::NotFound)
+        Self {
+            access: Access::new(storage.clone()),
+            storage,
+            fanout,
+        }
     }
 
     fn render(&self, s: ConversationSummary, muted: bool) -> Conversation {
@@ -98,30 +92,6 @@ impl Conversations {
             c.channel = self.storage.channel(c.id).await?.as_ref().map(channel_info);
         }
         Ok(c)
-    }
-
-    /// Whether `me` may moderate (delete others' messages, archive): the conversation's owner or
-    /// admins and, in a channel, the team's owner and admins.
-    pub async fn moderates(&self, me: &MemberRecord) -> Result<bool, ServiceError> {
-        if me.role.is_admin() {
-            return Ok(true);
-        }
-        let Some(channel) = self.storage.channel(me.conversation_id).await? else {
-            return Ok(false);
-        };
-        Ok(self
-            .storage
-            .team_member(channel.team_id, me.user_id)
-            .await?
-            .is_some_and(|t| t.role.is_admin()))
-    }
-
-    /// `conversation_archived` for an archived channel: it is readable, but takes nothing new.
-    pub async fn require_writable(&self, id: ConversationId) -> Result<(), ServiceError> {
-        match self.storage.channel(id).await? {
-            Some(c) if c.archived => Err(ServiceError::ConversationArchived),
-            _ => Ok(()),
-        }
     }
 
     pub async fn list(&self, who: &Principal) -> Result<ConversationList, ServiceError> {
@@ -228,7 +198,7 @@ impl Conversations {
         id: ConversationId,
         who: &Principal,
     ) -> Result<MemberRecord, ServiceError> {
-        let me = self.require_member(id, who.user_id).await?;
+        let me = self.access.require_member(id, who.user_id).await?;
         let conversation = self
             .storage
             .conversation(id)
@@ -271,7 +241,7 @@ impl Conversations {
                 "only channels have a topic or an archive state".into(),
             ));
         }
-        if req.archived.is_some() && !self.moderates(&me).await? {
+        if req.archived.is_some() && !self.access.moderates(&me).await? {
             return Err(ServiceError::Forbidden);
         }
         let now = now_ms();
@@ -303,7 +273,7 @@ impl Conversations {
         who: &Principal,
         id: ConversationId,
     ) -> Result<Vec<Member>, ServiceError> {
-        self.require_member(id, who.user_id).await?;
+        self.access.require_member(id, who.user_id).await?;
         Ok(self.storage.members(id).await?.iter().map(member).collect())
     }
 
@@ -448,7 +418,7 @@ impl Conversations {
         if seq < 0 {
             return Err(ServiceError::field("seq", "must not be negative"));
         }
-        self.require_member(id, who.user_id).await?;
+        self.access.require_member(id, who.user_id).await?;
         if let Some(committed) = self
             .storage
             .mark_read(id, who.user_id, seq, now_ms())
@@ -467,21 +437,5 @@ impl Conversations {
             unread_count: s.unread,
             mention_count: s.mentions,
         })
-    }
-
-    /// Members of a conversation (for typing fan-out), after checking the caller is one.
-    pub async fn member_ids(
-        &self,
-        id: ConversationId,
-        user: UserId,
-    ) -> Result<Vec<UserId>, ServiceError> {
-        self.require_member(id, user).await?;
-        Ok(self
-            .storage
-            .members(id)
-            .await?
-            .into_iter()
-            .map(|m| m.user_id)
-            .collect())
     }
 }

@@ -7,7 +7,7 @@
 //! a Redis-backed one for several instances implements the same trait.
 
 use super::render;
-use crate::storage::Committed;
+use crate::storage::{Committed, UserEventData, UserEventRecord};
 use jeco_shared::events::PresenceStatus;
 use jeco_shared::ws::ServerFrame;
 use jeco_shared::{ConversationId, UserId};
@@ -66,7 +66,7 @@ pub fn publish_committed(fanout: &dyn Fanout, committed: &Committed) {
         fanout.publish(
             &[event.user_id],
             Outgoing {
-                stream: render::user_stream(event),
+                stream: user_stream(event),
                 json: encode(&ServerFrame::UserEvent(render::user_event(event))),
             },
         );
@@ -82,5 +82,24 @@ pub fn publish_committed(fanout: &dyn Fanout, committed: &Committed) {
                 json: encode(&ServerFrame::Event(render::event(event))),
             },
         );
+    }
+}
+
+/// The stream of an event of a user's own log: `left` when it ends the user's membership.
+pub fn user_stream(e: &UserEventRecord) -> Stream {
+    Stream::User {
+        seq: e.seq,
+        left: match &e.data {
+            UserEventData::ConversationRemoved { conversation } => Some(*conversation),
+            UserEventData::ConversationAdded { .. }
+            | UserEventData::TeamAdded { .. }
+            | UserEventData::TeamRemoved { .. }
+            | UserEventData::TeamChanged { .. }
+            | UserEventData::NotificationCreated { .. }
+            | UserEventData::ContactRequestChanged { .. }
+            | UserEventData::ContactRemoved { .. }
+            | UserEventData::NotificationRead { .. }
+            | UserEventData::NotificationsReadAll { .. } => None,
+        },
     }
 }

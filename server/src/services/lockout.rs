@@ -22,7 +22,8 @@
 //! only those counts, so existing and unknown names behave — and take — the same. Counts live in
 //! storage, so a restart or a second server instance sees them.
 
-use crate::storage::LoginFailures;
+use super::{ServiceError, now_ms};
+use crate::storage::{LoginFailures, Storage};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -83,6 +84,72 @@ pub fn address_key(ip: IpAddr) -> String {
                 format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
             }
         },
+    }
+}
+
+/// The throttle around one guess at a secret of `username` (a password, a mailed code, a TOTP or
+/// recovery code) from `from`: every kind shares the counters of password sign-in, so switching
+/// between them buys a guesser nothing.
+pub struct Guard<'a> {
+    storage: &'a dyn Storage,
+    policy: LockoutPolicy,
+    username: String,
+    addr: String,
+    failures: LoginFailures,
+}
+
+impl<'a> Guard<'a> {
+    /// `account_locked` when the address must still wait before trying this username.
+    pub async fn check(
+        storage: &'a dyn Storage,
+        policy: LockoutPolicy,
+        username: &str,
+        from: IpAddr,
+    ) -> Result<Guard<'a>, ServiceError> {
+        let addr = address_key(from);
+        let now = now_ms();
+        let failures = storage
+            .login_failures(username, &addr, now - policy.window_ms())
+            .await?;
+        if let Some(retry_after) = policy.wait(&failures, now) {
+            return Err(ServiceError::AccountLocked { retry_after });
+        }
+        Ok(Guard {
+            storage,
+            policy,
+            username: username.to_owned(),
+            addr,
+            failures,
+        })
+    }
+
+    /// The counted address key, for logs.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Counts a wrong guess.
+    pub async fn failed(&self) -> Result<(), ServiceError> {
+        let now = now_ms();
+        self.storage
+            .record_login_failure(
+                &self.username,
+                &self.addr,
+                now,
+                now - self.policy.window_ms(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets this address's failures after a right guess.
+    pub async fn succeeded(&self) -> Result<(), ServiceError> {
+        if self.failures.from_addr > 0 {
+            self.storage
+                .clear_login_failures(&self.username, &self.addr)
+                .await?;
+        }
+        Ok(())
     }
 }
 

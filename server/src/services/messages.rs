@@ -7,12 +7,13 @@
 //! member reacts and pins. An archived channel takes nothing new — no sends, edits, reactions or
 //! pins (`conversation_archived`) — but stays readable.
 
-use super::conversations::Conversations;
+use super::access::Access;
 use super::fanout::{Fanout, publish_committed};
 use super::group_commit::GroupCommit;
 use super::mentions;
 use super::notifications;
 use super::rate::UserRateLimiter;
+use super::render::rfc3339;
 use super::{Principal, ServiceError, now_ms, render};
 use crate::storage::{
     Admission, HistoryAnchor, HistoryPage, MentionSet, MessageRecord, NewMessage, NotifyPlan,
@@ -22,7 +23,7 @@ use jeco_shared::events::PresenceStatus;
 use jeco_shared::media::ATTACHMENTS_PER_MESSAGE_MAX;
 use jeco_shared::messages::{
     CLIENT_ID_MAX, MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX, Message, MessagePage, ReactionToggled,
-    SendMessageRequest,
+    SendMessageRequest, THREAD_LIST_DEFAULT, THREAD_LIST_MAX, ThreadList, ThreadSummary,
 };
 use jeco_shared::{AttachmentId, ConversationId, MessageId, UserId};
 use std::sync::Arc;
@@ -65,7 +66,7 @@ pub struct HistoryQuery {
 pub struct Messages {
     storage: Arc<dyn Storage>,
     fanout: Arc<dyn Fanout>,
-    conversations: Arc<Conversations>,
+    access: Access,
     settings: MessageSettings,
     limiter: Arc<UserRateLimiter>,
     /// Told when a delete may have left media without references (see `media::sweep`).
@@ -86,7 +87,7 @@ impl Messages {
     pub fn new(
         storage: Arc<dyn Storage>,
         fanout: Arc<dyn Fanout>,
-        conversations: Arc<Conversations>,
+        access: Access,
         settings: MessageSettings,
         orphans: Arc<Notify>,
     ) -> Self {
@@ -94,7 +95,7 @@ impl Messages {
             commits: GroupCommit::new(storage.clone(), fanout.clone()),
             storage,
             fanout,
-            conversations,
+            access,
             limiter: Arc::new(UserRateLimiter::new(
                 settings.rate_per_sec,
                 settings.rate_burst,
@@ -180,6 +181,12 @@ impl Messages {
                 format!("must be 1 to {CLIENT_ID_MAX} bytes"),
             ));
         }
+        if req.thread_only && req.reply_to.is_none() {
+            return Err(ServiceError::field(
+                "thread_only",
+                "only a reply (with reply_to) can stay in its thread",
+            ));
+        }
         let text = self.valid_text(&req.text, !req.attachment_ids.is_empty())?;
         self.check_attachments(&req.attachment_ids)?;
         let parsed = mentions::parse(&text);
@@ -263,6 +270,7 @@ impl Messages {
                 client_id: req.client_id,
                 body: text,
                 reply_to: req.reply_to,
+                thread_only: req.thread_only,
                 mentions,
                 attachments: req.attachment_ids.clone(),
                 notify,
@@ -337,7 +345,7 @@ impl Messages {
         id: MessageId,
     ) -> Result<(crate::storage::MemberRecord, MessageRecord), ServiceError> {
         let me = self
-            .conversations
+            .access
             .require_member(conversation, who.user_id)
             .await?;
         Ok((me, self.message_in(conversation, id).await?))
@@ -377,7 +385,7 @@ impl Messages {
                 ));
             }
         };
-        self.conversations
+        self.access
             .require_member(conversation, who.user_id)
             .await?;
         Ok(page(
@@ -408,6 +416,32 @@ impl Messages {
         ))
     }
 
+    /// The threads `who` started or replied to, newest reply first (the Threads view).
+    pub async fn threads(
+        &self,
+        who: &Principal,
+        limit: Option<u32>,
+    ) -> Result<ThreadList, ServiceError> {
+        let limit = limit.unwrap_or(THREAD_LIST_DEFAULT);
+        if limit == 0 || limit > THREAD_LIST_MAX {
+            return Err(ServiceError::field(
+                "limit",
+                format!("must be 1 to {THREAD_LIST_MAX}"),
+            ));
+        }
+        let items = self
+            .storage
+            .threads_of(who.user_id, limit)
+            .await?
+            .iter()
+            .map(|(root, newest_ms)| ThreadSummary {
+                root: render::message(root),
+                last_reply_at: rfc3339(*newest_ms),
+            })
+            .collect();
+        Ok(ThreadList { items })
+    }
+
     pub async fn edit(
         &self,
         who: &Principal,
@@ -423,7 +457,7 @@ impl Messages {
         if m.sender_id != who.user_id {
             return Err(ServiceError::Forbidden);
         }
-        self.conversations.require_writable(conversation).await?;
+        self.access.require_writable(conversation).await?;
         let mentions = self.mentions(conversation, &text).await?;
         let committed = self
             .storage
@@ -443,7 +477,7 @@ impl Messages {
         if m.deleted_at_ms.is_some() {
             return Err(ServiceError::NotFound);
         }
-        if m.sender_id != who.user_id && !self.conversations.moderates(&me).await? {
+        if m.sender_id != who.user_id && !self.access.moderates(&me).await? {
             return Err(ServiceError::Forbidden);
         }
         let committed = self
@@ -471,7 +505,7 @@ impl Messages {
         if m.deleted_at_ms.is_some() {
             return Err(ServiceError::NotFound);
         }
-        self.conversations.require_writable(conversation).await?;
+        self.access.require_writable(conversation).await?;
         let (added, reactions, committed) = self
             .storage
             .set_reaction(id, who.user_id, emoji.to_owned(), want, now_ms())
@@ -496,7 +530,7 @@ impl Messages {
         if m.deleted_at_ms.is_some() {
             return Err(ServiceError::NotFound);
         }
-        self.conversations.require_writable(conversation).await?;
+        self.access.require_writable(conversation).await?;
         if let Some(committed) = self
             .storage
             .set_pinned(id, who.user_id, pinned, now_ms())
@@ -512,7 +546,7 @@ impl Messages {
         who: &Principal,
         conversation: ConversationId,
     ) -> Result<Vec<Message>, ServiceError> {
-        self.conversations
+        self.access
             .require_member(conversation, who.user_id)
             .await?;
         Ok(self
@@ -530,6 +564,6 @@ impl Messages {
         conversation: ConversationId,
         user: UserId,
     ) -> Result<Vec<UserId>, ServiceError> {
-        self.conversations.member_ids(conversation, user).await
+        self.access.member_ids(conversation, user).await
     }
 }

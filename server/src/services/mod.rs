@@ -4,25 +4,48 @@
 //! lives here, so the REST API and the gateway cannot disagree. Services talk to the database only
 //! through [`crate::storage::Storage`] and report failures as [`ServiceError`], whose
 //! [`code`](ServiceError::code) is the client-visible [`ErrorCode`].
+//!
+//! **One-way layers.** The modules import each other only downwards, so a change at the bottom
+//! never has to know who uses it and the use cases never depend on each other's internals:
+//! - bottom — rendering and pure policy: [`render`] (records to wire types, times, avatar
+//!   versions), [`rules`] (the product's rules as plain functions of facts, which the storage
+//!   backends call inside their transactions too), [`mentions`], [`notices`] (texts of
+//!   notifications that are not about a message), [`fanout`] (publishing committed changes);
+//! - [`access`]: the one authorization module (conversation membership, writable, moderation,
+//!   team membership and administration);
+//! - on top, the use cases: [`Conversations`], [`Messages`], [`Teams`], [`Channels`],
+//!   [`Notifications`], [`media`], [`Typing`], [`Contacts`], [`Search`], [`Accounts`]….
+//!   A use case may call one below it that it builds on (channels open through conversations),
+//!   never one that calls it back.
 
+pub mod access;
 pub mod accounts;
+pub mod admin;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
 pub mod fanout;
 pub mod group_commit;
 pub mod lockout;
+pub mod login_code;
+pub mod mail;
 pub mod media;
 pub mod mentions;
 pub mod messages;
+pub mod notices;
 pub mod notifications;
+pub mod one_time;
 pub mod passwords;
 pub mod presence;
 pub mod rate;
+pub mod recovery;
 pub mod render;
+pub mod rules;
 pub mod search;
+pub mod sessions;
 pub mod teams;
 pub mod tokens;
+pub mod two_factor;
 pub mod typing;
 
 use jeco_shared::{ErrorCode, SessionId, UserId};
@@ -38,6 +61,7 @@ pub use media::Media;
 pub use messages::Messages;
 pub use notifications::Notifications;
 pub use presence::Presence;
+pub use recovery::Recovery;
 pub use search::Search;
 pub use teams::Teams;
 pub use typing::Typing;
@@ -67,17 +91,18 @@ impl Chat {
         config: &crate::Config,
     ) -> Self {
         use std::sync::Arc;
+        let access = access::Access::new(storage.clone());
         let conversations = Arc::new(Conversations::new(storage.clone(), fanout.clone()));
         let orphans = Arc::new(tokio::sync::Notify::new());
         let messages = Arc::new(Messages::new(
             storage.clone(),
             fanout.clone(),
-            conversations.clone(),
+            access.clone(),
             messages::MessageSettings::from_config(config),
             orphans.clone(),
         ));
         let typing = Typing::new(
-            conversations.clone(),
+            access.clone(),
             fanout.clone(),
             Duration::from_millis(config.typing_timeout_ms),
         );
@@ -86,14 +111,10 @@ impl Chat {
         let channels = Arc::new(Channels::new(
             storage.clone(),
             fanout.clone(),
-            teams.clone(),
+            access.clone(),
             conversations.clone(),
         ));
-        let notifications = Arc::new(Notifications::new(
-            storage.clone(),
-            fanout.clone(),
-            conversations.clone(),
-        ));
+        let notifications = Arc::new(Notifications::new(storage.clone(), fanout.clone(), access));
         let search = Arc::new(Search::new(storage.clone()));
         let contacts = Arc::new(Contacts::new(storage.clone(), fanout));
         Self {
@@ -123,7 +144,14 @@ pub struct Principal {
 /// Told when a session is revoked (logout, refresh-token reuse), so live connections of that
 /// session can be closed. The gateway's connection registry implements it.
 pub trait SessionObserver: Send + Sync + 'static {
+    /// The session's own logout, or a stolen refresh token: close with `TOKEN_REVOKED`.
     fn session_revoked(&self, session: SessionId);
+    /// The account's owner ended these sessions from another one, or reset the password: close
+    /// with `SIGNED_OUT` (see [`jeco_shared::ws::close::SIGNED_OUT`]).
+    fn sessions_signed_out(&self, sessions: &[SessionId]);
+    /// A server admin deactivated the account these sessions belonged to: close with
+    /// `DEACTIVATED` (see [`jeco_shared::ws::close::DEACTIVATED`]).
+    fn account_deactivated(&self, sessions: &[SessionId]);
 }
 
 /// A [`SessionObserver`] for contexts without live connections (the admin CLI).
@@ -132,6 +160,8 @@ pub struct NoObserver;
 
 impl SessionObserver for NoObserver {
     fn session_revoked(&self, _session: SessionId) {}
+    fn sessions_signed_out(&self, _sessions: &[SessionId]) {}
+    fn account_deactivated(&self, _sessions: &[SessionId]) {}
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +219,20 @@ pub enum ServiceError {
     UploadOffsetMismatch { offset: u64, given: u64 },
     #[error("storage failed: {0}")]
     Storage(crate::storage::StorageError),
+    #[error("{0}")]
+    CodeInvalid(&'static str),
+    #[error("this code has expired; ask for a new one")]
+    CodeExpired,
+    #[error("this code was already used; ask for a new one")]
+    CodeUsed,
+    #[error("too many mails for this account or requests from this address; try again later")]
+    MailRateLimited { retry_after: Duration },
+    #[error("mail cannot be sent now; try again later")]
+    MailUnavailable,
+    #[error("this account was deactivated by a server admin")]
+    AccountDeactivated,
+    #[error("the server must keep at least one active admin; make someone else an admin first")]
+    LastAdmin,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -199,6 +243,7 @@ impl From<crate::storage::StorageError> for ServiceError {
     fn from(e: crate::storage::StorageError) -> Self {
         match e {
             crate::storage::StorageError::NotFound => Self::NotFound,
+            crate::storage::StorageError::LastAdmin => Self::LastAdmin,
             other => Self::Storage(other),
         }
     }
@@ -235,7 +280,13 @@ impl ServiceError {
             Self::UploadOffsetMismatch { .. } => ErrorCode::UploadOffsetMismatch,
             Self::ImageTooLarge(_) => ErrorCode::ImageTooLarge,
             Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
-            Self::UploadRateLimited { .. } => ErrorCode::RateLimited,
+            Self::UploadRateLimited { .. } | Self::MailRateLimited { .. } => ErrorCode::RateLimited,
+            Self::CodeInvalid(_) => ErrorCode::CodeInvalid,
+            Self::CodeExpired => ErrorCode::CodeExpired,
+            Self::CodeUsed => ErrorCode::CodeUsed,
+            Self::MailUnavailable => ErrorCode::Unavailable,
+            Self::AccountDeactivated => ErrorCode::AccountDeactivated,
+            Self::LastAdmin => ErrorCode::LastAdmin,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -26,10 +26,10 @@
 //! the notification in the transaction that adds them. Joining oneself (an invite code, a public
 //! channel) notifies nobody. Mutes do not apply: being added is not a message of the conversation.
 
-use super::conversations::Conversations;
+use super::access::Access;
 use super::fanout::{Fanout, publish_committed};
 use super::{Principal, ServiceError, now_ms, render};
-use crate::storage::{MessageNotification, NewNotification, Storage};
+use crate::storage::{MessageNotification, Storage};
 use jeco_shared::conversations::ConversationKind;
 use jeco_shared::notifications::{
     MuteState, NOTIFICATION_PAGE_DEFAULT, NOTIFICATION_PAGE_MAX, NotificationKind,
@@ -37,44 +37,6 @@ use jeco_shared::notifications::{
 };
 use jeco_shared::{ConversationId, NotificationId, UserId};
 use std::sync::Arc;
-
-/// The welcome notification's text.
-pub const WELCOME_TEXT: &str =
-    "Welcome to Jeco Chat! Start a conversation, or find people and send them a contact request.";
-
-/// The welcome notification of a new account. Created right after the account (a brand-new
-/// account has no live connection to push it to; it is in the user's log for the first resume).
-pub fn welcome(user: UserId) -> NewNotification {
-    NewNotification {
-        user_id: user,
-        kind: NotificationKind::Welcome,
-        actor_id: None,
-        contact_request_id: None,
-        preview: WELCOME_TEXT.to_owned(),
-        now_ms: now_ms(),
-    }
-}
-
-/// How a user is named in a notification's text: the display name, else the username.
-pub async fn display_name(storage: &dyn Storage, user: UserId) -> Result<String, ServiceError> {
-    let u = storage
-        .user_by_id(user)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    Ok(u.display_name.unwrap_or(u.username))
-}
-
-/// "Ada added you to …": the text of an `added_to_team` / `added_to_conversation` notification.
-pub async fn added_preview(
-    storage: &dyn Storage,
-    actor: UserId,
-    place: &str,
-) -> Result<String, ServiceError> {
-    Ok(format!(
-        "{} added you to {place}",
-        display_name(storage, actor).await?
-    ))
-}
 
 /// What a new message is, as far as notifications go.
 pub struct MessageFacts<'a> {
@@ -124,19 +86,15 @@ pub fn plan(facts: &MessageFacts<'_>, online: impl Fn(UserId) -> bool) -> Vec<Me
 pub struct Notifications {
     storage: Arc<dyn Storage>,
     fanout: Arc<dyn Fanout>,
-    conversations: Arc<Conversations>,
+    access: Access,
 }
 
 impl Notifications {
-    pub fn new(
-        storage: Arc<dyn Storage>,
-        fanout: Arc<dyn Fanout>,
-        conversations: Arc<Conversations>,
-    ) -> Self {
+    pub fn new(storage: Arc<dyn Storage>, fanout: Arc<dyn Fanout>, access: Access) -> Self {
         Self {
             storage,
             fanout,
-            conversations,
+            access,
         }
     }
 
@@ -212,7 +170,7 @@ impl Notifications {
         conversation: ConversationId,
         muted: bool,
     ) -> Result<MuteState, ServiceError> {
-        self.conversations
+        self.access
             .require_member(conversation, who.user_id)
             .await?;
         self.storage

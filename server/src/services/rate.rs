@@ -1,21 +1,26 @@
-//! Per-user budgets (a GCRA token bucket from `governor`): messages, shared by REST and WebSocket
-//! sends so a client cannot double its rate by using both, and new uploads.
+//! Per-key budgets (a GCRA token bucket from `governor`): per user for messages, shared by REST
+//! and WebSocket sends so a client cannot double its rate by using both, for new uploads and for
+//! mail sent to an account; per address for password-reset requests.
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use jeco_shared::UserId;
+use std::hash::Hash;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 /// Forget idle users once this many are tracked, so the map stays bounded.
 const PRUNE_ABOVE: usize = 10_000;
 
-pub struct UserRateLimiter {
-    limiter: DefaultKeyedRateLimiter<UserId>,
+pub struct KeyedRateLimiter<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
     clock: DefaultClock,
 }
 
-impl UserRateLimiter {
+/// A budget per user.
+pub type UserRateLimiter = KeyedRateLimiter<UserId>;
+
+impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
     pub fn new(per_second: u32, burst: u32) -> Self {
         let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
@@ -39,13 +44,13 @@ impl UserRateLimiter {
         }
     }
 
-    /// `Err(wait)` when `user` has spent their budget.
-    pub fn check(&self, user: UserId) -> Result<(), Duration> {
+    /// `Err(wait)` when `key` has spent its budget.
+    pub fn check(&self, key: K) -> Result<(), Duration> {
         if self.limiter.len() > PRUNE_ABOVE {
             self.limiter.retain_recent();
         }
         self.limiter
-            .check_key(&user)
+            .check_key(&key)
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 }

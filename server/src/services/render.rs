@@ -1,7 +1,5 @@
 //! Storage records → wire types. One place, so live fan-out and replay render identically.
 
-use super::accounts::rfc3339;
-use super::fanout::Stream;
 use crate::storage::ThumbnailState;
 use crate::storage::{
     AttachmentRecord, ContactRequestRecord, EventData, EventRecord, MentionSet, MessageRecord,
@@ -40,7 +38,9 @@ pub fn message(m: &MessageRecord) -> Message {
         client_id: m.client_id.clone(),
         text: m.body.clone(),
         reply_to: m.reply_to,
+        thread_only: m.thread_only,
         reply_count: m.reply_count,
+        last_repliers: m.last_repliers.clone(),
         created_at: rfc3339(m.created_at_ms),
         edited_at: m.edited_at_ms.map(rfc3339),
         deleted: m.deleted_at_ms.is_some(),
@@ -214,20 +214,40 @@ pub fn user_event(e: &UserEventRecord) -> UserEvent {
     }
 }
 
-pub fn user_stream(e: &UserEventRecord) -> Stream {
-    Stream::User {
-        seq: e.seq,
-        left: match &e.data {
-            UserEventData::ConversationRemoved { conversation } => Some(*conversation),
-            UserEventData::ConversationAdded { .. }
-            | UserEventData::TeamAdded { .. }
-            | UserEventData::TeamRemoved { .. }
-            | UserEventData::TeamChanged { .. }
-            | UserEventData::NotificationCreated { .. }
-            | UserEventData::ContactRequestChanged { .. }
-            | UserEventData::ContactRemoved { .. }
-            | UserEventData::NotificationRead { .. }
-            | UserEventData::NotificationsReadAll { .. } => None,
-        },
+/// A time as the API shows it: RFC 3339 in UTC.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// A version string for an avatar: changes whenever the picture does.
+pub fn avatar_version(sha256: &str) -> String {
+    sha256.chars().take(16).collect()
+}
+
+/// What a channel has beyond a conversation.
+pub fn channel_info(c: &crate::storage::ChannelRecord) -> jeco_shared::teams::ChannelInfo {
+    jeco_shared::teams::ChannelInfo {
+        team_id: c.team_id,
+        topic: c.topic.clone(),
+        private: c.private,
+        archived: c.archived,
+        is_default: c.is_default,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.5Z");
     }
 }

@@ -7,9 +7,10 @@
 //! Membership follows the team: whoever joins is put into the default channel, whoever leaves
 //! or is removed leaves every channel of the team (see [`crate::storage::TeamStore`]).
 
-use super::accounts::rfc3339;
+use super::access::Access;
 use super::fanout::{Fanout, publish_committed};
-use super::notifications::added_preview;
+use super::notices::added_preview;
+use super::render::rfc3339;
 use super::{Principal, ServiceError, now_ms};
 use crate::storage::{
     AddedNotice, AddedTo, Committed, InviteRecord, NewInvite, Redeemed, Storage, StorageError,
@@ -32,6 +33,7 @@ const INVITE_TTL_MAX_SECS: u64 = 365 * 24 * 3600;
 pub struct Teams {
     storage: Arc<dyn Storage>,
     fanout: Arc<dyn Fanout>,
+    access: Access,
 }
 
 fn team(t: TeamRecord, me: &TeamMemberRecord) -> Team {
@@ -42,7 +44,10 @@ fn team(t: TeamRecord, me: &TeamMemberRecord) -> Team {
         my_role: me.role,
         member_count: t.member_count,
         default_channel_id: t.default_channel,
-        avatar: t.avatar_sha256.as_deref().map(super::media::avatar_version),
+        avatar: t
+            .avatar_sha256
+            .as_deref()
+            .map(super::render::avatar_version),
     }
 }
 
@@ -81,37 +86,17 @@ fn invite_code() -> Result<String, ServiceError> {
 
 impl Teams {
     pub fn new(storage: Arc<dyn Storage>, fanout: Arc<dyn Fanout>) -> Self {
-        Self { storage, fanout }
+        Self {
+            access: Access::new(storage.clone()),
+            storage,
+            fanout,
+        }
     }
 
     fn publish(&self, committed: &[Committed]) {
         for c in committed {
             publish_committed(self.fanout.as_ref(), c);
         }
-    }
-
-    /// The caller's team membership, or `not_found` whether the team is missing or foreign.
-    pub async fn require_member(
-        &self,
-        team: TeamId,
-        user: UserId,
-    ) -> Result<TeamMemberRecord, ServiceError> {
-        self.storage
-            .team_member(team, user)
-            .await?
-            .ok_or(ServiceError::NotFound)
-    }
-
-    pub(crate) async fn require_admin(
-        &self,
-        team: TeamId,
-        user: UserId,
-    ) -> Result<TeamMemberRecord, ServiceError> {
-        let me = self.require_member(team, user).await?;
-        if !me.role.is_admin() {
-            return Err(ServiceError::Forbidden);
-        }
-        Ok(me)
     }
 
     pub async fn list(&self, who: &Principal) -> Result<TeamList, ServiceError> {
@@ -122,7 +107,7 @@ impl Teams {
     }
 
     pub async fn get(&self, who: &Principal, id: TeamId) -> Result<Team, ServiceError> {
-        let me = self.require_member(id, who.user_id).await?;
+        let me = self.access.require_team_member(id, who.user_id).await?;
         let t = self.storage.team(id).await?.ok_or(ServiceError::NotFound)?;
         Ok(team(t, &me))
     }
@@ -149,7 +134,7 @@ impl Teams {
         req: TeamNameRequest,
     ) -> Result<Team, ServiceError> {
         let name = valid_name(&req.name)?;
-        self.require_admin(id, who.user_id).await?;
+        self.access.require_team_admin(id, who.user_id).await?;
         let committed = self.storage.rename_team(id, name, now_ms()).await?;
         self.publish(&[committed]);
         self.get(who, id).await
@@ -157,7 +142,7 @@ impl Teams {
 
     /// Only the owner deletes, with every channel.
     pub async fn delete(&self, who: &Principal, id: TeamId) -> Result<(), ServiceError> {
-        let me = self.require_member(id, who.user_id).await?;
+        let me = self.access.require_team_member(id, who.user_id).await?;
         if me.role != MemberRole::Owner {
             return Err(ServiceError::Forbidden);
         }
@@ -167,7 +152,7 @@ impl Teams {
     }
 
     pub async fn members(&self, who: &Principal, id: TeamId) -> Result<Vec<Member>, ServiceError> {
-        self.require_member(id, who.user_id).await?;
+        self.access.require_team_member(id, who.user_id).await?;
         Ok(self
             .storage
             .team_members(id)
@@ -183,7 +168,7 @@ impl Teams {
         id: TeamId,
         req: AddTeamMemberRequest,
     ) -> Result<Vec<Member>, ServiceError> {
-        let me = self.require_admin(id, who.user_id).await?;
+        let me = self.access.require_team_admin(id, who.user_id).await?;
         let role = req.role.unwrap_or(MemberRole::Member);
         match role {
             MemberRole::Owner => {
@@ -238,7 +223,7 @@ impl Teams {
         id: TeamId,
         user: UserId,
     ) -> Result<(), ServiceError> {
-        let me = self.require_member(id, who.user_id).await?;
+        let me = self.access.require_team_member(id, who.user_id).await?;
         if user == who.user_id {
             if me.role == MemberRole::Owner {
                 return Err(ServiceError::OwnerMustTransfer);
@@ -269,7 +254,7 @@ impl Teams {
         user: UserId,
         req: UpdateTeamMemberRequest,
     ) -> Result<Vec<Member>, ServiceError> {
-        let me = self.require_member(id, who.user_id).await?;
+        let me = self.access.require_team_member(id, who.user_id).await?;
         if me.role != MemberRole::Owner {
             return Err(ServiceError::Forbidden);
         }
@@ -298,7 +283,7 @@ impl Teams {
         id: TeamId,
         req: TransferOwnershipRequest,
     ) -> Result<Team, ServiceError> {
-        let me = self.require_member(id, who.user_id).await?;
+        let me = self.access.require_team_member(id, who.user_id).await?;
         if me.role != MemberRole::Owner {
             return Err(ServiceError::Forbidden);
         }
@@ -342,7 +327,7 @@ impl Teams {
         if req.max_uses == Some(0) {
             return Err(ServiceError::field("max_uses", "must be at least 1"));
         }
-        self.require_admin(id, who.user_id).await?;
+        self.access.require_team_admin(id, who.user_id).await?;
         let now = now_ms();
         let record = self
             .storage
@@ -359,7 +344,7 @@ impl Teams {
     }
 
     pub async fn invites(&self, who: &Principal, id: TeamId) -> Result<InviteList, ServiceError> {
-        self.require_admin(id, who.user_id).await?;
+        self.access.require_team_admin(id, who.user_id).await?;
         Ok(InviteList {
             items: self
                 .storage
@@ -377,7 +362,7 @@ impl Teams {
         id: TeamId,
         invite_id: InviteId,
     ) -> Result<Invite, ServiceError> {
-        self.require_admin(id, who.user_id).await?;
+        self.access.require_team_admin(id, who.user_id).await?;
         Ok(invite(
             self.storage.revoke_invite(id, invite_id, now_ms()).await?,
         ))

@@ -7,7 +7,7 @@
 //! ([`Typing::connection_closed`]), every indicator of theirs ends at once: the others get the
 //! `typing` stop then rather than at the expiry.
 
-use super::conversations::Conversations;
+use super::access::Access;
 use super::fanout::{Fanout, Outgoing, Stream, encode};
 use super::{Principal, ServiceError};
 use jeco_shared::events::PresenceStatus;
@@ -20,7 +20,7 @@ use std::time::Duration;
 type Key = (ConversationId, UserId);
 
 pub struct Typing {
-    conversations: Arc<Conversations>,
+    access: Access,
     fanout: Arc<dyn Fanout>,
     timeout: Duration,
     active: Mutex<HashMap<Key, u64>>,
@@ -28,13 +28,9 @@ pub struct Typing {
 }
 
 impl Typing {
-    pub fn new(
-        conversations: Arc<Conversations>,
-        fanout: Arc<dyn Fanout>,
-        timeout: Duration,
-    ) -> Arc<Self> {
+    pub fn new(access: Access, fanout: Arc<dyn Fanout>, timeout: Duration) -> Arc<Self> {
         Arc::new(Self {
-            conversations,
+            access,
             fanout,
             timeout,
             active: Mutex::new(HashMap::new()),
@@ -86,7 +82,7 @@ impl Typing {
             keys
         };
         for key in ended {
-            match self.conversations.member_ids(key.0, user).await {
+            match self.access.member_ids(key.0, user).await {
                 Ok(members) => self.announce(&members, key, false),
                 // No longer a member: the others were told by the removal.
                 Err(e) => tracing::debug!(error = %e, "typing stop not announced"),
@@ -101,10 +97,7 @@ impl Typing {
         conversation: ConversationId,
         active: bool,
     ) -> Result<(), ServiceError> {
-        let members = self
-            .conversations
-            .member_ids(conversation, who.user_id)
-            .await?;
+        let members = self.access.member_ids(conversation, who.user_id).await?;
         let key = (conversation, who.user_id);
         if !active {
             if self.lock().remove(&key).is_some() {

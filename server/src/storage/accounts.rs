@@ -19,6 +19,8 @@ pub struct UserRecord {
     pub created_at_ms: i64,
     /// The profile picture's blob.
     pub avatar_sha256: Option<String>,
+    /// When a server admin deactivated the account; `None` while it is active.
+    pub deactivated_at_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -28,6 +30,7 @@ impl std::fmt::Debug for UserRecord {
             .field("username", &self.username)
             .field("password_hash", &"[redacted]")
             .field("is_admin", &self.is_admin)
+            .field("deactivated_at_ms", &self.deactivated_at_ms)
             .finish_non_exhaustive()
     }
 }
@@ -58,6 +61,9 @@ pub struct SessionRecord {
     /// The user's current admin flag (not the one baked into the token).
     pub is_admin: bool,
     pub revoked: bool,
+    /// The account is deactivated (its sessions are revoked too; this closes the race with a
+    /// sign-in that was under way meanwhile).
+    pub deactivated: bool,
 }
 
 /// SHA-256 of a refresh token; only hashes are stored.

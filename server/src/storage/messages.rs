@@ -33,7 +33,15 @@ pub struct MessageRecord {
     pub client_id: String,
     pub body: String,
     pub reply_to: Option<MessageId>,
+    /// A reply kept out of the channel's history (see `jeco_shared::messages::Message`).
+    /// `default` so that snapshots stored in events before threads could stay apart still read.
+    #[serde(default)]
+    pub thread_only: bool,
     pub reply_count: u32,
+    /// The most recent distinct repliers, newest first (at most
+    /// [`jeco_shared::messages::THREAD_REPLIERS_MAX`]).
+    #[serde(default)]
+    pub last_repliers: Vec<UserId>,
     pub created_at_ms: i64,
     pub edited_at_ms: Option<i64>,
     pub deleted_at_ms: Option<i64>,
@@ -54,6 +62,8 @@ pub struct NewMessage {
     pub client_id: String,
     pub body: String,
     pub reply_to: Option<MessageId>,
+    /// Keep the reply out of the channel's history (only with `reply_to`).
+    pub thread_only: bool,
     pub mentions: MentionSet,
     /// Completed uploads of the sender to attach, in order. The send fails with
     /// [`StorageError::Conflict`] unless each is the sender's and not yet attached.
@@ -76,9 +86,9 @@ struct AdmissionRule {
     check: Box<CheckBudget>,
 }
 
-/// The sender's rate limit, applied by the store inside the send's transaction after the
-/// membership and archive checks and before the client-id lookup — the order the service used to
-/// apply them in before the send — so a send that is refused costs no budget, and a sender over
+/// The sender's rate limit, asked inside the send's transaction in the order
+/// [`crate::services::rules::sending::admit`] sets — after the membership and archive checks and
+/// before the client-id lookup — so a send that is refused costs no budget, and a sender over
 /// budget still learns nothing about a conversation it is not in. The budget itself is the
 /// service's ([`crate::services`]); the store only asks.
 #[derive(Clone, Default)]
@@ -249,7 +259,8 @@ pub trait MessageStore: Send + Sync + 'static {
         Ok(results)
     }
     async fn message(&self, id: MessageId) -> Result<Option<MessageRecord>, StorageError>;
-    /// A page of top-level and reply messages of a conversation in `seq` order.
+    /// A page of the channel's messages in `seq` order: top-level messages and the replies sent
+    /// to the channel too, not the thread-only ones.
     async fn history(
         &self,
         conversation: ConversationId,
@@ -299,4 +310,12 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> Result<Option<Committed>, StorageError>;
     /// Pinned messages of a conversation, most recently pinned first.
     async fn pins(&self, conversation: ConversationId) -> Result<Vec<MessageRecord>, StorageError>;
+    /// The roots of the threads `user` started or replied to, with at least one reply that is not
+    /// deleted, in conversations `user` is a member of: newest reply first, with that reply's
+    /// time in milliseconds.
+    async fn threads_of(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<(MessageRecord, i64)>, StorageError>;
 }

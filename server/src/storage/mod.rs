@@ -2,11 +2,13 @@
 //!
 //! [`Storage`] is what the domain services need from a database, phrased in domain terms. It is the
 //! sum of one sub-trait per concern — [`AccountStore`] (users, sessions, failed logins),
+//! [`CredentialStore`] (email addresses, password changes and resets, the session list),
 //! [`ConversationStore`] (conversations, members, read positions), [`MessageStore`] (messages,
 //! reactions, pins), [`EventStore`] (the event logs that clients resume from), [`TeamStore`] (teams,
 //! invitations, channels), [`NotificationStore`] (inboxes and mutes), [`SearchStore`] (full-text
-//! search), [`ContactStore`] (contacts and contact requests) and [`MediaStore`] (uploads,
-//! attachments, blobs and avatars) — so no single
+//! search), [`ContactStore`] (contacts and contact requests), [`MediaStore`] (uploads,
+//! attachments, blobs and avatars) and [`TwoFactorStore`] (sign-in codes, two-factor secrets,
+//! recovery codes, sign-in challenges) — so no single
 //! file has to hold every query. Every backend implements them with its own SQL and its own
 //! migrations; today that is [`sqlite::SqliteStorage`], PostgreSQL comes later behind the same traits.
 //!
@@ -18,8 +20,10 @@
 //! Times are Unix milliseconds (`i64`) at this boundary: cheap to store and compare in any database.
 
 pub mod accounts;
+pub mod admin;
 pub mod contacts;
 pub mod conversations;
+pub mod credentials;
 pub mod events;
 pub mod media;
 pub mod messages;
@@ -27,14 +31,19 @@ pub mod notifications;
 pub mod search;
 pub mod sqlite;
 pub mod teams;
+pub mod two_factor;
 
 pub use accounts::{
     AccountStore, LoginFailures, NewUser, ProfileChange, RefreshOutcome, SessionRecord, TokenHash,
     UserRecord,
 };
+pub use admin::{AdminStore, AdminUserRecord};
 pub use contacts::{ContactRecord, ContactRequestRecord, ContactStore};
 pub use conversations::{
     ConversationRecord, ConversationStore, ConversationSummary, MemberRecord, NewGroup,
+};
+pub use credentials::{
+    CredentialStore, EmailVerificationRecord, PasswordResetRecord, SessionDetails,
 };
 pub use events::{
     Committed, EventData, EventRecord, EventStore, MembershipHead, UserEventData, UserEventRecord,
@@ -56,6 +65,7 @@ pub use teams::{
     ChannelRecord, InviteRecord, NewChannel, NewInvite, Redeemed, TeamMemberRecord, TeamRecord,
     TeamStore,
 };
+pub use two_factor::{ChallengeRecord, LoginCodeRecord, TwoFactorRecord, TwoFactorStore};
 
 use async_trait::async_trait;
 use jeco_shared::{ConversationId, UserId};
@@ -80,6 +90,9 @@ pub enum StorageError {
     },
     #[error("database error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The change would leave the server without an active admin.
+    #[error("the server would be left without an active admin")]
+    LastAdmin,
     /// A search query the backend cannot parse; the text says why.
     #[error("invalid search query: {0}")]
     InvalidQuery(String),
@@ -89,6 +102,8 @@ pub enum StorageError {
 #[async_trait]
 pub trait Storage:
     AccountStore
+    + AdminStore
+    + CredentialStore
     + ConversationStore
     + MessageStore
     + EventStore
@@ -97,6 +112,7 @@ pub trait Storage:
     + ContactStore
     + TeamStore
     + MediaStore
+    + TwoFactorStore
 {
     /// Cheap round trip to the database, for health checks.
     async fn ping(&self) -> Result<(), StorageError>;

@@ -3,8 +3,11 @@
 //! A notification is created together with a `notification_created` event in its user's log, in the
 //! same transaction, so a client that resumes from its user `seq` gets exactly the ones it missed.
 //! Message notifications are created inside the transaction that stores the message (see
-//! [`super::NewMessage::notify`]); the store drops the ones whose recipient is the author, is not a
-//! member, or muted the conversation, so that check is atomic with the send.
+//! [`super::NewMessage::notify`]); the store reads, in that transaction, whether each recipient is
+//! still a member and muted the conversation, and keeps the ones
+//! [`crate::services::rules::notifying`] says it reaches (never the author), so that check is
+//! atomic with the send. The same rules decide an edit's new mentions and what a notification
+//! quotes; the backend rewrites the quotes when a message is edited or deleted.
 
 use super::StorageError;
 use super::events::Committed;

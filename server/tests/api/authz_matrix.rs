@@ -1,7 +1,8 @@
 //! The authorization matrix: every team and channel endpoint, and the WebSocket send to a channel,
 //! asked by a non-member, a member, an admin and a removed member. Each row states what each of
 //! them must get; outsiders (never in the team, or removed from it) always get `not_found`, the
-//! same as for something that does not exist.
+//! same as for something that does not exist. Then every server-administration endpoint, which
+//! only server admins may use.
 
 use crate::support::*;
 use jeco_shared::ws::ServerFrame;
@@ -353,4 +354,118 @@ async fn team_and_channel_authorization_matrix() {
             _ => panic!("{} got {frame:?}", WHO[i]),
         }
     }
+}
+
+/// Every server-administration endpoint of the shared list (`/admin/…`), asked by a signed-in
+/// user who is not a server admin, by nobody, and by an admin whose flag was removed: `403
+/// forbidden`, `401 unauthorized`, `403` again — and nothing changes. Walking the list means a new
+/// admin endpoint is in this matrix without anyone adding it.
+#[tokio::test]
+async fn every_admin_endpoint_is_refused_to_non_admins() {
+    use jeco_shared::endpoints::{JSON, Method as M};
+    let s = TestServer::start_with(|c| {
+        c.admin_username = Some("root".into());
+        c.admin_password = Some(jeco_server::Secret::new("root password here"));
+    })
+    .await;
+    let root: jeco_shared::auth::TokenResponse = s
+        .login("root", "root password here")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let plain = s.register("plain").await;
+    let former = s.register("former").await;
+    let target = s.register("target").await;
+    let r = root.access_token.as_str();
+    s.ok(
+        Method::PUT,
+        &format!("/api/v1/admin/users/{}/admin", former.user.id.0),
+        None,
+        r,
+        200,
+    )
+    .await;
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/admin/users/{}/admin", former.user.id.0),
+        None,
+        r,
+        200,
+    )
+    .await;
+    let admin_routes: Vec<_> = JSON
+        .iter()
+        .filter(|e| e.path.starts_with("/admin/"))
+        .collect();
+    assert!(admin_routes.len() >= 8, "{admin_routes:?}");
+    for e in admin_routes {
+        let path = format!(
+            "/api/v1{}",
+            e.path.replace("{id}", &target.user.id.0.to_string())
+        );
+        let method = match e.method {
+            M::Get => Method::GET,
+            M::Post => Method::POST,
+            M::Put => Method::PUT,
+            M::Patch => Method::PATCH,
+            M::Delete => Method::DELETE,
+        };
+        // A body the endpoint would accept, so the refusal is the authorization's.
+        let body = match e.request {
+            "()" => None,
+            "ServerSettings" => Some(json!({"require_two_factor": true})),
+            _ => Some(json!({"new_password": "a new password"})),
+        };
+        for (who, token) in [
+            ("a plain user", plain.access_token.as_str()),
+            ("a former admin", former.access_token.as_str()),
+        ] {
+            let resp = s.call(method.clone(), &path, body.clone(), token).await;
+            assert_eq!(resp.status(), 403, "{} {path} as {who}", e.method);
+            let err: Value = resp.json().await.unwrap();
+            assert_eq!(err["error"]["code"], "forbidden", "{} {path}", e.method);
+        }
+        let mut anonymous = s.http.request(method.clone(), s.url(&path));
+        if let Some(b) = &body {
+            anonymous = anonymous.json(b);
+        }
+        let resp = anonymous.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{} {path} without a token", e.method);
+    }
+    // Nothing was changed by the refused calls.
+    let t = s
+        .ok(
+            Method::GET,
+            &format!("/api/v1/admin/users/{}", target.user.id.0),
+            None,
+            r,
+            200,
+        )
+        .await;
+    assert_eq!(t["user"]["is_admin"], false);
+    assert_eq!(t["user"]["deactivated"], false);
+    assert_eq!(
+        s.ok(Method::GET, "/api/v1/admin/settings", None, r, 200)
+            .await,
+        json!({"require_two_factor": false})
+    );
+    let signed_in: Value = s
+        .login("target", PASSWORD)
+        .await
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(signed_in["status"], "signed_in");
+    // No session of the target was ended (a password or two-factor reset would have).
+    s.ok(
+        Method::GET,
+        "/api/v1/users/me",
+        None,
+        &target.access_token,
+        200,
+    )
+    .await;
 }

@@ -314,3 +314,286 @@ async fn admin_usage_lists_what_each_user_stores() {
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["users"][0]["used_bytes"], 1234);
 }
+
+/// `jeco-server admin <args> --data-dir <dir>`, with `stdin` as standard input.
+fn admin(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = jeco()
+        .arg("admin")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    write!(child.stdin.take().unwrap(), "{stdin}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn admin_account_commands_work_on_the_data_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    stdout_of(&create_user(data, &["root", "--admin"], "root password"));
+    stdout_of(&create_user(
+        data,
+        &["ada", "--display-name", "Ada L"],
+        "ada password",
+    ));
+
+    let table = stdout_of(&admin(data, &["list-users"], ""));
+    let row = |name: &str| -> Vec<String> {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("{name} in {table}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(row("root")[3..5], ["yes", "no"]);
+    assert_eq!(row("ada")[2..6], ["Ada", "L", "no", "no"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(&admin(
+        data,
+        &["list-users", "--json", "--query", "ad"],
+        "",
+    )))
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 1);
+    assert_eq!(json[0]["user"]["username"], "ada");
+
+    // The last admin stays.
+    let refused = admin(data, &["revoke-admin", "root"], "");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("last active server admin"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!admin(data, &["deactivate", "root"], "").status.success());
+    let unknown = admin(data, &["deactivate", "nobody"], "");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account is named"));
+
+    assert!(stdout_of(&admin(data, &["grant-admin", "ada"], "")).contains("ada is a server admin"));
+    stdout_of(&admin(data, &["revoke-admin", "root"], ""));
+    stdout_of(&admin(data, &["deactivate", "root"], ""));
+    stdout_of(&admin(
+        data,
+        &["set-password", "ada", "--password-stdin"],
+        "a brand new password\n",
+    ));
+    let refused = admin(
+        data,
+        &["set-password", "ada", "--password-stdin"],
+        "short\n",
+    );
+    assert!(!refused.status.success());
+
+    // What the CLI did, seen by a server on the same directory.
+    let mut config = test_config(data);
+    config.data_dir = data.to_path_buf();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = jeco_server::RunningServer::start(config, listener)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::external(format!("http://{}", server.local_addr()), dir);
+    expect_error(
+        s.login("root", "root password").await,
+        403,
+        "account_deactivated",
+    )
+    .await;
+    expect_error(
+        s.login("ada", "ada password").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let ada: TokenResponse = s
+        .login("ada", "a brand new password")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(ada.user.is_admin);
+    server.shutdown().await;
+
+    // Two-factor from the CLI: required of everyone (ada's session ends), then reset for ada.
+    let on = stdout_of(&admin(data, &["require-two-factor", "on"], ""));
+    assert!(on.contains("1 session(s) without it signed out"), "{on}");
+    assert!(
+        !admin(data, &["require-two-factor", "maybe"], "")
+            .status
+            .success()
+    );
+    let reset = stdout_of(&admin(data, &["reset-two-factor", "ada"], ""));
+    assert!(reset.contains("two-factor of ada is off"), "{reset}");
+    let mut config = test_config(data);
+    config.data_dir = data.to_path_buf();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = jeco_server::RunningServer::start(config, listener)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::external(format!("http://{}", server.local_addr()), dir);
+    expect_error(
+        s.post(
+            "/api/v1/auth/refresh",
+            serde_json::json!({"refresh_token": ada.refresh_token}),
+            None,
+        )
+        .await,
+        401,
+        "token_revoked",
+    )
+    .await;
+    let step: serde_json::Value = s
+        .login("ada", "a brand new password")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(step["status"], "two_factor_setup_required", "{step}");
+    server.shutdown().await;
+    stdout_of(&admin(data, &["require-two-factor", "off"], ""));
+    stdout_of(&admin(data, &["reactivate", "root"], ""));
+    let table = stdout_of(&admin(data, &["list-users"], ""));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("root")
+                && l.split_whitespace().nth(3) == Some("no")
+                && l.split_whitespace().nth(4) == Some("no")),
+        "{table}"
+    );
+}
+
+#[tokio::test]
+async fn seed_demo_fills_a_server_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let out = stdout_of(&admin(data, &["seed-demo"], ""));
+    // Five people, each with a generated password printed once.
+    let passwords: Vec<(String, String)> = jeco_server::demo::DEMO_USERS
+        .iter()
+        .map(|(username, _)| {
+            let line = out
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(username))
+                .unwrap_or_else(|| panic!("{username} in {out}"));
+            let password = line.split_whitespace().last().unwrap().to_owned();
+            assert_eq!(password.len(), 16, "{line}");
+            ((*username).to_owned(), password)
+        })
+        .collect();
+
+    let again = admin(data, &["seed-demo"], "");
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already here"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    let mut config = test_config(data);
+    config.data_dir = data.to_path_buf();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = jeco_server::RunningServer::start(config, listener)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::external(format!("http://{}", server.local_addr()), dir);
+    let (username, password) = &passwords[0];
+    let ada: TokenResponse = s.login(username, password).await.json().await.unwrap();
+    let a = ada.access_token.as_str();
+    let teams = s
+        .ok(reqwest::Method::GET, "/api/v1/teams", None, a, 200)
+        .await;
+    assert_eq!(teams["items"][0]["name"], jeco_server::demo::DEMO_TEAM);
+    assert_eq!(teams["items"][0]["member_count"], 5);
+    let list = s
+        .ok(reqwest::Method::GET, "/api/v1/conversations", None, a, 200)
+        .await;
+    let conversations = list["items"].as_array().unwrap();
+    let kinds = |k: &str| conversations.iter().filter(|c| c["kind"] == k).count();
+    assert_eq!(
+        (kinds("channel"), kinds("group"), kinds("direct")),
+        (4, 1, 1),
+        "{list}"
+    );
+    let mut messages = 0;
+    let mut replies = 0;
+    let mut reactions = 0;
+    for c in conversations {
+        if c["kind"] == "channel" {
+            assert!(
+                c["channel"]["topic"]
+                    .as_str()
+                    .is_some_and(|t| !t.is_empty()),
+                "{c}"
+            );
+        }
+        let page = s
+            .ok(
+                reqwest::Method::GET,
+                &format!("/api/v1/conversations/{}/messages?limit=200", c["id"]),
+                None,
+                a,
+                200,
+            )
+            .await;
+        for m in page["items"].as_array().unwrap() {
+            messages += 1;
+            replies += usize::from(!m["reply_to"].is_null());
+            reactions += m["reactions"].as_array().map_or(0, Vec::len);
+        }
+    }
+    // Ada is not in the other direct conversation, and one reply stays in its thread.
+    assert!(messages >= 25, "{messages}");
+    assert!(replies >= 5, "{replies}");
+    assert!(reactions >= 4, "{reactions}");
+    let releases = conversations
+        .iter()
+        .find(|c| c["name"] == "releases")
+        .unwrap();
+    let pins = s
+        .ok(
+            reqwest::Method::GET,
+            &format!("/api/v1/conversations/{}/pins", releases["id"]),
+            None,
+            a,
+            200,
+        )
+        .await;
+    assert!(
+        pins[0]["text"].as_str().unwrap().contains("checklist"),
+        "{pins}"
+    );
+    server.shutdown().await;
+
+    // One shared password from standard input.
+    let other = tempfile::tempdir().unwrap();
+    let out = stdout_of(&admin(
+        other.path(),
+        &["seed-demo", "--password-stdin"],
+        "demo password\n",
+    ));
+    assert!(
+        out.lines()
+            .filter(|l| l.ends_with(" demo password"))
+            .count()
+            == 5,
+        "{out}"
+    );
+}

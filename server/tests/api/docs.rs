@@ -16,6 +16,27 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
         ("/api/v1/auth/login", "post"),
         ("/api/v1/auth/refresh", "post"),
         ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/password", "post"),
+        ("/api/v1/auth/password-reset", "post"),
+        ("/api/v1/auth/password-reset/confirm", "post"),
+        ("/api/v1/auth/login-code", "post"),
+        ("/api/v1/auth/login-code/confirm", "post"),
+        ("/api/v1/auth/login/two-factor", "post"),
+        ("/api/v1/users/me/two-factor", "get"),
+        ("/api/v1/users/me/two-factor", "post"),
+        ("/api/v1/users/me/two-factor", "delete"),
+        ("/api/v1/users/me/two-factor/confirm", "post"),
+        ("/api/v1/users/me/two-factor/recovery-codes", "post"),
+        ("/api/v1/admin/users/{id}/two-factor", "delete"),
+        ("/api/v1/admin/settings", "get"),
+        ("/api/v1/admin/settings", "put"),
+        ("/api/v1/users/me/email", "get"),
+        ("/api/v1/users/me/email", "put"),
+        ("/api/v1/users/me/email", "delete"),
+        ("/api/v1/users/me/email/verify", "post"),
+        ("/api/v1/users/me/sessions", "get"),
+        ("/api/v1/users/me/sessions/{id}", "delete"),
+        ("/api/v1/users/me/sessions/sign-out-others", "post"),
         ("/api/v1/users/me", "get"),
         ("/api/v1/users/me", "patch"),
         ("/api/v1/users/{id}", "get"),
@@ -37,6 +58,7 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
         ("/api/v1/conversations/{id}/messages/{mid}", "patch"),
         ("/api/v1/conversations/{id}/messages/{mid}", "delete"),
         ("/api/v1/conversations/{id}/messages/{mid}/replies", "get"),
+        ("/api/v1/threads", "get"),
         (
             "/api/v1/conversations/{id}/messages/{mid}/reactions",
             "post",
@@ -77,6 +99,13 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
         ("/api/v1/contacts/{user_id}", "delete"),
         ("/api/v1/uploads", "post"),
         ("/api/v1/admin/media-usage", "get"),
+        ("/api/v1/admin/users", "get"),
+        ("/api/v1/admin/users/{id}", "get"),
+        ("/api/v1/admin/users/{id}/deactivate", "post"),
+        ("/api/v1/admin/users/{id}/reactivate", "post"),
+        ("/api/v1/admin/users/{id}/password", "post"),
+        ("/api/v1/admin/users/{id}/admin", "put"),
+        ("/api/v1/admin/users/{id}/admin", "delete"),
         ("/api/v1/uploads/{id}", "get"),
         ("/api/v1/uploads/{id}", "patch"),
         ("/api/v1/uploads/{id}", "delete"),
@@ -118,6 +147,24 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
         "LoginRequest",
         "User",
         "UserPage",
+        "AdminUser",
+        "AdminUserPage",
+        "AdminPasswordRequest",
+        "AdminPasswordReset",
+        "SignInOutcome",
+        "TwoFactorChallenge",
+        "TwoFactorSetupChallenge",
+        "TwoFactorEnrollment",
+        "TwoFactorLoginRequest",
+        "TwoFactorSignedIn",
+        "LoginCodeRequest",
+        "ConfirmLoginCodeRequest",
+        "TwoFactorStatus",
+        "TwoFactorCodeRequest",
+        "DisableTwoFactorRequest",
+        "RecoveryCodes",
+        "ServerSettings",
+        "AdminSignedOut",
         "ErrorBody",
         "Health",
         "Conversation",
@@ -145,6 +192,15 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
             doc["components"]["schemas"][schema].is_object(),
             "schema {schema}"
         );
+    }
+    // The sign-in outcome names each of its kinds by `status`.
+    let outcome = doc["components"]["schemas"]["SignInOutcome"].to_string();
+    for status in [
+        "signed_in",
+        "two_factor_required",
+        "two_factor_setup_required",
+    ] {
+        assert!(outcome.contains(status), "{status} in {outcome}");
     }
     // Error responses point at the one error shape.
     let conflict = &doc["paths"]["/api/v1/auth/register"]["post"]["responses"]["409"];
@@ -321,6 +377,34 @@ async fn the_openapi_document_lists_the_statuses_and_limits_the_server_enforces(
         register["password"]["minLength"],
         jeco_shared::auth::PASSWORD_MIN
     );
+    // Issue 16's inputs: addresses, codes, reset tokens, new passwords.
+    use jeco_shared::account::{EMAIL_MAX, RESET_LOGIN_MAX, RESET_TOKEN_LEN};
+    assert_eq!(props("SetEmailRequest")["email"]["maxLength"], EMAIL_MAX);
+    assert_eq!(props("VerifyEmailRequest")["code"]["pattern"], "^[0-9]{6}$");
+    assert_eq!(
+        props("PasswordResetRequest")["login"]["maxLength"],
+        RESET_LOGIN_MAX
+    );
+    let confirm = props("ConfirmPasswordResetRequest");
+    assert_eq!(confirm["token"]["minLength"], RESET_TOKEN_LEN);
+    assert_eq!(confirm["token"]["maxLength"], RESET_TOKEN_LEN);
+    assert_eq!(
+        confirm["new_password"]["minLength"],
+        jeco_shared::auth::PASSWORD_MIN
+    );
+    assert_eq!(
+        props("ChangePasswordRequest")["new_password"]["maxLength"],
+        jeco_shared::auth::PASSWORD_MAX
+    );
+    // Reset requests are told apart from nothing; their errors are documented.
+    assert!(statuses("/api/v1/auth/password-reset", "post").contains(&"429".into()));
+    let confirm_statuses = statuses("/api/v1/auth/password-reset/confirm", "post");
+    for status in ["204", "400", "410"] {
+        assert!(
+            confirm_statuses.contains(&status.into()),
+            "{confirm_statuses:?}"
+        );
+    }
     let send = props("SendMessageRequest");
     assert_eq!(
         send["client_id"]["maxLength"],

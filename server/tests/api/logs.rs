@@ -1,6 +1,7 @@
 //! What the `jeco-server` binary writes to its log: a whole session against the real binary with
 //! its stderr in a file, at the default level and at `debug`, must leave no token, password,
-//! signature or search word in it.
+//! signature or search word in it — passwords and reset tokens set by an admin, sign-in codes,
+//! two-factor secrets, codes, recovery codes and sign-in challenges included.
 
 use crate::support::*;
 use futures_util::SinkExt;
@@ -26,6 +27,13 @@ async fn scenario_log(level: Option<&str>) -> (String, Vec<String>) {
     if let Some(level) = level {
         cmd.env("RUST_LOG", level);
     }
+    let root_password = "Pw-RootMarmot-2209";
+    // A bootstrap admin for the admin steps; and the scenario signs in more often than the
+    // default per-address budget of `/auth/*` allows.
+    cmd.env("JECO_ADMIN_USERNAME", "logroot")
+        .env("JECO_ADMIN_PASSWORD", root_password)
+        .env("JECO_AUTH_RATE_PER_MINUTE", "1000")
+        .env("JECO_AUTH_RATE_BURST", "1000");
     let mut child = cmd
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(tmp.path().join("data"))
@@ -148,6 +156,67 @@ async fn scenario_log(level: Option<&str>) -> (String, Vec<String>) {
     secrets.push(refreshed["access_token"].as_str().unwrap().to_owned());
     secrets.push(refreshed["refresh_token"].as_str().unwrap().to_owned());
 
+    // An email code, a password-reset token and the new password (issue 16), through the dev
+    // mailer's files in the server's data dir.
+    let data = tmp.path().join("data");
+    let status = s
+        .ok(
+            Method::PUT,
+            "/api/v1/users/me/email",
+            Some(json!({"email": "logalice@example.org"})),
+            &a,
+            200,
+        )
+        .await;
+    assert_eq!(status["pending"], "logalice@example.org");
+    let code = code_in(&nth_mail_to(&data, "logalice@example.org", 1).await);
+    secrets.push(code.clone());
+    s.ok(
+        Method::POST,
+        "/api/v1/users/me/email/verify",
+        Some(json!({"code": code})),
+        &a,
+        200,
+    )
+    .await;
+    let r = s
+        .post(
+            "/api/v1/auth/password-reset",
+            json!({"login": "logalice"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let reset = token_in(&nth_mail_to(&data, "logalice@example.org", 2).await);
+    secrets.push(reset.clone());
+    let new_password = "Pw-NewOcelot-5581";
+    secrets.push(new_password.to_owned());
+    let r = s
+        .post(
+            "/api/v1/auth/password-reset/confirm",
+            json!({"token": reset, "new_password": new_password}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let r = s
+        .post(
+            "/api/v1/auth/password-reset/confirm",
+            json!({"token": reset, "new_password": new_password}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 410);
+    let a = {
+        let r = s.login("logalice", new_password).await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        let t = v["access_token"].as_str().unwrap().to_owned();
+        secrets.push(t.clone());
+        secrets.push(v["refresh_token"].as_str().unwrap().to_owned());
+        t
+    };
+
     // A token a client put in the URL, and one in the WebSocket subprotocol.
     let r = s
         .get(&format!("/api/v1/users/me?access_token={a}"), None)
@@ -157,6 +226,113 @@ async fn scenario_log(level: Option<&str>) -> (String, Vec<String>) {
     assert_eq!(r.status(), 404);
     let (mut ws, _) = s.ws_ready(&a).await;
     ws.send(Message::Close(None)).await.unwrap();
+
+    // An admin sets bob's password, then mails alice a reset token (issue 16 item 6).
+    secrets.push(root_password.to_owned());
+    let root: Value = s
+        .login("logroot", root_password)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = root["access_token"].as_str().unwrap().to_owned();
+    secrets.push(r.clone());
+    secrets.push(root["refresh_token"].as_str().unwrap().to_owned());
+    let by_admin = "Pw-AdminChose-3141";
+    secrets.push(by_admin.to_owned());
+    let bob_id = bob["user"]["id"].as_i64().unwrap();
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/admin/users/{bob_id}/password"),
+        Some(json!({"new_password": by_admin})),
+        &r,
+        200,
+    )
+    .await;
+    assert_eq!(s.login("logbob", by_admin).await.status(), 200);
+    let alice_id = alice["user"]["id"].as_i64().unwrap();
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/admin/users/{alice_id}/password"),
+        Some(json!({})),
+        &r,
+        200,
+    )
+    .await;
+    secrets.push(token_in(
+        &nth_mail_to(&data, "logalice@example.org", 3).await,
+    ));
+
+    // A mailed sign-in code, then two-factor: the secret, its URI, the codes, the recovery codes
+    // and the sign-in challenge (issue 16 items 3 and 4).
+    let r2 = s
+        .post(
+            "/api/v1/auth/login-code",
+            json!({"login": "logalice"}),
+            None,
+        )
+        .await;
+    assert_eq!(r2.status(), 204);
+    let code = code_in(&nth_mail_to(&data, "logalice@example.org", 4).await);
+    secrets.push(code.clone());
+    let v: Value = s
+        .post(
+            "/api/v1/auth/login-code/confirm",
+            json!({"login": "logalice", "code": code}),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let a = v["access_token"].as_str().unwrap().to_owned();
+    secrets.push(a.clone());
+    secrets.push(v["refresh_token"].as_str().unwrap().to_owned());
+    let e = s
+        .ok(Method::POST, "/api/v1/users/me/two-factor", None, &a, 200)
+        .await;
+    let totp_secret = e["secret"].as_str().unwrap().to_owned();
+    secrets.push(totp_secret.clone());
+    secrets.push(e["otpauth_uri"].as_str().unwrap().to_owned());
+    let now = crate::support::unix_now();
+    let first = crate::two_factor::totp_at(&totp_secret, now);
+    secrets.push(first.clone());
+    let recovery = s
+        .ok(
+            Method::POST,
+            "/api/v1/users/me/two-factor/confirm",
+            Some(json!({"code": first})),
+            &a,
+            200,
+        )
+        .await;
+    for c in recovery["codes"].as_array().unwrap() {
+        secrets.push(c.as_str().unwrap().to_owned());
+    }
+    let v: Value = s
+        .login("logalice", new_password)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let challenge = v["challenge"].as_str().unwrap().to_owned();
+    secrets.push(challenge.clone());
+    let r2 = s
+        .post(
+            "/api/v1/auth/login/two-factor",
+            json!({"challenge": challenge, "recovery_code": recovery["codes"][0]}),
+            None,
+        )
+        .await;
+    assert_eq!(r2.status(), 200);
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/admin/users/{alice_id}/two-factor"),
+        None,
+        &r,
+        200,
+    )
+    .await;
 
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -173,6 +349,17 @@ fn assert_clean(log: &str, secrets: &[String], level: &str) {
     // The log did record the session, so an empty or broken log cannot pass.
     assert!(log.contains("failed login"), "{level}: {log}");
     assert!(log.contains("/api/v1/search"), "{level}: {log}");
+    assert!(log.contains("password reset confirmed"), "{level}: {log}");
+    assert!(log.contains("password reset by an admin"), "{level}: {log}");
+    assert!(
+        log.contains("signed in with a mailed code"),
+        "{level}: {log}"
+    );
+    assert!(log.contains("two-factor enabled"), "{level}: {log}");
+    assert!(
+        log.contains("two-factor reset by an admin"),
+        "{level}: {log}"
+    );
     // Ignoring case: the server may normalize what it was given (usernames are lower-cased).
     let lower = log.to_lowercase();
     for secret in secrets {

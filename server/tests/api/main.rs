@@ -1,6 +1,7 @@
 //! Integration tests: real servers on 127.0.0.1:0 with temp data dirs, over real HTTP and
 //! WebSocket. One binary (so it links once), one module per area.
 
+mod account;
 mod admin;
 mod auth;
 mod authz_conversations;
@@ -27,4 +28,5 @@ mod resume_props;
 mod search;
 mod support;
 mod teams;
+mod two_factor;
 mod users;

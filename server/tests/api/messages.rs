@@ -104,6 +104,169 @@ async fn a_retried_send_returns_the_original() {
     assert_eq!(texts(&page), ["once"]);
 }
 
+/// Issue 13, "threads that reduce noise": a reply sent with `thread_only` stays in its thread —
+/// out of the channel's history, its unread count and its preview — while the root counts it and
+/// names its sender among the last repliers; one sent without it shows in both places. The
+/// Threads list has the threads each user started or replied to, newest reply first.
+#[tokio::test]
+async fn thread_only_replies_stay_in_the_thread_and_threads_list_them() {
+    let s = TestServer::start().await;
+    let alice = s.register("alice").await;
+    let bob = s.register("bob").await;
+    let carol = s.register("carol").await;
+    let (a, b, c) = (
+        alice.access_token.as_str(),
+        bob.access_token.as_str(),
+        carol.access_token.as_str(),
+    );
+    let g = s.group(a, "G", &[bob.user.id.0, carol.user.id.0]).await;
+    let root = s.say(b, g, "r", "root").await;
+    let rid = root["id"].as_i64().unwrap();
+    let other_root = s.say(c, g, "r2", "another root").await;
+    let orid = other_root["id"].as_i64().unwrap();
+    let msgs = format!("/api/v1/conversations/{g}/messages");
+    let reply = |key: &str, text: &str, parent: i64, thread_only: bool| json!({"client_id": key, "text": text, "reply_to": parent, "thread_only": thread_only});
+    let quiet = s
+        .ok(
+            Method::POST,
+            &msgs,
+            Some(reply("q", "only in the thread", rid, true)),
+            a,
+            201,
+        )
+        .await;
+    assert_eq!(quiet["thread_only"], true);
+    let loud = s
+        .ok(
+            Method::POST,
+            &msgs,
+            Some(reply("l", "also in the channel", rid, false)),
+            c,
+            201,
+        )
+        .await;
+    assert_eq!(loud["thread_only"], false);
+    s.ok(
+        Method::POST,
+        &msgs,
+        Some(reply("o", "elsewhere", orid, true)),
+        b,
+        201,
+    )
+    .await;
+
+    // The channel: roots and the reply sent to it too, not the thread-only ones.
+    let history = s.ok(Method::GET, &msgs, None, b, 200).await;
+    assert_eq!(
+        texts(&history),
+        ["root", "another root", "also in the channel"]
+    );
+    let older = s
+        .ok(
+            Method::GET,
+            &format!("{msgs}?before={}", loud["seq"].as_i64().unwrap()),
+            None,
+            b,
+            200,
+        )
+        .await;
+    assert_eq!(texts(&older), ["root", "another root"]);
+    // The thread: every reply, in order.
+    let thread = s
+        .ok(Method::GET, &format!("{msgs}/{rid}/replies"), None, b, 200)
+        .await;
+    assert_eq!(
+        texts(&thread),
+        ["only in the thread", "also in the channel"]
+    );
+    let root_now = s
+        .ok(Method::GET, &format!("{msgs}/{rid}"), None, b, 200)
+        .await;
+    assert_eq!(root_now["reply_count"], 2);
+    assert_eq!(
+        root_now["last_repliers"],
+        json!([carol.user.id.0, alice.user.id.0])
+    );
+    // Bob's unread in the channel: Carol's root and her reply to the channel; Alice's and his own
+    // thread-only replies are not unread there.
+    let list = s
+        .ok(Method::GET, "/api/v1/conversations", None, b, 200)
+        .await;
+    let conv = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == g)
+        .unwrap()
+        .clone();
+    assert_eq!(conv["unread_count"], 2);
+    assert_eq!(conv["last_message"]["text"], "also in the channel");
+
+    // A thread-only message must be a reply.
+    expect_error(
+        s.call(
+            Method::POST,
+            &msgs,
+            Some(json!({"client_id": "x", "text": "t", "thread_only": true})),
+            a,
+        )
+        .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+
+    // Threads: Bob started the first and replied in the second (newest reply first); Alice only
+    // replied in the first; a user in neither has none.
+    let roots = |list: &Value| -> Vec<i64> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["root"]["id"].as_i64().unwrap())
+            .collect()
+    };
+    let bobs = s.ok(Method::GET, "/api/v1/threads", None, b, 200).await;
+    assert_eq!(roots(&bobs), [orid, rid]);
+    assert_eq!(bobs["items"][1]["root"]["reply_count"], 2);
+    assert!(bobs["items"][0]["last_reply_at"].as_str().is_some());
+    let alices = s.ok(Method::GET, "/api/v1/threads", None, a, 200).await;
+    assert_eq!(roots(&alices), [rid]);
+    let dave = s.register("dave").await;
+    let none = s
+        .ok(
+            Method::GET,
+            "/api/v1/threads",
+            None,
+            &dave.access_token,
+            200,
+        )
+        .await;
+    assert_eq!(roots(&none), Vec::<i64>::new());
+    let limited = s
+        .ok(Method::GET, "/api/v1/threads?limit=1", None, b, 200)
+        .await;
+    assert_eq!(roots(&limited), [orid]);
+    expect_error(
+        s.call(Method::GET, "/api/v1/threads?limit=0", None, b)
+            .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    // Leaving the conversation takes its threads off the list.
+    s.ok(
+        Method::DELETE,
+        &format!("/api/v1/conversations/{g}/members/{}", alice.user.id.0),
+        None,
+        a,
+        204,
+    )
+    .await;
+    let after_leaving = s.ok(Method::GET, "/api/v1/threads", None, a, 200).await;
+    assert_eq!(roots(&after_leaving), Vec::<i64>::new());
+}
+
 #[tokio::test]
 async fn threads_edits_deletes_reactions_and_pins() {
     let s = TestServer::start().await;

@@ -414,3 +414,76 @@ pub async fn ws_caught_up(s: &TestServer, token: &str) -> Ws {
     next_where(&mut ws, |f| matches!(f, ServerFrame::CaughtUp)).await;
     ws
 }
+
+/// The messages the dev mailer wrote into `data_dir/mail/` for `to`, oldest first.
+pub fn mails_to(data_dir: &std::path::Path, to: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("mail")) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    paths.sort();
+    let header = format!("To: {to}\r\n");
+    paths
+        .into_iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .filter(|text| text.contains(&header))
+        .collect()
+}
+
+/// Waits until the dev mailer has written the `n`th message for `to`, and returns it.
+pub async fn nth_mail_to(data_dir: &std::path::Path, to: &str, n: usize) -> String {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let mails = mails_to(data_dir, to);
+        if mails.len() >= n {
+            return mails[n - 1].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no mail #{n} for {to}: {mails:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The 6-digit code in a verification mail.
+pub fn code_in(mail: &str) -> String {
+    let at = mail.find("code is ").expect("a code mail") + "code is ".len();
+    mail[at..at + 6].to_owned()
+}
+
+/// The token in a password-reset mail.
+pub fn token_in(mail: &str) -> String {
+    mail.lines()
+        .find_map(|l| l.strip_prefix("Token: "))
+        .expect("a reset mail")
+        .trim()
+        .to_owned()
+}
+
+/// Gives `token`'s account the verified address `email` (through the dev mailer's file).
+pub async fn verified_email(s: &TestServer, token: &str, email: &str) {
+    let before = mails_to(s.dir.path(), email).len();
+    s.ok(
+        reqwest::Method::PUT,
+        "/api/v1/users/me/email",
+        Some(json!({"email": email})),
+        token,
+        200,
+    )
+    .await;
+    let mail = nth_mail_to(s.dir.path(), email, before + 1).await;
+    let status = s
+        .ok(
+            reqwest::Method::POST,
+            "/api/v1/users/me/email/verify",
+            Some(json!({"code": code_in(&mail)})),
+            token,
+            200,
+        )
+        .await;
+    assert_eq!(status["email"], email);
+}

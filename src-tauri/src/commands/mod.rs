@@ -4,6 +4,8 @@
 //!
 //! Commands of one area live in a submodule of their own (registered in `lib.rs` like these).
 
+pub mod account;
+pub mod admin;
 pub mod alerts;
 pub mod directory;
 pub mod files;
@@ -12,6 +14,7 @@ pub mod links;
 pub mod people;
 pub mod prefs;
 pub mod timeline;
+pub mod two_factor;
 pub mod voice;
 pub mod window;
 
@@ -110,18 +113,44 @@ pub async fn timeline(
         .await?)
 }
 
-/// Queues a message; it shows as pending until the server confirms it.
+/// Queues a message; it shows as pending until the server confirms it. With `reply_to` and
+/// `thread_only` it is a thread reply that stays out of the channel ("Also send to #channel"
+/// unticked).
 #[tauri::command]
 pub async fn send_message(
     state: State<'_, AppState>,
     conversation_id: ConversationId,
     text: String,
     reply_to: Option<MessageId>,
+    thread_only: Option<bool>,
 ) -> Result<OutboxItem, CommandError> {
-    Ok(state
-        .engine()
-        .await?
-        .send(conversation_id, &text, reply_to)?)
+    let engine = state.engine().await?;
+    Ok(send_files_or_text(
+        &engine,
+        conversation_id,
+        &text,
+        reply_to,
+        thread_only,
+        &[],
+    )?)
+}
+
+/// One send for the commands that send: a thread reply kept in its thread, or anything else.
+pub(crate) fn send_files_or_text(
+    engine: &jeco_client::Engine,
+    conversation_id: ConversationId,
+    text: &str,
+    reply_to: Option<MessageId>,
+    thread_only: Option<bool>,
+    files: &[jeco_client::FileToSend],
+) -> Result<OutboxItem, jeco_client::EngineError> {
+    match reply_to {
+        Some(root) if thread_only == Some(true) => {
+            engine.send_in_thread(conversation_id, root, text, files, false)
+        }
+        _ if files.is_empty() => engine.send(conversation_id, text, reply_to),
+        _ => engine.send_files(conversation_id, text, reply_to, files),
+    }
 }
 
 #[tauri::command]
@@ -346,6 +375,7 @@ pub async fn send_with_files(
     text: String,
     files: Vec<DroppedFile>,
     reply_to: Option<MessageId>,
+    thread_only: Option<bool>,
 ) -> Result<OutboxItem, CommandError> {
     use base64::Engine as _;
     const MAX_TOTAL: usize = 200 * 1024 * 1024;
@@ -374,7 +404,14 @@ pub async fn send_with_files(
         file.name = Some(f.name.clone());
         to_send.push(file);
     }
-    Ok(engine.send_files(conversation_id, &text, reply_to, &to_send)?)
+    Ok(send_files_or_text(
+        &engine,
+        conversation_id,
+        &text,
+        reply_to,
+        thread_only,
+        &to_send,
+    )?)
 }
 
 /// Hosts the built-in server on the local network for teammates (or on this computer only).

@@ -4,7 +4,7 @@
 
 use crate::error::CommandError;
 use crate::session::AppState;
-use jeco_client::Thread;
+use jeco_client::{Thread, ThreadEntry};
 use jeco_shared::messages::Message;
 use jeco_shared::{ConversationId, MessageId, UserId};
 use serde::Serialize;
@@ -31,6 +31,20 @@ pub async fn thread(
         .engine()
         .await?
         .load_thread(conversation_id, root)
+        .await?)
+}
+
+/// The threads the user takes part in, newest reply first, with their unread replies (the
+/// Threads view; needs the server).
+#[tauri::command]
+pub async fn threads(
+    state: State<'_, AppState>,
+    limit: Option<u32>,
+) -> Result<Vec<ThreadEntry>, CommandError> {
+    Ok(state
+        .engine()
+        .await?
+        .threads(limit.unwrap_or(jeco_shared::messages::THREAD_LIST_DEFAULT))
         .await?)
 }
 

@@ -81,13 +81,14 @@ pub async fn voice_cancel(voice: State<'_, VoiceState>) -> Result<(), CommandErr
 
 /// Stops the recording and sends it as a voice-note attachment through the outbox: queued
 /// offline, uploaded resumably, shown as pending until delivered, like any file. With
-/// `reply_to` it is a reply (in a thread: to the thread's root).
+/// `reply_to` it is a reply (in a thread: to the thread's root; `thread_only` keeps it there).
 #[tauri::command]
 pub async fn voice_send(
     state: State<'_, AppState>,
     voice: State<'_, VoiceState>,
     conversation_id: ConversationId,
     reply_to: Option<MessageId>,
+    thread_only: Option<bool>,
 ) -> Result<OutboxItem, CommandError> {
     let engine = state.engine().await?;
     let recording = voice
@@ -108,7 +109,14 @@ pub async fn voice_send(
     file.duration_ms = Some(note.duration_ms);
     file.waveform = Some(note.waveform);
     // The outbox copies the file before this returns; the temporary folder can go.
-    Ok(engine.send_files(conversation_id, "", reply_to, &[file])?)
+    Ok(super::send_files_or_text(
+        &engine,
+        conversation_id,
+        "",
+        reply_to,
+        thread_only,
+        &[file],
+    )?)
 }
 
 /// Plays a voice note from `fromMs` (0: the start), downloading it into the media cache first

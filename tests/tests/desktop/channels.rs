@@ -5,17 +5,14 @@
 //! started from the people picker, and the CLI user is in them.
 
 use anyhow::{Context, Result, ensure};
-use jeco_e2e::desktop::{launch, prerequisites, register_in_app};
+use jeco_e2e::desktop::{choose_from_menu, launch, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
 use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
 
 /// Opens a "+" menu (by its test id) and picks an item (by its test id).
 async fn choose(app: &Session, menu: &str, item: &str) -> Result<()> {
-    app.click(&app.wait_for(&format!("[data-testid={menu}]")).await?)
-        .await?;
-    app.click(&app.wait_for(&format!("[data-testid={item}]")).await?)
-        .await
+    choose_from_menu(app, menu, item).await
 }
 
 /// The channel browser's row for `#name`.

@@ -2,11 +2,16 @@
 //! signed-in view, restart and still be signed in (tokens in the OS keychain), log out, fail and then
 //! succeed to log in again; chat with a `jeco` CLI user (`chat`); native notifications, mute and
 //! the Settings dialog (`notify`); the image viewer, Save-as and opening files (`files`); the tray
-//! and closing to it (`tray`). Screenshots go to `target/screenshots/`.
+//! and closing to it (`tray`); email, signed-in devices and "Forgot password?" (`account`); the
+//! Administration panel of a server admin (`admin`); turning two-factor on and signing in with it
+//! (`two_factor`).
+//! Screenshots go to `target/screenshots/`.
 //!
 //! Run it with `scripts/e2e-desktop.sh`, which builds everything and provides the display, the D-Bus
 //! session and the unlocked keychain. See `tests/README.md`.
 
+mod account;
+mod admin;
 mod channels;
 mod chat;
 #[cfg(unix)]
@@ -17,9 +22,11 @@ mod links;
 mod notify;
 mod offline;
 mod team;
+mod threads;
 mod timeline;
 #[cfg(unix)]
 mod tray;
+mod two_factor;
 mod voice;
 mod window;
 

@@ -2,7 +2,7 @@
 //! by someone on the `jeco` CLI, who then shows up among the members and is made an admin.
 
 use anyhow::{Context, Result, ensure};
-use jeco_e2e::desktop::{launch, prerequisites, register_in_app};
+use jeco_e2e::desktop::{choose_from_menu, launch, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
 use jeco_e2e::server::TestServer;
 
@@ -45,10 +45,7 @@ async fn profile_team_invite_and_roles() -> Result<()> {
         .await?;
 
     // A team (from the sidebar's "+" menu), and an invitation code for it.
-    app.click(&app.wait_for("[data-testid=start-plus]").await?)
-        .await?;
-    app.click(&app.wait_for("[data-testid=start-team]").await?)
-        .await?;
+    choose_from_menu(&app, "start-plus", "start-team").await?;
     app.fill(&app.wait_for("#create-team-input").await?, "Skunkworks")
         .await?;
     app.click(&app.wait_for("[data-testid=create-team-submit]").await?)

@@ -40,7 +40,7 @@ async fn focus_message(app: &Session, id: i64) -> Result<()> {
 
 /// Clicks one of a message's actions (by its accessible label): scrolled into view, pointed at
 /// (its toolbar shows on hover, as for a person), then clicked.
-async fn message_action(app: &Session, id: i64, label: &str) -> Result<()> {
+pub(crate) async fn message_action(app: &Session, id: i64, label: &str) -> Result<()> {
     focus_message(app, id).await?;
     app.execute(
         "document.querySelector(arguments[0]).scrollIntoView({block: 'nearest'});",
@@ -61,7 +61,7 @@ async fn message_action(app: &Session, id: i64, label: &str) -> Result<()> {
 
 /// The CLI's view of the conversation with the app's user (it syncs first), polled until `check`
 /// finds what it wants in one of the messages.
-async fn history_until(
+pub(crate) async fn history_until(
     cli: &Path,
     url: &str,
     what: &str,
@@ -78,6 +78,36 @@ async fn history_until(
         }
         if tokio::time::Instant::now() > deadline {
             bail!("the CLI never saw {what}: {history}");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// The CLI's view of the thread of `root` in the conversation with the app's user, polled until
+/// `check` finds what it wants in one of its replies.
+pub(crate) async fn thread_until(
+    cli: &Path,
+    url: &str,
+    root: i64,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Result<Value> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let out = jeco(
+            cli,
+            url,
+            &["--json", "thread", "@desk", &root.to_string()],
+            None,
+        );
+        ensure!(out.success, "jeco thread failed: {out:?}");
+        let thread: Value = serde_json::from_str(&out.stdout).context("jeco --json thread")?;
+        let items = thread["items"].as_array().cloned().unwrap_or_default();
+        if let Some(found) = items.iter().find(|m| check(m)) {
+            return Ok(found.clone());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("the CLI never saw {what} in the thread: {thread}");
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -240,7 +270,8 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
     .await?;
     app.click(&app.wait_for("[data-testid=thread-send]").await?)
         .await?;
-    let threaded = history_until(cli.path(), &url, "the thread answer", |m| {
+    // It stays in the thread (see `threads.rs`): the CLI finds it there.
+    let threaded = thread_until(cli.path(), &url, root_id, "the thread answer", |m| {
         m["text"] == "thanks, see you then"
     })
     .await?;
@@ -326,7 +357,7 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
     )
     .await?;
     // Messages above changed size (a delete, reactions): the newest stayed in view.
-    in_view_at_bottom(&app, &screenshots, "thanks, see you then").await?;
+    in_view_at_bottom(&app, &screenshots, "great, I will prepare the notes").await?;
     app.settle().await?;
     app.screenshot(&screenshots.join("pinned.png")).await?;
 
@@ -402,6 +433,32 @@ async fn check_window_sizes(app: &Session, screenshots: &Path) -> Result<()> {
             "the composer is squeezed {at}"
         );
     }
+    // At the smallest size the sidebar can be hidden: the conversation gets the whole width.
+    app.click(&app.wait_for("[data-testid=sidebar-toggle]").await?)
+        .await?;
+    app.settle().await?;
+    ensure!(
+        app.find("#conversations-sidebar").await?.is_none(),
+        "the sidebar is still shown after Hide conversations"
+    );
+    let widths = app
+        .execute(
+            "const m = document.querySelector('.chat-main');\
+             return {main: m ? m.getBoundingClientRect().width : 0, \
+               client: document.documentElement.clientWidth};",
+            json!([]),
+        )
+        .await?;
+    ensure!(
+        widths["main"].as_f64().unwrap_or(0.0)
+            >= widths["client"].as_f64().unwrap_or(f64::NAN) - 1.0,
+        "the conversation does not take the whole width with the sidebar hidden: {widths}"
+    );
+    app.screenshot(&screenshots.join("sidebar-hidden-640x480.png"))
+        .await?;
+    app.click(&app.wait_for("[data-testid=sidebar-toggle]").await?)
+        .await?;
+    app.wait_for("#conversations-sidebar").await?;
     app.set_window_size(w0, h0).await?;
     app.settle().await?;
     Ok(())

@@ -23,9 +23,20 @@ client_id: string,
  */
 text: string, reply_to: MessageId | null, 
 /**
- * Replies in this message's thread.
+ * A thread reply that stays in its thread: channel history leaves it out (the thread and its
+ * root's `reply_count` still have it). The sender decides, per reply ("Also send to
+ * #channel" unticked). Absent from older servers, which showed every reply in the channel.
  */
-reply_count: number, created_at: string, edited_at: string | null, deleted: boolean, pinned: boolean, mentions: Mentions, reactions: Array<Reaction>, 
+thread_only: boolean, 
+/**
+ * Replies in this message's thread, in the channel or not.
+ */
+reply_count: number, 
+/**
+ * Who replied in this message's thread, the most recent replier first, at most
+ * [`THREAD_REPLIERS_MAX`] (for "3 replies · Ada, Bob" under the root). Absent from older servers.
+ */
+last_repliers: Array<UserId>, created_at: string, edited_at: string | null, deleted: boolean, pinned: boolean, mentions: Mentions, reactions: Array<Reaction>, 
 /**
  * Files, images and voice notes, in the order they were sent. Absent from older servers;
  * empty when deleted.

@@ -23,6 +23,10 @@ attempts: number,
  */
 created_at: string, } & ({ "op": "send", client_id: string, text: string, reply_to?: MessageId | null, 
 /**
+ * A thread reply kept out of the channel (see `jeco_shared::messages::Message`).
+ */
+thread_only?: boolean, 
+/**
  * Files to upload first; the message is sent once all of them are uploaded.
  */
 attachments?: Array<PendingUpload>, } | { "op": "edit", target: MessageRef, text: string, } | { "op": "delete", target: MessageRef, } | { "op": "react", target: MessageRef, emoji: string, add: boolean, } | { "op": "mark_read", seq: number, } | { "op": "set_muted", muted: boolean, });

@@ -18,6 +18,11 @@ status_text: string | null,
  */
 is_admin: boolean, 
 /**
+ * A server admin deactivated the account: it cannot sign in, but its messages stay and show
+ * who wrote them. Absent from older servers' answers, where it means `false`.
+ */
+deactivated: boolean, 
+/**
  * RFC 3339 UTC timestamp.
  */
 created_at: string, 

@@ -1,4 +1,4 @@
-import { act, render, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { emit } from '@tauri-apps/api/event';
 import { describe, expect, it } from 'vitest';
@@ -41,6 +41,8 @@ function message(seq: number, sender: number, text: string, overrides: Partial<M
     text,
     reply_to: null,
     reply_count: 0,
+    thread_only: false,
+    last_repliers: [],
     created_at: '2026-11-23T10:0' + Math.min(seq, 9) + ':00Z',
     edited_at: null,
     deleted: false,
@@ -136,6 +138,7 @@ describe('chat view', () => {
         conversationId: 7,
         text: 'first line\nsecond line',
         replyTo: null,
+        threadOnly: false,
       }),
     );
     expect(composer).toHaveValue('');
@@ -243,6 +246,41 @@ describe('chat view', () => {
     expect(document.documentElement.dataset.theme).toBe('light');
   });
 
+  it('hides the sidebar for a narrow window and shows it again, remembered across a restart', async () => {
+    const handlers = {
+      conversations: () => [
+        conversation(),
+        conversation({ id: 8, kind: 'channel' as const, name: 'general' }),
+      ],
+      timeline: () => ({ items: [], has_more_before: false }),
+    };
+    renderChat(handlers);
+    await screen.findByRole('button', { name: /general/ });
+    const toggle = screen.getByTestId('sidebar-toggle');
+    expect(toggle).toHaveAttribute('aria-expanded', 'true');
+    await userEvent.click(toggle);
+    expect(screen.queryByRole('navigation', { name: 'Conversations' })).not.toBeInTheDocument();
+    expect(toggle).toHaveAccessibleName('Show conversations');
+    expect(localStorage.getItem('jeco.sidebar')).toBe('hidden');
+
+    // Still hidden after a restart; the quick switcher reaches conversations meanwhile.
+    cleanup();
+    renderChat(handlers);
+    await screen.findByTestId('sidebar-toggle');
+    expect(screen.queryByRole('navigation', { name: 'Conversations' })).not.toBeInTheDocument();
+    await userEvent.keyboard('{Control>}k{/Control}');
+    const switcher = await screen.findByTestId('quick-switcher');
+    await userEvent.type(within(switcher).getByRole('combobox'), 'gen');
+    await userEvent.keyboard('{Enter}');
+    expect(await screen.findByTestId('conversation-title')).toHaveTextContent('general');
+
+    // Ctrl+Shift+D brings it back.
+    await userEvent.keyboard('{Control>}{Shift>}d{/Shift}{/Control}');
+    expect(await screen.findByRole('navigation', { name: 'Conversations' })).toBeInTheDocument();
+    expect(screen.getByTestId('sidebar-toggle')).toHaveAttribute('aria-expanded', 'true');
+    expect(localStorage.getItem('jeco.sidebar')).toBeNull();
+  });
+
   it('shows image attachments from their thumbnails and saves files', async () => {
     const image = {
       id: 5,
@@ -318,6 +356,7 @@ describe('chat view', () => {
         text: 'the notes',
         files: [{ name: 'notes.txt', data_base64: btoa('hello file') }],
         replyTo: null,
+        threadOnly: false,
       }),
     );
     expect(screen.queryByRole('list', { name: 'Files to send' })).not.toBeInTheDocument();

@@ -25,16 +25,28 @@ import { Logo } from './Logo';
 import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationPane, FocusTarget } from './ConversationPane';
 import { Sidebar } from './Sidebar';
+import { SidebarToggle, saveSidebarHidden, savedSidebarHidden } from './SidebarToggle';
 import { SearchPanel } from './SearchPanel';
 import { QuickSwitcher } from './QuickSwitcher';
 import { SettingsDialog } from './SettingsDialog';
+import { AdminPanel } from './admin/AdminPanel';
 import { Theme, applyTheme, savedTheme } from '../theme';
+import { PeopleContext } from './people/PeopleContext';
+import { ProfileCard } from './people/ProfileCard';
+import { ThreadsButton } from './threads/ThreadsButton';
+import { ThreadsPanel } from './threads/ThreadsPanel';
+import { useThreads } from './threads/useThreads';
 
 interface Props {
   user: User;
   status: AppStatus | null;
-  onSignedOut: () => void;
+  /** Back to the sign-in screen; `reason` when the person did not ask for it. */
+  onSignedOut: (reason?: string) => void;
 }
+
+/** Said on the sign-in screen when the session ended elsewhere (close code 4008 and kin). */
+export const SIGNED_OUT_ELSEWHERE =
+  'You were signed out: this device was signed out from another device, or by a password change or reset. Sign in again to continue.';
 
 /** What the conversation is called in lists and headers. */
 export function conversationLabel(c: Conversation, me: number, users: Map<number, User>): string {
@@ -72,7 +84,12 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
   const [presence, setPresence] = useState<Map<number, PresenceStatus>>(new Map());
   const [uploads, setUploads] = useState<Map<number, Upload>>(new Map());
   const [dialog, setDialog] = useState<
-    { kind: 'profile' } | { kind: 'contacts' } | { kind: 'server' } | { kind: 'team'; team: Team } | null
+    | { kind: 'profile' }
+    | { kind: 'contacts' }
+    | { kind: 'server' }
+    | { kind: 'admin' }
+    | { kind: 'team'; team: Team }
+    | null
   >(null);
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [selected, setSelected] = useState<number | null>(null);
@@ -81,11 +98,21 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
   );
   const [users, setUsers] = useState<Map<number, User>>(() => new Map([[user.id, user]]));
   const [timelineVersion, setTimelineVersion] = useState(0);
+  // Bumped by changes anywhere that may change the Threads view (new replies, a thread shown).
+  const [threadsVersion, setThreadsVersion] = useState(0);
+  const [showThreads, setShowThreads] = useState(false);
+  const [sidebarHidden, setSidebarHidden] = useState(savedSidebarHidden);
+  const [profileOf, setProfileOf] = useState<number | null>(null);
+  const people = useMemo(() => ({ showProfile: setProfileOf }), []);
   const [typing, setTyping] = useState<Map<number, number[]>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [searching, setSearching] = useState(false);
   const [switching, setSwitching] = useState(false);
+  const onSignedOutRef = useRef(onSignedOut);
+  onSignedOutRef.current = onSignedOut;
+  // Set while "Log out" runs, whose own end of the session is no news to the person.
+  const loggingOut = useRef(false);
   const [theme, setTheme] = useState<Theme>(savedTheme);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const selectedRef = useRef<number | null>(null);
@@ -132,6 +159,10 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
           const { type: _type, ...state } = event;
           setConnection(state as ConnectionState);
           if (state.state === 'live') void reload();
+          // The session ended on the server while in use: another device signed this one out,
+          // or the password was reset. Nothing works signed out, so go back to sign in and say why.
+          if (state.state === 'signed_out' && !loggingOut.current)
+            onSignedOutRef.current(SIGNED_OUT_ELSEWHERE);
           break;
         }
         case 'conversations_changed':
@@ -142,6 +173,10 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
         case 'read_receipt':
         case 'timeline_changed':
           if (event.conversation_id === selectedRef.current) setTimelineVersion((v) => v + 1);
+          if (event.type === 'timeline_changed' && event.seqs.length > 0) setThreadsVersion((v) => v + 1);
+          break;
+        case 'thread_read':
+          setThreadsVersion((v) => v + 1);
           break;
         case 'outbox':
         case 'outbox_removed':
@@ -224,6 +259,13 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     },
     [reload],
   );
+  const openThread = useCallback((conversationId: number, root: number) => {
+    setShowThreads(false);
+    setSearching(false);
+    setShowInbox(false);
+    setSelected(conversationId);
+    setFocus({ messageId: root, seq: null, nonce: Date.now(), thread: true });
+  }, []);
   useEffect(() => {
     const unlisten = onOpenMessage((target) => openAt(target.conversationId, target.messageId, target.seq));
     return () => {
@@ -231,16 +273,42 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     };
   }, [openAt]);
 
+  const toggleSidebar = useCallback(() => {
+    setSidebarHidden((hidden) => {
+      saveSidebarHidden(!hidden);
+      return !hidden;
+    });
+  }, []);
+
   useEffect(() => {
     function onKey(e: globalThis.KeyboardEvent) {
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
         e.preventDefault();
         setSwitching(true);
+      } else if ((e.ctrlKey || e.metaKey) && e.shiftKey && e.key.toLowerCase() === 'd') {
+        e.preventDefault();
+        toggleSidebar();
       }
     }
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, []);
+  }, [toggleSidebar]);
+
+  // From the server while the link is up (catching up included, when new replies arrive in
+  // bursts); offline the engine answers with the list as last seen.
+  const threadsState = useThreads(
+    threadsVersion,
+    connection.state === 'live' || connection.state === 'catching_up',
+    learnUsers,
+  );
+
+  /** A user's presence as the conversation list last said (their direct conversation's). */
+  function presenceInList(userId: number): PresenceStatus | undefined {
+    const direct = conversations.find(
+      (c) => c.kind === 'direct' && c.members.some((m) => m.user_id === userId && userId !== user.id),
+    );
+    return direct?.peer_presence ?? undefined;
+  }
 
   const current = useMemo(
     () => conversations.find((c) => c.id === selected) ?? null,
@@ -250,6 +318,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
   async function logout() {
     setBusy(true);
     setError(null);
+    loggingOut.current = true;
     try {
       await api.logout();
       onSignedOut();
@@ -260,240 +329,293 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
         onSignedOut();
         return;
       }
+      loggingOut.current = false;
       setError(err.message);
       setBusy(false);
     }
   }
 
   return (
-    <div className="app-shell chat" data-testid="signed-in">
-      <header className="topbar">
-        <div className="brand">
-          <Logo size={28} />
-          <span className="brand-name">Jeco Chat</span>
-        </div>
-        <div className="topbar-right">
-          {status?.serverAddress && (
+    <PeopleContext.Provider value={people}>
+      <div className="app-shell chat" data-testid="signed-in">
+        <header className="topbar">
+          <div className="brand">
+            <SidebarToggle hidden={sidebarHidden} onToggle={toggleSidebar} />
+            <Logo size={28} />
+            <span className="brand-name">Jeco Chat</span>
+          </div>
+          <div className="topbar-right">
+            {status?.serverAddress && (
+              <button
+                type="button"
+                className="server-pill"
+                title={status.mode === 'embedded' ? 'Built-in server: host it for your team' : 'Server'}
+                aria-label={status.mode === 'embedded' ? 'Built-in server' : `Server ${status.serverAddress}`}
+                data-testid="server-pill"
+                disabled={status.mode !== 'embedded'}
+                onClick={() => setDialog({ kind: 'server' })}
+              >
+                <span
+                  className={`dot ${connection.state === 'live' ? 'live' : 'offline'}`}
+                  aria-hidden="true"
+                />
+                <span className="pill-label">
+                  {status.mode === 'embedded'
+                    ? status.embedded.hosting
+                      ? 'Hosting for your network'
+                      : 'Built-in server'
+                    : status.serverAddress}
+                </span>
+              </button>
+            )}
             <button
               type="button"
-              className="server-pill"
-              title={status.mode === 'embedded' ? 'Built-in server: host it for your team' : 'Server'}
-              aria-label={status.mode === 'embedded' ? 'Built-in server' : `Server ${status.serverAddress}`}
-              data-testid="server-pill"
-              disabled={status.mode !== 'embedded'}
-              onClick={() => setDialog({ kind: 'server' })}
+              className="secondary small bell"
+              data-testid="open-notifications"
+              aria-pressed={showInbox}
+              aria-label={`Notifications, ${inbox.filter((i) => !i.read).length} unread`}
+              onClick={() => setShowInbox((v) => !v)}
             >
-              <span
-                className={`dot ${connection.state === 'live' ? 'live' : 'offline'}`}
-                aria-hidden="true"
-              />
-              <span className="pill-label">
-                {status.mode === 'embedded'
-                  ? status.embedded.hosting
-                    ? 'Hosting for your network'
-                    : 'Built-in server'
-                  : status.serverAddress}
-              </span>
+              <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
+                <path
+                  d="M8 1.5a4 4 0 0 0-4 4v2.8L2.6 11h10.8L12 8.3V5.5a4 4 0 0 0-4-4zM6.3 12.5a1.8 1.8 0 0 0 3.4 0"
+                  fill="none"
+                  stroke="currentColor"
+                  strokeWidth="1.4"
+                />
+              </svg>
+              {inbox.some((i) => !i.read) && (
+                <span className="badge mention" data-testid="notifications-unread">
+                  {inbox.filter((i) => !i.read).length}
+                </span>
+              )}
             </button>
+            <button
+              type="button"
+              className="secondary small"
+              data-testid="open-search"
+              aria-pressed={searching}
+              onClick={() => setSearching((v) => !v)}
+            >
+              Search
+            </button>
+            <select
+              aria-label="Theme"
+              className="theme-select"
+              value={theme}
+              onChange={(e) => setTheme(e.target.value as Theme)}
+            >
+              <option value="system">System theme</option>
+              <option value="light">Light</option>
+              <option value="dark">Dark</option>
+            </select>
+            <button
+              type="button"
+              className="me secondary"
+              title={`@${user.username}`}
+              aria-label="Your profile"
+              data-testid="open-profile"
+              onClick={() => setDialog({ kind: 'profile' })}
+            >
+              <Avatar user={user} size={24} />
+              <span>{name}</span>
+            </button>
+            <button type="button" className="secondary" data-testid="logout" onClick={logout} disabled={busy}>
+              {busy ? 'Signing out…' : 'Log out'}
+            </button>
+          </div>
+        </header>
+        <ConnectionBanner
+          state={connection}
+          onRetry={() => void api.reconnectNow()}
+          onSignIn={() => onSignedOut()}
+          builtInStopped={status?.mode === 'embedded' && status.embedded.state === 'stopped'}
+          onStartBuiltIn={() =>
+            void api.setEmbeddedRunning(true).then(
+              (next) => {
+                setStatus(next);
+                void api.reconnectNow();
+              },
+              () => undefined,
+            )
+          }
+        />
+        {error && (
+          <div className="banner error" role="alert">
+            {error}
+          </div>
+        )}
+        <div className="chat-body">
+          {!sidebarHidden && (
+            <Sidebar
+              me={user.id}
+              users={users}
+              conversations={conversations}
+              selected={selected}
+              onSelect={setSelected}
+              onOpened={(c) => {
+                void reload().then(() => setSelected(c.id));
+              }}
+              teams={teams}
+              presence={presence}
+              live={connection.state === 'live'}
+              onManageTeam={(team) => setDialog({ kind: 'team', team })}
+              onContacts={() => setDialog({ kind: 'contacts' })}
+              onOpenSettings={() => setSettingsOpen(true)}
+              onOpenAdmin={user.is_admin ? () => setDialog({ kind: 'admin' }) : undefined}
+              above={
+                <ThreadsButton
+                  unread={threadsState.unread}
+                  open={showThreads}
+                  onToggle={() => setShowThreads((v) => !v)}
+                />
+              }
+            />
           )}
-          <button
-            type="button"
-            className="secondary small bell"
-            data-testid="open-notifications"
-            aria-pressed={showInbox}
-            aria-label={`Notifications, ${inbox.filter((i) => !i.read).length} unread`}
-            onClick={() => setShowInbox((v) => !v)}
-          >
-            <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
-              <path
-                d="M8 1.5a4 4 0 0 0-4 4v2.8L2.6 11h10.8L12 8.3V5.5a4 4 0 0 0-4-4zM6.3 12.5a1.8 1.8 0 0 0 3.4 0"
-                fill="none"
-                stroke="currentColor"
-                strokeWidth="1.4"
+          <main className="chat-main">
+            {showThreads && (
+              <ThreadsPanel
+                me={user.id}
+                users={users}
+                conversations={conversations}
+                threads={threadsState.threads}
+                error={threadsState.error}
+                offline={threadsState.offline}
+                onOpen={openThread}
+                onClose={() => setShowThreads(false)}
               />
-            </svg>
-            {inbox.some((i) => !i.read) && (
-              <span className="badge mention" data-testid="notifications-unread">
-                {inbox.filter((i) => !i.read).length}
-              </span>
             )}
-          </button>
-          <button
-            type="button"
-            className="secondary small"
-            data-testid="open-search"
-            aria-pressed={searching}
-            onClick={() => setSearching((v) => !v)}
-          >
-            Search
-          </button>
-          <select
-            aria-label="Theme"
-            className="theme-select"
-            value={theme}
-            onChange={(e) => setTheme(e.target.value as Theme)}
-          >
-            <option value="system">System theme</option>
-            <option value="light">Light</option>
-            <option value="dark">Dark</option>
-          </select>
-          <button
-            type="button"
-            className="me secondary"
-            title={`@${user.username}`}
-            aria-label="Your profile"
-            data-testid="open-profile"
-            onClick={() => setDialog({ kind: 'profile' })}
-          >
-            <Avatar user={user} size={24} />
-            <span>{name}</span>
-          </button>
-          <button type="button" className="secondary" data-testid="logout" onClick={logout} disabled={busy}>
-            {busy ? 'Signing out…' : 'Log out'}
-          </button>
-        </div>
-      </header>
-      <ConnectionBanner
-        state={connection}
-        onRetry={() => void api.reconnectNow()}
-        onSignIn={onSignedOut}
-        builtInStopped={status?.mode === 'embedded' && status.embedded.state === 'stopped'}
-        onStartBuiltIn={() =>
-          void api.setEmbeddedRunning(true).then(
-            (next) => {
-              setStatus(next);
-              void api.reconnectNow();
-            },
-            () => undefined,
-          )
-        }
-      />
-      {error && (
-        <div className="banner error" role="alert">
-          {error}
-        </div>
-      )}
-      <div className="chat-body">
-        <Sidebar
-          me={user.id}
-          users={users}
-          conversations={conversations}
-          selected={selected}
-          onSelect={setSelected}
-          onOpened={(c) => {
-            void reload().then(() => setSelected(c.id));
-          }}
-          teams={teams}
-          presence={presence}
-          live={connection.state === 'live'}
-          onManageTeam={(team) => setDialog({ kind: 'team', team })}
-          onContacts={() => setDialog({ kind: 'contacts' })}
-          onOpenSettings={() => setSettingsOpen(true)}
-        />
-        <main className="chat-main">
-          {showInbox && (
-            <NotificationsPanel
-              me={user.id}
-              users={users}
-              conversations={conversations}
-              items={inbox}
-              onChanged={() => void reload()}
-              onOpen={(conversationId, messageId) => openAt(conversationId, messageId, null)}
-              onClose={() => setShowInbox(false)}
-            />
-          )}
-          {searching && (
-            <SearchPanel
-              me={user.id}
-              users={users}
-              conversations={conversations}
-              current={current ?? null}
-              onOpen={(conversationId, messageId, seq) => openAt(conversationId, messageId, seq, true)}
-              onClose={() => setSearching(false)}
-            />
-          )}
-          {current && (
-            <UploadProgress uploads={[...uploads.values()].filter((u) => u.conversationId === current.id)} />
-          )}
-          {current ? (
-            <ConversationPane
-              key={current.id}
-              conversation={current}
-              me={user.id}
-              users={users}
-              version={timelineVersion}
-              typing={typing.get(current.id) ?? []}
-              onUnknownUsers={learnUsers}
-              focus={focus}
-            />
-          ) : (
-            <div className="welcome">
-              <div className="avatar" aria-hidden="true">
-                {name.slice(0, 1).toUpperCase()}
+            {showInbox && (
+              <NotificationsPanel
+                me={user.id}
+                users={users}
+                conversations={conversations}
+                items={inbox}
+                onChanged={() => void reload()}
+                onOpen={(conversationId, messageId) => openAt(conversationId, messageId, null)}
+                onClose={() => setShowInbox(false)}
+              />
+            )}
+            {searching && (
+              <SearchPanel
+                me={user.id}
+                users={users}
+                conversations={conversations}
+                current={current ?? null}
+                onOpen={(conversationId, messageId, seq) => openAt(conversationId, messageId, seq, true)}
+                onClose={() => setSearching(false)}
+              />
+            )}
+            {current && (
+              <UploadProgress
+                uploads={[...uploads.values()].filter((u) => u.conversationId === current.id)}
+              />
+            )}
+            {current ? (
+              <ConversationPane
+                key={current.id}
+                conversation={current}
+                me={user.id}
+                users={users}
+                version={timelineVersion}
+                typing={typing.get(current.id) ?? []}
+                onUnknownUsers={learnUsers}
+                focus={focus}
+              />
+            ) : (
+              <div className="welcome">
+                <div className="avatar" aria-hidden="true">
+                  {name.slice(0, 1).toUpperCase()}
+                </div>
+                <h1 data-testid="welcome">Welcome, {name}!</h1>
+                <p className="muted">
+                  Signed in as <strong>@{user.username}</strong>
+                  {status?.serverAddress ? <> on {status.serverAddress}</> : null}
+                </p>
+                <p className="muted">
+                  {conversations.length === 0
+                    ? 'No conversations yet: start a direct message or join a team on the left.'
+                    : 'Pick a conversation on the left.'}
+                </p>
               </div>
-              <h1 data-testid="welcome">Welcome, {name}!</h1>
-              <p className="muted">
-                Signed in as <strong>@{user.username}</strong>
-                {status?.serverAddress ? <> on {status.serverAddress}</> : null}
-              </p>
-              <p className="muted">
-                {conversations.length === 0
-                  ? 'No conversations yet: start a direct message or join a team on the left.'
-                  : 'Pick a conversation on the left.'}
-              </p>
-            </div>
-          )}
-        </main>
+            )}
+          </main>
+        </div>
+        {dialog?.kind === 'profile' && (
+          <ProfileDialog
+            user={user}
+            onClose={() => setDialog(null)}
+            onSaved={(u) => {
+              setUser(u);
+              setUsers((prev) => new Map(prev).set(u.id, u));
+            }}
+          />
+        )}
+        {dialog?.kind === 'server' && status && (
+          <Dialog title="Built-in server" onClose={() => setDialog(null)} testId="server-dialog">
+            <HostingPanel status={status} onStatusChange={setStatus} />
+          </Dialog>
+        )}
+        {dialog?.kind === 'admin' && (
+          <AdminPanel
+            me={user}
+            onClose={() => setDialog(null)}
+            onMeChanged={(u) => {
+              setUser(u);
+              setUsers((prev) => new Map(prev).set(u.id, u));
+              // No longer an admin: the panel is not theirs any more.
+              if (!u.is_admin) setDialog(null);
+            }}
+          />
+        )}
+        {dialog?.kind === 'contacts' && (
+          <ContactsDialog
+            onClose={() => setDialog(null)}
+            onOpened={(c) => {
+              void reload().then(() => setSelected(c.id));
+            }}
+          />
+        )}
+        {dialog?.kind === 'team' && (
+          <TeamDialog
+            team={teams.find((t) => t.id === dialog.team.id) ?? dialog.team}
+            me={user.id}
+            onClose={() => setDialog(null)}
+            onChanged={() => void reload()}
+            onOpenChannel={(id) => {
+              void reload().then(() => setSelected(id));
+            }}
+          />
+        )}
+        {settingsOpen && (
+          <SettingsDialog theme={theme} onTheme={setTheme} onClose={() => setSettingsOpen(false)} />
+        )}
+        {switching && (
+          <QuickSwitcher
+            me={user.id}
+            users={users}
+            conversations={conversations}
+            onPick={(id) => {
+              setSelected(id);
+              setSwitching(false);
+            }}
+            onClose={() => setSwitching(false)}
+          />
+        )}
+        {profileOf !== null && (
+          <ProfileCard
+            user={users.get(profileOf)}
+            me={user.id}
+            presence={
+              connection.state === 'live' ? (presence.get(profileOf) ?? presenceInList(profileOf)) : undefined
+            }
+            onOpened={(c) => {
+              void reload().then(() => setSelected(c.id));
+            }}
+            onClose={() => setProfileOf(null)}
+          />
+        )}
       </div>
-      {dialog?.kind === 'profile' && (
-        <ProfileDialog
-          user={user}
-          onClose={() => setDialog(null)}
-          onSaved={(u) => {
-            setUser(u);
-            setUsers((prev) => new Map(prev).set(u.id, u));
-          }}
-        />
-      )}
-      {dialog?.kind === 'server' && status && (
-        <Dialog title="Built-in server" onClose={() => setDialog(null)} testId="server-dialog">
-          <HostingPanel status={status} onStatusChange={setStatus} />
-        </Dialog>
-      )}
-      {dialog?.kind === 'contacts' && (
-        <ContactsDialog
-          onClose={() => setDialog(null)}
-          onOpened={(c) => {
-            void reload().then(() => setSelected(c.id));
-          }}
-        />
-      )}
-      {dialog?.kind === 'team' && (
-        <TeamDialog
-          team={teams.find((t) => t.id === dialog.team.id) ?? dialog.team}
-          me={user.id}
-          onClose={() => setDialog(null)}
-          onChanged={() => void reload()}
-          onOpenChannel={(id) => {
-            void reload().then(() => setSelected(id));
-          }}
-        />
-      )}
-      {settingsOpen && (
-        <SettingsDialog theme={theme} onTheme={setTheme} onClose={() => setSettingsOpen(false)} />
-      )}
-      {switching && (
-        <QuickSwitcher
-          me={user.id}
-          users={users}
-          conversations={conversations}
-          onPick={(id) => {
-            setSelected(id);
-            setSwitching(false);
-          }}
-          onClose={() => setSwitching(false)}
-        />
-      )}
-    </div>
+    </PeopleContext.Provider>
   );
 }

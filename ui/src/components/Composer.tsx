@@ -44,6 +44,8 @@ interface Props {
   onCancelReply?: () => void;
   /** A thread's composer: every send replies to this root (no quote bar, no draft). */
   threadRoot?: number;
+  /** With `threadRoot`: the replies stay in the thread, out of the channel. */
+  threadOnly?: boolean;
   /** Files dropped on the conversation (outside the composer). */
   dropped?: File[];
   onDroppedTaken?: () => void;
@@ -70,6 +72,7 @@ export function Composer({
   replyTo = null,
   onCancelReply,
   threadRoot,
+  threadOnly = false,
   dropped,
   onDroppedTaken,
   onSent,
@@ -187,6 +190,11 @@ export function Composer({
     return threadRoot ?? (replyTo && replyTo.message.id !== 0 ? replyTo.message.id : null);
   }
 
+  /** Whether a send stays in the thread (only a thread's composer keeps replies there). */
+  function keptInThread(): boolean {
+    return threadRoot !== undefined && threadOnly;
+  }
+
   async function submit() {
     const value = text.trim();
     if (!value && files.length === 0) return;
@@ -196,14 +204,14 @@ export function Composer({
         const payload = await Promise.all(
           files.map(async (f) => ({ name: f.name || 'pasted-file', data_base64: await base64Of(f) })),
         );
-        await api.sendWithFiles(id, value, payload, replyParent());
+        await api.sendWithFiles(id, value, payload, replyParent(), keptInThread());
         setFiles([]);
         onCancelReply?.();
       } else if (editing) {
         await api.editMessage(id, editing.target, value);
         onCancelEdit();
       } else {
-        await api.sendMessage(id, value, replyParent());
+        await api.sendMessage(id, value, replyParent(), keptInThread());
         onCancelReply?.();
       }
       setText('');
@@ -393,7 +401,11 @@ export function Composer({
         >
           📎
         </button>
-        <VoiceRecorder conversationId={id} replyTo={threadRoot ?? null} />
+        <VoiceRecorder
+          conversationId={id}
+          replyTo={threadRoot ?? null}
+          threadOnly={threadRoot !== undefined && threadOnly}
+        />
       </div>
       <button
         type="button"

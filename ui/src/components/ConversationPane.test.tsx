@@ -47,6 +47,8 @@ function message(seq: number, sender: number, text: string, overrides: Partial<M
     text,
     reply_to: null,
     reply_count: 0,
+    thread_only: false,
+    last_repliers: [],
     created_at: '2026-11-23T10:0' + Math.min(seq % 10, 9) + ':00Z',
     edited_at: null,
     deleted: false,
@@ -145,6 +147,7 @@ describe('conversation pane', () => {
         conversationId: 7,
         text: 'count me in',
         replyTo: 102,
+        threadOnly: false,
       }),
     );
     expect(screen.queryByTestId('reply-bar')).not.toBeInTheDocument();
@@ -173,12 +176,26 @@ describe('conversation pane', () => {
     expect(within(panel).queryByRole('button', { name: 'Reply in thread' })).not.toBeInTheDocument();
     expect(calls.find((c) => c.cmd === 'thread')?.args).toEqual({ conversationId: 7, root: 102 });
 
+    // A thread reply stays in the thread unless "Also send to …" is ticked.
+    const alsoToChannel = within(panel).getByRole('checkbox', { name: /Also send to/ });
+    expect(alsoToChannel).not.toBeChecked();
     await userEvent.type(within(panel).getByTestId('thread-composer'), 'on Friday{Enter}');
     await waitFor(() =>
       expect(calls.find((c) => c.cmd === 'send_message')?.args).toEqual({
         conversationId: 7,
         text: 'on Friday',
         replyTo: 102,
+        threadOnly: true,
+      }),
+    );
+    await userEvent.click(alsoToChannel);
+    await userEvent.type(within(panel).getByTestId('thread-composer'), 'tell everyone{Enter}');
+    await waitFor(() =>
+      expect(calls.filter((c) => c.cmd === 'send_message').map((c) => c.args)).toContainEqual({
+        conversationId: 7,
+        text: 'tell everyone',
+        replyTo: 102,
+        threadOnly: false,
       }),
     );
 
@@ -211,7 +228,11 @@ describe('conversation pane', () => {
     await userEvent.click(within(panel).getByRole('button', { name: 'Record a voice note' }));
     await userEvent.click(await within(panel).findByRole('button', { name: 'Send the voice note' }));
     await waitFor(() =>
-      expect(calls.find((c) => c.cmd === 'voice_send')?.args).toEqual({ conversationId: 7, replyTo: 102 }),
+      expect(calls.find((c) => c.cmd === 'voice_send')?.args).toEqual({
+        conversationId: 7,
+        replyTo: 102,
+        threadOnly: true,
+      }),
     );
 
     await userEvent.upload(
@@ -224,6 +245,7 @@ describe('conversation pane', () => {
         conversationId: 7,
         text: 'see file',
         replyTo: 102,
+        threadOnly: true,
       }),
     );
   });
@@ -428,6 +450,7 @@ describe('conversation pane', () => {
       expect(calls.find((c) => c.cmd === 'send_message')?.args).toMatchObject({
         text: 'hi @alan and @grace 🎉 🔥',
         replyTo: null,
+        threadOnly: false,
       }),
     );
   });

@@ -30,6 +30,8 @@ export interface FocusTarget {
   messageId: number;
   seq: number | null;
   nonce: number;
+  /** Also open the message's thread beside the timeline (from the Threads view). */
+  thread?: boolean;
 }
 
 /** Page sizes: what opening shows, and what a jump back into history loads at a time. */
@@ -253,19 +255,26 @@ export function ConversationPane({
   }
 
   // A clicked notification: to its message, loading back through history when needed (the seq is
-  // looked up when the notification did not carry it).
+  // looked up when the notification did not carry it), or to its thread when it is a reply kept
+  // there.
   useEffect(() => {
     if (!focus || !pages.loaded) return;
+    if (focus.thread) setSide({ kind: 'thread', root: focus.messageId });
     let cancelled = false;
     void (async () => {
       let seq = focus.seq;
-      if (seq === null) {
-        try {
-          seq = (await api.messages(id, [focus.messageId]))[0]?.seq ?? null;
-        } catch {
-          // Unknown offline: the conversation is open, which is the best there is.
-        }
+      let target: Message | undefined;
+      try {
+        target = (await api.messages(id, [focus.messageId]))[0];
+      } catch {
+        // Unknown offline: the conversation is open, which is the best there is.
       }
+      // A reply kept in its thread is not in the timeline: show it in its thread instead.
+      if (!cancelled && target?.thread_only && target.reply_to !== null) {
+        setSide({ kind: 'thread', root: target.reply_to });
+        return;
+      }
+      seq = seq ?? target?.seq ?? null;
       if (!cancelled && seq !== null) await jumpTo({ id: focus.messageId, seq } as Message);
     })();
     return () => {
@@ -440,6 +449,7 @@ export function ConversationPane({
             me={me}
             users={users}
             members={members}
+            where={label}
             version={version}
             actions={actions}
             onUnknownUsers={onUnknownUsers}

@@ -54,6 +54,8 @@ function message(seq: number, text: string, attachments: Attachment[], deleted =
     text,
     reply_to: null,
     reply_count: 0,
+    thread_only: false,
+    last_repliers: [],
     created_at: `2026-11-23T10:0${seq}:00Z`,
     edited_at: null,
     deleted,

@@ -1,8 +1,12 @@
-import { cloneElement, FormEvent, ReactElement, useEffect, useId, useState } from 'react';
-import { api, AppStatus, toCommandError, User } from '../api';
+import { FormEvent, useEffect, useState } from 'react';
+import { api, AppStatus, SignInView, toCommandError, User } from '../api';
 import { describeError, FormErrors } from '../errors';
 import { Logo } from './Logo';
 import { HostingPanel } from './HostingPanel';
+import { Field } from './Field';
+import { ForgotPassword } from './account/ForgotPassword';
+import { LoginCode } from './account/LoginCode';
+import { TwoFactorSignIn } from './account/TwoFactorSignIn';
 
 type Mode = 'login' | 'register';
 
@@ -31,6 +35,13 @@ export function LoginScreen({ status, initialError = null, onSignedIn, onStatusC
   const [server, setServer] = useState(status?.serverAddress ?? '');
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<FormErrors>({ banner: initialError, fields: {} });
+  // "Forgot password?" replaces the form until it is done or abandoned.
+  const [forgot, setForgot] = useState(false);
+  // "Email me a sign-in code" replaces the form the same way.
+  const [mailedCode, setMailedCode] = useState(false);
+  // The second factor a sign-in waits for; replaces the form until done or abandoned.
+  const [twoFactor, setTwoFactor] = useState<Exclude<SignInView, { status: 'signed_in' }> | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
 
   // The embedded server's address arrives after the first render; show it once known.
   useEffect(() => {
@@ -46,6 +57,46 @@ export function LoginScreen({ status, initialError = null, onSignedIn, onStatusC
     setModeChosen(true);
     setMode(next);
     setErrors(NO_ERRORS);
+    setNotice(null);
+  }
+
+  /** Points the app at the server the form names, when it is not that one already. */
+  async function applyServer(): Promise<AppStatus> {
+    let current = status;
+    const wanted = server.trim();
+    if (!current || wanted !== (current.serverAddress ?? '')) {
+      current = await api.setServerAddress(wanted === '' ? null : wanted);
+      onStatusChange(current);
+      setServer(current.serverAddress ?? '');
+    }
+    return current;
+  }
+
+  function openForgot() {
+    setErrors(NO_ERRORS);
+    setNotice(null);
+    setForgot(true);
+  }
+
+  function openMailedCode() {
+    setErrors(NO_ERRORS);
+    setNotice(null);
+    setMailedCode(true);
+  }
+
+  /** Signed in (with the status the app has now), or on to the step the sign-in needs. */
+  function follow(step: SignInView, current: AppStatus | null) {
+    if (step.status === 'signed_in') {
+      if (current) onSignedIn(step.user, current);
+      else
+        void api.appStatus().then(
+          (next) => onSignedIn(step.user, next),
+          () => status && onSignedIn(step.user, status),
+        );
+      return;
+    }
+    setMailedCode(false);
+    setTwoFactor(step);
   }
 
   function localProblems(): FormErrors['fields'] {
@@ -66,19 +117,16 @@ export function LoginScreen({ status, initialError = null, onSignedIn, onStatusC
     }
     setBusy(true);
     setErrors(NO_ERRORS);
+    setNotice(null);
     try {
-      let current = status;
-      const wanted = server.trim();
-      if (!current || wanted !== (current.serverAddress ?? '')) {
-        current = await api.setServerAddress(wanted === '' ? null : wanted);
-        onStatusChange(current);
-        setServer(current.serverAddress ?? '');
+      const current = await applyServer();
+      if (mode === 'register') {
+        onSignedIn(await api.register(username, password, displayName.trim() || null), current);
+      } else {
+        const step = await api.signIn(username, password);
+        if (step.status !== 'signed_in') setBusy(false);
+        follow(step, current);
       }
-      const user =
-        mode === 'register'
-          ? await api.register(username, password, displayName.trim() || null)
-          : await api.login(username, password);
-      onSignedIn(user, current);
     } catch (error) {
       setErrors(describeError(toCommandError(error)));
       setBusy(false);
@@ -123,136 +171,226 @@ export function LoginScreen({ status, initialError = null, onSignedIn, onStatusC
         <section className="auth-card" aria-labelledby="auth-title">
           <header className="auth-header">
             <Logo size={48} />
-            <h1 id="auth-title">{isRegister ? 'Create your account' : 'Welcome back'}</h1>
-            <p className="muted">
-              {isRegister ? 'Join your team on Jeco Chat.' : 'Sign in to continue to Jeco Chat.'}
-            </p>
+            <h1 id="auth-title">
+              {twoFactor
+                ? 'Two-factor authentication'
+                : forgot
+                  ? 'Reset your password'
+                  : mailedCode
+                    ? 'Sign in with a code'
+                    : isRegister
+                      ? 'Create your account'
+                      : 'Welcome back'}
+            </h1>
+            {!forgot && !twoFactor && !mailedCode && (
+              <p className="muted">
+                {isRegister ? 'Join your team on Jeco Chat.' : 'Sign in to continue to Jeco Chat.'}
+              </p>
+            )}
           </header>
 
-          <div className="segmented" role="tablist" aria-label="Sign in or create an account">
-            <button
-              type="button"
-              role="tab"
-              data-testid="tab-login"
-              aria-selected={!isRegister}
-              className={!isRegister ? 'active' : ''}
-              onClick={() => switchMode('login')}
-              disabled={busy}
-            >
-              Sign in
-            </button>
-            <button
-              type="button"
-              role="tab"
-              data-testid="tab-register"
-              aria-selected={isRegister}
-              className={isRegister ? 'active' : ''}
-              onClick={() => switchMode('register')}
-              disabled={busy}
-            >
-              Create account
-            </button>
-          </div>
-
-          {errors.banner && (
-            <div className="banner error" role="alert" data-testid="form-error">
-              {errors.banner}
-            </div>
+          {twoFactor && (
+            <TwoFactorSignIn
+              step={twoFactor}
+              onSignedIn={(user) => follow({ status: 'signed_in', user }, null)}
+              onCancel={() => {
+                setTwoFactor(null);
+                setErrors(NO_ERRORS);
+              }}
+            />
           )}
-
-          <form onSubmit={submit} noValidate aria-busy={busy}>
-            <Field
-              id="username"
-              label="Username"
-              error={errors.fields.username}
-              hint={isRegister ? '3–32 characters: a–z, 0–9, _ . -' : undefined}
-            >
-              <input
-                id="username"
-                name="username"
-                autoComplete="username"
-                autoCapitalize="none"
-                spellCheck={false}
-                value={username}
-                onChange={(e) => setUsername(e.target.value)}
-                disabled={busy}
-              />
-            </Field>
-
-            {isRegister && (
-              <Field id="display-name" label="Display name" optional error={errors.fields.display_name}>
-                <input
-                  id="display-name"
-                  name="display_name"
-                  autoComplete="name"
-                  value={displayName}
-                  onChange={(e) => setDisplayName(e.target.value)}
+          {!twoFactor && mailedCode && (
+            <LoginCode
+              initialLogin={username}
+              applyServer={async () => {
+                await applyServer();
+              }}
+              onStep={(step) => follow(step, null)}
+              onBack={() => setMailedCode(false)}
+            />
+          )}
+          {!twoFactor && forgot && (
+            <ForgotPassword
+              initialLogin={username}
+              applyServer={async () => {
+                await applyServer();
+              }}
+              onSignedIn={(user) => {
+                void api.appStatus().then(
+                  (next) => onSignedIn(user, next),
+                  () => status && onSignedIn(user, status),
+                );
+              }}
+              onPasswordSet={(name, newPassword) => {
+                setForgot(false);
+                setMode('login');
+                setModeChosen(true);
+                setUsername(name);
+                setPassword(newPassword);
+                setNotice(
+                  name
+                    ? 'Your new password is set. Sign in with it.'
+                    : 'Your new password is set. Enter your username to sign in with it.',
+                );
+              }}
+              onBack={() => setForgot(false)}
+            />
+          )}
+          {!twoFactor && !forgot && !mailedCode && (
+            <>
+              <div className="segmented" role="tablist" aria-label="Sign in or create an account">
+                <button
+                  type="button"
+                  role="tab"
+                  data-testid="tab-login"
+                  aria-selected={!isRegister}
+                  className={!isRegister ? 'active' : ''}
+                  onClick={() => switchMode('login')}
                   disabled={busy}
-                />
-              </Field>
-            )}
+                >
+                  Sign in
+                </button>
+                <button
+                  type="button"
+                  role="tab"
+                  data-testid="tab-register"
+                  aria-selected={isRegister}
+                  className={isRegister ? 'active' : ''}
+                  onClick={() => switchMode('register')}
+                  disabled={busy}
+                >
+                  Create account
+                </button>
+              </div>
 
-            <Field
-              id="password"
-              label="Password"
-              error={errors.fields.password}
-              hint={isRegister ? 'At least 8 characters.' : undefined}
-            >
-              <input
-                id="password"
-                name="password"
-                type="password"
-                autoComplete={isRegister ? 'new-password' : 'current-password'}
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-                disabled={busy}
-              />
-            </Field>
+              {notice && (
+                <div className="banner notice" role="status" data-testid="form-notice">
+                  {notice}
+                </div>
+              )}
+              {errors.banner && (
+                <div className="banner error" role="alert" data-testid="form-error">
+                  {errors.banner}
+                </div>
+              )}
 
-            <div className="divider" role="presentation" />
-            <Field
-              id="server-address"
-              label="Server address"
-              error={errors.fields.server}
-              hint={serverHint(status, serverIsEmbedded)}
-            >
-              <input
-                id="server-address"
-                name="server"
-                autoCapitalize="none"
-                spellCheck={false}
-                placeholder="https://chat.example.com"
-                value={server}
-                onChange={(e) => setServer(e.target.value)}
-                disabled={busy}
-              />
-            </Field>
-            {status?.mode === 'remote' && (
-              <button type="button" className="link" onClick={useBuiltInServer} disabled={busy}>
-                Use the built-in server instead
-              </button>
-            )}
-            {status?.mode === 'embedded' && (serverIsEmbedded || status.embedded.state !== 'running') && (
-              <HostingPanel
-                status={status}
-                onStatusChange={(next) => {
-                  onStatusChange(next);
-                  setServer(next.serverAddress ?? '');
-                }}
-              />
-            )}
+              <form onSubmit={submit} noValidate aria-busy={busy}>
+                <Field
+                  id="username"
+                  label="Username"
+                  error={errors.fields.username}
+                  hint={isRegister ? '3–32 characters: a–z, 0–9, _ . -' : undefined}
+                >
+                  <input
+                    id="username"
+                    name="username"
+                    autoComplete="username"
+                    autoCapitalize="none"
+                    spellCheck={false}
+                    value={username}
+                    onChange={(e) => setUsername(e.target.value)}
+                    disabled={busy}
+                  />
+                </Field>
 
-            <button type="submit" className="primary" data-testid="submit" disabled={busy}>
-              {busy && <span className="spinner" aria-hidden="true" />}
-              {busy
-                ? isRegister
-                  ? 'Creating account…'
-                  : 'Signing in…'
-                : isRegister
-                  ? 'Create account'
-                  : 'Sign in'}
-            </button>
-          </form>
+                {isRegister && (
+                  <Field id="display-name" label="Display name" optional error={errors.fields.display_name}>
+                    <input
+                      id="display-name"
+                      name="display_name"
+                      autoComplete="name"
+                      value={displayName}
+                      onChange={(e) => setDisplayName(e.target.value)}
+                      disabled={busy}
+                    />
+                  </Field>
+                )}
+
+                <Field
+                  id="password"
+                  label="Password"
+                  error={errors.fields.password}
+                  hint={isRegister ? 'At least 8 characters.' : undefined}
+                >
+                  <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autoComplete={isRegister ? 'new-password' : 'current-password'}
+                    value={password}
+                    onChange={(e) => setPassword(e.target.value)}
+                    disabled={busy}
+                  />
+                </Field>
+                {!isRegister && (
+                  <button
+                    type="button"
+                    className="link"
+                    data-testid="forgot-password"
+                    onClick={openForgot}
+                    disabled={busy}
+                  >
+                    Forgot password?
+                  </button>
+                )}
+                {!isRegister && (
+                  <button
+                    type="button"
+                    className="link"
+                    data-testid="email-sign-in-code"
+                    onClick={openMailedCode}
+                    disabled={busy}
+                  >
+                    Email me a sign-in code
+                  </button>
+                )}
+
+                <div className="divider" role="presentation" />
+                <Field
+                  id="server-address"
+                  label="Server address"
+                  error={errors.fields.server}
+                  hint={serverHint(status, serverIsEmbedded)}
+                >
+                  <input
+                    id="server-address"
+                    name="server"
+                    autoCapitalize="none"
+                    spellCheck={false}
+                    placeholder="https://chat.example.com"
+                    value={server}
+                    onChange={(e) => setServer(e.target.value)}
+                    disabled={busy}
+                  />
+                </Field>
+                {status?.mode === 'remote' && (
+                  <button type="button" className="link" onClick={useBuiltInServer} disabled={busy}>
+                    Use the built-in server instead
+                  </button>
+                )}
+                {status?.mode === 'embedded' && (serverIsEmbedded || status.embedded.state !== 'running') && (
+                  <HostingPanel
+                    status={status}
+                    onStatusChange={(next) => {
+                      onStatusChange(next);
+                      setServer(next.serverAddress ?? '');
+                    }}
+                  />
+                )}
+
+                <button type="submit" className="primary" data-testid="submit" disabled={busy}>
+                  {busy && <span className="spinner" aria-hidden="true" />}
+                  {busy
+                    ? isRegister
+                      ? 'Creating account…'
+                      : 'Signing in…'
+                    : isRegister
+                      ? 'Create account'
+                      : 'Sign in'}
+                </button>
+              </form>
+            </>
+          )}
         </section>
       </div>
     </main>
@@ -266,41 +404,4 @@ function serverHint(status: AppStatus | null, serverIsEmbedded: boolean): string
   if (status.embedded.state === 'failed')
     return 'The built-in server is not running; enter a server address.';
   return 'The Jeco server your team uses.';
-}
-
-interface FieldProps {
-  id: string;
-  label: string;
-  optional?: boolean;
-  hint?: string;
-  error?: string;
-  children: ReactElement<React.InputHTMLAttributes<HTMLInputElement>>;
-}
-
-function Field({ id, label, optional, hint, error, children }: FieldProps) {
-  const messageId = useId();
-  const input = cloneElement(children, {
-    'aria-invalid': error ? true : undefined,
-    'aria-describedby': error || hint ? messageId : undefined,
-  });
-  return (
-    <div className={`field${error ? ' has-error' : ''}`}>
-      <label htmlFor={id}>
-        {label}
-        {optional && <span className="optional"> (optional)</span>}
-      </label>
-      {input}
-      {error ? (
-        <p id={messageId} className="field-error" data-testid={`error-${id}`}>
-          {error}
-        </p>
-      ) : (
-        hint && (
-          <p id={messageId} className="field-hint">
-            {hint}
-          </p>
-        )
-      )}
-    </div>
-  );
 }

@@ -9,6 +9,10 @@ import { time } from './timelineFormat';
 import { MessageText } from './markdown/MessageText';
 import { plainText } from './markdown/plainText';
 import type { MentionOf } from './markdown/inline';
+import { Avatar } from './Avatar';
+import { useShowProfile } from './people/PeopleContext';
+import { RepliesLine } from './threads/RepliesLine';
+import './people/faces.css';
 
 const QUICK_REACTIONS = ['👍', '❤️', '😂'];
 
@@ -76,9 +80,11 @@ export function mentionsOf(m: Message, me: number, users: Map<number, User>): Me
 }
 
 /**
- * One message: sender and time, the quoted parent of a reply, text, files, reactions (chips that
- * toggle yours, with who reacted), the thread link, pinned marker, read receipts, state, and its
- * actions (shown on hover and when it or one of its buttons has keyboard focus).
+ * One message: the sender's face (only on the first of a group; the rest keep its column empty,
+ * so their text lines up under the first), sender and time, the quoted parent of a reply, text,
+ * files, reactions (chips that toggle yours, with who reacted), the replies line, pinned marker,
+ * read receipts, state, and its actions (shown on hover and when it or one of its buttons has
+ * keyboard focus). The face and the name open the sender's profile card.
  */
 export const MessageItem = memo(function MessageItem({
   item,
@@ -104,6 +110,7 @@ export const MessageItem = memo(function MessageItem({
   const synced = m.id !== 0;
   const sender = displayName(users.get(m.sender_id));
   const mentionOf = useMemo(() => mentionsOf(m, me, users), [m, me, users]);
+  const showProfile = useShowProfile();
   return (
     <article
       className={`message${grouped ? ' grouped' : ''}${state.state !== 'synced' ? ` ${state.state}` : ''}${
@@ -116,9 +123,22 @@ export const MessageItem = memo(function MessageItem({
       tabIndex={-1}
       aria-label={`${sender}, ${time(m.created_at)}: ${m.deleted ? 'deleted message' : snippet(m.text)}`}
     >
+      {!grouped && <SenderFace user={users.get(m.sender_id)} name={sender} show={showProfile} />}
       {!grouped && (
         <header>
-          <strong>{sender}</strong>
+          {showProfile ? (
+            <button
+              type="button"
+              className="sender-name"
+              data-testid="sender-name"
+              aria-label={`${sender}: show profile`}
+              onClick={() => showProfile(m.sender_id)}
+            >
+              {sender}
+            </button>
+          ) : (
+            <strong>{sender}</strong>
+          )}
           <time dateTime={m.created_at}>{time(m.created_at)}</time>
           {m.pinned && (
             <span className="pinned-mark" data-testid="pinned-mark">
@@ -190,14 +210,7 @@ export const MessageItem = memo(function MessageItem({
         </div>
       )}
       {!inThread && m.reply_count > 0 && synced && (
-        <button
-          type="button"
-          className="link thread-link"
-          data-testid="thread-link"
-          onClick={() => actions.openThread(item)}
-        >
-          {m.reply_count === 1 ? '1 reply' : `${m.reply_count} replies`}
-        </button>
+        <RepliesLine message={m} users={users} onOpen={() => actions.openThread(item)} />
       )}
       {state.state === 'pending' && (
         <p className="muted status" data-testid="pending">
@@ -330,3 +343,35 @@ export const MessageItem = memo(function MessageItem({
     </article>
   );
 });
+
+/** The sender's picture in the message's left column; with a profile opener, a button to it (out
+ *  of the Tab order: the name beside it is the keyboard's way to the same card). */
+function SenderFace({
+  user,
+  name,
+  show,
+}: {
+  user: User | undefined;
+  name: string;
+  show: ((id: number) => void) | null;
+}) {
+  if (!show || !user) {
+    return (
+      <span className="message-avatar" data-testid="message-avatar">
+        <Avatar user={user} size={32} />
+      </span>
+    );
+  }
+  return (
+    <button
+      type="button"
+      className="message-avatar"
+      data-testid="message-avatar"
+      aria-label={`Profile of ${name}`}
+      tabIndex={-1}
+      onClick={() => show(user.id)}
+    >
+      <Avatar user={user} size={32} />
+    </button>
+  );
+}

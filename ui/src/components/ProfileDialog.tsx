@@ -3,6 +3,7 @@ import { api, toCommandError, UpdateProfileRequest, User } from '../api';
 import { Avatar } from './Avatar';
 import { Dialog } from './Dialog';
 import { base64Of } from '../files';
+import { SecurityTab } from './account/SecurityTab';
 
 const NAME_MAX = 64;
 const STATUS_MAX = 100;
@@ -16,6 +17,11 @@ interface Props {
 }
 
 type Field = 'display_name' | 'status_text' | 'bio';
+type Tab = 'profile' | 'security';
+const TABS: { id: Tab; label: string }[] = [
+  { id: 'profile', label: 'Profile' },
+  { id: 'security', label: 'Security' },
+];
 
 /** What the form shows for a profile field (`null` is an empty box). */
 function shown(user: User, field: Field): string {
@@ -23,7 +29,8 @@ function shown(user: User, field: Field): string {
 }
 
 /**
- * The user's own profile: picture, display name, status line and bio. It opens on the profile the
+ * The user's own profile: picture, display name, status line and bio; and on its Security tab the
+ * account's email address, password and signed-in devices. It opens on the profile the
  * server has now (the copy the app held could be from an older sign-in), and a save sends only
  * the fields the person changed, so nothing they did not touch is overwritten.
  */
@@ -41,6 +48,7 @@ export function ProfileDialog({ user, onClose, onSaved }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
+  const [tab, setTab] = useState<Tab>('profile');
 
   // The server's current profile fills every field the person has not started editing.
   useEffect(() => {
@@ -144,77 +152,97 @@ export function ProfileDialog({ user, onClose, onSaved }: Props) {
 
   return (
     <Dialog title="Your profile" onClose={onClose} testId="profile-dialog">
-      <div className="profile-picture">
-        <Avatar user={current} size={72} />
-        <div className="column">
-          <label className="button secondary small" htmlFor="avatar-file">
-            {current.avatar ? 'Change picture' : 'Add a picture'}
-          </label>
-          <input
-            id="avatar-file"
-            ref={fileInput}
-            className="visually-hidden"
-            type="file"
-            accept="image/png,image/jpeg,image/gif,image/webp"
-            data-testid="avatar-input"
-            disabled={busy}
-            onChange={(e) => void pictureChosen(e.target.files)}
-          />
-          {current.avatar && (
-            <button type="button" className="link" onClick={removePicture} disabled={busy}>
-              Remove picture
-            </button>
-          )}
-        </div>
+      <div className="segmented" role="tablist" aria-label="Profile">
+        {TABS.map((t) => (
+          <button
+            key={t.id}
+            type="button"
+            role="tab"
+            aria-selected={tab === t.id}
+            className={tab === t.id ? 'active' : ''}
+            data-testid={`profile-tab-${t.id}`}
+            onClick={() => setTab(t.id)}
+          >
+            {t.label}
+          </button>
+        ))}
       </div>
-      <form onSubmit={save} className="stack" aria-busy={busy}>
-        <label htmlFor="profile-name">Display name</label>
-        <input
-          id="profile-name"
-          data-autofocus
-          value={values.display_name}
-          maxLength={NAME_MAX}
-          placeholder={user.username}
-          onChange={(e) => edit('display_name', e.target.value)}
-        />
-        <label htmlFor="profile-status">Status</label>
-        <input
-          id="profile-status"
-          value={values.status_text}
-          maxLength={STATUS_MAX}
-          placeholder="In a meeting, on holiday…"
-          onChange={(e) => edit('status_text', e.target.value)}
-        />
-        <label htmlFor="profile-bio">About you</label>
-        <textarea
-          id="profile-bio"
-          value={values.bio}
-          maxLength={BIO_MAX}
-          rows={3}
-          onChange={(e) => edit('bio', e.target.value)}
-        />
-        <p className="muted small">
-          Signed in as <strong>@{user.username}</strong>
-        </p>
-        {error && (
-          <p className="field-error" role="alert">
-            {error}
-          </p>
-        )}
-        {note && (
-          <p className="muted" role="status">
-            {note}
-          </p>
-        )}
-        <div className="row end">
-          <button type="button" className="secondary" onClick={onClose}>
-            Close
-          </button>
-          <button type="submit" disabled={busy} data-testid="save-profile">
-            {busy ? 'Saving…' : 'Save'}
-          </button>
-        </div>
-      </form>
+      {tab === 'security' && <SecurityTab />}
+      {tab === 'profile' && (
+        <>
+          <div className="profile-picture">
+            <Avatar user={current} size={72} />
+            <div className="column">
+              <label className="button secondary small" htmlFor="avatar-file">
+                {current.avatar ? 'Change picture' : 'Add a picture'}
+              </label>
+              <input
+                id="avatar-file"
+                ref={fileInput}
+                className="visually-hidden"
+                type="file"
+                accept="image/png,image/jpeg,image/gif,image/webp"
+                data-testid="avatar-input"
+                disabled={busy}
+                onChange={(e) => void pictureChosen(e.target.files)}
+              />
+              {current.avatar && (
+                <button type="button" className="link" onClick={removePicture} disabled={busy}>
+                  Remove picture
+                </button>
+              )}
+            </div>
+          </div>
+          <form onSubmit={save} className="stack" aria-busy={busy}>
+            <label htmlFor="profile-name">Display name</label>
+            <input
+              id="profile-name"
+              data-autofocus
+              value={values.display_name}
+              maxLength={NAME_MAX}
+              placeholder={user.username}
+              onChange={(e) => edit('display_name', e.target.value)}
+            />
+            <label htmlFor="profile-status">Status</label>
+            <input
+              id="profile-status"
+              value={values.status_text}
+              maxLength={STATUS_MAX}
+              placeholder="In a meeting, on holiday…"
+              onChange={(e) => edit('status_text', e.target.value)}
+            />
+            <label htmlFor="profile-bio">About you</label>
+            <textarea
+              id="profile-bio"
+              value={values.bio}
+              maxLength={BIO_MAX}
+              rows={3}
+              onChange={(e) => edit('bio', e.target.value)}
+            />
+            <p className="muted small">
+              Signed in as <strong>@{user.username}</strong>
+            </p>
+            {error && (
+              <p className="field-error" role="alert">
+                {error}
+              </p>
+            )}
+            {note && (
+              <p className="muted" role="status">
+                {note}
+              </p>
+            )}
+            <div className="row end">
+              <button type="button" className="secondary" onClick={onClose}>
+                Close
+              </button>
+              <button type="submit" disabled={busy} data-testid="save-profile">
+                {busy ? 'Saving…' : 'Save'}
+              </button>
+            </div>
+          </form>
+        </>
+      )}
     </Dialog>
   );
 }

@@ -39,6 +39,8 @@ function hit(id: number, text: string, overrides: Partial<Message> = {}): Search
       text,
       reply_to: null,
       reply_count: 0,
+      thread_only: false,
+      last_repliers: [],
       created_at: '2026-11-23T10:00:00Z',
       edited_at: null,
       deleted: false,

@@ -6,6 +6,7 @@ import { conversationLabel } from './ChatView';
 import { PeoplePicker, PickerMode } from './PeoplePicker';
 import { PlusIcon, PlusMenu } from './PlusMenu';
 import { TeamStart, TeamStartDialog } from './TeamStartDialog';
+import './people/faces.css';
 
 interface Props {
   me: number;
@@ -22,11 +23,15 @@ interface Props {
   presence?: Map<number, PresenceStatus>;
   /** Opens the Settings dialog (the gear at the bottom). */
   onOpenSettings?: () => void;
+  /** Opens the Administration panel; given only for server admins. */
+  onOpenAdmin?: () => void;
   /**
    * The link to the server is up. Without it nobody's presence is known: dots show "unknown"
    * instead of the last status heard (a green dot for someone who left an hour ago).
    */
   live?: boolean;
+  /** Shown above the conversations (the way to the Threads view). */
+  above?: ReactNode;
 }
 
 const SECTIONS: { kind: Conversation['kind']; title: string }[] = [
@@ -56,8 +61,10 @@ export function Sidebar({
   onManageTeam,
   onContacts,
   onOpenSettings,
+  onOpenAdmin,
   presence,
   live = true,
+  above,
 }: Props) {
   const [starting, setStarting] = useState<Starting | null>(null);
   const item = (c: Conversation) => {
@@ -75,15 +82,19 @@ export function Sidebar({
           data-testid="conversation"
           onClick={() => onSelect(c.id)}
         >
-          {c.kind === 'direct' && (
-            <span
-              className={`presence ${status}`}
-              role="img"
-              aria-label={live ? status : 'presence unknown while offline'}
-              title={live ? undefined : 'Presence is unknown while offline'}
-              data-testid="presence"
-            />
-          )}
+          {/* Every row has the same leading slot, so names line up whether or not a presence
+              dot is in it. */}
+          <span className="lead">
+            {c.kind === 'direct' && (
+              <span
+                className={`presence ${status}`}
+                role="img"
+                aria-label={live ? status : 'presence unknown while offline'}
+                title={live ? undefined : 'Presence is unknown while offline'}
+                data-testid="presence"
+              />
+            )}
+          </span>
           <span className="label">{label}</span>
           {c.muted && (
             <span className="muted-icon" role="img" aria-label="Muted" title="Muted">
@@ -133,7 +144,8 @@ export function Sidebar({
   // Channels of a team the cache does not know yet (it arrives with the next sync) stay visible.
   const loose = channels.filter((c) => !c.channel || !known.has(c.channel.team_id));
   return (
-    <nav className="sidebar" aria-label="Conversations">
+    <nav className="sidebar" id="conversations-sidebar" aria-label="Conversations">
+      {above}
       <div className="section-head">
         <h2>Chats</h2>
         <PlusMenu
@@ -236,6 +248,11 @@ export function Sidebar({
       {onContacts && (
         <button type="button" className="sidebar-link" data-testid="open-contacts" onClick={onContacts}>
           Contacts and requests
+        </button>
+      )}
+      {onOpenAdmin && (
+        <button type="button" className="sidebar-link" data-testid="open-admin" onClick={onOpenAdmin}>
+          Administration
         </button>
       )}
       {onOpenSettings && (

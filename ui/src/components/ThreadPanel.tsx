@@ -3,6 +3,7 @@ import { api, Thread, toCommandError, User } from '../api';
 import { Composer, Editing } from './Composer';
 import { MessageItem, MessageActions } from './MessageItem';
 import { keyOf, refOf } from './timelineFormat';
+import './threads/threads.css';
 
 interface Props {
   conversationId: number;
@@ -10,6 +11,8 @@ interface Props {
   me: number;
   users: Map<number, User>;
   members: User[];
+  /** What the conversation is called ("#general"), for "Also send to #general". */
+  where?: string;
   /** Bumped when the engine says the conversation changed: the thread is re-read (live). */
   version: number;
   /** The pane's actions (react, pin, delete, jump…); editing happens in this panel's composer. */
@@ -20,7 +23,8 @@ interface Props {
 
 /**
  * A thread beside the timeline: the root, its replies (oldest first, pending ones last) and a
- * composer whose messages reply to the root. Read from the engine (cache first; the server fills
+ * composer whose messages reply to the root — kept in the thread, or also sent to the channel
+ * when "Also send to …" is ticked (it stays ticked for the next reply until unticked). Read from the engine (cache first; the server fills
  * in an old thread when online) and re-read on every change, so replies appear live.
  */
 export function ThreadPanel({
@@ -29,6 +33,7 @@ export function ThreadPanel({
   me,
   users,
   members,
+  where = 'the conversation',
   version,
   actions,
   onUnknownUsers,
@@ -37,6 +42,8 @@ export function ThreadPanel({
   const [thread, setThread] = useState<Thread | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<Editing | null>(null);
+  // Off by default: a thread reply stays in the thread unless the sender asks for both.
+  const [alsoToChannel, setAlsoToChannel] = useState(false);
 
   const load = useCallback(async () => {
     try {
@@ -111,6 +118,15 @@ export function ThreadPanel({
           </>
         )}
       </div>
+      <label className="also-to-channel">
+        <input
+          type="checkbox"
+          data-testid="also-to-channel"
+          checked={alsoToChannel}
+          onChange={(e) => setAlsoToChannel(e.target.checked)}
+        />
+        Also send to {where}
+      </label>
       <Composer
         conversationId={conversationId}
         placeholder="Reply in thread…"
@@ -125,6 +141,7 @@ export function ThreadPanel({
         }}
         onCancelEdit={() => setEditing(null)}
         threadRoot={root}
+        threadOnly={!alsoToChannel}
         onSent={() => void load()}
         onError={setError}
         testId="thread-composer"

@@ -15,6 +15,8 @@ function item(seq: number): TimelineItem {
     text: `message ${seq}`,
     reply_to: null,
     reply_count: 0,
+    thread_only: false,
+    last_repliers: [],
     created_at: '2026-11-23T10:00:00Z',
     edited_at: null,
     deleted: false,

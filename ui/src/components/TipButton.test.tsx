@@ -22,6 +22,8 @@ function mine(seq: number, text: string): Message {
     text,
     reply_to: null,
     reply_count: 0,
+    thread_only: false,
+    last_repliers: [],
     created_at: `2026-11-23T10:0${seq}:00Z`,
     edited_at: null,
     deleted: false,

@@ -25,7 +25,11 @@ describe('VoiceRecorder', () => {
 
     await userEvent.click(screen.getByRole('button', { name: 'Send the voice note' }));
     await waitFor(() =>
-      expect(calls.find((c) => c.cmd === 'voice_send')?.args).toEqual({ conversationId: 7, replyTo: null }),
+      expect(calls.find((c) => c.cmd === 'voice_send')?.args).toEqual({
+        conversationId: 7,
+        replyTo: null,
+        threadOnly: false,
+      }),
     );
     expect(await screen.findByRole('button', { name: 'Record a voice note' })).toBeEnabled();
     expect(screen.queryByRole('meter')).not.toBeInTheDocument();
@@ -70,7 +74,11 @@ describe('VoiceRecorder', () => {
     expect(screen.getByTestId('voice-timer')).toHaveTextContent('5:00');
     await userEvent.click(screen.getByRole('button', { name: 'Send the voice note' }));
     await waitFor(() =>
-      expect(calls.find((c) => c.cmd === 'voice_send')?.args).toEqual({ conversationId: 3, replyTo: null }),
+      expect(calls.find((c) => c.cmd === 'voice_send')?.args).toEqual({
+        conversationId: 3,
+        replyTo: null,
+        threadOnly: false,
+      }),
     );
   });
 });

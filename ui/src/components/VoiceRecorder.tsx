@@ -23,10 +23,13 @@ function startProblem(code: string, message: string): string {
 export function VoiceRecorder({
   conversationId,
   replyTo = null,
+  threadOnly = false,
 }: {
   conversationId: number;
   /** The message the note answers (a thread's root in the thread panel). */
   replyTo?: number | null;
+  /** The note stays in the thread (see `Composer`'s `threadOnly`). */
+  threadOnly?: boolean;
 }) {
   const [state, setState] = useState<State>('idle');
   const [level, setLevel] = useState(0);
@@ -99,7 +102,7 @@ export function VoiceRecorder({
   async function send() {
     setState('sending');
     try {
-      await api.voiceSend(conversationId, replyTo);
+      await api.voiceSend(conversationId, replyTo, threadOnly);
       setState('idle');
     } catch (e) {
       setError(toCommandError(e).message);

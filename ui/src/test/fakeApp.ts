@@ -32,6 +32,7 @@ export function user(overrides: Partial<User> = {}): User {
     bio: null,
     status_text: null,
     is_admin: false,
+    deactivated: false,
     created_at: '2025-01-01T00:00:00Z',
     ...overrides,
   };
@@ -60,6 +61,7 @@ export function fakeApp(handlers: Record<string, Handler>): Call[] {
     typing: () => null,
     mark_read: () => null,
     set_viewing: () => null,
+    threads: () => [],
   };
   mockIPC(
     async (cmd, payload) => {

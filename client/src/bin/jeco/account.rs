@@ -57,14 +57,8 @@ pub async fn register(
     Ok(())
 }
 
-pub async fn login(app: &App, username: &str, password: &str) -> anyhow::Result<()> {
-    let user = app.engine.login(username, password).await?;
-    signed_in(app, &user, "signed in").await;
-    Ok(())
-}
-
 /// Lets the first sync fill the cache (so the next command works offline too), then reports.
-async fn signed_in(app: &App, user: &User, what: &str) {
+pub async fn signed_in(app: &App, user: &User, what: &str) {
     let state = app.settle(CONNECT_TIMEOUT).await;
     if app.out.json {
         app.out.document(&json!({

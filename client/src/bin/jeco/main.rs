@@ -8,12 +8,15 @@
 #![forbid(unsafe_code)]
 
 mod account;
+mod admin;
 mod app;
 mod channels;
+mod credentials;
 mod follow;
 mod output;
 mod read;
 mod resolve;
+mod two_factor;
 mod write;
 
 use app::App;
@@ -76,12 +79,35 @@ enum Command {
         #[command(flatten)]
         password: PasswordArgs,
     },
-    /// Sign in.
+    /// Sign in (with the password, or --email-code from `jeco login-code`). Accounts with
+    /// two-factor are asked for the authenticator app's code (or give --code / --recovery-code).
     Login {
-        /// Your username.
+        /// Your username (or, with --email-code, your verified email address).
         username: String,
         #[command(flatten)]
         password: PasswordArgs,
+        /// Sign in with this code from a sign-in mail (`jeco login-code`) instead of the password.
+        #[arg(long, value_name = "CODE")]
+        email_code: Option<String>,
+        #[command(flatten)]
+        second: SecondFactorArgs,
+    },
+    /// Mail a 6-digit sign-in code to your verified address; on a terminal, then asks for it.
+    LoginCode {
+        /// Your username or verified email address.
+        #[arg(value_name = "USERNAME_OR_EMAIL")]
+        login: String,
+        /// Only ask for the mail; sign in later with `jeco login LOGIN --email-code CODE`.
+        #[arg(long)]
+        no_prompt: bool,
+        #[command(flatten)]
+        second: SecondFactorArgs,
+    },
+    /// Two-factor authentication with an authenticator app: status, enable, disable,
+    /// recovery-codes.
+    TwoFactor {
+        #[command(subcommand)]
+        command: TwoFactorCommand,
     },
     /// Sign out (the local cache stays, with anything still queued, unless --forget).
     Logout {
@@ -89,6 +115,48 @@ enum Command {
         #[arg(long)]
         forget: bool,
     },
+    /// Change your password (the current one, then the new one).
+    Password {
+        /// Read the current password and the new one from the first two lines of stdin (else
+        /// $JECO_PASSWORD and $JECO_NEW_PASSWORD, else prompts).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Also sign out every other session of your account.
+        #[arg(long)]
+        sign_out_others: bool,
+    },
+    /// Your email address; with one, mail it a verification code (then --verify CODE).
+    Email {
+        /// The new address.
+        address: Option<String>,
+        /// The 6-digit code from the mail.
+        #[arg(long, value_name = "CODE", conflicts_with = "remove")]
+        verify: Option<String>,
+        /// Remove the address.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Ask for a password-reset token by mail (no sign-in needed).
+    ForgotPassword {
+        /// Your username or verified email address.
+        #[arg(value_name = "USERNAME_OR_EMAIL")]
+        login: String,
+    },
+    /// Set a new password with the token from the reset mail (no sign-in needed).
+    ResetPassword {
+        /// Read the token and the new password from the first two lines of stdin (else
+        /// $JECO_RESET_TOKEN and $JECO_NEW_PASSWORD, else prompts).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List your signed-in sessions (devices), or sign one out with --end.
+    Sessions {
+        /// Sign out the session with this id (from the list).
+        #[arg(long, value_name = "ID")]
+        end: Option<i64>,
+    },
+    /// Sign out every session of your account but this one.
+    SignOutOthers,
     /// Who is signed in, the connection, the cache and the outbox.
     Status,
     /// List conversations with unread and mention counts.
@@ -151,9 +219,12 @@ enum Command {
         conversation: String,
         /// The message (words are joined by spaces); none, or `-`, reads it from stdin.
         text: Vec<String>,
-        /// Reply in the thread of this message.
+        /// Reply in the thread of this message (shown in the channel too, unless --thread-only).
         #[arg(long, value_name = "MESSAGE_ID")]
         reply_to: Option<i64>,
+        /// With --reply-to: keep the reply in the thread, out of the channel's history.
+        #[arg(long, requires = "reply_to")]
+        thread_only: bool,
         /// Attach a file (repeatable); the text may then be empty.
         #[arg(long = "file", value_name = "PATH")]
         files: Vec<std::path::PathBuf>,
@@ -183,6 +254,13 @@ enum Command {
         /// Only messages before this seq (page back through history).
         #[arg(long, value_name = "SEQ")]
         before: Option<i64>,
+    },
+    /// Show a thread: its root and every reply, those kept out of the channel included.
+    Thread {
+        /// Id, #channel, group name or @username.
+        conversation: String,
+        /// The root message's id (`history` shows it).
+        root: i64,
     },
     /// Print new messages as they arrive (all conversations, or one) until Ctrl-C.
     Follow {
@@ -255,6 +333,96 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Server administration (server admins only).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// List accounts: id, username, display name, admin/deactivated, last active, email.
+    Users {
+        /// Only those whose username, display name or email starts with this.
+        query: Option<String>,
+    },
+    /// Deactivate an account: it cannot sign in, every session of it ends at once.
+    Deactivate { username: String },
+    /// Let a deactivated account sign in again.
+    Reactivate { username: String },
+    /// Set an account's password (prompted, --password-stdin or $JECO_PASSWORD), or --mail it a
+    /// reset token; every session of it ends.
+    SetPassword {
+        username: String,
+        /// Mail a reset token to the account's verified address instead.
+        #[arg(long)]
+        mail: bool,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Make an account a server admin.
+    Grant { username: String },
+    /// Remove an account's server-admin flag (never the last admin's).
+    Revoke { username: String },
+    /// Turn off an account's two-factor (a lost phone); every session of it ends.
+    ResetTwoFactor { username: String },
+    /// Require two-factor of every account (`on`; sessions without it end), or not (`off`).
+    /// Without a value, shows the setting.
+    RequireTwoFactor {
+        #[arg(value_parser = ["on", "off"])]
+        setting: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TwoFactorCommand {
+    /// Whether two-factor is on, and the recovery codes left.
+    Status,
+    /// Turn it on: prints the secret and an otpauth:// URI for the app, asks for its code,
+    /// prints the recovery codes (once). Not on a terminal (or --no-prompt): prints the secret
+    /// only; then `jeco two-factor confirm CODE`.
+    Enable {
+        #[arg(long)]
+        no_prompt: bool,
+    },
+    /// Finish `enable --no-prompt` with the app's current code; prints the recovery codes.
+    Confirm { code: String },
+    /// Turn it off, with a current code (--code) or the password.
+    Disable {
+        /// The app's current code; without it the password is asked for.
+        #[arg(long, value_name = "CODE")]
+        code: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// New recovery codes (the old ones stop working), with the app's current code.
+    RecoveryCodes {
+        /// The app's current code (else $JECO_TWO_FACTOR_CODE, else a prompt).
+        #[arg(long, value_name = "CODE")]
+        code: Option<String>,
+    },
+}
+
+/// The second sign-in factor, for scripts (else $JECO_TWO_FACTOR_CODE, else a prompt when the
+/// server asks for one).
+#[derive(Debug, Args)]
+struct SecondFactorArgs {
+    /// The authenticator app's current code.
+    #[arg(long, value_name = "CODE", conflicts_with = "recovery_code")]
+    code: Option<String>,
+    /// One of your recovery codes instead.
+    #[arg(long, value_name = "CODE")]
+    recovery_code: Option<String>,
+}
+
+impl SecondFactorArgs {
+    fn given(self) -> two_factor::Given {
+        two_factor::Given {
+            code: self.code,
+            recovery_code: self.recovery_code,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -311,11 +479,88 @@ async fn run(app: &App, command: Command) -> anyhow::Result<()> {
             let password = account::read_password(password.password_stdin, true)?;
             account::register(app, &username, &password, display_name.as_deref()).await
         }
-        Command::Login { username, password } => {
-            let password = account::read_password(password.password_stdin, false)?;
-            account::login(app, &username, &password).await
+        Command::Login {
+            username,
+            password,
+            email_code,
+            second,
+        } => match email_code {
+            Some(code) => two_factor::with_code(app, &username, &code, second.given()).await,
+            None => {
+                let password = account::read_password(password.password_stdin, false)?;
+                two_factor::login(app, &username, &password, second.given()).await
+            }
+        },
+        Command::LoginCode {
+            login,
+            no_prompt,
+            second,
+        } => {
+            use std::io::IsTerminal;
+            let prompt = !no_prompt && std::io::stdin().is_terminal();
+            two_factor::request_code(app, &login, prompt, second.given()).await
         }
+        Command::TwoFactor { command } => match command {
+            TwoFactorCommand::Status => two_factor::status(app).await,
+            TwoFactorCommand::Enable { no_prompt } => {
+                use std::io::IsTerminal;
+                two_factor::enable(app, !no_prompt && std::io::stdin().is_terminal()).await
+            }
+            TwoFactorCommand::Confirm { code } => two_factor::confirm(app, &code).await,
+            TwoFactorCommand::Disable { code, password } => {
+                let password = match code {
+                    Some(_) => None,
+                    None => Some(account::read_password(password.password_stdin, false)?),
+                };
+                two_factor::disable(app, code, password).await
+            }
+            TwoFactorCommand::RecoveryCodes { code } => two_factor::recovery_codes(app, code).await,
+        },
         Command::Logout { forget } => account::logout(app, forget).await,
+        Command::Password {
+            password_stdin,
+            sign_out_others,
+        } => {
+            let (current, new) = credentials::read_change(password_stdin)?;
+            credentials::change_password(app, &current, &new, sign_out_others).await
+        }
+        Command::Email {
+            address,
+            verify,
+            remove,
+        } => credentials::email(app, address.as_deref(), verify.as_deref(), remove).await,
+        Command::ForgotPassword { login } => credentials::forgot_password(app, &login).await,
+        Command::ResetPassword { password_stdin } => {
+            let (token, new) = credentials::read_reset(password_stdin)?;
+            credentials::reset_password(app, &token, &new).await
+        }
+        Command::Sessions { end } => credentials::sessions(app, end).await,
+        Command::Admin { command } => match command {
+            AdminCommand::Users { query } => admin::users(app, query.as_deref()).await,
+            AdminCommand::Deactivate { username } => admin::set_active(app, &username, false).await,
+            AdminCommand::Reactivate { username } => admin::set_active(app, &username, true).await,
+            AdminCommand::SetPassword {
+                username,
+                mail,
+                password,
+            } => {
+                let password = if mail {
+                    None
+                } else {
+                    Some(account::read_password(password.password_stdin, true)?)
+                };
+                admin::set_password(app, &username, password.as_deref()).await
+            }
+            AdminCommand::Grant { username } => admin::set_admin(app, &username, true).await,
+            AdminCommand::Revoke { username } => admin::set_admin(app, &username, false).await,
+            AdminCommand::ResetTwoFactor { username } => {
+                admin::reset_two_factor(app, &username).await
+            }
+            AdminCommand::RequireTwoFactor { setting } => {
+                admin::require_two_factor(app, setting.as_deref().map(|s| s == "on")).await
+            }
+        },
+        Command::SignOutOthers => credentials::sign_out_others(app).await,
         Command::Status => read::status(app).await,
         Command::Conversations => read::conversations(app).await,
         Command::CreateGroup { name, members } => account::create_group(app, &name, &members).await,
@@ -336,9 +581,16 @@ async fn run(app: &App, command: Command) -> anyhow::Result<()> {
             conversation,
             text,
             reply_to,
+            thread_only,
             files,
             wait,
-        } => write::send(app, &conversation, text, reply_to, &files, wait.duration()).await,
+        } => {
+            let reply = reply_to.map(|id| write::Reply {
+                to: jeco_shared::MessageId(id),
+                thread_only,
+            });
+            write::send(app, &conversation, text, reply, &files, wait.duration()).await
+        }
         Command::Download {
             conversation,
             message,
@@ -350,6 +602,9 @@ async fn run(app: &App, command: Command) -> anyhow::Result<()> {
             limit,
             before,
         } => read::history(app, &conversation, limit, before).await,
+        Command::Thread { conversation, root } => {
+            read::thread(app, &conversation, jeco_shared::MessageId(root)).await
+        }
         Command::Follow { conversation } => follow::follow(app, conversation.as_deref()).await,
         Command::Search {
             query,

@@ -4,6 +4,7 @@ use crate::app::{App, CONNECT_TIMEOUT, CliError};
 use crate::output::{self, JsonItem, item_line, label, time, username};
 use crate::resolve;
 use jeco_client::{ConnectionState, Engine, OutboxState};
+use jeco_shared::MessageId;
 use jeco_shared::conversations::Conversation;
 use jeco_shared::notifications::NotificationKind;
 use serde::Serialize;
@@ -132,6 +133,45 @@ pub async fn conversations(app: &App) -> anyhow::Result<()> {
             output::kind(c.kind),
             c.id
         ));
+    }
+    Ok(())
+}
+
+/// A thread: the root, then its replies oldest first (`--json`: `{root, items}`).
+pub async fn thread(app: &App, conversation: &str, root: MessageId) -> anyhow::Result<()> {
+    let state = app.signed_in().await?;
+    let c = resolve::conversation(app, conversation).await?;
+    let thread = app.engine.load_thread(c.id, root).await?;
+    let Some(root_item) = &thread.root else {
+        return Err(CliError::usage(format!(
+            "message {} is not in {} (or not available offline)",
+            root.0,
+            label(&app.engine, &c)
+        ))
+        .into());
+    };
+    let senders = std::iter::once(root_item)
+        .chain(&thread.replies)
+        .map(|i| i.message.sender_id)
+        .collect::<Vec<_>>();
+    app.engine.learn_users(senders).await;
+    if app.out.json {
+        let items: Vec<JsonItem> = thread
+            .replies
+            .iter()
+            .map(|i| JsonItem::new(&app.engine, i))
+            .collect();
+        app.out.document(&json!({
+            "conversation": JsonConversation::new(&app.engine, &c),
+            "root": JsonItem::new(&app.engine, root_item),
+            "items": items,
+        }));
+        return Ok(());
+    }
+    offline_note(app, &state);
+    app.out.line(item_line(&app.engine, root_item));
+    for item in &thread.replies {
+        app.out.line(format!("  {}", item_line(&app.engine, item)));
     }
     Ok(())
 }

@@ -30,11 +30,18 @@ enum Delivery {
     Failed(OutboxItem),
 }
 
+/// What a sent message answers.
+pub struct Reply {
+    pub to: MessageId,
+    /// Keep it in the thread of `to`, out of the channel.
+    pub thread_only: bool,
+}
+
 pub async fn send(
     app: &App,
     conversation: &str,
     text: Vec<String>,
-    reply_to: Option<i64>,
+    reply: Option<Reply>,
     files: &[std::path::PathBuf],
     wait: Duration,
 ) -> anyhow::Result<()> {
@@ -47,9 +54,15 @@ pub async fn send(
     app.signed_in().await?;
     let c = resolve::conversation(app, conversation).await?;
     let files: Vec<FileToSend> = files.iter().map(FileToSend::new).collect();
-    let item = app
-        .engine
-        .send_files(c.id, &text, reply_to.map(MessageId), &files)?;
+    let item = match reply {
+        Some(Reply {
+            to,
+            thread_only: true,
+        }) => app.engine.send_in_thread(c.id, to, &text, &files, false)?,
+        other => app
+            .engine
+            .send_files(c.id, &text, other.map(|r| r.to), &files)?,
+    };
     let OutboxOp::Send { client_id, .. } = &item.op else {
         unreachable!("send queues a send")
     };

@@ -63,6 +63,53 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Fill an empty server with a demo team, users, channels, a group, DMs and a short history,
+    /// for trying the app. Prints the users and their passwords. Refuses to run twice.
+    SeedDemo {
+        /// One password for every demo user, from the first line of standard input, instead of
+        /// a generated one each.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    #[command(flatten)]
+    Account(AccountCommand),
+}
+
+/// The account commands: the same operations as `/api/v1/admin/users*`, on the data directory.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// List accounts by username: admin and deactivated flags, created, last active, email.
+    ListUsers {
+        /// Only accounts whose username, display name or email starts with this.
+        #[arg(long)]
+        query: Option<String>,
+        /// Print JSON (the items of GET /api/v1/admin/users) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deactivate an account: it cannot sign in and every session ends; its messages stay.
+    Deactivate { username: String },
+    /// Let a deactivated account sign in again.
+    Reactivate { username: String },
+    /// Set an account's password and end every session. Prompted for, or --password-stdin.
+    SetPassword {
+        username: String,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Make an account a server administrator.
+    GrantAdmin { username: String },
+    /// Remove an account's server-administrator flag (never the last admin's).
+    RevokeAdmin { username: String },
+    /// Turn off an account's two-factor authentication (a lost phone) and end every session.
+    ResetTwoFactor { username: String },
+    /// Require two-factor authentication of every account (`on`), or not (`off`). Turning it on
+    /// ends the sessions of accounts without it; their next sign-in enrols them.
+    RequireTwoFactor {
+        #[arg(value_parser = ["on", "off"])]
+        setting: String,
+    },
 }
 
 /// Every knob of [`Config`]. See `Config`'s field docs; defaults are in `print-config`.
@@ -349,6 +396,20 @@ pub struct ConfigArgs {
         value_name = "PASSWORD"
     )]
     pub admin_password: Option<Secret>,
+    /// SMTP server for mail (email codes, password resets): smtps://user:pass@host:465,
+    /// smtp://user:pass@host:587?tls=required, smtp://localhost:25. Without it, mail is written as
+    /// .eml files into <data-dir>/mail/. Prefer the environment variable (it may hold a password).
+    #[arg(
+        long,
+        env = "JECO_SMTP_URL",
+        global = true,
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub smtp_url: Option<Secret>,
+    /// From address of the server's mail, e.g. "Jeco Chat <chat@example.org>".
+    #[arg(long, env = "JECO_MAIL_FROM", global = true, value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
 }
 
 impl ConfigArgs {
@@ -424,6 +485,12 @@ impl ConfigArgs {
         }
         if let Some(v) = &self.admin_password {
             c.admin_password = Some(v.clone());
+        }
+        if let Some(v) = &self.smtp_url {
+            c.smtp_url = Some(v.clone());
+        }
+        if let Some(v) = &self.mail_from {
+            c.mail_from = v.clone();
         }
     }
 }

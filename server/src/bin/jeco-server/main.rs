@@ -2,15 +2,16 @@
 
 #![forbid(unsafe_code)]
 
+mod admin;
 mod cli;
 
-use anyhow::{Context, bail};
+use admin::read_password;
+use anyhow::Context;
 use clap::Parser;
-use cli::{AdminCommand, Cli, Command};
-use jeco_server::services::ServiceError;
+use cli::{AccountCommand, AdminCommand, Cli, Command};
 use jeco_server::services::accounts::NewAccount;
 use jeco_server::{Config, RunningServer};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -34,7 +35,7 @@ fn main() -> anyhow::Result<()> {
             command:
                 AdminCommand::CreateUser {
                     username,
-                    admin,
+                    admin: is_admin,
                     display_name,
                     password_stdin,
                 },
@@ -45,40 +46,40 @@ fn main() -> anyhow::Result<()> {
                 username,
                 password,
                 display_name,
-                is_admin: admin,
+                is_admin,
             };
-            runtime.block_on(create_user(config, account))
+            runtime.block_on(admin::create_user(config, account))
         }
         Command::Admin {
             command: AdminCommand::Usage { json },
         } => {
             init_tracing("warn");
-            runtime.block_on(usage(config, json))
+            runtime.block_on(admin::usage(config, json))
+        }
+        Command::Admin {
+            command: AdminCommand::SeedDemo { password_stdin },
+        } => {
+            init_tracing("warn");
+            let password = if password_stdin {
+                Some(read_password(true)?)
+            } else {
+                None
+            };
+            runtime.block_on(admin::seed_demo(config, password))
+        }
+        Command::Admin {
+            command: AdminCommand::Account(command),
+        } => {
+            init_tracing("warn");
+            let password = match &command {
+                AccountCommand::SetPassword { password_stdin, .. } => {
+                    Some(read_password(*password_stdin)?)
+                }
+                _ => None,
+            };
+            runtime.block_on(admin::administer(config, command, password))
         }
     }
-}
-
-async fn usage(config: Config, json: bool) -> anyhow::Result<()> {
-    let report = jeco_server::media_usage(&config).await?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
-    }
-    let quota = report
-        .quota_bytes
-        .map_or("none".to_owned(), |q| format!("{q} bytes"));
-    println!("quota per user: {quota}");
-    println!(
-        "{:<32} {:>14} {:>12} {:>10}",
-        "USER", "USED BYTES", "ATTACHMENTS", "UPLOADING"
-    );
-    for u in &report.users {
-        println!(
-            "{:<32} {:>14} {:>12} {:>10}",
-            u.username, u.used_bytes, u.attachments, u.uploads_in_progress
-        );
-    }
-    Ok(())
 }
 
 fn init_tracing(default: &str) {
@@ -185,39 +186,5 @@ impl Signals {
     async fn wait(self) -> anyhow::Result<()> {
         tokio::signal::ctrl_c().await?;
         Ok(())
-    }
-}
-
-fn read_password(from_stdin: bool) -> anyhow::Result<String> {
-    if !from_stdin && std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("Password: ")?;
-        let second = rpassword::prompt_password("Repeat password: ")?;
-        if first != second {
-            bail!("the passwords differ");
-        }
-        return Ok(first);
-    }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let password = line.trim_end_matches(['\r', '\n']).to_owned();
-    if password.is_empty() {
-        bail!("no password on standard input");
-    }
-    Ok(password)
-}
-
-async fn create_user(config: Config, account: NewAccount) -> anyhow::Result<()> {
-    let accounts = jeco_server::open_accounts(&config).await?;
-    match accounts.create_account(account).await {
-        Ok(user) => {
-            let role = if user.is_admin { "admin" } else { "user" };
-            println!("created {role} {} (id {})", user.username, user.id);
-            Ok(())
-        }
-        Err(ServiceError::Validation(fields)) => {
-            let problems: Vec<String> = fields.iter().map(|(f, p)| format!("{f} {p}")).collect();
-            bail!("invalid account: {}", problems.join("; "))
-        }
-        Err(e) => Err(e.into()),
     }
 }

@@ -24,9 +24,8 @@ pub mod sniff;
 pub mod sweep;
 pub mod uploads;
 
-use super::conversations::Conversations;
+use super::access::Access;
 use super::rate::UserRateLimiter;
-use super::teams::Teams;
 use super::{Principal, ServiceError, now_ms, render};
 use crate::storage::{AttachmentRecord, AvatarOwner, BlobRecord, Storage, ThumbnailState};
 use blobs::{BlobError, Blobs, Fetched, Rendition};
@@ -80,8 +79,7 @@ const STRIPES: usize = 64;
 
 pub struct Media {
     storage: Arc<dyn Storage>,
-    conversations: Arc<Conversations>,
-    teams: Arc<Teams>,
+    access: Access,
     blobs: Blobs,
     signer: UrlSigner,
     settings: MediaSettings,
@@ -94,11 +92,6 @@ pub struct Media {
     orphans: Arc<Notify>,
     /// New uploads per user.
     upload_rate: UserRateLimiter,
-}
-
-/// A version string for an avatar: changes whenever the picture does.
-pub fn avatar_version(sha256: &str) -> String {
-    sha256.chars().take(16).collect()
 }
 
 /// Lowercase hex of a digest.
@@ -137,8 +130,7 @@ impl From<&Principal> for Viewer {
 impl Media {
     pub fn new(
         storage: Arc<dyn Storage>,
-        conversations: Arc<Conversations>,
-        teams: Arc<Teams>,
+        access: Access,
         blobs: Blobs,
         url_secret: &[u8],
         settings: MediaSettings,
@@ -148,8 +140,7 @@ impl Media {
         create_private_dir(&settings.uploads_dir)?;
         Ok(Self {
             storage,
-            conversations,
-            teams,
+            access,
             blobs,
             signer: UrlSigner::new(url_secret),
             settings,
@@ -190,9 +181,7 @@ impl Media {
         match place.conversation_id {
             Some(_) if place.message_deleted => Err(ServiceError::NotFound),
             Some(conversation) => {
-                self.conversations
-                    .require_member(conversation, viewer.0)
-                    .await?;
+                self.access.require_member(conversation, viewer.0).await?;
                 Ok(place.attachment)
             }
             None if place.attachment.uploader_id == viewer.0 => Ok(place.attachment),
@@ -271,7 +260,7 @@ impl Media {
         };
         Ok(SignedUrl {
             url: self.signer.url(&grant),
-            expires_at: super::accounts::rfc3339(grant.expires * 1000),
+            expires_at: super::render::rfc3339(grant.expires * 1000),
         })
     }
 
@@ -336,7 +325,7 @@ impl Media {
             self.storage.set_avatar(owner, Some(blob)).await?;
         }
         self.orphans.notify_one();
-        Ok(avatar_version(&sha256))
+        Ok(render::avatar_version(&sha256))
     }
 
     pub async fn clear_avatar(
@@ -358,7 +347,11 @@ impl Media {
         match owner {
             AvatarOwner::User(u) if u == who.user_id => Ok(()),
             AvatarOwner::User(_) => Err(ServiceError::Forbidden),
-            AvatarOwner::Team(t) => self.teams.require_admin(t, who.user_id).await.map(|_| ()),
+            AvatarOwner::Team(t) => self
+                .access
+                .require_team_admin(t, who.user_id)
+                .await
+                .map(|_| ()),
         }
     }
 
@@ -390,8 +383,8 @@ impl Media {
     }
 
     async fn team_member(&self, who: &Principal, team: TeamId) -> Result<(), ServiceError> {
-        self.teams
-            .require_member(team, who.user_id)
+        self.access
+            .require_team_member(team, who.user_id)
             .await
             .map(|_| ())
     }

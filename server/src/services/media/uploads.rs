@@ -103,7 +103,7 @@ impl Media {
             name: u.name.clone(),
             size: u.size,
             offset: u.received,
-            expires_at: super::super::accounts::rfc3339(
+            expires_at: render::rfc3339(
                 u.updated_at_ms + self.settings.unattached_ttl.as_millis() as i64,
             ),
             attachment: None,

@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use jeco_shared::{SessionId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-const USER_COLUMNS: &str =
+pub(super) const USER_COLUMNS: &str =
     "id, username, password_hash, display_name, bio, status_text, is_admin, created_at,
-    avatar_sha256";
+    avatar_sha256, deactivated_at";
 
-fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+pub(super) fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
         id: UserId(r.get(0)?),
         username: r.get(1)?,
@@ -24,10 +24,11 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
         is_admin: r.get(6)?,
         created_at_ms: r.get(7)?,
         avatar_sha256: r.get(8)?,
+        deactivated_at_ms: r.get(9)?,
     })
 }
 
-fn user_by_id(conn: &Connection, id: UserId) -> rusqlite::Result<Option<UserRecord>> {
+pub(super) fn user_by_id(conn: &Connection, id: UserId) -> rusqlite::Result<Option<UserRecord>> {
     conn.query_row(
         &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
         [id.0],
@@ -37,7 +38,7 @@ fn user_by_id(conn: &Connection, id: UserId) -> rusqlite::Result<Option<UserReco
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
-fn like_prefix(prefix: &str) -> String {
+pub(super) fn like_prefix(prefix: &str) -> String {
     let mut out = String::with_capacity(prefix.len() + 1);
     for c in prefix.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -187,7 +188,8 @@ impl AccountStore for SqliteStorage {
         self.pool
             .run(move |c| {
                 c.prepare_cached(
-                    "SELECT s.user_id, u.is_admin, s.revoked_at IS NOT NULL
+                    "SELECT s.user_id, u.is_admin, s.revoked_at IS NOT NULL,
+                            u.deactivated_at IS NOT NULL
                      FROM sessions s JOIN users u ON u.id = s.user_id
                      WHERE s.id = ?1",
                 )
@@ -198,6 +200,7 @@ impl AccountStore for SqliteStorage {
                             user_id: UserId(r.get(0)?),
                             is_admin: r.get(1)?,
                             revoked: r.get(2)?,
+                            deactivated: r.get(3)?,
                         })
                     })
                     .optional()

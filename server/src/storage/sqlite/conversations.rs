@@ -214,12 +214,15 @@ fn summary(
         return Ok(None);
     };
     let conversation = conversation_by_id(c, id)?.ok_or(StorageError::NotFound)?;
+    // Thread-only replies are not unread in the channel (they are not shown there).
     let unread = count(
         c,
         "SELECT COUNT(*) FROM messages
-         WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3 AND deleted_at IS NULL",
+         WHERE conversation_id = ?1 AND seq > ?2 AND sender_id != ?3 AND deleted_at IS NULL
+           AND NOT thread_only",
         &[&id.0, &me.read_seq, &user.0],
     )?;
+    // Mentions count wherever they are, thread-only replies included: they name the reader.
     let mentions = count(
         c,
         "SELECT COUNT(*) FROM messages m

@@ -1,17 +1,18 @@
 //! [`MessageStore`] on SQLite.
 
 use super::events::{append_event, single_event};
-use super::notifications::{insert_notifications, reachable_members};
+use super::notifications::{insert_notifications, recipients, requote};
 use super::{SqliteStorage, backend, write};
+use crate::services::rules::notifying;
+use crate::services::rules::sending::{self, SendFacts};
 use crate::storage::{
     Committed, EventData, HistoryAnchor, HistoryPage, MentionSet, MessageNotification,
-    MessageRecord, MessageStore, NewMessage, NotificationRecord, ReactionRecord, SendContext,
-    SendOutcome, SendRefusal, StorageError,
+    MessageRecord, MessageStore, NewMessage, ReactionRecord, SendContext, SendOutcome,
+    StorageError,
 };
 use async_trait::async_trait;
 use jeco_shared::conversations::ConversationKind;
-use jeco_shared::notifications::NotificationKind;
-use jeco_shared::{ConversationId, MessageId, NotificationId, UserId};
+use jeco_shared::{ConversationId, MessageId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::rc::Rc;
 
@@ -20,7 +21,7 @@ pub(super) const MESSAGE_COLUMNS: &str =
     m.reply_to,
     (SELECT COUNT(*) FROM messages r WHERE r.reply_to = m.id AND r.deleted_at IS NULL),
     m.created_at, m.edited_at, m.deleted_at, m.pinned_at IS NOT NULL, m.mentions_channel,
-    m.mentions_here";
+    m.mentions_here, m.thread_only";
 
 pub(super) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
     Ok(MessageRecord {
@@ -31,7 +32,9 @@ pub(super) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
         client_id: r.get(4)?,
         body: r.get(5)?,
         reply_to: r.get::<_, Option<i64>>(6)?.map(MessageId),
+        thread_only: r.get(14)?,
         reply_count: r.get(7)?,
+        last_repliers: Vec::new(),
         created_at_ms: r.get(8)?,
         edited_at_ms: r.get(9)?,
         deleted_at_ms: r.get(10)?,
@@ -66,6 +69,7 @@ pub(super) fn complete(c: &Connection, messages: &mut [MessageRecord]) -> Result
     for (i, m) in messages.iter_mut().enumerate() {
         m.mentions.users.clear();
         m.attachments.clear();
+        m.last_repliers.clear();
         at.insert(m.id.0, i);
     }
     let mut mentions = c
@@ -113,6 +117,27 @@ pub(super) fn complete(c: &Connection, messages: &mut [MessageRecord]) -> Result
     }
     for (m, rows) in messages.iter_mut().zip(per_message) {
         m.reactions = group_reactions(rows);
+    }
+    // Per thread root: each replier once, by their newest reply, newest first. Only messages with
+    // replies have rows here, and the partial reply index serves the lookup.
+    let mut repliers = c
+        .prepare_cached(
+            "SELECT reply_to, sender_id, MAX(seq) AS newest FROM messages
+             WHERE reply_to IN (SELECT value FROM json_each(?1)) AND deleted_at IS NULL
+             GROUP BY reply_to, sender_id
+             ORDER BY reply_to, newest DESC",
+        )
+        .map_err(backend)?;
+    let rows = repliers
+        .query_map([&ids], |r| Ok((r.get::<_, i64>(0)?, UserId(r.get(1)?))))
+        .map_err(backend)?;
+    for row in rows {
+        let (message, user) = row.map_err(backend)?;
+        if let Some(&i) = at.get(&message)
+            && messages[i].last_repliers.len() < jeco_shared::messages::THREAD_REPLIERS_MAX
+        {
+            messages[i].last_repliers.push(user);
+        }
     }
     for attachment in super::media::attachments_of_messages(c, &ids)? {
         if let Some(&i) = attachment.message_id.and_then(|id| at.get(&id.0)) {
@@ -169,7 +194,7 @@ pub(super) fn last_message(
 ) -> Result<Option<MessageRecord>, StorageError> {
     Ok(select_messages(
         c,
-        "m.conversation_id = ?1",
+        "m.conversation_id = ?1 AND NOT m.thread_only",
         "m.seq DESC LIMIT 1",
         &[&conversation.0],
     )?
@@ -205,6 +230,7 @@ pub(super) fn as_created(
         .into_iter()
         .map(|mut m| {
             m.reply_count = 0;
+            m.last_repliers = Vec::new();
             m.reactions = Vec::new();
             m.pinned = false;
             m.edited_at_ms = None;
@@ -260,6 +286,10 @@ fn exists(
     .map_err(backend)
 }
 
+/// The condition (on alias `m`) of a message the channel's history shows: all but the replies
+/// that stay in their thread.
+const IN_CHANNEL: &str = "NOT m.thread_only";
+
 fn history(
     c: &Connection,
     conversation: ConversationId,
@@ -271,7 +301,7 @@ fn history(
     let older = |below: i64, take: i64| -> Result<(Vec<MessageRecord>, bool), StorageError> {
         let mut items = select_messages(
             c,
-            "m.conversation_id = ?1 AND m.seq < ?2",
+            &format!("m.conversation_id = ?1 AND m.seq < ?2 AND {IN_CHANNEL}"),
             "m.seq DESC LIMIT ?3",
             &[&conv, &below, &(take + 1)],
         )?;
@@ -283,7 +313,7 @@ fn history(
     let newer = |from: i64, take: i64| -> Result<(Vec<MessageRecord>, bool), StorageError> {
         let mut items = select_messages(
             c,
-            "m.conversation_id = ?1 AND m.seq >= ?2",
+            &format!("m.conversation_id = ?1 AND m.seq >= ?2 AND {IN_CHANNEL}"),
             "m.seq LIMIT ?3",
             &[&conv, &from, &(take + 1)],
         )?;
@@ -302,7 +332,11 @@ fn history(
         }
         HistoryAnchor::Before(seq) => {
             let (items, more_before) = older(seq, n)?;
-            let more_after = exists(c, "m.conversation_id = ?1 AND m.seq >= ?2", &[&conv, &seq])?;
+            let more_after = exists(
+                c,
+                &format!("m.conversation_id = ?1 AND m.seq >= ?2 AND {IN_CHANNEL}"),
+                &[&conv, &seq],
+            )?;
             HistoryPage {
                 items,
                 more_before,
@@ -311,7 +345,11 @@ fn history(
         }
         HistoryAnchor::After(seq) => {
             let (items, more_after) = newer(seq.saturating_add(1), n)?;
-            let more_before = exists(c, "m.conversation_id = ?1 AND m.seq <= ?2", &[&conv, &seq])?;
+            let more_before = exists(
+                c,
+                &format!("m.conversation_id = ?1 AND m.seq <= ?2 AND {IN_CHANNEL}"),
+                &[&conv, &seq],
+            )?;
             HistoryPage {
                 items,
                 more_before,
@@ -339,6 +377,63 @@ fn history(
             }
         }
     })
+}
+
+/// [`MessageStore::threads_of`]: the roots `user` wrote or replied to (found through the sender
+/// index and the partial reply index), then their newest live reply, then the roots themselves.
+fn threads_of(
+    c: &Connection,
+    user: UserId,
+    limit: u32,
+) -> Result<Vec<(MessageRecord, i64)>, StorageError> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT root, MAX(r.created_at) AS newest FROM (
+                 SELECT reply_to AS root FROM messages
+                 WHERE sender_id = ?1 AND reply_to IS NOT NULL AND deleted_at IS NULL
+                 UNION
+                 SELECT id AS root FROM messages WHERE sender_id = ?1
+             ) mine
+             JOIN messages r ON r.reply_to = mine.root AND r.deleted_at IS NULL
+             JOIN messages p ON p.id = mine.root
+             JOIN conversation_members cm
+                 ON cm.conversation_id = p.conversation_id AND cm.user_id = ?1
+             GROUP BY root
+             ORDER BY newest DESC, root DESC
+             LIMIT ?2",
+        )
+        .map_err(backend)?;
+    let roots = stmt
+        .query_map(params![user.0, limit], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    if roots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = format!(
+        "[{}]",
+        roots
+            .iter()
+            .map(|(id, _)| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut by_id: std::collections::HashMap<i64, MessageRecord> = select_messages(
+        c,
+        "m.id IN (SELECT value FROM json_each(?1))",
+        "m.id",
+        &[&ids],
+    )?
+    .into_iter()
+    .map(|m| (m.id.0, m))
+    .collect();
+    Ok(roots
+        .into_iter()
+        .filter_map(|(id, newest)| by_id.remove(&id).map(|m| (m, newest)))
+        .collect())
 }
 
 fn insert_mentions(c: &Connection, id: MessageId, users: &[UserId]) -> Result<(), StorageError> {
@@ -378,12 +473,8 @@ fn committed_one(
     single_event(tx, conversation, event)
 }
 
-/// Characters of a message quoted in its notifications (the same as the `substr` of the
-/// `notifications_follow_message` trigger, which keeps the quote current on edit and delete).
-const NOTIFICATION_PREVIEW_CHARS: usize = 140;
-
-/// Creates the notifications of a new message inside its transaction, for the recipients who are
-/// still members, are not its sender and have not muted the conversation.
+/// Creates the notifications of a new message inside its transaction, as
+/// [`notifying::message_notifications`] decides on the facts read here.
 fn notify_about(
     tx: &Connection,
     message: &MessageRecord,
@@ -393,64 +484,10 @@ fn notify_about(
     if notify.is_empty() {
         return Ok(());
     }
-    let candidates: Vec<UserId> = notify
-        .iter()
-        .map(|n| n.user_id)
-        .filter(|u| *u != message.sender_id)
-        .collect();
-    let reachable = reachable_members(tx, message.conversation_id, &candidates)?;
-    let preview: String = message
-        .body
-        .chars()
-        .take(NOTIFICATION_PREVIEW_CHARS)
-        .collect();
-    let records = notify
-        .iter()
-        .filter(|n| reachable.contains(&n.user_id))
-        .map(|n| NotificationRecord {
-            id: NotificationId(0),
-            user_id: n.user_id,
-            kind: n.kind,
-            actor_id: Some(message.sender_id),
-            conversation_id: Some(message.conversation_id),
-            message_id: Some(message.id),
-            contact_request_id: None,
-            team_id: None,
-            preview: preview.clone(),
-            created_at_ms: message.created_at_ms,
-            read_at_ms: None,
-        })
-        .collect();
+    let candidates = notifying::message_candidates(message.sender_id, notify);
+    let facts = recipients(tx, message.conversation_id, &candidates, None)?;
+    let records = notifying::message_notifications(message, notify, &facts);
     insert_notifications(tx, records, committed)
-}
-
-/// Of the users an edited message names, those it newly reaches: not its author, members who have
-/// not muted the conversation, and not notified about this message before (by its send or an
-/// earlier edit) — so an edit that adds `@name` notifies once, and later edits do not again.
-fn newly_mentioned(
-    tx: &Connection,
-    conversation: ConversationId,
-    message: MessageId,
-    author: UserId,
-    users: &[UserId],
-) -> Result<Vec<UserId>, StorageError> {
-    let mut notified = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM notifications WHERE message_id = ?1 AND user_id = ?2)",
-        )
-        .map_err(backend)?;
-    let mut fresh = Vec::new();
-    for &u in users {
-        if u != author
-            && !fresh.contains(&u)
-            && !notified
-                .query_row(params![message.0, u.0], |r| r.get::<_, bool>(0))
-                .map_err(backend)?
-        {
-            fresh.push(u);
-        }
-    }
-    reachable_members(tx, conversation, &fresh)
 }
 
 /// [`crate::storage::Storage::send_context`] in one statement plus the member list.
@@ -490,27 +527,25 @@ pub(super) fn send_context(
 /// Stores one message and its event inside the caller's write transaction, or finds the original
 /// for a reused (sender, client_id) — which also sees a message stored earlier in the same
 /// transaction, so a batch with the same key twice stores it once — or refuses it, before writing
-/// anything, when the sender is not a member or the conversation is an archived channel. The
-/// refusal is an outcome rather than an error so that it does not roll the batch back.
+/// anything, as [`sending::admit`] decides on the facts read here (membership, archive, then the
+/// sender's budget). The refusal is an outcome rather than an error so that it does not roll the
+/// batch back.
 fn insert_message(
     tx: &Connection,
     m: &NewMessage,
     conversations: &mut BatchConversations,
 ) -> Result<SendOutcome, StorageError> {
-    let Some(facts) = conversations.of(tx, m.conversation_id)? else {
-        return Ok(SendOutcome::Refused(SendRefusal::NotMember));
+    let facts = conversations.of(tx, m.conversation_id)?;
+    let send = SendFacts {
+        member: facts
+            .as_ref()
+            .is_some_and(|f| f.members.contains(&m.sender_id)),
+        archived: facts.as_ref().is_some_and(|f| f.archived),
     };
-    if !facts.members.contains(&m.sender_id) {
-        return Ok(SendOutcome::Refused(SendRefusal::NotMember));
+    if let Err(refusal) = sending::admit(send, || m.admission.admit()) {
+        return Ok(SendOutcome::Refused(refusal));
     }
-    if facts.archived {
-        return Ok(SendOutcome::Refused(SendRefusal::Archived));
-    }
-    if let Err(retry_after) = m.admission.admit() {
-        return Ok(SendOutcome::Refused(SendRefusal::RateLimited {
-            retry_after,
-        }));
-    }
+    let facts = facts.expect("an admitted send has a conversation");
     // Cached statements: this runs for every message of every batch, so it is three statements:
     // the insert, which also finds a reused (sender, client_id) through that unique index (no row
     // comes back) and takes the conversation's next position as the message's seq (the position
@@ -518,9 +553,9 @@ fn insert_message(
     let inserted: Option<(i64, i64)> = tx
         .prepare_cached(
             "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body,
-                 reply_to, created_at, mentions_channel, mentions_here)
+                 reply_to, created_at, mentions_channel, mentions_here, thread_only)
              VALUES (?1, (SELECT last_seq + 1 FROM conversations WHERE id = ?1),
-                     ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (sender_id, client_id) DO NOTHING
              RETURNING id, seq",
         )
@@ -534,7 +569,8 @@ fn insert_message(
                 m.reply_to.map(|r| r.0),
                 m.now_ms,
                 m.mentions.channel,
-                m.mentions.here
+                m.mentions.here,
+                m.thread_only && m.reply_to.is_some()
             ],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -576,7 +612,9 @@ fn insert_message(
         client_id: m.client_id.clone(),
         body: m.body.clone(),
         reply_to: m.reply_to,
+        thread_only: m.thread_only && m.reply_to.is_some(),
         reply_count: 0,
+        last_repliers: Vec::new(),
         created_at_ms: m.now_ms,
         edited_at_ms: None,
         deleted_at_ms: None,
@@ -822,8 +860,19 @@ impl MessageStore for SqliteStorage {
                     )
                     .map_err(backend)?;
                     insert_mentions(tx, id, &mentions.users)?;
-                    let newly = newly_mentioned(tx, conversation, id, actor, &mentions.users)?;
-                    let preview: String = body.chars().take(NOTIFICATION_PREVIEW_CHARS).collect();
+                    requote(tx, id, &body)?;
+                    let candidates = notifying::mention_candidates(actor, &mentions.users);
+                    let facts = recipients(tx, conversation, &candidates, Some(id))?;
+                    let records = notifying::edit_notifications(
+                        &notifying::Edit {
+                            conversation,
+                            message: id,
+                            editor: actor,
+                            body: &body,
+                            now_ms,
+                        },
+                        &facts,
+                    );
                     let mut committed = committed_one(
                         tx,
                         conversation,
@@ -836,22 +885,6 @@ impl MessageStore for SqliteStorage {
                             mentions,
                         },
                     )?;
-                    let records = newly
-                        .into_iter()
-                        .map(|user_id| NotificationRecord {
-                            id: NotificationId(0),
-                            user_id,
-                            kind: NotificationKind::Mention,
-                            actor_id: Some(actor),
-                            conversation_id: Some(conversation),
-                            message_id: Some(id),
-                            contact_request_id: None,
-                            team_id: None,
-                            preview: preview.clone(),
-                            created_at_ms: now_ms,
-                            read_at_ms: None,
-                        })
-                        .collect();
                     insert_notifications(tx, records, &mut committed)?;
                     Ok(committed)
                 })
@@ -878,6 +911,7 @@ impl MessageStore for SqliteStorage {
                         params![now_ms, id.0],
                     )
                     .map_err(backend)?;
+                    requote(tx, id, "")?;
                     insert_mentions(tx, id, &[])?;
                     tx.execute("DELETE FROM reactions WHERE message_id = ?1", [id.0])
                         .map_err(backend)?;
@@ -992,6 +1026,14 @@ impl MessageStore for SqliteStorage {
             .await
     }
 
+    async fn threads_of(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<(MessageRecord, i64)>, StorageError> {
+        self.pool.run(move |c| threads_of(c, user, limit)).await
+    }
+
     async fn pins(&self, conversation: ConversationId) -> Result<Vec<MessageRecord>, StorageError> {
         self.pool
             .run(move |c| {
@@ -1003,258 +1045,5 @@ impl MessageStore for SqliteStorage {
                 )
             })
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::{AccountStore, ConversationStore, NewGroup, NewUser};
-
-    /// A fresh database (kept alive by the returned directory) with one user per name.
-    async fn storage_with_users(names: &[&str]) -> (tempfile::TempDir, SqliteStorage, Vec<UserId>) {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStorage::open(dir.path().join("t.db"), 0)
-            .await
-            .unwrap();
-        let mut users = Vec::new();
-        for name in names {
-            let user = s
-                .create_user(NewUser {
-                    username: (*name).into(),
-                    password_hash: "h".into(),
-                    display_name: None,
-                    is_admin: false,
-                    created_at_ms: 1,
-                })
-                .await
-                .unwrap();
-            users.push(user.id);
-        }
-        (dir, s, users)
-    }
-
-    fn new_message(conversation: ConversationId, sender: UserId, client_id: &str) -> NewMessage {
-        NewMessage {
-            conversation_id: conversation,
-            sender_id: sender,
-            client_id: client_id.into(),
-            body: format!("text of {client_id}"),
-            reply_to: None,
-            mentions: MentionSet::default(),
-            attachments: Vec::new(),
-            notify: crate::storage::NotifyPlan::none(),
-            admission: crate::storage::Admission::always(),
-            now_ms: 5,
-        }
-    }
-
-    /// A `message_created` event refers to its message's row instead of carrying a copy; replay
-    /// must still show the message exactly as it was created — not with later reactions, pins,
-    /// replies, edits or the delete — both while the row is unchanged and after the first edit or
-    /// delete wrote the snapshot out.
-    #[tokio::test]
-    async fn replayed_message_created_events_show_the_message_as_created() {
-        use crate::storage::EventStore;
-        let (_dir, s, users) = storage_with_users(&["ann", "ben"]).await;
-        let (ann, ben) = (users[0], users[1]);
-        let (room, _) = s
-            .create_group(NewGroup {
-                name: "room".into(),
-                owner: ann,
-                members: vec![ben],
-                now_ms: 1,
-                added_preview: None,
-            })
-            .await
-            .unwrap();
-        let created = |r: Result<SendOutcome, StorageError>| match r.unwrap() {
-            SendOutcome::Created { message, .. } => message,
-            other => panic!("expected created, got {other:?}"),
-        };
-        let send = |key: &str, reply_to: Option<MessageId>| NewMessage {
-            reply_to,
-            mentions: MentionSet {
-                users: vec![ben],
-                channel: true,
-                here: false,
-            },
-            ..new_message(room.id, ann, key)
-        };
-        let first = created(s.send_message(send("first", None)).await);
-        let second = created(s.send_message(send("second", None)).await);
-        let third = created(s.send_message(send("third", None)).await);
-        created(s.send_message(send("reply", Some(first.id))).await);
-        s.set_reaction(first.id, ben, "👍".into(), Some(true), 9)
-            .await
-            .unwrap();
-        s.set_pinned(first.id, ann, true, 9).await.unwrap();
-        s.edit_message(second.id, ann, "changed".into(), MentionSet::default(), 10)
-            .await
-            .unwrap();
-        s.delete_message(third.id, ann, 11).await.unwrap();
-        let replayed: Vec<MessageRecord> = s
-            .events_after(room.id, 0, 100)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter_map(|e| match e.data {
-                EventData::MessageCreated { message } => Some(message),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(replayed.len(), 4);
-        assert_eq!(replayed[..3], [first, second, third]);
-    }
-
-    /// A page's mentions and reactions are read with one statement each for the whole page: each
-    /// message must still get exactly its own, in their order (reactions: emojis by first use, then
-    /// users by when they reacted; mentions by user id).
-    #[tokio::test]
-    async fn a_page_gets_each_message_its_own_mentions_and_reactions() {
-        let (_dir, s, users) = storage_with_users(&["ann", "ben", "cat"]).await;
-        let (ann, ben, cat) = (users[0], users[1], users[2]);
-        let (room, _) = s
-            .create_group(NewGroup {
-                name: "room".into(),
-                owner: ann,
-                members: vec![ben, cat],
-                now_ms: 1,
-                added_preview: None,
-            })
-            .await
-            .unwrap();
-        let mentioning = |key: &str, users: Vec<UserId>| NewMessage {
-            mentions: MentionSet {
-                users,
-                ..MentionSet::default()
-            },
-            ..new_message(room.id, ann, key)
-        };
-        let results = s
-            .send_messages(vec![
-                mentioning("one", vec![cat, ben]),
-                mentioning("two", Vec::new()),
-                mentioning("three", vec![ann]),
-            ])
-            .await
-            .unwrap();
-        let ids: Vec<MessageId> = results
-            .into_iter()
-            .map(|r| match r.unwrap() {
-                SendOutcome::Created { message, .. } => message.id,
-                other => panic!("expected created, got {other:?}"),
-            })
-            .collect();
-        for (message, user, emoji, at) in [
-            (ids[0], ben, "👍", 10),
-            (ids[0], ann, "🎉", 11),
-            (ids[0], ann, "👍", 12),
-            (ids[2], cat, "a", 20),
-            (ids[0], cat, "🎉", 21),
-        ] {
-            s.set_reaction(message, user, emoji.into(), Some(true), at)
-                .await
-                .unwrap();
-        }
-        let page = s.history(room.id, HistoryAnchor::Latest, 10).await.unwrap();
-        type Reactions = Vec<(String, Vec<UserId>)>;
-        let got: Vec<(Vec<UserId>, Reactions)> = page
-            .items
-            .iter()
-            .map(|m| {
-                (
-                    m.mentions.users.clone(),
-                    m.reactions
-                        .iter()
-                        .map(|r| (r.emoji.clone(), r.users.clone()))
-                        .collect(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (
-                    vec![ben, cat],
-                    vec![
-                        ("👍".to_owned(), vec![ben, ann]),
-                        ("🎉".to_owned(), vec![ann, cat])
-                    ]
-                ),
-                (Vec::new(), Vec::new()),
-                (vec![ann], vec![("a".to_owned(), vec![cat])]),
-            ]
-        );
-        // A single read agrees with the page.
-        for m in &page.items {
-            assert_eq!(s.message(m.id).await.unwrap().as_ref(), Some(m));
-        }
-    }
-
-    #[tokio::test]
-    async fn a_batch_is_stored_in_order_once_per_client_id_and_failures_stay_alone() {
-        let (_dir, s, users) = storage_with_users(&["batcher"]).await;
-        let user_id = users[0];
-        let (room, _) = s
-            .create_group(NewGroup {
-                name: "room".into(),
-                owner: user_id,
-                members: Vec::new(),
-                now_ms: 1,
-                added_preview: None,
-            })
-            .await
-            .unwrap();
-        let before = s.conversation(room.id).await.unwrap().unwrap().last_seq;
-        let results = s
-            .send_messages(vec![
-                new_message(room.id, user_id, "a"),
-                // Mentions a user who does not exist: its message row is written, then the mention
-                // fails its foreign key — refused alone, rolled back to its savepoint.
-                NewMessage {
-                    mentions: MentionSet {
-                        users: vec![UserId(424_242)],
-                        ..MentionSet::default()
-                    },
-                    ..new_message(room.id, user_id, "b")
-                },
-                // No such conversation: refused alone, before anything is written.
-                new_message(ConversationId(9_999), user_id, "x"),
-                new_message(room.id, user_id, "c"),
-                // The same key again within the batch: the original, not a second row.
-                new_message(room.id, user_id, "a"),
-            ])
-            .await
-            .unwrap();
-        assert_eq!(results.len(), 5);
-        let created = |r: &Result<SendOutcome, StorageError>| match r {
-            Ok(SendOutcome::Created { message, committed }) => {
-                assert_eq!(committed.events[0].seq, message.seq);
-                (message.id, message.seq)
-            }
-            other => panic!("expected created, got {other:?}"),
-        };
-        let (a_id, a_seq) = created(&results[0]);
-        assert!(results[1].is_err(), "{:?}", results[1]);
-        assert!(
-            matches!(results[2], Ok(SendOutcome::Refused(SendRefusal::NotMember))),
-            "{:?}",
-            results[2]
-        );
-        let (_, c_seq) = created(&results[3]);
-        assert!(
-            matches!(&results[4], Ok(SendOutcome::Duplicate(m)) if m.id == a_id),
-            "{:?}",
-            results[4]
-        );
-        assert_eq!((a_seq, c_seq), (before + 1, before + 2));
-        let page = s.history(room.id, HistoryAnchor::Latest, 10).await.unwrap();
-        let keys: Vec<&str> = page.items.iter().map(|m| m.client_id.as_str()).collect();
-        assert_eq!(keys, ["a", "c"]);
-        assert_eq!(
-            s.conversation(room.id).await.unwrap().unwrap().last_seq,
-            before + 2
-        );
     }
 }

@@ -69,6 +69,31 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "0011_media_quota",
         sql: include_str!("../../../migrations/0011_media_quota.sql"),
     },
+    Migration {
+        version: 12,
+        name: "0012_thread_only_replies",
+        sql: include_str!("../../../migrations/0012_thread_only_replies.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "0013_account_recovery",
+        sql: include_str!("../../../migrations/0013_account_recovery.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "0014_administration",
+        sql: include_str!("../../../migrations/0014_administration.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "0015_two_factor",
+        sql: include_str!("../../../migrations/0015_two_factor.sql"),
+    },
+    Migration {
+        version: 16,
+        name: "0016_notification_quotes_by_the_service",
+        sql: include_str!("../../../migrations/0016_notification_quotes_by_the_service.sql"),
+    },
 ];
 
 /// Applies every migration newer than the database. Returns the versions applied.
@@ -152,12 +177,32 @@ mod tests {
         }
     }
 
+    /// Notification quotes are the services' rule since 0016 (the backend rewrites them on edit
+    /// and delete); the trigger that used to keep them must be gone, or it would override it.
+    #[test]
+    fn no_trigger_rewrites_notification_quotes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, 1).unwrap();
+        let triggers: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!triggers.is_empty(), "the search index's triggers remain");
+        assert!(
+            !triggers.iter().any(|t| t == "notifications_follow_message"),
+            "{triggers:?}"
+        );
+    }
+
     #[test]
     fn migrate_is_idempotent_and_recorded() {
         let mut conn = Connection::open_in_memory().unwrap();
         assert_eq!(
             migrate(&mut conn, 1).unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
         );
         assert!(migrate(&mut conn, 2).unwrap().is_empty());
         let n: i64 = conn
@@ -205,7 +250,10 @@ mod tests {
                  SELECT id, body FROM messages WHERE deleted_at IS NULL;",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, 2).unwrap(), vec![8, 9, 10, 11]);
+        assert_eq!(
+            migrate(&mut conn, 2).unwrap(),
+            vec![8, 9, 10, 11, 12, 13, 14, 15, 16]
+        );
         let sql: String = conn
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE name = 'messages_fts'",

@@ -27,9 +27,11 @@
 //! [`notifications`], [`search`], [`contacts`], [`media`].
 
 mod accounts;
+mod admin;
 mod checkpointer;
 mod contacts;
 mod conversations;
+mod credentials;
 mod events;
 mod media;
 mod messages;
@@ -38,6 +40,7 @@ mod notifications;
 mod pool;
 mod search;
 mod teams;
+mod two_factor;
 mod writer;
 
 use super::{Storage, StorageError};
@@ -209,12 +212,12 @@ impl Storage for SqliteStorage {
     }
 }
 
+/// What every backend must do is checked by the conformance suite (`tests/storage/`), which runs
+/// on this backend too; these tests are about SQLite itself.
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{
-        AccountStore, LoginFailures, NewUser, ProfileChange, RefreshOutcome, UserRecord,
-    };
+    use crate::storage::{AccountStore, NewUser};
 
     async fn open() -> (tempfile::TempDir, SqliteStorage) {
         let dir = tempfile::tempdir().unwrap();
@@ -252,190 +255,6 @@ mod tests {
     async fn every_connection_syncs_each_commit() {
         let (_d, s) = open().await;
         assert_eq!(synchronous_levels(&s).await, vec![2; POOL_SIZE + 1]);
-    }
-
-    #[tokio::test]
-    async fn usernames_are_unique() {
-        let (_d, s) = open().await;
-        s.create_user(new_user("alice")).await.unwrap();
-        assert!(matches!(
-            s.create_user(new_user("alice")).await,
-            Err(StorageError::Conflict)
-        ));
-    }
-
-    #[tokio::test]
-    async fn search_is_prefix_keyset_and_escapes_wildcards() {
-        let (_d, s) = open().await;
-        for n in ["ann", "anna", "bob", "a_b"] {
-            s.create_user(new_user(n)).await.unwrap();
-        }
-        let mut bob = s.user_by_username("bob").await.unwrap().unwrap();
-        bob = s
-            .update_profile(
-                bob.id,
-                ProfileChange {
-                    display_name: Some(Some("Annie Bob".into())),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(bob.display_name.as_deref(), Some("Annie Bob"));
-        let names = |v: Vec<UserRecord>| v.into_iter().map(|u| u.username).collect::<Vec<_>>();
-        assert_eq!(
-            names(s.search_users("an", None, 10).await.unwrap()),
-            ["ann", "anna", "bob"]
-        );
-        assert_eq!(
-            names(s.search_users("an", None, 2).await.unwrap()),
-            ["ann", "anna"]
-        );
-        assert_eq!(
-            names(s.search_users("an", Some("anna"), 2).await.unwrap()),
-            ["bob"]
-        );
-        assert_eq!(
-            names(s.search_users("a_", None, 10).await.unwrap()),
-            ["a_b"]
-        );
-    }
-
-    #[tokio::test]
-    async fn refresh_rotation_and_reuse() {
-        let (_d, s) = open().await;
-        let u = s.create_user(new_user("carol")).await.unwrap();
-        let sid = s.create_session(u.id, [1; 32], 1000, 10).await.unwrap();
-        assert_eq!(
-            s.rotate_refresh_token([1; 32], [2; 32], 2000, 20, 0)
-                .await
-                .unwrap(),
-            RefreshOutcome::Rotated {
-                session: sid,
-                user: u.id
-            }
-        );
-        assert_eq!(
-            s.rotate_refresh_token([9; 32], [3; 32], 2000, 20, 0)
-                .await
-                .unwrap(),
-            RefreshOutcome::Unknown
-        );
-        // Presenting the rotated token again revokes the family, including the live token.
-        assert_eq!(
-            s.rotate_refresh_token([1; 32], [3; 32], 2000, 30, 0)
-                .await
-                .unwrap(),
-            RefreshOutcome::Reused { session: sid }
-        );
-        assert!(s.session(sid).await.unwrap().unwrap().revoked);
-        assert_eq!(
-            s.rotate_refresh_token([2; 32], [4; 32], 2000, 40, 0)
-                .await
-                .unwrap(),
-            RefreshOutcome::Revoked
-        );
-    }
-
-    #[tokio::test]
-    async fn a_retry_within_the_grace_period_names_the_same_successor() {
-        let (_d, s) = open().await;
-        let u = s.create_user(new_user("erin")).await.unwrap();
-        let sid = s.create_session(u.id, [1; 32], 1000, 10).await.unwrap();
-        let rotated = s.rotate_refresh_token([1; 32], [2; 32], 2000, 20, 30).await;
-        assert!(matches!(rotated, Ok(RefreshOutcome::Rotated { .. })));
-        let retried = RefreshOutcome::Retried {
-            session: sid,
-            user: u.id,
-            rotated_at_ms: 20,
-        };
-        assert_eq!(
-            s.rotate_refresh_token([1; 32], [2; 32], 2000, 50, 30)
-                .await
-                .unwrap(),
-            retried
-        );
-        assert!(!s.session(sid).await.unwrap().unwrap().revoked);
-        // Another successor, or after the grace period, is reuse: the family is revoked.
-        assert_eq!(
-            s.rotate_refresh_token([1; 32], [3; 32], 2000, 50, 30)
-                .await
-                .unwrap(),
-            RefreshOutcome::Reused { session: sid }
-        );
-        assert!(s.session(sid).await.unwrap().unwrap().revoked);
-
-        let sid = s.create_session(u.id, [5; 32], 1000, 10).await.unwrap();
-        s.rotate_refresh_token([5; 32], [6; 32], 2000, 20, 30)
-            .await
-            .unwrap();
-        assert_eq!(
-            s.rotate_refresh_token([5; 32], [6; 32], 2000, 51, 30)
-                .await
-                .unwrap(),
-            RefreshOutcome::Reused { session: sid }
-        );
-
-        // Once the successor has itself been used, a retry of the old token is reuse too.
-        let sid = s.create_session(u.id, [7; 32], 1000, 10).await.unwrap();
-        s.rotate_refresh_token([7; 32], [8; 32], 2000, 20, 30)
-            .await
-            .unwrap();
-        s.rotate_refresh_token([8; 32], [9; 32], 2000, 25, 30)
-            .await
-            .unwrap();
-        assert_eq!(
-            s.rotate_refresh_token([7; 32], [8; 32], 2000, 30, 30)
-                .await
-                .unwrap(),
-            RefreshOutcome::Reused { session: sid }
-        );
-    }
-
-    #[tokio::test]
-    async fn expired_refresh_token() {
-        let (_d, s) = open().await;
-        let u = s.create_user(new_user("dave")).await.unwrap();
-        s.create_session(u.id, [1; 32], 100, 10).await.unwrap();
-        assert_eq!(
-            s.rotate_refresh_token([1; 32], [2; 32], 2000, 100, 0)
-                .await
-                .unwrap(),
-            RefreshOutcome::Expired
-        );
-    }
-
-    #[tokio::test]
-    async fn login_failures_window() {
-        let (_d, s) = open().await;
-        for (t, addr) in [(10, "a"), (20, "b"), (30, "a")] {
-            s.record_login_failure("eve", addr, t, 0).await.unwrap();
-        }
-        let f = s.login_failures("eve", "a", 15).await.unwrap();
-        assert_eq!(
-            f,
-            LoginFailures {
-                from_addr: 1,
-                from_addr_last_ms: Some(30),
-                total: 2,
-                last_ms: Some(30)
-            }
-        );
-        s.record_login_failure("eve", "b", 40, 25).await.unwrap();
-        let f = s.login_failures("eve", "b", 0).await.unwrap();
-        assert_eq!(
-            (f.from_addr, f.from_addr_last_ms, f.total),
-            (1, Some(40), 2)
-        );
-        // Success from one address forgets only that address's failures.
-        s.clear_login_failures("eve", "a").await.unwrap();
-        let f = s.login_failures("eve", "a", 0).await.unwrap();
-        assert_eq!((f.from_addr, f.from_addr_last_ms, f.total), (0, None, 1));
-        assert_eq!(
-            s.login_failures("nobody", "a", 0).await.unwrap(),
-            LoginFailures::default()
-        );
     }
 
     #[tokio::test]

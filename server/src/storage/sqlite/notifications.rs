@@ -3,6 +3,7 @@
 
 use super::events::append_user_event;
 use super::{SqliteStorage, backend, write};
+use crate::services::rules::{self, notifying::Recipient};
 use crate::storage::{
     AddedNotice, AddedTo, Committed, NewNotification, NotificationRecord, NotificationStore,
     StorageError, UserEventData,
@@ -128,30 +129,61 @@ pub(super) fn insert_added_notification(
     )
 }
 
-/// Of `candidates`, those who are members of `conversation` and have not muted it.
-pub(super) fn reachable_members(
+/// What [`rules::notifying`] needs to know about each of `candidates` in `conversation`: whether
+/// they are members, whether they muted it and — for an edit of `message` — whether they have a
+/// notification about it already. One cached statement per candidate, in the caller's transaction.
+pub(super) fn recipients(
     tx: &Connection,
     conversation: ConversationId,
     candidates: &[UserId],
-) -> Result<Vec<UserId>, StorageError> {
+    message: Option<MessageId>,
+) -> Result<Vec<Recipient>, StorageError> {
+    // Two statements, so that a new message (the send path) reads only what it needs.
+    const FACTS: &str = "SELECT EXISTS (SELECT 1 FROM conversation_members
+                                        WHERE conversation_id = ?1 AND user_id = ?2),
+                                EXISTS (SELECT 1 FROM conversation_mutes
+                                        WHERE conversation_id = ?1 AND user_id = ?2)";
+    const FACTS_AND_HISTORY: &str = "SELECT EXISTS (SELECT 1 FROM conversation_members
+                                                    WHERE conversation_id = ?1 AND user_id = ?2),
+                                            EXISTS (SELECT 1 FROM conversation_mutes
+                                                    WHERE conversation_id = ?1 AND user_id = ?2),
+                                            EXISTS (SELECT 1 FROM notifications
+                                                    WHERE message_id = ?3 AND user_id = ?2)";
     let mut check = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM conversation_members
-                            WHERE conversation_id = ?1 AND user_id = ?2)
-                AND NOT EXISTS (SELECT 1 FROM conversation_mutes
-                                WHERE conversation_id = ?1 AND user_id = ?2)",
-        )
+        .prepare_cached(if message.is_some() {
+            FACTS_AND_HISTORY
+        } else {
+            FACTS
+        })
         .map_err(backend)?;
     let mut out = Vec::with_capacity(candidates.len());
-    for &u in candidates {
-        if check
-            .query_row(params![conversation.0, u.0], |r| r.get::<_, bool>(0))
-            .map_err(backend)?
-        {
-            out.push(u);
+    for &user in candidates {
+        let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(bool, bool, bool)> {
+            Ok((r.get(0)?, r.get(1)?, message.is_some() && r.get(2)?))
+        };
+        let (member, muted, notified_before) = match message {
+            Some(m) => check.query_row(params![conversation.0, user.0, m.0], read),
+            None => check.query_row(params![conversation.0, user.0], read),
         }
+        .map_err(backend)?;
+        out.push(Recipient {
+            user,
+            member,
+            muted,
+            notified_before,
+        });
     }
     Ok(out)
+}
+
+/// Rewrites the quote of every notification of `message` to its text `body` now (an edit, or the
+/// empty text of a delete), in the caller's transaction.
+pub(super) fn requote(tx: &Connection, message: MessageId, body: &str) -> Result<(), StorageError> {
+    tx.prepare_cached("UPDATE notifications SET preview = ?2 WHERE message_id = ?1")
+        .map_err(backend)?
+        .execute(params![message.0, rules::notifying::preview(body)])
+        .map_err(backend)?;
+    Ok(())
 }
 
 #[async_trait]

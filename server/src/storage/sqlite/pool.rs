@@ -8,24 +8,29 @@
 
 use super::super::StorageError;
 use rusqlite::Connection;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 pub(super) struct Pool {
-    idle: Mutex<Vec<Connection>>,
-    permits: Semaphore,
+    idle: Arc<Mutex<Vec<Connection>>>,
+    permits: Arc<Semaphore>,
 }
 
 impl Pool {
     pub(super) fn new(connections: Vec<Connection>) -> Self {
-        let permits = Semaphore::new(connections.len());
+        let permits = Arc::new(Semaphore::new(connections.len()));
         Self {
-            idle: Mutex::new(connections),
+            idle: Arc::new(Mutex::new(connections)),
             permits,
         }
     }
 
     /// Runs `f` with a connection on a blocking thread.
+    ///
+    /// The blocking task itself puts the connection back and only then releases its permit, so a
+    /// caller that stops waiting (a request whose client went away drops its handler's future)
+    /// cannot lose the connection: were it returned after the `await`, the permit would go back
+    /// without it and a later `run` would find the pool empty.
     pub(super) async fn run<T, F>(&self, f: F) -> Result<T, StorageError>
     where
         T: Send + 'static,
@@ -33,7 +38,8 @@ impl Pool {
     {
         let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| StorageError::Backend(e.into()))?;
         let mut conn = self
@@ -42,27 +48,27 @@ impl Pool {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .pop()
             .ok_or_else(|| StorageError::Backend("connection pool is empty".into()))?;
+        let idle = self.idle.clone();
         let joined = tokio::task::spawn_blocking(move || {
-            let result = f(&mut conn);
-            (conn, result)
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut conn))) {
+                Ok(result) => {
+                    idle.lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .push(conn);
+                    drop(permit);
+                    result
+                }
+                Err(panic) => {
+                    // The connection may be mid-transaction: drop it and shrink the pool instead
+                    // of handing out a permit without a connection.
+                    drop(conn);
+                    permit.forget();
+                    std::panic::resume_unwind(panic)
+                }
+            }
         })
         .await;
-        match joined {
-            Ok((conn, result)) => {
-                self.idle
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .push(conn);
-                drop(permit);
-                result
-            }
-            Err(e) => {
-                // The closure panicked and took its connection with it: shrink the pool instead of
-                // handing out a permit without a connection.
-                permit.forget();
-                Err(StorageError::Backend(Box::new(e)))
-            }
-        }
+        joined.map_err(|e| StorageError::Backend(Box::new(e)))?
     }
 }
 
@@ -76,5 +82,53 @@ impl Pool {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         idle.iter().map(&mut f).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn pool(n: usize) -> Pool {
+        Pool::new(
+            (0..n)
+                .map(|_| Connection::open_in_memory().unwrap())
+                .collect(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_stops_waiting_does_not_lose_the_connection() {
+        let pool = pool(1);
+        let slow = pool.run(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            Ok(())
+        });
+        // Dropped while the blocking task still holds the connection.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(10), slow)
+                .await
+                .is_err()
+        );
+        for _ in 0..3 {
+            let one: i64 = pool
+                .run(|c| {
+                    c.query_row("SELECT 1", [], |r| r.get(0))
+                        .map_err(|e| StorageError::Backend(e.into()))
+                })
+                .await
+                .unwrap();
+            assert_eq!(one, 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_closure_shrinks_the_pool_instead_of_emptying_it() {
+        let pool = pool(2);
+        let e = pool.run::<(), _>(|_| panic!("boom")).await;
+        assert!(e.is_err());
+        assert_eq!(pool.permits.available_permits(), 1);
+        pool.run(|_| Ok(())).await.unwrap();
     }
 }

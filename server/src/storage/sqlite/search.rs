@@ -80,7 +80,7 @@ impl SearchStore for SqliteStorage {
                             search.older_than.map(|m| m.0),
                             search.limit
                         ],
-                        |r| Ok((message_from_row(r)?, r.get::<_, String>(14)?)),
+                        |r| Ok((message_from_row(r)?, r.get::<_, String>(15)?)),
                     )
                     .map_err(query_error)?
                     .collect::<Result<Vec<_>, _>>()

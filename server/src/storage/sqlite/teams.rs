@@ -4,13 +4,13 @@ use super::conversations::{add_member, conversation_by_id, create, member, role_
 use super::events::{append_event, append_user_event, member_ids, single_event};
 use super::notifications::insert_added_notification;
 use super::{SqliteStorage, backend, write};
+use crate::services::rules::{self, invites::Redemption};
 use crate::storage::{
     AddedNotice, ChannelRecord, Committed, ConversationRecord, EventData, InviteRecord, NewChannel,
     NewInvite, Redeemed, StorageError, TeamMemberRecord, TeamRecord, TeamStore, UserEventData,
 };
 use async_trait::async_trait;
 use jeco_shared::conversations::{ConversationKind, MemberRole};
-use jeco_shared::teams::DEFAULT_CHANNEL;
 use jeco_shared::{ConversationId, InviteId, TeamId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -373,14 +373,7 @@ impl TeamStore for SqliteStorage {
                     };
                     let (_, general) = new_channel(
                         tx,
-                        &NewChannel {
-                            team_id: team,
-                            name: DEFAULT_CHANNEL.to_owned(),
-                            private: false,
-                            topic: None,
-                            creator: owner,
-                            now_ms,
-                        },
+                        &rules::teams::default_channel(team, owner, now_ms),
                         true,
                     )?;
                     let record = team_by_id(tx, team)?.ok_or(StorageError::NotFound)?;
@@ -685,17 +678,15 @@ impl TeamStore for SqliteStorage {
                     else {
                         return Ok(Redeemed::Unknown);
                     };
-                    if invite.revoked {
-                        return Ok(Redeemed::Revoked);
-                    }
-                    if invite.expires_at_ms.is_some_and(|at| at <= now_ms) {
-                        return Ok(Redeemed::Expired);
-                    }
-                    if team_member(tx, invite.team_id, user)?.is_some() {
-                        return Ok(Redeemed::AlreadyMember(invite.team_id));
-                    }
-                    if invite.max_uses.is_some_and(|max| invite.uses >= max) {
-                        return Ok(Redeemed::UsedUp);
+                    let already_member = team_member(tx, invite.team_id, user)?.is_some();
+                    match rules::invites::redeem(&invite, already_member, now_ms) {
+                        Redemption::Join => {}
+                        Redemption::AlreadyMember => {
+                            return Ok(Redeemed::AlreadyMember(invite.team_id));
+                        }
+                        Redemption::Revoked => return Ok(Redeemed::Revoked),
+                        Redemption::Expired => return Ok(Redeemed::Expired),
+                        Redemption::UsedUp => return Ok(Redeemed::UsedUp),
                     }
                     tx.execute(
                         "UPDATE team_invites SET uses = uses + 1 WHERE id = ?1",

@@ -1,0 +1,66 @@
+//! The storage conformance suite, run against every backend.
+//!
+//! [`suite`] holds the checks: plain async functions that take a fresh, empty store and talk to it
+//! only through the storage traits (`jeco_server::storage::Storage`), never through a backend's
+//! own types — the way matrix-rust-sdk's store integration tests are written once and run by each
+//! store. [`conformance_suite!`] turns every check into one `#[tokio::test]` for a backend, given
+//! an async function that opens a fresh store. A new backend adds one invocation below with its own
+//! factory and must pass the same suite.
+
+mod suite;
+
+use jeco_server::storage::sqlite::SqliteStorage;
+use std::sync::Arc;
+use suite::Fresh;
+
+/// Expands to one test per check of [`suite`] in a module named after the backend.
+macro_rules! conformance_suite {
+    ($backend:ident, $fresh:path) => {
+        mod $backend {
+            conformance_suite!(@checks $fresh;
+                usernames_are_unique,
+                user_search_is_prefix_keyset_and_escapes_wildcards,
+                positions_are_gap_free_under_concurrent_writers,
+                user_positions_are_gap_free_under_concurrent_writers,
+                a_batch_is_stored_in_order_once_per_client_id_and_failures_stay_alone,
+                client_id_is_idempotent_per_sender,
+                a_refused_send_takes_no_position_and_no_budget,
+                a_team_comes_with_its_general_channel,
+                invite_outcomes,
+                message_notifications_skip_sender_non_members_and_muted,
+                an_edit_that_adds_a_mention_notifies_once,
+                notification_previews_follow_edits_and_deletes,
+                being_added_notifies_only_when_someone_else_adds,
+                replay_after_a_position_and_membership_heads,
+                replayed_message_created_events_show_the_message_as_created,
+                a_page_gets_each_message_its_own_mentions_and_reactions,
+                search_finds_words_and_prefixes_in_the_users_conversations_only,
+                media_records_from_upload_to_attachment,
+                upload_quota_counts_uploads_and_attachments,
+                login_failures_window,
+                refresh_rotation_and_reuse,
+                a_retry_within_the_grace_period_names_the_same_successor,
+                expired_refresh_token
+            );
+        }
+    };
+    (@checks $fresh:path; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                crate::suite::$check($fresh().await).await;
+            }
+        )*
+    };
+}
+
+/// A fresh SQLite database in a temporary directory, removed when the store is dropped.
+async fn fresh_sqlite() -> Fresh {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = SqliteStorage::open(dir.path().join("conformance.db"), 0)
+        .await
+        .expect("open SQLite");
+    Fresh::new(Arc::new(store), dir)
+}
+
+conformance_suite!(sqlite, crate::fresh_sqlite);

@@ -13,7 +13,7 @@
 //!   REST and WebSocket share it.
 //! - [`storage`] — a trait and its SQLite backend; the only place with SQL.
 //!
-//! Plus [`demo`] (`jeco-server admin seed-demo`), [`config`] (layered configuration, secrets redacted), `connections` (the accept loop:
+//! Plus [`backup`] (`jeco-server backup` of a running server and `restore`), [`demo`] (`jeco-server admin seed-demo`), [`config`] (layered configuration, secrets redacted), `connections` (the accept loop:
 //! connection caps and the request-head deadline), [`names`] (the one validation of user-visible
 //! names and reactions, used by services and by storage's uniqueness checks) and the signing
 //! secret that is generated into the data directory on first start.
@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod backup;
 pub mod config;
 mod connections;
 pub mod demo;

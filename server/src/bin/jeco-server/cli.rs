@@ -39,6 +39,22 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Write a backup of the data directory to FILE while the server keeps running: a consistent
+    /// snapshot of the database, the signing secret and (with the local media store) the media
+    /// it refers to, as a tar with a manifest. Progress goes to stderr. The archive holds
+    /// secret.key and every account: keep it as private as the data directory.
+    Backup {
+        /// The archive to write (replaced only once the new one is complete and on disk).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Restore a backup made by `backup` into an empty (or new) data directory and media
+    /// directory. Refuses a directory that holds anything. Start the server afterwards.
+    Restore {
+        /// The archive written by `jeco-server backup`.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,4 +1,5 @@
-//! `jeco-server`: serve, print the configuration, or administer accounts. See `--help`.
+//! `jeco-server`: serve, print the configuration, administer accounts, back up and restore. See
+//! `--help`.
 
 #![forbid(unsafe_code)]
 
@@ -23,6 +24,42 @@ fn main() -> anyhow::Result<()> {
         Command::Serve => {
             init_tracing("info");
             runtime.block_on(serve(config))
+        }
+        Command::Backup { to } => {
+            init_tracing("warn");
+            let manifest = match jeco_server::backup::backup(&config, &to, &mut |line| {
+                eprintln!("{line}");
+            }) {
+                Ok(manifest) => manifest,
+                Err(e) => fail(&format!("backup to {} failed", to.display()), &e),
+            };
+            eprintln!(
+                "backup written to {}: {} conversations, {} media objects{}",
+                to.display(),
+                manifest.conversations.len(),
+                manifest.media.objects.len(),
+                if manifest.media.included {
+                    ""
+                } else {
+                    " (listed only: copy the S3 bucket too, see server/README \"Backups\")"
+                }
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            init_tracing("warn");
+            let manifest = match jeco_server::backup::restore(&config, &file, &mut |line| {
+                eprintln!("{line}");
+            }) {
+                Ok(manifest) => manifest,
+                Err(e) => fail(&format!("restore of {} failed", file.display()), &e),
+            };
+            eprintln!(
+                "restored the backup of {} into {}: start the server on it",
+                manifest.created_at,
+                config.data_dir.display()
+            );
+            Ok(())
         }
         Command::PrintConfig => {
             print!(
@@ -80,6 +117,24 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(admin::administer(config, command, password))
         }
     }
+}
+
+/// Ends a backup or restore that failed: one line that says what and why (with the causes of an
+/// I/O error), exit status 1. No backtrace: the message is for an operator.
+fn fail(what: &str, error: &dyn std::error::Error) -> ! {
+    let mut line = format!("jeco-server: {what}: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        // Our messages already quote the cause they wrap (`…: {source}`); add only new text.
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    eprintln!("{line}");
+    std::process::exit(1)
 }
 
 fn init_tracing(default: &str) {

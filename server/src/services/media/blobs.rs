@@ -51,12 +51,18 @@ impl std::fmt::Debug for Blobs {
 }
 
 fn location(sha256: &str, rendition: Rendition) -> ObjectPath {
+    ObjectPath::from(object_key(sha256, rendition))
+}
+
+/// The object's name in the store (`blobs/ab/ab12…`), which is also its path below the local
+/// media directory; backups archive it under that name.
+pub fn object_key(sha256: &str, rendition: Rendition) -> String {
     let folder = match rendition {
         Rendition::Original => "blobs",
         Rendition::Thumbnail => "thumbs",
     };
     // The sha256 is lowercase hex checked by the caller; the prefix spreads files over folders.
-    ObjectPath::from(format!("{folder}/{}/{sha256}", &sha256[..2]))
+    format!("{folder}/{}/{sha256}", &sha256[..2])
 }
 
 /// A ranged read: the bytes and the object's total size.

@@ -24,7 +24,8 @@
 //! order (see [`crate::storage::events`]).
 //!
 //! One file per concern: [`accounts`], [`conversations`], [`messages`], [`events`],
-//! [`notifications`], [`search`], [`contacts`], [`media`].
+//! [`notifications`], [`search`], [`contacts`], [`media`]. [`snapshot`] is the consistent copy of
+//! a live database that `jeco-server backup` archives (see [`crate::backup`]).
 
 mod accounts;
 mod admin;
@@ -39,6 +40,7 @@ mod migrate;
 mod notifications;
 mod pool;
 mod search;
+pub mod snapshot;
 mod teams;
 mod two_factor;
 mod writer;

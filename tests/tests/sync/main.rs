@@ -6,6 +6,7 @@
 //! would); the server is a real process so that "the server went away" means what it means in
 //! production: connections reset, the port closed, then the same data served again.
 
+mod backup;
 mod crash;
 mod fsync;
 mod people;

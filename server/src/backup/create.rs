@@ -224,9 +224,7 @@ fn write_archive(
     if included {
         archive_media(&mut tar, &manifest.media.objects, &media_dir, progress)?;
     }
-    let mut writer = tar
-        .into_inner()
-        .map_err(io("cannot finish the archive"))?;
+    let mut writer = tar.into_inner().map_err(io("cannot finish the archive"))?;
     writer.flush().map_err(io("cannot write the archive"))?;
     drop(writer);
     file.as_file()

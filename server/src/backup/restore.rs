@@ -64,8 +64,7 @@ pub fn restore(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Manifest, RestoreError> {
     let data_dir = config.data_dir.clone();
-    let media_dir =
-        (config.media_backend == MediaBackend::Local).then(|| config.media_path());
+    let media_dir = (config.media_backend == MediaBackend::Local).then(|| config.media_path());
     let mut targets = vec![data_dir.clone()];
     if let Some(media) = &media_dir
         && !media.starts_with(&data_dir)
@@ -126,7 +125,10 @@ fn extract(
     if manifest.media.included {
         for object in &manifest.media.objects {
             let (Some(size), Some(sha256)) = (object.size, object.sha256.clone()) else {
-                return Err(damaged(format!("the manifest lists {} without a hash", object.key)));
+                return Err(damaged(format!(
+                    "the manifest lists {} without a hash",
+                    object.key
+                )));
             };
             if !is_object_key(&object.key) {
                 return Err(damaged(format!(
@@ -282,7 +284,9 @@ fn read_manifest<R: Read>(
     let head: Head = serde_json::from_slice(&bytes)
         .map_err(|e| damaged(format!("its {MANIFEST} is not valid ({e})")))?;
     if head.format != FORMAT {
-        return Err(damaged(format!("its {MANIFEST} is not a {FORMAT} manifest")));
+        return Err(damaged(format!(
+            "its {MANIFEST} is not a {FORMAT} manifest"
+        )));
     }
     if head.version != FORMAT_VERSION {
         return Err(RestoreError::Unsupported {
@@ -290,7 +294,8 @@ fn read_manifest<R: Read>(
             found: head.version,
         });
     }
-    serde_json::from_slice(&bytes).map_err(|e| damaged(format!("its {MANIFEST} is not valid ({e})")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| damaged(format!("its {MANIFEST} is not valid ({e})")))
 }
 
 /// Whether `dir` is missing or holds nothing.

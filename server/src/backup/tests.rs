@@ -18,8 +18,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
 async fn data_dir(root: &Path) -> Config {
     let config = Config::with_data_dir(root.join("data"));
     std::fs::create_dir_all(&config.data_dir).unwrap();
-    std::fs::write(config.secret_path(), "not a real secret, but bytes to carry").unwrap();
-    let storage = SqliteStorage::open(config.database_path(), 1).await.unwrap();
+    std::fs::write(
+        config.secret_path(),
+        "not a real secret, but bytes to carry",
+    )
+    .unwrap();
+    let storage = SqliteStorage::open(config.database_path(), 1)
+        .await
+        .unwrap();
     let user = storage
         .create_user(NewUser {
             username: "alice".into(),
@@ -95,12 +101,20 @@ async fn a_backup_restores_the_database_secret_and_media_it_refers_to() {
     let config = data_dir(root.path()).await;
     let archive = root.path().join("backup.tar");
     let (manifest, lines) = run_backup(&config, &archive).unwrap();
-    assert!(lines.iter().any(|l| l.starts_with("snapshot taken")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("snapshot taken")),
+        "{lines:?}"
+    );
     assert_eq!(manifest.format, FORMAT);
     assert!(manifest.secret_key.is_some());
     assert!(manifest.media.included);
     let sha = sha256_hex(CONTENT);
-    let keys: Vec<&str> = manifest.media.objects.iter().map(|o| o.key.as_str()).collect();
+    let keys: Vec<&str> = manifest
+        .media
+        .objects
+        .iter()
+        .map(|o| o.key.as_str())
+        .collect();
     // The orphan's row is dropped from the snapshot rather than promised without its object.
     assert_eq!(
         keys,
@@ -129,14 +143,10 @@ async fn a_backup_restores_the_database_secret_and_media_it_refers_to() {
         std::fs::read(config.secret_path()).unwrap()
     );
     // The database opens as a server's, and holds the user, the attachment and no upload.
-    let storage = SqliteStorage::open(target.database_path(), 2).await.unwrap();
-    assert!(
-        storage
-            .user_by_username("alice")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    let storage = SqliteStorage::open(target.database_path(), 2)
+        .await
+        .unwrap();
+    assert!(storage.user_by_username("alice").await.unwrap().is_some());
     drop(storage);
     let c = rusqlite::Connection::open(target.database_path()).unwrap();
     let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
@@ -187,7 +197,8 @@ async fn a_cut_short_or_damaged_archive_is_refused_and_leaves_nothing_behind() {
                 let e = e.unwrap();
                 n += 1;
                 if n == 2 {
-                    offset = e.raw_file_position() as usize + e.size().next_multiple_of(512) as usize;
+                    offset =
+                        e.raw_file_position() as usize + e.size().next_multiple_of(512) as usize;
                     break;
                 }
             }
@@ -231,7 +242,8 @@ async fn a_cut_short_or_damaged_archive_is_refused_and_leaves_nothing_behind() {
     let json = serde_json::to_vec(&newer).unwrap();
     let mut header = tar::Header::new_gnu();
     header.set_size(json.len() as u64);
-    tar.append_data(&mut header, MANIFEST, json.as_slice()).unwrap();
+    tar.append_data(&mut header, MANIFEST, json.as_slice())
+        .unwrap();
     let newer_archive = root.path().join("newer.tar");
     std::fs::write(&newer_archive, tar.into_inner().unwrap()).unwrap();
     let target = Config::with_data_dir(root.path().join("target"));
@@ -262,7 +274,10 @@ async fn a_missing_database_is_a_clear_error() {
     let config = Config::with_data_dir(root.path().join("nothing-here"));
     let err = run_backup(&config, &root.path().join("b.tar")).unwrap_err();
     assert!(err.to_string().contains("there is no database"), "{err}");
-    assert!(!config.data_dir.exists(), "a backup creates no data directory");
+    assert!(
+        !config.data_dir.exists(),
+        "a backup creates no data directory"
+    );
 }
 
 #[test]

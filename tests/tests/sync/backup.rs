@@ -43,7 +43,10 @@ async fn upload(http: &reqwest::Client, base: &str, token: &str, name: &str, byt
     )
     .await;
     let done: Value = http
-        .patch(format!("{base}/api/v1/uploads/{}", u["id"].as_str().unwrap()))
+        .patch(format!(
+            "{base}/api/v1/uploads/{}",
+            u["id"].as_str().unwrap()
+        ))
         .bearer_auth(token)
         .header("upload-offset", "0")
         .header("content-type", "application/offset+octet-stream")
@@ -54,7 +57,9 @@ async fn upload(http: &reqwest::Client, base: &str, token: &str, name: &str, byt
         .json()
         .await
         .unwrap();
-    done["attachment"]["id"].as_i64().expect("the upload completed")
+    done["attachment"]["id"]
+        .as_i64()
+        .expect("the upload completed")
 }
 
 /// Every message of a conversation, oldest first, read in pages of 50.
@@ -213,7 +218,8 @@ async fn a_backup_under_write_load_restores_every_conversation_up_to_its_positio
     let mut lanes = Vec::new();
     for (w, &(user, room)) in writers.iter().enumerate() {
         for lane in 0..LANES {
-            let (http, base, stop, acked) = (http.clone(), base.clone(), stop.clone(), acked.clone());
+            let (http, base, stop, acked) =
+                (http.clone(), base.clone(), stop.clone(), acked.clone());
             let token = tokens[user].clone();
             lanes.push(tokio::spawn(async move {
                 let mut sent = 0u64;
@@ -243,10 +249,20 @@ async fn a_backup_under_write_load_restores_every_conversation_up_to_its_positio
     let acked_before: HashMap<i64, i64> = acked.lock().unwrap().clone();
     let archive = dirs.path().join("backups").join("jeco.tar");
     std::fs::create_dir_all(archive.parent().unwrap()).unwrap();
-    let out = jeco_server(args(&[&"backup", &"--data-dir", &original_dir, &"--to", &archive])).await;
+    let out = jeco_server(args(&[
+        &"backup",
+        &"--data-dir",
+        &original_dir,
+        &"--to",
+        &archive,
+    ]))
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "backup failed: {stderr}");
-    assert!(stderr.contains("snapshot taken"), "progress on stderr: {stderr}");
+    assert!(
+        stderr.contains("snapshot taken"),
+        "progress on stderr: {stderr}"
+    );
     assert!(stderr.contains("backup written to"), "{stderr}");
     // Writers go on a little after it, then stop.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -257,7 +273,12 @@ async fn a_backup_under_write_load_restores_every_conversation_up_to_its_positio
     }
     println!("{sent} messages sent during the scenario; backup: {stderr}");
     // Only the archive is left in its directory: no temporary files.
-    assert_eq!(std::fs::read_dir(archive.parent().unwrap()).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(archive.parent().unwrap())
+            .unwrap()
+            .count(),
+        1
+    );
 
     let manifest = manifest(&archive);
     assert_eq!(manifest["format"], "jeco-backup");
@@ -335,13 +356,23 @@ async fn a_backup_under_write_load_restores_every_conversation_up_to_its_positio
     assert_eq!(m.seq, positions[&rooms[1]] + 1);
 
     // Restoring over the running original's data directory is refused; nothing there changes.
-    let db_before = std::fs::metadata(original_dir.join("jeco.db")).unwrap().len();
+    let db_before = std::fs::metadata(original_dir.join("jeco.db"))
+        .unwrap()
+        .len();
     let out = jeco_server(args(&[&"restore", &archive, &"--data-dir", &original_dir])).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("is not empty"), "{stderr}");
-    assert!(std::fs::metadata(original_dir.join("jeco.db")).unwrap().len() >= db_before);
-    assert!(last_seq(&http, &base, &tokens[0], rooms[0]).await > 0, "the original still serves");
+    assert!(
+        std::fs::metadata(original_dir.join("jeco.db"))
+            .unwrap()
+            .len()
+            >= db_before
+    );
+    assert!(
+        last_seq(&http, &base, &tokens[0], rooms[0]).await > 0,
+        "the original still serves"
+    );
 
     // An archive cut short is refused with a clear message, and leaves no directory behind.
     let bytes = std::fs::read(&archive).unwrap();

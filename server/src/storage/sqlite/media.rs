@@ -168,7 +168,8 @@ fn upload_from_row(r: &Row<'_>) -> rusqlite::Result<UploadRecord> {
 }
 
 /// `NOT EXISTS` conditions that make blob `b` an orphan.
-pub(super) const UNREFERENCED: &str = "NOT EXISTS (SELECT 1 FROM attachments a WHERE a.blob_sha256 = b.sha256)
+pub(super) const UNREFERENCED: &str =
+    "NOT EXISTS (SELECT 1 FROM attachments a WHERE a.blob_sha256 = b.sha256)
      AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar_sha256 = b.sha256)
      AND NOT EXISTS (SELECT 1 FROM teams t WHERE t.avatar_sha256 = b.sha256)";
 

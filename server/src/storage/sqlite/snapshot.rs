@@ -99,8 +99,7 @@ pub fn snapshot(source: &Path, dest: &Path) -> Result<SnapshotFacts, StorageErro
             format!("the snapshot stayed in {mode} mode").into(),
         ));
     }
-    dst.pragma_update(None, "synchronous", 2)
-        .map_err(backend)?;
+    dst.pragma_update(None, "synchronous", 2).map_err(backend)?;
     let tx = dst.transaction().map_err(backend)?;
     let dropped_uploads = tx.execute("DELETE FROM uploads", []).map_err(backend)? as u64;
     let dropped_blobs = tx
@@ -123,12 +122,13 @@ pub fn snapshot(source: &Path, dest: &Path) -> Result<SnapshotFacts, StorageErro
 /// `PRAGMA quick_check` of the database at `path`: a restored file is checked before it is put
 /// in place. Opened read-only, so checking creates nothing.
 pub fn verify(path: &Path) -> Result<SnapshotFacts, StorageError> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
-        StorageError::Open {
-            path: path.to_owned(),
-            source: Box::new(e),
-        }
-    })?;
+    let conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
+            StorageError::Open {
+                path: path.to_owned(),
+                source: Box::new(e),
+            }
+        })?;
     check(&conn)?;
     facts(&conn)
 }

@@ -139,6 +139,7 @@ fn rest_bodies(c: &mut Criterion) {
                 "username".to_owned(),
                 "must be at least 3 characters".to_owned(),
             )])),
+            request_id: None,
         },
     };
     group.bench_function("encode/error_body", |b| {

@@ -208,6 +208,11 @@ pub struct ErrorDetail {
     /// For `validation_failed`: field name → what is wrong with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, String>>,
+    /// The id of the request that failed (the `x-request-id` response header), so a user's
+    /// report can be matched with the server's log line. Absent from older servers' bodies,
+    /// and omitted when there is none, so existing clients read the shape unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ErrorBody {
@@ -217,12 +222,19 @@ impl ErrorBody {
                 code,
                 message: message.into(),
                 fields: None,
+                request_id: None,
             },
         }
     }
 
     pub fn with_fields(mut self, fields: BTreeMap<String, String>) -> Self {
         self.error.fields = Some(fields);
+        self
+    }
+
+    /// Attach the id of the failed request (see [`ErrorDetail::request_id`]).
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.error.request_id = Some(request_id.into());
         self
     }
 }

@@ -46,6 +46,14 @@ fn error_bodies() {
         "error_fields",
         ErrorBody::new(ErrorCode::ValidationFailed, "invalid fields").with_fields(fields)
     );
+    insta::assert_json_snapshot!(
+        "error_request_id",
+        ErrorBody::new(ErrorCode::NotFound, "no such route").with_request_id("01J9Z4T6Q8")
+    );
+    // A body from a server that sends no request id still reads (older servers).
+    let old: ErrorBody =
+        serde_json::from_str(r#"{"error":{"code":"username_taken","message":"taken"}}"#).unwrap();
+    assert_eq!(old.error.request_id, None);
 }
 
 #[test]

@@ -23,6 +23,9 @@ pub struct AdminUser {
     pub last_active_at: Option<String>,
     /// Sessions signed in now.
     pub live_sessions: u32,
+    /// Two-factor sign-in is on for the account (an admin can turn it off when the person lost
+    /// their authenticator and recovery codes).
+    pub two_factor: bool,
 }
 
 /// One page of the admin user list. Pass `next_cursor` back as `cursor`; `null` means the end.

@@ -1089,6 +1089,7 @@ fn admin_bodies() {
                 email: Some("ada@example.org".into()),
                 last_active_at: Some("2026-11-23T10:15:00Z".into()),
                 live_sessions: 0,
+                two_factor: false,
             }],
             next_cursor: Some("YWRh".into()),
         }

@@ -38,6 +38,7 @@ async fn a_server_admin_manages_accounts_through_the_engine() {
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].user.username, "ada");
     assert_eq!(page.items[0].live_sessions, 1);
+    assert!(!page.items[0].two_factor);
 
     let out = root.deactivate_user(me.id).await.unwrap();
     assert!(out.user.deactivated);

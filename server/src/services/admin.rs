@@ -323,5 +323,6 @@ fn to_admin_user(r: &AdminUserRecord) -> AdminUser {
         email: r.email.clone(),
         last_active_at: r.last_active_at_ms.map(rfc3339),
         live_sessions: r.live_sessions,
+        two_factor: r.two_factor,
     }
 }

@@ -17,6 +17,8 @@ pub struct AdminUserRecord {
     pub last_active_at_ms: Option<i64>,
     /// Sessions not revoked and holding an unexpired refresh token at `now_ms`.
     pub live_sessions: u32,
+    /// Two-factor sign-in is on (enrolled and confirmed).
+    pub two_factor: bool,
 }
 
 #[async_trait]

@@ -535,6 +535,20 @@ async fn mailed_codes_share_the_password_throttle_and_lead_to_two_factor() {
 
 #[tokio::test]
 async fn an_admin_requires_two_factor_and_resets_it() {
+    /// What the admin's account view says about two-factor for `id`.
+    async fn admin_two_factor(s: &TestServer, root: &str, id: i64) -> Value {
+        let row = s
+            .ok(
+                Method::GET,
+                &format!("/api/v1/admin/users/{id}"),
+                None,
+                root,
+                200,
+            )
+            .await;
+        row["two_factor"].clone()
+    }
+
     let s = TestServer::start_with(|c| {
         c.admin_username = Some("tfroot".into());
         c.admin_password = Some(jeco_server::Secret::new(PASSWORD));
@@ -642,6 +656,9 @@ async fn an_admin_requires_two_factor_and_resets_it() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["status"], "two_factor_setup_required", "{v}");
 
+    // The admin list says who has two-factor on.
+    assert_eq!(admin_two_factor(&s, &root, henry_id).await, true);
+
     // The admin resets Henry's two-factor (a lost phone): his sessions end, he enrols again.
     let (mut henry_ws, _) = s.ws_ready(&henry_token).await;
     let reset = s
@@ -655,6 +672,7 @@ async fn an_admin_requires_two_factor_and_resets_it() {
         .await;
     assert_eq!(reset, json!({"signed_out": 1}));
     assert_eq!(expect_close(&mut henry_ws).await, 4008);
+    assert_eq!(admin_two_factor(&s, &root, henry_id).await, false);
     let v = login_json(&s, "tfhenry", PASSWORD, 200).await;
     assert_eq!(v["status"], "two_factor_setup_required");
     let resp = s

@@ -18,4 +18,9 @@ last_active_at: string | null,
 /**
  * Sessions signed in now.
  */
-live_sessions: number, };
+live_sessions: number, 
+/**
+ * Two-factor sign-in is on for the account (an admin can turn it off when the person lost
+ * their authenticator and recovery codes).
+ */
+two_factor: boolean, };

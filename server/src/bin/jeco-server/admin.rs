@@ -135,18 +135,19 @@ pub async fn administer(
 
 fn print_users(users: &[AdminUser]) {
     println!(
-        "{:<8} {:<24} {:<24} {:<6} {:<11} {:<20} {:<20} EMAIL",
-        "ID", "USERNAME", "DISPLAY NAME", "ADMIN", "DEACTIVATED", "CREATED", "LAST ACTIVE"
+        "{:<8} {:<24} {:<24} {:<6} {:<11} {:<4} {:<20} {:<20} EMAIL",
+        "ID", "USERNAME", "DISPLAY NAME", "ADMIN", "DEACTIVATED", "2FA", "CREATED", "LAST ACTIVE"
     );
     for u in users {
         let yes = |b: bool| if b { "yes" } else { "no" };
         println!(
-            "{:<8} {:<24} {:<24} {:<6} {:<11} {:<20} {:<20} {}",
+            "{:<8} {:<24} {:<24} {:<6} {:<11} {:<4} {:<20} {:<20} {}",
             u.user.id,
             u.user.username,
             u.user.display_name.as_deref().unwrap_or("-"),
             yes(u.user.is_admin),
             yes(u.user.deactivated),
+            yes(u.two_factor),
             short_time(&u.user.created_at),
             u.last_active_at.as_deref().map_or("-", short_time),
             u.email.as_deref().unwrap_or("-"),

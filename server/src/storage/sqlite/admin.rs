@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use jeco_shared::{SessionId, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-/// The user columns (prefixed `u.`), then email, last activity and live sessions at `?NOW`.
+/// The user columns (prefixed `u.`), then email, last activity, live sessions at `?NOW` and
+/// whether two-factor is on.
 fn admin_select(now_param: &str) -> String {
     let columns = USER_COLUMNS
         .split(',')
@@ -20,7 +21,8 @@ fn admin_select(now_param: &str) -> String {
               WHERE s.user_id = u.id),
             (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL
                AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id
-                             AND t.used_at IS NULL AND t.expires_at > {now_param}))
+                             AND t.used_at IS NULL AND t.expires_at > {now_param})),
+            EXISTS (SELECT 1 FROM two_factor f WHERE f.user_id = u.id AND f.enabled_at IS NOT NULL)
          FROM users u"
     )
 }
@@ -31,6 +33,7 @@ fn admin_from_row(r: &Row<'_>) -> rusqlite::Result<AdminUserRecord> {
         email: r.get(10)?,
         last_active_at_ms: r.get(11)?,
         live_sessions: r.get(12)?,
+        two_factor: r.get(13)?,
     })
 }
 

@@ -19,7 +19,8 @@ type Confirming = 'deactivate' | 'revoke' | 'two-factor';
  * What an admin can do to one account: deactivate it (after a confirmation: it is signed out
  * everywhere at once) or reactivate it, grant or remove the server-admin flag (removing asks
  * first), set a new password or mail a reset link (either signs the account out everywhere), and
- * turn off its two-factor for someone who lost their authenticator (asks first; signs it out too).
+ * turn off its two-factor (offered only while it is on) for someone who lost their authenticator
+ * (asks first; signs it out too).
  * Each result is said in a status line; a refusal (the last admin, mail not set up) in an alert.
  */
 export function AccountActions({ account, self, onChanged }: Props) {
@@ -88,6 +89,7 @@ export function AccountActions({ account, self, onChanged }: Props) {
   const resetTwoFactor = () =>
     act(async () => {
       const n = await api.adminResetTwoFactor(u.id);
+      onChanged({ ...account, two_factor: false, live_sessions: 0 });
       return `Two-factor is off for ${who}: the password alone signs them in now.${signedOut(n)}`;
     });
   const signedOut = (n: number) =>
@@ -250,18 +252,20 @@ export function AccountActions({ account, self, onChanged }: Props) {
         </div>
       </form>
 
-      <div className="admin-buttons">
-        <button
-          type="button"
-          className="secondary"
-          data-testid="admin-reset-two-factor"
-          disabled={busy || confirming !== null}
-          onClick={() => setConfirming('two-factor')}
-        >
-          Turn off two-factor…
-        </button>
-        <span className="muted small">For someone who lost their authenticator app.</span>
-      </div>
+      {account.two_factor && (
+        <div className="admin-buttons">
+          <button
+            type="button"
+            className="secondary"
+            data-testid="admin-reset-two-factor"
+            disabled={busy || confirming !== null}
+            onClick={() => setConfirming('two-factor')}
+          >
+            Turn off two-factor…
+          </button>
+          <span className="muted small">For someone who lost their authenticator app.</span>
+        </div>
+      )}
 
       {errors.banner && (
         <p className="field-error" role="alert" data-testid="admin-error">

@@ -14,6 +14,7 @@ function account(u: User, overrides: Partial<AdminUser> = {}): AdminUser {
     email: null,
     last_active_at: '2026-12-05T10:00:00Z',
     live_sessions: 1,
+    two_factor: false,
     ...overrides,
   };
 }
@@ -74,7 +75,11 @@ const BOB = user({ id: 2, username: 'bob', display_name: 'Bob Builder' });
 const CAROL = user({ id: 3, username: 'carol', display_name: 'Carol' });
 
 function openPanel(
-  accounts: AdminUser[] = [account(ROOT), account(BOB, { email: 'bob@example.org' }), account(CAROL)],
+  accounts: AdminUser[] = [
+    account(ROOT),
+    account(BOB, { email: 'bob@example.org', two_factor: true }),
+    account(CAROL),
+  ],
 ) {
   const srv = server(accounts);
   const calls = fakeApp(srv.handlers);
@@ -176,9 +181,15 @@ describe('administration panel', () => {
     expect(within(bob).queryByTestId('badge-deactivated')).not.toBeInTheDocument();
   });
 
-  it("turns off someone's two-factor only after a confirmation", async () => {
+  it("turns off someone's two-factor only after a confirmation, and only while it is on", async () => {
     const { calls } = openPanel();
+    const carol = await row('carol');
+    expect(carol).not.toHaveTextContent('two-factor on');
+    await userEvent.click(within(carol).getByRole('button', { name: 'Manage @carol' }));
+    expect(within(carol).queryByTestId('admin-reset-two-factor')).not.toBeInTheDocument();
+
     const bob = await row('bob');
+    expect(bob).toHaveTextContent('two-factor on');
     await userEvent.click(within(bob).getByRole('button', { name: 'Manage @bob' }));
     await userEvent.click(within(bob).getByTestId('admin-reset-two-factor'));
     const confirm = within(bob).getByRole('alertdialog', { name: 'Turn off two-factor for @bob?' });
@@ -189,6 +200,8 @@ describe('administration panel', () => {
       'Two-factor is off for @bob: the password alone signs them in now. 3 sessions were signed out.',
     );
     expect(calls.find((c) => c.cmd === 'admin_reset_two_factor')?.args).toEqual({ userId: 2 });
+    expect(bob).not.toHaveTextContent('two-factor on');
+    expect(within(bob).queryByTestId('admin-reset-two-factor')).not.toBeInTheDocument();
   });
 
   it('grants admin, and says so when the last admin would lose it', async () => {

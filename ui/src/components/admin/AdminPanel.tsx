@@ -164,6 +164,7 @@ export function AdminPanel({ me, onClose, onMeChanged }: Props) {
                       {a.last_active_at ? `last active ${moment(a.last_active_at)}` : 'never signed in'}
                       {a.live_sessions > 0 &&
                         ` · ${a.live_sessions} ${a.live_sessions === 1 ? 'session' : 'sessions'}`}
+                      {a.two_factor && ' · two-factor on'}
                       {storage && <span data-testid="admin-storage"> · {formatBytes(used)} stored</span>}
                     </span>
                   </div>

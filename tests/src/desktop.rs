@@ -108,7 +108,29 @@ pub struct Driver {
 impl Driver {
     /// Starts `tauri-driver` on free ports with `env` added to the environment it (and so the app)
     /// inherits, and waits until it accepts requests.
+    ///
+    /// A free port can be taken by another process between the probe and the driver's bind (seen
+    /// once in CI: the driver never answered), so a driver that exits or stays silent is stopped
+    /// and started again on new ports, up to three times.
     pub async fn start(prereqs: &Prerequisites, env: &[(&str, &Path)], log: &Path) -> Result<Self> {
+        let mut last = None;
+        for attempt in 1..=3 {
+            match Self::start_once(prereqs, env, log).await {
+                Ok(driver) => return Ok(driver),
+                Err(e) => {
+                    eprintln!("tauri-driver start, attempt {attempt}: {e:#}");
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.expect("three attempts"))
+    }
+
+    async fn start_once(
+        prereqs: &Prerequisites,
+        env: &[(&str, &Path)],
+        log: &Path,
+    ) -> Result<Self> {
         let port = free_port()?;
         let native_port = free_port()?;
         let log_file =
@@ -140,7 +162,7 @@ impl Driver {
         let child = command
             .spawn()
             .with_context(|| format!("starting {}", prereqs.tauri_driver.display()))?;
-        let driver = Self {
+        let mut driver = Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
@@ -152,6 +174,13 @@ impl Driver {
                 && answer.status().is_success()
             {
                 return Ok(driver);
+            }
+            if let Some(status) = driver.child.try_wait()? {
+                bail!(
+                    "tauri-driver exited ({status}) before answering on {}; see {}",
+                    driver.url,
+                    log.display()
+                );
             }
             if Instant::now() > deadline {
                 bail!(

@@ -272,13 +272,19 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
             return End::Retry(format!("cannot write the cache: {e}"));
         }
     }
-    if fresh && let Err(end) = state.go_live(&frames_tx).await {
-        return end;
-    }
-
     // The server pings a connection it has not heard from for a heartbeat interval, so a live link
     // is never silent much longer than that; only then does the engine ask itself.
     let silence = check_after_silence(ready.heartbeat_interval, &inner.timing);
+    // Handling a frame may ask the server over HTTP (a snapshot, a profile), and going live reloads
+    // the list. If the link dies during such a request, the loop would wait for its answer instead
+    // of noticing: each gets as long as a silent link would (seen in the lost-answer scenario: a
+    // conversation snapshot in flight when the network went silent), then the connection starts
+    // over, resuming from the cache.
+    let patience = silence + inner.timing.pong_timeout;
+    if fresh && let Err(end) = state.go_live(&frames_tx, patience).await {
+        return end;
+    }
+
     let mut link = Link::new();
     loop {
         let deadline = link.waiting_since.map(|t| t + inner.timing.pong_timeout);
@@ -347,19 +353,13 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
                         continue;
                     }
                 };
-                // Handling a frame may ask the server over HTTP (a snapshot, a profile). If the link
-                // dies during that request, the loop would wait for its answer instead of noticing:
-                // the request gets as long as a silent link would (seen in the lost-answer
-                // scenario: a conversation snapshot in flight when the network went silent).
-                // (Going live after a replay reloads the whole list, which may take longer on a
-                // slow link; it is not bounded.)
+                // Handling a frame, or going live, is bounded by `patience` (see above).
                 if matches!(frame, ServerFrame::CaughtUp) {
-                    if let Err(end) = state.go_live(&frames_tx).await {
+                    if let Err(end) = state.go_live(&frames_tx, patience).await {
                         return end;
                     }
                     continue;
                 }
-                let patience = silence + inner.timing.pong_timeout;
                 match tokio::time::timeout(patience, state.handle(frame)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(end)) => return end,
@@ -395,10 +395,23 @@ struct Live {
 }
 
 impl Live {
-    /// Caught up: reconcile the conversation list with the server, then go live.
-    async fn go_live(&mut self, frames: &mpsc::Sender<ClientFrame>) -> Result<(), End> {
-        if let Err(e) = refresh_list(&self.inner, self.me, &self.cache).await {
-            return Err(end_for(e));
+    /// Caught up: reconcile the conversation list with the server, then go live. A reload that
+    /// gets no answer within `patience` ends the connection (it is retried, resuming), rather than
+    /// leaving the app "catching up" for as long as the request hangs.
+    async fn go_live(
+        &mut self,
+        frames: &mpsc::Sender<ClientFrame>,
+        patience: Duration,
+    ) -> Result<(), End> {
+        match tokio::time::timeout(patience, refresh_list(&self.inner, self.me, &self.cache)).await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(end_for(e)),
+            Err(_) => {
+                return Err(End::Retry(format!(
+                    "reloading the conversation list got no answer for {patience:?}"
+                )));
+            }
         }
         *self.inner.socket.lock().unwrap_or_else(|p| p.into_inner()) = Some(frames.clone());
         self.inner.set_state(ConnectionState::Live);

@@ -151,11 +151,12 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
   }, [learnUsers]);
 
   useEffect(() => {
-    void reload();
-    api.connectionState().then(setConnection, () => undefined);
+    // A connection event heard is newer than any state asked for before it arrived.
+    let heardState = false;
     const unlisten = onEngineEvent((event: EngineEvent) => {
       switch (event.type) {
         case 'connection': {
+          heardState = true;
           const { type: _type, ...state } = event;
           setConnection(state as ConnectionState);
           if (state.state === 'live') void reload();
@@ -213,6 +214,18 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
           break;
       }
     });
+    // Read the list and the connection state only once the listener is in place: a change in
+    // between would otherwise be missed (seen as an app stuck on "Catching up…" while live).
+    const settle = () => {
+      void reload();
+      api.connectionState().then(
+        (state) => {
+          if (!heardState) setConnection(state);
+        },
+        () => undefined,
+      );
+    };
+    unlisten.then(settle, settle);
     return () => {
       // Unlistening fails only when the app (or a test's fake of it) is already gone.
       unlisten.then((f) => f()).catch(() => undefined);

@@ -1,4 +1,4 @@
-//! The `jeco-server` binary itself: serve + SIGTERM, print-config, admin create-user, --help.
+//! The `jeco-server` binary itself: serve + SIGTERM, healthcheck, print-config, admin create-user, --help.
 
 use crate::support::*;
 use jeco_shared::auth::TokenResponse;
@@ -73,6 +73,23 @@ async fn serve_prints_its_address_and_exits_cleanly_on_sigterm() {
         assert_eq!(mode & 0o777, 0o700, "data dir is owner-only");
     }
 
+    // The container health check: healthy while it serves (asked on loopback when the bind address
+    // is unspecified), unhealthy once it stopped.
+    let addr = base.strip_prefix("http://").unwrap().to_owned();
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+    let healthcheck = move |bind: String| {
+        tokio::task::spawn_blocking(move || {
+            jeco()
+                .args(["healthcheck", "--bind", &bind])
+                .output()
+                .unwrap()
+        })
+    };
+    let out = healthcheck(addr.clone()).await.unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = healthcheck(format!("0.0.0.0:{port}")).await.unwrap();
+    assert!(out.status.success(), "{out:?}");
+
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -82,6 +99,12 @@ async fn serve_prints_its_address_and_exits_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(status.code(), Some(0), "{status:?}");
+    let out = healthcheck(addr).await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("unhealthy: "),
+        "{out:?}"
+    );
 }
 
 #[test]

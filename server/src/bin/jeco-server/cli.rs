@@ -34,6 +34,10 @@ pub enum Command {
     Serve,
     /// Print the effective configuration as TOML, secrets redacted.
     PrintConfig,
+    /// Ask the server at the configured bind address for its health (`GET /api/v1/health`):
+    /// exit 0 when it answers 200 within 3 s, 1 otherwise. For container health checks, where
+    /// the image has no curl. An unspecified bind address (0.0.0.0, ::) is asked on loopback.
+    Healthcheck,
     /// Administer accounts in the data directory (works while the server runs).
     Admin {
         #[command(subcommand)]

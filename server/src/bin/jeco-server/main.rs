@@ -61,6 +61,13 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Healthcheck => match healthcheck(config.bind) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                eprintln!("unhealthy: {e:#}");
+                std::process::exit(1)
+            }
+        },
         Command::PrintConfig => {
             print!(
                 "# Effective jeco-server configuration (secrets redacted)\n{}",
@@ -242,4 +249,37 @@ impl Signals {
         tokio::signal::ctrl_c().await?;
         Ok(())
     }
+}
+
+/// One `GET /api/v1/health` over plain TCP, answered 200 within 3 s. (No HTTP client: the check
+/// must work in an image that holds nothing but this binary.)
+fn healthcheck(bind: std::net::SocketAddr) -> anyhow::Result<()> {
+    use std::io::Read;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+    use std::time::Duration;
+    let ip = match bind.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let addr = SocketAddr::new(ip, bind.port());
+    let limit = Duration::from_secs(3);
+    let mut stream = TcpStream::connect_timeout(&addr, limit)
+        .with_context(|| format!("cannot connect to {addr}"))?;
+    stream.set_read_timeout(Some(limit))?;
+    stream.set_write_timeout(Some(limit))?;
+    write!(
+        stream,
+        "GET {}/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
+        jeco_shared::API_PREFIX
+    )?;
+    let mut head = Vec::new();
+    stream.take(4096).read_to_end(&mut head)?;
+    let head = String::from_utf8_lossy(&head);
+    let status = head.lines().next().unwrap_or_default();
+    anyhow::ensure!(
+        status.split_whitespace().nth(1) == Some("200"),
+        "{addr} answered {status:?}"
+    );
+    Ok(())
 }

@@ -12,6 +12,11 @@
 
 use jeco_client::{StoredTokens, TokenStore, TokenStoreError};
 
+// keyring picks a platform's store only with that platform's feature (src-tauri/Cargo.toml); with
+// none it silently keeps secrets in memory, which would sign everyone out at every start.
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+compile_error!("no OS keychain for this platform: add its keyring feature in src-tauri/Cargo.toml");
+
 /// The keychain "service" every entry is filed under.
 pub const SERVICE: &str = "chat.jeco.desktop";
 

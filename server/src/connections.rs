@@ -110,7 +110,11 @@ pub async fn serve(
         };
         let io = TokioIo::new(Counted {
             stream,
-            _permits: (total_permit, ip_permit),
+            _permits: (
+                total_permit,
+                ip_permit,
+                crate::metrics::GaugeGuard::new(&crate::metrics::get().connections_open),
+            ),
         });
         let service = app
             .clone()
@@ -217,7 +221,8 @@ impl Drop for IpPermit {
 /// it (an upgraded WebSocket keeps it).
 struct Counted {
     stream: TcpStream,
-    _permits: (OwnedSemaphorePermit, IpPermit),
+    /// Held for the connection's life: its places under the caps, and its count in the metrics.
+    _permits: (OwnedSemaphorePermit, IpPermit, crate::metrics::GaugeGuard),
 }
 
 impl AsyncRead for Counted {

@@ -116,6 +116,10 @@ impl IntoResponse for ApiError {
         if let Some(fields) = self.fields {
             body = body.with_fields(fields);
         }
+        // The id of the request being answered (every error of a request is built here).
+        if let Some(id) = super::observe::current_request_id() {
+            body = body.with_request_id(id);
+        }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         if let Some(after) = self.retry_after {

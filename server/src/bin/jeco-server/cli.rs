@@ -140,6 +140,14 @@ pub struct ConfigArgs {
     /// Directory for jeco.db and secret.key [default: platform data dir, e.g. ~/.local/share/jeco-server].
     #[arg(long, env = "JECO_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Address for the Prometheus metrics listener (GET /metrics), apart from --bind
+    /// [default: none, no metrics served]. Keep it on loopback or a private network: never expose
+    /// it to the internet.
+    #[arg(long, env = "JECO_METRICS_ADDR", global = true, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Log format: `text` for people or `json`, one object per line [default: text].
+    #[arg(long, env = "JECO_LOG_FORMAT", global = true, value_name = "FORMAT")]
+    pub log_format: Option<jeco_server::config::LogFormat>,
     /// Access token (JWT) lifetime in minutes [default: 15].
     #[arg(
         long,
@@ -449,6 +457,7 @@ impl ConfigArgs {
         overlay!(
             bind,
             data_dir,
+            log_format,
             access_token_ttl_minutes,
             refresh_token_ttl_days,
             refresh_reuse_grace_secs,
@@ -487,6 +496,9 @@ impl ConfigArgs {
             media_sweep_interval_secs,
             media_signed_url_ttl_secs,
         );
+        if let Some(v) = &self.metrics_addr {
+            c.metrics_addr = Some(*v);
+        }
         if let Some(v) = &self.media_dir {
             c.media_dir = Some(v.clone());
         }

@@ -84,6 +84,11 @@ impl TestServer {
         }
     }
 
+    /// Where the in-process server serves `/metrics`, if it does (`metrics_addr`).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.server.as_ref().and_then(RunningServer::metrics_addr)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

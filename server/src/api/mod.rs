@@ -202,7 +202,7 @@ fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
         method = %request.method(),
         route,
         version = ?request.version(),
-        request_id,
+        request_id = %request_id,
     )
 }
 

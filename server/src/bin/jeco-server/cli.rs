@@ -562,5 +562,35 @@ mod tests {
             ["https://a.example", "https://b.example"]
         );
         assert_eq!(c.access_token_ttl_minutes, 15);
+        assert_eq!(c.metrics_addr, None);
+        assert_eq!(c.log_format, jeco_server::config::LogFormat::Text);
+    }
+
+    #[test]
+    fn metrics_address_and_log_format_are_flags() {
+        let cli = Cli::try_parse_from([
+            "jeco-server",
+            "serve",
+            "--metrics-addr",
+            "127.0.0.1:9464",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        let c = cli.config.load().unwrap();
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(c.log_format, jeco_server::config::LogFormat::Json);
+        assert!(Cli::try_parse_from(["jeco-server", "serve", "--log-format", "xml"]).is_err());
+        // Not on the API's own address.
+        let cli = Cli::try_parse_from([
+            "jeco-server",
+            "serve",
+            "--bind",
+            "127.0.0.1:9464",
+            "--metrics-addr",
+            "127.0.0.1:9464",
+        ])
+        .unwrap();
+        assert!(cli.config.load().is_err());
     }
 }

@@ -153,6 +153,7 @@ fn init_tracing(default: &str, format: LogFormat) {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init(),
         LogFormat::Json => builder
+            .with_ansi(false)
             .json()
             .with_current_span(true)
             .with_span_list(true)

@@ -1,7 +1,9 @@
 //! The one HTTP error shape, [`jeco_shared::ErrorBody`], and the conversions into it.
 //!
 //! Handlers return `Result<_, ApiError>`; a service error becomes an `ApiError` with the status its
-//! code implies. Internal failures are logged here with their cause and shown to clients only as
+//! code implies. Every error body is built in `ApiError::into_response`, which adds the id of the
+//! request being answered (`error.request_id`, see [`super::observe`]); the connection caps'
+//! canned 503 (`connections::refuse`) answers before there is a request, so it has none. Internal failures are logged here with their cause and shown to clients only as
 //! `internal`, so no database detail leaks.
 //!
 //! [`fill_empty_errors`] gives the error shape to error responses that something other than our

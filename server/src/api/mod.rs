@@ -241,6 +241,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
             ])
             .expose_headers([
                 header::RETRY_AFTER,
+                HeaderName::from_static(observe::REQUEST_ID_HEADER),
                 HeaderName::from_static("www-authenticate"),
                 header::CONTENT_RANGE,
                 header::CONTENT_DISPOSITION,

@@ -45,6 +45,8 @@ async fn scenario_log(level: Option<&str>, format: &str) -> Scenario {
         .env("JECO_ADMIN_PASSWORD", root_password)
         .env("JECO_AUTH_RATE_PER_MINUTE", "1000")
         .env("JECO_AUTH_RATE_BURST", "1000");
+    // Every run serves metrics too (set from the environment), scraped at the end.
+    cmd.env("JECO_METRICS_ADDR", "127.0.0.1:0");
     let mut child = cmd
         .args([
             "serve",
@@ -354,6 +356,33 @@ async fn scenario_log(level: Option<&str>, format: &str) -> Scenario {
         200,
     )
     .await;
+
+    // The metrics address is logged at start; it serves the series, the API's address does not.
+    let started = std::fs::read_to_string(&log_path).unwrap();
+    let metrics = started
+        .split("metrics served at http://")
+        .nth(1)
+        .and_then(|rest| rest.split("/metrics").next())
+        .unwrap_or_else(|| panic!("no metrics address in the log: {started}"))
+        .to_owned();
+    let scraped = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        scraped.contains(
+            r#"jeco_http_requests_total{method="POST",route="/api/v1/auth/register",status="201"} 2"#
+        ),
+        "{scraped}"
+    );
+    assert!(scraped.contains("jeco_ws_frames_in_total"), "{scraped}");
+    // Nor do the metrics hold anything the clients sent.
+    for secret in &secrets {
+        assert!(!scraped.contains(secret.as_str()), "{secret}: {scraped}");
+    }
+    assert_eq!(s.get("/metrics", None).await.status(), 404);
 
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

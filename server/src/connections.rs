@@ -100,11 +100,14 @@ pub async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
+        let refused = &crate::metrics::get().connections_refused;
         let Ok(total_permit) = total.clone().try_acquire_owned() else {
+            refused.with_label_values(&["total"]).inc();
             refuse(stream, "the server has too many open connections");
             continue;
         };
         let Some(ip_permit) = per_ip.acquire(remote.ip()) else {
+            refused.with_label_values(&["per_ip"]).inc();
             refuse(stream, "too many open connections from this address");
             continue;
         };

@@ -23,6 +23,8 @@ pub struct Metrics {
     registry: Registry,
     /// TCP connections open on the API's listener (HTTP and WebSocket).
     pub connections_open: IntGauge,
+    /// Connections refused by the caps with a 503, by which cap (`total`, `per_ip`).
+    pub connections_refused: IntCounterVec,
     /// WebSocket connections open (from the upgrade to the close).
     pub ws_connections_open: IntGauge,
     /// WebSocket frames read from clients (data frames; pings and pongs included).
@@ -94,6 +96,18 @@ impl Metrics {
             connections_open: gauge(
                 "jeco_connections_open",
                 "TCP connections open on the API listener (HTTP and WebSocket)",
+            ),
+            connections_refused: reg(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "jeco_connections_refused_total",
+                        "Connections refused with 503 by max_connections (total) or \
+                         max_connections_per_ip (per_ip)",
+                    ),
+                    &["cap"],
+                )
+                .unwrap(),
             ),
             ws_connections_open: gauge("jeco_ws_connections_open", "WebSocket connections open"),
             ws_frames_in: counter(

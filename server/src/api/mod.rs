@@ -12,9 +12,9 @@
 //! `access_token` from register or login.
 //!
 //! Cross-cutting behaviour is set once here: a request id on every request, in its response, its
-//! log span and any error body, and the HTTP metrics ([`observe`]); the request body limit (a too-long `Content-Length`
-//! is refused with 413 before the body is read), the body idle timeout (408), CORS (off unless
-//! origins are configured), request tracing (method, matched route, status, latency — never the
+//! log span and any error body, and the HTTP metrics ([`observe`]); the request body limit (a
+//! too-long `Content-Length` is refused with 413 before the body is read), the body idle timeout
+//! (408), CORS (off unless origins are configured), request tracing (method, matched route, status, latency — never the
 //! query string, headers or bodies, see [`request_span`]), 404/405 in the one error shape, and the
 //! error shape for empty error answers from inside the router ([`errors::fill_empty_errors`]).
 //! The OpenAPI document is amended in [`openapi`] with the errors and limits enforced outside
@@ -183,10 +183,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
 
 /// The span of one request in the log: its method, the route it matched
 /// (`/api/v1/attachments/{id}/content`) and its request id (see [`observe`]), never the URI it
-/// came with. Query strings carry secrets
-/// (a signed download's `sig`, which works without a token; search words; a token a client put in
-/// a URL) and paths carry whatever a client typed, so a request that matched no route is logged
-/// as `(no route)` and its status.
+/// came with. Query strings carry secrets (a signed download's `sig`, which works without a token;
+/// search words; a token a client put in a URL) and paths carry whatever a client typed, so a
+/// request that matched no route is logged as `(no route)` and its status.
 fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     let route = request
         .extensions()

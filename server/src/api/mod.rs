@@ -77,7 +77,9 @@ pub const DOCS_PATH: &str = "/api/docs";
         title = "Jeco Chat API",
         description = "REST API of a Jeco Chat server. Register or log in under `auth`, then press \
                        **Authorize** and paste the `access_token`. Errors always have the shape \
-                       `{\"error\": {\"code\", \"message\", \"fields\"?}}`; switch on `code`.",
+                       `{\"error\": {\"code\", \"message\", \"fields\"?, \"request_id\"?}}`; \
+                       switch on `code`. Every response carries an `x-request-id` header; an \
+                       error body repeats it as `request_id`.",
     ),
     components(schemas(
         jeco_shared::ErrorBody,

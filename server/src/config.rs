@@ -21,6 +21,13 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Directory for the database (`jeco.db`) and the signing secret (`secret.key`).
     pub data_dir: PathBuf,
+    /// Address of the Prometheus metrics listener (`GET /metrics`), apart from `bind`. Unset (the
+    /// default): no metrics are served. Bind it to loopback or a private network that only the
+    /// scraper reaches; never expose it to the internet.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Log lines as text for people (`text`, the default) or one JSON object per line (`json`).
+    /// Read by the `jeco-server` binary, which sets up logging.
+    pub log_format: LogFormat,
     /// Lifetime of an access token (JWT), in minutes.
     pub access_token_ttl_minutes: u64,
     /// Lifetime of a refresh token, in days.
@@ -146,6 +153,8 @@ impl Default for Config {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 7878)),
             data_dir: default_data_dir(),
+            metrics_addr: None,
+            log_format: LogFormat::Text,
             access_token_ttl_minutes: 15,
             refresh_token_ttl_days: 30,
             refresh_reuse_grace_secs: 30,
@@ -197,6 +206,17 @@ impl Default for Config {
             two_factor_challenge_ttl_secs: 5 * 60,
         }
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (timestamp, level, message, fields, the request's span).
+    Json,
 }
 
 /// Where media is stored.
@@ -324,6 +344,12 @@ impl Config {
         if self.ws_idle_timeout_ms <= self.ws_heartbeat_interval_ms {
             return Err(ConfigError::Invalid(
                 "ws_idle_timeout_ms must be greater than ws_heartbeat_interval_ms".into(),
+            ));
+        }
+        if self.metrics_addr == Some(self.bind) && self.bind.port() != 0 {
+            return Err(ConfigError::Invalid(
+                "metrics_addr must differ from bind: metrics are served on their own address"
+                    .into(),
             ));
         }
         if self.ws_max_frame_bytes < 1024 {

@@ -100,17 +100,24 @@ pub async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
+        let refused = &crate::metrics::get().connections_refused;
         let Ok(total_permit) = total.clone().try_acquire_owned() else {
+            refused.with_label_values(&["total"]).inc();
             refuse(stream, "the server has too many open connections");
             continue;
         };
         let Some(ip_permit) = per_ip.acquire(remote.ip()) else {
+            refused.with_label_values(&["per_ip"]).inc();
             refuse(stream, "too many open connections from this address");
             continue;
         };
         let io = TokioIo::new(Counted {
             stream,
-            _permits: (total_permit, ip_permit),
+            _permits: (
+                total_permit,
+                ip_permit,
+                crate::metrics::GaugeGuard::new(&crate::metrics::get().connections_open),
+            ),
         });
         let service = app
             .clone()
@@ -217,7 +224,8 @@ impl Drop for IpPermit {
 /// it (an upgraded WebSocket keeps it).
 struct Counted {
     stream: TcpStream,
-    _permits: (OwnedSemaphorePermit, IpPermit),
+    /// Held for the connection's life: its places under the caps, and its count in the metrics.
+    _permits: (OwnedSemaphorePermit, IpPermit, crate::metrics::GaugeGuard),
 }
 
 impl AsyncRead for Counted {

@@ -18,6 +18,11 @@ pub enum Error {
     Storage(#[from] crate::storage::StorageError),
     #[error("cannot read the listener's address: {0}")]
     Listener(std::io::Error),
+    #[error("cannot listen for metrics on {addr}: {source}")]
+    MetricsListener {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("admin bootstrap failed: {0}")]
     AdminBootstrap(crate::services::ServiceError),
     #[error(transparent)]

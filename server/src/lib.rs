@@ -39,6 +39,7 @@ mod error;
 #[cfg(test)]
 mod fuzz_cases;
 pub mod gateway;
+pub mod metrics;
 pub mod names;
 pub mod search_query;
 mod server;

@@ -38,6 +38,8 @@ pub struct RunningServer {
     serving: JoinHandle<()>,
     gateway: Arc<Gateway>,
     media_sweeper: JoinHandle<()>,
+    /// The metrics listener (`metrics_addr`), if configured: its address, its stop and its task.
+    metrics: Option<(SocketAddr, oneshot::Sender<()>, JoinHandle<()>)>,
 }
 
 /// Storage, signing keys and the accounts service for a data directory: the part of a server that
@@ -122,6 +124,16 @@ impl RunningServer {
     /// bootstrap admin if configured, and starts serving on `listener`.
     pub async fn start(config: Config, listener: TcpListener) -> Result<RunningServer, Error> {
         let local_addr = listener.local_addr().map_err(Error::Listener)?;
+        // Bound first: a metrics address that cannot be had fails the start before anything opens.
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .and_then(|l| Ok((l.local_addr()?, l)))
+                    .map_err(|source| Error::MetricsListener { addr, source })?,
+            ),
+            None => None,
+        };
         let registry = Arc::new(Registry::default());
         let Core {
             storage,
@@ -210,6 +222,14 @@ impl RunningServer {
                 let _ = stopped.await;
             },
         ));
+        let metrics = metrics_listener.map(|(addr, listener)| {
+            let (stop, stopped) = oneshot::channel::<()>();
+            let task = tokio::spawn(crate::metrics::serve(listener, async move {
+                let _ = stopped.await;
+            }));
+            tracing::info!(%addr, "metrics served at http://{addr}/metrics");
+            (addr, stop, task)
+        });
         tracing::info!(addr = %local_addr, data_dir = %config.data_dir.display(), "jeco-server started");
         Ok(RunningServer {
             local_addr,
@@ -217,11 +237,17 @@ impl RunningServer {
             serving,
             gateway,
             media_sweeper,
+            metrics,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where `/metrics` is served (`metrics_addr`, with the port it got), if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _, _)| *addr)
     }
 
     /// The users connected right now (live WebSockets). The desktop app hosting this server asks
@@ -236,6 +262,10 @@ impl RunningServer {
         self.gateway.shutdown().await;
         let _ = self.serving.await;
         self.media_sweeper.abort();
+        if let Some((_, stop, task)) = self.metrics {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
         tracing::info!("jeco-server stopped");
     }
 }

@@ -1,7 +1,9 @@
 //! The one HTTP error shape, [`jeco_shared::ErrorBody`], and the conversions into it.
 //!
 //! Handlers return `Result<_, ApiError>`; a service error becomes an `ApiError` with the status its
-//! code implies. Internal failures are logged here with their cause and shown to clients only as
+//! code implies. Every error body is built in `ApiError::into_response`, which adds the id of the
+//! request being answered (`error.request_id`, see [`super::observe`]); the connection caps'
+//! canned 503 (`connections::refuse`) answers before there is a request, so it has none. Internal failures are logged here with their cause and shown to clients only as
 //! `internal`, so no database detail leaks.
 //!
 //! [`fill_empty_errors`] gives the error shape to error responses that something other than our
@@ -115,6 +117,10 @@ impl IntoResponse for ApiError {
         let mut body = ErrorBody::new(self.code, self.message);
         if let Some(fields) = self.fields {
             body = body.with_fields(fields);
+        }
+        // The id of the request being answered (every error of a request is built here).
+        if let Some(id) = super::observe::current_request_id() {
+            body = body.with_request_id(id);
         }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();

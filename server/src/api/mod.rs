@@ -11,9 +11,10 @@
 //! `/api/docs` is compiled into the binary (no CDN), and its "Authorize" button takes the
 //! `access_token` from register or login.
 //!
-//! Cross-cutting behaviour is set once here: the request body limit (a too-long `Content-Length`
-//! is refused with 413 before the body is read), the body idle timeout (408), CORS (off unless
-//! origins are configured), request tracing (method, matched route, status, latency — never the
+//! Cross-cutting behaviour is set once here: a request id on every request, in its response, its
+//! log span and any error body, and the HTTP metrics ([`observe`]); the request body limit (a
+//! too-long `Content-Length` is refused with 413 before the body is read), the body idle timeout
+//! (408), CORS (off unless origins are configured), request tracing (method, matched route, status, latency — never the
 //! query string, headers or bodies, see [`request_span`]), 404/405 in the one error shape, and the
 //! error shape for empty error answers from inside the router ([`errors::fill_empty_errors`]).
 //! The OpenAPI document is amended in [`openapi`] with the errors and limits enforced outside
@@ -30,6 +31,7 @@ pub mod health;
 pub mod media;
 pub mod messages;
 pub mod notifications;
+pub mod observe;
 mod openapi;
 pub mod rate_limit;
 pub mod search;
@@ -44,6 +46,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -74,7 +77,9 @@ pub const DOCS_PATH: &str = "/api/docs";
         title = "Jeco Chat API",
         description = "REST API of a Jeco Chat server. Register or log in under `auth`, then press \
                        **Authorize** and paste the `access_token`. Errors always have the shape \
-                       `{\"error\": {\"code\", \"message\", \"fields\"?}}`; switch on `code`.",
+                       `{\"error\": {\"code\", \"message\", \"fields\"?, \"request_id\"?}}`; \
+                       switch on `code`. Every response carries an `x-request-id` header; an \
+                       error body repeats it as `request_id`.",
     ),
     components(schemas(
         jeco_shared::ErrorBody,
@@ -158,34 +163,47 @@ pub fn router(state: AppState, config: &Config) -> Router {
     if let Some(cors) = cors_layer(&config.cors_allowed_origins) {
         app = app.layer(cors);
     }
-    // Spans carry method and matched route only: no query, no headers, no bodies (see
+    // Spans carry method, matched route and request id only: no query, no headers, no bodies (see
     // `request_span`). `Router::layer` wraps each route, so the span sees the `MatchedPath`.
     let trace = TraceLayer::new_for_http()
         .make_span_with(request_span)
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
-    app.layer(trace)
+    let request_id = HeaderName::from_static(observe::REQUEST_ID_HEADER);
+    // Outermost last: an unusable client id is dropped, a missing one made, then the span opens
+    // with it, and the handler runs with it at hand (`observe`).
+    app.layer(axum::middleware::from_fn(observe::record))
+        .layer(trace)
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::SEC_WEBSOCKET_PROTOCOL,
             header::COOKIE,
         ]))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(observe::drop_unusable_request_id))
 }
 
-/// The span of one request in the log: its method and the route it matched
-/// (`/api/v1/attachments/{id}/content`), never the URI it came with. Query strings carry secrets
-/// (a signed download's `sig`, which works without a token; search words; a token a client put in
-/// a URL) and paths carry whatever a client typed, so a request that matched no route is logged
-/// as `(no route)` and its status.
+/// The span of one request in the log: its method, the route it matched
+/// (`/api/v1/attachments/{id}/content`) and its request id (see [`observe`]), never the URI it
+/// came with. Query strings carry secrets (a signed download's `sig`, which works without a token;
+/// search words; a token a client put in a URL) and paths carry whatever a client typed, so a
+/// request that matched no route is logged as `(no route)` and its status.
 fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or("(no route)", axum::extract::MatchedPath::as_str);
+    let request_id = request
+        .extensions()
+        .get::<tower_http::request_id::RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("");
     tracing::info_span!(
         "request",
         method = %request.method(),
         route,
         version = ?request.version(),
+        request_id = %request_id,
     )
 }
 
@@ -224,6 +242,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
             ])
             .expose_headers([
                 header::RETRY_AFTER,
+                HeaderName::from_static(observe::REQUEST_ID_HEADER),
                 HeaderName::from_static("www-authenticate"),
                 header::CONTENT_RANGE,
                 header::CONTENT_DISPOSITION,

@@ -16,11 +16,44 @@ pub fn amend(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     common_errors(&mut value);
     field_limits(&mut value);
     raw_bytes(&mut value);
+    request_id_header(&mut value);
     match serde_json::from_value(value) {
         Ok(amended) => amended,
         Err(e) => {
             tracing::error!(error = %e, "cannot amend the OpenAPI document");
             doc
+        }
+    }
+}
+
+/// States the `x-request-id` header on every response (set by the request-id layers, see
+/// [`super::observe`]); it is the `error.request_id` of an error body.
+fn request_id_header(value: &mut Value) {
+    let header = json!({
+        "description": "The request's id: the client's own `x-request-id` if it sent a plain one \
+                        (at most 64 characters of A-Z a-z 0-9 . _ : -), else a new UUID. Error \
+                        bodies carry the same id in `error.request_id`.",
+        "schema": {"type": "string"},
+    });
+    let Some(paths) = value["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for response in responses.values_mut() {
+                if let Some(response) = response.as_object_mut() {
+                    let headers = response.entry("headers").or_insert_with(|| json!({}));
+                    if let Some(headers) = headers.as_object_mut() {
+                        headers.insert(super::observe::REQUEST_ID_HEADER.into(), header.clone());
+                    }
+                }
+            }
         }
     }
 }

@@ -92,6 +92,7 @@ impl Ending {
 }
 
 pub async fn run(mut ws: WebSocket, mut ctx: Context) {
+    let _open = crate::metrics::GaugeGuard::new(&crate::metrics::get().ws_connections_open);
     let mut out = Outbound::new(ctx.settings.outbound_queue);
     // Boxed here and below: the futures of authentication, loading the user, following and presence
     // are large and run once; inline they would size every connection's task for its whole life.
@@ -120,6 +121,9 @@ pub async fn run(mut ws: WebSocket, mut ctx: Context) {
 async fn finish(mut ws: WebSocket, mut out: Outbound, ending: Option<Ending>) {
     if let Some(Ending { code, reason }) = ending {
         tracing::debug!(code, %reason, "closing websocket");
+        if code == close::SLOW_CONSUMER {
+            crate::metrics::get().ws_slow_consumer_closes.inc();
+        }
         let frame = CloseFrame {
             code,
             reason: reason.into(),
@@ -248,6 +252,9 @@ async fn handshake(
             }
             message = ws.next() => message,
         };
+        if let Some(Ok(_)) = message {
+            crate::metrics::get().ws_frames_in.inc();
+        }
         match message {
             Some(Err(e)) => return violation(e).map_or(Ok(None), Err),
             None | Some(Ok(Message::Close(_))) => return Ok(None),
@@ -457,6 +464,9 @@ async fn live(
         // (no wake-up; tokio re-files a later deadline when the old one comes due).
         last_heard = Instant::now();
         pinged = false;
+        if let Some(Ok(_)) = message {
+            crate::metrics::get().ws_frames_in.inc();
+        }
         timer.as_mut().reset(on_grid(last_heard + quiet, step));
         let reply = match message {
             Some(Err(e)) => return violation(e),
@@ -637,8 +647,13 @@ async fn forward(
         tracing::error!(error = %e, "cannot deliver an event");
         Ending::new(INTERNAL_ERROR, "internal error")
     })?;
+    let metrics = crate::metrics::get();
     for frame in &delivered.missed {
         push(out, frames::encode(frame))?;
+        metrics.ws_deliveries.inc();
+    }
+    if delivered.frame.is_some() {
+        metrics.ws_deliveries.inc();
     }
     match delivered.frame {
         Some(bytes) => push(out, Message::Text(bytes)),
@@ -693,6 +708,8 @@ async fn send_message(
     req: SendMessageRequest,
 ) -> ServerFrame {
     let client_id = req.client_id.clone();
+    // Observed when dropped, errors included: a refused send is answered as late as it is.
+    let _timer = crate::metrics::get().ws_send_ack_seconds.start_timer();
     match chat.messages.send(&principal, conversation_id, req).await {
         Ok((message, _)) => ServerFrame::Ack { client_id, message },
         Err(e) => service_error_frame(e, "send", Some(client_id)),

@@ -69,12 +69,20 @@ impl Outbound {
         ws: &mut WebSocket,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), axum::Error>> {
+        let metrics = crate::metrics::get();
         loop {
             if self.unflushed < COALESCE_MAX && !self.queue.is_empty() {
                 ready!(Pin::new(&mut *ws).poll_ready(cx))?;
+                if self.unflushed == 0 {
+                    // Once per coalesced write: how far behind this connection is.
+                    metrics
+                        .ws_outbound_queue_depth
+                        .observe(self.queue.len() as f64);
+                }
                 if let Some(message) = self.queue.pop_front() {
                     Pin::new(&mut *ws).start_send(message)?;
                     self.unflushed += 1;
+                    metrics.ws_frames_out.inc();
                 }
                 continue;
             }

@@ -104,6 +104,11 @@ async fn write_loop(
         let began = std::time::Instant::now();
         let size = messages.len();
         let stored = storage.send_messages(messages).await;
+        let metrics = crate::metrics::get();
+        metrics.commit_batch_size.observe(size as f64);
+        metrics
+            .commit_batch_seconds
+            .observe(began.elapsed().as_secs_f64());
         tracing::debug!(
             size,
             micros = began.elapsed().as_micros() as u64,

@@ -442,3 +442,37 @@ async fn empty_error_answers_from_inside_the_router_get_the_error_shape() {
     let r = s.get("/api/docs/no-such-file.js", None).await;
     expect_error(r, 404, "not_found").await;
 }
+
+/// Every response of every operation states the `x-request-id` header the server always sets, and
+/// the error body schema has the `request_id` that repeats it.
+#[tokio::test]
+async fn every_documented_response_has_the_request_id_header() {
+    let s = TestServer::start().await;
+    let doc: Value = s
+        .get("/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut responses = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(answers) = op["responses"].as_object() else {
+                continue;
+            };
+            for (status, response) in answers {
+                responses += 1;
+                assert_eq!(
+                    response["headers"]["x-request-id"]["schema"]["type"], "string",
+                    "{method} {path} {status}: {response}"
+                );
+            }
+        }
+    }
+    assert!(responses > 100, "{responses}");
+    assert!(
+        doc["components"]["schemas"]["ErrorDetail"]["properties"]["request_id"].is_object(),
+        "{}",
+        doc["components"]["schemas"]["ErrorDetail"]
+    );
+}

@@ -149,7 +149,10 @@ async fn connections_over_the_per_address_cap_are_refused_with_503() {
     // connection.
     let ws = s.ws(&["jeco.v1"]).await;
     let idle = [kept_alive(&s).await, kept_alive(&s).await];
+    let before = refused("per_ip");
     assert_refused(&s).await;
+    // Counted (the series are process-wide: other tests may add to it too).
+    assert!(refused("per_ip") > before);
     drop(ws);
     eventually_served(&s).await;
     drop(idle);
@@ -160,8 +163,18 @@ async fn connections_over_the_per_address_cap_are_refused_with_503() {
 async fn connections_over_the_total_cap_are_refused_with_503() {
     let s = TestServer::start_with(|c| c.max_connections = 2).await;
     let idle = [kept_alive(&s).await, kept_alive(&s).await];
+    let before = refused("total");
     assert_refused(&s).await;
     assert_refused(&s).await;
+    assert!(refused("total") >= before + 2);
     drop(idle);
     eventually_served(&s).await;
+}
+
+/// `jeco_connections_refused_total{cap}` as it stands.
+fn refused(cap: &str) -> u64 {
+    jeco_server::metrics::get()
+        .connections_refused
+        .with_label_values(&[cap])
+        .get()
 }

@@ -1,7 +1,8 @@
 //! What the `jeco-server` binary writes to its log: a whole session against the real binary with
 //! its stderr in a file, at the default level and at `debug`, must leave no token, password,
 //! signature or search word in it — passwords and reset tokens set by an admin, sign-in codes,
-//! two-factor secrets, codes, recovery codes and sign-in challenges included.
+//! two-factor secrets, codes, recovery codes and sign-in challenges included. The same holds for
+//! `--log-format json`, whose lines must each be one JSON object and carry the request's id.
 
 use crate::support::*;
 use futures_util::SinkExt;
@@ -13,9 +14,19 @@ use tokio_tungstenite::tungstenite::Message;
 
 const BIN: &str = env!("CARGO_BIN_EXE_jeco-server");
 
+/// What a scenario left behind.
+struct Scenario {
+    log: String,
+    /// Every secret the scenario used.
+    secrets: Vec<String>,
+    /// The `x-request-id` of a request that failed (404), and the one its error body named.
+    request_id: String,
+    body_request_id: String,
+}
+
 /// Runs the scenario against a fresh `jeco-server serve` with `RUST_LOG` set to `level` (unset for
-/// the default); returns the log and every secret the scenario used.
-async fn scenario_log(level: Option<&str>) -> (String, Vec<String>) {
+/// the default) and `--log-format` set to `format`.
+async fn scenario_log(level: Option<&str>, format: &str) -> Scenario {
     let tmp = tempfile::tempdir().unwrap();
     let log_path = tmp.path().join("stderr.log");
     let mut cmd = Command::new(BIN);
@@ -34,8 +45,17 @@ async fn scenario_log(level: Option<&str>) -> (String, Vec<String>) {
         .env("JECO_ADMIN_PASSWORD", root_password)
         .env("JECO_AUTH_RATE_PER_MINUTE", "1000")
         .env("JECO_AUTH_RATE_BURST", "1000");
+    // Every run serves metrics too (set from the environment), scraped at the end.
+    cmd.env("JECO_METRICS_ADDR", "127.0.0.1:0");
     let mut child = cmd
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--log-format",
+            format,
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(tmp.path().join("data"))
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log_path).unwrap())
@@ -224,6 +244,9 @@ async fn scenario_log(level: Option<&str>) -> (String, Vec<String>) {
     assert_eq!(r.status(), 401);
     let r = s.get(&format!("/api/v1/nowhere/{a}"), None).await;
     assert_eq!(r.status(), 404);
+    let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = r.json().await.unwrap();
+    let body_request_id = body["error"]["request_id"].as_str().unwrap().to_owned();
     let (mut ws, _) = s.ws_ready(&a).await;
     ws.send(Message::Close(None)).await.unwrap();
 
@@ -334,6 +357,33 @@ async fn scenario_log(level: Option<&str>) -> (String, Vec<String>) {
     )
     .await;
 
+    // The metrics address is logged at start; it serves the series, the API's address does not.
+    let started = std::fs::read_to_string(&log_path).unwrap();
+    let metrics = started
+        .split("metrics served at http://")
+        .nth(1)
+        .and_then(|rest| rest.split("/metrics").next())
+        .unwrap_or_else(|| panic!("no metrics address in the log: {started}"))
+        .to_owned();
+    let scraped = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        scraped.contains(
+            r#"jeco_http_requests_total{method="POST",route="/api/v1/auth/register",status="201"} 2"#
+        ),
+        "{scraped}"
+    );
+    assert!(scraped.contains("jeco_ws_frames_in_total"), "{scraped}");
+    // Nor do the metrics hold anything the clients sent.
+    for secret in &secrets {
+        assert!(!scraped.contains(secret.as_str()), "{secret}: {scraped}");
+    }
+    assert_eq!(s.get("/metrics", None).await.status(), 404);
+
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -342,7 +392,12 @@ async fn scenario_log(level: Option<&str>) -> (String, Vec<String>) {
     tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
-    (std::fs::read_to_string(&log_path).unwrap(), secrets)
+    Scenario {
+        log: std::fs::read_to_string(&log_path).unwrap(),
+        secrets,
+        request_id,
+        body_request_id,
+    }
 }
 
 fn assert_clean(log: &str, secrets: &[String], level: &str) {
@@ -376,12 +431,71 @@ fn assert_clean(log: &str, secrets: &[String], level: &str) {
 
 #[tokio::test]
 async fn the_default_log_holds_no_secrets() {
-    let (log, secrets) = scenario_log(None).await;
-    assert_clean(&log, &secrets, "default");
+    let run = scenario_log(None, "text").await;
+    assert_clean(&run.log, &run.secrets, "default");
+    // The failed request's id is in its span's log line, as in its error body.
+    assert_eq!(run.body_request_id, run.request_id);
+    assert!(
+        run.log.contains(&format!("request_id={}", run.request_id)),
+        "{}",
+        run.log
+    );
 }
 
 #[tokio::test]
 async fn the_debug_log_holds_no_secrets() {
-    let (log, secrets) = scenario_log(Some("debug")).await;
-    assert_clean(&log, &secrets, "debug");
+    let run = scenario_log(Some("debug"), "text").await;
+    assert_clean(&run.log, &run.secrets, "debug");
+}
+
+/// `--log-format json`: every line is one JSON object, the request's lines carry its id (the one
+/// in the response header and the error body), and the same scenario leaves no secret in it.
+#[tokio::test]
+async fn the_json_log_is_one_object_per_line_with_request_ids_and_no_secrets() {
+    let run = scenario_log(Some("debug"), "json").await;
+    assert_clean(&run.log, &run.secrets, "json");
+    let lines: Vec<Value> = run
+        .log
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not one JSON object ({e}): {line:?}"));
+            assert!(v.is_object(), "{line}");
+            assert!(
+                v["timestamp"].is_string() && v["level"].is_string(),
+                "{line}"
+            );
+            v
+        })
+        .collect();
+    assert!(lines.len() > 20, "{}", run.log);
+    assert_eq!(run.body_request_id, run.request_id);
+    let of_request: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v["span"]["request_id"] == run.request_id.as_str())
+        .collect();
+    assert!(
+        !of_request.is_empty(),
+        "no line of {}: {}",
+        run.request_id,
+        run.log
+    );
+    // Its answer is logged with its route (none matched) and status, in its span.
+    assert!(
+        of_request.iter().any(|v| v["span"]["route"] == "(no route)"
+            && v["fields"]["status"] == 404
+            && v["spans"][0]["name"] == "request"),
+        "{of_request:#?}"
+    );
+    // Every request's lines have an id.
+    for v in &lines {
+        if v["span"]["name"] == "request" {
+            assert!(
+                v["span"]["request_id"]
+                    .as_str()
+                    .is_some_and(|id| !id.is_empty()),
+                "{v}"
+            );
+        }
+    }
 }

@@ -19,6 +19,7 @@ mod limits;
 mod logs;
 mod media;
 mod messages;
+mod metrics;
 mod names;
 mod notifications;
 mod realtime;

@@ -84,6 +84,11 @@ impl TestServer {
         }
     }
 
+    /// Where the in-process server serves `/metrics`, if it does (`metrics_addr`).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.server.as_ref().and_then(RunningServer::metrics_addr)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -244,9 +249,23 @@ async fn start_server(config: Config) -> RunningServer {
 }
 
 /// Asserts status and error code and returns the error body.
+///
+/// Every error answered to a request names that request (`error.request_id`, the same as the
+/// `x-request-id` header); the returned body has it removed, so that two answers can be compared.
 pub async fn expect_error(resp: reqwest::Response, status: u16, code: &str) -> ErrorBody {
     assert_eq!(resp.status().as_u16(), status, "status for expected {code}");
-    let body: Value = resp.json().await.unwrap();
+    let header_id = resp
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let mut body: Value = resp.json().await.unwrap();
+    assert!(header_id.is_some(), "no x-request-id: {body}");
+    assert_eq!(
+        body["error"]["request_id"].as_str(),
+        header_id.as_deref(),
+        "{body}"
+    );
+    let body = without_request_id(&mut body).clone();
     assert_eq!(body["error"]["code"], code, "{body}");
     assert!(
         body["error"]["message"]
@@ -486,4 +505,12 @@ pub async fn verified_email(s: &TestServer, token: &str, email: &str) {
         )
         .await;
     assert_eq!(status["email"], email);
+}
+
+/// An error body without its `request_id` (which differs between any two requests).
+pub fn without_request_id(body: &mut Value) -> &mut Value {
+    if let Some(error) = body.get_mut("error").and_then(Value::as_object_mut) {
+        error.remove("request_id");
+    }
+    body
 }

@@ -144,6 +144,14 @@ pub struct ConfigArgs {
     /// Directory for jeco.db and secret.key [default: platform data dir, e.g. ~/.local/share/jeco-server].
     #[arg(long, env = "JECO_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Address for the Prometheus metrics listener (GET /metrics), apart from --bind
+    /// [default: none, no metrics served]. Keep it on loopback or a private network: never expose
+    /// it to the internet.
+    #[arg(long, env = "JECO_METRICS_ADDR", global = true, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Log format: `text` for people or `json`, one object per line [default: text].
+    #[arg(long, env = "JECO_LOG_FORMAT", global = true, value_name = "FORMAT")]
+    pub log_format: Option<jeco_server::config::LogFormat>,
     /// Access token (JWT) lifetime in minutes [default: 15].
     #[arg(
         long,
@@ -453,6 +461,7 @@ impl ConfigArgs {
         overlay!(
             bind,
             data_dir,
+            log_format,
             access_token_ttl_minutes,
             refresh_token_ttl_days,
             refresh_reuse_grace_secs,
@@ -491,6 +500,9 @@ impl ConfigArgs {
             media_sweep_interval_secs,
             media_signed_url_ttl_secs,
         );
+        if let Some(v) = &self.metrics_addr {
+            c.metrics_addr = Some(*v);
+        }
         if let Some(v) = &self.media_dir {
             c.media_dir = Some(v.clone());
         }
@@ -554,5 +566,35 @@ mod tests {
             ["https://a.example", "https://b.example"]
         );
         assert_eq!(c.access_token_ttl_minutes, 15);
+        assert_eq!(c.metrics_addr, None);
+        assert_eq!(c.log_format, jeco_server::config::LogFormat::Text);
+    }
+
+    #[test]
+    fn metrics_address_and_log_format_are_flags() {
+        let cli = Cli::try_parse_from([
+            "jeco-server",
+            "serve",
+            "--metrics-addr",
+            "127.0.0.1:9464",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        let c = cli.config.load().unwrap();
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(c.log_format, jeco_server::config::LogFormat::Json);
+        assert!(Cli::try_parse_from(["jeco-server", "serve", "--log-format", "xml"]).is_err());
+        // Not on the API's own address.
+        let cli = Cli::try_parse_from([
+            "jeco-server",
+            "serve",
+            "--bind",
+            "127.0.0.1:9464",
+            "--metrics-addr",
+            "127.0.0.1:9464",
+        ])
+        .unwrap();
+        assert!(cli.config.load().is_err());
     }
 }

@@ -10,6 +10,7 @@ use admin::read_password;
 use anyhow::Context;
 use clap::Parser;
 use cli::{AccountCommand, AdminCommand, Cli, Command};
+use jeco_server::config::LogFormat;
 use jeco_server::services::accounts::NewAccount;
 use jeco_server::{Config, RunningServer};
 use std::io::Write;
@@ -22,11 +23,11 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Serve => {
-            init_tracing("info");
+            init_tracing("info", config.log_format);
             runtime.block_on(serve(config))
         }
         Command::Backup { to } => {
-            init_tracing("warn");
+            init_tracing("warn", config.log_format);
             let manifest = match jeco_server::backup::backup(&config, &to, &mut |line| {
                 eprintln!("{line}");
             }) {
@@ -47,7 +48,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore { file } => {
-            init_tracing("warn");
+            init_tracing("warn", config.log_format);
             let manifest = match jeco_server::backup::restore(&config, &file, &mut |line| {
                 eprintln!("{line}");
             }) {
@@ -84,7 +85,7 @@ fn main() -> anyhow::Result<()> {
                     password_stdin,
                 },
         } => {
-            init_tracing("warn");
+            init_tracing("warn", config.log_format);
             let password = read_password(password_stdin)?;
             let account = NewAccount {
                 username,
@@ -97,13 +98,13 @@ fn main() -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Usage { json },
         } => {
-            init_tracing("warn");
+            init_tracing("warn", config.log_format);
             runtime.block_on(admin::usage(config, json))
         }
         Command::Admin {
             command: AdminCommand::SeedDemo { password_stdin },
         } => {
-            init_tracing("warn");
+            init_tracing("warn", config.log_format);
             let password = if password_stdin {
                 Some(read_password(true)?)
             } else {
@@ -114,7 +115,7 @@ fn main() -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Account(command),
         } => {
-            init_tracing("warn");
+            init_tracing("warn", config.log_format);
             let password = match &command {
                 AccountCommand::SetPassword { password_stdin, .. } => {
                     Some(read_password(*password_stdin)?)
@@ -144,15 +145,27 @@ fn fail(what: &str, error: &dyn std::error::Error) -> ! {
     std::process::exit(1)
 }
 
-fn init_tracing(default: &str) {
+/// Logging to stderr, filtered by `RUST_LOG` (else `default`): text lines for people, or one JSON
+/// object per line (`--log-format json`) with the event's fields and the spans it happened in —
+/// a request's method, route and request id — for a log collector.
+fn init_tracing(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, not in journald or log files.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            // Colour codes only for a person at a terminal, not in journald or log files.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder
+            .with_ansi(false)
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

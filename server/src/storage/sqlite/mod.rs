@@ -118,7 +118,7 @@ fn write<T>(
 }
 
 fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // `journal_mode` answers with the resulting mode, so it is a query, not an execute.
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -131,6 +131,11 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     // Hot statements are `prepare_cached`; the default cache (16) is smaller than the set a busy
     // server cycles through, and re-preparing costs more than running most of them.
     conn.set_prepared_statement_cache_capacity(128);
+    // Counts every commit of a write transaction on this connection (`jeco_db_commits_total`).
+    conn.commit_hook(Some(|| {
+        crate::metrics::get().db_commits.inc();
+        false
+    }))?;
     Ok(conn)
 }
 

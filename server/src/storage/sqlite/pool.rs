@@ -14,12 +14,24 @@ use tokio::sync::Semaphore;
 pub(super) struct Pool {
     idle: Arc<Mutex<Vec<Connection>>>,
     permits: Arc<Semaphore>,
+    /// Connections it was made with (for the `jeco_db_pool_size` series).
+    size: usize,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        crate::metrics::get().db_pool_size.sub(self.size as i64);
+    }
 }
 
 impl Pool {
     pub(super) fn new(connections: Vec<Connection>) -> Self {
+        crate::metrics::get()
+            .db_pool_size
+            .add(connections.len() as i64);
         let permits = Arc::new(Semaphore::new(connections.len()));
         Self {
+            size: connections.len(),
             idle: Arc::new(Mutex::new(connections)),
             permits,
         }
@@ -49,7 +61,10 @@ impl Pool {
             .pop()
             .ok_or_else(|| StorageError::Backend("connection pool is empty".into()))?;
         let idle = self.idle.clone();
+        // Lent out until the blocking task gives the connection back (or drops it).
+        let in_use = crate::metrics::GaugeGuard::new(&crate::metrics::get().db_pool_in_use);
         let joined = tokio::task::spawn_blocking(move || {
+            let _in_use = in_use;
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut conn))) {
                 Ok(result) => {
                     idle.lock()

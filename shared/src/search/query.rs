@@ -545,10 +545,12 @@ impl SearchQuery {
 impl TextQuery {
     /// The tree in SQLite FTS5 syntax, for the two SQLite stores (the server's and the client
     /// cache's): every term a quoted phrase (a `"` doubled), operators explicit, and parentheses
-    /// where precedence needs them, so FTS5 reads exactly this tree. It is also this language's
-    /// own canonical form (see `Display`), which parses back to the same tree.
+    /// where precedence needs them, so FTS5 reads exactly this tree. (FTS5's precedence and
+    /// left-to-right grouping are the same as [`SearchQuery::parse`]'s.)
     pub fn to_fts5(&self) -> String {
-        self.to_string()
+        let mut out = String::new();
+        self.write(&mut out, true);
+        out
     }
 
     fn precedence(&self) -> u8 {
@@ -571,31 +573,55 @@ impl TextQuery {
             }
         }
     }
-}
 
-impl fmt::Display for TextQuery {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// Writes the tree as FTS5 (`fts5`: every term quoted, `AND` explicit) or in this language's
+    /// own short form (a term bare where it reads back as the same word, `AND` as a space).
+    fn write(&self, out: &mut String, fts5: bool) {
         let (l, op, r) = match self {
             TextQuery::Term { text, prefix } => {
-                write!(f, "\"{}\"", text.replace('"', "\"\""))?;
-                return if *prefix { f.write_str("*") } else { Ok(()) };
+                let bare = !fts5
+                    && !text.is_empty()
+                    && !text.contains(|c: char| is_syntax(c) || c.is_control() || c == ':')
+                    && !matches!(text.as_str(), "AND" | "OR" | "NOT");
+                if bare {
+                    out.push_str(text);
+                } else {
+                    out.push('"');
+                    out.push_str(&text.replace('"', "\"\""));
+                    out.push('"');
+                }
+                if *prefix {
+                    out.push('*');
+                }
+                return;
             }
-            TextQuery::And(l, r) => (l, "AND", r),
-            TextQuery::Or(l, r) => (l, "OR", r),
-            TextQuery::Not(l, r) => (l, "NOT", r),
+            TextQuery::And(l, r) => (l, if fts5 { " AND " } else { " " }, r),
+            TextQuery::Or(l, r) => (l, " OR ", r),
+            TextQuery::Not(l, r) => (l, " NOT ", r),
         };
         let me = self.precedence();
         // Operators group left to right: a right side of the same precedence needs parentheses.
-        let side = |q: &TextQuery, f: &mut fmt::Formatter<'_>, parens: bool| {
+        let side = |q: &TextQuery, out: &mut String, parens: bool| {
             if parens {
-                write!(f, "({q})")
-            } else {
-                write!(f, "{q}")
+                out.push('(');
+            }
+            q.write(out, fts5);
+            if parens {
+                out.push(')');
             }
         };
-        side(l, f, l.precedence() < me)?;
-        write!(f, " {op} ")?;
-        side(r, f, r.precedence() <= me)
+        side(l, out, l.precedence() < me);
+        out.push_str(op);
+        side(r, out, r.precedence() <= me);
+    }
+}
+
+/// This language's short form of the tree; parses back to the same tree.
+impl fmt::Display for TextQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        self.write(&mut out, false);
+        f.write_str(&out)
     }
 }
 
@@ -889,7 +915,14 @@ mod tests {
         }
         assert_eq!(
             SearchQuery::parse("in:#x a from:ada").unwrap().to_string(),
-            r#""a" from:@ada in:#x"#
+            "a from:@ada in:#x"
+        );
+        // Short: no longer than what was typed, so the engine can send it to the server.
+        assert_eq!(
+            SearchQuery::parse(r#"a "b" "c d" (e OR f) "AND" "x:y" C++ g*"#)
+                .unwrap()
+                .to_string(),
+            r#"a b "c d" (e OR f) "AND" "x:y" C++ g*"#
         );
     }
 
@@ -901,9 +934,9 @@ mod tests {
                 .last_term_as_prefix()
                 .to_string()
         };
-        assert_eq!(typed("hello wor"), r#""hello" AND "wor"*"#);
-        assert_eq!(typed("a OR b"), r#""a" OR "b"*"#);
-        assert_eq!(typed("a NOT b"), r#""a"* NOT "b""#);
+        assert_eq!(typed("hello wor"), "hello wor*");
+        assert_eq!(typed("a OR b"), "a OR b*");
+        assert_eq!(typed("a NOT b"), "a* NOT b");
         assert_eq!(typed("from:@ada"), "from:@ada");
     }
 

@@ -121,10 +121,16 @@ fn search_sql(
     }
     // `created_at` is the server's RFC 3339 time in UTC, so its first ten characters are the day.
     if let Some(d) = f.before {
-        conds.push(format!("substr(m.created_at, 1, 10) < {}", p.bind(d.to_string())));
+        conds.push(format!(
+            "substr(m.created_at, 1, 10) < {}",
+            p.bind(d.to_string())
+        ));
     }
     if let Some(d) = f.after {
-        conds.push(format!("substr(m.created_at, 1, 10) > {}", p.bind(d.to_string())));
+        conds.push(format!(
+            "substr(m.created_at, 1, 10) > {}",
+            p.bind(d.to_string())
+        ));
     }
     if f.has_file {
         conds.push("json_array_length(m.json, '$.attachments') > 0".to_owned());
@@ -171,10 +177,9 @@ mod tests {
 
     #[test]
     fn filters_become_bound_conditions() {
-        let q = SearchQuery::parse(
-            "a'b from:@x' in:#y' before:2026-12-01 after:2026-11-01 has:file",
-        )
-        .unwrap();
+        let q =
+            SearchQuery::parse("a'b from:@x' in:#y' before:2026-12-01 after:2026-11-01 has:file")
+                .unwrap();
         let (sql, params) = search_sql(&q, Some(ConversationId(3)), 5);
         // Every typed value is a parameter; none is in the SQL text.
         assert!(!sql.contains("a'b") && !sql.contains("x'") && !sql.contains("y'"));

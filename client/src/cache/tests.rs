@@ -520,7 +520,10 @@ fn search_drafts_and_positions_survive_reopening_the_file() {
             .iter()
             .any(|p| p.highlight && p.text == "Café")
     );
-    assert_eq!(cache.search(&typed("quarter"), Some(C), 10).unwrap().len(), 1);
+    assert_eq!(
+        cache.search(&typed("quarter"), Some(C), 10).unwrap().len(),
+        1
+    );
     assert!(
         cache
             .search(&typed("report"), Some(ConversationId(5)), 10)
@@ -639,7 +642,7 @@ fn offline_search_speaks_the_same_language() {
     };
     let mut with_file = in_plans(3, PEER, "budget attached", 3);
     with_file.attachments = vec![Attachment {
-        id: jeco_shared::AttachmentId("att".into()),
+        id: jeco_shared::AttachmentId(1),
         kind: AttachmentKind::File,
         name: "budget.txt".into(),
         content_type: "text/plain".into(),
@@ -690,7 +693,10 @@ fn offline_search_speaks_the_same_language() {
     };
     assert_eq!(find("budget", 100).len(), 33);
     assert_eq!(find("budget from:@peer", 1), ["budget attached"]);
-    assert_eq!(find("budget from:PEER", 5), ["budget attached", "budget draft"]);
+    assert_eq!(
+        find("budget from:PEER", 5),
+        ["budget attached", "budget draft"]
+    );
     assert_eq!(find("budget in:#plans", 1), ["budget attached"]);
     assert_eq!(find("budget in:#PLANS from:@me", 5), ["budget review"]);
     assert_eq!(find("has:file", 5), ["budget attached"]);
@@ -704,7 +710,11 @@ fn offline_search_speaks_the_same_language() {
     assert_eq!(find("budget after:2026-12-04", 1), ["budget noise"]);
     // Filters only: every cached message passing them, newest first, text as the snippet.
     let only = cache
-        .search(&SearchQuery::parse("in:#plans from:@peer").unwrap(), None, 5)
+        .search(
+            &SearchQuery::parse("in:#plans from:@peer").unwrap(),
+            None,
+            5,
+        )
         .unwrap();
     assert_eq!(only.len(), 2);
     assert_eq!(only[1].snippet[0].text, "budget draft");

@@ -157,7 +157,9 @@ impl Search {
                 // quotes the query) stays out of the answer and the log.
                 StorageError::InvalidQuery(_) => {
                     tracing::warn!("the search backend refused a rendered query");
-                    ServiceError::InvalidQuery("this search could not be run; try other words".into())
+                    ServiceError::InvalidQuery(
+                        "this search could not be run; try other words".into(),
+                    )
                 }
                 other => other.into(),
             })?;

@@ -258,7 +258,10 @@ async fn bad_queries_are_a_typed_400_not_500() {
         ("", "no words or filters to search for"),
         (too_long.as_str(), "at most 256 characters"),
         (too_many.as_str(), "at most 32 words"),
-        ("find before:yesterday", "before: needs a date as YYYY-MM-DD"),
+        (
+            "find before:yesterday",
+            "before: needs a date as YYYY-MM-DD",
+        ),
         ("find after:2026-02-30", "after: needs a date as YYYY-MM-DD"),
         ("find from:", "from: needs a username"),
         ("find in:#", "in: needs a channel or group name"),
@@ -336,11 +339,52 @@ async fn hostile_queries_get_a_page_or_a_typed_400() {
     let g = s.group(a, "G", &[]).await;
     s.say(a, g, "1", "plain words here").await;
     let mut queries: Vec<String> = [
-        "\"", "\"\"", "\"\"\"", "(", ")", "()", "*", "**", "a*b*", "^", "-", ":", "a:", ":a",
-        "NEAR", "NEAR(", "NEAR()", "AND", "OR", "NOT", "a AND", "NOT NOT", "((a)", "a))",
-        "from:@", "from:@@", "in:##", "has:", "before:", "after:0000-00-00", "col:\"a",
-        "{a", "a}", "a + + b", "a\u{0}b", "\u{feff}", "\u{202e}plain", "%", "_", "\\", "'",
-        "`", "--", "/*", "*/", ";",
+        "\"",
+        "\"\"",
+        "\"\"\"",
+        "(",
+        ")",
+        "()",
+        "*",
+        "**",
+        "a*b*",
+        "^",
+        "-",
+        ":",
+        "a:",
+        ":a",
+        "NEAR",
+        "NEAR(",
+        "NEAR()",
+        "AND",
+        "OR",
+        "NOT",
+        "a AND",
+        "NOT NOT",
+        "((a)",
+        "a))",
+        "from:@",
+        "from:@@",
+        "in:##",
+        "has:",
+        "before:",
+        "after:0000-00-00",
+        "col:\"a",
+        "{a",
+        "a}",
+        "a + + b",
+        "a\u{0}b",
+        "\u{feff}",
+        "\u{202e}plain",
+        "%",
+        "_",
+        "\\",
+        "'",
+        "`",
+        "--",
+        "/*",
+        "*/",
+        ";",
     ]
     .iter()
     .map(|q| q.to_string())
@@ -436,9 +480,38 @@ async fn filters_narrow_the_search() {
     // Within a conversation (the API's `conversation_id`), `in:` narrows further: naming
     // another conversation finds nothing.
     let gen_id = general.to_string();
-    assert_eq!(search(&s, a, &[("q", "budget from:@bob"), ("conversation_id", &gen_id)]).await.items.len(), 1);
-    assert_eq!(search(&s, a, &[("q", "budget in:#general"), ("conversation_id", &gen_id)]).await.items.len(), 2);
-    assert!(search(&s, a, &[("q", "budget in:#random"), ("conversation_id", &gen_id)]).await.items.is_empty());
+    assert_eq!(
+        search(
+            &s,
+            a,
+            &[("q", "budget from:@bob"), ("conversation_id", &gen_id)]
+        )
+        .await
+        .items
+        .len(),
+        1
+    );
+    assert_eq!(
+        search(
+            &s,
+            a,
+            &[("q", "budget in:#general"), ("conversation_id", &gen_id)]
+        )
+        .await
+        .items
+        .len(),
+        2
+    );
+    assert!(
+        search(
+            &s,
+            a,
+            &[("q", "budget in:#random"), ("conversation_id", &gen_id)]
+        )
+        .await
+        .items
+        .is_empty()
+    );
     // Days are UTC and exclusive: before the day began, after it ended.
     let created = first["created_at"].as_str().unwrap();
     let d = jeco_shared::search::query::Date::parse(&created[..10]).unwrap();
@@ -448,21 +521,33 @@ async fn filters_narrow_the_search() {
         d.day,
     )
     .unwrap();
-    let day = |d: time::Date| {
-        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-    };
+    let day = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
     let (yesterday, tomorrow) = (
         day(today.previous_day().unwrap()),
         day(today.next_day().unwrap()),
     );
     let today = day(today);
-    assert!(find(&s, a, &format!("budget before:{today}")).await.items.is_empty());
-    assert!(find(&s, a, &format!("budget after:{today}")).await.items.is_empty());
-    assert_eq!(
-        find(&s, a, &format!("budget after:{yesterday} before:{tomorrow}"))
+    assert!(
+        find(&s, a, &format!("budget before:{today}"))
             .await
             .items
-            .len(),
+            .is_empty()
+    );
+    assert!(
+        find(&s, a, &format!("budget after:{today}"))
+            .await
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        find(
+            &s,
+            a,
+            &format!("budget after:{yesterday} before:{tomorrow}")
+        )
+        .await
+        .items
+        .len(),
         5
     );
     assert_eq!(
@@ -474,7 +559,10 @@ async fn filters_narrow_the_search() {
         search(
             &s,
             a,
-            &[("q", &format!("budget after:{yesterday}")), ("before", created)]
+            &[
+                ("q", &format!("budget after:{yesterday}")),
+                ("before", created)
+            ]
         )
         .await
         .items
@@ -499,8 +587,5 @@ async fn filters_narrow_the_search() {
     .await;
     assert_eq!(texts(&rest), ["budget from bob"]);
     // Bob is not in alice's private nothing; bob searching sees only his conversations.
-    assert_eq!(
-        search(&s, b, &[("q", "from:@alice")]).await.items.len(),
-        2
-    );
+    assert_eq!(search(&s, b, &[("q", "from:@alice")]).await.items.len(), 2);
 }

@@ -1042,7 +1042,12 @@ pub async fn search_filters_are_applied_in_the_query(s: Fresh) {
         now_ms: 1,
         added_preview: None,
     };
-    let plans = s.create_group(named("Plans", vec![ben])).await.unwrap().0.id;
+    let plans = s
+        .create_group(named("Plans", vec![ben]))
+        .await
+        .unwrap()
+        .0
+        .id;
     let chat = s.create_group(named("chat", vec![ben])).await.unwrap().0.id;
     const DAY: i64 = 86_400_000;
     // 2026-12-01 is day 20_788 since the epoch.
@@ -1071,11 +1076,17 @@ pub async fn search_filters_are_applied_in_the_query(s: Fresh) {
         hits.into_iter().map(|h| h.message.id).collect::<Vec<_>>()
     };
     assert_eq!(
-        ids(s.search_messages(find("budget from:@ben", 1)).await.unwrap()),
+        ids(s
+            .search_messages(find("budget from:@ben", 1))
+            .await
+            .unwrap()),
         [old_ben.id]
     );
     assert_eq!(
-        ids(s.search_messages(find("budget in:#plans", 1)).await.unwrap()),
+        ids(s
+            .search_messages(find("budget in:#plans", 1))
+            .await
+            .unwrap()),
         [mid_ann.id]
     );
     assert_eq!(
@@ -1101,10 +1112,7 @@ pub async fn search_filters_are_applied_in_the_query(s: Fresh) {
         [mid_ann.id]
     );
     // Filters only: every message that passes them, newest first, the text as its snippet.
-    let only = s
-        .search_messages(find("in:#plans", 5))
-        .await
-        .unwrap();
+    let only = s.search_messages(find("in:#plans", 5)).await.unwrap();
     assert_eq!(
         only.iter().map(|h| h.message.id).collect::<Vec<_>>(),
         [mid_ann.id, old_ben.id]
@@ -1116,7 +1124,10 @@ pub async fn search_filters_are_applied_in_the_query(s: Fresh) {
     assert_eq!(ids(s.search_messages(older).await.unwrap()), [old_ben.id]);
     // No such user or conversation name: nothing, not everything.
     assert_eq!(
-        ids(s.search_messages(find("budget from:@nobody", 5)).await.unwrap()),
+        ids(s
+            .search_messages(find("budget from:@nobody", 5))
+            .await
+            .unwrap()),
         []
     );
     assert_eq!(

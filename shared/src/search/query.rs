@@ -248,16 +248,22 @@ fn filter(word: &str) -> Result<Option<Filter>, QueryError> {
         }
     };
     Ok(Some(match name.to_ascii_lowercase().as_str() {
-        "from" => Filter::From(
-            name_value('@', "from:", "a username, as in from:@ada")?.to_lowercase(),
-        ),
-        "in" => Filter::In(name_value('#', "in:", "a channel or group name, as in in:#general")?),
-        "before" => Filter::Before(
-            Date::parse(value).ok_or(bad("before:", "a date as YYYY-MM-DD, as in before:2026-12-01"))?,
-        ),
-        "after" => Filter::After(
-            Date::parse(value).ok_or(bad("after:", "a date as YYYY-MM-DD, as in after:2026-11-30"))?,
-        ),
+        "from" => {
+            Filter::From(name_value('@', "from:", "a username, as in from:@ada")?.to_lowercase())
+        }
+        "in" => Filter::In(name_value(
+            '#',
+            "in:",
+            "a channel or group name, as in in:#general",
+        )?),
+        "before" => Filter::Before(Date::parse(value).ok_or(bad(
+            "before:",
+            "a date as YYYY-MM-DD, as in before:2026-12-01",
+        ))?),
+        "after" => Filter::After(Date::parse(value).ok_or(bad(
+            "after:",
+            "a date as YYYY-MM-DD, as in after:2026-11-30",
+        ))?),
         "has" if value.eq_ignore_ascii_case("file") => Filter::HasFile,
         "has" => return Err(bad("has:", "`file`, as in has:file")),
         _ => return Ok(None),
@@ -347,9 +353,8 @@ fn take_filters(tokens: Vec<Token>) -> Result<(Vec<Token>, Filters), QueryError>
             Token::Open => depth += 1,
             Token::Close => depth = depth.saturating_sub(1),
             Token::Filter(f) => {
-                let beside_op = |j: Option<usize>| {
-                    matches!(j.and_then(|j| tokens.get(j)), Some(Token::Op(_)))
-                };
+                let beside_op =
+                    |j: Option<usize>| matches!(j.and_then(|j| tokens.get(j)), Some(Token::Op(_)));
                 if depth > 0 || beside_op(i.checked_sub(1)) || beside_op(Some(i + 1)) {
                     return Err(QueryError::FilterInGroup(f.name()));
                 }
@@ -699,7 +704,10 @@ mod tests {
         // Lower-case operators are words.
         assert_eq!(fts("cats and dogs"), r#""cats" AND "and" AND "dogs""#);
         // An unclosed quote runs to the end of the query.
-        assert_eq!(fts(r#"late "quarterly rep"#), r#""late" AND "quarterly rep""#);
+        assert_eq!(
+            fts(r#"late "quarterly rep"#),
+            r#""late" AND "quarterly rep""#
+        );
     }
 
     #[test]
@@ -720,7 +728,9 @@ mod tests {
             }
         );
         // Without the sigils too; several from/in are any of them; dates keep the tightest.
-        let f = filters("from:ada from:@bob from:ADA in:random before:2026-12-01 before:2026-11-15 after:2026-01-01 after:2025-01-01");
+        let f = filters(
+            "from:ada from:@bob from:ADA in:random before:2026-12-01 before:2026-11-15 after:2026-01-01 after:2025-01-01",
+        );
         assert_eq!(f.from, ["ada", "bob"]);
         assert_eq!(f.in_names, ["random"]);
         assert_eq!(f.before, Some(date(2026, 11, 15)));

@@ -202,6 +202,15 @@ mod tests {
     }
 
     #[test]
+    fn the_tighter_bound_holds() {
+        assert_eq!(tighter(Some(5), Some(9), i64::max), Some(9));
+        assert_eq!(tighter(Some(5), Some(9), i64::min), Some(5));
+        assert_eq!(tighter(None, Some(9), i64::min), Some(9));
+        assert_eq!(tighter(Some(5), None, i64::max), Some(5));
+        assert_eq!(tighter(None, None, i64::max), None);
+    }
+
+    #[test]
     fn times_are_rfc3339() {
         assert_eq!(parse_time("after", "1970-01-01T00:00:01Z").unwrap(), 1000);
         assert!(parse_time("after", "yesterday").is_err());

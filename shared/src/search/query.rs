@@ -890,7 +890,7 @@ mod tests {
         assert!(SearchQuery::parse(&"a".repeat(QUERY_MAX_CHARS)).is_ok());
         // Characters, not bytes.
         assert!(SearchQuery::parse(&"é".repeat(QUERY_MAX_CHARS)).is_ok());
-        let filters = vec!["has:file"; MAX_FILTERS + 1].join(" ");
+        let filters = ["has:file"; MAX_FILTERS + 1].join(" ");
         assert_eq!(
             SearchQuery::parse(&filters),
             Err(QueryError::TooManyFilters)

@@ -128,8 +128,7 @@ export function SearchPanel({ me, users, conversations, current, onOpen, onClose
       </div>
       <p className="muted search-hint" id="search-hint">
         Words, <code>"a phrase"</code>, <code>prefix*</code>, <code>from:@name</code>,{' '}
-        <code>in:#channel</code>, <code>before:2026-12-01</code>, <code>after:…</code>,{' '}
-        <code>has:file</code>
+        <code>in:#channel</code>, <code>before:2026-12-01</code>, <code>after:…</code>, <code>has:file</code>
       </p>
       {current && (
         <label className="search-scope">

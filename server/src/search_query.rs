@@ -61,6 +61,69 @@ mod tests {
         crate::fuzz_cases::replay("search_query", fuzz_search_query);
     }
 
+    /// Random queries made of the language's syntax, FTS5's syntax and SQL's, in any order: each
+    /// parses or is refused, what parses round-trips, and FTS5 accepts its rendering.
+    #[test]
+    fn random_syntax_soup_never_breaks_the_parser_or_fts5() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let piece = prop::sample::select(vec![
+            "a",
+            "bc",
+            "Ünï",
+            "日本",
+            "\"",
+            "\"\"",
+            "(",
+            ")",
+            "*",
+            " ",
+            "  ",
+            "AND",
+            "OR",
+            "NOT",
+            "NEAR",
+            ":",
+            "^",
+            "-",
+            "+",
+            "{",
+            "}",
+            ",",
+            "'",
+            ";",
+            "--",
+            "from:",
+            "from:@",
+            "@ada",
+            "in:#",
+            "gen",
+            "before:",
+            "after:",
+            "2026-12-01",
+            "2026-02-30",
+            "has:file",
+            "has:",
+            "col:",
+            "\u{0}",
+            "\t",
+            "…",
+            "%",
+            "_",
+        ]);
+        let query = prop::collection::vec(piece, 0..40).prop_map(|p| p.concat());
+        TestRunner::new(Config {
+            cases: 2000,
+            failure_persistence: None,
+            ..Config::default()
+        })
+        .run(&query, |q| {
+            fuzz_search_query(q.as_bytes());
+            Ok(())
+        })
+        .unwrap();
+    }
+
     #[test]
     fn fts5_accepts_every_rendering() {
         for q in [

@@ -101,6 +101,9 @@ pub enum ErrorCode {
     /// The change would leave the server without an active admin (removing or deactivating the
     /// last one). Make someone else an admin first.
     LastAdmin,
+    /// A search query that does not parse or passes a limit (length, terms, filters); the message
+    /// says what is wrong, in terms of Jeco's search language (`jeco_shared::search::query`).
+    InvalidQuery,
 }
 
 impl ErrorCode {
@@ -147,6 +150,7 @@ impl ErrorCode {
             Self::CodeUsed => "code_used",
             Self::AccountDeactivated => "account_deactivated",
             Self::LastAdmin => "last_admin",
+            Self::InvalidQuery => "invalid_query",
         }
     }
 
@@ -179,6 +183,7 @@ impl ErrorCode {
             Self::CodeExpired | Self::CodeUsed => 410,
             Self::AccountDeactivated => 403,
             Self::LastAdmin => 409,
+            Self::InvalidQuery => 400,
         }
     }
 }
@@ -271,6 +276,7 @@ mod tests {
             ErrorCode::CodeUsed,
             ErrorCode::AccountDeactivated,
             ErrorCode::LastAdmin,
+            ErrorCode::InvalidQuery,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
@@ -288,5 +294,6 @@ mod tests {
         assert_eq!(ErrorCode::Unavailable.http_status(), 503);
         assert_eq!(ErrorCode::AccountDeactivated.http_status(), 403);
         assert_eq!(ErrorCode::LastAdmin.http_status(), 409);
+        assert_eq!(ErrorCode::InvalidQuery.http_status(), 400);
     }
 }

@@ -1112,6 +1112,13 @@ fn admin_bodies() {
         }
     );
     insta::assert_json_snapshot!(
+        "error_invalid_query",
+        ErrorBody::new(
+            ErrorCode::InvalidQuery,
+            "before: needs a date as YYYY-MM-DD, as in before:2026-12-01"
+        )
+    );
+    insta::assert_json_snapshot!(
         "error_last_admin",
         ErrorBody::new(
             ErrorCode::LastAdmin,

@@ -22,7 +22,7 @@ mod search;
 pub use events::Applied;
 pub(crate) use events::{add_reaction, remove_reaction};
 pub use outbox::Enqueued;
-pub use search::{LocalHit, fts_query};
+pub use search::LocalHit;
 
 use jeco_shared::conversations::{Conversation, MessagePreview};
 use jeco_shared::messages::{Message, MessagePage};

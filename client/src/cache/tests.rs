@@ -6,6 +6,12 @@ use crate::outbox::{MessageRef, OutboxError, OutboxOp, OutboxState};
 use jeco_shared::ErrorCode;
 use jeco_shared::conversations::{ConversationKind, Member, MemberRole};
 use jeco_shared::events::{ConversationEvent, EventBody};
+use jeco_shared::search::query::SearchQuery;
+
+/// What the engine makes of text typed in a search box.
+fn typed(q: &str) -> SearchQuery {
+    SearchQuery::parse(q).unwrap().last_term_as_prefix()
+}
 
 const ME: UserId = UserId(1);
 const PEER: UserId = UserId(2);
@@ -178,14 +184,14 @@ fn edits_deletes_reactions_pins_and_read_receipts_change_the_cached_message() {
     assert_eq!(m.reactions[0].user_ids, [PEER]);
     assert_eq!(cache.read_receipts(C).unwrap(), [(PEER, 2)]);
     // Search follows the edit.
-    assert_eq!(cache.search("there", None, 10).unwrap().len(), 1);
+    assert_eq!(cache.search(&typed("there"), None, 10).unwrap().len(), 1);
 
     cache
         .apply_event(ME, &event(9, EventBody::MessageDeleted { message_id: id }))
         .unwrap();
     let m = cache.message(id).unwrap().unwrap();
     assert!(m.deleted && m.text.is_empty() && m.reactions.is_empty());
-    assert!(cache.search("there", None, 10).unwrap().is_empty());
+    assert!(cache.search(&typed("there"), None, 10).unwrap().is_empty());
     assert_eq!(cache.position(C).unwrap(), Some(9));
 }
 
@@ -506,7 +512,7 @@ fn search_drafts_and_positions_survive_reopening_the_file() {
     assert_eq!(cache.draft(C).unwrap().unwrap().text, "half a thought");
     assert_eq!(cache.outbox(None).unwrap().len(), 1);
     // Accents folded, prefixes match while typing, snippets highlight.
-    let hits = cache.search("cafe meet", None, 10).unwrap();
+    let hits = cache.search(&typed("cafe meet"), None, 10).unwrap();
     assert_eq!(hits.len(), 1);
     assert!(
         hits[0]
@@ -514,17 +520,20 @@ fn search_drafts_and_positions_survive_reopening_the_file() {
             .iter()
             .any(|p| p.highlight && p.text == "Café")
     );
-    assert_eq!(cache.search("quarter", Some(C), 10).unwrap().len(), 1);
+    assert_eq!(
+        cache.search(&typed("quarter"), Some(C), 10).unwrap().len(),
+        1
+    );
     assert!(
         cache
-            .search("report", Some(ConversationId(5)), 10)
+            .search(&typed("report"), Some(ConversationId(5)), 10)
             .unwrap()
             .is_empty()
     );
     // Syntax that would break a raw FTS5 query is just text.
     assert!(
         cache
-            .search("\"unbalanced (NOT", None, 10)
+            .search(&typed("\"unbalanced NEAR(x) col:y ^z"), None, 10)
             .unwrap()
             .is_empty()
     );
@@ -600,4 +609,126 @@ fn loose_messages_fill_threads_and_pins_without_faking_contiguous_history() {
         .collect();
     assert_eq!(pinned, ["newer pin", "root"]);
     assert!(cache.pinned(ConversationId(999)).unwrap().is_empty());
+}
+
+/// The offline side of the search language: the same filters as the server's, applied in the
+/// cache's query (a page of one still finds an older match behind newer non-matches), and the
+/// server's errors for what does not parse.
+#[test]
+fn offline_search_speaks_the_same_language() {
+    use jeco_shared::media::{Attachment, AttachmentKind};
+    use jeco_shared::search::query::QueryError;
+    let cache = Cache::in_memory().unwrap();
+    let user = |id: UserId, name: &str| jeco_shared::users::User {
+        id,
+        username: name.into(),
+        display_name: None,
+        bio: None,
+        status_text: None,
+        is_admin: false,
+        deactivated: false,
+        created_at: "2026-11-23T10:00:00Z".into(),
+        avatar: None,
+    };
+    cache
+        .upsert_users(&[user(ME, "me"), user(PEER, "peer")])
+        .unwrap();
+    const PLANS: ConversationId = ConversationId(20);
+    let in_plans = |seq: i64, sender: UserId, text: &str, day: u32| Message {
+        id: MessageId(200 + seq),
+        conversation_id: PLANS,
+        created_at: format!("2026-12-{day:02}T23:59:59.999Z"),
+        ..message(seq, sender, text)
+    };
+    let mut with_file = in_plans(3, PEER, "budget attached", 3);
+    with_file.attachments = vec![Attachment {
+        id: jeco_shared::AttachmentId(1),
+        kind: AttachmentKind::File,
+        name: "budget.txt".into(),
+        content_type: "text/plain".into(),
+        size: 7,
+        sha256: "0".repeat(64),
+        width: None,
+        height: None,
+        duration_ms: None,
+        waveform: None,
+        has_thumbnail: false,
+        created_at: "2026-12-03T00:00:00Z".into(),
+    }];
+    let plans_page = MessagePage {
+        items: vec![
+            in_plans(1, PEER, "budget draft", 1),
+            in_plans(2, ME, "budget review", 2),
+            with_file,
+        ],
+        has_more_before: false,
+        has_more_after: false,
+    };
+    let plans = Conversation {
+        id: PLANS,
+        kind: ConversationKind::Group,
+        name: Some("Plans".into()),
+        ..conversation(3)
+    };
+    cache.store_snapshot(ME, &plans, &plans_page).unwrap();
+    // Many newer matches elsewhere (the direct conversation), all by me.
+    let noise = MessagePage {
+        items: (1..=30)
+            .map(|seq| Message {
+                created_at: "2026-12-05T10:00:00Z".into(),
+                ..message(seq, ME, "budget noise")
+            })
+            .collect(),
+        has_more_before: false,
+        has_more_after: false,
+    };
+    cache.store_snapshot(ME, &conversation(30), &noise).unwrap();
+    let find = |q: &str, limit| -> Vec<String> {
+        cache
+            .search(&SearchQuery::parse(q).unwrap(), None, limit)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.message.text)
+            .collect()
+    };
+    assert_eq!(find("budget", 100).len(), 33);
+    assert_eq!(find("budget from:@peer", 1), ["budget attached"]);
+    assert_eq!(
+        find("budget from:PEER", 5),
+        ["budget attached", "budget draft"]
+    );
+    assert_eq!(find("budget in:#plans", 1), ["budget attached"]);
+    assert_eq!(find("budget in:#PLANS from:@me", 5), ["budget review"]);
+    assert_eq!(find("has:file", 5), ["budget attached"]);
+    // Days are UTC and exclusive: before the day began, after it ended (a message at
+    // 23:59:59.999 on the 2nd is on the 2nd).
+    assert_eq!(find("budget before:2026-12-02", 5), ["budget draft"]);
+    assert_eq!(
+        find("budget after:2026-12-01 before:2026-12-03", 5),
+        ["budget review"]
+    );
+    assert_eq!(find("budget after:2026-12-04", 1), ["budget noise"]);
+    // Filters only: every cached message passing them, newest first, text as the snippet.
+    let only = cache
+        .search(
+            &SearchQuery::parse("in:#plans from:@peer").unwrap(),
+            None,
+            5,
+        )
+        .unwrap();
+    assert_eq!(only.len(), 2);
+    assert_eq!(only[1].snippet[0].text, "budget draft");
+    assert!(only.iter().all(|h| h.snippet.iter().all(|p| !p.highlight)));
+    assert!(find("from:@nobody", 5).is_empty());
+    assert!(find("in:#nowhere", 5).is_empty());
+    // FTS5 syntax and SQL are text; what does not parse is the server's error, not FTS5's.
+    assert!(find("NEAR(budget draft) col:budget ^budget", 5).is_empty());
+    assert!(find("budget' OR '1'='1 from:@x'--", 5).is_empty());
+    assert_eq!(
+        SearchQuery::parse("budget before:tomorrow"),
+        Err(QueryError::BadFilter {
+            filter: "before:",
+            expected: "a date as YYYY-MM-DD, as in before:2026-12-01"
+        })
+    );
 }

@@ -46,6 +46,7 @@ use jeco_shared::events::PresenceStatus;
 use jeco_shared::messages::{MESSAGE_MAX_CHARS_DEFAULT, Message};
 use jeco_shared::notifications::Notification;
 use jeco_shared::search::SnippetPart;
+use jeco_shared::search::query::SearchQuery;
 use jeco_shared::teams::Team;
 use jeco_shared::users::User;
 use jeco_shared::{ConversationId, ErrorCode, MessageId, UserId};
@@ -220,6 +221,9 @@ pub enum EngineError {
     UnknownConversation,
     #[error("timed out waiting: {0}")]
     Timeout(&'static str),
+    /// A search query that does not parse or passes a limit (the same rules as the server's).
+    #[error("invalid search query: {0}")]
+    InvalidQuery(#[from] jeco_shared::search::query::QueryError),
 }
 
 impl EngineError {
@@ -231,6 +235,7 @@ impl EngineError {
             Self::Invalid(_) => ErrorCode::ValidationFailed,
             Self::UnknownMessage | Self::UnknownConversation => ErrorCode::NotFound,
             Self::Cache(_) | Self::Timeout(_) => ErrorCode::Internal,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
         }
     }
 }
@@ -1200,10 +1205,28 @@ impl Engine {
 
     // ---- search
 
-    /// Searches the cache: instant, offline.
+    /// Parses what a person typed in a search box: Jeco's search language (the server's, so
+    /// both answer the same query), with the last term also matching as a prefix so results
+    /// appear while typing.
+    pub fn parse_search(query: &str) -> Result<SearchQuery> {
+        Ok(SearchQuery::parse(query)?.last_term_as_prefix())
+    }
+
+    /// Searches the cache: instant, offline. A query that does not parse is
+    /// [`EngineError::InvalidQuery`], offline as online.
     pub fn search_local(
         &self,
         query: &str,
+        conversation: Option<ConversationId>,
+        limit: u32,
+    ) -> Result<Vec<SearchResult>> {
+        let parsed = Self::parse_search(query)?;
+        self.search_cache(&parsed, conversation, limit)
+    }
+
+    fn search_cache(
+        &self,
+        query: &SearchQuery,
         conversation: Option<ConversationId>,
         limit: u32,
     ) -> Result<Vec<SearchResult>> {
@@ -1220,16 +1243,18 @@ impl Engine {
     }
 
     /// Searches the cache and, when online, the server; merged newest first without duplicates.
-    /// Offline (or if the server fails) the local results alone are returned.
+    /// Offline (or if the server fails) the local results alone are returned. The query is parsed
+    /// once, here, and the server is sent its canonical form, so both search for the same thing.
     pub async fn search(
         &self,
         query: &str,
         conversation: Option<ConversationId>,
         limit: u32,
     ) -> Result<Vec<SearchResult>> {
-        let mut results = self.search_local(query, conversation, limit)?;
+        let parsed = Self::parse_search(query)?;
+        let mut results = self.search_cache(&parsed, conversation, limit)?;
         if self.connection_state().is_live() {
-            let q = crate::cache::fts_query(query).unwrap_or_default();
+            let q = parsed.to_string();
             let server = self
                 .with_token(|api, token| {
                     let q = q.clone();

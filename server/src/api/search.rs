@@ -21,11 +21,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
-    /// The query: words (all must occur), `"a phrase"`, `prefix*`, and the capitalised operators
-    /// `AND`, `OR`, `NOT` with parentheses (`NOT` binds tighter than `AND`, `AND` than `OR`); at
-    /// most 32 terms, 8 levels of parentheses.
+    /// The query, in Jeco's search language: words (all must occur), `"a phrase"`, `prefix*`,
+    /// the capitalised operators `AND`, `OR`, `NOT` with parentheses (`NOT` binds tighter than
+    /// `AND`, `AND` than `OR`), and filters that apply to the whole query: `from:@user`,
+    /// `in:#channel` (a channel or group name; several `from:`/`in:` mean any of them),
+    /// `before:YYYY-MM-DD` (before that day began, UTC), `after:YYYY-MM-DD` (after that day
+    /// ended, UTC) and `has:file`. Anything else (FTS5 syntax, SQL, punctuation) is text. At most
+    /// 256 characters, 32 terms, 8 levels of parentheses, 8 filters; a query of filters only
+    /// returns every message that passes them.
     pub q: String,
-    /// Only this conversation.
+    /// Only this conversation (combined with `in:`: both must hold).
     pub conversation_id: Option<i64>,
     /// Only messages by this user.
     pub author_id: Option<i64>,
@@ -40,12 +45,13 @@ pub struct SearchParams {
 }
 
 /// Messages matching `q` in conversations the caller is a member of, newest first, each with a
-/// snippet whose matching words are highlighted. A query that does not parse is a 400.
+/// snippet whose matching words are highlighted. A query that does not parse or passes a limit is
+/// `400 invalid_query`, saying why.
 #[utoipa::path(get, path = Search::PATH, tag = "search", security(("bearer" = [])),
     params(SearchParams),
     responses(
         (status = 200, body = SearchPage),
-        (status = 400, description = "Empty or malformed query, bad filter or cursor", body = ErrorBody),
+        (status = 400, description = "`invalid_query`: empty, malformed or over-long query; `validation_failed`: bad `limit`, `cursor`, `before` or `after`", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
     ))]
 pub async fn search(

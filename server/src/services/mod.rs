@@ -170,6 +170,9 @@ pub enum ServiceError {
     Validation(BTreeMap<String, String>),
     #[error("{0}")]
     BadRequest(String),
+    /// A search query that does not parse or passes a limit (`400 invalid_query`).
+    #[error("invalid search query: {0}")]
+    InvalidQuery(String),
     #[error("username is already taken")]
     UsernameTaken,
     #[error("wrong username or password")]
@@ -259,6 +262,7 @@ impl ServiceError {
         match self {
             Self::Validation(_) => ErrorCode::ValidationFailed,
             Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::UsernameTaken => ErrorCode::UsernameTaken,
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::AccountLocked { .. } => ErrorCode::AccountLocked,

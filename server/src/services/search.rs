@@ -1,8 +1,15 @@
 //! Search: full-text over the messages the caller can read.
 //!
-//! The query text is parsed here ([`crate::search_query`]), so a query that does not parse is a
-//! `400` naming the problem before any storage is touched, and the backend only ever sees a
-//! rendering in which every term is quoted.
+//! The query text is parsed here, once, with Jeco's own search language ([`crate::search_query`],
+//! the same parser the client's offline cache uses), so a query that does not parse or passes a
+//! limit is a `400 invalid_query` naming the problem before any storage is touched. The backend
+//! gets the parsed text (which it renders with every term quoted) and the filters as values; its
+//! own error text never reaches a client.
+//!
+//! The query's filters combine with the request's parameters: all must hold. `in:#name` inside a
+//! search scoped by `conversation_id` narrows further (a different conversation's name finds
+//! nothing); `before:`/`after:` days and the RFC 3339 `before`/`after` parameters both apply, the
+//! tighter bound winning.
 //!
 //! The caller's membership is enforced by the storage query itself (only conversations the caller
 //! is a member of at query time), so there is no window in which a removed member still finds a
@@ -40,6 +47,14 @@ fn parse_time(field: &str, value: &str) -> Result<i64, ServiceError> {
     let t = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
         .map_err(|_| ServiceError::field(field, "must be an RFC 3339 time"))?;
     Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// Of two optional bounds, the one `pick` prefers (both must hold, so the tighter one).
+fn tighter(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(pick(a, b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Splits a snippet with highlight markers into parts.
@@ -82,18 +97,14 @@ impl Search {
         who: &Principal,
         req: SearchRequest,
     ) -> Result<SearchPage, ServiceError> {
-        let q = req.q.trim();
-        if q.is_empty() {
-            return Err(ServiceError::field("q", "must not be empty"));
+        // Length first, before any work on the text (the parser checks it too).
+        if req.q.chars().count() > SEARCH_QUERY_MAX {
+            return Err(ServiceError::InvalidQuery(format!(
+                "a search is at most {SEARCH_QUERY_MAX} characters"
+            )));
         }
-        if q.chars().count() > SEARCH_QUERY_MAX {
-            return Err(ServiceError::field(
-                "q",
-                format!("must be at most {SEARCH_QUERY_MAX} characters"),
-            ));
-        }
-        let query = SearchQuery::parse(q)
-            .map_err(|e| ServiceError::BadRequest(format!("invalid search query: {e}")))?;
+        let query =
+            SearchQuery::parse(&req.q).map_err(|e| ServiceError::InvalidQuery(e.to_string()))?;
         let limit = req.limit.unwrap_or(SEARCH_PAGE_DEFAULT);
         if limit == 0 || limit > SEARCH_PAGE_MAX {
             return Err(ServiceError::field(
@@ -108,23 +119,33 @@ impl Search {
                     .ok_or_else(|| ServiceError::field("cursor", "is not a search cursor"))?,
             ),
         };
-        let after_ms = req
-            .after
-            .as_deref()
-            .map(|v| parse_time("after", v))
-            .transpose()?;
-        let before_ms = req
-            .before
-            .as_deref()
-            .map(|v| parse_time("before", v))
-            .transpose()?;
+        let after_ms = tighter(
+            req.after
+                .as_deref()
+                .map(|v| parse_time("after", v))
+                .transpose()?,
+            query.filters.after.map(|d| d.end_unix_ms()),
+            i64::max,
+        );
+        let before_ms = tighter(
+            req.before
+                .as_deref()
+                .map(|v| parse_time("before", v))
+                .transpose()?,
+            query.filters.before.map(|d| d.start_unix_ms()),
+            i64::min,
+        );
+        let filters = query.filters;
         let hits = self
             .storage
             .search_messages(MessageSearch {
                 user: who.user_id,
-                query,
+                text: query.text,
                 conversation: req.conversation_id,
                 author: req.author_id,
+                from_usernames: filters.from,
+                in_names: filters.in_names,
+                has_file: filters.has_file,
                 after_ms,
                 before_ms,
                 older_than,
@@ -132,8 +153,13 @@ impl Search {
             })
             .await
             .map_err(|e| match e {
-                StorageError::InvalidQuery(why) => {
-                    ServiceError::BadRequest(format!("invalid search query: {why}"))
+                // The rendering quotes every term, so this is a bug; the backend's text (which
+                // quotes the query) stays out of the answer and the log.
+                StorageError::InvalidQuery(_) => {
+                    tracing::warn!("the search backend refused a rendered query");
+                    ServiceError::InvalidQuery(
+                        "this search could not be run; try other words".into(),
+                    )
                 }
                 other => other.into(),
             })?;
@@ -173,6 +199,15 @@ mod tests {
                 ("fox", true)
             ]
         );
+    }
+
+    #[test]
+    fn the_tighter_bound_holds() {
+        assert_eq!(tighter(Some(5), Some(9), i64::max), Some(9));
+        assert_eq!(tighter(Some(5), Some(9), i64::min), Some(5));
+        assert_eq!(tighter(None, Some(9), i64::min), Some(9));
+        assert_eq!(tighter(Some(5), None, i64::max), Some(5));
+        assert_eq!(tighter(None, None, i64::max), None);
     }
 
     #[test]

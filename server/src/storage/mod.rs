@@ -93,7 +93,9 @@ pub enum StorageError {
     /// The change would leave the server without an active admin.
     #[error("the server would be left without an active admin")]
     LastAdmin,
-    /// A search query the backend cannot parse; the text says why.
+    /// A search query the backend refused (it should not: the rendering quotes every term). The
+    /// text is the backend's own and stays on the server: the service answers `invalid_query`
+    /// with a sentence of its own.
     #[error("invalid search query: {0}")]
     InvalidQuery(String),
 }

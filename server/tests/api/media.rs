@@ -150,7 +150,13 @@ async fn patch(
 }
 
 /// Uploads `bytes` in one chunk; returns the attachment.
-async fn upload(s: &TestServer, token: &str, name: &str, kind: &str, bytes: &[u8]) -> Value {
+pub(crate) async fn upload(
+    s: &TestServer,
+    token: &str,
+    name: &str,
+    kind: &str,
+    bytes: &[u8],
+) -> Value {
     let u = create_upload(
         s,
         token,

@@ -942,16 +942,7 @@ pub async fn search_finds_words_and_prefixes_in_the_users_conversations_only(s: 
     .await
     .unwrap();
     s.delete_message(deleted.id, ann, 11).await.unwrap();
-    let search = |user: UserId, q: &str| MessageSearch {
-        user,
-        query: SearchQuery::parse(q).unwrap(),
-        conversation: None,
-        author: None,
-        after_ms: None,
-        before_ms: None,
-        older_than: None,
-        limit: 20,
-    };
+    let search = |user: UserId, q: &str| text_search(user, q);
     let ids = |hits: Vec<jeco_server::storage::SearchHitRecord>| {
         hits.into_iter().map(|h| h.message.id).collect::<Vec<_>>()
     };
@@ -1003,6 +994,159 @@ pub async fn search_finds_words_and_prefixes_in_the_users_conversations_only(s: 
     let mut elsewhere = search(ann, "canoe*");
     elsewhere.conversation = Some(private);
     assert_eq!(ids(s.search_messages(elsewhere).await.unwrap()).len(), 1);
+}
+
+/// A search for the words of `q` (its filters are left out: see [`filtered_search`]).
+fn text_search(user: UserId, q: &str) -> MessageSearch {
+    MessageSearch {
+        user,
+        text: SearchQuery::parse(q).unwrap().text,
+        conversation: None,
+        author: None,
+        from_usernames: Vec::new(),
+        in_names: Vec::new(),
+        has_file: false,
+        after_ms: None,
+        before_ms: None,
+        older_than: None,
+        limit: 20,
+    }
+}
+
+/// A search as the service builds it from a whole query: words and filters.
+fn filtered_search(user: UserId, q: &str, limit: u32) -> MessageSearch {
+    let query = SearchQuery::parse(q).unwrap();
+    MessageSearch {
+        text: query.text,
+        from_usernames: query.filters.from,
+        in_names: query.filters.in_names,
+        has_file: query.filters.has_file,
+        after_ms: query.filters.after.map(|d| d.end_unix_ms()),
+        before_ms: query.filters.before.map(|d| d.start_unix_ms()),
+        limit,
+        ..text_search(user, "x")
+    }
+}
+
+/// Filters are part of the backend's query, not a sieve over a page: a page of one still finds
+/// the newest message that passes them however many newer ones do not. `from:` is by username,
+/// `in:` by conversation name (case-insensitively), dates bound `created_at`, `has:file` needs an
+/// attachment, and a query of filters only returns every message that passes them, newest first.
+pub async fn search_filters_are_applied_in_the_query(s: Fresh) {
+    let people = users(&*s, &["ann", "ben"]).await;
+    let (ann, ben) = (people[0], people[1]);
+    let named = |name: &str, members: Vec<UserId>| NewGroup {
+        name: name.into(),
+        owner: ann,
+        members,
+        now_ms: 1,
+        added_preview: None,
+    };
+    let plans = s
+        .create_group(named("Plans", vec![ben]))
+        .await
+        .unwrap()
+        .0
+        .id;
+    let chat = s.create_group(named("chat", vec![ben])).await.unwrap().0.id;
+    const DAY: i64 = 86_400_000;
+    // 2026-12-01 is day 20_788 since the epoch.
+    let dec = |d: i64| (20_788 + d - 1) * DAY;
+    let say = |room, sender, key: &str, body: &str, at: i64| NewMessage {
+        body: body.into(),
+        now_ms: at,
+        ..message(room, sender, key)
+    };
+    let old_ben = created(
+        s.send_message(say(plans, ben, "1", "budget draft", dec(1) + 5))
+            .await,
+    );
+    let mid_ann = created(
+        s.send_message(say(plans, ann, "2", "budget review", dec(2) + 5))
+            .await,
+    );
+    // Many newer matches that the filters below exclude.
+    for i in 0..30 {
+        s.send_message(say(chat, ann, &format!("n{i}"), "budget noise", dec(3) + i))
+            .await
+            .unwrap();
+    }
+    let find = |q: &str, limit| filtered_search(ann, q, limit);
+    let ids = |hits: Vec<jeco_server::storage::SearchHitRecord>| {
+        hits.into_iter().map(|h| h.message.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(s
+            .search_messages(find("budget from:@ben", 1))
+            .await
+            .unwrap()),
+        [old_ben.id]
+    );
+    assert_eq!(
+        ids(s
+            .search_messages(find("budget in:#plans", 1))
+            .await
+            .unwrap()),
+        [mid_ann.id]
+    );
+    assert_eq!(
+        ids(s
+            .search_messages(find("budget in:#PLANS from:@ann from:@ben", 5))
+            .await
+            .unwrap()),
+        [mid_ann.id, old_ben.id]
+    );
+    // before: the day itself is excluded; after: the day itself is excluded.
+    assert_eq!(
+        ids(s
+            .search_messages(find("budget before:2026-12-02", 1))
+            .await
+            .unwrap()),
+        [old_ben.id]
+    );
+    assert_eq!(
+        ids(s
+            .search_messages(find("budget after:2026-12-01 before:2026-12-03", 5))
+            .await
+            .unwrap()),
+        [mid_ann.id]
+    );
+    // Filters only: every message that passes them, newest first, the text as its snippet.
+    let only = s.search_messages(find("in:#plans", 5)).await.unwrap();
+    assert_eq!(
+        only.iter().map(|h| h.message.id).collect::<Vec<_>>(),
+        [mid_ann.id, old_ben.id]
+    );
+    assert_eq!(only[0].snippet, "budget review");
+    // Paging by cursor works for filters-only queries too.
+    let mut older = find("in:#plans", 5);
+    older.older_than = Some(mid_ann.id);
+    assert_eq!(ids(s.search_messages(older).await.unwrap()), [old_ben.id]);
+    // No such user or conversation name: nothing, not everything.
+    assert_eq!(
+        ids(s
+            .search_messages(find("budget from:@nobody", 5))
+            .await
+            .unwrap()),
+        []
+    );
+    assert_eq!(
+        ids(s.search_messages(find("in:#nowhere", 5)).await.unwrap()),
+        []
+    );
+    // has:file: none of these has an attachment.
+    assert_eq!(
+        ids(s.search_messages(find("budget has:file", 5)).await.unwrap()),
+        []
+    );
+    // Values are bound, never SQL.
+    assert_eq!(
+        ids(s
+            .search_messages(find("from:@x'--  in:#a'OR'1'='1", 5))
+            .await
+            .unwrap()),
+        []
+    );
 }
 
 fn upload(id: &str, uploader: UserId, size: u64) -> UploadRecord {

@@ -246,6 +246,48 @@ async fn the_cache_reads_offline_after_a_client_restart() {
     let hits = bob.search("quart", None, 10).await.unwrap();
     assert_eq!(hits.len(), 1);
     assert!(hits[0].local);
+    // The server's search language works offline too: filters on the cached rows, and the same
+    // typed error for a query that does not parse.
+    let texts = |hits: Vec<jeco_client::SearchResult>| {
+        hits.into_iter().map(|h| h.message.text).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        texts(bob.search("from:@alice", None, 10).await.unwrap()),
+        ["see you tomorrow", "the quarterly report is ready"]
+    );
+    assert_eq!(
+        texts(
+            bob.search(
+                "\"quarterly report\" from:@alice after:2000-01-01",
+                None,
+                10
+            )
+            .await
+            .unwrap()
+        ),
+        ["the quarterly report is ready"]
+    );
+    assert!(
+        bob.search("report from:@bob", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        bob.search("report before:2000-01-01", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let refused = bob
+        .search("report before:someday", None, 10)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), jeco_shared::ErrorCode::InvalidQuery);
+    assert!(
+        refused.to_string().contains("before: needs a date"),
+        "{refused}"
+    );
     assert_eq!(bob.me().unwrap().username, "bob");
     bob.wait_for(WAIT, |s| {
         matches!(s, ConnectionState::WaitingToRetry { .. })

@@ -2,7 +2,7 @@ import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import type { Conversation, Message, SearchResult, User } from '../api';
-import { fakeApp, user } from '../test/fakeApp';
+import { fail, fakeApp, user } from '../test/fakeApp';
 import { SearchPanel } from './SearchPanel';
 
 const ADA = user();
@@ -125,5 +125,23 @@ describe('search as you type', () => {
       query: 'nothing',
       conversationId: 9,
     });
+  });
+
+  it('shows the search syntax and says why a query is refused', async () => {
+    fakeApp({
+      search: (args) =>
+        fail({
+          code: 'invalid_query',
+          message: `invalid search query: before: needs a date as YYYY-MM-DD (${String(args.query)})`,
+        }),
+    });
+    panel();
+    const box = screen.getByRole('searchbox', { name: 'Search messages' });
+    // The hint names the filters and is the box's description.
+    expect(box).toHaveAccessibleDescription(/from:@name.*in:#channel.*has:file/);
+    await userEvent.type(box, 'report before:soon');
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'invalid search query: before: needs a date as YYYY-MM-DD (report before:soon)',
+    );
   });
 });

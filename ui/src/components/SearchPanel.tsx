@@ -114,6 +114,7 @@ export function SearchPanel({ me, users, conversations, current, onOpen, onClose
           type="search"
           aria-label="Search messages"
           placeholder="Search messages"
+          aria-describedby="search-hint"
           value={query}
           autoFocus
           aria-controls="search-results"
@@ -125,6 +126,10 @@ export function SearchPanel({ me, users, conversations, current, onOpen, onClose
           Close
         </button>
       </div>
+      <p className="muted search-hint" id="search-hint">
+        Words, <code>"a phrase"</code>, <code>prefix*</code>, <code>from:@name</code>,{' '}
+        <code>in:#channel</code>, <code>before:2026-12-01</code>, <code>after:…</code>, <code>has:file</code>
+      </p>
       {current && (
         <label className="search-scope">
           <input type="checkbox" checked={here} onChange={(e) => setHere(e.target.checked)} />

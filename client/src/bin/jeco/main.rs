@@ -269,7 +269,9 @@ enum Command {
     },
     /// Search messages (the local cache, plus the server when online).
     Search {
-        /// Words (all must occur; the last one may be a prefix).
+        /// Jeco's search language: words (all must occur; the last one may be a prefix),
+        /// "phrases", prefix*, OR/NOT, and the filters from:@user, in:#channel,
+        /// before:YYYY-MM-DD, after:YYYY-MM-DD (UTC, the day itself excluded) and has:file.
         query: String,
         /// Only in this conversation.
         #[arg(long = "in", value_name = "CONVERSATION")]

@@ -15,16 +15,25 @@
 //! Results are ordered (and paged) by the FTS table's own `rowid` — the message id — rather than by
 //! `messages.id`: FTS5 can then walk its index newest first and stop at the page size, instead of
 //! materializing and sorting every match (a common word matches most of a million messages).
+//!
+//! The query arrives parsed (Jeco's search language): the text tree is rendered to FTS5 with
+//! every term a quoted phrase ([`TextQuery::to_fts5`]), and each filter (`from:`, `in:`, dates,
+//! `has:file`) becomes a SQL condition whose values are bound parameters, so neither the words nor
+//! the filter values can be read as syntax by FTS5 or by SQL. A query of filters only has no
+//! `MATCH`: it walks `messages` newest first under the same conditions.
 
 use super::messages::{MESSAGE_COLUMNS, complete, message_from_row};
 use super::{SqliteStorage, backend};
+use crate::search_query::TextQuery;
 use crate::storage::search::{HIGHLIGHT_END, HIGHLIGHT_START};
 use crate::storage::{MessageSearch, SearchHitRecord, SearchStore, StorageError};
 use async_trait::async_trait;
-use rusqlite::params;
+use rusqlite::types::Value;
 
 /// Tokens of context in a snippet.
 const SNIPPET_TOKENS: i64 = 16;
+/// Characters of text shown for a hit of a filters-only query (nothing to highlight).
+const PLAIN_SNIPPET_CHARS: i64 = 200;
 
 /// Errors that come from the text of a MATCH expression rather than from our SQL: FTS5 reports
 /// syntax errors ("fts5: syntax error near …"), unknown columns in a column filter ("no such
@@ -40,6 +49,109 @@ fn query_error(e: rusqlite::Error) -> StorageError {
     }
 }
 
+/// Bound parameters, numbered in the order they are added.
+#[derive(Default)]
+struct Params(Vec<Value>);
+
+impl Params {
+    /// Adds a value and returns its placeholder.
+    fn bind(&mut self, v: impl Into<Value>) -> String {
+        self.0.push(v.into());
+        format!("?{}", self.0.len())
+    }
+
+    /// Adds values and returns their placeholders, comma-separated.
+    fn bind_all(&mut self, vs: &[String]) -> String {
+        vs.iter()
+            .map(|v| self.bind(v.clone()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The SQL of one search and its parameters. Each condition is added only when its filter is
+/// given, so the statement (cached by its text) stays as simple as the query.
+fn search_sql(search: &MessageSearch) -> (String, Vec<Value>) {
+    let mut p = Params::default();
+    let member = p.bind(search.user.0);
+    // Paging and ordering by the FTS rowid when there is a MATCH (see the module docs).
+    let (select, from, mut conds, id) = match &search.text {
+        Some(text) => {
+            let (start, end) = (
+                p.bind(HIGHLIGHT_START.to_string()),
+                p.bind(HIGHLIGHT_END.to_string()),
+            );
+            let q = p.bind(TextQuery::to_fts5(text));
+            (
+                format!("snippet(messages_fts, 0, {start}, {end}, '…', {SNIPPET_TOKENS})"),
+                "messages_fts JOIN messages m ON m.id = messages_fts.rowid",
+                vec![format!("messages_fts MATCH {q}")],
+                "messages_fts.rowid",
+            )
+        }
+        None => (
+            format!(
+                "CASE WHEN length(m.body) > {PLAIN_SNIPPET_CHARS}
+                     THEN substr(m.body, 1, {PLAIN_SNIPPET_CHARS}) || '…' ELSE m.body END"
+            ),
+            "messages m",
+            Vec::new(),
+            "m.id",
+        ),
+    };
+    conds.push("m.deleted_at IS NULL".into());
+    if let Some(c) = search.conversation {
+        conds.push(format!("m.conversation_id = {}", p.bind(c.0)));
+    }
+    if let Some(u) = search.author {
+        conds.push(format!("m.sender_id = {}", p.bind(u.0)));
+    }
+    if !search.from_usernames.is_empty() {
+        let names = p.bind_all(&search.from_usernames);
+        conds.push(format!(
+            "m.sender_id IN (SELECT id FROM users WHERE username IN ({names}))"
+        ));
+    }
+    if !search.in_names.is_empty() {
+        // Names compare case-insensitively (SQLite's lower(): ASCII letters), as the client's
+        // cache does, so `in:#General` finds #general on both.
+        let names: Vec<String> = search
+            .in_names
+            .iter()
+            .map(|n| format!("lower({})", p.bind(n.clone())))
+            .collect();
+        conds.push(format!(
+            "m.conversation_id IN (SELECT id FROM conversations
+                 WHERE kind IN ('channel', 'group') AND lower(name) IN ({}))",
+            names.join(", ")
+        ));
+    }
+    if search.has_file {
+        conds.push("EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id)".into());
+    }
+    if let Some(t) = search.after_ms {
+        conds.push(format!("m.created_at >= {}", p.bind(t)));
+    }
+    if let Some(t) = search.before_ms {
+        conds.push(format!("m.created_at < {}", p.bind(t)));
+    }
+    if let Some(m) = search.older_than {
+        conds.push(format!("{id} < {}", p.bind(m.0)));
+    }
+    let limit = p.bind(i64::from(search.limit));
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, {select}
+         FROM {from}
+         JOIN conversation_members cm
+             ON cm.conversation_id = m.conversation_id AND cm.user_id = {member}
+         WHERE {}
+         ORDER BY {id} DESC
+         LIMIT {limit}",
+        conds.join("\n           AND ")
+    );
+    (sql, p.0)
+}
+
 #[async_trait]
 impl SearchStore for SqliteStorage {
     async fn search_messages(
@@ -48,40 +160,12 @@ impl SearchStore for SqliteStorage {
     ) -> Result<Vec<SearchHitRecord>, StorageError> {
         self.pool
             .run(move |c| {
-                let sql = format!(
-                    "SELECT {MESSAGE_COLUMNS},
-                         snippet(messages_fts, 0, ?1, ?2, '…', {SNIPPET_TOKENS})
-                     FROM messages_fts
-                     JOIN messages m ON m.id = messages_fts.rowid
-                     JOIN conversation_members cm
-                         ON cm.conversation_id = m.conversation_id AND cm.user_id = ?3
-                     WHERE messages_fts MATCH ?4
-                       AND m.deleted_at IS NULL
-                       AND (?5 IS NULL OR m.conversation_id = ?5)
-                       AND (?6 IS NULL OR m.sender_id = ?6)
-                       AND (?7 IS NULL OR m.created_at >= ?7)
-                       AND (?8 IS NULL OR m.created_at < ?8)
-                       AND (?9 IS NULL OR messages_fts.rowid < ?9)
-                     ORDER BY messages_fts.rowid DESC
-                     LIMIT ?10"
-                );
+                let (sql, params) = search_sql(&search);
                 let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
                 let rows = stmt
-                    .query_map(
-                        params![
-                            HIGHLIGHT_START.to_string(),
-                            HIGHLIGHT_END.to_string(),
-                            search.user.0,
-                            search.query.to_fts5(),
-                            search.conversation.map(|c| c.0),
-                            search.author.map(|u| u.0),
-                            search.after_ms,
-                            search.before_ms,
-                            search.older_than.map(|m| m.0),
-                            search.limit
-                        ],
-                        |r| Ok((message_from_row(r)?, r.get::<_, String>(15)?)),
-                    )
+                    .query_map(rusqlite::params_from_iter(params), |r| {
+                        Ok((message_from_row(r)?, r.get::<_, String>(15)?))
+                    })
                     .map_err(query_error)?
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(query_error)?;

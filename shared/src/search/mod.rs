@@ -4,14 +4,14 @@
 //! removed from a conversation takes its messages out of the caller's results. Deleted messages are
 //! never found; an edited message is found by its current text.
 //!
-//! `q` is a small query language of its own (parsed by the server, whatever its storage): words
-//! (all must occur; punctuation inside a word is part of it), `"a phrase"` (`""` for a quote in
-//! it), `prefix*` and `"a phr"*`, and the capitalised operators `AND`, `OR` and `NOT` (`a NOT b`:
-//! a without b), with parentheses; `NOT` binds tighter than `AND` (also the implicit one between
-//! words), which binds tighter than `OR`. At most 32 terms and 8 levels of parentheses. A query
-//! that does not parse — an unclosed quote or parenthesis, an operator without a term on both
-//! sides, a lone `*`, nothing but punctuation — is answered with `400 bad_request` naming the
-//! problem. Results are newest first and paginated with the opaque `next_cursor`.
+//! `q` is Jeco's own search language ([`query`]): words, `"phrases"`, `prefix*`, `AND`/`OR`/`NOT`
+//! with parentheses, and the filters `from:@user`, `in:#name`, `before:`/`after:` (dates, UTC) and
+//! `has:file`. The server and the client's offline cache parse it with the same [`query`] module,
+//! so a query finds the same messages online and offline. A query that does not parse or passes a
+//! limit is answered with `400 invalid_query` naming the problem. Results are newest first and
+//! paginated with the opaque `next_cursor`.
+
+pub mod query;
 
 use crate::ids::MessageId;
 use crate::messages::Message;
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 pub const SEARCH_PAGE_DEFAULT: u32 = 20;
 pub const SEARCH_PAGE_MAX: u32 = 100;
 /// Largest query, in characters.
-pub const SEARCH_QUERY_MAX: usize = 256;
+pub const SEARCH_QUERY_MAX: usize = query::QUERY_MAX_CHARS;
 
 /// One piece of a snippet: highlighted pieces are the words that matched.
 ///

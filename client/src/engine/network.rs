@@ -6,15 +6,21 @@
 //! (names, up/running flags, addresses) once a second and retries at once when it changes. The
 //! desktop app can also call [`super::Engine::reconnect_now`] on the OS's own network events.
 
-use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-/// A hash of the network interfaces' names, states and addresses.
+/// A hash of the network interfaces' names, states and addresses. Unix only (getifaddrs): on
+/// Windows it is constant, so there the engine retries on its backoff and when the desktop app
+/// calls [`super::Engine::reconnect_now`] (its web view's `online` event, or "Retry now").
 pub(crate) fn fingerprint() -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    #[cfg(not(unix))]
+    {
+        0
+    }
     #[cfg(unix)]
     {
         use nix::net::if_::InterfaceFlags;
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
         if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
             let mut seen: Vec<(String, bool, String)> = addrs
                 .map(|a| {
@@ -28,8 +34,8 @@ pub(crate) fn fingerprint() -> u64 {
             seen.sort();
             seen.hash(&mut hasher);
         }
+        hasher.finish()
     }
-    hasher.finish()
 }
 
 /// Resolves once the fingerprint differs from `start` (checked every second).

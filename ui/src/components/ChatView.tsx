@@ -251,6 +251,14 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
 
   useEffect(() => applyTheme(theme), [theme]);
 
+  // The web view hears the OS say the network is back (on every platform): try at once instead of
+  // waiting out the backoff. (On Unix the engine also watches the interfaces itself.)
+  useEffect(() => {
+    const online = () => void api.reconnectNow().catch(() => undefined);
+    window.addEventListener('online', online);
+    return () => window.removeEventListener('online', online);
+  }, []);
+
   // The app alerts only about what is not on screen: tell it what is.
   useEffect(() => {
     void api.setViewing(selected).catch(() => undefined);

@@ -25,3 +25,13 @@ describe('the connection state at start', () => {
     expect(screen.queryByTestId('connecting-banner')).not.toBeInTheDocument();
   });
 });
+
+describe('the network coming back', () => {
+  it('makes the engine retry at once', async () => {
+    const calls = fakeApp({ current_user: () => user(), reconnect_now: () => null });
+    render(<App />);
+    await screen.findByTestId('welcome');
+    window.dispatchEvent(new Event('online'));
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'reconnect_now')).toBe(true));
+  });
+});

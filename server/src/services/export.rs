@@ -118,39 +118,7 @@ impl Exports {
             gate: Gate::new(),
         })
     }
-}
 
-impl Gate {
-    fn new() -> Self {
-        Self {
-            running: Arc::new(Mutex::new(HashSet::new())),
-            rate: UserRateLimiter::per_hour(PER_HOUR, PER_HOUR),
-        }
-    }
-
-    /// Marks `user`'s export running, unless one is, or the hourly budget is spent.
-    fn start(&self, user: UserId) -> Result<Running, ServiceError> {
-        let mut running = self
-            .running
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if running.contains(&user) {
-            return Err(ServiceError::Conflict(
-                "an export of your data is already being made; wait for it to finish".to_owned(),
-            ));
-        }
-        self.rate
-            .check(user)
-            .map_err(|retry_after| ServiceError::ExportRateLimited { retry_after })?;
-        running.insert(user);
-        Ok(Running {
-            set: self.running.clone(),
-            user,
-        })
-    }
-}
-
-impl Exports {
     /// The caller's export, built into a temporary file.
     pub async fn export(&self, who: &Principal) -> Result<ExportFile, ServiceError> {
         let running = self.gate.start(who.user_id)?;
@@ -283,6 +251,36 @@ impl Exports {
                 .map_err(|_| failed("the writer stopped"))?;
         }
         Ok(())
+    }
+}
+
+impl Gate {
+    fn new() -> Self {
+        Self {
+            running: Arc::new(Mutex::new(HashSet::new())),
+            rate: UserRateLimiter::per_hour(PER_HOUR, PER_HOUR),
+        }
+    }
+
+    /// Marks `user`'s export running, unless one is, or the hourly budget is spent.
+    fn start(&self, user: UserId) -> Result<Running, ServiceError> {
+        let mut running = self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if running.contains(&user) {
+            return Err(ServiceError::Conflict(
+                "an export of your data is already being made; wait for it to finish".to_owned(),
+            ));
+        }
+        self.rate
+            .check(user)
+            .map_err(|retry_after| ServiceError::ExportRateLimited { retry_after })?;
+        running.insert(user);
+        Ok(Running {
+            set: self.running.clone(),
+            user,
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! "Export my data" (`GET /api/v1/users/me/export`): the zip holds exactly the caller's own
 //! messages (in a channel, a direct conversation and a thread), their files byte for byte and
-//! their profile — nobody else's — and the export is limited to one at a time and a few an hour.
+//! their profile — nobody else's — the export is limited to one at a time and a few an hour, and
+//! the log says nothing of what it held.
 
 use crate::support::*;
 use jeco_shared::export::{ExportProfile, ExportedMessage};
@@ -315,4 +316,75 @@ async fn one_export_at_a_time_and_three_an_hour() {
         .unwrap();
     assert!(retry_after > 0);
     expect_error(fourth, 429, "rate_limited").await;
+}
+
+/// The real binary's log at `debug` while an export is made and downloaded: the request is there,
+/// nothing of what the zip holds is (the message, the file's name and bytes, the email address).
+#[tokio::test]
+async fn the_log_says_nothing_of_what_was_exported() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let log_path = tmp.path().join("stderr.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jeco-server"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("JECO_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    let mut child = cmd
+        .env("RUST_LOG", "debug")
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    });
+    let line = tokio::time::timeout(PATIENCE, line).await.unwrap().unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let s = TestServer::external(base, tempfile::tempdir().unwrap());
+
+    let alice = s.register("alice").await;
+    let a = alice.access_token.as_str();
+    let g = s.group(a, "G", &[]).await;
+    let private_words = "quinceharmonica private words";
+    let file_name = "zeppelinmarzipan.txt";
+    let file_bytes = b"tangerinecathedral file bytes";
+    let file = upload(&s, a, file_name, file_bytes).await;
+    s.ok(
+        Method::POST,
+        &format!("/api/v1/conversations/{g}/messages"),
+        Some(json!({"client_id": "c1", "text": private_words, "attachment_ids": [file["id"]]})),
+        a,
+        201,
+    )
+    .await;
+    let mut zip = export(&s, a).await;
+    let messages: Vec<ExportedMessage> =
+        serde_json::from_slice(&entry(&mut zip, "messages.json")).unwrap();
+    assert_eq!(messages[0].body, private_words);
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("/api/v1/users/me/export"), "{log}");
+    for private in ["quinceharmonica", "zeppelinmarzipan", "tangerinecathedral"] {
+        assert!(!log.contains(private), "the log holds {private:?}:\n{log}");
+    }
 }

@@ -208,8 +208,38 @@ async fn the_zip_holds_exactly_my_messages_files_and_profile() {
     assert_eq!(dm_msg.attachments[0].path, file_entry);
     assert_eq!(entry(&mut zip, &file_entry), file_bytes, "the file's bytes");
 
-    // Bob's export has his messages and file, none of alice's.
+    // Bob's export has his messages, his file and his picture, none of alice's.
+    let picture = {
+        let img = image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+            32,
+            32,
+            image::Rgb([10, 120, 200]),
+        ));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    };
+    let r = s
+        .http
+        .put(s.url("/api/v1/users/me/avatar"))
+        .bearer_auth(b)
+        .body(picture)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let served = s
+        .get(&format!("/api/v1/users/{}/avatar", bob.user.id.0), Some(b))
+        .await
+        .bytes()
+        .await
+        .unwrap();
     let mut zip = export(&s, b).await;
+    assert_eq!(
+        entry(&mut zip, "avatar"),
+        served.to_vec(),
+        "the stored picture"
+    );
     let messages: Vec<ExportedMessage> =
         serde_json::from_slice(&entry(&mut zip, "messages.json")).unwrap();
     let bodies: Vec<&str> = messages.iter().map(|m| m.body.as_str()).collect();
@@ -218,7 +248,7 @@ async fn the_zip_holds_exactly_my_messages_files_and_profile() {
         entry(&mut zip, &format!("files/{}-bob.bin", bob_file["id"])),
         noise(1000, 9)
     );
-    assert_eq!(zip.len(), 3);
+    assert_eq!(zip.len(), 4);
 }
 
 #[tokio::test]

@@ -390,12 +390,33 @@ impl ApiClient {
         thumbnail: bool,
         file: &mut tokio::fs::File,
     ) -> Result<u64, ApiError> {
-        use tokio::io::AsyncWriteExt;
         let variant = if thumbnail { "thumbnail" } else { "content" };
-        let request = self
-            .request(Method::GET, &format!("/attachments/{id}/{variant}"))
-            .bearer_auth(token);
+        self.download(token, &format!("/attachments/{id}/{variant}"), file)
+            .await
+    }
+
+    /// Streams "export my data" (`GET /users/me/export`, a zip) into `file`; returns the bytes
+    /// written.
+    pub async fn download_export(
+        &self,
+        token: &str,
+        file: &mut tokio::fs::File,
+    ) -> Result<u64, ApiError> {
+        self.download(token, "/users/me/export", file).await
+    }
+
+    /// Streams the bytes `GET path` answers into `file`, checking that as many arrived as the
+    /// server announced (a download cut short is an error, not a short file).
+    async fn download(
+        &self,
+        token: &str,
+        path: &str,
+        file: &mut tokio::fs::File,
+    ) -> Result<u64, ApiError> {
+        use tokio::io::AsyncWriteExt;
+        let request = self.request(Method::GET, path).bearer_auth(token);
         let mut response = self.check(self.execute(request).await?).await?;
+        let announced = response.content_length();
         let write_failed = |e: std::io::Error| ApiError::UnexpectedResponse {
             server: self.server.to_string(),
             status: 200,
@@ -409,6 +430,15 @@ impl ApiClient {
         // tokio writes in the background: make sure every byte is in the file before the caller
         // renames or reads it.
         file.flush().await.map_err(write_failed)?;
+        if let Some(announced) = announced
+            && announced != written
+        {
+            return Err(ApiError::UnexpectedResponse {
+                server: self.server.to_string(),
+                status: 200,
+                detail: format!("the download ended after {written} of {announced} bytes"),
+            });
+        }
         Ok(written)
     }
 

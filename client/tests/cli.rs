@@ -309,6 +309,37 @@ fn a_file_is_sent_and_downloaded() {
 }
 
 #[test]
+fn jeco_export_saves_my_data_as_a_zip() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = (User::new(&root, "alice"), User::new(&root, "bob"));
+    alice.register(&server);
+    bob.register(&server);
+    alice.ok(&server, &["dm", "bob"]);
+    alice.ok(&server, &["send", "@bob", "mine to keep"]);
+    bob.ok(&server, &["send", "@alice", "not alice's"]);
+
+    let to = root.path().join("alice.zip");
+    let saved = alice.json(&server, &["export", "--to", to.to_str().unwrap()]);
+    let bytes = saved["bytes"].as_u64().unwrap();
+    assert_eq!(std::fs::metadata(&to).unwrap().len(), bytes, "{saved}");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&to).unwrap()).unwrap();
+    let mut messages = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("messages.json").unwrap(), &mut messages)
+        .unwrap();
+    let messages: Value = serde_json::from_str(&messages).unwrap();
+    let bodies: Vec<&str> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["mine to keep"]);
+    let said = alice.ok(&server, &["export", "--to", to.to_str().unwrap()]);
+    assert!(said.contains("saved your data to"), "{said}");
+}
+
+#[test]
 fn an_image_arrives_with_a_thumbnail() {
     let server = Server::start();
     let root = tempfile::tempdir().unwrap();

@@ -408,6 +408,11 @@ impl Config {
         self.data_dir.join("uploads")
     }
 
+    /// Where "export my data" zips are built (unnamed temporary files).
+    pub fn exports_path(&self) -> PathBuf {
+        self.data_dir.join("exports")
+    }
+
     pub fn access_token_ttl(&self) -> Duration {
         Duration::from_secs(self.access_token_ttl_minutes * 60)
     }

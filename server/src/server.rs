@@ -186,6 +186,17 @@ impl RunningServer {
                 source,
             })?,
         );
+        let exports = Arc::new(
+            crate::services::export::Exports::new(
+                storage.clone(),
+                media.blobs().clone(),
+                config.exports_path(),
+            )
+            .map_err(|source| Error::DataDir {
+                path: config.exports_path(),
+                source,
+            })?,
+        );
         media.resume_thumbnails().await;
         let media_sweeper = media.spawn_sweeper();
         let gateway = Arc::new(Gateway::new(
@@ -204,6 +215,7 @@ impl RunningServer {
             chat,
             storage,
             media,
+            exports,
             gateway: gateway.clone(),
             auth_limiter: Arc::new(AuthRateLimiter::new(
                 config.auth_rate_per_minute,

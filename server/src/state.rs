@@ -24,6 +24,8 @@ pub struct AppState {
     pub chat: Chat,
     pub storage: Arc<dyn Storage>,
     pub media: Arc<Media>,
+    /// "Export my data".
+    pub exports: Arc<crate::services::export::Exports>,
     pub gateway: Arc<Gateway>,
     pub auth_limiter: Arc<AuthRateLimiter>,
     /// Proxies whose `X-Forwarded-For` names the client (`trusted_proxies`).

@@ -432,6 +432,8 @@ pub const BINARY: &[Route] = &[
         "/attachments/{id}/thumbnail",
     ),
     binary("SetMyAvatar", Method::Put, "/users/me/avatar"),
+    // "Export my data": a zip of the caller's profile, messages and files ([`crate::export`]).
+    binary("ExportMyData", Method::Get, "/users/me/export"),
     binary("UserAvatar", Method::Get, "/users/{id}/avatar"),
     binary("TeamAvatar", Method::Get, "/teams/{id}/avatar"),
     binary("SetTeamAvatar", Method::Put, "/teams/{id}/avatar"),

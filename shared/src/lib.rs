@@ -21,6 +21,7 @@ pub mod conversations;
 pub mod endpoints;
 pub mod error;
 pub mod events;
+pub mod export;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod fuzz;

@@ -208,6 +208,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             commands::account::sessions,
             commands::account::end_session,
             commands::account::sign_out_others,
+            commands::account::export_my_data,
             commands::admin::admin_users,
             commands::admin::deactivate_user,
             commands::admin::reactivate_user,

@@ -182,6 +182,9 @@ export const api = {
   endSession: (sessionId: SessionInfo['id']) => call<null>('end_session', { sessionId }),
   /** How many sessions were ended. */
   signOutOthers: () => call<number>('sign_out_others'),
+  /** "Download my data": asks where to save, then saves the account's zip there; where it went,
+   *  or null when the Save-as dialog was cancelled. */
+  exportMyData: () => call<string | null>('export_my_data'),
 
   // Server administration (src-tauri/src/commands/admin.rs): server admins only (the server
   // refuses everyone else with `forbidden`); online only.

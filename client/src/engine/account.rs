@@ -5,8 +5,13 @@
 //! queued. Asking for a reset and confirming one need no account at all (the person cannot sign
 //! in), so they go to the server the engine was made for without a token. Ending other sessions
 //! closes their sockets with `SIGNED_OUT`, which an engine on the other side reads as signed out.
+//!
+//! "Export my data" downloads the account's zip (profile, messages, files; see
+//! [`jeco_shared::export`]) to a file, streamed to disk: into `<file>.part` beside it, renamed
+//! over `<file>` only once every byte has arrived, so a failed download never leaves a file that
+//! looks finished.
 
-use super::{Engine, Result};
+use super::{Engine, EngineError, Result};
 use jeco_shared::SessionId;
 use jeco_shared::account::{
     ChangePasswordRequest, ConfirmPasswordResetRequest, EmailStatus, PasswordResetRequest,
@@ -16,6 +21,7 @@ use jeco_shared::endpoints::{
     ChangePassword, ConfirmPasswordReset, EndSession, MyEmail, MySessions, RemoveEmail,
     RequestPasswordReset, SetEmail, SignOutOthers, VerifyEmail,
 };
+use std::path::Path;
 
 impl Engine {
     /// The account's verified email address and any address waiting for its code.
@@ -103,5 +109,47 @@ impl Engine {
     /// Signs out every session of the account but this one; answers how many ended.
     pub async fn sign_out_others(&self) -> Result<u32> {
         Ok(self.call::<SignOutOthers>(&(), &()).await?.sessions)
+    }
+
+    /// Downloads "export my data" — a zip of everything this account wrote — to `to`, streamed
+    /// to disk (never whole in memory); returns its size in bytes. `to` is replaced if it exists.
+    /// The server allows one export at a time (`conflict`) and a few an hour (`rate_limited`).
+    pub async fn export_my_data(&self, to: &Path) -> Result<u64> {
+        let name = to
+            .file_name()
+            .ok_or_else(|| EngineError::Invalid(format!("{} is not a file name", to.display())))?;
+        let mut part_name = name.to_owned();
+        part_name.push(".part");
+        let part = to.with_file_name(part_name);
+        let written = self
+            .with_token(|api, token| {
+                let part = part.clone();
+                async move {
+                    let mut file = tokio::fs::File::create(&part).await.map_err(|e| {
+                        crate::api::ApiError::UnexpectedResponse {
+                            server: api.server().to_string(),
+                            status: 0,
+                            detail: format!("cannot create {}: {e}", part.display()),
+                        }
+                    })?;
+                    api.download_export(&token, &mut file).await
+                }
+            })
+            .await;
+        let written = match written {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = std::fs::remove_file(&part);
+                return Err(e);
+            }
+        };
+        if let Err(e) = std::fs::rename(&part, to) {
+            let _ = std::fs::remove_file(&part);
+            return Err(EngineError::Invalid(format!(
+                "cannot store the export at {}: {e}",
+                to.display()
+            )));
+        }
+        Ok(written)
     }
 }

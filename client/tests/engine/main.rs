@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod directory;
 mod endpoints;
+mod export;
 mod mute;
 mod profile;
 mod support;

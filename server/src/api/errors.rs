@@ -91,7 +91,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::AccountLocked { retry_after }
             | ServiceError::RateLimited { retry_after }
             | ServiceError::UploadRateLimited { retry_after }
-            | ServiceError::MailRateLimited { retry_after } => {
+            | ServiceError::MailRateLimited { retry_after }
+            | ServiceError::ExportRateLimited { retry_after } => {
                 ApiError::new(code, e.to_string()).with_retry_after(retry_after)
             }
             ServiceError::UploadOffsetMismatch { offset, .. } => ApiError::new(code, e.to_string())

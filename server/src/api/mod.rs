@@ -1,7 +1,7 @@
 //! The HTTP API under `/api/v1`, its OpenAPI document and the API docs page.
 //!
 //! One router per resource ([`auth`], [`account`], [`users`], [`conversations`], [`messages`], [`teams`],
-//! [`notifications`], [`search`], [`contacts`], [`media`], [`admin`], [`health`], plus
+//! [`notifications`], [`search`], [`contacts`], [`media`], [`admin`], [`export`], [`health`], plus
 //! the gateway's upgrade route), each
 //! handler annotated with `#[utoipa::path]` so that the OpenAPI document at
 //! `/api/v1/openapi.json` is generated from the code that serves it and cannot drift. Each JSON
@@ -26,6 +26,7 @@ pub mod auth;
 pub mod contacts;
 pub mod conversations;
 pub mod errors;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod media;
@@ -123,6 +124,7 @@ pub fn api_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
     let v1 = OpenApiRouter::new()
         .merge(auth::router(state.clone()))
         .merge(account::router())
+        .merge(export::router())
         .merge(two_factor::router())
         .merge(users::router())
         .merge(conversations::router())

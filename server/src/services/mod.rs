@@ -14,7 +14,8 @@
 //! - [`access`]: the one authorization module (conversation membership, writable, moderation,
 //!   team membership and administration);
 //! - on top, the use cases: [`Conversations`], [`Messages`], [`Teams`], [`Channels`],
-//!   [`Notifications`], [`media`], [`Typing`], [`Contacts`], [`Search`], [`Accounts`]….
+//!   [`Notifications`], [`media`], [`Typing`], [`Contacts`], [`Search`], [`Accounts`],
+//!   [`export`]….
 //!   A use case may call one below it that it builds on (channels open through conversations),
 //!   never one that calls it back.
 
@@ -24,6 +25,7 @@ pub mod admin;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
+pub mod export;
 pub mod fanout;
 pub mod group_commit;
 pub mod lockout;
@@ -230,6 +232,8 @@ pub enum ServiceError {
     CodeUsed,
     #[error("too many mails for this account or requests from this address; try again later")]
     MailRateLimited { retry_after: Duration },
+    #[error("too many exports of your data; try again later")]
+    ExportRateLimited { retry_after: Duration },
     #[error("mail cannot be sent now; try again later")]
     MailUnavailable,
     #[error("this account was deactivated by a server admin")]
@@ -284,7 +288,9 @@ impl ServiceError {
             Self::UploadOffsetMismatch { .. } => ErrorCode::UploadOffsetMismatch,
             Self::ImageTooLarge(_) => ErrorCode::ImageTooLarge,
             Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
-            Self::UploadRateLimited { .. } | Self::MailRateLimited { .. } => ErrorCode::RateLimited,
+            Self::UploadRateLimited { .. }
+            | Self::MailRateLimited { .. }
+            | Self::ExportRateLimited { .. } => ErrorCode::RateLimited,
             Self::CodeInvalid(_) => ErrorCode::CodeInvalid,
             Self::CodeExpired => ErrorCode::CodeExpired,
             Self::CodeUsed => ErrorCode::CodeUsed,

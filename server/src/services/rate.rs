@@ -1,6 +1,6 @@
 //! Per-key budgets (a GCRA token bucket from `governor`): per user for messages, shared by REST
 //! and WebSocket sends so a client cannot double its rate by using both, for new uploads and for
-//! mail sent to an account; per address for password-reset requests.
+//! mail sent to an account and data exports; per address for password-reset requests.
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -40,6 +40,16 @@ impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
             limiter: DefaultKeyedRateLimiter::keyed(
                 Quota::per_minute(per_minute).allow_burst(burst),
             ),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// `per_hour` sustained, `burst` at once.
+    pub fn per_hour(per_hour: u32, burst: u32) -> Self {
+        let per_hour = NonZeroU32::new(per_hour).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        Self {
+            limiter: DefaultKeyedRateLimiter::keyed(Quota::per_hour(per_hour).allow_burst(burst)),
             clock: DefaultClock::default(),
         }
     }

@@ -308,6 +308,18 @@ pub trait MessageStore: Send + Sync + 'static {
         pinned: bool,
         now_ms: i64,
     ) -> Result<Option<Committed>, StorageError>;
+    /// The ids of every message `sender` wrote, deleted ones too, oldest first ("export my
+    /// data"). Ids only, so a big account's list stays small (8 bytes a message) and the records
+    /// are read in pages with [`MessageStore::messages_by_ids`]; a backend should answer it from
+    /// an index it already keeps for sends (SQLite: the unique `(sender_id, client_id)` one)
+    /// rather than add one that every send would pay for.
+    async fn message_ids_by_sender(&self, sender: UserId) -> Result<Vec<MessageId>, StorageError>;
+    /// These messages, complete as [`MessageStore::message`] returns them, in id order; ids that
+    /// do not exist are skipped. At most a few hundred ids at a time.
+    async fn messages_by_ids(
+        &self,
+        ids: Vec<MessageId>,
+    ) -> Result<Vec<MessageRecord>, StorageError>;
     /// Pinned messages of a conversation, most recently pinned first.
     async fn pins(&self, conversation: ConversationId) -> Result<Vec<MessageRecord>, StorageError>;
     /// The roots of the threads `user` started or replied to, with at least one reply that is not

@@ -115,6 +115,7 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
         ("/api/v1/attachments/{id}/url", "post"),
         ("/api/v1/users/me/avatar", "put"),
         ("/api/v1/users/me/avatar", "delete"),
+        ("/api/v1/users/me/export", "get"),
         ("/api/v1/users/{id}/avatar", "get"),
         ("/api/v1/teams/{id}/avatar", "get"),
         ("/api/v1/teams/{id}/avatar", "put"),

@@ -12,6 +12,7 @@ mod contacts;
 mod conversations;
 mod docs;
 mod endpoints;
+mod export;
 mod gateway;
 mod group_commit;
 mod input;

@@ -34,6 +34,7 @@ macro_rules! conformance_suite {
                 replay_after_a_position_and_membership_heads,
                 replayed_message_created_events_show_the_message_as_created,
                 a_page_gets_each_message_its_own_mentions_and_reactions,
+                a_senders_message_ids_and_messages_by_id,
                 search_finds_words_and_prefixes_in_the_users_conversations_only,
                 search_filters_are_applied_in_the_query,
                 media_records_from_upload_to_attachment,

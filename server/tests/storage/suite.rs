@@ -909,6 +909,49 @@ pub async fn a_page_gets_each_message_its_own_mentions_and_reactions(s: Fresh) {
     }
 }
 
+/// "Export my data" reads a sender's messages: every id they wrote, deleted ones too, oldest first
+/// whatever their client ids, none of anyone else's; then the records by id, complete, unknown ids
+/// skipped.
+pub async fn a_senders_message_ids_and_messages_by_id(s: Fresh) {
+    let people = users(&*s, &["ann", "ben"]).await;
+    let (ann, ben) = (people[0], people[1]);
+    let room = group(&*s, ann, &[ben]).await;
+    let other = group(&*s, ben, &[ann]).await;
+    let mut mine = Vec::new();
+    // Client ids in descending order: the answer must follow the ids, not the client ids.
+    for (conversation, sender, key) in [
+        (room, ann, "z"),
+        (room, ben, "y"),
+        (other, ann, "x"),
+        (other, ben, "w"),
+        (room, ann, "v"),
+    ] {
+        let m = created(s.send_message(message(conversation, sender, key)).await);
+        if sender == ann {
+            mine.push(m.id);
+        }
+    }
+    s.delete_message(mine[2], ann, 9).await.unwrap();
+    assert_eq!(s.message_ids_by_sender(ann).await.unwrap(), mine);
+    assert!(
+        s.message_ids_by_sender(UserId(9999))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut asked = mine.clone();
+    asked.reverse();
+    asked.push(MessageId(9999));
+    let got = s.messages_by_ids(asked).await.unwrap();
+    assert_eq!(got.iter().map(|m| m.id).collect::<Vec<_>>(), mine);
+    for m in &got {
+        assert_eq!(s.message(m.id).await.unwrap().as_ref(), Some(m));
+    }
+    assert!(got[2].deleted_at_ms.is_some());
+    assert!(s.messages_by_ids(Vec::new()).await.unwrap().is_empty());
+}
+
 /// Search finds messages with all the words, or words starting with a prefix, in conversations the
 /// user is a member of, newest first; not deleted messages, not an edit's old words, not other
 /// people's conversations.

@@ -1,5 +1,5 @@
 //! Commands of the profile's Security tab and of "Forgot password?" on the sign-in screen: the
-//! account's email address, its password, and its signed-in sessions (see
+//! account's email address, its password, its signed-in sessions, and "Download my data" (see
 //! `jeco_client::Engine`'s account API). All of them need the server's answer; offline they fail
 //! with `server_unreachable`.
 //!
@@ -11,7 +11,7 @@ use crate::error::CommandError;
 use crate::session::AppState;
 use jeco_shared::SessionId;
 use jeco_shared::account::{EmailStatus, SessionInfo};
-use tauri::State;
+use tauri::{AppHandle, State};
 
 /// The account's verified address and any address waiting for its code.
 #[tauri::command]
@@ -110,4 +110,21 @@ pub async fn end_session(
 #[tauri::command]
 pub async fn sign_out_others(state: State<'_, AppState>) -> Result<u32, CommandError> {
     Ok(state.engine().await?.sign_out_others().await?)
+}
+
+/// "Download my data": asks where to save (a Save-as dialog in the Downloads folder, like saving
+/// an attachment), then streams the account's export zip there. Returns where it went, or `None`
+/// when the dialog was cancelled. The server allows one export at a time (`conflict`) and a few
+/// an hour (`rate_limited`).
+#[tauri::command]
+pub async fn export_my_data(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> Result<Option<String>, CommandError> {
+    let engine = state.engine().await?;
+    let Some(target) = super::files::ask_where_to_save(&app, "jeco-export.zip").await? else {
+        return Ok(None);
+    };
+    engine.export_my_data(&target).await?;
+    Ok(Some(target.display().to_string()))
 }

@@ -31,6 +31,19 @@ pub async fn save_attachment(
     let engine = state.engine().await?;
     let cached = engine.attachment_file(&attachment, false).await?;
     let name = downloads::safe_name(&attachment.name, attachment.id);
+    let Some(target) = ask_where_to_save(&app, &name).await? else {
+        return Ok(None);
+    };
+    copy_to(&cached, &target)?;
+    Ok(Some(target.display().to_string()))
+}
+
+/// The Save-as dialog, starting in the Downloads folder with `name`: the path chosen, or `None`
+/// when it was cancelled. Also used by "Download my data" (`commands::account`).
+pub(crate) async fn ask_where_to_save(
+    app: &AppHandle,
+    name: &str,
+) -> Result<Option<PathBuf>, CommandError> {
     let start =
         downloads::downloads_dir(app.path().download_dir().ok(), app.path().home_dir().ok());
     // The dialog opens where the folder is, so it must exist (`~/Downloads` may not yet).
@@ -39,11 +52,7 @@ pub async fn save_attachment(
     {
         tracing::warn!(dir = %dir.display(), error = %e, "cannot create the Downloads folder");
     }
-    let Some(target) = choose_target(&app, start.filter(|d| d.is_dir()), &name).await? else {
-        return Ok(None);
-    };
-    copy_to(&cached, &target)?;
-    Ok(Some(target.display().to_string()))
+    choose_target(app, start.filter(|d| d.is_dir()), name).await
 }
 
 /// The path picked in the Save-as dialog (`None`: cancelled).

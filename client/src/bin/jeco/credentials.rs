@@ -1,5 +1,6 @@
 //! The password, the email address and the signed-in sessions: `jeco password`, `jeco email`,
-//! `jeco forgot-password`, `jeco reset-password`, `jeco sessions`, `jeco sign-out-others`.
+//! `jeco forgot-password`, `jeco reset-password`, `jeco sessions`, `jeco sign-out-others`, and
+//! `jeco export` (the account's data as a zip).
 //! Online only, like the rest of the account commands; the two reset commands need no sign-in.
 
 use crate::app::{App, CliError};
@@ -102,6 +103,21 @@ pub async fn sign_out_others(app: &App) -> anyhow::Result<()> {
         app.out.document(&json!({ "signed_out": ended }));
     } else {
         app.out.line(format!("signed out {ended} other session(s)"));
+    }
+    Ok(())
+}
+
+/// `jeco export --to FILE`: "export my data", streamed to the file.
+pub async fn export(app: &App, to: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = app.engine.export_my_data(to).await?;
+    if app.out.json {
+        app.out
+            .document(&json!({ "path": to.display().to_string(), "bytes": bytes }));
+    } else {
+        app.out.line(format!(
+            "saved your data to {} ({bytes} bytes)",
+            to.display()
+        ));
     }
     Ok(())
 }

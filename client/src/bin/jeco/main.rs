@@ -157,6 +157,13 @@ enum Command {
     },
     /// Sign out every session of your account but this one.
     SignOutOthers,
+    /// Download everything you wrote — profile, messages, files — as one zip ("export my data").
+    /// Other people's messages are not in it.
+    Export {
+        /// Where to save the zip (replaced if it exists).
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
+    },
     /// Who is signed in, the connection, the cache and the outbox.
     Status,
     /// List conversations with unread and mention counts.
@@ -563,6 +570,7 @@ async fn run(app: &App, command: Command) -> anyhow::Result<()> {
             }
         },
         Command::SignOutOthers => credentials::sign_out_others(app).await,
+        Command::Export { to } => credentials::export(app, &to).await,
         Command::Status => read::status(app).await,
         Command::Conversations => read::conversations(app).await,
         Command::CreateGroup { name, members } => account::create_group(app, &name, &members).await,

@@ -1034,6 +1034,48 @@ impl MessageStore for SqliteStorage {
         self.pool.run(move |c| threads_of(c, user, limit)).await
     }
 
+    async fn message_ids_by_sender(&self, sender: UserId) -> Result<Vec<MessageId>, StorageError> {
+        self.pool
+            .run(move |c| {
+                // Covered by the unique (sender_id, client_id) index, whose entries carry the
+                // rowid: no table read, one sort of the sender's ids.
+                let mut stmt = c
+                    .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 ORDER BY id")
+                    .map_err(backend)?;
+                stmt.query_map([sender.0], |r| Ok(MessageId(r.get(0)?)))
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn messages_by_ids(
+        &self,
+        ids: Vec<MessageId>,
+    ) -> Result<Vec<MessageRecord>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.pool
+            .run(move |c| {
+                let ids = format!(
+                    "[{}]",
+                    ids.iter()
+                        .map(|id| id.0.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+                select_messages(
+                    c,
+                    "m.id IN (SELECT value FROM json_each(?1))",
+                    "m.id",
+                    &[&ids],
+                )
+            })
+            .await
+    }
+
     async fn pins(&self, conversation: ConversationId) -> Result<Vec<MessageRecord>, StorageError> {
         self.pool
             .run(move |c| {

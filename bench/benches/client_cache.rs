@@ -134,8 +134,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("scroll_back: page of 50 deep in history", |b| {
         b.iter(|| black_box(cache.messages(ConversationId(7), Some(1_234), 50).unwrap()))
     });
+    let query = jeco_shared::search::query::SearchQuery::parse("quarterly rev*").unwrap();
     group.bench_function("local_search: two words, newest 20", |b| {
-        b.iter(|| black_box(cache.search("quarterly rev", None, 20).unwrap()))
+        b.iter(|| black_box(cache.search(&query, None, 20).unwrap()))
     });
     group.finish();
 }

@@ -70,10 +70,7 @@ impl Notifier {
         if let Some(id) = replaces {
             n.id(id);
         }
-        let handle = tokio::time::timeout(ANSWER_WAIT, n.show_async())
-            .await
-            .map_err(|_| NotifyError("the notification service did not answer".into()))?
-            .map_err(|e| NotifyError(e.to_string()))?;
+        let handle = show_now(n).await?;
         #[cfg(all(unix, not(target_os = "macos")))]
         let id = handle.id();
         // Elsewhere notifications are not replaced by id; 0 stands for "shown".
@@ -136,6 +133,30 @@ impl Notifier {
             false
         }
     }
+}
+
+/// Shows `n` through the desktop's notification service (D-Bus), waiting at most [`ANSWER_WAIT`].
+#[cfg(all(unix, not(target_os = "macos")))]
+async fn show_now(
+    n: notify_rust::Notification,
+) -> Result<notify_rust::NotificationHandle, NotifyError> {
+    tokio::time::timeout(ANSWER_WAIT, n.show_async())
+        .await
+        .map_err(|_| NotifyError("the notification service did not answer".into()))?
+        .map_err(|e| NotifyError(e.to_string()))
+}
+
+/// Shows `n` as a toast (Windows) or through the notification center (macOS). notify-rust has only a
+/// blocking call there: it runs on the blocking pool, waited for at most [`ANSWER_WAIT`].
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+async fn show_now(
+    n: notify_rust::Notification,
+) -> Result<notify_rust::NotificationHandle, NotifyError> {
+    tokio::time::timeout(ANSWER_WAIT, tokio::task::spawn_blocking(move || n.show()))
+        .await
+        .map_err(|_| NotifyError("the notification service did not answer".into()))?
+        .map_err(|e| NotifyError(e.to_string()))?
+        .map_err(|e| NotifyError(e.to_string()))
 }
 
 /// Waits (in a task) for the person to activate the notification, then runs `on_click`.

@@ -24,7 +24,9 @@ pub const APP_NAME: &str = "Jeco Chat";
 /// A notification service that takes longer than this to answer is treated as failing (alerts
 /// are handled one after another: a stuck service must not hold up the next ones).
 pub const ANSWER_WAIT: Duration = Duration::from_secs(5);
-/// After the service's capabilities could not be read, ask again only this much later.
+/// After the service's capabilities could not be read, ask again only this much later (D-Bus only:
+/// elsewhere there are no capabilities to ask for).
+#[cfg(all(unix, not(target_os = "macos")))]
 const CAPABILITIES_RETRY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +40,7 @@ pub struct Notifier {
     /// Whether the service renders markup in bodies (asked once it answers).
     markup: tokio::sync::OnceCell<bool>,
     /// When the capabilities may be asked for again after a failure.
+    #[cfg(all(unix, not(target_os = "macos")))]
     capabilities_retry: Mutex<Option<std::time::Instant>>,
 }
 

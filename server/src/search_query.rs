@@ -20,11 +20,14 @@ pub fn fuzz_search_query(data: &[u8]) {
         return;
     };
     let canonical = query.to_string();
-    assert_eq!(
-        SearchQuery::parse(&canonical).as_ref(),
-        Ok(&query),
-        "{canonical}"
-    );
+    match SearchQuery::parse(&canonical) {
+        // The canonical form quotes terms and spells filters out, so near the length limit it can
+        // be longer than what was typed (found by the fuzzer: 220 typed characters, 280 rendered).
+        // Only the length may refuse it; anything else must round-trip.
+        Err(jeco_shared::search::query::QueryError::TooLong)
+            if canonical.chars().count() > jeco_shared::search::query::QUERY_MAX_CHARS => {}
+        again => assert_eq!(again.as_ref(), Ok(&query), "{canonical}"),
+    }
     let Some(fts) = query.text.as_ref().map(TextQuery::to_fts5) else {
         return;
     };

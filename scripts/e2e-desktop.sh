@@ -39,7 +39,7 @@ fi
 bash scripts/ui-build.sh   # only when the UI changed: a rebuilt ui/dist recompiles the app
 
 echo "e2e-desktop: building the desktop app and the test"
-cargo build -p jeco-desktop -p jeco-client -p jeco-server --bins
+cargo build -p jeco-desktop -p jeco-cli -p jeco-server --bins
 cargo test -p jeco-e2e --test desktop --no-run
 
 keyring_home="$(mktemp -d)"

@@ -16,7 +16,7 @@ pub fn binary(name: &str) -> PathBuf {
     let path = crate::target_dir().join("debug").join(name);
     assert!(
         path.exists(),
-        "{} is not built; run `cargo build -p jeco-server -p jeco-client --bins` first",
+        "{} is not built; run `cargo build -p jeco-server -p jeco-cli --bins` first",
         path.display()
     );
     path

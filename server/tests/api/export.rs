@@ -352,37 +352,11 @@ async fn one_export_at_a_time_and_three_an_hour() {
 /// nothing of what the zip holds is (the message, the file's name and bytes, the email address).
 #[tokio::test]
 async fn the_log_says_nothing_of_what_was_exported() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let tmp = tempfile::tempdir().unwrap();
     let log_path = tmp.path().join("stderr.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jeco-server"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("JECO_") || key == "RUST_LOG" {
-            cmd.env_remove(key);
-        }
-    }
-    let mut child = cmd
-        .env("RUST_LOG", "debug")
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(tmp.path().join("data"))
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    });
-    let line = tokio::time::timeout(PATIENCE, line).await.unwrap().unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    let s = TestServer::external(base, tempfile::tempdir().unwrap());
+    let mut cmd = server_binary();
+    cmd.env("RUST_LOG", "debug");
+    let (child, s) = spawn_binary(cmd, &[], &tmp.path().join("data"), &log_path).await;
 
     let alice = s.register("alice").await;
     let a = alice.access_token.as_str();
@@ -404,14 +378,7 @@ async fn the_log_says_nothing_of_what_was_exported() {
         serde_json::from_slice(&entry(&mut zip, "messages.json")).unwrap();
     assert_eq!(messages[0].body, private_words);
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    stop_binary(child).await;
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.contains("/api/v1/users/me/export"), "{log}");
     for private in ["quinceharmonica", "zeppelinmarzipan", "tangerinecathedral"] {

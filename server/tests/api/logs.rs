@@ -8,11 +8,7 @@ use crate::support::*;
 use futures_util::SinkExt;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use tokio_tungstenite::tungstenite::Message;
-
-const BIN: &str = env!("CARGO_BIN_EXE_jeco-server");
 
 /// What a scenario left behind.
 struct Scenario {
@@ -29,12 +25,7 @@ struct Scenario {
 async fn scenario_log(level: Option<&str>, format: &str) -> Scenario {
     let tmp = tempfile::tempdir().unwrap();
     let log_path = tmp.path().join("stderr.log");
-    let mut cmd = Command::new(BIN);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("JECO_") || key == "RUST_LOG" {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = server_binary();
     if let Some(level) = level {
         cmd.env("RUST_LOG", level);
     }
@@ -47,33 +38,13 @@ async fn scenario_log(level: Option<&str>, format: &str) -> Scenario {
         .env("JECO_AUTH_RATE_BURST", "1000");
     // Every run serves metrics too (set from the environment), scraped at the end.
     cmd.env("JECO_METRICS_ADDR", "127.0.0.1:0");
-    let mut child = cmd
-        .args([
-            "serve",
-            "--log-format",
-            format,
-            "--bind",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(tmp.path().join("data"))
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    });
-    let line = tokio::time::timeout(PATIENCE, line).await.unwrap().unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    let s = TestServer::external(base, tempfile::tempdir().unwrap());
+    let (child, s) = spawn_binary(
+        cmd,
+        &["--log-format", format],
+        &tmp.path().join("data"),
+        &log_path,
+    )
+    .await;
 
     let password = "Pw-ZebraQuasar-7731";
     let wrong_in_username = "Typed-Password-In-Username-4412";
@@ -384,14 +355,7 @@ async fn scenario_log(level: Option<&str>, format: &str) -> Scenario {
     }
     assert_eq!(s.get("/metrics", None).await.status(), 404);
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    stop_binary(child).await;
     Scenario {
         log: std::fs::read_to_string(&log_path).unwrap(),
         secrets,

@@ -21,6 +21,67 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The real `jeco-server` binary, without the `JECO_*` and `RUST_LOG` variables of the test's own
+/// environment: a test sets what it needs on the returned command.
+pub fn server_binary() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jeco-server"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("JECO_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// Runs `jeco-server serve` from `cmd` (a [`server_binary`] with its environment set) on
+/// `127.0.0.1:0` with its data in `data` and `extra` flags, stderr into `log`; waits for its
+/// "listening on" line. Stop it with [`stop_binary`].
+pub async fn spawn_binary(
+    mut cmd: std::process::Command,
+    extra: &[&str],
+    data: &std::path::Path,
+    log: &std::path::Path,
+) -> (std::process::Child, TestServer) {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .arg("serve")
+        .args(extra)
+        .args(["--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    });
+    let line = tokio::time::timeout(PATIENCE, line).await.unwrap().unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    (
+        child,
+        TestServer::external(base, tempfile::tempdir().unwrap()),
+    )
+}
+
+/// Stops a [`spawn_binary`] server with SIGTERM and waits for it to exit.
+pub async fn stop_binary(mut child: std::process::Child) -> std::process::ExitStatus {
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap()
+}
+
 /// Test defaults: generous budgets so tests do not trip the per-IP limiter unless they mean to.
 pub fn test_config(dir: &std::path::Path) -> Config {
     Config {

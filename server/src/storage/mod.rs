@@ -28,6 +28,7 @@ pub mod events;
 pub mod media;
 pub mod messages;
 pub mod notifications;
+pub mod postgres;
 pub mod search;
 pub mod sqlite;
 pub mod teams;

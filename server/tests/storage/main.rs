@@ -7,8 +7,12 @@
 //! an async function that opens a fresh store. A new backend adds one invocation below with its own
 //! factory and must pass the same suite.
 
+mod checks_accounts;
+mod checks_messages;
+mod checks_teams;
 mod suite;
 
+use jeco_server::storage::postgres::PgStorage;
 use jeco_server::storage::sqlite::SqliteStorage;
 use std::sync::Arc;
 use suite::Fresh;
@@ -66,3 +70,15 @@ async fn fresh_sqlite() -> Fresh {
 }
 
 conformance_suite!(sqlite, crate::fresh_sqlite);
+
+/// A fresh database in the test process's own PostgreSQL cluster (`jeco_testkit::postgres`:
+/// Debian's PostgreSQL, started by the tests; `./dev test` installs it).
+async fn fresh_postgres() -> Fresh {
+    let url = tokio::task::spawn_blocking(jeco_testkit::postgres::fresh_database)
+        .await
+        .expect("create a test database");
+    let store = PgStorage::open(&url, 0).await.expect("open PostgreSQL");
+    Fresh::new(Arc::new(store), ())
+}
+
+conformance_suite!(postgres, crate::fresh_postgres);

@@ -1474,3 +1474,8 @@ pub async fn expired_refresh_token(s: Fresh) {
         RefreshOutcome::Expired
     );
 }
+
+// Checks added with the PostgreSQL backend, one file per area (see `main.rs`).
+pub use crate::checks_accounts::*;
+pub use crate::checks_messages::*;
+pub use crate::checks_teams::*;

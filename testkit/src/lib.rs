@@ -1,0 +1,3 @@
+//! Test support: real services for the workspace's tests (see README.md).
+
+pub mod postgres;

@@ -21,6 +21,12 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Directory for the database (`jeco.db`) and the signing secret (`secret.key`).
     pub data_dir: PathBuf,
+    /// The database: unset (the default) is the embedded SQLite file `jeco.db` in `data_dir`;
+    /// `sqlite:PATH` is a SQLite file elsewhere; `postgres://user:password@host:port/database`
+    /// is a PostgreSQL server (the database must exist; the server creates its tables), which
+    /// several server instances can share. `data_dir` still holds the signing secret, unfinished
+    /// uploads and (with the local media backend) the media. Redacted when printed.
+    pub database_url: Option<Secret>,
     /// Address of the Prometheus metrics listener (`GET /metrics`), apart from `bind`. Unset (the
     /// default): no metrics are served. Bind it to loopback or a private network that only the
     /// scraper reaches; never expose it to the internet.
@@ -153,6 +159,7 @@ impl Default for Config {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 7878)),
             data_dir: default_data_dir(),
+            database_url: None,
             metrics_addr: None,
             log_format: LogFormat::Text,
             access_token_ttl_minutes: 15,
@@ -370,6 +377,7 @@ impl Config {
                 self.mail_from
             )));
         }
+        self.database()?;
         if self.admin_username.is_some() != self.admin_password.is_some() {
             return Err(ConfigError::Invalid(
                 "admin_username and admin_password must be set together".into(),
@@ -383,8 +391,20 @@ impl Config {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
     }
 
+    /// The embedded SQLite database's file, when the database is SQLite.
     pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("jeco.db")
+        match self.database() {
+            Ok(Database::Sqlite(path)) => path,
+            _ => self.data_dir.join("jeco.db"),
+        }
+    }
+
+    /// Which database `database_url` names (see its doc).
+    pub fn database(&self) -> Result<Database, ConfigError> {
+        let Some(url) = &self.database_url else {
+            return Ok(Database::Sqlite(self.data_dir.join("jeco.db")));
+        };
+        Database::parse(url.expose())
     }
 
     /// Where the dev mailer writes messages when no SMTP server is configured.
@@ -423,6 +443,39 @@ impl Config {
 
     pub fn refresh_token_ttl(&self) -> Duration {
         Duration::from_secs(self.refresh_token_ttl_days * 24 * 60 * 60)
+    }
+}
+
+/// The database a server runs on ([`Config::database`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file: zero configuration, one server process.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server's URL (it may hold a password: do not print it).
+    Postgres(String),
+}
+
+impl Database {
+    /// `sqlite:PATH`, `sqlite://PATH` (a relative or, with a third `/`, absolute path),
+    /// `postgres://…` or `postgresql://…`.
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_string()));
+        }
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "database_url sqlite: needs a file path, e.g. sqlite:///var/lib/jeco/jeco.db"
+                        .into(),
+                ));
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        let scheme = url.split(':').next().unwrap_or("");
+        Err(ConfigError::Invalid(format!(
+            "database_url must start with sqlite: or postgres:// (got {scheme:?}:)"
+        )))
     }
 }
 

@@ -9,6 +9,7 @@
 use crate::api;
 use crate::api::rate_limit::AuthRateLimiter;
 use crate::config::Config;
+use crate::config::Database;
 use crate::error::Error;
 use crate::gateway::registry::Registry;
 use crate::gateway::{Gateway, GatewaySettings};
@@ -23,6 +24,7 @@ use crate::services::{Accounts, Chat, Media, NoObserver, Recovery, SessionObserv
 use crate::signing_secret;
 use crate::state::AppState;
 use crate::storage::Storage;
+use crate::storage::postgres::PgStorage;
 use crate::storage::sqlite::SqliteStorage;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,8 +63,10 @@ pub(crate) async fn open_core(
         source,
     })?;
     let secret = signing_secret::load_or_create(&config.secret_path())?;
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::open(config.database_path(), now_ms()).await?);
+    let storage: Arc<dyn Storage> = match config.database()? {
+        Database::Sqlite(path) => Arc::new(SqliteStorage::open(path, now_ms()).await?),
+        Database::Postgres(url) => Arc::new(PgStorage::open(&url, now_ms()).await?),
+    };
     let two_factor = Arc::new(crate::services::two_factor::TwoFactor::new(
         storage.clone(),
         secret.bytes(),

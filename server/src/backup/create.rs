@@ -22,6 +22,12 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 pub enum BackupError {
     #[error("there is no database at {0} (is --data-dir the server's data directory?)")]
     NoDatabase(PathBuf),
+    /// The server runs on PostgreSQL: its database is backed up with PostgreSQL's own tools.
+    #[error(
+        "the database is PostgreSQL: back it up with pg_dump (server/README \"Backups\"); \
+         this command backs up the SQLite database"
+    )]
+    Postgres,
     #[error("cannot snapshot the database: {0}")]
     Snapshot(#[from] StorageError),
     #[error("{what}: {source}")]
@@ -71,6 +77,9 @@ pub fn backup(
     to: &Path,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Manifest, BackupError> {
+    if matches!(config.database(), Ok(crate::config::Database::Postgres(_))) {
+        return Err(BackupError::Postgres);
+    }
     let database = config.database_path();
     if !database.is_file() {
         return Err(BackupError::NoDatabase(database));

@@ -24,6 +24,12 @@ pub enum RestoreError {
          overwritten (stop the server and move the old data aside first)"
     )]
     NotEmpty(PathBuf),
+    /// The server is configured for PostgreSQL: a backup holds a SQLite database.
+    #[error(
+        "the configured database is PostgreSQL: restore into a SQLite data directory, then move \
+         it with `jeco-server db copy` (server/README \"Moving to PostgreSQL\")"
+    )]
+    Postgres,
     #[error("cannot open the archive {path}: {source}")]
     Open {
         path: PathBuf,
@@ -63,6 +69,9 @@ pub fn restore(
     from: &Path,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Manifest, RestoreError> {
+    if matches!(config.database(), Ok(crate::config::Database::Postgres(_))) {
+        return Err(RestoreError::Postgres);
+    }
     let data_dir = config.data_dir.clone();
     let media_dir = (config.media_backend == MediaBackend::Local).then(|| config.media_path());
     let mut targets = vec![data_dir.clone()];

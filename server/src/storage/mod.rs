@@ -23,6 +23,7 @@ pub mod accounts;
 pub mod admin;
 pub mod contacts;
 pub mod conversations;
+pub mod copy;
 pub mod credentials;
 pub mod events;
 pub mod media;

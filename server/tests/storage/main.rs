@@ -10,6 +10,7 @@
 mod checks_accounts;
 mod checks_messages;
 mod checks_teams;
+mod copy;
 mod suite;
 
 use jeco_server::storage::postgres::PgStorage;

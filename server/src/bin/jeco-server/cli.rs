@@ -52,12 +52,37 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// Database tools.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Restore a backup made by `backup` into an empty (or new) data directory and media
     /// directory. Refuses a directory that holds anything. Start the server afterwards.
     Restore {
         /// The archive written by `jeco-server backup`.
         #[arg(value_name = "FILE")]
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy every row of a SQLite database into an empty PostgreSQL database (accounts,
+    /// sessions, teams, conversations, messages with their positions, reactions, pins, read
+    /// state, notifications, attachment records; PostgreSQL builds its own search index). Stop
+    /// the server first. All or nothing: an interrupted copy leaves the target empty, so run it
+    /// again. Progress goes to stderr. Media files stay where they are (keep the data directory,
+    /// or the S3 bucket).
+    Copy {
+        /// The SQLite database: sqlite:PATH [default: the configured database, jeco.db in the
+        /// data directory].
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
+        /// The PostgreSQL database: postgres://user:password@host:port/database. It must exist
+        /// and hold no data; its tables are created.
+        #[arg(long, value_name = "URL")]
+        to: Secret,
     },
 }
 
@@ -144,6 +169,17 @@ pub struct ConfigArgs {
     /// Directory for jeco.db and secret.key [default: platform data dir, e.g. ~/.local/share/jeco-server].
     #[arg(long, env = "JECO_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The database: sqlite:PATH or postgres://user:password@host:port/database
+    /// [default: the SQLite file jeco.db in the data directory]. Several instances share one
+    /// PostgreSQL database. See server/README "Choosing a database".
+    #[arg(
+        long,
+        env = "JECO_DATABASE_URL",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<Secret>,
     /// Address for the Prometheus metrics listener (GET /metrics), apart from --bind
     /// [default: none, no metrics served]. Keep it on loopback or a private network: never expose
     /// it to the internet.
@@ -502,6 +538,9 @@ impl ConfigArgs {
         );
         if let Some(v) = &self.metrics_addr {
             c.metrics_addr = Some(*v);
+        }
+        if let Some(v) = &self.database_url {
+            c.database_url = Some(v.clone());
         }
         if let Some(v) = &self.media_dir {
             c.media_dir = Some(v.clone());

@@ -9,7 +9,7 @@ mod cli;
 use admin::read_password;
 use anyhow::Context;
 use clap::Parser;
-use cli::{AccountCommand, AdminCommand, Cli, Command};
+use cli::{AccountCommand, AdminCommand, Cli, Command, DbCommand};
 use jeco_server::config::LogFormat;
 use jeco_server::services::accounts::NewAccount;
 use jeco_server::{Config, RunningServer};
@@ -61,6 +61,12 @@ fn main() -> anyhow::Result<()> {
                 config.data_dir.display()
             );
             Ok(())
+        }
+        Command::Db {
+            command: DbCommand::Copy { from, to },
+        } => {
+            init_tracing("warn", config.log_format);
+            runtime.block_on(db_copy(&config, from.as_deref(), to.expose()))
         }
         Command::Healthcheck => match healthcheck(config.bind) {
             Ok(()) => Ok(()),
@@ -293,6 +299,44 @@ fn healthcheck(bind: std::net::SocketAddr) -> anyhow::Result<()> {
     anyhow::ensure!(
         status.split_whitespace().nth(1) == Some("200"),
         "{addr} answered {status:?}"
+    );
+    Ok(())
+}
+
+/// `jeco-server db copy`: see [`jeco_server::storage::copy`].
+async fn db_copy(config: &Config, from: Option<&str>, to: &str) -> anyhow::Result<()> {
+    use jeco_server::config::Database;
+    let from = match from {
+        Some(url) => Database::parse(url)?,
+        None => config.database()?,
+    };
+    let Database::Sqlite(from) = from else {
+        anyhow::bail!("--from must be a SQLite database (sqlite:PATH)");
+    };
+    if !from.is_file() {
+        anyhow::bail!("there is no SQLite database at {}", from.display());
+    }
+    let Database::Postgres(to) = Database::parse(to)? else {
+        anyhow::bail!("--to must be a PostgreSQL database (postgres://…)");
+    };
+    eprintln!(
+        "copying {} to {}",
+        from.display(),
+        jeco_server::storage::postgres::redact(&to)
+    );
+    let started = std::time::Instant::now();
+    let report = jeco_server::storage::copy::sqlite_to_postgres(&from, &to, &mut |line: &str| {
+        eprintln!("{line}");
+        true
+    })
+    .await
+    .context("copy failed")?;
+    let rows: u64 = report.tables.iter().map(|(_, n)| n).sum();
+    eprintln!(
+        "copied {rows} rows in {} tables in {:.1} s: start the server with --database-url on the \
+         PostgreSQL database",
+        report.tables.len(),
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -43,6 +43,9 @@ pub async fn spawn_binary(
     log: &std::path::Path,
 ) -> (std::process::Child, TestServer) {
     use std::io::{BufRead, BufReader};
+    if let Some(url) = test_database() {
+        cmd.env("JECO_DATABASE_URL", url);
+    }
     let mut child = cmd
         .arg("serve")
         .args(extra)
@@ -82,8 +85,35 @@ pub async fn stop_binary(mut child: std::process::Child) -> std::process::ExitSt
         .unwrap()
 }
 
-/// Test defaults: generous budgets so tests do not trip the per-IP limiter unless they mean to.
+/// The backend this run of the suite uses: `JECO_TEST_BACKEND=postgres` runs every test on a
+/// fresh database of the test process's own PostgreSQL cluster (`jeco_testkit::postgres`);
+/// unset or `sqlite`, on a SQLite file in the test's data directory. `./dev test` runs the suite
+/// once per backend.
+pub fn on_postgres() -> bool {
+    match std::env::var("JECO_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("JECO_TEST_BACKEND must be sqlite or postgres, not {other:?}"),
+    }
+}
+
+/// A fresh database for one server of this run: `Some(url)` on PostgreSQL, `None` (the data
+/// directory's SQLite file) otherwise.
+pub fn test_database() -> Option<String> {
+    on_postgres().then(jeco_testkit::postgres::fresh_database)
+}
+
+/// Test defaults: generous budgets so tests do not trip the per-IP limiter unless they mean to;
+/// the run's backend ([`on_postgres`]).
 pub fn test_config(dir: &std::path::Path) -> Config {
+    Config {
+        database_url: test_database().map(jeco_server::Secret::new),
+        ..limits_config(dir)
+    }
+}
+
+/// [`test_config`] without a database of its own (the data directory's SQLite file).
+fn limits_config(dir: &std::path::Path) -> Config {
     Config {
         auth_rate_per_minute: 100_000,
         auth_rate_burst: 100_000,
@@ -124,7 +154,7 @@ impl TestServer {
     pub fn external(base: String, dir: TempDir) -> Self {
         Self {
             server: None,
-            config: test_config(dir.path()),
+            config: limits_config(dir.path()),
             dir,
             base,
             http: reqwest::Client::new(),

@@ -10,6 +10,7 @@ mod binary;
 mod channels;
 mod contacts;
 mod conversations;
+mod db_copy;
 mod docs;
 mod endpoints;
 mod export;

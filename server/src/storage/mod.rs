@@ -10,7 +10,9 @@
 //! attachments, blobs and avatars) and [`TwoFactorStore`] (sign-in codes, two-factor secrets,
 //! recovery codes, sign-in challenges) — so no single
 //! file has to hold every query. Every backend implements them with its own SQL and its own
-//! migrations; today that is [`sqlite::SqliteStorage`], PostgreSQL comes later behind the same traits.
+//! migrations: [`sqlite::SqliteStorage`] (one file, zero configuration) and
+//! [`postgres::PgStorage`] (a database several instances share); [`copy`] moves a deployment from
+//! the first to the second.
 //!
 //! Operations that must be atomic are single trait methods so that each backend can run them in one
 //! transaction: rotating a refresh token and detecting its reuse, and — the central invariant — every

@@ -144,6 +144,7 @@ impl PgStorage {
             );
         }
         drop(client);
+        crate::metrics::get().db_pool_size.add(POOL_SIZE as i64);
         Ok(Self { pool, shown })
     }
 
@@ -151,6 +152,19 @@ impl PgStorage {
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StorageError> {
         self.pool.get().await.map_err(pool_error)
     }
+}
+
+impl Drop for PgStorage {
+    fn drop(&mut self) {
+        crate::metrics::get().db_pool_size.sub(POOL_SIZE as i64);
+    }
+}
+
+/// Commits `tx`, counted in `jeco_db_commits_total` (one WAL flush each, as on SQLite).
+pub(crate) async fn commit(tx: deadpool_postgres::Transaction<'_>) -> Result<(), StorageError> {
+    tx.commit().await.map_err(pg)?;
+    crate::metrics::get().db_commits.inc();
+    Ok(())
 }
 
 #[async_trait]

@@ -47,7 +47,20 @@ macro_rules! conformance_suite {
                 login_failures_window,
                 refresh_rotation_and_reuse,
                 a_retry_within_the_grace_period_names_the_same_successor,
-                expired_refresh_token
+                expired_refresh_token,
+                email_verification_and_one_account_per_address,
+                password_changes_and_resets,
+                the_session_list_and_ending_all_but_one,
+                login_codes_are_used_once_before_expiry,
+                two_factor_secrets_steps_and_recovery_codes,
+                sign_in_challenges_are_used_once,
+                requiring_two_factor_ends_sessions_without_it,
+                admin_listing_deactivation_and_the_last_admin,
+                concurrent_admin_removals_leave_one_admin,
+                concurrent_refresh_rotations_have_one_winner,
+                concurrent_password_resets_have_one_winner,
+                contact_requests_pending_pair_accept_and_decline,
+                concurrent_contact_requests_keep_one_per_pair
             );
         }
     };

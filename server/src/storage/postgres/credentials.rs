@@ -1,114 +1,345 @@
 //! [`CredentialStore`] on PostgreSQL.
+//!
+//! Differences from the SQLite backend: every check-then-change is one statement (using up a reset
+//! token is `UPDATE … WHERE used_at IS NULL AND expires_at > now RETURNING`), so under READ
+//! COMMITTED two instances racing for the same token get one winner, as `BEGIN IMMEDIATE` gave on
+//! SQLite. A verified address belongs to one account through the partial unique index on
+//! `users.email`: the second of two concurrent confirmations waits for the first and then fails
+//! with [`StorageError::Conflict`].
 
-use super::PgStorage;
+use super::accounts::token_hash;
+use super::{PgStorage, pg};
 use crate::storage::credentials::*;
 use crate::storage::{StorageError, TokenHash};
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 use jeco_shared::{SessionId, UserId};
+
+/// Revokes the live sessions of `user` but `keep`; returns their ids.
+pub(super) async fn revoke_sessions_but(
+    c: &impl GenericClient,
+    user: UserId,
+    keep: Option<SessionId>,
+    now_ms: i64,
+) -> Result<Vec<SessionId>, StorageError> {
+    let keep = keep.map_or(0, |s| s.0);
+    let stmt = c
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = $1
+             WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3
+             RETURNING id",
+        )
+        .await
+        .map_err(pg)?;
+    Ok(c.query(&stmt, &[&now_ms, &user.0, &keep])
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|r| SessionId(r.get(0)))
+        .collect())
+}
 
 #[async_trait]
 impl CredentialStore for PgStorage {
-    async fn email_of(&self, _user: UserId) -> Result<Option<String>, StorageError> {
-        Err(super::not_yet("email_of"))
+    async fn email_of(&self, user: UserId) -> Result<Option<String>, StorageError> {
+        let c = self.client().await?;
+        Ok(
+            c.query_opt("SELECT email FROM users WHERE id = $1", &[&user.0])
+                .await
+                .map_err(pg)?
+                .and_then(|r| r.get::<_, Option<String>>(0)),
+        )
     }
 
-    async fn user_by_email(&self, _email: &str) -> Result<Option<UserId>, StorageError> {
-        Err(super::not_yet("user_by_email"))
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserId>, StorageError> {
+        let c = self.client().await?;
+        Ok(
+            c.query_opt("SELECT id FROM users WHERE email = $1", &[&email])
+                .await
+                .map_err(pg)?
+                .map(|r| UserId(r.get(0))),
+        )
     }
 
     async fn put_email_verification(
         &self,
-        _user: UserId,
-        _pending: EmailVerificationRecord,
+        user: UserId,
+        pending: EmailVerificationRecord,
     ) -> Result<(), StorageError> {
-        Err(super::not_yet("put_email_verification"))
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO email_verifications (user_id, email, code_hash, expires_at, attempts)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (user_id) DO UPDATE SET email = excluded.email,
+                 code_hash = excluded.code_hash, expires_at = excluded.expires_at,
+                 attempts = excluded.attempts, used_at = NULL",
+            &[
+                &user.0,
+                &pending.email,
+                &&pending.code_hash[..],
+                &pending.expires_at_ms,
+                &i64::from(pending.attempts),
+            ],
+        )
+        .await
+        .map(drop)
+        .map_err(pg)
     }
 
     async fn email_verification(
         &self,
-        _user: UserId,
+        user: UserId,
     ) -> Result<Option<EmailVerificationRecord>, StorageError> {
-        Err(super::not_yet("email_verification"))
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT email, code_hash, expires_at, attempts, used_at IS NOT NULL
+                 FROM email_verifications WHERE user_id = $1",
+                &[&user.0],
+            )
+            .await
+            .map_err(pg)?;
+        row.map(|r| {
+            Ok(EmailVerificationRecord {
+                email: r.get(0),
+                code_hash: token_hash(r.get(1))?,
+                expires_at_ms: r.get(2),
+                attempts: super::accounts::count_u32(r.get(3)),
+                used: r.get(4),
+            })
+        })
+        .transpose()
     }
 
-    async fn count_email_code_attempt(&self, _user: UserId) -> Result<(), StorageError> {
-        Err(super::not_yet("count_email_code_attempt"))
+    async fn count_email_code_attempt(&self, user: UserId) -> Result<(), StorageError> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE email_verifications SET attempts = attempts + 1 WHERE user_id = $1",
+            &[&user.0],
+        )
+        .await
+        .map(drop)
+        .map_err(pg)
     }
 
     async fn confirm_email(
         &self,
-        _user: UserId,
-        _email: &str,
-        _now_ms: i64,
+        user: UserId,
+        email: &str,
+        now_ms: i64,
     ) -> Result<(), StorageError> {
-        Err(super::not_yet("confirm_email"))
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        tx.execute(
+            "UPDATE users SET email = $1 WHERE id = $2",
+            &[&email, &user.0],
+        )
+        .await
+        .map_err(pg)?;
+        tx.execute(
+            "UPDATE email_verifications SET used_at = $1 WHERE user_id = $2",
+            &[&now_ms, &user.0],
+        )
+        .await
+        .map_err(pg)?;
+        tx.commit().await.map_err(pg)
     }
 
-    async fn remove_email(&self, _user: UserId) -> Result<(), StorageError> {
-        Err(super::not_yet("remove_email"))
+    async fn remove_email(&self, user: UserId) -> Result<(), StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        tx.execute("UPDATE users SET email = NULL WHERE id = $1", &[&user.0])
+            .await
+            .map_err(pg)?;
+        tx.execute(
+            "DELETE FROM email_verifications WHERE user_id = $1",
+            &[&user.0],
+        )
+        .await
+        .map_err(pg)?;
+        tx.commit().await.map_err(pg)
     }
 
     async fn set_password(
         &self,
-        _user: UserId,
-        _password_hash: String,
-        _end_sessions_except: Option<Option<SessionId>>,
-        _now_ms: i64,
+        user: UserId,
+        password_hash: String,
+        end_sessions_except: Option<Option<SessionId>>,
+        now_ms: i64,
     ) -> Result<Vec<SessionId>, StorageError> {
-        Err(super::not_yet("set_password"))
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        let n = tx
+            .execute(
+                "UPDATE users SET password_hash = $1 WHERE id = $2",
+                &[&password_hash, &user.0],
+            )
+            .await
+            .map_err(pg)?;
+        if n == 0 {
+            return Err(StorageError::NotFound);
+        }
+        let ended = match end_sessions_except {
+            Some(keep) => revoke_sessions_but(&tx, user, keep, now_ms).await?,
+            None => Vec::new(),
+        };
+        tx.commit().await.map_err(pg)?;
+        Ok(ended)
     }
 
     async fn create_password_reset(
         &self,
-        _selector: String,
-        _user: UserId,
-        _verifier_hash: TokenHash,
-        _now_ms: i64,
-        _expires_at_ms: i64,
+        selector: String,
+        user: UserId,
+        verifier_hash: TokenHash,
+        now_ms: i64,
+        expires_at_ms: i64,
     ) -> Result<(), StorageError> {
-        Err(super::not_yet("create_password_reset"))
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        // Expired and used tokens are of no further use; keep the table small.
+        tx.execute(
+            "DELETE FROM password_resets
+             WHERE user_id = $1 AND (expires_at <= $2 OR used_at IS NOT NULL)",
+            &[&user.0, &now_ms],
+        )
+        .await
+        .map_err(pg)?;
+        tx.execute(
+            "INSERT INTO password_resets (selector, user_id, verifier_hash, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &selector,
+                &user.0,
+                &&verifier_hash[..],
+                &now_ms,
+                &expires_at_ms,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+        tx.commit().await.map_err(pg)
     }
 
     async fn password_reset(
         &self,
-        _selector: &str,
+        selector: &str,
     ) -> Result<Option<PasswordResetRecord>, StorageError> {
-        Err(super::not_yet("password_reset"))
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT user_id, verifier_hash, expires_at, used_at
+                 FROM password_resets WHERE selector = $1",
+                &[&selector],
+            )
+            .await
+            .map_err(pg)?;
+        row.map(|r| {
+            Ok(PasswordResetRecord {
+                user_id: UserId(r.get(0)),
+                verifier_hash: token_hash(r.get(1))?,
+                expires_at_ms: r.get(2),
+                used_at_ms: r.get(3),
+            })
+        })
+        .transpose()
     }
 
     async fn complete_password_reset(
         &self,
-        _selector: &str,
-        _password_hash: String,
-        _now_ms: i64,
+        selector: &str,
+        password_hash: String,
+        now_ms: i64,
     ) -> Result<Option<(UserId, Vec<SessionId>)>, StorageError> {
-        Err(super::not_yet("complete_password_reset"))
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        // One statement: of two requests presenting the token at once, the second waits for the
+        // row lock, re-checks `used_at IS NULL` and finds nothing.
+        let user = tx
+            .query_opt(
+                "UPDATE password_resets SET used_at = $1
+                 WHERE selector = $2 AND used_at IS NULL AND expires_at > $1
+                 RETURNING user_id",
+                &[&now_ms, &selector],
+            )
+            .await
+            .map_err(pg)?
+            .map(|r| UserId(r.get(0)));
+        let Some(user) = user else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
+            &[&now_ms, &user.0],
+        )
+        .await
+        .map_err(pg)?;
+        tx.execute(
+            "UPDATE users SET password_hash = $1 WHERE id = $2",
+            &[&password_hash, &user.0],
+        )
+        .await
+        .map_err(pg)?;
+        let ended = revoke_sessions_but(&tx, user, None, now_ms).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(Some((user, ended)))
     }
 
     async fn touch_session(
         &self,
-        _session: SessionId,
-        _client: Option<String>,
-        _addr: String,
-        _now_ms: i64,
+        session: SessionId,
+        client: Option<String>,
+        addr: String,
+        now_ms: i64,
     ) -> Result<(), StorageError> {
-        Err(super::not_yet("touch_session"))
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE sessions SET client = coalesce($1, client), addr = $2, last_active_at = $3
+             WHERE id = $4",
+            &[&client, &addr, &now_ms, &session.0],
+        )
+        .await
+        .map(drop)
+        .map_err(pg)
     }
 
     async fn live_sessions(
         &self,
-        _user: UserId,
-        _now_ms: i64,
+        user: UserId,
+        now_ms: i64,
     ) -> Result<Vec<SessionDetails>, StorageError> {
-        Err(super::not_yet("live_sessions"))
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "SELECT id, client, addr, created_at, coalesce(last_active_at, created_at)
+                 FROM sessions s WHERE user_id = $1 AND revoked_at IS NULL
+                   AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id
+                                 AND t.used_at IS NULL AND t.expires_at > $2)
+                 ORDER BY 5 DESC, id DESC",
+            )
+            .await
+            .map_err(pg)?;
+        Ok(c.query(&stmt, &[&user.0, &now_ms])
+            .await
+            .map_err(pg)?
+            .iter()
+            .map(|r| SessionDetails {
+                id: SessionId(r.get(0)),
+                client: r.get(1),
+                addr: r.get(2),
+                created_at_ms: r.get(3),
+                last_active_at_ms: r.get(4),
+            })
+            .collect())
     }
 
     async fn revoke_sessions_except(
         &self,
-        _user: UserId,
-        _keep: Option<SessionId>,
-        _now_ms: i64,
+        user: UserId,
+        keep: Option<SessionId>,
+        now_ms: i64,
     ) -> Result<Vec<SessionId>, StorageError> {
-        Err(super::not_yet("revoke_sessions_except"))
+        let c = self.client().await?;
+        revoke_sessions_but(&c, user, keep, now_ms).await
     }
 }

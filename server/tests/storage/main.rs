@@ -46,7 +46,16 @@ macro_rules! conformance_suite {
                 login_failures_window,
                 refresh_rotation_and_reuse,
                 a_retry_within_the_grace_period_names_the_same_successor,
-                expired_refresh_token
+                expired_refresh_token,
+                a_direct_conversation_is_one_per_pair,
+                group_members_roles_and_renames,
+                read_positions_and_conversation_lists,
+                summaries_count_unread_and_mentions,
+                team_membership_follows_into_channels,
+                channels_names_privacy_topic_and_archive,
+                invite_uses_hold_under_concurrent_redemption,
+                upload_quota_holds_under_concurrent_uploads,
+                media_dedup_thumbnails_avatars_and_sweeping,
             );
         }
     };

@@ -60,7 +60,16 @@ macro_rules! conformance_suite {
                 concurrent_refresh_rotations_have_one_winner,
                 concurrent_password_resets_have_one_winner,
                 contact_requests_pending_pair_accept_and_decline,
-                concurrent_contact_requests_keep_one_per_pair
+                concurrent_contact_requests_keep_one_per_pair,
+                a_direct_conversation_is_one_per_pair,
+                group_members_roles_and_renames,
+                read_positions_and_conversation_lists,
+                summaries_count_unread_and_mentions,
+                team_membership_follows_into_channels,
+                channels_names_privacy_topic_and_archive,
+                invite_uses_hold_under_concurrent_redemption,
+                upload_quota_holds_under_concurrent_uploads,
+                media_dedup_thumbnails_avatars_and_sweeping,
             );
         }
     };

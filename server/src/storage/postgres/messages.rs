@@ -1,106 +1,1175 @@
 //! [`MessageStore`] on PostgreSQL.
+//!
+//! Differences from SQLite, where one `BEGIN IMMEDIATE` writer at a time made every
+//! read-then-write safe:
+//! - a send locks its conversation rows first (`SELECT … ORDER BY id FOR UPDATE`: a batch from
+//!   group commit may span many conversations, always locked in ascending id order), then reads
+//!   membership and archive state under that lock — every membership change or archiving appends
+//!   an event, so it holds the same lock — and only then takes positions;
+//! - then it locks the event heads of everyone the batch may notify, in ascending user id order
+//!   ([`super::notifications::lock_user_heads`]), so two instances never deadlock on them;
+//! - edits, deletes, reactions and pins lock the message's conversation row before they read
+//!   anything (the reaction toggle and the first-edit snapshot are read-then-write);
+//! - a batch is tried as one transaction without savepoints; if any message fails, the batch is
+//!   stored again with a savepoint per message so the failure stays alone (an error aborts a
+//!   PostgreSQL transaction, so savepoints are what "fails alone" costs);
+//! - the full-text index is a generated column: nothing to index by hand;
+//! - lists of ids travel as one `BIGINT[]` parameter (`= ANY($1)`).
 
-use super::PgStorage;
+use super::log::{self, MESSAGE_ROW};
+use super::notifications::{insert_notifications, lock_user_heads, notify_recipients, requote};
+use super::{PgStorage, pg};
+use crate::services::rules::notifying;
+use crate::services::rules::sending::{self, SendFacts};
 use crate::storage::StorageError;
-use crate::storage::events::Committed;
+use crate::storage::events::{Committed, EventData};
+use crate::storage::media::{AttachmentRecord, BlobRecord, ThumbnailState};
 use crate::storage::messages::*;
 use crate::storage::notifications::MessageNotification;
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 use jeco_shared::conversations::ConversationKind;
-use jeco_shared::{ConversationId, MessageId, UserId};
+use jeco_shared::media::AttachmentKind;
+use jeco_shared::{AttachmentId, ConversationId, MessageId, UserId};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio_postgres::Row;
+
+/// The columns [`msg_from_row`] reads, on alias `m`.
+pub(super) const MSG_COLUMNS: &str =
+    "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body,
+    m.reply_to,
+    (SELECT COUNT(*) FROM messages r WHERE r.reply_to = m.id AND r.deleted_at IS NULL),
+    m.created_at, m.edited_at, m.deleted_at, m.pinned_at IS NOT NULL, m.mentions_channel,
+    m.mentions_here, m.thread_only";
+
+/// Number of [`MSG_COLUMNS`].
+pub(super) const MSG_COLUMN_COUNT: usize = 15;
+
+pub(super) fn msg_from_row(r: &Row) -> MessageRecord {
+    MessageRecord {
+        id: MessageId(r.get(0)),
+        conversation_id: ConversationId(r.get(1)),
+        seq: r.get(2),
+        sender_id: UserId(r.get(3)),
+        client_id: r.get(4),
+        body: r.get(5),
+        reply_to: r.get::<_, Option<i64>>(6).map(MessageId),
+        thread_only: r.get(14),
+        reply_count: u32::try_from(r.get::<_, i64>(7)).unwrap_or(u32::MAX),
+        last_repliers: Vec::new(),
+        created_at_ms: r.get(8),
+        edited_at_ms: r.get(9),
+        deleted_at_ms: r.get(10),
+        pinned: r.get(11),
+        mentions: MentionSet {
+            users: Vec::new(),
+            channel: r.get(12),
+            here: r.get(13),
+        },
+        reactions: Vec::new(),
+        attachments: Vec::new(),
+    }
+}
+
+fn attachment_kind(s: &str) -> AttachmentKind {
+    match s {
+        "image" => AttachmentKind::Image,
+        "voice" => AttachmentKind::Voice,
+        _ => AttachmentKind::File,
+    }
+}
+
+/// The attachments of several messages, ordered by message and then in display order.
+async fn msg_attachments(
+    c: &impl GenericClient,
+    ids: &[i64],
+) -> Result<Vec<AttachmentRecord>, StorageError> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT a.id, a.uploader_id, a.kind, a.name, a.duration_ms, a.waveform, a.message_id,
+                    a.created_at, b.sha256, b.size, b.content_type, b.width, b.height,
+                    b.thumbnail_state, b.thumbnail_type, b.created_at
+             FROM attachments a JOIN media_blobs b ON b.sha256 = a.blob_sha256
+             WHERE a.message_id = ANY($1)
+             ORDER BY a.message_id, a.position, a.id",
+        )
+        .await
+        .map_err(pg)?;
+    Ok(c.query(&stmt, &[&ids])
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|r| AttachmentRecord {
+            id: AttachmentId(r.get(0)),
+            uploader_id: UserId(r.get(1)),
+            kind: attachment_kind(r.get(2)),
+            name: r.get(3),
+            duration_ms: r
+                .get::<_, Option<i64>>(4)
+                .map(|d| u32::try_from(d).unwrap_or(u32::MAX)),
+            waveform: r.get(5),
+            message_id: r.get::<_, Option<i64>>(6).map(MessageId),
+            created_at_ms: r.get(7),
+            blob: BlobRecord {
+                sha256: r.get(8),
+                size: r.get::<_, i64>(9) as u64,
+                content_type: r.get(10),
+                width: r.get::<_, Option<i64>>(11).map(|w| w as u32),
+                height: r.get::<_, Option<i64>>(12).map(|h| h as u32),
+                thumbnail: ThumbnailState::parse(r.get(13)),
+                thumbnail_type: r.get(14),
+                created_at_ms: r.get(15),
+            },
+        })
+        .collect())
+}
+
+/// Fills in mentioned users, reactions, recent repliers and attachments: one statement each for
+/// the whole slice, whatever its length.
+pub(super) async fn msg_complete(
+    c: &impl GenericClient,
+    messages: &mut [MessageRecord],
+) -> Result<(), StorageError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = messages.iter().map(|m| m.id.0).collect();
+    let mut at = HashMap::with_capacity(messages.len());
+    for (i, m) in messages.iter_mut().enumerate() {
+        m.mentions.users.clear();
+        m.attachments.clear();
+        m.last_repliers.clear();
+        at.insert(m.id.0, i);
+    }
+    let stmt = c
+        .prepare_cached(
+            "SELECT message_id, user_id FROM message_mentions
+             WHERE message_id = ANY($1) ORDER BY message_id, user_id",
+        )
+        .await
+        .map_err(pg)?;
+    for r in c.query(&stmt, &[&ids]).await.map_err(pg)? {
+        if let Some(&i) = at.get(&r.get::<_, i64>(0)) {
+            messages[i].mentions.users.push(UserId(r.get(1)));
+        }
+    }
+    // Per message: emojis in the order each was first used, then users in the order they reacted.
+    let stmt = c
+        .prepare_cached(
+            "SELECT message_id, emoji, user_id FROM reactions
+             WHERE message_id = ANY($1)
+             ORDER BY message_id,
+                      (SELECT MIN(created_at) FROM reactions f
+                       WHERE f.message_id = reactions.message_id AND f.emoji = reactions.emoji),
+                      emoji, created_at, user_id",
+        )
+        .await
+        .map_err(pg)?;
+    let mut per_message: Vec<Vec<(String, UserId)>> = vec![Vec::new(); messages.len()];
+    for r in c.query(&stmt, &[&ids]).await.map_err(pg)? {
+        if let Some(&i) = at.get(&r.get::<_, i64>(0)) {
+            per_message[i].push((r.get(1), UserId(r.get(2))));
+        }
+    }
+    for (m, rows) in messages.iter_mut().zip(per_message) {
+        m.reactions = group_reactions(rows);
+    }
+    // Per thread root: each replier once, by their newest reply, newest first.
+    let stmt = c
+        .prepare_cached(
+            "SELECT reply_to, sender_id, MAX(seq) AS newest FROM messages
+             WHERE reply_to = ANY($1) AND deleted_at IS NULL
+             GROUP BY reply_to, sender_id
+             ORDER BY reply_to, newest DESC",
+        )
+        .await
+        .map_err(pg)?;
+    for r in c.query(&stmt, &[&ids]).await.map_err(pg)? {
+        if let Some(&i) = at.get(&r.get::<_, i64>(0))
+            && messages[i].last_repliers.len() < jeco_shared::messages::THREAD_REPLIERS_MAX
+        {
+            messages[i].last_repliers.push(UserId(r.get(1)));
+        }
+    }
+    for attachment in msg_attachments(c, &ids).await? {
+        if let Some(&i) = attachment.message_id.and_then(|id| at.get(&id.0)) {
+            messages[i].attachments.push(attachment);
+        }
+    }
+    Ok(())
+}
+
+fn group_reactions(rows: Vec<(String, UserId)>) -> Vec<ReactionRecord> {
+    let mut out: Vec<ReactionRecord> = Vec::new();
+    for (emoji, user) in rows {
+        match out.iter_mut().find(|r| r.emoji == emoji) {
+            Some(r) => r.users.push(user),
+            None => out.push(ReactionRecord {
+                emoji,
+                users: vec![user],
+            }),
+        }
+    }
+    out
+}
+
+/// Messages matching `condition` (on alias `m`), with the given order and limit, complete.
+async fn select_messages(
+    c: &impl GenericClient,
+    condition: &str,
+    order: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<MessageRecord>, StorageError> {
+    let sql = format!("SELECT {MSG_COLUMNS} FROM messages m WHERE {condition} ORDER BY {order}");
+    let stmt = c.prepare_cached(&sql).await.map_err(pg)?;
+    let mut rows: Vec<MessageRecord> = c
+        .query(&stmt, params)
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(msg_from_row)
+        .collect();
+    msg_complete(c, &mut rows).await?;
+    Ok(rows)
+}
+
+pub(super) async fn msg_by_id(
+    c: &impl GenericClient,
+    id: MessageId,
+) -> Result<Option<MessageRecord>, StorageError> {
+    Ok(select_messages(c, "m.id = $1", "m.id", &[&id.0])
+        .await?
+        .pop())
+}
+
+/// The messages at the given positions of a conversation as their `message_created` events
+/// snapshot them (see [`MESSAGE_ROW`]): as stored by the send, before any reply, reaction or pin.
+/// Only valid for messages that were never edited or deleted, which [`keep_created_snapshot`]
+/// guarantees for the events that refer to their row.
+pub(super) async fn msg_as_created(
+    c: &impl GenericClient,
+    conversation: ConversationId,
+    seqs: &[i64],
+) -> Result<HashMap<i64, MessageRecord>, StorageError> {
+    if seqs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = select_messages(
+        c,
+        "m.conversation_id = $1 AND m.seq = ANY($2)",
+        "m.seq",
+        &[&conversation.0, &seqs],
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|mut m| {
+            m.reply_count = 0;
+            m.last_repliers = Vec::new();
+            m.reactions = Vec::new();
+            m.pinned = false;
+            m.edited_at_ms = None;
+            m.deleted_at_ms = None;
+            (m.seq, m)
+        })
+        .collect())
+}
+
+/// Before the first edit or delete of a message whose `message_created` event refers to its row
+/// (see [`MESSAGE_ROW`]), writes that event's snapshot out in full, so that replay keeps showing
+/// the message as it was created. Must run in the change's transaction, under the conversation's
+/// lock ([`lock_conversation_of`]), before it changes the row.
+async fn keep_created_snapshot(tx: &impl GenericClient, id: MessageId) -> Result<(), StorageError> {
+    let Some(row) = tx
+        .query_opt(
+            "SELECT e.conversation_id, e.seq FROM messages m
+             JOIN conversation_events e ON e.conversation_id = m.conversation_id AND e.seq = m.seq
+             WHERE m.id = $1 AND e.data = $2",
+            &[&id.0, &MESSAGE_ROW],
+        )
+        .await
+        .map_err(pg)?
+    else {
+        return Ok(());
+    };
+    let (conversation, seq) = (ConversationId(row.get(0)), row.get::<_, i64>(1));
+    let message = msg_as_created(tx, conversation, &[seq])
+        .await?
+        .remove(&seq)
+        .ok_or(StorageError::NotFound)?;
+    tx.execute(
+        "UPDATE conversation_events SET data = $1 WHERE conversation_id = $2 AND seq = $3",
+        &[
+            &log::to_json(&EventData::MessageCreated { message })?,
+            &conversation.0,
+            &seq,
+        ],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
+async fn exists(
+    c: &impl GenericClient,
+    condition: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<bool, StorageError> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM messages m WHERE {condition})"
+        ))
+        .await
+        .map_err(pg)?;
+    Ok(c.query_one(&stmt, params).await.map_err(pg)?.get(0))
+}
+
+/// The condition (on alias `m`) of a message the channel's history shows: all but the replies
+/// that stay in their thread.
+const IN_CHANNEL: &str = "NOT m.thread_only";
+
+async fn older(
+    c: &impl GenericClient,
+    conv: i64,
+    below: i64,
+    take: i64,
+) -> Result<(Vec<MessageRecord>, bool), StorageError> {
+    let mut items = select_messages(
+        c,
+        &format!("m.conversation_id = $1 AND m.seq < $2 AND {IN_CHANNEL}"),
+        "m.seq DESC LIMIT $3",
+        &[&conv, &below, &(take + 1)],
+    )
+    .await?;
+    let more = items.len() as i64 > take;
+    items.truncate(take as usize);
+    items.reverse();
+    Ok((items, more))
+}
+
+async fn newer(
+    c: &impl GenericClient,
+    conv: i64,
+    from: i64,
+    take: i64,
+) -> Result<(Vec<MessageRecord>, bool), StorageError> {
+    let mut items = select_messages(
+        c,
+        &format!("m.conversation_id = $1 AND m.seq >= $2 AND {IN_CHANNEL}"),
+        "m.seq LIMIT $3",
+        &[&conv, &from, &(take + 1)],
+    )
+    .await?;
+    let more = items.len() as i64 > take;
+    items.truncate(take as usize);
+    Ok((items, more))
+}
+
+async fn history(
+    c: &impl GenericClient,
+    conversation: ConversationId,
+    anchor: HistoryAnchor,
+    limit: u32,
+) -> Result<HistoryPage, StorageError> {
+    let conv = conversation.0;
+    let n = i64::from(limit);
+    Ok(match anchor {
+        HistoryAnchor::Latest => {
+            let (items, more_before) = older(c, conv, i64::MAX, n).await?;
+            HistoryPage {
+                items,
+                more_before,
+                more_after: false,
+            }
+        }
+        HistoryAnchor::Before(seq) => {
+            let (items, more_before) = older(c, conv, seq, n).await?;
+            let more_after = exists(
+                c,
+                &format!("m.conversation_id = $1 AND m.seq >= $2 AND {IN_CHANNEL}"),
+                &[&conv, &seq],
+            )
+            .await?;
+            HistoryPage {
+                items,
+                more_before,
+                more_after,
+            }
+        }
+        HistoryAnchor::After(seq) => {
+            let (items, more_after) = newer(c, conv, seq.saturating_add(1), n).await?;
+            let more_before = exists(
+                c,
+                &format!("m.conversation_id = $1 AND m.seq <= $2 AND {IN_CHANNEL}"),
+                &[&conv, &seq],
+            )
+            .await?;
+            HistoryPage {
+                items,
+                more_before,
+                more_after,
+            }
+        }
+        HistoryAnchor::Around(id) => {
+            let seq: i64 = c
+                .query_opt(
+                    "SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2",
+                    &[&id.0, &conv],
+                )
+                .await
+                .map_err(pg)?
+                .ok_or(StorageError::NotFound)?
+                .get(0);
+            let before = n / 2;
+            let (mut items, more_before) = older(c, conv, seq, before).await?;
+            let (after, more_after) = newer(c, conv, seq, n - before).await?;
+            items.extend(after);
+            HistoryPage {
+                items,
+                more_before,
+                more_after,
+            }
+        }
+    })
+}
+
+/// [`MessageStore::threads_of`]: the roots `user` wrote or replied to, then their newest live
+/// reply, then the roots themselves.
+async fn threads_of(
+    c: &impl GenericClient,
+    user: UserId,
+    limit: u32,
+) -> Result<Vec<(MessageRecord, i64)>, StorageError> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT mine.root, MAX(r.created_at) AS newest FROM (
+                 SELECT reply_to AS root FROM messages
+                 WHERE sender_id = $1 AND reply_to IS NOT NULL AND deleted_at IS NULL
+                 UNION
+                 SELECT id AS root FROM messages WHERE sender_id = $1
+             ) mine
+             JOIN messages r ON r.reply_to = mine.root AND r.deleted_at IS NULL
+             JOIN messages p ON p.id = mine.root
+             JOIN conversation_members cm
+                 ON cm.conversation_id = p.conversation_id AND cm.user_id = $1
+             GROUP BY mine.root
+             ORDER BY newest DESC, mine.root DESC
+             LIMIT $2",
+        )
+        .await
+        .map_err(pg)?;
+    let roots: Vec<(i64, i64)> = c
+        .query(&stmt, &[&user.0, &i64::from(limit)])
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    if roots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = roots.iter().map(|(id, _)| *id).collect();
+    let mut by_id: HashMap<i64, MessageRecord> =
+        select_messages(c, "m.id = ANY($1)", "m.id", &[&ids])
+            .await?
+            .into_iter()
+            .map(|m| (m.id.0, m))
+            .collect();
+    Ok(roots
+        .into_iter()
+        .filter_map(|(id, newest)| by_id.remove(&id).map(|m| (m, newest)))
+        .collect())
+}
+
+async fn insert_mentions(
+    c: &impl GenericClient,
+    id: MessageId,
+    users: &[UserId],
+) -> Result<(), StorageError> {
+    let stmt = c
+        .prepare_cached("DELETE FROM message_mentions WHERE message_id = $1")
+        .await
+        .map_err(pg)?;
+    c.execute(&stmt, &[&id.0]).await.map_err(pg)?;
+    if users.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO message_mentions (message_id, user_id)
+             SELECT $1, u FROM unnest($2::BIGINT[]) AS u ON CONFLICT DO NOTHING",
+        )
+        .await
+        .map_err(pg)?;
+    c.execute(&stmt, &[&id.0, &ids]).await.map_err(pg)?;
+    Ok(())
+}
+
+/// Attaches the sender's unattached uploads to a new message, in order. Any that is not the
+/// sender's, does not exist or is already attached fails the send with
+/// [`StorageError::Conflict`]. `message_id IS NULL` in the update's condition is re-checked on the
+/// row after a concurrent attach commits, so an upload is attached to one message only.
+async fn msg_attach(
+    tx: &impl GenericClient,
+    message: MessageId,
+    sender: UserId,
+    ids: &[AttachmentId],
+) -> Result<(), StorageError> {
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE attachments SET message_id = $1, position = $2
+             WHERE id = $3 AND uploader_id = $4 AND message_id IS NULL",
+        )
+        .await
+        .map_err(pg)?;
+    for (position, id) in ids.iter().enumerate() {
+        let changed = tx
+            .execute(&stmt, &[&message.0, &(position as i64), &id.0, &sender.0])
+            .await
+            .map_err(pg)?;
+        if changed != 1 {
+            return Err(StorageError::Conflict);
+        }
+    }
+    Ok(())
+}
+
+/// The conversation a message belongs to, or `NotFound`; its row stays locked until the
+/// transaction ends, so this change is ordered with every other of the conversation.
+async fn lock_conversation_of(
+    tx: &impl GenericClient,
+    id: MessageId,
+) -> Result<ConversationId, StorageError> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT c.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.id = $1 FOR UPDATE OF c",
+        )
+        .await
+        .map_err(pg)?;
+    Ok(ConversationId(
+        tx.query_opt(&stmt, &[&id.0])
+            .await
+            .map_err(pg)?
+            .ok_or(StorageError::NotFound)?
+            .get(0),
+    ))
+}
+
+/// One event in a conversation, for everyone currently in it.
+async fn committed_one(
+    tx: &impl GenericClient,
+    conversation: ConversationId,
+    actor: UserId,
+    now_ms: i64,
+    data: EventData,
+) -> Result<Committed, StorageError> {
+    let event = log::append_event(tx, conversation, actor, now_ms, data).await?;
+    log::single_event(tx, conversation, event).await
+}
+
+/// What a send needs to know about its conversation.
+struct ConversationFacts {
+    kind: ConversationKind,
+    archived: bool,
+    /// In joining order, the sender included: the recipients of its events.
+    members: Vec<UserId>,
+}
+
+fn conversation_kind(text: &str) -> Result<ConversationKind, StorageError> {
+    match text {
+        "channel" => Ok(ConversationKind::Channel),
+        "group" => Ok(ConversationKind::Group),
+        "direct" => Ok(ConversationKind::Direct),
+        other => Err(StorageError::Backend(
+            format!("unknown conversation kind {other:?}").into(),
+        )),
+    }
+}
+
+/// Locks the conversations of a batch in ascending id order, then reads their facts under the
+/// locks: three statements, whatever the batch. Missing conversations map to `None`.
+async fn lock_conversations(
+    tx: &impl GenericClient,
+    batch: &[NewMessage],
+) -> Result<HashMap<i64, Option<Arc<ConversationFacts>>>, StorageError> {
+    let mut ids: Vec<i64> = batch.iter().map(|m| m.conversation_id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let lock = tx
+        .prepare_cached("SELECT id FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .await
+        .map_err(pg)?;
+    tx.query(&lock, &[&ids]).await.map_err(pg)?;
+    // A new statement: READ COMMITTED sees everything committed before the locks were granted.
+    let facts = tx
+        .prepare_cached(
+            "SELECT c.id, c.kind,
+                    EXISTS (SELECT 1 FROM channels ch
+                            WHERE ch.conversation_id = c.id AND ch.archived_at IS NOT NULL)
+             FROM conversations c WHERE c.id = ANY($1)",
+        )
+        .await
+        .map_err(pg)?;
+    let members = tx
+        .prepare_cached(
+            "SELECT conversation_id, user_id FROM conversation_members
+             WHERE conversation_id = ANY($1)
+             ORDER BY conversation_id, joined_seq, user_id",
+        )
+        .await
+        .map_err(pg)?;
+    let mut by_conversation: HashMap<i64, Vec<UserId>> = HashMap::new();
+    for r in tx.query(&members, &[&ids]).await.map_err(pg)? {
+        by_conversation
+            .entry(r.get(0))
+            .or_default()
+            .push(UserId(r.get(1)));
+    }
+    let mut out: HashMap<i64, Option<Arc<ConversationFacts>>> =
+        ids.iter().map(|&id| (id, None)).collect();
+    for r in tx.query(&facts, &[&ids]).await.map_err(pg)? {
+        let id: i64 = r.get(0);
+        out.insert(
+            id,
+            Some(Arc::new(ConversationFacts {
+                kind: conversation_kind(r.get(1))?,
+                archived: r.get(2),
+                members: by_conversation.remove(&id).unwrap_or_default(),
+            })),
+        );
+    }
+    Ok(out)
+}
+
+/// A batch message after admission: refused, or admitted with its conversation's facts and who
+/// it notifies.
+enum Admitted {
+    Refused(SendRefusal),
+    Yes {
+        facts: Arc<ConversationFacts>,
+        notify: Vec<MessageNotification>,
+    },
+}
+
+/// Decides every message of the batch as [`sending::admit`] does, in batch order (membership,
+/// archive, then the sender's budget, asked at most once per message), and locks the event heads
+/// of everyone the admitted ones may notify, in ascending id order.
+async fn admit_batch(
+    tx: &impl GenericClient,
+    batch: &[NewMessage],
+) -> Result<Vec<Admitted>, StorageError> {
+    let conversations = lock_conversations(tx, batch).await?;
+    let mut candidates = Vec::new();
+    let admitted: Vec<Admitted> = batch
+        .iter()
+        .map(|m| {
+            let facts = conversations.get(&m.conversation_id.0).cloned().flatten();
+            let send = SendFacts {
+                member: facts
+                    .as_ref()
+                    .is_some_and(|f| f.members.contains(&m.sender_id)),
+                archived: facts.as_ref().is_some_and(|f| f.archived),
+            };
+            match sending::admit(send, || m.admission.admit()) {
+                Err(refusal) => Admitted::Refused(refusal),
+                Ok(()) => {
+                    let facts = facts.expect("an admitted send has a conversation");
+                    let notify = m.notify.decide(facts.kind, &facts.members);
+                    candidates.extend(notifying::message_candidates(m.sender_id, &notify));
+                    Admitted::Yes { facts, notify }
+                }
+            }
+        })
+        .collect();
+    lock_user_heads(tx, candidates).await?;
+    Ok(admitted)
+}
+
+/// Stores one admitted message and its event inside the caller's transaction, or finds the
+/// original for a reused (sender, client_id) — which also sees a message stored earlier in the
+/// same transaction, so a batch with the same key twice stores it once.
+async fn insert_message(
+    tx: &impl GenericClient,
+    m: &NewMessage,
+    facts: &ConversationFacts,
+    notify: &[MessageNotification],
+) -> Result<SendOutcome, StorageError> {
+    // The conversation row is locked (admit_batch), so last_seq + 1 is this transaction's to take.
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body,
+                 reply_to, created_at, mentions_channel, mentions_here, thread_only)
+             VALUES ($1, (SELECT last_seq + 1 FROM conversations WHERE id = $1),
+                     $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (sender_id, client_id) DO NOTHING
+             RETURNING id, seq",
+        )
+        .await
+        .map_err(pg)?;
+    let thread_only = m.thread_only && m.reply_to.is_some();
+    let inserted = tx
+        .query_opt(
+            &insert,
+            &[
+                &m.conversation_id.0,
+                &m.sender_id.0,
+                &m.client_id,
+                &m.body,
+                &m.reply_to.map(|r| r.0),
+                &m.now_ms,
+                &m.mentions.channel,
+                &m.mentions.here,
+                &thread_only,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    let Some(row) = inserted else {
+        // A concurrent insert of the same key has committed by now (ON CONFLICT waited for it).
+        let stmt = tx
+            .prepare_cached("SELECT id FROM messages WHERE sender_id = $1 AND client_id = $2")
+            .await
+            .map_err(pg)?;
+        let id: i64 = tx
+            .query_opt(&stmt, &[&m.sender_id.0, &m.client_id])
+            .await
+            .map_err(pg)?
+            .ok_or(StorageError::NotFound)?
+            .get(0);
+        return msg_by_id(tx, MessageId(id))
+            .await?
+            .map(SendOutcome::Duplicate)
+            .ok_or(StorageError::NotFound);
+    };
+    let id = MessageId(row.get(0));
+    let seq: i64 = row.get(1);
+    let update = tx
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = $2, last_activity_at = $3 WHERE id = $1",
+        )
+        .await
+        .map_err(pg)?;
+    tx.execute(&update, &[&m.conversation_id.0, &seq, &m.now_ms])
+        .await
+        .map_err(pg)?;
+    let mut mentioned = m.mentions.users.clone();
+    if !mentioned.is_empty() {
+        insert_mentions(tx, id, &mentioned).await?;
+    }
+    if !m.attachments.is_empty() {
+        msg_attach(tx, id, m.sender_id, &m.attachments).await?;
+    }
+    // The new row as `msg_by_id` would read it back, without reading it back: a new message has
+    // no replies, reactions or edits, and its mentions are stored ordered and without repeats.
+    mentioned.sort();
+    mentioned.dedup();
+    let built = MessageRecord {
+        id,
+        conversation_id: m.conversation_id,
+        seq,
+        sender_id: m.sender_id,
+        client_id: m.client_id.clone(),
+        body: m.body.clone(),
+        reply_to: m.reply_to,
+        thread_only,
+        reply_count: 0,
+        last_repliers: Vec::new(),
+        created_at_ms: m.now_ms,
+        edited_at_ms: None,
+        deleted_at_ms: None,
+        pinned: false,
+        mentions: MentionSet {
+            users: mentioned,
+            channel: m.mentions.channel,
+            here: m.mentions.here,
+        },
+        reactions: Vec::new(),
+        attachments: Vec::new(),
+    };
+    let message = if m.attachments.is_empty() {
+        built
+    } else {
+        msg_by_id(tx, id).await?.ok_or(StorageError::NotFound)?
+    };
+    let event = log::insert_event(
+        tx,
+        m.conversation_id,
+        seq,
+        m.sender_id,
+        m.now_ms,
+        EventData::MessageCreated {
+            message: message.clone(),
+        },
+    )
+    .await?;
+    let mut committed = Committed {
+        events: vec![event],
+        recipients: facts.members.clone(),
+        user_events: Vec::new(),
+    };
+    if !notify.is_empty() {
+        let candidates = notifying::message_candidates(message.sender_id, notify);
+        let recipients = notify_recipients(tx, message.conversation_id, &candidates, None).await?;
+        let records = notifying::message_notifications(&message, notify, &recipients);
+        insert_notifications(tx, records, &mut committed).await?;
+    }
+    Ok(SendOutcome::Created { message, committed })
+}
+
+/// One admitted or refused message of a batch.
+async fn store_one(
+    tx: &impl GenericClient,
+    m: &NewMessage,
+    admitted: &Admitted,
+) -> Result<SendOutcome, StorageError> {
+    match admitted {
+        Admitted::Refused(refusal) => Ok(SendOutcome::Refused(*refusal)),
+        Admitted::Yes { facts, notify } => insert_message(tx, m, facts, notify).await,
+    }
+}
 
 #[async_trait]
 impl MessageStore for PgStorage {
-    async fn send_message(&self, _message: NewMessage) -> Result<SendOutcome, StorageError> {
-        Err(super::not_yet("send_message"))
+    async fn send_message(&self, m: NewMessage) -> Result<SendOutcome, StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        let batch = std::slice::from_ref(&m);
+        let admitted = admit_batch(&tx, batch).await?;
+        let outcome = store_one(&tx, &m, &admitted[0]).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(outcome)
     }
 
-    async fn message(&self, _id: MessageId) -> Result<Option<MessageRecord>, StorageError> {
-        Err(super::not_yet("message"))
+    /// Group commit: the whole batch in one transaction, in batch order (so positions follow
+    /// that order). If any message fails, that transaction is rolled back and the batch is stored
+    /// again with a savepoint per message, so the failing one fails alone (see the module doc).
+    async fn send_messages(
+        &self,
+        batch: Vec<NewMessage>,
+    ) -> Result<Vec<Result<SendOutcome, StorageError>>, StorageError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut c = self.client().await?;
+        {
+            let tx = c.transaction().await.map_err(pg)?;
+            let admitted = admit_batch(&tx, &batch).await?;
+            let mut outcomes = Vec::with_capacity(batch.len());
+            let mut failed = false;
+            for (m, a) in batch.iter().zip(&admitted) {
+                match store_one(&tx, m, a).await {
+                    Ok(outcome) => outcomes.push(outcome),
+                    Err(_) => {
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if !failed {
+                tx.commit().await.map_err(pg)?;
+                return Ok(outcomes.into_iter().map(Ok).collect());
+            }
+            tx.rollback().await.map_err(pg)?;
+        }
+        let mut tx = c.transaction().await.map_err(pg)?;
+        // Admission is decided once per message (the budget is not asked again).
+        let admitted = admit_batch(&tx, &batch).await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for (m, a) in batch.iter().zip(&admitted) {
+            let savepoint = tx.transaction().await.map_err(pg)?;
+            let result = store_one(&savepoint, m, a).await;
+            if result.is_ok() {
+                savepoint.commit().await.map_err(pg)?;
+            } else {
+                savepoint.rollback().await.map_err(pg)?;
+            }
+            results.push(result);
+        }
+        tx.commit().await.map_err(pg)?;
+        Ok(results)
+    }
+
+    async fn message(&self, id: MessageId) -> Result<Option<MessageRecord>, StorageError> {
+        let c = self.client().await?;
+        msg_by_id(&c, id).await
     }
 
     async fn history(
         &self,
-        _conversation: ConversationId,
-        _anchor: HistoryAnchor,
-        _limit: u32,
+        conversation: ConversationId,
+        anchor: HistoryAnchor,
+        limit: u32,
     ) -> Result<HistoryPage, StorageError> {
-        Err(super::not_yet("history"))
+        let c = self.client().await?;
+        history(&c, conversation, anchor, limit).await
     }
 
     async fn replies(
         &self,
-        _parent: MessageId,
-        _after: i64,
-        _limit: u32,
+        parent: MessageId,
+        after: i64,
+        limit: u32,
     ) -> Result<HistoryPage, StorageError> {
-        Err(super::not_yet("replies"))
+        let c = self.client().await?;
+        let take = i64::from(limit);
+        let mut items = select_messages(
+            &c,
+            "m.reply_to = $1 AND m.seq > $2",
+            "m.seq LIMIT $3",
+            &[&parent.0, &after, &(take + 1)],
+        )
+        .await?;
+        let more_after = items.len() as i64 > take;
+        items.truncate(take as usize);
+        let more_before = after > 0
+            && exists(&c, "m.reply_to = $1 AND m.seq <= $2", &[&parent.0, &after]).await?;
+        Ok(HistoryPage {
+            items,
+            more_before,
+            more_after,
+        })
     }
 
     async fn edit_message(
         &self,
-        _id: MessageId,
-        _actor: UserId,
-        _body: String,
-        _mentions: MentionSet,
-        _now_ms: i64,
+        id: MessageId,
+        actor: UserId,
+        body: String,
+        mentions: MentionSet,
+        now_ms: i64,
     ) -> Result<Committed, StorageError> {
-        Err(super::not_yet("edit_message"))
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        let conversation = lock_conversation_of(&tx, id).await?;
+        keep_created_snapshot(&tx, id).await?;
+        tx.execute(
+            "UPDATE messages SET body = $1, edited_at = $2, mentions_channel = $3,
+                 mentions_here = $4
+             WHERE id = $5",
+            &[&body, &now_ms, &mentions.channel, &mentions.here, &id.0],
+        )
+        .await
+        .map_err(pg)?;
+        insert_mentions(&tx, id, &mentions.users).await?;
+        requote(&tx, id, &body).await?;
+        let candidates = notifying::mention_candidates(actor, &mentions.users);
+        let facts = notify_recipients(&tx, conversation, &candidates, Some(id)).await?;
+        let records = notifying::edit_notifications(
+            &notifying::Edit {
+                conversation,
+                message: id,
+                editor: actor,
+                body: &body,
+                now_ms,
+            },
+            &facts,
+        );
+        let mut committed = committed_one(
+            &tx,
+            conversation,
+            actor,
+            now_ms,
+            EventData::MessageEdited {
+                message: id,
+                body,
+                edited_at_ms: now_ms,
+                mentions,
+            },
+        )
+        .await?;
+        insert_notifications(&tx, records, &mut committed).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(committed)
     }
 
     async fn delete_message(
         &self,
-        _id: MessageId,
-        _actor: UserId,
-        _now_ms: i64,
+        id: MessageId,
+        actor: UserId,
+        now_ms: i64,
     ) -> Result<Committed, StorageError> {
-        Err(super::not_yet("delete_message"))
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        let conversation = lock_conversation_of(&tx, id).await?;
+        keep_created_snapshot(&tx, id).await?;
+        // The row stays as a tombstone so replies and positions keep their anchor.
+        tx.execute(
+            "UPDATE messages SET body = '', deleted_at = $1, pinned_at = NULL,
+                 mentions_channel = FALSE, mentions_here = FALSE
+             WHERE id = $2",
+            &[&now_ms, &id.0],
+        )
+        .await
+        .map_err(pg)?;
+        requote(&tx, id, "").await?;
+        insert_mentions(&tx, id, &[]).await?;
+        tx.execute("DELETE FROM reactions WHERE message_id = $1", &[&id.0])
+            .await
+            .map_err(pg)?;
+        // Its blobs are swept once nothing else uses them.
+        tx.execute("DELETE FROM attachments WHERE message_id = $1", &[&id.0])
+            .await
+            .map_err(pg)?;
+        let committed = committed_one(
+            &tx,
+            conversation,
+            actor,
+            now_ms,
+            EventData::MessageDeleted { message: id },
+        )
+        .await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(committed)
     }
 
     async fn set_reaction(
         &self,
-        _id: MessageId,
-        _user: UserId,
-        _emoji: String,
-        _want: Option<bool>,
-        _now_ms: i64,
+        id: MessageId,
+        user: UserId,
+        emoji: String,
+        want: Option<bool>,
+        now_ms: i64,
     ) -> Result<(bool, Vec<ReactionRecord>, Option<Committed>), StorageError> {
-        Err(super::not_yet("set_reaction"))
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        // Under the conversation's lock, so the toggle reads what it changes.
+        let conversation = lock_conversation_of(&tx, id).await?;
+        let present: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM reactions
+                 WHERE message_id = $1 AND emoji = $2 AND user_id = $3)",
+                &[&id.0, &emoji, &user.0],
+            )
+            .await
+            .map_err(pg)?
+            .get(0);
+        let add = want.unwrap_or(!present);
+        let committed = if add == present {
+            None
+        } else {
+            let data = if add {
+                tx.execute(
+                    "INSERT INTO reactions (message_id, emoji, user_id, created_at)
+                     VALUES ($1, $2, $3, $4)",
+                    &[&id.0, &emoji, &user.0, &now_ms],
+                )
+                .await
+                .map_err(pg)?;
+                EventData::ReactionAdded {
+                    message: id,
+                    user,
+                    emoji,
+                }
+            } else {
+                tx.execute(
+                    "DELETE FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3",
+                    &[&id.0, &emoji, &user.0],
+                )
+                .await
+                .map_err(pg)?;
+                EventData::ReactionRemoved {
+                    message: id,
+                    user,
+                    emoji,
+                }
+            };
+            Some(committed_one(&tx, conversation, user, now_ms, data).await?)
+        };
+        let reactions = msg_by_id(&tx, id)
+            .await?
+            .map(|m| m.reactions)
+            .unwrap_or_default();
+        tx.commit().await.map_err(pg)?;
+        Ok((add, reactions, committed))
     }
 
     async fn set_pinned(
         &self,
-        _id: MessageId,
-        _actor: UserId,
-        _pinned: bool,
-        _now_ms: i64,
+        id: MessageId,
+        actor: UserId,
+        pinned: bool,
+        now_ms: i64,
     ) -> Result<Option<Committed>, StorageError> {
-        Err(super::not_yet("set_pinned"))
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        let conversation = lock_conversation_of(&tx, id).await?;
+        let changed = if pinned {
+            tx.execute(
+                "UPDATE messages SET pinned_at = $1
+                 WHERE id = $2 AND pinned_at IS NULL AND deleted_at IS NULL",
+                &[&now_ms, &id.0],
+            )
+            .await
+        } else {
+            tx.execute(
+                "UPDATE messages SET pinned_at = NULL WHERE id = $1 AND pinned_at IS NOT NULL",
+                &[&id.0],
+            )
+            .await
+        }
+        .map_err(pg)?;
+        if changed == 0 {
+            tx.commit().await.map_err(pg)?;
+            return Ok(None);
+        }
+        let data = if pinned {
+            EventData::Pinned { message: id }
+        } else {
+            EventData::Unpinned { message: id }
+        };
+        let committed = committed_one(&tx, conversation, actor, now_ms, data).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(Some(committed))
     }
 
-    async fn message_ids_by_sender(&self, _sender: UserId) -> Result<Vec<MessageId>, StorageError> {
-        Err(super::not_yet("message_ids_by_sender"))
+    async fn message_ids_by_sender(&self, sender: UserId) -> Result<Vec<MessageId>, StorageError> {
+        let c = self.client().await?;
+        // Answered from the unique (sender_id, client_id) index (an index-only scan once the
+        // visibility map is current), as on SQLite.
+        let stmt = c
+            .prepare_cached("SELECT id FROM messages WHERE sender_id = $1 ORDER BY id")
+            .await
+            .map_err(pg)?;
+        Ok(c.query(&stmt, &[&sender.0])
+            .await
+            .map_err(pg)?
+            .iter()
+            .map(|r| MessageId(r.get(0)))
+            .collect())
     }
 
     async fn messages_by_ids(
         &self,
-        _ids: Vec<MessageId>,
+        ids: Vec<MessageId>,
     ) -> Result<Vec<MessageRecord>, StorageError> {
-        Err(super::not_yet("messages_by_ids"))
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.client().await?;
+        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        select_messages(&c, "m.id = ANY($1)", "m.id", &[&ids]).await
     }
 
-    async fn pins(
-        &self,
-        _conversation: ConversationId,
-    ) -> Result<Vec<MessageRecord>, StorageError> {
-        Err(super::not_yet("pins"))
+    async fn pins(&self, conversation: ConversationId) -> Result<Vec<MessageRecord>, StorageError> {
+        let c = self.client().await?;
+        select_messages(
+            &c,
+            "m.conversation_id = $1 AND m.pinned_at IS NOT NULL",
+            "m.pinned_at DESC, m.seq DESC",
+            &[&conversation.0],
+        )
+        .await
     }
 
     async fn threads_of(
         &self,
-        _user: UserId,
-        _limit: u32,
+        user: UserId,
+        limit: u32,
     ) -> Result<Vec<(MessageRecord, i64)>, StorageError> {
-        Err(super::not_yet("threads_of"))
+        let c = self.client().await?;
+        threads_of(&c, user, limit).await
     }
 }

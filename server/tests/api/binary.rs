@@ -222,6 +222,7 @@ fn create_user(data_dir: &std::path::Path, args: &[&str], password: &str) -> std
         .args(args)
         .args(["--password-stdin", "--data-dir"])
         .arg(data_dir)
+        .envs(database_env(data_dir))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -313,6 +314,7 @@ async fn admin_usage_lists_what_each_user_stores() {
             "--data-dir",
         ])
         .arg(s.dir.path())
+        .envs(database_env(s.dir.path()))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -332,6 +334,7 @@ async fn admin_usage_lists_what_each_user_stores() {
     let json = jeco()
         .args(["admin", "usage", "--json", "--data-dir"])
         .arg(s.dir.path())
+        .envs(database_env(s.dir.path()))
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -345,6 +348,7 @@ fn admin(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
+        .envs(database_env(data_dir))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1511,15 +1511,22 @@ fn the_bomb_is_a_valid_png() {
     assert!(img.to_rgba16().pixels().all(|p| p.0 == [0; 4]));
 }
 
-/// Thumbnail state of a blob, read from the server's database.
-fn thumbnail_state(s: &TestServer, sha256: &str) -> String {
-    let db = rusqlite::Connection::open(s.dir.path().join("jeco.db")).unwrap();
-    db.query_row(
-        "SELECT thumbnail_state FROM media_blobs WHERE sha256 = ?1",
-        [sha256],
-        |r| r.get(0),
-    )
-    .unwrap()
+/// Thumbnail state of a blob, read from the server's database (SQLite or PostgreSQL).
+async fn thumbnail_state(s: &TestServer, sha256: &str) -> String {
+    const QUERY: &str = "SELECT thumbnail_state FROM media_blobs WHERE sha256 = $1";
+    match &s.config.database_url {
+        Some(url) => {
+            let (client, connection) = tokio_postgres::connect(url.expose(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client.query_one(QUERY, &[&sha256]).await.unwrap().get(0)
+        }
+        None => {
+            let db = rusqlite::Connection::open(s.dir.path().join("jeco.db")).unwrap();
+            db.query_row(QUERY, [sha256], |r| r.get(0)).unwrap()
+        }
+    }
 }
 
 #[tokio::test]
@@ -1555,7 +1562,7 @@ async fn an_image_bomb_is_refused_as_an_avatar_and_stored_without_a_thumbnail() 
     );
     let sha = att["sha256"].as_str().unwrap().to_owned();
     eventually("the thumbnail to be given up", || async {
-        thumbnail_state(&s, &sha) == "failed"
+        thumbnail_state(&s, &sha).await == "failed"
     })
     .await;
     let r = send_with(&s, &a, g, "bomb", &[&att]).await;

@@ -43,9 +43,7 @@ pub async fn spawn_binary(
     log: &std::path::Path,
 ) -> (std::process::Child, TestServer) {
     use std::io::{BufRead, BufReader};
-    if let Some(url) = test_database() {
-        cmd.env("JECO_DATABASE_URL", url);
-    }
+    cmd.envs(database_env(data));
     let mut child = cmd
         .arg("serve")
         .args(extra)
@@ -97,17 +95,40 @@ pub fn on_postgres() -> bool {
     }
 }
 
-/// A fresh database for one server of this run: `Some(url)` on PostgreSQL, `None` (the data
+/// The database of the server on data directory `dir` in this run: `Some(url)` on PostgreSQL — a
+/// fresh database the first time a directory is named, the same one after (so the admin CLI and
+/// a server started on one directory share it, as they share a SQLite file) — `None` (the data
 /// directory's SQLite file) otherwise.
-pub fn test_database() -> Option<String> {
-    on_postgres().then(jeco_testkit::postgres::fresh_database)
+pub fn database_for(dir: &std::path::Path) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static BY_DIR: LazyLock<Mutex<HashMap<std::path::PathBuf, String>>> =
+        LazyLock::new(Default::default);
+    if !on_postgres() {
+        return None;
+    }
+    let mut by_dir = BY_DIR.lock().unwrap();
+    Some(
+        by_dir
+            .entry(dir.to_path_buf())
+            .or_insert_with(jeco_testkit::postgres::fresh_database)
+            .clone(),
+    )
+}
+
+/// `JECO_DATABASE_URL` for a `jeco-server` command on data directory `dir` ([`database_for`]).
+pub fn database_env(dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    database_for(dir)
+        .map(|url| ("JECO_DATABASE_URL", url))
+        .into_iter()
+        .collect()
 }
 
 /// Test defaults: generous budgets so tests do not trip the per-IP limiter unless they mean to;
 /// the run's backend ([`on_postgres`]).
 pub fn test_config(dir: &std::path::Path) -> Config {
     Config {
-        database_url: test_database().map(jeco_server::Secret::new),
+        database_url: database_for(dir).map(jeco_server::Secret::new),
         ..limits_config(dir)
     }
 }

@@ -6,12 +6,12 @@
 
 use crate::suite::Fresh;
 use futures_util::future::join_all;
+use jeco_server::storage::{Admission, NotifyPlan};
 use jeco_server::storage::{
-    AvatarOwner, BlobRecord, EventData, MentionSet, NewAttachment, NewChannel, NewGroup,
-    NewInvite, NewMessage, NewUser, Redeemed, SendOutcome, Storage, StorageError, ThumbnailState,
+    AvatarOwner, BlobRecord, EventData, MentionSet, NewAttachment, NewChannel, NewGroup, NewInvite,
+    NewMessage, NewUser, Redeemed, SendOutcome, Storage, StorageError, ThumbnailState,
     UploadAdmission, UploadRecord,
 };
-use jeco_server::storage::{Admission, NotifyPlan};
 use jeco_shared::conversations::{ConversationKind, MemberRole};
 use jeco_shared::media::AttachmentKind;
 use jeco_shared::{ConversationId, TeamId, UserId};
@@ -222,7 +222,11 @@ pub async fn read_positions_and_conversation_lists(s: Fresh) {
     assert_eq!(cats[0].me.user_id, cat);
     assert_eq!(cats[0].members.len(), 3);
     assert_eq!(
-        (cats[0].unread, cats[0].mentions, cats[0].last_message.is_none()),
+        (
+            cats[0].unread,
+            cats[0].mentions,
+            cats[0].last_message.is_none()
+        ),
         (0, 0, true)
     );
     assert!(s.conversation_summary(older, cat).await.unwrap().is_none());
@@ -433,10 +437,25 @@ pub async fn channels_names_privacy_topic_and_archive(s: Fresh) {
         (record.topic.as_deref(), record.private, record.member_count),
         (Some("plans"), true, 1)
     );
-    assert!(s.set_archived(secret.id, own, true, 6).await.unwrap().is_some());
-    assert!(s.set_archived(secret.id, own, true, 7).await.unwrap().is_none());
+    assert!(
+        s.set_archived(secret.id, own, true, 6)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.set_archived(secret.id, own, true, 7)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(s.channel(secret.id).await.unwrap().unwrap().archived);
-    assert!(s.set_archived(secret.id, own, false, 8).await.unwrap().is_some());
+    assert!(
+        s.set_archived(secret.id, own, false, 8)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(!s.channel(secret.id).await.unwrap().unwrap().archived);
     let group = room(&*s, own, &[mem], 9).await;
     assert!(s.channel(group).await.unwrap().is_none());
@@ -600,11 +619,10 @@ pub async fn upload_quota_holds_under_concurrent_uploads(s: Fresh) {
         .filter(|r| **r == UploadAdmission::Created)
         .count();
     assert_eq!(created, 3, "{results:?}");
-    assert!(
-        results
-            .iter()
-            .all(|r| matches!(r, UploadAdmission::Created | UploadAdmission::OverQuota { .. }))
-    );
+    assert!(results.iter().all(|r| matches!(
+        r,
+        UploadAdmission::Created | UploadAdmission::OverQuota { .. }
+    )));
     // Another user's quota is their own.
     assert_eq!(
         s.create_upload(upload("b1", ben, 100), Some(100))
@@ -636,7 +654,11 @@ pub async fn media_dedup_thumbnails_avatars_and_sweeping(s: Fresh) {
     for (id, at) in [("old1", 2), ("old2", 3), ("new", 50)] {
         s.create_upload(upload(id, ann, 10), None).await.unwrap();
         let record = s
-            .complete_upload(id, blob('c', 10, ThumbnailState::Pending), attachment(ann, at))
+            .complete_upload(
+                id,
+                blob('c', 10, ThumbnailState::Pending),
+                attachment(ann, at),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -645,8 +667,12 @@ pub async fn media_dedup_thumbnails_avatars_and_sweeping(s: Fresh) {
         );
     }
     assert!(matches!(
-        s.complete_upload("old1", blob('c', 10, ThumbnailState::None), attachment(ann, 1))
-            .await,
+        s.complete_upload(
+            "old1",
+            blob('c', 10, ThumbnailState::None),
+            attachment(ann, 1)
+        )
+        .await,
         Err(StorageError::NotFound)
     ));
     let sha = "c".repeat(64);
@@ -662,7 +688,10 @@ pub async fn media_dedup_thumbnails_avatars_and_sweeping(s: Fresh) {
     assert!(s.pending_thumbnails().await.unwrap().is_empty());
 
     assert_eq!(s.delete_unattached(10).await.unwrap(), 2);
-    assert!(s.orphan_blobs(10).await.unwrap().is_empty(), "still attached");
+    assert!(
+        s.orphan_blobs(10).await.unwrap().is_empty(),
+        "still attached"
+    );
     assert_eq!(s.delete_unattached(100).await.unwrap(), 1);
     assert_eq!(s.orphan_blobs(10).await.unwrap().len(), 1);
 

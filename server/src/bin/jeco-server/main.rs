@@ -156,7 +156,10 @@ fn fail(what: &str, error: &dyn std::error::Error) -> ! {
 /// a request's method, route and request id — for a log collector.
 fn init_tracing(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        // The PostgreSQL driver logs every statement's parameters at debug level: passwords'
+        // hashes, search words, message text. Never below info, whatever RUST_LOG asks.
+        .add_directive("tokio_postgres=info".parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

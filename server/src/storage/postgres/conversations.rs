@@ -614,16 +614,8 @@ impl ConversationStore for PgStorage {
         };
         let id = ConversationId(row.try_get(0).map_err(pg)?);
         let members = [(a, MemberRole::Member), (b, MemberRole::Member)];
-        let (record, committed) = fill(
-            &tx,
-            id,
-            ConversationKind::Direct,
-            None,
-            a,
-            &members,
-            now_ms,
-        )
-        .await?;
+        let (record, committed) =
+            fill(&tx, id, ConversationKind::Direct, None, a, &members, now_ms).await?;
         tx.commit().await.map_err(pg)?;
         Ok((record, Some(committed)))
     }
@@ -755,17 +747,12 @@ impl ConversationStore for PgStorage {
             )
             .await
             .map_err(pg)?;
-        let Some(row) = tx
-            .query_opt(&stmt, &[&id.0, &user.0])
-            .await
-            .map_err(pg)?
-        else {
+        let Some(row) = tx.query_opt(&stmt, &[&id.0, &user.0]).await.map_err(pg)? else {
             return Err(StorageError::NotFound);
         };
         let role: String = row.try_get(0).map_err(pg)?;
-        let mut events = vec![
-            append_event(&tx, id, actor, now_ms, EventData::MemberRemoved { user }).await?,
-        ];
+        let mut events =
+            vec![append_event(&tx, id, actor, now_ms, EventData::MemberRemoved { user }).await?];
         // A conversation is never left without an owner: the longest-standing admin, else the
         // longest-standing member, takes over in the same transaction.
         if role == "owner" {
@@ -920,7 +907,8 @@ impl ConversationStore for PgStorage {
         if moved == 0 {
             return Ok(None);
         }
-        let event = append_event(&tx, id, user, now_ms, EventData::Read { user, seq: target }).await?;
+        let event =
+            append_event(&tx, id, user, now_ms, EventData::Read { user, seq: target }).await?;
         let committed = Committed {
             events: vec![event],
             recipients: member_ids(&tx, id).await?,

@@ -1,4 +1,4 @@
-//! Prometheus metrics: the series the server keeps and the `/metrics` listener that serves them.
+//! Prometheus metrics: the series the server keeps (served by `api::observe::serve_metrics`).
 //!
 //! The series live in one process-wide [`Metrics`] (a private registry, not the `prometheus`
 //! crate's default one), reached from anywhere through [`get`]: recording is an atomic add on a
@@ -206,35 +206,4 @@ impl Drop for GaugeGuard {
 }
 
 /// The content type of the text format.
-const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// The metrics listener's application: `GET /metrics` and nothing else (404 in the one error shape
-/// for any other path).
-pub fn router() -> axum::Router {
-    use axum::routing::get;
-    axum::Router::new()
-        .route(
-            "/metrics",
-            get(|| async {
-                (
-                    [(axum::http::header::CONTENT_TYPE, TEXT_FORMAT)],
-                    crate::metrics::get().render(),
-                )
-            }),
-        )
-        .fallback(crate::api::errors::route_not_found)
-}
-
-/// Serves [`router`] on `listener` until `stop` completes. Scrapes are few and small: plain
-/// `axum::serve`, without the API listener's connection caps.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    stop: impl Future<Output = ()> + Send + 'static,
-) {
-    if let Err(e) = axum::serve(listener, router())
-        .with_graceful_shutdown(stop)
-        .await
-    {
-        tracing::error!(error = %e, "the metrics listener failed");
-    }
-}
+pub const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";

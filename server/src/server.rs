@@ -240,7 +240,7 @@ impl RunningServer {
         ));
         let metrics = metrics_listener.map(|(addr, listener)| {
             let (stop, stopped) = oneshot::channel::<()>();
-            let task = tokio::spawn(crate::metrics::serve(listener, async move {
+            let task = tokio::spawn(crate::api::observe::serve_metrics(listener, async move {
                 let _ = stopped.await;
             }));
             tracing::info!(%addr, "metrics served at http://{addr}/metrics");

@@ -100,6 +100,40 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// The metrics listener's application: `GET /metrics` and nothing else (404 in the one error shape
+/// for any other path).
+pub fn metrics_router() -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        crate::metrics::TEXT_FORMAT,
+                    )],
+                    crate::metrics::get().render(),
+                )
+            }),
+        )
+        .fallback(super::errors::route_not_found)
+}
+
+/// Serves [`metrics_router`] on `listener` until `stop` completes. Scrapes are few and small: plain
+/// `axum::serve`, without the API listener's connection caps.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    stop: impl Future<Output = ()> + Send + 'static,
+) {
+    if let Err(e) = axum::serve(listener, metrics_router())
+        .with_graceful_shutdown(stop)
+        .await
+    {
+        tracing::error!(error = %e, "the metrics listener failed");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,12 +51,7 @@ impl AccountSettings {
             access_ttl: config.access_token_ttl(),
             refresh_ttl: config.refresh_token_ttl(),
             refresh_grace: Duration::from_secs(config.refresh_reuse_grace_secs),
-            lockout: LockoutPolicy {
-                attempts: config.login_lockout_attempts,
-                window: Duration::from_secs(config.login_lockout_window_secs),
-                max_delay: Duration::from_secs(config.login_lockout_max_delay_secs),
-                backstop_attempts: config.login_backstop_attempts,
-            },
+            lockout: LockoutPolicy::from_config(config),
         }
     }
 }

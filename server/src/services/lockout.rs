@@ -45,6 +45,17 @@ pub struct LockoutPolicy {
 }
 
 impl LockoutPolicy {
+    /// The policy the configuration sets (`login_lockout_*`, `login_backstop_attempts`): the
+    /// same for passwords, sign-in codes and two-factor codes.
+    pub fn from_config(config: &crate::Config) -> Self {
+        Self {
+            attempts: config.login_lockout_attempts,
+            window: Duration::from_secs(config.login_lockout_window_secs),
+            max_delay: Duration::from_secs(config.login_lockout_max_delay_secs),
+            backstop_attempts: config.login_backstop_attempts,
+        }
+    }
+
     pub fn window_ms(&self) -> i64 {
         self.window.as_millis() as i64
     }

@@ -55,7 +55,7 @@ impl TwoFactorSettings {
     pub fn from_config(config: &crate::Config) -> Self {
         Self {
             challenge_ttl: Duration::from_secs(config.two_factor_challenge_ttl_secs),
-            lockout: super::accounts::AccountSettings::from_config(config).lockout,
+            lockout: LockoutPolicy::from_config(config),
         }
     }
 }

@@ -198,7 +198,7 @@ pub async fn sqlite_to_postgres(
                             values.iter().map(|v| &**v as &(dyn ToSql + Sync)).collect();
                         writer.as_mut().write(&refs).await.map_err(pg)?;
                         copied += 1;
-                        if copied % PROGRESS_EVERY == 0
+                        if copied.is_multiple_of(PROGRESS_EVERY)
                             && !progress.line(&format!("{table}: {copied} rows…"))
                         {
                             return Err(CopyError::Interrupted);

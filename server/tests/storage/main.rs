@@ -59,7 +59,9 @@ macro_rules! conformance_suite {
                 concurrent_refresh_rotations_have_one_winner,
                 concurrent_password_resets_have_one_winner,
                 contact_requests_pending_pair_accept_and_decline,
-                concurrent_contact_requests_keep_one_per_pair
+                concurrent_contact_requests_keep_one_per_pair,
+                profile_changes_set_keep_and_clear,
+                user_search_ignores_case_and_pages_in_byte_order
             );
         }
     };

@@ -1112,3 +1112,45 @@ pub async fn user_search_ignores_case_and_pages_in_byte_order(s: Fresh) {
     );
     assert!(s.search_users("b", None, 0).await.unwrap().is_empty());
 }
+
+/// Two replacements of a user's recovery codes at once, and two enrolments confirmed at once:
+/// one set of codes remains, whole, and one confirmation wins.
+pub async fn concurrent_recovery_code_changes_leave_one_set(s: Fresh) {
+    for round in 0..8u8 {
+        let u = user(&*s, &format!("u{round}")).await;
+        s.put_pending_two_factor(u, b"s".to_vec(), 1).await.unwrap();
+        let (x, y) = tokio::join!(
+            s.enable_two_factor(u, 1, vec![[1; 32], [2; 32]], 2),
+            s.enable_two_factor(u, 1, vec![[3; 32], [4; 32]], 2)
+        );
+        assert!(x.unwrap() != y.unwrap(), "round {round}");
+        let first: Vec<_> = s
+            .recovery_codes(u)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.1)
+            .collect();
+        assert!(
+            first == [[1; 32], [2; 32]] || first == [[3; 32], [4; 32]],
+            "round {round}: {first:?}"
+        );
+        let (x, y) = tokio::join!(
+            s.replace_recovery_codes(u, vec![[5; 32], [6; 32], [7; 32]]),
+            s.replace_recovery_codes(u, vec![[8; 32], [9; 32], [10; 32]])
+        );
+        x.unwrap();
+        y.unwrap();
+        let codes: Vec<_> = s
+            .recovery_codes(u)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.1)
+            .collect();
+        assert!(
+            codes == [[5; 32], [6; 32], [7; 32]] || codes == [[8; 32], [9; 32], [10; 32]],
+            "round {round}: {codes:?}"
+        );
+    }
+}

@@ -61,7 +61,8 @@ macro_rules! conformance_suite {
                 contact_requests_pending_pair_accept_and_decline,
                 concurrent_contact_requests_keep_one_per_pair,
                 profile_changes_set_keep_and_clear,
-                user_search_ignores_case_and_pages_in_byte_order
+                user_search_ignores_case_and_pages_in_byte_order,
+                concurrent_recovery_code_changes_leave_one_set
             );
         }
     };

@@ -1013,3 +1013,144 @@ pub async fn concurrent_contact_requests_keep_one_per_pair(s: Fresh) {
         assert!(s.pending_contact_requests(a).await.unwrap().is_empty());
     }
 }
+
+/// A profile change sets, keeps or clears each field as asked and returns the row as written;
+/// an unknown user is `None`.
+pub async fn profile_changes_set_keep_and_clear(s: Fresh) {
+    use jeco_server::storage::ProfileChange;
+    let ada = user(&*s, "ada").await;
+    let set_all = ProfileChange {
+        display_name: Some(Some("Ada L".into())),
+        bio: Some(Some("maths".into())),
+        status_text: Some(Some("away".into())),
+    };
+    let u = s.update_profile(ada, set_all).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            u.display_name.as_deref(),
+            u.bio.as_deref(),
+            u.status_text.as_deref()
+        ),
+        (Some("Ada L"), Some("maths"), Some("away"))
+    );
+    let u = s
+        .update_profile(
+            ada,
+            ProfileChange {
+                bio: Some(None),
+                status_text: Some(Some("here".into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            u.display_name.as_deref(),
+            u.bio.as_deref(),
+            u.status_text.as_deref()
+        ),
+        (Some("Ada L"), None, Some("here"))
+    );
+    assert_eq!(s.user_by_id(ada).await.unwrap(), Some(u.clone()));
+    // Nothing asked: nothing changes.
+    assert_eq!(
+        s.update_profile(ada, ProfileChange::default())
+            .await
+            .unwrap(),
+        Some(u)
+    );
+    assert_eq!(
+        s.update_profile(UserId(999_999), ProfileChange::default())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.user_by_username("nobody").await.unwrap(), None);
+    assert_eq!(s.user_by_id(UserId(999_999)).await.unwrap(), None);
+}
+
+/// The user search ignores ASCII case in the prefix, matches display names, and pages strictly
+/// after the given username in byte order.
+pub async fn user_search_ignores_case_and_pages_in_byte_order(s: Fresh) {
+    use jeco_server::storage::ProfileChange;
+    for name in ["b_x", "b-y", "bz", "b0", "cat"] {
+        user(&*s, name).await;
+    }
+    let cat = s.user_by_username("cat").await.unwrap().unwrap();
+    s.update_profile(
+        cat.id,
+        ProfileChange {
+            display_name: Some(Some("Big Cat".into())),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let names = |v: Vec<jeco_server::storage::UserRecord>| {
+        v.into_iter().map(|u| u.username).collect::<Vec<_>>()
+    };
+    // Byte order: '-' < '0' < '_' < 'c' < 'z'.
+    assert_eq!(
+        names(s.search_users("B", None, 10).await.unwrap()),
+        ["b-y", "b0", "b_x", "bz", "cat"]
+    );
+    assert_eq!(
+        names(s.search_users("b", Some("b0"), 2).await.unwrap()),
+        ["b_x", "bz"]
+    );
+    assert_eq!(
+        names(s.search_users("BIG c", None, 10).await.unwrap()),
+        ["cat"]
+    );
+    assert!(
+        s.search_users("b", Some("cat"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.search_users("b", None, 0).await.unwrap().is_empty());
+}
+
+/// Two replacements of a user's recovery codes at once, and two enrolments confirmed at once:
+/// one set of codes remains, whole, and one confirmation wins.
+pub async fn concurrent_recovery_code_changes_leave_one_set(s: Fresh) {
+    for round in 0..8u8 {
+        let u = user(&*s, &format!("u{round}")).await;
+        s.put_pending_two_factor(u, b"s".to_vec(), 1).await.unwrap();
+        let (x, y) = tokio::join!(
+            s.enable_two_factor(u, 1, vec![[1; 32], [2; 32]], 2),
+            s.enable_two_factor(u, 1, vec![[3; 32], [4; 32]], 2)
+        );
+        assert!(x.unwrap() != y.unwrap(), "round {round}");
+        let first: Vec<_> = s
+            .recovery_codes(u)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.1)
+            .collect();
+        assert!(
+            first == [[1; 32], [2; 32]] || first == [[3; 32], [4; 32]],
+            "round {round}: {first:?}"
+        );
+        let (x, y) = tokio::join!(
+            s.replace_recovery_codes(u, vec![[5; 32], [6; 32], [7; 32]]),
+            s.replace_recovery_codes(u, vec![[8; 32], [9; 32], [10; 32]])
+        );
+        x.unwrap();
+        y.unwrap();
+        let codes: Vec<_> = s
+            .recovery_codes(u)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.1)
+            .collect();
+        assert!(
+            codes == [[5; 32], [6; 32], [7; 32]] || codes == [[8; 32], [9; 32], [10; 32]],
+            "round {round}: {codes:?}"
+        );
+    }
+}

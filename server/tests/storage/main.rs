@@ -70,6 +70,9 @@ macro_rules! conformance_suite {
                 invite_uses_hold_under_concurrent_redemption,
                 upload_quota_holds_under_concurrent_uploads,
                 media_dedup_thumbnails_avatars_and_sweeping,
+                profile_changes_set_keep_and_clear,
+                user_search_ignores_case_and_pages_in_byte_order,
+                concurrent_recovery_code_changes_leave_one_set
             );
         }
     };

@@ -3,14 +3,15 @@
 //! Differences from the SQLite backend, where it relied on `BEGIN IMMEDIATE` serializing every
 //! writer:
 //! - `rotate_refresh_token` locks the presented token's row and its session's row
-//!   (`SELECT … FOR UPDATE`) before deciding: two instances rotating the same token at once are
+//!   (`SELECT … FOR NO KEY UPDATE`, which leaves rows referring to them alone) before deciding: two instances rotating the same token at once are
 //!   then one after the other, and the second sees the first's rotation (a retry or a reuse), as
 //!   on SQLite.
 //! - `update_profile` is one `UPDATE … RETURNING` (each field set or kept by a flag), so the row
 //!   it returns is the one it wrote.
 //! - Searches compare and order usernames with `COLLATE "C"` (byte order, SQLite's `BINARY`),
 //!   whatever the database's collation, so keyset pages are the same on both backends; the
-//!   prefix match is `lower(…) LIKE lower(pattern)` (SQLite's `LIKE` ignores ASCII case).
+//!   prefix match is `lower(…) LIKE lower(pattern)` (SQLite's `LIKE` ignores ASCII case only;
+//!   here non-ASCII letters match case-insensitively too, as the trait asks).
 
 use super::{PgStorage, pg};
 use crate::storage::StorageError;
@@ -253,7 +254,7 @@ impl AccountStore for PgStorage {
                 "SELECT t.session_id, t.expires_at, t.used_at, s.user_id, s.revoked_at IS NOT NULL
                  FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
                  WHERE t.token_hash = $1
-                 FOR UPDATE OF t, s",
+                 FOR NO KEY UPDATE OF t, s",
                 &[&&old[..]],
             )
             .await

@@ -6,12 +6,12 @@
 
 use crate::suite::Fresh;
 use futures_util::future::join_all;
+use jeco_server::storage::{Admission, NotifyPlan};
 use jeco_server::storage::{
-    AvatarOwner, BlobRecord, EventData, MentionSet, NewAttachment, NewChannel, NewGroup,
-    NewInvite, NewMessage, NewUser, Redeemed, SendOutcome, Storage, StorageError, ThumbnailState,
+    AvatarOwner, BlobRecord, EventData, MentionSet, NewAttachment, NewChannel, NewGroup, NewInvite,
+    NewMessage, NewUser, Redeemed, SendOutcome, Storage, StorageError, ThumbnailState,
     UploadAdmission, UploadRecord,
 };
-use jeco_server::storage::{Admission, NotifyPlan};
 use jeco_shared::conversations::{ConversationKind, MemberRole};
 use jeco_shared::media::AttachmentKind;
 use jeco_shared::{ConversationId, TeamId, UserId};
@@ -222,7 +222,11 @@ pub async fn read_positions_and_conversation_lists(s: Fresh) {
     assert_eq!(cats[0].me.user_id, cat);
     assert_eq!(cats[0].members.len(), 3);
     assert_eq!(
-        (cats[0].unread, cats[0].mentions, cats[0].last_message.is_none()),
+        (
+            cats[0].unread,
+            cats[0].mentions,
+            cats[0].last_message.is_none()
+        ),
         (0, 0, true)
     );
     assert!(s.conversation_summary(older, cat).await.unwrap().is_none());
@@ -433,10 +437,25 @@ pub async fn channels_names_privacy_topic_and_archive(s: Fresh) {
         (record.topic.as_deref(), record.private, record.member_count),
         (Some("plans"), true, 1)
     );
-    assert!(s.set_archived(secret.id, own, true, 6).await.unwrap().is_some());
-    assert!(s.set_archived(secret.id, own, true, 7).await.unwrap().is_none());
+    assert!(
+        s.set_archived(secret.id, own, true, 6)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.set_archived(secret.id, own, true, 7)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(s.channel(secret.id).await.unwrap().unwrap().archived);
-    assert!(s.set_archived(secret.id, own, false, 8).await.unwrap().is_some());
+    assert!(
+        s.set_archived(secret.id, own, false, 8)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(!s.channel(secret.id).await.unwrap().unwrap().archived);
     let group = room(&*s, own, &[mem], 9).await;
     assert!(s.channel(group).await.unwrap().is_none());
@@ -490,7 +509,11 @@ pub async fn invite_uses_hold_under_concurrent_redemption(s: Fresh) {
         .iter()
         .filter(|r| matches!(r, Redeemed::UsedUp))
         .count();
-    assert_eq!((joined, used_up), (3, 5), "{results:?}");
+    assert_eq!(
+        (joined, used_up),
+        (3, 5),
+        "three joined, the rest found it used up"
+    );
     assert_eq!(s.team(team.id).await.unwrap().unwrap().member_count, 4);
     let stored = s.invites(team.id).await.unwrap();
     assert_eq!(stored.len(), 1);
@@ -600,11 +623,10 @@ pub async fn upload_quota_holds_under_concurrent_uploads(s: Fresh) {
         .filter(|r| **r == UploadAdmission::Created)
         .count();
     assert_eq!(created, 3, "{results:?}");
-    assert!(
-        results
-            .iter()
-            .all(|r| matches!(r, UploadAdmission::Created | UploadAdmission::OverQuota { .. }))
-    );
+    assert!(results.iter().all(|r| matches!(
+        r,
+        UploadAdmission::Created | UploadAdmission::OverQuota { .. }
+    )));
     // Another user's quota is their own.
     assert_eq!(
         s.create_upload(upload("b1", ben, 100), Some(100))
@@ -636,7 +658,11 @@ pub async fn media_dedup_thumbnails_avatars_and_sweeping(s: Fresh) {
     for (id, at) in [("old1", 2), ("old2", 3), ("new", 50)] {
         s.create_upload(upload(id, ann, 10), None).await.unwrap();
         let record = s
-            .complete_upload(id, blob('c', 10, ThumbnailState::Pending), attachment(ann, at))
+            .complete_upload(
+                id,
+                blob('c', 10, ThumbnailState::Pending),
+                attachment(ann, at),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -645,8 +671,12 @@ pub async fn media_dedup_thumbnails_avatars_and_sweeping(s: Fresh) {
         );
     }
     assert!(matches!(
-        s.complete_upload("old1", blob('c', 10, ThumbnailState::None), attachment(ann, 1))
-            .await,
+        s.complete_upload(
+            "old1",
+            blob('c', 10, ThumbnailState::None),
+            attachment(ann, 1)
+        )
+        .await,
         Err(StorageError::NotFound)
     ));
     let sha = "c".repeat(64);
@@ -662,7 +692,10 @@ pub async fn media_dedup_thumbnails_avatars_and_sweeping(s: Fresh) {
     assert!(s.pending_thumbnails().await.unwrap().is_empty());
 
     assert_eq!(s.delete_unattached(10).await.unwrap(), 2);
-    assert!(s.orphan_blobs(10).await.unwrap().is_empty(), "still attached");
+    assert!(
+        s.orphan_blobs(10).await.unwrap().is_empty(),
+        "still attached"
+    );
     assert_eq!(s.delete_unattached(100).await.unwrap(), 1);
     assert_eq!(s.orphan_blobs(10).await.unwrap().len(), 1);
 
@@ -701,4 +734,95 @@ pub async fn media_dedup_thumbnails_avatars_and_sweeping(s: Fresh) {
         .await
         .unwrap();
     assert_eq!(s.avatar(team).await.unwrap().unwrap().size, 5);
+}
+
+type Change<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StorageError>> + Send + 'a>>;
+
+/// Changes of two teams that share members, their channels, groups and direct conversations, all
+/// run at once: every one succeeds (no two transactions wait for each other's locks in a cycle)
+/// and every user's own log stays numbered 1, 2, 3…
+pub async fn overlapping_team_changes_at_once_all_succeed(s: Fresh) {
+    let names: Vec<String> = (0..6).map(|i| format!("user{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let people = people(&*s, &names).await;
+    let p = &people[..];
+    let (a, _) = s.create_team("a".into(), p[0], 1).await.unwrap();
+    let (b, _) = s.create_team("b".into(), p[1], 1).await.unwrap();
+    let s: &dyn Storage = &*s;
+    let mut changes: Vec<Change<'_>> = Vec::new();
+    for &u in &p[2..] {
+        changes.push(Box::pin(async move {
+            s.add_team_member(a.id, p[0], u, MemberRole::Member, 2, None)
+                .await
+                .map(drop)
+        }));
+        changes.push(Box::pin(async move {
+            s.add_team_member(b.id, p[1], u, MemberRole::Member, 2, None)
+                .await
+                .map(drop)
+        }));
+        changes.push(Box::pin(async move {
+            s.open_direct(u, p[0], 2).await.map(drop)
+        }));
+    }
+    for (i, team) in [a.id, b.id].into_iter().enumerate() {
+        changes.push(Box::pin(async move {
+            s.rename_team(team, format!("renamed {i}"), 3)
+                .await
+                .map(drop)
+        }));
+        changes.push(Box::pin(async move {
+            s.create_channel(NewChannel {
+                team_id: team,
+                name: "side".into(),
+                private: false,
+                topic: None,
+                creator: p[i],
+                now_ms: 3,
+            })
+            .await
+            .map(drop)
+        }));
+    }
+    changes.push(Box::pin(async move {
+        s.add_team_member(a.id, p[0], p[1], MemberRole::Admin, 4, None)
+            .await
+            .map(drop)
+    }));
+    changes.push(Box::pin(async move {
+        s.add_team_member(b.id, p[1], p[0], MemberRole::Admin, 4, None)
+            .await
+            .map(drop)
+    }));
+    changes.push(Box::pin(async move {
+        s.create_group(NewGroup {
+            name: "all".into(),
+            owner: p[5],
+            members: p[..5].to_vec(),
+            now_ms: 4,
+            added_preview: None,
+        })
+        .await
+        .map(drop)
+    }));
+    for result in join_all(changes).await {
+        result.unwrap();
+    }
+    for (team, size) in [(a.id, 6), (b.id, 6)] {
+        assert_eq!(s.team(team).await.unwrap().unwrap().member_count, size);
+        let general = s.team(team).await.unwrap().unwrap().default_channel;
+        assert_eq!(s.members(general).await.unwrap().len(), size as usize);
+    }
+    for &u in p {
+        let seqs: Vec<i64> = s
+            .user_events_after(u, 0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "{u:?}");
+        assert_eq!(s.user_event_head(u).await.unwrap(), seqs.len() as i64);
+    }
 }

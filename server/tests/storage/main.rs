@@ -56,6 +56,7 @@ macro_rules! conformance_suite {
                 invite_uses_hold_under_concurrent_redemption,
                 upload_quota_holds_under_concurrent_uploads,
                 media_dedup_thumbnails_avatars_and_sweeping,
+                overlapping_team_changes_at_once_all_succeed,
             );
         }
     };

@@ -129,9 +129,11 @@ pub(super) async fn lock_conversations(
     Ok(())
 }
 
-/// Locks the existing event-log heads of `users` in ascending user id order before a
-/// transaction appends to several of them (heads created by the append itself are new rows
-/// nobody else holds yet).
+/// Locks the event-log heads of `users` (ascending ids, no duplicates) in that order before a
+/// transaction appends to several of them. A missing head is created first at position 0 (in the
+/// same order), so a head row that a concurrent transaction is creating is waited for in order
+/// too; every head locked here gets an event in the same transaction, so no position-0 head is
+/// ever committed.
 pub(super) async fn lock_user_heads(
     tx: &impl GenericClient,
     users: &[UserId],
@@ -140,6 +142,15 @@ pub(super) async fn lock_user_heads(
         return Ok(());
     }
     let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO user_event_heads (user_id, last_seq)
+             SELECT u, 0 FROM unnest($1::BIGINT[]) AS u ORDER BY u
+             ON CONFLICT (user_id) DO NOTHING",
+        )
+        .await
+        .map_err(pg)?;
+    tx.execute(&stmt, &[&ids]).await.map_err(pg)?;
     let stmt = tx
         .prepare_cached(
             "SELECT user_id FROM user_event_heads WHERE user_id = ANY($1)
@@ -614,16 +625,8 @@ impl ConversationStore for PgStorage {
         };
         let id = ConversationId(row.try_get(0).map_err(pg)?);
         let members = [(a, MemberRole::Member), (b, MemberRole::Member)];
-        let (record, committed) = fill(
-            &tx,
-            id,
-            ConversationKind::Direct,
-            None,
-            a,
-            &members,
-            now_ms,
-        )
-        .await?;
+        let (record, committed) =
+            fill(&tx, id, ConversationKind::Direct, None, a, &members, now_ms).await?;
         tx.commit().await.map_err(pg)?;
         Ok((record, Some(committed)))
     }
@@ -755,17 +758,12 @@ impl ConversationStore for PgStorage {
             )
             .await
             .map_err(pg)?;
-        let Some(row) = tx
-            .query_opt(&stmt, &[&id.0, &user.0])
-            .await
-            .map_err(pg)?
-        else {
+        let Some(row) = tx.query_opt(&stmt, &[&id.0, &user.0]).await.map_err(pg)? else {
             return Err(StorageError::NotFound);
         };
         let role: String = row.try_get(0).map_err(pg)?;
-        let mut events = vec![
-            append_event(&tx, id, actor, now_ms, EventData::MemberRemoved { user }).await?,
-        ];
+        let mut events =
+            vec![append_event(&tx, id, actor, now_ms, EventData::MemberRemoved { user }).await?];
         // A conversation is never left without an owner: the longest-standing admin, else the
         // longest-standing member, takes over in the same transaction.
         if role == "owner" {
@@ -920,7 +918,8 @@ impl ConversationStore for PgStorage {
         if moved == 0 {
             return Ok(None);
         }
-        let event = append_event(&tx, id, user, now_ms, EventData::Read { user, seq: target }).await?;
+        let event =
+            append_event(&tx, id, user, now_ms, EventData::Read { user, seq: target }).await?;
         let committed = Committed {
             events: vec![event],
             recipients: member_ids(&tx, id).await?,

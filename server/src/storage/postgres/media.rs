@@ -246,9 +246,7 @@ impl MediaStore for PgStorage {
                 .prepare_cached("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
                 .await
                 .map_err(pg)?;
-            tx.query_opt(&stmt, &[&u.uploader_id.0])
-                .await
-                .map_err(pg)?;
+            tx.query_opt(&stmt, &[&u.uploader_id.0]).await.map_err(pg)?;
             let stmt = tx
                 .prepare_cached(
                     "SELECT ((SELECT COALESCE(SUM(b.size), 0) FROM attachments a
@@ -341,7 +339,9 @@ impl MediaStore for PgStorage {
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>, StorageError> {
         let c = self.client().await?;
         let stmt = c
-            .prepare_cached(&format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1"))
+            .prepare_cached(&format!(
+                "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1"
+            ))
             .await
             .map_err(pg)?;
         c.query_opt(&stmt, &[&id])

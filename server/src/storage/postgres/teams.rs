@@ -62,9 +62,7 @@ async fn team_by_id(
         created_by: UserId(r.try_get(2).map_err(pg)?),
         created_at_ms: r.try_get(3).map_err(pg)?,
         member_count: r.try_get::<_, i64>(4).map_err(pg)? as u32,
-        default_channel: ConversationId(
-            r.try_get::<_, Option<i64>>(5).map_err(pg)?.unwrap_or(0),
-        ),
+        default_channel: ConversationId(r.try_get::<_, Option<i64>>(5).map_err(pg)?.unwrap_or(0)),
         avatar_sha256: r.try_get(6).map_err(pg)?,
     }))
 }
@@ -152,9 +150,9 @@ async fn team_changed(
     committed: &mut Committed,
 ) -> Result<(), StorageError> {
     for user in team_member_ids(tx, team).await? {
-        committed.user_events.push(
-            append_user_event(tx, user, now_ms, UserEventData::TeamChanged { team }).await?,
-        );
+        committed
+            .user_events
+            .push(append_user_event(tx, user, now_ms, UserEventData::TeamChanged { team }).await?);
     }
     Ok(())
 }
@@ -343,7 +341,10 @@ fn invite_from_row(r: &Row) -> Result<InviteRecord, StorageError> {
             .try_get::<_, Option<i64>>(6)
             .map_err(pg)?
             .map(|n| n.clamp(0, u32::MAX as i64) as u32),
-        uses: r.try_get::<_, i64>(7).map_err(pg)?.clamp(0, u32::MAX as i64) as u32,
+        uses: r
+            .try_get::<_, i64>(7)
+            .map_err(pg)?
+            .clamp(0, u32::MAX as i64) as u32,
         revoked: r.try_get(8).map_err(pg)?,
     })
 }
@@ -388,9 +389,9 @@ async fn insert_team_member(
     lock_heads(tx, &others).await?;
     let mut out = Vec::new();
     let mut users = Committed::default();
-    users.user_events.push(
-        append_user_event(tx, user, now_ms, UserEventData::TeamAdded { team, role }).await?,
-    );
+    users
+        .user_events
+        .push(append_user_event(tx, user, now_ms, UserEventData::TeamAdded { team, role }).await?);
     for other in others {
         if other != user {
             users.user_events.push(
@@ -473,9 +474,7 @@ impl TeamStore for PgStorage {
             true,
         )
         .await?;
-        let record = team_by_id(&tx, team)
-            .await?
-            .ok_or(StorageError::NotFound)?;
+        let record = team_by_id(&tx, team).await?.ok_or(StorageError::NotFound)?;
         tx.commit().await.map_err(pg)?;
         Ok((record, vec![users, general]))
     }
@@ -660,9 +659,9 @@ impl TeamStore for PgStorage {
             return Err(StorageError::NotFound);
         }
         let mut users = Committed::default();
-        users.user_events.push(
-            append_user_event(&tx, user, now_ms, UserEventData::TeamRemoved { team }).await?,
-        );
+        users
+            .user_events
+            .push(append_user_event(&tx, user, now_ms, UserEventData::TeamRemoved { team }).await?);
         team_changed(&tx, team, now_ms, &mut users).await?;
         out.push(users);
         tx.commit().await.map_err(pg)?;

@@ -680,7 +680,7 @@ pub async fn media_dedup_thumbnails_avatars_and_sweeping(s: Fresh) {
         Err(StorageError::NotFound)
     ));
     let sha = "c".repeat(64);
-    assert_eq!(s.pending_thumbnails().await.unwrap(), [sha.clone()]);
+    assert_eq!(s.pending_thumbnails().await.unwrap(), std::slice::from_ref(&sha));
     s.set_thumbnail(&sha, ThumbnailState::Ready, Some("image/webp".into()))
         .await
         .unwrap();

@@ -412,6 +412,26 @@ pub async fn channels_names_privacy_topic_and_archive(s: Fresh) {
     s.rename_conversation(secret.id, own, "Secret".into(), 4)
         .await
         .unwrap();
+    // A creation and a rename racing for one name: one of them gets it.
+    let (created, renamed) = futures_util::join!(
+        s.create_channel(channel("news", false)),
+        s.rename_conversation(secret.id, own, "NEWS".into(), 4)
+    );
+    assert!(
+        created.is_ok() != renamed.is_ok(),
+        "{created:?} {renamed:?}"
+    );
+    match created {
+        Ok((news, _)) => s.delete_channel(news.id, 4).await.map(drop).unwrap(),
+        Err(e) => assert!(matches!(e, StorageError::Conflict)),
+    }
+    if renamed.is_ok() {
+        s.rename_conversation(secret.id, own, "Secret".into(), 4)
+            .await
+            .unwrap();
+    } else {
+        assert!(matches!(renamed, Err(StorageError::Conflict)));
+    }
 
     let names = |list: Vec<jeco_server::storage::ChannelRecord>| -> Vec<String> {
         list.into_iter()
@@ -680,7 +700,10 @@ pub async fn media_dedup_thumbnails_avatars_and_sweeping(s: Fresh) {
         Err(StorageError::NotFound)
     ));
     let sha = "c".repeat(64);
-    assert_eq!(s.pending_thumbnails().await.unwrap(), std::slice::from_ref(&sha));
+    assert_eq!(
+        s.pending_thumbnails().await.unwrap(),
+        std::slice::from_ref(&sha)
+    );
     s.set_thumbnail(&sha, ThumbnailState::Ready, Some("image/webp".into()))
         .await
         .unwrap();

@@ -412,6 +412,26 @@ pub async fn channels_names_privacy_topic_and_archive(s: Fresh) {
     s.rename_conversation(secret.id, own, "Secret".into(), 4)
         .await
         .unwrap();
+    // A creation and a rename racing for one name: one of them gets it.
+    let (created, renamed) = futures_util::join!(
+        s.create_channel(channel("news", false)),
+        s.rename_conversation(secret.id, own, "NEWS".into(), 4)
+    );
+    assert!(
+        created.is_ok() != renamed.is_ok(),
+        "{created:?} {renamed:?}"
+    );
+    match created {
+        Ok((news, _)) => s.delete_channel(news.id, 4).await.map(drop).unwrap(),
+        Err(e) => assert!(matches!(e, StorageError::Conflict)),
+    }
+    if renamed.is_ok() {
+        s.rename_conversation(secret.id, own, "Secret".into(), 4)
+            .await
+            .unwrap();
+    } else {
+        assert!(matches!(renamed, Err(StorageError::Conflict)));
+    }
 
     let names = |list: Vec<jeco_server::storage::ChannelRecord>| -> Vec<String> {
         list.into_iter()
@@ -509,7 +529,11 @@ pub async fn invite_uses_hold_under_concurrent_redemption(s: Fresh) {
         .iter()
         .filter(|r| matches!(r, Redeemed::UsedUp))
         .count();
-    assert_eq!((joined, used_up), (3, 5), "{results:?}");
+    assert_eq!(
+        (joined, used_up),
+        (3, 5),
+        "three joined, the rest found it used up"
+    );
     assert_eq!(s.team(team.id).await.unwrap().unwrap().member_count, 4);
     let stored = s.invites(team.id).await.unwrap();
     assert_eq!(stored.len(), 1);
@@ -676,7 +700,10 @@ pub async fn media_dedup_thumbnails_avatars_and_sweeping(s: Fresh) {
         Err(StorageError::NotFound)
     ));
     let sha = "c".repeat(64);
-    assert_eq!(s.pending_thumbnails().await.unwrap(), [sha.clone()]);
+    assert_eq!(
+        s.pending_thumbnails().await.unwrap(),
+        std::slice::from_ref(&sha)
+    );
     s.set_thumbnail(&sha, ThumbnailState::Ready, Some("image/webp".into()))
         .await
         .unwrap();
@@ -730,4 +757,95 @@ pub async fn media_dedup_thumbnails_avatars_and_sweeping(s: Fresh) {
         .await
         .unwrap();
     assert_eq!(s.avatar(team).await.unwrap().unwrap().size, 5);
+}
+
+type Change<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StorageError>> + Send + 'a>>;
+
+/// Changes of two teams that share members, their channels, groups and direct conversations, all
+/// run at once: every one succeeds (no two transactions wait for each other's locks in a cycle)
+/// and every user's own log stays numbered 1, 2, 3…
+pub async fn overlapping_team_changes_at_once_all_succeed(s: Fresh) {
+    let names: Vec<String> = (0..6).map(|i| format!("user{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let people = people(&*s, &names).await;
+    let p = &people[..];
+    let (a, _) = s.create_team("a".into(), p[0], 1).await.unwrap();
+    let (b, _) = s.create_team("b".into(), p[1], 1).await.unwrap();
+    let s: &dyn Storage = &*s;
+    let mut changes: Vec<Change<'_>> = Vec::new();
+    for &u in &p[2..] {
+        changes.push(Box::pin(async move {
+            s.add_team_member(a.id, p[0], u, MemberRole::Member, 2, None)
+                .await
+                .map(drop)
+        }));
+        changes.push(Box::pin(async move {
+            s.add_team_member(b.id, p[1], u, MemberRole::Member, 2, None)
+                .await
+                .map(drop)
+        }));
+        changes.push(Box::pin(async move {
+            s.open_direct(u, p[0], 2).await.map(drop)
+        }));
+    }
+    for (i, team) in [a.id, b.id].into_iter().enumerate() {
+        changes.push(Box::pin(async move {
+            s.rename_team(team, format!("renamed {i}"), 3)
+                .await
+                .map(drop)
+        }));
+        changes.push(Box::pin(async move {
+            s.create_channel(NewChannel {
+                team_id: team,
+                name: "side".into(),
+                private: false,
+                topic: None,
+                creator: p[i],
+                now_ms: 3,
+            })
+            .await
+            .map(drop)
+        }));
+    }
+    changes.push(Box::pin(async move {
+        s.add_team_member(a.id, p[0], p[1], MemberRole::Admin, 4, None)
+            .await
+            .map(drop)
+    }));
+    changes.push(Box::pin(async move {
+        s.add_team_member(b.id, p[1], p[0], MemberRole::Admin, 4, None)
+            .await
+            .map(drop)
+    }));
+    changes.push(Box::pin(async move {
+        s.create_group(NewGroup {
+            name: "all".into(),
+            owner: p[5],
+            members: p[..5].to_vec(),
+            now_ms: 4,
+            added_preview: None,
+        })
+        .await
+        .map(drop)
+    }));
+    for result in join_all(changes).await {
+        result.unwrap();
+    }
+    for (team, size) in [(a.id, 6), (b.id, 6)] {
+        assert_eq!(s.team(team).await.unwrap().unwrap().member_count, size);
+        let general = s.team(team).await.unwrap().unwrap().default_channel;
+        assert_eq!(s.members(general).await.unwrap().len(), size as usize);
+    }
+    for &u in p {
+        let seqs: Vec<i64> = s
+            .user_events_after(u, 0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "{u:?}");
+        assert_eq!(s.user_event_head(u).await.unwrap(), seqs.len() as i64);
+    }
 }

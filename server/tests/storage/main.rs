@@ -72,7 +72,8 @@ macro_rules! conformance_suite {
                 media_dedup_thumbnails_avatars_and_sweeping,
                 profile_changes_set_keep_and_clear,
                 user_search_ignores_case_and_pages_in_byte_order,
-                concurrent_recovery_code_changes_leave_one_set
+                concurrent_recovery_code_changes_leave_one_set,
+                overlapping_team_changes_at_once_all_succeed
             );
         }
     };

@@ -129,9 +129,11 @@ pub(super) async fn lock_conversations(
     Ok(())
 }
 
-/// Locks the existing event-log heads of `users` in ascending user id order before a
-/// transaction appends to several of them (heads created by the append itself are new rows
-/// nobody else holds yet).
+/// Locks the event-log heads of `users` (ascending ids, no duplicates) in that order before a
+/// transaction appends to several of them. A missing head is created first at position 0 (in the
+/// same order), so a head row that a concurrent transaction is creating is waited for in order
+/// too; every head locked here gets an event in the same transaction, so no position-0 head is
+/// ever committed.
 pub(super) async fn lock_user_heads(
     tx: &impl GenericClient,
     users: &[UserId],
@@ -140,6 +142,15 @@ pub(super) async fn lock_user_heads(
         return Ok(());
     }
     let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO user_event_heads (user_id, last_seq)
+             SELECT u, 0 FROM unnest($1::BIGINT[]) AS u ORDER BY u
+             ON CONFLICT (user_id) DO NOTHING",
+        )
+        .await
+        .map_err(pg)?;
+    tx.execute(&stmt, &[&ids]).await.map_err(pg)?;
     let stmt = tx
         .prepare_cached(
             "SELECT user_id FROM user_event_heads WHERE user_id = ANY($1)

@@ -8,8 +8,37 @@ use jeco_shared::{SessionId, UserId};
 
 #[async_trait]
 impl AccountStore for PgStorage {
-    async fn create_user(&self, _user: NewUser) -> Result<UserRecord, StorageError> {
-        Err(super::not_yet("create_user"))
+    async fn create_user(&self, user: NewUser) -> Result<UserRecord, StorageError> {
+        // TEMP (hC): just enough for the message checks; hA's real one replaces it.
+        let c = self.client().await?;
+        let r = c
+            .query_one(
+                "INSERT INTO users (username, password_hash, display_name, is_admin, created_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 RETURNING id, username, password_hash, display_name, bio, status_text, is_admin,
+                           created_at, avatar_sha256, deactivated_at",
+                &[
+                    &user.username,
+                    &user.password_hash,
+                    &user.display_name,
+                    &user.is_admin,
+                    &user.created_at_ms,
+                ],
+            )
+            .await
+            .map_err(super::pg)?;
+        Ok(UserRecord {
+            id: UserId(r.get(0)),
+            username: r.get(1),
+            password_hash: r.get(2),
+            display_name: r.get(3),
+            bio: r.get(4),
+            status_text: r.get(5),
+            is_admin: r.get(6),
+            created_at_ms: r.get(7),
+            avatar_sha256: r.get(8),
+            deactivated_at_ms: r.get(9),
+        })
     }
 
     async fn user_by_id(&self, _id: UserId) -> Result<Option<UserRecord>, StorageError> {

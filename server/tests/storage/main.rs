@@ -73,7 +73,16 @@ macro_rules! conformance_suite {
                 profile_changes_set_keep_and_clear,
                 user_search_ignores_case_and_pages_in_byte_order,
                 concurrent_recovery_code_changes_leave_one_set,
-                overlapping_team_changes_at_once_all_succeed
+                overlapping_team_changes_at_once_all_succeed,
+                edits_and_deletes_change_the_row_and_append_events,
+                reactions_toggle_or_set_and_report_the_messages_reactions,
+                concurrent_reaction_toggles_are_serialized,
+                pins_are_listed_newest_first_and_change_once,
+                replies_threads_and_thread_only_replies,
+                history_pages_by_each_anchor,
+                the_notification_inbox_reads_and_counts,
+                search_survives_hostile_input_and_keeps_its_meaning,
+                concurrent_batches_over_the_same_conversations_all_commit
             );
         }
     };

@@ -594,6 +594,13 @@ async fn upload_one(
     })?;
     loop {
         use std::io::{Read, Seek, SeekFrom};
+        // A send discarded (or cancelled by deleting its message) while its file uploads stops
+        // uploading at the next chunk; the unfinished upload expires on the server.
+        match cache.outbox_item(item.id) {
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(Outcome::Later(local_failure(e))),
+        }
         let chunk_len = (total - offset).min(inner.upload_chunk_bytes as u64) as usize;
         let mut chunk = vec![0u8; chunk_len];
         source

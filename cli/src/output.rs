@@ -150,9 +150,10 @@ pub struct JsonItem<'a> {
     #[serde(flatten)]
     pub message: &'a Message,
     pub sender: String,
-    /// `synced`, `pending` or `failed`.
+    /// `synced`, `pending`, `waiting` (behind a refused change) or `failed`.
     pub state: &'static str,
-    /// Why a change made here was refused (`state: failed`).
+    /// Why a change made here was refused (`state: failed`), or which refused change it waits
+    /// behind (`state: waiting`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<serde_json::Value>,
 }
@@ -162,6 +163,9 @@ impl<'a> JsonItem<'a> {
         let (state, error) = match &item.state {
             ItemState::Synced => ("synced", None),
             ItemState::Pending => ("pending", None),
+            ItemState::Waiting { behind } => {
+                ("waiting", Some(serde_json::json!({ "behind": behind })))
+            }
             ItemState::Failed {
                 outbox_id,
                 code,
@@ -240,6 +244,9 @@ pub fn item_line(engine: &Engine, item: &TimelineItem) -> String {
     match &item.state {
         ItemState::Synced => {}
         ItemState::Pending => line.push_str(" [pending]"),
+        ItemState::Waiting { behind } => {
+            line.push_str(&format!(" [waiting behind failed outbox item {behind}]"))
+        }
         ItemState::Failed {
             outbox_id, message, ..
         } => line.push_str(&format!(

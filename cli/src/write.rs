@@ -27,6 +27,9 @@ enum Delivery {
     Delivered,
     /// Still queued (offline, or not yet its turn).
     Queued,
+    /// Held back by an earlier change in its conversation that the server refused (this outbox
+    /// item): it goes once that one is retried or discarded.
+    Waiting(i64),
     Failed(OutboxItem),
 }
 
@@ -85,7 +88,11 @@ pub async fn send(
             Ok(())
         }
         Delivery::Queued => {
-            queued(app, &c, &item, Some(client_id));
+            queued(app, &c, &item, Some(client_id), None);
+            Ok(())
+        }
+        Delivery::Waiting(behind) => {
+            queued(app, &c, &item, Some(client_id), Some(behind));
             Ok(())
         }
         Delivery::Failed(item) => Err(refused(&item)),
@@ -181,7 +188,11 @@ pub async fn change(
             Ok(())
         }
         Delivery::Queued => {
-            queued(app, &c, &item, None);
+            queued(app, &c, &item, None, None);
+            Ok(())
+        }
+        Delivery::Waiting(behind) => {
+            queued(app, &c, &item, None, Some(behind));
             Ok(())
         }
         Delivery::Failed(item) => Err(refused(&item)),
@@ -201,7 +212,13 @@ fn current_message(
 }
 
 /// Prints that `item` waits in the outbox.
-fn queued(app: &App, c: &Conversation, item: &OutboxItem, client_id: Option<&str>) {
+fn queued(
+    app: &App,
+    c: &Conversation,
+    item: &OutboxItem,
+    client_id: Option<&str>,
+    waiting_behind: Option<i64>,
+) {
     let state = app.engine.connection_state();
     if app.out.json {
         let mut body = json!({
@@ -213,7 +230,20 @@ fn queued(app: &App, c: &Conversation, item: &OutboxItem, client_id: Option<&str
         if let Some(cid) = client_id {
             body["client_id"] = json!(cid);
         }
+        if let Some(behind) = waiting_behind {
+            body["waiting_behind"] = json!(behind);
+        }
         app.out.document(&body);
+        return;
+    }
+    if let Some(behind) = waiting_behind {
+        app.out.line(format!(
+            "queued for {} behind outbox item {behind}, which the server refused: it goes once \
+             that one is retried (`jeco outbox --retry {behind}`) or discarded (`--discard {behind}`) \
+             (outbox item {})",
+            label(&app.engine, c),
+            item.id
+        ));
         return;
     }
     let why = match &state {
@@ -262,6 +292,13 @@ async fn wait_delivered(
         }
         if mine.is_empty() {
             return Ok(Delivery::Delivered);
+        }
+        // Behind a refusal it will not go by itself: no use waiting.
+        if let Some(behind) = mine
+            .iter()
+            .find_map(|i| jeco_client::cache::blocked_by(&outbox, i))
+        {
+            return Ok(Delivery::Waiting(behind));
         }
         if matches!(
             app.engine.connection_state(),
@@ -331,7 +368,11 @@ pub async fn outbox(
                 Ok(())
             }
             Delivery::Queued => {
-                queued(app, &c, &item, None);
+                queued(app, &c, &item, None, None);
+                Ok(())
+            }
+            Delivery::Waiting(behind) => {
+                queued(app, &c, &item, None, Some(behind));
                 Ok(())
             }
             Delivery::Failed(item) => Err(refused(&item)),
@@ -370,6 +411,11 @@ pub async fn outbox(
                 "\n      refused: {} ({})",
                 e.message,
                 e.code.as_str()
+            ));
+        }
+        if let Some(behind) = jeco_client::cache::blocked_by(&items, item) {
+            line.push_str(&format!(
+                "\n      waiting behind refused item {behind} (retry or discard it)"
             ));
         }
         app.out.line(line);

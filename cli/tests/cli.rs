@@ -486,6 +486,73 @@ fn design_row(listed: &Value) -> Value {
         .unwrap_or_else(|| panic!("no #design in {listed:#}"))
 }
 
+/// Archives (or unarchives) a channel as `username`, straight through the API (the CLI has no
+/// command for it).
+fn set_archived(server: &Server, username: &str, channel: i64, archived: bool) {
+    use jeco_shared::conversations::UpdateConversationRequest;
+    use jeco_shared::endpoints::UpdateConversation;
+    server.runtime.block_on(async {
+        let client = jeco_client::Client::builder(&server.url).build().unwrap();
+        client.login(username, PASSWORD).await.unwrap();
+        let token = client.access_token().await.unwrap();
+        let body = UpdateConversationRequest {
+            archived: Some(archived),
+            ..Default::default()
+        };
+        client
+            .api()
+            .call::<UpdateConversation>(&token, &(jeco_shared::ConversationId(channel),), &body)
+            .await
+            .unwrap();
+    });
+}
+
+/// A conversation's changes go in order: a message written after one the server refused waits
+/// behind it — `send` says so at once instead of waiting out its time — and `jeco outbox` shows
+/// it waiting; discarding the refused one lets it go.
+#[test]
+fn a_message_behind_a_refused_one_waits_until_that_one_is_discarded() {
+    let server = Server::start();
+    let root = tempfile::tempdir().unwrap();
+    let code = team_with_invite(&server, &root);
+    let alice = User::new(&root, "alice");
+    alice.register(&server);
+    alice.ok(&server, &["join", &code]);
+    let created = alice.json(&server, &["create-channel", "#design"]);
+    let channel = created["id"].as_i64().expect("the channel's id");
+    set_archived(&server, "alice", channel, true);
+
+    let out = alice.run_with(&server, &["--json", "send", "#design", "refused"], "");
+    assert!(!out.status.success());
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "conversation_archived", "{error}");
+    let outbox = alice.json(&server, &["outbox"]);
+    let refused = outbox[0]["id"].as_i64().unwrap();
+
+    // (`waiting_behind` is only said by the early answer, not after waiting out `--wait`.)
+    let waiting = alice.json(&server, &["send", "#design", "written after it"]);
+    assert_eq!(waiting["queued"], true, "{waiting:#}");
+    assert_eq!(waiting["waiting_behind"], refused, "{waiting:#}");
+    let listed = alice.ok(&server, &["outbox"]);
+    assert!(
+        listed.contains(&format!("waiting behind refused item {refused}")),
+        "{listed}"
+    );
+    let history = alice.ok(&server, &["history", "#design"]);
+    assert!(history.contains("[waiting behind"), "{history}");
+
+    set_archived(&server, "alice", channel, false);
+    alice.ok(&server, &["outbox", "--discard", &refused.to_string()]);
+    alice.ok(&server, &["sync"]);
+    assert_eq!(alice.json(&server, &["outbox"]), serde_json::json!([]));
+    let history = alice.json(&server, &["history", "#design"]);
+    assert_eq!(
+        texts(&history),
+        [("alice".to_owned(), "written after it".to_owned())],
+        "{history:#}"
+    );
+}
+
 #[test]
 fn channels_are_created_browsed_joined_and_left() {
     let server = Server::start();

@@ -10,16 +10,30 @@
 //!   server answers a repeated `client_id` with the original message, so resending after a lost
 //!   acknowledgement is harmless. Edits, deletes, reactions (set, not toggled) and read marks are
 //!   idempotent by construction.
-//! - **Order is kept** per conversation: items are delivered one at a time, oldest first.
+//! - **Order is kept** per conversation: each conversation has its own queues (see [`Lane`]:
+//!   messages and the changes to them; read marks and mutes), each delivered one item at a time,
+//!   oldest first. Conversations do not wait for each other.
+//! - **A refusal stops its queue**: later items of the same queue wait behind a failed one
+//!   (the timeline shows them as waiting) instead of overtaking it, until it is retried, edited
+//!   (a failed send or edit is rewritten and gets another chance) or discarded.
+//! - **Uploads run beside the queues**: a send's files upload as soon as it is queued (and the
+//!   connection is live); the send itself, at the head of its queue, waits only for its own files.
 //! - **Local rewrites**: editing a message that is still pending rewrites the queued send;
 //!   deleting it cancels the send (and anything queued against it). Only once the send is in
 //!   flight do the edit or delete queue behind it, aimed at its `client_id`.
 //! - **Failures are visible**: an operation the server refuses for good (no longer a member, too
 //!   long, archived) becomes `failed` with the server's code and message, and stays until retried
-//!   or discarded; transient failures (network, rate limits, server errors) are retried.
+//!   or discarded; transient failures (network, rate limits, server errors) are retried with
+//!   backoff, holding their queue.
+//!
+//! The queues need no column of their own: an item's queue follows from its conversation and its
+//! operation's kind, and its place from its id, so the cache's schema is unchanged and a cache
+//! written by an older engine is read as is.
 //!
 //! The shape follows matrix-rust-sdk's send queue: persisted requests, local echoes in the
-//! timeline, per-room ordering, and explicit "unrecoverable" errors.
+//! timeline, a queue per room that an unrecoverable error stops, and media uploaded as a
+//! dependency of the event that carries it. The delivery itself is [`crate::Engine`]'s
+//! `deliver` module.
 
 use jeco_shared::media::{Attachment, AttachmentKind};
 use jeco_shared::{ConversationId, ErrorCode, MessageId};
@@ -86,6 +100,27 @@ impl OutboxOp {
         }
     }
 
+    /// Which of its conversation's two queues the operation waits in (see [`Lane`]).
+    pub fn lane(&self) -> Lane {
+        match self {
+            Self::Send { .. } | Self::Edit { .. } | Self::Delete { .. } | Self::React { .. } => {
+                Lane::Messages
+            }
+            Self::MarkRead { .. } | Self::SetMuted { .. } => Lane::Conversation,
+        }
+    }
+
+    /// The files this operation still has to upload (a send's attachments not uploaded yet).
+    pub fn uploads_left(&self) -> usize {
+        match self {
+            Self::Send { attachments, .. } => attachments
+                .iter()
+                .filter(|a| a.attachment.is_none())
+                .count(),
+            _ => 0,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Send { .. } => "send",
@@ -96,6 +131,23 @@ impl OutboxOp {
             Self::SetMuted { .. } => "set_muted",
         }
     }
+}
+
+/// The queues of one conversation. Each is delivered in order and stops at a failed item; the
+/// two do not wait for each other, and no conversation waits for another.
+///
+/// Messages and the changes to them (sends, edits, deletes, reactions) form one queue because
+/// each may depend on an earlier one (an edit of a message still being sent) and because the
+/// order of messages is what people read. Read marks and mutes are about the conversation, not
+/// about any message: a read mark names a `seq` the server already gave, so it can never be
+/// about a message still queued here. They form the second queue, so a read mark is not held
+/// back by a message waiting for its upload or stuck behind a refusal — the rule that a
+/// read mark must not wait for a large upload in the same conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lane {
+    Messages,
+    Conversation,
 }
 
 /// A file waiting to be uploaded and attached to a queued send. Progress is saved in the outbox as

@@ -21,7 +21,7 @@ mod search;
 
 pub use events::Applied;
 pub(crate) use events::{add_reaction, remove_reaction};
-pub use outbox::Enqueued;
+pub use outbox::{Enqueued, blocked_by};
 pub use search::LocalHit;
 
 use jeco_shared::conversations::{Conversation, MessagePreview};

@@ -1,9 +1,12 @@
 //! The outbox's storage: queued operations with their local rewrites. See [`crate::outbox`].
 
 use super::{Cache, Result, message_by_client_id, now_rfc3339};
-use crate::outbox::{MessageRef, OutboxError, OutboxItem, OutboxOp, OutboxState};
+use crate::outbox::{
+    Lane, MessageRef, OutboxError, OutboxItem, OutboxOp, OutboxState, PendingUpload,
+};
 use jeco_shared::{ConversationId, ErrorCode};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashSet;
 
 /// What queuing an operation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +125,26 @@ pub(super) fn queued_mute(conn: &Connection, conversation: ConversationId) -> Re
     )
 }
 
+/// Per conversation and lane, the oldest of `items` (which are oldest first).
+pub(crate) fn queue_heads(items: &[OutboxItem]) -> Vec<&OutboxItem> {
+    let mut seen: HashSet<(ConversationId, Lane)> = HashSet::new();
+    items
+        .iter()
+        .filter(|i| seen.insert((i.conversation_id, i.op.lane())))
+        .collect()
+}
+
+/// The failed item that `item` waits behind (the failed head of its queue), if any. `items` are
+/// the conversation's queued items, oldest first, as [`Cache::outbox`] gives them.
+pub fn blocked_by(items: &[OutboxItem], item: &OutboxItem) -> Option<i64> {
+    let lane = item.op.lane();
+    let head = items
+        .iter()
+        .find(|i| i.conversation_id == item.conversation_id && i.op.lane() == lane)?;
+    (head.state == OutboxState::Failed && head.id != item.id && head.id < item.id)
+        .then_some(head.id)
+}
+
 impl Cache {
     /// Queues `op` for `conversation`, applying the local rewrites described in
     /// [`crate::outbox`].
@@ -181,7 +204,7 @@ impl Cache {
                     };
                     // A second edit of the same message before the first went out replaces it.
                     if let Some(prior) = queued.iter().find(|i| {
-                        i.state == OutboxState::Pending
+                        i.state != OutboxState::Sending
                             && matches!(&i.op, OutboxOp::Edit { target: t, .. } if *t == target)
                     }) {
                         let mut prior = prior.clone();
@@ -231,7 +254,7 @@ impl Cache {
                         return Ok(Enqueued::UnknownMessage);
                     };
                     if let Some(prior) = queued.iter().find(|i| {
-                        i.state == OutboxState::Pending
+                        i.state != OutboxState::Sending
                             && matches!(&i.op, OutboxOp::React { target: t, emoji: e, .. }
                                 if *t == target && *e == emoji)
                     }) {
@@ -247,7 +270,7 @@ impl Cache {
                 }
                 OutboxOp::MarkRead { seq } => {
                     if let Some(prior) = queued.iter().find(|i| {
-                        i.state == OutboxState::Pending && matches!(i.op, OutboxOp::MarkRead { .. })
+                        i.state != OutboxState::Sending && matches!(i.op, OutboxOp::MarkRead { .. })
                     }) {
                         let mut prior = prior.clone();
                         let OutboxOp::MarkRead { seq: old } = prior.op else {
@@ -260,7 +283,7 @@ impl Cache {
                 }
                 OutboxOp::SetMuted { muted } => {
                     if let Some(prior) = queued.iter().find(|i| {
-                        i.state == OutboxState::Pending && matches!(i.op, OutboxOp::SetMuted { .. })
+                        i.state != OutboxState::Sending && matches!(i.op, OutboxOp::SetMuted { .. })
                     }) {
                         let mut prior = prior.clone();
                         rewrite(tx, &mut prior, OutboxOp::SetMuted { muted })?;
@@ -288,15 +311,59 @@ impl Cache {
             .next())
     }
 
-    /// The next item to deliver: the oldest that is not failed. An item left `sending` by a
-    /// client that stopped is delivered again (the server deduplicates).
-    pub fn next_deliverable(&self) -> Result<Option<OutboxItem>> {
+    /// The head of every queue (see [`crate::outbox::Lane`]): per conversation and lane, its
+    /// oldest item, failed or not, oldest first. Only a head is delivered; an item left `sending`
+    /// by a client that stopped is a head again and is delivered again (the server deduplicates).
+    pub fn outbox_heads(&self) -> Result<Vec<OutboxItem>> {
         let conn = self.lock();
-        Ok(
-            query_items(&conn, "WHERE state != 'failed' ORDER BY id LIMIT 1", [])?
-                .into_iter()
-                .next(),
-        )
+        let items = query_items(&conn, "ORDER BY id", [])?;
+        Ok(queue_heads(&items).into_iter().cloned().collect())
+    }
+
+    /// Whether anything can still be delivered: a queue whose head is not failed (a send waiting
+    /// for its files counts). Items behind a failed one wait for its retry or discard.
+    pub fn outbox_has_deliverable(&self) -> Result<bool> {
+        Ok(self
+            .outbox_heads()?
+            .iter()
+            .any(|i| i.state != OutboxState::Failed))
+    }
+
+    /// Sends with files still to upload, oldest first (not failed ones: a failed send waits for
+    /// retry, edit or discard). Uploads run beside the queues, so these need not be heads.
+    pub fn outbox_uploads(&self) -> Result<Vec<OutboxItem>> {
+        let conn = self.lock();
+        Ok(query_items(
+            &conn,
+            "WHERE state != 'failed' AND client_id IS NOT NULL ORDER BY id",
+            [],
+        )?
+        .into_iter()
+        .filter(|i| i.op.uploads_left() > 0)
+        .collect())
+    }
+
+    /// Saves one file's upload progress into a queued send, leaving the rest of the send as it
+    /// is now (its text may have been edited while the file uploaded). False when the send is
+    /// gone (discarded, cancelled) or no longer has that file.
+    pub fn outbox_set_upload(&self, id: i64, index: usize, file: &PendingUpload) -> Result<bool> {
+        self.write(|tx| {
+            let Some(mut item) = query_items(tx, "WHERE id = ?1", [id])?.into_iter().next() else {
+                return Ok(false);
+            };
+            let OutboxOp::Send { attachments, .. } = &mut item.op else {
+                return Ok(false);
+            };
+            match attachments.get_mut(index) {
+                Some(slot) if slot.path == file.path && slot.sha256 == file.sha256 => {
+                    *slot = file.clone();
+                }
+                _ => return Ok(false),
+            }
+            tx.prepare_cached("UPDATE outbox SET op = ?2 WHERE id = ?1")?
+                .execute(params![id, serde_json::to_string(&item.op)?])?;
+            Ok(true)
+        })
     }
 
     /// Marks an item as handed to the server (counting the attempt).
@@ -314,15 +381,6 @@ impl Cache {
         self.lock().execute(
             "UPDATE outbox SET state = 'failed', error_code = ?2, error_message = ?3 WHERE id = ?1",
             params![id, code.as_str().unwrap_or("bad_request"), error.message],
-        )?;
-        Ok(())
-    }
-
-    /// Saves an item's changed operation (an upload's progress) without touching its state.
-    pub fn outbox_update_op(&self, id: i64, op: &OutboxOp) -> Result<()> {
-        self.lock().execute(
-            "UPDATE outbox SET op = ?2 WHERE id = ?1",
-            params![id, serde_json::to_string(op)?],
         )?;
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! drafts, and what survives reopening the file.
 
 use super::*;
-use crate::outbox::{MessageRef, OutboxError, OutboxOp, OutboxState};
+use crate::outbox::{MessageRef, OutboxError, OutboxOp, OutboxState, PendingUpload};
 use jeco_shared::ErrorCode;
 use jeco_shared::conversations::{ConversationKind, Member, MemberRole};
 use jeco_shared::events::{ConversationEvent, EventBody};
@@ -385,12 +385,252 @@ fn reactions_and_read_marks_coalesce_and_failures_can_be_retried_or_discarded() 
     let failed = cache.outbox_item(items[0].id).unwrap().unwrap();
     assert_eq!(failed.state, OutboxState::Failed);
     assert_eq!(failed.error, Some(error));
-    // Failed items are skipped by delivery, not blocking what follows.
-    assert_eq!(cache.next_deliverable().unwrap().unwrap().id, items[1].id);
+    // The failed reaction stops the message queue; the read mark's queue is not behind it.
+    let heads = cache.outbox_heads().unwrap();
+    assert_eq!(
+        heads.iter().map(|h| (h.id, h.state)).collect::<Vec<_>>(),
+        [
+            (items[0].id, OutboxState::Failed),
+            (items[1].id, OutboxState::Pending)
+        ]
+    );
     assert!(cache.outbox_retry(items[0].id).unwrap());
-    assert_eq!(cache.next_deliverable().unwrap().unwrap().id, items[0].id);
+    assert_eq!(cache.outbox_heads().unwrap()[0].state, OutboxState::Pending);
     assert_eq!(cache.outbox_discard(items[0].id).unwrap(), [items[0].id]);
     assert_eq!(cache.outbox(Some(C)).unwrap().len(), 1);
+}
+
+fn send_op(cid: &str, text: &str) -> OutboxOp {
+    OutboxOp::Send {
+        client_id: cid.into(),
+        text: text.into(),
+        reply_to: None,
+        thread_only: false,
+        attachments: Vec::new(),
+    }
+}
+
+#[test]
+fn each_conversation_queue_delivers_its_head_and_a_failure_stops_only_its_own_queue() {
+    let cache = seeded();
+    const D: ConversationId = ConversationId(8);
+    let a = queued(cache.enqueue(C, send_op("a", "first")).unwrap());
+    let b = queued(cache.enqueue(C, send_op("b", "second")).unwrap());
+    let react = queued(
+        cache
+            .enqueue(
+                C,
+                OutboxOp::React {
+                    target: MessageRef::Pending("b".into()),
+                    emoji: "👍".into(),
+                    add: true,
+                },
+            )
+            .unwrap(),
+    );
+    let read = queued(cache.enqueue(C, OutboxOp::MarkRead { seq: 2 }).unwrap());
+    let x = queued(cache.enqueue(D, send_op("x", "elsewhere")).unwrap());
+    let head_ids = |cache: &Cache| {
+        cache
+            .outbox_heads()
+            .unwrap()
+            .iter()
+            .map(|h| h.id)
+            .collect::<Vec<_>>()
+    };
+    // One head per conversation and lane, oldest first: not the oldest item overall only.
+    assert_eq!(head_ids(&cache), [a.id, read.id, x.id]);
+
+    // `a` refused for good: its queue stops there; the other queues go on.
+    cache
+        .outbox_failed(
+            a.id,
+            &OutboxError {
+                code: ErrorCode::Forbidden,
+                message: "no".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(head_ids(&cache), [a.id, read.id, x.id]);
+    let items = cache.outbox(Some(C)).unwrap();
+    assert_eq!(
+        blocked_by(&items, &items[0]),
+        None,
+        "the failed item itself"
+    );
+    assert_eq!(blocked_by(&items, &b), Some(a.id));
+    assert_eq!(blocked_by(&items, &react), Some(a.id));
+    assert_eq!(
+        blocked_by(&items, &read),
+        None,
+        "read marks have their own queue"
+    );
+    assert!(cache.outbox_has_deliverable().unwrap());
+    cache.outbox_done(read.id).unwrap();
+    cache.outbox_done(x.id).unwrap();
+    // Only the failure and what waits behind it are left: nothing deliverable.
+    assert_eq!(head_ids(&cache), [a.id]);
+    assert!(!cache.outbox_has_deliverable().unwrap());
+
+    // Retry puts it back at its place, ahead of what waited.
+    assert!(cache.outbox_retry(a.id).unwrap());
+    assert!(cache.outbox_has_deliverable().unwrap());
+    let items = cache.outbox(Some(C)).unwrap();
+    assert_eq!(blocked_by(&items, &b), None);
+    assert_eq!(head_ids(&cache), [a.id]);
+
+    // Refused again, then edited: the rewritten send gets another chance, still first.
+    let refusal = OutboxError {
+        code: ErrorCode::ValidationFailed,
+        message: "too long".into(),
+    };
+    cache.outbox_failed(a.id, &refusal).unwrap();
+    let rewritten = cache
+        .enqueue(
+            C,
+            OutboxOp::Edit {
+                target: MessageRef::Pending("a".into()),
+                text: "1st".into(),
+            },
+        )
+        .unwrap();
+    assert!(matches!(rewritten, Enqueued::Rewrote(ref i) if i.id == a.id));
+    assert_eq!(cache.outbox_heads().unwrap()[0].state, OutboxState::Pending);
+
+    // Refused again and discarded: the next in line is the head.
+    cache.outbox_failed(a.id, &refusal).unwrap();
+    assert_eq!(cache.outbox_discard(a.id).unwrap(), [a.id]);
+    assert_eq!(head_ids(&cache), [b.id]);
+    assert!(cache.outbox_has_deliverable().unwrap());
+
+    // A refused edit of a confirmed message is replaced by the next edit of it, not queued
+    // behind it forever.
+    let edit = queued(
+        cache
+            .enqueue(
+                D,
+                OutboxOp::Edit {
+                    target: MessageRef::Id(MessageId(102)),
+                    text: "v1".into(),
+                },
+            )
+            .unwrap(),
+    );
+    cache.outbox_failed(edit.id, &refusal).unwrap();
+    let again = cache
+        .enqueue(
+            D,
+            OutboxOp::Edit {
+                target: MessageRef::Id(MessageId(102)),
+                text: "v2".into(),
+            },
+        )
+        .unwrap();
+    assert!(
+        matches!(again, Enqueued::Rewrote(ref i) if i.id == edit.id && i.state == OutboxState::Pending)
+    );
+}
+
+#[test]
+fn uploads_are_listed_beside_the_queues_and_their_progress_keeps_later_edits() {
+    let cache = seeded();
+    let file = |name: &str| PendingUpload {
+        path: format!("/staged/{name}"),
+        name: name.into(),
+        kind: jeco_shared::media::AttachmentKind::File,
+        size: 10,
+        sha256: "ab".repeat(32),
+        duration_ms: None,
+        waveform: None,
+        upload_id: None,
+        attachment: None,
+    };
+    let text = queued(cache.enqueue(C, send_op("t", "text first")).unwrap());
+    let with_files = queued(
+        cache
+            .enqueue(
+                C,
+                OutboxOp::Send {
+                    client_id: "f".into(),
+                    text: "files".into(),
+                    reply_to: None,
+                    thread_only: false,
+                    attachments: vec![file("one"), file("two")],
+                },
+            )
+            .unwrap(),
+    );
+    // The files upload at once, though their send is not at the head of its queue.
+    let uploads = cache.outbox_uploads().unwrap();
+    assert_eq!(
+        uploads.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [with_files.id]
+    );
+    assert_eq!(uploads[0].op.uploads_left(), 2);
+    assert_eq!(cache.outbox_heads().unwrap()[0].id, text.id);
+
+    // Progress is saved into the send; an edit made meanwhile is kept.
+    let mut one = file("one");
+    one.upload_id = Some("u1".into());
+    assert!(cache.outbox_set_upload(with_files.id, 0, &one).unwrap());
+    cache
+        .enqueue(
+            C,
+            OutboxOp::Edit {
+                target: MessageRef::Pending("f".into()),
+                text: "files, edited".into(),
+            },
+        )
+        .unwrap();
+    one.attachment = Some(jeco_shared::media::Attachment {
+        id: jeco_shared::AttachmentId(5),
+        kind: jeco_shared::media::AttachmentKind::File,
+        name: "one".into(),
+        content_type: "application/octet-stream".into(),
+        size: 10,
+        sha256: "ab".repeat(32),
+        width: None,
+        height: None,
+        duration_ms: None,
+        waveform: None,
+        has_thumbnail: false,
+        created_at: "2026-01-01T00:00:00Z".into(),
+    });
+    assert!(cache.outbox_set_upload(with_files.id, 0, &one).unwrap());
+    let item = cache.outbox_item(with_files.id).unwrap().unwrap();
+    let OutboxOp::Send {
+        text, attachments, ..
+    } = &item.op
+    else {
+        panic!("still a send: {item:?}")
+    };
+    assert_eq!(text, "files, edited");
+    assert_eq!(attachments[0], one);
+    assert_eq!(item.op.uploads_left(), 1);
+    // A file that is not the send's (or a send that is gone) is not saved.
+    assert!(!cache.outbox_set_upload(with_files.id, 1, &one).unwrap());
+    assert!(!cache.outbox_set_upload(9999, 0, &one).unwrap());
+
+    // A failed send's uploads wait for its retry.
+    cache
+        .outbox_failed(
+            with_files.id,
+            &OutboxError {
+                code: ErrorCode::NotFound,
+                message: "the file to send is gone".into(),
+            },
+        )
+        .unwrap();
+    assert!(cache.outbox_uploads().unwrap().is_empty());
+    assert!(cache.outbox_retry(with_files.id).unwrap());
+    assert_eq!(cache.outbox_uploads().unwrap().len(), 1);
+}
+
+fn queued(e: Enqueued) -> crate::outbox::OutboxItem {
+    match e {
+        Enqueued::Queued(item) => item,
+        other => panic!("not queued: {other:?}"),
+    }
 }
 
 #[test]

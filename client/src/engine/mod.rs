@@ -12,7 +12,9 @@
 //!   catching up → live → waiting to retry, resume from the cached positions, jittered capped
 //!   backoff, heartbeat-based dead-link detection, explicit resync;
 //! - the **outbox** ([`crate::outbox`], delivered by [`deliver`]): every change made here is
-//!   persisted first and delivered exactly once, in order, when the connection is live.
+//!   persisted first and delivered exactly once, in order within its conversation, when the
+//!   connection is live; each conversation's queue goes at its own pace, a refusal stops only its
+//!   own queue, and uploads run beside the queues.
 //!
 //! The UI reads state from the engine (which reads the cache) and listens to [`EngineEvent`]s,
 //! which say *what* changed so it can re-read just that. Events are hints, the cache is the truth:
@@ -162,6 +164,10 @@ pub enum ItemState {
         code: ErrorCode,
         message: String,
     },
+    /// A change made here waits behind an earlier one in its conversation that the server
+    /// refused (outbox item `behind`, shown as failed): it goes once that one is retried, edited
+    /// or discarded. Order within a conversation is kept, so nothing overtakes a refusal.
+    Waiting { behind: i64 },
 }
 
 /// One entry of a timeline: a message as the server has it with this client's unconfirmed changes
@@ -767,7 +773,7 @@ impl Engine {
                             reactions: Vec::new(),
                             attachments: Vec::new(),
                         },
-                        state: item_state(item),
+                        state: item_state(item, &outbox),
                     };
                     let r = echo.reference();
                     echo = overlay_item(echo, &outbox, &r, me.id);
@@ -1111,7 +1117,7 @@ impl Engine {
         Ok(self.cache()?.outbox(conversation)?)
     }
 
-    /// Retries a failed outbox item.
+    /// Retries a failed outbox item; what waited behind it in its conversation's queue follows.
     pub fn retry(&self, outbox_id: i64) -> Result<bool> {
         let cache = self.cache()?;
         let retried = cache.outbox_retry(outbox_id)?;
@@ -1126,7 +1132,8 @@ impl Engine {
         Ok(retried)
     }
 
-    /// Discards a failed or pending outbox item (and what was queued against a discarded send).
+    /// Discards a failed or pending outbox item (and what was queued against a discarded send);
+    /// what waited behind a discarded failure goes on.
     pub fn discard(&self, outbox_id: i64) -> Result<Vec<i64>> {
         let cache = self.cache()?;
         let item = cache.outbox_item(outbox_id)?;
@@ -1143,17 +1150,20 @@ impl Engine {
                 conversation_id: item.conversation_id,
                 seqs: Vec::new(),
             });
+            // What waited behind a discarded failure can go now.
+            self.inner.outbox_wake.notify_one();
         }
         Ok(removed)
     }
 
-    /// Waits until nothing deliverable is left in the outbox (failed items stay), or `timeout`.
+    /// Waits until nothing deliverable is left in the outbox, or `timeout`: failed items stay,
+    /// and so do the items of their conversation's queue waiting behind them.
     pub async fn wait_outbox_drained(&self, timeout: Duration) -> Result<()> {
         let cache = self.cache()?;
         let mut events = self.subscribe();
         tokio::time::timeout(timeout, async {
             loop {
-                if cache.next_deliverable()?.is_none() {
+                if !cache.outbox_has_deliverable()? {
                     return Ok(());
                 }
                 // Any event may be the one; polling the cache keeps this simple and exact.
@@ -1456,7 +1466,11 @@ fn check_text(text: &str) -> Result<String> {
     Ok(trimmed.to_owned())
 }
 
-fn item_state(item: &OutboxItem) -> ItemState {
+/// How a queued item shows; `outbox` is its conversation's queued items, oldest first.
+fn item_state(item: &OutboxItem, outbox: &[OutboxItem]) -> ItemState {
+    if let Some(behind) = crate::cache::blocked_by(outbox, item) {
+        return ItemState::Waiting { behind };
+    }
     match (&item.state, &item.error) {
         (OutboxState::Failed, Some(e)) => ItemState::Failed {
             outbox_id: item.id,
@@ -1509,8 +1523,11 @@ fn overlay_item(
             }
             _ => {}
         }
-        item.state = match (&item.state, item_state(queued)) {
+        // A refusal shows over a wait, a wait over plain pending.
+        item.state = match (&item.state, item_state(queued, outbox)) {
             (ItemState::Failed { .. }, _) => item.state.clone(),
+            (_, s @ ItemState::Failed { .. }) => s,
+            (ItemState::Waiting { .. }, _) => item.state.clone(),
             (_, s) => s,
         };
     }

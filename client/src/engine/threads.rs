@@ -213,7 +213,7 @@ impl Engine {
                         reactions: Vec::new(),
                         attachments: Vec::new(),
                     },
-                    state: super::item_state(item),
+                    state: super::item_state(item, &outbox),
                 };
                 let r = echo.reference();
                 replies.push(overlay_item(echo, &outbox, &r, me.id));

@@ -9,6 +9,7 @@ mod endpoints;
 mod export;
 mod mute;
 mod profile;
+mod queues;
 mod support;
 mod sync;
 mod threads;

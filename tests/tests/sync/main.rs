@@ -374,10 +374,11 @@ async fn tokens_rotate_and_a_revoked_session_signs_out_keeping_the_cache() {
     assert_eq!(cached_texts(&alice, dm).len(), 2);
 }
 
-/// A send the server refuses for good becomes failed with the server's reason, does not block
-/// what comes after it, and can be discarded.
+/// A send the server refuses for good becomes failed with the server's reason and stops its
+/// conversation's queue: what was written after it waits behind it (and shows so) instead of
+/// overtaking it. Rewriting the refused message sends both, in the order written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_send_fails_with_the_reason_and_later_ones_still_go() {
+async fn a_refused_send_fails_with_the_reason_and_holds_back_what_follows() {
     let dirs = Dirs::new();
     let server = ServerProcess::start(&dirs.server, &["--message-max-chars", "10"]);
     let (alice, _bob, dm) = two_users_in_a_dm(&server.url(), &dirs).await;
@@ -385,23 +386,24 @@ async fn a_refused_send_fails_with_the_reason_and_later_ones_still_go() {
     alice.send(dm, "short", None).unwrap();
     alice.wait_outbox_drained(WAIT).await.unwrap();
     let outbox = alice.outbox(Some(dm)).unwrap();
-    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox.len(), 2);
     let failed = &outbox[0];
     assert_eq!(failed.state, jeco_client::OutboxState::Failed);
     let error = failed.error.as_ref().unwrap();
     assert_eq!(error.code, jeco_shared::ErrorCode::ValidationFailed);
+    assert_eq!(outbox[1].state, jeco_client::OutboxState::Pending);
+    assert_eq!(outbox[1].attempts, 0, "nothing overtook the refused send");
     let timeline = alice.timeline(dm, None, 50).unwrap();
-    assert!(matches!(
-        timeline.items.last().unwrap().state,
-        ItemState::Failed { .. }
-    ));
-    assert_eq!(server_texts(&alice, dm).await, ["short"]);
-    // Rewriting the failed message puts it back in the queue; it then goes through.
-    alice
-        .edit(dm, timeline.items.last().unwrap().reference(), "now short")
-        .unwrap();
+    let [.., refused, waiting] = &timeline.items[..] else {
+        panic!("two queued messages in {timeline:?}")
+    };
+    assert!(matches!(refused.state, ItemState::Failed { .. }));
+    assert_eq!(waiting.state, ItemState::Waiting { behind: failed.id });
+    assert!(server_texts(&alice, dm).await.is_empty());
+    // Rewriting the failed message puts it back at its place; both then go through, in order.
+    alice.edit(dm, refused.reference(), "now short").unwrap();
     alice.wait_outbox_drained(WAIT).await.unwrap();
-    assert_eq!(server_texts(&alice, dm).await, ["short", "now short"]);
+    assert_eq!(server_texts(&alice, dm).await, ["now short", "short"]);
     assert!(alice.outbox(Some(dm)).unwrap().is_empty());
 }
 

@@ -4,4 +4,4 @@ import type { ErrorCode } from "./ErrorCode";
 /**
  * How a message stands, as the timeline shows it.
  */
-export type ItemState = { "state": "synced" } | { "state": "pending" } | { "state": "failed", outbox_id: number, code: ErrorCode, message: string, };
+export type ItemState = { "state": "synced" } | { "state": "pending" } | { "state": "failed", outbox_id: number, code: ErrorCode, message: string, } | { "state": "waiting", behind: number, };

@@ -68,7 +68,7 @@ function renderChat(handlers: Parameters<typeof fakeApp>[0]) {
 }
 
 describe('chat view', () => {
-  it('lists conversations with unread badges and opens a timeline with pending and failed messages', async () => {
+  it('lists conversations with unread badges and opens a timeline with pending, failed and waiting messages', async () => {
     const calls = renderChat({
       conversations: () => [
         conversation({ unread_count: 2 }),
@@ -85,6 +85,7 @@ describe('chat view', () => {
             code: 'validation_failed',
             message: 'text is too long',
           }),
+          item(message(0, 1, 'said after it'), { state: 'waiting', behind: 12 }),
         ],
         has_more_before: false,
       }),
@@ -98,12 +99,15 @@ describe('chat view', () => {
 
     expect(await screen.findByTestId('conversation-title')).toHaveTextContent('@grace');
     const messages = await screen.findAllByTestId('message');
-    expect(messages).toHaveLength(4);
+    expect(messages).toHaveLength(5);
     expect(messages[0]).toHaveTextContent('Grace Hopper');
     expect(messages[0]).toHaveTextContent('hello Ada');
     expect(messages[1]).toHaveTextContent('(edited)');
     expect(within(messages[2]).getByTestId('pending')).toHaveTextContent('Sending…');
     expect(within(messages[3]).getByTestId('failed')).toHaveTextContent('text is too long');
+    // What was said after a refused message waits behind it, and says so.
+    expect(within(messages[4]).getByTestId('waiting')).toHaveTextContent('an earlier message');
+    expect(within(messages[4]).queryByRole('button', { name: 'Retry' })).toBeNull();
 
     await userEvent.click(within(messages[3]).getByRole('button', { name: 'Retry' }));
     await waitFor(() => expect(calls.find((c) => c.cmd === 'retry_outbox')?.args).toEqual({ id: 12 }));

@@ -217,6 +217,11 @@ export const MessageItem = memo(function MessageItem({
           Sending…
         </p>
       )}
+      {state.state === 'waiting' && (
+        <p className="muted status" data-testid="waiting">
+          Waiting: an earlier message in this conversation was not sent
+        </p>
+      )}
       {state.state === 'failed' && (
         <p className="status failed" role="alert" data-testid="failed">
           Not sent: {state.message}{' '}

@@ -210,7 +210,7 @@ impl AccountStore for PgStorage {
         )
         .await
         .map_err(pg)?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(SessionId(session))
     }
 
@@ -317,7 +317,7 @@ impl AccountStore for PgStorage {
                 user: UserId(user),
             }
         };
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(outcome)
     }
 
@@ -354,7 +354,7 @@ impl AccountStore for PgStorage {
         )
         .await
         .map_err(pg)?;
-        tx.commit().await.map_err(pg)
+        super::commit(tx).await
     }
 
     async fn login_failures(

@@ -159,7 +159,7 @@ impl AdminStore for PgStorage {
         .await
         .map_err(pg)?;
         let ended = super::credentials::revoke_sessions_but(&tx, id, None, now_ms).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(ended)
     }
 
@@ -201,6 +201,6 @@ impl AdminStore for PgStorage {
                 .await
                 .map_err(pg)?;
         }
-        tx.commit().await.map_err(pg)
+        super::commit(tx).await
     }
 }

@@ -246,7 +246,7 @@ impl ContactStore for PgStorage {
             &mut committed,
         )
         .await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok((request, committed))
     }
 
@@ -314,7 +314,7 @@ impl ContactStore for PgStorage {
             )
             .await?;
         }
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok((request, committed))
     }
 
@@ -392,7 +392,7 @@ impl ContactStore for PgStorage {
                 .await?,
             );
         }
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 }

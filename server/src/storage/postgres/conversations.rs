@@ -8,7 +8,7 @@
 //!   creation takes too (see `teams.rs`), so two instances cannot give two channels one name;
 //! - a direct conversation is created with `ON CONFLICT (direct_key) DO NOTHING`: of two racing
 //!   opens one inserts, the other waits for it and then reads the conversation it made;
-//! - several user-event heads are locked in ascending user id ([`lock_user_heads`]) before the
+//! - several user-event heads are locked in ascending user id ([`super::log::lock_user_heads`]) before the
 //!   events are appended, so two transactions never wait for each other's heads in a cycle.
 //!
 //! The summary's last message is read here (`summary_last_message`), with the same columns and
@@ -123,39 +123,6 @@ pub(super) async fn lock_conversations(
     let ids: Vec<i64> = ids.iter().map(|c| c.0).collect();
     let stmt = tx
         .prepare_cached("SELECT id FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-        .await
-        .map_err(pg)?;
-    tx.query(&stmt, &[&ids]).await.map_err(pg)?;
-    Ok(())
-}
-
-/// Locks the event-log heads of `users` (ascending ids, no duplicates) in that order before a
-/// transaction appends to several of them. A missing head is created first at position 0 (in the
-/// same order), so a head row that a concurrent transaction is creating is waited for in order
-/// too; every head locked here gets an event in the same transaction, so no position-0 head is
-/// ever committed.
-pub(super) async fn lock_user_heads(
-    tx: &impl GenericClient,
-    users: &[UserId],
-) -> Result<(), StorageError> {
-    if users.len() < 2 {
-        return Ok(());
-    }
-    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO user_event_heads (user_id, last_seq)
-             SELECT u, 0 FROM unnest($1::BIGINT[]) AS u ORDER BY u
-             ON CONFLICT (user_id) DO NOTHING",
-        )
-        .await
-        .map_err(pg)?;
-    tx.execute(&stmt, &[&ids]).await.map_err(pg)?;
-    let stmt = tx
-        .prepare_cached(
-            "SELECT user_id FROM user_event_heads WHERE user_id = ANY($1)
-             ORDER BY user_id FOR UPDATE",
-        )
         .await
         .map_err(pg)?;
     tx.query(&stmt, &[&ids]).await.map_err(pg)?;
@@ -307,7 +274,7 @@ async fn fill(
     );
     let mut heads: Vec<UserId> = members.iter().map(|&(u, _)| u).collect();
     heads.sort_by_key(|u| u.0);
-    lock_user_heads(tx, &heads).await?;
+    super::log::lock_user_heads(tx, heads.iter().copied()).await?;
     for &(user, role) in members {
         add_member(tx, id, creator, user, role, now_ms, &mut committed).await?;
     }
@@ -580,7 +547,7 @@ impl ConversationStore for PgStorage {
                 insert_added_notice(&tx, &notice, user, group.now_ms, &mut committed).await?;
             }
         }
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok((record, committed))
     }
 
@@ -620,14 +587,14 @@ impl ConversationStore for PgStorage {
                 .map_err(pg)?
                 .ok_or(StorageError::NotFound)?;
             let record = conversation_from_row(&row)?;
-            tx.commit().await.map_err(pg)?;
+            super::commit(tx).await?;
             return Ok((record, None));
         };
         let id = ConversationId(row.try_get(0).map_err(pg)?);
         let members = [(a, MemberRole::Member), (b, MemberRole::Member)];
         let (record, committed) =
             fill(&tx, id, ConversationKind::Direct, None, a, &members, now_ms).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok((record, Some(committed)))
     }
 
@@ -694,7 +661,7 @@ impl ConversationStore for PgStorage {
         )
         .await?;
         let committed = single_event(&tx, id, event).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 
@@ -719,7 +686,7 @@ impl ConversationStore for PgStorage {
         }
         let mut heads = new.clone();
         heads.sort_by_key(|u| u.0);
-        lock_user_heads(&tx, &heads).await?;
+        super::log::lock_user_heads(&tx, heads.iter().copied()).await?;
         for user in new {
             add_member(
                 &tx,
@@ -736,7 +703,7 @@ impl ConversationStore for PgStorage {
             }
         }
         committed.recipients = member_ids(&tx, id).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 
@@ -817,7 +784,7 @@ impl ConversationStore for PgStorage {
             recipients: member_ids(&tx, id).await?,
             user_events: vec![user_event],
         };
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 
@@ -857,7 +824,7 @@ impl ConversationStore for PgStorage {
                 out.push(s);
             }
         }
-        tx.commit().await.map_err(pg)?;
+        tx.commit().await.map_err(pg)?; // read-only
         Ok(out)
     }
 
@@ -875,7 +842,7 @@ impl ConversationStore for PgStorage {
             .await
             .map_err(pg)?;
         let out = summary(&tx, id, user).await?;
-        tx.commit().await.map_err(pg)?;
+        tx.commit().await.map_err(pg)?; // read-only
         Ok(out)
     }
 
@@ -925,7 +892,7 @@ impl ConversationStore for PgStorage {
             recipients: member_ids(&tx, id).await?,
             user_events: Vec::new(),
         };
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(Some(committed))
     }
 

@@ -142,7 +142,7 @@ impl CredentialStore for PgStorage {
         )
         .await
         .map_err(pg)?;
-        tx.commit().await.map_err(pg)
+        super::commit(tx).await
     }
 
     async fn remove_email(&self, user: UserId) -> Result<(), StorageError> {
@@ -157,7 +157,7 @@ impl CredentialStore for PgStorage {
         )
         .await
         .map_err(pg)?;
-        tx.commit().await.map_err(pg)
+        super::commit(tx).await
     }
 
     async fn set_password(
@@ -183,7 +183,7 @@ impl CredentialStore for PgStorage {
             Some(keep) => revoke_sessions_but(&tx, user, keep, now_ms).await?,
             None => Vec::new(),
         };
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(ended)
     }
 
@@ -218,7 +218,7 @@ impl CredentialStore for PgStorage {
         )
         .await
         .map_err(pg)?;
-        tx.commit().await.map_err(pg)
+        super::commit(tx).await
     }
 
     async fn password_reset(
@@ -281,7 +281,7 @@ impl CredentialStore for PgStorage {
         .await
         .map_err(pg)?;
         let ended = revoke_sessions_but(&tx, user, None, now_ms).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(Some((user, ended)))
     }
 

@@ -64,7 +64,7 @@ impl EventStore for PgStorage {
             .map(|row| row.0)
             .collect();
         let mut messages = msg_as_created(&tx, conversation, &from_rows).await?;
-        tx.commit().await.map_err(pg)?;
+        tx.commit().await.map_err(pg)?; // read-only: not a durable commit
         rows.into_iter()
             .map(|(seq, actor, at_ms, data)| {
                 let data = match data {

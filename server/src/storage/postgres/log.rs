@@ -161,3 +161,40 @@ pub(crate) async fn member_ids(
         .map(|r| UserId(r.get(0)))
         .collect())
 }
+
+/// Locks the event-log heads of `users` in ascending id order (duplicates removed) before a
+/// transaction appends to several of them, so two transactions — on any instances — never wait
+/// for each other's heads in opposite orders. A missing head is created first at position 0, in
+/// the same order, so a head that a concurrent transaction is creating is waited for in order too.
+/// A head at 0 with no event means the same as no head (the log is empty); it can stay when a
+/// locked user ends up without an event (a notification candidate who muted the conversation).
+pub(crate) async fn lock_user_heads(
+    tx: &impl GenericClient,
+    users: impl IntoIterator<Item = UserId>,
+) -> Result<(), StorageError> {
+    let mut ids: Vec<i64> = users.into_iter().map(|u| u.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() < 2 {
+        // One lock has no order to get wrong; append_user_event takes it.
+        return Ok(());
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO user_event_heads (user_id, last_seq)
+             SELECT u, 0 FROM unnest($1::BIGINT[]) AS u ORDER BY u
+             ON CONFLICT (user_id) DO NOTHING",
+        )
+        .await
+        .map_err(pg)?;
+    tx.execute(&stmt, &[&ids]).await.map_err(pg)?;
+    let stmt = tx
+        .prepare_cached(
+            "SELECT user_id FROM user_event_heads WHERE user_id = ANY($1)
+             ORDER BY user_id FOR UPDATE",
+        )
+        .await
+        .map_err(pg)?;
+    tx.query(&stmt, &[&ids]).await.map_err(pg)?;
+    Ok(())
+}

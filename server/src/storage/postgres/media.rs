@@ -294,7 +294,7 @@ impl MediaStore for PgStorage {
         )
         .await
         .map_err(pg)?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(UploadAdmission::Created)
     }
 
@@ -449,7 +449,7 @@ impl MediaStore for PgStorage {
             .await
             .map_err(pg)?;
         let record = attachment_from_row(&tx.query_one(&stmt, &[&id]).await.map_err(pg)?)?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(record)
     }
 
@@ -562,7 +562,7 @@ impl MediaStore for PgStorage {
             .await
             .map_err(pg)?;
         let n = tx.execute(&stmt, &[&sha256]).await.map_err(pg)?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(n == 1)
     }
 
@@ -601,7 +601,7 @@ impl MediaStore for PgStorage {
         tx.execute(&stmt, &[&blob.as_ref().map(|b| b.sha256.as_str()), &id])
             .await
             .map_err(pg)?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(previous)
     }
 

@@ -7,7 +7,7 @@
 //!   membership and archive state under that lock — every membership change or archiving appends
 //!   an event, so it holds the same lock — and only then takes positions;
 //! - then it locks the event heads of everyone the batch may notify, in ascending user id order
-//!   ([`super::notifications::lock_user_heads`]), so two instances never deadlock on them;
+//!   ([`super::log::lock_user_heads`]), so two instances never deadlock on them;
 //! - edits, deletes, reactions and pins lock the message's conversation row before they read
 //!   anything (the reaction toggle and the first-edit snapshot are read-then-write);
 //! - a batch is tried as one transaction without savepoints; if any message fails, the batch is
@@ -17,7 +17,7 @@
 //! - lists of ids travel as one `BIGINT[]` parameter (`= ANY($1)`).
 
 use super::log::{self, MESSAGE_ROW};
-use super::notifications::{insert_notifications, lock_user_heads, notify_recipients, requote};
+use super::notifications::{insert_notifications, notify_recipients, requote};
 use super::{PgStorage, pg};
 use crate::services::rules::notifying;
 use crate::services::rules::sending::{self, SendFacts};
@@ -684,7 +684,7 @@ async fn admit_batch(
             }
         })
         .collect();
-    lock_user_heads(tx, candidates).await?;
+    super::log::lock_user_heads(tx, candidates).await?;
     Ok(admitted)
 }
 
@@ -839,7 +839,7 @@ impl MessageStore for PgStorage {
         let batch = std::slice::from_ref(&m);
         let admitted = admit_batch(&tx, batch).await?;
         let outcome = store_one(&tx, &m, &admitted[0]).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(outcome)
     }
 
@@ -869,7 +869,7 @@ impl MessageStore for PgStorage {
                 }
             }
             if !failed {
-                tx.commit().await.map_err(pg)?;
+                super::commit(tx).await?;
                 return Ok(outcomes.into_iter().map(Ok).collect());
             }
             tx.rollback().await.map_err(pg)?;
@@ -888,7 +888,7 @@ impl MessageStore for PgStorage {
             }
             results.push(result);
         }
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(results)
     }
 
@@ -981,7 +981,7 @@ impl MessageStore for PgStorage {
         )
         .await?;
         insert_notifications(&tx, records, &mut committed).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 
@@ -1021,7 +1021,7 @@ impl MessageStore for PgStorage {
             EventData::MessageDeleted { message: id },
         )
         .await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 
@@ -1082,7 +1082,7 @@ impl MessageStore for PgStorage {
             .await?
             .map(|m| m.reactions)
             .unwrap_or_default();
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok((add, reactions, committed))
     }
 
@@ -1112,7 +1112,7 @@ impl MessageStore for PgStorage {
         }
         .map_err(pg)?;
         if changed == 0 {
-            tx.commit().await.map_err(pg)?;
+            super::commit(tx).await?;
             return Ok(None);
         }
         let data = if pinned {
@@ -1121,7 +1121,7 @@ impl MessageStore for PgStorage {
             EventData::Unpinned { message: id }
         };
         let committed = committed_one(&tx, conversation, actor, now_ms, data).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(Some(committed))
     }
 

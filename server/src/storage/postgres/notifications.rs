@@ -59,31 +59,6 @@ fn from_row(r: &Row) -> Result<NotificationRecord, StorageError> {
     })
 }
 
-/// Locks the event heads of `users` that exist, in ascending id order, until the transaction
-/// ends (see the module doc). Heads that do not exist yet are created, and locked, by
-/// [`append_user_event`].
-pub(super) async fn lock_user_heads(
-    tx: &impl GenericClient,
-    users: impl IntoIterator<Item = UserId>,
-) -> Result<(), StorageError> {
-    let mut ids: Vec<i64> = users.into_iter().map(|u| u.0).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.len() < 2 {
-        // One lock has no order to get wrong; append_user_event takes it.
-        return Ok(());
-    }
-    let stmt = tx
-        .prepare_cached(
-            "SELECT user_id FROM user_event_heads WHERE user_id = ANY($1)
-             ORDER BY user_id FOR UPDATE",
-        )
-        .await
-        .map_err(pg)?;
-    tx.query(&stmt, &[&ids]).await.map_err(pg)?;
-    Ok(())
-}
-
 /// Inserts notifications and appends a `notification_created` event to each recipient's log.
 /// Must run inside the write transaction of the change they are about; the caller has already
 /// decided who is notified.
@@ -95,7 +70,7 @@ pub(super) async fn insert_notifications(
     if notifications.is_empty() {
         return Ok(());
     }
-    lock_user_heads(tx, notifications.iter().map(|n| n.user_id)).await?;
+    super::log::lock_user_heads(tx, notifications.iter().map(|n| n.user_id)).await?;
     let insert = tx
         .prepare_cached(
             "INSERT INTO notifications (user_id, kind, actor_id, conversation_id, message_id,
@@ -231,7 +206,7 @@ impl NotificationStore for PgStorage {
             })
             .collect();
         insert_notifications(&tx, records, &mut committed).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 
@@ -319,7 +294,7 @@ impl NotificationStore for PgStorage {
             UserEventData::NotificationRead { notification: id },
         )
         .await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(Some(Committed {
             user_events: vec![event],
             ..Committed::default()
@@ -357,7 +332,7 @@ impl NotificationStore for PgStorage {
             .await
             .map_err(pg)?;
         let Some(up_to) = up_to.filter(|_| n > 0) else {
-            tx.commit().await.map_err(pg)?;
+            super::commit(tx).await?;
             return Ok(None);
         };
         let event = append_user_event(
@@ -369,7 +344,7 @@ impl NotificationStore for PgStorage {
             },
         )
         .await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(Some(Committed {
             user_events: vec![event],
             ..Committed::default()

@@ -166,7 +166,51 @@ impl SearchStore for PgStorage {
         Ok(messages
             .into_iter()
             .zip(snippets)
-            .map(|(message, snippet)| SearchHitRecord { message, snippet })
+            .map(|(message, snippet)| SearchHitRecord {
+                message,
+                snippet: join_adjacent_matches(&snippet),
+            })
             .collect())
+    }
+}
+
+/// `ts_headline` marks each matching word on its own, where FTS5 marks a matched phrase as one
+/// span: matches separated by nothing but spaces become one, so `"brown fox"` is highlighted as
+/// one match on both backends.
+fn join_adjacent_matches(snippet: &str) -> String {
+    let mut out = String::with_capacity(snippet.len());
+    let mut rest = snippet;
+    while let Some(end) = rest.find(HIGHLIGHT_END) {
+        let after = &rest[end + HIGHLIGHT_END.len_utf8()..];
+        let spaces = after.len() - after.trim_start_matches(' ').len();
+        if spaces > 0 && after[spaces..].starts_with(HIGHLIGHT_START) {
+            out.push_str(&rest[..end]);
+            out.push_str(&after[..spaces]);
+            rest = &after[spaces + HIGHLIGHT_START.len_utf8()..];
+        } else {
+            out.push_str(&rest[..end + HIGHLIGHT_END.len_utf8()]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adjacent_matches_join_and_others_stay_apart() {
+        let (s, e) = (HIGHLIGHT_START, HIGHLIGHT_END);
+        assert_eq!(
+            join_adjacent_matches(&format!("the {s}brown{e} {s}fox{e} jumps")),
+            format!("the {s}brown fox{e} jumps")
+        );
+        assert_eq!(
+            join_adjacent_matches(&format!("{s}quick{e}, {s}fox{e}")),
+            format!("{s}quick{e}, {s}fox{e}")
+        );
+        assert_eq!(join_adjacent_matches("plain"), "plain");
     }
 }

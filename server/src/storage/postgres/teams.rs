@@ -13,7 +13,7 @@
 
 use super::conversations::{
     add_member, conversation_by_id, create, insert_added_notice, lock_conversation,
-    lock_conversations, lock_user_heads, member, role_from, role_str,
+    lock_conversations, member, role_from, role_str,
 };
 use super::log::{append_event, append_user_event, member_ids, single_event};
 use super::{PgStorage, pg};
@@ -136,10 +136,7 @@ async fn team_channel_ids(
 
 /// Locks the heads of `users` (any order, duplicates allowed) in ascending id order.
 async fn lock_heads(tx: &impl GenericClient, users: &[UserId]) -> Result<(), StorageError> {
-    let mut sorted = users.to_vec();
-    sorted.sort_by_key(|u| u.0);
-    sorted.dedup();
-    lock_user_heads(tx, &sorted).await
+    super::log::lock_user_heads(tx, users.iter().copied()).await
 }
 
 /// `team_changed` for every member of the team (whose heads the caller has locked).
@@ -475,7 +472,7 @@ impl TeamStore for PgStorage {
         )
         .await?;
         let record = team_by_id(&tx, team).await?.ok_or(StorageError::NotFound)?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok((record, vec![users, general]))
     }
 
@@ -544,7 +541,7 @@ impl TeamStore for PgStorage {
                 out.push((t, m));
             }
         }
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(out)
     }
 
@@ -567,7 +564,7 @@ impl TeamStore for PgStorage {
         lock_heads(&tx, &team_member_ids(&tx, team).await?).await?;
         let mut committed = Committed::default();
         team_changed(&tx, team, now_ms, &mut committed).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 
@@ -600,7 +597,7 @@ impl TeamStore for PgStorage {
         if n == 0 {
             return Err(StorageError::NotFound);
         }
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 
@@ -620,7 +617,7 @@ impl TeamStore for PgStorage {
         if let (Some(notice), Some(first)) = (&notice, out.first_mut()) {
             insert_added_notice(&tx, notice, user, now_ms, first).await?;
         }
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(out)
     }
 
@@ -664,7 +661,7 @@ impl TeamStore for PgStorage {
             .push(append_user_event(&tx, user, now_ms, UserEventData::TeamRemoved { team }).await?);
         team_changed(&tx, team, now_ms, &mut users).await?;
         out.push(users);
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(out)
     }
 
@@ -693,7 +690,7 @@ impl TeamStore for PgStorage {
         lock_heads(&tx, &team_member_ids(&tx, team).await?).await?;
         let mut committed = Committed::default();
         team_changed(&tx, team, now_ms, &mut committed).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 
@@ -813,7 +810,7 @@ impl TeamStore for PgStorage {
             now_ms,
         )
         .await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(Redeemed::Joined {
             team: invite.team_id,
             committed,
@@ -827,7 +824,7 @@ impl TeamStore for PgStorage {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         let out = new_channel(&tx, &channel, false).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(out)
     }
 
@@ -873,7 +870,7 @@ impl TeamStore for PgStorage {
                 out.push(ch);
             }
         }
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(out)
     }
 
@@ -898,7 +895,7 @@ impl TeamStore for PgStorage {
         }
         let event = append_event(&tx, id, actor, now_ms, EventData::TopicChanged { topic }).await?;
         let committed = single_event(&tx, id, event).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 
@@ -939,7 +936,7 @@ impl TeamStore for PgStorage {
             recipients: member_ids(&tx, id).await?,
             user_events: Vec::new(),
         };
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(Some(committed))
     }
 
@@ -962,7 +959,7 @@ impl TeamStore for PgStorage {
         lock_heads(&tx, &member_ids(&tx, id).await?).await?;
         let mut committed = Committed::default();
         drop_conversation(&tx, id, now_ms, &mut committed).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(committed)
     }
 }

@@ -175,7 +175,7 @@ impl TwoFactorStore for PgStorage {
             return Ok(false);
         }
         insert_recovery_codes(&tx, user, &recovery_codes).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(true)
     }
 
@@ -202,7 +202,7 @@ impl TwoFactorStore for PgStorage {
         tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", &[&user.0])
             .await
             .map_err(pg)?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(n > 0)
     }
 
@@ -229,7 +229,7 @@ impl TwoFactorStore for PgStorage {
         .await
         .map_err(pg)?;
         let ended = super::credentials::revoke_sessions_but(&tx, user, None, now_ms).await?;
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(ended)
     }
 
@@ -270,7 +270,7 @@ impl TwoFactorStore for PgStorage {
         let tx = c.transaction().await.map_err(pg)?;
         lock_user(&tx, user).await?;
         insert_recovery_codes(&tx, user, &codes).await?;
-        tx.commit().await.map_err(pg)
+        super::commit(tx).await
     }
 
     async fn create_challenge(
@@ -392,7 +392,7 @@ impl TwoFactorStore for PgStorage {
         } else {
             Vec::new()
         };
-        tx.commit().await.map_err(pg)?;
+        super::commit(tx).await?;
         Ok(ended)
     }
 }

@@ -113,6 +113,11 @@ impl Messages {
             }
             return Err(ServiceError::field("text", "must not be empty"));
         }
+        // NUL is no text a person types, and PostgreSQL's text cannot hold it: refused on every
+        // backend alike.
+        if text.contains('\0') {
+            return Err(ServiceError::field("text", "must not contain NUL characters"));
+        }
         if text.chars().count() > self.settings.max_chars {
             return Err(ServiceError::field(
                 "text",

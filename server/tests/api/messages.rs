@@ -104,6 +104,29 @@ async fn a_retried_send_returns_the_original() {
     assert_eq!(texts(&page), ["once"]);
 }
 
+/// NUL is refused in a message's text on every backend (PostgreSQL's text cannot hold it), for a
+/// send and an edit, and nothing is stored.
+#[tokio::test]
+async fn a_nul_character_in_a_message_is_refused_and_nothing_is_stored() {
+    let s = TestServer::start().await;
+    let alice = s.register("alice").await;
+    let a = alice.access_token.as_str();
+    let g = s.group(a, "G", &[]).await;
+    let path = format!("/api/v1/conversations/{g}/messages");
+    let body = json!({"client_id": "nul-1", "text": "before\u{0}after"});
+    expect_error(s.call(Method::POST, &path, Some(body), a).await, 400, "validation_failed").await;
+    let kept = s.say(a, g, "nul-2", "clean").await;
+    let edit = json!({"text": "dirty\u{0}"});
+    expect_error(
+        s.call(Method::PATCH, &format!("{path}/{}", kept["id"]), Some(edit), a).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    let page = s.ok(Method::GET, &path, None, a, 200).await;
+    assert_eq!(texts(&page), ["clean"]);
+}
+
 /// Issue 13, "threads that reduce noise": a reply sent with `thread_only` stays in its thread —
 /// out of the channel's history, its unread count and its preview — while the root counts it and
 /// names its sender among the last repliers; one sent without it shows in both places. The

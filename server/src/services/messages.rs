@@ -116,7 +116,10 @@ impl Messages {
         // NUL is no text a person types, and PostgreSQL's text cannot hold it: refused on every
         // backend alike.
         if text.contains('\0') {
-            return Err(ServiceError::field("text", "must not contain NUL characters"));
+            return Err(ServiceError::field(
+                "text",
+                "must not contain NUL characters",
+            ));
         }
         if text.chars().count() > self.settings.max_chars {
             return Err(ServiceError::field(

@@ -114,11 +114,22 @@ async fn a_nul_character_in_a_message_is_refused_and_nothing_is_stored() {
     let g = s.group(a, "G", &[]).await;
     let path = format!("/api/v1/conversations/{g}/messages");
     let body = json!({"client_id": "nul-1", "text": "before\u{0}after"});
-    expect_error(s.call(Method::POST, &path, Some(body), a).await, 400, "validation_failed").await;
+    expect_error(
+        s.call(Method::POST, &path, Some(body), a).await,
+        400,
+        "validation_failed",
+    )
+    .await;
     let kept = s.say(a, g, "nul-2", "clean").await;
     let edit = json!({"text": "dirty\u{0}"});
     expect_error(
-        s.call(Method::PATCH, &format!("{path}/{}", kept["id"]), Some(edit), a).await,
+        s.call(
+            Method::PATCH,
+            &format!("{path}/{}", kept["id"]),
+            Some(edit),
+            a,
+        )
+        .await,
         400,
         "validation_failed",
     )

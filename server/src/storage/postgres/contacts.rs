@@ -34,20 +34,6 @@ fn status_from(text: String) -> Result<ContactRequestStatus, StorageError> {
         .map_err(|e| StorageError::Backend(Box::new(e)))
 }
 
-/// The stored name of a notification kind, as the SQLite backend stores it.
-fn notification_kind_text(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Welcome => "welcome",
-        NotificationKind::DirectMessage => "direct_message",
-        NotificationKind::Mention => "mention",
-        NotificationKind::Reply => "reply",
-        NotificationKind::ContactRequest => "contact_request",
-        NotificationKind::ContactAccepted => "contact_accepted",
-        NotificationKind::AddedToTeam => "added_to_team",
-        NotificationKind::AddedToConversation => "added_to_conversation",
-    }
-}
-
 const COLUMNS: &str = "id, from_user, to_user, status, created_at, resolved_at";
 
 fn from_row(r: &Row) -> Result<ContactRequestRecord, StorageError> {
@@ -132,54 +118,6 @@ async fn tell_both(
     Ok(())
 }
 
-/// Inserts one notification about a contact request and appends its `notification_created` event
-/// to the recipient's log (the SQLite backend's `insert_notifications`, for one).
-async fn insert_contact_notification(
-    tx: &impl GenericClient,
-    mut n: NotificationRecord,
-    committed: &mut Committed,
-) -> Result<(), StorageError> {
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO notifications (user_id, kind, actor_id, conversation_id, message_id,
-                 contact_request_id, preview, created_at, team_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             RETURNING id",
-        )
-        .await
-        .map_err(pg)?;
-    let id: i64 = tx
-        .query_one(
-            &stmt,
-            &[
-                &n.user_id.0,
-                &notification_kind_text(n.kind),
-                &n.actor_id.map(|u| u.0),
-                &n.conversation_id.map(|c| c.0),
-                &n.message_id.map(|m| m.0),
-                &n.contact_request_id.map(|c| c.0),
-                &n.preview,
-                &n.created_at_ms,
-                &n.team_id.map(|t| t.0),
-            ],
-        )
-        .await
-        .map_err(pg)?
-        .get(0);
-    n.id = NotificationId(id);
-    let (user, at) = (n.user_id, n.created_at_ms);
-    committed.user_events.push(
-        append_user_event(
-            tx,
-            user,
-            at,
-            UserEventData::NotificationCreated { notification: n },
-        )
-        .await?,
-    );
-    Ok(())
-}
-
 fn notification(
     user: UserId,
     kind: NotificationKind,
@@ -233,16 +171,16 @@ impl ContactStore for PgStorage {
         let request = from_row(&row)?;
         let mut committed = Committed::default();
         tell_both(&tx, &request, now_ms, &mut committed).await?;
-        insert_contact_notification(
+        super::notifications::insert_notifications(
             &tx,
-            notification(
+            vec![notification(
                 to,
                 NotificationKind::ContactRequest,
                 from,
                 request.id,
                 preview,
                 now_ms,
-            ),
+            )],
             &mut committed,
         )
         .await?;
@@ -300,16 +238,16 @@ impl ContactStore for PgStorage {
         }
         tell_both(&tx, &request, now_ms, &mut committed).await?;
         if status == ContactRequestStatus::Accepted {
-            insert_contact_notification(
+            super::notifications::insert_notifications(
                 &tx,
-                notification(
+                vec![notification(
                     request.from_user,
                     NotificationKind::ContactAccepted,
                     actor,
                     id,
                     preview,
                     now_ms,
-                ),
+                )],
                 &mut committed,
             )
             .await?;

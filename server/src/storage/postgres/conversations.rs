@@ -285,22 +285,9 @@ async fn fill(
     Ok((record, committed))
 }
 
-fn notification_kind_text(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Welcome => "welcome",
-        NotificationKind::DirectMessage => "direct_message",
-        NotificationKind::Mention => "mention",
-        NotificationKind::Reply => "reply",
-        NotificationKind::ContactRequest => "contact_request",
-        NotificationKind::ContactAccepted => "contact_accepted",
-        NotificationKind::AddedToTeam => "added_to_team",
-        NotificationKind::AddedToConversation => "added_to_conversation",
-    }
-}
-
 /// Notifies `user` that `actor` added them to a team or a conversation, inside the transaction
-/// that adds them; nothing when they added themselves. (The notifications module's
-/// `insert_added_notification`, written here so this file stands alone.)
+/// that adds them; nothing when they added themselves. (Stored by the notifications
+/// module's `insert_notifications`.)
 pub(super) async fn insert_added_notice(
     tx: &impl GenericClient,
     notice: &AddedNotice,
@@ -315,33 +302,8 @@ pub(super) async fn insert_added_notice(
         AddedTo::Team(t) => (NotificationKind::AddedToTeam, Some(t), None),
         AddedTo::Conversation(c) => (NotificationKind::AddedToConversation, None, Some(c)),
     };
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO notifications (user_id, kind, actor_id, conversation_id, message_id,
-                 contact_request_id, preview, created_at, team_id)
-             VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7) RETURNING id",
-        )
-        .await
-        .map_err(pg)?;
-    let id: i64 = tx
-        .query_one(
-            &stmt,
-            &[
-                &user.0,
-                &notification_kind_text(kind),
-                &notice.actor.0,
-                &conversation_id.map(|c: ConversationId| c.0),
-                &notice.preview,
-                &now_ms,
-                &team_id.map(|t: TeamId| t.0),
-            ],
-        )
-        .await
-        .map_err(pg)?
-        .try_get(0)
-        .map_err(pg)?;
     let notification = crate::storage::NotificationRecord {
-        id: NotificationId(id),
+        id: NotificationId(0), // set by the insert
         user_id: user,
         kind,
         actor_id: Some(notice.actor),
@@ -353,16 +315,7 @@ pub(super) async fn insert_added_notice(
         created_at_ms: now_ms,
         read_at_ms: None,
     };
-    committed.user_events.push(
-        append_user_event(
-            tx,
-            user,
-            now_ms,
-            UserEventData::NotificationCreated { notification },
-        )
-        .await?,
-    );
-    Ok(())
+    super::notifications::insert_notifications(tx, vec![notification], committed).await
 }
 
 /// The message columns (alias `m`) as the messages module reads them.

@@ -1,5 +1,11 @@
 //! Group commit for sends: one writer task stores concurrent sends in one transaction.
 //!
+//! One writer per *lane*: the backend says how many batches may commit at once
+//! ([`Storage::send_lanes`]): one on SQLite (all of this text), several on PostgreSQL, where a
+//! batch's time is mostly round trips to the database and batches of different conversations do
+//! not wait for each other's row locks. A conversation always goes through the same lane, so its
+//! positions are committed and published in order.
+//!
 //! A commit costs more than the rows it writes (WAL frames, locks, index flushes): measured with
 //! `storage_append`, one writer stores ~3,600 messages/s one per transaction and ~16,800/s in
 //! batches of 256. So every send is queued here, and one writer task takes whatever has queued up
@@ -52,8 +58,9 @@ struct Job {
 pub struct GroupCommit {
     storage: Arc<dyn Storage>,
     fanout: Arc<dyn Fanout>,
-    /// Started on first use, so constructing the services needs no runtime.
-    queue: OnceLock<mpsc::Sender<Job>>,
+    /// One queue per writer ([`Storage::send_lanes`]); started on first use, so constructing the
+    /// services needs no runtime.
+    queues: OnceLock<Vec<mpsc::Sender<Job>>>,
 }
 
 impl GroupCommit {
@@ -61,18 +68,26 @@ impl GroupCommit {
         Self {
             storage,
             fanout,
-            queue: OnceLock::new(),
+            queues: OnceLock::new(),
         }
     }
 
     /// Stores `message` with whatever else is being sent, and returns once it is committed and its
     /// events are published.
     pub async fn send(&self, message: NewMessage) -> Result<SendOutcome, StorageError> {
-        let queue = self.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(write_loop(rx, self.storage.clone(), self.fanout.clone()));
-            tx
+        let queues = self.queues.get_or_init(|| {
+            (0..self.storage.send_lanes().max(1))
+                .map(|_| {
+                    let (tx, rx) = mpsc::channel(QUEUE);
+                    tokio::spawn(write_loop(rx, self.storage.clone(), self.fanout.clone()));
+                    tx
+                })
+                .collect()
         });
+        // A conversation always goes through the same writer: its batches commit, and its events
+        // are published, in position order.
+        let lane = message.conversation_id.0.unsigned_abs() as usize % queues.len();
+        let queue = &queues[lane];
         let (reply, answer) = oneshot::channel();
         queue
             .send(Job { message, reply })

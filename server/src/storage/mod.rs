@@ -123,6 +123,16 @@ pub trait Storage:
     /// Cheap round trip to the database, for health checks.
     async fn ping(&self) -> Result<(), StorageError>;
 
+    /// How many group-commit writers may store batches at once
+    /// ([`crate::services::group_commit`]); each conversation always goes through the same one,
+    /// so a conversation's positions are still committed and published in order. 1 (the
+    /// default): one writer, one transaction at a time — SQLite's, whose writers are serialized
+    /// anyway. A backend with row locks can take more: batches of different conversations then
+    /// commit side by side instead of waiting for each other's round trips.
+    fn send_lanes(&self) -> usize {
+        1
+    }
+
     /// The conversation as a send by `user` needs it — `None` when it does not exist or `user` is
     /// not a member. One call instead of four on the hottest path; the default composes the
     /// separate reads.

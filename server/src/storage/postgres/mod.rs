@@ -167,8 +167,16 @@ pub(crate) async fn commit(tx: deadpool_postgres::Transaction<'_>) -> Result<(),
     Ok(())
 }
 
+/// Group-commit writers on PostgreSQL (see [`Storage::send_lanes`]): half the pool, so reads
+/// always find a connection.
+const SEND_LANES: usize = POOL_SIZE / 2;
+
 #[async_trait]
 impl Storage for PgStorage {
+    fn send_lanes(&self) -> usize {
+        SEND_LANES
+    }
+
     async fn ping(&self) -> Result<(), StorageError> {
         self.client()
             .await?

@@ -27,6 +27,11 @@ pub struct Config {
     /// several server instances can share. `data_dir` still holds the signing secret, unfinished
     /// uploads and (with the local media backend) the media. Redacted when printed.
     pub database_url: Option<Secret>,
+    /// Redis, for running several instances as one cluster (`redis://[:password@]host:port[/db]`):
+    /// committed events, session revocations, presence and rate budgets go through it, so any
+    /// instance serves any client. Unset (the default): one instance, everything in process.
+    /// Needs a shared database (`database_url` = PostgreSQL). Redacted when printed.
+    pub redis_url: Option<Secret>,
     /// Address of the Prometheus metrics listener (`GET /metrics`), apart from `bind`. Unset (the
     /// default): no metrics are served. Bind it to loopback or a private network that only the
     /// scraper reaches; never expose it to the internet.
@@ -160,6 +165,7 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 7878)),
             data_dir: default_data_dir(),
             database_url: None,
+            redis_url: None,
             metrics_addr: None,
             log_format: LogFormat::Text,
             access_token_ttl_minutes: 15,
@@ -377,7 +383,25 @@ impl Config {
                 self.mail_from
             )));
         }
-        self.database()?;
+        let database = self.database()?;
+        if let Some(url) = &self.redis_url {
+            let url = url.expose();
+            if !url.starts_with("redis://") {
+                return Err(ConfigError::Invalid(
+                    "redis_url must start with redis:// (e.g. redis://127.0.0.1:6379; no TLS: \
+                     keep Redis on a private network)"
+                        .into(),
+                ));
+            }
+            // Instances of a cluster must share their data: a SQLite file is one instance's own.
+            if matches!(database, Database::Sqlite(_)) {
+                return Err(ConfigError::Invalid(
+                    "redis_url runs several instances as one cluster, which needs a shared \
+                     database: set database_url to postgres://…"
+                        .into(),
+                ));
+            }
+        }
         if self.admin_username.is_some() != self.admin_password.is_some() {
             return Err(ConfigError::Invalid(
                 "admin_username and admin_password must be set together".into(),

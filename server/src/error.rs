@@ -31,4 +31,6 @@ pub enum Error {
     Media(crate::services::media::blobs::BlobError),
     #[error("cannot set up mail: {0}")]
     Mail(String),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
 }

@@ -32,6 +32,7 @@
 
 pub mod api;
 pub mod backup;
+pub mod cluster;
 pub mod config;
 mod connections;
 pub mod demo;

@@ -50,6 +50,17 @@ pub struct Metrics {
     pub db_pool_in_use: IntGauge,
     /// Connections in that pool.
     pub db_pool_size: IntGauge,
+    /// Messages this instance put on the cluster bus (Redis), and those it could not (Redis down
+    /// or its queue full: the other instances notice the gap and catch up from the database).
+    pub bus_published: IntCounter,
+    pub bus_publish_dropped: IntCounter,
+    /// Messages from other instances read from the bus.
+    pub bus_received: IntCounter,
+    /// Times this instance told all its connections to compare their positions with the database
+    /// (after a bus reconnect, or a gap in another instance's sequence).
+    pub bus_catch_ups: IntCounter,
+    /// 1 while this instance is subscribed to the bus.
+    pub bus_subscribed: IntGauge,
     /// HTTP requests answered, by method, matched route template and status.
     pub http_requests: IntCounterVec,
     /// HTTP request latency (to the response head), by method and matched route template.
@@ -152,6 +163,26 @@ impl Metrics {
             ),
             db_pool_in_use: gauge("jeco_db_pool_in_use", "Database pool connections lent out"),
             db_pool_size: gauge("jeco_db_pool_size", "Database pool connections"),
+            bus_published: counter(
+                "jeco_bus_published_total",
+                "Messages this instance published on the cluster bus",
+            ),
+            bus_publish_dropped: counter(
+                "jeco_bus_publish_dropped_total",
+                "Bus messages not published (Redis unreachable or queue full); others catch up",
+            ),
+            bus_received: counter(
+                "jeco_bus_received_total",
+                "Bus messages received from other instances",
+            ),
+            bus_catch_ups: counter(
+                "jeco_bus_catch_ups_total",
+                "Times every connection was told to compare its positions with the database",
+            ),
+            bus_subscribed: gauge(
+                "jeco_bus_subscribed",
+                "1 while subscribed to the cluster bus",
+            ),
             http_requests: reg(
                 &registry,
                 IntCounterVec::new(

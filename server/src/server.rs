@@ -8,6 +8,8 @@
 
 use crate::api;
 use crate::api::rate_limit::AuthRateLimiter;
+use crate::cluster::Cluster;
+use crate::cluster::bus::Hub;
 use crate::config::Config;
 use crate::config::Database;
 use crate::error::Error;
@@ -39,6 +41,7 @@ pub struct RunningServer {
     stop: oneshot::Sender<()>,
     serving: JoinHandle<()>,
     gateway: Arc<Gateway>,
+    hub: Arc<Hub>,
     media_sweeper: JoinHandle<()>,
     /// The metrics listener (`metrics_addr`), if configured: its address, its stop and its task.
     metrics: Option<(SocketAddr, oneshot::Sender<()>, JoinHandle<()>)>,
@@ -138,12 +141,25 @@ impl RunningServer {
             ),
             None => None,
         };
+        config.validate()?;
         let registry = Arc::new(Registry::default());
+        // In a cluster, the hub also carries events and revocations to the other instances.
+        let hub = match &config.redis_url {
+            Some(url) => {
+                let cluster = Cluster::connect(url).await?;
+                tracing::info!(
+                    instance = cluster.instance(),
+                    "joined the cluster through Redis"
+                );
+                Hub::clustered(registry.clone(), cluster)
+            }
+            None => Hub::local(registry.clone()),
+        };
         let Core {
             storage,
             accounts,
             secret,
-        } = open_core(&config, registry.clone()).await?;
+        } = open_core(&config, hub.clone()).await?;
         if let (Some(username), Some(password)) = (&config.admin_username, &config.admin_password) {
             let created = accounts
                 .ensure_admin(username, password.expose())
@@ -165,16 +181,16 @@ impl RunningServer {
         let recovery = Arc::new(Recovery::new(
             storage.clone(),
             mailer,
-            registry.clone(),
+            hub.clone(),
             RecoverySettings::from_config(&config),
         ));
-        let sessions = Arc::new(Sessions::new(storage.clone(), registry.clone()));
+        let sessions = Arc::new(Sessions::new(storage.clone(), hub.clone()));
         let admin = Arc::new(Admin::new(
             storage.clone(),
-            registry.clone(),
+            hub.clone(),
             Some(recovery.clone()),
         ));
-        let chat = Chat::new(storage.clone(), registry.clone(), &config);
+        let chat = Chat::new(storage.clone(), hub.clone(), &config);
         let blobs = Blobs::from_config(&config).map_err(Error::Media)?;
         let media = Arc::new(
             Media::new(
@@ -252,6 +268,7 @@ impl RunningServer {
             stop,
             serving,
             gateway,
+            hub,
             media_sweeper,
             metrics,
         })
@@ -277,6 +294,7 @@ impl RunningServer {
         let _ = self.stop.send(());
         self.gateway.shutdown().await;
         let _ = self.serving.await;
+        self.hub.stop();
         self.media_sweeper.abort();
         if let Some((_, stop, task)) = self.metrics {
             let _ = stop.send(());

@@ -1,3 +1,4 @@
 //! Test support: real services for the workspace's tests (see README.md).
 
 pub mod postgres;
+pub mod redis;

@@ -40,6 +40,8 @@ pub struct Follower {
     user_seq: i64,
     /// The user log's head when following started (what `ready` reports).
     user_head: i64,
+    /// Events one catch-up sends per stream at most before it says `resync` instead.
+    max_replay: u32,
 }
 
 impl Follower {
@@ -119,9 +121,70 @@ impl Follower {
                 positions,
                 user_seq,
                 user_head,
+                max_replay,
             },
             frames,
         ))
+    }
+
+    /// Compares every position with the database and returns what this connection lacks: the
+    /// user's own log first (a client learns it joined before it gets the conversation's events),
+    /// then each conversation's missing events; a stretch longer than `max_replay` becomes a
+    /// `resync` frame, as on resume. Usually (nothing was lost) two reads and no frames.
+    pub async fn catch_up(&mut self) -> Result<Vec<ServerFrame>, ServiceError> {
+        let mut frames = Vec::new();
+        let user_head = self.storage.user_event_head(self.user).await?;
+        if user_head > self.user_seq {
+            if user_head - self.user_seq > i64::from(self.max_replay) {
+                frames.push(ServerFrame::Resync {
+                    conversation_id: None,
+                    seq: user_head,
+                });
+                self.user_seq = user_head;
+            } else {
+                let events = self
+                    .storage
+                    .user_events_after(self.user, self.user_seq, self.max_replay)
+                    .await?;
+                for e in &events {
+                    if let Stream::User {
+                        left: Some(conversation),
+                        ..
+                    } = fanout::user_stream(e)
+                    {
+                        self.positions.remove(&conversation);
+                    }
+                    self.user_seq = self.user_seq.max(e.seq);
+                    frames.push(ServerFrame::UserEvent(render::user_event(e)));
+                }
+            }
+        }
+        for head in self.storage.membership_heads(self.user).await? {
+            let position = *self
+                .positions
+                .entry(head.conversation_id)
+                .or_insert(head.joined_seq - 1);
+            if head.last_seq <= position {
+                continue;
+            }
+            if head.last_seq - position > i64::from(self.max_replay) {
+                frames.push(ServerFrame::Resync {
+                    conversation_id: Some(head.conversation_id),
+                    seq: head.last_seq,
+                });
+                self.positions.insert(head.conversation_id, head.last_seq);
+                continue;
+            }
+            let events = self
+                .storage
+                .events_after(head.conversation_id, position, self.max_replay)
+                .await?;
+            if let Some(last) = events.last() {
+                self.positions.insert(head.conversation_id, last.seq);
+            }
+            frames.extend(events.iter().map(|e| ServerFrame::Event(render::event(e))));
+        }
+        Ok(frames)
     }
 
     /// The head of the user's log when following started.
@@ -140,6 +203,10 @@ impl Follower {
             Stream::Ephemeral => Ok(Delivered {
                 missed: Vec::new(),
                 frame: Some(delivery.frame),
+            }),
+            Stream::CatchUp => Ok(Delivered {
+                missed: self.catch_up().await?,
+                frame: None,
             }),
             Stream::Conversation { id, seq } => {
                 let position = match self.positions.get(&id) {

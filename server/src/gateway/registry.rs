@@ -168,6 +168,18 @@ impl Registry {
         self.lock().by_user.get(&user).map_or(0, HashSet::len)
     }
 
+    /// Tells every connection to compare its positions with the database and send what it lacks
+    /// (after the cluster bus may have lost a message; see `cluster::bus`).
+    pub fn catch_up_all(&self) {
+        let index = self.lock();
+        for entry in index.connections.values() {
+            entry.mailbox.deliver(Delivery {
+                stream: Stream::CatchUp,
+                frame: Utf8Bytes::from_static(""),
+            });
+        }
+    }
+
     /// The users with at least one live connection.
     pub fn connected_users(&self) -> HashSet<UserId> {
         self.lock().by_user.keys().copied().collect()

@@ -4,7 +4,7 @@
 //! its recipients to a [`Fanout`]. The gateway's registry implements it: it turns the string into
 //! shared bytes and enqueues the same bytes on every recipient connection's bounded queue, without
 //! waiting (a full queue disconnects that client, never the sender). Today the fan-out is in-process;
-//! a Redis-backed one for several instances implements the same trait.
+//! in a cluster, `cluster::bus::Hub` also puts the same string on Redis for the other instances.
 
 use super::render;
 use crate::storage::{Committed, UserEventData, UserEventRecord};
@@ -25,6 +25,10 @@ pub enum Stream {
     },
     /// Typing and presence: no position, not replayed.
     Ephemeral,
+    /// No frame: an instruction to the connection to compare its positions with the database and
+    /// send whatever it lacks. Sent when the cluster bus may have lost a message
+    /// (`cluster::bus`); never published by a service.
+    CatchUp,
 }
 
 /// One encoded frame on its way to some users.

@@ -180,6 +180,16 @@ pub struct ConfigArgs {
         hide_env_values = true
     )]
     pub database_url: Option<Secret>,
+    /// Redis for a cluster of instances: redis://[:password@]host:port [default: none, one
+    /// instance]. Needs --database-url postgres://…. See server/README "Running several instances".
+    #[arg(
+        long,
+        env = "JECO_REDIS_URL",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub redis_url: Option<Secret>,
     /// Address for the Prometheus metrics listener (GET /metrics), apart from --bind
     /// [default: none, no metrics served]. Keep it on loopback or a private network: never expose
     /// it to the internet.
@@ -541,6 +551,9 @@ impl ConfigArgs {
         }
         if let Some(v) = &self.database_url {
             c.database_url = Some(v.clone());
+        }
+        if let Some(v) = &self.redis_url {
+            c.redis_url = Some(v.clone());
         }
         if let Some(v) = &self.media_dir {
             c.media_dir = Some(v.clone());

@@ -1,0 +1,186 @@
+//! A throwaway Redis server per test, which the test can stop, kill and start again on the same
+//! port (a Redis restart during traffic is one of the cluster's failure cases).
+//!
+//! Like [`crate::postgres`], the server runs under a supervising shell that waits on a pipe only
+//! this process holds: when the test process exits — passed, failed or killed — the pipe closes and
+//! the shell kills the server. Nothing is persisted (`save ""`, no AOF): a restart comes back empty,
+//! which is exactly what a Redis failover without replication looks like to the instances.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running (or stopped) `redis-server` on a fixed port of 127.0.0.1.
+pub struct RedisServer {
+    port: u16,
+    dir: PathBuf,
+    running: Option<(Child, ChildStdin)>,
+}
+
+impl RedisServer {
+    /// Starts a server on a free port. Panics with the reason when it cannot (no `redis-server`:
+    /// install Debian's `redis-server` package, which `./dev test` does).
+    pub fn start() -> Self {
+        let mut last = String::new();
+        // A free port can be taken between the probe and the server's bind: try a few.
+        for _ in 0..3 {
+            let port = free_port();
+            let dir = tempdir();
+            let mut server = Self {
+                port,
+                dir,
+                running: None,
+            };
+            match server.spawn() {
+                Ok(()) => return server,
+                Err(e) => last = e,
+            }
+        }
+        panic!("cannot start redis-server for the tests: {last}");
+    }
+
+    /// `redis://127.0.0.1:PORT`, the same across restarts.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server (SIGKILL: a crash, not a shutdown) and waits until it is gone.
+    pub fn kill(&mut self) {
+        if let Some((mut child, stdin)) = self.running.take() {
+            drop(stdin); // the supervisor's `read` returns: it kills the server and exits
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port, empty. Panics when it cannot.
+    pub fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + START_TIMEOUT;
+        // The old socket may linger for a moment; the port is ours, so retry until it binds.
+        loop {
+            match self.spawn() {
+                Ok(()) => return,
+                Err(e) if Instant::now() > deadline => panic!("cannot restart redis-server: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Whether the server answers `PING` now.
+    pub fn is_up(&self) -> bool {
+        ping(self.port)
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let script = r#"
+            redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+                --dir "$2" --logfile "$2/redis.log" --daemonize no &
+            pid=$!
+            read _ignored
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+        "#;
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .arg("redis-supervisor")
+            .arg(self.port.to_string())
+            .arg(&self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting redis-server: {e}"))?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        self.running = Some((child, stdin));
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if ping(self.port) {
+                return Ok(());
+            }
+            let exited = self
+                .running
+                .as_mut()
+                .and_then(|(c, _)| c.try_wait().ok().flatten());
+            if exited.is_some() || Instant::now() > deadline {
+                self.kill();
+                let log = std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default();
+                let hint = if which("redis-server") {
+                    ""
+                } else {
+                    " (no redis-server on PATH: install Debian's `redis-server` package)"
+                };
+                return Err(format!("redis-server did not start{hint}: {log}"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `PING` over a plain socket: the tests need no Redis client for this.
+fn ping(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    if s.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 7];
+    s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+}
+
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).exists()))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+fn tempdir() -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "jeco-redis-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn starts_dies_and_comes_back_on_the_same_port() {
+        let mut redis = super::RedisServer::start();
+        assert!(redis.is_up());
+        let port = redis.port();
+        redis.kill();
+        assert!(!redis.is_up());
+        redis.restart();
+        assert!(redis.is_up());
+        assert_eq!(redis.port(), port);
+    }
+}

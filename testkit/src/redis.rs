@@ -75,6 +75,23 @@ impl RedisServer {
         }
     }
 
+    /// Runs one command with `redis-cli` (from Debian's `redis-tools`, which `redis-server`
+    /// depends on) and returns its output; panics when it fails. E.g. `["CLIENT", "KILL", "TYPE",
+    /// "pubsub"]` drops every subscriber, as Redis does to one that falls behind.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("redis-cli: {e}"));
+        assert!(
+            out.status.success(),
+            "redis-cli {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Whether the server answers `PING` now.
     pub fn is_up(&self) -> bool {
         ping(self.port)

@@ -8,6 +8,7 @@ mod authz_conversations;
 mod authz_matrix;
 mod binary;
 mod channels;
+mod cluster;
 mod contacts;
 mod conversations;
 mod db_copy;

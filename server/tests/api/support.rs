@@ -355,6 +355,69 @@ impl TestServer {
     }
 }
 
+/// Instances of one cluster in this test process: servers sharing one PostgreSQL database (always,
+/// whatever `JECO_TEST_BACKEND` says), one Redis and one data directory (so one signing secret and
+/// one media store), each on its own port of 127.0.0.1.
+pub struct TestCluster {
+    pub redis: jeco_testkit::redis::RedisServer,
+    pub instances: Vec<TestServer>,
+    /// The shared data directory, removed when the cluster is dropped.
+    _dir: TempDir,
+}
+
+impl TestCluster {
+    pub async fn start(instances: usize) -> Self {
+        Self::start_with(instances, |_| {}).await
+    }
+
+    pub async fn start_with(instances: usize, adjust: impl Fn(&mut Config)) -> Self {
+        let redis = jeco_testkit::redis::RedisServer::start();
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            database_url: Some(jeco_server::Secret::new(
+                jeco_testkit::postgres::fresh_database(),
+            )),
+            redis_url: Some(jeco_server::Secret::new(redis.url())),
+            ..limits_config(dir.path())
+        };
+        adjust(&mut config);
+        let mut started = Vec::new();
+        for _ in 0..instances {
+            let server = start_server(config.clone()).await;
+            started.push(TestServer {
+                base: format!("http://{}", server.local_addr()),
+                server: Some(server),
+                // Not the data directory (that is shared): the instance's own scratch space.
+                dir: tempfile::tempdir().unwrap(),
+                config: config.clone(),
+                http: reqwest::Client::new(),
+            });
+        }
+        Self {
+            redis,
+            instances: started,
+            _dir: dir,
+        }
+    }
+
+    /// Instance `i` (0-based).
+    pub fn at(&self, i: usize) -> &TestServer {
+        &self.instances[i]
+    }
+}
+
+/// Tests that start their own PostgreSQL and Redis run in the SQLite pass of the suite only: the
+/// PostgreSQL pass would run them again unchanged. Says so when it skips.
+pub fn once_per_suite(test: &str) -> bool {
+    if on_postgres() {
+        eprintln!(
+            "{test}: skipped in the JECO_TEST_BACKEND=postgres pass (it always uses PostgreSQL and ran in the other pass)"
+        );
+        return false;
+    }
+    true
+}
+
 async fn start_server(config: Config) -> RunningServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     RunningServer::start(config, listener).await.unwrap()

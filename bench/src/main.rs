@@ -44,6 +44,10 @@ struct TargetArgs {
     /// Use the server already listening here instead of spawning one.
     #[arg(long, global = true)]
     addr: Option<SocketAddr>,
+    /// Another instance of the same cluster as --addr (repeatable): WebSocket connections are
+    /// spread round-robin over --addr and these; accounts and conversations are made at --addr.
+    #[arg(long, global = true, requires = "addr")]
+    also_addr: Vec<SocketAddr>,
     /// Process id of the server at --addr, for memory and CPU figures.
     #[arg(long, global = true, requires = "addr")]
     server_pid: Option<u32>,
@@ -97,6 +101,7 @@ fn target_spec(args: &TargetArgs) -> Result<TargetSpec> {
         return Ok(TargetSpec::Attach {
             addr,
             pid: args.server_pid,
+            also: args.also_addr.clone(),
         });
     }
     Ok(TargetSpec::Spawn {

@@ -34,14 +34,22 @@ pub enum TargetSpec {
         binary: PathBuf,
         extra_args: Vec<String>,
     },
-    /// Use a server that is already listening; `pid` enables memory and CPU figures.
-    Attach { addr: SocketAddr, pid: Option<u32> },
+    /// Use a server that is already listening; `pid` enables memory and CPU figures. `also`: more
+    /// instances of the same cluster (same database and Redis), which take a share of the
+    /// WebSocket connections; setup goes to `addr`.
+    Attach {
+        addr: SocketAddr,
+        pid: Option<u32>,
+        also: Vec<SocketAddr>,
+    },
 }
 
 /// A server to run a scenario against.
 #[derive(Debug)]
 pub struct ServerUnderTest {
     pub addr: SocketAddr,
+    /// Other instances of the same cluster (attached only).
+    pub also: Vec<SocketAddr>,
     /// The server's process id, when known (always for a spawned server).
     pub pid: Option<u32>,
     spawned: Option<Spawned>,
@@ -57,10 +65,20 @@ struct Spawned {
 }
 
 impl ServerUnderTest {
+    /// The instance WebSocket connection `i` goes to: round-robin over `addr` and `also`, so the
+    /// members of a conversation (consecutive users) are spread over every instance.
+    pub fn gateway(&self, i: usize) -> SocketAddr {
+        match i % (1 + self.also.len()) {
+            0 => self.addr,
+            k => self.also[k - 1],
+        }
+    }
+
     pub async fn start(spec: &TargetSpec) -> Result<Self> {
         match spec {
-            TargetSpec::Attach { addr, pid } => Ok(Self {
+            TargetSpec::Attach { addr, pid, also } => Ok(Self {
                 addr: *addr,
+                also: also.clone(),
                 pid: *pid,
                 spawned: None,
             }),
@@ -194,6 +212,7 @@ async fn spawn(binary: &Path, extra_args: &[String], dir: TempDir) -> Result<Ser
     let pid = child.id();
     Ok(ServerUnderTest {
         addr,
+        also: Vec::new(),
         pid,
         spawned: Some(Spawned {
             child,

@@ -52,6 +52,9 @@ pub struct TrafficPlan {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrafficConnection {
     pub token: String,
+    /// The instance to connect to, when not the plan's `addr` (a cluster).
+    #[serde(default)]
+    pub addr: Option<SocketAddr>,
     /// Conversations this connection sends into (one sending stream each).
     pub sends_to: Vec<ConversationId>,
 }
@@ -454,7 +457,7 @@ pub async fn run(
     for connection in &plan.connections {
         let gate = gate.clone();
         let token = connection.token.clone();
-        let addr = plan.addr;
+        let addr = connection.addr.unwrap_or(plan.addr);
         opening.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await;
             tokio::time::timeout(

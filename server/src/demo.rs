@@ -307,7 +307,7 @@ async fn seed(
     let mut config = config.clone();
     config.message_rate_per_sec = u32::MAX / 2;
     config.message_rate_burst = u32::MAX / 2;
-    let chat = Chat::new(storage, Arc::new(NoFanout), &config);
+    let chat = Chat::new(storage, Arc::new(NoFanout), None, &config);
 
     let mut users = Vec::new();
     let mut people = Vec::new();

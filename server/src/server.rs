@@ -144,15 +144,19 @@ impl RunningServer {
         config.validate()?;
         let registry = Arc::new(Registry::default());
         // In a cluster, the hub also carries events and revocations to the other instances.
-        let hub = match &config.redis_url {
+        let cluster = match &config.redis_url {
             Some(url) => {
                 let cluster = Cluster::connect(url).await?;
                 tracing::info!(
                     instance = cluster.instance(),
                     "joined the cluster through Redis"
                 );
-                Hub::clustered(registry.clone(), cluster)
+                Some(cluster)
             }
+            None => None,
+        };
+        let hub = match &cluster {
+            Some(cluster) => Hub::clustered(registry.clone(), cluster.clone()),
             None => Hub::local(registry.clone()),
         };
         let Core {
@@ -190,7 +194,12 @@ impl RunningServer {
             hub.clone(),
             Some(recovery.clone()),
         ));
-        let chat = Chat::new(storage.clone(), hub.clone(), &config);
+        // In a cluster, the message and sign-in budgets are the cluster's (see `services::rate`).
+        let budgets = cluster.as_ref().map(|c| {
+            crate::cluster::budgets::RedisBudgets::new(c.clone())
+                as Arc<dyn crate::services::rate::SharedBudgets>
+        });
+        let chat = Chat::new(storage.clone(), hub.clone(), budgets.clone(), &config);
         let blobs = Blobs::from_config(&config).map_err(Error::Media)?;
         let media = Arc::new(
             Media::new(
@@ -237,9 +246,11 @@ impl RunningServer {
             media,
             exports,
             gateway: gateway.clone(),
+            cluster,
             auth_limiter: Arc::new(AuthRateLimiter::new(
                 config.auth_rate_per_minute,
                 config.auth_rate_burst,
+                budgets,
             )),
             trusted_proxies: config.trusted_proxies.clone().into(),
         };
@@ -294,7 +305,7 @@ impl RunningServer {
         let _ = self.stop.send(());
         self.gateway.shutdown().await;
         let _ = self.serving.await;
-        self.hub.stop();
+        self.hub.stop().await;
         self.media_sweeper.abort();
         if let Some((_, stop, task)) = self.metrics {
             let _ = stop.send(());

@@ -27,6 +27,8 @@ pub struct AppState {
     /// "Export my data".
     pub exports: Arc<crate::services::export::Exports>,
     pub gateway: Arc<Gateway>,
+    /// Redis and this instance's name in a cluster (`redis_url`); `None` for a single server.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     pub auth_limiter: Arc<AuthRateLimiter>,
     /// Proxies whose `X-Forwarded-For` names the client (`trusted_proxies`).
     pub trusted_proxies: Arc<[std::net::IpAddr]>,

@@ -28,7 +28,7 @@ use crate::conversations::{
     AddMembersRequest, Conversation, ConversationList, CreateGroupRequest, MarkReadRequest, Member,
     OpenDirectRequest, ReadState, UpdateConversationRequest,
 };
-use crate::health::Health;
+use crate::health::{Health, Readiness};
 use crate::ids::{
     AttachmentId, ContactRequestId, ConversationId, InviteId, MessageId, NotificationId, SessionId,
     TeamId, UserId,
@@ -211,6 +211,8 @@ endpoints! {
     // ---- meta and accounts
     /// Whether the server is up, its version and protocol.
     GetHealth: Get "/health", (), () => Health;
+    /// Whether this instance should get new clients: database (and Redis) reachable, not draining.
+    GetReady: Get "/ready", (), () => Readiness;
     /// Create an account and sign it in (or, when the server requires two-factor, enrol it first).
     Register: Post "/auth/register", (), RegisterRequest => SignInOutcome;
     /// Sign in with a password: tokens, or a two-factor challenge.

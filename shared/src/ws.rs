@@ -219,6 +219,11 @@ pub mod close {
     pub const DEACTIVATED: u16 = 4009;
     /// The server is shutting down (standard "going away"). Reconnect with backoff.
     pub const GOING_AWAY: u16 = 1001;
+    /// This instance is draining (standard "service restart"): it was asked to stop (SIGTERM,
+    /// a deploy, a rolling restart) and closes its sockets once their sends in flight are
+    /// answered. Reconnect at once and resume: behind a load balancer the new connection reaches
+    /// another instance, and positions make the resume exactly-once.
+    pub const SERVICE_RESTART: u16 = 1012;
     /// The client broke the WebSocket protocol itself (RFC 6455 §7.4.1 "protocol error"): an
     /// unmasked frame, reserved bits set, a reserved opcode, a control frame over 125 bytes or
     /// fragmented, a continuation without a start. A bug in the client's WebSocket library; do not

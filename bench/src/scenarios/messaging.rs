@@ -157,6 +157,7 @@ pub async fn drive(
     for (i, user) in population.users.iter().enumerate() {
         plans[i % workers].connections.push(TrafficConnection {
             token: user.access_token.clone(),
+            addr: Some(server.gateway(i)),
             sends_to: streams.remove(&i).unwrap_or_default(),
         });
     }

@@ -1,4 +1,5 @@
-//! Per-IP request budget for `/api/v1/auth/*` (a GCRA token bucket from `governor`).
+//! Per-IP request budget for `/api/v1/auth/*` (a GCRA token bucket from `governor`; in a cluster,
+//! the cluster's shared budget in Redis, see `services::rate`).
 //!
 //! The account lockout stops guessing one account's password; this stops one address from
 //! hammering many accounts or registering in bulk. The client address is the TCP peer, or behind
@@ -6,44 +7,35 @@
 //! [`super::extract::client_ip`]).
 
 use super::errors::ApiError;
+use crate::services::rate::{Budget, KeyedRateLimiter, Quota, SharedBudgets};
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
 use jeco_shared::ErrorCode;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Forget idle addresses once this many are tracked, so the map stays bounded.
-const PRUNE_ABOVE: usize = 10_000;
-
 pub struct AuthRateLimiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
+    budget: Budget<IpAddr>,
 }
 
 impl AuthRateLimiter {
-    pub fn new(per_minute: u32, burst: u32) -> Self {
-        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::per_minute(per_minute).allow_burst(burst);
+    pub fn new(per_minute: u32, burst: u32, shared: Option<Arc<dyn SharedBudgets>>) -> Self {
         Self {
-            limiter: DefaultKeyedRateLimiter::keyed(quota),
-            clock: DefaultClock::default(),
+            budget: Budget::new(
+                "auth",
+                Quota::per_minute(per_minute, burst),
+                KeyedRateLimiter::per_minute(per_minute, burst),
+                shared,
+            ),
         }
     }
 
     /// `Err(wait)` when `ip` has spent its budget.
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        if self.limiter.len() > PRUNE_ABOVE {
-            self.limiter.retain_recent();
-        }
-        self.limiter
-            .check_key(&ip)
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    pub async fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.budget.take(ip).await.map(drop)
     }
 }
 
@@ -53,7 +45,7 @@ pub async fn limit_auth(State(state): State<AppState>, request: Request, next: N
         request.extensions(),
         &state.trusted_proxies,
     );
-    match state.auth_limiter.check(ip) {
+    match state.auth_limiter.check(ip).await {
         Ok(()) => next.run(request).await,
         Err(wait) => ApiError::new(
             ErrorCode::RateLimited,
@@ -68,18 +60,18 @@ pub async fn limit_auth(State(state): State<AppState>, request: Request, next: N
 mod tests {
     use super::*;
 
-    #[test]
-    fn budget_is_per_address() {
-        let limiter = AuthRateLimiter::new(1, 2);
+    #[tokio::test]
+    async fn budget_is_per_address() {
+        let limiter = AuthRateLimiter::new(1, 2, None);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!(limiter.check(a).is_ok());
-        assert!(limiter.check(a).is_ok());
-        let wait = limiter.check(a).unwrap_err();
+        assert!(limiter.check(a).await.is_ok());
+        assert!(limiter.check(a).await.is_ok());
+        let wait = limiter.check(a).await.unwrap_err();
         assert!(
             wait > Duration::from_secs(1) && wait <= Duration::from_secs(60),
             "{wait:?}"
         );
-        assert!(limiter.check(b).is_ok());
+        assert!(limiter.check(b).await.is_ok());
     }
 }

@@ -6,6 +6,15 @@
 //! Session revocations travel the same way, so a logout on one instance closes that session's
 //! sockets on all of them.
 //!
+//! **Presence** crosses the bus as state, not as frames: each instance publishes its own part of a
+//! user's status when it changes (`presence` messages), a full list of its connected users when
+//! asked (`sync`, asked by an instance that (re)subscribed, saw a gap in another's numbering, or
+//! heard from an instance it has no list of) and an empty list when it stops. Every instance keeps
+//! the others' parts, merges them with its own connections (online beats away beats offline) and
+//! announces changes to its own clients (`services::presence`). An instance not heard from for
+//! [`GONE`] — killed, cut off — is presumed dead: its part is dropped, and its users go offline
+//! wherever they have no other connection.
+//!
 //! **Redis is a hint, the database is the truth.** Pub/sub is at-most-once: a message is lost when
 //! Redis restarts, when a subscriber is disconnected or too slow, or when our queue to Redis is full.
 //! So every message carries its sender's instance name and a number that grows by one per message
@@ -23,6 +32,7 @@
 
 use super::{Cluster, REDIS_TIMEOUT, redact};
 use crate::gateway::registry::Registry;
+use crate::services::fanout::presence_rank;
 use crate::services::{Fanout, Outgoing, SessionObserver, Stream};
 use futures_util::StreamExt;
 use jeco_shared::events::PresenceStatus;
@@ -30,9 +40,11 @@ use jeco_shared::{ConversationId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock, so tests can move it (`start_paused`).
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 /// The pub/sub channel every instance publishes on and subscribes to. One Redis per cluster (pub/sub
 /// ignores Redis database numbers).
@@ -47,6 +59,20 @@ const QUEUE: usize = 65_536;
 const BATCH: usize = 512;
 /// An instance not heard from for this long is forgotten (its numbering with it).
 const FORGET_AFTER: Duration = Duration::from_secs(60);
+/// An instance not heard from for this long is presumed dead: its users' presence there is
+/// dropped (ten missed heartbeats: longer than any pause a live instance's publisher survives).
+pub const GONE: Duration = Duration::from_secs(10);
+/// How long [`Hub::stop`] waits for what is queued to reach Redis.
+const STOP_FLUSH: Duration = Duration::from_secs(1);
+
+/// What this instance knows of the others' connected users.
+#[derive(Default)]
+struct RemotePresence {
+    /// Per instance, its users that are not offline there.
+    users: HashMap<String, HashMap<UserId, PresenceStatus>>,
+    /// Instances whose full list arrived (so their deltas are the whole story).
+    complete: std::collections::HashSet<String>,
+}
 
 /// The fan-out of one instance: its own connections, and the other instances through the bus.
 pub struct Hub {
@@ -59,6 +85,13 @@ struct Bus {
     /// The last number given out; held while queueing so numbers reach Redis in order.
     last: Mutex<u64>,
     queue: mpsc::Sender<Vec<u8>>,
+    /// Messages queued, and messages the publisher finished with (sent or dropped): equal when
+    /// nothing waits for Redis.
+    queued: Arc<std::sync::atomic::AtomicU64>,
+    finished: Arc<std::sync::atomic::AtomicU64>,
+    remote: Arc<Mutex<RemotePresence>>,
+    /// The receiving end of the subscriber's presence changes, until the presence service takes it.
+    changes: Mutex<Option<mpsc::UnboundedReceiver<UserId>>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -82,11 +115,20 @@ impl Hub {
     /// A member of a cluster: starts the publisher, the subscriber and the heartbeat.
     pub fn clustered(registry: Arc<Registry>, cluster: Arc<Cluster>) -> Arc<Self> {
         let (queue, waiting) = mpsc::channel(QUEUE);
+        let (changed, changes) = mpsc::unbounded_channel();
         let instance = cluster.instance().to_owned();
+        let remote = Arc::new(Mutex::new(RemotePresence::default()));
+        let finished = Arc::new(std::sync::atomic::AtomicU64::new(0));
         Arc::new_cyclic(|hub: &std::sync::Weak<Hub>| {
+            let listener =
+                Listener::new(instance.clone(), registry.clone(), remote.clone(), changed);
             let tasks = vec![
-                tokio::spawn(publish_loop(waiting, cluster.connection())),
-                tokio::spawn(subscribe_loop(cluster.clone(), registry.clone())),
+                tokio::spawn(publish_loop(
+                    waiting,
+                    cluster.connection(),
+                    finished.clone(),
+                )),
+                tokio::spawn(subscribe_loop(cluster.clone(), listener, hub.clone())),
                 tokio::spawn(beat_loop(hub.clone())),
             ];
             Self {
@@ -95,6 +137,10 @@ impl Hub {
                     instance,
                     last: Mutex::new(0),
                     queue,
+                    queued: Default::default(),
+                    finished,
+                    remote,
+                    changes: Mutex::new(Some(changes)),
                     tasks,
                 }),
             }
@@ -106,13 +152,40 @@ impl Hub {
         &self.registry
     }
 
-    /// Stops the bus tasks (shutdown).
-    pub fn stop(&self) {
-        if let Some(bus) = &self.bus {
-            for task in &bus.tasks {
-                task.abort();
-            }
+    /// Leaves the cluster (shutdown, after the gateway closed its connections): tells the others
+    /// this instance has no users any more, waits (at most [`STOP_FLUSH`]) for what is queued to
+    /// reach Redis, and stops the bus tasks.
+    pub async fn stop(&self) {
+        let Some(bus) = &self.bus else {
+            return;
+        };
+        self.to_bus(
+            Kind::Presence {
+                users: Vec::new(),
+                full: true,
+            },
+            "",
+        );
+        let deadline = Instant::now() + STOP_FLUSH;
+        let ordering = std::sync::atomic::Ordering::Acquire;
+        while bus.finished.load(ordering) < bus.queued.load(ordering) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        for task in &bus.tasks {
+            task.abort();
+        }
+    }
+
+    /// Publishes this instance's full list of connected users and their status here.
+    fn publish_snapshot(&self) {
+        let users = self
+            .registry
+            .connected_users()
+            .into_iter()
+            .map(|u| (u, self.registry.presence(u)))
+            .filter(|(_, status)| *status != PresenceStatus::Offline)
+            .collect();
+        self.to_bus(Kind::Presence { users, full: true }, "");
     }
 
     fn to_bus(&self, kind: Kind, frame: &str) {
@@ -134,6 +207,9 @@ impl Hub {
         if bus.queue.try_send(bytes).is_err() {
             // Redis is down or slow: the number is spent, so the others see the gap.
             crate::metrics::get().bus_publish_dropped.inc();
+        } else {
+            bus.queued
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
         }
     }
 }
@@ -156,7 +232,45 @@ impl Fanout for Hub {
     }
 
     fn presence(&self, user: UserId) -> PresenceStatus {
+        let here = self.registry.presence(user);
+        let Some(bus) = &self.bus else {
+            return here;
+        };
+        if here == PresenceStatus::Online {
+            return here;
+        }
+        merged(
+            here,
+            &bus.remote.lock().unwrap_or_else(|p| p.into_inner()),
+            user,
+        )
+    }
+
+    fn local_presence(&self, user: UserId) -> PresenceStatus {
         self.registry.presence(user)
+    }
+
+    fn publish_here(&self, recipients: &[UserId], frame: Outgoing) {
+        self.registry.publish(recipients, frame);
+    }
+
+    fn local_presence_changed(&self, user: UserId, status: PresenceStatus) {
+        self.to_bus(
+            Kind::Presence {
+                users: vec![(user, status)],
+                full: false,
+            },
+            "",
+        );
+    }
+
+    fn remote_presence_changes(&self) -> Option<mpsc::UnboundedReceiver<UserId>> {
+        self.bus
+            .as_ref()?
+            .changes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 }
 
@@ -214,6 +328,14 @@ enum Kind {
     Close { sessions: Vec<SessionId>, why: Why },
     /// Alive, and this far in the numbering.
     Beat,
+    /// The sender's own part of these users' presence; `full`: the whole list (users not in it
+    /// are offline there).
+    Presence {
+        users: Vec<(UserId, PresenceStatus)>,
+        full: bool,
+    },
+    /// "Publish your full presence list": `from` one instance, or every instance.
+    Sync { from: Option<String> },
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -262,6 +384,7 @@ impl From<WireStream> for Stream {
 async fn publish_loop(
     mut waiting: mpsc::Receiver<Vec<u8>>,
     mut redis: redis::aio::ConnectionManager,
+    finished: Arc<std::sync::atomic::AtomicU64>,
 ) {
     let metrics = crate::metrics::get();
     let mut batch = Vec::with_capacity(BATCH);
@@ -290,6 +413,7 @@ async fn publish_loop(
                 }
             }
         }
+        finished.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Release);
         batch.clear();
     }
 }
@@ -310,12 +434,249 @@ async fn beat_loop(hub: std::sync::Weak<Hub>) {
 struct Peer {
     last: u64,
     heard: Instant,
+    /// When its presence list was last asked for.
+    asked: Option<Instant>,
 }
 
-async fn subscribe_loop(cluster: Arc<Cluster>, registry: Arc<Registry>) {
+/// A user's status here merged with the other instances' parts: the most present one wins.
+fn merged(here: PresenceStatus, remote: &RemotePresence, user: UserId) -> PresenceStatus {
+    remote
+        .users
+        .values()
+        .filter_map(|users| users.get(&user).copied())
+        .chain([here])
+        .max_by_key(|s| presence_rank(*s))
+        .unwrap_or(here)
+}
+
+/// What the subscriber keeps between messages, and how it handles each.
+struct Listener {
+    me: String,
+    registry: Arc<Registry>,
+    peers: HashMap<String, Peer>,
+    remote: Arc<Mutex<RemotePresence>>,
+    /// Users whose status elsewhere changed, for the presence service.
+    changed: mpsc::UnboundedSender<UserId>,
+    /// When the current subscription started.
+    since: Instant,
+    swept: Instant,
+}
+
+/// What the subscriber asks the hub to publish after a message.
+#[derive(Debug, PartialEq, Eq)]
+enum Reply {
+    /// Our full presence list (someone asked).
+    Snapshot,
+    /// Ask for one instance's list, or everyone's.
+    AskSync(Option<String>),
+}
+
+impl Listener {
+    fn new(
+        me: String,
+        registry: Arc<Registry>,
+        remote: Arc<Mutex<RemotePresence>>,
+        changed: mpsc::UnboundedSender<UserId>,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            me,
+            registry,
+            peers: HashMap::new(),
+            remote,
+            changed,
+            since: now,
+            swept: now,
+        }
+    }
+
+    /// A new subscription: numbering starts over, and everything missed is read again (events
+    /// from the database, presence lists from the others).
+    fn subscribed(&mut self) -> Reply {
+        self.peers.clear();
+        self.since = Instant::now();
+        catch_up(&self.registry);
+        Reply::AskSync(None)
+    }
+
+    fn remote(&self) -> std::sync::MutexGuard<'_, RemotePresence> {
+        self.remote.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops the presence of instances not heard from for [`GONE`].
+    fn sweep(&mut self, now: Instant) {
+        if now.duration_since(self.swept) < BEAT {
+            return;
+        }
+        self.swept = now;
+        let gone: Vec<String> = {
+            let remote = self.remote();
+            remote
+                .users
+                .keys()
+                .chain(remote.complete.iter())
+                .filter(|i| {
+                    let heard = self.peers.get(*i).map_or(self.since, |p| p.heard);
+                    now.duration_since(heard) >= GONE
+                })
+                .cloned()
+                .collect()
+        };
+        for instance in gone {
+            let users = {
+                let mut remote = self.remote();
+                remote.complete.remove(&instance);
+                remote.users.remove(&instance).unwrap_or_default()
+            };
+            if !users.is_empty() {
+                tracing::warn!(
+                    %instance,
+                    users = users.len(),
+                    "an instance stopped answering; its users' presence there is dropped"
+                );
+            }
+            for user in users.into_keys() {
+                let _ = self.changed.send(user);
+            }
+        }
+    }
+
+    /// Applies another instance's presence list or changes.
+    fn apply_presence(&self, from: &str, users: Vec<(UserId, PresenceStatus)>, full: bool) {
+        let mut touched = Vec::with_capacity(users.len());
+        {
+            let mut remote = self.remote();
+            if full {
+                remote.complete.insert(from.to_owned());
+            }
+            let theirs = remote.users.entry(from.to_owned()).or_default();
+            if full {
+                touched.extend(theirs.drain().map(|(u, _)| u));
+            }
+            for (user, status) in users {
+                if status == PresenceStatus::Offline {
+                    theirs.remove(&user);
+                } else {
+                    theirs.insert(user, status);
+                }
+                touched.push(user);
+            }
+            if theirs.is_empty() {
+                remote.users.remove(from);
+            }
+        }
+        for user in touched {
+            let _ = self.changed.send(user);
+        }
+    }
+
+    /// Handles one bus message: delivers or closes locally, keeps the others' presence, notices
+    /// gaps in a sender's numbering. Returns what to publish in answer.
+    fn receive(&mut self, payload: &[u8]) -> Vec<Reply> {
+        let now = Instant::now();
+        self.sweep(now);
+        let (header, frame) = match payload.iter().position(|b| *b == b'\n') {
+            Some(at) => (&payload[..at], &payload[at + 1..]),
+            None => (payload, &[][..]),
+        };
+        let Ok(header) = serde_json::from_slice::<Header>(header) else {
+            tracing::warn!("ignoring a malformed message on the cluster bus");
+            return Vec::new();
+        };
+        if header.i == self.me {
+            return Vec::new();
+        }
+        crate::metrics::get().bus_received.inc();
+        let mut replies = Vec::new();
+        let is_beat = matches!(header.kind, Kind::Beat);
+        let settled = now.duration_since(self.since) > BEAT * 2;
+        let gap = match self.peers.get_mut(&header.i) {
+            Some(peer) => {
+                let expected = if is_beat { peer.last } else { peer.last + 1 };
+                let gap = header.n > expected;
+                peer.last = peer.last.max(header.n);
+                peer.heard = now;
+                gap
+            }
+            None => {
+                // A peer we have not heard since subscribing: the catch-up at subscribe time covers
+                // everything it published before this.
+                self.peers.insert(
+                    header.i.clone(),
+                    Peer {
+                        last: header.n,
+                        heard: now,
+                        asked: settled.then_some(now),
+                    },
+                );
+                false
+            }
+        };
+        // An instance whose list we lack (new, or back after we gave it up): ask it, unless the
+        // question every instance got at subscribe time is still being answered.
+        let complete = self.remote().complete.contains(&header.i);
+        if let Some(peer) = self.peers.get_mut(&header.i)
+            && !complete
+            && settled
+            && peer.asked.is_none_or(|t| now.duration_since(t) > BEAT * 2)
+        {
+            peer.asked = Some(now);
+            replies.push(Reply::AskSync(Some(header.i.clone())));
+        }
+        let registry = &self.registry;
+        match header.kind {
+            Kind::Deliver { s, to } => match std::str::from_utf8(frame) {
+                Ok(json) => registry.publish(
+                    &to,
+                    Outgoing {
+                        stream: Stream::from(s),
+                        json: json.to_owned(),
+                    },
+                ),
+                Err(_) => tracing::warn!("ignoring a bus frame that is not UTF-8"),
+            },
+            Kind::Close { sessions, why } => match why {
+                Why::Revoked => sessions.iter().for_each(|s| registry.session_revoked(*s)),
+                Why::SignedOut => registry.sessions_signed_out(&sessions),
+                Why::Deactivated => registry.account_deactivated(&sessions),
+            },
+            Kind::Beat => self
+                .peers
+                .retain(|_, p| now.duration_since(p.heard) < FORGET_AFTER),
+            Kind::Presence { users, full } => self.apply_presence(&header.i, users, full),
+            Kind::Sync { from } => {
+                if from.is_none_or(|f| f == self.me) {
+                    replies.push(Reply::Snapshot);
+                }
+            }
+        }
+        if gap {
+            tracing::debug!(instance = %header.i, "gap on the cluster bus; catching up from the database");
+            catch_up(&self.registry);
+            // A lost presence change is recovered the same way: by asking for the whole list.
+            if !replies.contains(&Reply::AskSync(Some(header.i.clone()))) {
+                replies.push(Reply::AskSync(Some(header.i)));
+            }
+        }
+        replies
+    }
+}
+
+async fn subscribe_loop(cluster: Arc<Cluster>, mut listener: Listener, hub: std::sync::Weak<Hub>) {
     let metrics = crate::metrics::get();
     let mut backoff = Duration::from_millis(100);
     let mut down_since: Option<Instant> = None;
+    let answer = |replies: Vec<Reply>| {
+        let Some(hub) = hub.upgrade() else {
+            return;
+        };
+        for reply in replies {
+            match reply {
+                Reply::Snapshot => hub.publish_snapshot(),
+                Reply::AskSync(from) => hub.to_bus(Kind::Sync { from }, ""),
+            }
+        }
+    };
     loop {
         match subscribe(&cluster).await {
             Ok(mut pubsub) => {
@@ -328,8 +689,7 @@ async fn subscribe_loop(cluster: Arc<Cluster>, registry: Arc<Registry>) {
                 }
                 metrics.bus_subscribed.set(1);
                 // Anything published while we were not listening is in the database.
-                catch_up(&registry);
-                let mut peers: HashMap<String, Peer> = HashMap::new();
+                answer(vec![listener.subscribed()]);
                 let mut messages = pubsub.on_message();
                 loop {
                     let message = match tokio::time::timeout(SILENCE, messages.next()).await {
@@ -340,12 +700,7 @@ async fn subscribe_loop(cluster: Arc<Cluster>, registry: Arc<Registry>) {
                             break;
                         }
                     };
-                    receive(
-                        cluster.instance(),
-                        message.get_payload_bytes(),
-                        &registry,
-                        &mut peers,
-                    );
+                    answer(listener.receive(message.get_payload_bytes()));
                 }
                 metrics.bus_subscribed.set(0);
             }
@@ -381,67 +736,6 @@ fn catch_up(registry: &Registry) {
     registry.catch_up_all();
 }
 
-/// Handles one bus message: delivers or closes locally, and notices gaps in the sender's numbering.
-fn receive(me: &str, payload: &[u8], registry: &Registry, peers: &mut HashMap<String, Peer>) {
-    let (header, frame) = match payload.iter().position(|b| *b == b'\n') {
-        Some(at) => (&payload[..at], &payload[at + 1..]),
-        None => (payload, &[][..]),
-    };
-    let Ok(header) = serde_json::from_slice::<Header>(header) else {
-        tracing::warn!("ignoring a malformed message on the cluster bus");
-        return;
-    };
-    if header.i == me {
-        return;
-    }
-    crate::metrics::get().bus_received.inc();
-    let now = Instant::now();
-    let is_beat = matches!(header.kind, Kind::Beat);
-    let gap = match peers.get_mut(&header.i) {
-        Some(peer) => {
-            let expected = if is_beat { peer.last } else { peer.last + 1 };
-            let gap = header.n > expected;
-            peer.last = peer.last.max(header.n);
-            peer.heard = now;
-            gap
-        }
-        None => {
-            // A peer we have not heard since subscribing: the catch-up at subscribe time covers
-            // everything it published before this.
-            peers.insert(
-                header.i.clone(),
-                Peer {
-                    last: header.n,
-                    heard: now,
-                },
-            );
-            false
-        }
-    };
-    match header.kind {
-        Kind::Deliver { s, to } => match std::str::from_utf8(frame) {
-            Ok(json) => registry.publish(
-                &to,
-                Outgoing {
-                    stream: Stream::from(s),
-                    json: json.to_owned(),
-                },
-            ),
-            Err(_) => tracing::warn!("ignoring a bus frame that is not UTF-8"),
-        },
-        Kind::Close { sessions, why } => match why {
-            Why::Revoked => sessions.iter().for_each(|s| registry.session_revoked(*s)),
-            Why::SignedOut => registry.sessions_signed_out(&sessions),
-            Why::Deactivated => registry.account_deactivated(&sessions),
-        },
-        Kind::Beat => peers.retain(|_, p| now.duration_since(p.heard) < FORGET_AFTER),
-    }
-    if gap {
-        tracing::debug!(instance = %header.i, "gap on the cluster bus; catching up from the database");
-        catch_up(registry);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,62 +765,43 @@ mod tests {
         )
     }
 
+    fn listener(registry: &Arc<Registry>) -> (Listener, mpsc::UnboundedReceiver<UserId>) {
+        let (changed, changes) = mpsc::unbounded_channel();
+        let listener = Listener::new(
+            "me".into(),
+            registry.clone(),
+            Arc::new(Mutex::new(RemotePresence::default())),
+            changed,
+        );
+        (listener, changes)
+    }
+
     #[tokio::test]
     async fn frames_arrive_byte_for_byte_and_a_gap_asks_for_a_catch_up() {
         let registry = Arc::new(Registry::default());
         let (_reg, mailbox) = registry.register(UserId(7), SessionId(1), 16);
-        let mut peers = HashMap::new();
+        let (mut listener, _changes) = listener(&registry);
         let frame = r#"{"type":"typing","text":"line\nbreak"}"#;
-        receive(
-            "me",
-            &deliver("other", 1, UserId(7), frame),
-            &registry,
-            &mut peers,
-        );
+        listener.receive(&deliver("other", 1, UserId(7), frame));
         match mailbox.take() {
             Some(Mail::Delivery(d)) => assert_eq!(d.frame.as_str(), frame),
             other => panic!("expected the frame, got {other:?}"),
         }
         // Our own messages come back from Redis too: ignored.
-        receive(
-            "me",
-            &deliver("me", 1, UserId(7), frame),
-            &registry,
-            &mut peers,
-        );
+        listener.receive(&deliver("me", 1, UserId(7), frame));
         assert!(mailbox.take().is_none());
         // Number 2 lost: number 3 arrives, then a catch-up instruction.
-        receive(
-            "me",
-            &deliver("other", 3, UserId(7), "3"),
-            &registry,
-            &mut peers,
-        );
+        listener.receive(&deliver("other", 3, UserId(7), "3"));
         assert!(matches!(mailbox.take(), Some(Mail::Delivery(d)) if d.frame.as_str() == "3"));
         assert!(matches!(mailbox.take(), Some(Mail::Delivery(d)) if d.stream == Stream::CatchUp));
         // A heartbeat at the number we have: nothing; ahead of it (the last message was lost): catch up.
-        receive(
-            "me",
-            &message("other", 3, Kind::Beat, ""),
-            &registry,
-            &mut peers,
-        );
+        listener.receive(&message("other", 3, Kind::Beat, ""));
         assert!(mailbox.take().is_none());
-        receive(
-            "me",
-            &message("other", 4, Kind::Beat, ""),
-            &registry,
-            &mut peers,
-        );
+        listener.receive(&message("other", 4, Kind::Beat, ""));
         assert!(matches!(mailbox.take(), Some(Mail::Delivery(d)) if d.stream == Stream::CatchUp));
         // Garbage is ignored, and the next message is still delivered.
-        receive("me", b"not json\n{}", &registry, &mut peers);
-        receive(
-            "me",
-            &deliver("other", 5, UserId(7), "5"),
-            &registry,
-            &mut peers,
-        );
+        listener.receive(b"not json\n{}");
+        listener.receive(&deliver("other", 5, UserId(7), "5"));
         assert!(matches!(mailbox.take(), Some(Mail::Delivery(d)) if d.frame.as_str() == "5"));
         assert!(mailbox.take().is_none());
     }
@@ -535,7 +810,7 @@ mod tests {
     async fn a_revocation_from_another_instance_closes_the_session_here() {
         let registry = Arc::new(Registry::default());
         let (_reg, mailbox) = registry.register(UserId(7), SessionId(9), 16);
-        let mut peers = HashMap::new();
+        let (mut listener, _changes) = listener(&registry);
         let close = message(
             "other",
             1,
@@ -545,9 +820,83 @@ mod tests {
             },
             "",
         );
-        receive("me", &close, &registry, &mut peers);
+        listener.receive(&close);
         assert!(
             matches!(mailbox.take(), Some(Mail::Close(r)) if r.code == jeco_shared::ws::close::SIGNED_OUT)
         );
+    }
+
+    fn drain(changes: &mut mpsc::UnboundedReceiver<UserId>) -> Vec<i64> {
+        let mut users = Vec::new();
+        while let Ok(u) = changes.try_recv() {
+            users.push(u.0);
+        }
+        users.sort_unstable();
+        users.dedup();
+        users
+    }
+
+    fn presence(users: &[(i64, PresenceStatus)], full: bool) -> Kind {
+        Kind::Presence {
+            users: users.iter().map(|(u, s)| (UserId(*u), *s)).collect(),
+            full,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn presence_elsewhere_merges_with_here_and_ends_when_its_instance_goes_silent() {
+        use PresenceStatus::{Away, Offline, Online};
+        let registry = Arc::new(Registry::default());
+        let (mut listener, mut changes) = listener(&registry);
+        let remote = listener.remote.clone();
+        let status = |user: i64| {
+            let here = registry.presence(UserId(user));
+            merged(here, &remote.lock().unwrap(), UserId(user))
+        };
+        // A full list from "other": 8 online and 9 away there.
+        let replies = listener.receive(&message(
+            "other",
+            1,
+            presence(&[(8, Online), (9, Away)], true),
+            "",
+        ));
+        assert!(replies.is_empty(), "{replies:?}");
+        assert_eq!(drain(&mut changes), vec![8, 9]);
+        assert_eq!((status(8), status(9), status(10)), (Online, Away, Offline));
+        // 9 also connects here and is active: online wins over away elsewhere.
+        let (_here, _mailbox) = registry.register(UserId(9), SessionId(1), 16);
+        assert_eq!(status(9), Online);
+        // 8 leaves "other".
+        listener.receive(&message("other", 2, presence(&[(8, Offline)], false), ""));
+        assert_eq!(drain(&mut changes), vec![8]);
+        assert_eq!(status(8), Offline);
+        // Asked for lists: everyone's, ours, someone else's.
+        let ask = |n, from: Option<&str>| {
+            message(
+                "other",
+                n,
+                Kind::Sync {
+                    from: from.map(str::to_owned),
+                },
+                "",
+            )
+        };
+        assert_eq!(listener.receive(&ask(3, None)), vec![Reply::Snapshot]);
+        assert_eq!(listener.receive(&ask(4, Some("me"))), vec![Reply::Snapshot]);
+        assert!(listener.receive(&ask(5, Some("third"))).is_empty());
+        // A lost message from "other" (6 missing): catch up, and ask for its whole list again.
+        let replies = listener.receive(&message("other", 7, Kind::Beat, ""));
+        assert_eq!(replies, vec![Reply::AskSync(Some("other".into()))]);
+        // "other" goes silent while "third" keeps beating: after GONE its users are dropped.
+        tokio::time::advance(GONE + BEAT).await;
+        listener.receive(&message("third", 1, Kind::Beat, ""));
+        assert_eq!(drain(&mut changes), vec![9]);
+        assert!(remote.lock().unwrap().users.is_empty());
+        // 9 is still connected here.
+        assert_eq!(status(9), Online);
+        // "third" never sent its list: it is asked for it (the subscribe-time question is old).
+        tokio::time::advance(BEAT * 3).await;
+        let replies = listener.receive(&message("third", 1, Kind::Beat, ""));
+        assert_eq!(replies, vec![Reply::AskSync(Some("third".into()))]);
     }
 }

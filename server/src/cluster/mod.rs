@@ -7,7 +7,11 @@
 //!   get) and delivered by each instance to its own connections; session revocations. A lost bus
 //!   message costs latency, never data: each instance numbers what it publishes, so the others see
 //!   a gap (or a heartbeat ahead of what they received, or a reconnect) and tell their connections
-//!   to compare positions with the database, which fills exactly what is missing.
+//!   to compare positions with the database, which fills exactly what is missing. Presence travels
+//!   the same bus as state (each instance's part), so online on one instance is online everywhere
+//!   and a dead instance's users go offline within [`bus::GONE`].
+//! - [`budgets`]: the message and sign-in rate budgets, one GCRA bucket per key in Redis, so a
+//!   client cannot multiply its rate by spreading connections over instances.
 //!
 //! Why `redis` (redis-rs) and not `fred`: redis-rs is the crate most of the ecosystem uses, it is
 //! smaller (no TLS, no cluster client, no built-in pool in the features we enable), and the two
@@ -18,6 +22,7 @@
 //!
 //! No TLS to Redis (like PostgreSQL, see `storage::postgres`): run it on a private network.
 
+pub mod budgets;
 pub mod bus;
 
 use crate::config::Secret;

@@ -63,6 +63,8 @@ use jeco_shared::ws::close::INTERNAL_ERROR;
 /// How long a closing connection tries to deliver its last frames and close frame, reading until the
 /// peer answers the close.
 const CLOSING: Duration = Duration::from_secs(3);
+/// How long a draining connection waits for the answers to sends it already took.
+pub const SEND_DRAIN: Duration = Duration::from_secs(5);
 /// How long the final close of the socket may take (a close frame, if none went out yet).
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
@@ -248,7 +250,7 @@ async fn handshake(
                 return Err(Ending::new(close::HANDSHAKE_TIMEOUT, "no hello within the handshake timeout"));
             }
             _ = ctx.shutdown.wait_for(|down| *down) => {
-                return Err(Ending::new(close::GOING_AWAY, "server shutting down"));
+                return Err(Ending::new(ctx.settings.shutdown_code, "server shutting down"));
             }
             message = ws.next() => message,
         };
@@ -407,9 +409,7 @@ async fn live(
     let ending = loop {
         let read = sends.len() < MAX_SENDS_IN_FLIGHT;
         let input = tokio::select! {
-            _ = &mut shutdown => {
-                break Ending::new(close::GOING_AWAY, "server shutting down");
-            }
+            _ = &mut shutdown => Input::Shutdown,
             mail = mailbox.recv() => Input::Mail(mail),
             () = &mut timer => {
                 if pinged {
@@ -432,6 +432,15 @@ async fn live(
         };
         let message = match input {
             Input::Socket(message) => message,
+            Input::Shutdown => {
+                // Draining: what the client already sent is answered before the close, so a
+                // restart costs it no retry (a send whose answer is cut off is retried by its
+                // client_id anyway, and stays exactly-once).
+                if let Err(ending) = answer_sends_in_flight(out, &mut sends).await {
+                    break ending;
+                }
+                break Ending::new(settings.shutdown_code, "server shutting down");
+            }
             Input::Mail(Mail::Close(request)) => break Ending::new(request.code, request.reason),
             Input::Mail(Mail::Delivery(delivery)) => {
                 if let Err(ending) = forward(&mut follower, out, delivery).await {
@@ -665,6 +674,8 @@ async fn forward(
 enum Input {
     Socket(Option<Result<Message, axum::Error>>),
     Mail(Mail),
+    /// The server is draining.
+    Shutdown,
 }
 
 /// The sends of one connection waiting for their commit. The set is only allocated while sends are
@@ -698,6 +709,22 @@ impl<'a> InFlight<'a> {
         }
         reply
     }
+}
+
+/// Waits (at most [`SEND_DRAIN`]) for the replies to sends in flight and queues them.
+async fn answer_sends_in_flight(
+    out: &mut Outbound,
+    sends: &mut InFlight<'_>,
+) -> Result<(), Ending> {
+    let deadline = tokio::time::sleep(SEND_DRAIN);
+    tokio::pin!(deadline);
+    while !sends.is_empty() {
+        tokio::select! {
+            Some(reply) = sends.next() => send(out, &reply)?,
+            () = &mut deadline => break,
+        }
+    }
+    Ok(())
 }
 
 /// Posts a message; the ack goes out only after the service returns, that is, after the commit.

@@ -21,7 +21,9 @@
 //! - One connection multiplexes every conversation of its user. [`follow`] keeps each
 //!   conversation's events gap-free and duplicate-free across resume, live delivery and races
 //!   between publishers.
-//! - Shutdown is explicit: every connection watches a shutdown signal and closes with 1001, and
+//! - Shutdown is explicit: every connection watches a shutdown signal, answers the sends it already
+//!   took (bounded by [`connection::SEND_DRAIN`]), and closes with 1001 ("going away") — or, in a
+//!   cluster, 1012 ("service restart": reconnect at once, another instance is there) — and
 //!   [`Gateway::shutdown`] waits until all connection tasks have finished (upgraded sockets are no
 //!   longer tracked by the HTTP server's graceful shutdown).
 
@@ -61,6 +63,9 @@ pub struct GatewaySettings {
     pub outbound_queue: usize,
     /// Events per conversation a resuming client may be behind before it is told to resync.
     pub resume_max_events: u32,
+    /// The close code of a shutdown: 1012 in a cluster (another instance takes the client now),
+    /// 1001 for a single server (reconnect with backoff).
+    pub shutdown_code: u16,
 }
 
 impl GatewaySettings {
@@ -72,6 +77,11 @@ impl GatewaySettings {
             max_frame_bytes: config.ws_max_frame_bytes,
             outbound_queue: config.ws_outbound_queue,
             resume_max_events: config.resume_max_events,
+            shutdown_code: if config.redis_url.is_some() {
+                jeco_shared::ws::close::SERVICE_RESTART
+            } else {
+                jeco_shared::ws::close::GOING_AWAY
+            },
         }
     }
 
@@ -125,7 +135,13 @@ impl Gateway {
         self.settings
     }
 
-    /// Closes every connection with 1001 and waits for their tasks to end.
+    /// Whether [`Gateway::shutdown`] was called (the instance is draining).
+    pub fn is_draining(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Closes every connection with the shutdown code once its sends in flight are answered, and
+    /// waits for their tasks to end.
     pub async fn shutdown(&self) {
         self.shutdown.send_replace(true);
         self.tracker

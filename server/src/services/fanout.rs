@@ -42,8 +42,37 @@ pub struct Outgoing {
 pub trait Fanout: Send + Sync + 'static {
     /// Enqueues `frame` on every live connection of every recipient. Never waits.
     fn publish(&self, recipients: &[UserId], frame: Outgoing);
-    /// The user's presence across their live connections.
+    /// The user's presence across their live connections (in a cluster: on every instance).
     fn presence(&self, user: UserId) -> PresenceStatus;
+
+    /// The user's presence on this instance's connections alone.
+    fn local_presence(&self, user: UserId) -> PresenceStatus {
+        self.presence(user)
+    }
+    /// Enqueues `frame` on this instance's connections only. Presence is announced this way: each
+    /// instance tells its own clients when the cluster-wide status it sees changes, so nobody gets
+    /// a change twice (see `cluster::bus`).
+    fn publish_here(&self, recipients: &[UserId], frame: Outgoing) {
+        self.publish(recipients, frame)
+    }
+    /// Tells the other instances what `user`'s status on this one is now (nothing for a single
+    /// server).
+    fn local_presence_changed(&self, _user: UserId, _status: PresenceStatus) {}
+    /// The users whose status on *other* instances changed (they came, went, or their instance
+    /// stopped answering), for the presence service to announce; `None` for a single server.
+    /// Taken once.
+    fn remote_presence_changes(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<UserId>> {
+        None
+    }
+}
+
+/// Orders statuses for merging instances' views: online beats away beats offline.
+pub fn presence_rank(status: PresenceStatus) -> u8 {
+    match status {
+        PresenceStatus::Online => 2,
+        PresenceStatus::Away => 1,
+        PresenceStatus::Offline => 0,
+    }
 }
 
 /// A [`Fanout`] with no connections (the admin CLI, unit tests).

@@ -12,7 +12,7 @@ use super::fanout::{Fanout, publish_committed};
 use super::group_commit::GroupCommit;
 use super::mentions;
 use super::notifications;
-use super::rate::UserRateLimiter;
+use super::rate::{Budget, Quota, SharedBudgets, UserRateLimiter};
 use super::render::rfc3339;
 use super::{Principal, ServiceError, now_ms, render};
 use crate::storage::{
@@ -68,7 +68,8 @@ pub struct Messages {
     fanout: Arc<dyn Fanout>,
     access: Access,
     settings: MessageSettings,
-    limiter: Arc<UserRateLimiter>,
+    /// Sends per user: the cluster's shared budget when there is one (see [`super::rate`]).
+    limiter: Arc<Budget<UserId>>,
     /// Told when a delete may have left media without references (see `media::sweep`).
     orphans: Arc<Notify>,
     /// Sends are stored in batches by one writer, which also publishes them (see its module doc).
@@ -83,6 +84,25 @@ fn page(p: HistoryPage) -> MessagePage {
     }
 }
 
+/// A unit of the shared budget taken for a send: given back when dropped, that is, unless the send
+/// stored a message (then it is forgotten). Dropping covers every early return.
+struct Refund {
+    budget: Arc<Budget<UserId>>,
+    user: UserId,
+    taken: super::rate::Taken,
+    spent: bool,
+}
+
+impl Drop for Refund {
+    fn drop(&mut self) {
+        if self.spent {
+            return;
+        }
+        let (budget, user, taken) = (self.budget.clone(), self.user, self.taken);
+        tokio::spawn(async move { budget.give_back(user, taken).await });
+    }
+}
+
 impl Messages {
     pub fn new(
         storage: Arc<dyn Storage>,
@@ -90,15 +110,18 @@ impl Messages {
         access: Access,
         settings: MessageSettings,
         orphans: Arc<Notify>,
+        shared: Option<Arc<dyn SharedBudgets>>,
     ) -> Self {
         Self {
             commits: GroupCommit::new(storage.clone(), fanout.clone()),
             storage,
             fanout,
             access,
-            limiter: Arc::new(UserRateLimiter::new(
-                settings.rate_per_sec,
-                settings.rate_burst,
+            limiter: Arc::new(Budget::new(
+                "message",
+                Quota::per_second(settings.rate_per_sec, settings.rate_burst),
+                UserRateLimiter::new(settings.rate_per_sec, settings.rate_burst),
+                shared,
             )),
             settings,
             orphans,
@@ -198,6 +221,24 @@ impl Messages {
         let text = self.valid_text(&req.text, !req.attachment_ids.is_empty())?;
         self.check_attachments(&req.attachment_ids)?;
         let parsed = mentions::parse(&text);
+        // In a cluster the budget is the cluster's, in Redis: taken here, since no round trip can
+        // run inside the batch's transaction, and given back below when the send creates nothing
+        // (refused, or answered from an earlier send with this client_id) so that, as on one
+        // server, only a stored message costs budget.
+        let mut refund = if self.limiter.is_shared() {
+            match self.limiter.take(who.user_id).await {
+                Ok(taken) => Some(Refund {
+                    budget: self.limiter.clone(),
+                    user: who.user_id,
+                    taken,
+                    spent: false,
+                }),
+                Err(wait) => return Err(ServiceError::RateLimited { retry_after: wait }),
+            }
+        } else {
+            None
+        };
+        let taken = refund.as_ref().map(|r| r.taken);
         let mut admission = Admission::always();
         let (mentions, notify) = if parsed.usernames.is_empty() && req.reply_to.is_none() {
             // The common send reads nothing first: whether the sender may send here (member, not
@@ -207,8 +248,10 @@ impl Messages {
             // The rate limit is asked there too, after those checks, as it was asked after them
             // here: a refused send costs no budget.
             let sender = who.user_id;
-            let limiter = self.limiter.clone();
-            admission = Admission::by(move || limiter.check(sender));
+            if taken.is_none() {
+                let limiter = self.limiter.clone();
+                admission = Admission::by(move || limiter.take_local(sender));
+            }
             let (channel, here) = (parsed.channel, parsed.here);
             let fanout = self.fanout.clone();
             let notify = NotifyPlan::decide_in_transaction(move |kind, members| {
@@ -249,7 +292,9 @@ impl Messages {
                 Some(parent) => Some(self.message_in(conversation, parent).await?.sender_id),
                 None => None,
             };
-            if let Err(wait) = self.limiter.check(who.user_id) {
+            if taken.is_none()
+                && let Err(wait) = self.limiter.take_local(who.user_id)
+            {
                 return Err(ServiceError::RateLimited { retry_after: wait });
             }
             let (kind, members) = (context.kind, context.members);
@@ -291,6 +336,10 @@ impl Messages {
                 crate::storage::StorageError::Conflict => attachments_unavailable(),
                 other => other.into(),
             })?;
+        if let (SendOutcome::Created { .. }, Some(refund)) = (&outcome, refund.as_mut()) {
+            // Stored: the unit is spent.
+            refund.spent = true;
+        }
         match outcome {
             // Already published by the writer, in position order.
             SendOutcome::Created { message, .. } => Ok((render::message(&message), true)),

@@ -90,6 +90,7 @@ impl Chat {
     pub fn new(
         storage: std::sync::Arc<dyn crate::storage::Storage>,
         fanout: std::sync::Arc<dyn Fanout>,
+        budgets: Option<std::sync::Arc<dyn rate::SharedBudgets>>,
         config: &crate::Config,
     ) -> Self {
         use std::sync::Arc;
@@ -102,6 +103,7 @@ impl Chat {
             access.clone(),
             messages::MessageSettings::from_config(config),
             orphans.clone(),
+            budgets,
         ));
         let typing = Typing::new(
             access.clone(),
@@ -109,6 +111,7 @@ impl Chat {
             Duration::from_millis(config.typing_timeout_ms),
         );
         let presence = Arc::new(Presence::new(storage.clone(), fanout.clone()));
+        presence.follow_cluster();
         let teams = Arc::new(Teams::new(storage.clone(), fanout.clone()));
         let channels = Arc::new(Channels::new(
             storage.clone(),

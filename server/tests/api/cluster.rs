@@ -102,7 +102,7 @@ async fn every_kind_of_event_crosses_instances_in_order() {
     let mut notified = false;
     let mut kinds = Vec::new();
     let mut seqs = Vec::new();
-    while !kinds.iter().any(|k: &&str| *k == "read_receipt") {
+    while !kinds.contains(&"read_receipt") {
         match next_frame(&mut bob_ws).await {
             ServerFrame::UserEvent(e) => match e.body {
                 UserEventBody::ConversationAdded {
@@ -233,4 +233,179 @@ async fn logout_on_one_instance_closes_the_session_on_the_other() {
         .await;
     assert!(resp.status().is_success(), "logout: {}", resp.status());
     assert_eq!(expect_close(&mut ws).await, close::TOKEN_REVOKED);
+}
+
+/// The next `Presence` frame about `user` within `within`, if any.
+async fn presence_of(
+    ws: &mut Ws,
+    user: i64,
+    within: Duration,
+) -> Option<jeco_shared::events::PresenceStatus> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        for frame in frames_within(ws, Duration::from_millis(200)).await {
+            if let ServerFrame::Presence { user_id, status } = frame
+                && user_id.0 == user
+            {
+                return Some(status);
+            }
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_one_view_across_instances_and_a_killed_instance_users_go_offline() {
+    use jeco_shared::events::PresenceStatus::{Offline, Online};
+    if !once_per_suite(
+        "presence_is_one_view_across_instances_and_a_killed_instance_users_go_offline",
+    ) {
+        return;
+    }
+    // Instance 1 in this process; instance 2 the real binary, so it can be killed with SIGKILL.
+    let c = TestCluster::start(1).await;
+    let one = c.at(0);
+    let mut cmd = server_binary();
+    cmd.env(
+        "JECO_DATABASE_URL",
+        one.config.database_url.as_ref().unwrap().expose(),
+    )
+    .env("JECO_REDIS_URL", c.redis.url());
+    let log = one.dir.path().join("instance-2.log");
+    let (mut child, two) = spawn_binary(cmd, &[], &one.config.data_dir, &log).await;
+
+    let alice = one.register("alice").await;
+    let bob = one.register("bob").await;
+    let (a, b) = (alice.access_token.as_str(), bob.access_token.as_str());
+    one.group(a, "Presence", &[bob.user.id.0]).await;
+    let mut bob_ws = one.ws_live(b).await;
+    let alice_id = alice.user.id.0;
+
+    // Alice comes online on instance 2: Bob, on instance 1, is told.
+    let alice_on_two = two.ws_live(a).await;
+    assert_eq!(
+        presence_of(&mut bob_ws, alice_id, PATIENCE).await,
+        Some(Online),
+        "alice online on instance 2 did not reach bob on instance 1"
+    );
+    // A second connection on instance 1 that closes again: she is still online on instance 2,
+    // so nobody hears she went offline.
+    let alice_on_one = one.ws_live(a).await;
+    drop(alice_on_one);
+    assert_eq!(
+        presence_of(&mut bob_ws, alice_id, Duration::from_secs(2)).await,
+        None,
+        "closing one of alice's connections announced a change though she is online elsewhere"
+    );
+
+    // Instance 2 is killed: no goodbye. Its users go offline once it has been silent for GONE.
+    let killed = Instant::now();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let bound = jeco_server::cluster::bus::GONE + Duration::from_secs(5);
+    assert_eq!(
+        presence_of(&mut bob_ws, alice_id, bound).await,
+        Some(Offline),
+        "alice stayed online after her instance was killed"
+    );
+    eprintln!(
+        "alice offline {} ms after her instance was killed",
+        killed.elapsed().as_millis()
+    );
+    drop(alice_on_two);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_follows_redis_and_a_draining_instance_closes_with_service_restart() {
+    if !once_per_suite("ready_follows_redis_and_a_draining_instance_closes_with_service_restart") {
+        return;
+    }
+    let mut c = TestCluster::start(1).await;
+    let ready = |c: &TestCluster| {
+        let url = c.at(0).url("/api/v1/ready");
+        let http = c.at(0).http.clone();
+        async move {
+            let resp = http.get(url).send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, body) = ready(&c).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"ready": true, "database": "ok", "redis": "ok", "draining": false})
+    );
+    // Redis gone: not ready (the instance still serves its own clients; new ones go elsewhere).
+    c.redis.kill();
+    let (status, body) = ready(&c).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["redis"], "unavailable");
+    assert_eq!(body["database"], "ok");
+    // Back: ready again once the connection to Redis is made again.
+    c.redis.restart();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (status, body) = ready(&c).await;
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not ready again: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Draining: every client is told to reconnect elsewhere with 1012.
+    let alice = c.at(0).register("alice").await;
+    let mut ws = c.at(0).ws_live(&alice.access_token).await;
+    c.instances[0].shutdown().await;
+    assert_eq!(expect_close(&mut ws).await, close::SERVICE_RESTART);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_budgets_are_the_clusters_not_each_instances() {
+    if !once_per_suite("rate_budgets_are_the_clusters_not_each_instances") {
+        return;
+    }
+    let c = TestCluster::start_with(2, |c| {
+        c.message_rate_per_sec = 1;
+        c.message_rate_burst = 3;
+        c.auth_rate_per_minute = 1;
+        c.auth_rate_burst = 4;
+    })
+    .await;
+    let (one, two) = (c.at(0), c.at(1));
+    // Sign-ins from one address: 4 at once across both instances, not 4 on each.
+    let alice = one.register("alice").await;
+    let bob = two.register("bob").await;
+    assert!(one.login("alice", PASSWORD).await.status().is_success());
+    assert!(two.login("bob", PASSWORD).await.status().is_success());
+    expect_error(two.login("alice", PASSWORD).await, 429, "rate_limited").await;
+    expect_error(one.login("bob", PASSWORD).await, 429, "rate_limited").await;
+
+    let (a, b) = (alice.access_token.as_str(), bob.access_token.as_str());
+    let g = one.group(a, "Budget", &[bob.user.id.0]).await;
+    let mine = one.group(b, "Not alice's", &[]).await;
+    // A refused send (not a member) costs nothing, on either instance.
+    let refused = two
+        .post(
+            &format!("/api/v1/conversations/{mine}/messages"),
+            json!({"client_id": "x", "text": "let me in"}),
+            Some(a),
+        )
+        .await;
+    assert_eq!(refused.status().as_u16(), 404);
+    // The budget given back is returned by a task: let it land before counting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Three sends spread over both instances use the whole burst; the fourth is refused wherever
+    // it is sent.
+    one.say(a, g, "m1", "one").await;
+    two.say(a, g, "m2", "two").await;
+    one.say(a, g, "m3", "three").await;
+    let fourth = two
+        .post(
+            &format!("/api/v1/conversations/{g}/messages"),
+            json!({"client_id": "m4", "text": "four"}),
+            Some(a),
+        )
+        .await;
+    expect_error(fourth, 429, "rate_limited").await;
 }

@@ -42,6 +42,7 @@ async fn openapi_lists_every_route_with_schemas_and_bearer_auth() {
         ("/api/v1/users/{id}", "get"),
         ("/api/v1/users", "get"),
         ("/api/v1/health", "get"),
+        ("/api/v1/ready", "get"),
         ("/api/v1/ws", "get"),
         ("/api/v1/conversations", "get"),
         ("/api/v1/conversations", "post"),

@@ -179,6 +179,34 @@ impl Cluster {
         (status, drained)
     }
 
+    /// Waits until nginx sends requests to instance `i` again, returning how long that took.
+    /// After failed connects nginx leaves an instance out for `fail_timeout`: restarting the next
+    /// instance before then can leave nginx with no instance it believes in ("no live upstreams",
+    /// 502 for everyone), which is what a rolling restart must avoid.
+    async fn wait_until_nginx_uses(&self, i: usize) -> Duration {
+        let start = Instant::now();
+        let deadline = start + RETRY_FOR;
+        let http = reqwest::Client::new();
+        loop {
+            if let Ok(resp) = http.get(self.front.url("/api/v1/health")).send().await {
+                let upstream = resp
+                    .headers()
+                    .get(UPSTREAM_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.rsplit(", ").next())
+                    .unwrap_or_default();
+                if resp.status().is_success() && self.index_of(upstream) == Some(i) {
+                    return start.elapsed();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not send anything to instance {i} within {RETRY_FOR:?} of its restart"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     fn index_of(&self, upstream: &str) -> Option<usize> {
         self.instances.iter().position(|i| i.addr == upstream)
     }
@@ -691,9 +719,10 @@ async fn a_rolling_restart_under_traffic_loses_nothing() {
     for i in 0..INSTANCES {
         let at = flood.acked();
         let (status, drained) = c.restart(i).await;
+        let back = c.wait_until_nginx_uses(i).await;
         eprintln!(
-            "instance {i} ({}) restarted after {at} acknowledged messages: exit {status}, drained in \
-             {drained:?}",
+            "instance {i} ({}) restarted after {at} acknowledged messages: {status}, drained in \
+             {drained:?}, back in nginx's rotation {back:?} after it listened again",
             c.instances[i].addr
         );
         flood.wait_for_acks(50, &c).await;

@@ -445,7 +445,7 @@ mod tests {
         }
         assert_eq!(seen.len(), 2, "nginx used one upstream only: {seen:?}");
 
-        nginx.reload(&[b.clone()]);
+        nginx.reload(std::slice::from_ref(&b));
         for _ in 0..3 {
             assert_eq!(get(&nginx, "/api/v1/health"), ("b".to_owned(), b.clone()));
         }

@@ -102,7 +102,7 @@ async fn every_kind_of_event_crosses_instances_in_order() {
     let mut notified = false;
     let mut kinds = Vec::new();
     let mut seqs = Vec::new();
-    while !kinds.iter().any(|k: &&str| *k == "read_receipt") {
+    while !kinds.contains(&"read_receipt") {
         match next_frame(&mut bob_ws).await {
             ServerFrame::UserEvent(e) => match e.body {
                 UserEventBody::ConversationAdded {

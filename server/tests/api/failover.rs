@@ -415,6 +415,8 @@ struct Sent {
     acked: Vec<String>,
     /// Failed attempts by kind (`502`, `transport`, …); each was retried with the same client id.
     retries: BTreeMap<String, usize>,
+    /// The longest one message took from its first attempt to its acknowledgement.
+    slowest: Duration,
 }
 
 /// Sends `u{user}-{i}` for i = 0, 1, … over HTTP through nginx until `progress.stop`, each
@@ -431,7 +433,8 @@ async fn send(base: String, token: String, g: i64, user: usize, progress: Arc<Pr
             break;
         }
         let text = format!("u{user}-{i}");
-        let deadline = Instant::now() + RETRY_FOR;
+        let first_attempt = Instant::now();
+        let deadline = first_attempt + RETRY_FOR;
         loop {
             let resp = http
                 .post(&url)
@@ -458,6 +461,7 @@ async fn send(base: String, token: String, g: i64, user: usize, progress: Arc<Pr
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        sent.slowest = sent.slowest.max(first_attempt.elapsed());
         sent.acked.push(text);
         progress.acked.fetch_add(1, Ordering::SeqCst);
     }
@@ -555,8 +559,10 @@ impl Flood {
         self.progress.stop.store(true, Ordering::SeqCst);
         let mut acked = BTreeSet::new();
         let mut retries: BTreeMap<String, usize> = BTreeMap::new();
+        let mut slowest = Duration::ZERO;
         for sender in self.senders {
             let sent = sender.await.expect("a sender failed");
+            slowest = slowest.max(sent.slowest);
             acked.extend(sent.acked);
             for (k, n) in sent.retries {
                 *retries.entry(k).or_default() += n;
@@ -592,10 +598,11 @@ impl Flood {
             .filter_map(|r| r.reconnects.last().map(|(at, _)| at.duration_since(since)))
             .max();
         eprintln!(
-            "{label}: {} acked by {USERS} senders (retries: {retries:?}), {USERS} receivers through \
-             nginx on {:?}: lost {lost}, duplicates {duplicates}, gaps {gaps}, repeated positions \
-             {repeats}, resyncs {resyncs}, never-acked messages {unknown}; {reconnects} reconnects, \
-             last reconnect {recovered:?} and everything delivered {done:?} after the first failure",
+            "{label}: {} acked by {USERS} senders (retries: {retries:?}, slowest send from first \
+             attempt to ack {slowest:?}), {USERS} receivers through nginx on {:?}: lost {lost}, \
+             duplicates {duplicates}, gaps {gaps}, repeated positions {repeats}, resyncs {resyncs}, \
+             never-acked messages {unknown}; {reconnects} reconnects, the last one {recovered:?} \
+             after the first failure; flood over and everything delivered {done:?} after it",
             acked.len(),
             self.upstreams,
         );

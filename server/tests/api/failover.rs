@@ -419,15 +419,115 @@ struct Sent {
     slowest: Duration,
 }
 
-/// Sends `u{user}-{i}` for i = 0, 1, … over HTTP through nginx until `progress.stop`, each
-/// retried with its client id until it is acknowledged.
+/// How a sender sends: `POST …/messages` or a `send` frame on its own WebSocket, both through
+/// nginx.
+enum Route {
+    Http(reqwest::Client, String),
+    Ws {
+        url: String,
+        socket: Option<Box<Ws>>,
+    },
+}
+
+impl Route {
+    /// One attempt to send `text` with client id `text`; the error names what went wrong.
+    async fn send(&mut self, token: &str, g: i64, text: &str) -> Result<(), String> {
+        match self {
+            Route::Http(http, url) => {
+                let resp = http
+                    .post(url.as_str())
+                    .bearer_auth(token)
+                    .json(&json!({"client_id": text, "text": text}))
+                    .send()
+                    .await;
+                match resp {
+                    Ok(r) if r.status().is_success() => {
+                        let body: Value = r.json().await.unwrap_or_default();
+                        if body["client_id"] == text {
+                            Ok(())
+                        } else {
+                            Err(format!("unexpected body {body}"))
+                        }
+                    }
+                    Ok(r) => Err(r.status().as_u16().to_string()),
+                    Err(e) if e.is_timeout() => Err("timeout".to_owned()),
+                    Err(_) => Err("transport".to_owned()),
+                }
+            }
+            Route::Ws { url, socket } => {
+                let result = Self::send_frame(url, socket, token, g, text).await;
+                if result.is_err() {
+                    // Whatever failed, the next attempt starts on a new connection.
+                    *socket = None;
+                }
+                result
+            }
+        }
+    }
+
+    /// A `send` frame, then frames until its `ack` (events and others are skipped).
+    async fn send_frame(
+        url: &str,
+        socket: &mut Option<Box<Ws>>,
+        token: &str,
+        g: i64,
+        text: &str,
+    ) -> Result<(), String> {
+        if socket.is_none() {
+            let (ws, _, _) = connect(url, token, None)
+                .await
+                .map_err(|_| "ws connect".to_owned())?;
+            *socket = Some(Box::new(ws));
+        }
+        let ws = socket.as_mut().unwrap();
+        let frame = json!({"type": "send", "conversation_id": g, "client_id": text, "text": text});
+        ws.send(Message::text(frame.to_string()))
+            .await
+            .map_err(|_| "ws send".to_owned())?;
+        loop {
+            match tokio::time::timeout(PATIENCE, ws.next()).await {
+                Err(_) => return Err("ws timeout".into()),
+                Ok(Some(Ok(Message::Text(frame)))) => {
+                    match serde_json::from_str::<ServerFrame>(frame.as_str()) {
+                        Ok(ServerFrame::Ack { client_id, .. }) if client_id == text => {
+                            return Ok(());
+                        }
+                        Ok(ServerFrame::Error {
+                            code,
+                            client_id: Some(id),
+                            ..
+                        }) if id == text => return Err(format!("ws error {code:?}")),
+                        _ => {}
+                    }
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    let code = frame.map(|f| u16::from(f.code));
+                    return Err(format!("ws close {code:?}"));
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(_))) => return Err("ws broken".into()),
+                Ok(None) => return Err("ws eof".into()),
+            }
+        }
+    }
+}
+
+/// Sends `u{user}-{i}` for i = 0, 1, … through nginx until `progress.stop`, each retried with its
+/// client id until it is acknowledged: over HTTP for even users, over a WebSocket for odd ones.
 async fn send(base: String, token: String, g: i64, user: usize, progress: Arc<Progress>) -> Sent {
-    let http = reqwest::Client::builder()
-        .timeout(PATIENCE)
-        .build()
-        .unwrap();
+    let mut route = if user.is_multiple_of(2) {
+        let http = reqwest::Client::builder()
+            .timeout(PATIENCE)
+            .build()
+            .unwrap();
+        Route::Http(http, format!("{base}/api/v1/conversations/{g}/messages"))
+    } else {
+        Route::Ws {
+            url: format!("{}/api/v1/ws", base.replacen("http", "ws", 1)),
+            socket: None,
+        }
+    };
     let mut sent = Sent::default();
-    let url = format!("{base}/api/v1/conversations/{g}/messages");
     for i in 0.. {
         if progress.stop.load(Ordering::SeqCst) {
             break;
@@ -435,25 +535,7 @@ async fn send(base: String, token: String, g: i64, user: usize, progress: Arc<Pr
         let text = format!("u{user}-{i}");
         let first_attempt = Instant::now();
         let deadline = first_attempt + RETRY_FOR;
-        loop {
-            let resp = http
-                .post(&url)
-                .bearer_auth(&token)
-                .json(&json!({"client_id": text, "text": text}))
-                .send()
-                .await;
-            let failure = match resp {
-                Ok(r) if r.status().is_success() => {
-                    let body: Value = r.json().await.unwrap_or_default();
-                    if body["client_id"] == text.as_str() {
-                        break;
-                    }
-                    format!("unexpected body {body}")
-                }
-                Ok(r) => r.status().as_u16().to_string(),
-                Err(e) if e.is_timeout() => "timeout".to_owned(),
-                Err(_) => "transport".to_owned(),
-            };
+        while let Err(failure) = route.send(&token, g, &text).await {
             *sent.retries.entry(failure.clone()).or_default() += 1;
             assert!(
                 Instant::now() < deadline,

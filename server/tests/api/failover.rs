@@ -85,7 +85,8 @@ impl Launcher {
             let _ = BufReader::new(stdout).read_line(&mut line);
             line
         });
-        let line = tokio::time::timeout(PATIENCE, line)
+        // Generous: the first start migrates the database, and CI runs many tests at once.
+        let line = tokio::time::timeout(RETRY_FOR, line)
             .await
             .map_err(|_| "no \"listening on\" line in time".to_owned())?
             .unwrap();

@@ -15,6 +15,7 @@ mod db_copy;
 mod docs;
 mod endpoints;
 mod export;
+mod failover;
 mod gateway;
 mod group_commit;
 mod input;

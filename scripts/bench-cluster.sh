@@ -22,6 +22,7 @@ server="$target/release/jeco-server"
 bench="$target/release/jeco-bench"
 
 work=$(mktemp -d /tmp/jeco-bench-cluster.XXXXXX)
+chmod 755 "$work"   # PostgreSQL runs as its own user when started as root
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done

@@ -108,6 +108,7 @@ impl ServerUnderTest {
     pub fn gone() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            also: Vec::new(),
             pid: None,
             spawned: None,
         }

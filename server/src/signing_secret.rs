@@ -89,9 +89,18 @@ fn parse(path: &Path, text: &str) -> Result<SigningSecret, SecretError> {
     Ok(SigningSecret(bytes))
 }
 
+/// Writes a new secret to a temporary file beside `path`, syncs it, then links it into place: the
+/// link either appears whole or fails with `AlreadyExists`, so instances of a cluster starting at
+/// once on a shared data directory never read a half-written secret, and all end up with the one
+/// that won.
 fn create(path: &Path) -> Result<SigningSecret, SecretError> {
     let mut bytes = vec![0u8; SECRET_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| SecretError::Random(e.to_string()))?;
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).map_err(|e| SecretError::Random(e.to_string()))?;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", URL_SAFE_NO_PAD.encode(suffix)));
+    let temporary = path.with_file_name(name);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -103,9 +112,14 @@ fn create(path: &Path) -> Result<SigningSecret, SecretError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = options.open(path).map_err(err)?;
-    writeln!(file, "{}", URL_SAFE_NO_PAD.encode(&bytes)).map_err(err)?;
-    file.sync_all().map_err(err)?;
+    let written = (|| {
+        let mut file = options.open(&temporary)?;
+        writeln!(file, "{}", URL_SAFE_NO_PAD.encode(&bytes))?;
+        file.sync_all()?;
+        std::fs::hard_link(&temporary, path)
+    })();
+    let _ = std::fs::remove_file(&temporary);
+    written.map_err(err)?;
     tracing::info!(path = %path.display(), "generated a new signing secret");
     Ok(SigningSecret(bytes))
 }
@@ -163,5 +177,20 @@ mod tests {
             load_or_create(&path),
             Err(SecretError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn instances_starting_at_once_on_one_directory_all_get_the_same_whole_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        let secrets: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..16)
+                .map(|_| scope.spawn(|| load_or_create(&path).unwrap().bytes().to_vec()))
+                .collect();
+            starts.into_iter().map(|s| s.join().unwrap()).collect()
+        });
+        assert!(secrets.iter().all(|s| s == &secrets[0]));
+        // No temporary file is left beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

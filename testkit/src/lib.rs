@@ -3,3 +3,4 @@
 pub mod nginx;
 pub mod postgres;
 pub mod redis;
+mod supervised;

@@ -10,15 +10,14 @@
 //! directories in a temp directory, with `daemon off` and `master_process on` (a reload needs a
 //! master).
 //!
-//! Like [`crate::redis`], nginx runs under a supervising shell that waits on a pipe only this
-//! process holds: when the test process exits — passed, failed or killed — the pipe closes and the
-//! shell stops nginx (fast shutdown, so its workers go too).
+//! nginx runs under a supervising shell ([`crate::supervised`]): when the test process exits —
+//! passed, failed or killed — the shell stops nginx (fast shutdown, so its workers go too).
 
+use crate::supervised::{Supervised, free_port, scratch_dir};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -33,7 +32,7 @@ pub struct Nginx {
     control_port: u16,
     generation: u64,
     dir: PathBuf,
-    running: Option<(Child, ChildStdin)>,
+    running: Option<Supervised>,
 }
 
 impl Nginx {
@@ -48,7 +47,7 @@ impl Nginx {
                 port: free_port(),
                 control_port: free_port(),
                 generation: 0,
-                dir: tempdir(),
+                dir: nginx_dir(),
                 running: None,
             };
             match nginx.write_config(&upstreams).and_then(|()| nginx.spawn()) {
@@ -114,9 +113,8 @@ impl Nginx {
 
     /// Stops nginx (fast shutdown) and waits until it is gone.
     pub fn stop(&mut self) {
-        if let Some((mut child, stdin)) = self.running.take() {
-            drop(stdin); // the supervisor's `read` returns: it stops nginx and exits
-            let _ = child.wait();
+        if let Some(nginx) = self.running.take() {
+            nginx.stop();
         }
     }
 
@@ -190,41 +188,23 @@ impl Nginx {
 
     fn spawn(&mut self) -> Result<(), String> {
         // TERM is nginx's fast shutdown: the master stops its workers, then exits.
-        let script = r#"
-            "$1" -p "$2/" -c "$2/nginx.conf" -e "$2/error.log" &
-            pid=$!
-            read _ignored
-            kill -TERM "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-        "#;
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(script)
-            .arg("nginx-supervisor")
-            .arg(nginx_binary())
-            .arg(&self.dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting nginx: {e}"))?;
-        let stdin = child.stdin.take().expect("piped stdin");
-        self.running = Some((child, stdin));
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if http_get(self.control_port, "/").is_some() && listening(self.port) {
-                return Ok(());
-            }
-            let exited = self
-                .running
-                .as_mut()
-                .and_then(|(c, _)| c.try_wait().ok().flatten());
-            if exited.is_some() || Instant::now() > deadline {
-                self.stop();
-                return Err(format!("nginx did not start: {}", self.error_log()));
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let start = r#""$1" -p "$2/" -c "$2/nginx.conf" -e "$2/error.log" &"#;
+        let mut nginx = Supervised::spawn(
+            "nginx-supervisor",
+            start,
+            "TERM",
+            &[nginx_binary().as_os_str(), self.dir.as_os_str()],
+        )?;
+        let (control, port) = (self.control_port, self.port);
+        let up = nginx.wait_ready(START_TIMEOUT, || {
+            http_get(control, "/").is_some() && listening(port)
+        });
+        self.running = Some(nginx);
+        if up {
+            return Ok(());
         }
+        self.stop();
+        Err(format!("nginx did not start: {}", self.error_log()))
     }
 }
 
@@ -356,20 +336,9 @@ fn listening(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
-}
-
-fn tempdir() -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "jeco-nginx-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+/// A scratch directory with the `temp/` nginx's temp paths point into.
+fn nginx_dir() -> PathBuf {
+    let dir = scratch_dir("nginx");
     std::fs::create_dir_all(dir.join("temp"))
         .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir

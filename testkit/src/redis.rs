@@ -1,16 +1,15 @@
 //! A throwaway Redis server per test, which the test can stop, kill and start again on the same
 //! port (a Redis restart during traffic is one of the cluster's failure cases).
 //!
-//! Like [`crate::postgres`], the server runs under a supervising shell that waits on a pipe only
-//! this process holds: when the test process exits — passed, failed or killed — the pipe closes and
-//! the shell kills the server. Nothing is persisted (`save ""`, no AOF): a restart comes back empty,
+//! The server runs under a supervising shell ([`crate::supervised`]): when the test process exits —
+//! passed, failed or killed — the shell kills the server. Nothing is persisted (`save ""`, no AOF): a restart comes back empty,
 //! which is exactly what a Redis failover without replication looks like to the instances.
 
+use crate::supervised::{Supervised, free_port, scratch_dir};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -19,7 +18,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct RedisServer {
     port: u16,
     dir: PathBuf,
-    running: Option<(Child, ChildStdin)>,
+    running: Option<Supervised>,
 }
 
 impl RedisServer {
@@ -30,7 +29,7 @@ impl RedisServer {
         // A free port can be taken between the probe and the server's bind: try a few.
         for _ in 0..3 {
             let port = free_port();
-            let dir = tempdir();
+            let dir = scratch_dir("redis");
             let mut server = Self {
                 port,
                 dir,
@@ -55,9 +54,8 @@ impl RedisServer {
 
     /// Kills the server (SIGKILL: a crash, not a shutdown) and waits until it is gone.
     pub fn kill(&mut self) {
-        if let Some((mut child, stdin)) = self.running.take() {
-            drop(stdin); // the supervisor's `read` returns: it kills the server and exits
-            let _ = child.wait();
+        if let Some(server) = self.running.take() {
+            server.stop();
         }
     }
 
@@ -98,48 +96,28 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) -> Result<(), String> {
-        let script = r#"
-            redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
-                --dir "$2" --logfile "$2/redis.log" --daemonize no &
-            pid=$!
-            read _ignored
-            kill -KILL "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-        "#;
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(script)
-            .arg("redis-supervisor")
-            .arg(self.port.to_string())
-            .arg(&self.dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting redis-server: {e}"))?;
-        let stdin = child.stdin.take().expect("piped stdin");
-        self.running = Some((child, stdin));
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if ping(self.port) {
-                return Ok(());
-            }
-            let exited = self
-                .running
-                .as_mut()
-                .and_then(|(c, _)| c.try_wait().ok().flatten());
-            if exited.is_some() || Instant::now() > deadline {
-                self.kill();
-                let log = std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default();
-                let hint = if which("redis-server") {
-                    ""
-                } else {
-                    " (no redis-server on PATH: install Debian's `redis-server` package)"
-                };
-                return Err(format!("redis-server did not start{hint}: {log}"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let start = r#"redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+            --dir "$2" --logfile "$2/redis.log" --daemonize no &"#;
+        let port = self.port.to_string();
+        let mut server = Supervised::spawn(
+            "redis-supervisor",
+            start,
+            "KILL",
+            &[port.as_ref(), self.dir.as_os_str()],
+        )?;
+        let up = server.wait_ready(START_TIMEOUT, || ping(self.port));
+        self.running = Some(server);
+        if up {
+            return Ok(());
         }
+        self.kill();
+        let log = std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default();
+        let hint = if which("redis-server") {
+            ""
+        } else {
+            " (no redis-server on PATH: install Debian's `redis-server` package)"
+        };
+        Err(format!("redis-server did not start{hint}: {log}"))
     }
 }
 
@@ -166,25 +144,6 @@ fn ping(port: u16) -> bool {
 fn which(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).exists()))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
-}
-
-fn tempdir() -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "jeco-redis-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    dir
 }
 
 #[cfg(test)]

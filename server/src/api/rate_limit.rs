@@ -7,7 +7,7 @@
 //! [`super::extract::client_ip`]).
 
 use super::errors::ApiError;
-use crate::services::rate::{Budget, KeyedRateLimiter, Quota, SharedBudgets};
+use crate::services::rate::{Budget, SharedBudgets};
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -24,12 +24,7 @@ pub struct AuthRateLimiter {
 impl AuthRateLimiter {
     pub fn new(per_minute: u32, burst: u32, shared: Option<Arc<dyn SharedBudgets>>) -> Self {
         Self {
-            budget: Budget::new(
-                "auth",
-                Quota::per_minute(per_minute, burst),
-                KeyedRateLimiter::per_minute(per_minute, burst),
-                shared,
-            ),
+            budget: Budget::per_minute("auth", per_minute, burst, shared),
         }
     }
 

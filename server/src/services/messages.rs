@@ -12,7 +12,7 @@ use super::fanout::{Fanout, publish_committed};
 use super::group_commit::GroupCommit;
 use super::mentions;
 use super::notifications;
-use super::rate::{Budget, Quota, SharedBudgets, UserRateLimiter};
+use super::rate::{Budget, SharedBudgets};
 use super::render::rfc3339;
 use super::{Principal, ServiceError, now_ms, render};
 use crate::storage::{
@@ -117,10 +117,10 @@ impl Messages {
             storage,
             fanout,
             access,
-            limiter: Arc::new(Budget::new(
+            limiter: Arc::new(Budget::per_second(
                 "message",
-                Quota::per_second(settings.rate_per_sec, settings.rate_burst),
-                UserRateLimiter::new(settings.rate_per_sec, settings.rate_burst),
+                settings.rate_per_sec,
+                settings.rate_burst,
                 shared,
             )),
             settings,

@@ -129,16 +129,32 @@ pub enum Taken {
 }
 
 impl<K: Hash + Eq + Clone + std::fmt::Display> Budget<K> {
-    pub fn new(
+    /// `per_second` sustained, `burst` at once.
+    pub fn per_second(
         name: &'static str,
-        quota: Quota,
-        local: KeyedRateLimiter<K>,
+        per_second: u32,
+        burst: u32,
         shared: Option<std::sync::Arc<dyn SharedBudgets>>,
     ) -> Self {
         Self {
             name,
-            quota,
-            local,
+            quota: Quota::per_second(per_second, burst),
+            local: KeyedRateLimiter::new(per_second, burst),
+            shared,
+        }
+    }
+
+    /// `per_minute` sustained, `burst` at once.
+    pub fn per_minute(
+        name: &'static str,
+        per_minute: u32,
+        burst: u32,
+        shared: Option<std::sync::Arc<dyn SharedBudgets>>,
+    ) -> Self {
+        Self {
+            name,
+            quota: Quota::per_minute(per_minute, burst),
+            local: KeyedRateLimiter::per_minute(per_minute, burst),
             shared,
         }
     }

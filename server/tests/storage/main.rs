@@ -29,6 +29,7 @@ macro_rules! conformance_suite {
                 user_positions_are_gap_free_under_concurrent_writers,
                 a_batch_is_stored_in_order_once_per_client_id_and_failures_stay_alone,
                 client_id_is_idempotent_per_sender,
+                a_batch_answers_earlier_keys_and_takes_positions_for_new_messages_only,
                 a_refused_send_takes_no_position_and_no_budget,
                 a_team_comes_with_its_general_channel,
                 invite_outcomes,

@@ -347,6 +347,64 @@ pub async fn a_batch_is_stored_in_order_once_per_client_id_and_failures_stay_alo
     assert_eq!(last_seq(&*s, room).await, before + 2);
 }
 
+/// A batch that repeats keys stored before it answers each with the original — from either
+/// conversation — and takes positions only for its new messages, in batch order, on each
+/// conversation; each new message's event replays as the message the send answered.
+pub async fn a_batch_answers_earlier_keys_and_takes_positions_for_new_messages_only(s: Fresh) {
+    let people = users(&*s, &["ann", "ben"]).await;
+    let (ann, ben) = (people[0], people[1]);
+    let one = group(&*s, ann, &[ben]).await;
+    let two = group(&*s, ann, &[ben]).await;
+    let original = created(s.send_message(message(one, ann, "k")).await);
+    let (one_head, two_head) = (last_seq(&*s, one).await, last_seq(&*s, two).await);
+    let mut results = s
+        .send_messages(vec![
+            message(two, ann, "new-in-two"),
+            message(one, ann, "k"),
+            message(two, ann, "k"),
+            message(one, ann, "new-in-one"),
+            message(two, ben, "k"),
+        ])
+        .await
+        .unwrap()
+        .into_iter();
+    let first = created(results.next().unwrap());
+    for _ in 0..2 {
+        match results.next().unwrap() {
+            Ok(SendOutcome::Duplicate(m)) => assert_eq!(m, original),
+            other => panic!("expected the original, got {other:?}"),
+        }
+    }
+    let in_one = created(results.next().unwrap());
+    let bens = created(results.next().unwrap());
+    assert_eq!(
+        [
+            (first.conversation_id, first.seq),
+            (in_one.conversation_id, in_one.seq)
+        ],
+        [(two, two_head + 1), (one, one_head + 1)]
+    );
+    assert_eq!((bens.conversation_id, bens.seq), (two, two_head + 2));
+    assert_eq!(
+        (last_seq(&*s, one).await, last_seq(&*s, two).await),
+        (one_head + 1, two_head + 2)
+    );
+    let replayed: Vec<MessageRecord> = s
+        .events_after(two, two_head, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| match e.data {
+            EventData::MessageCreated { message } => message,
+            other => panic!("expected a new message, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(replayed, [first, bens]);
+    let page = s.history(one, HistoryAnchor::Latest, 10).await.unwrap();
+    let keys: Vec<&str> = page.items.iter().map(|m| m.client_id.as_str()).collect();
+    assert_eq!(keys, ["k", "new-in-one"]);
+}
+
 /// A `client_id` names one message of its sender: sending it again — into the same conversation or
 /// another — returns the original and writes nothing (the service answers a reuse in another
 /// conversation with a conflict, from the original's conversation). Another sender's same key is

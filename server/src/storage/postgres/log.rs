@@ -67,15 +67,12 @@ pub(crate) async fn insert_event(
     now_ms: i64,
     data: EventData,
 ) -> Result<EventRecord, StorageError> {
-    let stored = match &data {
-        EventData::MessageCreated { message }
-            if message.attachments.is_empty()
-                && message.seq == seq
-                && message.conversation_id == conversation =>
-        {
-            MESSAGE_ROW.to_string()
-        }
-        other => to_json(other)?,
+    let event = EventRecord {
+        conversation_id: conversation,
+        seq,
+        actor,
+        at_ms: now_ms,
+        data,
     };
     let stmt = tx
         .prepare_cached(
@@ -84,16 +81,69 @@ pub(crate) async fn insert_event(
         )
         .await
         .map_err(pg)?;
-    tx.execute(&stmt, &[&conversation.0, &seq, &actor.0, &now_ms, &stored])
+    tx.execute(
+        &stmt,
+        &[
+            &conversation.0,
+            &seq,
+            &actor.0,
+            &now_ms,
+            &stored_form(&event)?,
+        ],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(event)
+}
+
+/// What the `data` column holds for `event`: [`MESSAGE_ROW`] for a new message without
+/// attachments (the row at the event's position says it all), the event as JSON otherwise.
+fn stored_form(event: &EventRecord) -> Result<String, StorageError> {
+    Ok(match &event.data {
+        EventData::MessageCreated { message }
+            if message.attachments.is_empty()
+                && message.seq == event.seq
+                && message.conversation_id == event.conversation_id =>
+        {
+            MESSAGE_ROW.to_string()
+        }
+        other => to_json(other)?,
+    })
+}
+
+/// Stores `events`, positions their callers have already taken in this transaction, with one
+/// statement: what [`insert_event`] does for one, for a whole batch of sends.
+pub(crate) async fn insert_events(
+    tx: &impl GenericClient,
+    events: &[EventRecord],
+) -> Result<(), StorageError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut conversations = Vec::with_capacity(events.len());
+    let mut seqs = Vec::with_capacity(events.len());
+    let mut actors = Vec::with_capacity(events.len());
+    let mut ats = Vec::with_capacity(events.len());
+    let mut data = Vec::with_capacity(events.len());
+    for e in events {
+        conversations.push(e.conversation_id.0);
+        seqs.push(e.seq);
+        actors.push(e.actor.0);
+        ats.push(e.at_ms);
+        data.push(stored_form(e)?);
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO conversation_events (conversation_id, seq, actor_id, at, data)
+             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[],
+                                  $5::TEXT[])",
+        )
         .await
         .map_err(pg)?;
-    Ok(EventRecord {
-        conversation_id: conversation,
-        seq,
-        actor,
-        at_ms: now_ms,
-        data,
-    })
+    tx.execute(&stmt, &[&conversations, &seqs, &actors, &ats, &data])
+        .await
+        .map_err(pg)?;
+    Ok(())
 }
 
 /// Appends an event to `user`'s own log at its next position (the head row is locked until the

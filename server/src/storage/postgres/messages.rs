@@ -10,9 +10,16 @@
 //!   ([`super::log::lock_user_heads`]), so two instances never deadlock on them;
 //! - edits, deletes, reactions and pins lock the message's conversation row before they read
 //!   anything (the reaction toggle and the first-edit snapshot are read-then-write);
-//! - a batch is tried as one transaction without savepoints; if any message fails, the batch is
-//!   stored again with a savepoint per message so the failure stays alone (an error aborts a
-//!   PostgreSQL transaction, so savepoints are what "fails alone" costs);
+//! - a batch costs a fixed number of round trips, not a few per message: under its locks it reads
+//!   the conversations' facts, members and the keys sent before in one pipelined round trip, takes
+//!   its positions from the locked rows' `last_seq` itself, and writes every message, event and new
+//!   position in a second (`unnest` of one array per column). At 100 concurrent senders the
+//!   database spent most of a batch "idle in transaction", waiting for the server's next statement
+//!   (BENCHMARKS.md, tenth session);
+//! - if anything in that fails (or a key turns out taken by a send committed meanwhile), the batch
+//!   is stored again one message at a time with a savepoint each, so the failure stays alone and no
+//!   position is skipped (an error aborts a PostgreSQL transaction, so savepoints are what "fails
+//!   alone" costs);
 //! - the full-text index is a generated column: nothing to index by hand;
 //! - lists of ids travel as one `BIGINT[]` parameter (`= ANY($1)`).
 
@@ -22,7 +29,7 @@ use super::{PgStorage, pg};
 use crate::services::rules::notifying;
 use crate::services::rules::sending::{self, SendFacts};
 use crate::storage::StorageError;
-use crate::storage::events::{Committed, EventData};
+use crate::storage::events::{Committed, EventData, EventRecord};
 use crate::storage::media::{AttachmentRecord, BlobRecord, ThumbnailState};
 use crate::storage::messages::*;
 use crate::storage::notifications::MessageNotification;
@@ -576,6 +583,8 @@ struct ConversationFacts {
     archived: bool,
     /// In joining order, the sender included: the recipients of its events.
     members: Vec<UserId>,
+    /// The conversation's position when it was locked: a batch takes the next ones itself.
+    last_seq: i64,
 }
 
 fn conversation_kind(text: &str) -> Result<ConversationKind, StorageError> {
@@ -589,12 +598,13 @@ fn conversation_kind(text: &str) -> Result<ConversationKind, StorageError> {
     }
 }
 
-/// Locks the conversations of a batch in ascending id order, then reads their facts under the
-/// locks: three statements, whatever the batch. Missing conversations map to `None`.
+/// Locks the conversations of a batch in ascending id order, then reads their facts and the
+/// batch's keys sent before, under the locks: four statements in two round trips, whatever the
+/// batch.
 async fn lock_conversations(
     tx: &impl GenericClient,
     batch: &[NewMessage],
-) -> Result<HashMap<i64, Option<Arc<ConversationFacts>>>, StorageError> {
+) -> Result<BatchFacts, StorageError> {
     let mut ids: Vec<i64> = batch.iter().map(|m| m.conversation_id.0).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -608,7 +618,8 @@ async fn lock_conversations(
         .prepare_cached(
             "SELECT c.id, c.kind,
                     EXISTS (SELECT 1 FROM channels ch
-                            WHERE ch.conversation_id = c.id AND ch.archived_at IS NOT NULL)
+                            WHERE ch.conversation_id = c.id AND ch.archived_at IS NOT NULL),
+                    c.last_seq
              FROM conversations c WHERE c.id = ANY($1)",
         )
         .await
@@ -621,16 +632,43 @@ async fn lock_conversations(
         )
         .await
         .map_err(pg)?;
+    // Messages stored before with one of the batch's keys: read now, so the batch can take its
+    // positions itself (`store_batch`).
+    let earlier = tx
+        .prepare_cached(
+            "SELECT m.sender_id, m.client_id, m.id
+             FROM unnest($1::BIGINT[], $2::TEXT[]) AS k (sender_id, client_id)
+             JOIN messages m ON m.sender_id = k.sender_id AND m.client_id = k.client_id",
+        )
+        .await
+        .map_err(pg)?;
+    let (senders, client_ids): (Vec<i64>, Vec<&str>) = batch
+        .iter()
+        .map(|m| (m.sender_id.0, m.client_id.as_str()))
+        .unzip();
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&ids];
+    let keys: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&senders, &client_ids];
+    // Issued together: tokio-postgres pipelines them in one round trip.
+    let (member_rows, fact_rows, earlier_rows) = tokio::try_join!(
+        tx.query(&members, &params),
+        tx.query(&facts, &params),
+        tx.query(&earlier, &keys)
+    )
+    .map_err(pg)?;
     let mut by_conversation: HashMap<i64, Vec<UserId>> = HashMap::new();
-    for r in tx.query(&members, &[&ids]).await.map_err(pg)? {
+    for r in member_rows {
         by_conversation
             .entry(r.get(0))
             .or_default()
             .push(UserId(r.get(1)));
     }
+    let stored_before = earlier_rows
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), MessageId(r.get(2))))
+        .collect();
     let mut out: HashMap<i64, Option<Arc<ConversationFacts>>> =
         ids.iter().map(|&id| (id, None)).collect();
-    for r in tx.query(&facts, &[&ids]).await.map_err(pg)? {
+    for r in fact_rows {
         let id: i64 = r.get(0);
         out.insert(
             id,
@@ -638,10 +676,22 @@ async fn lock_conversations(
                 kind: conversation_kind(r.get(1))?,
                 archived: r.get(2),
                 members: by_conversation.remove(&id).unwrap_or_default(),
+                last_seq: r.get(3),
             })),
         );
     }
-    Ok(out)
+    Ok(BatchFacts {
+        conversations: out,
+        stored_before,
+    })
+}
+
+/// What a batch reads under its conversation locks.
+struct BatchFacts {
+    /// By conversation id; `None` for one that does not exist.
+    conversations: HashMap<i64, Option<Arc<ConversationFacts>>>,
+    /// Messages stored before the batch with one of its (sender, `client_id`) keys.
+    stored_before: HashMap<(i64, String), MessageId>,
 }
 
 /// A batch message after admission: refused, or admitted with its conversation's facts and who
@@ -660,8 +710,11 @@ enum Admitted {
 async fn admit_batch(
     tx: &impl GenericClient,
     batch: &[NewMessage],
-) -> Result<Vec<Admitted>, StorageError> {
-    let conversations = lock_conversations(tx, batch).await?;
+) -> Result<(Vec<Admitted>, HashMap<(i64, String), MessageId>), StorageError> {
+    let BatchFacts {
+        conversations,
+        stored_before,
+    } = lock_conversations(tx, batch).await?;
     let mut candidates = Vec::new();
     let admitted: Vec<Admitted> = batch
         .iter()
@@ -685,7 +738,7 @@ async fn admit_batch(
         })
         .collect();
     super::log::lock_user_heads(tx, candidates).await?;
-    Ok(admitted)
+    Ok((admitted, stored_before))
 }
 
 /// Stores one admitted message and its event inside the caller's transaction, or finds the
@@ -755,56 +808,43 @@ async fn insert_message(
     tx.execute(&update, &[&m.conversation_id.0, &seq, &m.now_ms])
         .await
         .map_err(pg)?;
-    let mut mentioned = m.mentions.users.clone();
-    if !mentioned.is_empty() {
-        insert_mentions(tx, id, &mentioned).await?;
+    finish_new(tx, m, facts, notify, id, seq, false).await
+}
+
+/// What follows a new message's row, in its transaction: its mentions, attachments, event (unless
+/// `event_stored`: a batch stores the events of messages without attachments together) and
+/// notifications. Returns the send's outcome, the message as [`msg_by_id`] would read it.
+async fn finish_new(
+    tx: &impl GenericClient,
+    m: &NewMessage,
+    facts: &ConversationFacts,
+    notify: &[MessageNotification],
+    id: MessageId,
+    seq: i64,
+    event_stored: bool,
+) -> Result<SendOutcome, StorageError> {
+    let mut message = built_record(m, id, seq);
+    if !message.mentions.users.is_empty() {
+        insert_mentions(tx, id, &message.mentions.users).await?;
     }
     if !m.attachments.is_empty() {
         msg_attach(tx, id, m.sender_id, &m.attachments).await?;
+        message = msg_by_id(tx, id).await?.ok_or(StorageError::NotFound)?;
     }
-    // The new row as `msg_by_id` would read it back, without reading it back: a new message has
-    // no replies, reactions or edits, and its mentions are stored ordered and without repeats.
-    mentioned.sort();
-    mentioned.dedup();
-    let built = MessageRecord {
-        id,
-        conversation_id: m.conversation_id,
-        seq,
-        sender_id: m.sender_id,
-        client_id: m.client_id.clone(),
-        body: m.body.clone(),
-        reply_to: m.reply_to,
-        thread_only,
-        reply_count: 0,
-        last_repliers: Vec::new(),
-        created_at_ms: m.now_ms,
-        edited_at_ms: None,
-        deleted_at_ms: None,
-        pinned: false,
-        mentions: MentionSet {
-            users: mentioned,
-            channel: m.mentions.channel,
-            here: m.mentions.here,
-        },
-        reactions: Vec::new(),
-        attachments: Vec::new(),
+    let data = EventData::MessageCreated {
+        message: message.clone(),
     };
-    let message = if m.attachments.is_empty() {
-        built
+    let event = if event_stored && m.attachments.is_empty() {
+        EventRecord {
+            conversation_id: m.conversation_id,
+            seq,
+            actor: m.sender_id,
+            at_ms: m.now_ms,
+            data,
+        }
     } else {
-        msg_by_id(tx, id).await?.ok_or(StorageError::NotFound)?
+        log::insert_event(tx, m.conversation_id, seq, m.sender_id, m.now_ms, data).await?
     };
-    let event = log::insert_event(
-        tx,
-        m.conversation_id,
-        seq,
-        m.sender_id,
-        m.now_ms,
-        EventData::MessageCreated {
-            message: message.clone(),
-        },
-    )
-    .await?;
     let mut committed = Committed {
         events: vec![event],
         recipients: facts.members.clone(),
@@ -831,13 +871,256 @@ async fn store_one(
     }
 }
 
+/// What a batch does with one of its messages, decided before it writes anything.
+enum Step {
+    Refused(SendRefusal),
+    /// A send with this (sender, `client_id`) was stored before the batch: answer with it.
+    StoredBefore(MessageId),
+    /// The same key as an earlier message of this batch, at this index: stored once.
+    Twin(usize),
+    /// A new message at this position of its conversation.
+    New {
+        seq: i64,
+    },
+}
+
+/// The whole batch with a handful of statements, whatever its size — on PostgreSQL a batch's time
+/// is mostly round trips, each a wait for the database and then for the server's own scheduler:
+/// the keys sent before are read with the conversations' facts ([`lock_conversations`]), then the
+/// messages, their events and the conversations' new positions go in one pipelined round trip. Positions are taken here, from the `last_seq` read under
+/// the conversation locks ([`lock_conversations`]). Mentions, attachments and notifications, which
+/// most sends lack, are stored per message afterwards as [`insert_message`] stores them.
+///
+/// `None` when a key turned out to be taken by a send committed meanwhile (another instance, or
+/// another conversation's lane): the caller rolls back and stores the batch one message at a time,
+/// so no position is skipped.
+async fn store_batch(
+    tx: &impl GenericClient,
+    batch: &[NewMessage],
+    admitted: &[Admitted],
+    stored_before: &HashMap<(i64, String), MessageId>,
+) -> Result<Option<Vec<SendOutcome>>, StorageError> {
+    let mut next_seq: HashMap<i64, i64> = HashMap::new();
+    let mut first_of: HashMap<(i64, &str), usize> = HashMap::new();
+    let steps: Vec<Step> = batch
+        .iter()
+        .zip(admitted)
+        .enumerate()
+        .map(|(i, (m, a))| match a {
+            Admitted::Refused(refusal) => Step::Refused(*refusal),
+            Admitted::Yes { facts, .. } => {
+                let key = (m.sender_id.0, m.client_id.as_str());
+                if let Some(&id) = stored_before.get(&(key.0, key.1.to_string())) {
+                    Step::StoredBefore(id)
+                } else if let Some(&first) = first_of.get(&key) {
+                    Step::Twin(first)
+                } else {
+                    first_of.insert(key, i);
+                    let seq = next_seq
+                        .entry(m.conversation_id.0)
+                        .or_insert(facts.last_seq);
+                    *seq += 1;
+                    Step::New { seq: *seq }
+                }
+            }
+        })
+        .collect();
+
+    // The new rows, the events of those whose event is "the row" (no attachments), and the
+    // conversations' positions: one round trip.
+    let mut rows = NewRows::default();
+    let mut plain_events = Vec::new();
+    // Each conversation's activity time is its last new message's (the one at its highest position).
+    let mut last_activity: HashMap<i64, i64> = HashMap::new();
+    for (m, step) in batch.iter().zip(&steps) {
+        if let Step::New { seq } = step {
+            rows.push(m, *seq);
+            last_activity.insert(m.conversation_id.0, m.now_ms);
+            if m.attachments.is_empty() {
+                plain_events.push(EventRecord {
+                    conversation_id: m.conversation_id,
+                    seq: *seq,
+                    actor: m.sender_id,
+                    at_ms: m.now_ms,
+                    data: EventData::MessageCreated {
+                        message: built_record(m, MessageId(0), *seq),
+                    },
+                });
+            }
+        }
+    }
+    if rows.seqs.is_empty() {
+        // Nothing new: refusals and repeats only.
+        return finish_steps(tx, batch, admitted, steps, HashMap::new()).await;
+    }
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, reply_to,
+                 created_at, mentions_channel, mentions_here, thread_only)
+             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[],
+                                  $5::TEXT[], $6::BIGINT[], $7::BIGINT[], $8::BOOLEAN[],
+                                  $9::BOOLEAN[], $10::BOOLEAN[])
+             ON CONFLICT (sender_id, client_id) DO NOTHING
+             RETURNING id, conversation_id, seq",
+        )
+        .await
+        .map_err(pg)?;
+    let positions = tx
+        .prepare_cached(
+            "UPDATE conversations AS c SET last_seq = u.seq, last_activity_at = u.at
+             FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) AS u (id, seq, at)
+             WHERE c.id = u.id",
+        )
+        .await
+        .map_err(pg)?;
+    let (mut heads_ids, mut heads_seqs, mut heads_ats) = (Vec::new(), Vec::new(), Vec::new());
+    for (&conversation, &seq) in &next_seq {
+        heads_ids.push(conversation);
+        heads_seqs.push(seq);
+        heads_ats.push(last_activity[&conversation]);
+    }
+    let (inserted, (), _) = tokio::try_join!(
+        async {
+            tx.query(
+                &insert,
+                &[
+                    &rows.conversations,
+                    &rows.seqs,
+                    &rows.senders,
+                    &rows.client_ids,
+                    &rows.bodies,
+                    &rows.reply_to,
+                    &rows.created,
+                    &rows.mentions_channel,
+                    &rows.mentions_here,
+                    &rows.thread_only,
+                ],
+            )
+            .await
+            .map_err(pg)
+        },
+        log::insert_events(tx, &plain_events),
+        async {
+            tx.execute(&positions, &[&heads_ids, &heads_seqs, &heads_ats])
+                .await
+                .map_err(pg)
+        },
+    )?;
+    if inserted.len() != rows.seqs.len() {
+        return Ok(None);
+    }
+    let ids: HashMap<(i64, i64), MessageId> = inserted
+        .iter()
+        .map(|r| ((r.get(1), r.get(2)), MessageId(r.get(0))))
+        .collect();
+    finish_steps(tx, batch, admitted, steps, ids).await
+}
+
+/// The columns of a batch's new messages, one array each (`unnest` turns them into rows).
+#[derive(Default)]
+struct NewRows<'a> {
+    conversations: Vec<i64>,
+    seqs: Vec<i64>,
+    senders: Vec<i64>,
+    client_ids: Vec<&'a str>,
+    bodies: Vec<&'a str>,
+    reply_to: Vec<Option<i64>>,
+    created: Vec<i64>,
+    mentions_channel: Vec<bool>,
+    mentions_here: Vec<bool>,
+    thread_only: Vec<bool>,
+}
+
+impl<'a> NewRows<'a> {
+    fn push(&mut self, m: &'a NewMessage, seq: i64) {
+        self.conversations.push(m.conversation_id.0);
+        self.seqs.push(seq);
+        self.senders.push(m.sender_id.0);
+        self.client_ids.push(&m.client_id);
+        self.bodies.push(&m.body);
+        self.reply_to.push(m.reply_to.map(|r| r.0));
+        self.created.push(m.now_ms);
+        self.mentions_channel.push(m.mentions.channel);
+        self.mentions_here.push(m.mentions.here);
+        self.thread_only.push(m.thread_only && m.reply_to.is_some());
+    }
+}
+
+/// A new message as [`msg_by_id`] would read it back, without reading it back: a new message has
+/// no replies, reactions or edits, and its mentions are stored ordered and without repeats.
+fn built_record(m: &NewMessage, id: MessageId, seq: i64) -> MessageRecord {
+    let mut mentioned = m.mentions.users.clone();
+    mentioned.sort();
+    mentioned.dedup();
+    MessageRecord {
+        id,
+        conversation_id: m.conversation_id,
+        seq,
+        sender_id: m.sender_id,
+        client_id: m.client_id.clone(),
+        body: m.body.clone(),
+        reply_to: m.reply_to,
+        thread_only: m.thread_only && m.reply_to.is_some(),
+        reply_count: 0,
+        last_repliers: Vec::new(),
+        created_at_ms: m.now_ms,
+        edited_at_ms: None,
+        deleted_at_ms: None,
+        pinned: false,
+        mentions: MentionSet {
+            users: mentioned,
+            channel: m.mentions.channel,
+            here: m.mentions.here,
+        },
+        reactions: Vec::new(),
+        attachments: Vec::new(),
+    }
+}
+
+/// The rest of [`store_batch`] once the new rows exist (`ids` by conversation and position):
+/// per message, in batch order, what only some sends have (mentions, attachments and their event,
+/// notifications), and every message's outcome.
+async fn finish_steps(
+    tx: &impl GenericClient,
+    batch: &[NewMessage],
+    admitted: &[Admitted],
+    steps: Vec<Step>,
+    ids: HashMap<(i64, i64), MessageId>,
+) -> Result<Option<Vec<SendOutcome>>, StorageError> {
+    let mut outcomes: Vec<SendOutcome> = Vec::with_capacity(batch.len());
+    for ((m, a), step) in batch.iter().zip(admitted).zip(steps) {
+        let outcome = match step {
+            Step::Refused(refusal) => SendOutcome::Refused(refusal),
+            Step::StoredBefore(id) => msg_by_id(tx, id)
+                .await?
+                .map(SendOutcome::Duplicate)
+                .ok_or(StorageError::NotFound)?,
+            Step::Twin(first) => match &outcomes[first] {
+                SendOutcome::Created { message, .. } => SendOutcome::Duplicate(message.clone()),
+                _ => return Err(StorageError::NotFound),
+            },
+            Step::New { seq } => {
+                let Admitted::Yes { facts, notify } = a else {
+                    return Err(StorageError::NotFound);
+                };
+                let id = *ids
+                    .get(&(m.conversation_id.0, seq))
+                    .ok_or(StorageError::NotFound)?;
+                finish_new(tx, m, facts, notify, id, seq, true).await?
+            }
+        };
+        outcomes.push(outcome);
+    }
+    Ok(Some(outcomes))
+}
+
 #[async_trait]
 impl MessageStore for PgStorage {
     async fn send_message(&self, m: NewMessage) -> Result<SendOutcome, StorageError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         let batch = std::slice::from_ref(&m);
-        let admitted = admit_batch(&tx, batch).await?;
+        let (admitted, _) = admit_batch(&tx, batch).await?;
         let outcome = store_one(&tx, &m, &admitted[0]).await?;
         super::commit(tx).await?;
         Ok(outcome)
@@ -856,19 +1139,8 @@ impl MessageStore for PgStorage {
         let mut c = self.client().await?;
         {
             let tx = c.transaction().await.map_err(pg)?;
-            let admitted = admit_batch(&tx, &batch).await?;
-            let mut outcomes = Vec::with_capacity(batch.len());
-            let mut failed = false;
-            for (m, a) in batch.iter().zip(&admitted) {
-                match store_one(&tx, m, a).await {
-                    Ok(outcome) => outcomes.push(outcome),
-                    Err(_) => {
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-            if !failed {
+            let (admitted, stored_before) = admit_batch(&tx, &batch).await?;
+            if let Ok(Some(outcomes)) = store_batch(&tx, &batch, &admitted, &stored_before).await {
                 super::commit(tx).await?;
                 return Ok(outcomes.into_iter().map(Ok).collect());
             }
@@ -876,7 +1148,7 @@ impl MessageStore for PgStorage {
         }
         let mut tx = c.transaction().await.map_err(pg)?;
         // Admission is decided once per message (the budget is not asked again).
-        let admitted = admit_batch(&tx, &batch).await?;
+        let (admitted, _) = admit_batch(&tx, &batch).await?;
         let mut results = Vec::with_capacity(batch.len());
         for (m, a) in batch.iter().zip(&admitted) {
             let savepoint = tx.transaction().await.map_err(pg)?;

@@ -55,7 +55,7 @@ impl Launcher {
     /// listens.
     async fn spawn(&self, bind: &str, log: &Path) -> Result<(Child, String), String> {
         use std::io::{BufRead, BufReader};
-        let mut child = server_binary()
+        let mut child = dies_with_this_thread(server_binary())
             .envs([
                 ("JECO_DATABASE_URL", self.database_url.as_str()),
                 ("JECO_REDIS_URL", self.redis_url.as_str()),
@@ -98,6 +98,29 @@ impl Launcher {
         };
         Ok((child, base.to_owned()))
     }
+}
+
+/// `cmd` run through util-linux's `setpriv --pdeathsig KILL`: the kernel kills the instance when
+/// the thread that started it ends, so a test process that is itself killed (no `Drop`) leaves no
+/// server behind. `setpriv` execs the server, so the child's pid, signals and exit status are the
+/// server's own. Without `setpriv` (not Debian), `cmd` as it is, and `Drop` alone cleans up.
+fn dies_with_this_thread(cmd: std::process::Command) -> std::process::Command {
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !setpriv.exists() {
+        return cmd;
+    }
+    let mut wrapped = std::process::Command::new(setpriv);
+    wrapped
+        .args(["--pdeathsig", "KILL", "--"])
+        .arg(cmd.get_program());
+    wrapped.args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    wrapped
 }
 
 /// Three instances, PostgreSQL, Redis and nginx in front; `front` talks to nginx.

@@ -632,29 +632,51 @@ fn end_for(e: super::EngineError) -> End {
     }
 }
 
+/// How many times a snapshot reads a conversation that keeps moving before it settles for a
+/// page that may be ahead of its position.
+const SNAPSHOT_ATTEMPTS: u32 = 5;
+
 /// Reloads a conversation over REST: the conversation first (its `last_seq` becomes the
 /// position), then its newest page, so every event up to the position is in the page.
+///
+/// The page must not be *ahead* of the position either: the events after the position are
+/// applied on top of it, and not all of them can be applied twice (a reply counts once more
+/// on its root; found by the cache-equals-server property test, a reply sent while the
+/// conversation was being snapshotted showed as two). So the conversation is read again after
+/// the page, and the snapshot is taken over while it moved in between.
 pub(crate) async fn snapshot(
     inner: &Inner,
     me: &User,
     cache: &Cache,
     id: ConversationId,
 ) -> super::Result<()> {
-    let conversation = with_token(&inner.client, |api, token| async move {
-        api.conversation(&token, id).await
-    })
-    .await?;
-    let page = with_token(&inner.client, |api, token| async move {
-        api.messages(
-            &token,
-            id,
-            None,
-            None,
-            jeco_shared::messages::MESSAGE_PAGE_DEFAULT,
-        )
-        .await
-    })
-    .await?;
+    let fetch_conversation = || {
+        with_token(&inner.client, |api, token| async move {
+            api.conversation(&token, id).await
+        })
+    };
+    let mut conversation = fetch_conversation().await?;
+    let mut attempt = 1;
+    let page = loop {
+        let page = with_token(&inner.client, |api, token| async move {
+            api.messages(
+                &token,
+                id,
+                None,
+                None,
+                jeco_shared::messages::MESSAGE_PAGE_DEFAULT,
+            )
+            .await
+        })
+        .await?;
+        let after = fetch_conversation().await?;
+        if after.last_seq == conversation.last_seq || attempt == SNAPSHOT_ATTEMPTS {
+            break page;
+        }
+        tracing::debug!(conversation = %id, attempt, "the conversation moved during its snapshot");
+        conversation = after;
+        attempt += 1;
+    };
     cache.store_snapshot(me.id, &conversation, &page)?;
     learn_users(
         &inner.client,

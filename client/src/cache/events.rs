@@ -90,7 +90,9 @@ impl Cache {
                     // position: the server counts unread from `read_seq` alone, so every device
                     // of the user agrees (a device that assumed "sending reads everything
                     // before it" showed 0 unread where a fresh one showed the server's count).
-                    if message.sender_id != me {
+                    // Read already when the user marked a position at or past it before its
+                    // event arrived (as the server counts: only messages after `read_seq`).
+                    if message.sender_id != me && message.seq > conversation.read_seq {
                         // A reply kept in its thread is not unread in the channel, where it
                         // is not shown (the server counts the same); a mention in it still is.
                         if !message.thread_only {

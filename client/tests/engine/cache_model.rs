@@ -778,3 +778,78 @@ fn a_deleted_reply_leaves_its_roots_count() {
         },
     ]);
 }
+
+/// A deleted unread message stayed unread (and its mention counted) in the cache; the server
+/// counts neither.
+#[test]
+fn a_deleted_unread_message_is_no_longer_unread() {
+    assert_equal_after(vec![
+        Op::Send {
+            by: Who::Bob,
+            room: Room::Crew,
+            mention: true,
+        },
+        Op::Delete {
+            room: Room::Crew,
+            message: 0,
+        },
+    ]);
+}
+
+/// An edit that names Ada in an unread message: the server's mention count follows the text.
+#[test]
+fn an_edit_that_names_the_reader_counts_as_a_mention() {
+    assert_equal_after(vec![
+        Op::Send {
+            by: Who::Bob,
+            room: Room::Crew,
+            mention: false,
+        },
+        Op::Edit {
+            room: Room::Crew,
+            message: 0,
+            mention: true,
+        },
+    ]);
+}
+
+/// Reading on another device recounted a thread-only reply as unread in the channel; the server
+/// does not count it there.
+#[test]
+fn reading_elsewhere_does_not_count_thread_only_replies_as_unread() {
+    assert_equal_after(vec![
+        Op::Send {
+            by: Who::Bob,
+            room: Room::Crew,
+            mention: false,
+        },
+        Op::Reply {
+            by: Who::Bob,
+            room: Room::Crew,
+            to: 0,
+            also_in_channel: false,
+        },
+        Op::MarkRead {
+            by: Who::Ada,
+            room: Room::Crew,
+            message: 0,
+        },
+    ]);
+}
+
+/// Ada reads up to Bob's message on the follower before its event reached it: the event then
+/// counted it as unread again (and its mention), though it is at or before the read position.
+#[test]
+fn a_message_read_before_its_event_arrived_is_not_unread() {
+    assert_equal_after(vec![
+        Op::Send {
+            by: Who::Bob,
+            room: Room::Crew,
+            mention: true,
+        },
+        Op::FollowerMarkRead {
+            room: Room::Crew,
+            message: 0,
+        },
+    ]);
+}

@@ -35,6 +35,34 @@ pub enum Applied {
 impl Cache {
     /// Applies one conversation event for the signed-in user `me`.
     pub fn apply_event(&self, me: UserId, event: &ConversationEvent) -> Result<Applied> {
+        self.apply_event_with_counts(me, event, None)
+    }
+
+    /// Whether applying `event` may leave the unread and mention counts wrong, because they
+    /// depend on a message the cache does not hold: an edit or deletion of one (a thread-only
+    /// reply is not in a snapshot's page; a message may be older than the cached history), or
+    /// the user's own read position moved elsewhere (the recount sees cached messages only).
+    pub fn counts_need_server(&self, me: UserId, event: &ConversationEvent) -> Result<bool> {
+        Ok(match &event.body {
+            EventBody::MessageEdited { message_id, .. }
+            | EventBody::MessageDeleted { message_id } => self.message(*message_id)?.is_none(),
+            EventBody::ReadReceipt { user_id, read_seq } if *user_id == me => self
+                .conversation(event.conversation_id)?
+                .is_some_and(|c| *read_seq > c.read_seq),
+            _ => false,
+        })
+    }
+
+    /// [`Cache::apply_event`], taking the unread and mention counts from `server` (the
+    /// conversation as the server described it) when that description is exactly at this event
+    /// and no read mark made here is ahead of it: counts the cache cannot work out itself (see
+    /// [`Cache::counts_need_server`]).
+    pub fn apply_event_with_counts(
+        &self,
+        me: UserId,
+        event: &ConversationEvent,
+        server: Option<&jeco_shared::conversations::Conversation>,
+    ) -> Result<Applied> {
         self.write(|tx| {
             let Some((mut conversation, position)) = load_conversation(tx, event.conversation_id)?
             else {
@@ -213,6 +241,14 @@ impl Cache {
                         channel.archived = *archived;
                     }
                 }
+            }
+            if let Some(server) = server
+                && server.last_seq == event.seq
+                && server.read_seq >= conversation.read_seq
+            {
+                conversation.read_seq = server.read_seq;
+                conversation.unread_count = server.unread_count;
+                conversation.mention_count = server.mention_count;
             }
             save_conversation(tx, &conversation)?;
             tx.prepare_cached("UPDATE conversations SET position = ?2 WHERE id = ?1")?

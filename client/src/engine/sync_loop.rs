@@ -265,6 +265,7 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
         user: ready.user.clone(),
         cache: cache.clone(),
         typing: HashMap::new(),
+        counts_unknown: Default::default(),
     };
     if fresh {
         // A first sync: positions come from REST, the user log continues from `ready`.
@@ -392,6 +393,9 @@ struct Live {
     cache: Arc<Cache>,
     /// Who is typing where, until when.
     typing: HashMap<ConversationId, HashMap<UserId, Instant>>,
+    /// Conversations whose unread and mention counts wait for a server description that fits
+    /// an event (see `handle`).
+    counts_unknown: std::collections::HashSet<ConversationId>,
 }
 
 impl Live {
@@ -423,7 +427,41 @@ impl Live {
     async fn handle(&mut self, frame: ServerFrame) -> Result<(), End> {
         match frame {
             ServerFrame::Event(event) => {
-                let applied = self.cache.apply_event(self.me, &event).map_err(cache_end)?;
+                let id = event.conversation_id;
+                // Counts the cache cannot work out (see `Cache::counts_need_server`) come from
+                // the server's description of the conversation, read before the event is
+                // applied so that position and counts move together. A description already
+                // past this event does not fit it: the next events ask again until one fits.
+                let ask = self.counts_unknown.contains(&id)
+                    || self
+                        .cache
+                        .counts_need_server(self.me, &event)
+                        .map_err(cache_end)?;
+                let server = if ask {
+                    match with_token(&self.inner.client, |api, token| async move {
+                        api.conversation(&token, id).await
+                    })
+                    .await
+                    {
+                        Ok(c) => Some(c),
+                        // No longer a member: the user log says so.
+                        Err(e) if e.code() == ErrorCode::NotFound => None,
+                        Err(e) => return Err(end_for(e)),
+                    }
+                } else {
+                    None
+                };
+                if ask {
+                    if server.as_ref().is_some_and(|c| c.last_seq == event.seq) {
+                        self.counts_unknown.remove(&id);
+                    } else {
+                        self.counts_unknown.insert(id);
+                    }
+                }
+                let applied = self
+                    .cache
+                    .apply_event_with_counts(self.me, &event, server.as_ref())
+                    .map_err(cache_end)?;
                 let applied = match applied {
                     Applied::UnknownConversation | Applied::Gap { .. } => {
                         tracing::debug!(conversation = %event.conversation_id, ?applied, "resyncing");

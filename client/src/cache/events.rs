@@ -35,6 +35,34 @@ pub enum Applied {
 impl Cache {
     /// Applies one conversation event for the signed-in user `me`.
     pub fn apply_event(&self, me: UserId, event: &ConversationEvent) -> Result<Applied> {
+        self.apply_event_with_counts(me, event, None)
+    }
+
+    /// Whether applying `event` may leave the unread and mention counts wrong, because they
+    /// depend on a message the cache does not hold: an edit or deletion of one (a thread-only
+    /// reply is not in a snapshot's page; a message may be older than the cached history), or
+    /// the user's own read position moved elsewhere (the recount sees cached messages only).
+    pub fn counts_need_server(&self, me: UserId, event: &ConversationEvent) -> Result<bool> {
+        Ok(match &event.body {
+            EventBody::MessageEdited { message_id, .. }
+            | EventBody::MessageDeleted { message_id } => self.message(*message_id)?.is_none(),
+            EventBody::ReadReceipt { user_id, read_seq } if *user_id == me => self
+                .conversation(event.conversation_id)?
+                .is_some_and(|c| *read_seq > c.read_seq),
+            _ => false,
+        })
+    }
+
+    /// [`Cache::apply_event`], taking the unread and mention counts from `server` (the
+    /// conversation as the server described it) when that description is exactly at this event
+    /// and no read mark made here is ahead of it: counts the cache cannot work out itself (see
+    /// [`Cache::counts_need_server`]).
+    pub fn apply_event_with_counts(
+        &self,
+        me: UserId,
+        event: &ConversationEvent,
+        server: Option<&jeco_shared::conversations::Conversation>,
+    ) -> Result<Applied> {
         self.write(|tx| {
             let Some((mut conversation, position)) = load_conversation(tx, event.conversation_id)?
             else {
@@ -86,12 +114,13 @@ impl Cache {
                     if !message.thread_only {
                         conversation.last_message = Some(preview(message));
                     }
-                    if message.sender_id == me {
-                        // Sending implies having read everything before it.
-                        conversation.read_seq = event.seq;
-                        conversation.unread_count = 0;
-                        conversation.mention_count = 0;
-                    } else {
+                    // One's own message is not unread, and sending does not move the read
+                    // position: the server counts unread from `read_seq` alone, so every device
+                    // of the user agrees (a device that assumed "sending reads everything
+                    // before it" showed 0 unread where a fresh one showed the server's count).
+                    // Read already when the user marked a position at or past it before its
+                    // event arrived (as the server counts: only messages after `read_seq`).
+                    if message.sender_id != me && message.seq > conversation.read_seq {
                         // A reply kept in its thread is not unread in the channel, where it
                         // is not shown (the server counts the same); a mention in it still is.
                         if !message.thread_only {
@@ -109,6 +138,24 @@ impl Cache {
                     edited_at,
                     mentions,
                 } => {
+                    if let Some(before) = load_message(tx, *message_id)? {
+                        // An edit may name the user, or stop naming them: an unread message's
+                        // mention counts as the server counts it, by its current text.
+                        let after = Message {
+                            mentions: mentions.clone(),
+                            ..before.clone()
+                        };
+                        if counts_as_unread(me, &conversation, &before) {
+                            let was = mentions_me(me, &before);
+                            let is = mentions_me(me, &after);
+                            if was && !is {
+                                conversation.mention_count =
+                                    conversation.mention_count.saturating_sub(1);
+                            } else if is && !was {
+                                conversation.mention_count += 1;
+                            }
+                        }
+                    }
                     update_message(tx, *message_id, &mut touched, |m| {
                         m.text = text.clone();
                         m.edited_at = Some(edited_at.clone());
@@ -117,6 +164,7 @@ impl Cache {
                     refresh_preview(tx, &mut conversation, *message_id)?;
                 }
                 EventBody::MessageDeleted { message_id } => {
+                    let before = load_message(tx, *message_id)?.filter(|m| !m.deleted);
                     update_message(tx, *message_id, &mut touched, |m| {
                         m.deleted = true;
                         m.text.clear();
@@ -125,6 +173,27 @@ impl Cache {
                         m.mentions = Default::default();
                     })?;
                     refresh_preview(tx, &mut conversation, *message_id)?;
+                    if let Some(gone) = before {
+                        // The server counts neither deleted messages as unread nor deleted
+                        // replies in their thread.
+                        if counts_as_unread(me, &conversation, &gone) {
+                            if !gone.thread_only {
+                                conversation.unread_count =
+                                    conversation.unread_count.saturating_sub(1);
+                            }
+                            if mentions_me(me, &gone) {
+                                conversation.mention_count =
+                                    conversation.mention_count.saturating_sub(1);
+                            }
+                        }
+                        if let Some(root) = gone.reply_to {
+                            let replies = live_replies(tx, root)?;
+                            update_message(tx, root, &mut touched, |m| {
+                                m.reply_count = m.reply_count.saturating_sub(1);
+                                forget_replier(m, &replies, gone.sender_id);
+                            })?;
+                        }
+                    }
                 }
                 EventBody::ReactionAdded {
                     message_id,
@@ -172,6 +241,14 @@ impl Cache {
                         channel.archived = *archived;
                     }
                 }
+            }
+            if let Some(server) = server
+                && server.last_seq == event.seq
+                && server.read_seq >= conversation.read_seq
+            {
+                conversation.read_seq = server.read_seq;
+                conversation.unread_count = server.unread_count;
+                conversation.mention_count = server.mention_count;
             }
             save_conversation(tx, &conversation)?;
             tx.prepare_cached("UPDATE conversations SET position = ?2 WHERE id = ?1")?
@@ -271,14 +348,61 @@ fn recount_unread(
         if m.sender_id == me || m.deleted {
             continue;
         }
-        unread += 1;
-        if m.mentions.user_ids.contains(&me) || m.mentions.channel || m.mentions.here {
+        // As the server counts: a thread-only reply is not unread in the channel (it is not
+        // shown there), but a mention in it is.
+        if !m.thread_only {
+            unread += 1;
+        }
+        if mentions_me(me, &m) {
             mentions += 1;
         }
     }
     c.unread_count = unread;
     c.mention_count = mentions;
     Ok(())
+}
+
+/// Whether a message by someone else, not deleted, after the read position: what the server's
+/// unread and mention counts are made of.
+fn counts_as_unread(me: UserId, c: &jeco_shared::conversations::Conversation, m: &Message) -> bool {
+    m.sender_id != me && !m.deleted && m.seq > c.read_seq
+}
+
+fn mentions_me(me: UserId, m: &Message) -> bool {
+    m.mentions.user_ids.contains(&me) || m.mentions.channel || m.mentions.here
+}
+
+/// The cached replies to `root` that are not deleted, oldest first.
+fn live_replies(tx: &rusqlite::Connection, root: MessageId) -> Result<Vec<Message>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT json FROM messages WHERE reply_to = ?1 ORDER BY seq")?;
+    let mut live = Vec::new();
+    for json in stmt.query_map([root.0], |r| r.get::<_, String>(0))? {
+        let m: Message = serde_json::from_str(&json?)?;
+        if !m.deleted {
+            live.push(m);
+        }
+    }
+    Ok(live)
+}
+
+/// A root's repliers after one of `sender`'s replies was deleted, as the server lists them (each
+/// replier once, by their newest reply that is not deleted). When the cache holds every remaining
+/// reply they are recounted from it; otherwise the sender goes only when none of theirs is left
+/// in the cache, and the next snapshot fills in whoever the server lists instead.
+fn forget_replier(root: &mut Message, live: &[Message], sender: UserId) {
+    if live.len() as u32 == root.reply_count {
+        root.last_repliers.clear();
+        for reply in live.iter().rev() {
+            if !root.last_repliers.contains(&reply.sender_id) {
+                root.last_repliers.push(reply.sender_id);
+            }
+        }
+        root.last_repliers
+            .truncate(jeco_shared::messages::THREAD_REPLIERS_MAX);
+    } else if !live.iter().any(|r| r.sender_id == sender) {
+        root.last_repliers.retain(|u| *u != sender);
+    }
 }
 
 pub(crate) fn add_reaction(reactions: &mut Vec<Reaction>, user: UserId, emoji: &str) {

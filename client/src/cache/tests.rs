@@ -196,7 +196,7 @@ fn edits_deletes_reactions_pins_and_read_receipts_change_the_cached_message() {
 }
 
 #[test]
-fn own_messages_and_read_marks_clear_unread_counts() {
+fn read_marks_clear_unread_counts_and_own_messages_do_not_count() {
     let cache = seeded();
     cache.apply_event(ME, &created(3, PEER, "a")).unwrap();
     let mut mention = message(4, PEER, "@me b");
@@ -212,7 +212,13 @@ fn own_messages_and_read_marks_clear_unread_counts() {
     assert!(cache.mark_read_locally(ME, C, 3).unwrap());
     let c = cache.conversation(C).unwrap().unwrap();
     assert_eq!((c.unread_count, c.mention_count), (1, 1));
+    // One's own message is not unread, and it does not read what came before it: the server
+    // keeps the read position where the user put it (its conversation list says so, and a fresh
+    // device shows that), so the cache must too.
     cache.apply_event(ME, &created(5, ME, "mine")).unwrap();
+    let c = cache.conversation(C).unwrap().unwrap();
+    assert_eq!((c.unread_count, c.mention_count, c.read_seq), (1, 1, 3));
+    assert!(cache.mark_read_locally(ME, C, 5).unwrap());
     let c = cache.conversation(C).unwrap().unwrap();
     assert_eq!((c.unread_count, c.mention_count, c.read_seq), (0, 0, 5));
 }

@@ -265,6 +265,7 @@ async fn connection(inner: &Arc<Inner>, me: &User, cache: &Arc<Cache>, attempt: 
         user: ready.user.clone(),
         cache: cache.clone(),
         typing: HashMap::new(),
+        counts_unknown: Default::default(),
     };
     if fresh {
         // A first sync: positions come from REST, the user log continues from `ready`.
@@ -392,6 +393,9 @@ struct Live {
     cache: Arc<Cache>,
     /// Who is typing where, until when.
     typing: HashMap<ConversationId, HashMap<UserId, Instant>>,
+    /// Conversations whose unread and mention counts wait for a server description that fits
+    /// an event (see `handle`).
+    counts_unknown: std::collections::HashSet<ConversationId>,
 }
 
 impl Live {
@@ -423,7 +427,41 @@ impl Live {
     async fn handle(&mut self, frame: ServerFrame) -> Result<(), End> {
         match frame {
             ServerFrame::Event(event) => {
-                let applied = self.cache.apply_event(self.me, &event).map_err(cache_end)?;
+                let id = event.conversation_id;
+                // Counts the cache cannot work out (see `Cache::counts_need_server`) come from
+                // the server's description of the conversation, read before the event is
+                // applied so that position and counts move together. A description already
+                // past this event does not fit it: the next events ask again until one fits.
+                let ask = self.counts_unknown.contains(&id)
+                    || self
+                        .cache
+                        .counts_need_server(self.me, &event)
+                        .map_err(cache_end)?;
+                let server = if ask {
+                    match with_token(&self.inner.client, |api, token| async move {
+                        api.conversation(&token, id).await
+                    })
+                    .await
+                    {
+                        Ok(c) => Some(c),
+                        // No longer a member: the user log says so.
+                        Err(e) if e.code() == ErrorCode::NotFound => None,
+                        Err(e) => return Err(end_for(e)),
+                    }
+                } else {
+                    None
+                };
+                if ask {
+                    if server.as_ref().is_some_and(|c| c.last_seq == event.seq) {
+                        self.counts_unknown.remove(&id);
+                    } else {
+                        self.counts_unknown.insert(id);
+                    }
+                }
+                let applied = self
+                    .cache
+                    .apply_event_with_counts(self.me, &event, server.as_ref())
+                    .map_err(cache_end)?;
                 let applied = match applied {
                     Applied::UnknownConversation | Applied::Gap { .. } => {
                         tracing::debug!(conversation = %event.conversation_id, ?applied, "resyncing");
@@ -632,29 +670,51 @@ fn end_for(e: super::EngineError) -> End {
     }
 }
 
+/// How many times a snapshot reads a conversation that keeps moving before it settles for a
+/// page that may be ahead of its position.
+const SNAPSHOT_ATTEMPTS: u32 = 5;
+
 /// Reloads a conversation over REST: the conversation first (its `last_seq` becomes the
 /// position), then its newest page, so every event up to the position is in the page.
+///
+/// The page must not be *ahead* of the position either: the events after the position are
+/// applied on top of it, and not all of them can be applied twice (a reply counts once more
+/// on its root; found by the cache-equals-server property test, a reply sent while the
+/// conversation was being snapshotted showed as two). So the conversation is read again after
+/// the page, and the snapshot is taken over while it moved in between.
 pub(crate) async fn snapshot(
     inner: &Inner,
     me: &User,
     cache: &Cache,
     id: ConversationId,
 ) -> super::Result<()> {
-    let conversation = with_token(&inner.client, |api, token| async move {
-        api.conversation(&token, id).await
-    })
-    .await?;
-    let page = with_token(&inner.client, |api, token| async move {
-        api.messages(
-            &token,
-            id,
-            None,
-            None,
-            jeco_shared::messages::MESSAGE_PAGE_DEFAULT,
-        )
-        .await
-    })
-    .await?;
+    let fetch_conversation = || {
+        with_token(&inner.client, |api, token| async move {
+            api.conversation(&token, id).await
+        })
+    };
+    let mut conversation = fetch_conversation().await?;
+    let mut attempt = 1;
+    let page = loop {
+        let page = with_token(&inner.client, |api, token| async move {
+            api.messages(
+                &token,
+                id,
+                None,
+                None,
+                jeco_shared::messages::MESSAGE_PAGE_DEFAULT,
+            )
+            .await
+        })
+        .await?;
+        let after = fetch_conversation().await?;
+        if after.last_seq == conversation.last_seq || attempt == SNAPSHOT_ATTEMPTS {
+            break page;
+        }
+        tracing::debug!(conversation = %id, attempt, "the conversation moved during its snapshot");
+        conversation = after;
+        attempt += 1;
+    };
     cache.store_snapshot(me.id, &conversation, &page)?;
     learn_users(
         &inner.client,

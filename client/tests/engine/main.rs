@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod auth;
+mod cache_model;
 mod directory;
 mod endpoints;
 mod export;

@@ -77,6 +77,41 @@ pub struct NewMessage {
     pub now_ms: i64,
 }
 
+impl NewMessage {
+    /// The message as the store reads it back right after storing it at `seq` with `id`, without
+    /// reading it back: a new message has no replies, reactions or edits, its mentions are stored
+    /// ordered and without repeats, and `thread_only` holds for replies only. Attachments are the
+    /// caller's to read (their records come from the media tables).
+    pub fn as_stored(&self, id: MessageId, seq: i64) -> MessageRecord {
+        let mut mentioned = self.mentions.users.clone();
+        mentioned.sort();
+        mentioned.dedup();
+        MessageRecord {
+            id,
+            conversation_id: self.conversation_id,
+            seq,
+            sender_id: self.sender_id,
+            client_id: self.client_id.clone(),
+            body: self.body.clone(),
+            reply_to: self.reply_to,
+            thread_only: self.thread_only && self.reply_to.is_some(),
+            reply_count: 0,
+            last_repliers: Vec::new(),
+            created_at_ms: self.now_ms,
+            edited_at_ms: None,
+            deleted_at_ms: None,
+            pinned: false,
+            mentions: MentionSet {
+                users: mentioned,
+                channel: self.mentions.channel,
+                here: self.mentions.here,
+            },
+            reactions: Vec::new(),
+            attachments: Vec::new(),
+        }
+    }
+}
+
 type CheckBudget = dyn Fn() -> Result<(), std::time::Duration> + Send + Sync;
 
 struct AdmissionRule {

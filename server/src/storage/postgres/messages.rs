@@ -823,7 +823,7 @@ async fn finish_new(
     seq: i64,
     event_stored: bool,
 ) -> Result<SendOutcome, StorageError> {
-    let mut message = built_record(m, id, seq);
+    let mut message = m.as_stored(id, seq);
     if !message.mentions.users.is_empty() {
         insert_mentions(tx, id, &message.mentions.users).await?;
     }
@@ -943,7 +943,7 @@ async fn store_batch(
                     actor: m.sender_id,
                     at_ms: m.now_ms,
                     data: EventData::MessageCreated {
-                        message: built_record(m, MessageId(0), *seq),
+                        message: m.as_stored(MessageId(0), *seq),
                     },
                 });
             }
@@ -1043,37 +1043,6 @@ impl<'a> NewRows<'a> {
         self.mentions_channel.push(m.mentions.channel);
         self.mentions_here.push(m.mentions.here);
         self.thread_only.push(m.thread_only && m.reply_to.is_some());
-    }
-}
-
-/// A new message as [`msg_by_id`] would read it back, without reading it back: a new message has
-/// no replies, reactions or edits, and its mentions are stored ordered and without repeats.
-fn built_record(m: &NewMessage, id: MessageId, seq: i64) -> MessageRecord {
-    let mut mentioned = m.mentions.users.clone();
-    mentioned.sort();
-    mentioned.dedup();
-    MessageRecord {
-        id,
-        conversation_id: m.conversation_id,
-        seq,
-        sender_id: m.sender_id,
-        client_id: m.client_id.clone(),
-        body: m.body.clone(),
-        reply_to: m.reply_to,
-        thread_only: m.thread_only && m.reply_to.is_some(),
-        reply_count: 0,
-        last_repliers: Vec::new(),
-        created_at_ms: m.now_ms,
-        edited_at_ms: None,
-        deleted_at_ms: None,
-        pinned: false,
-        mentions: MentionSet {
-            users: mentioned,
-            channel: m.mentions.channel,
-            here: m.mentions.here,
-        },
-        reactions: Vec::new(),
-        attachments: Vec::new(),
     }
 }
 

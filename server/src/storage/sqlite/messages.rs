@@ -593,40 +593,13 @@ fn insert_message(
     .map_err(backend)?
     .execute(params![m.conversation_id.0, seq, m.now_ms])
     .map_err(backend)?;
-    let mut mentioned = m.mentions.users.clone();
-    if !mentioned.is_empty() {
-        insert_mentions(tx, id, &mentioned)?;
+    let built = m.as_stored(id, seq);
+    if !built.mentions.users.is_empty() {
+        insert_mentions(tx, id, &built.mentions.users)?;
     }
     if !m.attachments.is_empty() {
         super::media::attach(tx, id, m.sender_id, &m.attachments)?;
     }
-    // The new row as `message_by_id` would read it back, without reading it back: a new message has
-    // no replies, reactions or edits, and its mentions are stored ordered and without repeats.
-    mentioned.sort();
-    mentioned.dedup();
-    let built = MessageRecord {
-        id,
-        conversation_id: m.conversation_id,
-        seq,
-        sender_id: m.sender_id,
-        client_id: m.client_id.clone(),
-        body: m.body.clone(),
-        reply_to: m.reply_to,
-        thread_only: m.thread_only && m.reply_to.is_some(),
-        reply_count: 0,
-        last_repliers: Vec::new(),
-        created_at_ms: m.now_ms,
-        edited_at_ms: None,
-        deleted_at_ms: None,
-        pinned: false,
-        mentions: MentionSet {
-            users: mentioned,
-            channel: m.mentions.channel,
-            here: m.mentions.here,
-        },
-        reactions: Vec::new(),
-        attachments: Vec::new(),
-    };
     // Attachments are read back (their records come from the media tables); plain messages,
     // the common case, are not.
     let message = if m.attachments.is_empty() {

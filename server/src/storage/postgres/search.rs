@@ -25,8 +25,9 @@
 //!   page; a rare one by the GIN index's bitmap, sorted. The prefix term used to take its phrase
 //!   from a sub-select (`SELECT … FROM phraseto_tsquery(…) AS t`), which the planner cannot see
 //!   into: it guessed 0.5 % of the rows, took the GIN bitmap of all ~570,000 matches of `ka*` once
-//!   per conversation of the user and sorted them — 2.5–8 s at 1M messages, 0.3 ms with the
-//!   constant (BENCHMARKS.md, "Prefix search on PostgreSQL");
+//!   per conversation of the user and sorted them — 2.6 s median over HTTP at 1M messages,
+//!   8.5 s in `EXPLAIN ANALYZE` on a busy machine; 0.3 ms with the constant (BENCHMARKS.md,
+//!   "Prefix search on PostgreSQL");
 //! - `ts_headline`, the costly column, is computed for the page's rows only: above the walk's
 //!   limit, or postponed past the sort by the planner.
 

@@ -665,3 +665,61 @@ pub async fn concurrent_batches_over_the_same_conversations_all_commit(s: Fresh)
     let log = s.user_events_after(cat, 0, 1000).await.unwrap();
     assert!(log.windows(2).all(|w| w[1].seq == w[0].seq + 1));
 }
+
+/// A prefix search over many conversations finds every match in the user's conversations, newest
+/// first across them, and pages by the last id seen without gaps or repeats; never a conversation
+/// the user is not in, nor a deleted message; the matched words are highlighted in each snippet.
+/// (On PostgreSQL, a common prefix is where the plan matters: see `storage/postgres/search.rs`.)
+pub async fn prefix_search_pages_newest_first_across_conversations(s: Fresh) {
+    use jeco_server::storage::search::{HIGHLIGHT_END, HIGHLIGHT_START};
+    let p = people(&*s, &["ann", "ben"]).await;
+    let (ann, ben) = (p[0], p[1]);
+    let mut shared = Vec::new();
+    for i in 0..4 {
+        shared.push(room(&*s, &format!("shared {i}"), ann, &[ben]).await);
+    }
+    let private = room(&*s, "private", ann, &[]).await;
+    let mut expected = Vec::new();
+    for i in 0..30 {
+        let body = match i % 3 {
+            0 => format!("a kayak, number {i}"),
+            1 => format!("the kale salad {i}"),
+            _ => format!("canoe {i} Karaoke"),
+        };
+        let m = send(&*s, say(shared[i % 4], ann, &format!("m{i}"), &body)).await;
+        expected.push(m.id);
+        let elsewhere = format!("kayak in private {i}");
+        send(&*s, say(private, ann, &format!("p{i}"), &elsewhere)).await;
+        if i % 5 == 0 {
+            send(&*s, say(shared[i % 4], ann, &format!("n{i}"), "no match")).await;
+        }
+    }
+    let gone = send(&*s, say(shared[0], ann, "gone", "kayak, deleted")).await;
+    s.delete_message(gone.id, ann, 9).await.unwrap();
+    expected.reverse();
+
+    let page_size = 7;
+    let mut got = Vec::new();
+    let mut older_than = None;
+    loop {
+        let mut q = search_for(ben, &SearchQuery::parse("ka*").unwrap());
+        q.limit = page_size;
+        q.older_than = older_than;
+        let page = s.search_messages(q).await.unwrap();
+        for hit in &page {
+            let marked = hit
+                .snippet
+                .split(HIGHLIGHT_START)
+                .nth(1)
+                .and_then(|rest| rest.split(HIGHLIGHT_END).next())
+                .unwrap_or_else(|| panic!("no highlight in {:?}", hit.snippet));
+            assert!(marked.to_lowercase().starts_with("ka"), "{:?}", hit.snippet);
+        }
+        got.extend(page.iter().map(|h| h.message.id));
+        if page.len() < page_size as usize {
+            break;
+        }
+        older_than = got.last().copied();
+    }
+    assert_eq!(got, expected);
+}

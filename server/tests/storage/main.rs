@@ -83,6 +83,7 @@ macro_rules! conformance_suite {
                 history_pages_by_each_anchor,
                 the_notification_inbox_reads_and_counts,
                 search_survives_hostile_input_and_keeps_its_meaning,
+                prefix_search_pages_newest_first_across_conversations,
                 concurrent_batches_over_the_same_conversations_all_commit
             );
         }

@@ -168,6 +168,8 @@ pub struct Server {
 #[derive(Debug, Serialize)]
 pub struct SenderFigures {
     pub sent: u64,
+    /// `sent` ÷ `--secs`: below `--rate` when acks came back too slowly for the window.
+    pub sent_per_sec: f64,
     pub acked: u64,
     pub refused: BTreeMap<String, u64>,
     pub unanswered: u64,
@@ -485,6 +487,7 @@ async fn measure(server: &ServerUnderTest, args: &FailoverArgs) -> Result<Failov
         },
         sender: SenderFigures {
             sent: sent.sent,
+            sent_per_sec: sent.sent as f64 / args.secs.max(1) as f64,
             acked: sent.acks.len() as u64,
             refused: sent.refused,
             unanswered: sent.unanswered,
@@ -827,9 +830,10 @@ fn table(r: &FailoverResult) -> Table {
     t.row(
         "sent / acked",
         format!(
-            "{} / {}",
+            "{} / {}  ({} msg/s sent)",
             thousands(r.sender.sent as f64, 0),
-            thousands(r.sender.acked as f64, 0)
+            thousands(r.sender.acked as f64, 0),
+            thousands(r.sender.sent_per_sec, 1)
         ),
     )
     .row(

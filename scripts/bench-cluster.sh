@@ -7,19 +7,26 @@
 #
 #   scripts/bench-cluster.sh [--instances N] SCENARIO [ARGS…]
 #   scripts/bench-cluster.sh fanout --conversations 100 --members 50 --secs 10
+#   scripts/bench-cluster.sh --instances 3 failover --receivers 200 --rate 100 --kill-after 5
 #
-# Needs Debian's postgresql and redis-server; builds the release binaries first. Everything lives in
-# a temporary directory and is stopped on exit. Results are what jeco-bench prints.
+# Needs Debian's postgresql and redis-server; builds the release binaries first, unless
+# JECO_CLUSTER_SERVER_BIN and JECO_CLUSTER_BENCH_BIN name prebuilt ones. Every instance's pid goes
+# to the bench (--server-pid, --also-pid: `failover` kills one). Everything lives in a temporary
+# directory and is stopped on exit. Results are what jeco-bench prints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 instances=2
 if [ "${1:-}" = --instances ]; then instances=$2; shift 2; fi
-[ $# -gt 0 ] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 target=${CARGO_TARGET_DIR:-target}
-cargo build --release --locked -p jeco-server -p jeco-bench >&2
-server="$target/release/jeco-server"
-bench="$target/release/jeco-bench"
+server=${JECO_CLUSTER_SERVER_BIN:-}
+bench=${JECO_CLUSTER_BENCH_BIN:-}
+if [ -z "$server" ] || [ -z "$bench" ]; then
+  cargo build --release --locked -p jeco-server -p jeco-bench >&2
+fi
+server=${server:-$target/release/jeco-server}
+bench=${bench:-$target/release/jeco-bench}
 
 work=$(mktemp -d /tmp/jeco-bench-cluster.XXXXXX)
 chmod 755 "$work"   # PostgreSQL runs as its own user when started as root
@@ -64,5 +71,7 @@ for i in $(seq "$instances"); do
 done
 
 also=()
-for addr in "${addrs[@]:1}"; do also+=(--also-addr "$addr"); done
+for i in $(seq 1 $((instances - 1))); do
+  also+=(--also-addr "${addrs[$i]}" --also-pid "${pids[$((i + 1))]}")
+done
 "$bench" --addr "${addrs[0]}" --server-pid "${pids[1]}" "${also[@]}" "$@"

@@ -14,6 +14,7 @@
 //! aggregate into a few lines of a report.
 
 use futures_util::{SinkExt, StreamExt};
+use jeco_shared::events::Resume;
 use jeco_shared::ws::{AUTH_SUBPROTOCOL_PREFIX, ClientFrame, SUBPROTOCOL, ServerFrame};
 use jeco_shared::{API_PREFIX, PROTOCOL_VERSION};
 use std::net::SocketAddr;
@@ -95,6 +96,8 @@ pub struct LiveConnection {
     socket: Socket,
     /// From the server's `ready`.
     pub heartbeat_interval: Duration,
+    /// From the server's `ready`: the head of the user's own event log.
+    pub user_seq: i64,
 }
 
 /// What happened to a connection while it was held.
@@ -119,6 +122,18 @@ pub async fn open(
     token: &str,
     placement: TokenPlacement,
 ) -> Result<LiveConnection, Failure> {
+    // Idle connections start from the present; there is nothing to catch up on.
+    open_resuming(addr, token, placement, None).await
+}
+
+/// Like [`open`], with `resume` positions in the hello: after `ready` the server replays what
+/// came after them, then sends `caught_up` (read by the caller from the socket).
+pub async fn open_resuming(
+    addr: SocketAddr,
+    token: &str,
+    placement: TokenPlacement,
+    resume: Option<Resume>,
+) -> Result<LiveConnection, Failure> {
     let url = format!("ws://{addr}{API_PREFIX}/ws");
     let mut request = url
         .into_client_request()
@@ -137,8 +152,7 @@ pub async fn open(
         protocol: PROTOCOL_VERSION.to_owned(),
         token: (placement == TokenPlacement::Hello).then(|| token.to_owned()),
         client: Some(concat!("jeco-bench/", env!("CARGO_PKG_VERSION")).to_owned()),
-        // Idle connections start from the present; there is nothing to catch up on.
-        resume: None,
+        resume,
     };
     socket.send(Message::text(encode(&hello))).await?;
     loop {
@@ -152,11 +166,13 @@ pub async fn open(
                 match serde_json::from_str::<ServerFrame>(text.as_str()) {
                     Ok(ServerFrame::Ready {
                         heartbeat_interval_ms,
+                        user_seq,
                         ..
                     }) => {
                         return Ok(LiveConnection {
                             socket,
                             heartbeat_interval: Duration::from_millis(heartbeat_interval_ms.max(1)),
+                            user_seq,
                         });
                     }
                     Ok(ServerFrame::Error { code, .. }) => {

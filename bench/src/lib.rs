@@ -15,7 +15,8 @@
 //! - [`workers`] — child processes that hold the client sockets (one process may not open enough).
 //! - [`procfs`] — VmRSS, PSS, CPU ticks, fd limits; the machine description.
 //! - [`report`] — the human table and the one final JSON line.
-//! - [`scenarios`] — one module per subcommand: `connections`, `fanout`, `durable`, `history`.
+//! - [`scenarios`] — one module per subcommand: `connections`, `fanout`, `durable`, `failover`,
+//!   `history`.
 //!
 //! Criterion micro-benchmarks of the protocol's hot paths live in `benches/`.
 

@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use jeco_bench::scenarios::connections::{self, ConnectionsArgs};
 use jeco_bench::scenarios::durable::{self, DurableArgs};
+use jeco_bench::scenarios::failover::{self, FailoverArgs};
 use jeco_bench::scenarios::fanout::{self, FanoutArgs};
 use jeco_bench::scenarios::history::{self, HistoryArgs};
 use jeco_bench::target::{self, TargetSpec};
@@ -48,6 +49,10 @@ struct TargetArgs {
     /// spread round-robin over --addr and these; accounts and conversations are made at --addr.
     #[arg(long, global = true, requires = "addr")]
     also_addr: Vec<SocketAddr>,
+    /// Process id of the instance at the matching --also-addr (repeatable, same order); the
+    /// `failover` scenario kills one of them.
+    #[arg(long, global = true, requires = "also_addr")]
+    also_pid: Vec<u32>,
     /// Process id of the server at --addr, for memory and CPU figures.
     #[arg(long, global = true, requires = "addr")]
     server_pid: Option<u32>,
@@ -62,6 +67,9 @@ enum Scenario {
     Fanout(FanoutArgs),
     /// Many concurrent senders as fast as acks come back: durably acknowledged messages/s.
     Durable(DurableArgs),
+    /// Kill one instance of a cluster under steady traffic: how soon its clients are back and
+    /// caught up elsewhere, with nothing lost or duplicated.
+    Failover(FailoverArgs),
     /// History page and full-text search latency over HTTP with M stored messages.
     History(HistoryArgs),
     /// Internal: a load-generating worker process, started by a scenario (reads its job on stdin).
@@ -87,6 +95,9 @@ fn main() -> Result<()> {
         Scenario::Durable(args) => {
             runtime.block_on(durable::run(&target_spec(&cli.target)?, &args))
         }
+        Scenario::Failover(args) => {
+            runtime.block_on(failover::run(&target_spec(&cli.target)?, &args))
+        }
         Scenario::History(args) => {
             runtime.block_on(history::run(&target_spec(&cli.target)?, &args))
         }
@@ -98,10 +109,14 @@ fn target_spec(args: &TargetArgs) -> Result<TargetSpec> {
         if !args.server_arg.is_empty() {
             bail!("--server-arg applies only to a spawned server, not with --addr");
         }
+        if !args.also_pid.is_empty() && args.also_pid.len() != args.also_addr.len() {
+            bail!("give one --also-pid per --also-addr, in the same order (or none)");
+        }
         return Ok(TargetSpec::Attach {
             addr,
             pid: args.server_pid,
             also: args.also_addr.clone(),
+            also_pids: args.also_pid.clone(),
         });
     }
     Ok(TargetSpec::Spawn {

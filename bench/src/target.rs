@@ -36,11 +36,13 @@ pub enum TargetSpec {
     },
     /// Use a server that is already listening; `pid` enables memory and CPU figures. `also`: more
     /// instances of the same cluster (same database and Redis), which take a share of the
-    /// WebSocket connections; setup goes to `addr`.
+    /// WebSocket connections; setup goes to `addr`. `also_pids`: their process ids, in the same
+    /// order (only the `failover` scenario needs them, to kill one).
     Attach {
         addr: SocketAddr,
         pid: Option<u32>,
         also: Vec<SocketAddr>,
+        also_pids: Vec<u32>,
     },
 }
 
@@ -50,6 +52,8 @@ pub struct ServerUnderTest {
     pub addr: SocketAddr,
     /// Other instances of the same cluster (attached only).
     pub also: Vec<SocketAddr>,
+    /// Process ids of `also`, in order, when given (attached only).
+    pub also_pids: Vec<u32>,
     /// The server's process id, when known (always for a spawned server).
     pub pid: Option<u32>,
     spawned: Option<Spawned>,
@@ -76,9 +80,15 @@ impl ServerUnderTest {
 
     pub async fn start(spec: &TargetSpec) -> Result<Self> {
         match spec {
-            TargetSpec::Attach { addr, pid, also } => Ok(Self {
+            TargetSpec::Attach {
+                addr,
+                pid,
+                also,
+                also_pids,
+            } => Ok(Self {
                 addr: *addr,
                 also: also.clone(),
+                also_pids: also_pids.clone(),
                 pid: *pid,
                 spawned: None,
             }),
@@ -109,6 +119,7 @@ impl ServerUnderTest {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             also: Vec::new(),
+            also_pids: Vec::new(),
             pid: None,
             spawned: None,
         }
@@ -214,6 +225,7 @@ async fn spawn(binary: &Path, extra_args: &[String], dir: TempDir) -> Result<Ser
     Ok(ServerUnderTest {
         addr,
         also: Vec::new(),
+        also_pids: Vec::new(),
         pid,
         spawned: Some(Spawned {
             child,

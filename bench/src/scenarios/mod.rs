@@ -1,6 +1,7 @@
 //! One module per scenario; each owns its flags (a `clap::Args` struct), its run and its result type.
 //!
-//! A scenario is a subcommand of `jeco-bench`: `connections`, `fanout`, `durable`, `history`.
+//! A scenario is a subcommand of `jeco-bench`: `connections`, `fanout`, `durable`, `failover`,
+//! `history`.
 //! The three that send messages share [`messaging`] (users, groups, connections in workers, exact
 //! accounting) on top of [`crate::traffic`]. To add one: write `scenarios/<name>.rs` with `<Name>Args`, a
 //! `run(&TargetSpec, &<Name>Args, …)` that starts the server with [`crate::target`], creates its
@@ -10,6 +11,7 @@
 
 pub mod connections;
 pub mod durable;
+pub mod failover;
 pub mod fanout;
 pub mod history;
 pub mod messaging;

@@ -9,12 +9,12 @@
 
 use super::access::Access;
 use super::fanout::{Fanout, publish_committed};
-use super::group_commit::GroupCommit;
 use super::mentions;
 use super::notifications;
 use super::rate::{Budget, SharedBudgets};
 use super::render::rfc3339;
 use super::{Principal, ServiceError, now_ms, render};
+use crate::storage::group_commit::SendQueue;
 use crate::storage::{
     Admission, HistoryAnchor, HistoryPage, MentionSet, MessageRecord, NewMessage, NotifyPlan,
     SendOutcome, SendRefusal, Storage,
@@ -72,8 +72,9 @@ pub struct Messages {
     limiter: Arc<Budget<UserId>>,
     /// Told when a delete may have left media without references (see `media::sweep`).
     orphans: Arc<Notify>,
-    /// Sends are stored in batches by one writer, which also publishes them (see its module doc).
-    commits: GroupCommit,
+    /// Sends are stored in batches as the backend chooses, and published by the writer (see
+    /// [`crate::storage::group_commit`]).
+    commits: Arc<dyn SendQueue>,
 }
 
 fn page(p: HistoryPage) -> MessagePage {
@@ -113,7 +114,12 @@ impl Messages {
         shared: Option<Arc<dyn SharedBudgets>>,
     ) -> Self {
         Self {
-            commits: GroupCommit::new(storage.clone(), fanout.clone()),
+            commits: {
+                let fanout = fanout.clone();
+                storage.clone().send_queue(Arc::new(move |committed| {
+                    publish_committed(fanout.as_ref(), committed)
+                }))
+            },
             storage,
             fanout,
             access,

@@ -27,7 +27,6 @@ pub mod contacts;
 pub mod conversations;
 pub mod export;
 pub mod fanout;
-pub mod group_commit;
 pub mod lockout;
 pub mod login_code;
 pub mod mail;

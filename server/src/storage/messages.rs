@@ -168,7 +168,7 @@ type DecideNotifications =
 /// Who a new message notifies. The rule is the service's ([`crate::services::notifications`]);
 /// the facts it needs — the conversation's kind and members — are read by the store inside the
 /// send's transaction, so the common send needs no read before it (see
-/// [`crate::services::group_commit`]).
+/// [`crate::storage::group_commit`]).
 #[derive(Clone, Default)]
 pub struct NotifyPlan(Option<Arc<DecideNotifications>>);
 

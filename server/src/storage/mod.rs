@@ -28,6 +28,7 @@ pub mod conversations;
 pub mod copy;
 pub mod credentials;
 pub mod events;
+pub mod group_commit;
 pub mod media;
 pub mod messages;
 pub mod notifications;
@@ -123,15 +124,15 @@ pub trait Storage:
     /// Cheap round trip to the database, for health checks.
     async fn ping(&self) -> Result<(), StorageError>;
 
-    /// How many group-commit writers may store batches at once
-    /// ([`crate::services::group_commit`]); each conversation always goes through the same one,
-    /// so a conversation's positions are still committed and published in order. 1 (the
-    /// default): one writer, one transaction at a time — SQLite's, whose writers are serialized
-    /// anyway. A backend with row locks can take more: batches of different conversations then
-    /// commit side by side instead of waiting for each other's round trips.
-    fn send_lanes(&self) -> usize {
-        1
-    }
+    /// The queue sends go through: this backend's own batching strategy ([`group_commit`]),
+    /// publishing each committed send with `publish` before answering it. SQLite: one writer, a
+    /// batch across all conversations per transaction (its writers are serialized anyway).
+    /// PostgreSQL: several writers, a conversation always on the same one, batches of different
+    /// writers committing side by side.
+    fn send_queue(
+        self: std::sync::Arc<Self>,
+        publish: group_commit::Publish,
+    ) -> std::sync::Arc<dyn group_commit::SendQueue>;
 
     /// The conversation as a send by `user` needs it — `None` when it does not exist or `user` is
     /// not a member. One call instead of four on the hottest path; the default composes the

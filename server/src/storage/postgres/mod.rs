@@ -167,14 +167,22 @@ pub(crate) async fn commit(tx: deadpool_postgres::Transaction<'_>) -> Result<(),
     Ok(())
 }
 
-/// Group-commit writers on PostgreSQL (see [`Storage::send_lanes`]): half the pool, so reads
+/// Group-commit writers on PostgreSQL (see [`Storage::send_queue`]): half the pool, so reads
 /// always find a connection.
 const SEND_LANES: usize = POOL_SIZE / 2;
 
 #[async_trait]
 impl Storage for PgStorage {
-    fn send_lanes(&self) -> usize {
-        SEND_LANES
+    /// [`SEND_LANES`] writers, a conversation always on the same one (its positions commit and
+    /// publish in order); a batch locks its conversations in ascending id order, so batches of
+    /// different writers, or of other instances, never deadlock (see [`messages`]).
+    fn send_queue(
+        self: std::sync::Arc<Self>,
+        publish: super::group_commit::Publish,
+    ) -> std::sync::Arc<dyn super::group_commit::SendQueue> {
+        std::sync::Arc::new(super::group_commit::GroupCommit::new(
+            self, publish, SEND_LANES,
+        ))
     }
 
     async fn ping(&self) -> Result<(), StorageError> {

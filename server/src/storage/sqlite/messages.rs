@@ -667,7 +667,7 @@ struct ConversationFacts {
 /// Conversations as the batch's transaction sees them, read once per batch and conversation:
 /// sends change neither membership, kind nor archive state, so every message of a batch into one
 /// conversation sees the same facts. This is the membership check of a send (see
-/// [`crate::services::group_commit`]), so it is read inside the write transaction.
+/// [`crate::storage::group_commit`]), so it is read inside the write transaction.
 #[derive(Default)]
 struct BatchConversations(std::collections::HashMap<ConversationId, Option<Rc<ConversationFacts>>>);
 

@@ -8,14 +8,14 @@
 //! to a client, so an ack survives power loss or an OS crash, not only a crash of the process. WAL
 //! mode's usual `NORMAL` syncs only at checkpoints: a commit acknowledged between two checkpoints
 //! could be lost (measured: 2,000 acknowledged sends, 3 `fsync` calls, all from checkpoints). Sends
-//! pay one sync per group-commit batch, not per message ([`crate::services::group_commit`]); other
+//! pay one sync per group-commit batch, not per message ([`crate::storage::group_commit`]); other
 //! writes (edits, reactions, membership, accounts…) pay one per transaction, which at their rates
 //! is small. Read-only connections never commit, so the setting costs them nothing; it is set on
 //! every connection so that no write path can be opened without it.
 //!
 //! Connections live in a small [`pool`] and run on blocking threads; sends have one more
 //! connection of their own on a dedicated thread ([`writer`]), used by the group-commit writer
-//! ([`crate::services::group_commit`]) so that it never waits behind readers. The pool's
+//! ([`crate::storage::group_commit`]) so that it never waits behind readers. The pool's
 //! connections map the database file into memory and keep a larger page cache, for the reads of
 //! deep history pages (see `READ_MMAP_BYTES`). WAL checkpoints run on a thread of their own
 //! ([`checkpointer`]), never inside a commit. Write transactions use
@@ -202,6 +202,15 @@ impl SqliteStorage {
 
 #[async_trait]
 impl Storage for SqliteStorage {
+    /// One writer: SQLite serializes writers, so a second would only wait for the first; its
+    /// batches span every conversation, one sync each.
+    fn send_queue(
+        self: std::sync::Arc<Self>,
+        publish: super::group_commit::Publish,
+    ) -> std::sync::Arc<dyn super::group_commit::SendQueue> {
+        std::sync::Arc::new(super::group_commit::GroupCommit::new(self, publish, 1))
+    }
+
     async fn ping(&self) -> Result<(), StorageError> {
         self.pool
             .run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))

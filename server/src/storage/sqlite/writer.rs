@@ -1,6 +1,6 @@
 //! The send connection's own thread.
 //!
-//! Sends are stored by one group-commit writer ([`crate::services::group_commit`]) a batch at a
+//! Sends are stored by one group-commit writer ([`crate::storage::group_commit`]) a batch at a
 //! time, always on the same connection. Running each batch through the blocking pool
 //! (`spawn_blocking`) handed it to whichever pool thread was free — under load tokio's blocking
 //! pool grew to dozens of threads, and the profile of `jeco-bench durable` showed the kernel

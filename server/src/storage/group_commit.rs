@@ -1,10 +1,13 @@
-//! Group commit for sends: one writer task stores concurrent sends in one transaction.
+//! Group commit for sends: a writer task stores concurrent sends in one transaction — the
+//! batching strategy a backend chooses for itself ([`Storage::send_queue`]).
 //!
-//! One writer per *lane*: the backend says how many batches may commit at once
-//! ([`Storage::send_lanes`]): one on SQLite (all of this text), several on PostgreSQL, where a
-//! batch's time is mostly round trips to the database and batches of different conversations do
-//! not wait for each other's row locks. A conversation always goes through the same lane, so its
-//! positions are committed and published in order.
+//! **Whose strategy.** How sends are batched belongs to each backend, because what a batch costs
+//! does: SQLite serializes its writers, so its queue has one writer whose batches span every
+//! conversation; PostgreSQL has row locks and a batch's time is mostly round trips, so its queue
+//! has several writers (*lanes*), a conversation always in the same lane, and its `send_messages`
+//! locks a batch's conversations in ascending id order, so batches on different lanes or instances
+//! never deadlock. Both use this machinery with their own lane count; a backend with another
+//! strategy implements [`SendQueue`] itself. The services only see [`SendQueue::send`].
 //!
 //! A commit costs more than the rows it writes (WAL frames, locks, index flushes): measured with
 //! `storage_append`, one writer stores ~3,600 messages/s one per transaction and ~16,800/s in
@@ -39,10 +42,21 @@
 //! and the sender's rate limit is asked there after those checks
 //! ([`Admission`](crate::storage::Admission)), so a refused send still costs no budget.
 
-use super::fanout::{Fanout, publish_committed};
-use crate::storage::{NewMessage, SendOutcome, Storage, StorageError};
+use super::{Committed, NewMessage, SendOutcome, Storage, StorageError};
+use async_trait::async_trait;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot};
+
+/// What the writer does with each committed send, in commit order, before its caller hears of it:
+/// the services publish its events to the recipients' connections (and the cluster's bus).
+pub type Publish = Arc<dyn Fn(&Committed) + Send + Sync>;
+
+/// Where the services hand a send: stored (batched as the backend chooses), published, then
+/// answered — an answer means committed and on disk.
+#[async_trait]
+pub trait SendQueue: Send + Sync {
+    async fn send(&self, message: NewMessage) -> Result<SendOutcome, StorageError>;
+}
 
 /// Most messages in one transaction: bounds the time one commit holds the write lock (and so the
 /// latency of everything queued behind it) and the memory of a batch.
@@ -57,29 +71,34 @@ struct Job {
 
 pub struct GroupCommit {
     storage: Arc<dyn Storage>,
-    fanout: Arc<dyn Fanout>,
-    /// One queue per writer ([`Storage::send_lanes`]); started on first use, so constructing the
-    /// services needs no runtime.
+    publish: Publish,
+    lanes: usize,
+    /// One queue per writer; started on first use, so constructing the services needs no runtime.
     queues: OnceLock<Vec<mpsc::Sender<Job>>>,
 }
 
 impl GroupCommit {
-    pub fn new(storage: Arc<dyn Storage>, fanout: Arc<dyn Fanout>) -> Self {
+    /// Group commit over `storage` with `lanes` writers (at least one).
+    pub fn new(storage: Arc<dyn Storage>, publish: Publish, lanes: usize) -> Self {
         Self {
             storage,
-            fanout,
+            publish,
+            lanes: lanes.max(1),
             queues: OnceLock::new(),
         }
     }
+}
 
+#[async_trait]
+impl SendQueue for GroupCommit {
     /// Stores `message` with whatever else is being sent, and returns once it is committed and its
     /// events are published.
-    pub async fn send(&self, message: NewMessage) -> Result<SendOutcome, StorageError> {
+    async fn send(&self, message: NewMessage) -> Result<SendOutcome, StorageError> {
         let queues = self.queues.get_or_init(|| {
-            (0..self.storage.send_lanes().max(1))
+            (0..self.lanes)
                 .map(|_| {
                     let (tx, rx) = mpsc::channel(QUEUE);
-                    tokio::spawn(write_loop(rx, self.storage.clone(), self.fanout.clone()));
+                    tokio::spawn(write_loop(rx, self.storage.clone(), self.publish.clone()));
                     tx
                 })
                 .collect()
@@ -101,17 +120,13 @@ fn stopped() -> StorageError {
     StorageError::Backend("the message writer has stopped".into())
 }
 
-async fn write_loop(
-    mut queue: mpsc::Receiver<Job>,
-    storage: Arc<dyn Storage>,
-    fanout: Arc<dyn Fanout>,
-) {
+async fn write_loop(mut queue: mpsc::Receiver<Job>, storage: Arc<dyn Storage>, publish: Publish) {
     // Publishing a batch (its events to every recipient's connection, then the acks) overlaps the
     // next batch's commit: done in between, it left the writer thread idle ~20 % of the time under
     // load (`jeco-bench durable`, BENCHMARKS.md). Batches reach the publisher in commit order, and
     // each message is acknowledged only after its own commit, as before.
     let (committed, to_publish) = mpsc::channel::<Stored>(1);
-    tokio::spawn(publish_loop(to_publish, fanout));
+    tokio::spawn(publish_loop(to_publish, publish));
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let (messages, replies): (Vec<NewMessage>, Vec<_>) =
@@ -141,13 +156,13 @@ struct Stored {
     replies: Vec<oneshot::Sender<Result<SendOutcome, StorageError>>>,
 }
 
-async fn publish_loop(mut batches: mpsc::Receiver<Stored>, fanout: Arc<dyn Fanout>) {
+async fn publish_loop(mut batches: mpsc::Receiver<Stored>, publish: Publish) {
     while let Some(Stored { stored, replies }) = batches.recv().await {
         match stored {
             Ok(results) => {
                 for (result, reply) in results.into_iter().zip(replies) {
                     if let Ok(SendOutcome::Created { committed, .. }) = &result {
-                        publish_committed(fanout.as_ref(), committed);
+                        publish(committed);
                     }
                     // A caller that went away (its connection closed) still had its message stored.
                     let _ = reply.send(result);

@@ -41,6 +41,7 @@ pub mod settings;
 pub mod sound;
 pub mod tray;
 pub mod voice;
+pub mod webview_memory;
 
 use session::AppState;
 use settings::Overrides;
@@ -57,6 +58,7 @@ pub fn run() {
         }
     };
 
+    overrides.webkit_memory.before_start();
     let app = match build_app(overrides) {
         Ok(app) => app,
         Err(tauri::Error::PluginInitialization(plugin, reason)) if plugin == "single-instance" => {
@@ -113,6 +115,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let gpu = overrides.gpu;
+            let webkit_memory = overrides.webkit_memory;
             let data_dir = match &overrides.data_dir {
                 Some(dir) => dir.clone(),
                 None => app.path().app_data_dir()?,
@@ -126,6 +129,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             let alerts = alerts::Alerts::start(app.handle().clone());
             if let Some(window) = app.get_webview_window("main") {
                 rendering::apply(&window, gpu);
+                webkit_memory.apply(&window);
                 alerts
                     .attention
                     .set_focused(window.is_focused().unwrap_or(false));
@@ -268,6 +272,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             commands::prefs::set_preferences,
             commands::prefs::set_conversation_muted,
             commands::alerts::set_viewing,
+            commands::last_opened,
             commands::alerts::test_sound,
             commands::links::open_link,
             commands::window::quit_app,

@@ -115,6 +115,8 @@ export const api = {
   logout: () => call<null>('logout'),
   currentUser: () => call<User | null>('current_user'),
   conversations: () => call<Conversation[]>('conversations'),
+  /** The conversation last open on screen (the window opens on it), or null. */
+  lastOpened: () => call<number | null>('last_opened'),
   timeline: (conversationId: number, before: number | null = null, limit = 50) =>
     call<Timeline>('timeline', { conversationId, before, limit }),
   /** With `threadOnly`, a reply (to `replyTo`, a thread's root) stays out of the channel. */

@@ -195,6 +195,18 @@ impl Cache {
         self.set_meta("user_seq", &seq.to_string())
     }
 
+    /// The conversation that was last open on screen, so the next start can show it first.
+    pub fn last_opened(&self) -> Result<Option<ConversationId>> {
+        Ok(self
+            .meta("last_opened")?
+            .and_then(|v| v.parse().ok())
+            .map(ConversationId))
+    }
+
+    pub fn set_last_opened(&self, id: ConversationId) -> Result<()> {
+        self.set_meta("last_opened", &id.0.to_string())
+    }
+
     // ---- users and teams
 
     pub fn upsert_users(&self, users: &[User]) -> Result<()> {

@@ -978,3 +978,17 @@ fn offline_search_speaks_the_same_language() {
         })
     );
 }
+
+#[test]
+fn the_last_opened_conversation_survives_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("account.sqlite3");
+    {
+        let cache = Cache::open(&path).unwrap();
+        assert_eq!(cache.last_opened().unwrap(), None);
+        cache.set_last_opened(ConversationId(7)).unwrap();
+        cache.set_last_opened(C).unwrap();
+    }
+    let cache = Cache::open(&path).unwrap();
+    assert_eq!(cache.last_opened().unwrap(), Some(C));
+}

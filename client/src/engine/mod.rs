@@ -714,6 +714,21 @@ impl Engine {
         Ok(self.cache()?.conversation(id)?)
     }
 
+    /// The conversation last open on screen, if the account still has it: a view starts there
+    /// (drawn from the cache, before the network is asked anything).
+    pub fn last_opened(&self) -> Result<Option<ConversationId>> {
+        let cache = self.cache()?;
+        Ok(match cache.last_opened()? {
+            Some(id) if cache.conversation(id)?.is_some() => Some(id),
+            _ => None,
+        })
+    }
+
+    /// Remembers the conversation now open on screen (see [`Engine::last_opened`]).
+    pub fn set_last_opened(&self, id: ConversationId) -> Result<()> {
+        Ok(self.cache()?.set_last_opened(id)?)
+    }
+
     pub fn teams(&self) -> Result<Vec<Team>> {
         Ok(self.cache()?.teams()?)
     }

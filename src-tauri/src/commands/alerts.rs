@@ -4,18 +4,23 @@
 use crate::alerts::Alerts;
 use crate::error::CommandError;
 use crate::prefs::PrefsStore;
+use crate::session::AppState;
 use crate::sound::{Sound, SoundError};
 use jeco_shared::ConversationId;
 use tauri::State;
 
 /// The conversation now open in the window (`null`: none). A message there does not alert while
-/// the window has the focus.
+/// the window has the focus, and the next start opens on it (`last_opened`).
 #[tauri::command]
 pub async fn set_viewing(
     alerts: State<'_, Alerts>,
+    state: State<'_, AppState>,
     conversation_id: Option<ConversationId>,
 ) -> Result<(), CommandError> {
     alerts.attention.set_viewing(conversation_id);
+    if let Some(id) = conversation_id {
+        state.engine().await?.set_last_opened(id)?;
+    }
     Ok(())
 }
 

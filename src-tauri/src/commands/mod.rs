@@ -96,6 +96,15 @@ pub async fn conversations(state: State<'_, AppState>) -> Result<Vec<Conversatio
     Ok(state.engine().await?.conversations()?)
 }
 
+/// The conversation that was open when the app last showed one (`null`: none, or it is gone): the
+/// window opens on it, from the cache.
+#[tauri::command]
+pub async fn last_opened(
+    state: State<'_, AppState>,
+) -> Result<Option<ConversationId>, CommandError> {
+    Ok(state.engine().await?.last_opened()?)
+}
+
 /// A page of a conversation's timeline, oldest first: the newest (`before` = null) or older than
 /// a message `seq`. Older history the cache lacks is fetched first when online.
 #[tauri::command]

@@ -115,6 +115,22 @@ describe('chat view', () => {
     expect(calls.find((c) => c.cmd === 'mark_read')).toBeUndefined();
   });
 
+  it('opens on the conversation that was open last time, and remembers the one opened', async () => {
+    const calls = renderChat({
+      conversations: () => [conversation(), conversation({ id: 8, kind: 'channel', name: 'general' })],
+      last_opened: () => 8,
+      timeline: () => ({ items: [item(message(4, 2, 'where we left off'))], has_more_before: false }),
+    });
+
+    expect(await screen.findByTestId('conversation-title')).toHaveTextContent('#general');
+    expect(await screen.findByText('where we left off')).toBeInTheDocument();
+    await waitFor(() =>
+      expect(calls.filter((c) => c.cmd === 'set_viewing').map((c) => c.args)).toContainEqual({
+        conversationId: 8,
+      }),
+    );
+  });
+
   it('sends with Enter, keeps Shift+Enter as a new line, and edits the last message with Up', async () => {
     const calls = renderChat({
       conversations: () => [conversation()],

@@ -232,6 +232,21 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     };
   }, [reload, learnUsers]);
 
+  // The window opens on the conversation that was open last time, drawn from the cache: the
+  // first thing a person sees after a launch is where they left off (also with no server).
+  useEffect(() => {
+    let cancelled = false;
+    api.lastOpened().then(
+      (id) => {
+        if (!cancelled && id !== null) setSelected((current) => current ?? id);
+      },
+      () => undefined,
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+
   // Notifications about the open conversation are read by reading it (as the sidebar's badges are).
   const markingRead = useRef(new Set<number>());
   useEffect(() => {

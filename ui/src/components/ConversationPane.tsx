@@ -39,6 +39,12 @@ const PAGE = 50;
 const JUMP_PAGE = 200;
 /** A jump loads at most this many pages before giving up. */
 const JUMP_PAGES_MAX = 50;
+/**
+ * While the reader follows the newest messages, the pane keeps at most this many (older ones are
+ * dropped and read again from the cache when scrolled to): a conversation left open for hours
+ * under steady traffic holds a window, not everything that arrived (BENCHMARKS.md, desktop memory).
+ */
+export const FOLLOWING_KEEP = 150;
 
 type Side = { kind: 'thread'; root: number } | { kind: 'pins' } | null;
 
@@ -98,6 +104,9 @@ export function ConversationPane({
   const load = useCallback(async () => {
     try {
       const page = await api.timeline(id, null, PAGE);
+      // Not while a jump or an older page is loading: those pages are wanted on screen.
+      const following =
+        (timeline.current?.following() ?? true) && !loadingOlderRef.current && pendingJump.current === null;
       setPages((prev) => {
         const firstNew = page.items.find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
         // Messages that left the newest page (newer ones arrived) stay loaded: nothing shifts.
@@ -105,13 +114,15 @@ export function ConversationPane({
           (i) => i.message.seq > 0 && i.message.seq < firstNew,
         );
         const seen = new Set<number>();
-        const unique = older.filter((i) => !seen.has(i.message.seq) && seen.add(i.message.seq));
-        return {
-          older: unique,
-          newest: page.items,
-          hasMore: unique.length > 0 ? prev.hasMore : page.has_more_before,
-          loaded: true,
-        };
+        let unique = older.filter((i) => !seen.has(i.message.seq) && seen.add(i.message.seq));
+        let hasMore = unique.length > 0 ? prev.hasMore : page.has_more_before;
+        // A reader at the bottom sees none of the oldest: keep a bounded window of them.
+        const room = Math.max(0, FOLLOWING_KEEP - page.items.length);
+        if (following && unique.length > room) {
+          unique = unique.slice(unique.length - room);
+          hasMore = true;
+        }
+        return { older: unique, newest: page.items, hasMore, loaded: true };
       });
       onUnknownUsers(page.items.map((i) => i.message.sender_id));
       const lastSynced = [...page.items].reverse().find((i) => i.message.seq > 0);

@@ -63,6 +63,8 @@ export interface TimelineHandle {
   /** Scrolls to a loaded message and gives it keyboard focus; false when it is not loaded. */
   showKey: (key: string) => boolean;
   scrollToBottom: () => void;
+  /** Whether the reader is at the newest message, following what arrives. */
+  following: () => boolean;
 }
 
 /**
@@ -121,12 +123,22 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
   };
 
   // Prepending (older history) lowers the first index by as many items as came before the old
-  // first one; appending and updates leave it. Kept in a ref, adjusted as the data changes.
-  const first = useRef<{ key: string | null; index: number }>({ key: null, index: FIRST_INDEX });
-  const firstKey = items.length > 0 ? keyOf(items[0]) : null;
-  if (firstKey !== first.current.key) {
-    const k = first.current.key ? items.findIndex((i) => keyOf(i) === first.current.key) : -1;
-    first.current = { key: firstKey, index: k > 0 ? first.current.index - k : first.current.index };
+  // first one; dropping the oldest (the pane keeps a bounded window while the reader follows the
+  // newest) raises it by as many as were dropped; appending and updates leave it. Kept in a ref,
+  // adjusted as the data changes.
+  const first = useRef<{ items: TimelineItem[]; index: number }>({ items: [], index: FIRST_INDEX });
+  if (items !== first.current.items) {
+    const before = first.current.items;
+    let index = first.current.index;
+    if (before.length > 0 && items.length > 0 && keyOf(before[0]) !== keyOf(items[0])) {
+      const oldFirst = keyOf(before[0]);
+      const newFirst = keyOf(items[0]);
+      const prepended = items.findIndex((i) => keyOf(i) === oldFirst);
+      const dropped = prepended > 0 ? -1 : before.findIndex((i) => keyOf(i) === newFirst);
+      if (prepended > 0) index -= prepended;
+      else if (dropped > 0) index += dropped;
+    }
+    first.current = { items, index };
   }
   const firstItemIndex = first.current.index;
 
@@ -156,6 +168,7 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     scrollToBottom: () => {
       if (items.length > 0) virtuoso.current?.scrollToIndex({ index: items.length - 1, align: 'end' });
     },
+    following: () => stick.current,
   }));
 
   function onKeyDown(e: KeyboardEvent<HTMLDivElement>) {

@@ -52,6 +52,7 @@ export function fakeApp(handlers: Record<string, Handler>): Call[] {
     app_status: () => status(),
     current_user: () => null,
     conversations: () => [],
+    last_opened: () => null,
     teams: () => [],
     inbox: () => [],
     connection_state: () => ({ state: 'live' }),

@@ -25,6 +25,7 @@ import { Logo } from './Logo';
 import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationPane, FocusTarget } from './ConversationPane';
 import { Sidebar } from './Sidebar';
+import { useCoalesced } from './useCoalesced';
 import { SidebarToggle, saveSidebarHidden, savedSidebarHidden } from './SidebarToggle';
 import { SearchPanel } from './SearchPanel';
 import { QuickSwitcher } from './QuickSwitcher';
@@ -124,9 +125,13 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     if (unique.length === 0) return;
     try {
       const found = await api.users(unique);
+      // Only a real change makes a new map: every open message row reads it, and most re-reads
+      // (one per incoming message) find nothing new.
       setUsers((prev) => {
+        const changed = found.filter((u) => JSON.stringify(prev.get(u.id)) !== JSON.stringify(u));
+        if (changed.length === 0) return prev;
         const next = new Map(prev);
-        for (const u of found) next.set(u.id, u);
+        for (const u of changed) next.set(u.id, u);
         return next;
       });
     } catch {
@@ -134,7 +139,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     }
   }, []);
 
-  const reload = useCallback(async () => {
+  const reloadNow = useCallback(async () => {
     try {
       const [list, teamList, notifications] = await Promise.all([
         api.conversations(),
@@ -149,6 +154,9 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
       setError(toCommandError(e).message);
     }
   }, [learnUsers]);
+  // Re-reads coalesce: a burst of events (a busy team sends several per message) costs one
+  // re-read while one is running, not one each — fewer IPC answers to parse and drop.
+  const reload = useCoalesced(reloadNow);
 
   useEffect(() => {
     // A connection event heard is newer than any state asked for before it arrived.

@@ -11,6 +11,7 @@ import { PinnedPanel } from './PinnedPanel';
 import { ThreadPanel } from './ThreadPanel';
 import { Timeline, TimelineHandle } from './Timeline';
 import { keyOf, refOf } from './timelineFormat';
+import { useCoalesced } from './useCoalesced';
 import './timeline.css';
 
 interface Props {
@@ -135,9 +136,11 @@ export function ConversationPane({
     api.readReceipts(id).then(setReceipts, () => undefined);
   }, [id, conversation.read_seq, onUnknownUsers]);
 
+  // Each change re-reads the newest page; changes that arrive during a read fold into one more.
+  const loadSoon = useCoalesced(load);
   useEffect(() => {
-    void load();
-  }, [load, version]);
+    void loadSoon();
+  }, [load, loadSoon, version]);
 
   /** Loads older pages until the message at `seq` is loaded (or history ends). */
   const loadUntil = useCallback(
@@ -304,7 +307,7 @@ export function ConversationPane({
     setError(null);
     try {
       await action();
-      void load();
+      void loadSoon();
     } catch (e) {
       setError(toCommandError(e).message);
     }

@@ -3,6 +3,7 @@ import { api, Conversation, Invite, MemberRole, Team, TeamMember, toCommandError
 import { Avatar } from './Avatar';
 import { displayName } from './ChatView';
 import { Dialog } from './Dialog';
+import { formatDate } from '../dates';
 
 type Tab = 'members' | 'invites' | 'channels';
 
@@ -209,7 +210,7 @@ function inviteState(i: Invite): string {
   if (i.expires_at && new Date(i.expires_at).getTime() < Date.now()) return 'Expired';
   if (i.max_uses !== null && i.uses >= i.max_uses) return 'Used up';
   const uses = i.max_uses !== null ? `${i.uses} of ${i.max_uses} uses` : `${i.uses} uses`;
-  const until = i.expires_at ? `, until ${new Date(i.expires_at).toLocaleString()}` : '';
+  const until = i.expires_at ? `, until ${formatDate(i.expires_at, 'full')}` : '';
   return `${uses}${until}`;
 }
 

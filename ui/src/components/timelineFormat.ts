@@ -1,5 +1,6 @@
 // Small pure helpers the timeline's components share: message keys and refs, times and days.
 import type { MessageRef, TimelineItem } from '../api';
+import { formatDate } from '../dates';
 
 /** How a command names a message: by server id, or by client id while it is being sent. */
 export function refOf(item: TimelineItem): MessageRef {
@@ -12,13 +13,9 @@ export function keyOf(item: TimelineItem): string {
 }
 
 export function time(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return formatDate(iso, 'time');
 }
 
 export function day(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime())
-    ? ''
-    : d.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric' });
+  return formatDate(iso, 'weekdayDay');
 }

@@ -166,7 +166,7 @@ enum Op {
     /// Apply a conversation event. `server`: the description asked for its counts, when asked.
     ApplyEvent {
         event: ConversationEvent,
-        server: Option<Option<Conversation>>,
+        server: Option<Box<Option<Conversation>>>,
     },
     /// Apply an event again after the snapshot its gap asked for.
     ReapplyEvent(ConversationEvent),
@@ -189,7 +189,7 @@ enum Op {
 /// What the outstanding request's answer is for.
 #[derive(Debug)]
 enum Then {
-    Counts(ConversationEvent),
+    Counts(Box<ConversationEvent>),
     Snapshot { id: ConversationId, emit: bool },
     Reload,
     Teams,
@@ -447,7 +447,9 @@ impl SyncState {
     fn op(&mut self, now: Instant, op: Op, steps: &mut Vec<Step>) -> Result<(), End> {
         match op {
             Op::Frame(frame) => self.frame(now, frame, steps)?,
-            Op::ApplyEvent { event, server } => self.apply_event(now, event, server, steps)?,
+            Op::ApplyEvent { event, server } => {
+                self.apply_event(now, event, server.map(|s| *s), steps)?
+            }
             Op::ReapplyEvent(event) => {
                 // Unknown still: no longer a member, the event is moot.
                 let applied = self
@@ -512,7 +514,12 @@ impl SyncState {
                         .counts_need_server(self.me.id, &event)
                         .map_err(cache_end)?;
                 if ask {
-                    self.fetch(now, Need::Conversation(id), Then::Counts(event), steps);
+                    self.fetch(
+                        now,
+                        Need::Conversation(id),
+                        Then::Counts(Box::new(event)),
+                        steps,
+                    );
                 } else {
                     self.apply_event(now, event, None, steps)?;
                 }
@@ -699,8 +706,8 @@ impl SyncState {
                     Err(e) => return Err(fetch_end(e)),
                 };
                 self.next([Op::ApplyEvent {
-                    event,
-                    server: Some(server),
+                    event: *event,
+                    server: Some(Box::new(server)),
                 }]);
             }
             (Then::Snapshot { id, emit }, Fetched::Snapshot(result)) => {

@@ -10,7 +10,8 @@
 //!   network I/O, so a client started offline shows its conversations and timelines at once;
 //! - the **sync loop** ([`sync_loop`]): one WebSocket, states connecting → authenticating →
 //!   catching up → live → waiting to retry, resume from the cached positions, jittered capped
-//!   backoff, heartbeat-based dead-link detection, explicit resync;
+//!   backoff, heartbeat-based dead-link detection, explicit resync; its decisions are a state
+//!   machine without I/O ([`sync_state`]) that answers each frame with the steps to take;
 //! - the **outbox** ([`crate::outbox`], delivered by [`deliver`]): every change made here is
 //!   persisted first and delivered exactly once, in order within its conversation, when the
 //!   connection is live; each conversation's queue goes at its own pace, a refusal stops only its
@@ -31,6 +32,7 @@ mod people;
 mod pins;
 mod prefs;
 mod sync_loop;
+mod sync_state;
 mod threads;
 mod two_factor;
 
@@ -611,7 +613,6 @@ impl Engine {
         self.inner.set_state(ConnectionState::Connecting);
         tokio::spawn(sync_loop::run(
             self.inner.clone(),
-            user.clone(),
             cache.clone(),
             stop_rx.clone(),
         ));

@@ -235,22 +235,33 @@ async fn main() -> Result<()> {
         print_breakdown(&app, app_pid, "after traffic").await?;
     }
     let growth = o.max_growth_mib.map(|_| growth_kib(&samples, o.minutes));
+    if let (Some(bound), Some(growth)) = (o.max_growth_mib, growth) {
+        let grown = growth as f64 / 1024.0;
+        if grown > bound {
+            bail!(
+                "LEAK CHECK FAILED: the app's PSS grew {grown:.1} MiB between minute 2 and the last minute (bound {bound} MiB)"
+            );
+        }
+        println!(
+            "leak check passed: grew {grown:.1} MiB between minute 2 and the last minute (bound {bound} MiB)"
+        );
+    }
 
     // Startup to the cached timeline, with no server: the app opens on its cache, at the
     // conversation that was open when it quit.
-    let shown = app
-        .execute(LAST_MESSAGE_SHOWN, serde_json::json!([]))
-        .await?
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let title = app
+        .text(&app.wait_for("[data-testid=conversation-title]").await?)
+        .await?;
     app.quit().await?;
     server.stop();
     let mut launches = Vec::new();
     for _ in 0..o.launches {
         let t0 = Instant::now();
         let app = Session::start(&driver.url, caps.clone()).await?;
-        app.wait_for_text("[data-testid=timeline]", &shown).await?;
+        app.wait_for_text("[data-testid=conversation-title]", &title)
+            .await?;
+        app.wait_for("[data-testid=timeline] [data-testid=message-text]")
+            .await?;
         launches.push(t0.elapsed().as_millis() as u64);
         app.quit().await?;
     }
@@ -296,17 +307,6 @@ async fn main() -> Result<()> {
             "samples": samples.iter().map(|s| serde_json::json!([s.0, s.1])).collect::<Vec<_>>(),
         })
     );
-    if let (Some(bound), Some(growth)) = (o.max_growth_mib, growth) {
-        let growth = mib(growth.max(0) as u64);
-        if growth > bound {
-            bail!(
-                "LEAK CHECK FAILED: the app's PSS grew {growth:.1} MiB between minute 2 and the last minute (bound {bound} MiB)"
-            );
-        }
-        println!(
-            "leak check passed: grew {growth:.1} MiB between minute 2 and the last minute (bound {bound} MiB)"
-        );
-    }
     Ok(())
 }
 
@@ -354,10 +354,6 @@ async fn scroll(app: &Session) -> Result<()> {
     .await?;
     Ok(())
 }
-
-/// The text of the newest message on screen (what the next launch must show again).
-const LAST_MESSAGE_SHOWN: &str = "const rows = document.querySelectorAll('[data-testid=timeline] [data-testid=message-text]'); \
-    return rows.length ? rows[rows.length - 1].textContent : ''";
 
 /// PSS growth from minute 2 to the last minute: medians of the samples within half a minute of
 /// minute 2 and of those in the last minute.

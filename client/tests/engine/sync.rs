@@ -1,4 +1,4 @@
-use crate::support::{PASSWORD, start};
+use crate::support::{Clients, PASSWORD, start};
 use jeco_client::sync::{SyncOptions, connect};
 use jeco_client::{ClientError, MemoryTokenStore, SyncError, SyncEvent, SyncState, TokenStore};
 use jeco_shared::ErrorCode;
@@ -39,7 +39,7 @@ async fn handshake_heartbeat_and_server_shutdown() {
     ));
 
     // A graceful server stop closes the socket with "going away"; the engine reports it.
-    server.server.shutdown().await;
+    server.stop().await;
     match next_event(&mut events).await {
         SyncEvent::Closed { code, .. } => assert_eq!(code, Some(close::GOING_AWAY)),
         other => panic!("expected the connection to close, got {other:?}"),
@@ -70,7 +70,7 @@ async fn heartbeats_run_on_their_own() {
 #[tokio::test]
 async fn bad_and_revoked_tokens_are_refused_with_their_codes() {
     let server = start().await;
-    let url = jeco_client::ServerAddress::parse(&server.url)
+    let url = jeco_client::ServerAddress::parse(server.base())
         .unwrap()
         .ws_url();
 

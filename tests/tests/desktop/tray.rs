@@ -266,7 +266,7 @@ async fn closing_the_window_keeps_the_app_in_the_tray_and_open_brings_it_back() 
     let data_dir = tempfile::tempdir()?;
     let (driver, app) = launch_with(
         &prereqs,
-        &server.base().to_owned(),
+        server.base(),
         data_dir.path(),
         "e2e-tauri-driver-close-to-tray.log",
         &[],

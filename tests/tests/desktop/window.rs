@@ -20,7 +20,7 @@ async fn window_size_survives_a_restart() -> Result<()> {
     // without compositing, which the log says.
     let (driver, app) = launch_with(
         &prereqs,
-        &server.base().to_owned(),
+        server.base(),
         data_dir.path(),
         "e2e-tauri-driver-window.log",
         &[("JECO_DESKTOP_GPU", Path::new("auto"))],

@@ -157,6 +157,11 @@ pub struct Config {
     pub login_code_ttl_secs: u64,
     /// How long the second step of a sign-in (the two-factor code) may take, in seconds.
     pub two_factor_challenge_ttl_secs: u64,
+    /// Where the server reads wall time (see `clock`): the system's, unless a test hosting the
+    /// server gives it a `ManualClock` to move past expiries. Not a setting: never read from a
+    /// file, the environment or flags, never printed.
+    #[serde(skip)]
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for Config {
@@ -217,6 +222,7 @@ impl Default for Config {
             password_reset_ttl_secs: 30 * 60,
             login_code_ttl_secs: 10 * 60,
             two_factor_challenge_ttl_secs: 5 * 60,
+            clock: crate::clock::Clock::system(),
         }
     }
 }

@@ -48,7 +48,7 @@ async fn email_password_and_sessions_through_the_engine() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, dir.path());
+    let ada = engine(server.base(), dir.path());
     ada.register("ada", PASSWORD, None).await.unwrap();
     ada.wait_live(WAIT).await.unwrap();
 
@@ -67,7 +67,7 @@ async fn email_password_and_sessions_through_the_engine() {
 
     // Sessions: a second device shows up, named by its client; signing out the others ends it.
     let phone_dir = tempfile::tempdir().unwrap();
-    let phone = engine(&server.url, phone_dir.path());
+    let phone = engine(server.base(), phone_dir.path());
     phone.login("ada", PASSWORD).await.unwrap();
     phone.wait_live(WAIT).await.unwrap();
     let sessions = ada.sessions().await.unwrap();
@@ -109,7 +109,7 @@ async fn email_password_and_sessions_through_the_engine() {
     // Reset from a device that cannot sign in: answered alike for a stranger, the token from the
     // mail works once, and every session (ada's too) ends.
     let forgot_dir = tempfile::tempdir().unwrap();
-    let forgot = engine(&server.url, forgot_dir.path());
+    let forgot = engine(server.base(), forgot_dir.path());
     forgot
         .request_password_reset("nobody-at-all")
         .await

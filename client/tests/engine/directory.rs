@@ -13,8 +13,8 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn browse_join_and_leave_a_teams_channels() {
     let server = start().await;
     let dirs = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, &dirs.path().join("ada"));
-    let bob = engine(&server.url, &dirs.path().join("bob"));
+    let ada = engine(server.base(), &dirs.path().join("ada"));
+    let bob = engine(server.base(), &dirs.path().join("bob"));
     ada.register("ada", PASSWORD, None).await.unwrap();
     bob.register("bob", PASSWORD, None).await.unwrap();
     ada.wait_live(WAIT).await.unwrap();
@@ -95,8 +95,8 @@ async fn browse_join_and_leave_a_teams_channels() {
 async fn people_are_found_by_username_or_display_name_and_cached() {
     let server = start().await;
     let dirs = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, &dirs.path().join("ada"));
-    let grace = engine(&server.url, &dirs.path().join("grace"));
+    let ada = engine(server.base(), &dirs.path().join("ada"));
+    let grace = engine(server.base(), &dirs.path().join("grace"));
     let me = ada.register("ada", PASSWORD, None).await.unwrap();
     let hopper = grace
         .register("ghopper", PASSWORD, Some("Grace Hopper"))

@@ -3,7 +3,7 @@
 //! connection afterwards is tested without sockets in `engine/sync_state/tests.rs`, and against
 //! real servers in the engine and e2e suites.)
 
-use crate::support::{PASSWORD, start};
+use crate::support::{Clients, PASSWORD, start};
 use futures_util::{SinkExt, StreamExt};
 use jeco_client::sync::{Socket, handshake, text_frame};
 use jeco_client::{ClientError, MemoryTokenStore, ReadyInfo, SyncError, TokenStore};
@@ -70,7 +70,7 @@ async fn handshake_ping_and_server_shutdown() {
     }
 
     // A graceful server stop closes the socket with "going away".
-    server.server.shutdown().await;
+    server.stop().await;
     match next_message(&mut socket).await {
         Some(Message::Close(Some(frame))) => {
             assert_eq!(u16::from(frame.code), close::GOING_AWAY)
@@ -82,7 +82,7 @@ async fn handshake_ping_and_server_shutdown() {
 #[tokio::test]
 async fn bad_and_revoked_tokens_are_refused_with_their_codes() {
     let server = start().await;
-    let url = jeco_client::ServerAddress::parse(&server.url)
+    let url = jeco_client::ServerAddress::parse(server.base())
         .unwrap()
         .ws_url();
 

@@ -484,7 +484,7 @@ async fn print_breakdown(app: &Session, root: u32, label: &str) -> Result<()> {
         }
         let total: u64 = by_kind.values().sum();
         let mut kinds: Vec<_> = by_kind.into_iter().collect();
-        kinds.sort_by(|a, b| b.1.cmp(&a.1));
+        kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
         let top: Vec<String> = kinds
             .iter()
             .take(10)

@@ -187,7 +187,16 @@ fn edits_deletes_reactions_pins_and_read_receipts_change_the_cached_message() {
     assert_eq!(cache.search(&typed("there"), None, 10).unwrap().len(), 1);
 
     cache
-        .apply_event(ME, &event(9, EventBody::MessageDeleted { message_id: id }))
+        .apply_event(
+            ME,
+            &event(
+                9,
+                EventBody::MessageDeleted {
+                    message_id: id,
+                    thread: None,
+                },
+            ),
+        )
         .unwrap();
     let m = cache.message(id).unwrap().unwrap();
     assert!(m.deleted && m.text.is_empty() && m.reactions.is_empty());
@@ -274,6 +283,37 @@ fn thread_only_replies_stay_out_of_the_timeline_but_count_in_the_thread() {
     assert!(!cache.mark_thread_read(root, 2).unwrap());
     assert!(!cache.mark_thread_read(root, 3).unwrap());
     assert_eq!(cache.thread_read_count(root).unwrap(), 3);
+}
+
+/// A snapshot brings the root counting a thread-only reply the page does not carry; the reply's
+/// deletion must still take the root to the server's count (found by the cache model test: the
+/// root kept counting a deleted reply whenever the snapshot landed between the reply and its
+/// deletion).
+#[test]
+fn a_deleted_reply_the_cache_never_held_sets_its_roots_tally() {
+    let cache = Cache::in_memory().unwrap();
+    let mut root = message(2, PEER, "hello");
+    root.reply_count = 2;
+    root.last_repliers = vec![ME, PEER];
+    let page = MessagePage {
+        items: vec![root.clone()],
+        has_more_before: false,
+        has_more_after: false,
+    };
+    cache.store_snapshot(ME, &conversation(4), &page).unwrap();
+    let deleted = EventBody::MessageDeleted {
+        message_id: MessageId(103),
+        thread: Some(jeco_shared::messages::ThreadTally {
+            root: root.id,
+            reply_count: 1,
+            last_repliers: vec![PEER],
+        }),
+    };
+    cache.apply_event(ME, &event(5, deleted)).unwrap();
+    let root_now = cache.message(root.id).unwrap().unwrap();
+    assert_eq!(root_now.reply_count, 1);
+    assert_eq!(root_now.last_repliers, [PEER]);
+    assert_eq!(cache.position(C).unwrap(), Some(5));
 }
 
 #[test]

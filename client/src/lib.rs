@@ -22,6 +22,8 @@ pub mod address;
 pub mod api;
 pub mod cache;
 mod engine;
+#[cfg(test)]
+mod fixtures;
 pub mod outbox;
 mod session;
 pub mod sync;

@@ -4,7 +4,7 @@
 use super::*;
 use crate::outbox::{MessageRef, OutboxError, OutboxOp, OutboxState, PendingUpload};
 use jeco_shared::ErrorCode;
-use jeco_shared::conversations::{ConversationKind, Member, MemberRole};
+use jeco_shared::conversations::ConversationKind;
 use jeco_shared::events::{ConversationEvent, EventBody};
 use jeco_shared::search::query::SearchQuery;
 
@@ -18,52 +18,11 @@ const PEER: UserId = UserId(2);
 const C: ConversationId = ConversationId(10);
 
 fn message(seq: i64, sender: UserId, text: &str) -> Message {
-    Message {
-        id: MessageId(100 + seq),
-        conversation_id: C,
-        seq,
-        sender_id: sender,
-        client_id: format!("cid-{seq}"),
-        text: text.into(),
-        reply_to: None,
-        thread_only: false,
-        reply_count: 0,
-        last_repliers: Vec::new(),
-        created_at: format!("2026-11-23T10:00:{seq:02}Z"),
-        edited_at: None,
-        deleted: false,
-        pinned: false,
-        mentions: Default::default(),
-        reactions: Vec::new(),
-        attachments: Vec::new(),
-    }
+    crate::fixtures::message(MessageId(100 + seq), C, seq, sender, text)
 }
 
 fn conversation(last_seq: i64) -> Conversation {
-    Conversation {
-        id: C,
-        kind: ConversationKind::Direct,
-        name: None,
-        created_at: "2026-11-23T10:00:00Z".into(),
-        last_activity_at: "2026-11-23T10:00:00Z".into(),
-        last_seq,
-        read_seq: last_seq,
-        unread_count: 0,
-        mention_count: 0,
-        my_role: MemberRole::Member,
-        last_message: None,
-        members: [ME, PEER]
-            .iter()
-            .map(|u| Member {
-                user_id: *u,
-                role: MemberRole::Member,
-                joined_at: "2026-11-23T10:00:00Z".into(),
-            })
-            .collect(),
-        peer_presence: None,
-        channel: None,
-        muted: false,
-    }
+    crate::fixtures::direct(C, last_seq, [ME, PEER])
 }
 
 fn event(seq: i64, body: EventBody) -> ConversationEvent {

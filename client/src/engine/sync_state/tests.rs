@@ -3,7 +3,6 @@
 
 use super::*;
 use jeco_shared::MessageId;
-use jeco_shared::conversations::{ConversationKind, Member, MemberRole};
 use jeco_shared::events::Position;
 use jeco_shared::messages::Message;
 
@@ -36,52 +35,12 @@ fn user(id: UserId) -> User {
 }
 
 fn message(id: ConversationId, seq: i64, sender: UserId) -> Message {
-    Message {
-        id: MessageId(id.0 * 1000 + seq),
-        conversation_id: id,
-        seq,
-        sender_id: sender,
-        client_id: format!("cid-{}-{seq}", id.0),
-        text: format!("message {seq}"),
-        reply_to: None,
-        thread_only: false,
-        reply_count: 0,
-        last_repliers: Vec::new(),
-        created_at: format!("2026-11-23T10:00:{seq:02}Z"),
-        edited_at: None,
-        deleted: false,
-        pinned: false,
-        mentions: Default::default(),
-        reactions: Vec::new(),
-        attachments: Vec::new(),
-    }
+    let text = format!("message {seq}");
+    crate::fixtures::message(MessageId(id.0 * 1000 + seq), id, seq, sender, &text)
 }
 
 fn conversation(id: ConversationId, last_seq: i64) -> Conversation {
-    Conversation {
-        id,
-        kind: ConversationKind::Direct,
-        name: None,
-        created_at: "2026-11-23T10:00:00Z".into(),
-        last_activity_at: "2026-11-23T10:00:00Z".into(),
-        last_seq,
-        read_seq: last_seq,
-        unread_count: 0,
-        mention_count: 0,
-        my_role: MemberRole::Member,
-        last_message: None,
-        members: [ME, PEER]
-            .iter()
-            .map(|u| Member {
-                user_id: *u,
-                role: MemberRole::Member,
-                joined_at: "2026-11-23T10:00:00Z".into(),
-            })
-            .collect(),
-        peer_presence: None,
-        channel: None,
-        muted: false,
-    }
+    crate::fixtures::direct(id, last_seq, [ME, PEER])
 }
 
 /// A snapshot as the server would give it: the conversation at `last_seq`, its messages 1..=last_seq.

@@ -2,6 +2,7 @@
 // (src-tauri/src/commands.rs). The UI holds no tokens and no business logic; it shows what these
 // return and switches on `CommandError.code`, never on message text.
 import { invoke } from '@tauri-apps/api/core';
+import { startupStep } from './startup';
 
 // The types are generated from the Rust ones (src-tauri/src/bindings.rs → ./bindings); `./dev test`
 // fails when they are stale. Never describe here by hand what Rust sends.
@@ -97,10 +98,37 @@ export function toCommandError(value: unknown): CommandError {
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  startupStep(`${command} asked`);
   try {
     return await invoke<T>(command, args);
   } catch (error) {
     throw toCommandError(error);
+  } finally {
+    startupStep(`${command} answered`);
+  }
+}
+
+/**
+ * What the signed-in window first shows, read from the engine's cache in one go before it is
+ * drawn: the conversation list, the conversation open last time and its newest page. The window
+ * then paints the timeline in its first frame instead of after three rounds of asking (list,
+ * then conversation, then page), each followed by a render.
+ */
+export interface FirstScreen {
+  conversations: Conversation[];
+  selected: number | null;
+  page: Timeline | null;
+}
+
+/** Reads [`FirstScreen`]; `null` when there is nothing to read (signed out, no engine). */
+export async function firstScreen(pageSize: number): Promise<FirstScreen | null> {
+  try {
+    const [conversations, lastOpened] = await Promise.all([api.conversations(), api.lastOpened()]);
+    const selected = conversations.some((c) => c.id === lastOpened) ? lastOpened : null;
+    const page = selected === null ? null : await api.timeline(selected, null, pageSize).catch(() => null);
+    return { conversations, selected, page };
+  } catch {
+    return null;
   }
 }
 
@@ -292,6 +320,7 @@ export function onQuitRequested(handler: (request: QuitRequest) => void): Promis
 
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */
 export function onEngineEvent(handler: (event: EngineEvent) => void): Promise<UnlistenFn> {
+  startupStep('listen asked');
   return listen<EngineEvent>('engine-event', (e) => handler(e.payload));
 }
 

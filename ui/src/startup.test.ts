@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { markStartup } from './startup';
+import { markStartup, startupStep } from './startup';
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve(undefined)));
 
@@ -17,11 +17,19 @@ describe('startup marks', () => {
     await nextFrame();
     expect(marks.drawn).toBeUndefined();
 
+    startupStep('conversations');
+    const first = marks.steps.conversations;
+    startupStep('conversations');
+    expect(marks.steps.conversations).toBe(first);
+
     document.querySelector('[data-testid=timeline]')!.innerHTML =
       '<article><div data-testid="message-text">hello</div></article>';
     await Promise.resolve();
     await nextFrame();
     await nextFrame();
     expect(marks.drawn).toBeGreaterThanOrEqual(marks.script);
+    // Steps after the timeline was drawn are not startup.
+    startupStep('later');
+    expect('later' in marks.steps).toBe(false);
   });
 });

@@ -9,6 +9,8 @@ export interface StartupMarks {
   script: number;
   /** The first cached timeline row was in the document and a frame had been drawn. */
   drawn?: number;
+  /** Steps on the way, each when it first happened (see [`startupStep`]). */
+  steps: Record<string, number>;
 }
 
 declare global {
@@ -21,7 +23,7 @@ const FIRST_ROW = '[data-testid=timeline] [data-testid=message-text]';
 
 /** Records the script's start now, and the first timeline row's frame when it comes. */
 export function markStartup(win: Window = window): StartupMarks {
-  const marks: StartupMarks = { script: win.performance.now() };
+  const marks: StartupMarks = { script: win.performance.now(), steps: {} };
   win.__jecoStartup = marks;
   const doc = win.document;
   const drawn = () => {
@@ -42,4 +44,12 @@ export function markStartup(win: Window = window): StartupMarks {
   });
   observer.observe(doc.documentElement, { childList: true, subtree: true });
   return marks;
+}
+
+/** Notes that startup step `name` happened now, the first time only (later calls are free). */
+export function startupStep(name: string, win: Window = window) {
+  const marks = win.__jecoStartup;
+  if (marks && marks.drawn === undefined && !(name in marks.steps)) {
+    marks.steps[name] = win.performance.now();
+  }
 }

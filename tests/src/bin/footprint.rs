@@ -293,6 +293,22 @@ async fn main() -> Result<()> {
             column(|p| p.script),
             column(|p| p.drawn),
         );
+        let mut names: Vec<&String> = phases.iter().flat_map(|p| p.steps.keys()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut steps: Vec<(u64, &String)> = names
+            .into_iter()
+            .map(|name| {
+                let at = phases.iter().filter_map(|p| p.steps.get(name).copied());
+                (p50(at.collect()), name)
+            })
+            .collect();
+        steps.sort_unstable();
+        let steps: Vec<String> = steps.iter().map(|(at, n)| format!("{n} +{at}")).collect();
+        println!(
+            "  the script's steps, ms after it began (p50): {}",
+            steps.join(", ")
+        );
     }
 
     // Growth: slope over the second half of the samples (the first minutes include warm-up).
@@ -425,6 +441,8 @@ struct Phases {
     page: u64,
     script: u64,
     drawn: u64,
+    /// The UI's steps between script and drawn (`startupStep`), in ms after the script began.
+    steps: std::collections::BTreeMap<String, u64>,
 }
 
 async fn launch_phases(app: &Session, pid: u32) -> Result<Phases> {
@@ -433,7 +451,7 @@ async fn launch_phases(app: &Session, pid: u32) -> Result<Phases> {
     let marks = loop {
         let marks = app
             .execute(
-                "const m = window.__jecoStartup; return m && m.drawn !== undefined ? [performance.timeOrigin, m.script, m.drawn, Date.now()] : null;",
+                "const m = window.__jecoStartup; return m && m.drawn !== undefined ? [performance.timeOrigin, m.script, m.drawn, Date.now(), m.steps] : null;",
                 serde_json::json!([]),
             )
             .await?;
@@ -449,10 +467,19 @@ async fn launch_phases(app: &Session, pid: u32) -> Result<Phases> {
     let (origin, script, drawn, now_epoch) = (mark(0)?, mark(1)?, mark(2)?, mark(3)?);
     let started = process_start_epoch_ms(pid, now_epoch)?;
     let ms = |v: f64| v.max(0.0).round() as u64;
+    let steps = marks[4]
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), ms(v.as_f64()? - script))))
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Phases {
         page: ms(origin - started),
         script: ms(script),
         drawn: ms(drawn - script),
+        steps,
     })
 }
 

@@ -131,6 +131,32 @@ describe('chat view', () => {
     );
   });
 
+  it('draws a first screen read before it in its first frame, then reads the timeline afresh', async () => {
+    const general = conversation({ id: 8, kind: 'channel', name: 'general' });
+    const calls = fakeApp({
+      users: () => [ADA, GRACE] as User[],
+      conversations: () => [conversation(), general],
+      last_opened: () => 8,
+      // The engine's answer comes later than the first frame.
+      timeline: () =>
+        new Promise((resolve) =>
+          setTimeout(() => resolve({ items: [item(message(5, 2, 'newer'))], has_more_before: false }), 50),
+        ),
+    });
+    const first = {
+      conversations: [conversation(), general],
+      selected: 8,
+      page: { items: [item(message(4, 2, 'where we left off'))], has_more_before: false },
+    };
+    render(<ChatView user={ADA} status={status()} first={first} onSignedOut={() => undefined} />);
+    // In the first frame: no waiting for the list, the conversation or its page.
+    expect(screen.getByTestId('conversation-title')).toHaveTextContent('#general');
+    expect(screen.getByText('where we left off')).toBeInTheDocument();
+    // Then the pane reads its page as always.
+    expect(await screen.findByText('newer')).toBeInTheDocument();
+    expect(calls.some((c) => c.cmd === 'timeline')).toBe(true);
+  });
+
   it('sends with Enter, keeps Shift+Enter as a new line, and edits the last message with Up', async () => {
     const calls = renderChat({
       conversations: () => [conversation()],

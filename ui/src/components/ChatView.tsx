@@ -5,6 +5,7 @@ import {
   ConnectionState,
   Conversation,
   EngineEvent,
+  FirstScreen,
   InboxItem,
   PresenceStatus,
   onEngineEvent,
@@ -37,10 +38,13 @@ import { ProfileCard } from './people/ProfileCard';
 import { ThreadsButton } from './threads/ThreadsButton';
 import { ThreadsPanel } from './threads/ThreadsPanel';
 import { useThreads } from './threads/useThreads';
+import { startupStep } from '../startup';
 
 interface Props {
   user: User;
   status: AppStatus | null;
+  /** What the window shows first, read before it was drawn (see `firstScreen`). */
+  first?: FirstScreen | null;
   /** Back to the sign-in screen; `reason` when the person did not ask for it. */
   onSignedOut: (reason?: string) => void;
 }
@@ -74,7 +78,7 @@ export function displayName(u: User | undefined): string {
  * Everything comes from the engine's cache through commands, so it shows at once without network;
  * `engine-event`s say what changed and the view re-reads just that.
  */
-export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }: Props) {
+export function ChatView({ user: signedIn, status: initialStatus, first = null, onSignedOut }: Props) {
   const [status, setStatus] = useState<AppStatus | null>(initialStatus);
   // The profile can change here (the profile dialog); everything below shows the newest one.
   const [user, setUser] = useState<User>(signedIn);
@@ -92,8 +96,13 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     | { kind: 'team'; team: Team }
     | null
   >(null);
-  const [conversations, setConversations] = useState<Conversation[]>([]);
-  const [selected, setSelected] = useState<number | null>(null);
+  const [conversations, setConversations] = useState<Conversation[]>(first?.conversations ?? []);
+  const [selected, setSelected] = useState<number | null>(first?.selected ?? null);
+  // The first screen's page is for the first pane only: a later visit reads afresh.
+  const [firstPage, setFirstPage] = useState(first?.page ?? null);
+  useEffect(() => {
+    if (firstPage && selected !== first?.selected) setFirstPage(null);
+  }, [selected, first, firstPage]);
   const [connection, setConnection] = useState<ConnectionState>(
     status?.connection ?? { state: 'connecting' },
   );
@@ -146,6 +155,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
         api.teams(),
         api.inbox(),
       ]);
+      startupStep('conversations');
       setConversations(list);
       setTeams(teamList);
       setInbox(notifications);
@@ -159,6 +169,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
   const reload = useCoalesced(reloadNow);
 
   useEffect(() => {
+    startupStep('chat view');
     // A connection event heard is newer than any state asked for before it arrived.
     let heardState = false;
     const unlisten = onEngineEvent((event: EngineEvent) => {
@@ -225,6 +236,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     // Read the list and the connection state only once the listener is in place: a change in
     // between would otherwise be missed (seen as an app stuck on "Catching up…" while live).
     const settle = () => {
+      startupStep('listening');
       void reload();
       api.connectionState().then(
         (state) => {
@@ -246,6 +258,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     let cancelled = false;
     api.lastOpened().then(
       (id) => {
+        startupStep('last_opened');
         if (!cancelled && id !== null) setSelected((current) => current ?? id);
       },
       () => undefined,
@@ -565,6 +578,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
                 typing={typing.get(current.id) ?? []}
                 onUnknownUsers={learnUsers}
                 focus={focus}
+                initialPage={first?.selected === current.id ? firstPage : null}
               />
             ) : (
               <div className="welcome">

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, Conversation, Message, ReadReceipt, TimelineItem, toCommandError, User } from '../api';
+import { api, Conversation, Message, ReadReceipt, Timeline as TimelinePage, TimelineItem, toCommandError, User } from '../api';
 import { conversationLabel, displayName } from './ChatView';
 import { Composer, Editing } from './Composer';
 import { Dialog } from './Dialog';
@@ -12,6 +12,7 @@ import { ThreadPanel } from './ThreadPanel';
 import { Timeline, TimelineHandle } from './Timeline';
 import { keyOf, refOf } from './timelineFormat';
 import { useCoalesced } from './useCoalesced';
+import { startupStep } from '../startup';
 import './timeline.css';
 
 interface Props {
@@ -24,6 +25,8 @@ interface Props {
   onUnknownUsers: (ids: number[]) => void;
   /** A message to bring into view and highlight (a clicked notification); a new `nonce` repeats it. */
   focus?: FocusTarget | null;
+  /** Its newest page, already read (the app's first screen): shown at once, then re-read. */
+  initialPage?: TimelinePage | null;
 }
 
 /** Where a notification points: the message, and its `seq` when known (so older pages can load). */
@@ -36,7 +39,7 @@ export interface FocusTarget {
 }
 
 /** Page sizes: what opening shows, and what a jump back into history loads at a time. */
-const PAGE = 50;
+export const PAGE = 50;
 const JUMP_PAGE = 200;
 /** A jump loads at most this many pages before giving up. */
 const JUMP_PAGES_MAX = 50;
@@ -71,9 +74,15 @@ export function ConversationPane({
   typing,
   onUnknownUsers,
   focus = null,
+  initialPage = null,
 }: Props) {
   const id = conversation.id;
-  const [pages, setPages] = useState<Pages>({ older: [], newest: [], hasMore: false, loaded: false });
+  // A page read before the pane existed (the app's first screen) is drawn in the first frame.
+  const [pages, setPages] = useState<Pages>(() =>
+    initialPage
+      ? { older: [], newest: initialPage.items, hasMore: initialPage.has_more_before, loaded: true }
+      : { older: [], newest: [], hasMore: false, loaded: false },
+  );
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<Editing | null>(null);
@@ -105,6 +114,7 @@ export function ConversationPane({
   const load = useCallback(async () => {
     try {
       const page = await api.timeline(id, null, PAGE);
+      startupStep('timeline');
       // Not while a jump or an older page is loading: those pages are wanted on screen.
       const following =
         (timeline.current?.following() ?? true) && !loadingOlderRef.current && pendingJump.current === null;

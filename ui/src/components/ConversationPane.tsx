@@ -1,5 +1,14 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, Conversation, Message, ReadReceipt, Timeline as TimelinePage, TimelineItem, toCommandError, User } from '../api';
+import {
+  api,
+  Conversation,
+  Message,
+  ReadReceipt,
+  Timeline as TimelinePage,
+  TimelineItem,
+  toCommandError,
+  User,
+} from '../api';
 import { conversationLabel, displayName } from './ChatView';
 import { Composer, Editing } from './Composer';
 import { Dialog } from './Dialog';

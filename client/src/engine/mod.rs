@@ -35,9 +35,11 @@ mod sync_loop;
 mod sync_state;
 mod threads;
 mod two_factor;
+mod viewing;
 
 pub use threads::{Thread, ThreadEntry};
 pub use two_factor::TwoFactorOff;
+pub use viewing::Viewing;
 
 use crate::cache::Enqueued;
 use crate::cache::{Applied, Cache, CacheError, Draft, LocalHit};
@@ -343,6 +345,7 @@ impl EngineBuilder {
             wake: Arc::new(Notify::new()),
             outbox_wake: Arc::new(Notify::new()),
             socket: Mutex::new(None),
+            viewing: Mutex::new(Viewing::default()),
         });
         let engine = Engine { inner };
         // A token store that cannot be read now (a locked keychain) is not fatal: the engine
@@ -381,6 +384,8 @@ pub(crate) struct Inner {
     pub(crate) outbox_wake: Arc<Notify>,
     /// Frames for the live socket (typing, presence), when there is one.
     pub(crate) socket: Mutex<Option<mpsc::Sender<jeco_shared::ws::ClientFrame>>>,
+    /// What the window shows (see [`viewing`]): what is read follows from it.
+    pub(crate) viewing: Mutex<Viewing>,
 }
 
 impl Inner {

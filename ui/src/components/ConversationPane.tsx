@@ -24,6 +24,11 @@ interface Props {
   onUnknownUsers: (ids: number[]) => void;
   /** A message to bring into view and highlight (a clicked notification); a new `nonce` repeats it. */
   focus?: FocusTarget | null;
+  /**
+   * Told the `seq` of the newest confirmed message on screen (`null`: none) when it changes: the
+   * engine decides from it what is read, so the pane never marks anything read itself.
+   */
+  onNewestShown?: (seq: number | null) => void;
 }
 
 /** Where a notification points: the message, and its `seq` when known (so older pages can load). */
@@ -71,6 +76,7 @@ export function ConversationPane({
   typing,
   onUnknownUsers,
   focus = null,
+  onNewestShown,
 }: Props) {
   const id = conversation.id;
   const [pages, setPages] = useState<Pages>({ older: [], newest: [], hasMore: false, loaded: false });
@@ -126,15 +132,11 @@ export function ConversationPane({
         return { older: unique, newest: page.items, hasMore, loaded: true };
       });
       onUnknownUsers(page.items.map((i) => i.message.sender_id));
-      const lastSynced = [...page.items].reverse().find((i) => i.message.seq > 0);
-      if (lastSynced && lastSynced.message.seq > conversation.read_seq) {
-        void api.markRead(id, lastSynced.message.seq).catch(() => undefined);
-      }
     } catch (e) {
       setError(toCommandError(e).message);
     }
     api.readReceipts(id).then(setReceipts, () => undefined);
-  }, [id, conversation.read_seq, onUnknownUsers]);
+  }, [id, onUnknownUsers]);
 
   // Each change re-reads the newest page; changes that arrive during a read fold into one more.
   const loadSoon = useCoalesced(load);
@@ -421,6 +423,7 @@ export function ConversationPane({
               unreadNotLoaded={unreadNotLoaded}
               onJumpToUnread={() => void jumpToUnread()}
               highlightKey={highlightKey}
+              onNewestShown={onNewestShown}
             />
           ) : (
             <div className="timeline" data-testid="timeline" aria-busy="true" />

@@ -75,7 +75,10 @@ describe('muting a conversation', () => {
     expect(item).not.toHaveClass('muted');
     await userEvent.click(item);
     await waitFor(() =>
-      expect(calls.filter((c) => c.cmd === 'set_viewing').at(-1)?.args).toEqual({ conversationId: 9 }),
+      expect(calls.filter((c) => c.cmd === 'set_viewing').at(-1)?.args).toEqual({
+        conversationId: 9,
+        newestOnScreen: 4,
+      }),
     );
 
     const toggle = await screen.findByRole('button', { name: 'Mute conversation' });

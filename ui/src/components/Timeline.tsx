@@ -1,4 +1,4 @@
-import { forwardRef, KeyboardEvent, useImperativeHandle, useRef, useState } from 'react';
+import { forwardRef, KeyboardEvent, useEffect, useImperativeHandle, useRef, useState } from 'react';
 import { Virtuoso, VirtuosoHandle } from 'react-virtuoso';
 import type { Message, TimelineItem, User } from '../api';
 import { MessageItem, MessageActions } from './MessageItem';
@@ -28,6 +28,11 @@ interface Props {
   unreadNotLoaded: boolean;
   onJumpToUnread: () => void;
   highlightKey: string | null;
+  /**
+   * Told the `seq` of the newest confirmed message actually on screen (`null`: none) each time it
+   * changes. A fact for the engine, which decides from it (and the window's focus) what is read.
+   */
+  onNewestShown?: (seq: number | null) => void;
 }
 
 /** What the list's header needs (passed as Virtuoso's context: the header component stays put). */
@@ -91,6 +96,7 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     unreadNotLoaded,
     onJumpToUnread,
     highlightKey,
+    onNewestShown,
   },
   ref,
 ) {
@@ -107,7 +113,30 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
   // The viewport's size at the last scroll: a scroll that comes with a new size is the window or
   // a panel resizing (the browser clamping the position), not the reader leaving the bottom.
   const viewport = useRef({ w: 0, h: 0 });
+  // The newest confirmed message whose row is inside the viewport, measured (Virtuoso's range
+  // includes rows rendered beyond the viewport, `increaseViewportBy`): reported when it changes.
+  const shown = useRef<number | null>(null);
+  const measure = useRef(() => {});
+  measure.current = () => {
+    const el = scroller.current;
+    if (!el || !onNewestShown) return;
+    const view = el.getBoundingClientRect();
+    let newest: number | null = null;
+    for (const row of el.querySelectorAll<HTMLElement>('.timeline-entry')) {
+      const r = row.getBoundingClientRect();
+      if (r.top > view.bottom || r.bottom < view.top) continue;
+      const seq = items[Number(row.dataset.index)]?.message.seq ?? 0;
+      if (seq > 0 && (newest === null || seq > newest)) newest = seq;
+    }
+    if (newest !== shown.current) {
+      shown.current = newest;
+      onNewestShown(newest);
+    }
+  };
+  // After every render (new rows, a new range) and on every scroll.
+  useEffect(() => measure.current());
   const onScroll = useRef(() => {
+    measure.current();
     const el = scroller.current;
     if (!el) return;
     if (el.clientHeight !== viewport.current.h || el.clientWidth !== viewport.current.w) return;

@@ -60,7 +60,6 @@ export function fakeApp(handlers: Record<string, Handler>): Call[] {
     draft: () => null,
     set_draft: () => null,
     typing: () => null,
-    mark_read: () => null,
     set_viewing: () => null,
     threads: () => [],
   };

@@ -79,6 +79,10 @@ import type { EnrollmentView } from './bindings/EnrollmentView';
 import type { TwoFactorSignedIn } from './bindings/TwoFactorSignedIn';
 import type { TwoFactorStatus } from './bindings/TwoFactorStatus';
 export type { SignInView, EnrollmentView, TwoFactorSignedIn, TwoFactorStatus };
+// The server's limits, generated from `jeco_shared::limits::LIMITS` (never copied by hand: the
+// bindings test fails when this module and the Rust value differ).
+export { LIMITS } from './bindings/limitValues';
+export type { Limits } from './bindings/Limits';
 
 export function isCommandError(value: unknown): value is CommandError {
   return (

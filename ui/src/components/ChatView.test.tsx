@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { emit } from '@tauri-apps/api/event';
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Message, TimelineItem, User } from '../api';
-import { fakeApp, status, user } from '../test/fakeApp';
+import { fakeApp, status, timelineItem, user } from '../test/fakeApp';
 import { ChatView } from './ChatView';
 
 const ADA = user();
@@ -55,7 +55,7 @@ function message(seq: number, sender: number, text: string, overrides: Partial<M
 }
 
 function item(m: Message, state: TimelineItem['state'] = { state: 'synced' }): TimelineItem {
-  return { message: m, state };
+  return timelineItem(m, state);
 }
 
 function renderChat(handlers: Parameters<typeof fakeApp>[0]) {

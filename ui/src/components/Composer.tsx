@@ -6,6 +6,7 @@ import { VoiceRecorder } from './VoiceRecorder';
 import { searchEmoji } from './emoji';
 import { base64Of } from '../files';
 import { plainText } from './markdown/plainText';
+import { sentIdOf } from './timelineFormat';
 
 /** The replied-to message in the reply bar: plain text, at most 100 characters. */
 function quoteText(text: string): string {
@@ -187,7 +188,7 @@ export function Composer({
 
   /** What a send replies to: the thread's root, or the quoted message. */
   function replyParent(): number | null {
-    return threadRoot ?? (replyTo && replyTo.message.id !== 0 ? replyTo.message.id : null);
+    return threadRoot ?? (replyTo ? sentIdOf(replyTo) : null);
   }
 
   /** Whether a send stays in the thread (only a thread's composer keeps replies there). */

@@ -10,7 +10,7 @@ import { MuteToggle } from './MuteToggle';
 import { PinnedPanel } from './PinnedPanel';
 import { ThreadPanel } from './ThreadPanel';
 import { Timeline, TimelineHandle } from './Timeline';
-import { keyOf, refOf } from './timelineFormat';
+import { keyOf, refOf, seqOf } from './timelineFormat';
 import { useCoalesced } from './useCoalesced';
 import './timeline.css';
 
@@ -115,13 +115,11 @@ export function ConversationPane({
       const following =
         (timeline.current?.following() ?? true) && !loadingOlderRef.current && pendingJump.current === null;
       setPages((prev) => {
-        const firstNew = page.items.find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
+        const firstNew = firstSeq(page.items) ?? Infinity;
         // Messages that left the newest page (newer ones arrived) stay loaded: nothing shifts.
-        const older = [...prev.older, ...prev.newest].filter(
-          (i) => i.message.seq > 0 && i.message.seq < firstNew,
-        );
+        const older = [...prev.older, ...prev.newest].filter((i) => (seqOf(i) ?? Infinity) < firstNew);
         const seen = new Set<number>();
-        let unique = older.filter((i) => !seen.has(i.message.seq) && seen.add(i.message.seq));
+        let unique = older.filter((i) => !seen.has(seqOf(i)!) && seen.add(seqOf(i)!));
         let hasMore = unique.length > 0 ? prev.hasMore : page.has_more_before;
         // A reader at the bottom sees none of the oldest: keep a bounded window of them.
         const room = Math.max(0, FOLLOWING_KEEP - page.items.length);
@@ -151,7 +149,7 @@ export function ConversationPane({
       loadingOlderRef.current = true;
       setLoadingOlder(true);
       try {
-        let oldest = itemsRef.current.find((i) => i.message.seq > 0)?.message.seq;
+        let oldest = firstSeq(itemsRef.current) ?? undefined;
         let more = pagesRef.current.hasMore;
         let gathered: TimelineItem[] = [];
         for (let n = 0; more && oldest !== undefined && n < maxPages; n++) {
@@ -161,13 +159,12 @@ export function ConversationPane({
           more = page.has_more_before;
           onUnknownUsers(page.items.map((i) => i.message.sender_id));
           if (page.items.length === 0) break;
-          oldest = page.items[0].message.seq;
+          oldest = firstSeq(page.items) ?? undefined;
         }
         const gotMore = more;
         setPages((prev) => {
-          const firstLoaded =
-            [...prev.older, ...prev.newest].find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
-          const fresh = gathered.filter((i) => i.message.seq > 0 && i.message.seq < firstLoaded);
+          const firstLoaded = firstSeq([...prev.older, ...prev.newest]) ?? Infinity;
+          const fresh = gathered.filter((i) => (seqOf(i) ?? Infinity) < firstLoaded);
           return { ...prev, older: [...fresh, ...prev.older], hasMore: gotMore };
         });
       } catch (e) {
@@ -185,7 +182,7 @@ export function ConversationPane({
   // Quoted parents: those in the timeline, and the rest fetched once (cache, then server).
   const parents = useMemo(() => {
     const map = new Map(fetchedParents);
-    for (const i of items) if (i.message.id !== 0) map.set(i.message.id, i.message);
+    for (const i of items) if (i.id.kind === 'sent') map.set(i.id.id, i.message);
     return map;
   }, [items, fetchedParents]);
   useEffect(() => {
@@ -213,15 +210,15 @@ export function ConversationPane({
 
   // Read receipts: each other member under the last loaded message they have read.
   const readers = useMemo(() => {
-    const synced = items.filter((i) => i.message.seq > 0);
+    const synced = items.filter((i) => seqOf(i) !== null);
     const map = new Map<string, number[]>();
     for (const r of receipts) {
-      if (r.user_id === me || synced.length === 0 || r.read_seq < synced[0].message.seq) continue;
+      if (r.user_id === me || synced.length === 0 || r.read_seq < seqOf(synced[0])!) continue;
       let lo = 0;
       let hi = synced.length - 1;
       while (lo < hi) {
         const mid = Math.ceil((lo + hi) / 2);
-        if (synced[mid].message.seq <= r.read_seq) lo = mid;
+        if (seqOf(synced[mid])! <= r.read_seq) lo = mid;
         else hi = mid - 1;
       }
       const key = keyOf(synced[lo]);
@@ -231,11 +228,11 @@ export function ConversationPane({
   }, [items, receipts, me]);
 
   // The first message that was unread when the conversation was opened.
-  const oldestSeq = items.find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
+  const oldestSeq = firstSeq(items) ?? Infinity;
   const unreadNotLoaded = unreadAtOpen > 0 && pages.hasMore && oldestSeq > readAt + 1;
   const firstUnreadKey = useMemo(() => {
     if (unreadAtOpen === 0 || unreadNotLoaded) return null;
-    const first = items.find((i) => i.message.seq > readAt && i.message.sender_id !== me);
+    const first = items.find((i) => (seqOf(i) ?? -Infinity) > readAt && i.message.sender_id !== me);
     return first ? keyOf(first) : null;
   }, [items, readAt, unreadAtOpen, unreadNotLoaded, me]);
 
@@ -522,4 +519,13 @@ export function ConversationPane({
       </div>
     </section>
   );
+}
+
+/** The `seq` of the first confirmed message of `items` (null: none, only messages being sent). */
+function firstSeq(items: TimelineItem[]): number | null {
+  for (const i of items) {
+    const seq = seqOf(i);
+    if (seq !== null) return seq;
+  }
+  return null;
 }

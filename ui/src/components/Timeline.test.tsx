@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Message, TimelineItem, User } from '../api';
 import type { MessageActions } from './MessageItem';
 import { Timeline } from './Timeline';
+import { timelineItem } from '../test/fakeApp';
 
 function item(seq: number): TimelineItem {
   const m: Message = {
@@ -25,7 +26,7 @@ function item(seq: number): TimelineItem {
     reactions: [],
     attachments: [],
   };
-  return { message: m, state: { state: 'synced' } };
+  return timelineItem(m);
 }
 
 const noop = () => undefined;

@@ -2,7 +2,7 @@ import { forwardRef, KeyboardEvent, useEffect, useImperativeHandle, useRef, useS
 import { Virtuoso, VirtuosoHandle } from 'react-virtuoso';
 import type { Message, TimelineItem, User } from '../api';
 import { MessageItem, MessageActions } from './MessageItem';
-import { day, keyOf } from './timelineFormat';
+import { day, keyOf, seqOf } from './timelineFormat';
 
 /**
  * Virtuoso's indexes for prepended items go down from here (they must stay positive); a
@@ -125,8 +125,9 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     for (const row of el.querySelectorAll<HTMLElement>('.timeline-entry')) {
       const r = row.getBoundingClientRect();
       if (r.top > view.bottom || r.bottom < view.top) continue;
-      const seq = items[Number(row.dataset.index)]?.message.seq ?? 0;
-      if (seq > 0 && (newest === null || seq > newest)) newest = seq;
+      const item = items[Number(row.dataset.index)];
+      const seq = item ? seqOf(item) : null;
+      if (seq !== null && (newest === null || seq > newest)) newest = seq;
     }
     if (newest !== shown.current) {
       shown.current = newest;
@@ -210,10 +211,11 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     const focused = current >= 0 && target.tagName === 'ARTICLE' ? items[current] : undefined;
     if (focused && !e.ctrlKey && !e.metaKey && !e.altKey && !focused.message.deleted) {
       const m = focused.message;
+      const sent = focused.id.kind === 'sent';
       const act: Record<string, (() => void) | undefined> = {
-        r: m.id !== 0 ? () => actions.reply(focused) : undefined,
-        t: m.id !== 0 ? () => actions.openThread(focused) : undefined,
-        p: m.id !== 0 ? () => actions.pin(focused, !m.pinned) : undefined,
+        r: sent ? () => actions.reply(focused) : undefined,
+        t: sent ? () => actions.openThread(focused) : undefined,
+        p: sent ? () => actions.pin(focused, !m.pinned) : undefined,
         e: m.sender_id === me ? () => actions.edit(focused) : undefined,
       };
       const run = act[e.key.toLowerCase()];

@@ -158,14 +158,18 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
                     alerts.attention.set_focused(*focused);
                 }
                 // The engine decides what is read from it: focusing the window reads what is on
-                // screen.
-                let (app, focused) = (window.app_handle().clone(), *focused);
+                // screen. The task tells it the focus as it is when the task runs (not as this
+                // event said), so quick focus changes whose tasks run out of order end right.
+                let app = window.app_handle().clone();
                 tauri::async_runtime::spawn(async move {
-                    let Some(state) = app.try_state::<session::AppState>() else {
+                    let (Some(state), Some(alerts)) = (
+                        app.try_state::<session::AppState>(),
+                        app.try_state::<alerts::Alerts>(),
+                    ) else {
                         return;
                     };
                     if let Ok(engine) = state.engine().await
-                        && let Err(e) = engine.set_focused(focused)
+                        && let Err(e) = engine.set_focused(alerts.attention.focused())
                     {
                         tracing::warn!(error = %e, "cannot tell the engine about the focus");
                     }

@@ -33,8 +33,8 @@ pub use address::ServerAddress;
 pub use api::{ApiClient, ApiError};
 pub use engine::{
     AVATAR_FILE_MAX, ConnectionState, Engine, EngineBuilder, EngineError, EngineEvent, FileToSend,
-    ItemState, SearchResult, Thread, ThreadEntry, Timeline, TimelineItem, Timing, TwoFactorOff,
-    server_dir_name,
+    ItemId, ItemState, SearchResult, Thread, ThreadEntry, Timeline, TimelineItem, Timing,
+    TwoFactorOff, Viewing, server_dir_name,
 };
 pub use outbox::{MessageRef, OutboxItem, OutboxState};
 pub use session::{Client, ClientBuilder, ClientError, SignInStep, TwoFactorDone, TwoFactorProof};

@@ -157,6 +157,23 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
                 if let Some(alerts) = window.try_state::<alerts::Alerts>() {
                     alerts.attention.set_focused(*focused);
                 }
+                // The engine decides what is read from it: focusing the window reads what is on
+                // screen. The task tells it the focus as it is when the task runs (not as this
+                // event said), so quick focus changes whose tasks run out of order end right.
+                let app = window.app_handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    let (Some(state), Some(alerts)) = (
+                        app.try_state::<session::AppState>(),
+                        app.try_state::<alerts::Alerts>(),
+                    ) else {
+                        return;
+                    };
+                    if let Ok(engine) = state.engine().await
+                        && let Err(e) = engine.set_focused(alerts.attention.focused())
+                    {
+                        tracing::warn!(error = %e, "cannot tell the engine about the focus");
+                    }
+                });
             }
             // Closing hides to the tray, quits, or asks first: decided with the hosted server's
             // state, which takes an await, so the close is held and carried out afterwards.
@@ -180,7 +197,6 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             commands::edit_message,
             commands::delete_message,
             commands::react,
-            commands::mark_read,
             commands::retry_outbox,
             commands::discard_outbox,
             commands::search,

@@ -80,6 +80,10 @@ import type { EnrollmentView } from './bindings/EnrollmentView';
 import type { TwoFactorSignedIn } from './bindings/TwoFactorSignedIn';
 import type { TwoFactorStatus } from './bindings/TwoFactorStatus';
 export type { SignInView, EnrollmentView, TwoFactorSignedIn, TwoFactorStatus };
+// The server's limits, generated from `jeco_shared::limits::LIMITS` (never copied by hand: the
+// bindings test fails when this module and the Rust value differ).
+export { LIMITS } from './bindings/limitValues';
+export type { Limits } from './bindings/Limits';
 
 export function isCommandError(value: unknown): value is CommandError {
   return (
@@ -156,7 +160,6 @@ export const api = {
     call<null>('delete_message', { conversationId, target }),
   react: (conversationId: number, target: MessageRef, emoji: string, add: boolean) =>
     call<null>('react', { conversationId, target, emoji, add }),
-  markRead: (conversationId: number, seq: number) => call<null>('mark_read', { conversationId, seq }),
   retryOutbox: (id: number) => call<boolean>('retry_outbox', { id }),
   discardOutbox: (id: number) => call<null>('discard_outbox', { id }),
   search: (query: string, conversationId: number | null = null) =>
@@ -301,7 +304,10 @@ export const api = {
   setPreferences: (preferences: Preferences) => call<Preferences>('set_preferences', { preferences }),
   setConversationMuted: (conversationId: number, muted: boolean) =>
     call<Conversation>('set_conversation_muted', { conversationId, muted }),
-  setViewing: (conversationId: number | null) => call<null>('set_viewing', { conversationId }),
+  /** What is on screen: the open conversation and the `seq` of the newest confirmed message shown
+   *  in it. The engine decides from these (and the window's focus) what is read. */
+  setViewing: (conversationId: number | null, newestOnScreen: number | null) =>
+    call<null>('set_viewing', { conversationId, newestOnScreen }),
   testSound: (sound: Sound) => call<null>('test_sound', { sound }),
   /** Opens a message link in the system browser or mail client (http, https and mailto only:
    *  anything else is refused with `link_refused`). */

@@ -704,6 +704,18 @@ impl Cache {
         Ok(())
     }
 
+    /// The unread notifications about conversation `id`, oldest first.
+    pub fn unread_notifications(&self, id: ConversationId) -> Result<Vec<Notification>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT json FROM notifications
+             WHERE read = 0 AND json_extract(json, '$.conversation_id') = ?1 ORDER BY id",
+        )?;
+        stmt.query_map([id.0], |r| r.get::<_, String>(0))?
+            .map(|json| Ok(serde_json::from_str(&json?)?))
+            .collect()
+    }
+
     /// Newest notifications first, with whether each is read.
     pub fn notifications(&self, limit: u32) -> Result<Vec<(Notification, bool)>> {
         let conn = self.lock();

@@ -991,3 +991,60 @@ fn the_last_opened_conversation_survives_reopening_the_file() {
     let cache = Cache::open(&path).unwrap();
     assert_eq!(cache.last_opened().unwrap(), Some(C));
 }
+
+fn notification(id: i64, conversation: Option<ConversationId>) -> Notification {
+    Notification {
+        id: NotificationId(id),
+        kind: jeco_shared::notifications::NotificationKind::DirectMessage,
+        actor_id: Some(PEER),
+        conversation_id: conversation,
+        message_id: Some(MessageId(100 + id)),
+        contact_request_id: None,
+        team_id: None,
+        preview: format!("n{id}"),
+        created_at: "2026-11-23T10:00:00Z".into(),
+        read_at: None,
+    }
+}
+
+#[test]
+fn a_conversations_unread_notifications_and_their_read_marks_coalesce() {
+    let cache = seeded();
+    for n in [
+        notification(1, Some(C)),
+        notification(2, Some(ConversationId(11))),
+        notification(3, Some(C)),
+        notification(4, None),
+    ] {
+        cache.upsert_notification(&n).unwrap();
+    }
+    cache
+        .mark_notifications_read(NotificationId(1), true)
+        .unwrap();
+    let unread: Vec<i64> = cache
+        .unread_notifications(C)
+        .unwrap()
+        .iter()
+        .map(|n| n.id.0)
+        .collect();
+    assert_eq!(unread, vec![3], "only this conversation's, only unread");
+
+    // Later marks join the one queued, without repeats.
+    let ids = |v: &[i64]| v.iter().map(|&i| NotificationId(i)).collect::<Vec<_>>();
+    let first = cache
+        .enqueue(C, OutboxOp::MarkNotificationsRead { ids: ids(&[3, 1]) })
+        .unwrap();
+    assert!(matches!(first, Enqueued::Queued(_)));
+    let second = cache
+        .enqueue(C, OutboxOp::MarkNotificationsRead { ids: ids(&[5, 3]) })
+        .unwrap();
+    assert!(matches!(second, Enqueued::Rewrote(_)));
+    let queued = cache.outbox(Some(C)).unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        queued[0].op,
+        OutboxOp::MarkNotificationsRead {
+            ids: ids(&[1, 3, 5])
+        }
+    );
+}

@@ -38,7 +38,7 @@
 use super::sync_state::{
     End, FetchError, Fetched, Need, Patience, Reload, Step, SyncState, resume_from,
 };
-use super::{ConnectionState, Inner, with_token};
+use super::{ConnectionState, Engine, EngineEvent, Inner, with_token};
 use crate::cache::Cache;
 use crate::session::{Client, ClientError};
 use crate::sync::{SyncError, describe_close, handshake, text_frame};
@@ -243,7 +243,19 @@ async fn connection(inner: &Arc<Inner>, cache: &Arc<Cache>, attempt: &mut u32) -
                 Step::Fetch { id, need } => {
                     requests.push(fetch(inner.clone(), need).map(move |f| (id, f)).boxed());
                 }
-                Step::Emit(event) => inner.emit(event),
+                Step::Emit(event) => {
+                    // A notification about a message already on screen in a focused window is
+                    // read as it arrives (see `viewing`).
+                    if matches!(event, EngineEvent::Notification(_))
+                        && let Err(e) = (Engine {
+                            inner: inner.clone(),
+                        })
+                        .read_what_is_seen()
+                    {
+                        tracing::warn!(error = %e, "cannot mark what is on screen read");
+                    }
+                    inner.emit(event)
+                }
                 Step::Live => {
                     *inner.socket.lock().unwrap_or_else(|p| p.into_inner()) =
                         Some(frames_tx.clone());

@@ -199,16 +199,6 @@ pub async fn react(
     Ok(())
 }
 
-/// Everything up to `seq` has been read.
-#[tauri::command]
-pub async fn mark_read(
-    state: State<'_, AppState>,
-    conversation_id: ConversationId,
-    seq: i64,
-) -> Result<(), CommandError> {
-    Ok(state.engine().await?.mark_read(conversation_id, seq)?)
-}
-
 /// Retries a failed change (a message the server refused).
 #[tauri::command]
 pub async fn retry_outbox(state: State<'_, AppState>, id: i64) -> Result<bool, CommandError> {

@@ -268,23 +268,6 @@ export function ChatView({ user: signedIn, status: initialStatus, first = null, 
     };
   }, []);
 
-  // Notifications about the open conversation are read by reading it (as the sidebar's badges are).
-  const markingRead = useRef(new Set<number>());
-  useEffect(() => {
-    if (selected === null) return;
-    for (const item of inbox) {
-      const id = item.notification.id;
-      if (item.read || item.notification.conversation_id !== selected || markingRead.current.has(id))
-        continue;
-      markingRead.current.add(id);
-      api.markInboxRead(id).then(
-        () => void reload(),
-        // Offline: try again when the list is next read.
-        () => markingRead.current.delete(id),
-      );
-    }
-  }, [selected, inbox, reload]);
-
   useEffect(() => applyTheme(theme), [theme]);
 
   // The web view hears the OS say the network is back (on every platform): try at once instead of
@@ -295,11 +278,21 @@ export function ChatView({ user: signedIn, status: initialStatus, first = null, 
     return () => window.removeEventListener('online', online);
   }, []);
 
-  // The app alerts only about what is not on screen: tell it what is.
+  // What is on screen, as facts: the open conversation and the newest message shown in it. The
+  // engine decides from them (and the window's focus) what is read, with the notifications about
+  // it, and the app alerts only about what is not on screen.
+  const [shown, setShown] = useState<{ conversationId: number; seq: number | null } | null>(null);
+  const newestShown = useCallback(
+    (seq: number | null) => {
+      if (selected !== null) setShown({ conversationId: selected, seq });
+    },
+    [selected],
+  );
+  const newestOnScreen = shown !== null && shown.conversationId === selected ? shown.seq : null;
   useEffect(() => {
-    void api.setViewing(selected).catch(() => undefined);
-    return () => void api.setViewing(null).catch(() => undefined);
-  }, [selected]);
+    void api.setViewing(selected, newestOnScreen).catch(() => undefined);
+  }, [selected, newestOnScreen]);
+  useEffect(() => () => void api.setViewing(null, null).catch(() => undefined), []);
 
   // A clicked desktop notification (or one in the panel): open its conversation at its message.
   const [focus, setFocus] = useState<FocusTarget | null>(null);
@@ -579,6 +572,7 @@ export function ChatView({ user: signedIn, status: initialStatus, first = null, 
                 onUnknownUsers={learnUsers}
                 focus={focus}
                 initialPage={first?.selected === current.id ? firstPage : null}
+                onNewestShown={newestShown}
               />
             ) : (
               <div className="welcome">

@@ -2,7 +2,7 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Message, Thread, TimelineItem, User } from '../api';
-import { fakeApp, user } from '../test/fakeApp';
+import { fakeApp, user, timelineItem } from '../test/fakeApp';
 import { ConversationPane, FOLLOWING_KEEP } from './ConversationPane';
 
 const ADA = user();
@@ -60,7 +60,7 @@ function message(seq: number, sender: number, text: string, overrides: Partial<M
   };
 }
 
-const item = (m: Message): TimelineItem => ({ message: m, state: { state: 'synced' } });
+const item = (m: Message): TimelineItem => timelineItem(m);
 
 function outbox(args: Record<string, unknown>) {
   return {

@@ -1,5 +1,5 @@
 import { FormEvent, useCallback, useEffect, useState } from 'react';
-import { api, Conversation, Invite, MemberRole, Team, TeamMember, toCommandError } from '../api';
+import { api, Conversation, Invite, LIMITS, MemberRole, Team, TeamMember, toCommandError } from '../api';
 import { Avatar } from './Avatar';
 import { displayName } from './ChatView';
 import { Dialog } from './Dialog';
@@ -362,12 +362,17 @@ export function NewChannel({ team, onCreated }: { team: Team; onCreated: (channe
         id="channel-name"
         placeholder="e.g. design"
         value={name}
-        maxLength={64}
+        maxLength={LIMITS.conversation_name_max}
         autoComplete="off"
         onChange={(e) => setName(e.target.value)}
       />
       <label htmlFor="channel-topic">Topic (optional)</label>
-      <input id="channel-topic" value={topic} maxLength={250} onChange={(e) => setTopic(e.target.value)} />
+      <input
+        id="channel-topic"
+        value={topic}
+        maxLength={LIMITS.topic_max}
+        onChange={(e) => setTopic(e.target.value)}
+      />
       <label className="check">
         <input type="checkbox" checked={isPrivate} onChange={(e) => setPrivate(e.target.checked)} /> Private:
         only people added can see it

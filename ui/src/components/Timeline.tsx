@@ -1,8 +1,8 @@
-import { forwardRef, KeyboardEvent, useImperativeHandle, useRef, useState } from 'react';
+import { forwardRef, KeyboardEvent, useEffect, useImperativeHandle, useRef, useState } from 'react';
 import { Virtuoso, VirtuosoHandle } from 'react-virtuoso';
 import type { Message, TimelineItem, User } from '../api';
 import { MessageItem, MessageActions } from './MessageItem';
-import { day, keyOf } from './timelineFormat';
+import { day, keyOf, seqOf } from './timelineFormat';
 
 /**
  * Virtuoso's indexes for prepended items go down from here (they must stay positive); a
@@ -28,6 +28,11 @@ interface Props {
   unreadNotLoaded: boolean;
   onJumpToUnread: () => void;
   highlightKey: string | null;
+  /**
+   * Told the `seq` of the newest confirmed message actually on screen (`null`: none) each time it
+   * changes. A fact for the engine, which decides from it (and the window's focus) what is read.
+   */
+  onNewestShown?: (seq: number | null) => void;
 }
 
 /** What the list's header needs (passed as Virtuoso's context: the header component stays put). */
@@ -91,6 +96,7 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     unreadNotLoaded,
     onJumpToUnread,
     highlightKey,
+    onNewestShown,
   },
   ref,
 ) {
@@ -107,7 +113,31 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
   // The viewport's size at the last scroll: a scroll that comes with a new size is the window or
   // a panel resizing (the browser clamping the position), not the reader leaving the bottom.
   const viewport = useRef({ w: 0, h: 0 });
+  // The newest confirmed message whose row is inside the viewport, measured (Virtuoso's range
+  // includes rows rendered beyond the viewport, `increaseViewportBy`): reported when it changes.
+  const shown = useRef<number | null>(null);
+  const measure = useRef(() => {});
+  measure.current = () => {
+    const el = scroller.current;
+    if (!el || !onNewestShown) return;
+    const view = el.getBoundingClientRect();
+    let newest: number | null = null;
+    for (const row of el.querySelectorAll<HTMLElement>('.timeline-entry')) {
+      const r = row.getBoundingClientRect();
+      if (r.top > view.bottom || r.bottom < view.top) continue;
+      const item = items[Number(row.dataset.index)];
+      const seq = item ? seqOf(item) : null;
+      if (seq !== null && (newest === null || seq > newest)) newest = seq;
+    }
+    if (newest !== shown.current) {
+      shown.current = newest;
+      onNewestShown(newest);
+    }
+  };
+  // After every render (new rows, a new range) and on every scroll.
+  useEffect(() => measure.current());
   const onScroll = useRef(() => {
+    measure.current();
     const el = scroller.current;
     if (!el) return;
     if (el.clientHeight !== viewport.current.h || el.clientWidth !== viewport.current.w) return;
@@ -181,10 +211,11 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     const focused = current >= 0 && target.tagName === 'ARTICLE' ? items[current] : undefined;
     if (focused && !e.ctrlKey && !e.metaKey && !e.altKey && !focused.message.deleted) {
       const m = focused.message;
+      const sent = focused.id.kind === 'sent';
       const act: Record<string, (() => void) | undefined> = {
-        r: m.id !== 0 ? () => actions.reply(focused) : undefined,
-        t: m.id !== 0 ? () => actions.openThread(focused) : undefined,
-        p: m.id !== 0 ? () => actions.pin(focused, !m.pinned) : undefined,
+        r: sent ? () => actions.reply(focused) : undefined,
+        t: sent ? () => actions.openThread(focused) : undefined,
+        p: sent ? () => actions.pin(focused, !m.pinned) : undefined,
         e: m.sender_id === me ? () => actions.edit(focused) : undefined,
       };
       const run = act[e.key.toLowerCase()];

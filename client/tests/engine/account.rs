@@ -2,8 +2,7 @@
 //! server's dev mailer wrote, the session list and signing out other sessions, changing the
 //! password, and resetting it without being signed in.
 
-use crate::support::{PASSWORD, engine, start_with};
-use jeco_client::ConnectionState;
+use crate::support::{PASSWORD, engine, eventually_signed_out, start_with};
 use jeco_shared::ErrorCode;
 use std::path::Path;
 use std::time::Duration;
@@ -23,18 +22,6 @@ async fn nth_mail(data_dir: &Path, n: usize) -> String {
             return std::fs::read_to_string(&paths[n - 1]).unwrap();
         }
         assert!(tokio::time::Instant::now() < deadline, "no mail #{n}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn eventually_signed_out(engine: &jeco_client::Engine) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while engine.connection_state() != ConnectionState::SignedOut {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still {:?}",
-            engine.connection_state()
-        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -6,7 +6,7 @@
 //! methods, path parameters and bodies agree too, call by call. A call that fails here fails with
 //! the engine's error and the step's name.
 
-use crate::support::{Clients, PASSWORD, engine, start};
+use crate::support::{Clients, PASSWORD, engine, eventually, start};
 use jeco_client::{Engine, FileToSend, MessageRef};
 use jeco_shared::conversations::{ConversationKind, MemberRole};
 use jeco_shared::teams::{CreateChannelRequest, CreateInviteRequest};
@@ -24,18 +24,6 @@ const PNG: &[u8] = &[
     0x47, 0x0c, 0xc4, 0x71, 0x00, 0xae, 0x93, 0x0f, 0xf1, 0xd0, 0x5f, 0x23, 0x9e, 0x00, 0x00, 0x00,
     0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
-
-/// Waits until `f` holds, polling.
-async fn eventually(what: &str, f: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not reached within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Waits for the outbox to deliver everything, and asserts nothing failed on the way.
 async fn delivered(engine: &Engine, step: &str) {

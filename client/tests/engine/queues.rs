@@ -4,7 +4,7 @@
 //! discarded; order within a conversation is kept. Every wait is on an event or a condition with
 //! a timeout, never on a fixed sleep.
 
-use crate::support::{PASSWORD, engine, start};
+use crate::support::{PASSWORD, ada_and_bob, engine, start};
 use jeco_client::{Engine, EngineEvent, FileTokenStore, ItemState, OutboxState};
 use jeco_shared::conversations::UpdateConversationRequest;
 use jeco_shared::endpoints::UpdateConversation;
@@ -227,12 +227,7 @@ async fn a_large_upload_holds_back_neither_other_conversations_nor_read_marks() 
 async fn a_refused_item_stops_its_conversation_only_until_retried_or_discarded() {
     let server = start().await;
     let dirs = tempfile::tempdir().unwrap();
-    let ada = engine(server.base(), &dirs.path().join("ada"));
-    let bob = engine(server.base(), &dirs.path().join("bob"));
-    ada.register("ada", PASSWORD, None).await.unwrap();
-    bob.register("bob", PASSWORD, None).await.unwrap();
-    ada.wait_live(WAIT).await.unwrap();
-    bob.wait_live(WAIT).await.unwrap();
+    let (ada, _bob) = ada_and_bob(&server, dirs.path()).await;
     let team = ada.create_team("Analytical").await.unwrap();
     let channel = ada
         .create_channel(

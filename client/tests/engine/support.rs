@@ -1,10 +1,12 @@
 //! A real server per test (`jeco_testkit::server`, shared by every suite of the workspace), with
 //! what only these tests need on top: engines and clients of this crate pointed at it.
 
+use jeco_client::ConnectionState;
 use jeco_client::{Client, Engine, FileTokenStore, TokenStore};
 pub use jeco_testkit::server::TestServer;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub const PASSWORD: &str = "a long enough password";
 
@@ -21,6 +23,40 @@ pub fn engine(url: &str, dir: &Path) -> Engine {
 
 pub async fn start() -> TestServer {
     TestServer::start().await
+}
+
+/// How long the waits below give a condition before the test fails.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Waits (polling) until `f` holds; fails the test after [`PATIENCE`].
+pub async fn eventually(what: &str, f: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not reached within {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `engine` reads as signed out (its session ended on the server).
+pub async fn eventually_signed_out(engine: &Engine) {
+    eventually("signed out", || {
+        engine.connection_state() == ConnectionState::SignedOut
+    })
+    .await;
+}
+
+/// Ada and Bob, each signed up on their own engine (data under `dir`) and live.
+pub async fn ada_and_bob(server: &TestServer, dir: &Path) -> (Engine, Engine) {
+    let ada = engine(server.base(), &dir.join("ada"));
+    let bob = engine(server.base(), &dir.join("bob"));
+    ada.register("ada", PASSWORD, None).await.unwrap();
+    bob.register("bob", PASSWORD, None).await.unwrap();
+    ada.wait_live(PATIENCE).await.unwrap();
+    bob.wait_live(PATIENCE).await.unwrap();
+    (ada, bob)
 }
 
 /// [`start`] with some settings changed.

@@ -3,23 +3,12 @@
 //! counts both and names the last repliers; the Threads view lists the threads a user takes part
 //! in, with the replies not yet seen on this device.
 
-use crate::support::{PASSWORD, engine, start};
+use crate::support::{PASSWORD, engine, eventually, start};
 use jeco_client::Engine;
 use jeco_shared::{ConversationId, MessageId};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-async fn eventually(what: &str, f: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not reached within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn timeline_texts(engine: &Engine, conversation: ConversationId) -> Vec<String> {
     engine

@@ -2,10 +2,8 @@
 //! the secret the server handed out, recovery codes, a mailed sign-in code (read from the dev
 //! mailer's file), and an admin resetting two-factor and requiring it of everyone.
 
-use crate::support::{PASSWORD, TestServer, engine};
-use jeco_client::{
-    ClientError, ConnectionState, EngineError, SignInStep, TwoFactorOff, TwoFactorProof,
-};
+use crate::support::{PASSWORD, TestServer, engine, eventually_signed_out};
+use jeco_client::{ClientError, EngineError, SignInStep, TwoFactorOff, TwoFactorProof};
 use jeco_server::ManualClock;
 use jeco_shared::ErrorCode;
 use jeco_shared::two_factor::ServerSettings;
@@ -76,14 +74,6 @@ async fn nth_mail(data_dir: &Path, n: usize) -> String {
 fn code_in(mail: &str) -> String {
     let at = mail.find("code is ").unwrap() + "code is ".len();
     mail[at..at + 6].to_owned()
-}
-
-async fn eventually_signed_out(engine: &jeco_client::Engine) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while engine.connection_state() != ConnectionState::SignedOut {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,25 +2,13 @@
 //! `set_focused`): only what was on screen in a focused window is read, and reading a
 //! conversation reads the notifications about what was seen — on the server too.
 
-use crate::support::{PASSWORD, engine, start};
+use crate::support::{ada_and_bob, eventually, start};
 use jeco_client::Engine;
 use jeco_shared::notifications::Notification;
 use jeco_shared::{ConversationId, MessageId};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Waits until `f` holds, polling.
-async fn eventually(what: &str, f: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not reached within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// The seq of the cached message with `text` in `id`, once it is there.
 async fn seq_of(engine: &Engine, id: ConversationId, text: &str) -> (MessageId, i64) {
@@ -79,12 +67,7 @@ fn server_read(notes: &[Notification], message: MessageId) -> bool {
 async fn only_what_was_on_screen_in_a_focused_window_is_read_with_its_notifications() {
     let server = start().await;
     let dirs = tempfile::tempdir().unwrap();
-    let ada = engine(server.base(), &dirs.path().join("ada"));
-    let bob = engine(server.base(), &dirs.path().join("bob"));
-    ada.register("ada", PASSWORD, None).await.unwrap();
-    bob.register("bob", PASSWORD, None).await.unwrap();
-    ada.wait_live(WAIT).await.unwrap();
-    bob.wait_live(WAIT).await.unwrap();
+    let (ada, bob) = ada_and_bob(&server, dirs.path()).await;
     let ada_user = bob.find_user("ada").await.unwrap().unwrap();
     let dm = bob.open_direct(ada_user.id).await.unwrap().id;
 
@@ -164,12 +147,7 @@ async fn only_what_was_on_screen_in_a_focused_window_is_read_with_its_notificati
 async fn a_notification_about_a_message_already_on_screen_is_read_as_it_arrives() {
     let server = start().await;
     let dirs = tempfile::tempdir().unwrap();
-    let ada = engine(server.base(), &dirs.path().join("ada"));
-    let bob = engine(server.base(), &dirs.path().join("bob"));
-    ada.register("ada", PASSWORD, None).await.unwrap();
-    bob.register("bob", PASSWORD, None).await.unwrap();
-    ada.wait_live(WAIT).await.unwrap();
-    bob.wait_live(WAIT).await.unwrap();
+    let (ada, bob) = ada_and_bob(&server, dirs.path()).await;
     let ada_user = bob.find_user("ada").await.unwrap().unwrap();
     let dm = bob.open_direct(ada_user.id).await.unwrap().id;
     ada.set_focused(true).unwrap();

@@ -43,30 +43,20 @@ fn message(conversation: i64, seq: i64) -> Message {
     let text: Vec<&str> = (0..12)
         .map(|k| WORDS[((id * 7 + k * 13) % WORDS.len() as i64) as usize])
         .collect();
-    Message {
-        id: MessageId(id),
-        conversation_id: ConversationId(conversation),
+    Message::new(
+        MessageId(id),
+        ConversationId(conversation),
         seq,
-        sender_id: UserId(1 + seq % 5),
-        client_id: format!("c{id}"),
-        text: text.join(" "),
-        reply_to: None,
-        thread_only: false,
-        reply_count: 0,
-        last_repliers: Vec::new(),
-        created_at: format!(
+        UserId(1 + seq % 5),
+        format!("c{id}"),
+        text.join(" "),
+        format!(
             "2026-11-{:02}T10:{:02}:{:02}Z",
             1 + seq / 3600 % 28,
             seq / 60 % 60,
             seq % 60
         ),
-        edited_at: None,
-        deleted: false,
-        pinned: false,
-        mentions: Default::default(),
-        reactions: Vec::new(),
-        attachments: Vec::new(),
-    }
+    )
 }
 
 fn conversation(id: i64) -> Conversation {

@@ -715,30 +715,20 @@ async fn send_stream(
 mod tests {
     use super::*;
     use jeco_shared::events::{ConversationEvent, EventBody};
-    use jeco_shared::messages::{Mentions, Message as ChatMessage};
+    use jeco_shared::messages::Message as ChatMessage;
     use jeco_shared::ws::ServerFrame;
     use jeco_shared::{ErrorCode, MessageId, UserId};
 
     fn message(text: &str) -> ChatMessage {
-        ChatMessage {
-            id: MessageId(77),
-            conversation_id: ConversationId(12),
-            seq: 345,
-            sender_id: UserId(3),
-            client_id: "0.5.1700000000000000".into(),
-            text: text.into(),
-            reply_to: None,
-            thread_only: false,
-            reply_count: 0,
-            last_repliers: Vec::new(),
-            created_at: "2026-01-01T00:00:00Z".into(),
-            edited_at: None,
-            deleted: false,
-            pinned: false,
-            mentions: Mentions::default(),
-            reactions: Vec::new(),
-            attachments: Vec::new(),
-        }
+        ChatMessage::new(
+            MessageId(77),
+            ConversationId(12),
+            345,
+            UserId(3),
+            "0.5.1700000000000000".into(),
+            text.into(),
+            "2026-01-01T00:00:00Z".into(),
+        )
     }
 
     #[test]

@@ -13,25 +13,15 @@ pub(crate) fn message(
     sender: UserId,
     text: &str,
 ) -> Message {
-    Message {
+    Message::new(
         id,
-        conversation_id: conversation,
+        conversation,
         seq,
-        sender_id: sender,
-        client_id: format!("cid-{}-{seq}", conversation.0),
-        text: text.into(),
-        reply_to: None,
-        thread_only: false,
-        reply_count: 0,
-        last_repliers: Vec::new(),
-        created_at: format!("2026-11-23T10:00:{seq:02}Z"),
-        edited_at: None,
-        deleted: false,
-        pinned: false,
-        mentions: Default::default(),
-        reactions: Vec::new(),
-        attachments: Vec::new(),
-    }
+        sender,
+        format!("cid-{}-{seq}", conversation.0),
+        text.into(),
+        format!("2026-11-23T10:00:{seq:02}Z"),
+    )
 }
 
 /// A direct conversation between `members`, at `last_seq` and read up to it.

@@ -85,6 +85,40 @@ pub struct Message {
     pub attachments: Vec<Attachment>,
 }
 
+impl Message {
+    /// A plain message as it is first stored: not a reply, no thread, nothing on it yet
+    /// (reactions, mentions, files, pins, edits). Set the rest with struct update syntax.
+    pub fn new(
+        id: MessageId,
+        conversation_id: ConversationId,
+        seq: i64,
+        sender_id: UserId,
+        client_id: String,
+        text: String,
+        created_at: String,
+    ) -> Self {
+        Message {
+            id,
+            conversation_id,
+            seq,
+            sender_id,
+            client_id,
+            text,
+            reply_to: None,
+            thread_only: false,
+            reply_count: 0,
+            last_repliers: Vec::new(),
+            created_at,
+            edited_at: None,
+            deleted: false,
+            pinned: false,
+            mentions: Mentions::default(),
+            reactions: Vec::new(),
+            attachments: Vec::new(),
+        }
+    }
+}
+
 /// `POST /api/v1/conversations/{id}/messages`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -2,7 +2,7 @@
 // (src-tauri/src/commands.rs). The UI holds no tokens and no business logic; it shows what these
 // return and switches on `CommandError.code`, never on message text.
 import { invoke } from '@tauri-apps/api/core';
-import { startupStep } from './startup';
+import { measuringStartup, startupStep } from './startup';
 
 // The types are generated from the Rust ones (src-tauri/src/bindings.rs → ./bindings); `./dev test`
 // fails when they are stale. Never describe here by hand what Rust sends.
@@ -102,13 +102,13 @@ export function toCommandError(value: unknown): CommandError {
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
-  startupStep(`${command} asked`);
+  if (measuringStartup()) startupStep(`${command} asked`);
   try {
     return await invoke<T>(command, args);
   } catch (error) {
     throw toCommandError(error);
   } finally {
-    startupStep(`${command} answered`);
+    if (measuringStartup()) startupStep(`${command} answered`);
   }
 }
 

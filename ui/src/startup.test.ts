@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { markStartup, startupStep } from './startup';
+import { markStartup, measuringStartup, startupStep } from './startup';
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve(undefined)));
 
@@ -17,6 +17,7 @@ describe('startup marks', () => {
     await nextFrame();
     expect(marks.drawn).toBeUndefined();
 
+    expect(measuringStartup(window)).toBe(true);
     startupStep('conversations');
     const first = marks.steps.conversations;
     startupStep('conversations');
@@ -29,6 +30,7 @@ describe('startup marks', () => {
     await nextFrame();
     expect(marks.drawn).toBeGreaterThanOrEqual(marks.script);
     // Steps after the timeline was drawn are not startup.
+    expect(measuringStartup(window)).toBe(false);
     startupStep('later');
     expect('later' in marks.steps).toBe(false);
   });

@@ -46,10 +46,19 @@ export function markStartup(win: Window = window): StartupMarks {
   return marks;
 }
 
-/** Notes that startup step `name` happened now, the first time only (later calls are free). */
+/** Whether start-up is still being measured: marks taken and the timeline not drawn yet. */
+export function measuringStartup(win: Window = window): boolean {
+  return win.__jecoStartup !== undefined && win.__jecoStartup.drawn === undefined;
+}
+
+/**
+ * Notes that startup step `name` happened now, the first time only. Callers on a path that runs
+ * for the app's whole life (every IPC call) ask [`measuringStartup`] first, so that they do not
+ * even build the name once start-up is over.
+ */
 export function startupStep(name: string, win: Window = window) {
   const marks = win.__jecoStartup;
-  if (marks && marks.drawn === undefined && !(name in marks.steps)) {
+  if (marks && measuringStartup(win) && !(name in marks.steps)) {
     marks.steps[name] = win.performance.now();
   }
 }

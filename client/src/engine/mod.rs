@@ -807,34 +807,14 @@ impl Engine {
                     ..
                 } = &item.op
                 {
-                    let mut echo = TimelineItem {
-                        id: ItemId::Local {
-                            client_id: client_id.clone(),
-                        },
-                        message: Message {
-                            id: MessageId(0),
-                            conversation_id: id,
-                            seq: 0,
-                            sender_id: me.id,
-                            client_id: client_id.clone(),
-                            text: text.clone(),
-                            reply_to: *reply_to,
-                            thread_only: false,
-                            reply_count: 0,
-                            last_repliers: Vec::new(),
-                            created_at: item.created_at.clone(),
-                            edited_at: None,
-                            deleted: false,
-                            pinned: false,
-                            mentions: Default::default(),
-                            reactions: Vec::new(),
-                            attachments: Vec::new(),
-                        },
-                        state: item_state(item, &outbox),
-                    };
-                    let r = echo.reference();
-                    echo = overlay_item(echo, &outbox, &r, me.id);
-                    items.push(echo);
+                    items.push(pending_send(
+                        item,
+                        &outbox,
+                        id,
+                        me.id,
+                        (client_id, text),
+                        *reply_to,
+                    ));
                 }
             }
         }
@@ -1540,6 +1520,38 @@ fn item_state(item: &OutboxItem, outbox: &[OutboxItem]) -> ItemState {
         },
         _ => ItemState::Pending,
     }
+}
+
+/// The timeline item of `item`, the send of `text` still in `outbox`: its local id and the text
+/// as typed, with the queued edits, deletes and reactions of it laid over.
+fn pending_send(
+    item: &OutboxItem,
+    outbox: &[OutboxItem],
+    conversation: ConversationId,
+    me: UserId,
+    (client_id, text): (&str, &str),
+    reply_to: Option<MessageId>,
+) -> TimelineItem {
+    let echo = TimelineItem {
+        id: ItemId::Local {
+            client_id: client_id.to_owned(),
+        },
+        message: Message {
+            reply_to,
+            ..Message::new(
+                MessageId(0),
+                conversation,
+                0,
+                me,
+                client_id.to_owned(),
+                text.to_owned(),
+                item.created_at.clone(),
+            )
+        },
+        state: item_state(item, outbox),
+    };
+    let r = echo.reference();
+    overlay_item(echo, outbox, &r, me)
 }
 
 fn overlay(message: Message, outbox: &[OutboxItem], me: UserId) -> TimelineItem {

@@ -14,7 +14,7 @@
 //! device's own record — the reply count each thread had when it was last shown here — so it
 //! needs no server state and no round trip when a thread is opened.
 
-use super::{Engine, OutboxOp, Result, TimelineItem, overlay, overlay_item};
+use super::{Engine, OutboxOp, Result, TimelineItem, overlay, pending_send};
 use jeco_shared::endpoints::{GetMessage, Replies, Threads};
 use jeco_shared::messages::{MESSAGE_PAGE_MAX, Message, MessagePage, THREAD_LIST_MAX};
 use jeco_shared::{ConversationId, MessageId};
@@ -193,33 +193,14 @@ impl Engine {
             } = &item.op
                 && *parent == root
             {
-                let echo = TimelineItem {
-                    id: super::ItemId::Local {
-                        client_id: client_id.clone(),
-                    },
-                    message: Message {
-                        id: MessageId(0),
-                        conversation_id: conversation,
-                        seq: 0,
-                        sender_id: me.id,
-                        client_id: client_id.clone(),
-                        text: text.clone(),
-                        reply_to: Some(root),
-                        thread_only: false,
-                        reply_count: 0,
-                        last_repliers: Vec::new(),
-                        created_at: item.created_at.clone(),
-                        edited_at: None,
-                        deleted: false,
-                        pinned: false,
-                        mentions: Default::default(),
-                        reactions: Vec::new(),
-                        attachments: Vec::new(),
-                    },
-                    state: super::item_state(item, &outbox),
-                };
-                let r = echo.reference();
-                replies.push(overlay_item(echo, &outbox, &r, me.id));
+                replies.push(pending_send(
+                    item,
+                    &outbox,
+                    conversation,
+                    me.id,
+                    (client_id, text),
+                    Some(root),
+                ));
             }
         }
         let root = root_message.map(|m| overlay(m, &outbox, me.id));

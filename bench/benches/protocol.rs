@@ -38,6 +38,7 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
                 heartbeat_interval_ms: 25_000,
                 idle_timeout_ms: 60_000,
                 user_seq: 0,
+                limits: jeco_shared::limits::LIMITS,
             },
         ),
         ("pong", ServerFrame::Pong { nonce: 123_456 }),

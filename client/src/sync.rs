@@ -12,6 +12,7 @@
 //! interval, the policy the protocol retired; it is gone.)
 
 use futures_util::{SinkExt, StreamExt};
+use jeco_shared::limits::Limits;
 use jeco_shared::users::User;
 use jeco_shared::ws::{ClientFrame, ServerFrame, close};
 use jeco_shared::{ErrorCode, PROTOCOL_VERSION, SessionId};
@@ -32,6 +33,8 @@ pub struct ReadyInfo {
     pub idle_timeout: Duration,
     /// The head of the user's own event log when the connection started.
     pub user_seq: i64,
+    /// The server's limits (its configuration).
+    pub limits: Limits,
 }
 
 /// Why the connection could not be made live.
@@ -154,6 +157,7 @@ async fn await_ready(socket: &mut Socket) -> Result<ReadyInfo, SyncError> {
                     heartbeat_interval_ms,
                     idle_timeout_ms,
                     user_seq,
+                    limits,
                 }) => {
                     return Ok(ReadyInfo {
                         protocol,
@@ -164,6 +168,7 @@ async fn await_ready(socket: &mut Socket) -> Result<ReadyInfo, SyncError> {
                         heartbeat_interval: Duration::from_millis(heartbeat_interval_ms.max(100)),
                         idle_timeout: Duration::from_millis(idle_timeout_ms.max(1000)),
                         user_seq,
+                        limits,
                     });
                 }
                 // Errors before ready precede a close; keep reading to learn the close code.
@@ -309,6 +314,7 @@ mod tests {
                             heartbeat_interval_ms: 60_000,
                             idle_timeout_ms: 120_000,
                             user_seq: 0,
+                            limits: Limits::default(),
                         }
                     }
                     ClientFrame::Ping { nonce } => ServerFrame::Pong { nonce },

@@ -302,6 +302,18 @@ impl Config {
         })
     }
 
+    /// The limits clients are told in every `ready` frame: the protocol's, with the ones an
+    /// operator may configure taken from this configuration.
+    pub fn limits(&self) -> jeco_shared::limits::Limits {
+        jeco_shared::limits::Limits {
+            message_chars_max: u32::try_from(self.message_max_chars).unwrap_or(u32::MAX),
+            avatar_bytes_max: self.media_avatar_max_bytes,
+            // Half the expiry, as the default is (see `TYPING_REPEAT_MS`).
+            typing_repeat_ms: self.typing_timeout_ms / 2,
+            ..jeco_shared::limits::LIMITS
+        }
+    }
+
     /// Checks values that would make the server misbehave rather than fail loudly.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive: [(&str, u64); 32] = [
@@ -574,6 +586,22 @@ mod tests {
         assert_eq!(c.message_max_chars, told.message_chars_max as usize);
         assert_eq!(c.media_avatar_max_bytes, told.avatar_bytes_max);
         assert!(told.typing_repeat_ms * 2 <= c.typing_timeout_ms);
+        assert_eq!(c.limits(), told);
+    }
+
+    #[test]
+    fn configured_limits_are_the_ones_clients_are_told() {
+        let c = Config {
+            message_max_chars: 500,
+            media_avatar_max_bytes: 1 << 20,
+            typing_timeout_ms: 10_000,
+            ..Config::default()
+        };
+        let told = c.limits();
+        assert_eq!(told.message_chars_max, 500);
+        assert_eq!(told.avatar_bytes_max, 1 << 20);
+        assert_eq!(told.typing_repeat_ms, 5_000);
+        assert_eq!(told.bio_max, jeco_shared::limits::LIMITS.bio_max);
     }
 
     #[test]

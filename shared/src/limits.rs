@@ -8,6 +8,11 @@
 //! generated from it (`ui/src/bindings/limitValues.ts`, written by `src-tauri`'s bindings test,
 //! which fails when the committed module and this value differ), so no view keeps a copy of a
 //! number that could drift from what the server does.
+//!
+//! Where an operator configured other values, the server says so: every `ready` frame carries its
+//! [`Limits`] ([`crate::ws::ServerFrame::Ready`]), the engine keeps the last ones it was told in
+//! its cache, and the desktop UI reads them from the engine once connected. [`LIMITS`] is what a
+//! client assumes until then, and what an older server that does not send them enforces.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,9 +26,11 @@ pub const TYPING_TIMEOUT_MS_DEFAULT: u64 = 6000;
 /// late repeat does not end the indicator on the others' screens.
 pub const TYPING_REPEAT_MS: u64 = TYPING_TIMEOUT_MS_DEFAULT / 2;
 
-/// The limits a client checks before asking the server (the server checks them again).
+/// The limits a client checks before asking the server (the server checks them again). A field
+/// a server does not send (an older one) is the protocol's default from [`LIMITS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
 pub struct Limits {
     /// Longest display name, in characters.
     pub display_name_max: u32,
@@ -66,6 +73,12 @@ pub const LIMITS: Limits = Limits {
     password_max: crate::auth::PASSWORD_MAX as u32,
     email_code_len: crate::account::EMAIL_CODE_LEN as u32,
 };
+
+impl Default for Limits {
+    fn default() -> Self {
+        LIMITS
+    }
+}
 
 // A repeat must come well before the expiry it keeps off (checked when compiling).
 const _: () = assert!(TYPING_REPEAT_MS * 2 <= TYPING_TIMEOUT_MS_DEFAULT);

@@ -142,6 +142,10 @@ pub enum ServerFrame {
         /// a resume keeps it as its `user_seq`, and loads its conversations over REST.
         #[serde(default)]
         user_seq: i64,
+        /// This server's limits, as its operator configured them (the protocol's defaults,
+        /// [`crate::limits::LIMITS`], from a server that does not send them).
+        #[serde(default)]
+        limits: crate::limits::Limits,
     },
     Pong {
         nonce: u64,

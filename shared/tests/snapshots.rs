@@ -151,6 +151,7 @@ fn ws_frames() {
             heartbeat_interval_ms: 15000,
             idle_timeout_ms: 45000,
             user_seq: 12,
+            limits: jeco_shared::limits::LIMITS,
         }
     );
     insta::assert_json_snapshot!("ws_pong", ServerFrame::Pong { nonce: 3 });

@@ -190,6 +190,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             commands::register,
             commands::login,
             commands::logout,
+            commands::limits,
             commands::current_user,
             commands::conversations,
             commands::timeline,

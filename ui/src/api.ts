@@ -80,10 +80,23 @@ import type { EnrollmentView } from './bindings/EnrollmentView';
 import type { TwoFactorSignedIn } from './bindings/TwoFactorSignedIn';
 import type { TwoFactorStatus } from './bindings/TwoFactorStatus';
 export type { SignInView, EnrollmentView, TwoFactorSignedIn, TwoFactorStatus };
-// The server's limits, generated from `jeco_shared::limits::LIMITS` (never copied by hand: the
-// bindings test fails when this module and the Rust value differ).
-export { LIMITS } from './bindings/limitValues';
-export type { Limits } from './bindings/Limits';
+import { LIMITS as PROTOCOL_LIMITS } from './bindings/limitValues';
+import type { Limits } from './bindings/Limits';
+export type { Limits };
+
+/**
+ * The limits of the server signed in to. Until [`loadLimits`] has read them from the engine they
+ * are the protocol's, generated from `jeco_shared::limits::LIMITS` (never copied by hand: the
+ * bindings test fails when that module and the Rust value differ). One shared object whose fields
+ * [`loadLimits`] replaces, so a view that reads it while rendering shows the server's values.
+ */
+export const LIMITS: Limits = { ...PROTOCOL_LIMITS };
+
+/** Reads the limits the server last said (in its `ready` frame, kept by the engine) into [`LIMITS`]. */
+export async function loadLimits(): Promise<Limits> {
+  Object.assign(LIMITS, await api.limits());
+  return LIMITS;
+}
 
 export function isCommandError(value: unknown): value is CommandError {
   return (
@@ -146,6 +159,7 @@ export const api = {
   login: (username: string, password: string) => call<User>('login', { username, password }),
   logout: () => call<null>('logout'),
   currentUser: () => call<User | null>('current_user'),
+  limits: () => call<Limits>('limits'),
   conversations: () => call<Conversation[]>('conversations'),
   /** The conversation last open on screen (the window opens on it), or null. */
   lastOpened: () => call<number | null>('last_opened'),

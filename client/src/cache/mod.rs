@@ -25,6 +25,7 @@ pub use outbox::{Enqueued, blocked_by};
 pub use search::LocalHit;
 
 use jeco_shared::conversations::{Conversation, MessagePreview};
+use jeco_shared::limits::Limits;
 use jeco_shared::messages::{Message, MessagePage};
 use jeco_shared::notifications::Notification;
 use jeco_shared::teams::Team;
@@ -184,6 +185,19 @@ impl Cache {
     pub fn set_me(&self, user: &User) -> Result<()> {
         self.set_meta("me", &serde_json::to_string(user)?)?;
         self.upsert_users(std::slice::from_ref(user))
+    }
+
+    /// The server's limits as its last `ready` frame told them; `None` before the first
+    /// connection.
+    pub fn limits(&self) -> Result<Option<Limits>> {
+        match self.meta("limits")? {
+            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn set_limits(&self, limits: &Limits) -> Result<()> {
+        self.set_meta("limits", &serde_json::to_string(limits)?)
     }
 
     /// Last applied position in the user's own event log; `None` before the first sync.

@@ -49,7 +49,8 @@ use crate::tokens::TokenStore;
 use jeco_shared::conversations::{Conversation, CreateGroupRequest, OpenDirectRequest};
 use jeco_shared::endpoints::{CreateGroup, Endpoint, JoinChannel, OpenDirect};
 use jeco_shared::events::PresenceStatus;
-use jeco_shared::messages::{MESSAGE_MAX_CHARS_DEFAULT, Message};
+use jeco_shared::limits::Limits;
+use jeco_shared::messages::Message;
 use jeco_shared::notifications::Notification;
 use jeco_shared::search::SnippetPart;
 use jeco_shared::search::query::SearchQuery;
@@ -591,6 +592,32 @@ impl Engine {
         self.with_account(|a| a.me.clone())
     }
 
+    /// A message's text as sent: its trailing white space trimmed, refused when empty or longer
+    /// than the server allows.
+    fn check_text(&self, text: &str) -> Result<String> {
+        let trimmed = text.trim_end();
+        if trimmed.trim().is_empty() {
+            return Err(EngineError::Invalid("a message cannot be empty".into()));
+        }
+        let chars = trimmed.chars().count();
+        let max = self.limits().message_chars_max as usize;
+        if chars > max {
+            return Err(EngineError::Invalid(format!(
+                "a message is at most {max} characters ({chars} given)"
+            )));
+        }
+        Ok(trimmed.to_owned())
+    }
+
+    /// The limits of the server signed in to, as it last said in a `ready` frame (works
+    /// offline); the protocol's defaults ([`jeco_shared::limits::LIMITS`]) before the first
+    /// connection, or signed out.
+    pub fn limits(&self) -> Limits {
+        self.with_account(|a| a.cache.clone())
+            .and_then(|cache| cache.limits().ok().flatten())
+            .unwrap_or_default()
+    }
+
     fn with_account<T>(&self, f: impl FnOnce(&Account) -> T) -> Option<T> {
         let guard = self.inner.account.lock().unwrap_or_else(|p| p.into_inner());
         guard.as_ref().map(f)
@@ -908,7 +935,7 @@ impl Engine {
         text: &str,
         reply_to: Option<MessageId>,
     ) -> Result<OutboxItem> {
-        let text = check_text(text)?;
+        let text = self.check_text(text)?;
         self.queue_send(conversation, text, reply_to, Vec::new())
     }
 
@@ -925,13 +952,13 @@ impl Engine {
     ) -> Result<OutboxItem> {
         let client_id = new_client_id();
         let text = if files.is_empty() {
-            check_text(text)?
+            self.check_text(text)?
         } else {
             self.check_files(files)?;
             if text.trim().is_empty() {
                 String::new()
             } else {
-                check_text(text)?
+                self.check_text(text)?
             }
         };
         let attachments = self.stage_files(&client_id, files)?;
@@ -990,7 +1017,7 @@ impl Engine {
         let text = if text.trim().is_empty() {
             String::new()
         } else {
-            check_text(text)?
+            self.check_text(text)?
         };
         let client_id = new_client_id();
         let attachments = self.stage_files(&client_id, files)?;
@@ -1093,7 +1120,7 @@ impl Engine {
         target: MessageRef,
         text: &str,
     ) -> Result<Option<OutboxItem>> {
-        let text = check_text(text)?;
+        let text = self.check_text(text)?;
         Ok(queued_item(
             self.queue(conversation, OutboxOp::Edit { target, text })?,
         ))
@@ -1486,20 +1513,6 @@ fn queued_item(e: Enqueued) -> Option<OutboxItem> {
         Enqueued::Queued(item) | Enqueued::Rewrote(item) => Some(item),
         Enqueued::Cancelled { .. } | Enqueued::UnknownMessage => None,
     }
-}
-
-fn check_text(text: &str) -> Result<String> {
-    let trimmed = text.trim_end();
-    if trimmed.trim().is_empty() {
-        return Err(EngineError::Invalid("a message cannot be empty".into()));
-    }
-    let chars = trimmed.chars().count();
-    if chars > MESSAGE_MAX_CHARS_DEFAULT {
-        return Err(EngineError::Invalid(format!(
-            "a message is at most {MESSAGE_MAX_CHARS_DEFAULT} characters ({chars} given)"
-        )));
-    }
-    Ok(trimmed.to_owned())
 }
 
 /// How a queued item shows; `outbox` is its conversation's queued items, oldest first.

@@ -212,6 +212,10 @@ async fn connection(inner: &Arc<Inner>, cache: &Arc<Cache>, attempt: &mut u32) -
     if let Err(e) = inner.remember_me(&ready.user) {
         return End::Retry(format!("cannot write the cache: {e}"));
     }
+    // And the limits its operator configured, which the view checks before asking.
+    if let Err(e) = cache.set_limits(&ready.limits) {
+        return End::Retry(format!("cannot write the cache: {e}"));
+    }
 
     // The server pings a connection it has not heard from for a heartbeat interval, so a live link
     // is never silent much longer than that; only then does the engine ask itself. A REST request

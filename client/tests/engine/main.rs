@@ -8,6 +8,7 @@ mod cache_model;
 mod directory;
 mod endpoints;
 mod export;
+mod limits;
 mod mute;
 mod profile;
 mod queues;

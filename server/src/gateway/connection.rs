@@ -359,6 +359,7 @@ async fn handshake(
         idle_timeout_ms: ctx.settings.idle_timeout.as_millis() as u64,
         // Known once following starts (in the live phase).
         user_seq: 0,
+        limits: ctx.settings.limits,
     };
     Ok(Some((principal, resume, ready)))
 }

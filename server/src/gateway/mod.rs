@@ -66,6 +66,8 @@ pub struct GatewaySettings {
     /// The close code of a shutdown: 1012 in a cluster (another instance takes the client now),
     /// 1001 for a single server (reconnect with backoff).
     pub shutdown_code: u16,
+    /// What every `ready` frame tells clients ([`crate::Config::limits`]).
+    pub limits: jeco_shared::limits::Limits,
 }
 
 impl GatewaySettings {
@@ -77,6 +79,7 @@ impl GatewaySettings {
             max_frame_bytes: config.ws_max_frame_bytes,
             outbound_queue: config.ws_outbound_queue,
             resume_max_events: config.resume_max_events,
+            limits: config.limits(),
             shutdown_code: if config.redis_url.is_some() {
                 jeco_shared::ws::close::SERVICE_RESTART
             } else {

@@ -87,6 +87,15 @@ pub async fn current_user(state: State<'_, AppState>) -> Result<Option<User>, Co
     Ok(engine.me())
 }
 
+/// The limits of the server signed in to, as its operator configured them (the protocol's
+/// defaults before the first connection). The view checks them before asking.
+#[tauri::command]
+pub async fn limits(
+    state: State<'_, AppState>,
+) -> Result<jeco_shared::limits::Limits, CommandError> {
+    Ok(state.engine().await?.limits())
+}
+
 // ---- Chat: reading comes from the engine's cache (instant, offline); writing goes through its
 // ---- outbox (queued offline, delivered exactly once). The UI re-reads on `engine-event`s.
 

@@ -8,6 +8,7 @@ import {
   FirstScreen,
   InboxItem,
   PresenceStatus,
+  loadLimits,
   onEngineEvent,
   Team,
   onOpenMessage,
@@ -178,7 +179,11 @@ export function ChatView({ user: signedIn, status: initialStatus, first = null, 
           heardState = true;
           const { type: _type, ...state } = event;
           setConnection(state as ConnectionState);
-          if (state.state === 'live') void reload();
+          if (state.state === 'live') {
+            void reload();
+            // Each connection's `ready` told the engine this server's limits.
+            void loadLimits().catch(() => undefined);
+          }
           // The session ended on the server while in use: another device signed this one out,
           // or the password was reset. Nothing works signed out, so go back to sign in and say why.
           if (state.state === 'signed_out' && !loggingOut.current)

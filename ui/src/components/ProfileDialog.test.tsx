@@ -1,10 +1,15 @@
 import { fireEvent, render, screen } from '@testing-library/react';
-import { describe, expect, it } from 'vitest';
-import { LIMITS } from '../api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LIMITS, loadLimits } from '../api';
+import { LIMITS as PROTOCOL_LIMITS } from '../bindings/limitValues';
 import { fakeApp, user } from '../test/fakeApp';
 import { ProfileDialog } from './ProfileDialog';
 
 describe('profile dialog limits', () => {
+  afterEach(() => {
+    Object.assign(LIMITS, PROTOCOL_LIMITS);
+  });
+
   it("holds the fields to the server's limits, from the generated bindings", async () => {
     fakeApp({ my_profile: () => user() });
     render(<ProfileDialog user={user()} onClose={() => undefined} onSaved={() => undefined} />);
@@ -22,6 +27,19 @@ describe('profile dialog limits', () => {
     const big = new File([new Uint8Array(LIMITS.avatar_bytes_max + 1)], 'big.png', { type: 'image/png' });
     fireEvent.change(screen.getByTestId('avatar-input'), { target: { files: [big] } });
     expect(await screen.findByText(/A picture may be at most \d+ MiB\./)).toBeInTheDocument();
+    expect(calls.find((c) => c.cmd === 'set_avatar_bytes')).toBeUndefined();
+  });
+
+  it('holds a picture to the limit the server configured, once the engine has it', async () => {
+    const configured = { ...PROTOCOL_LIMITS, avatar_bytes_max: 1024 * 1024 };
+    const calls = fakeApp({ my_profile: () => user(), limits: () => configured });
+    await loadLimits();
+    expect(LIMITS).toEqual(configured);
+    render(<ProfileDialog user={user()} onClose={() => undefined} onSaved={() => undefined} />);
+    // Within the protocol's default, over this server's.
+    const picture = new File([new Uint8Array(2 * 1024 * 1024)], 'two.png', { type: 'image/png' });
+    fireEvent.change(await screen.findByTestId('avatar-input'), { target: { files: [picture] } });
+    expect(await screen.findByText('A picture may be at most 1 MiB.')).toBeInTheDocument();
     expect(calls.find((c) => c.cmd === 'set_avatar_bytes')).toBeUndefined();
   });
 });

@@ -5,11 +5,6 @@ import { Dialog } from './Dialog';
 import { base64Of } from '../files';
 import { SecurityTab } from './account/SecurityTab';
 
-const NAME_MAX = LIMITS.display_name_max;
-const STATUS_MAX = LIMITS.status_text_max;
-const BIO_MAX = LIMITS.bio_max;
-const PICTURE_MAX = LIMITS.avatar_bytes_max;
-
 interface Props {
   user: User;
   onClose: () => void;
@@ -118,8 +113,8 @@ export function ProfileDialog({ user, onClose, onSaved }: Props) {
   async function pictureChosen(files: FileList | null) {
     const file = files?.[0];
     if (!file) return;
-    if (file.size > PICTURE_MAX) {
-      setError(`A picture may be at most ${Math.floor(PICTURE_MAX / (1024 * 1024))} MiB.`);
+    if (file.size > LIMITS.avatar_bytes_max) {
+      setError(`A picture may be at most ${Math.floor(LIMITS.avatar_bytes_max / (1024 * 1024))} MiB.`);
       return;
     }
     setBusy(true);
@@ -199,7 +194,7 @@ export function ProfileDialog({ user, onClose, onSaved }: Props) {
               id="profile-name"
               data-autofocus
               value={values.display_name}
-              maxLength={NAME_MAX}
+              maxLength={LIMITS.display_name_max}
               placeholder={user.username}
               onChange={(e) => edit('display_name', e.target.value)}
             />
@@ -207,7 +202,7 @@ export function ProfileDialog({ user, onClose, onSaved }: Props) {
             <input
               id="profile-status"
               value={values.status_text}
-              maxLength={STATUS_MAX}
+              maxLength={LIMITS.status_text_max}
               placeholder="In a meeting, on holiday…"
               onChange={(e) => edit('status_text', e.target.value)}
             />
@@ -215,7 +210,7 @@ export function ProfileDialog({ user, onClose, onSaved }: Props) {
             <textarea
               id="profile-bio"
               value={values.bio}
-              maxLength={BIO_MAX}
+              maxLength={LIMITS.bio_max}
               rows={3}
               onChange={(e) => edit('bio', e.target.value)}
             />

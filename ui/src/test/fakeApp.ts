@@ -2,6 +2,7 @@
 // sets the answers it needs; every call is recorded so tests can check what the UI asked for.
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { AppStatus, CommandError, Message, TimelineItem, User } from '../api';
+import { LIMITS as PROTOCOL_LIMITS } from '../bindings/limitValues';
 
 export const EMBEDDED = 'http://127.0.0.1:41234';
 
@@ -67,6 +68,7 @@ export function fakeApp(handlers: Record<string, Handler>): Call[] {
   const defaults: Record<string, Handler> = {
     app_status: () => status(),
     current_user: () => null,
+    limits: () => PROTOCOL_LIMITS,
     conversations: () => [],
     last_opened: () => null,
     teams: () => [],

@@ -3,13 +3,19 @@
 # and through a stretch of steady traffic, and its startup to a cached timeline — measured on the
 # built app under Xvfb against a real server (tests/src/bin/footprint.rs).
 #
-# Usage: scripts/footprint.sh [--minutes 60] [--rate 2] [--sample-secs 30]
+# Usage: scripts/footprint.sh [--minutes 60] [--rate 2] [--sample-secs 30] [--conversations 20]
+#                             [--history 30] [--switch-secs 20] [--launches 10] [--breakdown]
+#                             [--leak-check MIB]
+# `--leak-check MIB` fails when the app grew by more than MIB from minute 2 to the last minute:
+# `./dev test` runs `scripts/footprint.sh --leak-check ...` for 5 minutes (see `dev`).
+# The app measured is the debug build unless JECO_DESKTOP_BIN names another (a release build from
+# `./dev package` for the figures in BENCHMARKS.md).
 # Needs what scripts/e2e-desktop.sh needs (`./dev setup` installs it). Figures: BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-npm --prefix ui run build --silent
+bash scripts/ui-build.sh   # only when the UI changed (a rebuilt ui/dist recompiles the app)
 cargo build -p jeco-desktop -p jeco-server --bins
 cargo build -p jeco-e2e --bin footprint
 target="${CARGO_TARGET_DIR:-target}"

@@ -65,7 +65,7 @@ pub async fn follow(app: &App, conversation: Option<&str>) -> anyhow::Result<()>
         if f.wanted(c.id) {
             f.known.insert(c.id);
             for item in app.engine.timeline(c.id, None, WINDOW)?.items {
-                if item.message.id.0 != 0 {
+                if item.seq().is_some() {
                     f.seen.insert(item.message.id, Seen::of(&item));
                 }
             }

@@ -205,11 +205,11 @@ pub async fn history(
     }
     offline_note(app, &state);
     if timeline.has_more_before
-        && let Some(oldest) = timeline.items.iter().find(|i| i.message.seq > 0)
+        && let Some(oldest) = timeline.items.iter().find_map(|i| i.seq())
     {
         app.out.line(format!(
             "… older messages: `jeco history {conversation} --before {}`",
-            oldest.message.seq
+            oldest
         ));
     }
     if timeline.items.is_empty() {

@@ -458,6 +458,9 @@ fn describe(op: &OutboxOp) -> String {
             add: false,
         } => format!("remove {emoji} from {}", target(t)),
         OutboxOp::MarkRead { seq } => format!("mark read up to seq {seq}"),
+        OutboxOp::MarkNotificationsRead { ids } => {
+            format!("mark {} notification(s) read", ids.len())
+        }
         OutboxOp::SetMuted { muted: true } => "mute".to_owned(),
         OutboxOp::SetMuted { muted: false } => "unmute".to_owned(),
     }

@@ -8,11 +8,11 @@
 //! - [`tokens`] — where the access/refresh token pair is kept between runs: the [`tokens::TokenStore`]
 //!   trait, with an in-memory store (tests) and a `0600` file store (CLI); the desktop app adds an OS
 //!   keychain store.
-//! - [`sync`] — the WebSocket connection: hello → ready handshake and heartbeats, the start of the
-//!   sync state machine (catch-up, resume and backoff come with messaging).
-//! - [`Client`] — the engine that ties them together: signs in, keeps tokens fresh (refresh is
-//!   serialized, because a refresh token is single-use and a second use revokes the whole session),
-//!   and opens the sync connection.
+//! - [`sync`] — the WebSocket handshake (hello → ready, typed refusals) and frame helpers.
+//! - [`Client`] — signs in and keeps tokens fresh (refresh is serialized, because a refresh token
+//!   is single-use and a second use revokes the whole session).
+//! - [`Engine`] — the offline-first client: the cache, the outbox, and the sync loop, whose
+//!   decisions are a state machine of explicit steps (see `engine/sync_state`).
 //!
 //! The engine never blocks the caller's thread on I/O: everything is `async` on tokio.
 
@@ -22,6 +22,8 @@ pub mod address;
 pub mod api;
 pub mod cache;
 mod engine;
+#[cfg(test)]
+mod fixtures;
 pub mod outbox;
 mod session;
 pub mod sync;
@@ -31,12 +33,12 @@ pub use address::ServerAddress;
 pub use api::{ApiClient, ApiError};
 pub use engine::{
     AVATAR_FILE_MAX, ConnectionState, Engine, EngineBuilder, EngineError, EngineEvent, FileToSend,
-    ItemState, SearchResult, Thread, ThreadEntry, Timeline, TimelineItem, Timing, TwoFactorOff,
-    server_dir_name,
+    ItemId, ItemState, SearchResult, Thread, ThreadEntry, Timeline, TimelineItem, Timing,
+    TwoFactorOff, Viewing, server_dir_name,
 };
 pub use outbox::{MessageRef, OutboxItem, OutboxState};
 pub use session::{Client, ClientBuilder, ClientError, SignInStep, TwoFactorDone, TwoFactorProof};
-pub use sync::{SyncConnection, SyncError, SyncEvent, SyncState};
+pub use sync::{ReadyInfo, SyncError};
 pub use tokens::{FileTokenStore, MemoryTokenStore, StoredTokens, TokenStore, TokenStoreError};
 
 /// The name and version this crate reports to servers unless the embedding app sets its own.

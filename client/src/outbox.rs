@@ -35,6 +35,7 @@
 //! dependency of the event that carries it. The delivery itself is [`crate::Engine`]'s
 //! `deliver` module.
 
+use jeco_shared::ids::NotificationId;
 use jeco_shared::media::{Attachment, AttachmentKind};
 use jeco_shared::{ConversationId, ErrorCode, MessageId};
 use serde::{Deserialize, Serialize};
@@ -82,6 +83,12 @@ pub enum OutboxOp {
     MarkRead {
         seq: i64,
     },
+    /// Mark these notifications (about this conversation) read: the engine queues them when the
+    /// messages they are about were on screen in a focused window (see `Engine::set_viewing`).
+    /// Marking read is idempotent, so a retry after a lost answer is harmless.
+    MarkNotificationsRead {
+        ids: Vec<NotificationId>,
+    },
     /// Mute (or unmute) the conversation for the user: set, not toggled; the cache shows it at
     /// once, and only the newest pending one is kept.
     SetMuted {
@@ -96,7 +103,10 @@ impl OutboxOp {
             Self::Edit { target, .. } | Self::Delete { target } | Self::React { target, .. } => {
                 Some(target)
             }
-            Self::Send { .. } | Self::MarkRead { .. } | Self::SetMuted { .. } => None,
+            Self::Send { .. }
+            | Self::MarkRead { .. }
+            | Self::MarkNotificationsRead { .. }
+            | Self::SetMuted { .. } => None,
         }
     }
 
@@ -106,7 +116,9 @@ impl OutboxOp {
             Self::Send { .. } | Self::Edit { .. } | Self::Delete { .. } | Self::React { .. } => {
                 Lane::Messages
             }
-            Self::MarkRead { .. } | Self::SetMuted { .. } => Lane::Conversation,
+            Self::MarkRead { .. } | Self::MarkNotificationsRead { .. } | Self::SetMuted { .. } => {
+                Lane::Conversation
+            }
         }
     }
 
@@ -128,6 +140,7 @@ impl OutboxOp {
             Self::Delete { .. } => "delete",
             Self::React { .. } => "react",
             Self::MarkRead { .. } => "mark_read",
+            Self::MarkNotificationsRead { .. } => "mark_notifications_read",
             Self::SetMuted { .. } => "set_muted",
         }
     }
@@ -138,7 +151,7 @@ impl OutboxOp {
 ///
 /// Messages and the changes to them (sends, edits, deletes, reactions) form one queue because
 /// each may depend on an earlier one (an edit of a message still being sent) and because the
-/// order of messages is what people read. Read marks and mutes are about the conversation, not
+/// order of messages is what people read. Read marks (of messages and of notifications) and mutes are about the conversation, not
 /// about any message: a read mark names a `seq` the server already gave, so it can never be
 /// about a message still queued here. They form the second queue, so a read mark is not held
 /// back by a message waiting for its upload or stuck behind a refusal — the rule that a

@@ -13,7 +13,7 @@
 
 use crate::address::{InvalidAddress, ServerAddress};
 use crate::api::{ApiClient, ApiError};
-use crate::sync::{self, SyncConnection, SyncError, SyncOptions};
+use crate::sync::SyncError;
 use crate::tokens::{MemoryTokenStore, StoredTokens, TokenStore, TokenStoreError};
 use jeco_shared::ErrorCode;
 use jeco_shared::auth::{LoginRequest, RegisterRequest, TokenResponse};
@@ -143,7 +143,6 @@ impl ClientBuilder {
                 .tokens
                 .unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
             refresh_lock: tokio::sync::Mutex::new(()),
-            client_name: self.client_name,
         })
     }
 }
@@ -155,7 +154,6 @@ pub struct Client {
     api: ApiClient,
     tokens: Arc<dyn TokenStore>,
     refresh_lock: tokio::sync::Mutex<()>,
-    client_name: String,
 }
 
 impl Client {
@@ -399,36 +397,6 @@ impl Client {
                 Ok(None)
             }
             Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Opens the sync connection with a fresh access token.
-    pub async fn connect_sync(&self) -> Result<SyncConnection, ClientError> {
-        self.connect_sync_with(SyncOptions {
-            client_name: self.client_name.clone(),
-            ..SyncOptions::default()
-        })
-        .await
-    }
-
-    /// [`Client::connect_sync`] with explicit options.
-    pub async fn connect_sync_with(
-        &self,
-        options: SyncOptions,
-    ) -> Result<SyncConnection, ClientError> {
-        let token = self.access_token().await?;
-        match sync::connect(&self.server().ws_url(), &token, options.clone()).await {
-            Err(e) if e.code() == Some(ErrorCode::TokenExpired) => {
-                let Some(tokens) = self.tokens.load()? else {
-                    return Err(ClientError::NotSignedIn);
-                };
-                let fresh = self
-                    .refreshed(&tokens)
-                    .await?
-                    .ok_or(ClientError::NotSignedIn)?;
-                Ok(sync::connect(&self.server().ws_url(), &fresh.access_token, options).await?)
-            }
-            other => Ok(other?),
         }
     }
 }

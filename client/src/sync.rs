@@ -1,56 +1,25 @@
-//! The sync connection: one WebSocket to the gateway at `/api/v1/ws`.
+//! The sync connection's handshake and frames: one WebSocket to the gateway at `/api/v1/ws`.
 //!
-//! This is the start of the engine's sync state machine
-//! (connecting → authenticating → live → closed; catching up, resume and backoff arrive with
-//! messaging). [`connect`] does the handshake — open the socket, send `hello` with the protocol
-//! version and access token, wait for `ready` — and only returns once the connection is live, so a
-//! caller learns about a bad token or an incompatible server at once, as a typed [`SyncError`].
+//! [`handshake`] opens the socket, sends `hello` with the protocol version, the access token and
+//! (when resuming) the cache's positions, and waits for `ready`; it returns only once the
+//! connection is live, so a caller learns about a bad token or an incompatible server at once, as
+//! a typed [`SyncError`] whose [`SyncError::code`] says what to do (refresh, sign in, upgrade).
 //!
-//! After the handshake a background task owns the socket. It sends `ping` frames at the interval the
-//! server asked for, answers nothing itself (WebSocket-level pings are answered by tungstenite), turns
-//! incoming frames into [`SyncEvent`]s on a broadcast channel, and declares the connection dead when
-//! nothing at all has been heard for the server's idle timeout. The task ends when the socket closes
-//! or the [`SyncConnection`] is closed or dropped.
+//! What happens on the connection after that — catching up, resync, heartbeats, reconnecting —
+//! is the engine's ([`crate::Engine`]): its sync state machine decides, its sync loop owns the
+//! socket. There is one heartbeat policy, the engine's: ping only a link the server has gone
+//! quiet on. (This module used to offer a second, public connection that pinged on a fixed
+//! interval, the policy the protocol retired; it is gone.)
 
 use futures_util::{SinkExt, StreamExt};
 use jeco_shared::users::User;
 use jeco_shared::ws::{ClientFrame, ServerFrame, close};
 use jeco_shared::{ErrorCode, PROTOCOL_VERSION, SessionId};
 use reqwest::Url;
-use std::collections::HashMap;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, watch};
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-/// Where the connection is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncState {
-    Connecting,
-    /// The socket is open and `hello` was sent; waiting for `ready`.
-    Authenticating,
-    /// `ready` arrived; heartbeats are running.
-    Live,
-    Closed,
-}
-
-/// Something that happened on a live connection.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SyncEvent {
-    /// The server answered a heartbeat.
-    Pong { nonce: u64, round_trip: Duration },
-    /// The server refused one of our frames; the connection stays open.
-    ServerError {
-        code: ErrorCode,
-        message: String,
-        frame: Option<String>,
-    },
-    /// The connection ended. `code` is the WebSocket close code when the server sent one (see
-    /// [`jeco_shared::ws::close`]).
-    Closed { code: Option<u16>, reason: String },
-}
 
 /// What the server said in `ready`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,28 +32,6 @@ pub struct ReadyInfo {
     pub idle_timeout: Duration,
     /// The head of the user's own event log when the connection started.
     pub user_seq: i64,
-}
-
-/// Knobs for [`connect`]; the defaults suit real use.
-#[derive(Debug, Clone)]
-pub struct SyncOptions {
-    /// The client name sent in `hello`, for the server's logs.
-    pub client_name: String,
-    /// How long to wait for `ready` after opening the socket.
-    pub handshake_timeout: Duration,
-    /// Send heartbeats at least this often, even if the server asks for less (tests use it to see
-    /// heartbeats quickly).
-    pub max_heartbeat_interval: Option<Duration>,
-}
-
-impl Default for SyncOptions {
-    fn default() -> Self {
-        Self {
-            client_name: crate::DEFAULT_CLIENT_NAME.to_owned(),
-            handshake_timeout: Duration::from_secs(10),
-            max_heartbeat_interval: None,
-        }
-    }
 }
 
 /// Why the connection could not be made live.
@@ -139,114 +86,13 @@ pub fn close_code_meaning(close_code: u16) -> Option<ErrorCode> {
     }
 }
 
-enum Command {
-    Ping,
-    Close,
-}
-
-/// A live connection. Dropping it closes the socket.
-#[derive(Debug)]
-pub struct SyncConnection {
-    ready: ReadyInfo,
-    state: watch::Receiver<SyncState>,
-    events: broadcast::Sender<SyncEvent>,
-    commands: mpsc::Sender<Command>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl std::fmt::Debug for Command {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Ping => "Ping",
-            Self::Close => "Close",
-        })
-    }
-}
-
-impl SyncConnection {
-    /// What the server said in `ready`.
-    pub fn ready(&self) -> &ReadyInfo {
-        &self.ready
-    }
-
-    /// The current state.
-    pub fn state(&self) -> SyncState {
-        *self.state.borrow()
-    }
-
-    /// A receiver that sees every state change.
-    pub fn watch_state(&self) -> watch::Receiver<SyncState> {
-        self.state.clone()
-    }
-
-    /// Events from now on. A receiver that falls more than a few dozen events behind skips ahead
-    /// (`RecvError::Lagged`) rather than holding memory.
-    pub fn subscribe(&self) -> broadcast::Receiver<SyncEvent> {
-        self.events.subscribe()
-    }
-
-    /// Sends a heartbeat now instead of waiting for the next tick.
-    pub async fn ping_now(&self) {
-        // The task is gone only when the connection is closed; a ping then has nowhere to go.
-        let _ = self.commands.send(Command::Ping).await;
-    }
-
-    /// Closes the socket politely and waits for the connection task to end.
-    pub async fn close(self) {
-        let _ = self.commands.send(Command::Close).await;
-        let _ = self.task.await;
-    }
-}
-
-type Socket =
+/// A WebSocket to the gateway, as [`handshake`] returns it.
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens the connection and completes the hello → ready handshake.
-pub async fn connect(
-    url: &Url,
-    access_token: &str,
-    options: SyncOptions,
-) -> Result<SyncConnection, SyncError> {
-    let (state_tx, state_rx) = watch::channel(SyncState::Connecting);
-    let (socket, ready) = handshake(
-        url,
-        access_token,
-        &options.client_name,
-        None,
-        options.handshake_timeout,
-        || {
-            let _ = state_tx.send(SyncState::Authenticating);
-        },
-    )
-    .await?;
-    let _ = state_tx.send(SyncState::Live);
-
-    let (events, _) = broadcast::channel(64);
-    let (commands, command_rx) = mpsc::channel(8);
-    let mut heartbeat = ready.heartbeat_interval;
-    if let Some(max) = options.max_heartbeat_interval {
-        heartbeat = heartbeat.min(max);
-    }
-    let task = tokio::spawn(run(
-        socket,
-        heartbeat,
-        ready.idle_timeout,
-        state_tx,
-        events.clone(),
-        command_rx,
-    ));
-    Ok(SyncConnection {
-        ready,
-        state: state_rx,
-        events,
-        commands,
-        task,
-    })
-}
 
 /// Opens the socket, sends `hello` (with `resume` when given) and waits for `ready`, all within
 /// `timeout`. `on_open` runs once the socket is open (the state moves to authenticating).
-pub(crate) async fn handshake(
+pub async fn handshake(
     url: &Url,
     access_token: &str,
     client_name: &str,
@@ -283,7 +129,8 @@ pub(crate) async fn handshake(
         .map_err(|_| SyncError::HandshakeTimeout(timeout))?
 }
 
-pub(crate) fn text_frame(frame: &ClientFrame) -> Message {
+/// A client frame as a WebSocket text message.
+pub fn text_frame(frame: &ClientFrame) -> Message {
     Message::text(serde_json::to_string(frame).expect("client frames serialize"))
 }
 
@@ -362,91 +209,15 @@ pub(crate) fn describe_close(frame: Option<&CloseFrame>) -> (Option<u16>, String
     }
 }
 
-/// The connection task: heartbeats, incoming frames, commands.
-async fn run(
-    mut socket: Socket,
-    heartbeat_every: Duration,
-    idle_timeout: Duration,
-    state: watch::Sender<SyncState>,
-    events: broadcast::Sender<SyncEvent>,
-    mut commands: mpsc::Receiver<Command>,
-) {
-    let mut heartbeat = tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);
-    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_heard = Instant::now();
-    let mut next_nonce: u64 = 1;
-    // Nonce → when it was sent, to report round trips. Bounded: pongs that never come are pruned.
-    let mut in_flight: HashMap<u64, Instant> = HashMap::new();
-
-    let closed = loop {
-        let mut send_ping = false;
-        tokio::select! {
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() >= idle_timeout {
-                    let _ = socket.close(None).await;
-                    break SyncEvent::Closed {
-                        code: Some(close::HEARTBEAT_TIMEOUT),
-                        reason: format!("nothing heard from the server for {idle_timeout:?}"),
-                    };
-                }
-                send_ping = true;
-            }
-            command = commands.recv() => match command {
-                Some(Command::Ping) => send_ping = true,
-                Some(Command::Close) | None => {
-                    let _ = socket.close(Some(CloseFrame { code: CloseCode::Normal, reason: "bye".into() })).await;
-                    break SyncEvent::Closed { code: Some(u16::from(CloseCode::Normal)), reason: "closed by the client".into() };
-                }
-            },
-            message = socket.next() => match message {
-                Some(Ok(Message::Text(text))) => {
-                    last_heard = Instant::now();
-                    match serde_json::from_str::<ServerFrame>(&text) {
-                        Ok(ServerFrame::Pong { nonce }) => {
-                            if let Some(sent) = in_flight.remove(&nonce) {
-                                let _ = events.send(SyncEvent::Pong { nonce, round_trip: sent.elapsed() });
-                            }
-                        }
-                        Ok(ServerFrame::Error { code, message, frame, .. }) => {
-                            let _ = events.send(SyncEvent::ServerError { code, message, frame });
-                        }
-                        Ok(ServerFrame::Ready { .. }) => tracing::warn!("ignoring a second ready frame"),
-                        // Conversation frames (events, acks, typing, presence) are not handled yet.
-                        Ok(other) => tracing::debug!(?other, "ignoring a frame this engine does not handle yet"),
-                        // Newer servers may send frame types this build does not know (minor versions).
-                        Err(e) => tracing::debug!(error = %e, "ignoring an unreadable frame"),
-                    }
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    let (code, reason) = describe_close(frame.as_ref());
-                    break SyncEvent::Closed { code, reason };
-                }
-                Some(Ok(_)) => last_heard = Instant::now(),
-                Some(Err(e)) => break SyncEvent::Closed { code: None, reason: e.to_string() },
-                None => break SyncEvent::Closed { code: None, reason: "the connection ended".into() },
-            },
-        }
-        if send_ping {
-            let nonce = next_nonce;
-            next_nonce += 1;
-            in_flight.retain(|_, sent| sent.elapsed() < idle_timeout);
-            in_flight.insert(nonce, Instant::now());
-            if let Err(e) = socket.send(text_frame(&ClientFrame::Ping { nonce })).await {
-                break SyncEvent::Closed {
-                    code: None,
-                    reason: format!("sending a heartbeat failed: {e}"),
-                };
-            }
-        }
-    };
-    tracing::debug!(?closed, "sync connection ended");
-    let _ = state.send(SyncState::Closed);
-    let _ = events.send(closed);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::sync::mpsc;
+
+    /// [`handshake`] with no resume and a test client name.
+    async fn connect(url: &Url, token: &str) -> Result<(Socket, ReadyInfo), SyncError> {
+        handshake(url, token, "unit/1", None, Duration::from_secs(10), || {}).await
+    }
 
     #[test]
     fn close_codes_map_to_error_codes() {
@@ -487,9 +258,7 @@ mod tests {
             .unwrap()
             .port();
         let url = Url::parse(&format!("ws://127.0.0.1:{port}/api/v1/ws")).unwrap();
-        let err = connect(&url, "token", SyncOptions::default())
-            .await
-            .unwrap_err();
+        let err = connect(&url, "token").await.unwrap_err();
         assert!(matches!(err, SyncError::Connect { .. }), "{err:?}");
     }
 
@@ -554,56 +323,69 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn handshake_then_heartbeats_then_close() {
+    async fn handshake_sends_hello_and_returns_ready() {
         let (url, mut seen) = fake_gateway(None).await;
-        let options = SyncOptions {
-            client_name: "unit/1".into(),
-            max_heartbeat_interval: Some(Duration::from_millis(50)),
-            ..SyncOptions::default()
+        let resume = jeco_shared::events::Resume {
+            conversations: vec![jeco_shared::events::Position {
+                conversation_id: jeco_shared::ConversationId(4),
+                seq: 9,
+            }],
+            user_seq: 12,
         };
-        let connection = connect(&url, "tok", options).await.unwrap();
-        assert_eq!(connection.state(), SyncState::Live);
-        assert_eq!(connection.ready().user.username, "ada");
-        assert_eq!(connection.ready().session_id, SessionId(3));
-        assert_eq!(
-            connection.ready().heartbeat_interval,
-            Duration::from_secs(60)
-        );
+        let mut opened = false;
+        let (mut socket, ready) = handshake(
+            &url,
+            "tok",
+            "unit/1",
+            Some(resume.clone()),
+            Duration::from_secs(10),
+            || opened = true,
+        )
+        .await
+        .unwrap();
+        assert!(opened, "on_open runs once the socket is open");
+        assert_eq!(ready.user.username, "ada");
+        assert_eq!(ready.session_id, SessionId(3));
+        assert_eq!(ready.heartbeat_interval, Duration::from_secs(60));
+        assert_eq!(ready.idle_timeout, Duration::from_secs(120));
         match seen.recv().await.unwrap() {
             ClientFrame::Hello {
                 protocol,
                 token,
                 client,
-                ..
+                resume: sent,
             } => {
                 assert_eq!(protocol, PROTOCOL_VERSION);
                 assert_eq!(token.as_deref(), Some("tok"));
                 assert_eq!(client.as_deref(), Some("unit/1"));
+                assert_eq!(sent, Some(resume));
             }
             other => panic!("expected hello first, got {other:?}"),
         }
-        // Heartbeats come on their own at the capped interval, and their pongs are reported.
-        let mut events = connection.subscribe();
-        let first = tokio::time::timeout(Duration::from_secs(5), events.recv())
+        // The socket is live: a ping is answered.
+        socket
+            .send(text_frame(&ClientFrame::Ping { nonce: 1 }))
             .await
-            .unwrap()
             .unwrap();
-        assert!(
-            matches!(first, SyncEvent::Pong { nonce: 1, .. }),
-            "{first:?}"
-        );
         assert_eq!(seen.recv().await.unwrap(), ClientFrame::Ping { nonce: 1 });
-        let mut state = connection.watch_state();
-        connection.close().await;
-        assert_eq!(*state.borrow_and_update(), SyncState::Closed);
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+                .await
+                .expect("a pong in time")
+                .unwrap()
+                .unwrap();
+            if let Message::Text(text) = message {
+                let frame: ServerFrame = serde_json::from_str(&text).unwrap();
+                assert_eq!(frame, ServerFrame::Pong { nonce: 1 });
+                break;
+            }
+        }
     }
 
     #[tokio::test]
     async fn rejected_handshake_carries_the_close_code() {
         let (url, _seen) = fake_gateway(Some(close::TOKEN_REVOKED)).await;
-        let err = connect(&url, "old", SyncOptions::default())
-            .await
-            .unwrap_err();
+        let err = connect(&url, "old").await.unwrap_err();
         match &err {
             SyncError::Rejected {
                 close_code, code, ..

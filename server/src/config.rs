@@ -157,6 +157,11 @@ pub struct Config {
     pub login_code_ttl_secs: u64,
     /// How long the second step of a sign-in (the two-factor code) may take, in seconds.
     pub two_factor_challenge_ttl_secs: u64,
+    /// Where the server reads wall time (see `clock`): the system's, unless a test hosting the
+    /// server gives it a `ManualClock` to move past expiries. Not a setting: never read from a
+    /// file, the environment or flags, never printed.
+    #[serde(skip)]
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for Config {
@@ -193,9 +198,9 @@ impl Default for Config {
             message_rate_per_sec: 10,
             message_rate_burst: 20,
             resume_max_events: 1000,
-            typing_timeout_ms: 6000,
+            typing_timeout_ms: jeco_shared::limits::TYPING_TIMEOUT_MS_DEFAULT,
             media_max_upload_bytes: 100 * 1024 * 1024,
-            media_avatar_max_bytes: 10 * 1024 * 1024,
+            media_avatar_max_bytes: jeco_shared::limits::AVATAR_BYTES_MAX_DEFAULT,
             media_quota_bytes: 10 * 1024 * 1024 * 1024,
             media_upload_rate_per_minute: 30,
             media_upload_rate_burst: 10,
@@ -217,6 +222,7 @@ impl Default for Config {
             password_reset_ttl_secs: 30 * 60,
             login_code_ttl_secs: 10 * 60,
             two_factor_challenge_ttl_secs: 5 * 60,
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -557,6 +563,17 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:7878");
         assert_eq!(c.access_token_ttl(), Duration::from_secs(900));
         assert!(c.cors_allowed_origins.is_empty());
+    }
+
+    /// What clients are told the limits are (`jeco_shared::limits::LIMITS`, which the desktop UI
+    /// gets as generated constants) is what a server left at its defaults enforces.
+    #[test]
+    fn default_limits_are_the_ones_clients_are_told() {
+        let c = Config::default();
+        let told = jeco_shared::limits::LIMITS;
+        assert_eq!(c.message_max_chars, told.message_chars_max as usize);
+        assert_eq!(c.media_avatar_max_bytes, told.avatar_bytes_max);
+        assert!(told.typing_repeat_ms * 2 <= c.typing_timeout_ms);
     }
 
     #[test]

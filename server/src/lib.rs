@@ -13,7 +13,7 @@
 //!   REST and WebSocket share it.
 //! - [`storage`] — a trait and its SQLite backend; the only place with SQL.
 //!
-//! Plus [`backup`] (`jeco-server backup` of a running server and `restore`), [`demo`] (`jeco-server admin seed-demo`), [`config`] (layered configuration, secrets redacted), `connections` (the accept loop:
+//! Plus [`backup`] (`jeco-server backup` of a running server and `restore`), [`demo`] (`jeco-server admin seed-demo`), [`config`] (layered configuration, secrets redacted), [`clock`] (the injected wall clock every expiry reads, a manual one in tests), `connections` (the accept loop:
 //! connection caps and the request-head deadline), [`names`] (the one validation of user-visible
 //! names and reactions, used by services and by storage's uniqueness checks) and the signing
 //! secret that is generated into the data directory on first start.
@@ -32,6 +32,7 @@
 
 pub mod api;
 pub mod backup;
+pub mod clock;
 pub mod cluster;
 pub mod config;
 mod connections;
@@ -49,6 +50,7 @@ mod signing_secret;
 mod state;
 pub mod storage;
 
+pub use clock::{Clock, ManualClock};
 pub use config::{Config, Secret};
 pub use demo::seed_demo;
 pub use error::Error;

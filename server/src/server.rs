@@ -22,7 +22,7 @@ use crate::services::media::blobs::Blobs;
 use crate::services::recovery::RecoverySettings;
 use crate::services::sessions::Sessions;
 use crate::services::tokens::TokenKeys;
-use crate::services::{Accounts, Chat, Media, NoObserver, Recovery, SessionObserver, now_ms};
+use crate::services::{Accounts, Chat, Media, NoObserver, Recovery, SessionObserver};
 use crate::signing_secret;
 use crate::state::AppState;
 use crate::storage::Storage;
@@ -42,6 +42,8 @@ pub struct RunningServer {
     serving: JoinHandle<()>,
     gateway: Arc<Gateway>,
     hub: Arc<Hub>,
+    /// For [`RunningServer::sweep_media`].
+    media: Arc<Media>,
     media_sweeper: JoinHandle<()>,
     /// The metrics listener (`metrics_addr`), if configured: its address, its stop and its task.
     metrics: Option<(SocketAddr, oneshot::Sender<()>, JoinHandle<()>)>,
@@ -67,8 +69,8 @@ pub(crate) async fn open_core(
     })?;
     let secret = signing_secret::load_or_create(&config.secret_path())?;
     let storage: Arc<dyn Storage> = match config.database()? {
-        Database::Sqlite(path) => Arc::new(SqliteStorage::open(path, now_ms()).await?),
-        Database::Postgres(url) => Arc::new(PgStorage::open(&url, now_ms()).await?),
+        Database::Sqlite(path) => Arc::new(SqliteStorage::open(path, config.clock.now_ms()).await?),
+        Database::Postgres(url) => Arc::new(PgStorage::open(&url, config.clock.now_ms()).await?),
     };
     let two_factor = Arc::new(crate::services::two_factor::TwoFactor::new(
         storage.clone(),
@@ -115,6 +117,7 @@ pub async fn open_admin(config: &Config) -> Result<Arc<Admin>, Error> {
         core.storage,
         Arc::new(NoObserver),
         None,
+        config.clock.clone(),
     )))
 }
 
@@ -188,11 +191,16 @@ impl RunningServer {
             hub.clone(),
             RecoverySettings::from_config(&config),
         ));
-        let sessions = Arc::new(Sessions::new(storage.clone(), hub.clone()));
+        let sessions = Arc::new(Sessions::new(
+            storage.clone(),
+            hub.clone(),
+            config.clock.clone(),
+        ));
         let admin = Arc::new(Admin::new(
             storage.clone(),
             hub.clone(),
             Some(recovery.clone()),
+            config.clock.clone(),
         ));
         // In a cluster, the message and sign-in budgets are the cluster's (see `services::rate`).
         let budgets = cluster.as_ref().map(|c| {
@@ -220,6 +228,7 @@ impl RunningServer {
                 storage.clone(),
                 media.blobs().clone(),
                 config.exports_path(),
+                config.clock.clone(),
             )
             .map_err(|source| Error::DataDir {
                 path: config.exports_path(),
@@ -228,6 +237,7 @@ impl RunningServer {
         );
         media.resume_thumbnails().await;
         let media_sweeper = media.spawn_sweeper();
+        let media_for_sweeps = media.clone();
         let gateway = Arc::new(Gateway::new(
             registry,
             accounts.clone(),
@@ -280,6 +290,7 @@ impl RunningServer {
             serving,
             gateway,
             hub,
+            media: media_for_sweeps,
             media_sweeper,
             metrics,
         })
@@ -298,6 +309,17 @@ impl RunningServer {
     /// before quitting while anyone but its own user is in it.
     pub fn connected_users(&self) -> std::collections::HashSet<jeco_shared::UserId> {
         self.gateway.registry.connected_users()
+    }
+
+    /// Runs one round of the media sweeper now (stale uploads, expired unattached attachments,
+    /// unreferenced blobs) and says what it removed. The background sweeper runs the same round
+    /// on its interval and when media may have lost its last reference; this is for whoever must
+    /// know a round ran after something happened: a test that has moved the clock past an expiry,
+    /// or that checks that a blob still in use survives a round.
+    pub async fn sweep_media(
+        &self,
+    ) -> Result<crate::services::media::sweep::Swept, crate::services::ServiceError> {
+        self.media.sweep().await
     }
 
     /// Graceful stop: no new connections, in-flight requests finish, WebSockets close with 1001.

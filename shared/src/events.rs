@@ -12,7 +12,7 @@
 use crate::contacts::ContactRequest;
 use crate::conversations::{ConversationKind, MemberRole};
 use crate::ids::{ConversationId, MessageId, NotificationId, TeamId, UserId};
-use crate::messages::{Mentions, Message};
+use crate::messages::{Mentions, Message, ThreadTally};
 use crate::notifications::Notification;
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +70,10 @@ pub enum EventBody {
     },
     MessageDeleted {
         message_id: MessageId,
+        /// A deleted reply: its root's tally after the delete (absent for other messages).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        thread: Option<ThreadTally>,
     },
     ReactionAdded {
         message_id: MessageId,

@@ -2,7 +2,8 @@
 //!
 //! Every byte that crosses between a Jeco client and a Jeco server is described by a type in this
 //! crate: REST request and response bodies ([`auth`], [`account`], [`users`], [`conversations`], [`messages`],
-//! [`contacts`], [`notifications`], [`search`], [`media`], [`health`]) and the one typed list of
+//! [`contacts`], [`notifications`], [`search`], [`media`], [`health`]), the limits a client checks
+//! before asking ([`limits`]) and the one typed list of
 //! endpoints that ties each route to its bodies ([`endpoints`]), the one error shape ([`error`]), the stored events with their positions
 //! ([`events`]), and the WebSocket frames ([`ws`]). The server and the client engine both depend on it,
 //! so a change to the protocol is a change in one place, and the snapshot tests in `tests/` make every
@@ -27,6 +28,7 @@ pub mod export;
 pub mod fuzz;
 pub mod health;
 pub mod ids;
+pub mod limits;
 pub mod media;
 pub mod messages;
 pub mod notifications;

@@ -155,6 +155,20 @@ pub struct MessagePage {
     pub has_more_after: bool,
 }
 
+/// A thread root's tally after one of its replies changed: how many replies are not deleted and
+/// who wrote them (each replier once, newest first), as [`Message::reply_count`] and
+/// [`Message::last_repliers`] read at that event. Carried by `message_deleted` so a client that
+/// never held the deleted reply (thread-only replies are not in a channel's page) still shows the
+/// root as the server counts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ThreadTally {
+    pub root: MessageId,
+    pub reply_count: u32,
+    pub last_repliers: Vec<UserId>,
+}
+
 /// A thread the caller takes part in, for the Threads view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -488,7 +488,21 @@ fn event_frames() {
         ),
         (
             "message_deleted",
-            EventBody::MessageDeleted { message_id: m },
+            EventBody::MessageDeleted {
+                message_id: m,
+                thread: None,
+            },
+        ),
+        (
+            "reply_deleted",
+            EventBody::MessageDeleted {
+                message_id: MessageId(43),
+                thread: Some(ThreadTally {
+                    root: m,
+                    reply_count: 2,
+                    last_repliers: vec![u, UserId(8)],
+                }),
+            },
         ),
         (
             "reaction_added",

@@ -41,6 +41,7 @@ pub mod settings;
 pub mod sound;
 pub mod tray;
 pub mod voice;
+pub mod webview_memory;
 
 use session::AppState;
 use settings::Overrides;
@@ -57,6 +58,7 @@ pub fn run() {
         }
     };
 
+    overrides.webkit_memory.before_start();
     let app = match build_app(overrides) {
         Ok(app) => app,
         Err(tauri::Error::PluginInitialization(plugin, reason)) if plugin == "single-instance" => {
@@ -113,6 +115,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let gpu = overrides.gpu;
+            let webkit_memory = overrides.webkit_memory;
             let data_dir = match &overrides.data_dir {
                 Some(dir) => dir.clone(),
                 None => app.path().app_data_dir()?,
@@ -126,6 +129,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             let alerts = alerts::Alerts::start(app.handle().clone());
             if let Some(window) = app.get_webview_window("main") {
                 rendering::apply(&window, gpu);
+                webkit_memory.apply(&window);
                 alerts
                     .attention
                     .set_focused(window.is_focused().unwrap_or(false));
@@ -153,6 +157,23 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
                 if let Some(alerts) = window.try_state::<alerts::Alerts>() {
                     alerts.attention.set_focused(*focused);
                 }
+                // The engine decides what is read from it: focusing the window reads what is on
+                // screen. The task tells it the focus as it is when the task runs (not as this
+                // event said), so quick focus changes whose tasks run out of order end right.
+                let app = window.app_handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    let (Some(state), Some(alerts)) = (
+                        app.try_state::<session::AppState>(),
+                        app.try_state::<alerts::Alerts>(),
+                    ) else {
+                        return;
+                    };
+                    if let Ok(engine) = state.engine().await
+                        && let Err(e) = engine.set_focused(alerts.attention.focused())
+                    {
+                        tracing::warn!(error = %e, "cannot tell the engine about the focus");
+                    }
+                });
             }
             // Closing hides to the tray, quits, or asks first: decided with the hosted server's
             // state, which takes an await, so the close is held and carried out afterwards.
@@ -176,7 +197,6 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             commands::edit_message,
             commands::delete_message,
             commands::react,
-            commands::mark_read,
             commands::retry_outbox,
             commands::discard_outbox,
             commands::search,
@@ -268,6 +288,7 @@ fn build_app(overrides: Overrides) -> tauri::Result<tauri::App> {
             commands::prefs::set_preferences,
             commands::prefs::set_conversation_muted,
             commands::alerts::set_viewing,
+            commands::last_opened,
             commands::alerts::test_sound,
             commands::links::open_link,
             commands::window::quit_app,

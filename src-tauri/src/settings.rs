@@ -7,6 +7,7 @@
 //! | `JECO_DESKTOP_SERVER` | connect to this server at start instead of the remembered choice; the embedded server is not started |
 //! | `JECO_DESKTOP_EMBEDDED_BIND` | address for the embedded server (default `127.0.0.1:0`, a free port) |
 //! | `JECO_DESKTOP_GPU` | `auto` (default: GPU compositing only where there is a GPU render node), `on` or `off` — see `rendering` |
+//! | `JECO_DESKTOP_WEBKIT_MEMORY` | `lean` (default), `default` (WebKit's browser defaults), or a list of `cache`, `no-page-cache`, `network-limit` — see `webview_memory` |
 //! | `JECO_LOG` | log filter (`tracing` syntax), default `info` |
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ pub const ENV_DATA_DIR: &str = "JECO_DESKTOP_DATA_DIR";
 pub const ENV_SERVER: &str = "JECO_DESKTOP_SERVER";
 pub const ENV_EMBEDDED_BIND: &str = "JECO_DESKTOP_EMBEDDED_BIND";
 pub const ENV_GPU: &str = "JECO_DESKTOP_GPU";
+pub const ENV_WEBKIT_MEMORY: &str = "JECO_DESKTOP_WEBKIT_MEMORY";
 
 /// Environment overrides, read once at start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,6 +27,7 @@ pub struct Overrides {
     pub server: Option<String>,
     pub embedded_bind: Option<SocketAddr>,
     pub gpu: crate::rendering::GpuChoice,
+    pub webkit_memory: crate::webview_memory::Levers,
 }
 
 impl Overrides {
@@ -53,11 +56,17 @@ impl Overrides {
             }
             None => crate::rendering::GpuChoice::default(),
         };
+        let webkit_memory = match get(ENV_WEBKIT_MEMORY) {
+            Some(v) => crate::webview_memory::Levers::parse(&v)
+                .map_err(|e| format!("{ENV_WEBKIT_MEMORY}: {e}"))?,
+            None => crate::webview_memory::Levers::default(),
+        };
         Ok(Self {
             data_dir: get(ENV_DATA_DIR).map(PathBuf::from),
             server: get(ENV_SERVER),
             embedded_bind,
             gpu,
+            webkit_memory,
         })
     }
 }

@@ -1,7 +1,6 @@
 //! # jeco-e2e — end-to-end scenarios across real processes
 //!
-//! Support code for the scenarios in `tests/`: real servers on `127.0.0.1:0` with temporary data
-//! directories ([`server`]), the built desktop app driven through `tauri-driver` and
+//! Support code for the scenarios in `tests/`: the built desktop app driven through `tauri-driver` and
 //! WebKitWebDriver ([`desktop`]), and a small WebDriver client over plain HTTP ([`webdriver`]) —
 //! the protocol is a handful of JSON requests, so a heavy client crate would buy nothing.
 
@@ -10,7 +9,6 @@
 pub mod desktop;
 pub mod process;
 pub mod proxy;
-pub mod server;
 pub mod webdriver;
 #[cfg(unix)]
 pub mod x11;

@@ -1,12 +1,16 @@
 import { useEffect, useState } from 'react';
-import { api, AppStatus, toCommandError, User } from './api';
+import { api, AppStatus, FirstScreen, firstScreen, toCommandError, User } from './api';
 import { LoginScreen } from './components/LoginScreen';
 import { ChatView } from './components/ChatView';
+import { PAGE } from './components/ConversationPane';
 import { Logo } from './components/Logo';
 import { QuitConfirm } from './components/QuitConfirm';
+import { startupStep } from './startup';
 
 type Screen =
-  { kind: 'loading' } | { kind: 'login'; error: string | null } | { kind: 'signed-in'; user: User };
+  | { kind: 'loading' }
+  | { kind: 'login'; error: string | null }
+  | { kind: 'signed-in'; user: User; first?: FirstScreen | null };
 
 /** The screens, and the question asked before quitting while others use the hosted server. */
 export function App() {
@@ -26,11 +30,20 @@ function Screens() {
   useEffect(() => {
     let cancelled = false;
     (async () => {
-      const [statusResult, userResult] = await Promise.allSettled([api.appStatus(), api.currentUser()]);
+      // A signed-in window's first screen is read before it is drawn, so its first frame shows the
+      // cached timeline (reads are cheap; each render between them is not).
+      const user = api.currentUser();
+      const [statusResult, userResult, firstResult] = await Promise.allSettled([
+        api.appStatus(),
+        user,
+        user.then((u) => (u ? firstScreen(PAGE) : null)),
+      ]);
+      const first = firstResult.status === 'fulfilled' ? firstResult.value : null;
       if (cancelled) return;
+      startupStep('signed_in');
       if (statusResult.status === 'fulfilled') setStatus(statusResult.value);
       if (userResult.status === 'fulfilled' && userResult.value) {
-        setScreen({ kind: 'signed-in', user: userResult.value });
+        setScreen({ kind: 'signed-in', user: userResult.value, first });
       } else if (userResult.status === 'rejected') {
         const error = toCommandError(userResult.reason);
         // Not being signed in is the normal start; anything else is worth showing.
@@ -67,6 +80,7 @@ function Screens() {
       return (
         <ChatView
           user={screen.user}
+          first={screen.first ?? null}
           status={status}
           onSignedOut={(reason) => {
             setScreen({ kind: 'login', error: reason ?? null });

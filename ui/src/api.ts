@@ -2,6 +2,7 @@
 // (src-tauri/src/commands.rs). The UI holds no tokens and no business logic; it shows what these
 // return and switches on `CommandError.code`, never on message text.
 import { invoke } from '@tauri-apps/api/core';
+import { startupStep } from './startup';
 
 // The types are generated from the Rust ones (src-tauri/src/bindings.rs → ./bindings); `./dev test`
 // fails when they are stale. Never describe here by hand what Rust sends.
@@ -79,6 +80,10 @@ import type { EnrollmentView } from './bindings/EnrollmentView';
 import type { TwoFactorSignedIn } from './bindings/TwoFactorSignedIn';
 import type { TwoFactorStatus } from './bindings/TwoFactorStatus';
 export type { SignInView, EnrollmentView, TwoFactorSignedIn, TwoFactorStatus };
+// The server's limits, generated from `jeco_shared::limits::LIMITS` (never copied by hand: the
+// bindings test fails when this module and the Rust value differ).
+export { LIMITS } from './bindings/limitValues';
+export type { Limits } from './bindings/Limits';
 
 export function isCommandError(value: unknown): value is CommandError {
   return (
@@ -97,10 +102,37 @@ export function toCommandError(value: unknown): CommandError {
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  startupStep(`${command} asked`);
   try {
     return await invoke<T>(command, args);
   } catch (error) {
     throw toCommandError(error);
+  } finally {
+    startupStep(`${command} answered`);
+  }
+}
+
+/**
+ * What the signed-in window first shows, read from the engine's cache in one go before it is
+ * drawn: the conversation list, the conversation open last time and its newest page. The window
+ * then paints the timeline in its first frame instead of after three rounds of asking (list,
+ * then conversation, then page), each followed by a render.
+ */
+export interface FirstScreen {
+  conversations: Conversation[];
+  selected: number | null;
+  page: Timeline | null;
+}
+
+/** Reads [`FirstScreen`]; `null` when there is nothing to read (signed out, no engine). */
+export async function firstScreen(pageSize: number): Promise<FirstScreen | null> {
+  try {
+    const [conversations, lastOpened] = await Promise.all([api.conversations(), api.lastOpened()]);
+    const selected = conversations.some((c) => c.id === lastOpened) ? lastOpened : null;
+    const page = selected === null ? null : await api.timeline(selected, null, pageSize).catch(() => null);
+    return { conversations, selected, page };
+  } catch {
+    return null;
   }
 }
 
@@ -115,6 +147,8 @@ export const api = {
   logout: () => call<null>('logout'),
   currentUser: () => call<User | null>('current_user'),
   conversations: () => call<Conversation[]>('conversations'),
+  /** The conversation last open on screen (the window opens on it), or null. */
+  lastOpened: () => call<number | null>('last_opened'),
   timeline: (conversationId: number, before: number | null = null, limit = 50) =>
     call<Timeline>('timeline', { conversationId, before, limit }),
   /** With `threadOnly`, a reply (to `replyTo`, a thread's root) stays out of the channel. */
@@ -126,7 +160,6 @@ export const api = {
     call<null>('delete_message', { conversationId, target }),
   react: (conversationId: number, target: MessageRef, emoji: string, add: boolean) =>
     call<null>('react', { conversationId, target, emoji, add }),
-  markRead: (conversationId: number, seq: number) => call<null>('mark_read', { conversationId, seq }),
   retryOutbox: (id: number) => call<boolean>('retry_outbox', { id }),
   discardOutbox: (id: number) => call<null>('discard_outbox', { id }),
   search: (query: string, conversationId: number | null = null) =>
@@ -271,7 +304,10 @@ export const api = {
   setPreferences: (preferences: Preferences) => call<Preferences>('set_preferences', { preferences }),
   setConversationMuted: (conversationId: number, muted: boolean) =>
     call<Conversation>('set_conversation_muted', { conversationId, muted }),
-  setViewing: (conversationId: number | null) => call<null>('set_viewing', { conversationId }),
+  /** What is on screen: the open conversation and the `seq` of the newest confirmed message shown
+   *  in it. The engine decides from these (and the window's focus) what is read. */
+  setViewing: (conversationId: number | null, newestOnScreen: number | null) =>
+    call<null>('set_viewing', { conversationId, newestOnScreen }),
   testSound: (sound: Sound) => call<null>('test_sound', { sound }),
   /** Opens a message link in the system browser or mail client (http, https and mailto only:
    *  anything else is refused with `link_refused`). */
@@ -290,6 +326,7 @@ export function onQuitRequested(handler: (request: QuitRequest) => void): Promis
 
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */
 export function onEngineEvent(handler: (event: EngineEvent) => void): Promise<UnlistenFn> {
+  startupStep('listen asked');
   return listen<EngineEvent>('engine-event', (e) => handler(e.payload));
 }
 

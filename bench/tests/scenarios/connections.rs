@@ -55,5 +55,5 @@ async fn twenty_connections_over_two_users_are_held_and_measured() {
     assert!(r["server"]["fd_limit"].as_u64().unwrap() > 0, "{r}");
     assert_eq!(r["server"]["spawned"], false);
 
-    server.server.shutdown().await;
+    server.stop().await;
 }

@@ -3,8 +3,8 @@
 //! The scenarios are run through the real `jeco-bench` binary (`CARGO_BIN_EXE_jeco-bench`, which
 //! Cargo provides to this crate's integration tests), including its worker processes.
 //!
-//! The server, though, is hosted **in this test process** (`jeco_server::RunningServer` on
-//! `127.0.0.1:0`) and the binary is pointed at it with `--addr` and `--server-pid` = this process.
+//! The server, though, is hosted **in this test process** (`jeco_testkit::server::TestServer`, a
+//! `jeco_server::RunningServer` on `127.0.0.1:0`) and the binary is pointed at it with `--addr` and `--server-pid` = this process.
 //! Why not spawn the `jeco-server` binary as the tool does by default: Cargo offers
 //! `CARGO_BIN_EXE_*` only for the crate's own binaries, and the `jeco-server` binary is not built
 //! by `cargo test -p jeco-bench` (only its library is, as a dev-dependency), so looking for it in
@@ -16,11 +16,10 @@
 mod connections;
 mod traffic;
 
-use jeco_server::{Config, RunningServer};
+use jeco_testkit::server::TestServer;
 use serde_json::Value;
 use std::process::Output;
 use std::time::Duration;
-use tempfile::TempDir;
 
 /// The scenarios run one at a time: `connections` measures this process's memory (the server is
 /// hosted here), which the other scenarios' servers would disturb if they ran alongside.
@@ -29,33 +28,24 @@ pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new
 /// Far above a tiny run's ~5 s, even in a debug build on a busy machine.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// A server in this process, with a fast heartbeat so a short test still sees heartbeats flow and
-/// would see connections dropped if the tool failed to keep them alive.
-pub struct TestServer {
-    pub server: RunningServer,
-    _dir: TempDir,
-}
-
+/// A server in this process (`jeco_testkit::server`), with a fast heartbeat so a short test still
+/// sees heartbeats flow and would see connections dropped if the tool failed to keep them alive.
 pub async fn start_server() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::with_data_dir(dir.path().join("data"));
-    config.auth_rate_per_minute = 100_000;
-    config.auth_rate_burst = 100_000;
-    config.ws_heartbeat_interval_ms = 300;
-    config.ws_idle_timeout_ms = 1_000;
-    // As the tool's spawned servers are configured: measure capacity, not the abuse limit.
-    config.message_rate_per_sec = 1_000_000;
-    config.message_rate_burst = 1_000_000;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = RunningServer::start(config, listener).await.unwrap();
-    TestServer { server, _dir: dir }
+    TestServer::start_with(|config| {
+        config.ws_heartbeat_interval_ms = 300;
+        config.ws_idle_timeout_ms = 1_000;
+        // As the tool's spawned servers are configured: measure capacity, not the abuse limit.
+        config.message_rate_per_sec = 1_000_000;
+        config.message_rate_burst = 1_000_000;
+    })
+    .await
 }
 
 /// Runs `jeco-bench` with `args` against `server` and returns its output.
 pub async fn run_bench(server: &TestServer, args: &[&str]) -> Output {
     let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_jeco-bench"))
         .arg("--addr")
-        .arg(server.server.local_addr().to_string())
+        .arg(server.addr().to_string())
         .arg("--server-pid")
         .arg(std::process::id().to_string())
         .args(args)

@@ -51,7 +51,7 @@ async fn fanout_delivers_every_message_to_every_member_once() {
     assert!(p50 > 0.0 && p50 <= p99 && p99 <= max, "{r}");
     assert!(r["deliveries_per_sec"].as_f64().unwrap() > 0.0, "{r}");
     assert_eq!(r["targets"]["throughput_met"], false);
-    server.server.shutdown().await;
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,7 +76,7 @@ async fn durable_counts_acknowledged_messages_and_finds_them_afterwards() {
     assert_eq!(v["restarted"], false, "{r}");
     assert_eq!(v["conversations_checked"], 4, "{r}");
     assert_eq!(v["conversations_missing_acked"], 0, "{r}");
-    server.server.shutdown().await;
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,5 +116,5 @@ async fn history_fills_then_measures_pages_and_searches() {
     }
     // The most common word is in most of 400 messages: a full first page.
     assert_eq!(r["first_page_hits"]["search_common"], 20, "{r}");
-    server.server.shutdown().await;
+    server.stop().await;
 }

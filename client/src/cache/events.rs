@@ -45,7 +45,7 @@ impl Cache {
     pub fn counts_need_server(&self, me: UserId, event: &ConversationEvent) -> Result<bool> {
         Ok(match &event.body {
             EventBody::MessageEdited { message_id, .. }
-            | EventBody::MessageDeleted { message_id } => self.message(*message_id)?.is_none(),
+            | EventBody::MessageDeleted { message_id, .. } => self.message(*message_id)?.is_none(),
             EventBody::ReadReceipt { user_id, read_seq } if *user_id == me => self
                 .conversation(event.conversation_id)?
                 .is_some_and(|c| *read_seq > c.read_seq),
@@ -163,7 +163,7 @@ impl Cache {
                     })?;
                     refresh_preview(tx, &mut conversation, *message_id)?;
                 }
-                EventBody::MessageDeleted { message_id } => {
+                EventBody::MessageDeleted { message_id, thread } => {
                     let before = load_message(tx, *message_id)?.filter(|m| !m.deleted);
                     update_message(tx, *message_id, &mut touched, |m| {
                         m.deleted = true;
@@ -186,13 +186,23 @@ impl Cache {
                                     conversation.mention_count.saturating_sub(1);
                             }
                         }
-                        if let Some(root) = gone.reply_to {
+                        // An event from before the server sent the root's tally: count down.
+                        if let (None, Some(root)) = (thread, gone.reply_to) {
                             let replies = live_replies(tx, root)?;
                             update_message(tx, root, &mut touched, |m| {
                                 m.reply_count = m.reply_count.saturating_sub(1);
                                 forget_replier(m, &replies, gone.sender_id);
                             })?;
                         }
+                    }
+                    // The root as the server counts it at this event, whether or not the cache
+                    // held the reply (a thread-only reply is not in a snapshot's page, so the
+                    // root can count a reply the cache never saw).
+                    if let Some(t) = thread {
+                        update_message(tx, t.root, &mut touched, |m| {
+                            m.reply_count = t.reply_count;
+                            m.last_repliers = t.last_repliers.clone();
+                        })?;
                     }
                 }
                 EventBody::ReactionAdded {

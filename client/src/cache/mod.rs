@@ -195,6 +195,18 @@ impl Cache {
         self.set_meta("user_seq", &seq.to_string())
     }
 
+    /// The conversation that was last open on screen, so the next start can show it first.
+    pub fn last_opened(&self) -> Result<Option<ConversationId>> {
+        Ok(self
+            .meta("last_opened")?
+            .and_then(|v| v.parse().ok())
+            .map(ConversationId))
+    }
+
+    pub fn set_last_opened(&self, id: ConversationId) -> Result<()> {
+        self.set_meta("last_opened", &id.0.to_string())
+    }
+
     // ---- users and teams
 
     pub fn upsert_users(&self, users: &[User]) -> Result<()> {
@@ -690,6 +702,18 @@ impl Cache {
         };
         self.lock().execute(sql, [up_to.0])?;
         Ok(())
+    }
+
+    /// The unread notifications about conversation `id`, oldest first.
+    pub fn unread_notifications(&self, id: ConversationId) -> Result<Vec<Notification>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT json FROM notifications
+             WHERE read = 0 AND json_extract(json, '$.conversation_id') = ?1 ORDER BY id",
+        )?;
+        stmt.query_map([id.0], |r| r.get::<_, String>(0))?
+            .map(|json| Ok(serde_json::from_str(&json?)?))
+            .collect()
     }
 
     /// Newest notifications first, with whether each is read.

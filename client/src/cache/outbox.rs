@@ -281,6 +281,30 @@ impl Cache {
                     }
                     Ok(Enqueued::Queued(insert(tx, conversation, &op)?))
                 }
+                OutboxOp::MarkNotificationsRead { mut ids } => {
+                    // One queued item per conversation: later marks join it.
+                    if let Some(prior) = queued.iter().find(|i| {
+                        i.state != OutboxState::Sending
+                            && matches!(i.op, OutboxOp::MarkNotificationsRead { .. })
+                    }) {
+                        let mut prior = prior.clone();
+                        let OutboxOp::MarkNotificationsRead { ids: old } = &prior.op else {
+                            unreachable!("matched above")
+                        };
+                        ids.extend(old.iter().copied());
+                        ids.sort_unstable();
+                        ids.dedup();
+                        rewrite(tx, &mut prior, OutboxOp::MarkNotificationsRead { ids })?;
+                        return Ok(Enqueued::Rewrote(prior));
+                    }
+                    ids.sort_unstable();
+                    ids.dedup();
+                    Ok(Enqueued::Queued(insert(
+                        tx,
+                        conversation,
+                        &OutboxOp::MarkNotificationsRead { ids },
+                    )?))
+                }
                 OutboxOp::SetMuted { muted } => {
                     if let Some(prior) = queued.iter().find(|i| {
                         i.state != OutboxState::Sending && matches!(i.op, OutboxOp::SetMuted { .. })

@@ -4,7 +4,7 @@
 use super::*;
 use crate::outbox::{MessageRef, OutboxError, OutboxOp, OutboxState, PendingUpload};
 use jeco_shared::ErrorCode;
-use jeco_shared::conversations::{ConversationKind, Member, MemberRole};
+use jeco_shared::conversations::ConversationKind;
 use jeco_shared::events::{ConversationEvent, EventBody};
 use jeco_shared::search::query::SearchQuery;
 
@@ -18,52 +18,11 @@ const PEER: UserId = UserId(2);
 const C: ConversationId = ConversationId(10);
 
 fn message(seq: i64, sender: UserId, text: &str) -> Message {
-    Message {
-        id: MessageId(100 + seq),
-        conversation_id: C,
-        seq,
-        sender_id: sender,
-        client_id: format!("cid-{seq}"),
-        text: text.into(),
-        reply_to: None,
-        thread_only: false,
-        reply_count: 0,
-        last_repliers: Vec::new(),
-        created_at: format!("2026-11-23T10:00:{seq:02}Z"),
-        edited_at: None,
-        deleted: false,
-        pinned: false,
-        mentions: Default::default(),
-        reactions: Vec::new(),
-        attachments: Vec::new(),
-    }
+    crate::fixtures::message(MessageId(100 + seq), C, seq, sender, text)
 }
 
 fn conversation(last_seq: i64) -> Conversation {
-    Conversation {
-        id: C,
-        kind: ConversationKind::Direct,
-        name: None,
-        created_at: "2026-11-23T10:00:00Z".into(),
-        last_activity_at: "2026-11-23T10:00:00Z".into(),
-        last_seq,
-        read_seq: last_seq,
-        unread_count: 0,
-        mention_count: 0,
-        my_role: MemberRole::Member,
-        last_message: None,
-        members: [ME, PEER]
-            .iter()
-            .map(|u| Member {
-                user_id: *u,
-                role: MemberRole::Member,
-                joined_at: "2026-11-23T10:00:00Z".into(),
-            })
-            .collect(),
-        peer_presence: None,
-        channel: None,
-        muted: false,
-    }
+    crate::fixtures::direct(C, last_seq, [ME, PEER])
 }
 
 fn event(seq: i64, body: EventBody) -> ConversationEvent {
@@ -187,7 +146,16 @@ fn edits_deletes_reactions_pins_and_read_receipts_change_the_cached_message() {
     assert_eq!(cache.search(&typed("there"), None, 10).unwrap().len(), 1);
 
     cache
-        .apply_event(ME, &event(9, EventBody::MessageDeleted { message_id: id }))
+        .apply_event(
+            ME,
+            &event(
+                9,
+                EventBody::MessageDeleted {
+                    message_id: id,
+                    thread: None,
+                },
+            ),
+        )
         .unwrap();
     let m = cache.message(id).unwrap().unwrap();
     assert!(m.deleted && m.text.is_empty() && m.reactions.is_empty());
@@ -274,6 +242,37 @@ fn thread_only_replies_stay_out_of_the_timeline_but_count_in_the_thread() {
     assert!(!cache.mark_thread_read(root, 2).unwrap());
     assert!(!cache.mark_thread_read(root, 3).unwrap());
     assert_eq!(cache.thread_read_count(root).unwrap(), 3);
+}
+
+/// A snapshot brings the root counting a thread-only reply the page does not carry; the reply's
+/// deletion must still take the root to the server's count (found by the cache model test: the
+/// root kept counting a deleted reply whenever the snapshot landed between the reply and its
+/// deletion).
+#[test]
+fn a_deleted_reply_the_cache_never_held_sets_its_roots_tally() {
+    let cache = Cache::in_memory().unwrap();
+    let mut root = message(2, PEER, "hello");
+    root.reply_count = 2;
+    root.last_repliers = vec![ME, PEER];
+    let page = MessagePage {
+        items: vec![root.clone()],
+        has_more_before: false,
+        has_more_after: false,
+    };
+    cache.store_snapshot(ME, &conversation(4), &page).unwrap();
+    let deleted = EventBody::MessageDeleted {
+        message_id: MessageId(103),
+        thread: Some(jeco_shared::messages::ThreadTally {
+            root: root.id,
+            reply_count: 1,
+            last_repliers: vec![PEER],
+        }),
+    };
+    cache.apply_event(ME, &event(5, deleted)).unwrap();
+    let root_now = cache.message(root.id).unwrap().unwrap();
+    assert_eq!(root_now.reply_count, 1);
+    assert_eq!(root_now.last_repliers, [PEER]);
+    assert_eq!(cache.position(C).unwrap(), Some(5));
 }
 
 #[test]
@@ -976,5 +975,76 @@ fn offline_search_speaks_the_same_language() {
             filter: "before:",
             expected: "a date as YYYY-MM-DD, as in before:2026-12-01"
         })
+    );
+}
+
+#[test]
+fn the_last_opened_conversation_survives_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("account.sqlite3");
+    {
+        let cache = Cache::open(&path).unwrap();
+        assert_eq!(cache.last_opened().unwrap(), None);
+        cache.set_last_opened(ConversationId(7)).unwrap();
+        cache.set_last_opened(C).unwrap();
+    }
+    let cache = Cache::open(&path).unwrap();
+    assert_eq!(cache.last_opened().unwrap(), Some(C));
+}
+
+fn notification(id: i64, conversation: Option<ConversationId>) -> Notification {
+    Notification {
+        id: NotificationId(id),
+        kind: jeco_shared::notifications::NotificationKind::DirectMessage,
+        actor_id: Some(PEER),
+        conversation_id: conversation,
+        message_id: Some(MessageId(100 + id)),
+        contact_request_id: None,
+        team_id: None,
+        preview: format!("n{id}"),
+        created_at: "2026-11-23T10:00:00Z".into(),
+        read_at: None,
+    }
+}
+
+#[test]
+fn a_conversations_unread_notifications_and_their_read_marks_coalesce() {
+    let cache = seeded();
+    for n in [
+        notification(1, Some(C)),
+        notification(2, Some(ConversationId(11))),
+        notification(3, Some(C)),
+        notification(4, None),
+    ] {
+        cache.upsert_notification(&n).unwrap();
+    }
+    cache
+        .mark_notifications_read(NotificationId(1), true)
+        .unwrap();
+    let unread: Vec<i64> = cache
+        .unread_notifications(C)
+        .unwrap()
+        .iter()
+        .map(|n| n.id.0)
+        .collect();
+    assert_eq!(unread, vec![3], "only this conversation's, only unread");
+
+    // Later marks join the one queued, without repeats.
+    let ids = |v: &[i64]| v.iter().map(|&i| NotificationId(i)).collect::<Vec<_>>();
+    let first = cache
+        .enqueue(C, OutboxOp::MarkNotificationsRead { ids: ids(&[3, 1]) })
+        .unwrap();
+    assert!(matches!(first, Enqueued::Queued(_)));
+    let second = cache
+        .enqueue(C, OutboxOp::MarkNotificationsRead { ids: ids(&[5, 3]) })
+        .unwrap();
+    assert!(matches!(second, Enqueued::Rewrote(_)));
+    let queued = cache.outbox(Some(C)).unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        queued[0].op,
+        OutboxOp::MarkNotificationsRead {
+            ids: ids(&[1, 3, 5])
+        }
     );
 }

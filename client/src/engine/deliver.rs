@@ -495,6 +495,28 @@ async fn deliver(inner: &Inner, cache: &Cache, item: &OutboxItem) -> Outcome {
                 other => other.map(|_| None),
             }
         }
+        OutboxOp::MarkNotificationsRead { ids } => {
+            // One call per notification (the server marks one at a time); each is idempotent, so
+            // a retry after a failure part-way marks the first ones again, harmlessly.
+            let mut result = Ok(None);
+            for &id in ids {
+                match with_token(&inner.client, |api, token| async move {
+                    api.call::<jeco_shared::endpoints::MarkNotificationRead>(&token, &(id,), &())
+                        .await
+                })
+                .await
+                {
+                    // Gone on the server (or never this user's): nothing to mark.
+                    Ok(_) => {}
+                    Err(e) if e.code() == ErrorCode::NotFound => {}
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            result
+        }
         OutboxOp::MarkRead { seq } => {
             let seq = *seq;
             match with_token(&inner.client, |api, token| async move {

@@ -10,7 +10,8 @@
 //!   network I/O, so a client started offline shows its conversations and timelines at once;
 //! - the **sync loop** ([`sync_loop`]): one WebSocket, states connecting → authenticating →
 //!   catching up → live → waiting to retry, resume from the cached positions, jittered capped
-//!   backoff, heartbeat-based dead-link detection, explicit resync;
+//!   backoff, heartbeat-based dead-link detection, explicit resync; its decisions are a state
+//!   machine without I/O ([`sync_state`]) that answers each frame with the steps to take;
 //! - the **outbox** ([`crate::outbox`], delivered by [`deliver`]): every change made here is
 //!   persisted first and delivered exactly once, in order within its conversation, when the
 //!   connection is live; each conversation's queue goes at its own pace, a refusal stops only its
@@ -31,11 +32,14 @@ mod people;
 mod pins;
 mod prefs;
 mod sync_loop;
+mod sync_state;
 mod threads;
 mod two_factor;
+mod viewing;
 
 pub use threads::{Thread, ThreadEntry};
 pub use two_factor::TwoFactorOff;
+pub use viewing::Viewing;
 
 use crate::cache::Enqueued;
 use crate::cache::{Applied, Cache, CacheError, Draft, LocalHit};
@@ -170,23 +174,56 @@ pub enum ItemState {
     Waiting { behind: i64 },
 }
 
+/// Which message a timeline item is: one the server confirmed, or one still being sent from here.
+/// A view tells them apart by this, never by looking for a `0` in the message's `id` or `seq`
+/// (a message still being sent has neither yet; its `Message` carries `0` in both).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum ItemId {
+    /// Confirmed by the server: its id, and its place in the conversation.
+    Sent { id: MessageId, seq: i64 },
+    /// Still being sent from here (queued, in flight, waiting or refused): the `client_id` of its
+    /// send, which edits, deletes and reactions made meanwhile refer to.
+    Local { client_id: String },
+}
+
 /// One entry of a timeline: a message as the server has it with this client's unconfirmed changes
-/// laid over it, or a message still being sent (then `message.id` is 0 and `message.client_id`
-/// identifies it).
+/// laid over it, or a message still being sent (`id` says which).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TimelineItem {
+    pub id: ItemId,
     pub message: Message,
     pub state: ItemState,
 }
 
 impl TimelineItem {
+    /// A message the server confirmed, as it stands (changes made here are laid over later).
+    pub(crate) fn sent(message: Message) -> Self {
+        Self {
+            id: ItemId::Sent {
+                id: message.id,
+                seq: message.seq,
+            },
+            message,
+            state: ItemState::Synced,
+        }
+    }
+
     /// How to refer to this message in edits, deletes and reactions.
     pub fn reference(&self) -> MessageRef {
-        if self.message.id.0 == 0 {
-            MessageRef::Pending(self.message.client_id.clone())
-        } else {
-            MessageRef::Id(self.message.id)
+        match &self.id {
+            ItemId::Sent { id, .. } => MessageRef::Id(*id),
+            ItemId::Local { client_id } => MessageRef::Pending(client_id.clone()),
+        }
+    }
+
+    /// The message's place in its conversation, once the server confirmed it.
+    pub fn seq(&self) -> Option<i64> {
+        match self.id {
+            ItemId::Sent { seq, .. } => Some(seq),
+            ItemId::Local { .. } => None,
         }
     }
 }
@@ -341,6 +378,7 @@ impl EngineBuilder {
             wake: Arc::new(Notify::new()),
             outbox_wake: Arc::new(Notify::new()),
             socket: Mutex::new(None),
+            viewing: Mutex::new(Viewing::default()),
         });
         let engine = Engine { inner };
         // A token store that cannot be read now (a locked keychain) is not fatal: the engine
@@ -379,6 +417,8 @@ pub(crate) struct Inner {
     pub(crate) outbox_wake: Arc<Notify>,
     /// Frames for the live socket (typing, presence), when there is one.
     pub(crate) socket: Mutex<Option<mpsc::Sender<jeco_shared::ws::ClientFrame>>>,
+    /// What the window shows (see [`viewing`]): what is read follows from it.
+    pub(crate) viewing: Mutex<Viewing>,
 }
 
 impl Inner {
@@ -611,7 +651,6 @@ impl Engine {
         self.inner.set_state(ConnectionState::Connecting);
         tokio::spawn(sync_loop::run(
             self.inner.clone(),
-            user.clone(),
             cache.clone(),
             stop_rx.clone(),
         ));
@@ -714,6 +753,21 @@ impl Engine {
         Ok(self.cache()?.conversation(id)?)
     }
 
+    /// The conversation last open on screen, if the account still has it: a view starts there
+    /// (drawn from the cache, before the network is asked anything).
+    pub fn last_opened(&self) -> Result<Option<ConversationId>> {
+        let cache = self.cache()?;
+        Ok(match cache.last_opened()? {
+            Some(id) if cache.conversation(id)?.is_some() => Some(id),
+            _ => None,
+        })
+    }
+
+    /// Remembers the conversation now open on screen (see [`Engine::last_opened`]).
+    pub fn set_last_opened(&self, id: ConversationId) -> Result<()> {
+        Ok(self.cache()?.set_last_opened(id)?)
+    }
+
     pub fn teams(&self) -> Result<Vec<Team>> {
         Ok(self.cache()?.teams()?)
     }
@@ -754,6 +808,9 @@ impl Engine {
                 } = &item.op
                 {
                     let mut echo = TimelineItem {
+                        id: ItemId::Local {
+                            client_id: client_id.clone(),
+                        },
                         message: Message {
                             id: MessageId(0),
                             conversation_id: id,
@@ -783,8 +840,7 @@ impl Engine {
         }
         let oldest = items
             .iter()
-            .find(|i| i.message.seq > 0)
-            .map(|i| i.message.seq)
+            .find_map(TimelineItem::seq)
             .or(before)
             .unwrap_or(i64::MAX);
         let has_more_before = needs_server || cache.has_more_before(id, oldest)?;
@@ -1487,10 +1543,7 @@ fn item_state(item: &OutboxItem, outbox: &[OutboxItem]) -> ItemState {
 }
 
 fn overlay(message: Message, outbox: &[OutboxItem], me: UserId) -> TimelineItem {
-    let item = TimelineItem {
-        message,
-        state: ItemState::Synced,
-    };
+    let item = TimelineItem::sent(message);
     let r = item.reference();
     // A message confirmed while a change against its pending send is queued is still that send.
     let by_client = MessageRef::Pending(item.message.client_id.clone());

@@ -26,8 +26,9 @@ use jeco_shared::teams::{
 use jeco_shared::users::{UpdateProfileRequest, User};
 use std::path::{Path, PathBuf};
 
-/// The largest picture read for an avatar upload; the server has its own (smaller) limit.
-pub const AVATAR_FILE_MAX: u64 = 10 * 1024 * 1024;
+/// The largest picture read for an avatar upload: the server's default limit (one place,
+/// `jeco_shared::limits`, for the server, the engine and the UI).
+pub const AVATAR_FILE_MAX: u64 = jeco_shared::limits::AVATAR_BYTES_MAX_DEFAULT;
 /// The largest avatar accepted from the server (they are 256×256 there).
 const AVATAR_DOWNLOAD_MAX: usize = 2 * 1024 * 1024;
 

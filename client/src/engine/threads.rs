@@ -194,6 +194,9 @@ impl Engine {
                 && *parent == root
             {
                 let echo = TimelineItem {
+                    id: super::ItemId::Local {
+                        client_id: client_id.clone(),
+                    },
                     message: Message {
                         id: MessageId(0),
                         conversation_id: conversation,

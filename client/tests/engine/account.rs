@@ -2,8 +2,7 @@
 //! server's dev mailer wrote, the session list and signing out other sessions, changing the
 //! password, and resetting it without being signed in.
 
-use crate::support::{PASSWORD, engine, start_with};
-use jeco_client::ConnectionState;
+use crate::support::{PASSWORD, engine, eventually_signed_out, start_with};
 use jeco_shared::ErrorCode;
 use std::path::Path;
 use std::time::Duration;
@@ -27,18 +26,6 @@ async fn nth_mail(data_dir: &Path, n: usize) -> String {
     }
 }
 
-async fn eventually_signed_out(engine: &jeco_client::Engine) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while engine.connection_state() != ConnectionState::SignedOut {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still {:?}",
-            engine.connection_state()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_password_and_sessions_through_the_engine() {
     // Many sign-ins from one address in a moment: more than the per-address budget of `/auth/*`.
@@ -48,7 +35,7 @@ async fn email_password_and_sessions_through_the_engine() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, dir.path());
+    let ada = engine(server.base(), dir.path());
     ada.register("ada", PASSWORD, None).await.unwrap();
     ada.wait_live(WAIT).await.unwrap();
 
@@ -67,7 +54,7 @@ async fn email_password_and_sessions_through_the_engine() {
 
     // Sessions: a second device shows up, named by its client; signing out the others ends it.
     let phone_dir = tempfile::tempdir().unwrap();
-    let phone = engine(&server.url, phone_dir.path());
+    let phone = engine(server.base(), phone_dir.path());
     phone.login("ada", PASSWORD).await.unwrap();
     phone.wait_live(WAIT).await.unwrap();
     let sessions = ada.sessions().await.unwrap();
@@ -109,7 +96,7 @@ async fn email_password_and_sessions_through_the_engine() {
     // Reset from a device that cannot sign in: answered alike for a stranger, the token from the
     // mail works once, and every session (ada's too) ends.
     let forgot_dir = tempfile::tempdir().unwrap();
-    let forgot = engine(&server.url, forgot_dir.path());
+    let forgot = engine(server.base(), forgot_dir.path());
     forgot
         .request_password_reset("nobody-at-all")
         .await

@@ -20,10 +20,10 @@ async fn a_server_admin_manages_accounts_through_the_engine() {
     })
     .await;
     let root_dir = tempfile::tempdir().unwrap();
-    let root = engine(&server.url, root_dir.path());
+    let root = engine(server.base(), root_dir.path());
     root.login("root", ROOT_PASSWORD).await.unwrap();
     let ada_dir = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, ada_dir.path());
+    let ada = engine(server.base(), ada_dir.path());
     let me = ada.register("ada", PASSWORD, None).await.unwrap();
     ada.wait_live(WAIT).await.unwrap();
 

@@ -1,4 +1,4 @@
-use crate::support::{PASSWORD, start};
+use crate::support::{Clients, PASSWORD, start};
 use jeco_client::{ApiError, ClientError, MemoryTokenStore, TokenStore};
 use jeco_shared::ErrorCode;
 use std::sync::Arc;
@@ -80,8 +80,8 @@ async fn server_errors_arrive_as_typed_codes() {
 #[tokio::test]
 async fn unreachable_server_is_not_a_protocol_error() {
     let server = start().await;
-    let url = server.url.clone();
-    server.server.shutdown().await;
+    let url = server.base().to_owned();
+    server.stop().await;
     let client = jeco_client::Client::builder(&url).build().unwrap();
     let err = client.login("nobody", PASSWORD).await.unwrap_err();
     assert!(

@@ -23,7 +23,7 @@
 //! `JECO_PROPTEST_CASES` sets the number of cases (24 by default, the CI run); a failure is
 //! shrunk to a minimal sequence and printed with the differences, field by field.
 
-use crate::support::{PASSWORD, engine, start_with};
+use crate::support::{Clients, PASSWORD, engine, start_with};
 use jeco_client::{Client, Engine, TimelineItem};
 use jeco_shared::conversations::{
     AddMembersRequest, Conversation, CreateGroupRequest, MarkReadRequest, OpenDirectRequest,
@@ -492,7 +492,7 @@ async fn run_case(case: &Case) -> Result<(), String> {
 
     // The follower is there from the start: the rooms reach it as events.
     let follower_dir = dirs.path().join("follower");
-    let follower = engine(&server.url, &follower_dir);
+    let follower = engine(server.base(), &follower_dir);
     follower.login("ada", PASSWORD).await.unwrap();
 
     let crew = group(&bob, "Crew", &[ada.user.id, cyd.user.id]).await;
@@ -511,7 +511,7 @@ async fn run_case(case: &Case) -> Result<(), String> {
         .unwrap()
         .id;
     let mut world = World {
-        url: server.url.clone(),
+        url: server.base().to_owned(),
         ada,
         bob,
         cyd,

@@ -2,7 +2,7 @@
 //! member count and whether the user is in each; joining and leaving (the cache follows at once);
 //! people found by the start of their username or display name.
 
-use crate::support::{PASSWORD, engine, start};
+use crate::support::{PASSWORD, ada_and_bob, engine, start};
 use jeco_shared::ErrorCode;
 use jeco_shared::teams::{CreateChannelRequest, CreateInviteRequest};
 use std::time::Duration;
@@ -13,12 +13,7 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn browse_join_and_leave_a_teams_channels() {
     let server = start().await;
     let dirs = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, &dirs.path().join("ada"));
-    let bob = engine(&server.url, &dirs.path().join("bob"));
-    ada.register("ada", PASSWORD, None).await.unwrap();
-    bob.register("bob", PASSWORD, None).await.unwrap();
-    ada.wait_live(WAIT).await.unwrap();
-    bob.wait_live(WAIT).await.unwrap();
+    let (ada, bob) = ada_and_bob(&server, dirs.path()).await;
 
     let team = ada.create_team("Analytical").await.unwrap();
     let design = ada
@@ -95,8 +90,8 @@ async fn browse_join_and_leave_a_teams_channels() {
 async fn people_are_found_by_username_or_display_name_and_cached() {
     let server = start().await;
     let dirs = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, &dirs.path().join("ada"));
-    let grace = engine(&server.url, &dirs.path().join("grace"));
+    let ada = engine(server.base(), &dirs.path().join("ada"));
+    let grace = engine(server.base(), &dirs.path().join("grace"));
     let me = ada.register("ada", PASSWORD, None).await.unwrap();
     let hopper = grace
         .register("ghopper", PASSWORD, Some("Grace Hopper"))

@@ -6,7 +6,7 @@
 //! methods, path parameters and bodies agree too, call by call. A call that fails here fails with
 //! the engine's error and the step's name.
 
-use crate::support::{PASSWORD, engine, start};
+use crate::support::{Clients, PASSWORD, engine, eventually, start};
 use jeco_client::{Engine, FileToSend, MessageRef};
 use jeco_shared::conversations::{ConversationKind, MemberRole};
 use jeco_shared::teams::{CreateChannelRequest, CreateInviteRequest};
@@ -24,18 +24,6 @@ const PNG: &[u8] = &[
     0x47, 0x0c, 0xc4, 0x71, 0x00, 0xae, 0x93, 0x0f, 0xf1, 0xd0, 0x5f, 0x23, 0x9e, 0x00, 0x00, 0x00,
     0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
-
-/// Waits until `f` holds, polling.
-async fn eventually(what: &str, f: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not reached within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Waits for the outbox to deliver everything, and asserts nothing failed on the way.
 async fn delivered(engine: &Engine, step: &str) {
@@ -58,7 +46,7 @@ fn message_id(engine: &Engine, conversation: ConversationId, text: &str) -> Opti
 async fn creating_a_channel_succeeds_and_the_channel_is_in_the_conversations() {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, dir.path());
+    let ada = engine(server.base(), dir.path());
     ada.register("ada", PASSWORD, None).await.unwrap();
     ada.wait_live(WAIT).await.unwrap();
     let team = ada.create_team("Analytical").await.unwrap();
@@ -93,8 +81,8 @@ async fn every_rest_call_the_engine_makes_is_answered_as_the_engine_reads_it() {
     // Health, Register, and the sync's Conversations, Teams, Notifications, GetUser,
     // GetConversation and History.
     server.client().health().await.unwrap();
-    let ada = engine(&server.url, &dirs.path().join("ada"));
-    let bob = engine(&server.url, &dirs.path().join("bob"));
+    let ada = engine(server.base(), &dirs.path().join("ada"));
+    let bob = engine(server.base(), &dirs.path().join("bob"));
     let ada_me = ada.register("ada", PASSWORD, None).await.unwrap();
     let bob_me = bob.register("bob", PASSWORD, None).await.unwrap();
     ada.wait_live(WAIT).await.unwrap();

@@ -29,8 +29,8 @@ fn entry(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> Vec<u8> {
 async fn the_export_is_downloaded_to_a_file_with_my_messages_and_files() {
     let server = start().await;
     let dirs = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, &dirs.path().join("ada"));
-    let bob = engine(&server.url, &dirs.path().join("bob"));
+    let ada = engine(server.base(), &dirs.path().join("ada"));
+    let bob = engine(server.base(), &dirs.path().join("bob"));
     let ada_me = ada.register("ada", PASSWORD, None).await.unwrap();
     let bob_me = bob.register("bob", PASSWORD, None).await.unwrap();
     ada.wait_live(WAIT).await.unwrap();

@@ -16,3 +16,4 @@ mod sync;
 mod threads;
 mod tokens;
 mod two_factor;
+mod viewing;

@@ -36,8 +36,8 @@ async fn muting_stops_notifications_and_shows_in_the_cached_list() {
     let server = start().await;
     let dirs = tempfile::tempdir().unwrap();
     let ada_dir = dirs.path().join("ada");
-    let ada = engine(&server.url, &ada_dir);
-    let bob = engine(&server.url, &dirs.path().join("bob"));
+    let ada = engine(server.base(), &ada_dir);
+    let bob = engine(server.base(), &dirs.path().join("bob"));
     ada.register("ada", PASSWORD, None).await.unwrap();
     bob.register("bob", PASSWORD, None).await.unwrap();
     ada.wait_live(WAIT).await.unwrap();
@@ -102,7 +102,7 @@ async fn muting_stops_notifications_and_shows_in_the_cached_list() {
     ada.shutdown();
     drop(ada);
     let stopped = server.stop().await;
-    let ada = engine(stopped.url(), &ada_dir);
+    let ada = engine(stopped.base(), &ada_dir);
     assert!(ada.conversation(dm).unwrap().unwrap().muted);
 
     // Unmuting offline works at once (the list shows it) and waits in the outbox.

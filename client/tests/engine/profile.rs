@@ -3,7 +3,7 @@
 //! A stale copy once filled the desktop's profile dialog, and saving only a new display name
 //! erased the status line on the server.
 
-use crate::support::{PASSWORD, engine, start};
+use crate::support::{Clients, PASSWORD, engine, start};
 use jeco_shared::users::UpdateProfileRequest;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn a_restart_shows_the_servers_profile_and_an_edit_keeps_other_fields() {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, dir.path());
+    let ada = engine(server.base(), dir.path());
     ada.register("ada", PASSWORD, Some("Ada")).await.unwrap();
     ada.wait_live(WAIT).await.unwrap();
 
@@ -29,7 +29,7 @@ async fn a_restart_shows_the_servers_profile_and_an_edit_keeps_other_fields() {
     drop(ada);
 
     // Restarted: the profile shown before any network is the last one the server answered.
-    let ada = engine(&server.url, dir.path());
+    let ada = engine(server.base(), dir.path());
     let me = ada.me().expect("a saved session opens the account");
     assert_eq!(me.status_text.as_deref(), Some("in the lab"));
 

@@ -4,7 +4,7 @@
 //! discarded; order within a conversation is kept. Every wait is on an event or a condition with
 //! a timeout, never on a fixed sleep.
 
-use crate::support::{PASSWORD, engine, start};
+use crate::support::{PASSWORD, ada_and_bob, engine, start};
 use jeco_client::{Engine, EngineEvent, FileTokenStore, ItemState, OutboxState};
 use jeco_shared::conversations::UpdateConversationRequest;
 use jeco_shared::endpoints::UpdateConversation;
@@ -85,14 +85,14 @@ async fn a_large_upload_holds_back_neither_other_conversations_nor_read_marks() 
     let ada_dir = dirs.path().join("ada");
     // Small chunks make the upload many requests long: it is still running when the text and
     // the read mark are queued, and it cannot finish between two of their requests.
-    let ada = Engine::builder(&server.url)
+    let ada = Engine::builder(server.base())
         .data_dir(&ada_dir)
         .token_store(Arc::new(FileTokenStore::new(ada_dir.join("tokens.json"))))
         .client_name("engine-test/1")
         .upload_chunk_bytes(16 * 1024)
         .build()
         .unwrap();
-    let bob = engine(&server.url, &dirs.path().join("bob"));
+    let bob = engine(server.base(), &dirs.path().join("bob"));
     ada.register("ada", PASSWORD, None).await.unwrap();
     bob.register("bob", PASSWORD, None).await.unwrap();
     ada.wait_live(WAIT).await.unwrap();
@@ -227,12 +227,7 @@ async fn a_large_upload_holds_back_neither_other_conversations_nor_read_marks() 
 async fn a_refused_item_stops_its_conversation_only_until_retried_or_discarded() {
     let server = start().await;
     let dirs = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, &dirs.path().join("ada"));
-    let bob = engine(&server.url, &dirs.path().join("bob"));
-    ada.register("ada", PASSWORD, None).await.unwrap();
-    bob.register("bob", PASSWORD, None).await.unwrap();
-    ada.wait_live(WAIT).await.unwrap();
-    bob.wait_live(WAIT).await.unwrap();
+    let (ada, _bob) = ada_and_bob(&server, dirs.path()).await;
     let team = ada.create_team("Analytical").await.unwrap();
     let channel = ada
         .create_channel(

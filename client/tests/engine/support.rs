@@ -1,9 +1,12 @@
-//! A real server per test, with its own temporary data directory.
+//! A real server per test (`jeco_testkit::server`, shared by every suite of the workspace), with
+//! what only these tests need on top: engines and clients of this crate pointed at it.
 
+use jeco_client::ConnectionState;
 use jeco_client::{Client, Engine, FileTokenStore, TokenStore};
-use jeco_server::{Config, RunningServer};
+pub use jeco_testkit::server::TestServer;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub const PASSWORD: &str = "a long enough password";
 
@@ -18,88 +21,69 @@ pub fn engine(url: &str, dir: &Path) -> Engine {
         .unwrap()
 }
 
-pub struct TestServer {
-    pub server: RunningServer,
-    pub url: String,
-    _data: tempfile::TempDir,
+pub async fn start() -> TestServer {
+    TestServer::start().await
 }
 
-pub async fn start() -> TestServer {
-    start_with(|_| {}).await
+/// How long the waits below give a condition before the test fails.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Waits (polling) until `f` holds; fails the test after [`PATIENCE`].
+pub async fn eventually(what: &str, f: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not reached within {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `engine` reads as signed out (its session ended on the server).
+pub async fn eventually_signed_out(engine: &Engine) {
+    eventually("signed out", || {
+        engine.connection_state() == ConnectionState::SignedOut
+    })
+    .await;
+}
+
+/// Ada and Bob, each signed up on their own engine (data under `dir`) and live.
+pub async fn ada_and_bob(server: &TestServer, dir: &Path) -> (Engine, Engine) {
+    let ada = engine(server.base(), &dir.join("ada"));
+    let bob = engine(server.base(), &dir.join("bob"));
+    ada.register("ada", PASSWORD, None).await.unwrap();
+    bob.register("bob", PASSWORD, None).await.unwrap();
+    ada.wait_live(PATIENCE).await.unwrap();
+    bob.wait_live(PATIENCE).await.unwrap();
+    (ada, bob)
 }
 
 /// [`start`] with some settings changed.
-pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
-    let data = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut config = Config::with_data_dir(data.path());
-    config.bind = listener.local_addr().unwrap();
-    adjust(&mut config);
-    let server = RunningServer::start(config, listener).await.unwrap();
-    let url = format!("http://{}", server.local_addr());
-    TestServer {
-        server,
-        url,
-        _data: data,
-    }
+pub async fn start_with(adjust: impl FnOnce(&mut jeco_server::Config)) -> TestServer {
+    TestServer::start_with(adjust).await
 }
 
-impl TestServer {
-    /// The server's data directory (the dev mailer writes into `mail/` under it).
-    pub fn data_dir(&self) -> &Path {
-        self._data.path()
-    }
+/// This crate's clients of a [`TestServer`].
+pub trait Clients {
+    /// A client without stored tokens.
+    fn client(&self) -> Client;
+    /// A client keeping its tokens in `store`.
+    fn client_with(&self, store: Arc<dyn TokenStore>) -> Client;
+}
 
-    pub fn client(&self) -> Client {
-        Client::builder(&self.url)
+impl Clients for TestServer {
+    fn client(&self) -> Client {
+        Client::builder(self.base())
             .client_name("engine-test/1")
             .build()
             .unwrap()
     }
 
-    pub fn client_with(&self, store: Arc<dyn TokenStore>) -> Client {
-        Client::builder(&self.url)
+    fn client_with(&self, store: Arc<dyn TokenStore>) -> Client {
+        Client::builder(self.base())
             .token_store(store)
             .build()
             .unwrap()
-    }
-}
-
-/// A server that was stopped, with its data and address kept for starting it again.
-pub struct StoppedServer {
-    addr: std::net::SocketAddr,
-    url: String,
-    data: tempfile::TempDir,
-}
-
-impl TestServer {
-    /// Stops the server, keeping its data and address (clients see it go away).
-    pub async fn stop(self) -> StoppedServer {
-        let addr = self.server.local_addr();
-        self.server.shutdown().await;
-        StoppedServer {
-            addr,
-            url: self.url,
-            data: self._data,
-        }
-    }
-}
-
-impl StoppedServer {
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Starts it again at the same address on the same data (clients reconnect by themselves).
-    pub async fn start(self) -> TestServer {
-        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
-        let mut config = Config::with_data_dir(self.data.path());
-        config.bind = self.addr;
-        let server = RunningServer::start(config, listener).await.unwrap();
-        TestServer {
-            server,
-            url: self.url,
-            _data: self.data,
-        }
     }
 }

@@ -1,27 +1,53 @@
-use crate::support::{PASSWORD, start};
-use jeco_client::sync::{SyncOptions, connect};
-use jeco_client::{ClientError, MemoryTokenStore, SyncError, SyncEvent, SyncState, TokenStore};
+//! The sync handshake against a real gateway: what `ready` says, a live socket, the close code of
+//! a stopping server, and refusals with their error codes. (What the engine does on the
+//! connection afterwards is tested without sockets in `engine/sync_state/tests.rs`, and against
+//! real servers in the engine and e2e suites.)
+
+use crate::support::{Clients, PASSWORD, start};
+use futures_util::{SinkExt, StreamExt};
+use jeco_client::sync::{Socket, handshake, text_frame};
+use jeco_client::{ClientError, MemoryTokenStore, ReadyInfo, SyncError, TokenStore};
 use jeco_shared::ErrorCode;
-use jeco_shared::ws::close;
+use jeco_shared::ws::{ClientFrame, ServerFrame, close};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
 
-async fn next_event(events: &mut tokio::sync::broadcast::Receiver<SyncEvent>) -> SyncEvent {
-    tokio::time::timeout(Duration::from_secs(10), events.recv())
-        .await
-        .expect("an event in time")
-        .unwrap()
+async fn connect(url: &reqwest::Url, token: &str) -> Result<(Socket, ReadyInfo), SyncError> {
+    handshake(
+        url,
+        token,
+        "engine-test/1",
+        None,
+        Duration::from_secs(10),
+        || {},
+    )
+    .await
+}
+
+/// The next message other than WebSocket pings and pongs, within ten seconds.
+async fn next_message(socket: &mut Socket) -> Option<Message> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message in time");
+        match message {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(message)) => return Some(message),
+            Some(Err(_)) | None => return None,
+        }
+    }
 }
 
 #[tokio::test]
-async fn handshake_heartbeat_and_server_shutdown() {
+async fn handshake_ping_and_server_shutdown() {
     let server = start().await;
     let client = server.client();
     let user = client.register("syncer", PASSWORD, None).await.unwrap();
+    let url = client.server().ws_url();
 
-    let connection = client.connect_sync().await.unwrap();
-    assert_eq!(connection.state(), SyncState::Live);
-    let ready = connection.ready();
+    let token = client.access_token().await.unwrap();
+    let (mut socket, ready) = connect(&url, &token).await.unwrap();
     assert_eq!(ready.user.id, user.id);
     assert_eq!(
         jeco_shared::protocol_major(&ready.protocol),
@@ -31,52 +57,36 @@ async fn handshake_heartbeat_and_server_shutdown() {
         ready.heartbeat_interval > Duration::ZERO && ready.idle_timeout > ready.heartbeat_interval
     );
 
-    let mut events = connection.subscribe();
-    connection.ping_now().await;
-    assert!(matches!(
-        next_event(&mut events).await,
-        SyncEvent::Pong { nonce: 1, .. }
-    ));
+    socket
+        .send(text_frame(&ClientFrame::Ping { nonce: 1 }))
+        .await
+        .unwrap();
+    match next_message(&mut socket).await {
+        Some(Message::Text(text)) => assert_eq!(
+            serde_json::from_str::<ServerFrame>(&text).unwrap(),
+            ServerFrame::Pong { nonce: 1 }
+        ),
+        other => panic!("expected a pong, got {other:?}"),
+    }
 
-    // A graceful server stop closes the socket with "going away"; the engine reports it.
-    server.server.shutdown().await;
-    match next_event(&mut events).await {
-        SyncEvent::Closed { code, .. } => assert_eq!(code, Some(close::GOING_AWAY)),
+    // A graceful server stop closes the socket with "going away".
+    server.stop().await;
+    match next_message(&mut socket).await {
+        Some(Message::Close(Some(frame))) => {
+            assert_eq!(u16::from(frame.code), close::GOING_AWAY)
+        }
         other => panic!("expected the connection to close, got {other:?}"),
     }
-    assert_eq!(connection.state(), SyncState::Closed);
-}
-
-#[tokio::test]
-async fn heartbeats_run_on_their_own() {
-    let server = start().await;
-    let client = server.client();
-    client.register("beater", PASSWORD, None).await.unwrap();
-    let options = SyncOptions {
-        max_heartbeat_interval: Some(Duration::from_millis(100)),
-        ..SyncOptions::default()
-    };
-    let connection = client.connect_sync_with(options).await.unwrap();
-    let mut events = connection.subscribe();
-    for expected in 1..=3 {
-        match next_event(&mut events).await {
-            SyncEvent::Pong { nonce, .. } => assert_eq!(nonce, expected),
-            other => panic!("expected a pong, got {other:?}"),
-        }
-    }
-    connection.close().await;
 }
 
 #[tokio::test]
 async fn bad_and_revoked_tokens_are_refused_with_their_codes() {
     let server = start().await;
-    let url = jeco_client::ServerAddress::parse(&server.url)
+    let url = jeco_client::ServerAddress::parse(server.base())
         .unwrap()
         .ws_url();
 
-    let err = connect(&url, "not-a-jwt", SyncOptions::default())
-        .await
-        .unwrap_err();
+    let err = connect(&url, "not-a-jwt").await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -94,11 +104,9 @@ async fn bad_and_revoked_tokens_are_refused_with_their_codes() {
     client.register("leaver", PASSWORD, None).await.unwrap();
     let access = store.load().unwrap().unwrap().access_token;
     client.logout().await.unwrap();
-    let err = connect(&url, &access, SyncOptions::default())
-        .await
-        .unwrap_err();
+    let err = connect(&url, &access).await.unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::TokenRevoked), "{err:?}");
 
-    let err = client.connect_sync().await.unwrap_err();
+    let err = client.access_token().await.unwrap_err();
     assert!(matches!(err, ClientError::NotSignedIn), "{err:?}");
 }

@@ -3,23 +3,12 @@
 //! counts both and names the last repliers; the Threads view lists the threads a user takes part
 //! in, with the replies not yet seen on this device.
 
-use crate::support::{PASSWORD, engine, start};
+use crate::support::{PASSWORD, engine, eventually, start};
 use jeco_client::Engine;
 use jeco_shared::{ConversationId, MessageId};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-async fn eventually(what: &str, f: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not reached within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn timeline_texts(engine: &Engine, conversation: ConversationId) -> Vec<String> {
     engine
@@ -42,8 +31,8 @@ fn reply_count(engine: &Engine, root: MessageId) -> u32 {
 async fn a_thread_only_reply_stays_out_of_the_channel_on_every_device() {
     let server = start().await;
     let dirs = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, &dirs.path().join("ada"));
-    let bob = engine(&server.url, &dirs.path().join("bob"));
+    let ada = engine(server.base(), &dirs.path().join("ada"));
+    let bob = engine(server.base(), &dirs.path().join("bob"));
     ada.register("ada", PASSWORD, None).await.unwrap();
     let bob_me = bob.register("bob", PASSWORD, None).await.unwrap();
     ada.wait_live(WAIT).await.unwrap();
@@ -109,7 +98,7 @@ async fn a_thread_only_reply_stays_out_of_the_channel_on_every_device() {
     assert_eq!(ada.threads(50).await.unwrap()[0].unread, 1);
 
     // A fresh device (empty cache) loads the channel from the server: still without them.
-    let ada_again = engine(&server.url, &dirs.path().join("ada-2"));
+    let ada_again = engine(server.base(), &dirs.path().join("ada-2"));
     ada_again.login("ada", PASSWORD).await.unwrap();
     ada_again.wait_live(WAIT).await.unwrap();
     let page = ada_again.load_timeline(group.id, None, 50).await.unwrap();
@@ -125,7 +114,7 @@ async fn a_thread_only_reply_stays_out_of_the_channel_on_every_device() {
     bob.shutdown();
     drop(bob);
     let stopped = server.stop().await;
-    let ada = engine(stopped.url(), &dirs.path().join("ada"));
+    let ada = engine(stopped.base(), &dirs.path().join("ada"));
     let offline = ada.threads(50).await.unwrap();
     assert_eq!(offline.len(), 1, "{offline:?}");
     assert_eq!(offline[0].root.id, root);

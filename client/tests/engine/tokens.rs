@@ -1,4 +1,4 @@
-use crate::support::{PASSWORD, start};
+use crate::support::{Clients, PASSWORD, start};
 use jeco_client::{FileTokenStore, MemoryTokenStore, StoredTokens, TokenStore};
 use std::sync::Arc;
 

@@ -2,10 +2,9 @@
 //! the secret the server handed out, recovery codes, a mailed sign-in code (read from the dev
 //! mailer's file), and an admin resetting two-factor and requiring it of everyone.
 
-use crate::support::{PASSWORD, engine, start_with};
-use jeco_client::{
-    ClientError, ConnectionState, EngineError, SignInStep, TwoFactorOff, TwoFactorProof,
-};
+use crate::support::{PASSWORD, TestServer, engine, eventually_signed_out};
+use jeco_client::{ClientError, EngineError, SignInStep, TwoFactorOff, TwoFactorProof};
+use jeco_server::ManualClock;
 use jeco_shared::ErrorCode;
 use jeco_shared::two_factor::ServerSettings;
 use std::path::Path;
@@ -14,31 +13,27 @@ use totp_rs::{Algorithm, Builder, Secret};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// An authenticator app: each code is for a later time step than the one before (the server
-/// takes each step once), within the step either side of now it accepts.
+/// takes each step once), within the step either side of now it accepts. It reads the server's
+/// clock, and when it needs the next step it moves that clock there rather than wait for it.
 struct App {
     secret: String,
     last: Option<u64>,
+    clock: ManualClock,
 }
 
 impl App {
-    fn new(secret: &str) -> Self {
+    fn new(secret: &str, clock: &ManualClock) -> Self {
         Self {
             secret: secret.to_owned(),
             last: None,
+            clock: clock.clone(),
         }
     }
 
     async fn code(&mut self) -> String {
         loop {
-            let now = unix_now();
+            let now = self.clock.clock().now_secs();
             let step = now / 30;
             let left = 30 - now % 30;
             let earliest = if left > 3 { step - 1 } else { step };
@@ -55,7 +50,7 @@ impl App {
                     .generate(want * 30)
                     .to_string();
             }
-            tokio::time::sleep(Duration::from_secs(left)).await;
+            self.clock.advance(Duration::from_secs(left));
         }
     }
 }
@@ -81,17 +76,9 @@ fn code_in(mail: &str) -> String {
     mail[at..at + 6].to_owned()
 }
 
-async fn eventually_signed_out(engine: &jeco_client::Engine) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while engine.connection_state() != ConnectionState::SignedOut {
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_factor_and_mailed_codes_through_the_engine() {
-    let server = start_with(|c| {
+    let (server, clock) = TestServer::start_with_clock(|c| {
         c.auth_rate_per_minute = 1_000;
         c.auth_rate_burst = 1_000;
         c.admin_username = Some("root".into());
@@ -99,7 +86,7 @@ async fn two_factor_and_mailed_codes_through_the_engine() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let ada = engine(&server.url, dir.path());
+    let ada = engine(server.base(), dir.path());
     let me = ada.register("ada", PASSWORD, None).await.unwrap();
     ada.set_email("ada@example.org").await.unwrap();
     ada.verify_email(&code_in(&nth_mail(server.data_dir(), 1).await))
@@ -115,7 +102,7 @@ async fn two_factor_and_mailed_codes_through_the_engine() {
             .otpauth_uri
             .starts_with("otpauth://totp/Jeco:ada?")
     );
-    let mut app = App::new(&enrollment.secret);
+    let mut app = App::new(&enrollment.secret, &clock);
     let recovery = ada.confirm_two_factor(&app.code().await).await.unwrap();
     assert_eq!(recovery.codes.len(), 10);
     assert!(ada.two_factor_status().await.unwrap().enabled);
@@ -183,7 +170,7 @@ async fn two_factor_and_mailed_codes_through_the_engine() {
 
     // The admin resets it (a lost phone): ada is signed out and needs only the password.
     let root_dir = tempfile::tempdir().unwrap();
-    let root = engine(&server.url, root_dir.path());
+    let root = engine(server.base(), root_dir.path());
     let SignInStep::SignedIn(_) = root.sign_in("root", PASSWORD).await.unwrap() else {
         panic!("root has no two-factor yet")
     };
@@ -205,7 +192,7 @@ async fn two_factor_and_mailed_codes_through_the_engine() {
 
     // Required of everyone: ada (without it now) is signed out and enrols at her next sign-in.
     let root_enrollment = root.begin_two_factor().await.unwrap();
-    let mut root_app = App::new(&root_enrollment.secret);
+    let mut root_app = App::new(&root_enrollment.secret, &clock);
     root.confirm_two_factor(&root_app.code().await)
         .await
         .unwrap();
@@ -222,7 +209,7 @@ async fn two_factor_and_mailed_codes_through_the_engine() {
     else {
         panic!("expected a set-up challenge")
     };
-    let mut app = App::new(&setup.enrollment.secret);
+    let mut app = App::new(&setup.enrollment.secret, &clock);
     let done = ada
         .complete_two_factor(&setup.challenge, TwoFactorProof::Code(app.code().await))
         .await

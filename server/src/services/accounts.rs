@@ -15,7 +15,8 @@ use super::lockout::{self, LockoutPolicy};
 use super::render::rfc3339;
 use super::tokens::{self, TokenKeys};
 use super::two_factor::TwoFactor;
-use super::{Principal, ServiceError, SessionObserver, now_ms, passwords};
+use super::{Principal, ServiceError, SessionObserver, passwords};
+use crate::clock::Clock;
 use crate::storage::{NewUser, ProfileChange, RefreshOutcome, Storage, StorageError, UserRecord};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -35,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Token lifetimes and lockout policy.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AccountSettings {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
@@ -43,6 +44,8 @@ pub struct AccountSettings {
     /// instead of revoking the session (`refresh_reuse_grace_secs`).
     pub refresh_grace: Duration,
     pub lockout: LockoutPolicy,
+    /// Wall time for expiry and lockout (`Config::clock`).
+    pub clock: Clock,
 }
 
 impl AccountSettings {
@@ -52,6 +55,7 @@ impl AccountSettings {
             refresh_ttl: config.refresh_token_ttl(),
             refresh_grace: Duration::from_secs(config.refresh_reuse_grace_secs),
             lockout: LockoutPolicy::from_config(config),
+            clock: config.clock.clone(),
         }
     }
 }
@@ -179,14 +183,17 @@ impl Accounts {
             password_hash,
             display_name,
             is_admin: account.is_admin,
-            created_at_ms: now_ms(),
+            created_at_ms: self.settings.clock.now_ms(),
         };
         match self.storage.create_user(new).await {
             Ok(user) => {
                 // The account exists either way; a lost welcome is not worth failing it.
                 if let Err(e) = self
                     .storage
-                    .create_notifications(vec![super::notices::welcome(user.id)])
+                    .create_notifications(vec![super::notices::welcome(
+                        user.id,
+                        self.settings.clock.now_ms(),
+                    )])
                     .await
                 {
                     tracing::warn!(error = %e, user = %user.id, "could not create the welcome notification");
@@ -223,7 +230,7 @@ impl Accounts {
     ) -> Result<SignInOutcome, ServiceError> {
         let username = req.username.trim().to_lowercase();
         let addr = lockout::address_key(sign_in.from);
-        let now = now_ms();
+        let now = self.settings.clock.now_ms();
         let policy = self.settings.lockout;
         let failures = self
             .storage
@@ -279,7 +286,7 @@ impl Accounts {
     ) -> Result<TokenResponse, ServiceError> {
         let old = tokens::hash_refresh_token(&req.refresh_token);
         let (token, new) = self.keys.successor(&req.refresh_token);
-        let now = now_ms();
+        let now = self.settings.clock.now_ms();
         let expires = now + self.settings.refresh_ttl.as_millis() as i64;
         let grace = self.settings.refresh_grace.as_millis() as i64;
         let (session, user, issued_at_ms) = match self
@@ -329,7 +336,7 @@ impl Accounts {
     /// `POST /auth/logout`: revokes the caller's session everywhere.
     pub async fn logout(&self, who: &Principal) -> Result<(), ServiceError> {
         self.storage
-            .revoke_session(who.session_id, now_ms())
+            .revoke_session(who.session_id, self.settings.clock.now_ms())
             .await?;
         self.observer.session_revoked(who.session_id);
         Ok(())
@@ -337,7 +344,9 @@ impl Accounts {
 
     /// Verifies an access token and that its session is still live.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, ServiceError> {
-        let claims = self.keys.verify(access_token)?;
+        let claims = self
+            .keys
+            .verify(access_token, self.settings.clock.now_secs())?;
         let user_id: i64 = claims.sub.parse().map_err(|_| ServiceError::TokenInvalid)?;
         let session = self
             .storage
@@ -473,7 +482,7 @@ impl Accounts {
         sign_in: SignIn,
     ) -> Result<TokenResponse, ServiceError> {
         let (token, hash) = tokens::new_refresh_token()?;
-        let now = now_ms();
+        let now = self.settings.clock.now_ms();
         let expires = now + self.settings.refresh_ttl.as_millis() as i64;
         let session = self
             .storage

@@ -35,7 +35,7 @@
 
 use super::accounts::{password_problem, to_user};
 use super::render::rfc3339;
-use super::{Principal, Recovery, ServiceError, SessionObserver, now_ms, passwords};
+use super::{Principal, Recovery, ServiceError, SessionObserver, passwords};
 use crate::storage::{AdminUserRecord, Storage};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -59,6 +59,8 @@ pub struct Admin {
     observer: Arc<dyn SessionObserver>,
     /// Mails reset tokens; `None` where no mail goes out (the CLI sets passwords directly).
     recovery: Option<Arc<Recovery>>,
+    /// Wall time (`Config::clock`).
+    clock: crate::clock::Clock,
 }
 
 impl Admin {
@@ -66,11 +68,13 @@ impl Admin {
         storage: Arc<dyn Storage>,
         observer: Arc<dyn SessionObserver>,
         recovery: Option<Arc<Recovery>>,
+        clock: crate::clock::Clock,
     ) -> Self {
         Self {
             storage,
             observer,
             recovery,
+            clock,
         }
     }
 
@@ -112,7 +116,7 @@ impl Admin {
         let prefix = query.unwrap_or("").trim().to_lowercase();
         let mut rows = self
             .storage
-            .admin_users(&prefix, after.as_deref(), limit + 1, now_ms())
+            .admin_users(&prefix, after.as_deref(), limit + 1, self.clock.now_ms())
             .await?;
         let next_cursor = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
@@ -147,7 +151,10 @@ impl Admin {
     /// `POST /admin/users/{id}/deactivate`
     pub async fn deactivate(&self, caller: Caller, id: UserId) -> Result<AdminUser, ServiceError> {
         Self::authorize(caller)?;
-        let ended = self.storage.deactivate_user(id, now_ms()).await?;
+        let ended = self
+            .storage
+            .deactivate_user(id, self.clock.now_ms())
+            .await?;
         self.observer.account_deactivated(&ended);
         tracing::info!(
             user = id.0,
@@ -187,7 +194,7 @@ impl Admin {
                 let hash = passwords::hash(password).await?;
                 let ended = self
                     .storage
-                    .set_password(id, hash, Some(None), now_ms())
+                    .set_password(id, hash, Some(None), self.clock.now_ms())
                     .await?;
                 (ended, false)
             }
@@ -204,7 +211,7 @@ impl Admin {
                 }
                 let ended = self
                     .storage
-                    .revoke_sessions_except(id, None, now_ms())
+                    .revoke_sessions_except(id, None, self.clock.now_ms())
                     .await?;
                 (ended, true)
             }
@@ -243,7 +250,10 @@ impl Admin {
         id: UserId,
     ) -> Result<AdminSignedOut, ServiceError> {
         Self::authorize(caller)?;
-        let ended = self.storage.reset_two_factor(id, now_ms()).await?;
+        let ended = self
+            .storage
+            .reset_two_factor(id, self.clock.now_ms())
+            .await?;
         self.observer.sessions_signed_out(&ended);
         tracing::info!(
             user = id.0,
@@ -285,7 +295,7 @@ impl Admin {
         }
         let ended = self
             .storage
-            .set_require_two_factor(settings.require_two_factor, now_ms())
+            .set_require_two_factor(settings.require_two_factor, self.clock.now_ms())
             .await?;
         self.observer.sessions_signed_out(&ended);
         tracing::info!(
@@ -302,7 +312,7 @@ impl Admin {
     async fn load(&self, id: UserId) -> Result<AdminUser, ServiceError> {
         let row = self
             .storage
-            .admin_user(id, now_ms())
+            .admin_user(id, self.clock.now_ms())
             .await?
             .ok_or(ServiceError::NotFound)?;
         Ok(to_admin_user(&row))

@@ -18,7 +18,7 @@ use super::access::Access;
 use super::conversations::Conversations;
 use super::fanout::{Fanout, publish_committed};
 use super::rules::channels::{name_conflict, valid_channel_name, valid_topic};
-use super::{Principal, ServiceError, now_ms, render};
+use super::{Principal, ServiceError, render};
 use crate::storage::{ChannelRecord, NewChannel, Storage};
 use jeco_shared::conversations::{Conversation, ConversationKind};
 use jeco_shared::teams::{Channel, ChannelList, CreateChannelRequest};
@@ -30,6 +30,8 @@ pub struct Channels {
     fanout: Arc<dyn Fanout>,
     access: Access,
     conversations: Arc<Conversations>,
+    /// Wall time (`Config::clock`).
+    clock: crate::clock::Clock,
 }
 
 impl Channels {
@@ -38,12 +40,14 @@ impl Channels {
         fanout: Arc<dyn Fanout>,
         access: Access,
         conversations: Arc<Conversations>,
+        clock: crate::clock::Clock,
     ) -> Self {
         Self {
             storage,
             fanout,
             access,
             conversations,
+            clock,
         }
     }
 
@@ -89,7 +93,7 @@ impl Channels {
                 private: req.private,
                 topic,
                 creator: who.user_id,
-                now_ms: now_ms(),
+                now_ms: self.clock.now_ms(),
             })
             .await
             .map_err(|e| name_conflict(e, &name))?;
@@ -128,7 +132,13 @@ impl Channels {
         if !joined {
             let committed = self
                 .storage
-                .add_members(id, who.user_id, vec![who.user_id], now_ms(), None)
+                .add_members(
+                    id,
+                    who.user_id,
+                    vec![who.user_id],
+                    self.clock.now_ms(),
+                    None,
+                )
                 .await?;
             publish_committed(self.fanout.as_ref(), &committed);
         }
@@ -163,7 +173,7 @@ impl Channels {
                 "the team's default channel cannot be deleted".into(),
             ));
         }
-        let committed = self.storage.delete_channel(id, now_ms()).await?;
+        let committed = self.storage.delete_channel(id, self.clock.now_ms()).await?;
         publish_committed(self.fanout.as_ref(), &committed);
         Ok(())
     }

@@ -8,7 +8,7 @@
 use super::accounts::to_user;
 use super::fanout::{Fanout, publish_committed};
 use super::render::rfc3339;
-use super::{Principal, ServiceError, now_ms, render};
+use super::{Principal, ServiceError, render};
 use crate::storage::{Storage, StorageError};
 use jeco_shared::contacts::{
     Contact, ContactList, ContactRequest, ContactRequestList, ContactRequestStatus,
@@ -19,6 +19,8 @@ use std::sync::Arc;
 pub struct Contacts {
     storage: Arc<dyn Storage>,
     fanout: Arc<dyn Fanout>,
+    /// Wall time (`Config::clock`).
+    clock: crate::clock::Clock,
 }
 
 fn conflict(e: StorageError, what: &str) -> ServiceError {
@@ -29,8 +31,16 @@ fn conflict(e: StorageError, what: &str) -> ServiceError {
 }
 
 impl Contacts {
-    pub fn new(storage: Arc<dyn Storage>, fanout: Arc<dyn Fanout>) -> Self {
-        Self { storage, fanout }
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        fanout: Arc<dyn Fanout>,
+        clock: crate::clock::Clock,
+    ) -> Self {
+        Self {
+            storage,
+            fanout,
+            clock,
+        }
     }
 
     async fn display(&self, user: UserId) -> Result<String, ServiceError> {
@@ -62,7 +72,7 @@ impl Contacts {
         );
         let (request, committed) = self
             .storage
-            .create_contact_request(who.user_id, to, preview, now_ms())
+            .create_contact_request(who.user_id, to, preview, self.clock.now_ms())
             .await
             .map_err(|e| {
                 conflict(
@@ -103,7 +113,7 @@ impl Contacts {
         );
         let (request, committed) = self
             .storage
-            .resolve_contact_request(id, who.user_id, status, preview, now_ms())
+            .resolve_contact_request(id, who.user_id, status, preview, self.clock.now_ms())
             .await
             .map_err(|e| conflict(e, "the request is no longer pending"))?;
         publish_committed(self.fanout.as_ref(), &committed);
@@ -140,7 +150,7 @@ impl Contacts {
     pub async fn remove(&self, who: &Principal, other: UserId) -> Result<(), ServiceError> {
         let committed = self
             .storage
-            .remove_contact(who.user_id, other, now_ms())
+            .remove_contact(who.user_id, other, self.clock.now_ms())
             .await?;
         publish_committed(self.fanout.as_ref(), &committed);
         Ok(())

@@ -12,7 +12,7 @@ use super::fanout::{Fanout, publish_committed};
 use super::notices::added_preview;
 use super::render::{channel_info, rfc3339};
 use super::rules::channels::{name_conflict, valid_channel_name, valid_topic};
-use super::{Principal, ServiceError, now_ms};
+use super::{Principal, ServiceError};
 use crate::storage::{AddedNotice, AddedTo, ConversationSummary, MemberRecord, NewGroup, Storage};
 use jeco_shared::conversations::{
     AddMembersRequest, Conversation, ConversationKind, ConversationList, CreateGroupRequest,
@@ -29,6 +29,8 @@ pub struct Conversations {
     storage: Arc<dyn Storage>,
     fanout: Arc<dyn Fanout>,
     access: Access,
+    /// Wall time (`Config::clock`).
+    clock: crate::clock::Clock,
 }
 
 fn member(m: &MemberRecord) -> Member {
@@ -44,11 +46,16 @@ fn valid_name(name: &str) -> Result<String, ServiceError> {
 }
 
 impl Conversations {
-    pub fn new(storage: Arc<dyn Storage>, fanout: Arc<dyn Fanout>) -> Self {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        fanout: Arc<dyn Fanout>,
+        clock: crate::clock::Clock,
+    ) -> Self {
         Self {
             access: Access::new(storage.clone()),
             storage,
             fanout,
+            clock,
         }
     }
 
@@ -162,7 +169,7 @@ impl Conversations {
                 name,
                 owner: who.user_id,
                 members,
-                now_ms: now_ms(),
+                now_ms: self.clock.now_ms(),
             })
             .await?;
         publish_committed(self.fanout.as_ref(), &committed);
@@ -185,7 +192,7 @@ impl Conversations {
         self.require_users("user_id", &[req.user_id]).await?;
         let (record, committed) = self
             .storage
-            .open_direct(who.user_id, req.user_id, now_ms())
+            .open_direct(who.user_id, req.user_id, self.clock.now_ms())
             .await?;
         if let Some(committed) = &committed {
             publish_committed(self.fanout.as_ref(), committed);
@@ -244,7 +251,7 @@ impl Conversations {
         if req.archived.is_some() && !self.access.moderates(&me).await? {
             return Err(ServiceError::Forbidden);
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         if let Some(name) = name {
             let committed = self
                 .storage
@@ -330,7 +337,13 @@ impl Conversations {
         };
         let committed = self
             .storage
-            .add_members(id, who.user_id, req.user_ids, now_ms(), Some(notice))
+            .add_members(
+                id,
+                who.user_id,
+                req.user_ids,
+                self.clock.now_ms(),
+                Some(notice),
+            )
             .await?;
         publish_committed(self.fanout.as_ref(), &committed);
         self.members(who, id).await
@@ -403,7 +416,7 @@ impl Conversations {
         }
         let committed = self
             .storage
-            .remove_member(id, who.user_id, user, now_ms())
+            .remove_member(id, who.user_id, user, self.clock.now_ms())
             .await?;
         publish_committed(self.fanout.as_ref(), &committed);
         Ok(())
@@ -421,7 +434,7 @@ impl Conversations {
         self.access.require_member(id, who.user_id).await?;
         if let Some(committed) = self
             .storage
-            .mark_read(id, who.user_id, seq, now_ms())
+            .mark_read(id, who.user_id, seq, self.clock.now_ms())
             .await?
         {
             publish_committed(self.fanout.as_ref(), &committed);

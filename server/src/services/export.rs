@@ -21,7 +21,7 @@
 //!
 //! Nothing of the content is logged: failures are reported as fixed texts.
 
-use super::{Principal, ServiceError, now_ms, render};
+use super::{Principal, ServiceError, render};
 use crate::services::accounts::to_user;
 use crate::services::media::blobs::{Blobs, Rendition};
 use crate::services::rate::UserRateLimiter;
@@ -56,6 +56,8 @@ pub struct Exports {
     /// Where the temporary zips are made.
     dir: PathBuf,
     gate: Gate,
+    /// Wall time (`Config::clock`).
+    clock: crate::clock::Clock,
 }
 
 /// Who may start an export now.
@@ -109,6 +111,7 @@ impl Exports {
         storage: Arc<dyn Storage>,
         blobs: Blobs,
         dir: PathBuf,
+        clock: crate::clock::Clock,
     ) -> Result<Self, std::io::Error> {
         super::media::create_private_dir(&dir)?;
         Ok(Self {
@@ -116,6 +119,7 @@ impl Exports {
             blobs,
             dir,
             gate: Gate::new(),
+            clock,
         })
     }
 
@@ -149,7 +153,7 @@ impl Exports {
             .ok_or(ServiceError::NotFound)?;
         let profile = ExportProfile {
             format: EXPORT_FORMAT,
-            exported_at: render::rfc3339(now_ms()),
+            exported_at: render::rfc3339(self.clock.now_ms()),
             user: to_user(&record),
             email: self.storage.email_of(user).await?,
         };

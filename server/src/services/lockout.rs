@@ -22,7 +22,8 @@
 //! only those counts, so existing and unknown names behave — and take — the same. Counts live in
 //! storage, so a restart or a second server instance sees them.
 
-use super::{ServiceError, now_ms};
+use super::ServiceError;
+use crate::clock::Clock;
 use crate::storage::{LoginFailures, Storage};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -104,6 +105,7 @@ pub fn address_key(ip: IpAddr) -> String {
 pub struct Guard<'a> {
     storage: &'a dyn Storage,
     policy: LockoutPolicy,
+    clock: &'a Clock,
     username: String,
     addr: String,
     failures: LoginFailures,
@@ -114,11 +116,12 @@ impl<'a> Guard<'a> {
     pub async fn check(
         storage: &'a dyn Storage,
         policy: LockoutPolicy,
+        clock: &'a Clock,
         username: &str,
         from: IpAddr,
     ) -> Result<Guard<'a>, ServiceError> {
         let addr = address_key(from);
-        let now = now_ms();
+        let now = clock.now_ms();
         let failures = storage
             .login_failures(username, &addr, now - policy.window_ms())
             .await?;
@@ -128,6 +131,7 @@ impl<'a> Guard<'a> {
         Ok(Guard {
             storage,
             policy,
+            clock,
             username: username.to_owned(),
             addr,
             failures,
@@ -141,7 +145,7 @@ impl<'a> Guard<'a> {
 
     /// Counts a wrong guess.
     pub async fn failed(&self) -> Result<(), ServiceError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         self.storage
             .record_login_failure(
                 &self.username,

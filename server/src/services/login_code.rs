@@ -16,12 +16,13 @@
 //!   real account. The right code is a first factor: an account with two-factor still gets a
 //!   challenge (`accounts::Accounts::after_first_factor`).
 
+use super::ServiceError;
 use super::accounts::{Accounts, SignIn};
 use super::lockout::{self, Guard, LockoutPolicy};
 use super::mail::{Mail, Mailer};
 use super::one_time;
 use super::rate::KeyedRateLimiter;
-use super::{ServiceError, now_ms};
+use crate::clock::Clock;
 use crate::storage::{Storage, TokenHash, UserRecord};
 use jeco_shared::UserId;
 use jeco_shared::account::RESET_LOGIN_MAX;
@@ -34,10 +35,12 @@ use std::time::Duration;
 /// Wrong codes allowed for one mailed code; then a new one is needed.
 pub const CODE_ATTEMPTS: u32 = 5;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LoginCodeSettings {
     pub ttl: Duration,
     pub lockout: LockoutPolicy,
+    /// Wall time for expiry and lockout (`Config::clock`).
+    pub clock: Clock,
 }
 
 impl LoginCodeSettings {
@@ -45,6 +48,7 @@ impl LoginCodeSettings {
         Self {
             ttl: Duration::from_secs(config.login_code_ttl_secs),
             lockout: super::accounts::AccountSettings::from_config(config).lockout,
+            clock: config.clock.clone(),
         }
     }
 }
@@ -124,7 +128,7 @@ impl LoginCodes {
             return Ok(());
         }
         let code = one_time::new_code()?;
-        let expires = now_ms() + self.settings.ttl.as_millis() as i64;
+        let expires = self.settings.clock.now_ms() + self.settings.ttl.as_millis() as i64;
         self.storage
             .put_login_code(user.id, code_hash(user.id, &code), expires)
             .await?;
@@ -173,6 +177,7 @@ impl LoginCodes {
         let guard = Guard::check(
             self.storage.as_ref(),
             self.settings.lockout,
+            &self.settings.clock,
             key,
             sign_in.from,
         )
@@ -203,10 +208,14 @@ impl LoginCodes {
         if record.used {
             return Err(ServiceError::CodeUsed);
         }
-        if record.expires_at_ms <= now_ms() {
+        if record.expires_at_ms <= self.settings.clock.now_ms() {
             return Err(ServiceError::CodeExpired);
         }
-        if !self.storage.use_login_code(user.id, now_ms()).await? {
+        if !self
+            .storage
+            .use_login_code(user.id, self.settings.clock.now_ms())
+            .await?
+        {
             return Err(ServiceError::CodeUsed);
         }
         if user.deactivated_at_ms.is_some() {

@@ -133,10 +133,14 @@ impl Mailer for MailDir {
             path: self.dir.clone(),
             source: std::io::Error::other(e.to_string()),
         })?;
-        // Sortable by time, unique by the random part.
+        // Sortable by time, unique by the random part. The system's time, not the server's
+        // clock: a file name, which a test moving the clock forward should not reorder.
+        let written_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
         let name = format!(
             "{}-{}",
-            super::now_ms(),
+            written_ms,
             id.iter().map(|b| format!("{b:02x}")).collect::<String>()
         );
         let tmp = self.dir.join(format!(".{name}.tmp"));

@@ -13,7 +13,7 @@ use super::mentions;
 use super::notifications;
 use super::rate::{Budget, SharedBudgets};
 use super::render::rfc3339;
-use super::{Principal, ServiceError, now_ms, render};
+use super::{Principal, ServiceError, render};
 use crate::storage::group_commit::SendQueue;
 use crate::storage::{
     Admission, HistoryAnchor, HistoryPage, MentionSet, MessageRecord, NewMessage, NotifyPlan,
@@ -30,11 +30,13 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 /// Message limits, from [`crate::Config`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct MessageSettings {
     pub max_chars: usize,
     pub rate_per_sec: u32,
     pub rate_burst: u32,
+    /// Wall time for edits, deletes and reactions (`Config::clock`).
+    pub clock: crate::clock::Clock,
 }
 
 impl MessageSettings {
@@ -43,6 +45,7 @@ impl MessageSettings {
             max_chars: config.message_max_chars,
             rate_per_sec: config.message_rate_per_sec,
             rate_burst: config.message_rate_burst,
+            clock: config.clock.clone(),
         }
     }
 }
@@ -334,7 +337,7 @@ impl Messages {
                 attachments: req.attachment_ids.clone(),
                 notify,
                 admission,
-                now_ms: now_ms(),
+                now_ms: self.settings.clock.now_ms(),
             })
             .await
             .map_err(|e| match e {
@@ -524,7 +527,13 @@ impl Messages {
         let mentions = self.mentions(conversation, &text).await?;
         let committed = self
             .storage
-            .edit_message(id, who.user_id, text, mentions, now_ms())
+            .edit_message(
+                id,
+                who.user_id,
+                text,
+                mentions,
+                self.settings.clock.now_ms(),
+            )
             .await?;
         publish_committed(self.fanout.as_ref(), &committed);
         self.get(who, conversation, id).await
@@ -545,7 +554,7 @@ impl Messages {
         }
         let committed = self
             .storage
-            .delete_message(id, who.user_id, now_ms())
+            .delete_message(id, who.user_id, self.settings.clock.now_ms())
             .await?;
         publish_committed(self.fanout.as_ref(), &committed);
         if !m.attachments.is_empty() {
@@ -571,7 +580,13 @@ impl Messages {
         self.access.require_writable(conversation).await?;
         let (added, reactions, committed) = self
             .storage
-            .set_reaction(id, who.user_id, emoji.to_owned(), want, now_ms())
+            .set_reaction(
+                id,
+                who.user_id,
+                emoji.to_owned(),
+                want,
+                self.settings.clock.now_ms(),
+            )
             .await?;
         if let Some(committed) = committed {
             publish_committed(self.fanout.as_ref(), &committed);
@@ -596,7 +611,7 @@ impl Messages {
         self.access.require_writable(conversation).await?;
         if let Some(committed) = self
             .storage
-            .set_pinned(id, who.user_id, pinned, now_ms())
+            .set_pinned(id, who.user_id, pinned, self.settings.clock.now_ms())
             .await?
         {
             publish_committed(self.fanout.as_ref(), &committed);

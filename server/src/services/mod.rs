@@ -94,7 +94,11 @@ impl Chat {
     ) -> Self {
         use std::sync::Arc;
         let access = access::Access::new(storage.clone());
-        let conversations = Arc::new(Conversations::new(storage.clone(), fanout.clone()));
+        let conversations = Arc::new(Conversations::new(
+            storage.clone(),
+            fanout.clone(),
+            config.clock.clone(),
+        ));
         let orphans = Arc::new(tokio::sync::Notify::new());
         let messages = Arc::new(Messages::new(
             storage.clone(),
@@ -111,16 +115,26 @@ impl Chat {
         );
         let presence = Arc::new(Presence::new(storage.clone(), fanout.clone()));
         presence.follow_cluster();
-        let teams = Arc::new(Teams::new(storage.clone(), fanout.clone()));
+        let teams = Arc::new(Teams::new(
+            storage.clone(),
+            fanout.clone(),
+            config.clock.clone(),
+        ));
         let channels = Arc::new(Channels::new(
             storage.clone(),
             fanout.clone(),
             access.clone(),
             conversations.clone(),
+            config.clock.clone(),
         ));
-        let notifications = Arc::new(Notifications::new(storage.clone(), fanout.clone(), access));
+        let notifications = Arc::new(Notifications::new(
+            storage.clone(),
+            fanout.clone(),
+            access,
+            config.clock.clone(),
+        ));
         let search = Arc::new(Search::new(storage.clone()));
-        let contacts = Arc::new(Contacts::new(storage.clone(), fanout));
+        let contacts = Arc::new(Contacts::new(storage.clone(), fanout, config.clock.clone()));
         Self {
             conversations,
             messages,
@@ -302,12 +316,4 @@ impl ServiceError {
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -4,7 +4,7 @@
 //! Several use cases create them (accounts, conversations, teams), so they live below all of
 //! them rather than in one of them.
 
-use super::{ServiceError, now_ms};
+use super::ServiceError;
 use crate::storage::{NewNotification, Storage};
 use jeco_shared::UserId;
 use jeco_shared::notifications::NotificationKind;
@@ -15,14 +15,14 @@ pub const WELCOME_TEXT: &str =
 
 /// The welcome notification of a new account. Created right after the account (a brand-new
 /// account has no live connection to push it to; it is in the user's log for the first resume).
-pub fn welcome(user: UserId) -> NewNotification {
+pub fn welcome(user: UserId, now_ms: i64) -> NewNotification {
     NewNotification {
         user_id: user,
         kind: NotificationKind::Welcome,
         actor_id: None,
         contact_request_id: None,
         preview: WELCOME_TEXT.to_owned(),
-        now_ms: now_ms(),
+        now_ms,
     }
 }
 

@@ -28,7 +28,7 @@
 
 use super::access::Access;
 use super::fanout::{Fanout, publish_committed};
-use super::{Principal, ServiceError, now_ms, render};
+use super::{Principal, ServiceError, render};
 use crate::storage::{MessageNotification, Storage};
 use jeco_shared::conversations::ConversationKind;
 use jeco_shared::notifications::{
@@ -87,14 +87,22 @@ pub struct Notifications {
     storage: Arc<dyn Storage>,
     fanout: Arc<dyn Fanout>,
     access: Access,
+    /// Wall time (`Config::clock`).
+    clock: crate::clock::Clock,
 }
 
 impl Notifications {
-    pub fn new(storage: Arc<dyn Storage>, fanout: Arc<dyn Fanout>, access: Access) -> Self {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        fanout: Arc<dyn Fanout>,
+        access: Access,
+        clock: crate::clock::Clock,
+    ) -> Self {
         Self {
             storage,
             fanout,
             access,
+            clock,
         }
     }
 
@@ -141,7 +149,7 @@ impl Notifications {
     ) -> Result<UnreadNotifications, ServiceError> {
         if let Some(committed) = self
             .storage
-            .mark_notification_read(who.user_id, id, now_ms())
+            .mark_notification_read(who.user_id, id, self.clock.now_ms())
             .await?
         {
             publish_committed(self.fanout.as_ref(), &committed);
@@ -155,7 +163,7 @@ impl Notifications {
     ) -> Result<UnreadNotifications, ServiceError> {
         if let Some(committed) = self
             .storage
-            .mark_all_notifications_read(who.user_id, now_ms())
+            .mark_all_notifications_read(who.user_id, self.clock.now_ms())
             .await?
         {
             publish_committed(self.fanout.as_ref(), &committed);
@@ -174,7 +182,7 @@ impl Notifications {
             .require_member(conversation, who.user_id)
             .await?;
         self.storage
-            .set_muted(conversation, who.user_id, muted, now_ms())
+            .set_muted(conversation, who.user_id, muted, self.clock.now_ms())
             .await?;
         Ok(MuteState {
             conversation_id: conversation,

@@ -24,7 +24,8 @@ use super::lockout::{self, LockoutPolicy};
 use super::mail::{Mail, MailError, Mailer};
 use super::one_time;
 use super::rate::KeyedRateLimiter;
-use super::{Principal, ServiceError, SessionObserver, now_ms, passwords};
+use super::{Principal, ServiceError, SessionObserver, passwords};
+use crate::clock::Clock;
 use crate::storage::{EmailVerificationRecord, Storage, StorageError, UserRecord};
 use jeco_shared::UserId;
 use jeco_shared::account::{
@@ -40,11 +41,13 @@ use std::time::Duration;
 pub const CODE_ATTEMPTS: u32 = 5;
 
 /// Lifetimes and the login throttle the password change shares.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RecoverySettings {
     pub code_ttl: Duration,
     pub reset_ttl: Duration,
     pub lockout: LockoutPolicy,
+    /// Wall time for expiry and lockout (`Config::clock`).
+    pub clock: Clock,
 }
 
 impl RecoverySettings {
@@ -53,6 +56,7 @@ impl RecoverySettings {
             code_ttl: Duration::from_secs(config.email_code_ttl_secs),
             reset_ttl: Duration::from_secs(config.password_reset_ttl_secs),
             lockout: super::accounts::AccountSettings::from_config(config).lockout,
+            clock: config.clock.clone(),
         }
     }
 }
@@ -94,7 +98,11 @@ impl Recovery {
             .storage
             .email_verification(who.user_id)
             .await?
-            .filter(|p| !p.used && p.attempts < CODE_ATTEMPTS && p.expires_at_ms > now_ms())
+            .filter(|p| {
+                !p.used
+                    && p.attempts < CODE_ATTEMPTS
+                    && p.expires_at_ms > self.settings.clock.now_ms()
+            })
             .map(|p| p.email);
         Ok(EmailStatus { email, pending })
     }
@@ -121,7 +129,8 @@ impl Recovery {
                 EmailVerificationRecord {
                     email: email.clone(),
                     code_hash: one_time::code_hash(who.user_id, &email, &code),
-                    expires_at_ms: now_ms() + self.settings.code_ttl.as_millis() as i64,
+                    expires_at_ms: self.settings.clock.now_ms()
+                        + self.settings.code_ttl.as_millis() as i64,
                     attempts: 0,
                     used: false,
                 },
@@ -176,12 +185,12 @@ impl Recovery {
         if pending.used {
             return Err(ServiceError::CodeUsed);
         }
-        if pending.expires_at_ms <= now_ms() {
+        if pending.expires_at_ms <= self.settings.clock.now_ms() {
             return Err(ServiceError::CodeExpired);
         }
         match self
             .storage
-            .confirm_email(who.user_id, &pending.email, now_ms())
+            .confirm_email(who.user_id, &pending.email, self.settings.clock.now_ms())
             .await
         {
             Ok(()) => {}
@@ -224,7 +233,7 @@ impl Recovery {
         let keep = req.sign_out_others.then_some(Some(who.session_id));
         let ended = self
             .storage
-            .set_password(user.id, hash, keep, now_ms())
+            .set_password(user.id, hash, keep, self.settings.clock.now_ms())
             .await?;
         self.observer.sessions_signed_out(&ended);
         tracing::info!(
@@ -243,7 +252,7 @@ impl Recovery {
         from: IpAddr,
     ) -> Result<(), ServiceError> {
         let addr = lockout::address_key(from);
-        let now = now_ms();
+        let now = self.settings.clock.now_ms();
         let policy = self.settings.lockout;
         let failures = self
             .storage
@@ -338,7 +347,7 @@ impl Recovery {
             return Ok(false);
         };
         let (token, selector, hash) = one_time::new_reset_token()?;
-        let now = now_ms();
+        let now = self.settings.clock.now_ms();
         let expires = now + self.settings.reset_ttl.as_millis() as i64;
         self.storage
             .create_password_reset(selector, user.id, hash, now, expires)
@@ -387,14 +396,14 @@ impl Recovery {
         if record.used_at_ms.is_some() {
             return Err(ServiceError::CodeUsed);
         }
-        if record.expires_at_ms <= now_ms() {
+        if record.expires_at_ms <= self.settings.clock.now_ms() {
             return Err(ServiceError::CodeExpired);
         }
         let hash = passwords::hash(req.new_password).await?;
         // Checked again inside the transaction: two confirmations racing, one wins.
         let (user, ended) = self
             .storage
-            .complete_password_reset(selector, hash, now_ms())
+            .complete_password_reset(selector, hash, self.settings.clock.now_ms())
             .await?
             .ok_or(ServiceError::CodeUsed)?;
         self.observer.sessions_signed_out(&ended);

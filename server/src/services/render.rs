@@ -8,7 +8,7 @@ use crate::storage::{
 use jeco_shared::contacts::ContactRequest;
 use jeco_shared::events::{ConversationEvent, EventBody, UserEvent, UserEventBody};
 use jeco_shared::media::Attachment;
-use jeco_shared::messages::{Mentions, Message, Reaction};
+use jeco_shared::messages::{Mentions, Message, Reaction, ThreadTally};
 use jeco_shared::notifications::Notification;
 
 pub fn mentions(m: &MentionSet) -> Mentions {
@@ -100,8 +100,13 @@ pub fn event(e: &EventRecord) -> ConversationEvent {
             edited_at: rfc3339(*edited_at_ms),
             mentions: mentions(m),
         },
-        EventData::MessageDeleted { message } => EventBody::MessageDeleted {
+        EventData::MessageDeleted { message, thread } => EventBody::MessageDeleted {
             message_id: *message,
+            thread: thread.as_ref().map(|t| ThreadTally {
+                root: t.root,
+                reply_count: t.replies,
+                last_repliers: t.repliers.clone(),
+            }),
         },
         EventData::ReactionAdded {
             message,

@@ -13,7 +13,7 @@
 //! [`close::SIGNED_OUT`]: jeco_shared::ws::close::SIGNED_OUT
 
 use super::render::rfc3339;
-use super::{Principal, ServiceError, SessionObserver, now_ms};
+use super::{Principal, ServiceError, SessionObserver};
 use crate::storage::Storage;
 use jeco_shared::SessionId;
 use jeco_shared::account::{SessionInfo, SessionList, SignedOut};
@@ -25,16 +25,29 @@ pub const SESSION_CLIENT_MAX: usize = 128;
 pub struct Sessions {
     storage: Arc<dyn Storage>,
     observer: Arc<dyn SessionObserver>,
+    /// Wall time (`Config::clock`).
+    clock: crate::clock::Clock,
 }
 
 impl Sessions {
-    pub fn new(storage: Arc<dyn Storage>, observer: Arc<dyn SessionObserver>) -> Self {
-        Self { storage, observer }
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        observer: Arc<dyn SessionObserver>,
+        clock: crate::clock::Clock,
+    ) -> Self {
+        Self {
+            storage,
+            observer,
+            clock,
+        }
     }
 
     /// `GET /users/me/sessions`
     pub async fn list(&self, who: &Principal) -> Result<SessionList, ServiceError> {
-        let rows = self.storage.live_sessions(who.user_id, now_ms()).await?;
+        let rows = self
+            .storage
+            .live_sessions(who.user_id, self.clock.now_ms())
+            .await?;
         Ok(SessionList {
             items: rows
                 .into_iter()
@@ -65,7 +78,11 @@ impl Sessions {
             .await?
             .filter(|s| s.user_id == who.user_id && !s.revoked)
             .ok_or(ServiceError::NotFound)?;
-        if self.storage.revoke_session(record.id, now_ms()).await? {
+        if self
+            .storage
+            .revoke_session(record.id, self.clock.now_ms())
+            .await?
+        {
             self.observer.sessions_signed_out(&[record.id]);
         }
         Ok(())
@@ -75,7 +92,7 @@ impl Sessions {
     pub async fn sign_out_others(&self, who: &Principal) -> Result<SignedOut, ServiceError> {
         let ended = self
             .storage
-            .revoke_sessions_except(who.user_id, Some(who.session_id), now_ms())
+            .revoke_sessions_except(who.user_id, Some(who.session_id), self.clock.now_ms())
             .await?;
         self.observer.sessions_signed_out(&ended);
         tracing::info!(

@@ -11,7 +11,7 @@ use super::access::Access;
 use super::fanout::{Fanout, publish_committed};
 use super::notices::added_preview;
 use super::render::rfc3339;
-use super::{Principal, ServiceError, now_ms};
+use super::{Principal, ServiceError};
 use crate::storage::{
     AddedNotice, AddedTo, Committed, InviteRecord, NewInvite, Redeemed, Storage, StorageError,
     TeamMemberRecord, TeamRecord,
@@ -34,6 +34,8 @@ pub struct Teams {
     storage: Arc<dyn Storage>,
     fanout: Arc<dyn Fanout>,
     access: Access,
+    /// Wall time (`Config::clock`).
+    clock: crate::clock::Clock,
 }
 
 fn team(t: TeamRecord, me: &TeamMemberRecord) -> Team {
@@ -85,11 +87,16 @@ fn invite_code() -> Result<String, ServiceError> {
 }
 
 impl Teams {
-    pub fn new(storage: Arc<dyn Storage>, fanout: Arc<dyn Fanout>) -> Self {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        fanout: Arc<dyn Fanout>,
+        clock: crate::clock::Clock,
+    ) -> Self {
         Self {
             access: Access::new(storage.clone()),
             storage,
             fanout,
+            clock,
         }
     }
 
@@ -120,7 +127,7 @@ impl Teams {
         let name = valid_name(&req.name)?;
         let (record, committed) = self
             .storage
-            .create_team(name, who.user_id, now_ms())
+            .create_team(name, who.user_id, self.clock.now_ms())
             .await?;
         self.publish(&committed);
         self.get(who, record.id).await
@@ -135,7 +142,10 @@ impl Teams {
     ) -> Result<Team, ServiceError> {
         let name = valid_name(&req.name)?;
         self.access.require_team_admin(id, who.user_id).await?;
-        let committed = self.storage.rename_team(id, name, now_ms()).await?;
+        let committed = self
+            .storage
+            .rename_team(id, name, self.clock.now_ms())
+            .await?;
         self.publish(&[committed]);
         self.get(who, id).await
     }
@@ -146,7 +156,7 @@ impl Teams {
         if me.role != MemberRole::Owner {
             return Err(ServiceError::Forbidden);
         }
-        let committed = self.storage.delete_team(id, now_ms()).await?;
+        let committed = self.storage.delete_team(id, self.clock.now_ms()).await?;
         self.publish(&[committed]);
         Ok(())
     }
@@ -201,7 +211,14 @@ impl Teams {
         };
         match self
             .storage
-            .add_team_member(id, who.user_id, req.user_id, role, now_ms(), Some(notice))
+            .add_team_member(
+                id,
+                who.user_id,
+                req.user_id,
+                role,
+                self.clock.now_ms(),
+                Some(notice),
+            )
             .await
         {
             Ok(committed) => self.publish(&committed),
@@ -240,7 +257,7 @@ impl Teams {
         }
         let committed = self
             .storage
-            .remove_team_member(id, who.user_id, user, now_ms())
+            .remove_team_member(id, who.user_id, user, self.clock.now_ms())
             .await?;
         self.publish(&committed);
         Ok(())
@@ -270,7 +287,7 @@ impl Teams {
             .ok_or(ServiceError::NotFound)?;
         let committed = self
             .storage
-            .set_team_roles(id, vec![(user, req.role)], now_ms())
+            .set_team_roles(id, vec![(user, req.role)], self.clock.now_ms())
             .await?;
         self.publish(&[committed]);
         self.members(who, id).await
@@ -302,7 +319,7 @@ impl Teams {
                     (req.user_id, MemberRole::Owner),
                     (who.user_id, MemberRole::Admin),
                 ],
-                now_ms(),
+                self.clock.now_ms(),
             )
             .await?;
         self.publish(&[committed]);
@@ -328,7 +345,7 @@ impl Teams {
             return Err(ServiceError::field("max_uses", "must be at least 1"));
         }
         self.access.require_team_admin(id, who.user_id).await?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let record = self
             .storage
             .create_invite(NewInvite {
@@ -364,7 +381,9 @@ impl Teams {
     ) -> Result<Invite, ServiceError> {
         self.access.require_team_admin(id, who.user_id).await?;
         Ok(invite(
-            self.storage.revoke_invite(id, invite_id, now_ms()).await?,
+            self.storage
+                .revoke_invite(id, invite_id, self.clock.now_ms())
+                .await?,
         ))
     }
 
@@ -381,7 +400,7 @@ impl Teams {
         }
         let (team_id, joined) = match self
             .storage
-            .redeem_invite(code, who.user_id, now_ms())
+            .redeem_invite(code, who.user_id, self.clock.now_ms())
             .await?
         {
             Redeemed::Joined { team, committed } => {

@@ -39,8 +39,10 @@ impl std::fmt::Debug for TokenKeys {
 impl TokenKeys {
     pub fn new(secret: &[u8]) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
-        // Expiry is exact: clients refresh ahead of time, and tests rely on it.
+        // Expiry is exact (clients refresh ahead of time) and checked in `verify` against the
+        // server's clock, not by jsonwebtoken against the system's: a test moves that clock.
         validation.leeway = 0;
+        validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
         let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
         mac.update(b"jeco refresh-token successor v1");
@@ -67,9 +69,12 @@ impl TokenKeys {
             .map_err(|e| ServiceError::Internal(format!("cannot sign token: {e}")))
     }
 
-    /// Verifies signature and expiry. Does not look at the session; see `Accounts::authenticate`.
-    pub fn verify(&self, token: &str) -> Result<AccessClaims, ServiceError> {
+    /// Verifies signature and expiry at `now_secs` (Unix seconds, the server's clock): a token
+    /// is good through the second of its `exp`, as jsonwebtoken counts. Does not look at the session; see
+    /// `Accounts::authenticate`.
+    pub fn verify(&self, token: &str, now_secs: u64) -> Result<AccessClaims, ServiceError> {
         match jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation) {
+            Ok(data) if data.claims.exp < now_secs => Err(ServiceError::TokenExpired),
             Ok(data) => Ok(data.claims),
             Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {
                 Err(ServiceError::TokenExpired)
@@ -114,7 +119,7 @@ mod tests {
     fn round_trip() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef");
         let c = claims(now() + 60);
-        assert_eq!(keys.verify(&keys.issue(&c).unwrap()).unwrap(), c);
+        assert_eq!(keys.verify(&keys.issue(&c).unwrap(), now()).unwrap(), c);
     }
 
     #[test]
@@ -123,16 +128,16 @@ mod tests {
         let other = TokenKeys::new(b"another secret, another server!!");
         let expired = keys.issue(&claims(now() - 10)).unwrap();
         assert!(matches!(
-            keys.verify(&expired),
+            keys.verify(&expired, now()),
             Err(ServiceError::TokenExpired)
         ));
         let foreign = other.issue(&claims(now() + 60)).unwrap();
         assert!(matches!(
-            keys.verify(&foreign),
+            keys.verify(&foreign, now()),
             Err(ServiceError::TokenInvalid)
         ));
         assert!(matches!(
-            keys.verify("not.a.jwt"),
+            keys.verify("not.a.jwt", now()),
             Err(ServiceError::TokenInvalid)
         ));
     }

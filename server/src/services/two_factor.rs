@@ -23,7 +23,8 @@
 
 use super::lockout::{Guard, LockoutPolicy};
 use super::one_time;
-use super::{Principal, ServiceError, now_ms, passwords};
+use super::{Principal, ServiceError, passwords};
+use crate::clock::Clock;
 use crate::storage::{Storage, StorageError, TokenHash, TwoFactorRecord, UserRecord};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -45,10 +46,12 @@ pub const CHALLENGE_ATTEMPTS: u32 = 5;
 const SECRET_BYTES: usize = 20;
 const NONCE_BYTES: usize = 24;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TwoFactorSettings {
     pub challenge_ttl: Duration,
     pub lockout: LockoutPolicy,
+    /// Wall time for expiry and lockout (`Config::clock`).
+    pub clock: Clock,
 }
 
 impl TwoFactorSettings {
@@ -56,6 +59,7 @@ impl TwoFactorSettings {
         Self {
             challenge_ttl: Duration::from_secs(config.two_factor_challenge_ttl_secs),
             lockout: LockoutPolicy::from_config(config),
+            clock: config.clock.clone(),
         }
     }
 }
@@ -257,7 +261,7 @@ impl TwoFactor {
         if challenge.used {
             return Err(ServiceError::CodeUsed);
         }
-        if challenge.expires_at_ms <= now_ms() {
+        if challenge.expires_at_ms <= self.settings.clock.now_ms() {
             return Err(ServiceError::CodeExpired);
         }
         if challenge.attempts >= CHALLENGE_ATTEMPTS {
@@ -307,7 +311,11 @@ impl TwoFactor {
                 return Err(self.count_if_wrong(&guard, e).await);
             }
         };
-        if !self.storage.use_challenge(selector, now_ms()).await? {
+        if !self
+            .storage
+            .use_challenge(selector, self.settings.clock.now_ms())
+            .await?
+        {
             return Err(ServiceError::CodeUsed);
         }
         guard.succeeded().await?;
@@ -346,6 +354,7 @@ impl TwoFactor {
         Guard::check(
             self.storage.as_ref(),
             self.settings.lockout,
+            &self.settings.clock,
             &user.username,
             from,
         )
@@ -379,7 +388,7 @@ impl TwoFactor {
         let sealed = self.seal(user.id, &secret)?;
         match self
             .storage
-            .put_pending_two_factor(user.id, sealed, now_ms())
+            .put_pending_two_factor(user.id, sealed, self.settings.clock.now_ms())
             .await
         {
             Ok(()) => Ok(enrollment),
@@ -406,7 +415,7 @@ impl TwoFactor {
         let (codes, hashes) = new_recovery_codes(user.id)?;
         if !self
             .storage
-            .enable_two_factor(user.id, step, hashes, now_ms())
+            .enable_two_factor(user.id, step, hashes, self.settings.clock.now_ms())
             .await?
         {
             return Err(ServiceError::Conflict("two-factor is already on".into()));
@@ -444,7 +453,7 @@ impl TwoFactor {
             ));
         }
         let secret = self.open(user.id, &record.sealed_secret)?;
-        let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+        let now = u64::try_from(self.settings.clock.now_ms() / 1000).unwrap_or(0);
         totp(&secret, &user.username)?
             .check(code, now)
             .and_then(|step| i64::try_from(step).ok())
@@ -471,7 +480,11 @@ impl TwoFactor {
             )),
             Some((_, true)) => Err(ServiceError::CodeUsed),
             Some((id, false)) => {
-                if self.storage.use_recovery_code(id, now_ms()).await? {
+                if self
+                    .storage
+                    .use_recovery_code(id, self.settings.clock.now_ms())
+                    .await?
+                {
                     tracing::info!(user = user.0, "recovery code used");
                     Ok(())
                 } else {
@@ -483,7 +496,7 @@ impl TwoFactor {
 
     async fn new_challenge(&self, user: UserId, setup: bool) -> Result<String, ServiceError> {
         let (token, selector, hash) = one_time::new_reset_token()?;
-        let expires = now_ms() + self.settings.challenge_ttl.as_millis() as i64;
+        let expires = self.settings.clock.now_ms() + self.settings.challenge_ttl.as_millis() as i64;
         self.storage
             .create_challenge(selector, user, hash, setup, expires)
             .await?;

@@ -20,6 +20,27 @@ use jeco_shared::conversations::{ConversationKind, MemberRole};
 use jeco_shared::{ConversationId, MessageId, NotificationId, TeamId, UserId};
 use serde::{Deserialize, Serialize};
 
+/// A thread root's reply count and repliers (each once, newest first) as they stood right after
+/// a change to its replies: an event carries the values of its own moment, so replay shows what
+/// live fan-out showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootTally {
+    pub root: MessageId,
+    pub replies: u32,
+    pub repliers: Vec<UserId>,
+}
+
+impl RootTally {
+    /// The tally of `root` as read from the store.
+    pub fn of(root: &MessageRecord) -> Self {
+        Self {
+            root: root.id,
+            replies: root.reply_count,
+            repliers: root.last_repliers.clone(),
+        }
+    }
+}
+
 /// What changed in a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case")]
@@ -53,6 +74,10 @@ pub enum EventData {
     },
     MessageDeleted {
         message: MessageId,
+        /// A deleted reply: its root's tally right after the delete (events stored before this
+        /// field existed have none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<RootTally>,
     },
     ReactionAdded {
         message: MessageId,

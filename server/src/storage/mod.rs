@@ -51,7 +51,8 @@ pub use credentials::{
     CredentialStore, EmailVerificationRecord, PasswordResetRecord, SessionDetails,
 };
 pub use events::{
-    Committed, EventData, EventRecord, EventStore, MembershipHead, UserEventData, UserEventRecord,
+    Committed, EventData, EventRecord, EventStore, MembershipHead, RootTally, UserEventData,
+    UserEventRecord,
 };
 pub use media::{
     AttachmentPlace, AttachmentRecord, AvatarOwner, BlobRecord, MediaStore, MediaUsageRecord,

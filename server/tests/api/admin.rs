@@ -419,7 +419,7 @@ async fn an_admin_sets_or_mails_a_new_password_and_every_session_ends() {
         )
         .await;
     assert_eq!(done, json!({"signed_out": 1, "mailed": true}));
-    let mail = nth_mail_to(s.dir.path(), "ada@example.org", 2).await;
+    let mail = nth_mail_to(s.data_dir(), "ada@example.org", 2).await;
     let confirmed = s
         .post(
             "/api/v1/auth/password-reset/confirm",

@@ -242,12 +242,12 @@ async fn concurrent_refreshes_with_one_token_both_get_the_same_pair() {
 
 #[tokio::test]
 async fn reuse_after_the_grace_period_revokes_the_family() {
-    let s = TestServer::start_with(|c| c.refresh_reuse_grace_secs = 1).await;
+    let (s, clock) = TestServer::start_with_clock(|c| c.refresh_reuse_grace_secs = 1).await;
     let first = s.register("slowpoke").await;
     let second = refresh(&s, &first.refresh_token).await;
     assert_eq!(second.status(), 200);
     let second: TokenResponse = second.json().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    clock.advance(Duration::from_millis(1300));
     expect_error(
         refresh(&s, &first.refresh_token).await,
         401,
@@ -341,7 +341,7 @@ async fn bad_and_expired_access_tokens() {
     expect_error(resp, 401, "unauthorized").await;
     expect_error(s.get(me, Some("garbage")).await, 401, "token_invalid").await;
     let resp = s
-        .http
+        .http()
         .get(s.url(me))
         .header("authorization", format!("Basic {}", t.access_token))
         .send()
@@ -359,7 +359,7 @@ async fn bad_and_expired_access_tokens() {
         .unwrap()
     };
     let expired = forge_token(
-        s.dir.path(),
+        s.data_dir(),
         &AccessClaims {
             iat: 1,
             exp: unix_now() - 60,
@@ -369,7 +369,7 @@ async fn bad_and_expired_access_tokens() {
     expect_error(s.get(me, Some(&expired)).await, 401, "token_expired").await;
     // A token for a session that never existed is invalid, even when correctly signed.
     let phantom = forge_token(
-        s.dir.path(),
+        s.data_dir(),
         &AccessClaims {
             sid: 9999,
             ..claims
@@ -380,9 +380,11 @@ async fn bad_and_expired_access_tokens() {
 
 #[tokio::test]
 async fn an_address_that_keeps_failing_waits_and_a_success_clears_its_count() {
-    let s = TestServer::start_with(|c| {
+    // A window far longer than the test: the failures all count however slow the machine, and
+    // the wait after them is passed by moving the clock.
+    let (s, clock) = TestServer::start_with_clock(|c| {
         c.login_lockout_attempts = 5;
-        c.login_lockout_window_secs = 2;
+        c.login_lockout_window_secs = 60;
     })
     .await;
     s.register("frank").await;
@@ -407,7 +409,7 @@ async fn an_address_that_keeps_failing_waits_and_a_success_clears_its_count() {
     s.register("grace").await;
     assert_eq!(s.login("grace", PASSWORD).await.status(), 200);
 
-    tokio::time::sleep(Duration::from_secs(retry) + Duration::from_millis(300)).await;
+    clock.advance(Duration::from_secs(retry) + Duration::from_millis(300));
     assert_eq!(s.login("frank", PASSWORD).await.status(), 200);
     // Success clears the count: one more failure does not lock again.
     expect_error(
@@ -451,7 +453,7 @@ fn retry_after(resp: &reqwest::Response) -> u64 {
 
 #[tokio::test]
 async fn a_stranger_failing_from_one_address_does_not_lock_the_owner_out_from_another() {
-    let s = TestServer::start().await;
+    let (s, clock) = TestServer::start_with_clock(|_| {}).await;
     s.register("victim").await;
     let stranger = client_from("127.0.0.2");
     let owner = client_from("127.0.0.3");
@@ -469,7 +471,7 @@ async fn a_stranger_failing_from_one_address_does_not_lock_the_owner_out_from_an
     let r = login_from(&s, &owner, "victim", PASSWORD).await;
     assert_eq!(r.status(), 200);
     // Each further failure of the stranger doubles its own wait.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(1100));
     let r = login_from(&s, &stranger, "victim", "guess guess guess").await;
     expect_error(r, 401, "invalid_credentials").await;
     let r = login_from(&s, &stranger, "victim", "guess guess guess").await;
@@ -483,7 +485,7 @@ async fn a_stranger_failing_from_one_address_does_not_lock_the_owner_out_from_an
 
 #[tokio::test]
 async fn the_owner_behind_the_strangers_address_signs_in_after_a_short_wait() {
-    let s = TestServer::start_with(|c| c.login_lockout_max_delay_secs = 2).await;
+    let (s, clock) = TestServer::start_with_clock(|c| c.login_lockout_max_delay_secs = 2).await;
     s.register("shared").await;
     let nat = client_from("127.0.0.4");
     for _ in 0..8 {
@@ -491,7 +493,7 @@ async fn the_owner_behind_the_strangers_address_signs_in_after_a_short_wait() {
         if r.status() == 429 {
             let wait = retry_after(&r);
             assert!((1..=2).contains(&wait), "Retry-After {wait}");
-            tokio::time::sleep(Duration::from_secs(wait)).await;
+            clock.advance(Duration::from_secs(wait));
             continue;
         }
         expect_error(r, 401, "invalid_credentials").await;
@@ -506,13 +508,13 @@ async fn the_owner_behind_the_strangers_address_signs_in_after_a_short_wait() {
     } else {
         0
     };
-    tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(200)).await;
+    clock.advance(Duration::from_secs(wait) + Duration::from_millis(200));
     assert_eq!(login_from(&s, &nat, "shared", PASSWORD).await.status(), 200);
 }
 
 #[tokio::test]
 async fn a_distributed_guesser_is_slowed_per_account_but_never_locks_it() {
-    let s = TestServer::start_with(|c| c.login_backstop_attempts = 6).await;
+    let (s, clock) = TestServer::start_with_clock(|c| c.login_backstop_attempts = 6).await;
     s.register("popular").await;
     for i in 10..16 {
         let guesser = client_from(&format!("127.0.0.{i}"));
@@ -525,7 +527,7 @@ async fn a_distributed_guesser_is_slowed_per_account_but_never_locks_it() {
     assert_eq!(retry_after(&r), 1);
     expect_error(r, 429, "account_locked").await;
     // …and only that: the right password a moment later goes through.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(1100));
     assert_eq!(
         login_from(&s, &owner, "popular", PASSWORD).await.status(),
         200

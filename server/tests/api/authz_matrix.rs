@@ -426,7 +426,7 @@ async fn every_admin_endpoint_is_refused_to_non_admins() {
             let err: Value = resp.json().await.unwrap();
             assert_eq!(err["error"]["code"], "forbidden", "{} {path}", e.method);
         }
-        let mut anonymous = s.http.request(method.clone(), s.url(&path));
+        let mut anonymous = s.http().request(method.clone(), s.url(&path));
         if let Some(b) = &body {
             anonymous = anonymous.json(b);
         }

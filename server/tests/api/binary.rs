@@ -313,8 +313,8 @@ async fn admin_usage_lists_what_each_user_stores() {
             "50000",
             "--data-dir",
         ])
-        .arg(s.dir.path())
-        .envs(database_env(s.dir.path()))
+        .arg(s.data_dir())
+        .envs(database_env(s.data_dir()))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -333,8 +333,8 @@ async fn admin_usage_lists_what_each_user_stores() {
     assert!(!stdout.contains("idle"), "{stdout}");
     let json = jeco()
         .args(["admin", "usage", "--json", "--data-dir"])
-        .arg(s.dir.path())
-        .envs(database_env(s.dir.path()))
+        .arg(s.data_dir())
+        .envs(database_env(s.data_dir()))
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();

@@ -176,7 +176,7 @@ async fn nothing_is_lost_when_redis_drops_subscribers_or_restarts() {
     let mut send = |c: &TestCluster, n: usize| {
         let start = sent;
         sent += n;
-        let one = c.at(0).base.clone();
+        let one = c.at(0).base().to_owned();
         let a = a.clone();
         async move {
             let http = reqwest::Client::new();
@@ -268,11 +268,11 @@ async fn presence_is_one_view_across_instances_and_a_killed_instance_users_go_of
     let mut cmd = server_binary();
     cmd.env(
         "JECO_DATABASE_URL",
-        one.config.database_url.as_ref().unwrap().expose(),
+        one.config().database_url.as_ref().unwrap().expose(),
     )
     .env("JECO_REDIS_URL", c.redis.url());
-    let log = one.dir.path().join("instance-2.log");
-    let (mut child, two) = spawn_binary(cmd, &[], &one.config.data_dir, &log).await;
+    let log = one.scratch_dir().join("instance-2.log");
+    let (mut child, two) = spawn_binary(cmd, &[], &one.config().data_dir, &log).await;
 
     let alice = one.register("alice").await;
     let bob = one.register("bob").await;
@@ -323,7 +323,7 @@ async fn ready_follows_redis_and_a_draining_instance_closes_with_service_restart
     let mut c = TestCluster::start(1).await;
     let ready = |c: &TestCluster| {
         let url = c.at(0).url("/api/v1/ready");
-        let http = c.at(0).http.clone();
+        let http = c.at(0).http().clone();
         async move {
             let resp = http.get(url).send().await.unwrap();
             let status = resp.status().as_u16();

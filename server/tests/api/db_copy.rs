@@ -195,7 +195,7 @@ async fn a_sqlite_deployment_moves_to_postgresql_with_every_answer_and_position_
     let target = jeco_testkit::postgres::fresh_database();
     let out = server_binary()
         .args(["db", "copy", "--from"])
-        .arg(format!("sqlite:{}", s.dir.path().join("jeco.db").display()))
+        .arg(format!("sqlite:{}", s.data_dir().join("jeco.db").display()))
         .args(["--to", &target])
         .output()
         .unwrap();
@@ -208,7 +208,7 @@ async fn a_sqlite_deployment_moves_to_postgresql_with_every_answer_and_position_
     assert!(stderr.contains("copied "), "{stderr}");
 
     // The same data directory (secret, media), now on PostgreSQL.
-    s.config.database_url = Some(jeco_server::Secret::new(target));
+    s.config_mut().database_url = Some(jeco_server::Secret::new(target));
     s.restart().await;
     assert_eq!(view(&s, a, &conversations, team).await, before_a);
     assert_eq!(view(&s, b, &conversations, team).await, before_b);

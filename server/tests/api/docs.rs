@@ -245,7 +245,7 @@ async fn health_reports_versions() {
 }
 
 async fn preflight(s: &TestServer, origin: &str) -> reqwest::Response {
-    s.http
+    s.http()
         .request(reqwest::Method::OPTIONS, s.url("/api/v1/auth/login"))
         .header("origin", origin)
         .header("access-control-request-method", "POST")
@@ -261,7 +261,7 @@ async fn cors_is_off_by_default_and_allowlisted_by_config() {
     let resp = preflight(&off, "https://app.example").await;
     assert!(resp.headers().get("access-control-allow-origin").is_none());
     let resp = off
-        .http
+        .http()
         .get(off.url("/api/v1/health"))
         .header("origin", "https://app.example")
         .send()

@@ -103,7 +103,7 @@ async fn every_listed_endpoint_is_routed() {
     for route in endpoints::all() {
         let method = reqwest::Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
         let resp = s
-            .http
+            .http()
             .request(method, s.url(&concrete(route)))
             .bearer_auth(&token)
             .send()

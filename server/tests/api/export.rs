@@ -37,7 +37,7 @@ async fn upload(s: &TestServer, token: &str, name: &str, bytes: &[u8]) -> Value 
         )
         .await;
     let r = s
-        .http
+        .http()
         .patch(s.url(&format!("/api/v1/uploads/{}", u["id"].as_str().unwrap())))
         .bearer_auth(token)
         .header("upload-offset", "0")
@@ -220,7 +220,7 @@ async fn the_zip_holds_exactly_my_messages_files_and_profile() {
         out.into_inner()
     };
     let r = s
-        .http
+        .http()
         .put(s.url("/api/v1/users/me/avatar"))
         .bearer_auth(b)
         .body(picture)

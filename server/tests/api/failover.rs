@@ -624,7 +624,7 @@ impl Flood {
             .enumerate()
             .map(|(u, user)| {
                 tokio::spawn(send(
-                    c.front.base.clone(),
+                    c.front.base().to_owned(),
                     user.access_token.clone(),
                     g,
                     u,

@@ -45,8 +45,8 @@ async fn ready_with_token_in_subprotocol_or_hello() {
     assert_eq!(user_seq, 1);
     assert_eq!(protocol, jeco_shared::PROTOCOL_VERSION);
     assert_eq!(user, t.user);
-    assert_eq!(heartbeat_interval_ms, s.config.ws_heartbeat_interval_ms);
-    assert_eq!(idle_timeout_ms, s.config.ws_idle_timeout_ms);
+    assert_eq!(heartbeat_interval_ms, s.config().ws_heartbeat_interval_ms);
+    assert_eq!(idle_timeout_ms, s.config().ws_idle_timeout_ms);
     assert_alive(&mut ws, 1).await;
 
     let mut ws = s.ws(&["jeco.v1"]).await;
@@ -93,7 +93,7 @@ async fn refusals_have_distinct_close_codes() {
     )
     .unwrap();
     let expired = forge_token(
-        s.dir.path(),
+        s.data_dir(),
         &AccessClaims {
             exp: unix_now() - 5,
             ..claims
@@ -266,7 +266,7 @@ async fn frames_larger_than_the_read_buffer_arrive_whole() {
     // The gateway reads with a small buffer (2 KiB); frames up to the limit must still arrive whole,
     // in both directions.
     let s = TestServer::start().await;
-    let max = s.config.ws_max_frame_bytes;
+    let max = s.config().ws_max_frame_bytes;
     assert!(
         max > 16 * 1024,
         "the test needs frames well past the read buffer"
@@ -371,7 +371,7 @@ impl RawWs {
     /// Upgrades a raw TCP connection to the gateway with the token in the subprotocol.
     async fn open(s: &TestServer, token: &str) -> RawWs {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let addr = s.base.trim_start_matches("http://");
+        let addr = s.base().trim_start_matches("http://");
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let request = format!(
             "GET /api/v1/ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\

@@ -9,7 +9,7 @@ async fn raw_post(
     content_type: Option<&str>,
     body: impl Into<reqwest::Body>,
 ) -> reqwest::Response {
-    let mut req = s.http.post(s.url(path)).body(body);
+    let mut req = s.http().post(s.url(path)).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
@@ -181,14 +181,14 @@ async fn unknown_routes_and_methods_use_the_error_shape() {
     expect_error(s.get("/api/v1/nope", None).await, 404, "route_not_found").await;
     expect_error(s.get("/nothing/here", None).await, 404, "route_not_found").await;
     let resp = s
-        .http
+        .http()
         .delete(s.url("/api/v1/auth/login"))
         .send()
         .await
         .unwrap();
     expect_error(resp, 405, "route_not_found").await;
     let resp = s
-        .http
+        .http()
         .get(s.url("/api/v1/auth/register"))
         .send()
         .await
@@ -204,7 +204,7 @@ async fn json_arrays_and_scalars_are_refused_where_objects_belong() {
     let t = s.register("shapes").await;
     for body in ["[null,null]", "[\"x\", \"y\"]", "7", "\"name\"", "null"] {
         let r = s
-            .http
+            .http()
             .patch(s.url("/api/v1/users/me"))
             .bearer_auth(&t.access_token)
             .header("content-type", "application/json")

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn connect(s: &TestServer) -> TcpStream {
-    TcpStream::connect(s.base.trim_start_matches("http://"))
+    TcpStream::connect(s.base().trim_start_matches("http://"))
         .await
         .unwrap()
 }

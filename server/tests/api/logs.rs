@@ -108,7 +108,7 @@ async fn scenario_log(level: Option<&str>, format: &str) -> Scenario {
         )
         .await;
     let r = s
-        .http
+        .http()
         .patch(s.url(&format!("/api/v1/uploads/{}", u["id"].as_str().unwrap())))
         .bearer_auth(&a)
         .header("upload-offset", "0")

@@ -138,7 +138,7 @@ async fn patch(
     offset: u64,
     bytes: Vec<u8>,
 ) -> reqwest::Response {
-    s.http
+    s.http()
         .patch(s.url(&format!("/api/v1/uploads/{id}")))
         .bearer_auth(token)
         .header("upload-offset", offset.to_string())
@@ -211,7 +211,17 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn blob_files(s: &TestServer) -> Vec<PathBuf> {
-    files_under(&s.dir.path().join("media").join("blobs"))
+    files_under(&s.data_dir().join("media").join("blobs"))
+}
+
+/// Runs one media sweep round in the server and waits for it: what the background sweeper does
+/// on its interval, at a moment the test knows.
+async fn sweep(s: &TestServer) -> jeco_server::services::media::sweep::Swept {
+    s.running()
+        .expect("an in-process server")
+        .sweep_media()
+        .await
+        .expect("a sweep round")
 }
 
 /// Waits until `check` holds (polling), or fails with `what`.
@@ -335,7 +345,7 @@ async fn images_are_uploaded_in_chunks_attached_and_served_to_members_only() {
     assert_eq!(h["accept-ranges"], "bytes");
     assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
     let again = s
-        .http
+        .http()
         .get(s.url(&content_path(&att)))
         .bearer_auth(&b)
         .header("if-none-match", &etag)
@@ -411,7 +421,7 @@ async fn the_size_limit_is_enforced_and_leaves_nothing_behind() {
         .unwrap();
     let id = u["id"].as_str().unwrap().to_owned();
     assert_eq!(patch(&s, a, &id, 0, vec![7; 50]).await.status(), 200);
-    assert_eq!(files_under(&s.dir.path().join("uploads")).len(), 1);
+    assert_eq!(files_under(&s.data_dir().join("uploads")).len(), 1);
     expect_error(
         patch(&s, a, &id, 50, vec![7; 51]).await,
         413,
@@ -425,7 +435,7 @@ async fn the_size_limit_is_enforced_and_leaves_nothing_behind() {
         "not_found",
     )
     .await;
-    assert!(files_under(&s.dir.path().join("uploads")).is_empty());
+    assert!(files_under(&s.data_dir().join("uploads")).is_empty());
 
     // The same without a Content-Length (a chunked stream): caught while streaming.
     let u: Value = create_upload(&s, a, json!({"name": "y.bin", "size": 100}))
@@ -436,7 +446,7 @@ async fn the_size_limit_is_enforced_and_leaves_nothing_behind() {
     let id = u["id"].as_str().unwrap().to_owned();
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..10).map(|_| Ok(vec![1u8; 64])).collect();
     let r = s
-        .http
+        .http()
         .patch(s.url(&format!("/api/v1/uploads/{id}")))
         .bearer_auth(a)
         .header("upload-offset", "0")
@@ -457,7 +467,7 @@ async fn the_size_limit_is_enforced_and_leaves_nothing_behind() {
         "not_found",
     )
     .await;
-    assert!(files_under(&s.dir.path().join("uploads")).is_empty());
+    assert!(files_under(&s.data_dir().join("uploads")).is_empty());
     assert!(blob_files(&s).is_empty());
 
     // Exactly the limit is fine.
@@ -542,9 +552,9 @@ async fn path_traversal_in_file_names_and_upload_ids_goes_nowhere() {
     );
     // Nothing was written outside the media and uploads folders, and no file is named after the
     // uploads: storage paths are content hashes.
-    for f in files_under(s.dir.path()) {
+    for f in files_under(s.data_dir()) {
         let rel = f
-            .strip_prefix(s.dir.path())
+            .strip_prefix(s.data_dir())
             .unwrap()
             .to_string_lossy()
             .into_owned();
@@ -573,12 +583,12 @@ async fn path_traversal_in_file_names_and_upload_ids_goes_nowhere() {
             "{id}"
         );
     }
-    assert!(s.dir.path().join("secret.key").exists());
+    assert!(s.data_dir().join("secret.key").exists());
 }
 
 #[tokio::test]
 async fn signed_urls_work_without_a_token_for_members_only_and_expire() {
-    let s = TestServer::start_with(|c| c.media_signed_url_ttl_secs = 2).await;
+    let (s, clock) = TestServer::start_with_clock(|c| c.media_signed_url_ttl_secs = 60).await;
     let (a, b, c, g, bob_id) = trio(&s).await;
     let att = upload(&s, &a, "notes.txt", "file", b"meeting notes").await;
     assert_eq!(send_with(&s, &a, g, "m", &[&att]).await.status(), 201);
@@ -592,7 +602,7 @@ async fn signed_urls_work_without_a_token_for_members_only_and_expire() {
     let url = signed["url"].as_str().unwrap().to_owned();
     assert!(url.starts_with(&content_path(&att)), "{url}");
     // Works with no Authorization header at all.
-    let r = s.http.get(s.url(&url)).send().await.unwrap();
+    let r = s.http().get(s.url(&url)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "meeting notes");
 
@@ -610,7 +620,7 @@ async fn signed_urls_work_without_a_token_for_members_only_and_expire() {
         format!("{}&sig=AAAA", url.split("&sig=").next().unwrap()),
     ];
     for f in &forged {
-        let r = s.http.get(s.url(f)).send().await.unwrap();
+        let r = s.http().get(s.url(f)).send().await.unwrap();
         assert!(
             matches!(r.status().as_u16(), 400 | 403),
             "{f}: {}",
@@ -641,13 +651,13 @@ async fn signed_urls_work_without_a_token_for_members_only_and_expire() {
         204,
     )
     .await;
-    let r = s.http.get(s.url(&url)).send().await.unwrap();
+    let r = s.http().get(s.url(&url)).send().await.unwrap();
     assert_eq!(r.status(), 404);
 
     // And every link expires.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    clock.advance(Duration::from_secs(61));
     expect_error(
-        s.http.get(s.url(&alice_url)).send().await.unwrap(),
+        s.http().get(s.url(&alice_url)).send().await.unwrap(),
         403,
         "forbidden",
     )
@@ -686,7 +696,7 @@ async fn an_interrupted_upload_resumes_where_the_server_is() {
         )),
     ]);
     let r = s
-        .http
+        .http()
         .patch(s.url(&format!("/api/v1/uploads/{id}")))
         .bearer_auth(&a)
         .header("upload-offset", "100000")
@@ -703,7 +713,7 @@ async fn an_interrupted_upload_resumes_where_the_server_is() {
     let done: Value = loop {
         assert!(tokio::time::Instant::now() < deadline, "could not resume");
         let head = s
-            .http
+            .http()
             .head(s.url(&format!("/api/v1/uploads/{id}")))
             .bearer_auth(&a)
             .send()
@@ -816,7 +826,8 @@ async fn identical_files_are_stored_once_and_deleted_with_their_last_message() {
         )
         .await;
     assert_eq!(deleted["attachments"], json!([]));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A sweep round after the delete leaves the content the other message still uses.
+    sweep(&s).await;
     assert_eq!(blob_files(&s).len(), 1);
     assert_eq!(s.get(&content_path(&second), Some(&a)).await.status(), 200);
 
@@ -855,16 +866,14 @@ async fn identical_files_are_stored_once_and_deleted_with_their_last_message() {
 
 #[tokio::test]
 async fn uploads_not_attached_in_time_are_cleaned_up() {
-    let s = TestServer::start_with(|c| {
-        c.media_unattached_ttl_secs = 1;
-        c.media_sweep_interval_secs = 1;
-    })
-    .await;
+    // A minute to attach (shorter than the access token's life, which the clock also moves) and
+    // the default sweep interval: the clock is moved past the first and one sweep round is run,
+    // so nothing here waits for either.
+    let (s, clock) = TestServer::start_with_clock(|c| c.media_unattached_ttl_secs = 60).await;
     let (a, _, _, g, _) = trio(&s).await;
     // A file left by a crash between deleting an upload's row and its file.
     std::fs::write(
-        s.dir
-            .path()
+        s.data_dir()
             .join("uploads")
             .join("AAAAAAAAAAAAAAAAAAAAAA.part"),
         b"x",
@@ -880,21 +889,23 @@ async fn uploads_not_attached_in_time_are_cleaned_up() {
         .unwrap();
     let uid = unfinished["id"].as_str().unwrap().to_owned();
     assert_eq!(patch(&s, &a, &uid, 0, vec![1; 5]).await.status(), 200);
-    eventually("the unattached upload to expire", || async {
-        s.get(&content_path(&lost), Some(&a)).await.status() == 404
-    })
-    .await;
-    eventually("the unfinished upload to expire", || async {
+    // Not yet: a round now removes nothing of this.
+    let early = sweep(&s).await;
+    assert_eq!(early.unattached, 0, "{early:?}");
+    assert_eq!(s.get(&content_path(&lost), Some(&a)).await.status(), 200);
+
+    clock.advance(Duration::from_secs(61));
+    let swept = sweep(&s).await;
+    assert_eq!(swept.unattached, 1, "{swept:?}");
+    assert_eq!(s.get(&content_path(&lost), Some(&a)).await.status(), 404);
+    assert_eq!(
         s.call(Method::GET, &format!("/api/v1/uploads/{uid}"), None, &a)
             .await
-            .status()
-            == 404
-    })
-    .await;
-    eventually("their files to go", || async {
-        blob_files(&s).len() == 1 && files_under(&s.dir.path().join("uploads")).is_empty()
-    })
-    .await;
+            .status(),
+        404
+    );
+    assert_eq!(blob_files(&s).len(), 1);
+    assert!(files_under(&s.data_dir().join("uploads")).is_empty());
     expect_error(
         send_with(&s, &a, g, "m2", &[&lost]).await,
         400,
@@ -1026,7 +1037,7 @@ async fn voice_notes_keep_their_metadata_and_seek_with_ranges() {
     let ranged = |range: &'static str| {
         let url = s.url(&content_path(&voice));
         let b = b.clone();
-        let http = s.http.clone();
+        let http = s.http().clone();
         async move {
             http.get(url)
                 .bearer_auth(b)
@@ -1114,7 +1125,7 @@ async fn avatars_are_resized_cached_and_access_controlled() {
     let carol = s.register("carol").await;
     let (a, b, c) = (&alice.access_token, &bob.access_token, &carol.access_token);
     let put = |path: &'static str, token: &str, body: Vec<u8>| {
-        let req = s.http.put(s.url(path)).bearer_auth(token).body(body);
+        let req = s.http().put(s.url(path)).bearer_auth(token).body(body);
         async move { req.send().await.unwrap() }
     };
     let r = put("/api/v1/users/me/avatar", a, jpeg_rotated(300, 200)).await;
@@ -1140,7 +1151,7 @@ async fn avatars_are_resized_cached_and_access_controlled() {
     let img = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
     assert_eq!((img.width(), img.height()), (256, 256));
     let again = s
-        .http
+        .http()
         .get(s.url(&path))
         .bearer_auth(b)
         .header("if-none-match", &etag)
@@ -1193,7 +1204,7 @@ async fn avatars_are_resized_cached_and_access_controlled() {
     add_to_team(&s, a, team, bob.user.id.0, "member").await;
     let team_path = format!("/api/v1/teams/{team}/avatar");
     let r = s
-        .http
+        .http()
         .put(s.url(&team_path))
         .bearer_auth(a)
         .body(png(100, 50))
@@ -1208,7 +1219,7 @@ async fn avatars_are_resized_cached_and_access_controlled() {
     assert_eq!(s.get(&team_path, Some(b)).await.status(), 200);
     expect_error(s.get(&team_path, Some(c)).await, 404, "not_found").await;
     let r = s
-        .http
+        .http()
         .put(s.url(&team_path))
         .bearer_auth(b)
         .body(png(10, 10))
@@ -1370,7 +1381,7 @@ async fn the_s3_backend_stores_serves_and_deletes_in_a_real_bucket() {
         "{keys:?}"
     );
     assert!(
-        files_under(&s.dir.path().join("media")).is_empty(),
+        files_under(&s.data_dir().join("media")).is_empty(),
         "nothing on the local disk"
     );
 
@@ -1384,7 +1395,7 @@ async fn the_s3_backend_stores_serves_and_deletes_in_a_real_bucket() {
     assert_eq!(r.headers()["content-type"], "image/png");
     assert_eq!(r.bytes().await.unwrap().as_ref(), png(800, 600).as_slice());
     let r = s
-        .http
+        .http()
         .get(s.url(&content_path(&image)))
         .bearer_auth(&b)
         .header("range", "bytes=1-4")
@@ -1485,9 +1496,9 @@ async fn every_odd_range_form_answers_206_or_416_never_500() {
     for (range, status, content_range, body) in cases {
         for via_signed_url in [false, true] {
             let request = if via_signed_url {
-                s.http.get(&signed_url)
+                s.http().get(&signed_url)
             } else {
-                s.http.get(s.url(&content_path(&att))).bearer_auth(&b)
+                s.http().get(s.url(&content_path(&att))).bearer_auth(&b)
             };
             let r = request.header("range", &range).send().await.unwrap();
             let what = format!("{range} (signed URL: {via_signed_url})");
@@ -1514,7 +1525,7 @@ fn the_bomb_is_a_valid_png() {
 /// Thumbnail state of a blob, read from the server's database (SQLite or PostgreSQL).
 async fn thumbnail_state(s: &TestServer, sha256: &str) -> String {
     const QUERY: &str = "SELECT thumbnail_state FROM media_blobs WHERE sha256 = $1";
-    match &s.config.database_url {
+    match &s.config().database_url {
         Some(url) => {
             let (client, connection) = tokio_postgres::connect(url.expose(), tokio_postgres::NoTls)
                 .await
@@ -1523,7 +1534,7 @@ async fn thumbnail_state(s: &TestServer, sha256: &str) -> String {
             client.query_one(QUERY, &[&sha256]).await.unwrap().get(0)
         }
         None => {
-            let db = rusqlite::Connection::open(s.dir.path().join("jeco.db")).unwrap();
+            let db = rusqlite::Connection::open(s.data_dir().join("jeco.db")).unwrap();
             db.query_row(QUERY, [sha256], |r| r.get(0)).unwrap()
         }
     }
@@ -1537,7 +1548,7 @@ async fn an_image_bomb_is_refused_as_an_avatar_and_stored_without_a_thumbnail() 
     assert!(bomb.len() < 8 * 1024 * 1024, "{} bytes", bomb.len());
 
     let r = s
-        .http
+        .http()
         .put(s.url("/api/v1/users/me/avatar"))
         .bearer_auth(&a)
         .body(bomb.clone())

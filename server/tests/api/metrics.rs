@@ -47,7 +47,7 @@ fn value(values: &HashMap<String, f64>, series: &str) -> f64 {
 async fn metrics_are_served_on_their_own_address_and_move_with_traffic() {
     let s = TestServer::start_with(|c| c.metrics_addr = Some("127.0.0.1:0".parse().unwrap())).await;
     let addr = s.metrics_addr().expect("the metrics listener is up");
-    assert_ne!(addr.to_string(), s.base.trim_start_matches("http://"));
+    assert_ne!(addr.to_string(), s.base().trim_start_matches("http://"));
     let (before_text, before) = scrape(addr).await;
     for help in [
         "# TYPE jeco_connections_open gauge",
@@ -160,7 +160,7 @@ async fn every_response_has_a_request_id_and_error_bodies_carry_it() {
     assert_ne!(other, id);
     // A 404 from the fallback, and an extractor's rejection: the same id in header and body.
     for (path, status) in [("/api/v1/nowhere", 404), ("/api/v1/auth/login", 415)] {
-        let r = s.http.post(s.url(path)).body("x").send().await.unwrap();
+        let r = s.http().post(s.url(path)).body("x").send().await.unwrap();
         assert_eq!(r.status(), status, "{path}");
         let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
         let body: Value = r.json().await.unwrap();
@@ -169,7 +169,7 @@ async fn every_response_has_a_request_id_and_error_bodies_carry_it() {
 
     // A client's (or proxy's) plain id is kept; anything else is replaced.
     let r = s
-        .http
+        .http()
         .get(s.url("/api/v1/users/me"))
         .header("x-request-id", "proxy-7f3a.01:x_y")
         .send()
@@ -180,7 +180,7 @@ async fn every_response_has_a_request_id_and_error_bodies_carry_it() {
     assert_eq!(body["error"]["request_id"], "proxy-7f3a.01:x_y");
     for bad in ["<script>", &"a".repeat(65), "two words"] {
         let r = s
-            .http
+            .http()
             .get(s.url("/api/v1/users/me"))
             .header("x-request-id", bad)
             .send()

@@ -8,7 +8,7 @@ use jeco_shared::ws::close;
 async fn restart_keeps_users_sessions_and_secret() {
     let mut s = TestServer::start().await;
     let t = s.register("quinn").await;
-    let secret_before = std::fs::read(s.dir.path().join("secret.key")).unwrap();
+    let secret_before = std::fs::read(s.data_dir().join("secret.key")).unwrap();
     let (mut ws, _) = s.ws_ready(&t.access_token).await;
 
     let closing = tokio::spawn(async move { expect_close(&mut ws).await });
@@ -16,7 +16,7 @@ async fn restart_keeps_users_sessions_and_secret() {
     assert_eq!(closing.await.unwrap(), close::GOING_AWAY);
 
     assert_eq!(
-        std::fs::read(s.dir.path().join("secret.key")).unwrap(),
+        std::fs::read(s.data_dir().join("secret.key")).unwrap(),
         secret_before
     );
     // The old access token still verifies: same secret, same session.

@@ -1,10 +1,11 @@
 //! Starting real servers for tests: a temp data dir, `127.0.0.1:0`, real HTTP and WebSocket clients.
 
 use futures_util::{SinkExt, StreamExt};
-use jeco_server::{Config, RunningServer};
+use jeco_server::Config;
 use jeco_shared::ErrorBody;
 use jeco_shared::auth::TokenResponse;
 use jeco_shared::ws::ServerFrame;
+pub use jeco_testkit::server::{Backend, TestServer, database_for, limits_config, test_config};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -83,37 +84,12 @@ pub async fn stop_binary(mut child: std::process::Child) -> std::process::ExitSt
         .unwrap()
 }
 
-/// The backend this run of the suite uses: `JECO_TEST_BACKEND=postgres` runs every test on a
-/// fresh database of the test process's own PostgreSQL cluster (`jeco_testkit::postgres`);
-/// unset or `sqlite`, on a SQLite file in the test's data directory. `./dev test` runs the suite
-/// once per backend.
+/// The backend this run of the suite uses (`jeco_testkit::server::Backend::from_env`):
+/// `JECO_TEST_BACKEND=postgres` runs every test on a fresh database of the test process's own
+/// PostgreSQL cluster; unset or `sqlite`, on a SQLite file in the test's data directory.
+/// `./dev test` runs the suite once per backend.
 pub fn on_postgres() -> bool {
-    match std::env::var("JECO_TEST_BACKEND").as_deref() {
-        Ok("postgres") => true,
-        Ok("sqlite") | Ok("") | Err(_) => false,
-        Ok(other) => panic!("JECO_TEST_BACKEND must be sqlite or postgres, not {other:?}"),
-    }
-}
-
-/// The database of the server on data directory `dir` in this run: `Some(url)` on PostgreSQL — a
-/// fresh database the first time a directory is named, the same one after (so the admin CLI and
-/// a server started on one directory share it, as they share a SQLite file) — `None` (the data
-/// directory's SQLite file) otherwise.
-pub fn database_for(dir: &std::path::Path) -> Option<String> {
-    use std::collections::HashMap;
-    use std::sync::{LazyLock, Mutex};
-    static BY_DIR: LazyLock<Mutex<HashMap<std::path::PathBuf, String>>> =
-        LazyLock::new(Default::default);
-    if !on_postgres() {
-        return None;
-    }
-    let mut by_dir = BY_DIR.lock().unwrap();
-    Some(
-        by_dir
-            .entry(dir.to_path_buf())
-            .or_insert_with(jeco_testkit::postgres::fresh_database)
-            .clone(),
-    )
+    Backend::from_env() == Backend::Postgres
 }
 
 /// `JECO_DATABASE_URL` for a `jeco-server` command on data directory `dir` ([`database_for`]).
@@ -124,93 +100,39 @@ pub fn database_env(dir: &std::path::Path) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// Test defaults: generous budgets so tests do not trip the per-IP limiter unless they mean to;
-/// the run's backend ([`on_postgres`]).
-pub fn test_config(dir: &std::path::Path) -> Config {
-    Config {
-        database_url: database_for(dir).map(jeco_server::Secret::new),
-        ..limits_config(dir)
-    }
+/// The API calls the tests make, on the shared [`TestServer`]: real HTTP and WebSocket clients.
+#[allow(async_fn_in_trait)] // implemented and called only in this test binary
+pub trait Api {
+    async fn post(&self, path: &str, body: Value, token: Option<&str>) -> reqwest::Response;
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        token: &str,
+    ) -> reqwest::Response;
+    async fn ok(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        token: &str,
+        status: u16,
+    ) -> Value;
+    async fn group(&self, token: &str, name: &str, members: &[i64]) -> i64;
+    async fn say(&self, token: &str, conversation: i64, client_id: &str, text: &str) -> Value;
+    async fn ws_resume(&self, token: &str, resume: Option<Value>) -> Ws;
+    async fn ws_live(&self, token: &str) -> Ws;
+    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response;
+    async fn register(&self, username: &str) -> TokenResponse;
+    async fn login(&self, username: &str, password: &str) -> reqwest::Response;
+    async fn ws(&self, protocols: &[&str]) -> Ws;
+    async fn ws_ready(&self, token: &str) -> (Ws, ServerFrame);
 }
 
-/// [`test_config`] without a database of its own (the data directory's SQLite file).
-fn limits_config(dir: &std::path::Path) -> Config {
-    Config {
-        auth_rate_per_minute: 100_000,
-        auth_rate_burst: 100_000,
-        ..Config::with_data_dir(dir)
-    }
-}
-
-pub struct TestServer {
-    server: Option<RunningServer>,
-    pub dir: TempDir,
-    pub config: Config,
-    pub base: String,
-    pub http: reqwest::Client,
-}
-
-impl TestServer {
-    pub async fn start() -> Self {
-        Self::start_with(|_| {}).await
-    }
-
-    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = test_config(dir.path());
-        adjust(&mut config);
-        let server = start_server(config.clone()).await;
-        let base = format!("http://{}", server.local_addr());
-        Self {
-            server: Some(server),
-            dir,
-            config,
-            base,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// A client for a server running elsewhere (the `jeco-server` binary started by a test) at
-    /// `base`, with its data in `dir`.
-    pub fn external(base: String, dir: TempDir) -> Self {
-        Self {
-            server: None,
-            config: limits_config(dir.path()),
-            dir,
-            base,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// Shuts down and starts again on the same data dir (on a new port).
-    pub async fn restart(&mut self) {
-        self.shutdown().await;
-        let server = start_server(self.config.clone()).await;
-        self.base = format!("http://{}", server.local_addr());
-        self.server = Some(server);
-    }
-
-    pub async fn shutdown(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
-    }
-
-    /// Where the in-process server serves `/metrics`, if it does (`metrics_addr`).
-    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
-        self.server.as_ref().and_then(RunningServer::metrics_addr)
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    pub fn ws_url(&self) -> String {
-        format!("{}/api/v1/ws", self.base.replacen("http", "ws", 1))
-    }
-
-    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> reqwest::Response {
-        let mut req = self.http.post(self.url(path)).json(&body);
+impl Api for TestServer {
+    async fn post(&self, path: &str, body: Value, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.http().post(self.url(path)).json(&body);
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
@@ -218,14 +140,17 @@ impl TestServer {
     }
 
     /// Any method with an optional JSON body and a bearer token.
-    pub async fn call(
+    async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
         token: &str,
     ) -> reqwest::Response {
-        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        let mut req = self
+            .http()
+            .request(method, self.url(path))
+            .bearer_auth(token);
         if let Some(body) = body {
             req = req.json(&body);
         }
@@ -233,7 +158,7 @@ impl TestServer {
     }
 
     /// A successful call's JSON body (asserting the status).
-    pub async fn ok(
+    async fn ok(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -253,7 +178,7 @@ impl TestServer {
     }
 
     /// Creates a group owned by `token`'s user with the given members; returns its id.
-    pub async fn group(&self, token: &str, name: &str, members: &[i64]) -> i64 {
+    async fn group(&self, token: &str, name: &str, members: &[i64]) -> i64 {
         let c = self
             .ok(
                 reqwest::Method::POST,
@@ -267,7 +192,7 @@ impl TestServer {
     }
 
     /// Sends a message over REST; returns the message.
-    pub async fn say(&self, token: &str, conversation: i64, client_id: &str, text: &str) -> Value {
+    async fn say(&self, token: &str, conversation: i64, client_id: &str, text: &str) -> Value {
         self.ok(
             reqwest::Method::POST,
             &format!("/api/v1/conversations/{conversation}/messages"),
@@ -279,7 +204,7 @@ impl TestServer {
     }
 
     /// hello (with an optional resume) → ready; the frames after ready are the caller's to read.
-    pub async fn ws_resume(&self, token: &str, resume: Option<Value>) -> Ws {
+    async fn ws_resume(&self, token: &str, resume: Option<Value>) -> Ws {
         let mut ws = self.ws(&["jeco.v1", &format!("jeco.auth.{token}")]).await;
         let mut hello = json!({"type": "hello", "protocol": jeco_shared::PROTOCOL_VERSION});
         if let Some(resume) = resume {
@@ -292,19 +217,19 @@ impl TestServer {
     }
 
     /// A live connection without resume (it starts from the present).
-    pub async fn ws_live(&self, token: &str) -> Ws {
+    async fn ws_live(&self, token: &str) -> Ws {
         self.ws_resume(token, None).await
     }
 
-    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut req = self.http.get(self.url(path));
+    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.http().get(self.url(path));
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
         req.send().await.unwrap()
     }
 
-    pub async fn register(&self, username: &str) -> TokenResponse {
+    async fn register(&self, username: &str) -> TokenResponse {
         let resp = self
             .post(
                 "/api/v1/auth/register",
@@ -316,7 +241,7 @@ impl TestServer {
         resp.json().await.unwrap()
     }
 
-    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+    async fn login(&self, username: &str, password: &str) -> reqwest::Response {
         self.post(
             "/api/v1/auth/login",
             json!({"username": username, "password": password}),
@@ -326,7 +251,7 @@ impl TestServer {
     }
 
     /// Opens the gateway with the given `Sec-WebSocket-Protocol` entries.
-    pub async fn ws(&self, protocols: &[&str]) -> Ws {
+    async fn ws(&self, protocols: &[&str]) -> Ws {
         let mut request = self.ws_url().into_client_request().unwrap();
         if !protocols.is_empty() {
             request.headers_mut().insert(
@@ -342,7 +267,7 @@ impl TestServer {
     }
 
     /// Opens the gateway with the token in the subprotocol header and completes hello → ready.
-    pub async fn ws_ready(&self, token: &str) -> (Ws, ServerFrame) {
+    async fn ws_ready(&self, token: &str) -> (Ws, ServerFrame) {
         let mut ws = self.ws(&["jeco.v1", &format!("jeco.auth.{token}")]).await;
         send_json(
             &mut ws,
@@ -383,15 +308,9 @@ impl TestCluster {
         adjust(&mut config);
         let mut started = Vec::new();
         for _ in 0..instances {
-            let server = start_server(config.clone()).await;
-            started.push(TestServer {
-                base: format!("http://{}", server.local_addr()),
-                server: Some(server),
-                // Not the data directory (that is shared): the instance's own scratch space.
-                dir: tempfile::tempdir().unwrap(),
-                config: config.clone(),
-                http: reqwest::Client::new(),
-            });
+            // Its own scratch space, not the data directory (that is shared).
+            let scratch = tempfile::tempdir().unwrap();
+            started.push(TestServer::start_on(config.clone(), scratch).await);
         }
         Self {
             redis,
@@ -416,11 +335,6 @@ pub fn once_per_suite(test: &str) -> bool {
         return false;
     }
     true
-}
-
-async fn start_server(config: Config) -> RunningServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    RunningServer::start(config, listener).await.unwrap()
 }
 
 /// Asserts status and error code and returns the error body.
@@ -660,7 +574,7 @@ pub fn token_in(mail: &str) -> String {
 
 /// Gives `token`'s account the verified address `email` (through the dev mailer's file).
 pub async fn verified_email(s: &TestServer, token: &str, email: &str) {
-    let before = mails_to(s.dir.path(), email).len();
+    let before = mails_to(s.data_dir(), email).len();
     s.ok(
         reqwest::Method::PUT,
         "/api/v1/users/me/email",
@@ -669,7 +583,7 @@ pub async fn verified_email(s: &TestServer, token: &str, email: &str) {
         200,
     )
     .await;
-    let mail = nth_mail_to(s.dir.path(), email, before + 1).await;
+    let mail = nth_mail_to(s.data_dir(), email, before + 1).await;
     let status = s
         .ok(
             reqwest::Method::POST,

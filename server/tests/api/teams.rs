@@ -233,7 +233,7 @@ async fn team_lifecycle_roles_and_ownership() {
 
 #[tokio::test]
 async fn invitations_and_their_errors() {
-    let s = TestServer::start().await;
+    let (s, clock) = TestServer::start_with_clock(|_| {}).await;
     let owner = s.register("owner").await;
     let bob = s.register("bob").await;
     let carol = s.register("carol").await;
@@ -345,7 +345,7 @@ async fn invitations_and_their_errors() {
             201,
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(1100));
     let r = s
         .post(
             "/api/v1/invites/join",

@@ -290,7 +290,7 @@ async fn recovery_codes_regenerate_and_two_factor_turns_off() {
 
 #[tokio::test]
 async fn a_challenge_expires_and_dies_after_too_many_wrong_codes() {
-    let s = TestServer::start_with(|c| {
+    let (s, clock) = TestServer::start_with_clock(|c| {
         c.two_factor_challenge_ttl_secs = 1;
         c.login_lockout_attempts = 100;
     })
@@ -299,7 +299,8 @@ async fn a_challenge_expires_and_dies_after_too_many_wrong_codes() {
     let (secret, [now, _], _) = enable(&s, &carol).await;
     let v = login_json(&s, "tfcarol", PASSWORD, 200).await;
     let challenge = v["challenge"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Just past the challenge's second: the app's codes are still in their step.
+    clock.advance(Duration::from_millis(1100));
     let resp = second_step(&s, json!({"challenge": challenge, "code": now})).await;
     expect_error(resp, 410, "code_expired").await;
 
@@ -369,10 +370,10 @@ async fn a_mailed_code_signs_in_once() {
     let s = TestServer::start().await;
     let erin = s.register("codeerin").await.access_token;
     verified_email(&s, &erin, "erin@example.org").await;
-    let before = mails_to(s.dir.path(), "erin@example.org").len();
+    let before = mails_to(s.data_dir(), "erin@example.org").len();
 
     request_code(&s, "CodeErin").await;
-    let mail = nth_mail_to(s.dir.path(), "erin@example.org", before + 1).await;
+    let mail = nth_mail_to(s.data_dir(), "erin@example.org", before + 1).await;
     assert!(
         mail.contains("Subject: Your Jeco Chat sign-in code"),
         "{mail}"
@@ -403,9 +404,9 @@ async fn a_mailed_code_signs_in_once() {
 
     // By address; a new code replaces the old one.
     request_code(&s, "Erin@Example.org").await;
-    let first = code_in(&nth_mail_to(s.dir.path(), "erin@example.org", before + 2).await);
+    let first = code_in(&nth_mail_to(s.data_dir(), "erin@example.org", before + 2).await);
     request_code(&s, "erin@example.org").await;
-    let second = code_in(&nth_mail_to(s.dir.path(), "erin@example.org", before + 3).await);
+    let second = code_in(&nth_mail_to(s.data_dir(), "erin@example.org", before + 3).await);
     if first != second {
         expect_error(
             confirm_code(&s, "erin@example.org", &first).await,
@@ -418,16 +419,17 @@ async fn a_mailed_code_signs_in_once() {
     assert_eq!(r.status(), 200);
 
     // Unknown accounts and accounts without an address: the same answers, and no mail.
-    let all_mail = std::fs::read_dir(s.dir.path().join("mail"))
+    let all_mail = std::fs::read_dir(s.data_dir().join("mail"))
         .unwrap()
         .count();
     s.register("codenomail").await;
     request_code(&s, "codenomail").await;
     request_code(&s, "nobody-here").await;
     request_code(&s, "nobody@example.org").await;
+    // A window to show that no mail comes: an absence has nothing to wait on.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        std::fs::read_dir(s.dir.path().join("mail"))
+        std::fs::read_dir(s.data_dir().join("mail"))
             .unwrap()
             .count(),
         all_mail
@@ -456,17 +458,17 @@ async fn a_mailed_code_signs_in_once() {
 
 #[tokio::test]
 async fn mailed_codes_expire_and_die_after_too_many_wrong_tries() {
-    let s = TestServer::start_with(|c| {
-        c.login_code_ttl_secs = 1;
+    let (s, clock) = TestServer::start_with_clock(|c| {
+        c.login_code_ttl_secs = 60;
         c.login_lockout_attempts = 100;
     })
     .await;
     let fay = s.register("codefay").await.access_token;
     verified_email(&s, &fay, "fay@example.org").await;
-    let n = mails_to(s.dir.path(), "fay@example.org").len();
+    let n = mails_to(s.data_dir(), "fay@example.org").len();
     request_code(&s, "codefay").await;
-    let code = code_in(&nth_mail_to(s.dir.path(), "fay@example.org", n + 1).await);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let code = code_in(&nth_mail_to(s.data_dir(), "fay@example.org", n + 1).await);
+    clock.advance(Duration::from_secs(61));
     expect_error(
         confirm_code(&s, "codefay", &code).await,
         410,
@@ -475,7 +477,7 @@ async fn mailed_codes_expire_and_die_after_too_many_wrong_tries() {
     .await;
 
     request_code(&s, "codefay").await;
-    let code = code_in(&nth_mail_to(s.dir.path(), "fay@example.org", n + 2).await);
+    let code = code_in(&nth_mail_to(s.data_dir(), "fay@example.org", n + 2).await);
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for _ in 0..5 {
         expect_error(
@@ -500,11 +502,11 @@ async fn mailed_codes_share_the_password_throttle_and_lead_to_two_factor() {
     let gus = s.register("codegus").await.access_token;
     verified_email(&s, &gus, "gus@example.org").await;
     let (_, [now, _], _) = enable(&s, &gus).await;
-    let n = mails_to(s.dir.path(), "gus@example.org").len();
+    let n = mails_to(s.data_dir(), "gus@example.org").len();
 
     // The right code is a first factor: two-factor still asks for its code.
     request_code(&s, "codegus").await;
-    let code = code_in(&nth_mail_to(s.dir.path(), "gus@example.org", n + 1).await);
+    let code = code_in(&nth_mail_to(s.data_dir(), "gus@example.org", n + 1).await);
     let r = confirm_code(&s, "codegus", &code).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();

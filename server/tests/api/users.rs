@@ -5,7 +5,7 @@ use jeco_shared::users::{User, UserPage};
 use serde_json::json;
 
 async fn patch_me(s: &TestServer, token: &str, body: serde_json::Value) -> reqwest::Response {
-    s.http
+    s.http()
         .patch(s.url("/api/v1/users/me"))
         .bearer_auth(token)
         .json(&body)
@@ -108,7 +108,7 @@ async fn search_by_prefix_with_keyset_pages() {
         .await
         .unwrap();
     let resp = s
-        .http
+        .http()
         .patch(s.url("/api/v1/users/me"))
         .bearer_auth(&bob.access_token)
         .json(&json!({"display_name": "Annie Bob"}))

@@ -6,8 +6,8 @@ use crate::suite::Fresh;
 use jeco_server::search_query::SearchQuery;
 use jeco_server::storage::{
     Admission, EventData, HistoryAnchor, MentionSet, MessageNotification, MessageRecord,
-    MessageSearch, NewGroup, NewMessage, NewUser, NotifyPlan, SendOutcome, Storage, StorageError,
-    UserEventData,
+    MessageSearch, NewGroup, NewMessage, NewUser, NotifyPlan, RootTally, SendOutcome, Storage,
+    StorageError, UserEventData,
 };
 use jeco_shared::notifications::NotificationKind;
 use jeco_shared::{ConversationId, MessageId, NotificationId, UserId};
@@ -108,7 +108,7 @@ pub async fn edits_and_deletes_change_the_row_and_append_events(s: Fresh) {
     let deleted = s.delete_message(m.id, ann, 30).await.unwrap();
     assert!(matches!(
         deleted.events[0].data,
-        EventData::MessageDeleted { message } if message == m.id
+        EventData::MessageDeleted { message, thread: None } if message == m.id
     ));
     let gone = s.message(m.id).await.unwrap().unwrap();
     assert_eq!(gone.body, "");
@@ -310,11 +310,23 @@ pub async fn replies_threads_and_thread_only_replies(s: Fresh) {
     };
     assert_eq!(threads(ben).await, [(root.id, 12)]);
     assert_eq!(threads(ann).await, [(other_root.id, 13), (root.id, 12)]);
-    // A deleted reply no longer counts.
-    s.delete_message(r3.id, ben, 20).await.unwrap();
+    // A deleted reply no longer counts, and its event says what the root counts now (a client
+    // that never held the reply learns the root's tally from it).
+    let deleted = s.delete_message(r3.id, ben, 20).await.unwrap();
     let root_now = s.message(root.id).await.unwrap().unwrap();
     assert_eq!(root_now.reply_count, 2);
     assert_eq!(root_now.last_repliers, [cat, ben]);
+    assert_eq!(
+        deleted.events[0].data,
+        EventData::MessageDeleted {
+            message: r3.id,
+            thread: Some(RootTally {
+                root: root.id,
+                replies: 2,
+                repliers: vec![cat, ben],
+            }),
+        }
+    );
     assert_eq!(threads(ben).await, [(root.id, 11)]);
     assert_eq!(s.threads_of(ann, 1).await.unwrap().len(), 1);
 }

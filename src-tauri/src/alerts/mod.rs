@@ -24,11 +24,9 @@ use crate::sound::{Sound, SoundError, SoundPlayer};
 use burst::{AlertItem, Burst, OpenMessage};
 use decide::{Decision, Situation, decide};
 use jeco_client::{Engine, EngineEvent};
-use jeco_shared::ConversationId;
 use jeco_shared::conversations::{Conversation, ConversationKind};
 use jeco_shared::notifications::Notification;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tauri::{AppHandle, Emitter, Manager};
@@ -43,11 +41,13 @@ const QUEUE: usize = 256;
 /// How long a sender's name may take to fetch before the notification goes out without it.
 const NAME_WAIT: Duration = Duration::from_secs(2);
 
-/// Whether the person can see the conversation: the window's focus and what it shows.
+/// Whether the window has the focus, as the window system last said. The engine is told too
+/// (`Engine::set_focused`: what is read follows from it); this copy outlives engines, so an
+/// engine started later (another server) learns it on the view's next `set_viewing`. Which
+/// conversation is on screen is the engine's to know (`Engine::viewing`).
 #[derive(Debug, Default)]
 pub struct Attention {
     focused: AtomicBool,
-    viewing: Mutex<Option<ConversationId>>,
 }
 
 impl Attention {
@@ -57,14 +57,6 @@ impl Attention {
 
     pub fn focused(&self) -> bool {
         self.focused.load(Ordering::Relaxed)
-    }
-
-    pub fn set_viewing(&self, conversation: Option<ConversationId>) {
-        *self.viewing.lock().unwrap_or_else(|p| p.into_inner()) = conversation;
-    }
-
-    pub fn viewing(&self) -> Option<ConversationId> {
-        *self.viewing.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -162,7 +154,7 @@ impl AlertTask {
             prefs: &prefs,
             now_ms: now_ms(),
             window_focused: self.attention.focused(),
-            viewing: self.attention.viewing(),
+            viewing: engine.viewing().conversation,
             conversation_muted: conversation.as_ref().is_some_and(|c| c.muted),
         };
         let decision = decide(&n, &situation);

@@ -96,6 +96,15 @@ pub async fn conversations(state: State<'_, AppState>) -> Result<Vec<Conversatio
     Ok(state.engine().await?.conversations()?)
 }
 
+/// The conversation that was open when the app last showed one (`null`: none, or it is gone): the
+/// window opens on it, from the cache.
+#[tauri::command]
+pub async fn last_opened(
+    state: State<'_, AppState>,
+) -> Result<Option<ConversationId>, CommandError> {
+    Ok(state.engine().await?.last_opened()?)
+}
+
 /// A page of a conversation's timeline, oldest first: the newest (`before` = null) or older than
 /// a message `seq`. Older history the cache lacks is fetched first when online.
 #[tauri::command]
@@ -188,16 +197,6 @@ pub async fn react(
         .await?
         .react(conversation_id, target, &emoji, add)?;
     Ok(())
-}
-
-/// Everything up to `seq` has been read.
-#[tauri::command]
-pub async fn mark_read(
-    state: State<'_, AppState>,
-    conversation_id: ConversationId,
-    seq: i64,
-) -> Result<(), CommandError> {
-    Ok(state.engine().await?.mark_read(conversation_id, seq)?)
 }
 
 /// Retries a failed change (a message the server refused).

@@ -7,7 +7,7 @@
 use anyhow::{Context, Result, ensure};
 use jeco_e2e::desktop::{launch, prerequisites, register_in_app};
 use jeco_e2e::process::{jeco, jeco_ok};
-use jeco_e2e::server::TestServer;
+use jeco_testkit::server::TestServer;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -28,8 +28,8 @@ async fn email_devices_and_forgot_password() -> Result<()> {
     std::fs::create_dir_all(&screenshots)?;
     // Two devices and a checker sign in, refresh and reset more often than one address may
     // within the default `/auth` burst; the budget itself is tested with the server.
-    let server = TestServer::start_with(|config| config.auth_rate_burst = 100).await?;
-    let url = server.url();
+    let server = TestServer::start_with(|config| config.auth_rate_burst = 100).await;
+    let url = server.base().to_owned();
     let mail_dir = server.data_dir().join("mail");
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;

@@ -7,11 +7,11 @@
 
 use anyhow::{Context, Result, ensure};
 use jeco_e2e::desktop::{launch, prerequisites};
-use jeco_e2e::server::TestServer;
 use jeco_shared::admin::AdminUser;
 use jeco_shared::auth::{LoginRequest, RegisterRequest, TokenResponse};
 use jeco_shared::endpoints::{AdminGetUser, Endpoint, Login, Register};
 use jeco_shared::{API_PREFIX, UserId};
+use jeco_testkit::server::TestServer;
 use std::time::{Duration, Instant};
 
 const ADMIN: &str = "root";
@@ -32,8 +32,8 @@ async fn an_admin_deactivates_reactivates_and_promotes_an_account() -> Result<()
         config.admin_username = Some(ADMIN.into());
         config.admin_password = Some(jeco_server::Secret::new(PASSWORD));
     })
-    .await?;
-    let url = server.url();
+    .await;
+    let url = server.base().to_owned();
     let http = reqwest::Client::new();
 
     // The second account, made over the API as anyone would.

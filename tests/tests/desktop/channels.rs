@@ -7,8 +7,8 @@
 use anyhow::{Context, Result, ensure};
 use jeco_e2e::desktop::{choose_from_menu, launch, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
-use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
+use jeco_testkit::server::TestServer;
 
 /// Opens a "+" menu (by its test id) and picks an item (by its test id).
 async fn choose(app: &Session, menu: &str, item: &str) -> Result<()> {
@@ -45,8 +45,8 @@ async fn channel_browser_and_people_picker() -> Result<()> {
         .join("target")
         .join("screenshots");
     std::fs::create_dir_all(&screenshots)?;
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
     let (driver, app) = launch(

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, ensure};
 use jeco_e2e::desktop::{launch, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
-use jeco_e2e::server::TestServer;
+use jeco_testkit::server::TestServer;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,8 +17,8 @@ async fn chat_with_a_cli_user() -> Result<()> {
         .join("target")
         .join("screenshots");
     std::fs::create_dir_all(&screenshots)?;
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
     let (driver, app) =

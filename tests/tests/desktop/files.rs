@@ -14,8 +14,8 @@ use anyhow::{Result, ensure};
 use base64::Engine as _;
 use jeco_e2e::desktop::{launch_with, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
-use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::{Session, keys};
+use jeco_testkit::server::TestServer;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -121,8 +121,8 @@ async fn image_viewer_save_as_and_open_with_the_default_application() -> Result<
         .join("target")
         .join("screenshots");
     std::fs::create_dir_all(&screenshots)?;
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
     let work = tempfile::tempdir()?;
@@ -340,8 +340,8 @@ async fn save_shows_the_native_save_as_dialog_and_a_cancel_saves_nothing() -> Re
     let Some(prereqs) = prerequisites()? else {
         return Ok(());
     };
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
     let work = tempfile::tempdir()?;

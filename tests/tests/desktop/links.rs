@@ -7,7 +7,7 @@
 use anyhow::{Context, Result, ensure};
 use jeco_e2e::desktop::{launch_with, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
-use jeco_e2e::server::TestServer;
+use jeco_testkit::server::TestServer;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,8 +48,8 @@ async fn formatted_message_and_a_link_opened_in_the_system_browser() -> Result<(
         .join("target")
         .join("screenshots");
     std::fs::create_dir_all(&screenshots)?;
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
     let opener = tempfile::tempdir()?;

@@ -32,8 +32,8 @@ mod window;
 
 use anyhow::{Context, Result};
 use jeco_e2e::desktop::{Driver, prerequisites};
-use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
+use jeco_testkit::server::TestServer;
 use std::path::Path;
 
 const USERNAME: &str = "e2e_tester";
@@ -50,8 +50,8 @@ async fn register_sign_in_and_out_in_the_desktop_app() -> Result<()> {
         .join("screenshots");
     std::fs::create_dir_all(&screenshots)?;
 
-    let server = TestServer::start().await?;
-    let server_url = server.url();
+    let server = TestServer::start().await;
+    let server_url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let log = jeco_e2e::target_dir().join("e2e-tauri-driver.log");
     let driver = Driver::start(

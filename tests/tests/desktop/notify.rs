@@ -12,8 +12,8 @@
 use anyhow::{Context, Result, bail, ensure};
 use jeco_e2e::desktop::{Driver, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
-use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
+use jeco_testkit::server::TestServer;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -220,8 +220,8 @@ async fn mentions_notify_muted_conversations_do_not_and_a_click_opens_the_messag
     std::fs::create_dir_all(&screenshots)?;
     let listener = Listener::start().await?;
     let subscriptions = Subscriptions::start().await?;
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
     let log = jeco_e2e::target_dir().join("e2e-tauri-driver-notify.log");

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, ensure};
 use jeco_e2e::desktop::{choose_from_menu, launch, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
-use jeco_e2e::server::TestServer;
+use jeco_testkit::server::TestServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profile_team_invite_and_roles() -> Result<()> {
@@ -14,8 +14,8 @@ async fn profile_team_invite_and_roles() -> Result<()> {
     let screenshots = jeco_e2e::workspace_root()
         .join("target")
         .join("screenshots");
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
     let (driver, app) =

@@ -10,8 +10,8 @@ use crate::timeline::{history_until, message_action, thread_until};
 use anyhow::{Context, Result, ensure};
 use jeco_e2e::desktop::{launch, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
-use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
+use jeco_testkit::server::TestServer;
 use serde_json::json;
 
 /// The texts of the messages in the app's timeline (not the thread panel).
@@ -45,8 +45,8 @@ async fn a_thread_reply_stays_out_of_the_channel_unless_also_sent_there() -> Res
         .join("target")
         .join("screenshots");
     std::fs::create_dir_all(&screenshots)?;
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
     let (driver, app) = launch(

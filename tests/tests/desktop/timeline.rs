@@ -7,8 +7,8 @@
 use anyhow::{Context, Result, bail, ensure};
 use jeco_e2e::desktop::{launch, prerequisites, register_in_app};
 use jeco_e2e::process::{jeco, jeco_ok};
-use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
+use jeco_testkit::server::TestServer;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -151,8 +151,8 @@ async fn react_reply_edit_delete_and_a_thread_with_a_cli_user() -> Result<()> {
         .join("target")
         .join("screenshots");
     std::fs::create_dir_all(&screenshots)?;
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
     let (driver, app) = launch(

@@ -9,8 +9,8 @@
 use anyhow::{Context, Result, bail, ensure};
 use jeco_e2e::desktop::{Driver, app_pid, launch_with, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
-use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
+use jeco_testkit::server::TestServer;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -198,8 +198,8 @@ async fn tray_icon_shows_the_unread_count() -> Result<()> {
         return Ok(());
     };
     let (connection, items) = watch_tray().await?;
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
     // The app's default rendering (no screenshots here).
@@ -262,11 +262,11 @@ async fn closing_the_window_keeps_the_app_in_the_tray_and_open_brings_it_back() 
         return Ok(());
     };
     let (connection, items) = watch_tray().await?;
-    let server = TestServer::start().await?;
+    let server = TestServer::start().await;
     let data_dir = tempfile::tempdir()?;
     let (driver, app) = launch_with(
         &prereqs,
-        &server.url(),
+        server.base(),
         data_dir.path(),
         "e2e-tauri-driver-close-to-tray.log",
         &[],

@@ -5,8 +5,8 @@
 
 use anyhow::{Context, Result, ensure};
 use jeco_e2e::desktop::{launch, prerequisites, register_in_app};
-use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
+use jeco_testkit::server::TestServer;
 use std::time::{SystemTime, UNIX_EPOCH};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
@@ -56,8 +56,8 @@ async fn enable_two_factor_and_sign_in_with_it() -> Result<()> {
         .join("target")
         .join("screenshots");
     std::fs::create_dir_all(&screenshots)?;
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let (driver, app) = launch(
         &prereqs,

@@ -7,8 +7,8 @@
 use anyhow::{Context, Result, ensure};
 use jeco_e2e::desktop::{Driver, ENV_HOME, prerequisites, register_in_app};
 use jeco_e2e::process::jeco_ok;
-use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
+use jeco_testkit::server::TestServer;
 use std::path::Path;
 use std::time::Duration;
 
@@ -26,8 +26,8 @@ async fn record_send_and_play_a_voice_note() -> Result<()> {
         .join("target")
         .join("screenshots");
     std::fs::create_dir_all(&screenshots)?;
-    let server = TestServer::start().await?;
-    let url = server.url();
+    let server = TestServer::start().await;
+    let url = server.base().to_owned();
     let data_dir = tempfile::tempdir()?;
     let cli = tempfile::tempdir()?;
     let log = jeco_e2e::target_dir().join("e2e-tauri-driver-voice.log");

@@ -4,8 +4,8 @@
 
 use anyhow::{Context, Result, ensure};
 use jeco_e2e::desktop::{Driver, app_pid, launch_with, prerequisites, terminate_app};
-use jeco_e2e::server::TestServer;
 use jeco_e2e::webdriver::Session;
+use jeco_testkit::server::TestServer;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -14,13 +14,13 @@ async fn window_size_survives_a_restart() -> Result<()> {
     let Some(prereqs) = prerequisites()? else {
         return Ok(());
     };
-    let server = TestServer::start().await?;
+    let server = TestServer::start().await;
     let data_dir = tempfile::tempdir()?;
     // The app's default rendering: on a machine without a GPU render node (like CI's) it paints
     // without compositing, which the log says.
     let (driver, app) = launch_with(
         &prereqs,
-        &server.url(),
+        server.base(),
         data_dir.path(),
         "e2e-tauri-driver-window.log",
         &[("JECO_DESKTOP_GPU", Path::new("auto"))],

@@ -7,6 +7,7 @@
 //! Also, with the real binary: a restore into a directory that holds anything is refused, and an
 //! archive cut short is refused with a clear message and leaves nothing behind.
 
+use crate::support::eventually;
 use jeco_e2e::process::{ServerProcess, binary};
 use jeco_shared::messages::{Message, MessagePage};
 use serde_json::{Value, json};
@@ -215,11 +216,18 @@ async fn a_backup_under_write_load_restores_every_conversation_up_to_its_positio
     // The load: every writer's lanes send one message after another until told to stop.
     let stop = Arc::new(AtomicBool::new(false));
     let acked: Arc<std::sync::Mutex<HashMap<i64, i64>>> = Arc::default();
+    // Acknowledged sends so far, all lanes: what the test waits on to know the load is running.
+    let progress = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut lanes = Vec::new();
     for (w, &(user, room)) in writers.iter().enumerate() {
         for lane in 0..LANES {
-            let (http, base, stop, acked) =
-                (http.clone(), base.clone(), stop.clone(), acked.clone());
+            let (http, base, stop, acked, progress) = (
+                http.clone(),
+                base.clone(),
+                stop.clone(),
+                acked.clone(),
+                progress.clone(),
+            );
             let token = tokens[user].clone();
             lanes.push(tokio::spawn(async move {
                 let mut sent = 0u64;
@@ -237,13 +245,16 @@ async fn a_backup_under_write_load_restores_every_conversation_up_to_its_positio
                     let mut acked = acked.lock().unwrap();
                     let head = acked.entry(room).or_insert(0);
                     *head = (*head).max(m.seq);
+                    progress.fetch_add(1, Ordering::Relaxed);
                     sent += 1;
                 }
                 sent
             }));
         }
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every writer's lanes under way before the backup starts.
+    let lanes_running = (writers.len() * LANES) as u64;
+    eventually(|| progress.load(Ordering::Relaxed) >= 2 * lanes_running).await;
 
     // The backup, in the middle of the load. What was acknowledged before it started must be in it.
     let acked_before: HashMap<i64, i64> = acked.lock().unwrap().clone();
@@ -265,7 +276,8 @@ async fn a_backup_under_write_load_restores_every_conversation_up_to_its_positio
     );
     assert!(stderr.contains("backup written to"), "{stderr}");
     // Writers go on a little after it, then stop.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after_backup = progress.load(Ordering::Relaxed);
+    eventually(|| progress.load(Ordering::Relaxed) >= after_backup + lanes_running).await;
     stop.store(true, Ordering::Relaxed);
     let mut sent = 0;
     for lane in lanes {

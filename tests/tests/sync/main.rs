@@ -121,10 +121,24 @@ async fn a_killed_cli_sends_its_queue_after_restart() {
         .arg(&cli)
         .arg("follow")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Killed once it is following (it has opened the cache with the queued sends and tried the
+    // server): it says so on stderr.
+    let stderr = follower.stderr.take().unwrap();
+    let started = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| line.starts_with("following "))
+    });
+    let started = tokio::time::timeout(WAIT, started)
+        .await
+        .expect("the follower started in time")
+        .unwrap();
+    assert!(started.is_some(), "the follower ended before following");
     follower.kill().unwrap();
     follower.wait().unwrap();
 

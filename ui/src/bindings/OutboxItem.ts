@@ -2,6 +2,7 @@
 import type { ConversationId } from "./ConversationId";
 import type { MessageId } from "./MessageId";
 import type { MessageRef } from "./MessageRef";
+import type { NotificationId } from "./NotificationId";
 import type { OutboxError } from "./OutboxError";
 import type { OutboxState } from "./OutboxState";
 import type { PendingUpload } from "./PendingUpload";
@@ -29,4 +30,4 @@ thread_only?: boolean,
 /**
  * Files to upload first; the message is sent once all of them are uploaded.
  */
-attachments?: Array<PendingUpload>, } | { "op": "edit", target: MessageRef, text: string, } | { "op": "delete", target: MessageRef, } | { "op": "react", target: MessageRef, emoji: string, add: boolean, } | { "op": "mark_read", seq: number, } | { "op": "set_muted", muted: boolean, });
+attachments?: Array<PendingUpload>, } | { "op": "edit", target: MessageRef, text: string, } | { "op": "delete", target: MessageRef, } | { "op": "react", target: MessageRef, emoji: string, add: boolean, } | { "op": "mark_read", seq: number, } | { "op": "mark_notifications_read", ids: Array<NotificationId>, } | { "op": "set_muted", muted: boolean, });

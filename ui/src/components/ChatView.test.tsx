@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { emit } from '@tauri-apps/api/event';
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Message, TimelineItem, User } from '../api';
-import { fakeApp, status, user } from '../test/fakeApp';
+import { fakeApp, status, timelineItem, user } from '../test/fakeApp';
 import { ChatView } from './ChatView';
 
 const ADA = user();
@@ -55,7 +55,7 @@ function message(seq: number, sender: number, text: string, overrides: Partial<M
 }
 
 function item(m: Message, state: TimelineItem['state'] = { state: 'synced' }): TimelineItem {
-  return { message: m, state };
+  return timelineItem(m, state);
 }
 
 function renderChat(handlers: Parameters<typeof fakeApp>[0]) {
@@ -111,8 +111,106 @@ describe('chat view', () => {
 
     await userEvent.click(within(messages[3]).getByRole('button', { name: 'Retry' }));
     await waitFor(() => expect(calls.find((c) => c.cmd === 'retry_outbox')?.args).toEqual({ id: 12 }));
-    // Opening the conversation reads it up to its newest confirmed message.
-    expect(calls.find((c) => c.cmd === 'mark_read')).toBeUndefined();
+    // The view reports what is on screen (the newest confirmed message, not the pending ones);
+    // what is read is the engine's to decide.
+    await waitFor(() =>
+      expect(calls.filter((c) => c.cmd === 'set_viewing').at(-1)?.args).toEqual({
+        conversationId: 7,
+        newestOnScreen: 3,
+      }),
+    );
+  });
+
+  it('reports only what is on screen: it never marks a conversation or a notification read itself', async () => {
+    let newest = 4;
+    const calls = renderChat({
+      conversations: () => [conversation({ read_seq: 2, unread_count: 2 })],
+      inbox: () => [
+        {
+          notification: {
+            id: 31,
+            kind: 'direct_message',
+            actor_id: 2,
+            conversation_id: 7,
+            message_id: 104,
+            contact_request_id: null,
+            team_id: null,
+            preview: 'are you there?',
+            created_at: '2026-11-23T10:04:00Z',
+            read_at: null,
+          },
+          read: false,
+          actor: GRACE,
+        },
+      ],
+      timeline: () => ({
+        items: Array.from({ length: newest }, (_, i) => item(message(i + 1, 2, `message ${i + 1}`))),
+        has_more_before: false,
+      }),
+    });
+
+    await userEvent.click(await screen.findByRole('button', { name: /@grace/ }));
+    await waitFor(() =>
+      expect(calls.filter((c) => c.cmd === 'set_viewing').at(-1)?.args).toEqual({
+        conversationId: 7,
+        newestOnScreen: 4,
+      }),
+    );
+    // A message arrives and is drawn: the view says so, and nothing more.
+    newest = 5;
+    await act(() => emit('engine-event', { type: 'timeline_changed', conversation_id: 7, seqs: [5] }));
+    await waitFor(() =>
+      expect(calls.filter((c) => c.cmd === 'set_viewing').at(-1)?.args).toEqual({
+        conversationId: 7,
+        newestOnScreen: 5,
+      }),
+    );
+    expect(
+      calls.filter((c) => ['mark_read', 'mark_inbox_read', 'mark_inbox_all_read'].includes(c.cmd)),
+    ).toEqual([]);
+  });
+
+  it('opens on the conversation that was open last time, and remembers the one opened', async () => {
+    const calls = renderChat({
+      conversations: () => [conversation(), conversation({ id: 8, kind: 'channel', name: 'general' })],
+      last_opened: () => 8,
+      timeline: () => ({ items: [item(message(4, 2, 'where we left off'))], has_more_before: false }),
+    });
+
+    expect(await screen.findByTestId('conversation-title')).toHaveTextContent('#general');
+    expect(await screen.findByText('where we left off')).toBeInTheDocument();
+    await waitFor(() =>
+      expect(calls.filter((c) => c.cmd === 'set_viewing').map((c) => c.args)).toContainEqual({
+        conversationId: 8,
+        newestOnScreen: 4,
+      }),
+    );
+  });
+
+  it('draws a first screen read before it in its first frame, then reads the timeline afresh', async () => {
+    const general = conversation({ id: 8, kind: 'channel', name: 'general' });
+    const calls = fakeApp({
+      users: () => [ADA, GRACE] as User[],
+      conversations: () => [conversation(), general],
+      last_opened: () => 8,
+      // The engine's answer comes later than the first frame.
+      timeline: () =>
+        new Promise((resolve) =>
+          setTimeout(() => resolve({ items: [item(message(5, 2, 'newer'))], has_more_before: false }), 50),
+        ),
+    });
+    const first = {
+      conversations: [conversation(), general],
+      selected: 8,
+      page: { items: [item(message(4, 2, 'where we left off'))], has_more_before: false },
+    };
+    render(<ChatView user={ADA} status={status()} first={first} onSignedOut={() => undefined} />);
+    // In the first frame: no waiting for the list, the conversation or its page.
+    expect(screen.getByTestId('conversation-title')).toHaveTextContent('#general');
+    expect(screen.getByText('where we left off')).toBeInTheDocument();
+    // Then the pane reads its page as always.
+    expect(await screen.findByText('newer')).toBeInTheDocument();
+    expect(calls.some((c) => c.cmd === 'timeline')).toBe(true);
   });
 
   it('sends with Enter, keeps Shift+Enter as a new line, and edits the last message with Up', async () => {

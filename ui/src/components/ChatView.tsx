@@ -5,6 +5,7 @@ import {
   ConnectionState,
   Conversation,
   EngineEvent,
+  FirstScreen,
   InboxItem,
   PresenceStatus,
   onEngineEvent,
@@ -25,6 +26,7 @@ import { Logo } from './Logo';
 import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationPane, FocusTarget } from './ConversationPane';
 import { Sidebar } from './Sidebar';
+import { useCoalesced } from './useCoalesced';
 import { SidebarToggle, saveSidebarHidden, savedSidebarHidden } from './SidebarToggle';
 import { SearchPanel } from './SearchPanel';
 import { QuickSwitcher } from './QuickSwitcher';
@@ -36,10 +38,13 @@ import { ProfileCard } from './people/ProfileCard';
 import { ThreadsButton } from './threads/ThreadsButton';
 import { ThreadsPanel } from './threads/ThreadsPanel';
 import { useThreads } from './threads/useThreads';
+import { startupStep } from '../startup';
 
 interface Props {
   user: User;
   status: AppStatus | null;
+  /** What the window shows first, read before it was drawn (see `firstScreen`). */
+  first?: FirstScreen | null;
   /** Back to the sign-in screen; `reason` when the person did not ask for it. */
   onSignedOut: (reason?: string) => void;
 }
@@ -73,7 +78,7 @@ export function displayName(u: User | undefined): string {
  * Everything comes from the engine's cache through commands, so it shows at once without network;
  * `engine-event`s say what changed and the view re-reads just that.
  */
-export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }: Props) {
+export function ChatView({ user: signedIn, status: initialStatus, first = null, onSignedOut }: Props) {
   const [status, setStatus] = useState<AppStatus | null>(initialStatus);
   // The profile can change here (the profile dialog); everything below shows the newest one.
   const [user, setUser] = useState<User>(signedIn);
@@ -91,8 +96,13 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     | { kind: 'team'; team: Team }
     | null
   >(null);
-  const [conversations, setConversations] = useState<Conversation[]>([]);
-  const [selected, setSelected] = useState<number | null>(null);
+  const [conversations, setConversations] = useState<Conversation[]>(first?.conversations ?? []);
+  const [selected, setSelected] = useState<number | null>(first?.selected ?? null);
+  // The first screen's page is for the first pane only: a later visit reads afresh.
+  const [firstPage, setFirstPage] = useState(first?.page ?? null);
+  useEffect(() => {
+    if (firstPage && selected !== first?.selected) setFirstPage(null);
+  }, [selected, first, firstPage]);
   const [connection, setConnection] = useState<ConnectionState>(
     status?.connection ?? { state: 'connecting' },
   );
@@ -124,9 +134,13 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     if (unique.length === 0) return;
     try {
       const found = await api.users(unique);
+      // Only a real change makes a new map: every open message row reads it, and most re-reads
+      // (one per incoming message) find nothing new.
       setUsers((prev) => {
+        const changed = found.filter((u) => JSON.stringify(prev.get(u.id)) !== JSON.stringify(u));
+        if (changed.length === 0) return prev;
         const next = new Map(prev);
-        for (const u of found) next.set(u.id, u);
+        for (const u of changed) next.set(u.id, u);
         return next;
       });
     } catch {
@@ -134,13 +148,14 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     }
   }, []);
 
-  const reload = useCallback(async () => {
+  const reloadNow = useCallback(async () => {
     try {
       const [list, teamList, notifications] = await Promise.all([
         api.conversations(),
         api.teams(),
         api.inbox(),
       ]);
+      startupStep('conversations');
       setConversations(list);
       setTeams(teamList);
       setInbox(notifications);
@@ -149,8 +164,12 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
       setError(toCommandError(e).message);
     }
   }, [learnUsers]);
+  // Re-reads coalesce: a burst of events (a busy team sends several per message) costs one
+  // re-read while one is running, not one each — fewer IPC answers to parse and drop.
+  const reload = useCoalesced(reloadNow);
 
   useEffect(() => {
+    startupStep('chat view');
     // A connection event heard is newer than any state asked for before it arrived.
     let heardState = false;
     const unlisten = onEngineEvent((event: EngineEvent) => {
@@ -217,6 +236,7 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     // Read the list and the connection state only once the listener is in place: a change in
     // between would otherwise be missed (seen as an app stuck on "Catching up…" while live).
     const settle = () => {
+      startupStep('listening');
       void reload();
       api.connectionState().then(
         (state) => {
@@ -232,22 +252,21 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     };
   }, [reload, learnUsers]);
 
-  // Notifications about the open conversation are read by reading it (as the sidebar's badges are).
-  const markingRead = useRef(new Set<number>());
+  // The window opens on the conversation that was open last time, drawn from the cache: the
+  // first thing a person sees after a launch is where they left off (also with no server).
   useEffect(() => {
-    if (selected === null) return;
-    for (const item of inbox) {
-      const id = item.notification.id;
-      if (item.read || item.notification.conversation_id !== selected || markingRead.current.has(id))
-        continue;
-      markingRead.current.add(id);
-      api.markInboxRead(id).then(
-        () => void reload(),
-        // Offline: try again when the list is next read.
-        () => markingRead.current.delete(id),
-      );
-    }
-  }, [selected, inbox, reload]);
+    let cancelled = false;
+    api.lastOpened().then(
+      (id) => {
+        startupStep('last_opened');
+        if (!cancelled && id !== null) setSelected((current) => current ?? id);
+      },
+      () => undefined,
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, []);
 
   useEffect(() => applyTheme(theme), [theme]);
 
@@ -259,11 +278,21 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
     return () => window.removeEventListener('online', online);
   }, []);
 
-  // The app alerts only about what is not on screen: tell it what is.
+  // What is on screen, as facts: the open conversation and the newest message shown in it. The
+  // engine decides from them (and the window's focus) what is read, with the notifications about
+  // it, and the app alerts only about what is not on screen.
+  const [shown, setShown] = useState<{ conversationId: number; seq: number | null } | null>(null);
+  const newestShown = useCallback(
+    (seq: number | null) => {
+      if (selected !== null) setShown({ conversationId: selected, seq });
+    },
+    [selected],
+  );
+  const newestOnScreen = shown !== null && shown.conversationId === selected ? shown.seq : null;
   useEffect(() => {
-    void api.setViewing(selected).catch(() => undefined);
-    return () => void api.setViewing(null).catch(() => undefined);
-  }, [selected]);
+    void api.setViewing(selected, newestOnScreen).catch(() => undefined);
+  }, [selected, newestOnScreen]);
+  useEffect(() => () => void api.setViewing(null, null).catch(() => undefined), []);
 
   // A clicked desktop notification (or one in the panel): open its conversation at its message.
   const [focus, setFocus] = useState<FocusTarget | null>(null);
@@ -542,6 +571,8 @@ export function ChatView({ user: signedIn, status: initialStatus, onSignedOut }:
                 typing={typing.get(current.id) ?? []}
                 onUnknownUsers={learnUsers}
                 focus={focus}
+                initialPage={first?.selected === current.id ? firstPage : null}
+                onNewestShown={newestShown}
               />
             ) : (
               <div className="welcome">

@@ -1,11 +1,12 @@
 import { KeyboardEvent, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
-import { api, MessageRef, TimelineItem, toCommandError, User } from '../api';
+import { api, LIMITS, MessageRef, TimelineItem, toCommandError, User } from '../api';
 import { displayName } from './ChatView';
 import { EmojiPicker } from './EmojiPicker';
 import { VoiceRecorder } from './VoiceRecorder';
 import { searchEmoji } from './emoji';
 import { base64Of } from '../files';
 import { plainText } from './markdown/plainText';
+import { sentIdOf } from './timelineFormat';
 
 /** The replied-to message in the reply bar: plain text, at most 100 characters. */
 function quoteText(text: string): string {
@@ -115,7 +116,7 @@ export function Composer({
 
   useEffect(() => {
     if (!dropped || dropped.length === 0) return;
-    setFiles((prev) => [...prev, ...dropped].slice(0, 10));
+    setFiles((prev) => [...prev, ...dropped].slice(0, LIMITS.attachments_per_message_max));
     onDroppedTaken?.();
   }, [dropped, onDroppedTaken]);
 
@@ -187,7 +188,7 @@ export function Composer({
 
   /** What a send replies to: the thread's root, or the quoted message. */
   function replyParent(): number | null {
-    return threadRoot ?? (replyTo && replyTo.message.id !== 0 ? replyTo.message.id : null);
+    return threadRoot ?? (replyTo ? sentIdOf(replyTo) : null);
   }
 
   /** Whether a send stays in the thread (only a thread's composer keeps replies there). */
@@ -265,7 +266,7 @@ export function Composer({
     setCaret(at);
     if (!editing) saveDraft(value);
     const now = Date.now();
-    if (value && now - lastTyping.current > 3000) {
+    if (value && now - lastTyping.current > LIMITS.typing_repeat_ms) {
       lastTyping.current = now;
       void api.typing(id, true).catch(() => undefined);
     }
@@ -275,7 +276,7 @@ export function Composer({
     if (!list || list.length === 0) return;
     // Copied now: the input's FileList is live and is cleared right after.
     const picked = Array.from(list);
-    setFiles((prev) => [...prev, ...picked].slice(0, 10));
+    setFiles((prev) => [...prev, ...picked].slice(0, LIMITS.attachments_per_message_max));
   }
 
   const replyName = replyTo ? displayName(users.get(replyTo.message.sender_id)) : '';

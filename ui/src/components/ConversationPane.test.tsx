@@ -2,8 +2,8 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Message, Thread, TimelineItem, User } from '../api';
-import { fakeApp, user } from '../test/fakeApp';
-import { ConversationPane } from './ConversationPane';
+import { fakeApp, user, timelineItem } from '../test/fakeApp';
+import { ConversationPane, FOLLOWING_KEEP } from './ConversationPane';
 
 const ADA = user();
 const GRACE = user({ id: 2, username: 'grace', display_name: 'Grace Hopper' });
@@ -60,7 +60,7 @@ function message(seq: number, sender: number, text: string, overrides: Partial<M
   };
 }
 
-const item = (m: Message): TimelineItem => ({ message: m, state: { state: 'synced' } });
+const item = (m: Message): TimelineItem => timelineItem(m);
 
 function outbox(args: Record<string, unknown>) {
   return {
@@ -90,6 +90,32 @@ async function messageWith(text: string) {
 }
 
 describe('conversation pane', () => {
+  it('keeps a bounded window of messages while the reader follows a busy conversation', async () => {
+    let newest = 40;
+    const { bump } = renderPane({
+      timeline: (args) => {
+        const before = (args.before as number | null) ?? newest + 1;
+        const from = Math.max(1, before - 50);
+        const items = [];
+        for (let seq = from; seq < before; seq++) items.push(item(message(seq, 2, `line ${seq}`)));
+        return { items, has_more_before: from > 1 };
+      },
+    });
+    expect(await screen.findByText('line 40')).toBeInTheDocument();
+    // Five bursts of 40 messages, the pane re-reading the newest page after each (as events say).
+    for (let v = 1; v <= 5; v++) {
+      newest += 40;
+      bump(v);
+      expect(await screen.findByText(`line ${newest}`)).toBeInTheDocument();
+    }
+    const rows = screen.getAllByTestId('message');
+    expect(rows.length).toBeLessThanOrEqual(FOLLOWING_KEEP);
+    expect(rows.length).toBeGreaterThanOrEqual(100);
+    // What was dropped is still there to load: the timeline offers older messages.
+    expect(screen.getByRole('button', { name: 'Load older messages' })).toBeInTheDocument();
+    expect(screen.queryByText('line 1')).toBeNull();
+  }, 30_000);
+
   it('replies with a quote bar (Esc cancels), shows the quoted parent and jumps to it', async () => {
     const { calls } = renderPane({
       timeline: () => ({

@@ -1,5 +1,14 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, Conversation, Message, ReadReceipt, TimelineItem, toCommandError, User } from '../api';
+import {
+  api,
+  Conversation,
+  Message,
+  ReadReceipt,
+  Timeline as TimelinePage,
+  TimelineItem,
+  toCommandError,
+  User,
+} from '../api';
 import { conversationLabel, displayName } from './ChatView';
 import { Composer, Editing } from './Composer';
 import { Dialog } from './Dialog';
@@ -10,7 +19,9 @@ import { MuteToggle } from './MuteToggle';
 import { PinnedPanel } from './PinnedPanel';
 import { ThreadPanel } from './ThreadPanel';
 import { Timeline, TimelineHandle } from './Timeline';
-import { keyOf, refOf } from './timelineFormat';
+import { keyOf, refOf, seqOf } from './timelineFormat';
+import { useCoalesced } from './useCoalesced';
+import { startupStep } from '../startup';
 import './timeline.css';
 
 interface Props {
@@ -23,6 +34,13 @@ interface Props {
   onUnknownUsers: (ids: number[]) => void;
   /** A message to bring into view and highlight (a clicked notification); a new `nonce` repeats it. */
   focus?: FocusTarget | null;
+  /** Its newest page, already read (the app's first screen): shown at once, then re-read. */
+  initialPage?: TimelinePage | null;
+  /**
+   * Told the `seq` of the newest confirmed message on screen (`null`: none) when it changes: the
+   * engine decides from it what is read, so the pane never marks anything read itself.
+   */
+  onNewestShown?: (seq: number | null) => void;
 }
 
 /** Where a notification points: the message, and its `seq` when known (so older pages can load). */
@@ -35,10 +53,16 @@ export interface FocusTarget {
 }
 
 /** Page sizes: what opening shows, and what a jump back into history loads at a time. */
-const PAGE = 50;
+export const PAGE = 50;
 const JUMP_PAGE = 200;
 /** A jump loads at most this many pages before giving up. */
 const JUMP_PAGES_MAX = 50;
+/**
+ * While the reader follows the newest messages, the pane keeps at most this many (older ones are
+ * dropped and read again from the cache when scrolled to): a conversation left open for hours
+ * under steady traffic holds a window, not everything that arrived (BENCHMARKS.md, desktop memory).
+ */
+export const FOLLOWING_KEEP = 150;
 
 type Side = { kind: 'thread'; root: number } | { kind: 'pins' } | null;
 
@@ -64,9 +88,16 @@ export function ConversationPane({
   typing,
   onUnknownUsers,
   focus = null,
+  initialPage = null,
+  onNewestShown,
 }: Props) {
   const id = conversation.id;
-  const [pages, setPages] = useState<Pages>({ older: [], newest: [], hasMore: false, loaded: false });
+  // A page read before the pane existed (the app's first screen) is drawn in the first frame.
+  const [pages, setPages] = useState<Pages>(() =>
+    initialPage
+      ? { older: [], newest: initialPage.items, hasMore: initialPage.has_more_before, loaded: true }
+      : { older: [], newest: [], hasMore: false, loaded: false },
+  );
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<Editing | null>(null);
@@ -98,35 +129,37 @@ export function ConversationPane({
   const load = useCallback(async () => {
     try {
       const page = await api.timeline(id, null, PAGE);
+      startupStep('timeline');
+      // Not while a jump or an older page is loading: those pages are wanted on screen.
+      const following =
+        (timeline.current?.following() ?? true) && !loadingOlderRef.current && pendingJump.current === null;
       setPages((prev) => {
-        const firstNew = page.items.find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
+        const firstNew = firstSeq(page.items) ?? Infinity;
         // Messages that left the newest page (newer ones arrived) stay loaded: nothing shifts.
-        const older = [...prev.older, ...prev.newest].filter(
-          (i) => i.message.seq > 0 && i.message.seq < firstNew,
-        );
+        const older = [...prev.older, ...prev.newest].filter((i) => (seqOf(i) ?? Infinity) < firstNew);
         const seen = new Set<number>();
-        const unique = older.filter((i) => !seen.has(i.message.seq) && seen.add(i.message.seq));
-        return {
-          older: unique,
-          newest: page.items,
-          hasMore: unique.length > 0 ? prev.hasMore : page.has_more_before,
-          loaded: true,
-        };
+        let unique = older.filter((i) => !seen.has(seqOf(i)!) && seen.add(seqOf(i)!));
+        let hasMore = unique.length > 0 ? prev.hasMore : page.has_more_before;
+        // A reader at the bottom sees none of the oldest: keep a bounded window of them.
+        const room = Math.max(0, FOLLOWING_KEEP - page.items.length);
+        if (following && unique.length > room) {
+          unique = unique.slice(unique.length - room);
+          hasMore = true;
+        }
+        return { older: unique, newest: page.items, hasMore, loaded: true };
       });
       onUnknownUsers(page.items.map((i) => i.message.sender_id));
-      const lastSynced = [...page.items].reverse().find((i) => i.message.seq > 0);
-      if (lastSynced && lastSynced.message.seq > conversation.read_seq) {
-        void api.markRead(id, lastSynced.message.seq).catch(() => undefined);
-      }
     } catch (e) {
       setError(toCommandError(e).message);
     }
     api.readReceipts(id).then(setReceipts, () => undefined);
-  }, [id, conversation.read_seq, onUnknownUsers]);
+  }, [id, onUnknownUsers]);
 
+  // Each change re-reads the newest page; changes that arrive during a read fold into one more.
+  const loadSoon = useCoalesced(load);
   useEffect(() => {
-    void load();
-  }, [load, version]);
+    void loadSoon();
+  }, [load, loadSoon, version]);
 
   /** Loads older pages until the message at `seq` is loaded (or history ends). */
   const loadUntil = useCallback(
@@ -135,7 +168,7 @@ export function ConversationPane({
       loadingOlderRef.current = true;
       setLoadingOlder(true);
       try {
-        let oldest = itemsRef.current.find((i) => i.message.seq > 0)?.message.seq;
+        let oldest = firstSeq(itemsRef.current) ?? undefined;
         let more = pagesRef.current.hasMore;
         let gathered: TimelineItem[] = [];
         for (let n = 0; more && oldest !== undefined && n < maxPages; n++) {
@@ -145,13 +178,12 @@ export function ConversationPane({
           more = page.has_more_before;
           onUnknownUsers(page.items.map((i) => i.message.sender_id));
           if (page.items.length === 0) break;
-          oldest = page.items[0].message.seq;
+          oldest = firstSeq(page.items) ?? undefined;
         }
         const gotMore = more;
         setPages((prev) => {
-          const firstLoaded =
-            [...prev.older, ...prev.newest].find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
-          const fresh = gathered.filter((i) => i.message.seq > 0 && i.message.seq < firstLoaded);
+          const firstLoaded = firstSeq([...prev.older, ...prev.newest]) ?? Infinity;
+          const fresh = gathered.filter((i) => (seqOf(i) ?? Infinity) < firstLoaded);
           return { ...prev, older: [...fresh, ...prev.older], hasMore: gotMore };
         });
       } catch (e) {
@@ -169,7 +201,7 @@ export function ConversationPane({
   // Quoted parents: those in the timeline, and the rest fetched once (cache, then server).
   const parents = useMemo(() => {
     const map = new Map(fetchedParents);
-    for (const i of items) if (i.message.id !== 0) map.set(i.message.id, i.message);
+    for (const i of items) if (i.id.kind === 'sent') map.set(i.id.id, i.message);
     return map;
   }, [items, fetchedParents]);
   useEffect(() => {
@@ -197,15 +229,15 @@ export function ConversationPane({
 
   // Read receipts: each other member under the last loaded message they have read.
   const readers = useMemo(() => {
-    const synced = items.filter((i) => i.message.seq > 0);
+    const synced = items.filter((i) => seqOf(i) !== null);
     const map = new Map<string, number[]>();
     for (const r of receipts) {
-      if (r.user_id === me || synced.length === 0 || r.read_seq < synced[0].message.seq) continue;
+      if (r.user_id === me || synced.length === 0 || r.read_seq < seqOf(synced[0])!) continue;
       let lo = 0;
       let hi = synced.length - 1;
       while (lo < hi) {
         const mid = Math.ceil((lo + hi) / 2);
-        if (synced[mid].message.seq <= r.read_seq) lo = mid;
+        if (seqOf(synced[mid])! <= r.read_seq) lo = mid;
         else hi = mid - 1;
       }
       const key = keyOf(synced[lo]);
@@ -215,11 +247,11 @@ export function ConversationPane({
   }, [items, receipts, me]);
 
   // The first message that was unread when the conversation was opened.
-  const oldestSeq = items.find((i) => i.message.seq > 0)?.message.seq ?? Infinity;
+  const oldestSeq = firstSeq(items) ?? Infinity;
   const unreadNotLoaded = unreadAtOpen > 0 && pages.hasMore && oldestSeq > readAt + 1;
   const firstUnreadKey = useMemo(() => {
     if (unreadAtOpen === 0 || unreadNotLoaded) return null;
-    const first = items.find((i) => i.message.seq > readAt && i.message.sender_id !== me);
+    const first = items.find((i) => (seqOf(i) ?? -Infinity) > readAt && i.message.sender_id !== me);
     return first ? keyOf(first) : null;
   }, [items, readAt, unreadAtOpen, unreadNotLoaded, me]);
 
@@ -293,7 +325,7 @@ export function ConversationPane({
     setError(null);
     try {
       await action();
-      void load();
+      void loadSoon();
     } catch (e) {
       setError(toCommandError(e).message);
     }
@@ -407,6 +439,7 @@ export function ConversationPane({
               unreadNotLoaded={unreadNotLoaded}
               onJumpToUnread={() => void jumpToUnread()}
               highlightKey={highlightKey}
+              onNewestShown={onNewestShown}
             />
           ) : (
             <div className="timeline" data-testid="timeline" aria-busy="true" />
@@ -505,4 +538,13 @@ export function ConversationPane({
       </div>
     </section>
   );
+}
+
+/** The `seq` of the first confirmed message of `items` (null: none, only messages being sent). */
+function firstSeq(items: TimelineItem[]): number | null {
+  for (const i of items) {
+    const seq = seqOf(i);
+    if (seq !== null) return seq;
+  }
+  return null;
 }

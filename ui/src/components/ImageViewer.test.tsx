@@ -2,7 +2,7 @@ import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { Attachment, Conversation, Message, User } from '../api';
-import { fail, fakeApp, status, user } from '../test/fakeApp';
+import { fail, fakeApp, status, timelineItem, user } from '../test/fakeApp';
 import { ChatView } from './ChatView';
 
 const ADA = user();
@@ -73,12 +73,9 @@ function renderGallery(handlers: Parameters<typeof fakeApp>[0] = {}) {
     conversations: () => [conversation()],
     timeline: () => ({
       items: [
-        {
-          message: message(1, 'beach', [image(1, 'beach.png'), image(2, 'dunes.png')]),
-          state: { state: 'synced' },
-        },
-        { message: message(2, 'gone', [image(9, 'gone.png')], true), state: { state: 'synced' } },
-        { message: message(3, 'hills', [image(3, 'hills.png')]), state: { state: 'synced' } },
+        timelineItem(message(1, 'beach', [image(1, 'beach.png'), image(2, 'dunes.png')])),
+        timelineItem(message(2, 'gone', [image(9, 'gone.png')], true)),
+        timelineItem(message(3, 'hills', [image(3, 'hills.png')])),
       ],
       has_more_before: false,
     }),

@@ -107,7 +107,7 @@ export const MessageItem = memo(function MessageItem({
   const m = item.message;
   const mine = m.sender_id === me;
   const state = item.state;
-  const synced = m.id !== 0;
+  const synced = item.id.kind === 'sent';
   const sender = displayName(users.get(m.sender_id));
   const mentionOf = useMemo(() => mentionsOf(m, me, users), [m, me, users]);
   const showProfile = useShowProfile();

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { emit } from '@tauri-apps/api/event';
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Message, User } from '../api';
-import { fail, fakeApp, status, user } from '../test/fakeApp';
+import { fail, fakeApp, status, timelineItem, user } from '../test/fakeApp';
 import { ChatView } from './ChatView';
 
 const ADA = user();
@@ -60,7 +60,7 @@ describe('muting a conversation', () => {
       users: () => [ADA, GRACE] as User[],
       conversations: () => [group({ muted })],
       timeline: () => ({
-        items: [{ message: message(4, 'soup?'), state: { state: 'synced' } }],
+        items: [timelineItem(message(4, 'soup?'))],
         has_more_before: false,
       }),
       set_conversation_muted: (args) => {
@@ -75,7 +75,10 @@ describe('muting a conversation', () => {
     expect(item).not.toHaveClass('muted');
     await userEvent.click(item);
     await waitFor(() =>
-      expect(calls.filter((c) => c.cmd === 'set_viewing').at(-1)?.args).toEqual({ conversationId: 9 }),
+      expect(calls.filter((c) => c.cmd === 'set_viewing').at(-1)?.args).toEqual({
+        conversationId: 9,
+        newestOnScreen: 4,
+      }),
     );
 
     const toggle = await screen.findByRole('button', { name: 'Mute conversation' });
@@ -130,10 +133,7 @@ describe('muting a conversation', () => {
       users: () => [ADA, GRACE] as User[],
       conversations: () => [group(), group({ id: 10, name: 'Other', unread_count: 0 })],
       timeline: (args) => ({
-        items:
-          args.conversationId === 9
-            ? [4, 5, 6].map((seq) => ({ message: message(seq, `m${seq}`), state: { state: 'synced' } }))
-            : [],
+        items: args.conversationId === 9 ? [4, 5, 6].map((seq) => timelineItem(message(seq, `m${seq}`))) : [],
         has_more_before: false,
       }),
     });

@@ -3,6 +3,7 @@ import { api, Conversation, InboxItem, toCommandError, User } from '../api';
 import { Avatar } from './Avatar';
 import { conversationLabel, displayName } from './ChatView';
 import { plainText } from './markdown/plainText';
+import { formatRecent } from '../dates';
 
 interface Props {
   me: number;
@@ -48,11 +49,7 @@ export function describeNotification(
 }
 
 function when(iso: string): string {
-  const d = new Date(iso);
-  const today = new Date();
-  return d.toDateString() === today.toDateString()
-    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-    : d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+  return formatRecent(iso);
 }
 
 /** Mentions, replies, direct messages and the rest, newest first; clicking one opens it. Works

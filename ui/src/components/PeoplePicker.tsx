@@ -1,5 +1,5 @@
 import { FormEvent, useEffect, useRef, useState } from 'react';
-import { api, Conversation, User } from '../api';
+import { api, Conversation, LIMITS, User } from '../api';
 import { Avatar } from './Avatar';
 import { displayName } from './ChatView';
 import { Dialog } from './Dialog';
@@ -114,7 +114,7 @@ export function PeoplePicker({ me, mode, onClose, onOpened }: Props) {
             <input
               id="group-name"
               value={name}
-              maxLength={64}
+              maxLength={LIMITS.conversation_name_max}
               placeholder="e.g. Launch crew"
               autoComplete="off"
               onChange={(e) => setName(e.target.value)}

@@ -1,14 +1,14 @@
 import { FormEvent, useEffect, useRef, useState } from 'react';
-import { api, toCommandError, UpdateProfileRequest, User } from '../api';
+import { api, LIMITS, toCommandError, UpdateProfileRequest, User } from '../api';
 import { Avatar } from './Avatar';
 import { Dialog } from './Dialog';
 import { base64Of } from '../files';
 import { SecurityTab } from './account/SecurityTab';
 
-const NAME_MAX = 64;
-const STATUS_MAX = 100;
-const BIO_MAX = 500;
-const PICTURE_MAX = 10 * 1024 * 1024;
+const NAME_MAX = LIMITS.display_name_max;
+const STATUS_MAX = LIMITS.status_text_max;
+const BIO_MAX = LIMITS.bio_max;
+const PICTURE_MAX = LIMITS.avatar_bytes_max;
 
 interface Props {
   user: User;
@@ -119,7 +119,7 @@ export function ProfileDialog({ user, onClose, onSaved }: Props) {
     const file = files?.[0];
     if (!file) return;
     if (file.size > PICTURE_MAX) {
-      setError('A picture may be at most 10 MiB.');
+      setError(`A picture may be at most ${Math.floor(PICTURE_MAX / (1024 * 1024))} MiB.`);
       return;
     }
     setBusy(true);

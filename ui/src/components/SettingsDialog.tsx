@@ -2,6 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import { api, CloseToTray, DoNotDisturb, Preferences, Sound, toCommandError } from '../api';
 import type { Theme } from '../theme';
 import { Dialog } from './Dialog';
+import { formatDate } from '../dates';
 
 interface Props {
   theme: Theme;
@@ -24,7 +25,7 @@ function tomorrowMorning(now: number): number {
 }
 
 function clock(ms: number): string {
-  return new Date(ms).toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' });
+  return formatDate(ms, 'weekdayTime');
 }
 
 function dndOf(choice: DndChoice, now: number, current: DoNotDisturb): DoNotDisturb {

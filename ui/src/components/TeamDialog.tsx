@@ -1,8 +1,9 @@
 import { FormEvent, useCallback, useEffect, useState } from 'react';
-import { api, Conversation, Invite, MemberRole, Team, TeamMember, toCommandError } from '../api';
+import { api, Conversation, Invite, LIMITS, MemberRole, Team, TeamMember, toCommandError } from '../api';
 import { Avatar } from './Avatar';
 import { displayName } from './ChatView';
 import { Dialog } from './Dialog';
+import { formatDate } from '../dates';
 
 type Tab = 'members' | 'invites' | 'channels';
 
@@ -209,7 +210,7 @@ function inviteState(i: Invite): string {
   if (i.expires_at && new Date(i.expires_at).getTime() < Date.now()) return 'Expired';
   if (i.max_uses !== null && i.uses >= i.max_uses) return 'Used up';
   const uses = i.max_uses !== null ? `${i.uses} of ${i.max_uses} uses` : `${i.uses} uses`;
-  const until = i.expires_at ? `, until ${new Date(i.expires_at).toLocaleString()}` : '';
+  const until = i.expires_at ? `, until ${formatDate(i.expires_at, 'full')}` : '';
   return `${uses}${until}`;
 }
 
@@ -361,12 +362,17 @@ export function NewChannel({ team, onCreated }: { team: Team; onCreated: (channe
         id="channel-name"
         placeholder="e.g. design"
         value={name}
-        maxLength={64}
+        maxLength={LIMITS.conversation_name_max}
         autoComplete="off"
         onChange={(e) => setName(e.target.value)}
       />
       <label htmlFor="channel-topic">Topic (optional)</label>
-      <input id="channel-topic" value={topic} maxLength={250} onChange={(e) => setTopic(e.target.value)} />
+      <input
+        id="channel-topic"
+        value={topic}
+        maxLength={LIMITS.topic_max}
+        onChange={(e) => setTopic(e.target.value)}
+      />
       <label className="check">
         <input type="checkbox" checked={isPrivate} onChange={(e) => setPrivate(e.target.checked)} /> Private:
         only people added can see it

@@ -1,5 +1,5 @@
 import { FormEvent, useState } from 'react';
-import { api, Conversation, Team } from '../api';
+import { api, Conversation, LIMITS, Team } from '../api';
 import { Dialog } from './Dialog';
 import { explain } from './TeamDialog';
 
@@ -61,7 +61,7 @@ export function TeamStartDialog({ mode, onClose, onOpened }: Props) {
           id={`${mode}-team-input`}
           value={value}
           placeholder={text.placeholder}
-          maxLength={mode === 'create' ? 64 : 128}
+          maxLength={mode === 'create' ? LIMITS.team_name_max : 128}
           autoComplete="off"
           disabled={busy}
           onChange={(e) => setValue(e.target.value)}

@@ -1,9 +1,10 @@
 import { render, screen } from '@testing-library/react';
 import { VirtuosoMockContext } from 'react-virtuoso';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Message, TimelineItem, User } from '../api';
 import type { MessageActions } from './MessageItem';
 import { Timeline } from './Timeline';
+import { timelineItem } from '../test/fakeApp';
 
 function item(seq: number): TimelineItem {
   const m: Message = {
@@ -25,7 +26,7 @@ function item(seq: number): TimelineItem {
     reactions: [],
     attachments: [],
   };
-  return { message: m, state: { state: 'synced' } };
+  return timelineItem(m);
 }
 
 const noop = () => undefined;
@@ -70,5 +71,48 @@ describe('timeline', () => {
     expect(rendered).toBeLessThan(60);
     expect(screen.getByText('message 1')).toBeInTheDocument();
     expect(screen.queryByText('message 50000')).not.toBeInTheDocument();
+  });
+
+  describe('the newest message on screen', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it('is measured from the rows inside the viewport, not those rendered beyond it', () => {
+      // jsdom lays nothing out: rows are placed 40 px apart by their index, and the scroller shows
+      // 0–100 px, so rows 0, 1 and 2 (messages 1–3) are on screen; the rest are rendered below.
+      const rect = (top: number, height: number) =>
+        ({ top, bottom: top + height, left: 0, right: 0, width: 0, height, x: 0, y: top }) as DOMRect;
+      vi.spyOn(Element.prototype, 'getBoundingClientRect').mockImplementation(function (this: Element) {
+        const el = this as HTMLElement;
+        if (el.classList.contains('timeline-entry')) return rect(Number(el.dataset.index) * 40 + 1, 38);
+        if (el.classList.contains('timeline-scroller')) return rect(0, 100);
+        return rect(0, 0);
+      });
+      const shown: (number | null)[] = [];
+      const items = [...Array.from({ length: 10 }, (_, i) => item(i + 1))];
+      // A message still being sent has no seq: it is never the one reported.
+      const pending = item(0);
+      pending.state = { state: 'pending' };
+      render(
+        <Timeline
+          items={[pending, ...items]}
+          hasMore={false}
+          loadingOlder={false}
+          onLoadOlder={noop}
+          me={1}
+          users={new Map<number, User>()}
+          actions={actions}
+          parents={new Map()}
+          readers={new Map()}
+          firstUnreadKey={null}
+          unreadNotLoaded={false}
+          onJumpToUnread={noop}
+          highlightKey={null}
+          onNewestShown={(seq) => shown.push(seq)}
+        />,
+      );
+      expect(screen.getByText('message 9')).toBeInTheDocument();
+      // Rows 0–2: the pending one, messages 1 and 2.
+      expect(shown).toEqual([2]);
+    });
   });
 });

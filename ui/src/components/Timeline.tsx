@@ -1,8 +1,8 @@
-import { forwardRef, KeyboardEvent, useImperativeHandle, useRef, useState } from 'react';
+import { forwardRef, KeyboardEvent, useEffect, useImperativeHandle, useRef, useState } from 'react';
 import { Virtuoso, VirtuosoHandle } from 'react-virtuoso';
 import type { Message, TimelineItem, User } from '../api';
 import { MessageItem, MessageActions } from './MessageItem';
-import { day, keyOf } from './timelineFormat';
+import { day, keyOf, seqOf } from './timelineFormat';
 
 /**
  * Virtuoso's indexes for prepended items go down from here (they must stay positive); a
@@ -28,6 +28,11 @@ interface Props {
   unreadNotLoaded: boolean;
   onJumpToUnread: () => void;
   highlightKey: string | null;
+  /**
+   * Told the `seq` of the newest confirmed message actually on screen (`null`: none) each time it
+   * changes. A fact for the engine, which decides from it (and the window's focus) what is read.
+   */
+  onNewestShown?: (seq: number | null) => void;
 }
 
 /** What the list's header needs (passed as Virtuoso's context: the header component stays put). */
@@ -63,6 +68,8 @@ export interface TimelineHandle {
   /** Scrolls to a loaded message and gives it keyboard focus; false when it is not loaded. */
   showKey: (key: string) => boolean;
   scrollToBottom: () => void;
+  /** Whether the reader is at the newest message, following what arrives. */
+  following: () => boolean;
 }
 
 /**
@@ -89,6 +96,7 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     unreadNotLoaded,
     onJumpToUnread,
     highlightKey,
+    onNewestShown,
   },
   ref,
 ) {
@@ -105,7 +113,31 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
   // The viewport's size at the last scroll: a scroll that comes with a new size is the window or
   // a panel resizing (the browser clamping the position), not the reader leaving the bottom.
   const viewport = useRef({ w: 0, h: 0 });
+  // The newest confirmed message whose row is inside the viewport, measured (Virtuoso's range
+  // includes rows rendered beyond the viewport, `increaseViewportBy`): reported when it changes.
+  const shown = useRef<number | null>(null);
+  const measure = useRef(() => {});
+  measure.current = () => {
+    const el = scroller.current;
+    if (!el || !onNewestShown) return;
+    const view = el.getBoundingClientRect();
+    let newest: number | null = null;
+    for (const row of el.querySelectorAll<HTMLElement>('.timeline-entry')) {
+      const r = row.getBoundingClientRect();
+      if (r.top > view.bottom || r.bottom < view.top) continue;
+      const item = items[Number(row.dataset.index)];
+      const seq = item ? seqOf(item) : null;
+      if (seq !== null && (newest === null || seq > newest)) newest = seq;
+    }
+    if (newest !== shown.current) {
+      shown.current = newest;
+      onNewestShown(newest);
+    }
+  };
+  // After every render (new rows, a new range) and on every scroll.
+  useEffect(() => measure.current());
   const onScroll = useRef(() => {
+    measure.current();
     const el = scroller.current;
     if (!el) return;
     if (el.clientHeight !== viewport.current.h || el.clientWidth !== viewport.current.w) return;
@@ -121,12 +153,22 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
   };
 
   // Prepending (older history) lowers the first index by as many items as came before the old
-  // first one; appending and updates leave it. Kept in a ref, adjusted as the data changes.
-  const first = useRef<{ key: string | null; index: number }>({ key: null, index: FIRST_INDEX });
-  const firstKey = items.length > 0 ? keyOf(items[0]) : null;
-  if (firstKey !== first.current.key) {
-    const k = first.current.key ? items.findIndex((i) => keyOf(i) === first.current.key) : -1;
-    first.current = { key: firstKey, index: k > 0 ? first.current.index - k : first.current.index };
+  // first one; dropping the oldest (the pane keeps a bounded window while the reader follows the
+  // newest) raises it by as many as were dropped; appending and updates leave it. Kept in a ref,
+  // adjusted as the data changes.
+  const first = useRef<{ items: TimelineItem[]; index: number }>({ items: [], index: FIRST_INDEX });
+  if (items !== first.current.items) {
+    const before = first.current.items;
+    let index = first.current.index;
+    if (before.length > 0 && items.length > 0 && keyOf(before[0]) !== keyOf(items[0])) {
+      const oldFirst = keyOf(before[0]);
+      const newFirst = keyOf(items[0]);
+      const prepended = items.findIndex((i) => keyOf(i) === oldFirst);
+      const dropped = prepended > 0 ? -1 : before.findIndex((i) => keyOf(i) === newFirst);
+      if (prepended > 0) index -= prepended;
+      else if (dropped > 0) index += dropped;
+    }
+    first.current = { items, index };
   }
   const firstItemIndex = first.current.index;
 
@@ -156,6 +198,7 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     scrollToBottom: () => {
       if (items.length > 0) virtuoso.current?.scrollToIndex({ index: items.length - 1, align: 'end' });
     },
+    following: () => stick.current,
   }));
 
   function onKeyDown(e: KeyboardEvent<HTMLDivElement>) {
@@ -168,10 +211,11 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     const focused = current >= 0 && target.tagName === 'ARTICLE' ? items[current] : undefined;
     if (focused && !e.ctrlKey && !e.metaKey && !e.altKey && !focused.message.deleted) {
       const m = focused.message;
+      const sent = focused.id.kind === 'sent';
       const act: Record<string, (() => void) | undefined> = {
-        r: m.id !== 0 ? () => actions.reply(focused) : undefined,
-        t: m.id !== 0 ? () => actions.openThread(focused) : undefined,
-        p: m.id !== 0 ? () => actions.pin(focused, !m.pinned) : undefined,
+        r: sent ? () => actions.reply(focused) : undefined,
+        t: sent ? () => actions.openThread(focused) : undefined,
+        p: sent ? () => actions.pin(focused, !m.pinned) : undefined,
         e: m.sender_id === me ? () => actions.edit(focused) : undefined,
       };
       const run = act[e.key.toLowerCase()];

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { useState } from 'react';
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Message, User } from '../api';
-import { fakeApp, status, user } from '../test/fakeApp';
+import { fakeApp, status, timelineItem, user } from '../test/fakeApp';
 import { ChatView } from './ChatView';
 import { Dialog } from './Dialog';
 import { TIP_DELAY_MS, TipButton } from './TipButton';
@@ -55,10 +55,7 @@ function renderTimeline() {
       } as Conversation,
     ],
     timeline: () => ({
-      items: [
-        { message: mine(1, 'first'), state: { state: 'synced' } },
-        { message: mine(2, 'second'), state: { state: 'synced' } },
-      ],
+      items: [timelineItem(mine(1, 'first')), timelineItem(mine(2, 'second'))],
       has_more_before: false,
     }),
     read_receipts: () => [],

@@ -1,7 +1,7 @@
 // A scripted stand-in for the Rust side of the app, installed with Tauri's mockIPC. Each test
 // sets the answers it needs; every call is recorded so tests can check what the UI asked for.
 import { mockIPC } from '@tauri-apps/api/mocks';
-import type { AppStatus, CommandError, User } from '../api';
+import type { AppStatus, CommandError, Message, TimelineItem, User } from '../api';
 
 export const EMBEDDED = 'http://127.0.0.1:41234';
 
@@ -38,6 +38,22 @@ export function user(overrides: Partial<User> = {}): User {
   };
 }
 
+/**
+ * A timeline item as the engine sends it: confirmed (`id.kind` `sent`, with the message's id and
+ * seq), or — for a fixture message with seq 0, as the engine's echo of a send has — still being
+ * sent (`local`, by its client id).
+ */
+export function timelineItem(
+  message: Message,
+  state: TimelineItem['state'] = { state: 'synced' },
+): TimelineItem {
+  const id: TimelineItem['id'] =
+    message.seq > 0
+      ? { kind: 'sent', id: message.id, seq: message.seq }
+      : { kind: 'local', client_id: message.client_id };
+  return { id, message, state };
+}
+
 export type Handler = (args: Record<string, unknown>) => unknown;
 
 export interface Call {
@@ -52,6 +68,7 @@ export function fakeApp(handlers: Record<string, Handler>): Call[] {
     app_status: () => status(),
     current_user: () => null,
     conversations: () => [],
+    last_opened: () => null,
     teams: () => [],
     inbox: () => [],
     connection_state: () => ({ state: 'live' }),
@@ -59,7 +76,6 @@ export function fakeApp(handlers: Record<string, Handler>): Call[] {
     draft: () => null,
     set_draft: () => null,
     typing: () => null,
-    mark_read: () => null,
     set_viewing: () => null,
     threads: () => [],
   };

@@ -26,7 +26,7 @@ pub mod uploads;
 
 use super::access::Access;
 use super::rate::UserRateLimiter;
-use super::{Principal, ServiceError, now_ms, render};
+use super::{Principal, ServiceError, render};
 use crate::storage::{AttachmentRecord, AvatarOwner, BlobRecord, Storage, ThumbnailState};
 use blobs::{BlobError, Blobs, Fetched, Rendition};
 use jeco_shared::media::{Attachment, MediaVariant, SignedUrl};
@@ -54,6 +54,8 @@ pub struct MediaSettings {
     pub quota_bytes: Option<u64>,
     /// New uploads per user: per minute, burst.
     pub upload_rate: (u32, u32),
+    /// Wall time for signed URLs, uploads and the sweeper (`Config::clock`).
+    pub clock: crate::clock::Clock,
 }
 
 impl MediaSettings {
@@ -70,6 +72,7 @@ impl MediaSettings {
                 config.media_upload_rate_per_minute,
                 config.media_upload_rate_burst,
             ),
+            clock: config.clock.clone(),
         }
     }
 }
@@ -92,6 +95,13 @@ pub struct Media {
     orphans: Arc<Notify>,
     /// New uploads per user.
     upload_rate: UserRateLimiter,
+}
+
+/// Only that it is there: the service holds storage, keys and locks, none worth printing.
+impl std::fmt::Debug for Media {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Media").finish_non_exhaustive()
+    }
 }
 
 /// Lowercase hex of a digest.
@@ -251,7 +261,8 @@ impl Media {
         if variant == MediaVariant::Thumbnail && a.blob.thumbnail != ThumbnailState::Ready {
             return Err(ServiceError::NotFound);
         }
-        let expires_ms = now_ms() + self.settings.signed_url_ttl.as_millis() as i64;
+        let expires_ms =
+            self.settings.clock.now_ms() + self.settings.signed_url_ttl.as_millis() as i64;
         let grant = Grant {
             attachment: id,
             variant,
@@ -268,7 +279,10 @@ impl Media {
     /// A bad or expired link is `forbidden` — checked before anything is looked up, so it tells
     /// nothing about the attachment.
     pub fn redeem(&self, grant: &Grant, sig: &str) -> Result<Viewer, ServiceError> {
-        if self.signer.verify(grant, sig, now_ms() / 1000) {
+        if self
+            .signer
+            .verify(grant, sig, self.settings.clock.now_ms() / 1000)
+        {
             Ok(Viewer(grant.user))
         } else {
             Err(ServiceError::Forbidden)
@@ -312,7 +326,7 @@ impl Media {
             height: Some(images::AVATAR_SIDE),
             thumbnail: ThumbnailState::None,
             thumbnail_type: None,
-            created_at_ms: now_ms(),
+            created_at_ms: self.settings.clock.now_ms(),
         };
         {
             let _lock = self.stripe(&sha256).lock().await;

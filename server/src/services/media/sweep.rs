@@ -2,7 +2,6 @@
 
 use super::blobs::Rendition;
 use super::{Media, images};
-use crate::services::now_ms;
 use crate::storage::ThumbnailState;
 use std::sync::Arc;
 
@@ -89,7 +88,7 @@ impl Media {
     pub async fn sweep(&self) -> Result<Swept, crate::services::ServiceError> {
         let mut swept = Swept::default();
         let ttl_ms = self.settings.unattached_ttl.as_millis() as i64;
-        let before = now_ms() - ttl_ms;
+        let before = self.settings.clock.now_ms() - ttl_ms;
         for id in self.storage.stale_uploads(before).await? {
             // An upload being written to right now is not stale, whatever its row says.
             let Ok(_writing) = self.start_writing(&id) else {

@@ -8,7 +8,7 @@
 //! database row and the file — so nothing partial is left behind.
 
 use super::{Media, hex, is_sha256_hex, sniff, store_failed};
-use crate::services::{Principal, ServiceError, now_ms, render};
+use crate::services::{Principal, ServiceError, render};
 use crate::storage::{BlobRecord, NewAttachment, ThumbnailState, UploadAdmission, UploadRecord};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -178,7 +178,7 @@ impl Media {
         };
         let mut raw = [0u8; UPLOAD_ID_BYTES];
         getrandom::fill(&mut raw).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let now = now_ms();
+        let now = self.settings.clock.now_ms();
         let record = UploadRecord {
             id: URL_SAFE_NO_PAD.encode(raw),
             uploader_id: who.user_id,
@@ -307,7 +307,7 @@ impl Media {
         drop(file);
         let received = u.received + written;
         self.storage
-            .set_upload_received(&u.id, received, now_ms())
+            .set_upload_received(&u.id, received, self.settings.clock.now_ms())
             .await?;
         if let Some(reason) = broken {
             return Err(ServiceError::BadRequest(format!(
@@ -316,7 +316,7 @@ impl Media {
         }
         let u = UploadRecord {
             received,
-            updated_at_ms: now_ms(),
+            updated_at_ms: self.settings.clock.now_ms(),
             ..u
         };
         if received < u.size {
@@ -361,7 +361,7 @@ impl Media {
                 ThumbnailState::None
             },
             thumbnail_type: None,
-            created_at_ms: now_ms(),
+            created_at_ms: self.settings.clock.now_ms(),
         };
         let new_blob;
         let attachment = {
@@ -391,7 +391,7 @@ impl Media {
                         } else {
                             None
                         },
-                        created_at_ms: now_ms(),
+                        created_at_ms: self.settings.clock.now_ms(),
                     },
                 )
                 .await?

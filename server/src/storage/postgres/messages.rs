@@ -29,7 +29,7 @@ use super::{PgStorage, pg};
 use crate::services::rules::notifying;
 use crate::services::rules::sending::{self, SendFacts};
 use crate::storage::StorageError;
-use crate::storage::events::{Committed, EventData, EventRecord};
+use crate::storage::events::{Committed, EventData, EventRecord, RootTally};
 use crate::storage::media::{AttachmentRecord, BlobRecord, ThumbnailState};
 use crate::storage::messages::*;
 use crate::storage::notifications::MessageNotification;
@@ -1254,12 +1254,26 @@ impl MessageStore for PgStorage {
         tx.execute("DELETE FROM attachments WHERE message_id = $1", &[&id.0])
             .await
             .map_err(pg)?;
+        let root: Option<i64> = tx
+            .query_one("SELECT reply_to FROM messages WHERE id = $1", &[&id.0])
+            .await
+            .map_err(pg)?
+            .get(0);
+        let thread = match root {
+            Some(root) => msg_by_id(&tx, MessageId(root))
+                .await?
+                .map(|r| RootTally::of(&r)),
+            None => None,
+        };
         let committed = committed_one(
             &tx,
             conversation,
             actor,
             now_ms,
-            EventData::MessageDeleted { message: id },
+            EventData::MessageDeleted {
+                message: id,
+                thread,
+            },
         )
         .await?;
         super::commit(tx).await?;

@@ -7,7 +7,7 @@ use crate::services::rules::notifying;
 use crate::services::rules::sending::{self, SendFacts};
 use crate::storage::{
     Committed, EventData, HistoryAnchor, HistoryPage, MentionSet, MessageNotification,
-    MessageRecord, MessageStore, NewMessage, ReactionRecord, SendContext, SendOutcome,
+    MessageRecord, MessageStore, NewMessage, ReactionRecord, RootTally, SendContext, SendOutcome,
     StorageError,
 };
 use async_trait::async_trait;
@@ -450,6 +450,19 @@ fn insert_mentions(c: &Connection, id: MessageId, users: &[UserId]) -> Result<()
 }
 
 /// The conversation a message belongs to, or `NotFound`.
+/// The thread root `id` replies to, if it is a reply.
+fn root_of(c: &Connection, id: MessageId) -> Result<Option<MessageId>, StorageError> {
+    Ok(
+        c.query_row("SELECT reply_to FROM messages WHERE id = ?1", [id.0], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .optional()
+        .map_err(backend)?
+        .flatten()
+        .map(MessageId),
+    )
+}
+
 fn conversation_of(c: &Connection, id: MessageId) -> Result<ConversationId, StorageError> {
     c.query_row(
         "SELECT conversation_id FROM messages WHERE id = ?1",
@@ -889,12 +902,19 @@ impl MessageStore for SqliteStorage {
                     tx.execute("DELETE FROM reactions WHERE message_id = ?1", [id.0])
                         .map_err(backend)?;
                     super::media::detach_all(tx, id)?;
+                    let thread = match root_of(tx, id)? {
+                        Some(root) => message_by_id(tx, root)?.map(|r| RootTally::of(&r)),
+                        None => None,
+                    };
                     committed_one(
                         tx,
                         conversation,
                         actor,
                         now_ms,
-                        EventData::MessageDeleted { message: id },
+                        EventData::MessageDeleted {
+                            message: id,
+                            thread,
+                        },
                     )
                 })
             })

@@ -1,5 +1,5 @@
 import { FormEvent, useEffect, useState } from 'react';
-import { api, EmailStatus, toCommandError } from '../../api';
+import { api, EmailStatus, LIMITS, toCommandError } from '../../api';
 import { AccountErrors, describeAccountError } from '../../errors';
 
 const NONE: AccountErrors = { banner: null, fields: {} };
@@ -104,7 +104,7 @@ export function EmailSettings() {
               className="grow"
               inputMode="numeric"
               autoComplete="one-time-code"
-              maxLength={6}
+              maxLength={LIMITS.email_code_len}
               value={code}
               aria-invalid={errors.fields.code ? true : undefined}
               onChange={(e) => setCode(e.target.value)}

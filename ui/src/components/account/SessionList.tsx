@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, SessionInfo, toCommandError } from '../../api';
 import { describeAccountError } from '../../errors';
+import { formatDate } from '../../dates';
 
 interface Props {
   /** Changes when the list may be stale (the password changed and signed others out). */
@@ -8,10 +9,7 @@ interface Props {
 }
 
 function when(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime())
-    ? iso
-    : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return formatDate(iso, 'mediumMoment') || iso;
 }
 
 /**

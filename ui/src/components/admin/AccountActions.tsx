@@ -1,5 +1,5 @@
 import { FormEvent, useEffect, useId, useRef, useState } from 'react';
-import { AdminUser, api, toCommandError } from '../../api';
+import { AdminUser, api, LIMITS, toCommandError } from '../../api';
 import { AccountErrors, describeAdminError } from '../../errors';
 
 interface Props {
@@ -217,7 +217,7 @@ export function AccountActions({ account, self, onChanged }: Props) {
             className="grow"
             type="password"
             autoComplete="new-password"
-            maxLength={256}
+            maxLength={LIMITS.password_max}
             value={password}
             aria-invalid={errors.fields.new_password ? true : undefined}
             aria-describedby={errors.fields.new_password ? `${id}-password-error` : undefined}

@@ -4,6 +4,7 @@ import { describeAdminError } from '../../errors';
 import { Dialog } from '../Dialog';
 import { AccountActions } from './AccountActions';
 import './admin.css';
+import { formatDate } from '../../dates';
 
 interface Props {
   /** The signed-in admin (their own row is marked, and changing it changes them). */
@@ -31,15 +32,11 @@ export function formatBytes(bytes: number): string {
 }
 
 function day(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleDateString(undefined, { dateStyle: 'medium' });
+  return formatDate(iso, 'mediumDay') || iso;
 }
 
 function moment(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime())
-    ? iso
-    : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return formatDate(iso, 'mediumMoment') || iso;
 }
 
 /**

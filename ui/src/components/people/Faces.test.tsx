@@ -2,7 +2,7 @@ import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Message, TimelineItem, User } from '../../api';
-import { fakeApp, status, user } from '../../test/fakeApp';
+import { fakeApp, status, user, timelineItem } from '../../test/fakeApp';
 import { ChatView } from '../ChatView';
 import { Sidebar } from '../Sidebar';
 
@@ -56,7 +56,7 @@ function message(seq: number, sender: number, text: string): Message {
   };
 }
 
-const item = (m: Message): TimelineItem => ({ message: m, state: { state: 'synced' } });
+const item = (m: Message): TimelineItem => timelineItem(m);
 
 function renderChannel(handlers: Parameters<typeof fakeApp>[0] = {}) {
   const calls = fakeApp({

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { emit } from '@tauri-apps/api/event';
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Message, ThreadEntry, TimelineItem, User } from '../../api';
-import { fakeApp, status, user } from '../../test/fakeApp';
+import { fakeApp, status, user, timelineItem } from '../../test/fakeApp';
 import { ChatView } from '../ChatView';
 import { RepliesLine } from './RepliesLine';
 
@@ -58,7 +58,7 @@ function message(
   };
 }
 
-const item = (m: Message): TimelineItem => ({ message: m, state: { state: 'synced' } });
+const item = (m: Message): TimelineItem => timelineItem(m);
 
 describe('replies line', () => {
   it('says how many replies there are and who replied last, with their faces', async () => {

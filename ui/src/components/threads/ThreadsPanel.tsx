@@ -5,6 +5,7 @@ import { conversationLabel, displayName } from '../ChatView';
 import { plainText } from '../markdown/plainText';
 import { namesInWords } from './RepliesLine';
 import './threads.css';
+import { formatRecent } from '../../dates';
 
 interface Props {
   me: number;
@@ -22,11 +23,7 @@ interface Props {
 }
 
 function when(iso: string): string {
-  const d = new Date(iso);
-  const today = new Date();
-  return d.toDateString() === today.toDateString()
-    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-    : d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+  return formatRecent(iso);
 }
 
 function snippet(text: string): string {

@@ -800,4 +800,9 @@ pub async fn old_matches_are_found_past_newer_traffic_elsewhere(s: Fresh) {
     assert_eq!(pages(ann, "kayak in:#old", 3).await, expected);
     assert_eq!(pages(ann, "kayak in:#busy", 3).await, []);
     assert_eq!(pages(ben, "kay*", 7).await, elsewhere);
+    // Pages of 4 and 2: with a short walk (PostgreSQL's suite with a window of 3), the first
+    // window holds one of ben's matches, dense enough for a second walk before the lookup, so
+    // pages cross both seams.
+    assert_eq!(pages(ben, "kayak", 4).await, elsewhere);
+    assert_eq!(pages(ben, "kayak busy", 2).await, elsewhere);
 }

@@ -122,7 +122,7 @@ async fn fresh_postgres() -> Fresh {
 
 conformance_suite!(postgres, crate::fresh_postgres);
 
-/// PostgreSQL again for the search checks, with a search walk of 3 messages instead of 16,384:
+/// PostgreSQL again for the search checks, with a search walk of 3 messages instead of 4,096 (and a second of 12):
 /// with a handful of messages, most searches then cross from the walk to the lookup of the rest
 /// (`storage/postgres/search.rs`), so the seam between them is checked, not only the walk.
 async fn fresh_postgres_short_search_walk() -> Fresh {

@@ -15,7 +15,7 @@
 //! Filters (`from:`, `in:`, dates, `has:file`) and paging are SQL conditions on bound values, as
 //! on SQLite, ordered and paged by message id, newest first.
 //!
-//! # Why a search is three statements
+//! # Why a search is a fixed sequence of statements
 //!
 //! One statement left the choice of plan to the planner, and the planner cannot know where in
 //! the table a user's matches lie. Its two plans each fail somewhere (BENCHMARKS.md, "Prefix
@@ -24,28 +24,34 @@
 //! the oldest messages (the walk crosses the whole table first); one GIN bitmap per conversation
 //! of the user, planned when it underestimated the user's memberships, took 1.65 s for a prefix
 //! matching 4 % of the messages. So a search is a fixed sequence, in one read-only
-//! `REPEATABLE READ` transaction (one snapshot for all three):
+//! `REPEATABLE READ` transaction (one snapshot for all of it):
 //!
 //! 1. **Conversations**: the user's conversations, narrowed by `in:` and the conversation
 //!    filter, read into a list. Nothing to search in: no more statements. The list is bound as
-//!    a constant array in both following statements, so the planner sees the conversations
+//!    a constant array in every following statement, so the planner sees the conversations
 //!    themselves (and their share of the messages, from the column's statistics) instead of
 //!    guessing a join's size.
-//! 2. **Walk**: the newest [`SEARCH_WALK_ROWS`] (16,384) messages below the cursor (tests set a
-//!    few with [`PgStorage::with_search_walk_rows`]), read backwards along the primary key inside a sub-select with its own `LIMIT` —
-//!    which the planner can neither flatten nor turn into another plan — and filtered; the
-//!    statement stops as soon as it has the page. Its cost is bounded by the window whatever the
-//!    query: at most ~16k index entries and rows, ~6 ms at 1M messages on an idle machine.
-//!    A query whose matches among the user's messages are denser than one in ~800 (a common
-//!    word or prefix for a reader of most conversations, or a middling one for a member of one
-//!    conversation in twenty) is answered here.
-//! 3. **The rest**, only when the walk found less than a page: every match in the user's
-//!    conversations *older than the window* (the window's last id read by an index-only scan),
-//!    in a `MATERIALIZED` CTE, then the newest of them. The CTE has no order and no limit, so
-//!    no plan of it walks the primary key: the planner picks between the GIN index's bitmap
-//!    (cost ~ the term's matches) and the conversations' index (cost ~ the user's messages),
-//!    both estimated from constants. By then the matches are known to be sparse among the
-//!    user's recent messages, so few rows come back to sort.
+//! 2. **Walk**: the newest [`SEARCH_WALK_ROWS`] (4,096) messages below the cursor (tests set a
+//!    few with [`PgStorage::with_search_walk_rows`]), read backwards along the primary key
+//!    inside a sub-select with its own `LIMIT` — which the planner can neither flatten nor turn
+//!    into another plan — and filtered; the statement stops as soon as it has the page. Its cost
+//!    is bounded by the window whatever the query: ~1.5 ms at 1M messages.
+//! 3. **A second walk**, four times as long, only when the first found part of a page and
+//!    matches at that density would fill it there ([`second_walk`]): a common word narrowed by
+//!    `from:` to one sender, say. Such queries are dense enough to walk to, and would be costly
+//!    to look up (the lookup below reads every match of the word).
+//! 4. **The rest**, only when the walks found less than a page: every match in the user's
+//!    conversations *older than the walked windows* (the windows' last id read by an index-only
+//!    scan), in a `MATERIALIZED` CTE, then the newest of them. The CTE has no order and no
+//!    limit, so no plan of it walks the primary key: the planner picks between the GIN index's
+//!    bitmap (cost ~ the term's matches) and the conversations' index (cost ~ the user's
+//!    messages), both estimated from constants. By then the matches are known to be sparse
+//!    among the user's recent messages, so few rows come back to sort.
+//!
+//! The window's size is a trade measured at 1M messages (`EXPLAIN ANALYZE`, BENCHMARKS.md
+//! "PostgreSQL search, the walk's window"): a longer first walk pays its rows on every sparse
+//! query (16,384 rows cost ~8–12 ms, a middling word read 18 matches there and still needed the
+//! lookup), a shorter one sends more queries to the lookup, whose cost grows with the matches.
 //!
 //! What is still not bounded: a query whose matches are sparse among the newest messages but
 //! dense among older ones — above all a common word with `before:` a date long ago, where every
@@ -70,9 +76,9 @@ use tokio_postgres::IsolationLevel;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-/// Messages the walk (statement 2, see the module doc) reads before the rest is looked up
-/// another way. ~0.4 µs a row at 1M messages: ~6 ms when it reads them all.
-pub(super) const SEARCH_WALK_ROWS: i64 = 16_384;
+/// Messages the first walk (statement 2, see the module doc) reads. ~0.4 µs a row at 1M
+/// messages.
+pub(super) const SEARCH_WALK_ROWS: i64 = 4_096;
 
 /// Words of context in a snippet (FTS5's snippet takes 16 tokens).
 const SNIPPET_MAX_WORDS: u32 = 16;
@@ -215,25 +221,66 @@ impl Shape {
         }
     }
 
-    /// `WHERE id < cursor`, or nothing: the messages below the page cursor.
-    fn below_cursor(&mut self, search: &MessageSearch, column: &str) -> String {
-        match search.older_than {
-            Some(m) => format!("WHERE {column} < {}", self.p.bind(m.0)),
+    /// `column < the id after the newest `skip` messages below the cursor`: what a walk of
+    /// `skip` rows left unread (an index-only scan finds that id; NULL, so nothing, when the
+    /// walk read every message below the cursor).
+    fn older_than_skipped(&mut self, search: &MessageSearch, column: &str, skip: i64) -> String {
+        let below = match search.older_than {
+            Some(m) => format!("WHERE id < {}", self.p.bind(m.0)),
             None => String::new(),
-        }
+        };
+        let offset = self.p.bind(skip - 1);
+        format!(
+            "{column} < (SELECT id FROM messages {below} ORDER BY id DESC OFFSET {offset} LIMIT 1)"
+        )
     }
 }
 
-/// Statement 2: the page among the newest `walk_rows` messages below the cursor (see the
-/// module doc).
-fn walk_sql(search: &MessageSearch, conversations: &[i64], walk_rows: i64) -> (String, Params) {
+/// A walk's window: the newest `limit` matches among `rows` messages below the cursor, after
+/// the newest `skip` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    skip: i64,
+    rows: i64,
+    limit: i64,
+}
+
+/// How many times the first window the second one is.
+const SECOND_WALK_FACTOR: i64 = 4;
+
+/// The second walk, when the first one found `found` of a page but not all of it, and matches
+/// at that density would fill the page within [`SECOND_WALK_FACTOR`] times the first window:
+/// dense matches are cheaper to walk to than to look up (a common word narrowed by `from:`
+/// reads every match of the word in the lookup). Sparser ones go straight to the lookup.
+fn second_walk(first: Window, found: i64) -> Option<Window> {
+    let missing = first.limit - found;
+    (missing > 0 && found * SECOND_WALK_FACTOR >= first.limit).then_some(Window {
+        skip: first.skip + first.rows,
+        rows: first.rows * SECOND_WALK_FACTOR,
+        limit: missing,
+    })
+}
+
+/// Statement 2: the newest `limit` matches among `rows` messages below the cursor, after the
+/// newest `skip` of them (see the module doc).
+fn walk_sql(search: &MessageSearch, conversations: &[i64], window: Window) -> (String, Params) {
     let mut s = Shape::new(search, conversations);
-    let below = s.below_cursor(search, "id");
-    let walk_rows = s.p.bind(walk_rows);
-    let limit = s.p.bind(i64::from(search.limit));
+    let mut bounds = Vec::new();
+    if let Some(m) = search.older_than {
+        bounds.push(format!("id < {}", s.p.bind(m.0)));
+    }
+    if window.skip > 0 {
+        bounds.push(s.older_than_skipped(search, "id", window.skip));
+    }
+    let below = match bounds.is_empty() {
+        true => String::new(),
+        false => format!("WHERE {}", bounds.join(" AND ")),
+    };
+    let rows = s.p.bind(window.rows);
+    let limit = s.p.bind(window.limit);
     let sql = format!(
         "SELECT {MSG_COLUMNS}, {select}
-         FROM (SELECT * FROM messages {below} ORDER BY id DESC LIMIT {walk_rows}) m
+         FROM (SELECT * FROM messages {below} ORDER BY id DESC LIMIT {rows}) m
          {query}
          WHERE {conds}
          ORDER BY m.id DESC
@@ -250,19 +297,17 @@ fn walk_sql(search: &MessageSearch, conversations: &[i64], walk_rows: i64) -> (S
 fn rest_sql(
     search: &MessageSearch,
     conversations: &[i64],
-    walk_rows: i64,
+    walked: i64,
     limit: i64,
 ) -> (String, Params) {
     let mut s = Shape::new(search, conversations);
-    let below = s.below_cursor(search, "id");
-    let skip = s.p.bind(walk_rows - 1);
+    let older = s.older_than_skipped(search, "m.id", walked);
     let limit = s.p.bind(limit);
     let sql = format!(
         "WITH hits AS MATERIALIZED (
              SELECT m.id FROM messages m {query}
              WHERE {conds}
-               AND m.id < (SELECT id FROM messages {below}
-                           ORDER BY id DESC OFFSET {skip} LIMIT 1)
+               AND {older}
          )
          SELECT {MSG_COLUMNS}, {select}
          FROM (SELECT id FROM hits ORDER BY id DESC LIMIT {limit}) page
@@ -302,12 +347,23 @@ impl SearchStore for PgStorage {
             .collect();
         let mut rows: Vec<Row> = Vec::new();
         if !conversations.is_empty() && search.limit > 0 {
-            let walk_rows = self.search_walk_rows;
-            let (sql, params) = walk_sql(&search, &conversations, walk_rows);
+            let limit = i64::from(search.limit);
+            let first = Window {
+                skip: 0,
+                rows: self.search_walk_rows,
+                limit,
+            };
+            let (sql, params) = walk_sql(&search, &conversations, first);
             rows = tx.query(sql.as_str(), &params.refs()).await.map_err(pg)?;
-            let missing = i64::from(search.limit) - rows.len() as i64;
+            let mut walked = first.rows;
+            if let Some(second) = second_walk(first, rows.len() as i64) {
+                let (sql, params) = walk_sql(&search, &conversations, second);
+                rows.extend(tx.query(sql.as_str(), &params.refs()).await.map_err(pg)?);
+                walked += second.rows;
+            }
+            let missing = limit - rows.len() as i64;
             if missing > 0 {
-                let (sql, params) = rest_sql(&search, &conversations, walk_rows, missing);
+                let (sql, params) = rest_sql(&search, &conversations, walked, missing);
                 rows.extend(tx.query(sql.as_str(), &params.refs()).await.map_err(pg)?);
             }
         }
@@ -364,6 +420,28 @@ mod tests {
             let sql = tsquery(&text, &mut Params::default());
             assert!(!sql.to_uppercase().contains("SELECT"), "{q}: {sql}");
         }
+    }
+
+    #[test]
+    fn a_second_walk_only_when_the_first_ones_density_fills_the_page_in_it() {
+        let first = Window {
+            skip: 0,
+            rows: 4_096,
+            limit: 21,
+        };
+        // A full page, or too few matches to fill one in four times the window: no second walk.
+        assert_eq!(second_walk(first, 21), None);
+        assert_eq!(second_walk(first, 0), None);
+        assert_eq!(second_walk(first, 5), None);
+        // 6 in 4,096 rows: 24 expected in the next 16,384, enough for the 15 missing.
+        assert_eq!(
+            second_walk(first, 6),
+            Some(Window {
+                skip: 4_096,
+                rows: 16_384,
+                limit: 15,
+            })
+        );
     }
 
     #[test]

@@ -13,7 +13,11 @@
 //! - `newest`: `GET /conversations/{id}/messages?limit=50`;
 //! - `deep`: `?before=S&limit=50` with S in the oldest 5 % of the conversation;
 //! - `search_*`: `GET /search?q=…` (default page of 20, newest first) over all K conversations:
-//!   a very common word, a word of middling frequency, a rare word, two words (AND), and a prefix.
+//!   a very common word, a word of middling frequency, a rare word, two words (AND), a short
+//!   prefix matching most messages, and the middling word's first five letters as a prefix;
+//! - `search_one_member_prefix_middling`: that last search again as the owner of the first
+//!   conversation alone (a member of one conversation in K): the search must not depend on the
+//!   database guessing how many of the table's messages a user can see.
 
 use super::messaging::{self, Drive};
 use crate::accounts;
@@ -116,6 +120,11 @@ pub async fn run(spec: &TargetSpec, args: &HistoryArgs) -> Result<()> {
     report::emit(&table(&result), &result)
 }
 
+/// The first `n` characters of `word`.
+fn prefix_of(word: &str, n: usize) -> &str {
+    word.char_indices().nth(n).map_or(word, |(i, _)| &word[..i])
+}
+
 struct Target {
     id: i64,
     last_seq: i64,
@@ -196,7 +205,7 @@ async fn measure(server: &ServerUnderTest, args: &HistoryArgs) -> Result<History
         .collect();
 
     let v = args.vocabulary.max(1);
-    let queries: BTreeMap<String, String> = [
+    let mut queries: BTreeMap<String, String> = [
         ("search_common", vocabulary_word(0)),
         ("search_middling", vocabulary_word(v / 20)),
         ("search_rare", vocabulary_word(v - 1)),
@@ -211,15 +220,21 @@ async fn measure(server: &ServerUnderTest, args: &HistoryArgs) -> Result<History
                 &vocabulary_word(v / 10)[..2.min(vocabulary_word(v / 10).len())]
             ),
         ),
+        (
+            "search_prefix_middling",
+            format!("{}*", prefix_of(&vocabulary_word(v / 20), 5)),
+        ),
     ]
     .into_iter()
     .map(|(k, q)| (k.to_owned(), q))
     .collect();
+    let one_member = &population.users[population.conversations[0].1[0]];
 
     let mut latency_ms = BTreeMap::new();
     let mut first_page_hits = BTreeMap::new();
     let mut rng = Rng::new(7);
-    let mut kinds: Vec<(String, Vec<String>)> = Vec::new();
+    // (kind, requests, the token they are made with)
+    let mut kinds: Vec<(String, Vec<String>, &str)> = Vec::new();
     let newest: Vec<String> = (0..args.requests)
         .map(|i| {
             let t = &targets[i % targets.len()];
@@ -229,7 +244,7 @@ async fn measure(server: &ServerUnderTest, args: &HistoryArgs) -> Result<History
             )
         })
         .collect();
-    kinds.push(("newest".into(), newest));
+    kinds.push(("newest".into(), newest, &reader.access_token));
     let deep: Vec<String> = (0..args.requests)
         .map(|i| {
             let t = &targets[i % targets.len()];
@@ -241,18 +256,31 @@ async fn measure(server: &ServerUnderTest, args: &HistoryArgs) -> Result<History
             )
         })
         .collect();
-    kinds.push(("deep".into(), deep));
+    kinds.push(("deep".into(), deep, &reader.access_token));
+    let search_url = |q: &str| -> Result<String> {
+        Ok(
+            reqwest::Url::parse_with_params(&format!("{base}{API_PREFIX}/search"), [("q", q)])?
+                .to_string(),
+        )
+    };
     for (kind, q) in &queries {
-        let url =
-            reqwest::Url::parse_with_params(&format!("{base}{API_PREFIX}/search"), [("q", q)])?;
-        kinds.push((kind.clone(), vec![url.to_string(); args.requests]));
+        let url = search_url(q)?;
+        kinds.push((kind.clone(), vec![url; args.requests], &reader.access_token));
     }
-    for (kind, urls) in kinds {
+    let one_member_kind = "search_one_member_prefix_middling".to_owned();
+    let q = queries["search_prefix_middling"].clone();
+    kinds.push((
+        one_member_kind.clone(),
+        vec![search_url(&q)?; args.requests],
+        &one_member.access_token,
+    ));
+    queries.insert(one_member_kind, q);
+    for (kind, urls, token) in kinds {
         eprintln!("measuring {kind}…");
         // The first response of each kind: how many hits a search found.
         let first: serde_json::Value = http
             .get(&urls[0])
-            .bearer_auth(&reader.access_token)
+            .bearer_auth(token)
             .send()
             .await?
             .error_for_status()
@@ -265,7 +293,7 @@ async fn measure(server: &ServerUnderTest, args: &HistoryArgs) -> Result<History
         let timings: Vec<Result<u64>> = stream::iter(urls)
             .map(|url| {
                 let http = http.clone();
-                let token = reader.access_token.clone();
+                let token = token.to_owned();
                 async move {
                     let began = Instant::now();
                     let body = http
@@ -351,7 +379,9 @@ fn table(r: &HistoryResult) -> Table {
     for (code, count) in &r.fill.refused {
         t.row(format!("  refused: {code}"), thousands(*count as f64, 0));
     }
-    t.heading("latency (over HTTP, as a member of every conversation)");
+    t.heading(
+        "latency (over HTTP, as a member of every conversation; one_member: of the first only)",
+    );
     for (kind, l) in &r.latency_ms {
         let label = match r.queries.get(kind) {
             Some(q) => format!(

@@ -735,3 +735,74 @@ pub async fn prefix_search_pages_newest_first_across_conversations(s: Fresh) {
     }
     assert_eq!(got, expected);
 }
+
+/// Old matches in the user's conversations are found, newest first and paged without gaps or
+/// repeats, past newer matches in conversations the user is not in; a page can hold new matches
+/// and old ones together. (On PostgreSQL a search walks the newest messages and looks up the
+/// rest another way: this is the seam, crossed on every page when the walk is a few rows, as in
+/// the `postgres_short_search_walk` run; see `storage/postgres/search.rs`.)
+pub async fn old_matches_are_found_past_newer_traffic_elsewhere(s: Fresh) {
+    let p = people(&*s, &["ann", "ben"]).await;
+    let (ann, ben) = (p[0], p[1]);
+    let old = room(&*s, "old", ann, &[]).await;
+    let busy = room(&*s, "busy", ben, &[]).await;
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        let m = send(
+            &*s,
+            say(old, ann, &format!("o{i}"), &format!("kayak old {i}")),
+        )
+        .await;
+        expected.push(m.id);
+    }
+    let mut elsewhere = Vec::new();
+    for i in 0..40 {
+        let m = send(
+            &*s,
+            say(busy, ben, &format!("b{i}"), &format!("kayak busy {i}")),
+        )
+        .await;
+        elsewhere.push(m.id);
+    }
+    for i in 0..2 {
+        let m = send(
+            &*s,
+            say(old, ann, &format!("n{i}"), &format!("kayak new {i}")),
+        )
+        .await;
+        expected.push(m.id);
+    }
+    expected.reverse();
+    elsewhere.reverse();
+
+    let pages = |user: UserId, q: &'static str, page_size: u32| {
+        let s = &s;
+        async move {
+            let mut got = Vec::new();
+            let mut older_than = None;
+            loop {
+                let mut search = search_for(user, &SearchQuery::parse(q).unwrap());
+                search.limit = page_size;
+                search.older_than = older_than;
+                let page = s.search_messages(search).await.unwrap();
+                got.extend(page.iter().map(|h| h.message.id));
+                if page.len() < page_size as usize {
+                    return got;
+                }
+                older_than = got.last().copied();
+            }
+        }
+    };
+    for q in ["kayak", "kay*", "old OR new"] {
+        assert_eq!(pages(ann, q, 4).await, expected, "{q}");
+        assert_eq!(pages(ann, q, 50).await, expected, "{q}");
+    }
+    assert_eq!(pages(ann, "kayak in:#old", 3).await, expected);
+    assert_eq!(pages(ann, "kayak in:#busy", 3).await, []);
+    assert_eq!(pages(ben, "kay*", 7).await, elsewhere);
+    // Pages of 4 and 2: with a short walk (PostgreSQL's suite with a window of 3), the first
+    // window holds one of ben's matches, dense enough for a second walk before the lookup, so
+    // pages cross both seams.
+    assert_eq!(pages(ben, "kayak", 4).await, elsewhere);
+    assert_eq!(pages(ben, "kayak busy", 2).await, elsewhere);
+}

@@ -84,6 +84,7 @@ macro_rules! conformance_suite {
                 the_notification_inbox_reads_and_counts,
                 search_survives_hostile_input_and_keeps_its_meaning,
                 prefix_search_pages_newest_first_across_conversations,
+                old_matches_are_found_past_newer_traffic_elsewhere,
                 concurrent_batches_over_the_same_conversations_all_commit
             );
         }
@@ -120,3 +121,27 @@ async fn fresh_postgres() -> Fresh {
 }
 
 conformance_suite!(postgres, crate::fresh_postgres);
+
+/// PostgreSQL again for the search checks, with a search walk of 3 messages instead of 4,096 (and a second of 12):
+/// with a handful of messages, most searches then cross from the walk to the lookup of the rest
+/// (`storage/postgres/search.rs`), so the seam between them is checked, not only the walk.
+async fn fresh_postgres_short_search_walk() -> Fresh {
+    let url = tokio::task::spawn_blocking(jeco_testkit::postgres::fresh_database)
+        .await
+        .expect("create a test database");
+    let store = PgStorage::open(&url, 0)
+        .await
+        .expect("open PostgreSQL")
+        .with_search_walk_rows(3);
+    Fresh::new(Arc::new(store), ())
+}
+
+mod postgres_short_search_walk {
+    conformance_suite!(@checks crate::fresh_postgres_short_search_walk;
+        search_finds_words_and_prefixes_in_the_users_conversations_only,
+        search_filters_are_applied_in_the_query,
+        search_survives_hostile_input_and_keeps_its_meaning,
+        prefix_search_pages_newest_first_across_conversations,
+        old_matches_are_found_past_newer_traffic_elsewhere
+    );
+}

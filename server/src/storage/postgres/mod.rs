@@ -57,6 +57,9 @@ pub struct PgStorage {
     pool: Pool,
     /// The URL without its password, for logs and errors.
     shown: String,
+    /// Messages a search walks newest first before it looks up the rest another way
+    /// ([`search`]'s module doc).
+    search_walk_rows: i64,
 }
 
 impl std::fmt::Debug for PgStorage {
@@ -145,7 +148,19 @@ impl PgStorage {
         }
         drop(client);
         crate::metrics::get().db_pool_size.add(POOL_SIZE as i64);
-        Ok(Self { pool, shown })
+        Ok(Self {
+            pool,
+            shown,
+            search_walk_rows: search::SEARCH_WALK_ROWS,
+        })
+    }
+
+    /// Makes searches walk `rows` messages newest first (at least 1) before they look up the
+    /// rest another way, instead of [`search::SEARCH_WALK_ROWS`]. For tests: with a window of a
+    /// few rows, a handful of messages takes a search through both of its ways and their seam.
+    pub fn with_search_walk_rows(mut self, rows: i64) -> Self {
+        self.search_walk_rows = rows.max(1);
+        self
     }
 
     /// A pooled connection.

@@ -17,3 +17,4 @@ mod threads;
 mod tokens;
 mod two_factor;
 mod viewing;
+mod window;

@@ -25,7 +25,8 @@
 //! range back by one page. **Jumping** to a message loads pages back until the message is in the
 //! window, at most [`JUMP_PAGES_MAX`] pages of [`JUMP_PAGE`]: the window always reaches the newest
 //! message, so there is one kind of window, and a jump is a run of older pages (one
-//! [`WindowDiff::PushFront`]). **Back to the newest** narrows the range to the newest page again.
+//! [`WindowDiff::PushFront`]); reaching back to a `seq` (the first unread message) is the same.
+//! **Back to the newest** narrows the range to the newest page again.
 //!
 //! **Following.** While the reader follows the newest messages (the view says so,
 //! [`Engine::window_following`]; loading older or jumping stops it), the window keeps at most
@@ -413,21 +414,7 @@ impl Engine {
         if target.thread_only {
             return Ok(None);
         }
-        let (start, mut more) = self.window_start(id)?;
-        let Some(mut start) = start else {
-            return Ok(None);
-        };
-        let mut pages = 0;
-        while start > target.seq && more && pages < JUMP_PAGES_MAX {
-            let page = self.load_timeline(id, Some(start), JUMP_PAGE).await?;
-            pages += 1;
-            more = page.has_more_before;
-            match page.items.iter().find_map(TimelineItem::seq) {
-                Some(first) if first < start => start = first,
-                _ => break,
-            }
-        }
-        self.extend_to(id, start)?;
+        self.window_reach(id, target.seq).await?;
         let shown = self.window(id).is_some_and(|w| {
             w.items
                 .iter()
@@ -436,9 +423,31 @@ impl Engine {
         Ok(shown.then_some(target.seq))
     }
 
+    /// Loads older pages into the window until it reaches back to `seq` (at most
+    /// [`JUMP_PAGES_MAX`] of [`JUMP_PAGE`]: the first unread message, a jump); stops following the
+    /// newest. Returns whether the window reaches `seq` now (or history starts after it).
+    pub async fn window_reach(&self, id: ConversationId, seq: i64) -> Result<bool> {
+        let (start, mut more) = self.window_start(id)?;
+        let Some(mut start) = start else {
+            return Ok(true);
+        };
+        let mut pages = 0;
+        while start > seq && more && pages < JUMP_PAGES_MAX {
+            let page = self.load_timeline(id, Some(start), JUMP_PAGE).await?;
+            pages += 1;
+            more = page.has_more_before;
+            match page.items.iter().find_map(TimelineItem::seq) {
+                Some(first) if first < start => start = first,
+                _ => break,
+            }
+        }
+        let more = self.extend_to(id, start)?;
+        Ok(start <= seq || !more)
+    }
+
     /// Extends the range of the window back to `seq` and stops following.
+    /// Returns whether older messages remain.
     fn extend_to(&self, id: ConversationId, seq: i64) -> Result<bool> {
-        let mut more = false;
         let mut windows = self.windows();
         let window = windows
             .get_mut(&id)
@@ -447,8 +456,7 @@ impl Engine {
             w.following = false;
             w.oldest = Some(w.oldest.map_or(seq, |o| o.min(seq)));
         })?;
-        more |= window.has_more_before;
-        Ok(more)
+        Ok(window.has_more_before)
     }
 
     /// Back to the newest page, following the newest (older items leave the window).

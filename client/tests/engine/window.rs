@@ -264,6 +264,14 @@ async fn older_pages_a_jump_back_to_the_newest_and_the_following_bound() {
         [WindowDiff::PushFront { items }] if items.len() == 4
     ));
 
+    // Reaching back to a seq (the first unread message): pages until the window holds it.
+    let m3 = id_of(&ada, dm, "m3").await;
+    let m3_seq = ada.timeline(dm, None, 200).unwrap().items[2].seq().unwrap();
+    assert_eq!(ada.timeline(dm, None, 200).unwrap().items[2].message.id, m3);
+    assert!(ada.window_reach(dm, m3_seq).await.unwrap());
+    settled(&ada, dm, &seen, None).await;
+    assert_eq!(shown(&seen).first().map(String::as_str), Some("m1"));
+
     // A jump to the first message: it is in the window, with everything after it.
     assert!(ada.window_jump(dm, first).await.unwrap().is_some());
     settled(&ada, dm, &seen, Some(12)).await;

@@ -59,7 +59,7 @@ export const PAGE = 50;
 type Side = { kind: 'thread'; root: number } | { kind: 'pins' } | null;
 
 /** The engine's window of this conversation, as its diffs built it (`loaded`: one arrived). */
-interface Window extends WindowState {
+interface ShownWindow extends WindowState {
   loaded: boolean;
 }
 
@@ -99,7 +99,7 @@ export function ConversationPane({
 }: Props) {
   const id = conversation.id;
   // A page read before the pane existed (the app's first screen) is drawn in the first frame.
-  const [win, setWin] = useState<Window>(() =>
+  const [win, setWin] = useState<ShownWindow>(() =>
     initialPage
       ? { items: initialPage.items, hasMore: initialPage.has_more_before, loaded: true }
       : { items: [], hasMore: false, loaded: false },
@@ -191,7 +191,7 @@ export function ConversationPane({
 
   const loadOlder = useCallback(() => void loadingWhile(() => api.windowLoadOlder(id)), [id, loadingWhile]);
   const followingChanged = useCallback(
-    (following: boolean) => void api.windowFollowing(id, following).catch(() => undefined),
+    (following: boolean) => void inOrder(id, () => api.windowFollowing(id, following)).catch(() => undefined),
     [id],
   );
 

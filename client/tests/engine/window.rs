@@ -195,6 +195,20 @@ async fn a_pending_send_is_a_local_item_replaced_in_place_when_confirmed() {
                 if matches!(&queued.op, OutboxOp::Send { client_id: c, .. } if c == client_id)
         ));
     }
+    // Opened afresh offline (from the cache): exactly what the diffs built.
+    ada.close_window(dm);
+    let reopened = ada.open_window(dm).await.unwrap();
+    assert_eq!(reopened.items, seen.lock().unwrap().items);
+    eventually("the view got the second reset", || {
+        let s = seen.lock().unwrap();
+        s.diffs
+            .iter()
+            .filter(|d| matches!(d, WindowDiff::Reset { .. }))
+            .count()
+            == 2
+    })
+    .await;
+    settled(&ada, dm, &seen, Some(50)).await;
     let before_confirm = seen.lock().unwrap().diffs.len();
 
     // Back: the server confirms it, and the same item (index 1) becomes the sent message.
@@ -204,14 +218,24 @@ async fn a_pending_send_is_a_local_item_replaced_in_place_when_confirmed() {
     })
     .await;
     settled(&ada, dm, &seen, Some(50)).await;
-    let s = seen.lock().unwrap();
-    assert_eq!(texts(&s.items), ["hello", "while away"]);
-    assert!(
-        s.diffs[before_confirm..]
-            .iter()
-            .all(|d| matches!(d, WindowDiff::Set { index: 1, .. })),
-        "confirmed in place, no removal or insertion: {:?}",
-        &s.diffs[before_confirm..]
+    let applied = {
+        let s = seen.lock().unwrap();
+        assert_eq!(texts(&s.items), ["hello", "while away"]);
+        assert!(
+            s.diffs[before_confirm..]
+                .iter()
+                .all(|d| matches!(d, WindowDiff::Set { index: 1, .. })),
+            "confirmed in place, no removal or insertion: {:?}",
+            &s.diffs[before_confirm..]
+        );
+        s.items.clone()
+    };
+    // Opened afresh: exactly what the diffs built.
+    ada.close_window(dm);
+    let fresh = ada.open_window(dm).await.unwrap();
+    assert_eq!(
+        fresh.items, applied,
+        "the diffs built what a fresh open reads"
     );
 }
 

@@ -162,10 +162,14 @@ pub fn diff(old: &[TimelineItem], new: &[TimelineItem]) -> Vec<WindowDiff> {
             _ => None,
         })
         .collect();
+    // (Not when `old` already shows that message: then the pending item is another entry.)
+    let shown: HashSet<Key> = old.iter().map(key).collect();
     let old_key = |i: &TimelineItem| match &i.id {
         ItemId::Local { client_id } => confirmed
             .get(client_id.as_str())
-            .map_or_else(|| key(i), |id| Key::Sent(*id)),
+            .map(|id| Key::Sent(*id))
+            .filter(|k| !shown.contains(k))
+            .unwrap_or_else(|| key(i)),
         ItemId::Sent { .. } => key(i),
     };
     let new_keys: Vec<Key> = new.iter().map(key).collect();
@@ -677,7 +681,12 @@ mod tests {
             old in timeline(),
             new in timeline(),
             confirm in proptest::collection::btree_set(40i64..50, 0..4),
+            also_old in proptest::collection::btree_set(40i64..50, 0..3),
         ) {
+            // Old may already show some sends confirmed while their pending item is still there.
+            let mut old = old;
+            let first_pending = old.iter().position(|i| i.seq().is_none()).unwrap_or(old.len());
+            old.splice(first_pending..first_pending, also_old.iter().map(|&c| sent(c, "pending")));
             let mut new: Vec<TimelineItem> = new
                 .into_iter()
                 .filter(|i| !matches!(&i.id, ItemId::Local { client_id } if confirm.contains(&client_id[1..].parse::<i64>().unwrap())))

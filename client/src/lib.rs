@@ -34,7 +34,8 @@ pub use api::{ApiClient, ApiError};
 pub use engine::{
     AVATAR_FILE_MAX, ConnectionState, Engine, EngineBuilder, EngineError, EngineEvent, FileToSend,
     ItemId, ItemState, SearchResult, Thread, ThreadEntry, Timeline, TimelineItem, Timing,
-    TwoFactorOff, Viewing, server_dir_name,
+    TwoFactorOff, Viewing, WeakEngine, WindowBounds, WindowDiff, apply_window_diffs,
+    server_dir_name,
 };
 pub use outbox::{MessageRef, OutboxItem, OutboxState};
 pub use session::{Client, ClientBuilder, ClientError, SignInStep, TwoFactorDone, TwoFactorProof};

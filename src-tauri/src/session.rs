@@ -152,12 +152,24 @@ impl AppState {
             return;
         };
         let mut events = engine.subscribe();
+        // Weak: the task ends with the engine (a switch of server drops it).
+        let engine = engine.downgrade();
         tauri::async_runtime::spawn(async move {
             use tokio::sync::broadcast::error::RecvError;
             loop {
                 match events.recv().await {
                     Ok(event) => sink(event),
-                    Err(RecvError::Lagged(_)) => sink(EngineEvent::ConversationsChanged),
+                    // Behind: everything is re-read, and each open timeline window is sent
+                    // whole (its diffs since were dropped with the lag).
+                    Err(RecvError::Lagged(_)) => {
+                        sink(EngineEvent::ConversationsChanged);
+                        let Some(engine) = engine.upgrade() else {
+                            break;
+                        };
+                        for event in engine.window_resync(&mut events) {
+                            sink(event);
+                        }
+                    }
                     Err(RecvError::Closed) => break,
                 }
             }

@@ -43,6 +43,7 @@ export type {
   VoiceEvent,
 };
 export type { TimelineItem } from './bindings/TimelineItem';
+export type { WindowDiff } from './bindings/WindowDiff';
 export type { Message } from './bindings/Message';
 export type { Attachment } from './bindings/Attachment';
 export type { DoNotDisturb } from './bindings/DoNotDisturb';
@@ -165,6 +166,23 @@ export const api = {
   lastOpened: () => call<number | null>('last_opened'),
   timeline: (conversationId: number, before: number | null = null, limit = 50) =>
     call<Timeline>('timeline', { conversationId, before, limit }),
+  // The timeline window (src-tauri/src/commands/timeline_window.rs): the engine keeps what a
+  // conversation pane shows and sends its changes as `window` engine events (diffs to apply).
+  /** Opens the window on the newest page (also sent as a `reset` diff). */
+  openWindow: (conversationId: number) => call<Timeline>('open_window', { conversationId }),
+  closeWindow: (conversationId: number) => call<null>('close_window', { conversationId }),
+  /** One older page into the window; whether older messages remain. */
+  windowLoadOlder: (conversationId: number) => call<boolean>('window_load_older', { conversationId }),
+  /** Brings a message into the window; its seq when it is there now, else null. */
+  windowJump: (conversationId: number, messageId: number) =>
+    call<number | null>('window_jump', { conversationId, messageId }),
+  /** Loads older pages until the window reaches back to `seq`; whether it does. */
+  windowReach: (conversationId: number, seq: number) =>
+    call<boolean>('window_reach', { conversationId, seq }),
+  windowNewest: (conversationId: number) => call<null>('window_newest', { conversationId }),
+  /** Whether the reader follows the newest messages (the engine then keeps the window bounded). */
+  windowFollowing: (conversationId: number, following: boolean) =>
+    call<null>('window_following', { conversationId, following }),
   /** With `threadOnly`, a reply (to `replyTo`, a thread's root) stays out of the channel. */
   sendMessage: (conversationId: number, text: string, replyTo: number | null = null, threadOnly = false) =>
     call<OutboxItem>('send_message', { conversationId, text, replyTo, threadOnly }),

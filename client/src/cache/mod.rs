@@ -489,6 +489,19 @@ impl Cache {
         Ok((items, needs_server))
     }
 
+    /// Every cached message from `seq` on (not thread-only replies), oldest first: a timeline
+    /// window's range.
+    pub fn messages_from(&self, id: ConversationId, seq: i64) -> Result<Vec<Message>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT json FROM messages WHERE conversation_id = ?1 AND seq >= ?2 AND NOT thread_only
+             ORDER BY seq",
+        )?;
+        stmt.query_map(params![id.0, seq], |r| r.get::<_, String>(0))?
+            .map(|j| Ok(serde_json::from_str::<Message>(&j?)?))
+            .collect()
+    }
+
     /// Whether anything older than `seq` exists: cached, or on the server because the cache does
     /// not reach back to the conversation's first message.
     pub fn has_more_before(&self, id: ConversationId, seq: i64) -> Result<bool> {

@@ -36,10 +36,12 @@ mod sync_state;
 mod threads;
 mod two_factor;
 mod viewing;
+mod window;
 
 pub use threads::{Thread, ThreadEntry};
 pub use two_factor::TwoFactorOff;
 pub use viewing::Viewing;
+pub use window::{WindowBounds, WindowDiff, apply as apply_window_diffs};
 
 use crate::cache::Enqueued;
 use crate::cache::{Applied, Cache, CacheError, Draft, LocalHit};
@@ -151,6 +153,12 @@ pub enum EngineEvent {
     ThreadRead {
         conversation_id: ConversationId,
         root: MessageId,
+    },
+    /// The open timeline window of a conversation changed: apply `diffs` in order
+    /// ([`window`](Engine::open_window)).
+    Window {
+        conversation_id: ConversationId,
+        diffs: Vec<WindowDiff>,
     },
 }
 
@@ -302,6 +310,7 @@ pub struct EngineBuilder {
     server_key: Option<String>,
     media_cache_bytes: u64,
     upload_chunk_bytes: usize,
+    window_bounds: WindowBounds,
 }
 
 impl EngineBuilder {
@@ -344,6 +353,12 @@ impl EngineBuilder {
         self
     }
 
+    /// How big timeline windows are (default: pages of 50, 150 kept while following).
+    pub fn window_bounds(mut self, bounds: WindowBounds) -> Self {
+        self.window_bounds = bounds;
+        self
+    }
+
     /// Heartbeat, dead-link and backoff timing (tests shorten them).
     pub fn timing(mut self, timing: Timing) -> Self {
         self.timing = timing;
@@ -373,6 +388,8 @@ impl EngineBuilder {
             timing: self.timing,
             media_cache_bytes: self.media_cache_bytes,
             upload_chunk_bytes: self.upload_chunk_bytes,
+            window_bounds: self.window_bounds,
+            windows: Mutex::new(window::Windows::new()),
             events,
             state,
             account: Mutex::new(None),
@@ -420,6 +437,9 @@ pub(crate) struct Inner {
     pub(crate) socket: Mutex<Option<mpsc::Sender<jeco_shared::ws::ClientFrame>>>,
     /// What the window shows (see [`viewing`]): what is read follows from it.
     pub(crate) viewing: Mutex<Viewing>,
+    pub(crate) window_bounds: WindowBounds,
+    /// The open timeline windows (see [`window`]).
+    pub(crate) windows: Mutex<window::Windows>,
 }
 
 impl Inner {
@@ -491,6 +511,19 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// An [`Engine`] that does not keep it alive (for a task that should end with it).
+#[derive(Clone, Debug)]
+pub struct WeakEngine {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl WeakEngine {
+    /// The engine, while it still exists.
+    pub fn upgrade(&self) -> Option<Engine> {
+        self.inner.upgrade().map(|inner| Engine { inner })
+    }
+}
+
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
@@ -524,10 +557,18 @@ impl Engine {
             server_key: None,
             media_cache_bytes: 512 * 1024 * 1024,
             upload_chunk_bytes: 1024 * 1024,
+            window_bounds: WindowBounds::default(),
         }
     }
 
     /// The session (HTTP API and tokens) this engine runs on.
+    /// A handle that does not keep the engine alive.
+    pub fn downgrade(&self) -> WeakEngine {
+        WeakEngine {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
     pub fn client(&self) -> &Client {
         &self.inner.client
     }
@@ -681,6 +722,12 @@ impl Engine {
             cache.clone(),
             stop_rx.clone(),
         ));
+        self.inner
+            .windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        tokio::spawn(window::run(self.inner.clone(), stop_rx.clone()));
         tokio::spawn(deliver::run(self.inner.clone(), user, cache, stop_rx));
         self.inner.emit(EngineEvent::ConversationsChanged);
         Ok(())
@@ -697,6 +744,11 @@ impl Engine {
             let _ = a.stop.send(true);
         }
         *self.inner.socket.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.inner
+            .windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         self.inner.set_state(ConnectionState::SignedOut);
         account
     }
@@ -825,25 +877,7 @@ impl Engine {
             .map(|m| overlay(m, &outbox, me.id))
             .collect();
         if before.is_none() {
-            for item in &outbox {
-                if let OutboxOp::Send {
-                    client_id,
-                    text,
-                    reply_to,
-                    thread_only: false,
-                    ..
-                } = &item.op
-                {
-                    items.push(pending_send(
-                        item,
-                        &outbox,
-                        id,
-                        me.id,
-                        (client_id, text),
-                        *reply_to,
-                    ));
-                }
-            }
+            items.extend(pending_items(&outbox, id, me.id));
         }
         let oldest = items
             .iter()
@@ -1533,6 +1567,31 @@ fn item_state(item: &OutboxItem, outbox: &[OutboxItem]) -> ItemState {
         },
         _ => ItemState::Pending,
     }
+}
+
+/// The sends still in `outbox` that show in the timeline (not thread-only replies), in order.
+fn pending_items(
+    outbox: &[OutboxItem],
+    conversation: ConversationId,
+    me: UserId,
+) -> impl Iterator<Item = TimelineItem> + '_ {
+    outbox.iter().filter_map(move |item| match &item.op {
+        OutboxOp::Send {
+            client_id,
+            text,
+            reply_to,
+            thread_only: false,
+            ..
+        } => Some(pending_send(
+            item,
+            outbox,
+            conversation,
+            me,
+            (client_id, text),
+            *reply_to,
+        )),
+        _ => None,
+    })
 }
 
 /// The timeline item of `item`, the send of `text` still in `outbox`: its local id and the text

@@ -18,3 +18,4 @@ mod threads;
 mod tokens;
 mod two_factor;
 mod viewing;
+mod window;

@@ -64,7 +64,7 @@ async fn server_texts(engine: &Engine, id: ConversationId) -> Vec<String> {
     page.into_iter().map(|m| m.text).collect()
 }
 
-async fn set_archived(engine: &Engine, id: ConversationId, archived: bool) {
+pub(crate) async fn set_archived(engine: &Engine, id: ConversationId, archived: bool) {
     let token = engine.client().access_token().await.unwrap();
     let body = UpdateConversationRequest {
         archived: Some(archived),

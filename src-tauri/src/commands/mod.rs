@@ -14,6 +14,7 @@ pub mod links;
 pub mod people;
 pub mod prefs;
 pub mod timeline;
+pub mod timeline_window;
 pub mod two_factor;
 pub mod voice;
 pub mod window;

@@ -6,8 +6,9 @@ import type { Notification } from "./Notification";
 import type { OutboxItem } from "./OutboxItem";
 import type { PresenceStatus } from "./PresenceStatus";
 import type { UserId } from "./UserId";
+import type { WindowDiff } from "./WindowDiff";
 
 /**
  * What changed, for the UI to re-read.
  */
-export type EngineEvent = { "type": "connection" } & ConnectionState | { "type": "conversations_changed" } | { "type": "timeline_changed", conversation_id: ConversationId, seqs: Array<number>, } | { "type": "typing", conversation_id: ConversationId, user_ids: Array<UserId>, } | { "type": "presence", user_id: UserId, status: PresenceStatus, } | { "type": "read_receipt", conversation_id: ConversationId, user_id: UserId, read_seq: number, } | { "type": "notification" } & Notification | { "type": "outbox" } & OutboxItem | { "type": "upload_progress", outbox_id: number, conversation_id: ConversationId, file: number, sent: number, total: number, } | { "type": "outbox_removed", id: number, conversation_id: ConversationId, delivered: boolean, } | { "type": "teams_changed" } | { "type": "thread_read", conversation_id: ConversationId, root: MessageId, };
+export type EngineEvent = { "type": "connection" } & ConnectionState | { "type": "conversations_changed" } | { "type": "timeline_changed", conversation_id: ConversationId, seqs: Array<number>, } | { "type": "typing", conversation_id: ConversationId, user_ids: Array<UserId>, } | { "type": "presence", user_id: UserId, status: PresenceStatus, } | { "type": "read_receipt", conversation_id: ConversationId, user_id: UserId, read_seq: number, } | { "type": "notification" } & Notification | { "type": "outbox" } & OutboxItem | { "type": "upload_progress", outbox_id: number, conversation_id: ConversationId, file: number, sent: number, total: number, } | { "type": "outbox_removed", id: number, conversation_id: ConversationId, delivered: boolean, } | { "type": "teams_changed" } | { "type": "thread_read", conversation_id: ConversationId, root: MessageId, } | { "type": "window", conversation_id: ConversationId, diffs: Array<WindowDiff>, };

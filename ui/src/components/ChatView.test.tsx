@@ -187,7 +187,7 @@ describe('chat view', () => {
     );
   });
 
-  it('draws a first screen read before it in its first frame, then reads the timeline afresh', async () => {
+  it('draws a first screen read before it in its first frame, then opens the timeline window afresh', async () => {
     const general = conversation({ id: 8, kind: 'channel', name: 'general' });
     const calls = fakeApp({
       users: () => [ADA, GRACE] as User[],
@@ -208,9 +208,9 @@ describe('chat view', () => {
     // In the first frame: no waiting for the list, the conversation or its page.
     expect(screen.getByTestId('conversation-title')).toHaveTextContent('#general');
     expect(screen.getByText('where we left off')).toBeInTheDocument();
-    // Then the pane reads its page as always.
+    // Then the pane opens the engine's window of it, whose first diff replaces the page.
     expect(await screen.findByText('newer')).toBeInTheDocument();
-    expect(calls.some((c) => c.cmd === 'timeline')).toBe(true);
+    expect(calls.find((c) => c.cmd === 'open_window')?.args).toEqual({ conversationId: 8 });
   });
 
   it('sends with Enter, keeps Shift+Enter as a new line, and edits the last message with Up', async () => {

@@ -3,7 +3,8 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Message, Thread, TimelineItem, User } from '../api';
 import { fakeApp, user, timelineItem } from '../test/fakeApp';
-import { ConversationPane, FOLLOWING_KEEP } from './ConversationPane';
+import { emit } from '@tauri-apps/api/event';
+import { ConversationPane } from './ConversationPane';
 
 const ADA = user();
 const GRACE = user({ id: 2, username: 'grace', display_name: 'Grace Hopper' });
@@ -79,7 +80,12 @@ function renderPane(handlers: Parameters<typeof fakeApp>[0], c: Conversation = c
   const calls = fakeApp({ read_receipts: () => [], messages: () => [], ...handlers });
   const props = { conversation: c, me: 1, users: USERS, typing: [], onUnknownUsers: () => undefined };
   const view = render(<ConversationPane {...props} version={0} />);
-  const bump = (version: number) => view.rerender(<ConversationPane {...props} version={version} />);
+  // The engine says the timeline changed: its window is re-read (and sent as diffs), the pane's
+  // version moves on.
+  const bump = async (version: number) => {
+    view.rerender(<ConversationPane {...props} version={version} />);
+    await act(() => emit('engine-event', { type: 'timeline_changed', conversation_id: c.id, seqs: [] }));
+  };
   return { calls, bump };
 }
 
@@ -90,31 +96,59 @@ async function messageWith(text: string) {
 }
 
 describe('conversation pane', () => {
-  it('keeps a bounded window of messages while the reader follows a busy conversation', async () => {
-    let newest = 40;
-    const { bump } = renderPane({
-      timeline: (args) => {
-        const before = (args.before as number | null) ?? newest + 1;
-        const from = Math.max(1, before - 50);
-        const items = [];
-        for (let seq = from; seq < before; seq++) items.push(item(message(seq, 2, `line ${seq}`)));
-        return { items, has_more_before: from > 1 };
-      },
+  it('draws the engine’s window as its diffs say, asks for older pages, and never trims itself', async () => {
+    const { calls } = renderPane({
+      // No older history at first: the list does not ask for it while the diffs below are sent.
+      timeline: () => ({
+        items: [item(message(40, 2, 'line 40')), item(message(41, 2, 'line 41'))],
+        has_more_before: false,
+      }),
     });
-    expect(await screen.findByText('line 40')).toBeInTheDocument();
-    // Five bursts of 40 messages, the pane re-reading the newest page after each (as events say).
-    for (let v = 1; v <= 5; v++) {
-      newest += 40;
-      bump(v);
-      expect(await screen.findByText(`line ${newest}`)).toBeInTheDocument();
-    }
-    const rows = screen.getAllByTestId('message');
-    expect(rows.length).toBeLessThanOrEqual(FOLLOWING_KEEP);
-    expect(rows.length).toBeGreaterThanOrEqual(100);
-    // What was dropped is still there to load: the timeline offers older messages.
-    expect(screen.getByRole('button', { name: 'Load older messages' })).toBeInTheDocument();
-    expect(screen.queryByText('line 1')).toBeNull();
-  }, 30_000);
+    expect(await screen.findByText('line 41')).toBeInTheDocument();
+    expect(calls.find((c) => c.cmd === 'open_window')?.args).toEqual({ conversationId: 7 });
+    const window = (diffs: unknown[]) =>
+      act(() => emit('engine-event', { type: 'window', conversation_id: 7, diffs }));
+    const shown = () => screen.getAllByTestId('message-text').map((e) => e.textContent);
+
+    // A new message, an edit, the engine trimming the oldest while the reader follows.
+    await window([{ op: 'push_back', item: item(message(42, 3, 'line 42')) }]);
+    await window([{ op: 'set', index: 0, item: item(message(40, 2, 'line 40, edited')) }]);
+    await waitFor(() => expect(shown()).toEqual(['line 40, edited', 'line 41', 'line 42']));
+    await window([{ op: 'remove_front', count: 1 }]);
+    await waitFor(() => expect(shown()).toEqual(['line 41', 'line 42']));
+    // A pending send, then confirmed in place.
+    const pending = timelineItem(message(0, 1, 'on my way', { client_id: 'c1' }), { state: 'pending' });
+    await window([{ op: 'push_back', item: pending }]);
+    await waitFor(() => expect(shown()).toEqual(['line 41', 'line 42', 'on my way']));
+    await window([{ op: 'set', index: 2, item: item(message(43, 1, 'on my way', { client_id: 'c1' })) }]);
+    await waitFor(() => expect(shown()).toEqual(['line 41', 'line 42', 'on my way']));
+    // Another conversation's window is not this pane's.
+    await act(() =>
+      emit('engine-event', {
+        type: 'window',
+        conversation_id: 8,
+        diffs: [{ op: 'push_back', item: item(message(1, 2, 'elsewhere')) }],
+      }),
+    );
+    expect(screen.queryByText('elsewhere')).toBeNull();
+
+    expect(screen.getByText('This is the beginning of the conversation.')).toBeInTheDocument();
+    expect(calls.some((c) => c.cmd === 'window_load_older')).toBe(false);
+
+    // Older history exists (the engine trimmed it away): the list asks the engine for it, and its
+    // page arrives in front.
+    await window([{ op: 'has_more_before', has_more_before: true }]);
+    const button = await screen.findByRole('button', { name: 'Load older messages' });
+    // (The list asks by itself when its top is in view; else the button does.)
+    if (!calls.some((c) => c.cmd === 'window_load_older')) await userEvent.click(button);
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'window_load_older')).toBe(true));
+    await window([
+      { op: 'push_front', items: [item(message(39, 2, 'line 39'))] },
+      { op: 'has_more_before', has_more_before: false },
+    ]);
+    await waitFor(() => expect(shown()).toEqual(['line 39', 'line 41', 'line 42', 'on my way']));
+    expect(await screen.findByText('This is the beginning of the conversation.')).toBeInTheDocument();
+  });
 
   it('replies with a quote bar (Esc cancels), shows the quoted parent and jumps to it', async () => {
     const { calls } = renderPane({
@@ -230,7 +264,7 @@ describe('conversation pane', () => {
       ...thread,
       replies: [...thread.replies, item(message(5, 2, 'Friday it is', { reply_to: 102 }))],
     };
-    bump(1);
+    await bump(1);
     expect(await within(panel).findByText('Friday it is')).toBeInTheDocument();
     expect(within(panel).getByText('2 replies')).toBeInTheDocument();
 
@@ -383,9 +417,12 @@ describe('conversation pane', () => {
     const target = await messageWith('the pinned decision');
     await waitFor(() => expect(target).toHaveClass('highlighted'));
     expect(within(target).getByTestId('pinned-mark')).toBeInTheDocument();
-    expect(calls.find((c) => c.cmd === 'timeline' && c.args.before !== null)?.args).toMatchObject({
-      before: 60,
-    });
+    // Read back by the engine: the jump, or the list's own older page when its top was in view first.
+    expect(
+      calls.find((c) => c.cmd === 'window_jump' || c.cmd === 'window_load_older')?.args.conversationId,
+    ).toBe(7);
+    const jump = calls.find((c) => c.cmd === 'window_jump');
+    if (jump) expect(jump.args).toEqual({ conversationId: 7, messageId: 103 });
   });
 
   it('shows read receipts under the last message each member read', async () => {
@@ -409,18 +446,22 @@ describe('conversation pane', () => {
   });
 
   it('marks the first unread message and jumps to it when it is further back', async () => {
+    // Older history comes only once the button was clicked (the list may ask for it by itself
+    // as soon as its top is in view: that waits too, and the jump goes after it).
+    let clicked = () => {};
+    const click = new Promise<void>((resolve) => (clicked = resolve));
     const { calls } = renderPane(
       {
-        timeline: (args) =>
+        timeline: async (args) =>
           args.before === null
             ? {
                 items: [item(message(40, 2, 'latest')), item(message(41, 3, 'very latest'))],
                 has_more_before: true,
               }
-            : {
+            : await click.then(() => ({
                 items: [item(message(20, 1, 'read before')), item(message(21, 2, 'first unread'))],
                 has_more_before: false,
-              },
+              })),
       },
       conversation({ read_seq: 20, unread_count: 3 }),
     );
@@ -428,11 +469,10 @@ describe('conversation pane', () => {
     // The first unread is older than what was loaded: no separator yet, a button instead.
     expect(screen.queryByTestId('unread-separator')).not.toBeInTheDocument();
     await userEvent.click(screen.getByTestId('jump-unread'));
+    clicked();
     const separator = await screen.findByTestId('unread-separator');
     expect(separator.closest('[data-index]')).toHaveTextContent('first unread');
-    expect(calls.find((c) => c.cmd === 'timeline' && c.args.before !== null)?.args).toMatchObject({
-      before: 40,
-    });
+    expect(calls.find((c) => c.cmd === 'window_reach')?.args).toEqual({ conversationId: 7, seq: 21 });
     await waitFor(() => expect(screen.queryByTestId('jump-unread')).not.toBeInTheDocument());
   });
 
@@ -525,7 +565,7 @@ describe('conversation pane', () => {
     expect(screen.getByText('This is the beginning of the conversation.')).toBeInTheDocument();
     // The newest page moves on (a page of two here): "ten" leaves it but stays on screen.
     newest = [item(message(11, 2, 'eleven')), item(message(12, 3, 'twelve'))];
-    bump(1);
+    await bump(1);
     await screen.findByText('twelve');
     expect(screen.getAllByTestId('message-text').map((e) => e.textContent)).toEqual([
       'eight',

@@ -3,6 +3,7 @@ import {
   api,
   Conversation,
   Message,
+  onEngineEvent,
   ReadReceipt,
   Timeline as TimelinePage,
   TimelineItem,
@@ -20,7 +21,7 @@ import { PinnedPanel } from './PinnedPanel';
 import { ThreadPanel } from './ThreadPanel';
 import { Timeline, TimelineHandle } from './Timeline';
 import { keyOf, refOf, seqOf } from './timelineFormat';
-import { useCoalesced } from './useCoalesced';
+import { applyWindowDiffs, WindowState } from './timelineWindow';
 import { startupStep } from '../startup';
 import './timeline.css';
 
@@ -28,7 +29,7 @@ interface Props {
   conversation: Conversation;
   me: number;
   users: Map<number, User>;
-  /** Bumped when the engine says this timeline changed. */
+  /** Bumped when the engine says this timeline changed (read receipts, the side panels re-read). */
   version: number;
   typing: number[];
   onUnknownUsers: (ids: number[]) => void;
@@ -52,33 +53,38 @@ export interface FocusTarget {
   thread?: boolean;
 }
 
-/** Page sizes: what opening shows, and what a jump back into history loads at a time. */
+/** What the first screen reads of the open conversation (the engine's window page, 50). */
 export const PAGE = 50;
-const JUMP_PAGE = 200;
-/** A jump loads at most this many pages before giving up. */
-const JUMP_PAGES_MAX = 50;
-/**
- * While the reader follows the newest messages, the pane keeps at most this many (older ones are
- * dropped and read again from the cache when scrolled to): a conversation left open for hours
- * under steady traffic holds a window, not everything that arrived (BENCHMARKS.md, desktop memory).
- */
-export const FOLLOWING_KEEP = 150;
 
 type Side = { kind: 'thread'; root: number } | { kind: 'pins' } | null;
 
-interface Pages {
-  /** Everything loaded before the newest page, oldest first. */
-  older: TimelineItem[];
-  /** The newest page (re-read on every change), with pending sends at the end. */
-  newest: TimelineItem[];
-  /** Messages exist before the first loaded one. */
-  hasMore: boolean;
+/** The engine's window of this conversation, as its diffs built it (`loaded`: one arrived). */
+interface ShownWindow extends WindowState {
   loaded: boolean;
+}
+
+/**
+ * Window commands of one conversation run one after another: a pane closed and opened again at
+ * once (a remount) must not have its close overtake its open.
+ */
+const windowOps = new Map<number, Promise<unknown>>();
+function inOrder<T>(id: number, op: () => Promise<T>): Promise<T> {
+  const next = (windowOps.get(id) ?? Promise.resolve()).then(op, op);
+  windowOps.set(
+    id,
+    next.catch(() => undefined),
+  );
+  return next;
 }
 
 /**
  * One conversation: header (pinned panel toggle), the virtualized timeline, the typing line, the
  * composer (reply quote bar, @mentions, emoji), and a side panel for a thread or the pins.
+ *
+ * The timeline is the engine's window of the conversation (`jeco_client` `engine/window`): the
+ * pane opens it, applies the engine's `window` diffs to its copy, and asks for older messages, a
+ * jump, or the newest; it says whether the reader follows the newest. It never merges pages,
+ * de-duplicates or trims (the engine keeps the window bounded while the reader follows).
  */
 export function ConversationPane({
   conversation,
@@ -93,10 +99,10 @@ export function ConversationPane({
 }: Props) {
   const id = conversation.id;
   // A page read before the pane existed (the app's first screen) is drawn in the first frame.
-  const [pages, setPages] = useState<Pages>(() =>
+  const [win, setWin] = useState<ShownWindow>(() =>
     initialPage
-      ? { older: [], newest: initialPage.items, hasMore: initialPage.has_more_before, loaded: true }
-      : { older: [], newest: [], hasMore: false, loaded: false },
+      ? { items: initialPage.items, hasMore: initialPage.has_more_before, loaded: true }
+      : { items: [], hasMore: false, loaded: false },
   );
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -120,83 +126,74 @@ export function ConversationPane({
   const highlightTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const droppedTaken = useCallback(() => setDropped([]), []);
 
-  const items = useMemo(() => [...pages.older, ...pages.newest], [pages]);
-  const itemsRef = useRef(items);
-  itemsRef.current = items;
-  const pagesRef = useRef(pages);
-  pagesRef.current = pages;
+  const items = win.items;
 
-  const load = useCallback(async () => {
-    try {
-      const page = await api.timeline(id, null, PAGE);
-      startupStep('timeline');
-      // Not while a jump or an older page is loading: those pages are wanted on screen.
-      const following =
-        (timeline.current?.following() ?? true) && !loadingOlderRef.current && pendingJump.current === null;
-      setPages((prev) => {
-        const firstNew = firstSeq(page.items) ?? Infinity;
-        // Messages that left the newest page (newer ones arrived) stay loaded: nothing shifts.
-        const older = [...prev.older, ...prev.newest].filter((i) => (seqOf(i) ?? Infinity) < firstNew);
-        const seen = new Set<number>();
-        let unique = older.filter((i) => !seen.has(seqOf(i)!) && seen.add(seqOf(i)!));
-        let hasMore = unique.length > 0 ? prev.hasMore : page.has_more_before;
-        // A reader at the bottom sees none of the oldest: keep a bounded window of them.
-        const room = Math.max(0, FOLLOWING_KEEP - page.items.length);
-        if (following && unique.length > room) {
-          unique = unique.slice(unique.length - room);
-          hasMore = true;
-        }
-        return { older: unique, newest: page.items, hasMore, loaded: true };
+  // The window: opened once the listener is in place (its first diff is the whole window), its
+  // diffs applied as they come, closed with the pane.
+  useEffect(() => {
+    let live = true;
+    const unlisten = onEngineEvent((event) => {
+      if (!live || event.type !== 'window' || event.conversation_id !== id) return;
+      setWin((prev) => {
+        const next = applyWindowDiffs(prev, event.diffs);
+        return next === prev && prev.loaded ? prev : { ...next, loaded: true };
       });
-      onUnknownUsers(page.items.map((i) => i.message.sender_id));
+    });
+    void unlisten
+      .then(() => inOrder(id, () => api.openWindow(id)))
+      .then(
+        () => {
+          startupStep('timeline');
+          // Opened at the first unread message, the reader does not start at the newest.
+          if (live && timeline.current && !timeline.current.following())
+            void inOrder(id, () => api.windowFollowing(id, false)).catch(() => undefined);
+        },
+        (e) => live && setError(toCommandError(e).message),
+      );
+    return () => {
+      live = false;
+      unlisten.then((stop) => stop()).catch(() => undefined);
+      void inOrder(id, () => api.closeWindow(id)).catch(() => undefined);
+    };
+  }, [id]);
+
+  // Senders not known yet are looked up; receipts are re-read when the engine says the timeline
+  // changed.
+  useEffect(() => {
+    onUnknownUsers(items.map((i) => i.message.sender_id));
+  }, [items, onUnknownUsers]);
+  useEffect(() => {
+    api.readReceipts(id).then(setReceipts, () => undefined);
+  }, [id, version]);
+
+  /**
+   * Asks the engine for more history (`load`); the items arrive as diffs. An older page asked while
+   * one is loading is dropped (the list asks again); a jump (`queue`) waits for it and then goes.
+   */
+  const loading = useRef<Promise<unknown>>(Promise.resolve());
+  const loadingWhile = useCallback(async (load: () => Promise<unknown>, queue = false) => {
+    if (loadingOlderRef.current) {
+      if (!queue) return;
+      await loading.current.catch(() => undefined);
+    }
+    loadingOlderRef.current = true;
+    setLoadingOlder(true);
+    try {
+      loading.current = load();
+      await loading.current;
     } catch (e) {
       setError(toCommandError(e).message);
+    } finally {
+      loadingOlderRef.current = false;
+      setLoadingOlder(false);
     }
-    api.readReceipts(id).then(setReceipts, () => undefined);
-  }, [id, onUnknownUsers]);
+  }, []);
 
-  // Each change re-reads the newest page; changes that arrive during a read fold into one more.
-  const loadSoon = useCoalesced(load);
-  useEffect(() => {
-    void loadSoon();
-  }, [load, loadSoon, version]);
-
-  /** Loads older pages until the message at `seq` is loaded (or history ends). */
-  const loadUntil = useCallback(
-    async (seq: number | null, limit: number, maxPages: number) => {
-      if (loadingOlderRef.current) return;
-      loadingOlderRef.current = true;
-      setLoadingOlder(true);
-      try {
-        let oldest = firstSeq(itemsRef.current) ?? undefined;
-        let more = pagesRef.current.hasMore;
-        let gathered: TimelineItem[] = [];
-        for (let n = 0; more && oldest !== undefined && n < maxPages; n++) {
-          if (seq !== null && oldest <= seq) break;
-          const page = await api.timeline(id, oldest, limit);
-          gathered = [...page.items, ...gathered];
-          more = page.has_more_before;
-          onUnknownUsers(page.items.map((i) => i.message.sender_id));
-          if (page.items.length === 0) break;
-          oldest = firstSeq(page.items) ?? undefined;
-        }
-        const gotMore = more;
-        setPages((prev) => {
-          const firstLoaded = firstSeq([...prev.older, ...prev.newest]) ?? Infinity;
-          const fresh = gathered.filter((i) => (seqOf(i) ?? Infinity) < firstLoaded);
-          return { ...prev, older: [...fresh, ...prev.older], hasMore: gotMore };
-        });
-      } catch (e) {
-        setError(toCommandError(e).message);
-      } finally {
-        loadingOlderRef.current = false;
-        setLoadingOlder(false);
-      }
-    },
-    [id, onUnknownUsers],
+  const loadOlder = useCallback(() => void loadingWhile(() => api.windowLoadOlder(id)), [id, loadingWhile]);
+  const followingChanged = useCallback(
+    (following: boolean) => void inOrder(id, () => api.windowFollowing(id, following)).catch(() => undefined),
+    [id],
   );
-
-  const loadOlder = useCallback(() => void loadUntil(null, PAGE, 1), [loadUntil]);
 
   // Quoted parents: those in the timeline, and the rest fetched once (cache, then server).
   const parents = useMemo(() => {
@@ -248,7 +245,7 @@ export function ConversationPane({
 
   // The first message that was unread when the conversation was opened.
   const oldestSeq = firstSeq(items) ?? Infinity;
-  const unreadNotLoaded = unreadAtOpen > 0 && pages.hasMore && oldestSeq > readAt + 1;
+  const unreadNotLoaded = unreadAtOpen > 0 && win.hasMore && oldestSeq > readAt + 1;
   const firstUnreadKey = useMemo(() => {
     if (unreadAtOpen === 0 || unreadNotLoaded) return null;
     const first = items.find((i) => (seqOf(i) ?? -Infinity) > readAt && i.message.sender_id !== me);
@@ -283,14 +280,14 @@ export function ConversationPane({
       return;
     }
     pendingJump.current = key;
-    await loadUntil(m.seq, JUMP_PAGE, JUMP_PAGES_MAX);
+    await loadingWhile(() => api.windowJump(id, m.id), true);
   }
 
   // A clicked notification: to its message, loading back through history when needed (the seq is
   // looked up when the notification did not carry it), or to its thread when it is a reply kept
   // there.
   useEffect(() => {
-    if (!focus || !pages.loaded) return;
+    if (!focus || !win.loaded) return;
     if (focus.thread) setSide({ kind: 'thread', root: focus.messageId });
     let cancelled = false;
     void (async () => {
@@ -313,19 +310,18 @@ export function ConversationPane({
       cancelled = true;
     };
     // Runs once per request (its nonce), when the first page is in.
-  }, [focus?.nonce, pages.loaded]);
+  }, [focus?.nonce, win.loaded]);
 
   async function jumpToUnread() {
     if (firstUnreadKey && timeline.current?.showKey(firstUnreadKey)) return;
     pendingJump.current = 'unread';
-    await loadUntil(readAt + 1, JUMP_PAGE, JUMP_PAGES_MAX);
+    await loadingWhile(() => api.windowReach(id, readAt + 1), true);
   }
 
   async function act(action: () => Promise<unknown>) {
     setError(null);
     try {
       await action();
-      void loadSoon();
     } catch (e) {
       setError(toCommandError(e).message);
     }
@@ -423,11 +419,11 @@ export function ConversationPane({
       </header>
       <div className="conversation-body">
         <div className="conversation-main">
-          {pages.loaded ? (
+          {win.loaded ? (
             <Timeline
               ref={timeline}
               items={items}
-              hasMore={pages.hasMore}
+              hasMore={win.hasMore}
               loadingOlder={loadingOlder}
               onLoadOlder={loadOlder}
               me={me}
@@ -440,6 +436,7 @@ export function ConversationPane({
               onJumpToUnread={() => void jumpToUnread()}
               highlightKey={highlightKey}
               onNewestShown={onNewestShown}
+              onFollowingChange={followingChanged}
             />
           ) : (
             <div className="timeline" data-testid="timeline" aria-busy="true" />
@@ -469,7 +466,8 @@ export function ConversationPane({
             dropped={dropped}
             onDroppedTaken={droppedTaken}
             onSent={() => {
-              void load().then(() => requestAnimationFrame(() => timeline.current?.scrollToBottom()));
+              // The send arrives as a diff at the end; the reader is taken there.
+              requestAnimationFrame(() => timeline.current?.scrollToBottom());
             }}
             onError={setError}
           />

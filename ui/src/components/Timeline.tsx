@@ -33,6 +33,11 @@ interface Props {
    * changes. A fact for the engine, which decides from it (and the window's focus) what is read.
    */
   onNewestShown?: (seq: number | null) => void;
+  /**
+   * Told whether the reader follows the newest messages (is at the bottom) each time it changes:
+   * the engine keeps the window bounded while so, and leaves it whole while reading history.
+   */
+  onFollowingChange?: (following: boolean) => void;
 }
 
 /** What the list's header needs (passed as Virtuoso's context: the header component stays put). */
@@ -97,6 +102,7 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     onJumpToUnread,
     highlightKey,
     onNewestShown,
+    onFollowingChange,
   },
   ref,
 ) {
@@ -110,6 +116,8 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
   // Opened at the first unread message (further up), it does not start stuck to the bottom.
   const stick = useRef(firstUnreadKey === null);
   const scroller = useRef<HTMLElement | null>(null);
+  const followingChange = useRef(onFollowingChange);
+  followingChange.current = onFollowingChange;
   // The viewport's size at the last scroll: a scroll that comes with a new size is the window or
   // a panel resizing (the browser clamping the position), not the reader leaving the bottom.
   const viewport = useRef({ w: 0, h: 0 });
@@ -141,7 +149,9 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
     const el = scroller.current;
     if (!el) return;
     if (el.clientHeight !== viewport.current.h || el.clientWidth !== viewport.current.w) return;
-    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    const following = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    if (following !== stick.current) followingChange.current?.(following);
+    stick.current = following;
   });
   // A reader at the newest message stays there when the window (or the space beside a panel)
   // grows or shrinks.
@@ -153,7 +163,7 @@ export const Timeline = forwardRef<TimelineHandle, Props>(function Timeline(
   };
 
   // Prepending (older history) lowers the first index by as many items as came before the old
-  // first one; dropping the oldest (the pane keeps a bounded window while the reader follows the
+  // first one; dropping the oldest (the engine keeps a bounded window while the reader follows the
   // newest) raises it by as many as were dropped; appending and updates leave it. Kept in a ref,
   // adjusted as the data changes.
   const first = useRef<{ items: TimelineItem[]; index: number }>({ items: [], index: FIRST_INDEX });

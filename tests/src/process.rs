@@ -90,6 +90,18 @@ impl ServerProcess {
     /// Starts the server again on the same address with the same data.
     pub fn restart(&mut self) {
         self.stop();
+        self.start_again();
+    }
+
+    /// Starts the server again on the same address with the same data but other flags: an
+    /// operator who changed the configuration (a lower limit, say) while clients were away.
+    pub fn restart_with(&mut self, extra: &[&str]) {
+        self.stop();
+        self.extra = extra.iter().map(|s| s.to_string()).collect();
+        self.start_again();
+    }
+
+    fn start_again(&mut self) {
         let (child, addr) = spawn(&self.data_dir, &self.addr.to_string(), &self.extra);
         assert_eq!(addr, self.addr);
         self.child = Some(child);

@@ -391,13 +391,22 @@ async fn tokens_rotate_and_a_revoked_session_signs_out_keeping_the_cache() {
 /// A send the server refuses for good becomes failed with the server's reason and stops its
 /// conversation's queue: what was written after it waits behind it (and shows so) instead of
 /// overtaking it. Rewriting the refused message sends both, in the order written.
+///
+/// The engine checks a message against the limits the server announced, so a refusal for good
+/// happens when the limit changed while the client was away: written offline under the old
+/// limit, delivered to a server restarted with a lower one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_send_fails_with_the_reason_and_holds_back_what_follows() {
     let dirs = Dirs::new();
-    let server = ServerProcess::start(&dirs.server, &["--message-max-chars", "10"]);
+    let mut server = ServerProcess::start(&dirs.server, &[]);
     let (alice, _bob, dm) = two_users_in_a_dm(&server.url(), &dirs).await;
+    server.stop();
     alice.send(dm, "this one is far too long", None).unwrap();
     alice.send(dm, "short", None).unwrap();
+    server.restart_with(&["--message-max-chars", "10"]);
+    alice.reconnect_now();
+    // The new limit arrives with the ready frame, before anything queued is sent.
+    eventually(|| alice.limits().message_chars_max == 10).await;
     alice.wait_outbox_drained(WAIT).await.unwrap();
     let outbox = alice.outbox(Some(dm)).unwrap();
     assert_eq!(outbox.len(), 2);

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import {
   api,
   AppStatus,
@@ -39,7 +39,7 @@ import { ProfileCard } from './people/ProfileCard';
 import { ThreadsButton } from './threads/ThreadsButton';
 import { ThreadsPanel } from './threads/ThreadsPanel';
 import { useThreads } from './threads/useThreads';
-import { startupStep } from '../startup';
+import { measuringStartup, startupStep } from '../startup';
 
 interface Props {
   user: User;
@@ -80,6 +80,15 @@ export function displayName(u: User | undefined): string {
  * `engine-event`s say what changed and the view re-reads just that.
  */
 export function ChatView({ user: signedIn, status: initialStatus, first = null, onSignedOut }: Props) {
+  startupStep('chat view renders');
+  // While start-up is measured: when the first screen is in the document and when it is laid out
+  // (style and layout, fonts included: the launch breakdown in BENCHMARKS.md).
+  useLayoutEffect(() => {
+    if (!measuringStartup()) return;
+    startupStep('chat view in the document');
+    void document.body.getBoundingClientRect();
+    startupStep('laid out');
+  }, []);
   const [status, setStatus] = useState<AppStatus | null>(initialStatus);
   // The profile can change here (the profile dialog); everything below shows the newest one.
   const [user, setUser] = useState<User>(signedIn);

@@ -10,6 +10,12 @@
 //!   revoke the whole session as stolen.
 //! - When the server says the session is over (revoked, invalid), the saved tokens are cleared and
 //!   the caller sees "signed out" rather than an endless stream of 401s.
+//! - The store is read once and the tokens are then held in memory ([`HeldTokens`]); saves and
+//!   clears write through. Reading it for every request made each API call a keychain round trip
+//!   (on Linux a Secret Service session over D-Bus: thousands an hour, and GNOME Keyring has an
+//!   upstream race that aborts the daemon under that traffic). A refresh still re-reads the store
+//!   under its lock, so a pair rotated by another process sharing the store (two `jeco` commands)
+//!   is seen before the old refresh token is presented.
 
 use crate::address::{InvalidAddress, ServerAddress};
 use crate::api::{ApiClient, ApiError};
@@ -139,9 +145,10 @@ impl ClientBuilder {
         let server = ServerAddress::parse(&self.server)?;
         Ok(Client {
             api: ApiClient::new(server, &self.client_name),
-            tokens: self
-                .tokens
-                .unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
+            tokens: HeldTokens::new(
+                self.tokens
+                    .unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
+            ),
             refresh_lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -152,8 +159,56 @@ impl ClientBuilder {
 #[derive(Debug)]
 pub struct Client {
     api: ApiClient,
-    tokens: Arc<dyn TokenStore>,
+    tokens: HeldTokens,
     refresh_lock: tokio::sync::Mutex<()>,
+}
+
+/// A [`TokenStore`] read once and then held in memory; writes go through to the store first.
+#[derive(Debug)]
+struct HeldTokens {
+    store: Arc<dyn TokenStore>,
+    /// `None` until the store has been read; then what it holds.
+    held: std::sync::Mutex<Option<Option<StoredTokens>>>,
+}
+
+impl HeldTokens {
+    fn new(store: Arc<dyn TokenStore>) -> Self {
+        Self {
+            store,
+            held: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<Option<StoredTokens>>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The tokens, from memory once the store has been read.
+    fn load(&self) -> Result<Option<StoredTokens>, TokenStoreError> {
+        if let Some(known) = self.held().as_ref() {
+            return Ok(known.clone());
+        }
+        self.reload()
+    }
+
+    /// The tokens as the store has them now (another process may have changed them).
+    fn reload(&self) -> Result<Option<StoredTokens>, TokenStoreError> {
+        let tokens = self.store.load()?;
+        *self.held() = Some(tokens.clone());
+        Ok(tokens)
+    }
+
+    fn save(&self, tokens: &StoredTokens) -> Result<(), TokenStoreError> {
+        self.store.save(tokens)?;
+        *self.held() = Some(Some(tokens.clone()));
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<(), TokenStoreError> {
+        // Forgotten here even when the store fails: signing out always works in this process.
+        *self.held() = Some(None);
+        self.store.clear()
+    }
 }
 
 impl Client {
@@ -378,7 +433,8 @@ impl Client {
     /// (and clears the store) when the server says the session is over.
     async fn refreshed(&self, seen: &StoredTokens) -> Result<Option<StoredTokens>, ClientError> {
         let _guard = self.refresh_lock.lock().await;
-        let Some(current) = self.tokens.load()? else {
+        // The store itself, not the held copy: another process may have rotated the pair.
+        let Some(current) = self.tokens.reload()? else {
             return Ok(None);
         };
         if current.refresh_token != seen.refresh_token {
@@ -404,6 +460,86 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A store that counts its reads, as a keychain would feel them.
+    #[derive(Debug, Default)]
+    struct CountingStore {
+        inner: MemoryTokenStore,
+        loads: AtomicUsize,
+    }
+
+    impl TokenStore for CountingStore {
+        fn load(&self) -> Result<Option<StoredTokens>, TokenStoreError> {
+            self.loads.fetch_add(1, Ordering::SeqCst);
+            self.inner.load()
+        }
+        fn save(&self, tokens: &StoredTokens) -> Result<(), TokenStoreError> {
+            self.inner.save(tokens)
+        }
+        fn clear(&self) -> Result<(), TokenStoreError> {
+            self.inner.clear()
+        }
+    }
+
+    fn pair(n: u64) -> StoredTokens {
+        StoredTokens {
+            access_token: format!("access-{n}"),
+            refresh_token: format!("refresh-{n}"),
+            // Far from expiring: no refresh is due.
+            access_expires_at: u64::MAX / 2,
+        }
+    }
+
+    fn client_over(store: &Arc<CountingStore>) -> Client {
+        // Nothing listens there: these calls must not need the network.
+        Client::builder("http://127.0.0.1:9")
+            .token_store(store.clone())
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_store_is_read_once_not_for_every_request() {
+        let store = Arc::new(CountingStore::default());
+        store.inner.save(&pair(1)).unwrap();
+        let client = client_over(&store);
+        for _ in 0..50 {
+            assert_eq!(client.access_token().await.unwrap(), "access-1");
+        }
+        assert!(client.has_session().unwrap());
+        assert_eq!(store.loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refresh_sees_a_pair_another_process_rotated() {
+        let store = Arc::new(CountingStore::default());
+        store.inner.save(&pair(1)).unwrap();
+        let client = client_over(&store);
+        assert_eq!(client.access_token().await.unwrap(), "access-1");
+        // Another process with the same store refreshed: pair 1's refresh token is spent.
+        store.inner.save(&pair(2)).unwrap();
+        // The server said expired: the refresh re-reads the store and adopts pair 2 instead of
+        // presenting the spent token (nothing listens at the address, so any request would fail).
+        assert_eq!(client.refresh_now().await.unwrap(), "access-2");
+        assert_eq!(client.access_token().await.unwrap(), "access-2");
+    }
+
+    #[tokio::test]
+    async fn signing_out_forgets_the_held_copy_and_the_store() {
+        let store = Arc::new(CountingStore::default());
+        store.inner.save(&pair(1)).unwrap();
+        let client = client_over(&store);
+        assert!(client.has_session().unwrap());
+        // Offline logout: the server cannot be told, the tokens are forgotten anyway.
+        assert!(client.logout().await.is_err());
+        assert!(!client.has_session().unwrap());
+        assert_eq!(store.inner.load().unwrap(), None);
+        assert!(matches!(
+            client.access_token().await,
+            Err(ClientError::NotSignedIn)
+        ));
+    }
 
     #[test]
     fn builder_validates_the_address() {

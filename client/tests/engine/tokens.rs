@@ -2,7 +2,9 @@ use crate::support::{Clients, PASSWORD, start};
 use jeco_client::{FileTokenStore, MemoryTokenStore, StoredTokens, TokenStore};
 use std::sync::Arc;
 
-/// Marks the saved access token as expired, so the next use must refresh.
+/// Marks the saved access token as expired, so the next use must refresh. A client holds the
+/// tokens it read, so the tests start a new client over the store afterwards (the app started
+/// again after the token's lifetime).
 fn expire(store: &dyn TokenStore) -> StoredTokens {
     let mut tokens = store.load().unwrap().unwrap();
     let before = tokens.clone();
@@ -19,6 +21,7 @@ async fn expired_access_token_is_refreshed_and_rotated() {
     client.register("rotor", PASSWORD, None).await.unwrap();
 
     let before = expire(store.as_ref());
+    let client = server.client_with(store.clone());
     let token = client.access_token().await.unwrap();
     let after = store.load().unwrap().unwrap();
     assert_eq!(token, after.access_token);
@@ -39,12 +42,18 @@ async fn concurrent_refreshes_use_the_refresh_token_once() {
     let store = Arc::new(MemoryTokenStore::new());
     let client = Arc::new(server.client_with(store.clone()));
     client.register("twins", PASSWORD, None).await.unwrap();
-    expire(store.as_ref());
+    let before = expire(store.as_ref());
+    let client = Arc::new(server.client_with(store.clone()));
 
     // Two tasks need a token at once. Had both presented the same refresh token, the server would
     // see a reuse and revoke the session; serialized, the second one uses the first one's result.
     let (a, b) = tokio::join!(client.access_token(), client.access_token());
     assert_eq!(a.unwrap(), b.unwrap());
+    assert_ne!(
+        store.load().unwrap().unwrap().refresh_token,
+        before.refresh_token,
+        "one refresh happened"
+    );
     assert_eq!(
         client.current_user().await.unwrap().unwrap().username,
         "twins",
@@ -59,6 +68,7 @@ async fn revoked_session_reads_as_signed_out_and_is_forgotten() {
     let client = server.client_with(store.clone());
     client.register("revoked", PASSWORD, None).await.unwrap();
     let stolen = expire(store.as_ref());
+    let client = server.client_with(store.clone());
 
     // Someone else uses the refresh token first and goes on using the session (two rotations, so
     // the server's grace for a retried refresh does not apply), then ours is a reuse: the server

@@ -337,12 +337,15 @@ async fn tokens_rotate_and_a_revoked_session_signs_out_keeping_the_cache() {
     alice.send(dm, "kept after sign-out", None).unwrap();
     alice.wait_outbox_drained(WAIT).await.unwrap();
 
-    // Make the stored access token look expired: the next use refreshes it.
+    // Make the stored access token look expired and start the app again (an engine holds the
+    // tokens it read): its first use refreshes the token.
+    alice.shutdown();
     let store = token_store(&dirs.alice);
     let before = store.load().unwrap().unwrap();
     let mut stale = before.clone();
     stale.access_expires_at = 0;
     store.save(&stale).unwrap();
+    let alice = engine(&url, &dirs.alice);
     alice.send(dm, "sent with a refreshed token", None).unwrap();
     alice.wait_outbox_drained(WAIT).await.unwrap();
     let after = store.load().unwrap().unwrap();

@@ -563,33 +563,29 @@ fn insert_message(
     // the insert, which also finds a reused (sender, client_id) through that unique index (no row
     // comes back) and takes the conversation's next position as the message's seq (the position
     // of its event); one update of the conversation row (position and activity time); the event.
-    let inserted: Option<(i64, i64)> = tx
+    let seq = facts.last_seq.get() + 1;
+    let inserted = tx
         .prepare_cached(
             "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body,
                  reply_to, created_at, mentions_channel, mentions_here, thread_only)
-             VALUES (?1, (SELECT last_seq + 1 FROM conversations WHERE id = ?1),
-                     ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (sender_id, client_id) DO NOTHING
-             RETURNING id, seq",
+             VALUES (?1, ?10, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (sender_id, client_id) DO NOTHING",
         )
         .map_err(backend)?
-        .query_row(
-            params![
-                m.conversation_id.0,
-                m.sender_id.0,
-                m.client_id,
-                m.body,
-                m.reply_to.map(|r| r.0),
-                m.now_ms,
-                m.mentions.channel,
-                m.mentions.here,
-                m.thread_only && m.reply_to.is_some()
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
+        .execute(params![
+            m.conversation_id.0,
+            m.sender_id.0,
+            m.client_id,
+            m.body,
+            m.reply_to.map(|r| r.0),
+            m.now_ms,
+            m.mentions.channel,
+            m.mentions.here,
+            m.thread_only && m.reply_to.is_some(),
+            seq
+        ])
         .map_err(backend)?;
-    let Some((id, seq)) = inserted else {
+    if inserted == 0 {
         let id: i64 = tx
             .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2")
             .map_err(backend)?
@@ -599,13 +595,14 @@ fn insert_message(
             .map(SendOutcome::Duplicate)
             .ok_or(StorageError::NotFound);
     };
-    let id = MessageId(id);
+    let id = MessageId(tx.last_insert_rowid());
     tx.prepare_cached(
         "UPDATE conversations SET last_seq = ?2, last_activity_at = ?3 WHERE id = ?1",
     )
     .map_err(backend)?
     .execute(params![m.conversation_id.0, seq, m.now_ms])
     .map_err(backend)?;
+    facts.last_seq.set(seq);
     let built = m.as_stored(id, seq);
     if !built.mentions.users.is_empty() {
         insert_mentions(tx, id, &built.mentions.users)?;
@@ -675,6 +672,9 @@ struct ConversationFacts {
     archived: bool,
     /// In joining order, the sender included: the recipients of its events.
     members: Vec<UserId>,
+    /// The conversation's newest position as this transaction has moved it: read once with the
+    /// facts, then advanced by each message stored into it.
+    last_seq: std::cell::Cell<i64>,
 }
 
 /// Conversations as the batch's transaction sees them, read once per batch and conversation:
@@ -693,22 +693,24 @@ impl BatchConversations {
         if let Some(facts) = self.0.get(&conversation) {
             return Ok(facts.clone());
         }
-        let row: Option<(String, bool)> = tx
+        let row: Option<(String, bool, i64)> = tx
             .prepare_cached(
                 "SELECT c.kind,
                         EXISTS (SELECT 1 FROM channels ch
-                                WHERE ch.conversation_id = c.id AND ch.archived_at IS NOT NULL)
+                                WHERE ch.conversation_id = c.id AND ch.archived_at IS NOT NULL),
+                        c.last_seq
                  FROM conversations c WHERE c.id = ?1",
             )
             .map_err(backend)?
-            .query_row([conversation.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([conversation.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()
             .map_err(backend)?;
         let facts = match row {
             None => None,
-            Some((kind, archived)) => Some(Rc::new(ConversationFacts {
+            Some((kind, archived, last_seq)) => Some(Rc::new(ConversationFacts {
                 kind: super::conversations::kind_from(&kind).map_err(backend)?,
                 archived,
+                last_seq: std::cell::Cell::new(last_seq),
                 members: super::events::member_ids(tx, conversation)?,
             })),
         };
@@ -767,6 +769,9 @@ impl MessageStore for SqliteStorage {
                     let result = insert_message(&savepoint, m, &mut conversations);
                     if result.is_ok() {
                         savepoint.commit().map_err(backend)?;
+                    } else {
+                        // Rolled back: what this batch knows of the conversation may be ahead of it.
+                        conversations.0.remove(&m.conversation_id);
                     }
                     // Dropping an uncommitted savepoint rolls it back.
                     results.push(result);

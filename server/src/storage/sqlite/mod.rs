@@ -131,6 +131,13 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     // Hot statements are `prepare_cached`; the default cache (16) is smaller than the set a busy
     // server cycles through, and re-preparing costs more than running most of them.
     conn.set_prepared_statement_cache_capacity(128);
+    // A plan that does not depend on the values bound to it. Without this, SQLite marks a
+    // statement to be prepared again whenever a parameter it compared while planning gets a new
+    // value — every `WHERE conversation_id = ?1 … ORDER BY …` does — so a cached statement was
+    // re-parsed and re-planned on nearly every use (5 % of the send writer's time, BENCHMARKS.md
+    // "Statements prepared again on every use"). No query here depends on that: there are no
+    // statistics tables for the planner to consult, and no `LIKE` prefix that an index could use.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     // Counts every commit of a write transaction on this connection (`jeco_db_commits_total`).
     conn.commit_hook(Some(|| {
         crate::metrics::get().db_commits.inc();

@@ -274,14 +274,21 @@ fn read_source(
         // One read transaction: every table from the same snapshot.
         let snapshot = conn.transaction().map_err(CopyError::Source)?;
         for (table, names) in TABLES.iter().zip(columns) {
+            // SQLite stores no event row for most new messages (their row is the event), where
+            // PostgreSQL has a marker row for each: the log is read whole.
+            let source = if *table == "conversation_events" {
+                format!("({})", super::sqlite::log_query("1", "1"))
+            } else {
+                (*table).to_string()
+            };
             let mut stmt = snapshot
                 .prepare(&format!(
-                    "SELECT {} FROM {table} ORDER BY rowid",
+                    "SELECT {} FROM {source} ORDER BY rowid",
                     names.join(", ")
                 ))
                 .or_else(|_| {
                     // WITHOUT ROWID tables: their primary key order.
-                    snapshot.prepare(&format!("SELECT {} FROM {table}", names.join(", ")))
+                    snapshot.prepare(&format!("SELECT {} FROM {source}", names.join(", ")))
                 })
                 .map_err(CopyError::Source)?;
             let width = names.len();

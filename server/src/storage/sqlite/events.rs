@@ -9,16 +9,37 @@ use async_trait::async_trait;
 use jeco_shared::{ConversationId, UserId};
 use rusqlite::{Connection, params};
 
-/// The stored `data` of a `message_created` event whose message has no attachments: "the message
-/// row at this event's position" (a message's `seq` is its event's). Every message used to be
-/// stored twice — its row, and a JSON snapshot of it in its event, the largest part of both the
-/// work of a send and the database file (BENCHMARKS.md, `storage_append` profile). Replay builds the
-/// snapshot from the row instead ([`super::messages::as_created`]); the first edit or delete of the
-/// message writes the snapshot out in full before it changes the row
+/// The `message_created` event of a message without attachments is **its row in `messages`**: a
+/// message's `seq` is its event's position, its sender the event's actor, its `created_at` the
+/// event's time. Every message used to be stored twice — its row, and a JSON snapshot of it in its
+/// event, the largest part of both the work of a send and the database file (BENCHMARKS.md,
+/// `storage_append` profile) — and then as a marker row (`data` = this constant) that still cost
+/// each send a leaf of a third B-tree, the events' (BENCHMARKS.md "Durable: …"). So a send stores
+/// no event row at all, and the log of a conversation is its `conversation_events` rows together
+/// with the messages that have none ([`LOG`]); replay builds the snapshot from the row
+/// ([`super::messages::as_created`]). The first edit or delete of the message writes the snapshot
+/// out in full as an event row before it changes the row
 /// ([`super::messages::keep_created_snapshot`]), so replay still shows the message as it was
-/// created. Messages with attachments keep the full snapshot: their attachment records include
-/// media state that changes later. Not JSON, so it can never be mistaken for [`EventData`].
+/// created. Messages with attachments keep the full snapshot row: their attachment records include
+/// media state that changes later. Databases written before this keep marker rows with this
+/// `data`, read the same way. Not JSON, so it can never be mistaken for [`EventData`].
 pub(super) const MESSAGE_ROW: &str = "m";
+
+/// A conversation's whole log as rows of `(conversation_id, seq, actor_id, at, data)`: its event
+/// rows, and every message without one as a [`MESSAGE_ROW`] event. Both halves come from indexes
+/// in `seq` order (`conversation_events`' key, `messages_conversation_seq`), which SQLite merges
+/// for an `ORDER BY seq`. `{where_events}` and `{where_messages}` narrow each half.
+pub(crate) fn log_query(where_events: &str, where_messages: &str) -> String {
+    format!(
+        "SELECT e.conversation_id, e.seq, e.actor_id, e.at, e.data FROM conversation_events e
+         WHERE {where_events}
+         UNION ALL
+         SELECT m.conversation_id, m.seq, m.sender_id, m.created_at, '{MESSAGE_ROW}' FROM messages m
+         WHERE {where_messages}
+           AND NOT EXISTS (SELECT 1 FROM conversation_events x
+                           WHERE x.conversation_id = m.conversation_id AND x.seq = m.seq)"
+    )
+}
 
 pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StorageError> {
     serde_json::to_string(value).map_err(|e| StorageError::Backend(Box::new(e)))
@@ -61,23 +82,32 @@ pub(super) fn insert_event(
     now_ms: i64,
     data: EventData,
 ) -> Result<EventRecord, StorageError> {
-    let stored = match &data {
-        EventData::MessageCreated { message }
-            if message.attachments.is_empty()
+    let is_the_row = match &data {
+        EventData::MessageCreated { message } => {
+            message.attachments.is_empty()
                 && message.seq == seq
-                && message.conversation_id == conversation =>
-        {
-            std::borrow::Cow::Borrowed(MESSAGE_ROW)
+                && message.conversation_id == conversation
+                && message.sender_id == actor
+                && message.created_at_ms == now_ms
         }
-        other => std::borrow::Cow::Owned(to_json(other)?),
+        _ => false,
     };
-    tx.prepare_cached(
-        "INSERT INTO conversation_events (conversation_id, seq, actor_id, at, data)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .map_err(backend)?
-    .execute(params![conversation.0, seq, actor.0, now_ms, stored])
-    .map_err(backend)?;
+    // The message's row is the event (see `MESSAGE_ROW`): nothing more to store.
+    if !is_the_row {
+        tx.prepare_cached(
+            "INSERT INTO conversation_events (conversation_id, seq, actor_id, at, data)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(backend)?
+        .execute(params![
+            conversation.0,
+            seq,
+            actor.0,
+            now_ms,
+            to_json(&data)?
+        ])
+        .map_err(backend)?;
+    }
     Ok(EventRecord {
         conversation_id: conversation,
         seq,
@@ -158,19 +188,22 @@ impl EventStore for SqliteStorage {
         self.pool
             .run(move |c| {
                 let mut stmt = c
-                    .prepare_cached(
-                        "SELECT seq, actor_id, at, data FROM conversation_events
-                         WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-                    )
+                    .prepare_cached(&format!(
+                        "{} ORDER BY 2 LIMIT ?3",
+                        log_query(
+                            "e.conversation_id = ?1 AND e.seq > ?2",
+                            "m.conversation_id = ?1 AND m.seq > ?2"
+                        )
+                    ))
                     .map_err(backend)?;
                 // Events whose message is read from its row come back as `None` first.
                 let rows = stmt
                     .query_map(params![conversation.0, after, limit], |r| {
-                        let data: String = r.get(3)?;
+                        let data: String = r.get(4)?;
                         Ok((
-                            r.get::<_, i64>(0)?,
-                            UserId(r.get(1)?),
-                            r.get::<_, i64>(2)?,
+                            r.get::<_, i64>(1)?,
+                            UserId(r.get(2)?),
+                            r.get::<_, i64>(3)?,
                             if data == MESSAGE_ROW {
                                 None
                             } else {

@@ -240,16 +240,18 @@ pub(super) fn as_created(
         .collect())
 }
 
-/// Before the first edit or delete of a message whose `message_created` event refers to its row
-/// (see [`super::events::MESSAGE_ROW`]), writes that event's snapshot out in full, so that replay
-/// keeps showing the message as it was created. Must run in the change's transaction, before it
-/// changes the row.
+/// Before the first edit or delete of a message whose `message_created` event is its row (see
+/// [`super::events::MESSAGE_ROW`]: no event row at its position, or a marker row from an older
+/// database), writes that event's snapshot out in full, so that replay keeps showing the message
+/// as it was created. Must run in the change's transaction, before it changes the row.
 fn keep_created_snapshot(tx: &Connection, id: MessageId) -> Result<(), StorageError> {
     let Some((conversation, seq)) = tx
         .query_row(
-            "SELECT e.conversation_id, e.seq FROM messages m
-             JOIN conversation_events e ON e.conversation_id = m.conversation_id AND e.seq = m.seq
-             WHERE m.id = ?1 AND e.data = ?2",
+            "SELECT m.conversation_id, m.seq FROM messages m
+             WHERE m.id = ?1
+               AND NOT EXISTS (SELECT 1 FROM conversation_events e
+                               WHERE e.conversation_id = m.conversation_id AND e.seq = m.seq
+                                 AND e.data <> ?2)",
             params![id.0, super::events::MESSAGE_ROW],
             |r| Ok((ConversationId(r.get(0)?), r.get::<_, i64>(1)?)),
         )
@@ -261,12 +263,17 @@ fn keep_created_snapshot(tx: &Connection, id: MessageId) -> Result<(), StorageEr
     let message = as_created(tx, conversation, &[seq])?
         .remove(&seq)
         .ok_or(StorageError::NotFound)?;
+    let (actor, at_ms) = (message.sender_id, message.created_at_ms);
     tx.execute(
-        "UPDATE conversation_events SET data = ?1 WHERE conversation_id = ?2 AND seq = ?3",
+        "INSERT INTO conversation_events (conversation_id, seq, actor_id, at, data)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (conversation_id, seq) DO UPDATE SET data = excluded.data",
         params![
-            super::events::to_json(&EventData::MessageCreated { message })?,
             conversation.0,
-            seq
+            seq,
+            actor.0,
+            at_ms,
+            super::events::to_json(&EventData::MessageCreated { message })?,
         ],
     )
     .map_err(backend)?;

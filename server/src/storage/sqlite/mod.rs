@@ -41,6 +41,7 @@ mod notifications;
 mod pool;
 mod search;
 pub mod snapshot;
+pub(crate) use events::log_query;
 mod teams;
 mod two_factor;
 mod writer;
@@ -137,7 +138,10 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     // re-parsed and re-planned on nearly every use (5 % of the send writer's time, BENCHMARKS.md
     // "Statements prepared again on every use"). No query here depends on that: there are no
     // statistics tables for the planner to consult, and no `LIKE` prefix that an index could use.
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     // Counts every commit of a write transaction on this connection (`jeco_db_commits_total`).
     conn.commit_hook(Some(|| {
         crate::metrics::get().db_commits.inc();
@@ -278,6 +282,131 @@ mod tests {
     async fn every_connection_syncs_each_commit() {
         let (_d, s) = open().await;
         assert_eq!(synchronous_levels(&s).await, vec![2; POOL_SIZE + 1]);
+    }
+
+    /// The event rows of `room`, as `(seq, data)`.
+    async fn event_rows(
+        s: &SqliteStorage,
+        room: jeco_shared::ConversationId,
+    ) -> Vec<(i64, String)> {
+        s.pool
+            .run(move |c| {
+                let mut stmt = c
+                    .prepare("SELECT seq, data FROM conversation_events WHERE conversation_id = ?1 ORDER BY seq")
+                    .unwrap();
+                Ok(stmt
+                    .query_map([room.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .collect::<Result<Vec<_>, _>>()
+                    .unwrap())
+            })
+            .await
+            .unwrap()
+    }
+
+    /// A message's row is its `message_created` event: a send writes no event row (one B-tree
+    /// fewer per message, BENCHMARKS.md), replay still yields the event, and the first edit
+    /// writes the created snapshot out before it changes the row. A marker row left by an older
+    /// database is read the same way, and replaced by the snapshot on the first edit.
+    #[tokio::test]
+    async fn a_message_row_is_its_created_event() {
+        use crate::storage::{
+            Admission, ConversationStore, EventData, EventStore, MentionSet, MessageStore,
+            NewGroup, NewMessage, NotifyPlan, SendOutcome,
+        };
+        let (_d, s) = open().await;
+        let ann = s.create_user(new_user("ann")).await.unwrap().id;
+        let (group, _) = s
+            .create_group(NewGroup {
+                name: "room".into(),
+                owner: ann,
+                members: vec![],
+                now_ms: 2,
+                added_preview: None,
+            })
+            .await
+            .unwrap();
+        let room = group.id;
+        let before = event_rows(&s, room).await;
+        let mut sent = Vec::new();
+        for key in ["one", "two", "three"] {
+            let outcome = s
+                .send_message(NewMessage {
+                    conversation_id: room,
+                    sender_id: ann,
+                    client_id: key.into(),
+                    body: format!("body {key}"),
+                    reply_to: None,
+                    thread_only: false,
+                    mentions: MentionSet::default(),
+                    attachments: Vec::new(),
+                    notify: NotifyPlan::none(),
+                    admission: Admission::always(),
+                    now_ms: 10,
+                })
+                .await
+                .unwrap();
+            let SendOutcome::Created { message, .. } = outcome else {
+                panic!("stored: {outcome:?}")
+            };
+            sent.push(message);
+        }
+        assert_eq!(event_rows(&s, room).await, before, "no event row per send");
+        // An older database's marker row for the second message.
+        let second = sent[1].clone();
+        s.sends
+            .run(move |c| {
+                c.execute(
+                    "INSERT INTO conversation_events (conversation_id, seq, actor_id, at, data)
+                     VALUES (?1, ?2, ?3, 10, 'm')",
+                    rusqlite::params![room.0, second.seq, ann.0],
+                )
+                .map_err(backend)
+            })
+            .await
+            .unwrap();
+        let created = |events: Vec<crate::storage::EventRecord>| -> Vec<_> {
+            events
+                .into_iter()
+                .filter_map(|e| match e.data {
+                    EventData::MessageCreated { message } => {
+                        Some((e.seq, e.actor, e.at_ms, message))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let expected: Vec<_> = sent.iter().map(|m| (m.seq, ann, 10, m.clone())).collect();
+        assert_eq!(
+            created(s.events_after(room, 0, 100).await.unwrap()),
+            expected
+        );
+        // Paged from the middle, the two halves of the log still interleave in order.
+        assert_eq!(
+            created(s.events_after(room, sent[0].seq, 1).await.unwrap()),
+            expected[1..2]
+        );
+        for m in &sent[..2] {
+            s.edit_message(m.id, ann, "changed".into(), MentionSet::default(), 20)
+                .await
+                .unwrap();
+        }
+        let rows = event_rows(&s, room).await;
+        for m in &sent[..2] {
+            let (_, data) = rows
+                .iter()
+                .find(|(seq, _)| *seq == m.seq)
+                .expect("snapshot row");
+            assert!(
+                data.starts_with('{'),
+                "the created snapshot in full: {data}"
+            );
+        }
+        assert!(!rows.iter().any(|(seq, _)| *seq == sent[2].seq));
+        assert_eq!(
+            created(s.events_after(room, 0, 100).await.unwrap()),
+            expected
+        );
     }
 
     #[tokio::test]

@@ -566,10 +566,13 @@ fn insert_message(
         return Ok(SendOutcome::Refused(refusal));
     }
     let facts = facts.expect("an admitted send has a conversation");
-    // Cached statements: this runs for every message of every batch, so it is three statements:
+    // Cached statements: this runs for every message of every batch, so it is two statements:
     // the insert, which also finds a reused (sender, client_id) through that unique index (no row
-    // comes back) and takes the conversation's next position as the message's seq (the position
-    // of its event); one update of the conversation row (position and activity time); the event.
+    // is inserted), at the conversation's next position as this batch tracks it (the position of
+    // its event, which is the row itself, see `events::MESSAGE_ROW`); and one update of the
+    // conversation row (position and activity time). No `RETURNING` and no subquery: with either,
+    // SQLite treats the insert as one that may write several rows and opens a statement journal
+    // for it, copying every page it touches (5 % of the writer's time, BENCHMARKS.md).
     let seq = facts.last_seq.get() + 1;
     let inserted = tx
         .prepare_cached(

@@ -570,9 +570,10 @@ fn insert_message(
     // the insert, which also finds a reused (sender, client_id) through that unique index (no row
     // is inserted), at the conversation's next position as this batch tracks it (the position of
     // its event, which is the row itself, see `events::MESSAGE_ROW`); and one update of the
-    // conversation row (position and activity time). No `RETURNING` and no subquery: with either,
-    // SQLite treats the insert as one that may write several rows and opens a statement journal
-    // for it, copying every page it touches (5 % of the writer's time, BENCHMARKS.md).
+    // conversation row (position and activity time). No `RETURNING` (SQLite runs it as a trigger,
+    // so the insert counts as one that may write several rows, and such a statement that may also
+    // abort on a key gets a statement journal copying every page it touches) and no position
+    // subquery: with both gone, the sub-journal's 5 % left the writer's profile (BENCHMARKS.md).
     let seq = facts.last_seq.get() + 1;
     let inserted = tx
         .prepare_cached(

@@ -163,6 +163,50 @@ impl Inspector {
         }
     }
 
+    /// Waits for the page's next event `method` (inner message) and returns its params.
+    async fn wait_event(&mut self, method: &str, wait: Duration) -> Result<Value> {
+        let deadline = Instant::now() + wait;
+        let needle = format!("\"method\":\"{method}\"");
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = tokio::time::timeout(left, self.next())
+                .await
+                .with_context(|| format!("no {method} within {wait:?}"))??;
+            if message["method"] != "Target.dispatchMessageFromTarget" {
+                continue;
+            }
+            let Some(text) = message["params"]["message"].as_str() else {
+                continue;
+            };
+            if text.contains(&needle) {
+                let event: Value = serde_json::from_str(text)?;
+                if event["method"] == method {
+                    return Ok(event["params"].clone());
+                }
+            }
+        }
+    }
+
+    /// WebKit's own breakdown of the web process's memory (the Web Inspector's memory timeline:
+    /// `javascript`, `jit`, `images`, `layers`, `page`, `other`), in bytes, from one sample.
+    pub async fn memory_categories(&mut self) -> Result<Vec<(String, u64)>> {
+        self.call("Memory.enable", json!({})).await?;
+        self.call("Memory.startTracking", json!({})).await?;
+        let update = self
+            .wait_event("Memory.trackingUpdate", Duration::from_secs(10))
+            .await;
+        self.call("Memory.stopTracking", json!({})).await?;
+        self.call("Memory.disable", json!({})).await?;
+        let update = update?;
+        let categories = update["event"]["categories"]
+            .as_array()
+            .context("a Memory.trackingUpdate without categories")?;
+        Ok(categories
+            .iter()
+            .filter_map(|c| Some((c["type"].as_str()?.to_owned(), c["size"].as_f64()? as u64)))
+            .collect())
+    }
+
     /// Evaluates `expression` in the page and returns its value (JSON-serializable values only).
     pub async fn evaluate(&mut self, expression: &str) -> Result<Value> {
         let result = self

@@ -791,6 +791,18 @@ async fn print_breakdown(app: &mut Ui, root: u32, label: &str) -> Result<()> {
         )
         .await?;
     println!("  page: [DOM elements, message rows rendered, images] = {dom}");
+    if let Ui::Inspected(inspector) = app {
+        match inspector.memory_categories().await {
+            Ok(categories) => {
+                let parts: Vec<String> = categories
+                    .iter()
+                    .map(|(kind, bytes)| format!("{kind} {:.1}", *bytes as f64 / 1048576.0))
+                    .collect();
+                println!("  WebKit's memory categories (MiB): {}", parts.join(", "));
+            }
+            Err(e) => println!("  WebKit's memory categories: not available ({e:#})"),
+        }
+    }
     Ok(())
 }
 

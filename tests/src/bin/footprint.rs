@@ -194,7 +194,11 @@ async fn main() -> Result<()> {
         print_breakdown(&mut app, app_pid, "after start").await?;
     }
     let heap_start = match &mut app {
-        Ui::Inspected(inspector) => Some(heap_snapshot(inspector, "after-start").await?),
+        Ui::Inspected(inspector) => {
+            let snapshot = heap_snapshot(inspector, "after-start").await?;
+            after_gc(app_pid).await?;
+            Some(snapshot)
+        }
         Ui::Driver(_) => None,
     };
 
@@ -231,8 +235,13 @@ async fn main() -> Result<()> {
             let parts = tree_pss_parts(app_pid)?;
             let (pss, processes) = (parts.iter().map(|p| p.1).sum::<u64>(), parts.len());
             let minutes = now.as_secs_f64() / 60.0;
+            let web = if o.breakdown {
+                format!("; {}", web_process_line(app_pid)?)
+            } else {
+                String::new()
+            };
             println!(
-                "{minutes:7.1} min  {traffic:7} sent  PSS {:7.1} MiB  ({})",
+                "{minutes:7.1} min  {traffic:7} sent  PSS {:7.1} MiB  ({}){web}",
                 mib(pss),
                 describe(&parts)
             );
@@ -250,6 +259,7 @@ async fn main() -> Result<()> {
     }
     if let (Some(before), Ui::Inspected(inspector)) = (&heap_start, &mut app) {
         let after = heap_snapshot(inspector, "after-traffic").await?;
+        after_gc(app_pid).await?;
         println!(
             "the JavaScript heap, after start → after traffic (full GC before each snapshot):\n{}",
             compare(before, &after, 25, 6)
@@ -529,6 +539,17 @@ impl Drop for DirectApp {
     }
 }
 
+/// The web process's memory 10 s after the snapshot's full collections (time for WebKit's
+/// allocator to give freed pages back).
+async fn after_gc(app_pid: u32) -> Result<()> {
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    println!(
+        "  10 s after the snapshot's full GC: {}",
+        web_process_line(app_pid)?
+    );
+    Ok(())
+}
+
 /// A heap snapshot after a full collection, written to `<target>/footprint-heap-<label>.json`.
 async fn heap_snapshot(inspector: &mut Inspector, label: &str) -> Result<Snapshot> {
     let t0 = Instant::now();
@@ -732,41 +753,66 @@ fn tree_pids(root: u32) -> Result<Vec<u32>> {
     Ok(pids)
 }
 
+/// A process's PSS in KiB by mapping: libraries by file name, `[heap]`, `anon` for the rest.
+fn pss_by_mapping(pid: u32) -> Option<HashMap<String, u64>> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let mut by_kind: HashMap<String, u64> = HashMap::new();
+    let mut current = String::from("anon");
+    for line in smaps.lines() {
+        if let Some(pss) = line.strip_prefix("Pss:") {
+            let kib: u64 = pss
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            *by_kind.entry(current.clone()).or_default() += kib;
+        } else if line
+            .split_whitespace()
+            .next()
+            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+        {
+            // A mapping's header: address perms offset dev inode [path].
+            let path = line.split_whitespace().nth(5).unwrap_or("");
+            current = match path {
+                "" => "anon".into(),
+                p if p.starts_with('[') => p.into(),
+                p => p.rsplit('/').next().unwrap_or(p).into(),
+            };
+        }
+    }
+    Some(by_kind)
+}
+
+/// The web process's PSS and its anonymous part, in KiB, as a line.
+fn web_process_line(root: u32) -> Result<String> {
+    for pid in tree_pids(root)? {
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if name.trim() == "WebKitWebProces"
+            && let Some(by_kind) = pss_by_mapping(pid)
+        {
+            let total: u64 = by_kind.values().sum();
+            let anon = by_kind.get("anon").copied().unwrap_or(0);
+            return Ok(format!(
+                "web process PSS {:.1} MiB, anon {:.1} MiB",
+                mib(total),
+                mib(anon)
+            ));
+        }
+    }
+    Ok("no web process".into())
+}
+
 /// Where each process of the tree keeps its memory: its largest mappings by PSS (libraries by
 /// name, `[heap]` for malloc's main arena, `anon` for other anonymous memory: JavaScriptCore's heap,
 /// other malloc arenas, thread stacks), and the page's size in DOM nodes and message rows.
 async fn print_breakdown(app: &mut Ui, root: u32, label: &str) -> Result<()> {
     println!("where the memory is, {label}:");
     for pid in tree_pids(root)? {
-        let Ok(smaps) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else {
+        let Some(by_kind) = pss_by_mapping(pid) else {
             continue;
         };
         let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        let mut by_kind: HashMap<String, u64> = HashMap::new();
-        let mut current = String::from("anon");
-        for line in smaps.lines() {
-            if let Some(pss) = line.strip_prefix("Pss:") {
-                let kib: u64 = pss
-                    .trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse()
-                    .unwrap_or(0);
-                *by_kind.entry(current.clone()).or_default() += kib;
-            } else if line
-                .split_whitespace()
-                .next()
-                .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
-            {
-                // A mapping's header: address perms offset dev inode [path].
-                let path = line.split_whitespace().nth(5).unwrap_or("");
-                current = match path {
-                    "" => "anon".into(),
-                    p if p.starts_with('[') => p.into(),
-                    p => p.rsplit('/').next().unwrap_or(p).into(),
-                };
-            }
-        }
         let total: u64 = by_kind.values().sum();
         let mut kinds: Vec<_> = by_kind.into_iter().collect();
         kinds.sort_by_key(|k| std::cmp::Reverse(k.1));

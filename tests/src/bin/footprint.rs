@@ -784,6 +784,41 @@ fn pss_by_mapping(pid: u32) -> Option<HashMap<String, u64>> {
     Some(by_kind)
 }
 
+/// A process's largest anonymous mappings by PSS: `(size KiB, permissions, PSS KiB)`. Their sizes
+/// and permissions tell allocators apart: JavaScriptCore's JIT region is executable, glibc's
+/// per-thread arenas are 64 MiB reservations, libpas and JavaScriptCore's heap map large regions.
+fn anon_mappings(pid: u32) -> Vec<(u64, String, u64)> {
+    let Ok(smaps) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut current: Option<(u64, String)> = None;
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            let perms = fields.next().unwrap_or("").to_owned();
+            let path = fields.nth(3).unwrap_or("");
+            current = path.is_empty().then(|| {
+                let (a, b) = first.split_once('-').unwrap_or(("0", "0"));
+                let size = u64::from_str_radix(b, 16).unwrap_or(0)
+                    - u64::from_str_radix(a, 16).unwrap_or(0);
+                (size / 1024, perms)
+            });
+        } else if let (Some(pss), Some((size, perms))) = (line.strip_prefix("Pss:"), &current) {
+            let kib: u64 = pss
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            out.push((*size, perms.clone(), kib));
+        }
+    }
+    out.sort_by_key(|m| std::cmp::Reverse(m.2));
+    out
+}
+
 /// The web process's PSS and its anonymous part, in KiB, as a line.
 fn web_process_line(root: u32) -> Result<String> {
     for pid in tree_pids(root)? {
@@ -827,6 +862,21 @@ async fn print_breakdown(app: &mut Ui, root: u32, label: &str) -> Result<()> {
             mib(total),
             top.join(", ")
         );
+        if name.trim() == "WebKitWebProces" {
+            let regions = anon_mappings(pid);
+            let count = regions.len();
+            let top: Vec<String> = regions
+                .iter()
+                .take(8)
+                .map(|(size, perms, pss)| {
+                    format!("{:.1} of {:.1} ({perms})", mib(*pss), mib(*size))
+                })
+                .collect();
+            println!(
+                "    its {count} anonymous mappings, largest (PSS of size, MiB): {}",
+                top.join(", ")
+            );
+        }
     }
     let dom = app
         .execute(

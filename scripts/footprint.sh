@@ -5,9 +5,12 @@
 #
 # Usage: scripts/footprint.sh [--minutes 60] [--rate 2] [--sample-secs 30] [--conversations 20]
 #                             [--history 30] [--switch-secs 20] [--launches 10] [--breakdown]
-#                             [--leak-check MIB]
+#                             [--leak-check MIB] [--heap-snapshots]
 # `--leak-check MIB` fails when the app grew by more than MIB from minute 2 to the last minute:
 # `./dev test` runs `scripts/footprint.sh --leak-check ...` for 5 minutes (see `dev`).
+# `--heap-snapshots` compares JavaScriptCore heap snapshots (after a full GC) taken after start and
+# after the traffic, through WebKit's inspector: the app is then launched without the WebDriver and
+# no startup is measured (`heapdiff A.json B.json` compares two saved snapshots again).
 # The app measured is the debug build unless JECO_DESKTOP_BIN names another (a release build from
 # `./dev package` for the figures in BENCHMARKS.md).
 # Needs what scripts/e2e-desktop.sh needs (`./dev setup` installs it). Figures: BENCHMARKS.md.

@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod desktop;
+pub mod heapsnap;
+pub mod inspector;
 pub mod process;
 pub mod proxy;
 pub mod webdriver;

@@ -23,6 +23,7 @@ import type { Preferences } from './bindings/Preferences';
 import type { OpenMessage } from './bindings/OpenMessage';
 import type { Sound } from './bindings/Sound';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import { sharedListener } from './events';
 
 export type {
   AppStatus,
@@ -356,13 +357,18 @@ export function onQuitRequested(handler: (request: QuitRequest) => void): Promis
   return listen<QuitRequest>('quit-requested', (e) => handler(e.payload));
 }
 
+// Subscribed to from every conversation pane and voice note row: one Tauri listener each, shared
+// (see ./events.ts for what a listener per mount left behind).
+const engineEvents = sharedListener<EngineEvent>('engine-event');
+const voiceEvents = sharedListener<VoiceEvent>('voice-event');
+
 /** Engine events (src-tauri forwards them as `engine-event`): what changed, to re-read. */
 export function onEngineEvent(handler: (event: EngineEvent) => void): Promise<UnlistenFn> {
   startupStep('listen asked');
-  return listen<EngineEvent>('engine-event', (e) => handler(e.payload));
+  return engineEvents(handler);
 }
 
 /** Voice events (`voice-event`): the microphone level while recording, playback progress. */
 export function onVoiceEvent(handler: (event: VoiceEvent) => void): Promise<UnlistenFn> {
-  return listen<VoiceEvent>('voice-event', (e) => handler(e.payload));
+  return voiceEvents(handler);
 }

@@ -15,15 +15,25 @@
 //! more than MIB between minute 2 and the last minute (medians of the samples there, so one
 //! garbage-collection peak does not decide). It asserts memory growth only, never a time.
 //!
+//! `--heap-snapshots` says which JavaScript objects the page keeps: after a full garbage
+//! collection it takes a JavaScriptCore heap snapshot through WebKit's inspector after start and
+//! after the traffic, writes both to `<target>/footprint-heap-*.json`, and prints the classes
+//! that grew (objects and self size) with what holds them. WebKit's inspector and its WebDriver
+//! cannot share the app (see `jeco_e2e::inspector`), so in this mode the app is launched
+//! directly and driven through the inspector, and the startup launches are not measured.
+//!
 //! Run it with `scripts/footprint.sh [...]`, which provides the display, D-Bus session and
 //! keychain. Figures go to BENCHMARKS.md by hand.
 
 use anyhow::{Context, Result, bail};
 use jeco_client::{Engine, MemoryTokenStore};
-use jeco_e2e::desktop::{Driver, app_pid, prerequisites};
+use jeco_e2e::desktop::{Driver, Prerequisites, app_pid, prerequisites};
+use jeco_e2e::heapsnap::{Snapshot, compare};
+use jeco_e2e::inspector::Inspector;
 use jeco_e2e::process::ServerProcess;
 use jeco_e2e::webdriver::Session;
 use jeco_shared::ConversationId;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -41,11 +51,12 @@ struct Options {
     launches: usize,
     breakdown: bool,
     max_growth_mib: Option<f64>,
+    heap_snapshots: bool,
 }
 
 const USAGE: &str = "footprint [--minutes 60] [--rate 2 (messages/s)] [--sample-secs 30] \
 [--conversations 20] [--history 30 (messages each)] [--switch-secs 20] [--launches 1] \
-[--breakdown] [--leak-check MIB]";
+[--breakdown] [--leak-check MIB] [--heap-snapshots]";
 
 fn options() -> Result<Options> {
     let mut o = Options {
@@ -58,6 +69,7 @@ fn options() -> Result<Options> {
         launches: 1,
         breakdown: false,
         max_growth_mib: None,
+        heap_snapshots: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -72,6 +84,7 @@ fn options() -> Result<Options> {
             "--launches" => o.launches = value()?.parse()?,
             "--breakdown" => o.breakdown = true,
             "--leak-check" => o.max_growth_mib = Some(value()?.parse()?),
+            "--heap-snapshots" => o.heap_snapshots = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -100,29 +113,26 @@ async fn main() -> Result<()> {
     let url = server.url();
     let app_data = root.path().join("app");
     let log = jeco_e2e::target_dir().join("footprint-tauri-driver.log");
-    let driver = Driver::start(
-        &prereqs,
-        &[
-            ("JECO_DESKTOP_SERVER", Path::new(&url)),
-            // Measure the app as it runs for people: its default rendering, not the compositing
-            // the e2e driver turns on for screenshots (none are taken here).
-            ("JECO_DESKTOP_GPU", Path::new("auto")),
-            ("JECO_DESKTOP_DATA_DIR", &app_data),
-        ],
-        &log,
-    )
-    .await?;
+    let env: [(&str, &Path); 3] = [
+        ("JECO_DESKTOP_SERVER", Path::new(&url)),
+        // Measure the app as it runs for people: its default rendering, not the compositing
+        // the e2e driver turns on for screenshots (none are taken here).
+        ("JECO_DESKTOP_GPU", Path::new("auto")),
+        ("JECO_DESKTOP_DATA_DIR", &app_data),
+    ];
     let caps = Driver::capabilities(&prereqs.app);
-
-    let app = Session::start(&driver.url, caps.clone()).await?;
-    app.click(&app.wait_for("[data-testid=tab-register]").await?)
-        .await?;
-    app.fill(&app.wait_for("#username").await?, "watcher")
-        .await?;
-    app.fill(&app.wait_for("#password").await?, PASSWORD)
-        .await?;
-    app.click(&app.wait_for("[data-testid=submit]").await?)
-        .await?;
+    let (driver, mut app) = if o.heap_snapshots {
+        let (direct, inspector) = DirectApp::launch(&prereqs, &env).await?;
+        (Launched::Direct(direct), Ui::Inspected(Box::new(inspector)))
+    } else {
+        let driver = Driver::start(&prereqs, &env, &log).await?;
+        let session = Session::start(&driver.url, caps.clone()).await?;
+        (Launched::Driver(driver), Ui::Driver(session))
+    };
+    app.click("[data-testid=tab-register]").await?;
+    app.fill("#username", "watcher").await?;
+    app.fill("#password", PASSWORD).await?;
+    app.click("[data-testid=submit]").await?;
     app.wait_for("[data-testid=welcome]").await?;
 
     // The conversations: a direct one with each sender, the rest groups of all three.
@@ -168,7 +178,7 @@ async fn main() -> Result<()> {
         "{} conversations, {history} messages of history; the app lists {conversations_shown}",
         rooms.len()
     );
-    open_nth(&app, 0).await?;
+    open_nth(&mut app, 0).await?;
     app.wait_for("[data-testid=timeline] .timeline-scroller")
         .await?;
 
@@ -181,8 +191,16 @@ async fn main() -> Result<()> {
         describe(&tree_pss_parts(app_pid)?)
     );
     if o.breakdown {
-        print_breakdown(&app, app_pid, "after start").await?;
+        print_breakdown(&mut app, app_pid, "after start").await?;
     }
+    let heap_start = match &mut app {
+        Ui::Inspected(inspector) => {
+            let snapshot = heap_snapshot(inspector, "after-start").await?;
+            after_gc(app_pid).await?;
+            Some(snapshot)
+        }
+        Ui::Driver(_) => None,
+    };
 
     // Traffic into every conversation in turn at the rate; the app switches conversation every
     // `switch_secs` and scrolls up and back down in between, sampling its memory as it goes.
@@ -207,18 +225,23 @@ async fn main() -> Result<()> {
         let now = began.elapsed();
         if now >= next_switch {
             switches += 1;
-            open_nth(&app, switches % rooms.len()).await?;
+            open_nth(&mut app, switches % rooms.len()).await?;
             next_switch += Duration::from_secs(o.switch_secs);
         } else if now >= next_scroll {
-            scroll(&app).await?;
+            scroll(&mut app).await?;
             next_scroll += Duration::from_secs(o.switch_secs);
         }
         if now >= next_sample {
             let parts = tree_pss_parts(app_pid)?;
             let (pss, processes) = (parts.iter().map(|p| p.1).sum::<u64>(), parts.len());
             let minutes = now.as_secs_f64() / 60.0;
+            let web = if o.breakdown {
+                format!("; {}", web_process_line(app_pid)?)
+            } else {
+                String::new()
+            };
             println!(
-                "{minutes:7.1} min  {traffic:7} sent  PSS {:7.1} MiB  ({})",
+                "{minutes:7.1} min  {traffic:7} sent  PSS {:7.1} MiB  ({}){web}",
                 mib(pss),
                 describe(&parts)
             );
@@ -232,7 +255,15 @@ async fn main() -> Result<()> {
     let end = tree_pss_kib(app_pid)?;
     println!("PSS after traffic and 30 s idle: {:.1} MiB", mib(end.0));
     if o.breakdown {
-        print_breakdown(&app, app_pid, "after traffic").await?;
+        print_breakdown(&mut app, app_pid, "after traffic").await?;
+    }
+    if let (Some(before), Ui::Inspected(inspector)) = (&heap_start, &mut app) {
+        let after = heap_snapshot(inspector, "after-traffic").await?;
+        after_gc(app_pid).await?;
+        println!(
+            "the JavaScript heap, after start → after traffic (full GC before each snapshot):\n{}",
+            compare(before, &after, 25, 6)
+        );
     }
     let growth = o.max_growth_mib.map(|_| growth_kib(&samples, o.minutes));
     if let (Some(bound), Some(growth)) = (o.max_growth_mib, growth) {
@@ -249,14 +280,23 @@ async fn main() -> Result<()> {
 
     // Startup to the cached timeline, with no server: the app opens on its cache, at the
     // conversation that was open when it quit.
-    let title = app
-        .text(&app.wait_for("[data-testid=conversation-title]").await?)
-        .await?;
+    let title = app.text("[data-testid=conversation-title]").await?;
     app.quit().await?;
     server.stop();
     let mut launches = Vec::new();
     let mut phases = Vec::new();
-    for _ in 0..o.launches {
+    let driver = match driver {
+        Launched::Driver(driver) => Some(driver),
+        Launched::Direct(direct) => {
+            drop(direct);
+            println!(
+                "startup not measured: the app was launched without the WebDriver (--heap-snapshots)"
+            );
+            None
+        }
+    };
+    for _ in 0..driver.as_ref().map_or(0, |_| o.launches) {
+        let Some(driver) = &driver else { break };
         let t0 = Instant::now();
         let app = Session::start(&driver.url, caps.clone()).await?;
         app.wait_for_text("[data-testid=conversation-title]", &title)
@@ -273,16 +313,20 @@ async fn main() -> Result<()> {
     drop(driver);
     let p50 = |mut v: Vec<u64>| {
         v.sort_unstable();
-        v[(v.len() - 1) / 2]
+        v.get(v.len().saturating_sub(1) / 2).copied().unwrap_or(0)
     };
     launches.sort_unstable();
-    let p95 =
-        launches[((launches.len() as f64 * 0.95).ceil() as usize).clamp(1, launches.len()) - 1];
-    println!(
-        "startup to the cached timeline (server stopped), {} launches, as the driver sees it: p50 {} ms, p95 {p95} ms ({launches:?})",
-        launches.len(),
-        p50(launches.clone()),
-    );
+    let p95 = launches
+        .get(((launches.len() as f64 * 0.95).ceil() as usize).clamp(1, launches.len().max(1)) - 1)
+        .copied()
+        .unwrap_or(0);
+    if !launches.is_empty() {
+        println!(
+            "startup to the cached timeline (server stopped), {} launches, as the driver sees it: p50 {} ms, p95 {p95} ms ({launches:?})",
+            launches.len(),
+            p50(launches.clone()),
+        );
+    }
     if !phases.is_empty() {
         let column = |f: fn(&Phases) -> u64| p50(phases.iter().map(f).collect());
         println!(
@@ -369,8 +413,164 @@ fn send(engine: &Engine, conversation: ConversationId, n: u64) -> Result<()> {
     Ok(())
 }
 
+/// The app as the tool drives it: through the WebDriver, or (`--heap-snapshots`) through WebKit's
+/// inspector.
+enum Ui {
+    Driver(Session),
+    Inspected(Box<Inspector>),
+}
+
+impl Ui {
+    async fn execute(&mut self, script: &str, args: Value) -> Result<Value> {
+        match self {
+            Ui::Driver(s) => s.execute(script, args).await,
+            Ui::Inspected(i) => i.execute(script, args).await,
+        }
+    }
+
+    async fn wait_for(&mut self, css: &str) -> Result<()> {
+        match self {
+            Ui::Driver(s) => s.wait_for(css).await.map(drop),
+            Ui::Inspected(i) => i.wait_for(css).await,
+        }
+    }
+
+    async fn wait_for_text(&mut self, css: &str, text: &str) -> Result<()> {
+        match self {
+            Ui::Driver(s) => s.wait_for_text(css, text).await.map(drop),
+            Ui::Inspected(i) => i.wait_for_text(css, text).await,
+        }
+    }
+
+    async fn click(&mut self, css: &str) -> Result<()> {
+        match self {
+            Ui::Driver(s) => s.click(&s.wait_for(css).await?).await,
+            Ui::Inspected(i) => i.click(css).await,
+        }
+    }
+
+    async fn fill(&mut self, css: &str, text: &str) -> Result<()> {
+        match self {
+            Ui::Driver(s) => s.fill(&s.wait_for(css).await?, text).await,
+            Ui::Inspected(i) => i.fill(css, text).await,
+        }
+    }
+
+    async fn text(&mut self, css: &str) -> Result<String> {
+        match self {
+            Ui::Driver(s) => s.text(&s.wait_for(css).await?).await,
+            Ui::Inspected(i) => i.text(css).await,
+        }
+    }
+
+    /// Ends the app (a WebDriver session's end; an inspected app is ended with its process group).
+    async fn quit(self) -> Result<()> {
+        match self {
+            Ui::Driver(s) => s.quit().await,
+            Ui::Inspected(_) => Ok(()),
+        }
+    }
+}
+
+/// What started the app: the WebDriver, or this tool directly.
+enum Launched {
+    Driver(Driver),
+    Direct(DirectApp),
+}
+
+/// The app started directly with WebKit's inspector server on a free local port, in its own
+/// process group (ended, WebKit's processes with it, when dropped).
+struct DirectApp {
+    child: std::process::Child,
+}
+
+impl DirectApp {
+    async fn launch(prereqs: &Prerequisites, env: &[(&str, &Path)]) -> Result<(Self, Inspector)> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let log = jeco_e2e::target_dir().join("footprint-app.log");
+        let log =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let mut command = std::process::Command::new(&prereqs.app);
+        command
+            .env("JECO_DESKTOP_GPU", "on")
+            .env("WEBKIT_INSPECTOR_HTTP_SERVER", &address)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        if let Some(home) = std::env::var_os(jeco_e2e::desktop::ENV_HOME) {
+            command.env("HOME", home);
+        }
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", prereqs.app.display()))?;
+        let app = Self { child };
+        let inspector = Inspector::connect(&address, Duration::from_secs(60))
+            .await
+            .context("WebKit's inspector server (WEBKIT_INSPECTOR_HTTP_SERVER)")?;
+        println!("inspecting the app's page at http://{address}/");
+        Ok((app, inspector))
+    }
+}
+
+impl Drop for DirectApp {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Ok(pgid) = i32::try_from(self.child.id()) {
+            use nix::sys::signal::{Signal, killpg};
+            let _ = killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The web process's memory 10 s after the snapshot's full collections (time for WebKit's
+/// allocator to give freed pages back).
+async fn after_gc(app_pid: u32) -> Result<()> {
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    println!(
+        "  10 s after the snapshot's full GC: {}",
+        web_process_line(app_pid)?
+    );
+    Ok(())
+}
+
+/// A heap snapshot after a full collection, written to `<target>/footprint-heap-<label>.json`.
+async fn heap_snapshot(inspector: &mut Inspector, label: &str) -> Result<Snapshot> {
+    let t0 = Instant::now();
+    let json = inspector.heap_snapshot().await?;
+    let path = jeco_e2e::target_dir().join(format!("footprint-heap-{label}.json"));
+    std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
+    let snapshot = Snapshot::parse(&json)?;
+    let total = snapshot.total();
+    println!(
+        "heap snapshot {label}: {} objects, {:.1} KiB of JavaScript heap (self sizes), {:.1} MiB of JSON in {:.1} s: {}",
+        total.count,
+        total.bytes as f64 / 1024.0,
+        json.len() as f64 / 1048576.0,
+        t0.elapsed().as_secs_f64(),
+        path.display()
+    );
+    Ok(snapshot)
+}
+
 /// Opens the `n`th conversation of the sidebar, as a click would.
-async fn open_nth(app: &Session, n: usize) -> Result<()> {
+async fn open_nth(app: &mut Ui, n: usize) -> Result<()> {
     app.execute(
         "const all = document.querySelectorAll('[data-testid=conversation]'); \
          if (all.length > 0) all[arguments[0] % all.length].click(); return all.length",
@@ -382,7 +582,7 @@ async fn open_nth(app: &Session, n: usize) -> Result<()> {
 
 /// Scrolls the open timeline to its top (loading older pages as a reader would) and, a moment
 /// later, back to the newest message.
-async fn scroll(app: &Session) -> Result<()> {
+async fn scroll(app: &mut Ui) -> Result<()> {
     app.execute(
         "const el = document.querySelector('.timeline-scroller'); \
          if (el) { el.scrollTop = 0; setTimeout(() => { el.scrollTop = el.scrollHeight; }, 1500); }",
@@ -553,41 +753,101 @@ fn tree_pids(root: u32) -> Result<Vec<u32>> {
     Ok(pids)
 }
 
+/// A process's PSS in KiB by mapping: libraries by file name, `[heap]`, `anon` for the rest.
+fn pss_by_mapping(pid: u32) -> Option<HashMap<String, u64>> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let mut by_kind: HashMap<String, u64> = HashMap::new();
+    let mut current = String::from("anon");
+    for line in smaps.lines() {
+        if let Some(pss) = line.strip_prefix("Pss:") {
+            let kib: u64 = pss
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            *by_kind.entry(current.clone()).or_default() += kib;
+        } else if line
+            .split_whitespace()
+            .next()
+            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+        {
+            // A mapping's header: address perms offset dev inode [path].
+            let path = line.split_whitespace().nth(5).unwrap_or("");
+            current = match path {
+                "" => "anon".into(),
+                p if p.starts_with('[') => p.into(),
+                p => p.rsplit('/').next().unwrap_or(p).into(),
+            };
+        }
+    }
+    Some(by_kind)
+}
+
+/// A process's largest anonymous mappings by PSS: `(size KiB, permissions, PSS KiB)`. Their sizes
+/// and permissions tell allocators apart: JavaScriptCore's JIT region is executable, glibc's
+/// per-thread arenas are 64 MiB reservations, libpas and JavaScriptCore's heap map large regions.
+fn anon_mappings(pid: u32) -> Vec<(u64, String, u64)> {
+    let Ok(smaps) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut current: Option<(u64, String)> = None;
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            let perms = fields.next().unwrap_or("").to_owned();
+            let path = fields.nth(3).unwrap_or("");
+            current = path.is_empty().then(|| {
+                let (a, b) = first.split_once('-').unwrap_or(("0", "0"));
+                let size = u64::from_str_radix(b, 16).unwrap_or(0)
+                    - u64::from_str_radix(a, 16).unwrap_or(0);
+                (size / 1024, perms)
+            });
+        } else if let (Some(pss), Some((size, perms))) = (line.strip_prefix("Pss:"), &current) {
+            let kib: u64 = pss
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            out.push((*size, perms.clone(), kib));
+        }
+    }
+    out.sort_by_key(|m| std::cmp::Reverse(m.2));
+    out
+}
+
+/// The web process's PSS and its anonymous part, in KiB, as a line.
+fn web_process_line(root: u32) -> Result<String> {
+    for pid in tree_pids(root)? {
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if name.trim() == "WebKitWebProces"
+            && let Some(by_kind) = pss_by_mapping(pid)
+        {
+            let total: u64 = by_kind.values().sum();
+            let anon = by_kind.get("anon").copied().unwrap_or(0);
+            return Ok(format!(
+                "web process PSS {:.1} MiB, anon {:.1} MiB",
+                mib(total),
+                mib(anon)
+            ));
+        }
+    }
+    Ok("no web process".into())
+}
+
 /// Where each process of the tree keeps its memory: its largest mappings by PSS (libraries by
 /// name, `[heap]` for malloc's main arena, `anon` for other anonymous memory: JavaScriptCore's heap,
 /// other malloc arenas, thread stacks), and the page's size in DOM nodes and message rows.
-async fn print_breakdown(app: &Session, root: u32, label: &str) -> Result<()> {
+async fn print_breakdown(app: &mut Ui, root: u32, label: &str) -> Result<()> {
     println!("where the memory is, {label}:");
     for pid in tree_pids(root)? {
-        let Ok(smaps) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else {
+        let Some(by_kind) = pss_by_mapping(pid) else {
             continue;
         };
         let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        let mut by_kind: HashMap<String, u64> = HashMap::new();
-        let mut current = String::from("anon");
-        for line in smaps.lines() {
-            if let Some(pss) = line.strip_prefix("Pss:") {
-                let kib: u64 = pss
-                    .trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse()
-                    .unwrap_or(0);
-                *by_kind.entry(current.clone()).or_default() += kib;
-            } else if line
-                .split_whitespace()
-                .next()
-                .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
-            {
-                // A mapping's header: address perms offset dev inode [path].
-                let path = line.split_whitespace().nth(5).unwrap_or("");
-                current = match path {
-                    "" => "anon".into(),
-                    p if p.starts_with('[') => p.into(),
-                    p => p.rsplit('/').next().unwrap_or(p).into(),
-                };
-            }
-        }
         let total: u64 = by_kind.values().sum();
         let mut kinds: Vec<_> = by_kind.into_iter().collect();
         kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
@@ -602,6 +862,21 @@ async fn print_breakdown(app: &Session, root: u32, label: &str) -> Result<()> {
             mib(total),
             top.join(", ")
         );
+        if name.trim() == "WebKitWebProces" {
+            let regions = anon_mappings(pid);
+            let count = regions.len();
+            let top: Vec<String> = regions
+                .iter()
+                .take(8)
+                .map(|(size, perms, pss)| {
+                    format!("{:.1} of {:.1} ({perms})", mib(*pss), mib(*size))
+                })
+                .collect();
+            println!(
+                "    its {count} anonymous mappings, largest (PSS of size, MiB): {}",
+                top.join(", ")
+            );
+        }
     }
     let dom = app
         .execute(
@@ -612,6 +887,18 @@ async fn print_breakdown(app: &Session, root: u32, label: &str) -> Result<()> {
         )
         .await?;
     println!("  page: [DOM elements, message rows rendered, images] = {dom}");
+    if let Ui::Inspected(inspector) = app {
+        match inspector.memory_categories().await {
+            Ok(categories) => {
+                let parts: Vec<String> = categories
+                    .iter()
+                    .map(|(kind, bytes)| format!("{kind} {:.1}", *bytes as f64 / 1048576.0))
+                    .collect();
+                println!("  WebKit's memory categories (MiB): {}", parts.join(", "));
+            }
+            Err(e) => println!("  WebKit's memory categories: not available ({e:#})"),
+        }
+    }
     Ok(())
 }
 

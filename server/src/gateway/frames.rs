@@ -91,8 +91,7 @@ fn parse_ping(text: &str) -> Option<u64> {
 
 /// Encodes a server frame as a text message.
 pub fn encode(frame: &ServerFrame) -> Message {
-    // Serializing our own enum of strings and numbers cannot fail.
-    Message::text(serde_json::to_string(frame).unwrap_or_default())
+    Message::text(crate::services::fanout::encode(frame))
 }
 
 /// The `type` of a client frame, for error frames and logs.

@@ -87,8 +87,20 @@ impl Fanout for NoFanout {
 }
 
 /// Encodes a frame. Serializing our own types of strings and numbers cannot fail.
+///
+/// The buffer starts near the frame's usual size: from `serde_json::to_string`'s 128 bytes, a
+/// message event (~400–600 bytes) grew by doubling, each step a copy, once per message on the
+/// send path (visible in the `durable` profile, BENCHMARKS.md).
 pub fn encode(frame: &ServerFrame) -> String {
-    serde_json::to_string(frame).unwrap_or_default()
+    let capacity = match frame {
+        ServerFrame::Event(_) => 768,
+        _ => 256,
+    };
+    let mut out = Vec::with_capacity(capacity);
+    if serde_json::to_writer(&mut out, frame).is_err() {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Publishes what a commit produced: its conversation events to the members, its user events to

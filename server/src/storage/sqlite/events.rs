@@ -71,9 +71,9 @@ pub(super) fn append_event(
     insert_event(tx, conversation, seq, actor, now_ms, data)
 }
 
-/// Stores an event at `seq`, a position the caller has already taken (moved the conversation's
-/// `last_seq` to) in this transaction: the send path takes it together with the activity time,
-/// in one update of the conversation row instead of two.
+/// Stores an event at `seq`, a position the caller has already taken in this transaction: the
+/// send path takes positions from its batch's conversation facts and writes the conversation row
+/// (position and activity time) once per conversation and batch.
 pub(super) fn insert_event(
     tx: &Connection,
     conversation: ConversationId,

@@ -566,11 +566,12 @@ fn insert_message(
         return Ok(SendOutcome::Refused(refusal));
     }
     let facts = facts.expect("an admitted send has a conversation");
-    // Cached statements: this runs for every message of every batch, so it is two statements:
+    // A cached statement: this runs for every message of every batch, so it is one statement:
     // the insert, which also finds a reused (sender, client_id) through that unique index (no row
     // is inserted), at the conversation's next position as this batch tracks it (the position of
-    // its event, which is the row itself, see `events::MESSAGE_ROW`); and one update of the
-    // conversation row (position and activity time). No `RETURNING` (SQLite runs it as a trigger,
+    // its event, which is the row itself, see `events::MESSAGE_ROW`). The conversation row
+    // (position and activity time) is written once per conversation by
+    // [`BatchConversations::write_positions`], not once per message. No `RETURNING` (SQLite runs it as a trigger,
     // so the insert counts as one that may write several rows, and such a statement that may also
     // abort on a key gets a statement journal copying every page it touches) and no position
     // subquery: with both gone, the sub-journal's 5 % left the writer's profile (BENCHMARKS.md).
@@ -607,13 +608,10 @@ fn insert_message(
             .ok_or(StorageError::NotFound);
     };
     let id = MessageId(tx.last_insert_rowid());
-    tx.prepare_cached(
-        "UPDATE conversations SET last_seq = ?2, last_activity_at = ?3 WHERE id = ?1",
-    )
-    .map_err(backend)?
-    .execute(params![m.conversation_id.0, seq, m.now_ms])
-    .map_err(backend)?;
     facts.last_seq.set(seq);
+    facts.touched.set(Some(
+        facts.touched.get().map_or(m.now_ms, |t| t.max(m.now_ms)),
+    ));
     let built = m.as_stored(id, seq);
     if !built.mentions.users.is_empty() {
         insert_mentions(tx, id, &built.mentions.users)?;
@@ -686,6 +684,9 @@ struct ConversationFacts {
     /// The conversation's newest position as this transaction has moved it: read once with the
     /// facts, then advanced by each message stored into it.
     last_seq: std::cell::Cell<i64>,
+    /// The newest activity time of the messages stored into it and not yet written to its row
+    /// (see [`BatchConversations::write_positions`]); `None` when the row is up to date.
+    touched: std::cell::Cell<Option<i64>>,
 }
 
 /// Conversations as the batch's transaction sees them, read once per batch and conversation:
@@ -722,11 +723,34 @@ impl BatchConversations {
                 kind: super::conversations::kind_from(&kind).map_err(backend)?,
                 archived,
                 last_seq: std::cell::Cell::new(last_seq),
+                touched: std::cell::Cell::new(None),
                 members: super::events::member_ids(tx, conversation)?,
             })),
         };
         self.0.insert(conversation, facts.clone());
         Ok(facts)
+    }
+
+    /// Writes the position and activity time of every conversation that messages were stored into
+    /// since the last call: one update per conversation and batch instead of one per message (a
+    /// busy conversation gets many messages in one batch; each update also moved its entry in
+    /// `conversations_last_activity`). Must run in the transaction (or savepoint) that stored them,
+    /// before it commits: nothing in a send's transaction reads these columns back — positions
+    /// come from the facts above.
+    fn write_positions(&self, tx: &Connection) -> Result<(), StorageError> {
+        for (id, facts) in &self.0 {
+            let Some(facts) = facts else { continue };
+            let Some(at) = facts.touched.take() else {
+                continue;
+            };
+            tx.prepare_cached(
+                "UPDATE conversations SET last_seq = ?2, last_activity_at = ?3 WHERE id = ?1",
+            )
+            .map_err(backend)?
+            .execute(params![id.0, facts.last_seq.get(), at])
+            .map_err(backend)?;
+        }
+        Ok(())
     }
 }
 
@@ -736,7 +760,9 @@ impl MessageStore for SqliteStorage {
         self.sends
             .run(move |c| {
                 write(c, |tx| {
-                    let outcome = insert_message(tx, &m, &mut BatchConversations::default())?;
+                    let mut conversations = BatchConversations::default();
+                    let outcome = insert_message(tx, &m, &mut conversations)?;
+                    conversations.write_positions(tx)?;
                     index_for_search(tx, std::slice::from_ref(&outcome))?;
                     Ok(outcome)
                 })
@@ -766,6 +792,7 @@ impl MessageStore for SqliteStorage {
                     for m in &batch {
                         outcomes.push(insert_message(tx, m, &mut conversations)?);
                     }
+                    conversations.write_positions(tx)?;
                     index_for_search(tx, &outcomes)?;
                     Ok(outcomes)
                 });
@@ -779,7 +806,10 @@ impl MessageStore for SqliteStorage {
                 let mut conversations = BatchConversations::default();
                 for m in &batch {
                     let savepoint = tx.savepoint().map_err(backend)?;
-                    let result = insert_message(&savepoint, m, &mut conversations);
+                    let result =
+                        insert_message(&savepoint, m, &mut conversations).and_then(|outcome| {
+                            conversations.write_positions(&savepoint).map(|()| outcome)
+                        });
                     if result.is_ok() {
                         savepoint.commit().map_err(backend)?;
                     } else {

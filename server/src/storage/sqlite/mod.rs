@@ -311,8 +311,8 @@ mod tests {
     #[tokio::test]
     async fn a_message_row_is_its_created_event() {
         use crate::storage::{
-            Admission, ConversationStore, EventData, EventStore, MentionSet, MessageStore,
-            NewGroup, NewMessage, NotifyPlan, SendOutcome,
+            ConversationStore, EventData, EventStore, MentionSet, MessageStore, NewGroup,
+            SendOutcome,
         };
         let (_d, s) = open().await;
         let ann = s.create_user(new_user("ann")).await.unwrap().id;
@@ -330,22 +330,7 @@ mod tests {
         let before = event_rows(&s, room).await;
         let mut sent = Vec::new();
         for key in ["one", "two", "three"] {
-            let outcome = s
-                .send_message(NewMessage {
-                    conversation_id: room,
-                    sender_id: ann,
-                    client_id: key.into(),
-                    body: format!("body {key}"),
-                    reply_to: None,
-                    thread_only: false,
-                    mentions: MentionSet::default(),
-                    attachments: Vec::new(),
-                    notify: NotifyPlan::none(),
-                    admission: Admission::always(),
-                    now_ms: 10,
-                })
-                .await
-                .unwrap();
+            let outcome = s.send_message(plain(room, ann, key, 10)).await.unwrap();
             let SendOutcome::Created { message, .. } = outcome else {
                 panic!("stored: {outcome:?}")
             };
@@ -406,6 +391,157 @@ mod tests {
         assert_eq!(
             created(s.events_after(room, 0, 100).await.unwrap()),
             expected
+        );
+    }
+
+    /// A plain text message (no mentions, attachments or notifications), always admitted.
+    fn plain(
+        conversation: jeco_shared::ConversationId,
+        sender: jeco_shared::UserId,
+        key: &str,
+        now_ms: i64,
+    ) -> crate::storage::NewMessage {
+        use crate::storage::{Admission, MentionSet, NewMessage, NotifyPlan};
+        NewMessage {
+            conversation_id: conversation,
+            sender_id: sender,
+            client_id: key.into(),
+            body: format!("body {key}"),
+            reply_to: None,
+            thread_only: false,
+            mentions: MentionSet::default(),
+            attachments: Vec::new(),
+            notify: NotifyPlan::none(),
+            admission: Admission::always(),
+            now_ms,
+        }
+    }
+
+    /// A batch writes each conversation's row (position and activity time) once, however many of
+    /// its messages it stores, and the row ends where the batch's last message put it — also when
+    /// a refused message sends the batch down the one-savepoint-per-message path.
+    #[tokio::test]
+    async fn a_batch_writes_each_conversation_row_once() {
+        use crate::storage::{ConversationStore, MessageStore, NewGroup, SendOutcome};
+        use jeco_shared::{ConversationId, MessageId};
+        let (_d, s) = open().await;
+        let ann = s.create_user(new_user("ann")).await.unwrap().id;
+        let mut rooms = Vec::new();
+        for name in ["one", "two"] {
+            let (group, _) = s
+                .create_group(NewGroup {
+                    name: name.into(),
+                    owner: ann,
+                    members: vec![],
+                    now_ms: 1,
+                    added_preview: None,
+                })
+                .await
+                .unwrap();
+            rooms.push(group.id);
+        }
+        // Counts the updates of conversation rows on the send connection from here on.
+        s.sends
+            .run(|c| {
+                c.execute_batch(
+                    "CREATE TEMP TABLE row_writes (id INTEGER);
+                     CREATE TEMP TRIGGER count_row_writes AFTER UPDATE ON main.conversations
+                     BEGIN INSERT INTO row_writes VALUES (new.id); END;",
+                )
+                .map_err(backend)
+            })
+            .await
+            .unwrap();
+        let row_writes = || {
+            s.sends.run(|c| {
+                let n: i64 = c
+                    .query_row("SELECT COUNT(*) FROM row_writes", [], |r| r.get(0))
+                    .map_err(backend)?;
+                c.execute("DELETE FROM row_writes", []).map_err(backend)?;
+                Ok(n)
+            })
+        };
+        let rows = || {
+            s.sends.run(|c| {
+                c.prepare("SELECT id, last_seq, last_activity_at FROM conversations ORDER BY id")
+                    .and_then(|mut st| {
+                        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                            .collect::<Result<Vec<(i64, i64, i64)>, _>>()
+                    })
+                    .map_err(backend)
+            })
+        };
+        let stored = |results: &[Result<SendOutcome, StorageError>]| -> Vec<(ConversationId, i64)> {
+            results
+                .iter()
+                .filter_map(|r| match r {
+                    Ok(SendOutcome::Created { message, .. }) => {
+                        Some((message.conversation_id, message.seq))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        // Six messages, alternating between the two rooms, with rising times.
+        let batch = (0..6)
+            .map(|i| plain(rooms[i % 2], ann, &format!("a{i}"), 100 + i as i64))
+            .collect();
+        let first = stored(&s.send_messages(batch).await.unwrap());
+        assert_eq!(first.len(), 6);
+        assert_eq!(
+            row_writes().await.unwrap(),
+            2,
+            "one row write per conversation"
+        );
+        let last_of = |room: ConversationId, sent: &[(ConversationId, i64)]| {
+            sent.iter()
+                .filter(|(c, _)| *c == room)
+                .map(|(_, seq)| *seq)
+                .max()
+                .unwrap()
+        };
+        assert_eq!(
+            rows().await.unwrap(),
+            vec![
+                (rooms[0].0, last_of(rooms[0], &first), 104),
+                (rooms[1].0, last_of(rooms[1], &first), 105),
+            ]
+        );
+        // A refused message (no such conversation) and a failing one (it replies to a message
+        // that does not exist) in the middle: the failure sends the batch down the path with a
+        // savepoint per message, and the rows still follow the stored ones.
+        let mut failing = plain(rooms[0], ann, "b2", 202);
+        failing.reply_to = Some(MessageId(9_999));
+        let batch = vec![
+            plain(rooms[0], ann, "b0", 200),
+            plain(ConversationId(9_999), ann, "b1", 201),
+            failing,
+            plain(rooms[0], ann, "b3", 203),
+            plain(rooms[1], ann, "b4", 204),
+        ];
+        let results = s.send_messages(batch).await.unwrap();
+        assert!(
+            matches!(results[1], Ok(SendOutcome::Refused(_))),
+            "{:?}",
+            results[1]
+        );
+        assert!(results[2].is_err(), "{:?}", results[2]);
+        let second = stored(&results);
+        assert_eq!(
+            second,
+            vec![
+                (rooms[0], last_of(rooms[0], &first) + 1),
+                (rooms[0], last_of(rooms[0], &first) + 2),
+                (rooms[1], last_of(rooms[1], &first) + 1),
+            ],
+            "positions continue without gaps"
+        );
+        assert_eq!(
+            rows().await.unwrap(),
+            vec![
+                (rooms[0].0, last_of(rooms[0], &second), 203),
+                (rooms[1].0, last_of(rooms[1], &second), 204),
+            ]
         );
     }
 

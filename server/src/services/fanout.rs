@@ -89,11 +89,12 @@ impl Fanout for NoFanout {
 /// Encodes a frame. Serializing our own types of strings and numbers cannot fail.
 ///
 /// The buffer starts near the frame's usual size: from `serde_json::to_string`'s 128 bytes, a
-/// message event (~400–600 bytes) grew by doubling, each step a copy, once per message on the
-/// send path (visible in the `durable` profile, BENCHMARKS.md).
+/// message event or a send's ack (each carries the whole message, ~400–600 bytes) grew by
+/// doubling, each step a copy, twice per message on the send path (visible in the `durable`
+/// profile, BENCHMARKS.md).
 pub fn encode(frame: &ServerFrame) -> String {
     let capacity = match frame {
-        ServerFrame::Event(_) => 768,
+        ServerFrame::Event(_) | ServerFrame::Ack { .. } => 768,
         _ => 256,
     };
     let mut out = Vec::with_capacity(capacity);

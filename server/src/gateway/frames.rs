@@ -91,7 +91,25 @@ fn parse_ping(text: &str) -> Option<u64> {
 
 /// Encodes a server frame as a text message.
 pub fn encode(frame: &ServerFrame) -> Message {
-    Message::text(crate::services::fanout::encode(frame))
+    Message::text(to_json(frame))
+}
+
+/// A server frame's JSON. Serializing our own types of strings and numbers cannot fail.
+///
+/// The buffer starts near the frame's usual size: from `serde_json::to_string`'s 128 bytes, a
+/// message event or a send's ack (each carries the whole message, ~400–600 bytes) grew by
+/// doubling, each step a copy, twice per message on the send path (visible in the `durable`
+/// profile, BENCHMARKS.md).
+pub fn to_json(frame: &ServerFrame) -> String {
+    let capacity = match frame {
+        ServerFrame::Event(_) | ServerFrame::Ack { .. } => 768,
+        _ => 256,
+    };
+    let mut out = Vec::with_capacity(capacity);
+    if serde_json::to_writer(&mut out, frame).is_err() {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The `type` of a client frame, for error frames and logs.

@@ -86,22 +86,9 @@ impl Fanout for NoFanout {
     }
 }
 
-/// Encodes a frame. Serializing our own types of strings and numbers cannot fail.
-///
-/// The buffer starts near the frame's usual size: from `serde_json::to_string`'s 128 bytes, a
-/// message event or a send's ack (each carries the whole message, ~400–600 bytes) grew by
-/// doubling, each step a copy, twice per message on the send path (visible in the `durable`
-/// profile, BENCHMARKS.md).
+/// Encodes a frame (see [`crate::gateway::frames::to_json`]).
 pub fn encode(frame: &ServerFrame) -> String {
-    let capacity = match frame {
-        ServerFrame::Event(_) | ServerFrame::Ack { .. } => 768,
-        _ => 256,
-    };
-    let mut out = Vec::with_capacity(capacity);
-    if serde_json::to_writer(&mut out, frame).is_err() {
-        return String::new();
-    }
-    String::from_utf8(out).unwrap_or_default()
+    crate::gateway::frames::to_json(frame)
 }
 
 /// Publishes what a commit produced: its conversation events to the members, its user events to

@@ -284,6 +284,33 @@ mod tests {
         assert_eq!(synchronous_levels(&s).await, vec![2; POOL_SIZE + 1]);
     }
 
+    /// The send writer runs ahead of the server's other threads ([`writer::WRITER_NICE`]) where it
+    /// may: as root (CI, the benchmarks) it must; otherwise it needs `CAP_SYS_NICE` or
+    /// `RLIMIT_NICE`, and this says why it checks only that sends still work.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_send_writer_runs_with_precedence() {
+        let (_d, s) = open().await;
+        let nice = |_: &mut Connection| {
+            rustix::process::getpriority_process(None)
+                .map_err(|e| StorageError::Backend(Box::new(e)))
+        };
+        let writer_nice = s.sends.run(nice).await.unwrap();
+        if rustix::process::geteuid().is_root() {
+            assert_eq!(writer_nice, writer::WRITER_NICE);
+            let own = rustix::process::getpriority_process(None).unwrap();
+            assert!(
+                own > writer_nice,
+                "only the writer thread: this thread stays at {own}"
+            );
+        } else {
+            eprintln!(
+                "not root: the writer's nice value ({writer_nice}) depends on CAP_SYS_NICE / \
+                 RLIMIT_NICE here; checked only that the writer runs"
+            );
+        }
+    }
+
     /// The event rows of `room`, as `(seq, data)`.
     async fn event_rows(
         s: &SqliteStorage,

@@ -11,6 +11,13 @@
 //!
 //! The channel is unbounded because what feeds it is bounded: the group-commit writer has one
 //! batch in flight at a time, behind a bounded queue of its own.
+//!
+//! On Linux the thread asks for precedence over the server's other threads ([`WRITER_NICE`]):
+//! every durable send waits for it, and on a busy machine it spent a quarter of each batch waiting
+//! for a CPU behind the tokio workers that feed it (BENCHMARKS.md, "the writer waiting for a
+//! CPU"). Lowering a nice value needs `CAP_SYS_NICE` or an `RLIMIT_NICE` that allows it (the
+//! packaged systemd units set `LimitNICE=-5`); without either the thread runs at the process's
+//! nice value, which is only slower.
 
 use super::super::StorageError;
 use rusqlite::Connection;
@@ -27,6 +34,30 @@ fn stopped() -> StorageError {
     StorageError::Backend("the SQLite writer thread has stopped".into())
 }
 
+/// The send writer's nice value on Linux: the process's threads run at 0 by default, and -5 gives
+/// the writer about three times their share of a contended CPU (CFS weights 3121 and 1024).
+pub(super) const WRITER_NICE: i32 = -5;
+
+/// Runs the calling thread at [`WRITER_NICE`] when allowed (see the module docs); refused, it
+/// says so once in the log and carries on.
+fn raise_precedence() {
+    #[cfg(target_os = "linux")]
+    {
+        // `PRIO_PROCESS` with no id is the calling thread on Linux (nice values are per thread).
+        match rustix::process::setpriority_process(None, WRITER_NICE) {
+            Ok(()) => tracing::debug!(
+                nice = WRITER_NICE,
+                "the SQLite send writer runs with precedence"
+            ),
+            Err(e) => tracing::info!(
+                error = %e,
+                "the SQLite send writer runs without precedence (nice {WRITER_NICE} needs \
+                 CAP_SYS_NICE or LimitNICE={WRITER_NICE})"
+            ),
+        }
+    }
+}
+
 impl Writer {
     /// Starts the thread; it ends (closing the connection) when the `Writer` is dropped and the
     /// jobs already sent have run.
@@ -35,6 +66,7 @@ impl Writer {
         std::thread::Builder::new()
             .name("jeco-sqlite-writer".into())
             .spawn(move || {
+                raise_precedence();
                 for job in queue {
                     job(&mut conn);
                 }

@@ -4,7 +4,9 @@
 # SQLite send writer, its checkpointer, the tokio workers), of the bench's processes, and the bytes
 # the server wrote to disk, each divided by the messages committed in that time (the server's
 # `jeco_commit_batch_size` sum). CPU per message depends far less on what else the machine runs
-# than acks/s does, so two builds can be compared on a shared machine (BENCHMARKS.md).
+# than acks/s does, so two builds can be compared on a shared machine (BENCHMARKS.md). It also
+# prints, per batch, the send writer thread's time on a CPU and runnable but waiting for one
+# (its schedstat), with its nice value.
 #
 #   scripts/durable-cpu.sh DIR [SECS]   # DIR holds release jeco-server and jeco-bench; SECS: 10
 #
@@ -34,6 +36,10 @@ trap cleanup EXIT
 for _ in $(seq 1 100); do curl -sf "127.0.0.1:$metrics/metrics" >/dev/null && break; sleep 0.1; done
 
 committed() { curl -s "127.0.0.1:$metrics/metrics" | awk '/^jeco_commit_batch_size_sum/ {printf "%d", $2}'; }
+batches() { curl -s "127.0.0.1:$metrics/metrics" | awk '/^jeco_commit_batch_size_count/ {printf "%d", $2}'; }
+# The send writer thread's schedstat: "ns on a CPU, ns runnable but waiting for one, timeslices".
+writer_tid() { grep -l '^jeco-sqlite-wri' /proc/"$server"/task/*/comm | head -1 | cut -d/ -f5; }
+writer_sched() { cat "/proc/$server/task/$(writer_tid)/schedstat"; }
 # Clock ticks (utime + stime) per thread name: "name ticks" lines.
 server_threads() {
   for t in /proc/"$server"/task/*; do
@@ -55,16 +61,16 @@ bench=$!
 # Registration (argon2) comes first: start reading once messages flow, one second in.
 for _ in $(seq 1 600); do [ "$(committed)" -gt 1000 ] 2>/dev/null && break; sleep 0.1; done
 sleep 1
-m0=$(committed); t0=$(server_threads); b0=$(bench_ticks); w0=$(written)
+m0=$(committed); t0=$(server_threads); b0=$(bench_ticks); w0=$(written); q0=$(batches); s0=$(writer_sched)
 window=$((secs - 3))
 if [ -n "${WAL_TRACE:-}" ]; then
-  writer=$(grep -l '^jeco-sqlite-wri' /proc/"$server"/task/*/comm | head -1 | cut -d/ -f5)
+  writer=$(writer_tid)
   timeout 2 strace -e trace=pwrite64,fsync -o "$WAL_TRACE" -p "$writer" >/dev/null 2>&1 || true
   sleep $((window - 2))
 else
   sleep "$window"
 fi
-m1=$(committed); t1=$(server_threads); b1=$(bench_ticks); w1=$(written)
+m1=$(committed); t1=$(server_threads); b1=$(bench_ticks); w1=$(written); q1=$(batches); s1=$(writer_sched)
 wait "$bench" || true
 bench=
 n=$((m1 - m0))
@@ -75,4 +81,7 @@ join <(echo "$t0") <(echo "$t1") | awk -v n=$n -v hz="$hz" '
   { us = ($3 - $2) * 1e6 / hz / n; total += us; if (us >= 0.01) printf "  %-18s %6.2f µs/message\n", $1, us }
   END { printf "  %-18s %6.2f µs/message\n", "server, all", total }'
 awk -v d=$((b1 - b0)) -v n=$n -v hz="$hz" 'BEGIN {printf "  %-18s %6.2f µs/message\n", "jeco-bench, all", d * 1e6 / hz / n}'
+echo "$s0 $s1" | awk -v q=$((q1 - q0)) -v nice="$(awk '{print $19}' "/proc/$server/task/$(writer_tid)/stat")" '
+  {printf "  writer per batch   %.2f ms on a CPU, %.2f ms waiting for one (%d batches, nice %s)\n",
+   ($4 - $1) / 1e6 / q, ($5 - $2) / 1e6 / q, q, nice}'
 grep -E "acknowledged/s" "$data/bench.out" | head -1

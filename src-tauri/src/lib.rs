@@ -17,7 +17,8 @@
 //! - [`closing`] — closing the window hides it to the tray (always while hosting for others),
 //!   and quitting while others use the hosted server asks first;
 //! - [`downloads`] — where saved attachments go (the Save-as dialog starts there);
-//! - [`rendering`] — GPU compositing only where there is a GPU (software GL costs ~400 MiB).
+//! - [`rendering`] — GPU compositing only where there is a GPU (software GL costs ~400 MiB);
+//! - [`javascript_jit`] — JavaScriptCore's optimizing JIT tiers off in the web view (less memory).
 //!
 //! One instance runs at a time (a second launch focuses the first window), and the window's size
 //! and position are remembered between runs.
@@ -32,6 +33,7 @@ pub mod downloads;
 pub mod embedded;
 pub mod error;
 pub mod hosting;
+pub mod javascript_jit;
 pub mod keychain;
 pub mod notify;
 pub mod prefs;
@@ -49,6 +51,8 @@ use tauri::{Emitter, Manager};
 
 /// Builds and runs the app until its last window closes.
 pub fn run() {
+    // First, while this is the only thread: it sets environment variables.
+    javascript_jit::apply();
     init_logging();
     let overrides = match Overrides::from_env() {
         Ok(overrides) => overrides,

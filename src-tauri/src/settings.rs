@@ -8,6 +8,7 @@
 //! | `JECO_DESKTOP_EMBEDDED_BIND` | address for the embedded server (default `127.0.0.1:0`, a free port) |
 //! | `JECO_DESKTOP_GPU` | `auto` (default: GPU compositing only where there is a GPU render node), `on` or `off` — see `rendering` |
 //! | `JECO_DESKTOP_WEBKIT_MEMORY` | `lean` (default), `default` (WebKit's browser defaults), or a list of `cache`, `no-page-cache`, `network-limit` — see `webview_memory` |
+//! | `JSC_useDFGJIT` | JavaScriptCore's optimizing JIT tiers in the web view; the app sets `false` when unset, `true` restores them — see `javascript_jit` |
 //! | `JECO_LOG` | log filter (`tracing` syntax), default `info` |
 
 use serde::{Deserialize, Serialize};

@@ -190,6 +190,21 @@ async fn main() -> Result<()> {
         mib(start.0),
         describe(&tree_pss_parts(app_pid)?)
     );
+    // The app turns JavaScriptCore's optimizing tiers off for its web process (jeco-desktop's
+    // `javascript_jit`); every figure here depends on it, so say what the web process got, and
+    // fail the CI check when it got nothing (this harness sets no `JSC_` variable itself).
+    let jsc = web_process_jsc_env(app_pid)?;
+    println!(
+        "web process JavaScriptCore options: {}",
+        if jsc.is_empty() {
+            "none".into()
+        } else {
+            jsc.join(" ")
+        }
+    );
+    if o.max_growth_mib.is_some() && !jsc.iter().any(|v| v.starts_with("JSC_useDFGJIT=")) {
+        bail!("the app's web process runs without JSC_useDFGJIT: the app did not set it");
+    }
     if o.breakdown {
         print_breakdown(&mut app, app_pid, "after start").await?;
     }
@@ -817,6 +832,24 @@ fn anon_mappings(pid: u32) -> Vec<(u64, String, u64)> {
     }
     out.sort_by_key(|m| std::cmp::Reverse(m.2));
     out
+}
+
+/// The `JSC_…` variables in the web process's environment (what JavaScriptCore reads its options
+/// from), as `NAME=value`.
+fn web_process_jsc_env(root: u32) -> Result<Vec<String>> {
+    for pid in tree_pids(root)? {
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if name.trim() == "WebKitWebProces" {
+            let environ = std::fs::read(format!("/proc/{pid}/environ"))
+                .with_context(|| format!("reading the web process's ({pid}) environment"))?;
+            return Ok(environ
+                .split(|b| *b == 0)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .filter(|v| v.starts_with("JSC_"))
+                .collect());
+        }
+    }
+    bail!("no web process under the app ({root})")
 }
 
 /// The web process's PSS and its anonymous part, in KiB, as a line.

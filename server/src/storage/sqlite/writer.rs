@@ -16,7 +16,7 @@
 //! every durable send waits for it, and on a busy machine it spent a quarter of each batch waiting
 //! for a CPU behind the tokio workers that feed it (BENCHMARKS.md, "the writer waiting for a
 //! CPU"). Lowering a nice value needs `CAP_SYS_NICE` or an `RLIMIT_NICE` that allows it (the
-//! packaged systemd units set `LimitNICE=-5`); without either the thread runs at the process's
+//! packaged systemd units set `LimitNICE=-10`); without either the thread runs at the process's
 //! nice value, which is only slower.
 
 use super::super::StorageError;
@@ -34,9 +34,12 @@ fn stopped() -> StorageError {
     StorageError::Backend("the SQLite writer thread has stopped".into())
 }
 
-/// The send writer's nice value on Linux: the process's threads run at 0 by default, and -5 gives
-/// the writer about three times their share of a contended CPU (CFS weights 3121 and 1024).
-pub(super) const WRITER_NICE: i32 = -5;
+/// The send writer's nice value on Linux: the process's threads run at 0 by default, and -10
+/// gives the writer about nine times their share of a contended CPU (CFS weights 9548 and 1024).
+/// It cannot starve them: it has one batch at a time and sleeps until they queue the next. In
+/// the issue's `durable` runs, -10 held 51,400–52,300 acks/s where -5 ranged 44,300–55,400
+/// (BENCHMARKS.md, "Thirteenth session").
+pub(super) const WRITER_NICE: i32 = -10;
 
 /// Runs the calling thread at [`WRITER_NICE`] when allowed (see the module docs); refused, it
 /// says so once in the log and carries on.

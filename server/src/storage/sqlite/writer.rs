@@ -37,8 +37,9 @@ fn stopped() -> StorageError {
 /// The send writer's nice value on Linux: the process's threads run at 0 by default, and -10
 /// gives the writer about nine times their share of a contended CPU (CFS weights 9548 and 1024).
 /// It cannot starve them: it has one batch at a time and sleeps until they queue the next. In
-/// the issue's `durable` runs, -10 held 51,400–52,300 acks/s where -5 ranged 44,300–55,400
+/// the issue's `durable` runs, -10 reached 49,000–55,300 acks/s (7 of 8 runs above 51,400), -5 44,300–55,400
 /// (BENCHMARKS.md, "Thirteenth session").
+#[cfg(target_os = "linux")]
 pub(super) const WRITER_NICE: i32 = -10;
 
 /// Runs the calling thread at [`WRITER_NICE`] when allowed (see the module docs); refused, it

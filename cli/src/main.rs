@@ -184,7 +184,8 @@ enum Command {
     },
     /// Join a team with an invite code.
     Join {
-        #[arg(value_name = "INVITE_CODE")]
+        /// Invite codes are base64url, so one in 64 starts with `-`: it is still the code.
+        #[arg(value_name = "INVITE_CODE", allow_hyphen_values = true)]
         code: String,
     },
     /// Browse channels: every team's (or one team's), with topic, members and whether you are in.
@@ -682,4 +683,17 @@ fn init_tracing(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An invite code that starts with `-` (one in 64 do) is the code, not an unknown flag: CI
+    /// once failed on `jeco join -KaaZFXnmGZgorRI`.
+    #[test]
+    fn an_invite_code_may_start_with_a_hyphen() {
+        let cli = Cli::try_parse_from(["jeco", "join", "-KaaZFXnmGZgorRI"]).unwrap();
+        assert!(matches!(cli.command, Command::Join { code } if code == "-KaaZFXnmGZgorRI"));
+    }
 }

@@ -834,39 +834,40 @@ fn anon_mappings(pid: u32) -> Vec<(u64, String, u64)> {
     out
 }
 
+/// The app's WebKit web process, if it runs yet.
+fn web_process_pid(root: u32) -> Result<Option<u32>> {
+    Ok(tree_pids(root)?.into_iter().find(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|n| n.trim() == "WebKitWebProces")
+    }))
+}
+
 /// The `JSC_…` variables in the web process's environment (what JavaScriptCore reads its options
 /// from), as `NAME=value`.
 fn web_process_jsc_env(root: u32) -> Result<Vec<String>> {
-    for pid in tree_pids(root)? {
-        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if name.trim() == "WebKitWebProces" {
-            let environ = std::fs::read(format!("/proc/{pid}/environ"))
-                .with_context(|| format!("reading the web process's ({pid}) environment"))?;
-            return Ok(environ
-                .split(|b| *b == 0)
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .filter(|v| v.starts_with("JSC_"))
-                .collect());
-        }
-    }
-    bail!("no web process under the app ({root})")
+    let pid =
+        web_process_pid(root)?.with_context(|| format!("no web process under the app ({root})"))?;
+    let environ = std::fs::read(format!("/proc/{pid}/environ"))
+        .with_context(|| format!("reading the web process's ({pid}) environment"))?;
+    Ok(environ
+        .split(|b| *b == 0)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .filter(|v| v.starts_with("JSC_"))
+        .collect())
 }
 
 /// The web process's PSS and its anonymous part, in KiB, as a line.
 fn web_process_line(root: u32) -> Result<String> {
-    for pid in tree_pids(root)? {
-        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if name.trim() == "WebKitWebProces"
-            && let Some(by_kind) = pss_by_mapping(pid)
-        {
-            let total: u64 = by_kind.values().sum();
-            let anon = by_kind.get("anon").copied().unwrap_or(0);
-            return Ok(format!(
-                "web process PSS {:.1} MiB, anon {:.1} MiB",
-                mib(total),
-                mib(anon)
-            ));
-        }
+    if let Some(pid) = web_process_pid(root)?
+        && let Some(by_kind) = pss_by_mapping(pid)
+    {
+        let total: u64 = by_kind.values().sum();
+        let anon = by_kind.get("anon").copied().unwrap_or(0);
+        return Ok(format!(
+            "web process PSS {:.1} MiB, anon {:.1} MiB",
+            mib(total),
+            mib(anon)
+        ));
     }
     Ok("no web process".into())
 }

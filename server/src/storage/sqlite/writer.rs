@@ -13,9 +13,9 @@
 //! batch in flight at a time, behind a bounded queue of its own.
 //!
 //! On Linux the thread asks for precedence over the server's other threads ([`WRITER_NICE`]):
-//! every durable send waits for it, and on a busy machine it spent a quarter of each batch waiting
-//! for a CPU behind the tokio workers that feed it (BENCHMARKS.md, "the writer waiting for a
-//! CPU"). Lowering a nice value needs `CAP_SYS_NICE` or an `RLIMIT_NICE` that allows it (the
+//! every durable send waits for it, and at nice 0 it spent a quarter of each batch waiting for a
+//! CPU behind the tokio workers that feed it (BENCHMARKS.md, "Twelfth session" and "Thirteenth
+//! session"). Lowering a nice value needs `CAP_SYS_NICE` or an `RLIMIT_NICE` that allows it (the
 //! packaged systemd units set `LimitNICE=-10`); without either the thread runs at the process's
 //! nice value, which is only slower.
 
@@ -37,8 +37,8 @@ fn stopped() -> StorageError {
 /// The send writer's nice value on Linux: the process's threads run at 0 by default, and -10
 /// gives the writer about nine times their share of a contended CPU (CFS weights 9548 and 1024).
 /// It cannot starve them: it has one batch at a time and sleeps until they queue the next. In
-/// the issue's `durable` runs, -10 reached 49,000–55,300 acks/s (7 of 8 runs above 51,400), -5 44,300–55,400
-/// (BENCHMARKS.md, "Thirteenth session").
+/// the issue's `durable` runs -10 reached 49,000–55,300 acks/s (7 of 8 runs above 51,400) and -5
+/// 44,300–55,400 (BENCHMARKS.md, "Thirteenth session").
 #[cfg(target_os = "linux")]
 pub(super) const WRITER_NICE: i32 = -10;
 
